@@ -1,0 +1,159 @@
+/* sharr.h — the public C API of libsharr, the client library of sharrd.
+ *
+ * A connection (sharr_t) talks to one sharrd over a Unix socket; an array handle
+ * (sharr_array_t) is one attachment: a descriptor received from the daemon, its
+ * metadata, and (unless asked otherwise) a mapping of its data. Every function
+ * returns >= 0 on success or a negative errno; sharr_last_error() then holds a
+ * message for the user. The library never logs and never prints.
+ *
+ * Threads: one sharr_t may be used from many threads at once; requests are
+ * multiplexed on its socket. Fork: a child never talks on its parent's socket —
+ * its first call opens a fresh connection — and mappings inherited across fork keep
+ * working; sharr_close() on an inherited array only unmaps it in the child.
+ */
+#ifndef SHARR_H
+#define SHARR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SHARR_VERSION_MAJOR 0
+#define SHARR_VERSION_MINOR 1
+#define SHARR_VERSION_PATCH 0
+
+/* Limits of the protocol, mirrored from proto/limits.h. */
+#define SHARR_NAME_MAX 255   /* bytes in an array name, excluding the NUL */
+#define SHARR_NDIM_MAX 64    /* dimensions of an array (numpy >= 2.0 allows 64) */
+#define SHARR_DTYPE_MAX 31   /* bytes in a dtype string, excluding the NUL */
+#define SHARR_PATH_MAX 1024  /* bytes in a persistent array's path, with the NUL */
+#define SHARR_DATA_OFFSET 4096 /* where the data starts in every array's .npy bytes */
+
+typedef struct sharr sharr_t;             /* a connection to sharrd */
+typedef struct sharr_array sharr_array_t; /* one attached array */
+
+/* What the daemon knows of an array. */
+struct sharr_info {
+    char name[SHARR_NAME_MAX + 1];
+    char dtype[SHARR_DTYPE_MAX + 1]; /* numpy array-interface typestr, e.g. "<f4" */
+    uint64_t itemsize;               /* bytes per element */
+    int ndim;
+    uint64_t shape[SHARR_NDIM_MAX];
+    char order;                      /* 'C' or 'F' */
+    uint64_t nbytes;                 /* bytes of data (product of shape times itemsize) */
+    uint64_t offset;                 /* byte offset of the data in the descriptor: 4096 */
+    int persist;                     /* 1: persistent (on disk), 0: volatile (memory) */
+    uint32_t perm;                   /* permission bits, as a file's (e.g. 0600) */
+    uint32_t uid, gid;               /* owner */
+    int64_t ctime_ns;                /* creation time, ns since the epoch */
+    uint32_t nattached;              /* attachments currently held by clients */
+    char path[SHARR_PATH_MAX];       /* persistent: the .npy file; volatile: "" */
+};
+
+/* What the daemon says of itself (reply to hello). */
+struct sharr_server {
+    uint32_t version;      /* protocol version */
+    char server[64];       /* e.g. "sharrd 0.1.0" */
+    uint32_t pid;
+    uint32_t max_name, max_ndim, max_request, list_page_max;
+};
+
+/* Daemon-wide counters. Free/capacity fields are those of the filesystems that back
+ * each store (statvfs), 0 when unknown. */
+struct sharr_stats {
+    uint64_t arrays, arrays_volatile, arrays_persistent;
+    uint64_t bytes, bytes_volatile, bytes_persistent;
+    uint64_t connections, attachments;
+    uint64_t persist_capacity, persist_free;
+    uint64_t volatile_capacity, volatile_free;
+    uint32_t pid;
+    int64_t uptime_ms;
+};
+
+/* Options of sharr_create; pass NULL for the defaults (all zero below). */
+struct sharr_create_opts {
+    char order;     /* 'C' (default when 0) or 'F' */
+    int persist;    /* nonzero: persistent array on disk; default volatile */
+    uint32_t perm;  /* permission bits; 0 means the default 0600 */
+    int overwrite;  /* nonzero: replace an existing array of that name (mode w+) */
+    int flags;      /* SHARR_F_* below */
+};
+
+/* Options of sharr_open; pass NULL for the defaults. */
+struct sharr_open_opts {
+    int64_t wait_ms; /* wait this long for the name to be created: 0 no wait, -1 forever */
+    int flags;       /* SHARR_F_* below */
+};
+
+#define SHARR_F_NOMAP    0x1 /* do not map: the caller maps sharr_array_fd() itself */
+#define SHARR_F_POPULATE 0x2 /* prefault the mapping (MAP_POPULATE) */
+
+/* Connect to sharrd. path NULL resolves the default socket: $SHARR_SOCKET, else
+ * $XDG_RUNTIME_DIR/sharr/sharr.sock, else /run/sharr/sharr.sock, else
+ * /tmp/sharr-<uid>/sharr.sock — the first that exists. Performs the hello exchange.
+ * On success *ret_conn owns the connection; release it with sharr_disconnect(). */
+int sharr_connect(const char *path, sharr_t **ret_conn);
+
+/* Drop the caller's reference to the connection. Arrays still open stay mapped and
+ * valid; the connection is closed when the last of them is closed. NULL is a no-op. */
+void sharr_disconnect(sharr_t *conn);
+
+/* The daemon's reply to hello, as received at connect (refreshed on reconnect). */
+int sharr_server_info(sharr_t *conn, struct sharr_server *ret_info);
+
+/* Create an array and attach it read/write. dtype is a numpy typestr ("<f4") or a
+ * numpy name ("float32"); shape has ndim (1..64) dimensions, each >= 1. */
+int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
+                 const uint64_t *shape, const struct sharr_create_opts *opts,
+                 sharr_array_t **ret_array);
+
+/* Attach an existing array by name. mode is "r", "r+" or "c" (as numpy.memmap). */
+int sharr_open(sharr_t *conn, const char *name, const char *mode,
+               const struct sharr_open_opts *opts, sharr_array_t **ret_array);
+
+/* Unmap, close the descriptor and tell the daemon the attachment is released.
+ * Always frees the handle, also when the release cannot be delivered (the error is
+ * then returned). NULL is a no-op returning 0. */
+int sharr_close(sharr_array_t *array);
+
+/* The mapped data (NULL with SHARR_F_NOMAP), its metadata, its descriptor (owned by
+ * the handle, valid until sharr_close) and the mode it was opened in. */
+void *sharr_array_data(const sharr_array_t *array);
+const struct sharr_info *sharr_array_info(const sharr_array_t *array);
+int sharr_array_fd(const sharr_array_t *array);
+const char *sharr_array_mode(const sharr_array_t *array);
+
+/* Make the array's data durable: msync of the mapping, then, for persistent arrays,
+ * an fsync by the daemon. Returns when data and metadata are on disk. */
+int sharr_sync(sharr_array_t *array);
+
+/* Metadata of one array by name. */
+int sharr_stat(sharr_t *conn, const char *name, struct sharr_info *ret_info);
+
+/* One page of the arrays the caller may see, sorted by name, starting after the name
+ * `after` (NULL or "" from the start). Fills up to cap entries of out; *ret_n is the
+ * number filled and *ret_more is 1 when more follow the last one returned. */
+int sharr_list(sharr_t *conn, const char *after, struct sharr_info *out, size_t cap,
+               size_t *ret_n, int *ret_more);
+
+/* Remove the name at once; attached processes keep valid mappings until they close. */
+int sharr_unlink(sharr_t *conn, const char *name);
+
+/* Daemon-wide counters. */
+int sharr_stats(sharr_t *conn, struct sharr_stats *ret_stats);
+
+/* A static description of a negative errno returned by this library. */
+const char *sharr_strerror(int err);
+
+/* The message of the last error returned to the calling thread (like errno: each
+ * thread has its own). Never NULL; "" before any error. */
+const char *sharr_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHARR_H */

@@ -1,0 +1,166 @@
+/* codec.h — the sharr messages: msgpack-RPC envelopes and every method's params
+ * and results, encoded into an sbuffer and parsed from decoded objects.
+ *
+ * Request [0, msgid, method, [params-map]]; response [1, msgid, error, result];
+ * notification [2, method, [params-map]]. error is nil or {"code": "ENOENT",
+ * "message": "..."}; result is a map. proto/PROTOCOL.md is the normative text.
+ * Pure: no I/O, no logging. Parsers copy what they keep into the caller's structs,
+ * validate types and ranges, and return -EINVAL with a message in err on bad input.
+ */
+#ifndef PROTO_CODEC_H
+#define PROTO_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "limits.h"
+#include "meta.h"
+
+enum codec_type { CODEC_REQUEST = 0, CODEC_RESPONSE = 1, CODEC_NOTIFY = 2 };
+
+/* One decoded envelope. Pointers refer into the decoded object. */
+struct codec_msg {
+    enum codec_type type;
+    uint32_t msgid;                       /* request, response */
+    char method[PROTO_METHOD_MAX + 1];    /* request, notification */
+    const msgpack_object *params;         /* request, notification: the params map */
+    int err;                              /* response: 0 or a negative errno */
+    char errmsg[PROTO_TEXT_MAX + 1];      /* response: the error's message, or "" */
+    const msgpack_object *result;         /* response: the result map (NULL on error) */
+};
+
+/* Parse an envelope. Returns 0, or -EBADMSG with a message in err when obj is not a
+ * well-formed request/response/notification. For a request with a bad envelope whose
+ * msgid could be read, *ret_msgid_known is set to 1 (so an error reply can be sent);
+ * ret_msgid_known may be NULL. */
+int codec_parse_msg(const msgpack_object *obj, struct codec_msg *out,
+                    int *ret_msgid_known, char *err, size_t errlen);
+
+/* ---- params and results of each method ---- */
+
+struct codec_hello {            /* hello request */
+    uint32_t version;
+    char client[PROTO_TEXT_MAX + 1];  /* free text, e.g. "libsharr 0.1.0" */
+};
+
+struct codec_hello_reply {
+    uint32_t version;
+    char server[64];
+    uint32_t pid;
+    uint32_t max_name, max_ndim, max_request, list_page_max;
+};
+
+struct codec_create {           /* create request; w+ is overwrite = true */
+    char name[PROTO_NAME_MAX + 1];
+    struct dtype dtype;
+    uint32_t ndim;
+    uint64_t shape[PROTO_NDIM_MAX];
+    char order;                 /* 'C' or 'F' */
+    bool persist;
+    uint32_t perm;              /* 0600 when absent */
+    bool overwrite;
+};
+
+struct codec_open {             /* open request */
+    char name[PROTO_NAME_MAX + 1];
+    enum meta_mode mode;
+    int64_t wait_ms;            /* 0 no wait, -1 forever */
+};
+
+struct codec_name {             /* stat, unlink, sync requests */
+    char name[PROTO_NAME_MAX + 1];
+};
+
+struct codec_release {          /* release request */
+    uint64_t handle;
+};
+
+struct codec_list {             /* list request */
+    char after[PROTO_NAME_MAX + 1]; /* "" from the start */
+    uint32_t limit;             /* 1..PROTO_LIST_PAGE_MAX; default when absent */
+};
+
+struct codec_attach_reply {     /* create and open results; a descriptor comes with it */
+    struct meta meta;
+    uint64_t handle;            /* names this attachment in release */
+};
+
+struct codec_stats_reply {
+    uint64_t arrays, arrays_volatile, arrays_persistent;
+    uint64_t bytes, bytes_volatile, bytes_persistent;
+    uint64_t connections, attachments;
+    uint64_t persist_capacity, persist_free;
+    uint64_t volatile_capacity, volatile_free;
+    uint32_t pid;
+    int64_t uptime_ms;
+};
+
+/* Encoders append one whole message to out and return 0, or -ENOMEM. */
+int codec_pack_hello(msgpack_sbuffer *out, uint32_t msgid, const struct codec_hello *p);
+int codec_pack_create(msgpack_sbuffer *out, uint32_t msgid, const struct codec_create *p);
+int codec_pack_open(msgpack_sbuffer *out, uint32_t msgid, const struct codec_open *p);
+/* method is "stat", "unlink" or "sync" */
+int codec_pack_name(msgpack_sbuffer *out, uint32_t msgid, const char *method,
+                    const struct codec_name *p);
+int codec_pack_release(msgpack_sbuffer *out, uint32_t msgid, const struct codec_release *p);
+int codec_pack_list(msgpack_sbuffer *out, uint32_t msgid, const struct codec_list *p);
+int codec_pack_stats(msgpack_sbuffer *out, uint32_t msgid);
+
+int codec_pack_reply_hello(msgpack_sbuffer *out, uint32_t msgid,
+                           const struct codec_hello_reply *r);
+/* Result {"array": meta, "handle": n, "fd": true}: the sender must pass the descriptor
+ * with the first byte of this message. */
+int codec_pack_reply_attach(msgpack_sbuffer *out, uint32_t msgid,
+                            const struct codec_attach_reply *r);
+/* Result {"array": meta} */
+int codec_pack_reply_stat(msgpack_sbuffer *out, uint32_t msgid, const struct meta *m);
+/* Result {"arrays": [meta...], "more": bool} */
+int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct meta *const *ms,
+                          size_t n, bool more);
+int codec_pack_reply_stats(msgpack_sbuffer *out, uint32_t msgid,
+                           const struct codec_stats_reply *r);
+/* Result {} (unlink, release, sync) */
+int codec_pack_reply_empty(msgpack_sbuffer *out, uint32_t msgid);
+/* Error reply: err is a negative errno, message free text (truncated to
+ * PROTO_TEXT_MAX). */
+int codec_pack_error(msgpack_sbuffer *out, uint32_t msgid, int err, const char *message);
+
+/* Params parsers: params is codec_msg.params (may be NULL for methods without
+ * params). Return 0, or a negative errno (-EINVAL; -ENAMETOOLONG for long names;
+ * -EOVERFLOW for shapes whose size overflows) with a message in err; out may be
+ * partly written on failure. */
+int codec_parse_hello(const msgpack_object *params, struct codec_hello *out,
+                      char *err, size_t errlen);
+int codec_parse_create(const msgpack_object *params, struct codec_create *out,
+                       char *err, size_t errlen);
+int codec_parse_open(const msgpack_object *params, struct codec_open *out,
+                     char *err, size_t errlen);
+int codec_parse_name(const msgpack_object *params, struct codec_name *out,
+                     char *err, size_t errlen);
+int codec_parse_release(const msgpack_object *params, struct codec_release *out,
+                        char *err, size_t errlen);
+int codec_parse_list(const msgpack_object *params, struct codec_list *out,
+                     char *err, size_t errlen);
+
+/* Result parsers: result is codec_msg.result. Same return convention. */
+int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_reply *out,
+                            char *err, size_t errlen);
+/* *ret_has_fd is set when the result says a descriptor travels with it. */
+int codec_parse_reply_attach(const msgpack_object *result, struct codec_attach_reply *out,
+                             int *ret_has_fd, char *err, size_t errlen);
+int codec_parse_reply_stat(const msgpack_object *result, struct meta *out,
+                           char *err, size_t errlen);
+/* Fills up to cap metas; *ret_n filled, *ret_more from the reply. -EOVERFLOW if the
+ * reply holds more than cap. */
+int codec_parse_reply_list(const msgpack_object *result, struct meta *out, size_t cap,
+                           size_t *ret_n, bool *ret_more, char *err, size_t errlen);
+int codec_parse_reply_stats(const msgpack_object *result, struct codec_stats_reply *out,
+                            char *err, size_t errlen);
+
+/* Parse one array's metadata map (as found in attach/stat/list results). */
+int codec_parse_meta(const msgpack_object *obj, struct meta *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,35 @@
+/* decoder.h — the push decoder: feed bytes, pull whole msgpack objects.
+ *
+ * Used by both ends of a connection. It owns a byte buffer and an unpack zone;
+ * every object is checked by scan_object before msgpack-c sees it, so memory use
+ * is bounded by the frame limit. It does no I/O and does not interpret messages.
+ */
+#ifndef PROTO_DECODER_H
+#define PROTO_DECODER_H
+
+#include <stddef.h>
+
+#include <msgpack.h>
+
+struct decoder;
+
+/* A decoder for objects of at most max_len bytes and max_depth nesting.
+ * NULL on out of memory. */
+struct decoder *decoder_new(size_t max_len, unsigned max_depth);
+/* NULL is a no-op. */
+void decoder_free(struct decoder *d);
+
+/* Append len bytes. Returns 0, or -ENOBUFS if more than 2 * max_len bytes would be
+ * waiting (a peer that pipelines without reading replies), or -ENOMEM. */
+int decoder_feed(struct decoder *d, const void *bytes, size_t len);
+
+/* Pull the next complete object. Returns 1 and sets *ret_obj (valid until the next
+ * decoder_next, decoder_feed or decoder_free), 0 when more bytes are needed, or a
+ * negative errno from scan_object (-E2BIG, -ELOOP, -EBADMSG) or -ENOMEM. An error is
+ * sticky: the stream cannot be resynchronised and the connection should close. */
+int decoder_next(struct decoder *d, msgpack_object *ret_obj);
+
+/* Bytes fed but not yet returned as objects (a half-sent request when nonzero). */
+size_t decoder_pending(const struct decoder *d);
+
+#endif

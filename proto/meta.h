@@ -1,0 +1,41 @@
+/* meta.h — what is known of one array: name, element type, shape, order, owner.
+ *
+ * Shared by the codec (it travels in replies), the daemon's registry and stores, and
+ * the client. Plain data; no allocation.
+ */
+#ifndef PROTO_META_H
+#define PROTO_META_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dtype.h"
+#include "limits.h"
+
+enum meta_mode {
+    META_MODE_R = 0,     /* read only: O_RDONLY, PROT_READ, MAP_SHARED */
+    META_MODE_RPLUS = 1, /* read/write: O_RDWR, MAP_SHARED */
+    META_MODE_C = 2,     /* copy on write: O_RDONLY, PROT_READ|PROT_WRITE, MAP_PRIVATE */
+};
+
+struct meta {
+    char name[PROTO_NAME_MAX + 1];
+    struct dtype dtype;
+    uint32_t ndim;
+    uint64_t shape[PROTO_NDIM_MAX];
+    char order;          /* 'C' or 'F' */
+    uint64_t nbytes;     /* data bytes, from shape_nbytes() */
+    bool persist;        /* on disk (true) or in memory (false) */
+    uint32_t perm;       /* permission bits, 07777 at most */
+    uint32_t uid, gid;   /* owner */
+    int64_t ctime_ns;    /* creation time */
+    uint32_t nattached;  /* attachments held by clients (informational) */
+    char path[PROTO_PATH_MAX]; /* persistent arrays: the .npy path; else "" */
+};
+
+/* "r", "r+", "c" -> mode; 0 or -EINVAL. ("w+" is create with overwrite, not an open.) */
+int meta_mode_parse(const char *s, enum meta_mode *ret_mode);
+/* mode -> "r", "r+", "c". */
+const char *meta_mode_name(enum meta_mode mode);
+
+#endif
