@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# fuzz.sh — build the libFuzzer targets with clang and run each for a bounded time
+# (SHARR_FUZZ_SECONDS, default 60 for the wire, a third of it for .npy headers).
+# Exits non-zero on any finding; the crashing input is left in build-fuzz/findings.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+secs=${SHARR_FUZZ_SECONDS:-60}
+dir="$top/build-fuzz"
+CC=clang cmake -S "$top" -B "$dir" -DSHARR_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$dir" -j"$(nproc)"
+rm -rf "$dir/seeds" "$dir/findings"
+mkdir -p "$dir/seeds/wire" "$dir/seeds/npy" "$dir/corpus/wire" "$dir/corpus/npy" "$dir/findings"
+"$dir/tests/fuzz/fuzz_seeds" "$dir/seeds/wire" "$dir/seeds/npy"
+run() { # target, seconds
+  echo "== fuzz $1 for $2 s"
+  "$dir/tests/fuzz/fuzz_$1" -max_total_time="$2" -timeout=10 -rss_limit_mb=2048 \
+    -artifact_prefix="$dir/findings/$1-" -print_final_stats=1 \
+    "$dir/corpus/$1" "$dir/seeds/$1" 2>"$dir/fuzz-$1.log" || {
+      tail -n 40 "$dir/fuzz-$1.log" >&2; echo "fuzz: $1 found a problem" >&2; exit 1; }
+  grep -E '^stat::number_of_executed_units' "$dir/fuzz-$1.log" || true
+}
+run wire "$secs"
+run npy $(( secs / 3 > 5 ? secs / 3 : 5 ))
+echo "== fuzzing found nothing"
