@@ -1,0 +1,1060 @@
+/* codec.c — sharr's msgpack-RPC messages: envelopes, params and results.
+ *
+ * Encoders append one whole message to an sbuffer (or nothing, on failure). Parsers
+ * walk objects the decoder produced, check every type and range, copy what they keep
+ * into the caller's structs and explain a rejection in the caller's error buffer as
+ * "<method>: '<field>' must be ...". Unknown keys are ignored so that fields can be
+ * added without a version bump; repeated keys are rejected. No I/O, no logging.
+ */
+#include "codec.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "errcode.h"
+#include "name.h"
+#include "shape.h"
+
+#define CODEC_STR(x) #x
+#define CODEC_XSTR(x) CODEC_STR(x)
+
+/* What protocol version 1 offers beyond the bare methods; informational. */
+static const char *const codec_capabilities[] = {
+    "open_wait", "persist", "overwrite", "sync", "list_paging",
+};
+
+/* Encoders build on two envelope heads; the params and results follow them. */
+
+static int codec_pack_strn(msgpack_packer *pk, const char *s, size_t max)
+{
+    size_t n = strnlen(s, max);
+
+    return msgpack_pack_str_with_body(pk, s, n);
+}
+
+static int codec_pack_cstr(msgpack_packer *pk, const char *s)
+{
+    return msgpack_pack_str_with_body(pk, s, strlen(s));
+}
+
+/* [0, msgid, method, [ or [] — the caller then packs the params map, if any. */
+static int codec_pack_request_head(msgpack_packer *pk, uint32_t msgid, const char *method,
+                                   bool has_params)
+{
+    int r = 0;
+
+    r |= msgpack_pack_array(pk, 4);
+    r |= msgpack_pack_uint32(pk, 0);
+    r |= msgpack_pack_uint32(pk, msgid);
+    r |= codec_pack_cstr(pk, method);
+    r |= msgpack_pack_array(pk, has_params ? 1 : 0);
+    return r;
+}
+
+/* [1, msgid, nil, — the caller then packs the result map. */
+static int codec_pack_response_head(msgpack_packer *pk, uint32_t msgid)
+{
+    int r = 0;
+
+    r |= msgpack_pack_array(pk, 4);
+    r |= msgpack_pack_uint32(pk, 1);
+    r |= msgpack_pack_uint32(pk, msgid);
+    r |= msgpack_pack_nil(pk);
+    return r;
+}
+
+/* Undo a partly written message so the buffer only ever holds whole ones. */
+static int codec_pack_end(msgpack_sbuffer *out, size_t mark, int r)
+{
+    if (r != 0) {
+        out->size = mark;
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static bool codec_meta_packable(const struct meta *m)
+{
+    return m != NULL && m->ndim <= PROTO_NDIM_MAX;
+}
+
+static int codec_pack_meta(msgpack_packer *pk, const struct meta *m)
+{
+    char order[2] = { m->order, '\0' };
+    int r = 0;
+
+    r |= msgpack_pack_map(pk, 13);
+    r |= codec_pack_cstr(pk, "name");
+    r |= codec_pack_strn(pk, m->name, sizeof(m->name));
+    r |= codec_pack_cstr(pk, "dtype");
+    r |= codec_pack_strn(pk, m->dtype.str, sizeof(m->dtype.str));
+    r |= codec_pack_cstr(pk, "shape");
+    r |= msgpack_pack_array(pk, m->ndim);
+    for (uint32_t i = 0; i < m->ndim; i++)
+        r |= msgpack_pack_uint64(pk, m->shape[i]);
+    r |= codec_pack_cstr(pk, "order");
+    r |= codec_pack_cstr(pk, order);
+    r |= codec_pack_cstr(pk, "nbytes");
+    r |= msgpack_pack_uint64(pk, m->nbytes);
+    r |= codec_pack_cstr(pk, "offset");
+    r |= msgpack_pack_uint64(pk, PROTO_DATA_OFFSET);
+    r |= codec_pack_cstr(pk, "persist");
+    r |= m->persist ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+    r |= codec_pack_cstr(pk, "perm");
+    r |= msgpack_pack_uint32(pk, m->perm);
+    r |= codec_pack_cstr(pk, "uid");
+    r |= msgpack_pack_uint32(pk, m->uid);
+    r |= codec_pack_cstr(pk, "gid");
+    r |= msgpack_pack_uint32(pk, m->gid);
+    r |= codec_pack_cstr(pk, "ctime_ns");
+    r |= msgpack_pack_int64(pk, m->ctime_ns);
+    r |= codec_pack_cstr(pk, "nattached");
+    r |= msgpack_pack_uint32(pk, m->nattached);
+    r |= codec_pack_cstr(pk, "path");
+    r |= codec_pack_strn(pk, m->path, sizeof(m->path));
+    return r;
+}
+
+int codec_pack_hello(msgpack_sbuffer *out, uint32_t msgid, const struct codec_hello *p)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_request_head(&pk, msgid, "hello", true);
+    r |= msgpack_pack_map(&pk, 2);
+    r |= codec_pack_cstr(&pk, "version");
+    r |= msgpack_pack_uint32(&pk, p->version);
+    r |= codec_pack_cstr(&pk, "client");
+    r |= codec_pack_strn(&pk, p->client, PROTO_TEXT_MAX);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_create(msgpack_sbuffer *out, uint32_t msgid, const struct codec_create *p)
+{
+    size_t mark = out->size;
+    char order[2] = { p->order != '\0' ? p->order : 'C', '\0' };
+    msgpack_packer pk;
+    int r = 0;
+
+    if (p->ndim > PROTO_NDIM_MAX)
+        return -EINVAL;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_request_head(&pk, msgid, "create", true);
+    r |= msgpack_pack_map(&pk, 7);
+    r |= codec_pack_cstr(&pk, "name");
+    r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
+    r |= codec_pack_cstr(&pk, "dtype");
+    r |= codec_pack_strn(&pk, p->dtype.str, sizeof(p->dtype.str));
+    r |= codec_pack_cstr(&pk, "shape");
+    r |= msgpack_pack_array(&pk, p->ndim);
+    for (uint32_t i = 0; i < p->ndim; i++)
+        r |= msgpack_pack_uint64(&pk, p->shape[i]);
+    r |= codec_pack_cstr(&pk, "order");
+    r |= codec_pack_cstr(&pk, order);
+    r |= codec_pack_cstr(&pk, "persist");
+    r |= p->persist ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+    r |= codec_pack_cstr(&pk, "perm");
+    r |= msgpack_pack_uint32(&pk, p->perm);
+    r |= codec_pack_cstr(&pk, "overwrite");
+    r |= p->overwrite ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_open(msgpack_sbuffer *out, uint32_t msgid, const struct codec_open *p)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_request_head(&pk, msgid, "open", true);
+    r |= msgpack_pack_map(&pk, 3);
+    r |= codec_pack_cstr(&pk, "name");
+    r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
+    r |= codec_pack_cstr(&pk, "mode");
+    r |= codec_pack_cstr(&pk, meta_mode_name(p->mode));
+    r |= codec_pack_cstr(&pk, "wait_ms");
+    r |= msgpack_pack_int64(&pk, p->wait_ms);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_name(msgpack_sbuffer *out, uint32_t msgid, const char *method,
+                    const struct codec_name *p)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    if (method == NULL || (strcmp(method, "stat") != 0 && strcmp(method, "unlink") != 0 &&
+                           strcmp(method, "sync") != 0))
+        return -EINVAL;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_request_head(&pk, msgid, method, true);
+    r |= msgpack_pack_map(&pk, 1);
+    r |= codec_pack_cstr(&pk, "name");
+    r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_release(msgpack_sbuffer *out, uint32_t msgid, const struct codec_release *p)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_request_head(&pk, msgid, "release", true);
+    r |= msgpack_pack_map(&pk, 1);
+    r |= codec_pack_cstr(&pk, "handle");
+    r |= msgpack_pack_uint64(&pk, p->handle);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_list(msgpack_sbuffer *out, uint32_t msgid, const struct codec_list *p)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_request_head(&pk, msgid, "list", true);
+    /* limit 0 means "the server's default": the key is left out. */
+    r |= msgpack_pack_map(&pk, p->limit != 0 ? 2 : 1);
+    r |= codec_pack_cstr(&pk, "after");
+    r |= codec_pack_strn(&pk, p->after, sizeof(p->after));
+    if (p->limit != 0) {
+        r |= codec_pack_cstr(&pk, "limit");
+        r |= msgpack_pack_uint32(&pk, p->limit);
+    }
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_stats(msgpack_sbuffer *out, uint32_t msgid)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r = codec_pack_request_head(&pk, msgid, "stats", false);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_reply_hello(msgpack_sbuffer *out, uint32_t msgid,
+                           const struct codec_hello_reply *h)
+{
+    size_t ncap = sizeof(codec_capabilities) / sizeof(codec_capabilities[0]);
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_response_head(&pk, msgid);
+    r |= msgpack_pack_map(&pk, 5);
+    r |= codec_pack_cstr(&pk, "version");
+    r |= msgpack_pack_uint32(&pk, h->version);
+    r |= codec_pack_cstr(&pk, "server");
+    r |= codec_pack_strn(&pk, h->server, sizeof(h->server));
+    r |= codec_pack_cstr(&pk, "pid");
+    r |= msgpack_pack_uint32(&pk, h->pid);
+    r |= codec_pack_cstr(&pk, "limits");
+    r |= msgpack_pack_map(&pk, 4);
+    r |= codec_pack_cstr(&pk, "name");
+    r |= msgpack_pack_uint32(&pk, h->max_name);
+    r |= codec_pack_cstr(&pk, "ndim");
+    r |= msgpack_pack_uint32(&pk, h->max_ndim);
+    r |= codec_pack_cstr(&pk, "request");
+    r |= msgpack_pack_uint32(&pk, h->max_request);
+    r |= codec_pack_cstr(&pk, "list_page");
+    r |= msgpack_pack_uint32(&pk, h->list_page_max);
+    r |= codec_pack_cstr(&pk, "capabilities");
+    r |= msgpack_pack_array(&pk, ncap);
+    for (size_t i = 0; i < ncap; i++)
+        r |= codec_pack_cstr(&pk, codec_capabilities[i]);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_reply_attach(msgpack_sbuffer *out, uint32_t msgid,
+                            const struct codec_attach_reply *a)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    if (!codec_meta_packable(&a->meta))
+        return -EINVAL;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_response_head(&pk, msgid);
+    r |= msgpack_pack_map(&pk, 3);
+    r |= codec_pack_cstr(&pk, "array");
+    r |= codec_pack_meta(&pk, &a->meta);
+    r |= codec_pack_cstr(&pk, "handle");
+    r |= msgpack_pack_uint64(&pk, a->handle);
+    r |= codec_pack_cstr(&pk, "fd");
+    r |= msgpack_pack_true(&pk);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_reply_stat(msgpack_sbuffer *out, uint32_t msgid, const struct meta *m)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    if (!codec_meta_packable(m))
+        return -EINVAL;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_response_head(&pk, msgid);
+    r |= msgpack_pack_map(&pk, 1);
+    r |= codec_pack_cstr(&pk, "array");
+    r |= codec_pack_meta(&pk, m);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct meta *const *ms,
+                          size_t n, bool more)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    if (n > 0 && ms == NULL)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (!codec_meta_packable(ms[i]))
+            return -EINVAL;
+    }
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_response_head(&pk, msgid);
+    r |= msgpack_pack_map(&pk, 2);
+    r |= codec_pack_cstr(&pk, "arrays");
+    r |= msgpack_pack_array(&pk, n);
+    for (size_t i = 0; i < n; i++)
+        r |= codec_pack_meta(&pk, ms[i]);
+    r |= codec_pack_cstr(&pk, "more");
+    r |= more ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_reply_stats(msgpack_sbuffer *out, uint32_t msgid,
+                           const struct codec_stats_reply *s)
+{
+    const struct {
+        const char *key;
+        uint64_t value;
+    } counters[] = {
+        { "arrays", s->arrays },
+        { "arrays_volatile", s->arrays_volatile },
+        { "arrays_persistent", s->arrays_persistent },
+        { "bytes", s->bytes },
+        { "bytes_volatile", s->bytes_volatile },
+        { "bytes_persistent", s->bytes_persistent },
+        { "connections", s->connections },
+        { "attachments", s->attachments },
+        { "persist_capacity", s->persist_capacity },
+        { "persist_free", s->persist_free },
+        { "volatile_capacity", s->volatile_capacity },
+        { "volatile_free", s->volatile_free },
+    };
+    size_t ncounters = sizeof(counters) / sizeof(counters[0]);
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_response_head(&pk, msgid);
+    r |= msgpack_pack_map(&pk, (uint32_t)ncounters + 2);
+    for (size_t i = 0; i < ncounters; i++) {
+        r |= codec_pack_cstr(&pk, counters[i].key);
+        r |= msgpack_pack_uint64(&pk, counters[i].value);
+    }
+    r |= codec_pack_cstr(&pk, "pid");
+    r |= msgpack_pack_uint32(&pk, s->pid);
+    r |= codec_pack_cstr(&pk, "uptime_ms");
+    r |= msgpack_pack_int64(&pk, s->uptime_ms);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_reply_empty(msgpack_sbuffer *out, uint32_t msgid)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_response_head(&pk, msgid);
+    r |= msgpack_pack_map(&pk, 0);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_error(msgpack_sbuffer *out, uint32_t msgid, int err, const char *message)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= msgpack_pack_array(&pk, 4);
+    r |= msgpack_pack_uint32(&pk, 1);
+    r |= msgpack_pack_uint32(&pk, msgid);
+    r |= msgpack_pack_map(&pk, 2);
+    r |= codec_pack_cstr(&pk, "code");
+    r |= codec_pack_cstr(&pk, errcode_name(err));
+    r |= codec_pack_cstr(&pk, "message");
+    r |= codec_pack_strn(&pk, message != NULL ? message : "", PROTO_TEXT_MAX);
+    r |= msgpack_pack_nil(&pk);
+    return codec_pack_end(out, mark, r);
+}
+
+/* Where a parser is, for its error messages: "create", "stat reply: array". */
+struct codec_ctx {
+    const char *what;
+    char *err;
+    size_t errlen;
+};
+
+static int codec_fail(const struct codec_ctx *c, int r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Write "<what>: <message>" into the caller's buffer and return r. */
+static int codec_fail(const struct codec_ctx *c, int r, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (c->err == NULL || c->errlen == 0)
+        return r;
+    n = snprintf(c->err, c->errlen, "%s: ", c->what);
+    if (n >= 0 && (size_t)n < c->errlen) {
+        va_start(ap, fmt);
+        vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return r;
+}
+
+static bool codec_str_is(const msgpack_object *o, const char *s)
+{
+    size_t n = strlen(s);
+
+    return o->type == MSGPACK_OBJECT_STR && o->via.str.size == n &&
+           memcmp(o->via.str.ptr, s, n) == 0;
+}
+
+/* Copy a str object into out (outsize with the NUL). Longer text is cut when
+ * truncate is set and refused otherwise; text with a NUL inside is refused. */
+static bool codec_copy_str(const msgpack_object *o, char *out, size_t outsize, bool truncate)
+{
+    size_t n;
+
+    if (o->type != MSGPACK_OBJECT_STR)
+        return false;
+    n = o->via.str.size;
+    if (n > 0 && memchr(o->via.str.ptr, '\0', n) != NULL)
+        return false;
+    if (n >= outsize) {
+        if (!truncate)
+            return false;
+        n = outsize - 1;
+    }
+    if (n > 0)
+        memcpy(out, o->via.str.ptr, n);
+    out[n] = '\0';
+    return true;
+}
+
+/* obj must be a map whose keys are all strings. NULL stands for "no params", an
+ * empty map, when allow_null is set. */
+static int codec_map(const struct codec_ctx *c, const msgpack_object *obj, bool allow_null,
+                     const char *label)
+{
+    if (obj == NULL) {
+        if (allow_null)
+            return 0;
+        return codec_fail(c, -EINVAL, "%s must be a map", label);
+    }
+    if (obj->type != MSGPACK_OBJECT_MAP)
+        return codec_fail(c, -EINVAL, "%s must be a map", label);
+    for (uint32_t i = 0; i < obj->via.map.size; i++) {
+        if (obj->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
+            return codec_fail(c, -EINVAL, "%s keys must be strings", label);
+    }
+    return 0;
+}
+
+/* Find key in map (NULL map: absent). Returns 1 with *ret set, 0 if absent (an error
+ * if required), or -EINVAL if the key repeats. */
+static int codec_field(const struct codec_ctx *c, const msgpack_object *map, const char *key,
+                       bool required, const msgpack_object **ret)
+{
+    const msgpack_object *found = NULL;
+
+    for (uint32_t i = 0; map != NULL && i < map->via.map.size; i++) {
+        if (!codec_str_is(&map->via.map.ptr[i].key, key))
+            continue;
+        if (found != NULL)
+            return codec_fail(c, -EINVAL, "'%s' appears more than once", key);
+        found = &map->via.map.ptr[i].val;
+    }
+    if (found == NULL)
+        return required ? codec_fail(c, -EINVAL, "'%s' is required", key) : 0;
+    *ret = found;
+    return 1;
+}
+
+/* A nested map under key; *ret stays NULL when absent and not required. */
+static int codec_get_map(const struct codec_ctx *c, const msgpack_object *map, const char *key,
+                         bool required, const msgpack_object **ret)
+{
+    const msgpack_object *v;
+    int r = codec_field(c, map, key, required, &v);
+
+    if (r <= 0)
+        return r;
+    if (v->type != MSGPACK_OBJECT_MAP)
+        return codec_fail(c, -EINVAL, "'%s' must be a map", key);
+    *ret = v;
+    return 0;
+}
+
+static int codec_get_uint(const struct codec_ctx *c, const msgpack_object *map,
+                          const char *key, bool required, uint64_t max, uint64_t *out,
+                          const char *expect)
+{
+    const msgpack_object *v;
+    int r = codec_field(c, map, key, required, &v);
+
+    if (r <= 0)
+        return r;
+    if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 > max)
+        return codec_fail(c, -EINVAL, "'%s' must be %s", key, expect);
+    *out = v->via.u64;
+    return 0;
+}
+
+static int codec_get_u32(const struct codec_ctx *c, const msgpack_object *map,
+                         const char *key, bool required, uint32_t *out)
+{
+    uint64_t v = *out;
+    int r = codec_get_uint(c, map, key, required, UINT32_MAX, &v,
+                           "an integer in 0..4294967295");
+
+    if (r == 0)
+        *out = (uint32_t)v;
+    return r;
+}
+
+static int codec_get_int(const struct codec_ctx *c, const msgpack_object *map,
+                         const char *key, bool required, int64_t min, int64_t *out,
+                         const char *expect)
+{
+    const msgpack_object *v;
+    int64_t value;
+    int r = codec_field(c, map, key, required, &v);
+
+    if (r <= 0)
+        return r;
+    if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 <= INT64_MAX)
+        value = (int64_t)v->via.u64;
+    else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        value = v->via.i64;
+    else
+        return codec_fail(c, -EINVAL, "'%s' must be %s", key, expect);
+    if (value < min)
+        return codec_fail(c, -EINVAL, "'%s' must be %s", key, expect);
+    *out = value;
+    return 0;
+}
+
+static int codec_get_bool(const struct codec_ctx *c, const msgpack_object *map,
+                          const char *key, bool required, bool *out)
+{
+    const msgpack_object *v;
+    int r = codec_field(c, map, key, required, &v);
+
+    if (r <= 0)
+        return r;
+    if (v->type != MSGPACK_OBJECT_BOOLEAN)
+        return codec_fail(c, -EINVAL, "'%s' must be a boolean", key);
+    *out = v->via.boolean;
+    return 0;
+}
+
+static int codec_get_str(const struct codec_ctx *c, const msgpack_object *map,
+                         const char *key, bool required, char *out, size_t outsize,
+                         bool truncate)
+{
+    const msgpack_object *v;
+    int r = codec_field(c, map, key, required, &v);
+
+    if (r <= 0)
+        return r;
+    if (!codec_copy_str(v, out, outsize, truncate)) {
+        if (truncate)
+            return codec_fail(c, -EINVAL, "'%s' must be a string", key);
+        return codec_fail(c, -EINVAL, "'%s' must be a string of at most %zu bytes", key,
+                          outsize - 1);
+    }
+    return 0;
+}
+
+static int codec_get_name(const struct codec_ctx *c, const msgpack_object *map,
+                          const char *key, char out[PROTO_NAME_MAX + 1])
+{
+    const msgpack_object *v;
+    int r = codec_field(c, map, key, true, &v);
+
+    if (r <= 0)
+        return r;
+    if (v->type != MSGPACK_OBJECT_STR)
+        return codec_fail(c, -EINVAL, "'%s' must be a string", key);
+    r = name_check(v->via.str.ptr, v->via.str.size);
+    if (r == -ENAMETOOLONG)
+        return codec_fail(c, r, "'%s' is longer than " CODEC_XSTR(PROTO_NAME_MAX) " bytes",
+                          key);
+    if (r < 0)
+        return codec_fail(c, r, "'%s' must be 1.." CODEC_XSTR(PROTO_NAME_MAX)
+                          " bytes of [A-Za-z0-9._-], not starting with '.'", key);
+    memcpy(out, v->via.str.ptr, v->via.str.size);
+    out[v->via.str.size] = '\0';
+    return 0;
+}
+
+static int codec_get_dtype(const struct codec_ctx *c, const msgpack_object *map,
+                           const char *key, struct dtype *out)
+{
+    char text[PROTO_DTYPE_MAX + 1];
+    const msgpack_object *v;
+    int r = codec_field(c, map, key, true, &v);
+
+    if (r <= 0)
+        return r;
+    if (!codec_copy_str(v, text, sizeof(text), false) || dtype_parse(text, out) < 0)
+        return codec_fail(c, -EINVAL, "'%s' must be a numpy type string such as "
+                          "\"<f4\" or \"float32\"", key);
+    return 0;
+}
+
+static int codec_get_shape(const struct codec_ctx *c, const msgpack_object *map,
+                           const char *key, uint32_t *ret_ndim, uint64_t *shape)
+{
+    const msgpack_object *v;
+    int r = codec_field(c, map, key, true, &v);
+
+    if (r <= 0)
+        return r;
+    if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size == 0 ||
+        v->via.array.size > PROTO_NDIM_MAX)
+        goto bad;
+    for (uint32_t i = 0; i < v->via.array.size; i++) {
+        const msgpack_object *d = &v->via.array.ptr[i];
+        if (d->type != MSGPACK_OBJECT_POSITIVE_INTEGER || d->via.u64 == 0)
+            goto bad;
+        shape[i] = d->via.u64;
+    }
+    *ret_ndim = v->via.array.size;
+    return 0;
+
+bad:
+    return codec_fail(c, -EINVAL, "'%s' must be an array of 1.." CODEC_XSTR(PROTO_NDIM_MAX)
+                      " positive integers", key);
+}
+
+static int codec_get_order(const struct codec_ctx *c, const msgpack_object *map,
+                           const char *key, char *out)
+{
+    const msgpack_object *v;
+    int r = codec_field(c, map, key, false, &v);
+
+    if (r <= 0)
+        return r;
+    if (codec_str_is(v, "C"))
+        *out = 'C';
+    else if (codec_str_is(v, "F"))
+        *out = 'F';
+    else
+        return codec_fail(c, -EINVAL, "'%s' must be \"C\" or \"F\"", key);
+    return 0;
+}
+
+/* The data size of a shape: -EOVERFLOW beyond PROTO_ARRAY_BYTES_MAX. */
+static int codec_check_size(const struct codec_ctx *c, uint32_t ndim, const uint64_t *shape,
+                            uint64_t itemsize, uint64_t *ret_nbytes)
+{
+    int r = shape_nbytes(ndim, shape, itemsize, ret_nbytes);
+
+    if (r == -EOVERFLOW)
+        return codec_fail(c, r, "'shape' times the item size exceeds 2^62 bytes");
+    if (r < 0)
+        return codec_fail(c, r, "'shape' must be an array of 1.." CODEC_XSTR(PROTO_NDIM_MAX)
+                          " positive integers");
+    return 0;
+}
+
+int codec_parse_msg(const msgpack_object *obj, struct codec_msg *out,
+                    int *ret_msgid_known, char *err, size_t errlen)
+{
+    const struct codec_ctx c = { "envelope", err, errlen };
+    const msgpack_object *e;
+    const msgpack_object *params;
+    uint32_t n, at;
+
+    memset(out, 0, sizeof(*out));
+    if (ret_msgid_known != NULL)
+        *ret_msgid_known = 0;
+    if (obj == NULL || obj->type != MSGPACK_OBJECT_ARRAY || obj->via.array.size == 0)
+        return codec_fail(&c, -EBADMSG, "a message must be a non-empty array");
+    e = obj->via.array.ptr;
+    n = obj->via.array.size;
+    if (e[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || e[0].via.u64 > CODEC_NOTIFY)
+        return codec_fail(&c, -EBADMSG, "the message type must be 0, 1 or 2");
+    out->type = (enum codec_type)e[0].via.u64;
+
+    if (out->type != CODEC_NOTIFY) {
+        if (n < 2 || e[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || e[1].via.u64 > UINT32_MAX)
+            return codec_fail(&c, -EBADMSG, "the msgid must be an integer in 0..4294967295");
+        out->msgid = (uint32_t)e[1].via.u64;
+        if (out->type == CODEC_REQUEST && ret_msgid_known != NULL)
+            *ret_msgid_known = 1;
+        if (n != 4)
+            return codec_fail(&c, -EBADMSG, "a %s must have 4 elements",
+                              out->type == CODEC_REQUEST ? "request" : "response");
+    } else if (n != 3) {
+        return codec_fail(&c, -EBADMSG, "a notification must have 3 elements");
+    }
+
+    if (out->type == CODEC_RESPONSE) {
+        const msgpack_object *error = &e[2];
+        if (error->type == MSGPACK_OBJECT_NIL) {
+            if (e[3].type != MSGPACK_OBJECT_MAP)
+                return codec_fail(&c, -EBADMSG, "a successful response's result must be a map");
+            out->result = &e[3];
+            return 0;
+        }
+        const struct codec_ctx ec = { "envelope: error", err, errlen };
+        char code[32];
+        const msgpack_object *v;
+        if (codec_map(&ec, error, false, "the error") < 0)
+            return -EBADMSG;
+        if (codec_field(&ec, error, "code", true, &v) <= 0 ||
+            !codec_copy_str(v, code, sizeof(code), true))
+            return codec_fail(&c, -EBADMSG, "error: 'code' must be a string such as \"ENOENT\"");
+        if (codec_get_str(&ec, error, "message", false, out->errmsg, sizeof(out->errmsg),
+                          true) < 0)
+            return -EBADMSG;
+        out->err = errcode_parse(code, strlen(code));
+        return 0;
+    }
+
+    at = out->type == CODEC_REQUEST ? 2 : 1;
+    if (!codec_copy_str(&e[at], out->method, sizeof(out->method), false) ||
+        out->method[0] == '\0')
+        return codec_fail(&c, -EBADMSG, "the method must be a string of 1.."
+                          CODEC_XSTR(PROTO_METHOD_MAX) " bytes");
+    params = &e[at + 1];
+    if (params->type != MSGPACK_OBJECT_ARRAY || params->via.array.size > 1 ||
+        (params->via.array.size == 1 && params->via.array.ptr[0].type != MSGPACK_OBJECT_MAP))
+        return codec_fail(&c, -EBADMSG, "params must be an array holding one map, or empty");
+    out->params = params->via.array.size == 1 ? &params->via.array.ptr[0] : NULL;
+    return 0;
+}
+
+int codec_parse_hello(const msgpack_object *params, struct codec_hello *out,
+                      char *err, size_t errlen)
+{
+    const struct codec_ctx c = { "hello", err, errlen };
+    uint64_t version = 0;
+    int r;
+
+    out->client[0] = '\0';
+    if ((r = codec_map(&c, params, true, "params")) < 0 ||
+        (r = codec_get_uint(&c, params, "version", true, UINT32_MAX, &version,
+                            "an integer in 0..4294967295")) < 0 ||
+        (r = codec_get_str(&c, params, "client", false, out->client, sizeof(out->client),
+                           true)) < 0)
+        return r;
+    out->version = (uint32_t)version;
+    return 0;
+}
+
+int codec_parse_create(const msgpack_object *params, struct codec_create *out,
+                       char *err, size_t errlen)
+{
+    const struct codec_ctx c = { "create", err, errlen };
+    uint64_t perm = 0600, nbytes;
+    int r;
+
+    out->order = 'C';
+    out->persist = false;
+    out->overwrite = false;
+    if ((r = codec_map(&c, params, true, "params")) < 0 ||
+        (r = codec_get_name(&c, params, "name", out->name)) < 0 ||
+        (r = codec_get_dtype(&c, params, "dtype", &out->dtype)) < 0 ||
+        (r = codec_get_shape(&c, params, "shape", &out->ndim, out->shape)) < 0 ||
+        (r = codec_get_order(&c, params, "order", &out->order)) < 0 ||
+        (r = codec_get_bool(&c, params, "persist", false, &out->persist)) < 0 ||
+        (r = codec_get_uint(&c, params, "perm", false, 07777, &perm,
+                            "an integer in 0..07777")) < 0 ||
+        (r = codec_get_bool(&c, params, "overwrite", false, &out->overwrite)) < 0 ||
+        (r = codec_check_size(&c, out->ndim, out->shape, out->dtype.itemsize, &nbytes)) < 0)
+        return r;
+    out->perm = (uint32_t)perm;
+    return 0;
+}
+
+int codec_parse_open(const msgpack_object *params, struct codec_open *out,
+                     char *err, size_t errlen)
+{
+    const struct codec_ctx c = { "open", err, errlen };
+    char mode[4] = "r+";
+    int r;
+
+    out->wait_ms = 0;
+    if ((r = codec_map(&c, params, true, "params")) < 0 ||
+        (r = codec_get_name(&c, params, "name", out->name)) < 0 ||
+        (r = codec_get_int(&c, params, "wait_ms", false, -1, &out->wait_ms,
+                           "an integer >= -1 (-1 waits forever)")) < 0)
+        return r;
+    if (codec_get_str(&c, params, "mode", false, mode, sizeof(mode), false) < 0 ||
+        meta_mode_parse(mode, &out->mode) < 0)
+        return codec_fail(&c, -EINVAL, "'mode' must be \"r\", \"r+\" or \"c\"");
+    return 0;
+}
+
+int codec_parse_name(const msgpack_object *params, struct codec_name *out,
+                     char *err, size_t errlen)
+{
+    const struct codec_ctx c = { "request", err, errlen };
+    int r;
+
+    if ((r = codec_map(&c, params, true, "params")) < 0 ||
+        (r = codec_get_name(&c, params, "name", out->name)) < 0)
+        return r;
+    return 0;
+}
+
+int codec_parse_release(const msgpack_object *params, struct codec_release *out,
+                        char *err, size_t errlen)
+{
+    const struct codec_ctx c = { "release", err, errlen };
+    int r;
+
+    if ((r = codec_map(&c, params, true, "params")) < 0 ||
+        (r = codec_get_uint(&c, params, "handle", true, UINT64_MAX, &out->handle,
+                            "a non-negative integer")) < 0)
+        return r;
+    return 0;
+}
+
+int codec_parse_list(const msgpack_object *params, struct codec_list *out,
+                     char *err, size_t errlen)
+{
+    const struct codec_ctx c = { "list", err, errlen };
+    uint64_t limit = PROTO_LIST_PAGE_DEFAULT;
+    int r;
+
+    out->after[0] = '\0';
+    if ((r = codec_map(&c, params, true, "params")) < 0 ||
+        (r = codec_get_str(&c, params, "after", false, out->after, sizeof(out->after),
+                           false)) < 0 ||
+        (r = codec_get_uint(&c, params, "limit", false, PROTO_LIST_PAGE_MAX, &limit,
+                            "an integer in 1.." CODEC_XSTR(PROTO_LIST_PAGE_MAX))) < 0)
+        return r;
+    if (limit == 0)
+        return codec_fail(&c, -EINVAL,
+                          "'limit' must be an integer in 1.." CODEC_XSTR(PROTO_LIST_PAGE_MAX));
+    out->limit = (uint32_t)limit;
+    return 0;
+}
+
+/* One array's metadata map; c names where it sits, for messages. */
+static int codec_meta(const struct codec_ctx *c, const msgpack_object *obj, struct meta *out)
+{
+    uint64_t nbytes, perm = 0, given = 0, offset = PROTO_DATA_OFFSET;
+    int64_t ctime_ns = 0;
+    bool persist = false;
+    char order = 'C';
+    int r;
+
+    if ((r = codec_map(c, obj, false, "the array")) < 0 ||
+        (r = codec_get_name(c, obj, "name", out->name)) < 0 ||
+        (r = codec_get_dtype(c, obj, "dtype", &out->dtype)) < 0 ||
+        (r = codec_get_shape(c, obj, "shape", &out->ndim, out->shape)) < 0 ||
+        (r = codec_check_size(c, out->ndim, out->shape, out->dtype.itemsize, &nbytes)) < 0 ||
+        (r = codec_get_order(c, obj, "order", &order)) < 0 ||
+        (r = codec_get_uint(c, obj, "nbytes", false, UINT64_MAX, &given,
+                            "a non-negative integer")) < 0 ||
+        (r = codec_get_uint(c, obj, "offset", false, UINT64_MAX, &offset,
+                            "a non-negative integer")) < 0 ||
+        (r = codec_get_bool(c, obj, "persist", false, &persist)) < 0 ||
+        (r = codec_get_uint(c, obj, "perm", false, 07777, &perm,
+                            "an integer in 0..07777")) < 0)
+        return r;
+    out->uid = out->gid = out->nattached = 0;
+    out->path[0] = '\0';
+    if ((r = codec_get_u32(c, obj, "uid", false, &out->uid)) < 0 ||
+        (r = codec_get_u32(c, obj, "gid", false, &out->gid)) < 0 ||
+        (r = codec_get_int(c, obj, "ctime_ns", false, INT64_MIN, &ctime_ns,
+                           "an integer")) < 0 ||
+        (r = codec_get_u32(c, obj, "nattached", false, &out->nattached)) < 0 ||
+        (r = codec_get_str(c, obj, "path", false, out->path, sizeof(out->path), false)) < 0)
+        return r;
+    if (given != 0 && given != nbytes)
+        return codec_fail(c, -EINVAL, "'nbytes' %llu does not match shape and dtype (%llu)",
+                          (unsigned long long)given, (unsigned long long)nbytes);
+    if (offset != PROTO_DATA_OFFSET)
+        return codec_fail(c, -EINVAL, "'offset' must be " CODEC_XSTR(PROTO_DATA_OFFSET));
+    out->order = order;
+    out->nbytes = nbytes;
+    out->persist = persist;
+    out->perm = (uint32_t)perm;
+    out->ctime_ns = ctime_ns;
+    return 0;
+}
+
+int codec_parse_meta(const msgpack_object *obj, struct meta *out, char *err, size_t errlen)
+{
+    const struct codec_ctx c = { "array", err, errlen };
+
+    return codec_meta(&c, obj, out);
+}
+
+int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_reply *out,
+                            char *err, size_t errlen)
+{
+    const struct codec_ctx c = { "hello reply", err, errlen };
+    const struct codec_ctx lc = { "hello reply: limits", err, errlen };
+    const msgpack_object *limits = NULL, *caps = NULL;
+    int r;
+
+    out->server[0] = '\0';
+    if ((r = codec_map(&c, result, false, "the result")) < 0 ||
+        (r = codec_get_u32(&c, result, "version", true, &out->version)) < 0 ||
+        (r = codec_get_str(&c, result, "server", false, out->server, sizeof(out->server),
+                           true)) < 0 ||
+        (r = codec_get_u32(&c, result, "pid", true, &out->pid)) < 0 ||
+        (r = codec_get_map(&c, result, "limits", true, &limits)) < 0 ||
+        (r = codec_map(&lc, limits, false, "'limits'")) < 0 ||
+        (r = codec_get_u32(&lc, limits, "name", true, &out->max_name)) < 0 ||
+        (r = codec_get_u32(&lc, limits, "ndim", true, &out->max_ndim)) < 0 ||
+        (r = codec_get_u32(&lc, limits, "request", true, &out->max_request)) < 0 ||
+        (r = codec_get_u32(&lc, limits, "list_page", true, &out->list_page_max)) < 0)
+        return r;
+    r = codec_field(&c, result, "capabilities", false, &caps);
+    if (r < 0)
+        return r;
+    if (r == 1) {
+        bool ok = caps->type == MSGPACK_OBJECT_ARRAY;
+        for (uint32_t i = 0; ok && i < caps->via.array.size; i++)
+            ok = caps->via.array.ptr[i].type == MSGPACK_OBJECT_STR;
+        if (!ok)
+            return codec_fail(&c, -EINVAL, "'capabilities' must be an array of strings");
+    }
+    return 0;
+}
+
+int codec_parse_reply_attach(const msgpack_object *result, struct codec_attach_reply *out,
+                             int *ret_has_fd, char *err, size_t errlen)
+{
+    const struct codec_ctx c = { "attach reply", err, errlen };
+    const struct codec_ctx mc = { "attach reply: array", err, errlen };
+    const msgpack_object *array = NULL;
+    bool has_fd = false;
+    int r;
+
+    if ((r = codec_map(&c, result, false, "the result")) < 0 ||
+        (r = codec_get_map(&c, result, "array", true, &array)) < 0 ||
+        (r = codec_meta(&mc, array, &out->meta)) < 0 ||
+        (r = codec_get_uint(&c, result, "handle", true, UINT64_MAX, &out->handle,
+                            "a non-negative integer")) < 0 ||
+        (r = codec_get_bool(&c, result, "fd", false, &has_fd)) < 0)
+        return r;
+    if (ret_has_fd != NULL)
+        *ret_has_fd = has_fd;
+    return 0;
+}
+
+int codec_parse_reply_stat(const msgpack_object *result, struct meta *out,
+                           char *err, size_t errlen)
+{
+    const struct codec_ctx c = { "stat reply", err, errlen };
+    const struct codec_ctx mc = { "stat reply: array", err, errlen };
+    const msgpack_object *array = NULL;
+    int r;
+
+    if ((r = codec_map(&c, result, false, "the result")) < 0 ||
+        (r = codec_get_map(&c, result, "array", true, &array)) < 0 ||
+        (r = codec_meta(&mc, array, out)) < 0)
+        return r;
+    return 0;
+}
+
+int codec_parse_reply_list(const msgpack_object *result, struct meta *out, size_t cap,
+                           size_t *ret_n, bool *ret_more, char *err, size_t errlen)
+{
+    const struct codec_ctx c = { "list reply", err, errlen };
+    const struct codec_ctx mc = { "list reply: arrays[]", err, errlen };
+    const msgpack_object *arrays = NULL;
+    bool more = false;
+    int r;
+
+    if ((r = codec_map(&c, result, false, "the result")) < 0 ||
+        (r = codec_field(&c, result, "arrays", true, &arrays)) < 0 ||
+        (r = codec_get_bool(&c, result, "more", false, &more)) < 0)
+        return r;
+    if (arrays->type != MSGPACK_OBJECT_ARRAY)
+        return codec_fail(&c, -EINVAL, "'arrays' must be an array of maps");
+    if (arrays->via.array.size > cap)
+        return codec_fail(&c, -EOVERFLOW, "%u arrays do not fit in %zu entries",
+                          arrays->via.array.size, cap);
+    for (uint32_t i = 0; i < arrays->via.array.size; i++) {
+        r = codec_meta(&mc, &arrays->via.array.ptr[i], &out[i]);
+        if (r < 0)
+            return r;
+    }
+    *ret_n = arrays->via.array.size;
+    *ret_more = more;
+    return 0;
+}
+
+int codec_parse_reply_stats(const msgpack_object *result, struct codec_stats_reply *out,
+                            char *err, size_t errlen)
+{
+    const struct codec_ctx c = { "stats reply", err, errlen };
+    const struct {
+        const char *key;
+        uint64_t *value;
+    } counters[] = {
+        { "arrays", &out->arrays },
+        { "arrays_volatile", &out->arrays_volatile },
+        { "arrays_persistent", &out->arrays_persistent },
+        { "bytes", &out->bytes },
+        { "bytes_volatile", &out->bytes_volatile },
+        { "bytes_persistent", &out->bytes_persistent },
+        { "connections", &out->connections },
+        { "attachments", &out->attachments },
+        { "persist_capacity", &out->persist_capacity },
+        { "persist_free", &out->persist_free },
+        { "volatile_capacity", &out->volatile_capacity },
+        { "volatile_free", &out->volatile_free },
+    };
+    int r;
+
+    if ((r = codec_map(&c, result, false, "the result")) < 0)
+        return r;
+    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+        r = codec_get_uint(&c, result, counters[i].key, true, UINT64_MAX, counters[i].value,
+                           "a non-negative integer");
+        if (r < 0)
+            return r;
+    }
+    if ((r = codec_get_u32(&c, result, "pid", true, &out->pid)) < 0 ||
+        (r = codec_get_int(&c, result, "uptime_ms", true, INT64_MIN, &out->uptime_ms,
+                           "an integer")) < 0)
+        return r;
+    return 0;
+}

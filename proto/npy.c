@@ -1,0 +1,309 @@
+/* npy.c — the .npy header in front of every array's data.
+ *
+ * Formatting writes a v1.0 header space-padded to exactly NPY_HEADER_LEN bytes, so
+ * the data is page aligned. Parsing reads any v1.0-3.0 header, whether numpy or sharr
+ * wrote it, with a small bounded parser for the Python dict literal (no eval): only
+ * the keys 'descr', 'fortran_order' and 'shape' with literal values are accepted.
+ */
+#include "npy.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "shape.h"
+
+/* numpy's own default limit on the header text (max_header_size). */
+#define NPY_PARSE_TEXT_MAX 10000
+
+static const uint8_t npy_magic[6] = { 0x93, 'N', 'U', 'M', 'P', 'Y' };
+
+/* A cursor over the header's dict text. */
+struct npy_cursor {
+    const char *p;
+    const char *end;
+};
+
+static void npy_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void npy_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+int npy_header_format(const struct meta *m, uint8_t out[NPY_HEADER_LEN])
+{
+    char text[NPY_HEADER_LEN];
+    const size_t text_len = NPY_HEADER_LEN - 10;
+    struct dtype dt;
+    uint64_t nbytes;
+    size_t n = 0;
+    int w;
+
+    if (m == NULL || out == NULL)
+        return -EINVAL;
+    if (dtype_parse(m->dtype.str, &dt) < 0)
+        return -EINVAL;
+    if (m->order != 'C' && m->order != 'F')
+        return -EINVAL;
+    if (shape_nbytes(m->ndim, m->shape, dt.itemsize, &nbytes) < 0)
+        return -EINVAL;
+
+    /* At most 64 dimensions of 20 digits: the text always fits in 4086 bytes. */
+    w = snprintf(text, sizeof(text), "{'descr': '%s', 'fortran_order': %s, 'shape': (",
+                 dt.str, m->order == 'F' ? "True" : "False");
+    n = (size_t)w;
+    for (uint32_t i = 0; i < m->ndim; i++) {
+        w = snprintf(text + n, sizeof(text) - n, i == 0 ? "%llu" : ", %llu",
+                     (unsigned long long)m->shape[i]);
+        n += (size_t)w;
+    }
+    w = snprintf(text + n, sizeof(text) - n, "%s), }", m->ndim == 1 ? "," : "");
+    n += (size_t)w;
+    if (n >= text_len)
+        return -EINVAL;
+    memset(text + n, ' ', text_len - 1 - n);
+    text[text_len - 1] = '\n';
+
+    memcpy(out, npy_magic, sizeof(npy_magic));
+    out[6] = 1;
+    out[7] = 0;
+    out[8] = (uint8_t)(text_len & 0xff);
+    out[9] = (uint8_t)(text_len >> 8);
+    memcpy(out + 10, text, text_len);
+    return 0;
+}
+
+static void npy_skip_ws(struct npy_cursor *c)
+{
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+        c->p++;
+}
+
+static bool npy_take(struct npy_cursor *c, char ch)
+{
+    npy_skip_ws(c);
+    if (c->p < c->end && *c->p == ch) {
+        c->p++;
+        return true;
+    }
+    return false;
+}
+
+static bool npy_take_word(struct npy_cursor *c, const char *word)
+{
+    size_t n = strlen(word);
+
+    npy_skip_ws(c);
+    if ((size_t)(c->end - c->p) >= n && memcmp(c->p, word, n) == 0) {
+        c->p += n;
+        return true;
+    }
+    return false;
+}
+
+/* A quoted Python string without escapes, copied into out (outlen with the NUL). */
+static int npy_string(struct npy_cursor *c, char *out, size_t outlen)
+{
+    char quote;
+    size_t n = 0;
+
+    npy_skip_ws(c);
+    if (c->p >= c->end || (*c->p != '\'' && *c->p != '"'))
+        return -EINVAL;
+    quote = *c->p++;
+    while (c->p < c->end && *c->p != quote) {
+        if (*c->p == '\\' || *c->p == '\0' || n + 1 >= outlen)
+            return -EINVAL;
+        out[n++] = *c->p++;
+    }
+    if (c->p >= c->end)
+        return -EINVAL;
+    c->p++;
+    out[n] = '\0';
+    return 0;
+}
+
+/* A non-negative decimal integer, with the 'L' suffix old Python 2 numpy wrote. */
+static int npy_uint(struct npy_cursor *c, uint64_t *ret)
+{
+    uint64_t v = 0;
+    bool any = false;
+
+    npy_skip_ws(c);
+    while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
+        if (__builtin_mul_overflow(v, 10, &v) ||
+            __builtin_add_overflow(v, (uint64_t)(*c->p - '0'), &v))
+            return -EOVERFLOW;
+        c->p++;
+        any = true;
+    }
+    if (!any)
+        return -EINVAL;
+    if (c->p < c->end && *c->p == 'L')
+        c->p++;
+    *ret = v;
+    return 0;
+}
+
+/* "(a, b, ...)" as Python writes a tuple: one element needs its trailing comma. */
+static int npy_shape(struct npy_cursor *c, uint32_t *ret_ndim, uint64_t *shape,
+                     char *err, size_t errlen)
+{
+    uint32_t ndim = 0;
+    bool comma = false;
+
+    if (!npy_take(c, '('))
+        goto bad;
+    while (!npy_take(c, ')')) {
+        if (ndim > 0 && !comma)
+            goto bad;
+        if (ndim == PROTO_NDIM_MAX) {
+            npy_errf(err, errlen, "npy: more than %d dimensions", PROTO_NDIM_MAX);
+            return -EINVAL;
+        }
+        if (npy_uint(c, &shape[ndim]) < 0)
+            goto bad;
+        ndim++;
+        comma = npy_take(c, ',');
+    }
+    if (ndim == 1 && !comma)
+        goto bad;
+    *ret_ndim = ndim;
+    return 0;
+
+bad:
+    npy_errf(err, errlen, "npy: 'shape' is not a tuple of non-negative integers");
+    return -EINVAL;
+}
+
+/* The dict literal in [c->p, c->end). */
+static int npy_dict(struct npy_cursor *c, struct meta *out, char *err, size_t errlen)
+{
+    bool have_descr = false, have_order = false, have_shape = false;
+    char key[16];
+    char descr[PROTO_DTYPE_MAX + 1];
+    int r;
+
+    if (!npy_take(c, '{'))
+        goto bad;
+    while (!npy_take(c, '}')) {
+        if (npy_string(c, key, sizeof(key)) < 0 || !npy_take(c, ':'))
+            goto bad;
+        if (strcmp(key, "descr") == 0 && !have_descr) {
+            npy_skip_ws(c);
+            if (c->p < c->end && *c->p == '[') {
+                npy_errf(err, errlen, "npy: structured dtypes are not supported");
+                return -EINVAL;
+            }
+            if (npy_string(c, descr, sizeof(descr)) < 0 || dtype_parse(descr, &out->dtype) < 0) {
+                npy_errf(err, errlen, "npy: 'descr' is not a dtype sharr supports");
+                return -EINVAL;
+            }
+            have_descr = true;
+        } else if (strcmp(key, "fortran_order") == 0 && !have_order) {
+            if (npy_take_word(c, "True"))
+                out->order = 'F';
+            else if (npy_take_word(c, "False"))
+                out->order = 'C';
+            else
+                goto bad;
+            have_order = true;
+        } else if (strcmp(key, "shape") == 0 && !have_shape) {
+            r = npy_shape(c, &out->ndim, out->shape, err, errlen);
+            if (r < 0)
+                return r;
+            have_shape = true;
+        } else {
+            npy_errf(err, errlen, "npy: unexpected or repeated key '%s'", key);
+            return -EINVAL;
+        }
+        if (!npy_take(c, ',')) {
+            if (!npy_take(c, '}'))
+                goto bad;
+            break;
+        }
+    }
+    npy_skip_ws(c);
+    if (c->p != c->end)
+        goto bad;
+    if (!have_descr || !have_order || !have_shape) {
+        npy_errf(err, errlen, "npy: header lacks 'descr', 'fortran_order' or 'shape'");
+        return -EINVAL;
+    }
+    return 0;
+
+bad:
+    npy_errf(err, errlen, "npy: header is not a dict literal numpy writes");
+    return -EINVAL;
+}
+
+int npy_header_parse(const uint8_t *buf, size_t len, struct meta *m,
+                     uint64_t *ret_offset, char *err, size_t errlen)
+{
+    struct meta parsed;
+    struct npy_cursor c;
+    size_t preamble, text_len;
+    uint64_t nbytes;
+    int r;
+
+    if (buf == NULL)
+        return len > 0 ? -EINVAL : -EAGAIN;
+    if (memcmp(buf, npy_magic, len < sizeof(npy_magic) ? len : sizeof(npy_magic)) != 0) {
+        npy_errf(err, errlen, "npy: not a .npy file (bad magic)");
+        return -EINVAL;
+    }
+    if (len < 8)
+        return -EAGAIN;
+    if (buf[6] < 1 || buf[6] > 3 || buf[7] != 0) {
+        npy_errf(err, errlen, "npy: unsupported format version %u.%u", buf[6], buf[7]);
+        return -EINVAL;
+    }
+    preamble = buf[6] == 1 ? 10 : 12;
+    if (len < preamble)
+        return -EAGAIN;
+    text_len = (size_t)buf[8] | (size_t)buf[9] << 8;
+    if (preamble == 12)
+        text_len |= (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
+    if (text_len > NPY_PARSE_TEXT_MAX) {
+        npy_errf(err, errlen, "npy: header of %zu bytes exceeds %d", text_len,
+                 NPY_PARSE_TEXT_MAX);
+        return -EINVAL;
+    }
+    if (len < preamble + text_len)
+        return -EAGAIN;
+
+    memset(&parsed, 0, sizeof(parsed));
+    c.p = (const char *)buf + preamble;
+    c.end = c.p + text_len;
+    r = npy_dict(&c, &parsed, err, errlen);
+    if (r < 0)
+        return r;
+    if (parsed.ndim == 0) {
+        npy_errf(err, errlen, "npy: 0-dimensional arrays are not supported");
+        return -EINVAL;
+    }
+    r = shape_nbytes(parsed.ndim, parsed.shape, parsed.dtype.itemsize, &nbytes);
+    if (r < 0) {
+        npy_errf(err, errlen, "npy: %s", r == -EOVERFLOW ? "array size overflows"
+                                                        : "empty arrays are not supported");
+        return -EINVAL;
+    }
+
+    m->dtype = parsed.dtype;
+    m->order = parsed.order;
+    m->ndim = parsed.ndim;
+    memcpy(m->shape, parsed.shape, sizeof(m->shape));
+    m->nbytes = nbytes;
+    *ret_offset = preamble + text_len;
+    return 0;
+}
