@@ -1,0 +1,128 @@
+/* config.c — sharrd's command line and the defaults it falls back to.
+ *
+ * Flags: --socket PATH, --store DIR, --log-level LEVEL, --max-connections N,
+ * --help, --version. Defaults need no config file, so a user can just run sharrd.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sockpath.h"
+
+static int config_default_store(char *out, size_t len)
+{
+    const char *env = getenv("SHARR_STORE");
+    const char *xdg = getenv("XDG_DATA_HOME");
+    const char *home = getenv("HOME");
+    int n;
+
+    if (!home || home[0] != '/') {
+        struct passwd *pw = getpwuid(geteuid());
+        home = pw ? pw->pw_dir : NULL;
+    }
+    if (env && env[0])
+        n = snprintf(out, len, "%s", env);
+    else if (geteuid() == 0)
+        n = snprintf(out, len, "/var/lib/sharr");
+    else if (xdg && xdg[0] == '/')
+        n = snprintf(out, len, "%s/sharr", xdg);
+    else if (home)
+        n = snprintf(out, len, "%s/.local/share/sharr", home);
+    else
+        return -ENOENT;
+    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+void config_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: sharrd [options]\n"
+            "Serve named shared N-dimensional arrays to processes on this host.\n\n"
+            "  --socket PATH          listen here (default: $SHARR_SOCKET,\n"
+            "                         $XDG_RUNTIME_DIR/sharr/sharr.sock, /run/sharr/sharr.sock\n"
+            "                         for root, else /tmp/sharr-<uid>/sharr.sock)\n"
+            "  --store DIR            directory of persistent arrays (default: $SHARR_STORE,\n"
+            "                         /var/lib/sharr for root, else ~/.local/share/sharr)\n"
+            "  --log-level LEVEL      error, warning, info (default) or debug\n"
+            "  --max-connections N    clients served at once (default %d)\n"
+            "  --help                 print this help\n"
+            "  --version              print the version\n",
+            CONFIG_MAX_CONNECTIONS_DEFAULT);
+}
+
+int config_parse(int argc, char **argv, struct config *out, char *err, size_t errlen)
+{
+    static const struct option options[] = {
+        { "socket", required_argument, NULL, 's' },
+        { "store", required_argument, NULL, 'd' },
+        { "log-level", required_argument, NULL, 'l' },
+        { "max-connections", required_argument, NULL, 'm' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    char *end, *dst;
+    int opt;
+    unsigned long n;
+
+    memset(out, 0, sizeof(*out));
+    out->log_level = LOG_LEVEL_INFO;
+    out->max_connections = CONFIG_MAX_CONNECTIONS_DEFAULT;
+    opterr = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (opt) {
+        case 's':
+        case 'd':
+            dst = opt == 's' ? out->socket : out->store;
+            if (optarg[0] == '\0' || strlen(optarg) >= PROTO_PATH_MAX) {
+                snprintf(err, errlen, "--%s must be 1..%d bytes", opt == 's' ? "socket" : "store",
+                         PROTO_PATH_MAX - 1);
+                return -EINVAL;
+            }
+            memcpy(dst, optarg, strlen(optarg) + 1);
+            break;
+        case 'l':
+            if (log_level_parse(optarg, &out->log_level) < 0) {
+                snprintf(err, errlen, "--log-level must be error, warning, info or debug");
+                return -EINVAL;
+            }
+            break;
+        case 'm':
+            errno = 0;
+            n = strtoul(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] == '-' || n < 1 || n > 1000000) {
+                snprintf(err, errlen, "--max-connections must be 1..1000000");
+                return -EINVAL;
+            }
+            out->max_connections = (unsigned)n;
+            break;
+        case 'h':
+            return CONFIG_HELP;
+        case 'V':
+            return CONFIG_VERSION;
+        default:
+            snprintf(err, errlen, "unknown or incomplete option '%s' (see --help)",
+                     argv[optind - 1]);
+            return -EINVAL;
+        }
+    }
+    if (optind < argc) {
+        snprintf(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+        return -EINVAL;
+    }
+    if (!out->socket[0] && sockpath_daemon(out->socket, sizeof(out->socket)) < 0) {
+        snprintf(err, errlen, "the default socket path is too long; use --socket");
+        return -ENAMETOOLONG;
+    }
+    if (!out->store[0] && config_default_store(out->store, sizeof(out->store)) < 0) {
+        snprintf(err, errlen, "cannot find a default store directory; use --store");
+        return -ENOENT;
+    }
+    return CONFIG_RUN;
+}

@@ -1,0 +1,39 @@
+/* config.h — what sharrd is told at start: flags, their defaults, and the
+ * daemon's policy limits (protocol limits live in proto/limits.h).
+ *
+ * Parsing only fills a struct config; nothing here opens files or sockets.
+ */
+#ifndef DAEMON_CONFIG_H
+#define DAEMON_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "limits.h"
+#include "log.h"
+
+#define CONFIG_MAX_CONNECTIONS_DEFAULT 1024
+#define CONFIG_OUTPUT_PAUSE (1024u * 1024)       /* queued reply bytes: stop reading requests */
+#define CONFIG_OUTPUT_MAX (16u * 1024 * 1024)    /* queued reply bytes: close the client */
+#define CONFIG_WAITERS_MAX 1024                  /* waiting opens per connection */
+#define CONFIG_ATTACH_MAX (1u << 20)             /* attachments per connection */
+
+struct config {
+    char socket[PROTO_PATH_MAX];  /* listening socket path */
+    char store[PROTO_PATH_MAX];   /* directory of persistent arrays */
+    enum log_level log_level;
+    unsigned max_connections;
+};
+
+enum config_action { CONFIG_RUN = 0, CONFIG_HELP = 1, CONFIG_VERSION = 2 };
+
+/* Parse argv into *out, resolving defaults from the environment (the socket from
+ * sockpath_daemon(); the store from $SHARR_STORE, /var/lib/sharr for root, else
+ * $XDG_DATA_HOME/sharr or ~/.local/share/sharr). Returns a config_action, or a
+ * negative errno with a message in err. */
+int config_parse(int argc, char **argv, struct config *out, char *err, size_t errlen);
+
+/* Print the --help text. */
+void config_usage(FILE *f);
+
+#endif

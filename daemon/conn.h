@@ -1,0 +1,63 @@
+/* conn.h — one client connection: its socket, request decoding, the queue of
+ * replies (each with an optional descriptor), and the attachments it holds.
+ *
+ * A connection is reference-counted: its poll handle holds one reference until
+ * its close callback, and each thread-pool job or waiter working for it holds
+ * another, so late work finds a closed (not freed) connection and drops its reply.
+ */
+#ifndef DAEMON_CONN_H
+#define DAEMON_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "access.h"
+#include "registry.h"
+
+struct daemon;
+struct conn_out;
+
+struct conn {
+    struct daemon *d;
+    uint64_t id;                   /* for log lines */
+    int fd;
+    uv_poll_t poll;
+    int events;                    /* what poll is started for now */
+    unsigned refs;
+    bool closing;                  /* conn_close ran: no more requests or replies */
+    struct access_peer peer;       /* SO_PEERCRED at accept */
+    struct decoder *dec;
+    struct conn_out *out_head, **out_tail;
+    size_t out_bytes;              /* queued reply bytes not yet sent */
+    struct registry_attach *atts;  /* sorted by handle: handles only grow */
+    size_t natts, atts_cap;
+    unsigned nwaiters;             /* opens waiting for a name */
+    struct conn *prev, *next;      /* the daemon's open connections */
+};
+
+/* Serve fd (non-blocking, O_CLOEXEC; taken) for peer. Returns the connection,
+ * or NULL when out of memory (fd closed). */
+struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer);
+
+/* Stop serving c: release its attachments, cancel its waiters, drop queued
+ * replies, close the socket. Idempotent; c is freed once all references are gone. */
+void conn_close(struct conn *c, const char *why);
+
+void conn_ref(struct conn *c);
+void conn_unref(struct conn *c);
+
+/* Queue one whole message (data, malloc'd, taken) with an optional descriptor (fd
+ * >= 0, taken) to travel with its first byte, and send what the socket accepts now.
+ * Returns 0, or a negative errno when c is closed or had to be closed (a client
+ * that lets more than CONFIG_OUTPUT_MAX bytes of replies pile up). */
+int conn_send(struct conn *c, char *data, size_t len, int fd);
+
+/* Record an attachment on c. 0, -EMFILE past CONFIG_ATTACH_MAX, or -ENOMEM. */
+int conn_attach_add(struct conn *c, const struct registry_attach *att);
+/* Remove the attachment named handle into *ret. 0 or -EBADF. */
+int conn_attach_take(struct conn *c, uint64_t handle, struct registry_attach *ret);
+
+#endif

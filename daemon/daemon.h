@@ -1,0 +1,55 @@
+/* daemon.h — one sharrd: the loop and everything it serves (listener,
+ * connections, registry, persistent store), started and stopped as a whole.
+ *
+ * No global state: two daemons can live in one process, as tests may want.
+ */
+#ifndef DAEMON_DAEMON_H
+#define DAEMON_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "config.h"
+#include "log.h"
+#include "registry.h"
+#include "server.h"
+#include "store.h"
+
+struct conn;
+
+struct daemon {
+    uv_loop_t loop;
+    bool loop_on;           /* the loop was initialised: daemon_close must run it */
+    struct config cfg;
+    struct log_ctx log;
+    struct server server;
+    struct registry registry;
+    struct store store;
+    uv_signal_t sigint, sigterm;
+    bool signals_on;
+    struct conn *conns;     /* open connections, newest first */
+    size_t nconns;
+    uint64_t next_conn_id;
+    uint64_t start_ns;      /* uv_hrtime() at start, for the uptime in stats */
+    bool stopping;
+};
+
+/* Set up d from cfg: raise RLIMIT_NOFILE, listen, open the store and load its
+ * arrays, catch SIGINT/SIGTERM. Returns 0, or a negative errno with a message in
+ * err. Call daemon_close afterwards either way. */
+int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t errlen);
+
+/* Serve until daemon_stop and until the work it lets finish is done. Returns 0. */
+int daemon_run(struct daemon *d);
+
+/* Begin a clean shutdown: stop accepting, remove the socket file, close every
+ * connection; thread-pool work already queued still finishes. Idempotent. */
+void daemon_stop(struct daemon *d);
+
+/* Free everything d owns. */
+void daemon_close(struct daemon *d);
+
+#endif

@@ -1,0 +1,93 @@
+/* memstore.c — build one volatile array in a memfd.
+ *
+ * Order matters: size, header, allocation of every page (so a full memory is a
+ * clear error now, not a SIGBUS in a client later), then the seals.
+ */
+#include "memstore.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "npy.h"
+
+/* MemAvailable of /proc/meminfo in bytes, or UINT64_MAX when unknown. */
+static uint64_t memstore_available(void)
+{
+    unsigned long long kib = 0;
+    char line[128];
+    FILE *f = fopen("/proc/meminfo", "re");
+    bool found = false;
+
+    while (f && !found && fgets(line, sizeof(line), f))
+        found = sscanf(line, "MemAvailable: %llu kB", &kib) == 1;
+    if (f)
+        fclose(f);
+    return found ? (uint64_t)kib * 1024 : UINT64_MAX;
+}
+
+int memstore_create(const struct meta *m, int *ret_fd, char *err, size_t errlen)
+{
+    uint8_t header[NPY_HEADER_LEN];
+    uint64_t size = NPY_HEADER_LEN + m->nbytes;
+    char label[64];
+    int fd, r;
+
+    /* A memfd has no size limit of its own: posix_fallocate would take pages until
+     * the OOM killer stepped in, so ask for no more than the kernel has to spare. */
+    if (size > memstore_available()) {
+        snprintf(err, errlen, "not enough memory for a volatile array of %llu bytes "
+                 "(%llu available)", (unsigned long long)size,
+                 (unsigned long long)memstore_available());
+        return -ENOSPC;
+    }
+    r = npy_header_format(m, header);
+    if (r < 0) {
+        snprintf(err, errlen, "cannot describe %s in a .npy header", m->dtype.str);
+        return r;
+    }
+    /* The label shows in /proc/PID/fd and helps whoever debugs memory use. */
+    snprintf(label, sizeof(label), "sharr:%.57s", m->name);
+    fd = memfd_create(label, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) {
+        r = -errno;
+        snprintf(err, errlen, "memfd_create: %s", strerror(errno));
+        return r;
+    }
+    /* memfds start as 0777: another uid could reopen a read-only descriptor for
+     * writing through /proc/self/fd/N. */
+    if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)size) < 0) {
+        r = -errno;
+        snprintf(err, errlen, "cannot size the array: %s", strerror(errno));
+        goto close_fd;
+    }
+    if (pwrite(fd, header, sizeof(header), 0) != (ssize_t)sizeof(header)) {
+        r = -EIO;
+        snprintf(err, errlen, "cannot write the .npy header");
+        goto close_fd;
+    }
+    r = -posix_fallocate(fd, 0, (off_t)size);
+    if (r < 0) {
+        if (r == -ENOSPC || r == -ENOMEM)
+            r = -ENOSPC;
+        snprintf(err, errlen, "not enough memory for %llu bytes of volatile array: %s",
+                 (unsigned long long)size, strerror(-r));
+        goto close_fd;
+    }
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+        r = -errno;
+        snprintf(err, errlen, "cannot seal the array: %s", strerror(errno));
+        goto close_fd;
+    }
+    *ret_fd = fd;
+    return 0;
+
+close_fd:
+    close(fd);
+    return r;
+}

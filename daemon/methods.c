@@ -1,0 +1,578 @@
+/* methods.c — one function per protocol method, from parsed params to reply.
+ *
+ * create and sync, and the deletion of unlinked files, run their disk work on the
+ * thread pool as a methods_job that holds references to its connection and array;
+ * the loop stays free to answer other clients. Names being created are reserved
+ * in the registry, so a second create fails and a waiting open waits.
+ */
+#include "methods.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "access.h"
+#include "codec.h"
+#include "conn.h"
+#include "daemon.h"
+#include "errcode.h"
+#include "memstore.h"
+#include "shape.h"
+
+#define METHODS_ERR_MAX (PROTO_TEXT_MAX + 1)
+
+/* A request answered later: thread-pool work, or an open waiting for its name. */
+struct methods_job {
+    uv_work_t req;                 /* req.data points back here */
+    struct daemon *d;
+    struct conn *conn;             /* referenced; NULL when nobody waits for a reply */
+    uint32_t msgid;
+    struct registry_array *array;  /* referenced, or NULL */
+    struct meta meta;              /* create: the array to build; open: its name */
+    enum meta_mode mode;           /* open */
+    int64_t wait_ms;               /* open */
+    char trash[STORE_TRASH_MAX];   /* a removed file to delete first, or "" */
+    int fd;                        /* create: the new backing descriptor */
+    int r;
+    char err[METHODS_ERR_MAX];
+};
+
+/* Send the message packed into sb (r: the packer's result) with an optional fd. */
+static void methods_send(struct conn *c, msgpack_sbuffer *sb, int r, int fd)
+{
+    size_t len = sb->size;
+
+    if (r < 0) {
+        msgpack_sbuffer_destroy(sb);
+        if (fd >= 0)
+            close(fd);
+        conn_close(c, "out of memory");
+        return;
+    }
+    conn_send(c, msgpack_sbuffer_release(sb), len, fd);
+}
+
+/* Reply with an error; returns err so handlers can end with `return methods_error(...)`. */
+static int methods_error(struct conn *c, uint32_t msgid, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int methods_error(struct conn *c, uint32_t msgid, int err, const char *fmt, ...)
+{
+    char text[METHODS_ERR_MAX];
+    msgpack_sbuffer sb;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    log_debug(&c->d->log, "connection %llu: request %" PRIu32 ": %s: %s",
+              (unsigned long long)c->id, msgid, errcode_name(err), text);
+    msgpack_sbuffer_init(&sb);
+    methods_send(c, &sb, codec_pack_error(&sb, msgid, err, text), -1);
+    return err;
+}
+
+static int methods_empty(struct conn *c, uint32_t msgid)
+{
+    msgpack_sbuffer sb;
+
+    msgpack_sbuffer_init(&sb);
+    methods_send(c, &sb, codec_pack_reply_empty(&sb, msgid), -1);
+    return 0;
+}
+
+static struct methods_job *methods_job_new(struct daemon *d, struct conn *c, uint32_t msgid,
+                                           struct registry_array *a)
+{
+    struct methods_job *job = malloc(sizeof(*job));
+
+    if (!job)
+        return NULL;
+    *job = (struct methods_job){ .d = d, .conn = c, .msgid = msgid, .array = a, .fd = -1 };
+    job->req.data = job;
+    if (c)
+        conn_ref(c);
+    if (a)
+        registry_ref(a);
+    return job;
+}
+
+static void methods_job_free(struct methods_job *job)
+{
+    if (job->conn)
+        conn_unref(job->conn);
+    if (job->array)
+        registry_unref(job->array);
+    free(job);
+}
+
+/* Attach a to c in mode and reply with the metadata, the handle and a descriptor. */
+static int methods_attach_reply(struct conn *c, uint32_t msgid, struct registry_array *a,
+                                 enum meta_mode mode)
+{
+    struct registry *reg = &c->d->registry;
+    struct codec_attach_reply rep;
+    struct registry_attach att;
+    msgpack_sbuffer sb;
+    int fd, r;
+
+    r = registry_descriptor(a, mode, &fd);
+    if (r < 0) {
+        log_warning(&c->d->log, "cannot reopen %s: %s", a->meta.name, strerror(-r));
+        return methods_error(c, msgid, r, "cannot open %s: %s", a->meta.name, strerror(-r));
+    }
+    registry_attach(reg, a, mode, &att);
+    r = conn_attach_add(c, &att);
+    if (r < 0) {
+        registry_detach(reg, &att);
+        close(fd);
+        return methods_error(c, msgid, r, "%s", r == -EMFILE ? "this connection holds the most "
+                             "attachments allowed: release some" : "out of memory");
+    }
+    rep = (struct codec_attach_reply){ .meta = a->meta, .handle = att.handle };
+    msgpack_sbuffer_init(&sb);
+    methods_send(c, &sb, codec_pack_reply_attach(&sb, msgid, &rep), fd);
+    return 0;
+}
+
+/* Remove a's name now; a persistent array's .npy is left in trash for the pool. */
+static int methods_remove(struct daemon *d, struct registry_array *a, char *trash)
+{
+    int r;
+
+    trash[0] = '\0';
+    if (a->meta.persist) {
+        r = store_unlink(&d->store, a->meta.name, trash);
+        if (r < 0)
+            return r;
+    }
+    registry_remove(&d->registry, a);
+    return 0;
+}
+
+static int methods_hello(struct conn *c, const struct codec_msg *msg)
+{
+    struct codec_hello p;
+    struct codec_hello_reply rep = {
+        .version = PROTO_VERSION, .server = "sharrd " SHARR_VERSION_STRING,
+        .pid = (uint32_t)getpid(), .max_name = PROTO_NAME_MAX, .max_ndim = PROTO_NDIM_MAX,
+        .max_request = PROTO_REQUEST_MAX, .list_page_max = PROTO_LIST_PAGE_MAX,
+    };
+    char err[METHODS_ERR_MAX] = "";
+    msgpack_sbuffer sb;
+    int r;
+
+    r = codec_parse_hello(msg->params, &p, err, sizeof(err));
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, "%s", err);
+    if (p.version != PROTO_VERSION)
+        return methods_error(c, msg->msgid, -EPROTONOSUPPORT, "sharrd speaks protocol %d, the "
+                             "client speaks %" PRIu32, PROTO_VERSION, p.version);
+    log_debug(&c->d->log, "connection %llu: hello from %s", (unsigned long long)c->id, p.client);
+    msgpack_sbuffer_init(&sb);
+    methods_send(c, &sb, codec_pack_reply_hello(&sb, msg->msgid, &rep), -1);
+    return 0;
+}
+
+static void methods_create_work(uv_work_t *req)
+{
+    struct methods_job *job = req->data;
+
+    if (job->trash[0])
+        store_remove_trash(&job->d->store, job->trash);
+    if (job->meta.persist)
+        job->r = store_create(&job->d->store, &job->meta, &job->fd, job->err, sizeof(job->err));
+    else
+        job->r = memstore_create(&job->meta, &job->fd, job->err, sizeof(job->err));
+}
+
+static void methods_create_done(uv_work_t *req, int status)
+{
+    struct methods_job *job = req->data;
+    struct daemon *d = job->d;
+    struct registry_array *a = job->array;
+
+    (void)status; /* never cancelled: uv_cancel is not used */
+    if (job->r < 0) {
+        log_warning(&d->log, "cannot create %s: %s", a->meta.name, job->err);
+        registry_remove(&d->registry, a);
+        methods_error(job->conn, job->msgid, job->r, "%s", job->err);
+    } else {
+        log_debug(&d->log, "created %s %s array %s", a->meta.persist ? "persistent" : "volatile",
+                  a->meta.dtype.str, a->meta.name);
+        registry_ready(&d->registry, a, job->fd);
+        if (!job->conn->closing)
+            methods_attach_reply(job->conn, job->msgid, a, META_MODE_RPLUS);
+    }
+    methods_job_free(job);
+}
+
+static int methods_create(struct conn *c, const struct codec_msg *msg)
+{
+    struct daemon *d = c->d;
+    struct registry_array *old, *a;
+    struct methods_job *job;
+    char err[METHODS_ERR_MAX] = "";
+    struct codec_create p;
+    struct timespec now;
+    struct meta m;
+    int r;
+
+    r = codec_parse_create(msg->params, &p, err, sizeof(err));
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, "%s", err);
+    memset(&m, 0, sizeof(m));
+    memcpy(m.name, p.name, sizeof(m.name));
+    m.dtype = p.dtype;
+    m.ndim = p.ndim;
+    memcpy(m.shape, p.shape, sizeof(m.shape));
+    m.order = p.order;
+    m.persist = p.persist;
+    m.perm = p.perm ? p.perm : 0600;
+    m.uid = c->peer.uid;
+    m.gid = c->peer.gid;
+    clock_gettime(CLOCK_REALTIME, &now);
+    m.ctime_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+    r = shape_nbytes(m.ndim, m.shape, m.dtype.itemsize, &m.nbytes);
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, r == -EOVERFLOW ? "%s: the array would be larger "
+                             "than 2^62 bytes" : "%s: every dimension must be at least 1", p.name);
+    if (m.perm > 0777)
+        return methods_error(c, msg->msgid, -EINVAL, "perm %#o: only the bits 0777 are allowed",
+                             m.perm);
+    if (m.persist && strlen(m.name) > STORE_NAME_MAX)
+        return methods_error(c, msg->msgid, -ENAMETOOLONG, "persistent array names are at most "
+                             "%d bytes", STORE_NAME_MAX);
+    if (m.persist)
+        store_npy_path(&d->store, m.name, m.path, sizeof(m.path));
+    old = registry_find(&d->registry, m.name);
+    if (old && !old->ready)
+        return methods_error(c, msg->msgid, -EEXIST, "%s is being created", m.name);
+    if (old && !p.overwrite)
+        return methods_error(c, msg->msgid, -EEXIST, "an array named %s exists (mode w+ "
+                             "overwrites it)", m.name);
+    if (old && !access_is_owner(&old->meta, &c->peer))
+        return methods_error(c, msg->msgid, -EPERM, "%s belongs to uid %" PRIu32 ": only its "
+                             "owner or root may overwrite it", m.name, old->meta.uid);
+    job = methods_job_new(d, c, msg->msgid, NULL);
+    if (!job)
+        return methods_error(c, msg->msgid, -ENOMEM, "out of memory");
+    r = old ? methods_remove(d, old, job->trash) : 0;
+    if (r < 0) {
+        methods_job_free(job);
+        return methods_error(c, msg->msgid, r, "cannot replace %s: %s", m.name, strerror(-r));
+    }
+    r = registry_add(&d->registry, &m, -1, &a);
+    if (r < 0) {
+        methods_job_free(job);
+        return methods_error(c, msg->msgid, r, "out of memory");
+    }
+    registry_ref(a);
+    job->array = a;
+    job->meta = m;
+    return uv_queue_work(&d->loop, &job->req, methods_create_work, methods_create_done);
+}
+
+/* Answer an open of a ready array, if the peer may. */
+static int methods_open_ready(struct conn *c, uint32_t msgid, struct registry_array *a,
+                               enum meta_mode mode)
+{
+    if (!access_may_open(&a->meta, &c->peer, mode))
+        return methods_error(c, msgid, -EACCES, "uid %" PRIu32 " may not open %s in mode %s "
+                             "(owner uid %" PRIu32 " gid %" PRIu32 ", perm %04" PRIo32 ")",
+                             c->peer.uid, a->meta.name, meta_mode_name(mode), a->meta.uid,
+                             a->meta.gid, a->meta.perm);
+    return methods_attach_reply(c, msgid, a, mode);
+}
+
+static void methods_open_woken(void *arg, struct registry_array *a, int err)
+{
+    struct methods_job *w = arg;
+
+    w->conn->nwaiters--;
+    if (err == -ETIMEDOUT)
+        methods_error(w->conn, w->msgid, err, "no array named %s appeared within %lld ms",
+                      w->meta.name, (long long)w->wait_ms);
+    else if (err == 0 && !w->conn->closing)
+        methods_open_ready(w->conn, w->msgid, a, w->mode);
+    methods_job_free(w);
+}
+
+static int methods_open(struct conn *c, const struct codec_msg *msg)
+{
+    char err[METHODS_ERR_MAX] = "";
+    struct registry_array *a;
+    struct methods_job *w;
+    struct codec_open p;
+    int r;
+
+    r = codec_parse_open(msg->params, &p, err, sizeof(err));
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, "%s", err);
+    a = registry_find(&c->d->registry, p.name);
+    if (a && a->ready)
+        return methods_open_ready(c, msg->msgid, a, p.mode);
+    if (p.wait_ms == 0)
+        return methods_error(c, msg->msgid, -ENOENT, "no array named %s", p.name);
+    if (c->nwaiters >= CONFIG_WAITERS_MAX)
+        return methods_error(c, msg->msgid, -EAGAIN, "this connection already waits for %d "
+                             "names", CONFIG_WAITERS_MAX);
+    w = methods_job_new(c->d, c, msg->msgid, NULL);
+    r = w ? registry_wait(&c->d->registry, p.name, p.wait_ms, c, methods_open_woken, w) : -ENOMEM;
+    if (r < 0) {
+        if (w)
+            methods_job_free(w);
+        return methods_error(c, msg->msgid, r, "out of memory");
+    }
+    memcpy(w->meta.name, p.name, sizeof(p.name));
+    w->mode = p.mode;
+    w->wait_ms = p.wait_ms;
+    c->nwaiters++;
+    return 0;
+}
+
+/* The ready array named in params (that the peer may read, if need_read), or NULL
+ * after an error reply. */
+static struct registry_array *methods_lookup(struct conn *c, const struct codec_msg *msg,
+                                             bool need_read)
+{
+    char err[METHODS_ERR_MAX] = "";
+    struct registry_array *a;
+    struct codec_name p;
+    int r;
+
+    r = codec_parse_name(msg->params, &p, err, sizeof(err));
+    if (r < 0) {
+        methods_error(c, msg->msgid, r, "%s", err);
+        return NULL;
+    }
+    a = registry_find(&c->d->registry, p.name);
+    if (!a || !a->ready) {
+        methods_error(c, msg->msgid, -ENOENT, "no array named %s", p.name);
+        return NULL;
+    }
+    if (need_read && !access_may_read(&a->meta, &c->peer)) {
+        methods_error(c, msg->msgid, -EACCES, "uid %" PRIu32 " may not read %s", c->peer.uid,
+                      p.name);
+        return NULL;
+    }
+    return a;
+}
+
+static int methods_stat(struct conn *c, const struct codec_msg *msg)
+{
+    struct registry_array *a = methods_lookup(c, msg, true);
+    msgpack_sbuffer sb;
+
+    if (!a)
+        return -ENOENT;
+    msgpack_sbuffer_init(&sb);
+    methods_send(c, &sb, codec_pack_reply_stat(&sb, msg->msgid, &a->meta), -1);
+    return 0;
+}
+
+static int methods_list(struct conn *c, const struct codec_msg *msg)
+{
+    const struct meta *page[PROTO_LIST_PAGE_MAX];
+    struct registry *reg = &c->d->registry;
+    char err[METHODS_ERR_MAX] = "";
+    struct codec_list p;
+    msgpack_sbuffer sb;
+    bool more = false;
+    size_t n = 0;
+    int r;
+
+    r = codec_parse_list(msg->params, &p, err, sizeof(err));
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, "%s", err);
+    for (size_t i = registry_after(reg, p.after); i < reg->n; i++) {
+        const struct registry_array *a = reg->arrays[i];
+        if (!a->ready || !access_may_read(&a->meta, &c->peer))
+            continue;
+        if (n == p.limit) {
+            more = true;
+            break;
+        }
+        page[n++] = &a->meta;
+    }
+    msgpack_sbuffer_init(&sb);
+    methods_send(c, &sb, codec_pack_reply_list(&sb, msg->msgid, page, n, more), -1);
+    return 0;
+}
+
+static void methods_trash_work(uv_work_t *req)
+{
+    struct methods_job *job = req->data;
+
+    store_remove_trash(&job->d->store, job->trash);
+}
+
+static void methods_job_done(uv_work_t *req, int status)
+{
+    (void)status;
+    methods_job_free(req->data);
+}
+
+static int methods_unlink(struct conn *c, const struct codec_msg *msg)
+{
+    struct daemon *d = c->d;
+    struct registry_array *a = methods_lookup(c, msg, false); /* the owner needs no read bit */
+    char trash[STORE_TRASH_MAX];
+    struct methods_job *job;
+    int r;
+
+    if (!a)
+        return -ENOENT;
+    if (!access_is_owner(&a->meta, &c->peer))
+        return methods_error(c, msg->msgid, -EPERM, "%s belongs to uid %" PRIu32 ": only its "
+                             "owner or root may unlink it", a->meta.name, a->meta.uid);
+    r = methods_remove(d, a, trash);
+    if (r < 0) {
+        log_warning(&d->log, "cannot unlink %s: %s", a->meta.name, strerror(-r));
+        return methods_error(c, msg->msgid, r, "cannot unlink %s: %s", a->meta.name, strerror(-r));
+    }
+    methods_empty(c, msg->msgid);
+    job = trash[0] ? methods_job_new(d, NULL, 0, NULL) : NULL;
+    if (!job) {
+        store_remove_trash(&d->store, trash); /* on the loop, if it must */
+        return 0;
+    }
+    memcpy(job->trash, trash, sizeof(job->trash));
+    return uv_queue_work(&d->loop, &job->req, methods_trash_work, methods_job_done);
+}
+
+static int methods_release(struct conn *c, const struct codec_msg *msg)
+{
+    char err[METHODS_ERR_MAX] = "";
+    struct registry_attach att;
+    struct codec_release p;
+    int r;
+
+    r = codec_parse_release(msg->params, &p, err, sizeof(err));
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, "%s", err);
+    if (conn_attach_take(c, p.handle, &att) < 0)
+        return methods_error(c, msg->msgid, -EBADF, "no attachment with handle %" PRIu64
+                             " on this connection", p.handle);
+    registry_detach(&c->d->registry, &att);
+    return methods_empty(c, msg->msgid);
+}
+
+static void methods_sync_work(uv_work_t *req)
+{
+    struct methods_job *job = req->data;
+
+    if (fsync(job->array->fd) < 0) {
+        job->r = -errno;
+        snprintf(job->err, sizeof(job->err), "fsync of %.200s: %s", job->array->meta.name,
+                 strerror(errno));
+    }
+}
+
+static void methods_sync_done(uv_work_t *req, int status)
+{
+    struct methods_job *job = req->data;
+
+    (void)status;
+    if (job->r < 0) {
+        log_warning(&job->d->log, "%s", job->err);
+        methods_error(job->conn, job->msgid, job->r, "%s", job->err);
+    } else {
+        methods_empty(job->conn, job->msgid);
+    }
+    methods_job_free(job);
+}
+
+static int methods_sync(struct conn *c, const struct codec_msg *msg)
+{
+    struct registry_array *a = methods_lookup(c, msg, true);
+    struct methods_job *job;
+
+    if (!a)
+        return -ENOENT;
+    if (!a->meta.persist)
+        return methods_empty(c, msg->msgid); /* memory has nothing to flush to */
+    job = methods_job_new(c->d, c, msg->msgid, a);
+    if (!job)
+        return methods_error(c, msg->msgid, -ENOMEM, "out of memory");
+    return uv_queue_work(&c->d->loop, &job->req, methods_sync_work, methods_sync_done);
+}
+
+static void methods_statvfs(const char *path, uint64_t *ret_capacity, uint64_t *ret_free)
+{
+    struct statvfs st;
+
+    if (statvfs(path, &st) == 0) {
+        *ret_capacity = (uint64_t)st.f_blocks * st.f_frsize;
+        *ret_free = (uint64_t)st.f_bavail * st.f_frsize;
+    }
+}
+
+static int methods_stats(struct conn *c, const struct codec_msg *msg)
+{
+    struct daemon *d = c->d;
+    struct codec_stats_reply s;
+    msgpack_sbuffer sb;
+
+    memset(&s, 0, sizeof(s));
+    for (size_t i = 0; i < d->registry.n; i++) {
+        const struct registry_array *a = d->registry.arrays[i];
+        if (!a->ready)
+            continue;
+        s.arrays++;
+        s.bytes += a->meta.nbytes;
+        *(a->meta.persist ? &s.arrays_persistent : &s.arrays_volatile) += 1;
+        *(a->meta.persist ? &s.bytes_persistent : &s.bytes_volatile) += a->meta.nbytes;
+    }
+    s.connections = d->nconns;
+    s.attachments = d->registry.nattached;
+    methods_statvfs(d->store.path, &s.persist_capacity, &s.persist_free);
+    methods_statvfs("/dev/shm", &s.volatile_capacity, &s.volatile_free);
+    s.pid = (uint32_t)getpid();
+    s.uptime_ms = (int64_t)((uv_hrtime() - d->start_ns) / 1000000);
+    msgpack_sbuffer_init(&sb);
+    methods_send(c, &sb, codec_pack_reply_stats(&sb, msg->msgid, &s), -1);
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    int (*fn)(struct conn *c, const struct codec_msg *msg);
+} methods_table[] = {
+    { "hello", methods_hello },   { "create", methods_create }, { "open", methods_open },
+    { "stat", methods_stat },     { "list", methods_list },     { "unlink", methods_unlink },
+    { "release", methods_release }, { "sync", methods_sync },   { "stats", methods_stats },
+};
+
+void methods_dispatch(struct conn *c, const msgpack_object *obj)
+{
+    char err[METHODS_ERR_MAX] = "";
+    struct codec_msg msg;
+    int known = 0;
+
+    size_t i = 0;
+
+    int r = codec_parse_msg(obj, &msg, &known, err, sizeof(err));
+
+    if (r < 0 && known) {
+        methods_error(c, msg.msgid, -EBADMSG, "%s", err);
+    } else if (r < 0) {
+        log_warning(&c->d->log, "connection %llu (pid %u): not a request (%s): closing",
+                    (unsigned long long)c->id, c->peer.pid, err);
+        conn_close(c, "malformed message");
+    } else if (msg.type == CODEC_REQUEST) {
+        while (i < sizeof(methods_table) / sizeof(methods_table[0])
+               && strcmp(msg.method, methods_table[i].name) != 0)
+            i++;
+        if (i < sizeof(methods_table) / sizeof(methods_table[0]))
+            methods_table[i].fn(c, &msg);
+        else
+            methods_error(c, msg.msgid, -ENOSYS, "unknown method '%s'", msg.method);
+    } /* responses and notifications from a client need no answer */
+}

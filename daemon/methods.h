@@ -1,0 +1,20 @@
+/* methods.h — what sharrd does for each request: hello, create, open, stat,
+ * list, unlink, release, sync, stats.
+ *
+ * Parses with proto/codec, decides with the registry, stores and access rules,
+ * and answers through conn_send. Slow file work goes to libuv's thread pool.
+ */
+#ifndef DAEMON_METHODS_H
+#define DAEMON_METHODS_H
+
+#include <msgpack.h>
+
+struct conn;
+
+/* Handle one decoded message from c (valid only during the call). Requests get
+ * exactly one reply, now or later; a message that is not a request is ignored;
+ * one whose envelope is malformed gets an EBADMSG reply if its msgid could be
+ * read, else c is closed. */
+void methods_dispatch(struct conn *c, const msgpack_object *obj);
+
+#endif

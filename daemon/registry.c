@@ -1,0 +1,299 @@
+/* registry.c — sorted names, reference-counted arrays, attachments and waiters.
+ *
+ * Waiters answered or cancelled are first taken off the list, then called, so a
+ * callback that closes its connection (and so cancels other waiters) never walks
+ * a list being edited.
+ */
+#include "registry.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct registry_waiter {
+    uv_timer_t timer;                 /* timer.data points back here */
+    struct registry_waiter *next, **pprev;
+    char name[PROTO_NAME_MAX + 1];
+    const void *owner;
+    registry_wait_cb *cb;
+    void *arg;
+};
+
+void registry_init(struct registry *reg, uv_loop_t *loop)
+{
+    memset(reg, 0, sizeof(*reg));
+    reg->loop = loop;
+    reg->next_handle = 1;
+}
+
+void registry_close(struct registry *reg)
+{
+    for (size_t i = 0; i < reg->n; i++) {
+        reg->arrays[i]->named = false;
+        registry_unref(reg->arrays[i]);
+    }
+    free(reg->arrays);
+    reg->arrays = NULL;
+    reg->n = reg->cap = 0;
+}
+
+/* Index of the first name >= name (strictly > when after is true). */
+static size_t registry_bound(const struct registry *reg, const char *name, bool after)
+{
+    size_t lo = 0, hi = reg->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(reg->arrays[mid]->meta.name, name);
+        if (c < 0 || (after && c == 0))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+struct registry_array *registry_find(const struct registry *reg, const char *name)
+{
+    size_t i = registry_bound(reg, name, false);
+
+    return i < reg->n && strcmp(reg->arrays[i]->meta.name, name) == 0 ? reg->arrays[i] : NULL;
+}
+
+size_t registry_after(const struct registry *reg, const char *after)
+{
+    return registry_bound(reg, after, true);
+}
+
+static int registry_grow(struct registry *reg)
+{
+    struct registry_array **arrays;
+    size_t cap = reg->cap ? reg->cap * 2 : 64;
+
+    if (reg->n < reg->cap)
+        return 0;
+    arrays = realloc(reg->arrays, cap * sizeof(*arrays));
+    if (!arrays)
+        return -ENOMEM;
+    reg->arrays = arrays;
+    reg->cap = cap;
+    return 0;
+}
+
+static struct registry_array *registry_array_new(const struct meta *m, int fd)
+{
+    struct registry_array *a = calloc(1, sizeof(*a));
+
+    if (!a)
+        return NULL;
+    a->meta = *m;
+    a->meta.nattached = 0;
+    a->ready = fd >= 0;
+    a->named = true;
+    a->fd = fd;
+    a->refs = 1;
+    return a;
+}
+
+int registry_add(struct registry *reg, const struct meta *m, int fd, struct registry_array **ret)
+{
+    size_t i = registry_bound(reg, m->name, false);
+    struct registry_array *a;
+
+    if (i < reg->n && strcmp(reg->arrays[i]->meta.name, m->name) == 0)
+        return -EEXIST;
+    if (registry_grow(reg) < 0 || !(a = registry_array_new(m, fd)))
+        return -ENOMEM;
+    memmove(reg->arrays + i + 1, reg->arrays + i, (reg->n - i) * sizeof(*reg->arrays));
+    reg->arrays[i] = a;
+    reg->n++;
+    if (ret)
+        *ret = a;
+    return 0;
+}
+
+int registry_append(struct registry *reg, const struct meta *m, int fd)
+{
+    struct registry_array *a;
+
+    if (registry_grow(reg) < 0 || !(a = registry_array_new(m, fd))) {
+        close(fd);
+        return -ENOMEM;
+    }
+    reg->arrays[reg->n++] = a;
+    return 0;
+}
+
+static int registry_compare(const void *x, const void *y)
+{
+    const struct registry_array *const *a = x, *const *b = y;
+
+    return strcmp((*a)->meta.name, (*b)->meta.name);
+}
+
+void registry_sort(struct registry *reg)
+{
+    if (reg->n > 1)
+        qsort(reg->arrays, reg->n, sizeof(*reg->arrays), registry_compare);
+}
+
+void registry_remove(struct registry *reg, struct registry_array *a)
+{
+    size_t i = registry_bound(reg, a->meta.name, false);
+
+    if (!a->named || i >= reg->n || reg->arrays[i] != a)
+        return;
+    memmove(reg->arrays + i, reg->arrays + i + 1, (reg->n - i - 1) * sizeof(*reg->arrays));
+    reg->n--;
+    a->named = false;
+    registry_unref(a);
+}
+
+void registry_ref(struct registry_array *a)
+{
+    a->refs++;
+}
+
+void registry_unref(struct registry_array *a)
+{
+    if (--a->refs > 0)
+        return;
+    if (a->fd >= 0)
+        close(a->fd);
+    free(a);
+}
+
+void registry_attach(struct registry *reg, struct registry_array *a, enum meta_mode mode,
+                     struct registry_attach *ret)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    registry_ref(a);
+    a->meta.nattached++;
+    reg->nattached++;
+    ret->handle = reg->next_handle++;
+    ret->array = a;
+    ret->mode = mode;
+    ret->since_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+void registry_detach(struct registry *reg, struct registry_attach *att)
+{
+    att->array->meta.nattached--;
+    reg->nattached--;
+    registry_unref(att->array);
+    att->array = NULL;
+}
+
+int registry_descriptor(const struct registry_array *a, enum meta_mode mode, int *ret_fd)
+{
+    char path[32];
+    int fd;
+
+    /* A fresh open file description each time, so one client's fcntl(F_SETFL) or
+     * file offset never reaches another's; a memfd's seals stay with the inode. */
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", a->fd);
+    fd = open(path, (mode == META_MODE_RPLUS ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    *ret_fd = fd;
+    return 0;
+}
+
+static void registry_waiter_free(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void registry_waiter_unlink(struct registry_waiter *w)
+{
+    *w->pprev = w->next;
+    if (w->next)
+        w->next->pprev = w->pprev;
+    w->next = NULL;
+    w->pprev = NULL;
+}
+
+static void registry_waiter_finish(struct registry_waiter *w, struct registry_array *a, int err)
+{
+    uv_timer_stop(&w->timer);
+    w->cb(w->arg, a, err);
+    uv_close((uv_handle_t *)&w->timer, registry_waiter_free);
+}
+
+static void registry_waiter_timeout(uv_timer_t *t)
+{
+    struct registry_waiter *w = t->data;
+
+    registry_waiter_unlink(w);
+    registry_waiter_finish(w, NULL, -ETIMEDOUT);
+}
+
+/* Take the waiters for name (or of owner, or all) off the list, chained through
+ * next in arrival order. */
+static struct registry_waiter *registry_waiters_take(struct registry *reg, const char *name,
+                                                     const void *owner, bool all)
+{
+    struct registry_waiter *w = reg->waiters, *next, *taken = NULL;
+
+    /* The list runs newest first; prepending each match puts the oldest first. */
+    for (; w; w = next) {
+        next = w->next;
+        if (all || (name && strcmp(w->name, name) == 0) || (owner && w->owner == owner)) {
+            registry_waiter_unlink(w);
+            w->next = taken;
+            taken = w;
+        }
+    }
+    return taken;
+}
+
+void registry_ready(struct registry *reg, struct registry_array *a, int fd)
+{
+    struct registry_waiter *w, *next;
+
+    a->fd = fd;
+    a->ready = true;
+    for (w = registry_waiters_take(reg, a->meta.name, NULL, false); w; w = next) {
+        next = w->next;
+        registry_waiter_finish(w, a, 0);
+    }
+}
+
+int registry_wait(struct registry *reg, const char *name, int64_t timeout_ms,
+                  const void *owner, registry_wait_cb *cb, void *arg)
+{
+    struct registry_waiter *w = calloc(1, sizeof(*w));
+
+    if (!w)
+        return -ENOMEM;
+    uv_timer_init(reg->loop, &w->timer);
+    w->timer.data = w;
+    snprintf(w->name, sizeof(w->name), "%s", name);
+    w->owner = owner;
+    w->cb = cb;
+    w->arg = arg;
+    w->next = reg->waiters;
+    if (w->next)
+        w->next->pprev = &w->next;
+    reg->waiters = w;
+    w->pprev = &reg->waiters;
+    if (timeout_ms >= 0)
+        uv_timer_start(&w->timer, registry_waiter_timeout, (uint64_t)timeout_ms, 0);
+    return 0;
+}
+
+void registry_cancel_waiters(struct registry *reg, const void *owner)
+{
+    struct registry_waiter *w, *next;
+
+    for (w = registry_waiters_take(reg, NULL, owner, owner == NULL); w; w = next) {
+        next = w->next;
+        registry_waiter_finish(w, NULL, -ECANCELED);
+    }
+}

@@ -1,0 +1,93 @@
+/* registry.h — the named arrays the daemon serves, their attachments, and the
+ * opens waiting for a name to appear.
+ *
+ * Names are kept in a sorted array of pointers: lookup is a binary search and a
+ * list page after a cursor starts with one. An array outlives its name while
+ * attachments or jobs hold references. Everything here runs on the loop.
+ */
+#ifndef DAEMON_REGISTRY_H
+#define DAEMON_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "meta.h"
+
+struct registry_array {
+    struct meta meta;  /* meta.nattached is kept current */
+    bool ready;        /* false while its create runs: the name is reserved */
+    bool named;        /* reachable by name (false once unlinked or replaced) */
+    int fd;            /* backing memfd or .npy, O_RDWR; -1 until ready */
+    unsigned refs;     /* the name, each attachment, each job in flight */
+};
+
+/* One client's hold on an array, named by a daemon-unique handle. */
+struct registry_attach {
+    uint64_t handle;
+    struct registry_array *array;
+    enum meta_mode mode;
+    int64_t since_ns;
+};
+
+/* Called exactly once per waiter: with the array and 0 when its name became ready,
+ * with NULL and -ETIMEDOUT, or with NULL and -ECANCELED. */
+typedef void registry_wait_cb(void *arg, struct registry_array *a, int err);
+
+struct registry_waiter;
+
+struct registry {
+    uv_loop_t *loop;
+    struct registry_array **arrays; /* sorted by name */
+    size_t n, cap;
+    struct registry_waiter *waiters;
+    uint64_t next_handle;
+    uint64_t nattached;             /* attachments held by all connections */
+};
+
+void registry_init(struct registry *reg, uv_loop_t *loop);
+/* Drop every name. Waiters must have been cancelled already. */
+void registry_close(struct registry *reg);
+
+/* The array named name (ready or being created), or NULL. */
+struct registry_array *registry_find(const struct registry *reg, const char *name);
+/* Index in reg->arrays of the first name sorted after `after` ("" -> 0). */
+size_t registry_after(const struct registry *reg, const char *after);
+
+/* Add a name. fd < 0 reserves it for a create still running (finish with
+ * registry_ready or registry_remove); fd >= 0 adds a ready array owning fd.
+ * Returns 0 and sets *ret (may be NULL), -EEXIST, or -ENOMEM. */
+int registry_add(struct registry *reg, const struct meta *m, int fd,
+                 struct registry_array **ret);
+/* Append a ready array found at start without keeping order; call registry_sort
+ * when all are in. Takes fd. 0 or -ENOMEM (fd closed). */
+int registry_append(struct registry *reg, const struct meta *m, int fd);
+void registry_sort(struct registry *reg);
+/* The create of a reserved name finished with fd (taken): wake its waiters. */
+void registry_ready(struct registry *reg, struct registry_array *a, int fd);
+/* Remove a's name; the array lives on while references remain. */
+void registry_remove(struct registry *reg, struct registry_array *a);
+
+void registry_ref(struct registry_array *a);
+/* Drop a reference; the last one closes the fd and frees a. */
+void registry_unref(struct registry_array *a);
+
+/* Record an attachment of a in mode (takes a reference). */
+void registry_attach(struct registry *reg, struct registry_array *a, enum meta_mode mode,
+                     struct registry_attach *ret);
+void registry_detach(struct registry *reg, struct registry_attach *att);
+
+/* A new descriptor of a for a client in mode, reopened through /proc/self/fd/N:
+ * O_RDWR for r+, else O_RDONLY so the client cannot write through it. 0 or -errno. */
+int registry_descriptor(const struct registry_array *a, enum meta_mode mode, int *ret_fd);
+
+/* Wait for name to become ready, up to timeout_ms (-1: forever). owner groups
+ * waiters for registry_cancel_waiters. 0 or -ENOMEM; cb is called later. */
+int registry_wait(struct registry *reg, const char *name, int64_t timeout_ms,
+                  const void *owner, registry_wait_cb *cb, void *arg);
+/* Cancel the waiters of owner (all of them for NULL): each cb gets -ECANCELED. */
+void registry_cancel_waiters(struct registry *reg, const void *owner);
+
+#endif

@@ -1,0 +1,345 @@
+/* store.c — persistent arrays on disk and the crash-safe order of their files.
+ *
+ * The .meta file is the commit record: an array exists exactly when its .meta
+ * names a complete .npy. Create writes the .npy under a temporary name and renames
+ * it before writing the .meta; unlink removes the .meta first. So a crash at any
+ * point leaves the whole array or nothing, and store_load sweeps up the rest.
+ */
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "name.h"
+#include "npy.h"
+
+#define STORE_FILE_MAX 256 /* a file name in the store, with the NUL */
+#define STORE_META_FMT "sharr-meta 1 %" PRIu32 " %" PRIu32 " %" PRIo32 " %" PRId64 "\n"
+
+/* out = prefix name suffix, one file name of the store. 0 or -ENAMETOOLONG. */
+static int store_file(char out[STORE_FILE_MAX], const char *prefix, const char *name,
+                      const char *suffix)
+{
+    int n = snprintf(out, STORE_FILE_MAX, "%s%s%s", prefix, name, suffix);
+
+    return n < 0 || n >= STORE_FILE_MAX ? -ENAMETOOLONG : 0;
+}
+
+static int store_mkdirs(char *path)
+{
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char saved = *p;
+        *p = '\0';
+        int r = mkdir(path, 0700);
+        *p = saved;
+        if (r < 0 && errno != EEXIST)
+            return -errno;
+        if (saved == '\0')
+            return 0;
+    }
+}
+
+int store_open(struct store *s, const char *path, char *err, size_t errlen)
+{
+    char buf[PROTO_PATH_MAX];
+    char *real = NULL;
+    int r;
+
+    s->dirfd = -1;
+    s->trash_seq = 0;
+    snprintf(buf, sizeof(buf), "%s", path);
+    r = store_mkdirs(buf);
+    if (r < 0) {
+        snprintf(err, errlen, "cannot create store %s: %s", path, strerror(-r));
+        return r;
+    }
+    s->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    real = realpath(path, NULL);
+    if (s->dirfd < 0 || !real) {
+        r = -errno;
+        snprintf(err, errlen, "cannot open store %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    /* Two daemons on one store would sweep up each other's files in flight. */
+    if (flock(s->dirfd, LOCK_EX | LOCK_NB) < 0) {
+        r = -errno;
+        snprintf(err, errlen, "store %s is in use by another sharrd", real);
+        goto fail;
+    }
+    if (strlen(real) + 1 + STORE_NAME_MAX + 4 >= sizeof(s->path)) {
+        r = -ENAMETOOLONG;
+        snprintf(err, errlen, "store path %s is too long", real);
+        goto fail;
+    }
+    memcpy(s->path, real, strlen(real) + 1);
+    free(real);
+    return 0;
+
+fail:
+    free(real);
+    store_close(s);
+    return r;
+}
+
+void store_close(struct store *s)
+{
+    if (s->dirfd >= 0)
+        close(s->dirfd);
+    s->dirfd = -1;
+}
+
+int store_npy_path(const struct store *s, const char *name, char *out, size_t len)
+{
+    size_t dir = strlen(s->path), n = strlen(name);
+
+    if (dir + 1 + n + sizeof(".npy") > len)
+        return -ENAMETOOLONG;
+    memcpy(out, s->path, dir);
+    out[dir] = '/';
+    memcpy(out + dir + 1, name, n);
+    memcpy(out + dir + 1 + n, ".npy", sizeof(".npy"));
+    return 0;
+}
+
+/* Read <name>.meta and <name>.npy into m and an O_RDWR fd, checking that the
+ * header describes exactly the file's size. */
+static int store_load_one(const struct store *s, const char *name, struct meta *m,
+                          int *ret_fd, char *err, size_t errlen)
+{
+    char file[STORE_FILE_MAX], text[128], tail;
+    uint8_t header[NPY_HEADER_LEN];
+    uint64_t offset;
+    struct stat st;
+    ssize_t n;
+    int fd, r;
+
+    memset(m, 0, sizeof(*m));
+    memcpy(m->name, name, strlen(name) + 1);
+    fd = store_file(file, "", name, ".meta") < 0 ? -1
+         : openat(s->dirfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, ".meta: %s", strerror(errno));
+        return -EINVAL;
+    }
+    n = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    text[n > 0 ? n : 0] = '\0';
+    if (sscanf(text, "sharr-meta 1 %" SCNu32 " %" SCNu32 " %" SCNo32 " %" SCNd64 "%c",
+               &m->uid, &m->gid, &m->perm, &m->ctime_ns, &tail) != 5 || tail != '\n'
+        || m->perm > 0777) {
+        snprintf(err, errlen, "unreadable .meta");
+        return -EINVAL;
+    }
+    store_file(file, "", name, ".npy");
+    fd = openat(s->dirfd, file, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, ".npy: %s", strerror(errno));
+        return -EINVAL;
+    }
+    n = pread(fd, header, sizeof(header), 0);
+    r = fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || n < 0 ? -EINVAL
+        : npy_header_parse(header, (size_t)n, m, &offset, err, errlen);
+    if (r == 0 && (offset != NPY_HEADER_LEN || (uint64_t)st.st_size != offset + m->nbytes)) {
+        snprintf(err, errlen, "the .npy header does not match the file size");
+        r = -EINVAL;
+    }
+    if (r < 0) {
+        if (r != -EINVAL || !err[0])
+            snprintf(err, errlen, "not a sharr .npy file");
+        close(fd);
+        return -EINVAL;
+    }
+    m->persist = true;
+    store_npy_path(s, name, m->path, sizeof(m->path));
+    *ret_fd = fd;
+    return 0;
+}
+
+static bool store_has_suffix(const char *s, size_t len, const char *suffix, size_t *ret_base)
+{
+    size_t n = strlen(suffix);
+
+    if (len <= n || memcmp(s + len - n, suffix, n) != 0)
+        return false;
+    *ret_base = len - n;
+    return true;
+}
+
+int store_load(struct store *s, const struct log_ctx *lg, store_found_cb *cb, void *arg)
+{
+    char base[STORE_FILE_MAX], other[STORE_FILE_MAX], err[256];
+    struct dirent *de;
+    struct stat st;
+    struct meta m;
+    size_t len, blen;
+    int dfd, fd;
+    DIR *dir;
+
+    dfd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    dir = dfd < 0 ? NULL : fdopendir(dfd);
+    if (!dir) {
+        int r = -errno;
+        if (dfd >= 0)
+            close(dfd);
+        return r;
+    }
+    while ((de = readdir(dir)) != NULL) {
+        const char *f = de->d_name;
+        len = strlen(f);
+        if (strcmp(f, ".") == 0 || strcmp(f, "..") == 0)
+            continue;
+        if (strncmp(f, ".inflight-", 10) == 0 || strncmp(f, ".tmp-", 5) == 0
+            || strncmp(f, ".trash-", 7) == 0) {
+            if (unlinkat(s->dirfd, f, 0) == 0)
+                log_warning(lg, "store %s: removed %s, left by an interrupted create or unlink",
+                            s->path, f);
+            continue;
+        }
+        if (store_has_suffix(f, len, ".npy", &blen)) {
+            memcpy(base, f, blen);
+            base[blen] = '\0';
+            if (store_file(other, "", base, ".meta") == 0
+                && fstatat(s->dirfd, other, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT
+                && unlinkat(s->dirfd, f, 0) == 0)
+                log_warning(lg, "store %s: removed %s, which has no .meta (an interrupted create)",
+                            s->path, f);
+            continue;
+        }
+        if (!store_has_suffix(f, len, ".meta", &blen))
+            continue;
+        memcpy(base, f, blen);
+        base[blen] = '\0';
+        err[0] = '\0';
+        if (name_check(base, blen) < 0 || blen > STORE_NAME_MAX) {
+            log_warning(lg, "store %s: ignoring %s: not a valid array name", s->path, f);
+            continue;
+        }
+        if (store_load_one(s, base, &m, &fd, err, sizeof(err)) < 0) {
+            log_warning(lg, "store %s: ignoring array %s: %s", s->path, base, err);
+            continue;
+        }
+        cb(arg, &m, fd);
+    }
+    closedir(dir);
+    return 0;
+}
+
+/* Write <name>.meta through a temporary file, fsync and rename, so it is either
+ * the old or the new one after a crash. */
+static int store_write_meta(const struct store *s, const struct meta *m)
+{
+    char tmp[STORE_FILE_MAX], file[STORE_FILE_MAX];
+    int fd, r = 0;
+
+    if (store_file(tmp, ".tmp-", m->name, ".meta") < 0
+        || store_file(file, "", m->name, ".meta") < 0)
+        return -ENAMETOOLONG;
+    fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    if (dprintf(fd, STORE_META_FMT, m->uid, m->gid, m->perm, m->ctime_ns) < 0 || fsync(fd) < 0)
+        r = errno ? -errno : -EIO;
+    close(fd);
+    if (r == 0 && renameat(s->dirfd, tmp, s->dirfd, file) < 0)
+        r = -errno;
+    if (r < 0)
+        unlinkat(s->dirfd, tmp, 0);
+    return r;
+}
+
+int store_create(const struct store *s, const struct meta *m, int *ret_fd,
+                 char *err, size_t errlen)
+{
+    char tmp[STORE_FILE_MAX], file[STORE_FILE_MAX];
+    uint8_t header[NPY_HEADER_LEN];
+    uint64_t size = NPY_HEADER_LEN + m->nbytes;
+    const char *step;
+    int fd, r;
+
+    if (store_file(tmp, ".inflight-", m->name, ".npy") < 0
+        || store_file(file, "", m->name, ".npy") < 0) {
+        snprintf(err, errlen, "persistent array names are at most %d bytes", STORE_NAME_MAX);
+        return -ENAMETOOLONG;
+    }
+    r = npy_header_format(m, header);
+    if (r < 0) {
+        snprintf(err, errlen, "cannot describe %s in a .npy header", m->dtype.str);
+        return r;
+    }
+    unlinkat(s->dirfd, tmp, 0); /* the name is reserved: any such file is a leftover */
+    fd = openat(s->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        r = -errno;
+        snprintf(err, errlen, "cannot create a file in %s: %s", s->path, strerror(errno));
+        return r;
+    }
+    step = "reserve space";
+    r = -posix_fallocate(fd, 0, (off_t)size);
+    if (r < 0)
+        goto remove_tmp;
+    step = "write the header of";
+    r = pwrite(fd, header, sizeof(header), 0) == (ssize_t)sizeof(header) ? 0 : -EIO;
+    if (r < 0)
+        goto remove_tmp;
+    step = "commit";
+    if (fsync(fd) < 0 || renameat(s->dirfd, tmp, s->dirfd, file) < 0) {
+        r = -errno;
+        goto remove_tmp;
+    }
+    fsync(s->dirfd); /* the .npy's name is durable before the .meta that commits it */
+    r = store_write_meta(s, m);
+    if (r < 0) {
+        unlinkat(s->dirfd, file, 0);
+        goto close_fd;
+    }
+    fsync(s->dirfd);
+    *ret_fd = fd;
+    return 0;
+
+remove_tmp:
+    unlinkat(s->dirfd, tmp, 0);
+close_fd:
+    close(fd);
+    if (r == -ENOSPC || r == -EFBIG)
+        snprintf(err, errlen, "no space in %s for %llu bytes: %s", s->path,
+                 (unsigned long long)size, strerror(-r));
+    else
+        snprintf(err, errlen, "cannot %s %s in %s: %s", step, m->name, s->path, strerror(-r));
+    return r;
+}
+
+int store_unlink(struct store *s, const char *name, char *trash)
+{
+    char file[STORE_FILE_MAX];
+
+    trash[0] = '\0';
+    if (store_file(file, "", name, ".meta") < 0)
+        return -ENAMETOOLONG;
+    if (unlinkat(s->dirfd, file, 0) < 0 && errno != ENOENT)
+        return -errno;
+    /* The rename is quick whatever the size; the slow unlink of a large file then
+     * runs on the thread pool without racing a new array of the same name. */
+    store_file(file, "", name, ".npy");
+    snprintf(trash, STORE_TRASH_MAX, ".trash-%" PRIu64, s->trash_seq++);
+    if (renameat(s->dirfd, file, s->dirfd, trash) < 0) {
+        trash[0] = '\0';
+        return errno == ENOENT ? 0 : -errno;
+    }
+    return 0;
+}
+
+void store_remove_trash(const struct store *s, const char *trash)
+{
+    if (trash[0] && unlinkat(s->dirfd, trash, 0) == 0)
+        fsync(s->dirfd);
+}

@@ -1,0 +1,61 @@
+/* store.h — persistent arrays: a directory of <name>.npy files, each committed
+ * by a small <name>.meta beside it (owner, permission bits, creation time).
+ *
+ * Every access is relative to the directory fd opened once (openat, O_NOFOLLOW,
+ * O_CLOEXEC). Functions marked "thread pool" do slow disk work and touch nothing
+ * but the directory fd and their arguments; the others run on the loop.
+ */
+#ifndef DAEMON_STORE_H
+#define DAEMON_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "meta.h"
+
+/* Longest name of a persistent array: ".inflight-<name>.npy" must fit in 255 bytes. */
+#define STORE_NAME_MAX 241
+#define STORE_TRASH_MAX 32  /* bytes of a trash file name, with the NUL */
+
+struct store {
+    int dirfd;                   /* the store directory, O_DIRECTORY */
+    char path[PROTO_PATH_MAX];   /* its absolute path, for meta.path */
+    uint64_t trash_seq;          /* names files on their way out (loop only) */
+};
+
+/* Open (creating with mode 0700 and parents if missing) the directory at path and
+ * lock it against a second daemon. Returns 0, or a negative errno with a message. */
+int store_open(struct store *s, const char *path, char *err, size_t errlen);
+/* Close the directory fd. Safe on a store whose open failed. */
+void store_close(struct store *s);
+
+/* Called by store_load for each committed array; takes ownership of fd (the .npy
+ * opened O_RDWR) whatever it returns. */
+typedef void store_found_cb(void *arg, const struct meta *m, int fd);
+
+/* Rebuild the list of arrays from every <name>.meta with a valid matching
+ * <name>.npy, and remove leftovers of interrupted work (.inflight-*, .tmp-*,
+ * .trash-*, a .npy without its .meta), logging each. Returns 0 or a negative errno. */
+int store_load(struct store *s, const struct log_ctx *lg, store_found_cb *cb, void *arg);
+
+/* Absolute path of name's .npy into out. 0 or -ENAMETOOLONG. */
+int store_npy_path(const struct store *s, const char *name, char *out, size_t len);
+
+/* Thread pool. Create m (name, dtype, shape, order, uid, gid, perm, ctime_ns)
+ * atomically: data file written as .inflight-<name>.npy, space reserved, header
+ * written, fsynced, renamed to <name>.npy, then the .meta committed. Returns 0 and
+ * sets *ret_fd (O_RDWR), or a negative errno (-ENOSPC when the disk is full) with
+ * a message in err and nothing left behind. */
+int store_create(const struct store *s, const struct meta *m, int *ret_fd,
+                 char *err, size_t errlen);
+
+/* Loop. Remove name at once: its .meta goes (the commit record), then its .npy is
+ * renamed to a trash name written into trash (STORE_TRASH_MAX bytes) for
+ * store_remove_trash; trash is "" if there was no .npy. 0 or a negative errno. */
+int store_unlink(struct store *s, const char *name, char *trash);
+
+/* Thread pool. Delete a trash file (slow for a large file) and fsync the directory. */
+void store_remove_trash(const struct store *s, const char *trash);
+
+#endif
