@@ -1,0 +1,339 @@
+/* array.c — one attached array: create or open it through the daemon, check the
+ * descriptor that comes back, map its data, and release it on close.
+ *
+ * A handle remembers the process and the connection generation it was attached
+ * in: a forked child or a reconnected connection must not release what the daemon
+ * no longer counts for it. Names and daemon-wide queries are in catalog.c.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "codec.h"
+#include "dtype.h"
+#include "limits.h"
+#include "name.h"
+#include "shape.h"
+
+#define ARRAY_KNOWN_FLAGS (SHARR_F_NOMAP | SHARR_F_POPULATE)
+#define ARRAY_MSG_MAX 384
+
+struct sharr_array {
+    sharr_t *conn;        /* holds one reference */
+    pid_t pid;            /* process that attached; only it may release */
+    uint64_t gen;         /* connection generation the attachment belongs to */
+    uint64_t handle;      /* the daemon's name for this attachment */
+    int fd;
+    void *data;           /* NULL with SHARR_F_NOMAP */
+    size_t maplen;
+    char mode[3];         /* "r", "r+", "c", or "w+" for a create */
+    struct sharr_info info;
+};
+
+static int array_pack_create(msgpack_sbuffer *out, uint32_t msgid, const void *params)
+{
+    return codec_pack_create(out, msgid, params);
+}
+
+static int array_pack_open(msgpack_sbuffer *out, uint32_t msgid, const void *params)
+{
+    return codec_pack_open(out, msgid, params);
+}
+
+static int array_pack_release(msgpack_sbuffer *out, uint32_t msgid, const void *params)
+{
+    return codec_pack_release(out, msgid, params);
+}
+
+static int array_pack_sync(msgpack_sbuffer *out, uint32_t msgid, const void *params)
+{
+    return codec_pack_name(out, msgid, "sync", params);
+}
+
+static int array_parse_attach(const msgpack_object *result, void *out, char *err,
+                              size_t errlen)
+{
+    int has_fd = 0;
+
+    return codec_parse_reply_attach(result, out, &has_fd, err, errlen);
+}
+
+/* Tell the daemon this attachment is gone, unless the connection it belonged to
+ * has been replaced since (the daemon released it when that one closed). */
+static int array_release(sharr_t *conn, uint64_t gen, uint64_t handle)
+{
+    struct codec_release p = { .handle = handle };
+    struct client_request req = {
+        .pack = array_pack_release, .params = &p, .only_gen = gen,
+    };
+
+    return client_call(conn, &req, NULL);
+}
+
+/* Turn an attach reply and its descriptor into a handle. Takes ownership of
+ * rep->fd; on failure closes it, releases the attachment and returns the error. */
+static int array_attach(sharr_t *conn, const char *name, const char *mode,
+                        const struct codec_attach_reply *r, const struct client_reply *rep,
+                        int flags, sharr_array_t **ret_array)
+{
+    char msg[ARRAY_MSG_MAX] = "";
+    struct sharr_array *a = NULL;
+    struct stat st;
+    int prot = PROT_READ | PROT_WRITE;
+    int mflags = MAP_SHARED;
+    int fd = rep->fd;
+    int rc = 0;
+
+    if (fd < 0) {
+        rc = -EPROTO;
+        snprintf(msg, sizeof(msg), "sharrd's reply for '%s' carried no descriptor", name);
+        goto fail;
+    }
+    if (strcmp(r->meta.name, name) != 0) {
+        rc = -EPROTO;
+        snprintf(msg, sizeof(msg), "asked sharrd for '%s' and got '%s'", name,
+                 r->meta.name);
+        goto fail;
+    }
+    if (r->meta.nbytes > SIZE_MAX - PROTO_DATA_OFFSET) {
+        rc = -EFBIG;
+        snprintf(msg, sizeof(msg), "'%s' is too large for this process", name);
+        goto fail;
+    }
+    if (fstat(fd, &st) < 0) {
+        rc = -errno;
+        snprintf(msg, sizeof(msg), "fstat of the descriptor of '%s': %s", name,
+                 sharr_strerror(rc));
+        goto fail;
+    }
+    /* A short file would SIGBUS the first access past its end; refuse it here. */
+    if (st.st_size < 0 || (uint64_t)st.st_size < PROTO_DATA_OFFSET + r->meta.nbytes) {
+        rc = -EPROTO;
+        snprintf(msg, sizeof(msg), "descriptor of '%s' holds %lld bytes, %llu needed", name,
+                 (long long)st.st_size,
+                 (unsigned long long)(PROTO_DATA_OFFSET + r->meta.nbytes));
+        goto fail;
+    }
+    a = calloc(1, sizeof(*a));
+    if (a == NULL) {
+        rc = -ENOMEM;
+        snprintf(msg, sizeof(msg), "out of memory");
+        goto fail;
+    }
+    if (strcmp(mode, "r") == 0)
+        prot = PROT_READ;
+    else if (strcmp(mode, "c") == 0)
+        mflags = MAP_PRIVATE;
+    if (flags & SHARR_F_POPULATE)
+        mflags |= MAP_POPULATE;
+    if (!(flags & SHARR_F_NOMAP)) {
+        void *p = mmap(NULL, (size_t)r->meta.nbytes, prot, mflags, fd, PROTO_DATA_OFFSET);
+
+        if (p == MAP_FAILED) {
+            rc = -errno;
+            snprintf(msg, sizeof(msg), "mapping '%s' (mode %s): %s", name, mode,
+                     sharr_strerror(rc));
+            goto fail;
+        }
+        a->data = p;
+        a->maplen = (size_t)r->meta.nbytes;
+    }
+    client_ref(conn);
+    a->conn = conn;
+    a->pid = getpid();
+    a->gen = rep->gen;
+    a->handle = r->handle;
+    a->fd = fd;
+    snprintf(a->mode, sizeof(a->mode), "%s", mode);
+    catalog_info_from_meta(&r->meta, &a->info);
+    *ret_array = a;
+    return 0;
+fail:
+    free(a);
+    if (fd >= 0)
+        close(fd);
+    /* A reply without a descriptor still created an attachment on the daemon. */
+    array_release(conn, rep->gen, r->handle);
+    return client_fail(rc, "%s", msg);
+}
+
+static int array_check_flags(int flags)
+{
+    if (flags & ~ARRAY_KNOWN_FLAGS)
+        return client_fail(-EINVAL, "unknown flags 0x%x", (unsigned)(flags & ~ARRAY_KNOWN_FLAGS));
+    return 0;
+}
+
+static int array_check_name(const char *name)
+{
+    int rc;
+
+    if (name == NULL)
+        return client_fail(-EINVAL, "the array name is NULL");
+    rc = name_check(name, strlen(name));
+    if (rc == -ENAMETOOLONG)
+        return client_fail(rc, "array name is longer than %d bytes", PROTO_NAME_MAX);
+    if (rc < 0)
+        return client_fail(rc, "invalid array name '%s': use 1..%d bytes of "
+                           "[A-Za-z0-9._-], not starting with '.'", name, PROTO_NAME_MAX);
+    return 0;
+}
+
+int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
+                 const uint64_t *shape, const struct sharr_create_opts *opts,
+                 sharr_array_t **ret_array)
+{
+    static const struct sharr_create_opts defaults = { 0 };
+    struct codec_create p = { 0 };
+    struct codec_attach_reply r;
+    struct client_reply rep;
+    struct client_request req = {
+        .pack = array_pack_create, .params = &p, .parse = array_parse_attach, .out = &r,
+    };
+    uint64_t nbytes;
+    int rc;
+
+    if (conn == NULL || dtype == NULL || shape == NULL || ret_array == NULL)
+        return client_fail(-EINVAL, "sharr_create: conn, dtype, shape and ret_array "
+                           "must not be NULL");
+    if (opts == NULL)
+        opts = &defaults;
+    rc = array_check_name(name);
+    if (rc < 0)
+        return rc;
+    if (ndim < 1 || ndim > PROTO_NDIM_MAX)
+        return client_fail(-EINVAL, "ndim %d is outside 1..%d", ndim, PROTO_NDIM_MAX);
+    if (dtype_parse(dtype, &p.dtype) < 0)
+        return client_fail(-EINVAL, "unknown or unsupported dtype '%s'", dtype);
+    if (opts->order != 0 && opts->order != 'C' && opts->order != 'F')
+        return client_fail(-EINVAL, "order must be 'C' or 'F'");
+    if (opts->perm > 07777)
+        return client_fail(-EINVAL, "perm 0%o has bits beyond 07777", opts->perm);
+    rc = array_check_flags(opts->flags);
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] == 0)
+            return client_fail(-EINVAL, "dimension %d is 0; every dimension must be >= 1", i);
+    }
+    rc = shape_nbytes((uint32_t)ndim, shape, p.dtype.itemsize, &nbytes);
+    if (rc < 0)
+        return client_fail(rc, "the array would hold more than 2^62 bytes "
+                           "(the product of its shape times itemsize %llu)",
+                           (unsigned long long)p.dtype.itemsize);
+    memcpy(p.name, name, strlen(name) + 1);
+    p.ndim = (uint32_t)ndim;
+    memcpy(p.shape, shape, (size_t)ndim * sizeof(uint64_t));
+    p.order = opts->order != 0 ? opts->order : 'C';
+    p.persist = opts->persist != 0;
+    p.perm = opts->perm != 0 ? opts->perm : 0600;
+    p.overwrite = opts->overwrite != 0;
+
+    rc = client_call(conn, &req, &rep);
+    if (rc < 0)
+        return rc;
+    return array_attach(conn, name, "w+", &r, &rep, opts->flags, ret_array);
+}
+
+int sharr_open(sharr_t *conn, const char *name, const char *mode,
+               const struct sharr_open_opts *opts, sharr_array_t **ret_array)
+{
+    static const struct sharr_open_opts defaults = { 0 };
+    struct codec_open p = { 0 };
+    struct codec_attach_reply r;
+    struct client_reply rep;
+    struct client_request req = {
+        .pack = array_pack_open, .params = &p, .parse = array_parse_attach, .out = &r,
+    };
+    int rc;
+
+    if (conn == NULL || mode == NULL || ret_array == NULL)
+        return client_fail(-EINVAL, "sharr_open: conn, mode and ret_array must not be NULL");
+    if (opts == NULL)
+        opts = &defaults;
+    rc = array_check_name(name);
+    if (rc < 0)
+        return rc;
+    if (meta_mode_parse(mode, &p.mode) < 0)
+        return client_fail(-EINVAL, "mode '%s' is not one of r, r+, c "
+                           "(create with sharr_create)", mode);
+    if (opts->wait_ms < -1)
+        return client_fail(-EINVAL, "wait_ms %lld: use -1 (forever), 0 or a timeout",
+                           (long long)opts->wait_ms);
+    rc = array_check_flags(opts->flags);
+    if (rc < 0)
+        return rc;
+    memcpy(p.name, name, strlen(name) + 1);
+    p.wait_ms = opts->wait_ms;
+
+    rc = client_call(conn, &req, &rep);
+    if (rc < 0)
+        return rc;
+    return array_attach(conn, name, meta_mode_name(p.mode), &r, &rep, opts->flags,
+                        ret_array);
+}
+
+int sharr_close(sharr_array_t *array)
+{
+    sharr_t *conn;
+    int rc = 0;
+
+    if (array == NULL)
+        return 0;
+    conn = array->conn;
+    if (array->data != NULL)
+        munmap(array->data, array->maplen);
+    close(array->fd);
+    /* In a forked child the attachment is the parent's: only the local copies go. */
+    if (array->pid == getpid())
+        rc = array_release(conn, array->gen, array->handle);
+    free(array);
+    client_unref(conn);
+    return rc;
+}
+
+int sharr_sync(sharr_array_t *array)
+{
+    struct codec_name p;
+    struct client_request req = { .pack = array_pack_sync, .params = &p };
+
+    if (array == NULL)
+        return client_fail(-EINVAL, "sharr_sync: array is NULL");
+    if (array->data != NULL && msync(array->data, array->maplen, MS_SYNC) < 0) {
+        int rc = -errno;
+
+        return client_fail(rc, "msync of '%s': %s", array->info.name, sharr_strerror(rc));
+    }
+    if (!array->info.persist)
+        return 0;
+    memcpy(p.name, array->info.name, sizeof(p.name));
+    return client_call(array->conn, &req, NULL);
+}
+
+void *sharr_array_data(const sharr_array_t *array)
+{
+    return array != NULL ? array->data : NULL;
+}
+
+const struct sharr_info *sharr_array_info(const sharr_array_t *array)
+{
+    return array != NULL ? &array->info : NULL;
+}
+
+int sharr_array_fd(const sharr_array_t *array)
+{
+    if (array == NULL)
+        return client_fail(-EINVAL, "sharr_array_fd: array is NULL");
+    return array->fd;
+}
+
+const char *sharr_array_mode(const sharr_array_t *array)
+{
+    return array != NULL ? array->mode : NULL;
+}

@@ -1,0 +1,214 @@
+/* catalog.c — what the daemon knows by name and of itself: stat, list, unlink and
+ * stats, and the conversion of the wire's metadata to the public struct sharr_info.
+ *
+ * Nothing here attaches an array or receives a descriptor; that is array.c.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "codec.h"
+#include "limits.h"
+#include "name.h"
+
+/* Where a list reply is parsed to: the page and whether more follow. */
+struct catalog_page {
+    struct meta *metas;
+    size_t cap;
+    size_t n;
+    bool more;
+};
+
+void catalog_info_from_meta(const struct meta *m, struct sharr_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    memcpy(out->name, m->name, sizeof(out->name));
+    memcpy(out->dtype, m->dtype.str, sizeof(out->dtype));
+    out->itemsize = m->dtype.itemsize;
+    out->ndim = (int)m->ndim;
+    memcpy(out->shape, m->shape, m->ndim * sizeof(uint64_t));
+    out->order = m->order;
+    out->nbytes = m->nbytes;
+    out->offset = PROTO_DATA_OFFSET;
+    out->persist = m->persist ? 1 : 0;
+    out->perm = m->perm;
+    out->uid = m->uid;
+    out->gid = m->gid;
+    out->ctime_ns = m->ctime_ns;
+    out->nattached = m->nattached;
+    memcpy(out->path, m->path, sizeof(out->path));
+}
+
+static int catalog_pack_stat(msgpack_sbuffer *out, uint32_t msgid, const void *params)
+{
+    return codec_pack_name(out, msgid, "stat", params);
+}
+
+static int catalog_pack_unlink(msgpack_sbuffer *out, uint32_t msgid, const void *params)
+{
+    return codec_pack_name(out, msgid, "unlink", params);
+}
+
+static int catalog_pack_list(msgpack_sbuffer *out, uint32_t msgid, const void *params)
+{
+    return codec_pack_list(out, msgid, params);
+}
+
+static int catalog_pack_stats(msgpack_sbuffer *out, uint32_t msgid, const void *params)
+{
+    (void)params;
+    return codec_pack_stats(out, msgid);
+}
+
+static int catalog_parse_stat(const msgpack_object *result, void *out, char *err,
+                              size_t errlen)
+{
+    return codec_parse_reply_stat(result, out, err, errlen);
+}
+
+static int catalog_parse_list(const msgpack_object *result, void *out, char *err,
+                              size_t errlen)
+{
+    struct catalog_page *page = out;
+
+    return codec_parse_reply_list(result, page->metas, page->cap, &page->n, &page->more,
+                                  err, errlen);
+}
+
+static int catalog_parse_stats(const msgpack_object *result, void *out, char *err,
+                               size_t errlen)
+{
+    return codec_parse_reply_stats(result, out, err, errlen);
+}
+
+/* The wire would refuse a bad name too, but the user gets a clearer message
+ * before any request is sent. */
+static int catalog_check_name(const char *name)
+{
+    int rc;
+
+    if (name == NULL)
+        return client_fail(-EINVAL, "the array name is NULL");
+    rc = name_check(name, strlen(name));
+    if (rc < 0)
+        return client_fail(rc, "invalid array name '%.*s'", PROTO_NAME_MAX, name);
+    return 0;
+}
+
+static int catalog_name_params(const char *name, struct codec_name *p)
+{
+    int rc = catalog_check_name(name);
+
+    if (rc < 0)
+        return rc;
+    memcpy(p->name, name, strlen(name) + 1);
+    return 0;
+}
+
+int sharr_stat(sharr_t *conn, const char *name, struct sharr_info *ret_info)
+{
+    struct codec_name p;
+    struct meta m;
+    struct client_request req = {
+        .pack = catalog_pack_stat, .params = &p, .parse = catalog_parse_stat, .out = &m,
+    };
+    int rc;
+
+    if (conn == NULL || ret_info == NULL)
+        return client_fail(-EINVAL, "sharr_stat: conn and ret_info must not be NULL");
+    rc = catalog_name_params(name, &p);
+    if (rc < 0)
+        return rc;
+    rc = client_call(conn, &req, NULL);
+    if (rc < 0)
+        return rc;
+    catalog_info_from_meta(&m, ret_info);
+    return 0;
+}
+
+int sharr_list(sharr_t *conn, const char *after, struct sharr_info *out, size_t cap,
+               size_t *ret_n, int *ret_more)
+{
+    struct codec_list p = { 0 };
+    struct catalog_page page = { 0 };
+    struct client_request req = {
+        .pack = catalog_pack_list, .params = &p, .parse = catalog_parse_list, .out = &page,
+    };
+    int rc;
+
+    if (conn == NULL || out == NULL || ret_n == NULL || ret_more == NULL)
+        return client_fail(-EINVAL, "sharr_list: conn, out, ret_n and ret_more must not "
+                           "be NULL");
+    if (cap == 0)
+        return client_fail(-EINVAL, "sharr_list: cap must be at least 1");
+    if (after != NULL && after[0] != '\0') {
+        rc = catalog_check_name(after);
+        if (rc < 0)
+            return rc;
+        memcpy(p.after, after, strlen(after) + 1);
+    }
+    page.cap = client_list_page_max(conn);
+    if (cap < page.cap)
+        page.cap = cap;
+    p.limit = (uint32_t)page.cap;
+    page.metas = malloc(page.cap * sizeof(*page.metas));
+    if (page.metas == NULL)
+        return client_fail(-ENOMEM, "out of memory");
+    rc = client_call(conn, &req, NULL);
+    if (rc < 0)
+        goto out;
+    for (size_t i = 0; i < page.n; i++)
+        catalog_info_from_meta(&page.metas[i], &out[i]);
+    *ret_n = page.n;
+    *ret_more = page.more ? 1 : 0;
+out:
+    free(page.metas);
+    return rc;
+}
+
+int sharr_unlink(sharr_t *conn, const char *name)
+{
+    struct codec_name p;
+    struct client_request req = { .pack = catalog_pack_unlink, .params = &p };
+    int rc;
+
+    if (conn == NULL)
+        return client_fail(-EINVAL, "sharr_unlink: conn is NULL");
+    rc = catalog_name_params(name, &p);
+    if (rc < 0)
+        return rc;
+    return client_call(conn, &req, NULL);
+}
+
+int sharr_stats(sharr_t *conn, struct sharr_stats *ret_stats)
+{
+    struct codec_stats_reply r;
+    struct client_request req = {
+        .pack = catalog_pack_stats, .parse = catalog_parse_stats, .out = &r,
+    };
+    int rc;
+
+    if (conn == NULL || ret_stats == NULL)
+        return client_fail(-EINVAL, "sharr_stats: conn and ret_stats must not be NULL");
+    rc = client_call(conn, &req, NULL);
+    if (rc < 0)
+        return rc;
+    memset(ret_stats, 0, sizeof(*ret_stats));
+    ret_stats->arrays = r.arrays;
+    ret_stats->arrays_volatile = r.arrays_volatile;
+    ret_stats->arrays_persistent = r.arrays_persistent;
+    ret_stats->bytes = r.bytes;
+    ret_stats->bytes_volatile = r.bytes_volatile;
+    ret_stats->bytes_persistent = r.bytes_persistent;
+    ret_stats->connections = r.connections;
+    ret_stats->attachments = r.attachments;
+    ret_stats->persist_capacity = r.persist_capacity;
+    ret_stats->persist_free = r.persist_free;
+    ret_stats->volatile_capacity = r.volatile_capacity;
+    ret_stats->volatile_free = r.volatile_free;
+    ret_stats->pid = r.pid;
+    ret_stats->uptime_ms = r.uptime_ms;
+    return 0;
+}

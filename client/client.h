@@ -1,0 +1,64 @@
+/* client.h — what the files of libsharr share and nothing of it is public: the
+ * connection's one call primitive (client.c), its reference count, the calling
+ * thread's error message (error.c) and the meta -> sharr_info conversion (catalog.c).
+ * The public API is include/sharr.h; these names never leave the library.
+ */
+#ifndef CLIENT_CLIENT_H
+#define CLIENT_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "meta.h"
+#include "sharr.h"
+
+/* Encodes one request with the given msgid into out. Returns 0 or -ENOMEM. */
+typedef int (*client_pack_fn)(msgpack_sbuffer *out, uint32_t msgid, const void *params);
+
+/* Copies a successful result into out. Runs on whichever thread reads the reply,
+ * with the connection locked, while the decoded bytes are still valid, so it must
+ * only copy. Returns 0, or a negative errno with a message in err. */
+typedef int (*client_parse_fn)(const msgpack_object *result, void *out, char *err,
+                               size_t errlen);
+
+struct client_request {
+    client_pack_fn pack;
+    const void *params;
+    client_parse_fn parse;  /* NULL: the result is not looked at */
+    void *out;
+    /* Nonzero: send only while the connection is still this generation and up;
+     * otherwise succeed without sending. A release names an attachment of one
+     * connection, which the daemon already dropped when that connection closed. */
+    uint64_t only_gen;
+};
+
+struct client_reply {
+    int fd;        /* descriptor that came with the reply, owned by the caller; or -1 */
+    uint64_t gen;  /* generation of the connection the reply came on */
+};
+
+/* Send one request and wait for its response, reconnecting first if the connection
+ * was lost (a request whose send failed is sent once more on a fresh connection).
+ * Safe from many threads at once. Returns 0 and fills *ret (NULL: a descriptor that
+ * comes anyway is closed), or a negative errno with sharr_last_error() set: the
+ * daemon's error code, -ECONNRESET when the connection died with the call in
+ * flight, -EPROTO when the daemon's reply could not be understood. */
+int client_call(sharr_t *c, const struct client_request *req, struct client_reply *ret);
+
+/* The daemon's largest list page (from hello), PROTO_LIST_PAGE_MAX when unknown. */
+uint32_t client_list_page_max(sharr_t *c);
+
+/* Reference counting: every array holds one reference, sharr_connect's caller
+ * another; the connection is freed when the last is dropped. */
+void client_ref(sharr_t *c);
+void client_unref(sharr_t *c);
+
+/* Set the calling thread's message for sharr_last_error() and return err. */
+int client_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* An array's metadata as the public struct sees it. */
+void catalog_info_from_meta(const struct meta *m, struct sharr_info *out);
+
+#endif
