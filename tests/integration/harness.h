@@ -1,0 +1,119 @@
+/* harness.h — what every integration test needs around a real sharrd.
+ *
+ * One harness is one fresh mkdtemp directory holding the daemon's socket, store and
+ * log, one sharrd process started from the build tree, the forked children of the
+ * test, and helpers to run programs and talk to children over pipes. It does not
+ * know the wire protocol; tests that speak raw bytes use proto/ themselves.
+ */
+#ifndef HARNESS_H
+#define HARNESS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cmocka.h>
+
+#include "sharr.h"
+
+#define HARNESS_CHILDREN_MAX 16
+
+struct harness {
+    char dir[128];    /* the test's private directory, removed at teardown */
+    char sock[192];   /* dir/s.sock: the daemon's socket, also in $SHARR_SOCKET */
+    char store[192];  /* dir/store: the daemon's store */
+    char log[192];    /* dir/sharrd.log: the daemon's stdout and stderr */
+    pid_t daemon;     /* 0 when not running */
+    pid_t children[HARNESS_CHILDREN_MAX]; /* forked and not yet reaped; 0 = free slot */
+};
+
+/* cmocka fixtures: setup makes the directory, starts sharrd, waits until it answers
+ * and sets $SHARR_SOCKET; *state is then the struct harness. Teardown kills children
+ * the test left behind, stops the daemon (which must exit 0: a crash, a sanitizer
+ * report or a leak fails the test) and removes the directory. */
+int harness_setup(void **state);
+int harness_teardown(void **state);
+
+/* Start sharrd on h's socket and store and wait until a client can connect and
+ * finish hello (bounded retries). Fails the test if it does not come up. */
+void harness_daemon_start(struct harness *h);
+
+/* SIGTERM the daemon and reap it. Returns 0 if it exited with status 0, else -1 after
+ * printing what happened and the tail of its log. */
+int harness_daemon_stop(struct harness *h);
+
+/* Stop (asserting a clean exit) and start again on the same store. */
+void harness_daemon_restart(struct harness *h);
+
+/* A new connection to h's daemon; fails the test on error. */
+sharr_t *harness_connect(const struct harness *h);
+
+/* Daemon-wide counters; fails the test on error. */
+struct sharr_stats harness_stats(sharr_t *conn);
+
+/* Poll the daemon's stats until attachments == want, for the cases where the daemon
+ * learns of a change asynchronously (a peer's socket closing). Bounded: returns the
+ * last value seen, which the caller asserts on. */
+uint64_t harness_wait_attachments(sharr_t *conn, uint64_t want);
+/* The same for the number of connections the daemon serves. */
+uint64_t harness_wait_connections(sharr_t *conn, uint64_t want);
+
+/* Fail the test unless rc == want, printing the expression, both errnos and the
+ * library's last message. */
+#define assert_rc(expr, want) harness_check_rc((expr), (want), #expr, __FILE__, __LINE__)
+void harness_check_rc(int rc, int want, const char *expr, const char *file, int line);
+
+/* ---- forked children ----
+ * A child runs fn(rfd, wfd, arg) and _exits with its return value; it reads commands
+ * from rfd and writes reports to wfd. A child must never use cmocka's asserts (they
+ * would unwind into the parent's test runner copy): it uses CHILD_CHECK. */
+struct harness_child {
+    pid_t pid;
+    int to;   /* parent writes here, child reads it as rfd */
+    int from; /* parent reads here, child writes it as wfd */
+};
+
+typedef int harness_child_fn(int rfd, int wfd, void *arg);
+
+void harness_child_start(struct harness *h, struct harness_child *c, harness_child_fn *fn,
+                         void *arg);
+/* Reap the child; returns its exit code, or 128 + signal if it was killed. Closes
+ * the pipes. */
+int harness_child_wait(struct harness *h, struct harness_child *c);
+
+#define CHILD_CHECK(cond)                                                              \
+    do {                                                                               \
+        if (!(cond)) {                                                                 \
+            harness_child_fail(__FILE__, __LINE__, #cond);                             \
+        }                                                                              \
+    } while (0)
+_Noreturn void harness_child_fail(const char *file, int line, const char *what);
+
+/* Move exactly len bytes over a pipe. 0, or -EPIPE when the other end closed first,
+ * or another negative errno. */
+int chan_put(int fd, const void *buf, size_t len);
+int chan_get(int fd, void *buf, size_t len);
+/* The parent's side: the same, failing the test on error. */
+void harness_put(int fd, const void *buf, size_t len);
+void harness_get(int fd, void *buf, size_t len);
+
+/* ---- programs ---- */
+struct harness_run {
+    int status;  /* exit code, or 128 + signal */
+    char *out;   /* everything written to stdout, NUL-terminated */
+    char *err;   /* everything written to stderr, NUL-terminated */
+};
+
+/* Run argv[0] (an absolute path) with argv, stdin from /dev/null, and wait for it.
+ * Fails the test if it cannot be started. Free the result with harness_run_free. */
+void harness_run(struct harness *h, const char *const argv[], struct harness_run *ret);
+void harness_run_free(struct harness_run *r);
+
+/* Paths of the programs under test, from the build tree. */
+const char *harness_sharrd_path(void);
+const char *harness_cli_path(void);
+const char *harness_tclient_path(void);
+
+#endif

@@ -1,0 +1,83 @@
+/* test_client_death.c — a client killed while holding arrays leaves nothing behind.
+ *
+ * A child attaches ten arrays and is SIGKILLed without releasing anything; the daemon
+ * must notice the closed connection and drop its attachments. That notice is
+ * asynchronous, so the parent polls the stats, with a bound.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "harness.h"
+
+#define HELD 10
+
+static int holder_child(int rfd, int wfd, void *arg)
+{
+    (void)arg;
+    sharr_t *conn = NULL;
+    CHILD_CHECK(sharr_connect(NULL, &conn) == 0);
+    sharr_array_t *arrs[HELD];
+    for (int i = 0; i < HELD; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "held-%d", i);
+        CHILD_CHECK(sharr_open(conn, name, i % 2 ? "r" : "r+", NULL, &arrs[i]) == 0);
+    }
+    CHILD_CHECK(chan_put(wfd, "H", 1) == 0);
+    /* Hold everything until killed; the parent never writes. */
+    char never;
+    chan_get(rfd, &never, 1);
+    return 1;
+}
+
+static void test_killed_client_attachments_are_released(void **state)
+{
+    struct harness *h = *state;
+    sharr_t *conn = harness_connect(h);
+    sharr_array_t *created[HELD];
+    const uint64_t shape[1] = { 1000 };
+    for (int i = 0; i < HELD; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "held-%d", i);
+        assert_rc(sharr_create(conn, name, "<f4", 1, shape, NULL, &created[i]), 0);
+        ((float *)sharr_array_data(created[i]))[0] = (float)i;
+    }
+    struct sharr_stats before = harness_stats(conn);
+    assert_int_equal(before.attachments, HELD);
+
+    struct harness_child c;
+    harness_child_start(h, &c, holder_child, NULL);
+    char ack = 0;
+    harness_get(c.from, &ack, 1);
+    assert_int_equal(ack, 'H');
+    struct sharr_stats holding = harness_stats(conn);
+    assert_int_equal(holding.attachments, before.attachments + HELD);
+    assert_true(holding.connections >= 2);
+
+    assert_int_equal(kill(c.pid, SIGKILL), 0);
+    assert_int_equal(harness_child_wait(h, &c), 128 + SIGKILL);
+
+    assert_int_equal(harness_wait_attachments(conn, before.attachments), before.attachments);
+    assert_int_equal(harness_wait_connections(conn, 1), 1);
+    assert_int_equal(harness_stats(conn).arrays, HELD);
+    for (int i = 0; i < HELD; i++) {
+        struct sharr_info info;
+        char name[32];
+        snprintf(name, sizeof name, "held-%d", i);
+        assert_rc(sharr_stat(conn, name, &info), 0);
+        assert_int_equal(info.nattached, 1);
+        assert_true(((const float *)sharr_array_data(created[i]))[0] == (float)i);
+        assert_rc(sharr_close(created[i]), 0);
+    }
+    sharr_disconnect(conn);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_killed_client_attachments_are_released,
+                                        harness_setup, harness_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

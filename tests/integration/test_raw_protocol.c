@@ -1,0 +1,699 @@
+/* test_raw_protocol.c — the daemon's own handling of the wire, on a plain socket.
+ *
+ * Requests the client library would never send (unknown methods, bad envelopes, wrong
+ * types, invalid values), hostile bytes (0xc1, a 2^32-1 element header, frames over
+ * the limit, deep nesting, truncation) and the framing rules (pipelining, byte by
+ * byte delivery, a descriptor on the first byte of its reply). After each case the
+ * keeper checks the daemon still serves with its arrays intact.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "keeper.h"
+#include "limits.h"
+#include "npy.h"
+#include "rawconn.h"
+
+/* [0, msgid, method, [ — the caller packs one params map after it. */
+static void pack_request_head(msgpack_packer *pk, uint32_t msgid, const char *method)
+{
+    msgpack_pack_array(pk, 4);
+    msgpack_pack_uint32(pk, 0);
+    msgpack_pack_uint32(pk, msgid);
+    msgpack_pack_str_with_body(pk, method, strlen(method));
+    msgpack_pack_array(pk, 1);
+}
+
+static void pack_str(msgpack_packer *pk, const char *s)
+{
+    msgpack_pack_str_with_body(pk, s, strlen(s));
+}
+
+static void send_stat(struct rawconn *rc, uint32_t msgid, const char *name)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    struct codec_name p;
+    memset(&p, 0, sizeof p);
+    strcpy(p.name, name);
+    assert_int_equal(codec_pack_name(&sb, msgid, "stat", &p), 0);
+    rawconn_send_sbuf(rc, &sb);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* The keeper's stat on this raw connection answers, with the keeper's shape. */
+static void expect_stat_keeper(struct rawconn *rc, uint32_t msgid)
+{
+    send_stat(rc, msgid, KEEPER_NAME);
+    const msgpack_object *result = NULL;
+    rawconn_expect_reply(rc, msgid, NULL, &result);
+    struct meta m;
+    char err[256] = "";
+    assert_int_equal(codec_parse_reply_stat(result, &m, err, sizeof err), 0);
+    assert_string_equal(m.name, KEEPER_NAME);
+    assert_int_equal(m.shape[0], KEEPER_N);
+}
+
+static void test_raw_hello_reports_the_protocol_limits(void **state)
+{
+    struct keeper k;
+    keeper_start(&k, *state);
+    struct rawconn rc;
+    rawconn_open(&rc, k.h->sock, 4096);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    struct codec_hello hello = { .version = PROTO_VERSION };
+    strcpy(hello.client, "raw");
+    assert_int_equal(codec_pack_hello(&sb, 1, &hello), 0);
+    rawconn_send_sbuf(&rc, &sb);
+    msgpack_sbuffer_destroy(&sb);
+    const msgpack_object *result = NULL;
+    rawconn_expect_reply(&rc, 1, NULL, &result);
+    struct codec_hello_reply reply;
+    char err[256] = "";
+    assert_int_equal(codec_parse_reply_hello(result, &reply, err, sizeof err), 0);
+    assert_int_equal(reply.version, PROTO_VERSION);
+    assert_int_equal(reply.pid, k.h->daemon);
+    assert_int_equal(reply.max_name, PROTO_NAME_MAX);
+    assert_int_equal(reply.max_ndim, PROTO_NDIM_MAX);
+    assert_int_equal(reply.max_request, PROTO_REQUEST_MAX);
+    assert_int_equal(reply.list_page_max, PROTO_LIST_PAGE_MAX);
+    struct sharr_server server;
+    assert_rc(sharr_server_info(k.conn, &server), 0);
+    assert_int_equal(server.pid, k.h->daemon);
+    assert_int_equal(server.max_request, PROTO_REQUEST_MAX);
+    rawconn_close(&rc);
+    keeper_check(&k);
+    keeper_stop(&k);
+}
+
+static void test_raw_unknown_method_is_enosys(void **state)
+{
+    struct keeper k;
+    keeper_start(&k, *state);
+    struct rawconn rc;
+    rawconn_open(&rc, k.h->sock, 4096);
+    rawconn_hello(&rc, 1);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    pack_request_head(&pk, 5, "frobnicate");
+    msgpack_pack_map(&pk, 0);
+    rawconn_send_sbuf(&rc, &sb);
+    rawconn_expect_reply(&rc, 5, "ENOSYS", NULL);
+    /* The connection goes on. */
+    expect_stat_keeper(&rc, 6);
+    msgpack_sbuffer_destroy(&sb);
+    rawconn_close(&rc);
+    keeper_check(&k);
+    keeper_stop(&k);
+}
+
+static void test_raw_malformed_envelope_with_msgid_is_ebadmsg(void **state)
+{
+    struct keeper k;
+    keeper_start(&k, *state);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+
+    /* The method is not a string. */
+    struct rawconn rc;
+    rawconn_open(&rc, k.h->sock, 4096);
+    rawconn_hello(&rc, 1);
+    msgpack_pack_array(&pk, 4);
+    msgpack_pack_uint32(&pk, 0);
+    msgpack_pack_uint32(&pk, 7);
+    msgpack_pack_uint32(&pk, 42);
+    msgpack_pack_array(&pk, 0);
+    rawconn_send_sbuf(&rc, &sb);
+    rawconn_expect_reply(&rc, 7, "EBADMSG", NULL);
+    rawconn_close(&rc);
+
+    /* A request of three elements. */
+    rawconn_open(&rc, k.h->sock, 4096);
+    rawconn_hello(&rc, 1);
+    msgpack_pack_array(&pk, 3);
+    msgpack_pack_uint32(&pk, 0);
+    msgpack_pack_uint32(&pk, 8);
+    pack_str(&pk, "stats");
+    rawconn_send_sbuf(&rc, &sb);
+    rawconn_expect_reply(&rc, 8, "EBADMSG", NULL);
+    rawconn_close(&rc);
+
+    /* Params that are an array holding an array, not a map. */
+    rawconn_open(&rc, k.h->sock, 4096);
+    rawconn_hello(&rc, 1);
+    pack_request_head(&pk, 9, "create");
+    msgpack_pack_array(&pk, 2);
+    pack_str(&pk, "typed");
+    pack_str(&pk, "<f4");
+    rawconn_send_sbuf(&rc, &sb);
+    rawconn_expect_reply(&rc, 9, "EBADMSG", NULL);
+    rawconn_close(&rc);
+
+    msgpack_sbuffer_destroy(&sb);
+    keeper_check(&k);
+    keeper_stop(&k);
+}
+
+/* Sends create with the params map built by fn and expects error code want. */
+typedef void params_fn(msgpack_packer *pk);
+
+static void expect_create_error(struct rawconn *rc, uint32_t msgid, params_fn *fn,
+                                const char *want)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    pack_request_head(&pk, msgid, "create");
+    fn(&pk);
+    rawconn_send_sbuf(rc, &sb);
+    msgpack_sbuffer_destroy(&sb);
+    rawconn_expect_reply(rc, msgid, want, NULL);
+}
+
+static void name_is_int(msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, 3);
+    pack_str(pk, "name"); msgpack_pack_int(pk, 5);
+    pack_str(pk, "dtype"); pack_str(pk, "<f4");
+    pack_str(pk, "shape"); msgpack_pack_array(pk, 1); msgpack_pack_int(pk, 4);
+}
+
+static void dtype_is_int(msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, 3);
+    pack_str(pk, "name"); pack_str(pk, "typed");
+    pack_str(pk, "dtype"); msgpack_pack_int(pk, 4);
+    pack_str(pk, "shape"); msgpack_pack_array(pk, 1); msgpack_pack_int(pk, 4);
+}
+
+static void shape_is_str(msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, 3);
+    pack_str(pk, "name"); pack_str(pk, "typed");
+    pack_str(pk, "dtype"); pack_str(pk, "<f4");
+    pack_str(pk, "shape"); pack_str(pk, "4");
+}
+
+static void shape_has_negative(msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, 3);
+    pack_str(pk, "name"); pack_str(pk, "typed");
+    pack_str(pk, "dtype"); pack_str(pk, "<f4");
+    pack_str(pk, "shape"); msgpack_pack_array(pk, 1); msgpack_pack_int(pk, -4);
+}
+
+static void shape_has_float(msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, 3);
+    pack_str(pk, "name"); pack_str(pk, "typed");
+    pack_str(pk, "dtype"); pack_str(pk, "<f4");
+    pack_str(pk, "shape"); msgpack_pack_array(pk, 1); msgpack_pack_double(pk, 4.0);
+}
+
+static void shape_missing(msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, 2);
+    pack_str(pk, "name"); pack_str(pk, "typed");
+    pack_str(pk, "dtype"); pack_str(pk, "<f4");
+}
+
+static void persist_is_str(msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, 4);
+    pack_str(pk, "name"); pack_str(pk, "typed");
+    pack_str(pk, "dtype"); pack_str(pk, "<f4");
+    pack_str(pk, "shape"); msgpack_pack_array(pk, 1); msgpack_pack_int(pk, 4);
+    pack_str(pk, "persist"); pack_str(pk, "yes");
+}
+
+static void test_raw_create_with_bad_param_types_is_einval(void **state)
+{
+    struct keeper k;
+    keeper_start(&k, *state);
+    struct rawconn rc;
+    rawconn_open(&rc, k.h->sock, 4096);
+    rawconn_hello(&rc, 1);
+    params_fn *cases[] = { name_is_int,     dtype_is_int,  shape_is_str,  shape_has_negative,
+                           shape_has_float, shape_missing, persist_is_str };
+    for (uint32_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_create_error(&rc, 100 + i, cases[i], "EINVAL");
+    expect_stat_keeper(&rc, 200);
+    rawconn_close(&rc);
+    struct sharr_info info;
+    assert_rc(sharr_stat(k.conn, "typed", &info), -ENOENT);
+    keeper_check(&k);
+    keeper_stop(&k);
+}
+
+/* create with well-typed params whose values are invalid: the daemon must check
+ * them itself, whatever the client library does. */
+static void send_create(struct rawconn *rc, uint32_t msgid, const char *name, size_t name_len,
+                        const char *dtype, uint32_t ndim, const uint64_t *shape)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    pack_request_head(&pk, msgid, "create");
+    msgpack_pack_map(&pk, 3);
+    pack_str(&pk, "name"); msgpack_pack_str_with_body(&pk, name, name_len);
+    pack_str(&pk, "dtype"); pack_str(&pk, dtype);
+    pack_str(&pk, "shape"); msgpack_pack_array(&pk, ndim);
+    for (uint32_t i = 0; i < ndim; i++)
+        msgpack_pack_uint64(&pk, shape[i]);
+    rawconn_send_sbuf(rc, &sb);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_raw_create_values_are_checked_by_the_daemon(void **state)
+{
+    struct keeper k;
+    keeper_start(&k, *state);
+    struct rawconn rc;
+    rawconn_open(&rc, k.h->sock, 4096);
+    rawconn_hello(&rc, 1);
+    uint64_t ones[PROTO_NDIM_MAX + 1];
+    for (size_t i = 0; i <= PROTO_NDIM_MAX; i++)
+        ones[i] = 1;
+    const uint64_t four[1] = { 4 }, zero[2] = { 4, 0 };
+    const uint64_t square[2] = { 1ull << 40, 1ull << 40 };
+    char long_name[PROTO_NAME_MAX + 1];
+    memset(long_name, 'n', sizeof long_name);
+
+    uint32_t id = 10;
+    send_create(&rc, id, "x", 1, "<f3", 1, four);
+    rawconn_expect_reply(&rc, id++, "EINVAL", NULL);
+    send_create(&rc, id, "x", 1, "<f4", 2, zero);
+    rawconn_expect_reply(&rc, id++, "EINVAL", NULL);
+    send_create(&rc, id, "x", 1, "<f4", 0, ones);
+    rawconn_expect_reply(&rc, id++, "EINVAL", NULL);
+    send_create(&rc, id, "x", 1, "<f4", PROTO_NDIM_MAX + 1, ones);
+    rawconn_expect_reply(&rc, id++, "EINVAL", NULL);
+    send_create(&rc, id, "x", 1, "<f8", 2, square);
+    rawconn_expect_reply(&rc, id++, "EOVERFLOW", NULL);
+    const char *bad_names[] = { "", "..", ".hidden", "a/b", "../keep", "a\001b" };
+    for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
+        send_create(&rc, id, bad_names[i], strlen(bad_names[i]), "<f4", 1, four);
+        rawconn_expect_reply(&rc, id++, "EINVAL", NULL);
+    }
+    send_create(&rc, id, "nul\0inside", 10, "<f4", 1, four);
+    rawconn_expect_reply(&rc, id++, "EINVAL", NULL);
+    send_create(&rc, id, long_name, sizeof long_name, "<f4", 1, four);
+    rawconn_expect_reply(&rc, id++, "ENAMETOOLONG", NULL);
+    send_create(&rc, id, KEEPER_NAME, strlen(KEEPER_NAME), "<f4", 1, four);
+    rawconn_expect_reply(&rc, id++, "EEXIST", NULL);
+
+    /* A bad open mode, and stat/unlink of bad names. */
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    pack_request_head(&pk, id, "open");
+    msgpack_pack_map(&pk, 2);
+    pack_str(&pk, "name"); pack_str(&pk, KEEPER_NAME);
+    pack_str(&pk, "mode"); pack_str(&pk, "w");
+    rawconn_send_sbuf(&rc, &sb);
+    rawconn_expect_reply(&rc, id++, "EINVAL", NULL);
+    pack_request_head(&pk, id, "unlink");
+    msgpack_pack_map(&pk, 1);
+    pack_str(&pk, "name"); pack_str(&pk, "../" KEEPER_NAME);
+    rawconn_send_sbuf(&rc, &sb);
+    rawconn_expect_reply(&rc, id++, "EINVAL", NULL);
+    msgpack_sbuffer_destroy(&sb);
+
+    expect_stat_keeper(&rc, id++);
+    rawconn_close(&rc);
+    assert_int_equal(harness_stats(k.conn).arrays, 1);
+    keeper_check(&k);
+    keeper_stop(&k);
+}
+
+static void test_raw_release_of_unknown_handle_is_an_error(void **state)
+{
+    struct keeper k;
+    keeper_start(&k, *state);
+    struct rawconn rc;
+    rawconn_open(&rc, k.h->sock, 4096);
+    rawconn_hello(&rc, 1);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    const uint64_t handles[] = { 0, 1, 987654321, UINT64_MAX };
+    for (uint32_t i = 0; i < sizeof handles / sizeof handles[0]; i++) {
+        struct codec_release rel = { .handle = handles[i] };
+        assert_int_equal(codec_pack_release(&sb, 20 + i, &rel), 0);
+        rawconn_send_sbuf(&rc, &sb);
+        rawconn_expect_reply(&rc, 20 + i, "EBADF", NULL);
+    }
+    msgpack_sbuffer_destroy(&sb);
+    expect_stat_keeper(&rc, 30);
+    rawconn_close(&rc);
+    /* Another connection's handle is not this one's to release either: the keeper's
+     * attachment survives. */
+    struct sharr_info info;
+    assert_rc(sharr_stat(k.conn, KEEPER_NAME, &info), 0);
+    assert_int_equal(info.nattached, 1);
+    keeper_check(&k);
+    keeper_stop(&k);
+}
+
+/* Sends bytes after hello and expects the daemon to close the connection. */
+static void expect_closed_after(struct keeper *k, const void *bytes, size_t len)
+{
+    struct rawconn rc;
+    rawconn_open(&rc, k->h->sock, 4096);
+    rawconn_hello(&rc, 1);
+    /* The daemon may close before it has read everything: a failed send is fine. */
+    rawconn_send(&rc, bytes, len);
+    assert_int_equal(rawconn_expect_closed(&rc), 0);
+    rawconn_close(&rc);
+    keeper_check(k);
+}
+
+static void test_raw_non_msgpack_byte_closes_the_connection(void **state)
+{
+    struct keeper k;
+    keeper_start(&k, *state);
+    const uint8_t c1[] = { 0xc1 };
+    expect_closed_after(&k, c1, sizeof c1);
+    /* Also inside a request that looked right so far. */
+    const uint8_t inside[] = { 0x94, 0x00, 0x01, 0xc1 };
+    expect_closed_after(&k, inside, sizeof inside);
+    keeper_stop(&k);
+}
+
+static void test_raw_huge_container_headers_close_the_connection(void **state)
+{
+    struct keeper k;
+    keeper_start(&k, *state);
+    const uint8_t array32[] = { 0xdd, 0xff, 0xff, 0xff, 0xff };
+    const uint8_t map32[] = { 0xdf, 0xff, 0xff, 0xff, 0xff };
+    const uint8_t str32[] = { 0xdb, 0xff, 0xff, 0xff, 0xff };
+    const uint8_t bin32[] = { 0xc6, 0xff, 0xff, 0xff, 0xff };
+    /* A request whose params array claims 2^32-1 elements. */
+    const uint8_t nested[] = { 0x94, 0x00, 0x01, 0xa5, 's', 't', 'a', 't', 's',
+                               0xdd, 0xff, 0xff, 0xff, 0xff };
+    expect_closed_after(&k, array32, sizeof array32);
+    expect_closed_after(&k, map32, sizeof map32);
+    expect_closed_after(&k, str32, sizeof str32);
+    expect_closed_after(&k, bin32, sizeof bin32);
+    expect_closed_after(&k, nested, sizeof nested);
+    keeper_stop(&k);
+}
+
+/* A stat of the keeper whose params carry an unknown key holding nested arrays, so
+ * the whole message nests exactly depth containers (request, params, map, arrays). */
+static void pack_nested_stat(msgpack_sbuffer *sb, uint32_t msgid, unsigned depth)
+{
+    msgpack_sbuffer_clear(sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    pack_request_head(&pk, msgid, "stat");
+    msgpack_pack_map(&pk, 2);
+    pack_str(&pk, "name");
+    pack_str(&pk, KEEPER_NAME);
+    pack_str(&pk, "nest");
+    for (unsigned i = 3; i < depth; i++)
+        msgpack_pack_array(&pk, 1);
+    msgpack_pack_nil(&pk);
+}
+
+static void test_raw_deep_nesting_closes_the_connection(void **state)
+{
+    struct keeper k;
+    keeper_start(&k, *state);
+    uint8_t deep[64];
+    memset(deep, 0x91, sizeof deep - 1); /* 63 one-element arrays around a nil */
+    deep[sizeof deep - 1] = 0xc0;
+    expect_closed_after(&k, deep, sizeof deep);
+
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    /* At the limit: answered, the unknown key ignored. */
+    struct rawconn rc;
+    rawconn_open(&rc, k.h->sock, 4096);
+    rawconn_hello(&rc, 1);
+    pack_nested_stat(&sb, 2, PROTO_DEPTH_MAX);
+    rawconn_send_sbuf(&rc, &sb);
+    rawconn_expect_reply(&rc, 2, NULL, NULL);
+    rawconn_close(&rc);
+    /* One level deeper: closed. */
+    pack_nested_stat(&sb, 3, PROTO_DEPTH_MAX + 1);
+    expect_closed_after(&k, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    keeper_stop(&k);
+}
+
+/* A stat request padded with an unknown key to exactly total bytes. */
+static void pack_padded_stat(msgpack_sbuffer *sb, uint32_t msgid, size_t total)
+{
+    size_t pad = 60000;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        msgpack_sbuffer_clear(sb);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+        pack_request_head(&pk, msgid, "stat");
+        msgpack_pack_map(&pk, 2);
+        pack_str(&pk, "name"); pack_str(&pk, KEEPER_NAME);
+        pack_str(&pk, "pad"); msgpack_pack_str(&pk, pad);
+        char *zeros = calloc(1, pad);
+        assert_non_null(zeros);
+        memset(zeros, 'p', pad);
+        msgpack_pack_str_body(&pk, zeros, pad);
+        free(zeros);
+        pad = pad + total - sb->size;
+    }
+    assert_int_equal(sb->size, total);
+}
+
+static void test_raw_frame_limit_is_exact(void **state)
+{
+    struct keeper k;
+    keeper_start(&k, *state);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+
+    /* Exactly PROTO_REQUEST_MAX bytes: answered (unknown keys are ignored). */
+    struct rawconn rc;
+    rawconn_open(&rc, k.h->sock, 4096);
+    rawconn_hello(&rc, 1);
+    pack_padded_stat(&sb, 2, PROTO_REQUEST_MAX);
+    rawconn_send_sbuf(&rc, &sb);
+    rawconn_expect_reply(&rc, 2, NULL, NULL);
+    rawconn_close(&rc);
+
+    /* One byte more: closed. */
+    pack_padded_stat(&sb, 3, PROTO_REQUEST_MAX + 1);
+    expect_closed_after(&k, sb.data, sb.size);
+
+    /* Far more, with a valid header: closed without reading it all. */
+    msgpack_sbuffer_clear(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    pack_request_head(&pk, 4, "stat");
+    msgpack_pack_map(&pk, 1);
+    pack_str(&pk, "name"); msgpack_pack_str(&pk, 1u << 24);
+    expect_closed_after(&k, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    keeper_stop(&k);
+}
+
+static void test_raw_truncated_frame_then_close_is_forgotten(void **state)
+{
+    struct keeper k;
+    keeper_start(&k, *state);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    struct codec_name p;
+    memset(&p, 0, sizeof p);
+    strcpy(p.name, KEEPER_NAME);
+    assert_int_equal(codec_pack_name(&sb, 2, "stat", &p), 0);
+    for (size_t cut = 1; cut < sb.size; cut += 3) {
+        struct rawconn rc;
+        rawconn_open(&rc, k.h->sock, 4096);
+        rawconn_hello(&rc, 1);
+        rawconn_send_ok(&rc, sb.data, cut);
+        rawconn_close(&rc);
+    }
+    msgpack_sbuffer_destroy(&sb);
+    /* Every half-sent connection is dropped: only the keeper's remains. */
+    assert_int_equal(harness_wait_connections(k.conn, 1), 1);
+    keeper_check(&k);
+    assert_int_equal(harness_wait_connections(k.conn, 1), 1);
+    keeper_stop(&k);
+}
+
+static void test_raw_pipelined_requests_are_all_answered(void **state)
+{
+    struct keeper k;
+    keeper_start(&k, *state);
+    struct rawconn rc;
+    rawconn_open(&rc, k.h->sock, 4096);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    struct codec_hello hello = { .version = PROTO_VERSION };
+    assert_int_equal(codec_pack_hello(&sb, 1, &hello), 0);
+    struct codec_name p;
+    memset(&p, 0, sizeof p);
+    strcpy(p.name, KEEPER_NAME);
+    for (uint32_t id = 2; id < 40; id++) {
+        if (id % 3 == 0)
+            assert_int_equal(codec_pack_stats(&sb, id), 0);
+        else
+            assert_int_equal(codec_pack_name(&sb, id, "stat", &p), 0);
+    }
+    rawconn_send_sbuf(&rc, &sb);
+    msgpack_sbuffer_destroy(&sb);
+
+    /* Replies may come in any order; each msgid exactly once. */
+    int seen[40] = { 0 };
+    for (int n = 1; n < 40; n++) {
+        msgpack_object obj;
+        assert_int_equal(rawconn_next(&rc, &obj, NULL), 1);
+        assert_int_equal(obj.type, MSGPACK_OBJECT_ARRAY);
+        struct codec_msg msg;
+        char err[256] = "";
+        assert_int_equal(codec_parse_msg(&obj, &msg, NULL, err, sizeof err), 0);
+        assert_int_equal(msg.type, CODEC_RESPONSE);
+        assert_int_equal(msg.err, 0);
+        assert_true(msg.msgid >= 1 && msg.msgid < 40);
+        assert_int_equal(seen[msg.msgid], 0);
+        seen[msg.msgid] = 1;
+        if (msg.msgid >= 2 && msg.msgid % 3 != 0) {
+            struct meta m;
+            assert_int_equal(codec_parse_reply_stat(msg.result, &m, err, sizeof err), 0);
+            assert_string_equal(m.name, KEEPER_NAME);
+        }
+    }
+    rawconn_close(&rc);
+    keeper_check(&k);
+    keeper_stop(&k);
+}
+
+static void test_raw_request_sent_byte_by_byte_is_answered(void **state)
+{
+    struct keeper k;
+    keeper_start(&k, *state);
+    struct rawconn rc;
+    rawconn_open(&rc, k.h->sock, 4096);
+    rawconn_hello(&rc, 1);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    struct codec_name p;
+    memset(&p, 0, sizeof p);
+    strcpy(p.name, KEEPER_NAME);
+    assert_int_equal(codec_pack_name(&sb, 2, "stat", &p), 0);
+    for (size_t i = 0; i < sb.size; i++)
+        rawconn_send_ok(&rc, sb.data + i, 1);
+    msgpack_sbuffer_destroy(&sb);
+    rawconn_expect_reply(&rc, 2, NULL, NULL);
+    rawconn_close(&rc);
+    keeper_check(&k);
+    keeper_stop(&k);
+}
+
+static void test_raw_open_reply_carries_descriptor_with_its_first_byte(void **state)
+{
+    struct keeper k;
+    keeper_start(&k, *state);
+    struct rawconn rc;
+    rawconn_open(&rc, k.h->sock, 1); /* byte by byte: pins where the descriptor comes */
+    rawconn_hello(&rc, 1);
+    assert_int_equal(rawconn_take_fd(&rc, NULL), -1);
+
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    struct codec_open op = { .mode = META_MODE_R };
+    strcpy(op.name, KEEPER_NAME);
+    assert_int_equal(codec_pack_open(&sb, 2, &op), 0);
+    rawconn_send_sbuf(&rc, &sb);
+
+    msgpack_object obj;
+    uint64_t reply_at = 0, fd_at = 0;
+    assert_int_equal(rawconn_next(&rc, &obj, &reply_at), 1);
+    struct codec_msg msg;
+    char err[256] = "";
+    assert_int_equal(codec_parse_msg(&obj, &msg, NULL, err, sizeof err), 0);
+    assert_int_equal(msg.msgid, 2);
+    assert_int_equal(msg.err, 0);
+    struct codec_attach_reply att;
+    int has_fd = 0;
+    assert_int_equal(codec_parse_reply_attach(msg.result, &att, &has_fd, err, sizeof err), 0);
+    assert_int_equal(has_fd, 1);
+    int fd = rawconn_take_fd(&rc, &fd_at);
+    assert_true(fd >= 0);
+    assert_int_equal(fd_at, reply_at);
+    assert_int_equal(rawconn_take_fd(&rc, NULL), -1);
+
+    /* The descriptor is the array's .npy bytes, read only. */
+    assert_int_equal(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_true((uint64_t)st.st_size >= PROTO_DATA_OFFSET + att.meta.nbytes);
+    uint8_t header[NPY_HEADER_LEN];
+    assert_int_equal(pread(fd, header, sizeof header, 0), (ssize_t)sizeof header);
+    assert_memory_equal(header, "\x93NUMPY\x01\x00", 8);
+    struct meta m;
+    memset(&m, 0, sizeof m);
+    uint64_t offset = 0;
+    assert_int_equal(npy_header_parse(header, sizeof header, &m, &offset, err, sizeof err), 0);
+    assert_int_equal(offset, PROTO_DATA_OFFSET);
+    assert_string_equal(m.dtype.str, "<i4");
+    assert_int_equal(m.ndim, 1);
+    assert_int_equal(m.shape[0], KEEPER_N);
+    int32_t v[KEEPER_N];
+    assert_int_equal(pread(fd, v, sizeof v, PROTO_DATA_OFFSET), (ssize_t)sizeof v);
+    for (uint32_t i = 0; i < KEEPER_N; i++)
+        assert_int_equal(v[i], i * 7 + 1);
+    close(fd);
+
+    /* Its handle releases the attachment, once. */
+    struct sharr_info info;
+    assert_rc(sharr_stat(k.conn, KEEPER_NAME, &info), 0);
+    assert_int_equal(info.nattached, 2);
+    struct codec_release rel = { .handle = att.handle };
+    assert_int_equal(codec_pack_release(&sb, 3, &rel), 0);
+    rawconn_send_sbuf(&rc, &sb);
+    rawconn_expect_reply(&rc, 3, NULL, NULL);
+    assert_int_equal(codec_pack_release(&sb, 4, &rel), 0);
+    rawconn_send_sbuf(&rc, &sb);
+    rawconn_expect_reply(&rc, 4, "EBADF", NULL);
+    assert_rc(sharr_stat(k.conn, KEEPER_NAME, &info), 0);
+    assert_int_equal(info.nattached, 1);
+    msgpack_sbuffer_destroy(&sb);
+    rawconn_close(&rc);
+    keeper_check(&k);
+    keeper_stop(&k);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, harness_setup, harness_teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_raw_hello_reports_the_protocol_limits),
+        T(test_raw_unknown_method_is_enosys),
+        T(test_raw_malformed_envelope_with_msgid_is_ebadmsg),
+        T(test_raw_create_with_bad_param_types_is_einval),
+        T(test_raw_create_values_are_checked_by_the_daemon),
+        T(test_raw_release_of_unknown_handle_is_an_error),
+        T(test_raw_non_msgpack_byte_closes_the_connection),
+        T(test_raw_huge_container_headers_close_the_connection),
+        T(test_raw_deep_nesting_closes_the_connection),
+        T(test_raw_frame_limit_is_exact),
+        T(test_raw_truncated_frame_then_close_is_forgotten),
+        T(test_raw_pipelined_requests_are_all_answered),
+        T(test_raw_request_sent_byte_by_byte_is_answered),
+        T(test_raw_open_reply_carries_descriptor_with_its_first_byte),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
