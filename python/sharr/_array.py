@@ -1,0 +1,207 @@
+"""sharr.memmap: a numpy.memmap whose bytes are a named array served by sharrd.
+
+It owns the user-facing side of an array: argument checking, numpy's memmap
+conventions (modes, .filename/.offset/.mode, reductions returning plain numpy
+results), close() and pickling by name. Mapping and release live in _attachment.py,
+the pickle format in _pickle.py.
+"""
+
+import math
+import operator
+
+import numpy as np
+
+from . import _attachment, _pickle
+
+_MODES = {
+    "r": "r", "readonly": "r",
+    "r+": "r+", "readwrite": "r+",
+    "w+": "w+", "write": "w+",
+    "c": "c", "copyonwrite": "c",
+}
+
+
+def _mode(mode):
+    try:
+        return _MODES[mode]
+    except (KeyError, TypeError):
+        raise ValueError(f"mode must be one of {sorted(_MODES)}, not {mode!r}") from None
+
+
+def _order(order):
+    if order not in ("C", "F", "c", "f"):
+        raise ValueError(f"order must be 'C' or 'F', not {order!r}")
+    return order.upper()
+
+
+def _shape(shape):
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    shape = tuple(operator.index(d) for d in shape)
+    if any(d < 0 for d in shape):
+        raise ValueError(f"negative dimension in shape {shape}")
+    return shape
+
+
+def _shape_to_create(shape):
+    shape = _shape(shape)
+    # numpy refuses dimensions beyond its own limit (32 before numpy 2.0) with a
+    # ValueError; ask before the daemon creates an array this process cannot map.
+    np.empty((0,) * len(shape))
+    return shape
+
+
+def _typestr(dtype):
+    dt = np.dtype(dtype)
+    if dt.names is not None or dt.subdtype is not None or dt.hasobject:
+        raise ValueError(f"sharr arrays hold plain fixed-size elements, not {dt}")
+    return dt.str
+
+
+def _wait_ms(wait):
+    """Seconds (None: do not wait, math.inf: forever) as libsharr's wait_ms."""
+    if wait is None:
+        return 0
+    if wait < 0:
+        raise ValueError(f"wait must be >= 0 seconds, not {wait}")
+    if math.isinf(wait):
+        return -1
+    return math.ceil(wait * 1000)
+
+
+def _mismatch(info, dtype, shape, order):
+    """Why the caller's dtype/shape/order (normalized; None: not given) disagree
+    with the array's, or None."""
+    if dtype is not None and dtype != info.dtype:
+        return f"sharr array {info.name!r} has dtype {info.dtype}, not {dtype}"
+    if shape is not None and shape != info.shape:
+        return f"sharr array {info.name!r} has shape {info.shape}, not {shape}"
+    # Order is only a layout for ndim >= 2; a 1-d array is both C and F.
+    if order is not None and order != info.order and len(info.shape) > 1:
+        return f"sharr array {info.name!r} has order {info.order!r}, not {order!r}"
+    return None
+
+
+class memmap(np.memmap):
+    """A named array of sharrd, mapped into this process; an ndarray like numpy.memmap.
+
+    memmap(name, dtype=None, mode='r+', shape=None, order=None, *, persist=False,
+           perm=0o600, wait=None, socket=None)
+
+    mode 'w+' creates the array (dtype and shape required; shape may be an int),
+    replacing an existing one of that name as numpy's 'w+' truncates a file. Modes
+    'r+', 'r' and 'c' attach an existing array and take dtype, shape and order from
+    the daemon; those given are checked (ValueError on mismatch). order defaults to
+    'C' on create. persist (keep on disk) and perm (permission bits) apply to 'w+';
+    wait (seconds, math.inf for ever) lets an attach wait for the name to appear.
+    socket is the daemon's socket path (default: $SHARR_SOCKET, then the usual places).
+
+    .name is the array's name, .filename the .npy path of a persistent array (None
+    for a volatile one), .offset the data offset in it (4096), .mode the mode.
+    flush() makes writes durable. close() ends this array's use of the attachment;
+    memory stays valid for every view until the last one is garbage (see README).
+    Pickling carries the name, not the data.
+    """
+
+    def __new__(cls, name, dtype=None, mode="r+", shape=None, order=None, *,
+                persist=False, perm=0o600, wait=None, socket=None):
+        mode = _mode(mode)
+        if mode == "w+":
+            if dtype is None or shape is None:
+                raise ValueError("mode 'w+' needs a dtype and a shape")
+            if wait is not None:
+                raise ValueError("wait applies to attaching ('r', 'r+', 'c'), not 'w+'")
+            att = _attachment.create(socket, name, _typestr(dtype), _shape_to_create(shape),
+                                     _order(order or "C"), persist, perm, True)
+        else:
+            # Arguments are checked before the daemon is asked anything.
+            dtype = np.dtype(dtype) if dtype is not None else None
+            shape = _shape(shape) if shape is not None else None
+            order = _order(order) if order is not None else None
+            att = _attachment.open_(socket, name, mode, _wait_ms(wait))
+            why = _mismatch(att.info, dtype, shape, order)
+            if why is not None:
+                del att  # release now, not when the traceback dies
+                raise ValueError(why)
+        info = att.info
+        return cls._over(att, info.shape, info.dtype, 0, None, info.order)
+
+    @classmethod
+    def _over(cls, att, shape, dtype, offset, strides, order="C"):
+        """An array of this class over att's mapping, offset bytes into it."""
+        arr = np.ndarray.__new__(cls, shape, dtype, buffer=att.raw, offset=offset,
+                                 strides=strides, order=order)
+        arr._sharr = att
+        arr._mmap = att.mmap
+        arr.filename = att.info.path
+        arr.offset = att.info.offset
+        arr.mode = att.mode
+        return arr
+
+    def __array_finalize__(self, obj):
+        super().__array_finalize__(obj)
+        # A view shares obj's attachment; a copy (numpy sets _mmap None) has none.
+        self._sharr = getattr(obj, "_sharr", None) if self._mmap is not None else None
+
+    def __array_wrap__(self, arr, context=None, *args):
+        # numpy.memmap only unwraps results for its exact type; do it for ours too,
+        # so np.sum() gives a numpy scalar and a + 1 a plain ndarray.
+        arr = np.ndarray.__array_wrap__(self, arr, context, *args)
+        if self is arr or not isinstance(arr, memmap):
+            return arr
+        if arr.shape == ():
+            return arr[()]
+        return arr.view(np.ndarray)
+
+    def __getitem__(self, index):
+        res = np.ndarray.__getitem__(self, index)
+        if isinstance(res, memmap) and res._sharr is None:
+            return res.view(np.ndarray)
+        return res
+
+    @property
+    def name(self):
+        """The array's name in the daemon; None for a copy that owns its memory."""
+        return self._sharr.name if self._sharr is not None else None
+
+    def flush(self):
+        """Write changes back: msync, and for a persistent array an fsync by the
+        daemon. Raises ValueError after close()."""
+        if self._sharr is not None:
+            self._sharr.flush()
+
+    def close(self):
+        """Declare this array's attachment done. Never invalidates memory: the mapping
+        is unmapped and the daemon told when the last array or view of it is garbage
+        (at once, in CPython, when the last reference goes). Idempotent."""
+        if self._sharr is not None:
+            self._sharr.close()
+
+    def __reduce_ex__(self, protocol):
+        if self._sharr is None:
+            return self.view(np.ndarray).__reduce_ex__(protocol)
+        return _pickle.reduce(self)
+
+    def __reduce__(self):
+        return self.__reduce_ex__(2)
+
+
+def create(name, shape, dtype=np.float64, *, order="C", persist=False, perm=0o600,
+           overwrite=False, socket=None):
+    """Create the array name, zero-filled, and return it mapped read/write.
+
+    Unlike memmap(mode='w+'), an existing name raises FileExistsError unless
+    overwrite is true."""
+    att = _attachment.create(socket, name, _typestr(dtype), _shape_to_create(shape),
+                             _order(order), persist, perm, overwrite)
+    info = att.info
+    return memmap._over(att, info.shape, info.dtype, 0, None, info.order)
+
+
+def open(name, mode="r+", *, wait=None, socket=None):
+    """Attach the existing array name in mode 'r', 'r+' or 'c'; wait (seconds,
+    math.inf for ever) for it to be created if it does not exist yet."""
+    mode = _mode(mode)
+    if mode == "w+":
+        raise ValueError("sharr.open attaches existing arrays; use sharr.create")
+    return memmap(name, mode=mode, wait=wait, socket=socket)

@@ -1,0 +1,89 @@
+"""Which sharrd socket to use, and this process's one connection to each.
+
+Connections are opened lazily, one per process per socket path, and shared by all
+threads (libsharr multiplexes requests on one connection). A forked child never
+uses its parent's connection: it opens its own on first use. Socket paths are
+resolved here, once, so that a pickled array can name the exact daemon it came from.
+"""
+
+import ctypes
+import os
+import stat
+import threading
+
+from . import _errors, _lib
+
+_lock = threading.Lock()
+_connections = {}  # socket path -> (pid that opened it, sharr_t * as int)
+
+
+def _reset_after_fork():
+    # The parent's lock may have been held by another thread at fork time, and its
+    # connections belong to the parent: the child starts afresh. The parent's
+    # sharr_t structs are deliberately not disconnected here: touching them could
+    # block on a mutex some parent thread held at fork, and libsharr promises a
+    # child never talks on its parent's socket anyway.
+    global _lock, _connections
+    _lock = threading.Lock()
+    _connections = {}
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def _is_socket(path):
+    try:
+        return stat.S_ISSOCK(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def default_socket():
+    """The socket a client uses when given none, resolved as libsharr does.
+
+    $SHARR_SOCKET when set (even if nothing listens there yet: falling back to
+    another daemon would hand out someone else's arrays); else the first existing
+    socket of $XDG_RUNTIME_DIR/sharr/sharr.sock, /run/sharr/sharr.sock and
+    /tmp/sharr-<euid>/sharr.sock; else where a daemon started by this user would
+    listen."""
+    env = os.environ
+    if env.get("SHARR_SOCKET"):
+        return env["SHARR_SOCKET"]
+    euid = os.geteuid()
+    xdg = env.get("XDG_RUNTIME_DIR")
+    user = os.path.join(xdg, "sharr", "sharr.sock") if xdg else None
+    for path in (user, "/run/sharr/sharr.sock", f"/tmp/sharr-{euid}/sharr.sock"):
+        if path is not None and _is_socket(path):
+            return path
+    if user is not None:
+        return user
+    if euid == 0:
+        return "/run/sharr/sharr.sock"
+    return f"/tmp/sharr-{euid}/sharr.sock"
+
+
+def resolve(socket):
+    """The absolute socket path for a user's socket argument (None: the default).
+
+    Absolute, so that a pickle carrying it still names the same daemon in a worker
+    that runs in another directory."""
+    path = os.fsdecode(socket) if socket is not None else default_socket()
+    if "\0" in path:
+        raise ValueError("socket path contains a NUL byte")
+    return os.path.abspath(path)
+
+
+def get(path):
+    """This process's connection (sharr_t * as an int) to the daemon at path, which
+    must come from resolve(). Connects on first use; raises the connect error."""
+    pid = os.getpid()
+    with _lock:
+        entry = _connections.get(path)
+        if entry is not None and entry[0] == pid:
+            return entry[1]
+        # A pid mismatch means a fork that bypassed os.fork (a C extension's
+        # fork()); the entry is the parent's and is dropped without disconnecting.
+        conn = ctypes.c_void_p()
+        _errors.check(_lib.connect(os.fsencode(path), ctypes.byref(conn)), path)
+        _connections[path] = (pid, conn.value)
+        return conn.value

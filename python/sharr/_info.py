@@ -1,0 +1,69 @@
+"""What the daemon reports, as small immutable Python records.
+
+ArrayInfo mirrors struct sharr_info (one array) and Stats mirrors struct
+sharr_stats (the whole daemon); both are built from the ctypes structs of _lib.
+"""
+
+import dataclasses
+import typing
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class ArrayInfo:
+    """One array as the daemon knows it."""
+    name: str
+    dtype: np.dtype
+    shape: typing.Tuple[int, ...]
+    order: str          # 'C' or 'F'
+    nbytes: int         # bytes of data
+    offset: int         # where the data starts in the array's .npy bytes (4096)
+    persist: bool       # on disk (True) or in memory (False)
+    perm: int           # permission bits, as a file's (e.g. 0o600)
+    uid: int
+    gid: int
+    ctime_ns: int       # creation time, ns since the epoch
+    nattached: int      # attachments currently held by clients
+    path: typing.Optional[str]  # the .npy file of a persistent array, else None
+
+    @classmethod
+    def from_c(cls, c):
+        return cls(
+            name=c.name.decode(),
+            dtype=np.dtype(c.dtype.decode()),
+            shape=tuple(int(c.shape[i]) for i in range(c.ndim)),
+            order=c.order.decode(),
+            nbytes=int(c.nbytes),
+            offset=int(c.offset),
+            persist=bool(c.persist),
+            perm=int(c.perm),
+            uid=int(c.uid),
+            gid=int(c.gid),
+            ctime_ns=int(c.ctime_ns),
+            nattached=int(c.nattached),
+            path=c.path.decode() or None,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Stats:
+    """Daemon-wide counters; free/capacity are 0 when the daemon cannot tell."""
+    arrays: int
+    arrays_volatile: int
+    arrays_persistent: int
+    bytes: int
+    bytes_volatile: int
+    bytes_persistent: int
+    connections: int
+    attachments: int
+    persist_capacity: int
+    persist_free: int
+    volatile_capacity: int
+    volatile_free: int
+    pid: int
+    uptime_ms: int
+
+    @classmethod
+    def from_c(cls, c):
+        return cls(**{f.name: int(getattr(c, f.name)) for f in dataclasses.fields(cls)})

@@ -1,0 +1,154 @@
+"""The ctypes binding of libsharr: finding the library, its structs, its prototypes.
+
+This module mirrors include/sharr.h and nothing else: it speaks no protocol of its
+own (the C library is the one implementation of the wire format) and raises no
+sharr errors (see _errors.py). The library is loaded once, at import.
+"""
+
+import ctypes
+import ctypes.util
+import os
+
+NAME_MAX = 255
+NDIM_MAX = 64
+DTYPE_MAX = 31
+PATH_MAX = 1024
+DATA_OFFSET = 4096
+
+F_NOMAP = 0x1
+F_POPULATE = 0x2
+
+
+class Info(ctypes.Structure):
+    """struct sharr_info."""
+    _fields_ = [
+        ("name", ctypes.c_char * (NAME_MAX + 1)),
+        ("dtype", ctypes.c_char * (DTYPE_MAX + 1)),
+        ("itemsize", ctypes.c_uint64),
+        ("ndim", ctypes.c_int),
+        ("shape", ctypes.c_uint64 * NDIM_MAX),
+        ("order", ctypes.c_char),
+        ("nbytes", ctypes.c_uint64),
+        ("offset", ctypes.c_uint64),
+        ("persist", ctypes.c_int),
+        ("perm", ctypes.c_uint32),
+        ("uid", ctypes.c_uint32),
+        ("gid", ctypes.c_uint32),
+        ("ctime_ns", ctypes.c_int64),
+        ("nattached", ctypes.c_uint32),
+        ("path", ctypes.c_char * PATH_MAX),
+    ]
+
+
+class Server(ctypes.Structure):
+    """struct sharr_server."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("server", ctypes.c_char * 64),
+        ("pid", ctypes.c_uint32),
+        ("max_name", ctypes.c_uint32),
+        ("max_ndim", ctypes.c_uint32),
+        ("max_request", ctypes.c_uint32),
+        ("list_page_max", ctypes.c_uint32),
+    ]
+
+
+class Stats(ctypes.Structure):
+    """struct sharr_stats."""
+    _fields_ = [(f, ctypes.c_uint64) for f in (
+        "arrays", "arrays_volatile", "arrays_persistent",
+        "bytes", "bytes_volatile", "bytes_persistent",
+        "connections", "attachments",
+        "persist_capacity", "persist_free",
+        "volatile_capacity", "volatile_free")] + [
+        ("pid", ctypes.c_uint32),
+        ("uptime_ms", ctypes.c_int64),
+    ]
+
+
+class CreateOpts(ctypes.Structure):
+    """struct sharr_create_opts."""
+    _fields_ = [
+        ("order", ctypes.c_char),
+        ("persist", ctypes.c_int),
+        ("perm", ctypes.c_uint32),
+        ("overwrite", ctypes.c_int),
+        ("flags", ctypes.c_int),
+    ]
+
+
+class OpenOpts(ctypes.Structure):
+    """struct sharr_open_opts."""
+    _fields_ = [
+        ("wait_ms", ctypes.c_int64),
+        ("flags", ctypes.c_int),
+    ]
+
+
+def _candidates():
+    """Where libsharr may be, best first, each with where the idea came from.
+
+    An explicit $SHARR_LIBRARY is the only candidate when set: falling back to some
+    other copy would hide the user's mistake."""
+    explicit = os.environ.get("SHARR_LIBRARY")
+    if explicit:
+        return [(explicit, "$SHARR_LIBRARY")]
+    found = []
+    try:
+        from . import _paths
+        if os.path.exists(_paths.LIBRARY):
+            found.append((_paths.LIBRARY, "the path CMake wrote in sharr/_paths.py"))
+    except ImportError:
+        pass
+    system = ctypes.util.find_library("sharr")
+    if system:
+        found.append((system, "ctypes.util.find_library('sharr')"))
+    return found
+
+
+def _load():
+    tried = []
+    for path, origin in _candidates():
+        try:
+            return path, ctypes.CDLL(path, use_errno=True)
+        except OSError as e:
+            tried.append(f"{path} (from {origin}): {e}")
+    detail = "; ".join(tried) if tried else "no candidate found"
+    raise ImportError("sharr: cannot load libsharr: " + detail +
+                      ". Set SHARR_LIBRARY to the path of libsharr.so.")
+
+
+PATH, _dll = _load()
+
+_handle = ctypes.c_void_p
+_p_handle = ctypes.POINTER(ctypes.c_void_p)
+
+
+def _proto(name, restype, *argtypes):
+    fn = getattr(_dll, name)
+    fn.restype = restype
+    fn.argtypes = argtypes
+    return fn
+
+
+connect = _proto("sharr_connect", ctypes.c_int, ctypes.c_char_p, _p_handle)
+disconnect = _proto("sharr_disconnect", None, _handle)
+server_info = _proto("sharr_server_info", ctypes.c_int, _handle, ctypes.POINTER(Server))
+create = _proto("sharr_create", ctypes.c_int, _handle, ctypes.c_char_p, ctypes.c_char_p,
+                ctypes.c_int, ctypes.POINTER(ctypes.c_uint64),
+                ctypes.POINTER(CreateOpts), _p_handle)
+open_ = _proto("sharr_open", ctypes.c_int, _handle, ctypes.c_char_p, ctypes.c_char_p,
+               ctypes.POINTER(OpenOpts), _p_handle)
+close = _proto("sharr_close", ctypes.c_int, _handle)
+array_info = _proto("sharr_array_info", ctypes.POINTER(Info), _handle)
+array_fd = _proto("sharr_array_fd", ctypes.c_int, _handle)
+array_mode = _proto("sharr_array_mode", ctypes.c_char_p, _handle)
+sync = _proto("sharr_sync", ctypes.c_int, _handle)
+stat = _proto("sharr_stat", ctypes.c_int, _handle, ctypes.c_char_p, ctypes.POINTER(Info))
+list_ = _proto("sharr_list", ctypes.c_int, _handle, ctypes.c_char_p, ctypes.POINTER(Info),
+               ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t),
+               ctypes.POINTER(ctypes.c_int))
+unlink = _proto("sharr_unlink", ctypes.c_int, _handle, ctypes.c_char_p)
+stats = _proto("sharr_stats", ctypes.c_int, _handle, ctypes.POINTER(Stats))
+strerror = _proto("sharr_strerror", ctypes.c_char_p, ctypes.c_int)
+last_error = _proto("sharr_last_error", ctypes.c_char_p)

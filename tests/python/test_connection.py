@@ -1,0 +1,100 @@
+"""Connections: one per process per socket, a fresh one after fork, shared by threads,
+and the default socket resolved as libsharr resolves it.
+"""
+
+import os
+import socket as pysocket
+import threading
+
+import numpy as np
+
+import sharr
+
+
+def test_one_connection_serves_every_call_of_a_process(own_daemon, monkeypatch):
+    # A daemon of its own: the session's one also counts other tests' workers.
+    monkeypatch.setenv("SHARR_SOCKET", own_daemon.socket)
+    sharr.create("n", 10, np.int8)
+    assert sharr.stats().connections == 1
+    for _ in range(20):
+        a = sharr.memmap("n", mode="r+")
+        a[0] += 1
+        sharr.info("n")
+        del a
+    sharr.list()
+    assert sharr.stats().connections == 1
+    assert sharr.memmap("n")[0] == 20
+
+
+def test_forked_child_uses_its_own_connection_and_leaves_the_parents_alone(
+        own_daemon, monkeypatch):
+    monkeypatch.setenv("SHARR_SOCKET", own_daemon.socket)
+    a = sharr.memmap("f", dtype=np.int64, mode="w+", shape=4)
+    assert sharr.stats().connections == 1
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            # The inherited mapping works, and so does attaching anew by name.
+            a[0] = 1
+            b = sharr.memmap("f", mode="r+")
+            b[1] = 2
+            code = 0 if sharr.stats().connections == 2 else 2
+            del b  # released now: the daemon learns of the exit only later
+        finally:
+            os._exit(code)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    assert a.tolist() == [1, 2, 0, 0]
+    # The parent's connection still answers, and it holds only the parent's attachment.
+    assert sharr.info("f").nattached == 1
+
+
+def test_threads_share_the_connection(new_name):
+    name = new_name()
+    sharr.create(name, 8, np.int64)
+    errors = []
+
+    def work(slot):
+        try:
+            for _ in range(25):
+                a = sharr.memmap(name, mode="r+")
+                a[slot] += 1
+                a.flush()
+                sharr.info(name)
+                del a
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sharr.memmap(name).tolist() == [25] * 8
+    assert sharr.info(name).nattached == 0
+
+
+def test_default_socket_is_sharr_socket_even_before_it_exists(monkeypatch, tmp_path):
+    monkeypatch.setenv("SHARR_SOCKET", str(tmp_path / "later.sock"))
+    assert sharr.default_socket() == str(tmp_path / "later.sock")
+
+
+def test_default_socket_prefers_a_live_runtime_dir_socket(monkeypatch, tmp_path):
+    monkeypatch.delenv("SHARR_SOCKET")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    # Nothing there yet: it is still where this user's own daemon would listen,
+    # unless a system daemon is already serving.
+    if not os.path.exists("/run/sharr/sharr.sock"):
+        assert sharr.default_socket() == str(tmp_path / "sharr" / "sharr.sock")
+    (tmp_path / "sharr").mkdir()
+    with pysocket.socket(pysocket.AF_UNIX) as s:
+        s.bind(str(tmp_path / "sharr" / "sharr.sock"))
+        assert sharr.default_socket() == str(tmp_path / "sharr" / "sharr.sock")
+
+
+def test_relative_socket_paths_are_made_absolute(monkeypatch, daemon, new_name):
+    monkeypatch.chdir(daemon.root)
+    name = new_name()
+    a = sharr.create(name, 3, socket="s.sock")
+    assert a._sharr.socket == daemon.socket

@@ -1,0 +1,40 @@
+"""A daemon that dies or restarts under its clients: mappings stay valid, the
+connection comes back, and names are served again from the store.
+"""
+
+import pickle
+import signal
+
+import numpy as np
+
+import sharr
+
+
+def test_mappings_survive_a_daemon_crash_and_restart(own_daemon):
+    sock = own_daemon.socket
+    kept = sharr.memmap("kept", dtype=np.float64, mode="w+", shape=(512, 512),
+                        persist=True, socket=sock)
+    kept[:] = 1.5
+    volatile = sharr.memmap("volatile", dtype=np.int32, mode="w+", shape=1000, socket=sock)
+    volatile[:] = 7
+    data = pickle.dumps(kept[10:20, ::2])
+
+    own_daemon.proc.send_signal(signal.SIGKILL)
+    own_daemon.proc.wait()
+    kept[0, 0] = 2.5  # the mappings do not depend on the daemon
+    volatile[0] = 8
+    assert kept.sum() == 1.5 * 512 * 512 + 1.0 and volatile.sum() == 7 * 1000 + 1
+
+    own_daemon.start()
+    # The same process's connection reconnects, and the persistent name is back.
+    assert sharr.info("kept", socket=sock).shape == (512, 512)
+    back = pickle.loads(data)
+    assert np.all(back == 1.5)
+    again = sharr.memmap("kept", socket=sock)
+    assert again[0, 0] == 2.5
+    again[1, 1] = 3.5
+    assert kept[1, 1] == 3.5
+    kept.flush()
+    del kept, volatile, back, again
+    assert own_daemon.stop()
+    assert own_daemon.proc.returncode == 0
