@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# run.sh — the whole benchmark set in one command: build Release, start a private
+# sharrd on a temporary socket and store, run every benchmark, and write the
+# Markdown report (bench/RESULTS.md; with --quick, a smoke run printed and kept in
+# the temporary directory unless --out says where).
+#
+#   bench/run.sh [--quick] [--out FILE] [--no-build]
+#
+# Environment: SHARR_BENCH_BUILD (build directory, default <top>/build-bench),
+# SHARR_BENCH_PYTHON (default /usr/bin/python3), TMPDIR (where the store goes: its
+# filesystem is the one persistent arrays are measured on).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${SHARR_BENCH_BUILD:-$top/build-bench}
+python=${SHARR_BENCH_PYTHON:-/usr/bin/python3}
+quick=0
+build_it=1
+out=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --out) out=$2; shift ;;
+    --no-build) build_it=0 ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ -z "$out" ] && [ $quick -eq 0 ]; then
+  out=$top/bench/RESULTS.md
+fi
+
+start=$(date +%s)
+progs=(bench_attach bench_size bench_create bench_datapath bench_memory bench_scale)
+if [ $build_it -eq 1 ]; then
+  echo "run.sh: building Release in $build" >&2
+  # Warnings elsewhere in the tree must not stop a measurement: no -Werror here.
+  cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSHARR_BUILD_BENCH=ON \
+    -DSHARR_WERROR=OFF >/dev/null
+  cmake --build "$build" -j"$(nproc)" --target sharrd sharr_shared "${progs[@]}" >/dev/null
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sharr-bench.XXXXXX")
+sock=$tmp/sharr.sock
+daemon_pid=""
+cleanup() {
+  if [ -n "$daemon_pid" ]; then
+    kill "$daemon_pid" 2>/dev/null || true
+    wait "$daemon_pid" 2>/dev/null || true
+  fi
+  if [ $quick -eq 1 ] && [ -z "$out" ]; then
+    echo "run.sh: kept $tmp/RESULTS.md" >&2
+    find "$tmp" -mindepth 1 -not -name RESULTS.md -delete 2>/dev/null || true
+  else
+    rm -rf "$tmp"
+  fi
+}
+trap cleanup EXIT
+mkdir -p "$tmp/store" "$tmp/scratch" "$tmp/out"
+
+# 100,000 arrays hold 100,000 descriptors in the daemon: take what the kernel allows.
+ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+"$build/daemon/sharrd" --socket "$sock" --store "$tmp/store" --log-level warning \
+  >"$tmp/sharrd.log" 2>&1 </dev/null &
+daemon_pid=$!
+for _ in $(seq 1 100); do
+  [ -S "$sock" ] && break
+  sleep 0.05
+done
+if [ ! -S "$sock" ]; then
+  echo "run.sh: sharrd did not start:" >&2
+  cat "$tmp/sharrd.log" >&2
+  exit 1
+fi
+export SHARR_SOCKET=$sock
+export SHARR_BENCH_SUMMARY=$tmp/summary.md
+: >"$SHARR_BENCH_SUMMARY"
+
+mode_args=()
+[ $quick -eq 1 ] && mode_args=(--quick)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+failures=()
+
+# run NAME COMMAND...: one benchmark, its Markdown kept in $tmp/out in run order.
+n=0
+run() {
+  local name=$1; shift
+  n=$((n + 1))
+  local md; md=$(printf '%s/out/%02d-%s.md' "$tmp" "$n" "$name")
+  echo "run.sh: $name (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+  local t0; t0=$(date +%s)
+  local rc=0
+  "$@" "${mode_args[@]}" --scratch "$tmp/scratch" >"$md" 2>"$md.err" || rc=$?
+  if [ $rc -eq 0 ]; then
+    echo "run.sh: $name done in $(( $(date +%s) - t0 )) s" >&2
+  else
+    failures+=("$name")
+    { echo; echo "**$name failed** (exit status $rc); its last error output:"; echo
+      echo '```'; tail -n 20 "$md.err"; echo '```'; } >>"$md"
+    echo "run.sh: $name FAILED; see RESULTS" >&2
+  fi
+}
+
+for p in bench_attach bench_size bench_create bench_datapath; do
+  run "$p" "$build/bench/$p"
+done
+have_py=0
+if "$python" -c 'import numpy' 2>/dev/null && [ -d "$build/python/sharr" ]; then
+  have_py=1
+  export PYTHONPATH=$build/python${PYTHONPATH:+:$PYTHONPATH}
+  export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in the source tree
+  run py_datapath "$python" "$top/bench/py_datapath.py"
+fi
+for p in bench_memory bench_scale; do
+  run "$p" "$build/bench/$p"
+done
+if [ $have_py -eq 1 ]; then
+  run py_attach "$python" "$top/bench/py_attach.py"
+fi
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+elapsed=$(( $(date +%s) - start ))
+
+commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=""
+[ -n "$(git -C "$top" status --porcelain 2>/dev/null | head -1)" ] && dirty=" (with uncommitted changes)"
+report=$tmp/RESULTS.md
+{
+  echo "# sharr benchmark results"
+  echo
+  echo "Written by \`bench/run.sh$([ $quick -eq 1 ] && echo ' --quick')\` on $(date -u '+%Y-%m-%d %H:%M UTC') in ${elapsed} s; source $commit$dirty."
+  echo
+  echo "| machine | |"
+  echo "|---|---|"
+  echo "| CPU | $(nproc) × $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //') |"
+  echo "| memory | $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) |"
+  echo "| kernel | $(uname -sr) |"
+  echo "| hypervisor | $(dmesg 2>/dev/null | grep -m1 -o 'Hypervisor detected: .*' | cut -d' ' -f3- || true) |"
+  echo "| THP enabled / shmem_enabled | $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null) / $(cat /sys/kernel/mm/transparent_hugepage/shmem_enabled 2>/dev/null) |"
+  echo "| store filesystem | $(df -T "$tmp/store" | awk 'NR==2 {print $2}') ($tmp) |"
+  echo "| descriptor limit of the daemon | $(ulimit -n) |"
+  echo "| load average at start / end | $load_start / $load_end |"
+  echo
+  echo "The machine is shared: other work ran beside this. Every figure is a median"
+  echo "(or p99) of many samples taken with its floor interleaved in the same run."
+  echo
+  echo "## Summary"
+  echo
+  echo "| target | measured | verdict | likely reason when missed |"
+  echo "|---|---|---|---|"
+  cat "$SHARR_BENCH_SUMMARY"
+  if [ ${#failures[@]} -gt 0 ]; then
+    echo
+    echo "**Failed benchmarks:** ${failures[*]} (their sections below say why)."
+  fi
+  if [ $have_py -eq 0 ]; then
+    echo
+    echo "**Python benchmarks not run:** $python has no numpy or $build/python/sharr is missing."
+  fi
+  cat "$tmp"/out/*.md
+} >"$report"
+
+if [ -n "$out" ]; then
+  cp "$report" "$out"
+  echo "run.sh: wrote $out in ${elapsed} s" >&2
+else
+  cat "$report"
+fi
