@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -251,6 +252,8 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
     struct client_request req = {
         .pack = array_pack_open, .params = &p, .parse = array_parse_attach, .out = &r,
     };
+    struct timespec start, now;
+    int64_t waited_ms;
     int rc;
 
     if (conn == NULL || mode == NULL || ret_array == NULL)
@@ -271,8 +274,22 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
         return rc;
     memcpy(p.name, name, strlen(name) + 1);
     p.wait_ms = opts->wait_ms;
+    clock_gettime(CLOCK_MONOTONIC, &start);
 
-    rc = client_call(conn, &req, &rep);
+    /* A waiting open that loses its daemon (a restart) attached nothing: it asks
+     * again on a fresh connection for what is left of its wait. */
+    while ((rc = client_call(conn, &req, &rep)) == -ECONNRESET && opts->wait_ms != 0) {
+        if (opts->wait_ms > 0) {
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            waited_ms = (now.tv_sec - start.tv_sec) * 1000
+                        + (now.tv_nsec - start.tv_nsec) / 1000000;
+            if (waited_ms >= opts->wait_ms)
+                return client_fail(-ETIMEDOUT, "no array named %s appeared within %lld ms "
+                                   "(sharrd restarted meanwhile)", name,
+                                   (long long)opts->wait_ms);
+            p.wait_ms = opts->wait_ms - waited_ms;
+        }
+    }
     if (rc < 0)
         return rc;
     return array_attach(conn, name, meta_mode_name(p.mode), &r, &rep, opts->flags,

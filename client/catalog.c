@@ -1,4 +1,4 @@
-/* catalog.c — what the daemon knows by name and of itself: stat, list, unlink and
+/* catalog.c — what the daemon knows by name and of itself: stat, list, unlink, chmod, chown and
  * stats, and the conversion of the wire's metadata to the public struct sharr_info.
  *
  * Nothing here attaches an array or receives a descriptor; that is array.c.
@@ -211,4 +211,50 @@ int sharr_stats(sharr_t *conn, struct sharr_stats *ret_stats)
     ret_stats->pid = r.pid;
     ret_stats->uptime_ms = r.uptime_ms;
     return 0;
+}
+
+static int catalog_pack_chmod(msgpack_sbuffer *out, uint32_t msgid, const void *params)
+{
+    return codec_pack_chmod(out, msgid, params);
+}
+
+static int catalog_pack_chown(msgpack_sbuffer *out, uint32_t msgid, const void *params)
+{
+    return codec_pack_chown(out, msgid, params);
+}
+
+int sharr_chmod(sharr_t *conn, const char *name, uint32_t perm)
+{
+    struct codec_chmod p = { .perm = perm };
+    struct client_request req = { .pack = catalog_pack_chmod, .params = &p };
+    int rc;
+
+    if (conn == NULL)
+        return client_fail(-EINVAL, "sharr_chmod: conn is NULL");
+    if (perm > 0777)
+        return client_fail(-EINVAL, "sharr_chmod: perm %#o has bits outside 0777", perm);
+    rc = catalog_check_name(name);
+    if (rc < 0)
+        return rc;
+    memcpy(p.name, name, strlen(name) + 1);
+    return client_call(conn, &req, NULL);
+}
+
+int sharr_chown(sharr_t *conn, const char *name, uint32_t uid, uint32_t gid)
+{
+    struct codec_chown p = {
+        .has_uid = uid != SHARR_ID_KEEP, .has_gid = gid != SHARR_ID_KEEP, .uid = uid, .gid = gid,
+    };
+    struct client_request req = { .pack = catalog_pack_chown, .params = &p };
+    int rc;
+
+    if (conn == NULL)
+        return client_fail(-EINVAL, "sharr_chown: conn is NULL");
+    if (!p.has_uid && !p.has_gid)
+        return client_fail(-EINVAL, "sharr_chown: give a uid, a gid or both");
+    rc = catalog_check_name(name);
+    if (rc < 0)
+        return rc;
+    memcpy(p.name, name, strlen(name) + 1);
+    return client_call(conn, &req, NULL);
 }

@@ -14,22 +14,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "errcode.h"
 #include "format.h"
 #include "limits.h"
+#include "owner.h"
 #include "sharr.h"
 #include "sockpath.h"
+#include "top.h"
+#include "transfer.h"
 
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2
 #define CLI_LIST_PAGE 256
 
 static const char cli_usage_short[] =
-    "usage: sharr [--socket PATH] ping | ls [-l] [--json] | info NAME [--json]\n"
+    "usage: sharr [--socket PATH] ping [--json] | ls [-l] [--json] | info NAME [--json]\n"
     "             | create NAME --dtype T --shape A,B,... [--persist] [--perm MODE]\n"
     "                 [--order C|F] [--overwrite]\n"
-    "             | rm NAME | stats [--json]\n"
+    "             | rm NAME | sync NAME | stats [--json] | top [--json]\n"
+    "             | import FILE NAME [--dtype T --shape A,B,... [--offset N] [--order C|F]]\n"
+    "                 [--persist] [--perm MODE] [--overwrite]\n"
+    "             | export NAME FILE [--force]\n"
+    "             | chmod MODE NAME | chown USER[:GROUP] NAME\n"
     "try 'sharr --help' for more\n";
 
 static const char cli_usage_long[] =
@@ -38,18 +46,38 @@ static const char cli_usage_long[] =
     "Named N-dimensional arrays shared between processes through sharrd.\n"
     "\n"
     "commands:\n"
-    "  ping                      check that sharrd answers: its version, protocol and\n"
+    "  ping [--json]             check that sharrd answers: its version, protocol and\n"
     "                            round-trip time\n"
     "  ls [-l] [--json]          list the arrays you may see; -l adds dtype, shape, size,\n"
-    "                            kind, permissions, owner and attachments\n"
-    "  info NAME [--json]        everything sharrd knows of one array\n"
+    "                            kind, permissions, owner, attachments and the processes\n"
+    "                            that hold each (pid, command, mode)\n"
+    "  info NAME [--json]        everything sharrd knows of one array, with the processes\n"
+    "                            attached to it (pid, user, command, mode, since)\n"
     "  create NAME --dtype T --shape A,B,... [--persist] [--perm MODE] [--order C|F]\n"
     "         [--overwrite]      create an array: T is a numpy type (<f4, float32, uint8);\n"
     "                            volatile (in memory) unless --persist; MODE is octal\n"
     "                            (default 0600); --overwrite replaces an existing one\n"
     "  rm NAME                   remove an array's name; processes that have it mapped\n"
     "                            keep their memory until they close it\n"
-    "  stats [--json]            counters of the whole daemon\n"
+    "  sync NAME                 return once a persistent array's data and metadata\n"
+    "                            are on disk (writes of every process mapping it)\n"
+    "  stats [--json]            counters of the whole daemon: arrays and bytes by kind,\n"
+    "                            connections, capacity and free space of each store\n"
+    "  top [--json]              per process: the arrays it holds and their bytes; then\n"
+    "                            what is still free (also: ps)\n"
+    "  import FILE NAME [--dtype T --shape A,B,... [--offset N] [--order C|F]]\n"
+    "         [--persist] [--perm MODE] [--overwrite]\n"
+    "                            create NAME from FILE: a .npy file (dtype, shape and\n"
+    "                            order from its header), or raw bytes of dtype T and\n"
+    "                            shape A,B,... starting at byte N (default 0); copied in\n"
+    "                            1 MiB chunks, with a progress bar on a terminal\n"
+    "  export NAME FILE [--force]\n"
+    "                            write the array to FILE as a .npy file, streamed in\n"
+    "                            chunks; --force replaces an existing FILE\n"
+    "  chmod MODE NAME           set the array's permission bits (octal, e.g. 0640); its\n"
+    "                            owner or root only\n"
+    "  chown USER[:GROUP] NAME   give the array to USER (root only) and/or GROUP (its\n"
+    "                            owner or root); names or numbers, ':GROUP' for the group\n"
     "\n"
     "options:\n"
     "  --socket PATH             sharrd's socket; default: $SHARR_SOCKET, else\n"
@@ -183,16 +211,17 @@ static double cli_now_ms(void)
 
 static int cli_ping(struct cli *cli)
 {
+    static const struct cli_opt spec[] = { { "json", 0, 0 } };
     struct sharr_server srv;
     struct sharr_stats st;
     char path[PROTO_PATH_MAX];
-    const char *pos[1];
+    const char *pos[1] = { 0 };
     const char *values[1];
     unsigned flags;
     double t0, t1;
-    int npos, rc;
+    int npos = 0, rc;
 
-    rc = cli_parse(cli, NULL, 0, &flags, values, pos, 0, &npos);
+    rc = cli_parse(cli, spec, 1, &flags, values, pos, 0, &npos);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     if (cli->socket != NULL)
@@ -208,17 +237,27 @@ static int cli_ping(struct cli *cli)
     t1 = cli_now_ms();
     if (rc < 0)
         return cli_fail("ping", rc);
+    if (flags & 1u) {
+        fputs("{\"server\": ", stdout);
+        format_json_string(stdout, srv.server);
+        printf(", \"pid\": %" PRIu32 ", \"protocol\": %" PRIu32 ", \"socket\": ", srv.pid,
+               srv.version);
+        format_json_string(stdout, path);
+        printf(", \"round_trip_ms\": %.3f}\n", t1 - t0);
+        return 0;
+    }
     printf("%s (pid %" PRIu32 ", protocol %" PRIu32 ") at %s: round trip %.3f ms\n",
            srv.server, srv.pid, srv.version, path, t1 - t0);
     return 0;
 }
 
 /* One row of ls -l. */
-static int cli_ls_row(struct format_table *t, const struct sharr_info *in)
+static int cli_ls_row(struct format_table *t, const struct sharr_info *in,
+                      const struct top_holders *hs)
 {
     char shape[FORMAT_SHAPE_MAX], size[FORMAT_SIZE_MAX], user[FORMAT_USER_MAX];
-    char perm[8], attached[16];
-    const char *cells[8];
+    char perm[8], attached[16], held[512];
+    const char *cells[9];
 
     snprintf(perm, sizeof(perm), "%04o", (unsigned)in->perm);
     snprintf(attached, sizeof(attached), "%" PRIu32, in->nattached);
@@ -230,6 +269,7 @@ static int cli_ls_row(struct format_table *t, const struct sharr_info *in)
     cells[5] = perm;
     cells[6] = format_user(in->uid, user, sizeof(user));
     cells[7] = attached;
+    cells[8] = top_holders_brief(hs, in->name, held, sizeof(held));
     return format_table_add(t, cells);
 }
 
@@ -237,14 +277,15 @@ static int cli_ls(struct cli *cli)
 {
     static const struct cli_opt spec[] = { { "long", 0, 'l' }, { "json", 0, 0 } };
     static const char *const header[] = { "NAME", "DTYPE", "SHAPE", "SIZE", "KIND", "PERM",
-                                          "OWNER", "ATTACHED" };
+                                          "OWNER", "ATTACHED", "HELD BY" };
+    struct top_holders hs = { 0 };
     struct sharr_info *page = NULL;
     struct format_table *table = NULL;
     char after[SHARR_NAME_MAX + 1] = "";
-    const char *values[2], *pos[1];
+    const char *values[2], *pos[1] = { 0 };
     unsigned flags;
     bool json, lng, first = true;
-    int npos, more, rc, status = 0;
+    int npos = 0, more, rc, status = 0;
 
     rc = cli_parse(cli, spec, 2, &flags, values, pos, 0, &npos);
     if (rc != 0)
@@ -253,8 +294,12 @@ static int cli_ls(struct cli *cli)
     json = flags & 2u;
     if (cli_connect(cli) != 0)
         return CLI_EXIT_FAIL;
+    if (lng && (rc = top_holders_fetch(cli->conn, NULL, &hs)) < 0) {
+        status = cli_fail("ls", rc);
+        goto out;
+    }
     page = malloc(CLI_LIST_PAGE * sizeof(*page));
-    table = format_table_new("lllrllll");
+    table = format_table_new("lllrlllrl");
     if (page == NULL || table == NULL || format_table_add(table, header) < 0) {
         fprintf(stderr, "sharr: ls: out of memory\n");
         status = CLI_EXIT_FAIL;
@@ -275,9 +320,12 @@ static int cli_ls(struct cli *cli)
         for (size_t i = 0; i < n; i++) {
             if (json) {
                 fputs(first ? "\n  " : ",\n  ", stdout);
-                format_json_info(stdout, &page[i]);
+                if (lng)
+                    top_json_info(stdout, &page[i], &hs);
+                else
+                    format_json_info(stdout, &page[i]);
             } else if (lng) {
-                if (cli_ls_row(table, &page[i]) < 0) {
+                if (cli_ls_row(table, &page[i], &hs) < 0) {
                     fprintf(stderr, "sharr: ls: out of memory\n");
                     status = CLI_EXIT_FAIL;
                     goto out;
@@ -296,6 +344,7 @@ static int cli_ls(struct cli *cli)
     else if (lng)
         format_table_print(table, stdout);
 out:
+    top_holders_free(&hs);
     format_table_free(table);
     free(page);
     return status;
@@ -309,9 +358,10 @@ static int cli_info(struct cli *cli)
     char what[SHARR_NAME_MAX + 8];
     char shape[FORMAT_SHAPE_MAX], size[FORMAT_SIZE_MAX + 32], user[FORMAT_USER_MAX + 48];
     char uname[FORMAT_USER_MAX], when[FORMAT_TIME_MAX], perm[8], attached[16];
-    const char *values[1], *pos[1];
+    struct top_holders hs = { 0 };
+    const char *values[1], *pos[1] = { 0 };
     unsigned flags;
-    int npos, rc, status = 0;
+    int npos = 0, rc, status = 0;
 
     rc = cli_parse(cli, spec, 1, &flags, values, pos, 1, &npos);
     if (rc != 0)
@@ -322,11 +372,16 @@ static int cli_info(struct cli *cli)
     if (cli_connect(cli) != 0)
         return CLI_EXIT_FAIL;
     rc = sharr_stat(cli->conn, pos[0], &in);
-    if (rc < 0)
+    if (rc >= 0)
+        rc = top_holders_fetch(cli->conn, pos[0], &hs);
+    if (rc < 0) {
+        top_holders_free(&hs);
         return cli_fail(what, rc);
+    }
     if (flags & 1u) {
-        format_json_info(stdout, &in);
+        top_json_info(stdout, &in, &hs);
         fputc('\n', stdout);
+        top_holders_free(&hs);
         return 0;
     }
     format_size(in.nbytes, size, sizeof(size));
@@ -365,8 +420,13 @@ static int cli_info(struct cli *cli)
         status = CLI_EXIT_FAIL;
     } else {
         format_table_print(t, stdout);
+        if (hs.n > 0) {
+            fputs("\nattached processes:\n", stdout);
+            top_holders_table(stdout, &hs, in.name);
+        }
     }
     format_table_free(t);
+    top_holders_free(&hs);
     return status;
 }
 
@@ -411,9 +471,9 @@ static int cli_create(struct cli *cli)
     uint64_t shape[SHARR_NDIM_MAX];
     sharr_array_t *a = NULL;
     char what[SHARR_NAME_MAX + 8];
-    const char *values[6] = { 0 }, *pos[1];
+    const char *values[6] = { 0 }, *pos[1] = { 0 };
     unsigned flags;
-    int npos, ndim = 0, rc;
+    int npos = 0, ndim = 0, rc;
 
     rc = cli_parse(cli, spec, 6, &flags, values, pos, 1, &npos);
     if (rc != 0)
@@ -456,9 +516,9 @@ static int cli_create(struct cli *cli)
 static int cli_rm(struct cli *cli)
 {
     char what[SHARR_NAME_MAX + 8];
-    const char *values[1], *pos[1];
+    const char *values[1], *pos[1] = { 0 };
     unsigned flags;
-    int npos, rc;
+    int npos = 0, rc;
 
     rc = cli_parse(cli, NULL, 0, &flags, values, pos, 1, &npos);
     if (rc != 0)
@@ -481,9 +541,9 @@ static int cli_stats(struct cli *cli)
     struct format_table *t;
     char arrays[96], bytes[128], conns[24], atts[24], vol[96], per[96], pid[16], up[48];
     char s1[FORMAT_SIZE_MAX], s2[FORMAT_SIZE_MAX], s3[FORMAT_SIZE_MAX];
-    const char *values[1], *pos[1];
+    const char *values[1], *pos[1] = { 0 };
     unsigned flags;
-    int npos, rc, status = 0;
+    int npos = 0, rc, status = 0;
 
     rc = cli_parse(cli, spec, 1, &flags, values, pos, 0, &npos);
     if (rc != 0)
@@ -545,6 +605,184 @@ static int cli_stats(struct cli *cli)
     format_table_free(t);
     return status;
 }
+/* Flush a persistent array to disk: every process's writes through shared mappings
+ * are in the page cache, so the daemon's fsync makes them all durable. */
+static int cli_sync(struct cli *cli)
+{
+    char what[SHARR_NAME_MAX + 8];
+    const char *values[1], *pos[1] = { 0 };
+    struct sharr_open_opts o = { .flags = SHARR_F_NOMAP };
+    sharr_array_t *a = NULL;
+    unsigned flags;
+    int npos = 0, rc;
+
+    rc = cli_parse(cli, NULL, 0, &flags, values, pos, 1, &npos);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    if (npos != 1)
+        return cli_usage_error("%s needs the NAME of an array", "sync");
+    snprintf(what, sizeof(what), "sync %s", pos[0]);
+    if (cli_connect(cli) != 0)
+        return CLI_EXIT_FAIL;
+    rc = sharr_open(cli->conn, pos[0], "r", &o, &a);
+    if (rc == 0)
+        rc = sharr_sync(a);
+    if (rc < 0) {
+        sharr_close(a);
+        return cli_fail(what, rc);
+    }
+    rc = sharr_close(a);
+    return rc < 0 ? cli_fail(what, rc) : 0;
+}
+
+/* --perm MODE as octal 1..07777 into *ret; 0 or a usage error status. */
+static int cli_parse_perm(const char *s, uint32_t *ret)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 8);
+
+    if (s[0] == '\0' || *end != '\0' || v == 0 || v > 07777)
+        return cli_usage_error("--perm '%s' is not an octal mode like 0640", s);
+    *ret = (uint32_t)v;
+    return 0;
+}
+
+static int cli_import(struct cli *cli)
+{
+    enum { DTYPE, SHAPE, OFFSET, ORDER, PERSIST, PERM, OVERWRITE };
+    static const struct cli_opt spec[] = {
+        { "dtype", 1, 0 }, { "shape", 1, 0 }, { "offset", 1, 0 }, { "order", 1, 0 },
+        { "persist", 0, 0 }, { "perm", 1, 0 }, { "overwrite", 0, 0 },
+    };
+    struct transfer_import how = { 0 };
+    const char *values[7] = { 0 }, *pos[2] = { 0 };
+    char what[SHARR_NAME_MAX + 16], err[512];
+    unsigned flags;
+    int npos = 0, rc;
+
+    rc = cli_parse(cli, spec, 7, &flags, values, pos, 2, &npos);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    if (npos != 2)
+        return cli_usage_error("%s needs a FILE and the NAME of the new array", "import");
+    if (!(flags & (1u << DTYPE)) != !(flags & (1u << SHAPE)))
+        return cli_usage_error("import of raw data needs both --dtype and --shape");
+    if ((flags & ((1u << OFFSET) | (1u << ORDER))) && !(flags & (1u << DTYPE)))
+        return cli_usage_error("--offset and --order describe raw data: give --dtype and "
+                               "--shape too");
+    if (flags & (1u << DTYPE)) {
+        how.dtype = values[DTYPE];
+        rc = cli_parse_shape(values[SHAPE], &how.ndim, how.shape);
+        if (rc != 0)
+            return rc;
+    }
+    if (flags & (1u << OFFSET)) {
+        char *end;
+
+        errno = 0;
+        how.offset = strtoull(values[OFFSET], &end, 10);
+        if (errno != 0 || values[OFFSET][0] < '0' || values[OFFSET][0] > '9' || *end != '\0')
+            return cli_usage_error("--offset '%s' is not a byte count", values[OFFSET]);
+    }
+    if (flags & (1u << ORDER)) {
+        if (strcmp(values[ORDER], "C") != 0 && strcmp(values[ORDER], "F") != 0)
+            return cli_usage_error("--order '%s' is not C or F", values[ORDER]);
+        how.order = values[ORDER][0];
+    }
+    if ((flags & (1u << PERM)) && (rc = cli_parse_perm(values[PERM], &how.opts.perm)) != 0)
+        return rc;
+    how.opts.persist = (flags & (1u << PERSIST)) != 0;
+    how.opts.overwrite = (flags & (1u << OVERWRITE)) != 0;
+    how.progress = isatty(STDERR_FILENO) ? stderr : NULL;
+    snprintf(what, sizeof(what), "import %s", pos[1]);
+    if (cli_connect(cli) != 0)
+        return CLI_EXIT_FAIL;
+    rc = transfer_import(cli->conn, pos[0], pos[1], &how, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "sharr: %s: %s (%s)\n", what, err, errcode_name(rc));
+        return CLI_EXIT_FAIL;
+    }
+    return 0;
+}
+
+static int cli_export(struct cli *cli)
+{
+    static const struct cli_opt spec[] = { { "force", 0, 'f' } };
+    const char *values[1], *pos[2] = { 0 };
+    char what[SHARR_NAME_MAX + 16], err[512];
+    unsigned flags;
+    int npos = 0, rc;
+
+    rc = cli_parse(cli, spec, 1, &flags, values, pos, 2, &npos);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    if (npos != 2)
+        return cli_usage_error("%s needs the NAME of an array and a FILE", "export");
+    snprintf(what, sizeof(what), "export %s", pos[0]);
+    if (cli_connect(cli) != 0)
+        return CLI_EXIT_FAIL;
+    rc = transfer_export(cli->conn, pos[0], pos[1], (flags & 1u) != 0,
+                         isatty(STDERR_FILENO) ? stderr : NULL, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "sharr: %s: %s (%s)\n", what, err, errcode_name(rc));
+        return CLI_EXIT_FAIL;
+    }
+    return 0;
+}
+
+/* chmod MODE NAME and chown USER[:GROUP] NAME (owner.c reads MODE and USER[:GROUP]). */
+static int cli_chperm(struct cli *cli, bool chown)
+{
+    char what[SHARR_NAME_MAX + 8], err[256];
+    const char *values[1], *pos[2] = { 0 };
+    uint32_t perm = 0, uid = 0, gid = 0;
+    unsigned flags;
+    int npos = 0, rc;
+
+    rc = cli_parse(cli, NULL, 0, &flags, values, pos, 2, &npos);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    if (npos != 2)
+        return cli_usage_error("%s needs %s and the NAME of an array", cli->cmd,
+                               chown ? "USER[:GROUP]" : "a MODE");
+    rc = chown ? owner_parse(pos[0], &uid, &gid, err, sizeof(err))
+               : owner_parse_mode(pos[0], &perm, err, sizeof(err));
+    if (rc < 0)
+        return cli_usage_error("%s: %s", cli->cmd, err);
+    snprintf(what, sizeof(what), "%s %s", cli->cmd, pos[1]);
+    if (cli_connect(cli) != 0)
+        return CLI_EXIT_FAIL;
+    rc = chown ? sharr_chown(cli->conn, pos[1], uid, gid) : sharr_chmod(cli->conn, pos[1], perm);
+    return rc < 0 ? cli_fail(what, rc) : 0;
+}
+
+static int cli_chmod(struct cli *cli)
+{
+    return cli_chperm(cli, false);
+}
+
+static int cli_chown(struct cli *cli)
+{
+    return cli_chperm(cli, true);
+}
+
+static int cli_top(struct cli *cli)
+{
+    static const struct cli_opt spec[] = { { "json", 0, 0 } };
+    const char *values[1], *pos[1] = { 0 };
+    unsigned flags;
+    int npos = 0, rc;
+
+    rc = cli_parse(cli, spec, 1, &flags, values, pos, 0, &npos);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    if (cli_connect(cli) != 0)
+        return CLI_EXIT_FAIL;
+    rc = top_report(cli->conn, (flags & 1u) != 0, stdout);
+    if (rc < 0)
+        return cli_fail(cli->cmd, rc);
+    return 0;
+}
 
 static const struct {
     const char *name;
@@ -552,6 +790,8 @@ static const struct {
 } cli_commands[] = {
     { "ping", cli_ping }, { "ls", cli_ls }, { "info", cli_info },
     { "create", cli_create }, { "rm", cli_rm }, { "stats", cli_stats },
+    { "top", cli_top }, { "ps", cli_top }, { "import", cli_import }, { "export", cli_export },
+    { "sync", cli_sync }, { "chmod", cli_chmod }, { "chown", cli_chown },
 };
 
 int main(int argc, char **argv)

@@ -264,6 +264,13 @@ static int client_dial_once(const char *path, struct client_link *ret, char *err
         goto out;
     }
     rc = client_send_all(fd, sb.data, sb.size);
+    /* A daemon over a connection limit says why (EMFILE) and closes at once, maybe
+     * before hello went out: its reason still waits to be read. */
+    if ((rc == -EPIPE || rc == -ECONNRESET)
+        && client_await_hello(fd, dec, &ret->server, err, errlen) == -EMFILE) {
+        rc = -EMFILE;
+        goto out;
+    }
     if (rc < 0) {
         snprintf(err, errlen, "sending hello to sharrd at %s: %s", path, sharr_strerror(rc));
         goto out;

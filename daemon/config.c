@@ -1,7 +1,8 @@
 /* config.c — sharrd's command line and the defaults it falls back to.
  *
- * Flags: --socket PATH, --store DIR, --log-level LEVEL, --max-connections N,
- * --help, --version. Defaults need no config file, so a user can just run sharrd.
+ * Flags: --socket PATH, --socket-mode MODE, --store DIR, --log-level LEVEL,
+ * --max-connections N, the limits of policy.h, --config FILE, --help, --version.
+ * Defaults need no config file, so a user can just run sharrd.
  */
 #include "config.h"
 
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conffile.h"
 #include "sockpath.h"
 
 static int config_default_store(char *out, size_t len)
@@ -50,12 +52,26 @@ void config_usage(FILE *f)
             "                         /var/lib/sharr for root, else ~/.local/share/sharr)\n"
             "  --log-level LEVEL      error, warning, info (default) or debug\n"
             "  --max-connections N    clients served at once (default %d)\n"
+            "  --socket-mode MODE     octal permission bits of the socket file, at least\n"
+            "                         0600 (default 0600; 0666 for root, whose daemon\n"
+            "                         serves every user and checks each peer itself)\n"
+            "  --config FILE          read flags from FILE first (default:\n"
+            "                         %s if it exists; '' reads none):\n"
+            "                         'name = value' lines, names as the long flags, '#'\n"
+            "                         comments; flags on the command line win\n"
             "  --help                 print this help\n"
             "  --version              print the version\n",
-            CONFIG_MAX_CONNECTIONS_DEFAULT);
+            CONFIG_MAX_CONNECTIONS_DEFAULT, CONFFILE_DEFAULT);
+    policy_usage(f);
+    fprintf(f, "\nSignals: SIGTERM and SIGINT stop cleanly; SIGHUP reads the configuration\n"
+               "file and flags again and applies the limits and log level, keeping every\n"
+               "client connected (the socket and store change only at a restart).\n"
+               "Under systemd: socket activation, READY/STATUS/WATCHDOG/STOPPING\n"
+               "notifications and journald priorities; see sharrd(8).\n");
 }
 
-int config_parse(int argc, char **argv, struct config *out, char *err, size_t errlen)
+static int config_parse_flags(int argc, char **argv, struct config *out, char *err,
+                              size_t errlen)
 {
     static const struct option options[] = {
         { "socket", required_argument, NULL, 's' },
@@ -64,15 +80,20 @@ int config_parse(int argc, char **argv, struct config *out, char *err, size_t er
         { "max-connections", required_argument, NULL, 'm' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
+        { "config", required_argument, NULL, 'c' }, /* read by conffile_load */
+        { "socket-mode", required_argument, NULL, 'M' },
+        POLICY_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     char *end, *dst;
-    int opt;
+    int opt, r;
     unsigned long n;
 
     memset(out, 0, sizeof(*out));
     out->log_level = LOG_LEVEL_INFO;
     out->max_connections = CONFIG_MAX_CONNECTIONS_DEFAULT;
+    out->socket_mode = geteuid() == 0 ? 0666 : 0600;
+    policy_defaults(&out->policy);
     opterr = 0;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
@@ -106,7 +127,26 @@ int config_parse(int argc, char **argv, struct config *out, char *err, size_t er
             return CONFIG_HELP;
         case 'V':
             return CONFIG_VERSION;
+        case 'c':
+            break;
+        case 'M':
+            errno = 0;
+            n = strtoul(optarg, &end, 8);
+            if (errno || end == optarg || *end || optarg[0] == '-' || n > 0777
+                || (n & 0600) != 0600) {
+                snprintf(err, errlen, "--socket-mode must be octal permission bits from 0600 "
+                         "to 0777 that include 0600");
+                return -EINVAL;
+            }
+            out->socket_mode = (unsigned)n;
+            break;
         default:
+            r = policy_parse(opt, optarg, &out->policy, err, errlen);
+            if (r != 0) {
+                if (r < 0)
+                    return r;
+                break;
+            }
             snprintf(err, errlen, "unknown or incomplete option '%s' (see --help)",
                      argv[optind - 1]);
             return -EINVAL;
@@ -125,4 +165,22 @@ int config_parse(int argc, char **argv, struct config *out, char *err, size_t er
         return -ENOENT;
     }
     return CONFIG_RUN;
+}
+
+int config_parse(int argc, char **argv, struct config *out, char *err, size_t errlen)
+{
+    struct conffile cf;
+    int r;
+
+    r = conffile_load(argc, argv, &cf, err, errlen);
+    if (r == 0) {
+        r = config_parse_flags(cf.argc, cf.argv, out, err, errlen);
+        if (r < 0)
+            conffile_explain(&cf, optind - 1, err, errlen);
+        snprintf(out->conffile, sizeof(out->conffile), "%s", cf.path);
+        out->argc = argc;
+        out->argv = argv;
+    }
+    conffile_free(&cf);
+    return r;
 }

@@ -11,10 +11,10 @@
 
 #include "limits.h"
 #include "log.h"
+#include "policy.h"
 
 #define CONFIG_MAX_CONNECTIONS_DEFAULT 1024
 #define CONFIG_OUTPUT_PAUSE (1024u * 1024)       /* queued reply bytes: stop reading requests */
-#define CONFIG_OUTPUT_MAX (16u * 1024 * 1024)    /* queued reply bytes: close the client */
 #define CONFIG_WAITERS_MAX 1024                  /* waiting opens per connection */
 #define CONFIG_ATTACH_MAX (1u << 20)             /* attachments per connection */
 
@@ -23,11 +23,17 @@ struct config {
     char store[PROTO_PATH_MAX];   /* directory of persistent arrays */
     enum log_level log_level;
     unsigned max_connections;
+    char conffile[PROTO_PATH_MAX]; /* the configuration file read, or "" */
+    int argc;                      /* the command line, kept to parse again on SIGHUP */
+    char **argv;
+    unsigned socket_mode;          /* permission bits of the socket file we bind */
+    struct policy policy;          /* resource limits (policy.h) */
 };
 
 enum config_action { CONFIG_RUN = 0, CONFIG_HELP = 1, CONFIG_VERSION = 2 };
 
-/* Parse argv into *out, resolving defaults from the environment (the socket from
+/* Parse the configuration file (conffile.h) and then argv into *out, so flags
+ * override the file, resolving defaults from the environment (the socket from
  * sockpath_daemon(); the store from $SHARR_STORE, /var/lib/sharr for root, else
  * $XDG_DATA_HOME/sharr or ~/.local/share/sharr). Returns a config_action, or a
  * negative errno with a message in err. */

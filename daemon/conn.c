@@ -4,7 +4,8 @@
  * Both directions use a control buffer: descriptors a client sends are closed at
  * once, and a reply's descriptor is attached to the sendmsg carrying its first
  * byte, one queued message per sendmsg. Reading pauses while too many reply bytes
- * wait, so a client that pipelines without reading cannot grow the queue.
+ * wait, so a client that pipelines without reading cannot grow the queue; a timer
+ * closes a connection whose request stays half-sent.
  */
 #include "conn.h"
 
@@ -18,6 +19,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "decoder.h"
+#include "holders.h"
 #include "methods.h"
 
 #define CONN_FDS_IN 16 /* descriptors a client may push per recvmsg before the rest drop */
@@ -51,7 +53,7 @@ struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer)
 {
     struct conn *c = calloc(1, sizeof(*c));
 
-    if (!c || !(c->dec = decoder_new(PROTO_REQUEST_MAX, PROTO_DEPTH_MAX))
+    if (!c || !(c->dec = decoder_new(d->cfg.policy.max_request, PROTO_DEPTH_MAX))
         || uv_poll_init(&d->loop, &c->poll, fd) < 0) {
         if (c)
             decoder_free(c->dec);
@@ -63,8 +65,11 @@ struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer)
     c->id = d->next_conn_id++;
     c->fd = fd;
     c->poll.data = c;
-    c->refs = 1;
+    uv_timer_init(&d->loop, &c->idle);
+    c->idle.data = c;
+    c->refs = 2; /* the poll and the idle timer, each until its close callback */
     c->peer = *peer;
+    holders_read_comm(peer->pid, c->comm);
     c->out_tail = &c->out_head;
     c->next = d->conns;
     if (c->next)
@@ -83,6 +88,51 @@ static void conn_out_free(struct conn_out *e)
         close(e->fd);
     free(e->data);
     free(e);
+}
+
+static void conn_on_idle_closed(uv_handle_t *h)
+{
+    conn_unref(h->data);
+}
+
+/* Tell the peer why it is dropped (msgid 0, as PROTOCOL.md 3 says) when no reply is
+ * half-sent ahead of it, then close. Best effort: the peer may not read. */
+static void conn_close_with(struct conn *c, int err, const char *text)
+{
+    msgpack_sbuffer sb;
+
+    msgpack_sbuffer_init(&sb);
+    if (!c->out_head && codec_pack_error(&sb, 0, err, text) == 0)
+        (void)!send(c->fd, sb.data, sb.size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    msgpack_sbuffer_destroy(&sb);
+    conn_close(c, text);
+}
+
+static void conn_on_idle(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+
+    log_warning(&c->d->log, "connection %llu (pid %u): a request stayed half-sent for %llu ms: "
+                "closing", (unsigned long long)c->id, c->peer.pid,
+                (unsigned long long)c->d->cfg.policy.request_timeout_ms);
+    conn_close_with(c, -ETIMEDOUT, "a request stayed half-sent longer than the daemon's "
+                    "--request-timeout");
+}
+
+/* Run the idle timer while a request is half-sent and reading goes on; restart it
+ * whenever a request completed, so only a stalled request times out. */
+static void conn_watch_idle(struct conn *c)
+{
+    if (c->closing)
+        return;
+    if (c->out_bytes >= CONFIG_OUTPUT_PAUSE || decoder_pending(c->dec) == 0) {
+        uv_timer_stop(&c->idle);
+        return;
+    }
+    if (!uv_is_active((uv_handle_t *)&c->idle) || c->idle_mark != c->nrequests) {
+        c->idle_mark = c->nrequests;
+        uv_timer_start(&c->idle, conn_on_idle, c->d->cfg.policy.request_timeout_ms, 0);
+    }
 }
 
 static void conn_on_closed(uv_handle_t *h)
@@ -124,6 +174,7 @@ void conn_close(struct conn *c, const char *why)
     c->out_tail = &c->out_head;
     c->out_bytes = 0;
     uv_close((uv_handle_t *)&c->poll, conn_on_closed);
+    uv_close((uv_handle_t *)&c->idle, conn_on_idle_closed);
 }
 
 void conn_ref(struct conn *c)
@@ -195,7 +246,7 @@ int conn_send(struct conn *c, char *data, size_t len, int fd)
 
     if (c->closing)
         goto drop;
-    if (c->out_bytes + len > CONFIG_OUTPUT_MAX) {
+    if (c->out_bytes + len > c->d->cfg.policy.max_queued) {
         conn_close(c, "it does not read its replies");
         goto drop;
     }
@@ -232,12 +283,17 @@ static void conn_process(struct conn *c)
         if (r < 0) {
             log_warning(&c->d->log, "connection %llu (pid %u): undecodable request (%s): closing",
                         (unsigned long long)c->id, c->peer.pid, strerror(-r));
-            conn_close(c, "undecodable request");
+            if (r == -E2BIG)
+                conn_close_with(c, r, "a request is longer than the daemon's --max-request");
+            else
+                conn_close(c, "undecodable request");
             return;
         }
+        c->nrequests++;
         methods_dispatch(c, &obj);
     }
     conn_update_poll(c);
+    conn_watch_idle(c);
 }
 
 static void conn_read(struct conn *c)
@@ -248,7 +304,8 @@ static void conn_read(struct conn *c)
         struct cmsghdr align;
         char buf[CMSG_SPACE(sizeof(int) * CONN_FDS_IN)];
     } ctl;
-    struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+    /* At most one frame per read, so the decoder never holds more than two. */
+    struct iovec iov = { .iov_base = buf, .iov_len = c->d->cfg.policy.max_request };
     struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
                           .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
     struct cmsghdr *cm;

@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "access.h"
+#include "codec.h"
 #include "registry.h"
 
 struct daemon;
@@ -36,6 +37,10 @@ struct conn {
     size_t natts, atts_cap;
     unsigned nwaiters;             /* opens waiting for a name */
     struct conn *prev, *next;      /* the daemon's open connections */
+    char comm[CODEC_COMM_MAX + 1]; /* the peer's command name at accept, or "" */
+    uv_timer_t idle;               /* runs while a request is half-sent (--request-timeout) */
+    uint64_t nrequests;            /* requests decoded so far */
+    uint64_t idle_mark;            /* nrequests when idle was started */
 };
 
 /* Serve fd (non-blocking, O_CLOEXEC; taken) for peer. Returns the connection,
@@ -52,7 +57,7 @@ void conn_unref(struct conn *c);
 /* Queue one whole message (data, malloc'd, taken) with an optional descriptor (fd
  * >= 0, taken) to travel with its first byte, and send what the socket accepts now.
  * Returns 0, or a negative errno when c is closed or had to be closed (a client
- * that lets more than CONFIG_OUTPUT_MAX bytes of replies pile up). */
+ * that lets more than --max-queued bytes of replies pile up). */
 int conn_send(struct conn *c, char *data, size_t len, int fd);
 
 /* Record an attachment on c. 0, -EMFILE past CONFIG_ATTACH_MAX, or -ENOMEM. */

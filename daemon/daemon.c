@@ -1,9 +1,10 @@
 /* daemon.c — assemble one sharrd from its parts and take it down cleanly.
  *
- * Start order: limits, loop, registry, listener (so a second daemon fails before
- * touching the store), store (its arrays join the registry), signals. Stop undoes
- * the visible part at once (no new clients, the socket file gone, connections
- * closed) and lets queued disk work finish.
+ * Start order: limits, loop, registry, service (notify socket, SIGHUP), listener
+ * (so a second daemon fails before touching the store), store (its arrays join the
+ * registry), signals, then READY=1. Stop sends STOPPING=1, undoes the visible part
+ * at once (no new clients, the socket file gone, connections closed) and lets
+ * queued disk work finish.
  */
 #include "daemon.h"
 
@@ -18,6 +19,7 @@
 
 #include "codec.h"
 #include "conn.h"
+#include "fdstore.h"
 
 /* Each array and each connection holds a descriptor: take all the kernel allows. */
 static void daemon_raise_nofile(struct daemon *d)
@@ -31,16 +33,14 @@ static void daemon_raise_nofile(struct daemon *d)
     }
 }
 
-/* Tell a client over the connection limit why it is turned away, then drop it. */
-static void daemon_refuse(struct daemon *d, int fd, const struct access_peer *peer)
+/* Tell a client over a connection limit why it is turned away, then drop it. */
+static void daemon_refuse(struct daemon *d, int fd, const struct access_peer *peer,
+                          const char *text)
 {
-    char text[96];
     msgpack_sbuffer sb;
 
-    log_warning(&d->log, "refusing a connection of pid %u: %zu connections are open",
-                peer->pid, d->nconns);
-    snprintf(text, sizeof(text), "sharrd serves at most %u connections at once",
-             d->cfg.max_connections);
+    log_warning(&d->log, "refusing a connection of pid %u uid %u: %s", peer->pid, peer->uid,
+                text);
     msgpack_sbuffer_init(&sb);
     if (codec_pack_error(&sb, 0, -EMFILE, text) == 0
         && send(fd, sb.data, sb.size, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
@@ -52,9 +52,10 @@ static void daemon_refuse(struct daemon *d, int fd, const struct access_peer *pe
 static void daemon_on_accept(void *arg, int fd, const struct access_peer *peer)
 {
     struct daemon *d = arg;
+    char why[128];
 
-    if (d->nconns >= d->cfg.max_connections)
-        daemon_refuse(d, fd, peer);
+    if (quota_may_connect(d, peer, why, sizeof(why)) < 0)
+        daemon_refuse(d, fd, peer, why);
     else if (!conn_new(d, fd, peer))
         log_warning(&d->log, "out of memory: dropping a connection of pid %u", peer->pid);
 }
@@ -75,13 +76,26 @@ static void daemon_found_array(void *arg, const struct meta *m, int fd)
         log_warning(&d->log, "out of memory: cannot serve persistent array %s", m->name);
 }
 
+static int daemon_found_volatile(void *arg, const struct meta *m, int fd)
+{
+    struct daemon *d = arg;
+    int r = registry_add(&d->registry, m, fd, NULL);
+
+    if (r < 0)
+        close(fd);
+    return r;
+}
+
 int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t errlen)
 {
+    size_t kept;
     int r;
 
     memset(d, 0, sizeof(*d));
     d->cfg = *cfg;
     d->log.level = cfg->log_level;
+    d->log.journal = log_stderr_is_journal();
+    d->notify.fd = -1;
     d->store.dirfd = -1;
     d->server.fd = d->server.spare_fd = -1;
     d->next_conn_id = 1;
@@ -94,13 +108,22 @@ int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t e
     }
     d->loop_on = true;
     registry_init(&d->registry, &d->loop);
+    quota_init(&d->quota);
+    d->registry.quota = &d->quota;
+    r = service_start(d, err, errlen);
+    if (r < 0)
+        return r;
     /* Claim the socket first: a second daemon must fail before it touches the store. */
-    r = server_start(&d->server, &d->loop, cfg->socket, &d->log, daemon_on_accept, d, err, errlen);
+    r = server_start(&d->server, &d->loop, cfg->socket, cfg->socket_mode, &d->log,
+                     daemon_on_accept, d, err, errlen);
     if (r < 0)
         return r;
     r = store_open(&d->store, cfg->store, err, errlen);
     if (r < 0)
         return r;
+    /* A test hook (README, Durability): SIGKILL at a named step of the store. */
+    if (getenv("SHARR_FAULT_POINT"))
+        snprintf(d->store.fault, sizeof(d->store.fault), "%s", getenv("SHARR_FAULT_POINT"));
     r = store_load(&d->store, &d->log, daemon_found_array, d);
     if (r < 0) {
         snprintf(err, errlen, "cannot read store %s: %s", d->store.path, strerror(-r));
@@ -108,6 +131,13 @@ int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t e
     }
     registry_sort(&d->registry);
     log_info(&d->log, "store %s: %zu persistent arrays", d->store.path, d->registry.n);
+    kept = fdstore_load(&d->notify, &d->log, daemon_found_volatile, d);
+    if (kept > 0)
+        log_info(&d->log, "fd store: %zu volatile arrays kept across the restart", kept);
+    /* The listener and the fd store have both taken their descriptors. */
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
     uv_signal_init(&d->loop, &d->sigint);
     uv_signal_init(&d->loop, &d->sigterm);
     d->sigint.data = d->sigterm.data = d;
@@ -115,6 +145,7 @@ int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t e
     uv_signal_start(&d->sigint, daemon_on_signal, SIGINT);
     uv_signal_start(&d->sigterm, daemon_on_signal, SIGTERM);
     log_info(&d->log, "listening on %s", d->server.path);
+    service_ready(d);
     return 0;
 }
 
@@ -129,6 +160,7 @@ void daemon_stop(struct daemon *d)
     if (d->stopping)
         return;
     d->stopping = true;
+    service_stop(d);
     server_stop(&d->server);
     if (d->signals_on) {
         uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -148,7 +180,9 @@ void daemon_close(struct daemon *d)
     /* Run the close callbacks and any queued work before freeing what they use. */
     uv_run(&d->loop, UV_RUN_DEFAULT);
     registry_close(&d->registry);
+    quota_close(&d->quota);
     store_close(&d->store);
+    notify_close(&d->notify);
     if (uv_loop_close(&d->loop) != 0)
         log_warning(&d->log, "the event loop still had open handles at exit");
 }

@@ -14,8 +14,10 @@
 
 #include "config.h"
 #include "log.h"
+#include "notify.h"
 #include "registry.h"
 #include "server.h"
+#include "service.h"
 #include "store.h"
 
 struct conn;
@@ -35,6 +37,9 @@ struct daemon {
     uint64_t next_conn_id;
     uint64_t start_ns;      /* uv_hrtime() at start, for the uptime in stats */
     bool stopping;
+    struct notify notify;   /* sd_notify socket ($NOTIFY_SOCKET), disabled without one */
+    struct service service; /* READY/STATUS/WATCHDOG/STOPPING and SIGHUP (service.c) */
+    struct quota quota;     /* arrays and bytes per owner, charged by the registry */
 };
 
 /* Set up d from cfg: raise RLIMIT_NOFILE, listen, open the store and load its

@@ -22,7 +22,10 @@
 #include "conn.h"
 #include "daemon.h"
 #include "errcode.h"
+#include "holders.h"
+#include "fdstore.h"
 #include "memstore.h"
+#include "ownership.h"
 #include "shape.h"
 
 #define METHODS_ERR_MAX (PROTO_TEXT_MAX + 1)
@@ -41,7 +44,11 @@ struct methods_job {
     int fd;                        /* create: the new backing descriptor */
     int r;
     char err[METHODS_ERR_MAX];
+    struct registry_array *old;    /* create: the array it replaces, referenced, or NULL */
 };
+
+static void methods_trash_work(uv_work_t *req);
+static void methods_job_done(uv_work_t *req, int status);
 
 /* Send the message packed into sb (r: the packer's result) with an optional fd. */
 static void methods_send(struct conn *c, msgpack_sbuffer *sb, int r, int fd)
@@ -109,6 +116,8 @@ static void methods_job_free(struct methods_job *job)
         conn_unref(job->conn);
     if (job->array)
         registry_unref(job->array);
+    if (job->old)
+        registry_unref(job->old);
     free(job);
 }
 
@@ -151,6 +160,8 @@ static int methods_remove(struct daemon *d, struct registry_array *a, char *tras
         r = store_unlink(&d->store, a->meta.name, trash);
         if (r < 0)
             return r;
+    } else {
+        fdstore_drop(&d->notify, &a->meta, a->fd);
     }
     registry_remove(&d->registry, a);
     return 0;
@@ -162,7 +173,8 @@ static int methods_hello(struct conn *c, const struct codec_msg *msg)
     struct codec_hello_reply rep = {
         .version = PROTO_VERSION, .server = "sharrd " SHARR_VERSION_STRING,
         .pid = (uint32_t)getpid(), .max_name = PROTO_NAME_MAX, .max_ndim = PROTO_NDIM_MAX,
-        .max_request = PROTO_REQUEST_MAX, .list_page_max = PROTO_LIST_PAGE_MAX,
+        .max_request = (uint32_t)c->d->cfg.policy.max_request,
+        .list_page_max = PROTO_LIST_PAGE_MAX,
     };
     char err[METHODS_ERR_MAX] = "";
     msgpack_sbuffer sb;
@@ -184,12 +196,34 @@ static void methods_create_work(uv_work_t *req)
 {
     struct methods_job *job = req->data;
 
-    if (job->trash[0])
-        store_remove_trash(&job->d->store, job->trash);
     if (job->meta.persist)
         job->r = store_create(&job->d->store, &job->meta, &job->fd, job->err, sizeof(job->err));
     else
         job->r = memstore_create(&job->meta, &job->fd, job->err, sizeof(job->err));
+}
+
+/* The create that replaced old succeeded: remove what is left of old. A persistent
+ * array replaced by a persistent one is gone already (the new .npy was renamed over
+ * it); a persistent one replaced by a volatile one goes only now, so a crash before
+ * this point leaves the old array. */
+static void methods_retire(struct daemon *d, struct registry_array *old, bool new_persist)
+{
+    char trash[STORE_TRASH_MAX] = "";
+    struct methods_job *job;
+
+    if (!old->meta.persist) {
+        fdstore_drop(&d->notify, &old->meta, old->fd);
+        return;
+    }
+    if (new_persist || store_unlink(&d->store, old->meta.name, trash) < 0 || !trash[0])
+        return;
+    job = methods_job_new(d, NULL, 0, NULL);
+    if (!job) {
+        store_remove_trash(&d->store, trash); /* on the loop, if it must */
+        return;
+    }
+    memcpy(job->trash, trash, sizeof(job->trash));
+    uv_queue_work(&d->loop, &job->req, methods_trash_work, methods_job_done);
 }
 
 static void methods_create_done(uv_work_t *req, int status)
@@ -202,11 +236,20 @@ static void methods_create_done(uv_work_t *req, int status)
     if (job->r < 0) {
         log_warning(&d->log, "cannot create %s: %s", a->meta.name, job->err);
         registry_remove(&d->registry, a);
+        /* An overwrite that failed leaves the old array as it was. */
+        if (job->old && registry_restore(&d->registry, job->old) < 0)
+            log_warning(&d->log, "out of memory: cannot serve %s again", a->meta.name);
         methods_error(job->conn, job->msgid, job->r, "%s", job->err);
     } else {
         log_debug(&d->log, "created %s %s array %s", a->meta.persist ? "persistent" : "volatile",
                   a->meta.dtype.str, a->meta.name);
         registry_ready(&d->registry, a, job->fd);
+        if (!a->meta.persist && fdstore_push(&d->notify, &a->meta, a->fd, job->err,
+                                             sizeof(job->err)) < 0)
+            log_warning(&d->log, "volatile array %s will not survive a restart: %s",
+                        a->meta.name, job->err);
+        if (job->old)
+            methods_retire(d, job->old, a->meta.persist);
         if (!job->conn->closing)
             methods_attach_reply(job->conn, job->msgid, a, META_MODE_RPLUS);
     }
@@ -260,16 +303,23 @@ static int methods_create(struct conn *c, const struct codec_msg *msg)
     if (old && !access_is_owner(&old->meta, &c->peer))
         return methods_error(c, msg->msgid, -EPERM, "%s belongs to uid %" PRIu32 ": only its "
                              "owner or root may overwrite it", m.name, old->meta.uid);
+    /* An overwrite needs room for both arrays: the old one lives until the new is built. */
+    r = quota_check(&d->quota, &d->cfg.policy, m.uid, m.nbytes, err, sizeof(err));
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, "cannot create %s: %s", m.name, err);
     job = methods_job_new(d, c, msg->msgid, NULL);
     if (!job)
         return methods_error(c, msg->msgid, -ENOMEM, "out of memory");
-    r = old ? methods_remove(d, old, job->trash) : 0;
-    if (r < 0) {
-        methods_job_free(job);
-        return methods_error(c, msg->msgid, r, "cannot replace %s: %s", m.name, strerror(-r));
+    /* The old array keeps its files until the new one is committed over them. */
+    if (old) {
+        registry_ref(old);
+        job->old = old;
+        registry_remove(&d->registry, old);
     }
     r = registry_add(&d->registry, &m, -1, &a);
     if (r < 0) {
+        if (old)
+            registry_restore(&d->registry, old);
         methods_job_free(job);
         return methods_error(c, msg->msgid, r, "out of memory");
     }
@@ -363,6 +413,15 @@ static struct registry_array *methods_lookup(struct conn *c, const struct codec_
         return NULL;
     }
     return a;
+}
+
+static int methods_stat_reply(struct conn *c, uint32_t msgid, const struct registry_array *a)
+{
+    msgpack_sbuffer sb;
+
+    msgpack_sbuffer_init(&sb);
+    methods_send(c, &sb, codec_pack_reply_stat(&sb, msgid, &a->meta), -1);
+    return 0;
 }
 
 static int methods_stat(struct conn *c, const struct codec_msg *msg)
@@ -541,6 +600,70 @@ static int methods_stats(struct conn *c, const struct codec_msg *msg)
     return 0;
 }
 
+/* One page of the attachments the peer may see (holders.c collects them). */
+static int methods_holders(struct conn *c, const struct codec_msg *msg)
+{
+    char err[METHODS_ERR_MAX] = "";
+    struct codec_holders p;
+    struct codec_holder *page;
+    msgpack_sbuffer sb;
+    bool more = false;
+    size_t n = 0;
+    int r;
+
+    r = codec_parse_holders(msg->params, &p, err, sizeof(err));
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, "%s", err);
+    page = malloc((size_t)p.limit * sizeof(*page));
+    r = page ? holders_collect(c->d, &c->peer, &p, page, &n, &more) : -ENOMEM;
+    if (r < 0) {
+        free(page);
+        return methods_error(c, msg->msgid, r, "out of memory");
+    }
+    msgpack_sbuffer_init(&sb);
+    methods_send(c, &sb, codec_pack_reply_holders(&sb, msg->msgid, page, n, more), -1);
+    free(page);
+    return 0;
+}
+
+/* chmod and chown (ownership.c decides and records); both answer with the stat result. */
+static int methods_chmod(struct conn *c, const struct codec_msg *msg)
+{
+    char err[METHODS_ERR_MAX] = "";
+    struct registry_array *a;
+    struct codec_chmod p;
+    int r = codec_parse_chmod(msg->params, &p, err, sizeof(err));
+
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, "%s", err);
+    a = methods_lookup(c, msg, false);
+    if (!a)
+        return -ENOENT;
+    r = ownership_chmod(c->d, &c->peer, a, p.perm, err, sizeof(err));
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, "%s", err);
+    return methods_stat_reply(c, msg->msgid, a);
+}
+
+static int methods_chown(struct conn *c, const struct codec_msg *msg)
+{
+    char err[METHODS_ERR_MAX] = "";
+    struct registry_array *a;
+    struct codec_chown p;
+    int r = codec_parse_chown(msg->params, &p, err, sizeof(err));
+
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, "%s", err);
+    a = methods_lookup(c, msg, false);
+    if (!a)
+        return -ENOENT;
+    r = ownership_chown(c->d, &c->peer, a, p.has_uid ? &p.uid : NULL, p.has_gid ? &p.gid : NULL,
+                        err, sizeof(err));
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, "%s", err);
+    return methods_stat_reply(c, msg->msgid, a);
+}
+
 static const struct {
     const char *name;
     int (*fn)(struct conn *c, const struct codec_msg *msg);
@@ -548,6 +671,7 @@ static const struct {
     { "hello", methods_hello },   { "create", methods_create }, { "open", methods_open },
     { "stat", methods_stat },     { "list", methods_list },     { "unlink", methods_unlink },
     { "release", methods_release }, { "sync", methods_sync },   { "stats", methods_stats },
+    { "holders", methods_holders }, { "chmod", methods_chmod },  { "chown", methods_chown },
 };
 
 void methods_dispatch(struct conn *c, const msgpack_object *obj)

@@ -84,12 +84,16 @@ static int registry_grow(struct registry *reg)
     return 0;
 }
 
-static struct registry_array *registry_array_new(const struct meta *m, int fd)
+static struct registry_array *registry_array_new(struct registry *reg, const struct meta *m,
+                                                 int fd)
 {
     struct registry_array *a = calloc(1, sizeof(*a));
 
-    if (!a)
+    if (!a || (reg->quota && quota_charge(reg->quota, m->uid, m->nbytes) < 0)) {
+        free(a);
         return NULL;
+    }
+    a->quota = reg->quota;
     a->meta = *m;
     a->meta.nattached = 0;
     a->ready = fd >= 0;
@@ -106,7 +110,7 @@ int registry_add(struct registry *reg, const struct meta *m, int fd, struct regi
 
     if (i < reg->n && strcmp(reg->arrays[i]->meta.name, m->name) == 0)
         return -EEXIST;
-    if (registry_grow(reg) < 0 || !(a = registry_array_new(m, fd)))
+    if (registry_grow(reg) < 0 || !(a = registry_array_new(reg, m, fd)))
         return -ENOMEM;
     memmove(reg->arrays + i + 1, reg->arrays + i, (reg->n - i) * sizeof(*reg->arrays));
     reg->arrays[i] = a;
@@ -120,7 +124,7 @@ int registry_append(struct registry *reg, const struct meta *m, int fd)
 {
     struct registry_array *a;
 
-    if (registry_grow(reg) < 0 || !(a = registry_array_new(m, fd))) {
+    if (registry_grow(reg) < 0 || !(a = registry_array_new(reg, m, fd))) {
         close(fd);
         return -ENOMEM;
     }
@@ -153,6 +157,25 @@ void registry_remove(struct registry *reg, struct registry_array *a)
     registry_unref(a);
 }
 
+int registry_restore(struct registry *reg, struct registry_array *a)
+{
+    size_t i = registry_bound(reg, a->meta.name, false);
+
+    if (a->named)
+        return 0;
+    if (i < reg->n && strcmp(reg->arrays[i]->meta.name, a->meta.name) == 0)
+        return -EEXIST;
+    if (registry_grow(reg) < 0)
+        return -ENOMEM;
+    memmove(reg->arrays + i + 1, reg->arrays + i, (reg->n - i) * sizeof(*reg->arrays));
+    reg->arrays[i] = a;
+    reg->n++;
+    a->named = true;
+    registry_ref(a);
+    registry_ready(reg, a, a->fd);
+    return 0;
+}
+
 void registry_ref(struct registry_array *a)
 {
     a->refs++;
@@ -162,6 +185,8 @@ void registry_unref(struct registry_array *a)
 {
     if (--a->refs > 0)
         return;
+    if (a->quota)
+        quota_release(a->quota, a->meta.uid, a->meta.nbytes);
     if (a->fd >= 0)
         close(a->fd);
     free(a);

@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "meta.h"
+#include "quota.h"
 
 struct registry_array {
     struct meta meta;  /* meta.nattached is kept current */
@@ -22,6 +23,7 @@ struct registry_array {
     bool named;        /* reachable by name (false once unlinked or replaced) */
     int fd;            /* backing memfd or .npy, O_RDWR; -1 until ready */
     unsigned refs;     /* the name, each attachment, each job in flight */
+    struct quota *quota; /* charged for this array until it is freed, or NULL */
 };
 
 /* One client's hold on an array, named by a daemon-unique handle. */
@@ -45,6 +47,7 @@ struct registry {
     struct registry_waiter *waiters;
     uint64_t next_handle;
     uint64_t nattached;             /* attachments held by all connections */
+    struct quota *quota;            /* arrays added are charged here when set */
 };
 
 void registry_init(struct registry *reg, uv_loop_t *loop);
@@ -69,6 +72,9 @@ void registry_sort(struct registry *reg);
 void registry_ready(struct registry *reg, struct registry_array *a, int fd);
 /* Remove a's name; the array lives on while references remain. */
 void registry_remove(struct registry *reg, struct registry_array *a);
+/* Give a ready array removed with registry_remove its name back (an overwrite of it
+ * failed) and wake the opens waiting for the name. 0, -EEXIST or -ENOMEM. */
+int registry_restore(struct registry *reg, struct registry_array *a);
 
 void registry_ref(struct registry_array *a);
 /* Drop a reference; the last one closes the fd and frees a. */

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,27 +59,38 @@ static void server_accept_all(uv_poll_t *poll, int status, int events)
     }
 }
 
-/* The listening socket systemd passed; -ENOENT if none was passed to this process,
- * -ENOTSOCK if what was passed cannot serve. */
+/* The listening socket systemd passed: the first of the LISTEN_FDS descriptors from
+ * 3 on that is a socket. -ENOENT if no socket was passed to this process; -ENOTSOCK
+ * if a passed socket is not a listening AF_UNIX stream socket.
+ * Descriptors that are not sockets (memfds from the fd store, named in
+ * LISTEN_FDNAMES) are left alone for their owner, as are the variables. */
 static int server_activated_fd(char *err, size_t errlen)
 {
     const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
-    int type = 0, listening = 0;
-    socklen_t len = sizeof(type);
+    long n = fds ? strtol(fds, NULL, 10) : 0;
+    int type = 0, domain = 0, listening = 0;
+    socklen_t len = sizeof(int);
+    struct stat st;
+    int fd;
 
-    if (!pid || !fds || strtol(pid, NULL, 10) != (long)getpid() || strtol(fds, NULL, 10) < 1)
+    if (!pid || !fds || strtol(pid, NULL, 10) != (long)getpid() || n < 1)
         return -ENOENT;
-    unsetenv("LISTEN_PID");
-    unsetenv("LISTEN_FDS");
-    unsetenv("LISTEN_FDNAMES");
-    if (getsockopt(SERVER_LISTEN_FD, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM
-        || getsockopt(SERVER_LISTEN_FD, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0
-        || !listening) {
-        snprintf(err, errlen, "the socket passed by systemd is not a listening stream socket");
+    for (fd = SERVER_LISTEN_FD; fd < SERVER_LISTEN_FD + n; fd++) {
+        if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode))
+            break;
+    }
+    if (fd == SERVER_LISTEN_FD + n)
+        return -ENOENT; /* only stored descriptors (fdstore.c): bind the path */
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_UNIX
+        || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM
+        || getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening) {
+        snprintf(err, errlen, "the socket passed by systemd (descriptor %d) is not a listening "
+                 "Unix stream socket", fd);
         return -ENOTSOCK;
     }
-    fcntl(SERVER_LISTEN_FD, F_SETFD, FD_CLOEXEC);
-    return SERVER_LISTEN_FD;
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return fd;
 }
 
 /* Make path's parent directory if missing and check that it is ours (or root's),
@@ -137,7 +149,8 @@ static int server_claim_path(const struct sockaddr_un *addr, char *err, size_t e
     return r;
 }
 
-static int server_bind(struct server *s, const char *path, char *err, size_t errlen)
+static int server_bind(struct server *s, const char *path, unsigned mode, char *err,
+                       size_t errlen)
 {
     struct sockaddr_un addr = { .sun_family = AF_UNIX };
     struct stat st;
@@ -160,7 +173,7 @@ static int server_bind(struct server *s, const char *path, char *err, size_t err
         snprintf(err, errlen, "socket: %s", strerror(errno));
         return -errno;
     }
-    old = umask(geteuid() == 0 ? 0111 : 0177);
+    old = umask(~(mode_t)mode & 0777);
     r = bind(s->fd, (const struct sockaddr *)&addr, sizeof(addr)) < 0 ? -errno : 0;
     umask(old);
     if (r == 0 && stat(path, &st) == 0) {
@@ -175,8 +188,9 @@ static int server_bind(struct server *s, const char *path, char *err, size_t err
     return r;
 }
 
-int server_start(struct server *s, uv_loop_t *loop, const char *path, const struct log_ctx *lg,
-                 server_accept_cb *cb, void *cb_arg, char *err, size_t errlen)
+int server_start(struct server *s, uv_loop_t *loop, const char *path, unsigned mode,
+                 const struct log_ctx *lg, server_accept_cb *cb, void *cb_arg, char *err,
+                 size_t errlen)
 {
     int r;
 
@@ -188,10 +202,18 @@ int server_start(struct server *s, uv_loop_t *loop, const char *path, const stru
     s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     snprintf(s->path, sizeof(s->path), "%s", path);
     r = server_activated_fd(err, errlen);
-    if (r >= 0)
+    if (r >= 0) {
+        struct sockaddr_un addr;
+        socklen_t alen = sizeof(addr);
+
         s->fd = r;
-    else if (r == -ENOENT)
-        r = server_bind(s, path, err, errlen);
+        /* Report the path systemd bound, which may differ from --socket. */
+        if (getsockname(s->fd, (struct sockaddr *)&addr, &alen) == 0
+            && alen > offsetof(struct sockaddr_un, sun_path) && addr.sun_path[0] == '/')
+            snprintf(s->path, sizeof(s->path), "%.*s",
+                     (int)(alen - offsetof(struct sockaddr_un, sun_path)), addr.sun_path);
+    } else if (r == -ENOENT)
+        r = server_bind(s, path, mode, err, errlen);
     if (r < 0)
         goto fail;
     r = uv_poll_init(loop, &s->poll, s->fd);

@@ -32,14 +32,16 @@ struct server {
     void *cb_arg;
 };
 
-/* Listen on path. With LISTEN_PID/LISTEN_FDS from systemd, use descriptor 3
- * instead. Otherwise create path's parent directory (0700; 0755 for root) if
+/* Listen on path. With LISTEN_PID/LISTEN_FDS from systemd, use the first passed
+ * descriptor that is a socket instead (it must be a listening AF_UNIX stream
+ * socket; passed descriptors that are not sockets are ignored). Otherwise create path's parent directory (0700; 0755 for root) if
  * missing, refuse if a live daemon answers on path (-EADDRINUSE), replace a stale
- * socket file, and bind under a umask that makes the socket 0600 (0666 for root,
- * whose daemon serves every user and checks each peer itself). Returns 0, or a
+ * socket file, and bind under a umask that gives the socket file the permission
+ * bits mode (config.h: 0600, 0666 for root, or --socket-mode). Returns 0, or a
  * negative errno with a message in err. */
-int server_start(struct server *s, uv_loop_t *loop, const char *path, const struct log_ctx *lg,
-                 server_accept_cb *cb, void *cb_arg, char *err, size_t errlen);
+int server_start(struct server *s, uv_loop_t *loop, const char *path, unsigned mode,
+                 const struct log_ctx *lg, server_accept_cb *cb, void *cb_arg, char *err,
+                 size_t errlen);
 
 /* Stop accepting, close the socket and remove its file if we created it.
  * Idempotent; safe after a failed start. */

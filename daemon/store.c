@@ -1,9 +1,10 @@
 /* store.c — persistent arrays on disk and the crash-safe order of their files.
  *
- * The .meta file is the commit record: an array exists exactly when its .meta
- * names a complete .npy. Create writes the .npy under a temporary name and renames
- * it before writing the .meta; unlink removes the .meta first. So a crash at any
- * point leaves the whole array or nothing, and store_load sweeps up the rest.
+ * An array exists when its .npy is complete and its .meta is written. Create (and
+ * overwrite) writes both under temporary names and commits with one rename of the
+ * .npy, after which store_load completes the .meta; unlink removes the .meta first.
+ * So a crash at any point leaves the old array or the new one, and store_load
+ * sweeps up the rest.
  */
 #include "store.h"
 
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -175,6 +177,50 @@ static bool store_has_suffix(const char *s, size_t len, const char *suffix, size
     return true;
 }
 
+static bool store_exists(const struct store *s, const char *prefix, const char *name,
+                         const char *suffix)
+{
+    char file[STORE_FILE_MAX];
+    struct stat st;
+
+    return store_file(file, prefix, name, suffix) == 0
+           && fstatat(s->dirfd, file, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* First pass: finish or undo what a crash interrupted. An .inflight-<name>.npy was
+ * never committed: it goes, with its .tmp-<name>.meta. A .tmp-<name>.meta whose
+ * .inflight- file is gone was written before a commit that happened: it becomes
+ * <name>.meta. Trash was already unlinked by name: it goes. */
+static void store_recover(struct store *s, DIR *dir, const struct log_ctx *lg)
+{
+    char base[STORE_FILE_MAX], file[STORE_FILE_MAX];
+    struct dirent *de;
+    size_t blen;
+
+    while ((de = readdir(dir)) != NULL) {
+        const char *f = de->d_name;
+        size_t len = strlen(f);
+
+        if (strncmp(f, ".tmp-", 5) == 0 && store_has_suffix(f + 5, len - 5, ".meta", &blen)) {
+            memcpy(base, f + 5, blen);
+            base[blen] = '\0';
+            if (!store_exists(s, ".inflight-", base, ".npy") && store_exists(s, "", base, ".npy")
+                && store_file(file, "", base, ".meta") == 0
+                && renameat(s->dirfd, f, s->dirfd, file) == 0) {
+                log_warning(lg, "store %s: completed the interrupted create of %s", s->path, base);
+                continue;
+            }
+        } else if (strncmp(f, ".inflight-", 10) != 0 && strncmp(f, ".trash-", 7) != 0
+                   && strncmp(f, ".tmp-", 5) != 0) {
+            continue;
+        }
+        if (unlinkat(s->dirfd, f, 0) == 0)
+            log_warning(lg, "store %s: removed %s, left by an interrupted create or unlink",
+                        s->path, f);
+    }
+    fsync(s->dirfd);
+}
+
 int store_load(struct store *s, const struct log_ctx *lg, store_found_cb *cb, void *arg)
 {
     char base[STORE_FILE_MAX], other[STORE_FILE_MAX], err[256];
@@ -193,18 +239,13 @@ int store_load(struct store *s, const struct log_ctx *lg, store_found_cb *cb, vo
             close(dfd);
         return r;
     }
+    store_recover(s, dir, lg);
+    rewinddir(dir);
     while ((de = readdir(dir)) != NULL) {
         const char *f = de->d_name;
         len = strlen(f);
-        if (strcmp(f, ".") == 0 || strcmp(f, "..") == 0)
+        if (f[0] == '.')
             continue;
-        if (strncmp(f, ".inflight-", 10) == 0 || strncmp(f, ".tmp-", 5) == 0
-            || strncmp(f, ".trash-", 7) == 0) {
-            if (unlinkat(s->dirfd, f, 0) == 0)
-                log_warning(lg, "store %s: removed %s, left by an interrupted create or unlink",
-                            s->path, f);
-            continue;
-        }
         if (store_has_suffix(f, len, ".npy", &blen)) {
             memcpy(base, f, blen);
             base[blen] = '\0';
@@ -234,24 +275,29 @@ int store_load(struct store *s, const struct log_ctx *lg, store_found_cb *cb, vo
     return 0;
 }
 
-/* Write <name>.meta through a temporary file, fsync and rename, so it is either
- * the old or the new one after a crash. */
-static int store_write_meta(const struct store *s, const struct meta *m)
+/* A test hook: with --fault-point NAME the daemon kills itself with SIGKILL when
+ * it reaches the point of that name, so a test can stop it between any two steps. */
+static void store_fault(const struct store *s, const char *point)
 {
-    char tmp[STORE_FILE_MAX], file[STORE_FILE_MAX];
+    if (s->fault[0] && strcmp(s->fault, point) == 0)
+        kill(getpid(), SIGKILL);
+}
+
+/* Write the commit record of m as .tmp-<name>.meta and fsync it. 0 or -errno. */
+static int store_write_meta_tmp(const struct store *s, const struct meta *m)
+{
+    char tmp[STORE_FILE_MAX];
     int fd, r = 0;
 
-    if (store_file(tmp, ".tmp-", m->name, ".meta") < 0
-        || store_file(file, "", m->name, ".meta") < 0)
+    if (store_file(tmp, ".tmp-", m->name, ".meta") < 0)
         return -ENAMETOOLONG;
     fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
+    errno = 0;
     if (dprintf(fd, STORE_META_FMT, m->uid, m->gid, m->perm, m->ctime_ns) < 0 || fsync(fd) < 0)
         r = errno ? -errno : -EIO;
     close(fd);
-    if (r == 0 && renameat(s->dirfd, tmp, s->dirfd, file) < 0)
-        r = -errno;
     if (r < 0)
         unlinkat(s->dirfd, tmp, 0);
     return r;
@@ -260,14 +306,16 @@ static int store_write_meta(const struct store *s, const struct meta *m)
 int store_create(const struct store *s, const struct meta *m, int *ret_fd,
                  char *err, size_t errlen)
 {
-    char tmp[STORE_FILE_MAX], file[STORE_FILE_MAX];
+    char tmp[STORE_FILE_MAX], file[STORE_FILE_MAX], mtmp[STORE_FILE_MAX], mfile[STORE_FILE_MAX];
     uint8_t header[NPY_HEADER_LEN];
     uint64_t size = NPY_HEADER_LEN + m->nbytes;
     const char *step;
     int fd, r;
 
     if (store_file(tmp, ".inflight-", m->name, ".npy") < 0
-        || store_file(file, "", m->name, ".npy") < 0) {
+        || store_file(file, "", m->name, ".npy") < 0
+        || store_file(mtmp, ".tmp-", m->name, ".meta") < 0
+        || store_file(mfile, "", m->name, ".meta") < 0) {
         snprintf(err, errlen, "persistent array names are at most %d bytes", STORE_NAME_MAX);
         return -ENAMETOOLONG;
     }
@@ -276,45 +324,66 @@ int store_create(const struct store *s, const struct meta *m, int *ret_fd,
         snprintf(err, errlen, "cannot describe %s in a .npy header", m->dtype.str);
         return r;
     }
-    unlinkat(s->dirfd, tmp, 0); /* the name is reserved: any such file is a leftover */
+    /* The name is reserved: any such file is a leftover. */
+    unlinkat(s->dirfd, tmp, 0);
+    unlinkat(s->dirfd, mtmp, 0);
     fd = openat(s->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         r = -errno;
         snprintf(err, errlen, "cannot create a file in %s: %s", s->path, strerror(errno));
         return r;
     }
-    step = "reserve space";
+    store_fault(s, "create-opened");
+    step = "reserve space for";
     r = -posix_fallocate(fd, 0, (off_t)size);
     if (r < 0)
         goto remove_tmp;
+    store_fault(s, "create-reserved");
     step = "write the header of";
     r = pwrite(fd, header, sizeof(header), 0) == (ssize_t)sizeof(header) ? 0 : -EIO;
     if (r < 0)
         goto remove_tmp;
-    step = "commit";
-    if (fsync(fd) < 0 || renameat(s->dirfd, tmp, s->dirfd, file) < 0) {
+    step = "flush";
+    if (fsync(fd) < 0) {
         r = -errno;
         goto remove_tmp;
     }
-    fsync(s->dirfd); /* the .npy's name is durable before the .meta that commits it */
-    r = store_write_meta(s, m);
-    if (r < 0) {
-        unlinkat(s->dirfd, file, 0);
-        goto close_fd;
+    store_fault(s, "create-flushed");
+    /* The commit record goes to disk before the commit: once the .npy has its name,
+     * store_load finds .tmp-<name>.meta without .inflight-<name>.npy and completes it. */
+    step = "write the metadata of";
+    r = store_write_meta_tmp(s, m);
+    if (r == 0 && fsync(s->dirfd) < 0)
+        r = -errno;
+    if (r < 0)
+        goto remove_tmp;
+    store_fault(s, "create-meta-written");
+    /* The commit: one rename, which also replaces an array being overwritten. */
+    step = "commit";
+    if (renameat(s->dirfd, tmp, s->dirfd, file) < 0) {
+        r = -errno;
+        goto remove_tmp;
     }
     fsync(s->dirfd);
+    store_fault(s, "create-committed");
+    /* The array is committed: if this rename fails, store_load completes it. */
+    if (renameat(s->dirfd, mtmp, s->dirfd, mfile) == 0)
+        fsync(s->dirfd);
+    store_fault(s, "create-done");
     *ret_fd = fd;
     return 0;
 
 remove_tmp:
+    unlinkat(s->dirfd, mtmp, 0);
     unlinkat(s->dirfd, tmp, 0);
-close_fd:
     close(fd);
-    if (r == -ENOSPC || r == -EFBIG)
+    if (r == -ENOSPC || r == -EFBIG || r == -EDQUOT) {
+        r = -ENOSPC;
         snprintf(err, errlen, "no space in %s for %llu bytes: %s", s->path,
-                 (unsigned long long)size, strerror(-r));
-    else
+                 (unsigned long long)size, strerror(ENOSPC));
+    } else {
         snprintf(err, errlen, "cannot %s %s in %s: %s", step, m->name, s->path, strerror(-r));
+    }
     return r;
 }
 
@@ -327,6 +396,7 @@ int store_unlink(struct store *s, const char *name, char *trash)
         return -ENAMETOOLONG;
     if (unlinkat(s->dirfd, file, 0) < 0 && errno != ENOENT)
         return -errno;
+    store_fault(s, "unlink-uncommitted");
     /* The rename is quick whatever the size; the slow unlink of a large file then
      * runs on the thread pool without racing a new array of the same name. */
     store_file(file, "", name, ".npy");
@@ -342,4 +412,21 @@ void store_remove_trash(const struct store *s, const char *trash)
 {
     if (trash[0] && unlinkat(s->dirfd, trash, 0) == 0)
         fsync(s->dirfd);
+}
+
+int store_write_meta(const struct store *s, const struct meta *m)
+{
+    char tmp[STORE_FILE_MAX], file[STORE_FILE_MAX];
+    int r;
+
+    if (store_file(tmp, ".tmp-", m->name, ".meta") < 0 || store_file(file, "", m->name, ".meta") < 0)
+        return -ENAMETOOLONG;
+    r = store_write_meta_tmp(s, m);
+    if (r == 0 && renameat(s->dirfd, tmp, s->dirfd, file) < 0) {
+        r = -errno;
+        unlinkat(s->dirfd, tmp, 0);
+    }
+    if (r == 0)
+        fsync(s->dirfd);
+    return r;
 }

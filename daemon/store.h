@@ -22,6 +22,7 @@ struct store {
     int dirfd;                   /* the store directory, O_DIRECTORY */
     char path[PROTO_PATH_MAX];   /* its absolute path, for meta.path */
     uint64_t trash_seq;          /* names files on their way out (loop only) */
+    char fault[32];              /* test hook: SIGKILL the daemon at this point, or "" */
 };
 
 /* Open (creating with mode 0700 and parents if missing) the directory at path and
@@ -35,7 +36,8 @@ void store_close(struct store *s);
 typedef void store_found_cb(void *arg, const struct meta *m, int fd);
 
 /* Rebuild the list of arrays from every <name>.meta with a valid matching
- * <name>.npy, and remove leftovers of interrupted work (.inflight-*, .tmp-*,
+ * <name>.npy. First finish a create that was committed (its .npy renamed) before
+ * its .meta was, and remove leftovers of interrupted work (.inflight-*, .tmp-*,
  * .trash-*, a .npy without its .meta), logging each. Returns 0 or a negative errno. */
 int store_load(struct store *s, const struct log_ctx *lg, store_found_cb *cb, void *arg);
 
@@ -43,10 +45,13 @@ int store_load(struct store *s, const struct log_ctx *lg, store_found_cb *cb, vo
 int store_npy_path(const struct store *s, const char *name, char *out, size_t len);
 
 /* Thread pool. Create m (name, dtype, shape, order, uid, gid, perm, ctime_ns)
- * atomically: data file written as .inflight-<name>.npy, space reserved, header
- * written, fsynced, renamed to <name>.npy, then the .meta committed. Returns 0 and
- * sets *ret_fd (O_RDWR), or a negative errno (-ENOSPC when the disk is full) with
- * a message in err and nothing left behind. */
+ * atomically, replacing an existing persistent array of that name: data file
+ * written as .inflight-<name>.npy, space reserved, header written and fsynced; the
+ * new .meta written and fsynced as .tmp-<name>.meta; then the commit, one rename
+ * of the .npy over <name>.npy, and the rename of the .meta. A crash leaves the old
+ * array or the new one, never neither (store_load completes a committed create).
+ * Returns 0 and sets *ret_fd (O_RDWR), or a negative errno (-ENOSPC when the disk
+ * is full) with a message in err and nothing new left behind. */
 int store_create(const struct store *s, const struct meta *m, int *ret_fd,
                  char *err, size_t errlen);
 
@@ -57,5 +62,10 @@ int store_unlink(struct store *s, const char *name, char *trash);
 
 /* Thread pool. Delete a trash file (slow for a large file) and fsync the directory. */
 void store_remove_trash(const struct store *s, const char *trash);
+
+/* Loop (one small file). Replace the .meta of the committed array m with m's owner,
+ * group and bits: written as .tmp-<name>.meta, fsynced, renamed over <name>.meta (a
+ * crash between leaves the new record for store_load to complete). 0 or -errno. */
+int store_write_meta(const struct store *s, const struct meta *m);
 
 #endif

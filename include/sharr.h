@@ -145,6 +145,36 @@ int sharr_unlink(sharr_t *conn, const char *name);
 /* Daemon-wide counters. */
 int sharr_stats(sharr_t *conn, struct sharr_stats *ret_stats);
 
+/* One attachment of an array by a process, as the daemon reports it. */
+struct sharr_holder {
+    uint64_t handle;                  /* daemon-unique; the cursor of sharr_holders */
+    char name[SHARR_NAME_MAX + 1];    /* the array */
+    uint32_t pid, uid, gid;           /* the attached process (SO_PEERCRED) */
+    char comm[16];                    /* its command name when it connected, or "" */
+    char mode[4];                     /* "r", "r+" or "c" */
+    int64_t since_ns;                 /* when it attached, ns since the epoch */
+    uint64_t nbytes;                  /* the array's data bytes */
+    int persist;                      /* 1: persistent array */
+    int unlinked;                     /* 1: its name was removed since */
+};
+
+/* One page of the attachments the caller may see (of arrays it may read, and its
+ * own), in handle order, starting after the handle `after` (0 from the start);
+ * name NULL or "" for every array, else only that one's. Fills up to cap entries;
+ * *ret_n is the number filled, *ret_more is 1 when more follow the last one. */
+int sharr_holders(sharr_t *conn, const char *name, uint64_t after, struct sharr_holder *out,
+                  size_t cap, size_t *ret_n, int *ret_more);
+
+/* Set an array's permission bits (at most 0777). Its owner or root only (-EPERM).
+ * Descriptors already handed out keep their access; every later open is checked
+ * against the new bits. */
+int sharr_chmod(sharr_t *conn, const char *name, uint32_t perm);
+
+/* Give an array to owner uid (root only) and/or group gid (its owner or root);
+ * SHARR_ID_KEEP leaves that one as it is. -EPERM when not allowed. */
+#define SHARR_ID_KEEP UINT32_MAX
+int sharr_chown(sharr_t *conn, const char *name, uint32_t uid, uint32_t gid);
+
 /* A static description of a negative errno returned by this library. */
 const char *sharr_strerror(int err);
 

@@ -22,7 +22,7 @@
 
 /* What protocol version 1 offers beyond the bare methods; informational. */
 static const char *const codec_capabilities[] = {
-    "open_wait", "persist", "overwrite", "sync", "list_paging",
+    "open_wait", "persist", "overwrite", "sync", "list_paging", "holders",
 };
 
 /* Encoders build on two envelope heads; the params and results follow them. */
@@ -510,7 +510,7 @@ static int codec_field(const struct codec_ctx *c, const msgpack_object *map, con
 static int codec_get_map(const struct codec_ctx *c, const msgpack_object *map, const char *key,
                          bool required, const msgpack_object **ret)
 {
-    const msgpack_object *v;
+    const msgpack_object *v = NULL;
     int r = codec_field(c, map, key, required, &v);
 
     if (r <= 0)
@@ -525,7 +525,7 @@ static int codec_get_uint(const struct codec_ctx *c, const msgpack_object *map,
                           const char *key, bool required, uint64_t max, uint64_t *out,
                           const char *expect)
 {
-    const msgpack_object *v;
+    const msgpack_object *v = NULL;
     int r = codec_field(c, map, key, required, &v);
 
     if (r <= 0)
@@ -552,7 +552,7 @@ static int codec_get_int(const struct codec_ctx *c, const msgpack_object *map,
                          const char *key, bool required, int64_t min, int64_t *out,
                          const char *expect)
 {
-    const msgpack_object *v;
+    const msgpack_object *v = NULL;
     int64_t value;
     int r = codec_field(c, map, key, required, &v);
 
@@ -573,7 +573,7 @@ static int codec_get_int(const struct codec_ctx *c, const msgpack_object *map,
 static int codec_get_bool(const struct codec_ctx *c, const msgpack_object *map,
                           const char *key, bool required, bool *out)
 {
-    const msgpack_object *v;
+    const msgpack_object *v = NULL;
     int r = codec_field(c, map, key, required, &v);
 
     if (r <= 0)
@@ -588,7 +588,7 @@ static int codec_get_str(const struct codec_ctx *c, const msgpack_object *map,
                          const char *key, bool required, char *out, size_t outsize,
                          bool truncate)
 {
-    const msgpack_object *v;
+    const msgpack_object *v = NULL;
     int r = codec_field(c, map, key, required, &v);
 
     if (r <= 0)
@@ -605,7 +605,7 @@ static int codec_get_str(const struct codec_ctx *c, const msgpack_object *map,
 static int codec_get_name(const struct codec_ctx *c, const msgpack_object *map,
                           const char *key, char out[PROTO_NAME_MAX + 1])
 {
-    const msgpack_object *v;
+    const msgpack_object *v = NULL;
     int r = codec_field(c, map, key, true, &v);
 
     if (r <= 0)
@@ -628,7 +628,7 @@ static int codec_get_dtype(const struct codec_ctx *c, const msgpack_object *map,
                            const char *key, struct dtype *out)
 {
     char text[PROTO_DTYPE_MAX + 1];
-    const msgpack_object *v;
+    const msgpack_object *v = NULL;
     int r = codec_field(c, map, key, true, &v);
 
     if (r <= 0)
@@ -642,7 +642,7 @@ static int codec_get_dtype(const struct codec_ctx *c, const msgpack_object *map,
 static int codec_get_shape(const struct codec_ctx *c, const msgpack_object *map,
                            const char *key, uint32_t *ret_ndim, uint64_t *shape)
 {
-    const msgpack_object *v;
+    const msgpack_object *v = NULL;
     int r = codec_field(c, map, key, true, &v);
 
     if (r <= 0)
@@ -667,7 +667,7 @@ bad:
 static int codec_get_order(const struct codec_ctx *c, const msgpack_object *map,
                            const char *key, char *out)
 {
-    const msgpack_object *v;
+    const msgpack_object *v = NULL;
     int r = codec_field(c, map, key, false, &v);
 
     if (r <= 0)
@@ -1056,5 +1056,230 @@ int codec_parse_reply_stats(const msgpack_object *result, struct codec_stats_rep
         (r = codec_get_int(&c, result, "uptime_ms", true, INT64_MIN, &out->uptime_ms,
                            "an integer")) < 0)
         return r;
+    return 0;
+}
+
+int codec_pack_holders(msgpack_sbuffer *out, uint32_t msgid, const struct codec_holders *p)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_request_head(&pk, msgid, "holders", true);
+    r |= msgpack_pack_map(&pk, p->name[0] ? 3 : 2);
+    if (p->name[0]) {
+        r |= codec_pack_cstr(&pk, "name");
+        r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
+    }
+    r |= codec_pack_cstr(&pk, "after");
+    r |= msgpack_pack_uint64(&pk, p->after);
+    r |= codec_pack_cstr(&pk, "limit");
+    r |= msgpack_pack_uint32(&pk, p->limit ? p->limit : PROTO_LIST_PAGE_DEFAULT);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_parse_holders(const msgpack_object *params, struct codec_holders *out,
+                        char *err, size_t errlen)
+{
+    const struct codec_ctx c = { "holders", err, errlen };
+    const msgpack_object *v = NULL;
+    uint64_t limit = PROTO_LIST_PAGE_DEFAULT;
+    int r;
+
+    out->name[0] = '\0';
+    out->after = 0;
+    if ((r = codec_map(&c, params, true, "params")) < 0 ||
+        (r = codec_field(&c, params, "name", false, &v)) < 0 ||
+        (r == 1 && (r = codec_get_name(&c, params, "name", out->name)) < 0) ||
+        (r = codec_get_uint(&c, params, "after", false, UINT64_MAX, &out->after,
+                            "a non-negative integer")) < 0 ||
+        (r = codec_get_uint(&c, params, "limit", false, PROTO_LIST_PAGE_MAX, &limit,
+                            "an integer in 1.." CODEC_XSTR(PROTO_LIST_PAGE_MAX))) < 0)
+        return r;
+    if (limit == 0)
+        return codec_fail(&c, -EINVAL,
+                          "'limit' must be an integer in 1.." CODEC_XSTR(PROTO_LIST_PAGE_MAX));
+    out->limit = (uint32_t)limit;
+    return 0;
+}
+
+int codec_pack_reply_holders(msgpack_sbuffer *out, uint32_t msgid,
+                             const struct codec_holder *hs, size_t n, bool more)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    if (n > 0 && hs == NULL)
+        return -EINVAL;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_response_head(&pk, msgid);
+    r |= msgpack_pack_map(&pk, 2);
+    r |= codec_pack_cstr(&pk, "holders");
+    r |= msgpack_pack_array(&pk, n);
+    for (size_t i = 0; i < n; i++) {
+        const struct codec_holder *h = &hs[i];
+
+        r |= msgpack_pack_map(&pk, 11);
+        r |= codec_pack_cstr(&pk, "handle");
+        r |= msgpack_pack_uint64(&pk, h->handle);
+        r |= codec_pack_cstr(&pk, "name");
+        r |= codec_pack_strn(&pk, h->name, sizeof(h->name));
+        r |= codec_pack_cstr(&pk, "pid");
+        r |= msgpack_pack_uint32(&pk, h->pid);
+        r |= codec_pack_cstr(&pk, "uid");
+        r |= msgpack_pack_uint32(&pk, h->uid);
+        r |= codec_pack_cstr(&pk, "gid");
+        r |= msgpack_pack_uint32(&pk, h->gid);
+        r |= codec_pack_cstr(&pk, "comm");
+        r |= codec_pack_strn(&pk, h->comm, sizeof(h->comm));
+        r |= codec_pack_cstr(&pk, "mode");
+        r |= codec_pack_cstr(&pk, meta_mode_name(h->mode));
+        r |= codec_pack_cstr(&pk, "since_ns");
+        r |= msgpack_pack_int64(&pk, h->since_ns);
+        r |= codec_pack_cstr(&pk, "nbytes");
+        r |= msgpack_pack_uint64(&pk, h->nbytes);
+        r |= codec_pack_cstr(&pk, "persist");
+        r |= h->persist ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+        r |= codec_pack_cstr(&pk, "unlinked");
+        r |= h->unlinked ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+    }
+    r |= codec_pack_cstr(&pk, "more");
+    r |= more ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+    return codec_pack_end(out, mark, r);
+}
+
+static int codec_holder(const struct codec_ctx *c, const msgpack_object *obj,
+                        struct codec_holder *out)
+{
+    char mode[4] = "";
+    int r;
+
+    memset(out, 0, sizeof(*out));
+    if ((r = codec_map(c, obj, false, "a holder")) < 0 ||
+        (r = codec_get_uint(c, obj, "handle", true, UINT64_MAX, &out->handle,
+                            "a non-negative integer")) < 0 ||
+        (r = codec_get_name(c, obj, "name", out->name)) < 0 ||
+        (r = codec_get_u32(c, obj, "pid", true, &out->pid)) < 0 ||
+        (r = codec_get_u32(c, obj, "uid", true, &out->uid)) < 0 ||
+        (r = codec_get_u32(c, obj, "gid", false, &out->gid)) < 0 ||
+        (r = codec_get_str(c, obj, "comm", false, out->comm, sizeof(out->comm), true)) < 0 ||
+        (r = codec_get_str(c, obj, "mode", true, mode, sizeof(mode), false)) < 0 ||
+        (r = codec_get_int(c, obj, "since_ns", false, INT64_MIN, &out->since_ns,
+                           "an integer")) < 0 ||
+        (r = codec_get_uint(c, obj, "nbytes", false, UINT64_MAX, &out->nbytes,
+                            "a non-negative integer")) < 0 ||
+        (r = codec_get_bool(c, obj, "persist", false, &out->persist)) < 0 ||
+        (r = codec_get_bool(c, obj, "unlinked", false, &out->unlinked)) < 0)
+        return r;
+    if (meta_mode_parse(mode, &out->mode) < 0)
+        return codec_fail(c, -EINVAL, "'mode' must be \"r\", \"r+\" or \"c\"");
+    return 0;
+}
+
+int codec_parse_reply_holders(const msgpack_object *result, struct codec_holder *out,
+                              size_t cap, size_t *ret_n, bool *ret_more, char *err,
+                              size_t errlen)
+{
+    const struct codec_ctx c = { "holders reply", err, errlen };
+    const struct codec_ctx hc = { "holders reply: holders[]", err, errlen };
+    const msgpack_object *hs = NULL;
+    bool more = false;
+    int r;
+
+    if ((r = codec_map(&c, result, false, "the result")) < 0 ||
+        (r = codec_field(&c, result, "holders", true, &hs)) < 0 ||
+        (r = codec_get_bool(&c, result, "more", false, &more)) < 0)
+        return r;
+    if (hs->type != MSGPACK_OBJECT_ARRAY)
+        return codec_fail(&c, -EINVAL, "'holders' must be an array of maps");
+    if (hs->via.array.size > cap)
+        return codec_fail(&c, -EOVERFLOW, "%u holders do not fit in %zu entries",
+                          hs->via.array.size, cap);
+    for (uint32_t i = 0; i < hs->via.array.size; i++) {
+        r = codec_holder(&hc, &hs->via.array.ptr[i], &out[i]);
+        if (r < 0)
+            return r;
+    }
+    *ret_n = hs->via.array.size;
+    *ret_more = more;
+    return 0;
+}
+
+int codec_pack_chmod(msgpack_sbuffer *out, uint32_t msgid, const struct codec_chmod *p)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_request_head(&pk, msgid, "chmod", true);
+    r |= msgpack_pack_map(&pk, 2);
+    r |= codec_pack_cstr(&pk, "name");
+    r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
+    r |= codec_pack_cstr(&pk, "perm");
+    r |= msgpack_pack_uint32(&pk, p->perm);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_parse_chmod(const msgpack_object *params, struct codec_chmod *out,
+                      char *err, size_t errlen)
+{
+    const struct codec_ctx c = { "chmod", err, errlen };
+    uint64_t perm = 0;
+    int r;
+
+    if ((r = codec_map(&c, params, true, "params")) < 0 ||
+        (r = codec_get_name(&c, params, "name", out->name)) < 0 ||
+        (r = codec_get_uint(&c, params, "perm", true, 07777, &perm,
+                            "permission bits, at most 07777")) < 0)
+        return r;
+    out->perm = (uint32_t)perm;
+    return 0;
+}
+
+int codec_pack_chown(msgpack_sbuffer *out, uint32_t msgid, const struct codec_chown *p)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_request_head(&pk, msgid, "chown", true);
+    r |= msgpack_pack_map(&pk, 1 + (p->has_uid ? 1 : 0) + (p->has_gid ? 1 : 0));
+    r |= codec_pack_cstr(&pk, "name");
+    r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
+    if (p->has_uid) {
+        r |= codec_pack_cstr(&pk, "uid");
+        r |= msgpack_pack_uint32(&pk, p->uid);
+    }
+    if (p->has_gid) {
+        r |= codec_pack_cstr(&pk, "gid");
+        r |= msgpack_pack_uint32(&pk, p->gid);
+    }
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_parse_chown(const msgpack_object *params, struct codec_chown *out,
+                      char *err, size_t errlen)
+{
+    const struct codec_ctx c = { "chown", err, errlen };
+    uint64_t uid = UINT64_MAX, gid = UINT64_MAX;
+    int r;
+
+    if ((r = codec_map(&c, params, true, "params")) < 0 ||
+        (r = codec_get_name(&c, params, "name", out->name)) < 0 ||
+        (r = codec_get_uint(&c, params, "uid", false, UINT32_MAX - 1, &uid,
+                            "an integer in 0..4294967294")) < 0 ||
+        (r = codec_get_uint(&c, params, "gid", false, UINT32_MAX - 1, &gid,
+                            "an integer in 0..4294967294")) < 0)
+        return r;
+    if (uid == UINT64_MAX && gid == UINT64_MAX)
+        return codec_fail(&c, -EINVAL, "'uid' or 'gid' is required");
+    out->has_uid = uid != UINT64_MAX;
+    out->has_gid = gid != UINT64_MAX;
+    out->uid = (uint32_t)uid;
+    out->gid = (uint32_t)gid;
     return 0;
 }

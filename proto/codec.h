@@ -98,6 +98,26 @@ struct codec_stats_reply {
     int64_t uptime_ms;
 };
 
+struct codec_holders {           /* holders request: attachments, by handle */
+    char name[PROTO_NAME_MAX + 1];   /* only this array's; "" for all */
+    uint64_t after;                  /* handles greater than this */
+    uint32_t limit;                  /* 1..PROTO_LIST_PAGE_MAX; default when absent */
+};
+
+#define CODEC_COMM_MAX 15            /* bytes of a command name (Linux TASK_COMM_LEN - 1) */
+
+struct codec_holder {            /* one attachment in a holders reply */
+    uint64_t handle;
+    char name[PROTO_NAME_MAX + 1];   /* the array's name */
+    uint32_t pid, uid, gid;          /* the holding connection's peer */
+    char comm[CODEC_COMM_MAX + 1];   /* its command name at connect, "" if unknown */
+    enum meta_mode mode;
+    int64_t since_ns;                /* when it attached, ns since the epoch */
+    uint64_t nbytes;                 /* the array's data bytes */
+    bool persist;
+    bool unlinked;                   /* the name was removed; the array lives on */
+};
+
 /* Encoders append one whole message to out and return 0, or -ENOMEM. */
 int codec_pack_hello(msgpack_sbuffer *out, uint32_t msgid, const struct codec_hello *p);
 int codec_pack_create(msgpack_sbuffer *out, uint32_t msgid, const struct codec_create *p);
@@ -160,7 +180,38 @@ int codec_parse_reply_list(const msgpack_object *result, struct meta *out, size_
 int codec_parse_reply_stats(const msgpack_object *result, struct codec_stats_reply *out,
                             char *err, size_t errlen);
 
+/* holders: request, its params, result {"holders": [holder...], "more": bool}. */
+int codec_pack_holders(msgpack_sbuffer *out, uint32_t msgid, const struct codec_holders *p);
+int codec_parse_holders(const msgpack_object *params, struct codec_holders *out,
+                        char *err, size_t errlen);
+int codec_pack_reply_holders(msgpack_sbuffer *out, uint32_t msgid,
+                             const struct codec_holder *hs, size_t n, bool more);
+/* Fills up to cap holders; -EOVERFLOW if the reply holds more. */
+int codec_parse_reply_holders(const msgpack_object *result, struct codec_holder *out,
+                              size_t cap, size_t *ret_n, bool *ret_more, char *err,
+                              size_t errlen);
+
 /* Parse one array's metadata map (as found in attach/stat/list results). */
 int codec_parse_meta(const msgpack_object *obj, struct meta *out, char *err, size_t errlen);
+
+/* chmod: params {"name", "perm"}; chown: params {"name", "uid"?, "gid"?}, at least
+ * one of uid and gid, each below 2^32 - 1. Both answer with the stat result. */
+struct codec_chmod {
+    char name[PROTO_NAME_MAX + 1];
+    uint32_t perm;                   /* at most 07777 on the wire */
+};
+
+struct codec_chown {
+    char name[PROTO_NAME_MAX + 1];
+    bool has_uid, has_gid;
+    uint32_t uid, gid;
+};
+
+int codec_pack_chmod(msgpack_sbuffer *out, uint32_t msgid, const struct codec_chmod *p);
+int codec_parse_chmod(const msgpack_object *params, struct codec_chmod *out,
+                      char *err, size_t errlen);
+int codec_pack_chown(msgpack_sbuffer *out, uint32_t msgid, const struct codec_chown *p);
+int codec_parse_chown(const msgpack_object *params, struct codec_chown *out,
+                      char *err, size_t errlen);
 
 #endif

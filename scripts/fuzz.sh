@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # fuzz.sh — build the libFuzzer targets with clang and run each for a bounded time
-# (SHARR_FUZZ_SECONDS, default 60 for the wire, a third of it for .npy headers).
+# (SHARR_FUZZ_SECONDS, default 60 for the wire, a third of it each for .npy headers
+# and for request sequences served by an in-process daemon).
 # Exits non-zero on any finding; the crashing input is left in build-fuzz/findings.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,8 +10,10 @@ dir="$top/build-fuzz"
 CC=clang cmake -S "$top" -B "$dir" -DSHARR_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$dir" -j"$(nproc)"
 rm -rf "$dir/seeds" "$dir/findings"
-mkdir -p "$dir/seeds/wire" "$dir/seeds/npy" "$dir/corpus/wire" "$dir/corpus/npy" "$dir/findings"
+mkdir -p "$dir/seeds/wire" "$dir/seeds/npy" "$dir/seeds/daemon" "$dir/corpus/wire" \
+  "$dir/corpus/npy" "$dir/corpus/daemon" "$dir/findings"
 "$dir/tests/fuzz/fuzz_seeds" "$dir/seeds/wire" "$dir/seeds/npy"
+cp "$dir/seeds/wire/"* "$dir/seeds/daemon/"
 run() { # target, seconds
   echo "== fuzz $1 for $2 s"
   "$dir/tests/fuzz/fuzz_$1" -max_total_time="$2" -timeout=10 -rss_limit_mb=2048 \
@@ -21,4 +24,5 @@ run() { # target, seconds
 }
 run wire "$secs"
 run npy $(( secs / 3 > 5 ? secs / 3 : 5 ))
+run daemon $(( secs / 3 > 5 ? secs / 3 : 5 ))
 echo "== fuzzing found nothing"

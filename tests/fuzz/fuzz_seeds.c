@@ -1,5 +1,6 @@
-/* fuzz_seeds.c — writes the seed corpus of fuzz_wire: one file per valid request and
- * reply, encoded by the codec itself, so the corpus follows the protocol as it changes.
+/* fuzz_seeds.c — writes the seed corpus of fuzz_wire and fuzz_daemon: one file per
+ * valid request and reply and one whole session, encoded by the codec itself, so the
+ * corpus follows the protocol as it changes.
  * Also writes a .npy header as the seed of fuzz_npy.
  * Usage: fuzz_seeds WIRE_DIR NPY_DIR
  */
@@ -37,12 +38,15 @@ int main(int argc, char **argv)
     msgpack_sbuffer b;
     struct codec_hello hello = {.version = PROTO_VERSION};
     struct codec_create create = {
-        .name = "seed", .dtype = {"<f4", 4}, .ndim = 2, .shape = {1000, 100},
+        .name = "seed", .dtype = {"<f4", 4}, .ndim = 2, .shape = {100, 10},
         .order = 'C', .perm = 0600};
     struct codec_open open = {.name = "seed", .mode = META_MODE_RPLUS, .wait_ms = 100};
     struct codec_name name = {.name = "seed"};
     struct codec_release release = {.handle = 7};
     struct codec_list list = {.after = "a", .limit = 10};
+    struct codec_chmod chmod = {.name = "seed", .perm = 0640};
+    struct codec_chown chown = {.name = "seed", .has_uid = true, .uid = 1000, .has_gid = true,
+                                .gid = 100};
     struct codec_hello_reply hr = {.version = 1, .server = "sharrd", .pid = 1,
                                    .max_name = 255, .max_ndim = 64};
     struct codec_attach_reply ar = {.handle = 3};
@@ -75,12 +79,26 @@ int main(int argc, char **argv)
     SEED("release", codec_pack_release(&b, 7, &release));
     SEED("list", codec_pack_list(&b, 8, &list));
     SEED("stats", codec_pack_stats(&b, 9));
+    SEED("chmod", codec_pack_chmod(&b, 10, &chmod));
+    SEED("chown", codec_pack_chown(&b, 11, &chown));
     SEED("reply_hello", codec_pack_reply_hello(&b, 1, &hr));
     SEED("reply_attach", codec_pack_reply_attach(&b, 2, &ar));
     SEED("reply_stat", codec_pack_reply_stat(&b, 3, &ar.meta));
     SEED("reply_list", codec_pack_reply_list(&b, 4, ms, 1, true));
     SEED("reply_stats", codec_pack_reply_stats(&b, 5, &sr));
     SEED("reply_error", codec_pack_error(&b, 6, -ENOENT, "no such array"));
+    /* A whole session in one stream: what fuzz_daemon's sequences start from. */
+    msgpack_sbuffer_init(&b);
+    create.persist = true;
+    if (codec_pack_hello(&b, 0, &hello) != 0 || codec_pack_create(&b, 1, &create) != 0
+        || codec_pack_open(&b, 2, &open) != 0 || codec_pack_name(&b, 3, "stat", &name) != 0
+        || codec_pack_list(&b, 4, &list) != 0 || codec_pack_chmod(&b, 5, &chmod) != 0
+        || codec_pack_chown(&b, 6, &chown) != 0 || codec_pack_release(&b, 7, &release) != 0
+        || codec_pack_name(&b, 8, "sync", &name) != 0
+        || codec_pack_name(&b, 9, "unlink", &name) != 0 || codec_pack_stats(&b, 10) != 0
+        || seeds_write(argv[1], "session", &b) != 0)
+        r = 1;
+    msgpack_sbuffer_destroy(&b);
 #undef SEED
     if (npy_header_format(&ar.meta, header) != 0 ||
         seeds_file(argv[2], "f8_10", header, sizeof(header), "", 0) != 0)

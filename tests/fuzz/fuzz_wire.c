@@ -24,6 +24,9 @@ static void fuzz_params(const struct codec_msg *m)
         struct codec_name name;
         struct codec_release release;
         struct codec_list list;
+        struct codec_holders holders;
+        struct codec_chmod chmod;
+        struct codec_chown chown;
     } p;
 
     codec_parse_hello(m->params, &p.hello, err, sizeof(err));
@@ -32,6 +35,9 @@ static void fuzz_params(const struct codec_msg *m)
     codec_parse_name(m->params, &p.name, err, sizeof(err));
     codec_parse_release(m->params, &p.release, err, sizeof(err));
     codec_parse_list(m->params, &p.list, err, sizeof(err));
+    codec_parse_holders(m->params, &p.holders, err, sizeof(err));
+    codec_parse_chmod(m->params, &p.chmod, err, sizeof(err));
+    codec_parse_chown(m->params, &p.chown, err, sizeof(err));
 }
 
 static void fuzz_results(const struct codec_msg *m)

@@ -1,0 +1,114 @@
+/* policy.c — parse and describe the resource-limit flags of sharrd.
+ *
+ * Numbers are decimal, sizes may end in K, M, G or T (powers of 1024); every value
+ * is range-checked here so the rest of the daemon can use it without checks.
+ */
+#include "policy.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "limits.h"
+
+void policy_defaults(struct policy *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->max_arrays = POLICY_MAX_ARRAYS_DEFAULT;
+    p->max_arrays_per_uid = POLICY_MAX_ARRAYS_PER_UID_DEFAULT;
+    p->max_connections_per_uid = POLICY_MAX_CONNECTIONS_PER_UID_DEFAULT;
+    p->request_timeout_ms = POLICY_REQUEST_TIMEOUT_MS_DEFAULT;
+    p->max_queued = POLICY_MAX_QUEUED_DEFAULT;
+    p->max_request = PROTO_REQUEST_MAX;
+}
+
+/* A decimal number with an optional binary suffix (when sized). 0 or -EINVAL. */
+static int policy_number(const char *arg, bool sized, uint64_t *ret)
+{
+    unsigned long long v;
+    unsigned shift = 0;
+    char *end;
+
+    if (arg[0] < '0' || arg[0] > '9')
+        return -EINVAL;
+    errno = 0;
+    v = strtoull(arg, &end, 10);
+    if (errno)
+        return -EINVAL;
+    if (sized && *end) {
+        const char *units = "KMGT", *u = strchr(units, end[0] & ~0x20);
+
+        if (!u || *u == '\0') /* strchr finds the terminator for ' ' & ~0x20 */
+            return -EINVAL;
+        shift = 10 * (unsigned)(u - units + 1);
+        end++;
+        if ((end[0] == 'i' && end[1] == 'B') || end[0] == 'B')
+            end += end[0] == 'i' ? 2 : 1;
+    }
+    if (*end || (shift && v > (UINT64_MAX >> shift)))
+        return -EINVAL;
+    *ret = (uint64_t)v << shift;
+    return 0;
+}
+
+int policy_parse(int opt, const char *arg, struct policy *p, char *err, size_t errlen)
+{
+    static const struct {
+        const char *flag;
+        bool sized;
+        uint64_t min, max;
+        const char *range;
+    } spec[] = {
+        { "max-bytes", true, 0, UINT64_MAX, "a size, 0 for no limit" },
+        { "max-bytes-per-uid", true, 0, UINT64_MAX, "a size, 0 for no limit" },
+        { "max-arrays", false, 0, UINT32_MAX, "0..4294967295" },
+        { "max-arrays-per-uid", false, 0, UINT32_MAX, "0..4294967295" },
+        { "max-connections-per-uid", false, 0, 1000000, "0..1000000" },
+        { "request-timeout", false, 1, 86400000, "1..86400000 ms" },
+        { "max-queued", true, POLICY_MAX_QUEUED_MIN, 1ull << 32, "64K..4G" },
+        { "max-request", true, 1024, PROTO_REQUEST_MAX, "1024..65536 bytes" },
+    };
+    unsigned i = (unsigned)(opt - POLICY_OPT_FIRST);
+    uint64_t v;
+
+    if (opt < POLICY_OPT_FIRST || i >= sizeof(spec) / sizeof(spec[0]))
+        return 0;
+    if (policy_number(arg, spec[i].sized, &v) < 0 || v < spec[i].min || v > spec[i].max) {
+        snprintf(err, errlen, "--%s must be %s", spec[i].flag, spec[i].range);
+        return -EINVAL;
+    }
+    switch (i) {
+    case 0: p->max_bytes = v; break;
+    case 1: p->max_bytes_per_uid = v; break;
+    case 2: p->max_arrays = v; break;
+    case 3: p->max_arrays_per_uid = v; break;
+    case 4: p->max_connections_per_uid = (unsigned)v; break;
+    case 5: p->request_timeout_ms = v; break;
+    case 6: p->max_queued = (size_t)v; break;
+    default: p->max_request = (size_t)v; break;
+    }
+    return 1;
+}
+
+void policy_usage(FILE *f)
+{
+    fprintf(f,
+            "\nLimits (uid 0 is exempt from the per-uid ones; sizes take K, M, G, T):\n"
+            "  --max-bytes SIZE       data bytes of all arrays; create fails with ENOSPC\n"
+            "                         (default 0: no limit but memory and disk)\n"
+            "  --max-bytes-per-uid SIZE  data bytes of the arrays one uid owns; EDQUOT\n"
+            "                         (default 0: no limit)\n"
+            "  --max-arrays N         arrays alive, unlinked ones still attached included;\n"
+            "                         ENOSPC (default %d, 0: no limit)\n"
+            "  --max-arrays-per-uid N  arrays one uid owns; EDQUOT (default %d)\n"
+            "  --max-connections-per-uid N  connections of one uid; EMFILE (default %d)\n"
+            "  --request-timeout MS   close a connection whose request stays half-sent\n"
+            "                         this long, after an ETIMEDOUT error (default %d)\n"
+            "  --max-queued SIZE      close a client that leaves this many reply bytes\n"
+            "                         unread (default 16M)\n"
+            "  --max-request SIZE     bytes of one request; a longer one gets E2BIG and\n"
+            "                         the connection is closed (default and most 64K)\n",
+            POLICY_MAX_ARRAYS_DEFAULT, POLICY_MAX_ARRAYS_PER_UID_DEFAULT,
+            POLICY_MAX_CONNECTIONS_PER_UID_DEFAULT, POLICY_REQUEST_TIMEOUT_MS_DEFAULT);
+}

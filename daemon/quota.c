@@ -1,0 +1,134 @@
+/* quota.c — counts of arrays and data bytes, total and per owner uid.
+ *
+ * Owners are few (the users of one host), so they sit in a small unsorted array
+ * searched linearly; an owner whose last array goes is dropped from it.
+ */
+#include "quota.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "daemon.h"
+
+void quota_init(struct quota *q)
+{
+    memset(q, 0, sizeof(*q));
+}
+
+void quota_close(struct quota *q)
+{
+    free(q->uids);
+    memset(q, 0, sizeof(*q));
+}
+
+static struct quota_uid *quota_find(const struct quota *q, uint32_t uid)
+{
+    for (size_t i = 0; i < q->n; i++) {
+        if (q->uids[i].uid == uid)
+            return &q->uids[i];
+    }
+    return NULL;
+}
+
+struct quota_uid quota_of(const struct quota *q, uint32_t uid)
+{
+    const struct quota_uid *u = quota_find(q, uid);
+
+    return u ? *u : (struct quota_uid){ .uid = uid };
+}
+
+int quota_check(const struct quota *q, const struct policy *p, uint32_t uid, uint64_t nbytes,
+                char *err, size_t errlen)
+{
+    struct quota_uid u = quota_of(q, uid);
+
+    if (p->max_arrays && q->arrays >= p->max_arrays) {
+        snprintf(err, errlen, "sharrd holds its most arrays (%" PRIu64 ", --max-arrays)",
+                 p->max_arrays);
+        return -ENOSPC;
+    }
+    if (p->max_bytes && (nbytes > p->max_bytes || q->bytes > p->max_bytes - nbytes)) {
+        snprintf(err, errlen, "%" PRIu64 " more bytes would pass the daemon's limit of %"
+                 PRIu64 " (%" PRIu64 " in use, --max-bytes)", nbytes, p->max_bytes, q->bytes);
+        return -ENOSPC;
+    }
+    if (uid == 0)
+        return 0;
+    if (p->max_arrays_per_uid && u.arrays >= p->max_arrays_per_uid) {
+        snprintf(err, errlen, "uid %" PRIu32 " owns its most arrays (%" PRIu64
+                 ", --max-arrays-per-uid)", uid, p->max_arrays_per_uid);
+        return -EDQUOT;
+    }
+    if (p->max_bytes_per_uid
+        && (nbytes > p->max_bytes_per_uid || u.bytes > p->max_bytes_per_uid - nbytes)) {
+        snprintf(err, errlen, "%" PRIu64 " more bytes would pass uid %" PRIu32 "'s quota of %"
+                 PRIu64 " (%" PRIu64 " in use, --max-bytes-per-uid)", nbytes, uid,
+                 p->max_bytes_per_uid, u.bytes);
+        return -EDQUOT;
+    }
+    return 0;
+}
+
+int quota_charge(struct quota *q, uint32_t uid, uint64_t nbytes)
+{
+    struct quota_uid *u = quota_find(q, uid);
+
+    if (!u) {
+        if (q->n == q->cap) {
+            size_t cap = q->cap ? q->cap * 2 : 8;
+            struct quota_uid *uids = realloc(q->uids, cap * sizeof(*uids));
+
+            if (!uids)
+                return -ENOMEM;
+            q->uids = uids;
+            q->cap = cap;
+        }
+        u = &q->uids[q->n++];
+        *u = (struct quota_uid){ .uid = uid };
+    }
+    u->arrays++;
+    u->bytes += nbytes;
+    q->arrays++;
+    q->bytes += nbytes;
+    return 0;
+}
+
+void quota_release(struct quota *q, uint32_t uid, uint64_t nbytes)
+{
+    struct quota_uid *u = quota_find(q, uid);
+
+    q->arrays--;
+    q->bytes -= nbytes;
+    if (!u)
+        return;
+    u->arrays--;
+    u->bytes -= nbytes;
+    if (u->arrays == 0)
+        *u = q->uids[--q->n];
+}
+
+int quota_may_connect(const struct daemon *d, const struct access_peer *peer, char *why,
+                      size_t whylen)
+{
+    unsigned mine = 0, most = d->cfg.policy.max_connections_per_uid;
+
+    if (d->nconns >= d->cfg.max_connections) {
+        snprintf(why, whylen, "sharrd serves at most %u connections at once (--max-connections)",
+                 d->cfg.max_connections);
+        return -EMFILE;
+    }
+    if (peer->uid == 0 || most == 0)
+        return 0;
+    for (const struct conn *c = d->conns; c && mine < most; c = c->next)
+        mine += c->peer.uid == peer->uid;
+    if (mine >= most) {
+        snprintf(why, whylen, "uid %" PRIu32 " has %u connections open, the most allowed "
+                 "(--max-connections-per-uid)", peer->uid, most);
+        return -EMFILE;
+    }
+    return 0;
+}

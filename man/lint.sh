@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# lint.sh PAGE... — the manual pages format with groff and no warning at all (any
+# output on stderr fails). Exits 77 (skipped) when groff is not installed.
+set -euo pipefail
+command -v groff >/dev/null || { echo "groff not installed: skipped"; exit 77; }
+for page in "$@"; do
+  err=$(groff -man -Tutf8 -ww -z "$page" 2>&1 >/dev/null)
+  if [ -n "$err" ]; then
+    echo "$page:" >&2
+    echo "$err" >&2
+    exit 1
+  fi
+done
+echo "manual pages format cleanly"

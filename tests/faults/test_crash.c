@@ -1,0 +1,226 @@
+/* test_crash.c — create, overwrite and unlink are atomic across a daemon killed with
+ * SIGKILL: after each restart every array is complete with its metadata or absent,
+ * and nothing is left in the store.
+ *
+ * Kill points come two ways: the daemon's fault hook ($SHARR_FAULT_POINT) stops it
+ * at each named step of a create, an overwrite and an unlink, where the outcome is
+ * known exactly; then timed SIGKILLs land at arbitrary moments of a stream of large
+ * persistent overwrites.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fault.h"
+
+#define OLD_N 4096u        /* elements of the array before an overwrite */
+#define NEW_N 8192u        /* ... and after */
+#define BIG_N (8u << 20)   /* timed kills: 64 MiB of <u8 per create */
+
+static const uint64_t old_shape[1] = { OLD_N }, new_shape[1] = { NEW_N };
+
+static void make_old(struct harness *h, const char *name)
+{
+    sharr_t *c = harness_connect(h);
+    sharr_array_t *a;
+    struct sharr_create_opts o = { .persist = 1, .overwrite = 1 };
+    assert_rc(sharr_create(c, name, "<u8", 1, old_shape, &o, &a), 0);
+    fault_fill(sharr_array_data(a), OLD_N * 8, 1);
+    assert_rc(sharr_sync(a), 0);
+    assert_rc(sharr_close(a), 0);
+    sharr_disconnect(c);
+}
+
+/* 1: name holds the old array intact; 2: the new one; 0: absent. Fails on anything
+ * else (a half-made array). */
+static int which(struct harness *h, const char *name)
+{
+    sharr_t *c = harness_connect(h);
+    sharr_array_t *a = NULL;
+    int rc = sharr_open(c, name, "r", NULL, &a), kind = 0;
+    if (rc == -ENOENT) {
+        sharr_disconnect(c);
+        return 0;
+    }
+    assert_rc(rc, 0);
+    const struct sharr_info *in = sharr_array_info(a);
+    assert_int_equal(in->ndim, 1);
+    assert_true(in->persist);
+    assert_int_equal(in->perm, 0600);
+    assert_int_equal(in->uid, getuid());
+    if (in->shape[0] == OLD_N) {
+        assert_true(fault_check(sharr_array_data(a), OLD_N * 8, 1));
+        kind = 1;
+    } else {
+        assert_int_equal(in->shape[0], NEW_N);
+        kind = 2;
+    }
+    assert_rc(sharr_close(a), 0);
+    sharr_disconnect(c);
+    return kind;
+}
+
+static int log_has(const struct harness *h, const char *what)
+{
+    char buf[1 << 16];
+    FILE *f = fopen(h->log, "re");
+    size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, what) != NULL;
+}
+
+/* The store holds exactly the .npy and .meta of the arrays that exist. */
+static void assert_clean(struct harness *h, int narrays)
+{
+    char names[4096];
+    int n = fault_store_files(h, names, sizeof(names));
+    if (n != 2 * narrays)
+        print_error("store holds %d files, want %d: %s\n", n, 2 * narrays, names);
+    assert_int_equal(n, 2 * narrays);
+}
+
+static void test_fault_points_leave_old_or_new(void **state)
+{
+    static const struct {
+        const char *point;
+        int committed;
+    } points[] = {
+        { "create-opened", 0 },      { "create-reserved", 0 },   { "create-flushed", 0 },
+        { "create-meta-written", 0 }, { "create-committed", 1 }, { "create-done", 1 },
+    };
+    struct harness *h = *state;
+    int kills = 0;
+
+    for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
+        for (int overwrite = 0; overwrite <= 1; overwrite++) {
+            const char *name = overwrite ? "over" : "fresh";
+            harness_daemon_stop(h);
+            fault_daemon_start(h, NULL, NULL);
+            if (overwrite)
+                make_old(h, name);
+            fault_daemon_kill(h);
+            fault_daemon_start(h, points[i].point, NULL);
+
+            sharr_t *c = harness_connect(h);
+            sharr_array_t *a = NULL;
+            struct sharr_create_opts o = { .persist = 1, .overwrite = overwrite };
+            int rc = sharr_create(c, name, "<u8", 1, new_shape, &o, &a);
+            assert_int_not_equal(rc, 0);
+            sharr_disconnect(c);
+            assert_int_equal(fault_daemon_reap(h), 1);
+            kills++;
+
+            assert_int_equal(truncate(h->log, 0), 0);
+            fault_daemon_start(h, NULL, NULL);
+            int kind = which(h, name);
+            if (kind != (points[i].committed ? 2 : overwrite))
+                print_error("killed at %s (%s): found %d\n", points[i].point, name, kind);
+            assert_int_equal(kind, points[i].committed ? 2 : overwrite);
+            assert_clean(h, kind != 0);
+            /* Leftovers were swept, and said so in the log. */
+            if (i < 5)
+                assert_true(log_has(h, i == 4 ? "completed the interrupted create"
+                                               : "left by an interrupted create"));
+            /* Start the next case from an empty store. */
+            c = harness_connect(h);
+            if (kind)
+                assert_rc(sharr_unlink(c, name), 0);
+            sharr_disconnect(c);
+        }
+    }
+    /* An unlink killed between its commit (the .meta gone) and the rename of the
+     * .npy: the name is gone and the .npy is swept at start. */
+    make_old(h, "gone");
+    fault_daemon_kill(h);
+    fault_daemon_start(h, "unlink-uncommitted", NULL);
+    sharr_t *c = harness_connect(h);
+    assert_int_not_equal(sharr_unlink(c, "gone"), 0);
+    sharr_disconnect(c);
+    assert_int_equal(fault_daemon_reap(h), 1);
+    kills++;
+    fault_daemon_start(h, NULL, NULL);
+    assert_int_equal(which(h, "gone"), 0);
+    assert_clean(h, 0);
+    print_message("%d fault points, each ending in a complete array or none\n", kills);
+}
+
+static int overwriter(int rfd, int wfd, void *arg)
+{
+    (void)rfd;
+    (void)arg;
+    sharr_t *c = NULL;
+    const uint64_t big[1] = { BIG_N };
+    struct sharr_create_opts o = { .persist = 1, .overwrite = 1 };
+    CHILD_CHECK(sharr_connect(NULL, &c) == 0);
+    CHILD_CHECK(chan_put(wfd, "R", 1) == 0);
+    for (uint64_t i = 0;; i++) {
+        sharr_array_t *a = NULL;
+        char name[16];
+        snprintf(name, sizeof(name), "big%d", (int)(i % 3));
+        if (sharr_create(c, name, "|u1", 1, i % 2 ? big : old_shape, &o, &a) < 0)
+            break;
+        sharr_close(a);
+    }
+    sharr_disconnect(c);
+    return 0;
+}
+
+static void test_timed_kills_during_large_overwrites(void **state)
+{
+    struct harness *h = *state;
+    int rounds = (int)(40 * fault_scale());
+    if (rounds < 5)
+        rounds = 5;
+    srand(12345);
+    for (int i = 0; i < rounds; i++) {
+        struct harness_child ch;
+        char ack;
+        harness_child_start(h, &ch, overwriter, NULL);
+        harness_get(ch.from, &ack, 1);
+        struct timespec ts = { 0, (rand() % 40) * 1000000L };
+        nanosleep(&ts, NULL);
+        fault_daemon_kill(h);
+        harness_child_wait(h, &ch);
+        fault_daemon_start(h, NULL, NULL);
+
+        sharr_t *c = harness_connect(h);
+        struct sharr_stats st = harness_stats(c);
+        int n = 0;
+        for (int k = 0; k < 3; k++) {
+            struct sharr_info in;
+            char name[16];
+            snprintf(name, sizeof(name), "big%d", k);
+            int rc = sharr_stat(c, name, &in);
+            if (rc == -ENOENT)
+                continue;
+            assert_rc(rc, 0);
+            assert_true(in.shape[0] == BIG_N || in.shape[0] == OLD_N);
+            sharr_array_t *a;
+            assert_rc(sharr_open(c, name, "r", NULL, &a), 0);
+            assert_rc(sharr_close(a), 0);
+            n++;
+        }
+        assert_int_equal(st.arrays, n);
+        sharr_disconnect(c);
+        assert_clean(h, n);
+    }
+    print_message("%d timed kills during large overwrites\n", rounds);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_fault_points_leave_old_or_new, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_timed_kills_during_large_overwrites,
+                                        harness_setup, harness_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,22 @@
+/* asuser.h — forked children that run as an unprivileged uid, so tests running as
+ * root can show what the kernel and the daemon refuse to another user.
+ *
+ * The child drops to ASUSER_UID/ASUSER_GID (nobody) for good before it runs fn.
+ */
+#ifndef ASUSER_H
+#define ASUSER_H
+
+#include "harness.h"
+
+#define ASUSER_UID 65534u
+#define ASUSER_GID 65534u
+
+/* Let other uids reach h's socket (the harness directory is 0700). */
+void asuser_open_dir(struct harness *h);
+
+/* Fork, drop to uid/gid (no supplementary groups; dumpable, as a process started as
+ * that user is), run fn(arg) and exit with its result. Returns the exit code, or 128 +
+ * signal. fn must use CHILD_CHECK, never cmocka asserts. */
+int asuser_run(struct harness *h, uint32_t uid, uint32_t gid, int (*fn)(void *arg), void *arg);
+
+#endif

@@ -1,0 +1,161 @@
+/* test_codec_holders.c — the holders method's codec: request and reply survive a
+ * pack / decode / parse round trip, and every malformed field is refused with
+ * EINVAL (or EOVERFLOW for a reply larger than the caller's buffer).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <msgpack.h>
+
+#include "codec.h"
+#include "limits.h"
+
+/* Unpack sb's one message and parse its envelope into msg; z keeps the objects. */
+static void decode(msgpack_sbuffer *sb, msgpack_zone *z, struct codec_msg *msg)
+{
+    msgpack_object obj;
+    size_t off = 0;
+    char err[256];
+
+    assert_int_equal(msgpack_unpack(sb->data, sb->size, &off, z, &obj), MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(off, sb->size);
+    assert_int_equal(codec_parse_msg(&obj, msg, NULL, err, sizeof err), 0);
+}
+
+static void test_holders_request_round_trips(void **state)
+{
+    (void)state;
+    struct codec_holders p = { .after = 77, .limit = 5 }, q;
+    msgpack_sbuffer sb;
+    msgpack_zone z;
+    struct codec_msg msg;
+    char err[256];
+
+    snprintf(p.name, sizeof p.name, "weights.v2");
+    msgpack_sbuffer_init(&sb);
+    msgpack_zone_init(&z, 1024);
+    assert_int_equal(codec_pack_holders(&sb, 9, &p), 0);
+    decode(&sb, &z, &msg);
+    assert_string_equal(msg.method, "holders");
+    memset(&q, 0xff, sizeof q);
+    assert_int_equal(codec_parse_holders(msg.params, &q, err, sizeof err), 0);
+    assert_string_equal(q.name, "weights.v2");
+    assert_int_equal(q.after, 77);
+    assert_int_equal(q.limit, 5);
+    /* No params at all: every array, from the start, the default page. */
+    assert_int_equal(codec_parse_holders(NULL, &q, err, sizeof err), 0);
+    assert_string_equal(q.name, "");
+    assert_int_equal(q.after, 0);
+    assert_int_equal(q.limit, PROTO_LIST_PAGE_DEFAULT);
+    msgpack_zone_destroy(&z);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* params {key: value} with value packed by fn. */
+static int parse_one(const char *key, int kind, uint64_t u, const char *s)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_zone z;
+    msgpack_object obj;
+    struct codec_holders q;
+    size_t off = 0;
+    char err[256];
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_str_with_body(&pk, key, strlen(key));
+    if (kind == 0)
+        msgpack_pack_uint64(&pk, u);
+    else if (kind == 1)
+        msgpack_pack_str_with_body(&pk, s, strlen(s));
+    else
+        msgpack_pack_int64(&pk, -1);
+    msgpack_zone_init(&z, 1024);
+    assert_int_equal(msgpack_unpack(sb.data, sb.size, &off, &z, &obj), MSGPACK_UNPACK_SUCCESS);
+    int r = codec_parse_holders(&obj, &q, err, sizeof err);
+    msgpack_zone_destroy(&z);
+    msgpack_sbuffer_destroy(&sb);
+    return r;
+}
+
+static void test_holders_request_rejects_bad_fields(void **state)
+{
+    (void)state;
+    assert_int_equal(parse_one("limit", 0, 0, NULL), -EINVAL);
+    assert_int_equal(parse_one("limit", 0, PROTO_LIST_PAGE_MAX + 1, NULL), -EINVAL);
+    assert_int_equal(parse_one("limit", 0, PROTO_LIST_PAGE_MAX, NULL), 0);
+    assert_int_equal(parse_one("after", 2, 0, NULL), -EINVAL);
+    assert_int_equal(parse_one("after", 1, 0, "5"), -EINVAL);
+    assert_int_equal(parse_one("name", 1, 0, "a/b"), -EINVAL);
+    assert_int_equal(parse_one("name", 1, 0, ""), -EINVAL);
+    assert_int_equal(parse_one("name", 0, 3, NULL), -EINVAL);
+    char longname[PROTO_NAME_MAX + 2];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    assert_int_equal(parse_one("name", 1, 0, longname), -ENAMETOOLONG);
+}
+
+static void test_holders_reply_round_trips_and_respects_cap(void **state)
+{
+    (void)state;
+    struct codec_holder hs[2], out[2];
+    msgpack_sbuffer sb;
+    msgpack_zone z;
+    struct codec_msg msg;
+    size_t n = 0;
+    bool more = false;
+    char err[256];
+
+    memset(hs, 0, sizeof hs);
+    hs[0] = (struct codec_holder){ .handle = 3, .pid = 100, .uid = 1000, .gid = 1001,
+                                   .mode = META_MODE_RPLUS, .since_ns = -5, .nbytes = 4096,
+                                   .persist = true };
+    snprintf(hs[0].name, sizeof hs[0].name, "a");
+    snprintf(hs[0].comm, sizeof hs[0].comm, "python3");
+    hs[1] = (struct codec_holder){ .handle = 9, .pid = 101, .mode = META_MODE_C,
+                                   .unlinked = true };
+    snprintf(hs[1].name, sizeof hs[1].name, "b");
+    msgpack_sbuffer_init(&sb);
+    msgpack_zone_init(&z, 4096);
+    assert_int_equal(codec_pack_reply_holders(&sb, 4, hs, 2, true), 0);
+    decode(&sb, &z, &msg);
+    assert_int_equal(codec_parse_reply_holders(msg.result, out, 2, &n, &more, err, sizeof err),
+                     0);
+    assert_int_equal(n, 2);
+    assert_true(more);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(out[i].handle, hs[i].handle);
+        assert_string_equal(out[i].name, hs[i].name);
+        assert_int_equal(out[i].pid, hs[i].pid);
+        assert_int_equal(out[i].uid, hs[i].uid);
+        assert_int_equal(out[i].gid, hs[i].gid);
+        assert_string_equal(out[i].comm, hs[i].comm);
+        assert_int_equal(out[i].mode, hs[i].mode);
+        assert_int_equal(out[i].since_ns, hs[i].since_ns);
+        assert_int_equal(out[i].nbytes, hs[i].nbytes);
+        assert_int_equal(out[i].persist, hs[i].persist);
+        assert_int_equal(out[i].unlinked, hs[i].unlinked);
+    }
+    assert_int_equal(codec_parse_reply_holders(msg.result, out, 1, &n, &more, err, sizeof err),
+                     -EOVERFLOW);
+    msgpack_zone_destroy(&z);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_holders_request_round_trips),
+        cmocka_unit_test(test_holders_request_rejects_bad_fields),
+        cmocka_unit_test(test_holders_reply_round_trips_and_respects_cap),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
