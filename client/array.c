@@ -277,12 +277,17 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
     clock_gettime(CLOCK_MONOTONIC, &start);
 
     /* A waiting open that loses its daemon (a restart) attached nothing: it asks
-     * again on a fresh connection for what is left of its wait. */
-    while ((rc = client_call(conn, &req, &rep)) == -ECONNRESET && opts->wait_ms != 0) {
+     * again on a fresh connection for what is left of its wait, for as long as the
+     * daemon takes to come back within that wait (each round of dialing takes about
+     * a second). */
+    while (((rc = client_call(conn, &req, &rep)) == -ECONNRESET || (rc < 0 &&
+            client_unreachable(conn))) && opts->wait_ms != 0) {
         if (opts->wait_ms > 0) {
             clock_gettime(CLOCK_MONOTONIC, &now);
             waited_ms = (now.tv_sec - start.tv_sec) * 1000
                         + (now.tv_nsec - start.tv_nsec) / 1000000;
+            if (waited_ms >= opts->wait_ms && rc != -ECONNRESET)
+                return rc; /* sharrd stayed away: its dial error says why */
             if (waited_ms >= opts->wait_ms)
                 return client_fail(-ETIMEDOUT, "no array named %s appeared within %lld ms "
                                    "(sharrd restarted meanwhile)", name,

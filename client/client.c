@@ -84,7 +84,7 @@ struct sharr {
     int fdq[CLIENT_FDQ_MAX];    /* received descriptors not yet given to a reply */
     size_t fdq_len;
     unsigned dials;             /* completed dial attempts, so waiters see a failure */
-    int dial_err;
+    int dial_err;               /* of the last dial; 0 once one succeeds */
     char dial_msg[CLIENT_MSG_MAX];
     struct sharr_server server;
 };
@@ -410,6 +410,7 @@ static int client_ensure_up_locked(sharr_t *c)
         c->fd = link.fd;
         c->dec = link.dec;
         c->server = link.server;
+        c->dial_err = 0;
         c->gen++;
         c->state = CLIENT_UP;
         pthread_cond_broadcast(&c->cond);
@@ -692,6 +693,16 @@ out:
         close(call.fd);
     }
     return rc;
+}
+
+bool client_unreachable(sharr_t *c)
+{
+    bool down;
+
+    pthread_mutex_lock(&c->lock);
+    down = c->state == CLIENT_DOWN && c->dial_err != 0;
+    pthread_mutex_unlock(&c->lock);
+    return down;
 }
 
 uint32_t client_list_page_max(sharr_t *c)

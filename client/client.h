@@ -47,6 +47,10 @@ struct client_reply {
  * flight, -EPROTO when the daemon's reply could not be understood. */
 int client_call(sharr_t *c, const struct client_request *req, struct client_reply *ret);
 
+/* True when the connection is down because the last attempt to dial sharrd failed
+ * (no socket yet, nobody listening): the daemon is away, not answering. */
+bool client_unreachable(sharr_t *c);
+
 /* The daemon's largest list page (from hello), PROTO_LIST_PAGE_MAX when unknown. */
 uint32_t client_list_page_max(sharr_t *c);
 

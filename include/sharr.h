@@ -110,7 +110,10 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
                  const uint64_t *shape, const struct sharr_create_opts *opts,
                  sharr_array_t **ret_array);
 
-/* Attach an existing array by name. mode is "r", "r+" or "c" (as numpy.memmap). */
+/* Attach an existing array by name. mode is "r", "r+" or "c" (as numpy.memmap).
+ * With opts->wait_ms, a name not there yet is waited for; a daemon that restarts or
+ * is not up yet is dialed again for as long as the wait lasts, and a daemon that
+ * stays away ends the wait with its connect error. */
 int sharr_open(sharr_t *conn, const char *name, const char *mode,
                const struct sharr_open_opts *opts, sharr_array_t **ret_array);
 

@@ -299,6 +299,75 @@ static void test_waiting_open_survives_a_restart(void **state)
     sharr_disconnect(c);
 }
 
+/* Connects, waits for the word, then opens "slow" waiting up to a minute: the daemon
+ * is down by then and stays down longer than one round of reconnect tries. */
+static int opener_across_an_outage(int rfd, int wfd, void *arg)
+{
+    (void)arg;
+    sharr_t *c = NULL;
+    sharr_array_t *a = NULL;
+    struct sharr_open_opts o = { .wait_ms = 60000 };
+    char go;
+    CHILD_CHECK(sharr_connect(NULL, &c) == 0);
+    CHILD_CHECK(chan_put(wfd, "W", 1) == 0 && chan_get(rfd, &go, 1) == 0);
+    CHILD_CHECK(sharr_open(c, "slow", "r", &o, &a) == 0);
+    CHILD_CHECK(((const uint64_t *)sharr_array_data(a))[0] == 7);
+    CHILD_CHECK(chan_put(wfd, "O", 1) == 0);
+    CHILD_CHECK(sharr_close(a) == 0);
+    sharr_disconnect(c);
+    return 0;
+}
+
+static void test_waiting_open_outlasts_a_daemon_down_longer_than_reconnect(void **state)
+{
+    struct harness *h = *state;
+    struct harness_child ch;
+    char ack;
+    const uint64_t shape[1] = { 4 };
+
+    harness_child_start(h, &ch, opener_across_an_outage, NULL);
+    harness_get(ch.from, &ack, 1);
+    fault_daemon_kill(h);
+    harness_put(ch.to, "G", 1);
+    /* Longer than one round of reconnect tries (about 1 s): the open must keep
+     * dialing for the rest of its wait. */
+    struct timespec ts = { 2, 0 };
+    nanosleep(&ts, NULL);
+    fault_daemon_start(h, NULL, NULL);
+    sharr_t *c = harness_connect(h);
+    sharr_array_t *a;
+    uint64_t v = 7;
+    assert_rc(sharr_create(c, "slow", "<u8", 1, shape, NULL, &a), 0);
+    memcpy(sharr_array_data(a), &v, sizeof(v));
+    harness_get(ch.from, &ack, 1);
+    assert_int_equal(ack, 'O');
+    assert_int_equal(harness_child_wait(h, &ch), 0);
+    assert_rc(sharr_close(a), 0);
+    sharr_disconnect(c);
+}
+
+static void test_waiting_open_ends_with_the_connect_error_when_sharrd_stays_away(void **state)
+{
+    struct harness *h = *state;
+    sharr_t *c = harness_connect(h);
+    struct sharr_open_opts o = { .wait_ms = 1500 };
+    struct timespec t0, t1;
+    sharr_array_t *a = NULL;
+
+    fault_daemon_kill(h);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = sharr_open(c, "never", "r", &o, &a);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true(rc == -ECONNREFUSED || rc == -ENOENT);
+    assert_null(a);
+    assert_non_null(strstr(sharr_last_error(), "gave up after"));
+    /* It kept dialing for the whole wait, not one round only. */
+    assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 >= 1500);
+    fault_daemon_start(h, NULL, NULL);
+    assert_rc(sharr_open(c, "never", "r", NULL, &a), -ENOENT);
+    sharr_disconnect(c);
+}
+
 static void test_reconnect_gives_up_with_a_clear_error(void **state)
 {
     struct harness *h = *state;
@@ -327,6 +396,12 @@ int main(void)
                                         harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_waiting_open_survives_a_restart, harness_setup,
                                         harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_waiting_open_outlasts_a_daemon_down_longer_than_reconnect, harness_setup,
+            harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_waiting_open_ends_with_the_connect_error_when_sharrd_stays_away,
+            harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_reconnect_gives_up_with_a_clear_error,
                                         harness_setup, harness_teardown),
     };
