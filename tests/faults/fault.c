@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -188,12 +187,7 @@ void fault_daemon_start(struct harness *h, const char *point, struct fault_fdsto
     assert_true(pid >= 0);
     if (pid == 0) {
         char num[32];
-        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
-            _exit(125);
-        int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        int out = open(h->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
-            _exit(126);
+        harness_daemon_child_prepare(h, parent);
         if (point)
             setenv("SHARR_FAULT_POINT", point, 1);
         if (s) {

@@ -70,6 +70,18 @@ static void dump_log(const struct harness *h)
     fprintf(stderr, "---- tail of %s ----\n%s---- end of log ----\n", h->log, buf);
 }
 
+void harness_daemon_child_prepare(const struct harness *h, pid_t parent)
+{
+    int in, out;
+
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+        _exit(125);
+    in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    out = open(h->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+        _exit(126);
+}
+
 void harness_daemon_start(struct harness *h)
 {
     assert_int_equal(h->daemon, 0);
@@ -78,13 +90,7 @@ void harness_daemon_start(struct harness *h)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        /* A test killed by its timeout must not leave its daemon running. */
-        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
-            _exit(125);
-        int in = open("/dev/null", O_RDONLY);
-        int out = open(h->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
-            _exit(126);
+        harness_daemon_child_prepare(h, parent);
         const char *path = harness_sharrd_path();
         execl(path, path, "--socket", h->sock, "--store", h->store, (char *)NULL);
         _exit(127);
@@ -413,4 +419,27 @@ void harness_run_free(struct harness_run *r)
     free(r->out);
     free(r->err);
     r->out = r->err = NULL;
+}
+
+void harness_check_json(struct harness *h, const char *json, const char *script)
+{
+    char path[256], code[1024];
+    struct harness_run r;
+    FILE *f;
+
+    if (access("/usr/bin/python3", X_OK) != 0)
+        return;
+    snprintf(path, sizeof path, "%s/check.json", h->dir);
+    f = fopen(path, "we");
+    assert_non_null(f);
+    fputs(json, f);
+    assert_int_equal(fclose(f), 0);
+    snprintf(code, sizeof code, "import json, sys\nd = json.load(open(sys.argv[1]))\n%s\n",
+             script);
+    const char *argv[] = { "/usr/bin/python3", "-c", code, path, NULL };
+    harness_run(h, argv, &r);
+    if (r.status != 0)
+        print_error("json check failed on:\n%s\n%s", json, r.err);
+    assert_int_equal(r.status, 0);
+    harness_run_free(&r);
 }

@@ -111,6 +111,15 @@ struct harness_run {
 void harness_run(struct harness *h, const char *const argv[], struct harness_run *ret);
 void harness_run_free(struct harness_run *r);
 
+/* Check JSON text (a program's --json output) with Debian's Python: script sees the
+ * parsed value as d and fails the test by raising. A no-op without /usr/bin/python3. */
+void harness_check_json(struct harness *h, const char *json, const char *script);
+
+/* In a child forked (by parent) to exec a daemon: die with the parent, so a test
+ * killed by its timeout leaves no daemon running; stdin from /dev/null, stdout and
+ * stderr appended to the test's log. _exits 125/126 when it cannot. */
+void harness_daemon_child_prepare(const struct harness *h, pid_t parent);
+
 /* Paths of the programs under test, from the build tree. */
 const char *harness_sharrd_path(void);
 const char *harness_cli_path(void);

@@ -9,7 +9,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,14 +50,7 @@ void launch_daemon(struct harness *h, const char *const *extra, rlim_t nofile)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
-            _exit(125);
-        int in = open("/dev/null", O_RDONLY);
-        int out = open(h->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
-            _exit(126);
-        close(in);
-        close(out);
+        harness_daemon_child_prepare(h, parent);
         struct rlimit rl = { nofile, nofile };
         if (nofile > 0 && setrlimit(RLIMIT_NOFILE, &rl) < 0)
             _exit(124);

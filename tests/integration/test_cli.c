@@ -57,28 +57,6 @@ static int find_line(const char *text, const char *prefix, char *line, size_t le
     return 0;
 }
 
-/* Check JSON text with Python's json module: script gets the parsed value as d. */
-static void check_json(struct harness *h, const char *json, const char *script)
-{
-    if (access("/usr/bin/python3", X_OK) != 0)
-        return;
-    char path[256], code[1024];
-    snprintf(path, sizeof path, "%s/cli.json", h->dir);
-    FILE *f = fopen(path, "we");
-    assert_non_null(f);
-    fputs(json, f);
-    assert_int_equal(fclose(f), 0);
-    snprintf(code, sizeof code, "import json, sys\nd = json.load(open(sys.argv[1]))\n%s\n",
-             script);
-    const char *argv[] = { "/usr/bin/python3", "-c", code, path, NULL };
-    struct harness_run r;
-    harness_run(h, argv, &r);
-    if (r.status != 0)
-        print_error("json check failed on:\n%s\n%s", json, r.err);
-    assert_int_equal(r.status, 0);
-    harness_run_free(&r);
-}
-
 static void test_cli_manages_arrays(void **state)
 {
     struct harness *h = *state;
@@ -136,7 +114,7 @@ static void test_cli_manages_arrays(void **state)
     expect_success(&r, "info cli-a --json");
     assert_non_null(strstr(r.out, "\"dtype\": \"<f4\""));
     assert_non_null(strstr(r.out, "\"shape\": [100, 200]"));
-    check_json(h, r.out,
+    harness_check_json(h, r.out,
                "assert d['name'] == 'cli-a', d\n"
                "assert d['dtype'] == '<f4', d\n"
                "assert d['shape'] == [100, 200], d\n"
@@ -150,7 +128,7 @@ static void test_cli_manages_arrays(void **state)
     harness_run_free(&r);
     run_cli(h, &r, "stats", "--json", NULL);
     expect_success(&r, "stats --json");
-    check_json(h, r.out,
+    harness_check_json(h, r.out,
                "assert d['arrays'] == 2, d\n"
                "assert d['arrays_persistent'] == 1, d");
     harness_run_free(&r);

@@ -187,27 +187,6 @@ static void run_cli(struct harness *h, struct harness_run *r, ...)
     assert_int_equal(r->status, 0);
 }
 
-static void check_json(struct harness *h, const char *json, const char *script)
-{
-    if (access("/usr/bin/python3", X_OK) != 0)
-        return;
-    char path[256], code[1024];
-    snprintf(path, sizeof path, "%s/out.json", h->dir);
-    FILE *f = fopen(path, "we");
-    assert_non_null(f);
-    fputs(json, f);
-    assert_int_equal(fclose(f), 0);
-    snprintf(code, sizeof code, "import json, sys\nd = json.load(open(sys.argv[1]))\n%s\n",
-             script);
-    const char *argv[] = { "/usr/bin/python3", "-c", code, path, NULL };
-    struct harness_run r;
-    harness_run(h, argv, &r);
-    if (r.status != 0)
-        print_error("json check failed on:\n%s\n%s", json, r.err);
-    assert_int_equal(r.status, 0);
-    harness_run_free(&r);
-}
-
 static void test_cli_ls_info_and_top_show_the_holders(void **state)
 {
     struct harness *h = *state;
@@ -237,16 +216,16 @@ static void test_cli_ls_info_and_top_show_the_holders(void **state)
     snprintf(script, sizeof script,
              "assert [(x['pid'], x['mode'], x['comm']) for x in d['holders']] == "
              "[(%d, 'r+', '" COMM "'), (%d, 'r', '" COMM "')], d", (int)a.pid, (int)b.pid);
-    check_json(h, r.out, script);
+    harness_check_json(h, r.out, script);
     harness_run_free(&r);
 
     run_cli(h, &r, "ls", "-l", "--json", NULL);
-    check_json(h, r.out, "m = {x['name']: x for x in d}\n"
+    harness_check_json(h, r.out, "m = {x['name']: x for x in d}\n"
                          "assert len(m['grid']['holders']) == 2 and len(m['idle']['holders']) == 1");
     harness_run_free(&r);
 
     run_cli(h, &r, "ping", "--json", NULL);
-    check_json(h, r.out, "assert d['protocol'] == 1 and d['pid'] > 0 and d['round_trip_ms'] >= 0");
+    harness_check_json(h, r.out, "assert d['protocol'] == 1 and d['pid'] > 0 and d['round_trip_ms'] >= 0");
     harness_run_free(&r);
 
     run_cli(h, &r, "top", NULL);
@@ -261,7 +240,7 @@ static void test_cli_ls_info_and_top_show_the_holders(void **state)
              "assert p[%d]['bytes'] == 8192 + 64 and p[%d]['arrays'] == 2, p\n"
              "assert d['volatile_capacity'] > 0 and d['arrays'] == 2, d",
              (int)a.pid, (int)a.pid, (int)b.pid, (int)b.pid);
-    check_json(h, r.out, script);
+    harness_check_json(h, r.out, script);
     harness_run_free(&r);
 
     /* b inherited a's pipe when it was forked: release it first. */

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -145,13 +144,7 @@ static pid_t spawn(struct harness *h, const char *const argv[], const int *fds, 
     assert_true(pid >= 0);
     if (pid != 0)
         return pid;
-    /* A daemon left behind by a failing test goes when the test program does. */
-    if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
-        _exit(125);
-    int in = open("/dev/null", O_RDONLY);
-    int out = open(h->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
-        _exit(126);
+    harness_daemon_child_prepare(h, parent);
     /* Move the passed descriptors above the target range first, then into place. */
     int tmp[8];
     for (int i = 0; i < nfds; i++)
