@@ -276,6 +276,7 @@ static int methods_create(struct conn *c, const struct codec_msg *msg)
     m.ndim = p.ndim;
     memcpy(m.shape, p.shape, sizeof(m.shape));
     m.order = p.order;
+    m.offset = PROTO_DATA_OFFSET;
     m.persist = p.persist;
     m.perm = p.perm ? p.perm : 0600;
     m.uid = c->peer.uid;

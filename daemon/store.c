@@ -113,14 +113,48 @@ int store_npy_path(const struct store *s, const char *name, char *out, size_t le
     return 0;
 }
 
+/* Read the .npy header of the regular file fd (size bytes) into m's dtype, order,
+ * ndim, shape, nbytes and offset. The data must start at a multiple of
+ * PROTO_DATA_OFFSET_ALIGN and fit in the file. 0, or -EINVAL with a message in err. */
+static int store_read_header(int fd, uint64_t size, struct meta *m, char *err, size_t errlen)
+{
+    uint8_t header[PROTO_DATA_OFFSET_MAX];
+    uint64_t offset;
+    ssize_t n;
+    int r;
+
+    n = pread(fd, header, sizeof(header), 0);
+    if (n < 0) {
+        snprintf(err, errlen, "cannot read its .npy header: %s", strerror(errno));
+        return -EINVAL;
+    }
+    err[0] = '\0';
+    r = npy_header_parse(header, (size_t)n, m, &offset, err, errlen);
+    if (r < 0) {
+        if (r != -EINVAL || !err[0])
+            snprintf(err, errlen, "not a .npy file: its header is cut short");
+        return -EINVAL;
+    }
+    if (offset % PROTO_DATA_OFFSET_ALIGN != 0 || offset > PROTO_DATA_OFFSET_MAX) {
+        snprintf(err, errlen, "its data starts at byte %" PRIu64 ", not a multiple of %d "
+                 "(a .npy written by numpy < 1.14)", offset, PROTO_DATA_OFFSET_ALIGN);
+        return -EINVAL;
+    }
+    if (size < offset + m->nbytes) {
+        snprintf(err, errlen, "it holds %" PRIu64 " bytes; its header describes %" PRIu64
+                 " bytes of data after byte %" PRIu64, size, m->nbytes, offset);
+        return -EINVAL;
+    }
+    m->offset = offset;
+    return 0;
+}
+
 /* Read <name>.meta and <name>.npy into m and an O_RDWR fd, checking that the
- * header describes exactly the file's size. */
+ * header describes data the file holds. */
 static int store_load_one(const struct store *s, const char *name, struct meta *m,
                           int *ret_fd, char *err, size_t errlen)
 {
     char file[STORE_FILE_MAX], text[128], tail;
-    uint8_t header[NPY_HEADER_LEN];
-    uint64_t offset;
     struct stat st;
     ssize_t n;
     int fd, r;
@@ -148,16 +182,13 @@ static int store_load_one(const struct store *s, const char *name, struct meta *
         snprintf(err, errlen, ".npy: %s", strerror(errno));
         return -EINVAL;
     }
-    n = pread(fd, header, sizeof(header), 0);
-    r = fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || n < 0 ? -EINVAL
-        : npy_header_parse(header, (size_t)n, m, &offset, err, errlen);
-    if (r == 0 && (offset != NPY_HEADER_LEN || (uint64_t)st.st_size != offset + m->nbytes)) {
-        snprintf(err, errlen, "the .npy header does not match the file size");
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "its .npy is not a regular file");
         r = -EINVAL;
+    } else {
+        r = store_read_header(fd, (uint64_t)st.st_size, m, err, errlen);
     }
     if (r < 0) {
-        if (r != -EINVAL || !err[0])
-            snprintf(err, errlen, "not a sharr .npy file");
         close(fd);
         return -EINVAL;
     }

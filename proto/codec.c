@@ -99,7 +99,7 @@ static int codec_pack_meta(msgpack_packer *pk, const struct meta *m)
     r |= codec_pack_cstr(pk, "nbytes");
     r |= msgpack_pack_uint64(pk, m->nbytes);
     r |= codec_pack_cstr(pk, "offset");
-    r |= msgpack_pack_uint64(pk, PROTO_DATA_OFFSET);
+    r |= msgpack_pack_uint64(pk, m->offset);
     r |= codec_pack_cstr(pk, "persist");
     r |= m->persist ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
     r |= codec_pack_cstr(pk, "perm");
@@ -906,10 +906,13 @@ static int codec_meta(const struct codec_ctx *c, const msgpack_object *obj, stru
     if (given != 0 && given != nbytes)
         return codec_fail(c, -EINVAL, "'nbytes' %llu does not match shape and dtype (%llu)",
                           (unsigned long long)given, (unsigned long long)nbytes);
-    if (offset != PROTO_DATA_OFFSET)
-        return codec_fail(c, -EINVAL, "'offset' must be " CODEC_XSTR(PROTO_DATA_OFFSET));
+    if (offset == 0 || offset % PROTO_DATA_OFFSET_ALIGN != 0 || offset > PROTO_DATA_OFFSET_MAX)
+        return codec_fail(c, -EINVAL, "'offset' must be a multiple of "
+                          CODEC_XSTR(PROTO_DATA_OFFSET_ALIGN) " in "
+                          CODEC_XSTR(PROTO_DATA_OFFSET_ALIGN) ".." CODEC_XSTR(PROTO_DATA_OFFSET_MAX));
     out->order = order;
     out->nbytes = nbytes;
+    out->offset = offset;
     out->persist = persist;
     out->perm = (uint32_t)perm;
     out->ctime_ns = ctime_ns;
