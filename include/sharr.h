@@ -111,6 +111,19 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
                  const uint64_t *shape, const struct sharr_create_opts *opts,
                  sharr_array_t **ret_array);
 
+/* Make the .npy file open on fd a persistent array named name, without copying its
+ * data: the daemon links that very file into its store. fd must be open O_RDWR on a
+ * regular file with exactly one link, owned by the daemon's uid and on the store's
+ * filesystem (else -EPERM, -EMLINK, -EXDEV, -EBADF, -EINVAL: copy it instead). Its
+ * .npy header gives dtype, shape and order; its data stays where the header ends
+ * (info.offset, a multiple of 64). opts: perm and overwrite as for sharr_create;
+ * order and persist are ignored (it is always persistent); flags must be 0. fd stays
+ * the caller's: the caller then removes the file's old path, whose data is now the
+ * array's (writes through fd reach the array). On success *ret_info (may be NULL)
+ * describes the new array; attach it with sharr_open. */
+int sharr_adopt(sharr_t *conn, const char *name, int fd, const struct sharr_create_opts *opts,
+                struct sharr_info *ret_info);
+
 /* Attach an existing array by name. mode is "r", "r+" or "c" (as numpy.memmap). */
 int sharr_open(sharr_t *conn, const char *name, const char *mode,
                const struct sharr_open_opts *opts, sharr_array_t **ret_array);
