@@ -332,22 +332,25 @@ static int methods_build(struct methods_job *job, bool overwrite)
     int r;
 
     old = registry_find(&d->registry, m->name);
-    r = old && !old->ready ? -EEXIST : 0;
-    if (r < 0)
-        methods_error(c, msgid, r, "%s is being created", m->name);
-    else if (old && !overwrite && (r = -EEXIST))
-        methods_error(c, msgid, r, "an array named %s exists (%s overwrites it)", m->name,
-                      job->adopt ? "--overwrite" : "mode w+");
-    else if (old && !access_is_owner(&old->meta, &c->peer) && (r = -EPERM))
-        methods_error(c, msgid, r, "%s belongs to uid %" PRIu32 ": only its owner or root may "
-                      "overwrite it", m->name, old->meta.uid);
+    if (old && !old->ready) {
+        r = methods_error(c, msgid, -EEXIST, "%s is being created", m->name);
+        goto fail;
+    }
+    if (old && !overwrite) {
+        r = methods_error(c, msgid, -EEXIST, "an array named %s exists (%s overwrites it)",
+                          m->name, job->adopt ? "--overwrite" : "mode w+");
+        goto fail;
+    }
+    if (old && !access_is_owner(&old->meta, &c->peer)) {
+        r = methods_error(c, msgid, -EPERM, "%s belongs to uid %" PRIu32 ": only its owner or "
+                          "root may overwrite it", m->name, old->meta.uid);
+        goto fail;
+    }
     /* An overwrite needs room for both arrays: the old one lives until the new is built. */
-    else if ((r = quota_check(&d->quota, &d->cfg.policy, m->uid, m->nbytes, err,
-                              sizeof(err))) < 0)
-        methods_error(c, msgid, r, "cannot %s %s: %s", verb, m->name, err);
+    r = quota_check(&d->quota, &d->cfg.policy, m->uid, m->nbytes, err, sizeof(err));
     if (r < 0) {
-        methods_job_free(job);
-        return r;
+        methods_error(c, msgid, r, "cannot %s %s: %s", verb, m->name, err);
+        goto fail;
     }
     /* The old array keeps its files until the new one is committed over them. */
     if (old) {
@@ -359,12 +362,16 @@ static int methods_build(struct methods_job *job, bool overwrite)
     if (r < 0) {
         if (old)
             registry_restore(&d->registry, old);
-        methods_job_free(job);
-        return methods_error(c, msgid, r, "out of memory");
+        r = methods_error(c, msgid, r, "out of memory");
+        goto fail;
     }
     registry_ref(a);
     job->array = a;
     return uv_queue_work(&d->loop, &job->req, methods_create_work, methods_create_done);
+
+fail:
+    methods_job_free(job);
+    return r;
 }
 
 static void methods_adopt_check_work(uv_work_t *req)
