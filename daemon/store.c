@@ -444,6 +444,23 @@ remove_tmp:
     return r;
 }
 
+/* Whether the file open on fd sits in the store's directory, by the path the kernel
+ * keeps for it (only read, never opened). */
+static bool store_holds(const struct store *s, int fd)
+{
+    char proc[32], path[PROTO_PATH_MAX + STORE_FILE_MAX];
+    size_t dir = strlen(s->path);
+    ssize_t n;
+
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    n = readlink(proc, path, sizeof(path) - 1);
+    if (n < 0)
+        return false;
+    path[n] = '\0';
+    return (size_t)n > dir && memcmp(path, s->path, dir) == 0 && path[dir] == '/'
+           && strchr(path + dir + 1, '/') == NULL;
+}
+
 int store_adopt_check(const struct store *s, int fd, struct meta *m, char *err, size_t errlen)
 {
     struct stat st, dir;
@@ -480,6 +497,12 @@ int store_adopt_check(const struct store *s, int fd, struct meta *m, char *err, 
         snprintf(err, errlen, "the file is on another filesystem than the store %s: import "
                  "without --move to copy it", s->path);
         return -EXDEV;
+    }
+    /* A file of the store itself (a daemon running as its user lets the user open
+     * them) is another array's data: two names for one file would lose it. */
+    if (store_holds(s, fd)) {
+        snprintf(err, errlen, "the file is already in the store %s", s->path);
+        return -EINVAL;
     }
     return store_read_header(fd, (uint64_t)st.st_size, m, err, errlen);
 }

@@ -59,7 +59,8 @@ int store_create(const struct store *s, const struct meta *m, int *ret_fd,
 /* Thread pool. Check that fd, a file a client opened and sent, can become a
  * persistent array as it is: a regular file (else -EINVAL) open for reading and
  * writing (-EBADF), owned by the daemon's effective uid (-EPERM), with one link
- * (-EMLINK), on the store's filesystem (-EXDEV), holding a .npy whose header sharr
+ * (-EMLINK), on the store's filesystem (-EXDEV) but not in the store's directory
+ * (-EINVAL: it would be another array's file), holding a .npy whose header sharr
  * reads, with its data at a multiple of PROTO_DATA_OFFSET_ALIGN and within the file
  * (-EINVAL). Fills m's dtype, order, ndim, shape, nbytes and offset; 0, or a negative
  * errno with a message in err. Never opens a path. */

@@ -341,6 +341,16 @@ static void test_move_refuses_what_it_cannot_adopt_and_leaves_it(void **state)
     src = path_in(h, "again.npy");
     write_numpy_file(src, 1.0);
     expect_refused(h, src, "taken", "EEXIST", "exists");
+
+    /* An array's own file in the store (the daemon's uid may open it). */
+    char own[300];
+    c = harness_connect(h);
+    assert_rc(sharr_create(c, "kept", "<f8", 1, shape, &(struct sharr_create_opts){
+                               .persist = 1 }, &a), 0);
+    sharr_close(a);
+    sharr_disconnect(c);
+    snprintf(own, sizeof own, "%s/kept.npy", h->store);
+    expect_refused(h, own, "twin", "EINVAL", "already in the store");
 }
 
 /* A file on another filesystem than the store: a tmpfs mounted for the test. */
