@@ -3,7 +3,8 @@
  * at byte 128) that opens, shares writes, survives a restart, loads with numpy and
  * exports equal; every refusal answers its errno and message and leaves the file where
  * it was and nothing in the store; descriptors sent on the wire are taken by adopt only
- * and never leaked; --move with raw-data flags is a usage error.
+ * and never leaked; --overwrite replaces an array; --move with raw-data flags is a
+ * usage error.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -505,6 +506,37 @@ static void test_adopt_takes_exactly_one_descriptor_and_leaks_none(void **state)
     rawconn_close(&rc);
 }
 
+/* --overwrite replaces an array the user owns, volatile or persistent, atomically. */
+static void test_move_overwrite_replaces_an_existing_array(void **state)
+{
+    struct harness *h = *state;
+    struct harness_run r;
+    uint64_t shape[1] = { 100 };
+    sharr_array_t *a, *old;
+    sharr_t *c = harness_connect(h);
+
+    assert_rc(sharr_create(c, "vol", "<u1", 1, shape, NULL, &a), 0);
+    sharr_close(a);
+    assert_rc(sharr_create(c, "disk", "<u1", 1, shape,
+                           &(struct sharr_create_opts){ .persist = 1 }, &old), 0);
+    ((unsigned char *)sharr_array_data(old))[0] = 9;
+    for (int i = 0; i < 2; i++) {
+        const char *name = i ? "disk" : "vol";
+        const char *src = path_in(h, i ? "disk.npy" : "vol.npy");
+        write_numpy_file(src, 7.0);
+        assert_int_equal(cli(h, &r, "import", src, name, "--move", "--overwrite", NULL), 0);
+        harness_run_free(&r);
+        assert_rc(sharr_open(c, name, "r", NULL, &a), 0);
+        assert_values(a, 7.0);
+        sharr_close(a);
+    }
+    /* The replaced array stays valid for whoever holds it. */
+    assert_int_equal(((unsigned char *)sharr_array_data(old))[0], 9);
+    sharr_close(old);
+    assert_store_has_no_leftovers(h);
+    sharr_disconnect(c);
+}
+
 static void test_move_with_raw_data_flags_is_a_usage_error(void **state)
 {
     struct harness *h = *state;
@@ -550,6 +582,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_adopt_refuses_readonly_directory_and_fifo_descriptors,
                                         harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_adopt_takes_exactly_one_descriptor_and_leaks_none,
+                                        harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_move_overwrite_replaces_an_existing_array,
                                         harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_move_with_raw_data_flags_is_a_usage_error,
                                         harness_setup, harness_teardown),
