@@ -69,6 +69,12 @@ static void methods_send(struct conn *c, msgpack_sbuffer *sb, int r, int fd)
     conn_send(c, msgpack_sbuffer_release(sb), len, fd);
 }
 
+static void methods_close_fds(const int *fds, unsigned nfds)
+{
+    for (unsigned i = 0; i < nfds; i++)
+        close(fds[i]);
+}
+
 /* Reply with an error; returns err so handlers can end with `return methods_error(...)`. */
 static int methods_error(struct conn *c, uint32_t msgid, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -115,6 +121,15 @@ static struct methods_job *methods_job_new(struct daemon *d, struct conn *c, uin
     return job;
 }
 
+/* Close adopt's copy of the client's file once it is no longer needed: before the
+ * reply, so a client that gets one knows the daemon holds nothing of it but the store's. */
+static void methods_job_close_src(struct methods_job *job)
+{
+    if (job->src_fd >= 0)
+        close(job->src_fd);
+    job->src_fd = -1;
+}
+
 static void methods_job_free(struct methods_job *job)
 {
     if (job->conn)
@@ -123,8 +138,7 @@ static void methods_job_free(struct methods_job *job)
         registry_unref(job->array);
     if (job->old)
         registry_unref(job->old);
-    if (job->src_fd >= 0)
-        close(job->src_fd);
+    methods_job_close_src(job);
     free(job);
 }
 
@@ -243,6 +257,7 @@ static void methods_create_done(uv_work_t *req, int status)
     struct registry_array *a = job->array;
 
     (void)status; /* never cancelled: uv_cancel is not used */
+    methods_job_close_src(job);
     if (job->r < 0) {
         log_warning(&d->log, "cannot %s %s: %s", job->adopt ? "adopt" : "create", a->meta.name,
                     job->err);
@@ -327,29 +342,33 @@ static int methods_build(struct methods_job *job, bool overwrite)
     const struct meta *m = &job->meta;
     const char *verb = job->adopt ? "adopt" : "create";
     struct registry_array *old, *a;
-    char err[METHODS_ERR_MAX] = "";
+    /* Room for two names and a reason; the reply cuts it to PROTO_TEXT_MAX. */
+    char err[2 * METHODS_ERR_MAX + 64] = "", why[METHODS_ERR_MAX] = "";
     uint32_t msgid = job->msgid;
     int r;
 
     old = registry_find(&d->registry, m->name);
     if (old && !old->ready) {
-        r = methods_error(c, msgid, -EEXIST, "%s is being created", m->name);
+        r = -EEXIST;
+        snprintf(err, sizeof(err), "%s is being created", m->name);
         goto fail;
     }
     if (old && !overwrite) {
-        r = methods_error(c, msgid, -EEXIST, "an array named %s exists (%s overwrites it)",
-                          m->name, job->adopt ? "--overwrite" : "mode w+");
+        r = -EEXIST;
+        snprintf(err, sizeof(err), "an array named %s exists (%s overwrites it)", m->name,
+                 job->adopt ? "--overwrite" : "mode w+");
         goto fail;
     }
     if (old && !access_is_owner(&old->meta, &c->peer)) {
-        r = methods_error(c, msgid, -EPERM, "%s belongs to uid %" PRIu32 ": only its owner or "
-                          "root may overwrite it", m->name, old->meta.uid);
+        r = -EPERM;
+        snprintf(err, sizeof(err), "%s belongs to uid %" PRIu32 ": only its owner or root may "
+                 "overwrite it", m->name, old->meta.uid);
         goto fail;
     }
     /* An overwrite needs room for both arrays: the old one lives until the new is built. */
-    r = quota_check(&d->quota, &d->cfg.policy, m->uid, m->nbytes, err, sizeof(err));
+    r = quota_check(&d->quota, &d->cfg.policy, m->uid, m->nbytes, why, sizeof(why));
     if (r < 0) {
-        methods_error(c, msgid, r, "cannot %s %s: %s", verb, m->name, err);
+        snprintf(err, sizeof(err), "cannot %s %s: %s", verb, m->name, why);
         goto fail;
     }
     /* The old array keeps its files until the new one is committed over them. */
@@ -362,7 +381,7 @@ static int methods_build(struct methods_job *job, bool overwrite)
     if (r < 0) {
         if (old)
             registry_restore(&d->registry, old);
-        r = methods_error(c, msgid, r, "out of memory");
+        snprintf(err, sizeof(err), "out of memory");
         goto fail;
     }
     registry_ref(a);
@@ -370,6 +389,8 @@ static int methods_build(struct methods_job *job, bool overwrite)
     return uv_queue_work(&d->loop, &job->req, methods_create_work, methods_create_done);
 
 fail:
+    methods_job_close_src(job);
+    methods_error(c, msgid, r, "%s", err);
     methods_job_free(job);
     return r;
 }
@@ -393,6 +414,7 @@ static void methods_adopt_checked(uv_work_t *req, int status)
         return;
     }
     if (job->r < 0) {
+        methods_job_close_src(job);
         methods_error(job->conn, job->msgid, job->r, "cannot adopt %s: %s", job->meta.name,
                       job->err);
         methods_job_free(job);
@@ -433,8 +455,7 @@ static int methods_adopt(struct conn *c, const struct codec_msg *msg, const int 
         snprintf(err, sizeof(err), "out of memory");
     }
     if (r < 0) {
-        for (unsigned i = 0; i < nfds; i++)
-            close(fds[i]);
+        methods_close_fds(fds, nfds);
         return methods_error(c, msg->msgid, r, "%s", err);
     }
     job->src_fd = fds[0];
@@ -822,12 +843,13 @@ void methods_dispatch(struct conn *c, const msgpack_object *obj, const int *fds,
             methods_adopt(c, &msg, fds, nfds);
             return;
         }
+        /* Only adopt takes a descriptor: any other is closed unused, before the reply. */
+        methods_close_fds(fds, nfds);
+        nfds = 0;
         if (i < sizeof(methods_table) / sizeof(methods_table[0]))
             methods_table[i].fn(c, &msg);
         else
             methods_error(c, msg.msgid, -ENOSYS, "unknown method '%s'", msg.method);
     } /* responses and notifications from a client need no answer */
-    /* Only adopt takes a descriptor: any other that came is closed unused. */
-    for (unsigned k = 0; k < nfds; k++)
-        close(fds[k]);
+    methods_close_fds(fds, nfds);
 }
