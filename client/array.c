@@ -31,8 +31,9 @@ struct sharr_array {
     uint64_t gen;         /* connection generation the attachment belongs to */
     uint64_t handle;      /* the daemon's name for this attachment */
     int fd;
-    void *data;           /* NULL with SHARR_F_NOMAP */
-    size_t maplen;
+    void *map;            /* the mapping of the file from byte 0; NULL with SHARR_F_NOMAP */
+    size_t maplen;        /* info.offset + info.nbytes */
+    void *data;           /* map + info.offset: the array's data */
     char mode[3];         /* "r", "r+", "c", or "w+" for a create */
     struct sharr_info info;
 };
@@ -102,7 +103,7 @@ static int array_attach(sharr_t *conn, const char *name, const char *mode,
                  r->meta.name);
         goto fail;
     }
-    if (r->meta.nbytes > SIZE_MAX - PROTO_DATA_OFFSET) {
+    if (r->meta.nbytes > SIZE_MAX - r->meta.offset) {
         rc = -EFBIG;
         snprintf(msg, sizeof(msg), "'%s' is too large for this process", name);
         goto fail;
@@ -114,11 +115,11 @@ static int array_attach(sharr_t *conn, const char *name, const char *mode,
         goto fail;
     }
     /* A short file would SIGBUS the first access past its end; refuse it here. */
-    if (st.st_size < 0 || (uint64_t)st.st_size < PROTO_DATA_OFFSET + r->meta.nbytes) {
+    if (st.st_size < 0 || (uint64_t)st.st_size < r->meta.offset + r->meta.nbytes) {
         rc = -EPROTO;
         snprintf(msg, sizeof(msg), "descriptor of '%s' holds %lld bytes, %llu needed", name,
                  (long long)st.st_size,
-                 (unsigned long long)(PROTO_DATA_OFFSET + r->meta.nbytes));
+                 (unsigned long long)(r->meta.offset + r->meta.nbytes));
         goto fail;
     }
     a = calloc(1, sizeof(*a));
@@ -133,8 +134,11 @@ static int array_attach(sharr_t *conn, const char *name, const char *mode,
         mflags = MAP_PRIVATE;
     if (flags & SHARR_F_POPULATE)
         mflags |= MAP_POPULATE;
+    /* The data offset need not be page aligned (an adopted numpy file has its data at
+     * 128, say): map from byte 0 and point past the header. */
     if (!(flags & SHARR_F_NOMAP)) {
-        void *p = mmap(NULL, (size_t)r->meta.nbytes, prot, mflags, fd, PROTO_DATA_OFFSET);
+        size_t len = (size_t)(r->meta.offset + r->meta.nbytes);
+        void *p = mmap(NULL, len, prot, mflags, fd, 0);
 
         if (p == MAP_FAILED) {
             rc = -errno;
@@ -142,8 +146,9 @@ static int array_attach(sharr_t *conn, const char *name, const char *mode,
                      sharr_strerror(rc));
             goto fail;
         }
-        a->data = p;
-        a->maplen = (size_t)r->meta.nbytes;
+        a->map = p;
+        a->maplen = len;
+        a->data = (char *)p + r->meta.offset;
     }
     client_ref(conn);
     a->conn = conn;
@@ -309,8 +314,8 @@ int sharr_close(sharr_array_t *array)
     if (array == NULL)
         return 0;
     conn = array->conn;
-    if (array->data != NULL)
-        munmap(array->data, array->maplen);
+    if (array->map != NULL)
+        munmap(array->map, array->maplen);
     close(array->fd);
     /* In a forked child the attachment is the parent's: only the local copies go. */
     if (array->pid == getpid())
@@ -327,7 +332,7 @@ int sharr_sync(sharr_array_t *array)
 
     if (array == NULL)
         return client_fail(-EINVAL, "sharr_sync: array is NULL");
-    if (array->data != NULL && msync(array->data, array->maplen, MS_SYNC) < 0) {
+    if (array->map != NULL && msync(array->map, array->maplen, MS_SYNC) < 0) {
         int rc = -errno;
 
         return client_fail(rc, "msync of '%s': %s", array->info.name, sharr_strerror(rc));

@@ -31,7 +31,7 @@ void catalog_info_from_meta(const struct meta *m, struct sharr_info *out)
     memcpy(out->shape, m->shape, m->ndim * sizeof(uint64_t));
     out->order = m->order;
     out->nbytes = m->nbytes;
-    out->offset = PROTO_DATA_OFFSET;
+    out->offset = m->offset;
     out->persist = m->persist ? 1 : 0;
     out->perm = m->perm;
     out->uid = m->uid;

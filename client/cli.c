@@ -36,6 +36,7 @@ static const char cli_usage_short[] =
     "             | rm NAME | sync NAME | stats [--json] | top [--json]\n"
     "             | import FILE NAME [--dtype T --shape A,B,... [--offset N] [--order C|F]]\n"
     "                 [--persist] [--perm MODE] [--overwrite]\n"
+    "             | import FILE NAME --move [--perm MODE] [--overwrite]\n"
     "             | export NAME FILE [--force]\n"
     "             | chmod MODE NAME | chown USER[:GROUP] NAME\n"
     "try 'sharr --help' for more\n";
@@ -71,6 +72,12 @@ static const char cli_usage_long[] =
     "                            order from its header), or raw bytes of dtype T and\n"
     "                            shape A,B,... starting at byte N (default 0); copied in\n"
     "                            1 MiB chunks, with a progress bar on a terminal\n"
+    "  import FILE NAME --move [--perm MODE] [--overwrite]\n"
+    "                            make the .npy FILE a persistent array without copying\n"
+    "                            it: sharrd takes the file itself into its store and\n"
+    "                            FILE's path is removed. FILE must be yours (sharrd's\n"
+    "                            uid), have one link and be on the store's filesystem;\n"
+    "                            --move implies --persist\n"
     "  export NAME FILE [--force]\n"
     "                            write the array to FILE as a .npy file, streamed in\n"
     "                            chunks; --force replaces an existing FILE\n"
@@ -647,24 +654,53 @@ static int cli_parse_perm(const char *s, uint32_t *ret)
     return 0;
 }
 
+/* import --move: the daemon takes FILE itself; say what became of it. */
+static int cli_import_move(struct cli *cli, const char *path, const char *name,
+                           const struct sharr_create_opts *opts)
+{
+    struct sharr_info info;
+    char err[512];
+    int unlink_err, rc;
+
+    rc = transfer_move(cli->conn, path, name, opts, &info, &unlink_err, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "sharr: import %s: %s (%s)\n", name, err, errcode_name(rc));
+        return CLI_EXIT_FAIL;
+    }
+    printf("moved %s to persistent array %s (%s, %" PRIu64 " bytes of data at byte %" PRIu64
+           " of %s), no data copied\n", path, info.name, info.dtype, info.nbytes, info.offset,
+           info.path);
+    if (unlink_err != 0) {
+        fprintf(stderr, "sharr: import %s: the array is made, but %s could not be removed "
+                "(%s): it still names the array's file; remove it yourself\n", name, path,
+                strerror(unlink_err));
+        return CLI_EXIT_FAIL;
+    }
+    return 0;
+}
+
 static int cli_import(struct cli *cli)
 {
-    enum { DTYPE, SHAPE, OFFSET, ORDER, PERSIST, PERM, OVERWRITE };
+    enum { DTYPE, SHAPE, OFFSET, ORDER, PERSIST, PERM, OVERWRITE, MOVE };
     static const struct cli_opt spec[] = {
         { "dtype", 1, 0 }, { "shape", 1, 0 }, { "offset", 1, 0 }, { "order", 1, 0 },
-        { "persist", 0, 0 }, { "perm", 1, 0 }, { "overwrite", 0, 0 },
+        { "persist", 0, 0 }, { "perm", 1, 0 }, { "overwrite", 0, 0 }, { "move", 0, 0 },
     };
+    const unsigned raw = (1u << DTYPE) | (1u << SHAPE) | (1u << OFFSET) | (1u << ORDER);
     struct transfer_import how = { 0 };
-    const char *values[7] = { 0 }, *pos[2] = { 0 };
+    const char *values[8] = { 0 }, *pos[2] = { 0 };
     char what[SHARR_NAME_MAX + 16], err[512];
     unsigned flags;
     int npos = 0, rc;
 
-    rc = cli_parse(cli, spec, 7, &flags, values, pos, 2, &npos);
+    rc = cli_parse(cli, spec, 8, &flags, values, pos, 2, &npos);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     if (npos != 2)
         return cli_usage_error("%s needs a FILE and the NAME of the new array", "import");
+    if ((flags & (1u << MOVE)) && (flags & raw))
+        return cli_usage_error("--move keeps FILE as it is, and raw data has no .npy header "
+                               "to keep: import a raw file without --move to copy it");
     if (!(flags & (1u << DTYPE)) != !(flags & (1u << SHAPE)))
         return cli_usage_error("import of raw data needs both --dtype and --shape");
     if ((flags & ((1u << OFFSET) | (1u << ORDER))) && !(flags & (1u << DTYPE)))
@@ -697,6 +733,8 @@ static int cli_import(struct cli *cli)
     snprintf(what, sizeof(what), "import %s", pos[1]);
     if (cli_connect(cli) != 0)
         return CLI_EXIT_FAIL;
+    if (flags & (1u << MOVE))
+        return cli_import_move(cli, pos[0], pos[1], &how.opts);
     rc = transfer_import(cli->conn, pos[0], pos[1], &how, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "sharr: %s: %s (%s)\n", what, err, errcode_name(rc));

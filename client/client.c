@@ -89,12 +89,33 @@ struct sharr {
     struct sharr_server server;
 };
 
-static int client_send_all(int fd, const void *buf, size_t len)
+/* Send all len bytes; with pass (not NULL) that descriptor goes with the first. */
+static int client_send_all(int fd, const void *buf, size_t len, const int *pass)
 {
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
     const char *p = buf;
 
     while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        struct iovec iov = { .iov_base = (void *)p, .iov_len = len };
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+        ssize_t n;
+
+        if (pass != NULL) {
+            struct cmsghdr *cm;
+
+            memset(&ctl, 0, sizeof(ctl));
+            msg.msg_control = ctl.buf;
+            msg.msg_controllen = sizeof(ctl.buf);
+            cm = CMSG_FIRSTHDR(&msg);
+            cm->cmsg_level = SOL_SOCKET;
+            cm->cmsg_type = SCM_RIGHTS;
+            cm->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(cm), pass, sizeof(int));
+        }
+        n = sendmsg(fd, &msg, MSG_NOSIGNAL);
 
         if (n < 0) {
             if (errno == EINTR)
@@ -103,6 +124,7 @@ static int client_send_all(int fd, const void *buf, size_t len)
         }
         p += n;
         len -= (size_t)n;
+        pass = NULL;
     }
     return 0;
 }
@@ -263,7 +285,7 @@ static int client_dial_once(const char *path, struct client_link *ret, char *err
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    rc = client_send_all(fd, sb.data, sb.size);
+    rc = client_send_all(fd, sb.data, sb.size, NULL);
     /* A daemon over a connection limit says why (EMFILE) and closes at once, maybe
      * before hello went out: its reason still waits to be read. */
     if ((rc == -EPIPE || rc == -ECONNRESET)
@@ -662,7 +684,7 @@ int client_call(sharr_t *c, const struct client_request *req, struct client_repl
         call.next = c->calls;
         c->calls = &call;
         /* Sent whole under the lock: requests of different threads never interleave. */
-        rc = client_send_all(c->fd, sb.data, sb.size);
+        rc = client_send_all(c->fd, sb.data, sb.size, req->send_fd);
         if (rc >= 0)
             break;
         client_take_call(c, call.msgid);

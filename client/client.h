@@ -32,6 +32,8 @@ struct client_request {
      * otherwise succeed without sending. A release names an attachment of one
      * connection, which the daemon already dropped when that connection closed. */
     uint64_t only_gen;
+    /* Not NULL: a descriptor (not taken) to pass with the request's first byte. */
+    const int *send_fd;
 };
 
 struct client_reply {

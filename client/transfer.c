@@ -1,4 +1,5 @@
-/* transfer.c — chunked import into and export out of sharrd's arrays.
+/* transfer.c — chunked import into and export out of sharrd's arrays, and the move
+ * of a .npy file into the store.
  *
  * Import reads the source with pread into one TRANSFER_CHUNK buffer and pwrites
  * it at 4096 + position into the new array's descriptor (mode r+, not mapped);
@@ -284,4 +285,36 @@ out:
     free(tmp);
     sharr_close(a);
     return r;
+}
+
+int transfer_move(sharr_t *conn, const char *path, const char *name,
+                  const struct sharr_create_opts *opts, struct sharr_info *ret_info,
+                  int *ret_unlink_err, char *err, size_t errlen)
+{
+    struct stat held, now;
+    int fd, r;
+
+    *ret_unlink_err = 0;
+    /* O_RDWR shows the daemon that this user may write the file it will own. */
+    fd = open(path, O_RDWR | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        r = -errno;
+        return transfer_fail(r, err, errlen, "cannot open %s for reading and writing: %s",
+                             path, strerror(-r));
+    }
+    r = sharr_adopt(conn, name, fd, opts, ret_info);
+    if (r < 0) {
+        close(fd);
+        return transfer_fail(r, err, errlen, "%s", sharr_last_error());
+    }
+    /* The store holds the file's other name now. Remove this one only if it still
+     * names the file that was sent. */
+    if (fstat(fd, &held) < 0 || lstat(path, &now) < 0)
+        *ret_unlink_err = errno;
+    else if (held.st_dev != now.st_dev || held.st_ino != now.st_ino)
+        *ret_unlink_err = ESTALE;
+    else if (unlink(path) < 0)
+        *ret_unlink_err = errno;
+    close(fd);
+    return 0;
 }

@@ -1,6 +1,7 @@
-/* transfer.h — copy arrays between files and sharrd for the sharr command: import
+/* transfer.h — move arrays between files and sharrd for the sharr command: import
  * a .npy file (dtype, shape and order from its header) or a raw file of a known
- * dtype and shape, and export an array as a .npy file.
+ * dtype and shape, move a .npy file into the daemon's store without copying it, and
+ * export an array as a .npy file.
  *
  * Data moves in fixed-size chunks with pread/pwrite on the array's descriptor,
  * never through a mapping of the whole array, so memory use stays at one chunk
@@ -34,6 +35,15 @@ struct transfer_import {
  * again. Returns 0, or a negative errno with a message in err. */
 int transfer_import(sharr_t *conn, const char *path, const char *name,
                     const struct transfer_import *how, char *err, size_t errlen);
+
+/* Make the .npy file at path the persistent array name without copying it: open it
+ * O_RDWR|O_NOFOLLOW, hand it to the daemon (sharr_adopt) and, once the daemon holds
+ * it, remove path (only if it still names that file). Returns 0 with *ret_info set,
+ * or a negative errno with a message in err; *ret_unlink_err is 0, or the errno of a
+ * failed removal of path after the array was made (the file then has two names). */
+int transfer_move(sharr_t *conn, const char *path, const char *name,
+                  const struct sharr_create_opts *opts, struct sharr_info *ret_info,
+                  int *ret_unlink_err, char *err, size_t errlen);
 
 /* Write the array name to path as a .npy file, created through a temporary file
  * in the same directory and renamed into place (an existing path is replaced only

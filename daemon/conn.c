@@ -1,9 +1,12 @@
 /* conn.c — the bytes of one connection: recvmsg into the decoder, sendmsg from
  * the reply queue, and the lifetime of the struct.
  *
- * Both directions use a control buffer: descriptors a client sends are closed at
- * once, and a reply's descriptor is attached to the sendmsg carrying its first
- * byte, one queued message per sendmsg. Reading pauses while too many reply bytes
+ * Both directions use a control buffer. A descriptor a client sends is kept with the
+ * stream bytes of its recvmsg and handed to the request that starts last among them
+ * (the kernel ends a read after the bytes that carried descriptors, so that is the
+ * request whose sendmsg carried it); methods closes every one it does not take. A
+ * reply's descriptor is attached to the sendmsg carrying its first byte, one queued
+ * message per sendmsg. Reading pauses while too many reply bytes
  * wait, so a client that pipelines without reading cannot grow the queue; a timer
  * closes a connection whose request stays half-sent.
  */
@@ -21,8 +24,6 @@
 #include "decoder.h"
 #include "holders.h"
 #include "methods.h"
-
-#define CONN_FDS_IN 16 /* descriptors a client may push per recvmsg before the rest drop */
 
 struct conn_out {
     struct conn_out *next;
@@ -144,6 +145,21 @@ static void conn_on_closed(uv_handle_t *h)
     conn_unref(c);
 }
 
+/* Close the received descriptors whose bytes end at or before stream offset upto
+ * (UINT64_MAX: all): no request they could belong to is left. */
+static void conn_fds_in_drop(struct conn *c, uint64_t upto)
+{
+    unsigned kept = 0;
+
+    for (unsigned i = 0; i < c->nfds_in; i++) {
+        if (c->fds_in[i].to <= upto)
+            close(c->fds_in[i].fd);
+        else
+            c->fds_in[kept++] = c->fds_in[i];
+    }
+    c->nfds_in = kept;
+}
+
 void conn_close(struct conn *c, const char *why)
 {
     struct daemon *d = c->d;
@@ -173,6 +189,7 @@ void conn_close(struct conn *c, const char *why)
     }
     c->out_tail = &c->out_head;
     c->out_bytes = 0;
+    conn_fds_in_drop(c, UINT64_MAX);
     uv_close((uv_handle_t *)&c->poll, conn_on_closed);
     uv_close((uv_handle_t *)&c->idle, conn_on_idle_closed);
 }
@@ -273,10 +290,14 @@ drop:
 /* Hand every complete request to methods, unless replies are piling up. */
 static void conn_process(struct conn *c)
 {
+    int fds[CONN_FDS_IN];
     msgpack_object obj;
+    uint64_t start, end;
+    unsigned nfds, kept;
     int r;
 
     while (!c->closing && c->out_bytes < CONFIG_OUTPUT_PAUSE) {
+        start = c->rx_bytes - decoder_pending(c->dec);
         r = decoder_next(c->dec, &obj);
         if (r == 0)
             break;
@@ -290,7 +311,21 @@ static void conn_process(struct conn *c)
             return;
         }
         c->nrequests++;
-        methods_dispatch(c, &obj);
+        /* This request takes the descriptors of a read it starts in and runs to the
+         * end of; those of reads it ends past belong to no request. */
+        end = c->rx_bytes - decoder_pending(c->dec);
+        nfds = kept = 0;
+        for (unsigned i = 0; i < c->nfds_in; i++) {
+            const struct conn_fd_in *f = &c->fds_in[i];
+
+            if (f->from <= start && start < f->to && f->to <= end)
+                fds[nfds++] = f->fd;
+            else
+                c->fds_in[kept++] = *f;
+        }
+        c->nfds_in = kept;
+        conn_fds_in_drop(c, end);
+        methods_dispatch(c, &obj, fds, nfds);
     }
     conn_update_poll(c);
     conn_watch_idle(c);
@@ -313,16 +348,23 @@ static void conn_read(struct conn *c)
     int r;
 
     n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-    /* Clients have no reason to send descriptors: close whatever arrived. */
+    /* Keep what fits for the request these bytes start (adopt takes one); a client
+     * cannot make the daemon hold more than CONN_FDS_IN: the rest are closed. */
     for (cm = n >= 0 ? CMSG_FIRSTHDR(&msg) : NULL; cm; cm = CMSG_NXTHDR(&msg, cm)) {
         if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
             continue;
         for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
             int fd;
             memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-            close(fd);
+            if (c->nfds_in < CONN_FDS_IN)
+                c->fds_in[c->nfds_in++] = (struct conn_fd_in){
+                    .fd = fd, .from = c->rx_bytes, .to = c->rx_bytes + (uint64_t)n };
+            else
+                close(fd);
         }
     }
+    if (n > 0)
+        c->rx_bytes += (uint64_t)n;
     if (n < 0) {
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
             conn_close(c, strerror(errno));

@@ -21,6 +21,15 @@
 struct daemon;
 struct conn_out;
 
+#define CONN_FDS_IN 16 /* descriptors received and not yet given to a request */
+
+/* A descriptor a client sent, and the stream bytes [from, to) of the recvmsg it came
+ * with: it belongs to the last request whose first byte is among them. */
+struct conn_fd_in {
+    int fd;
+    uint64_t from, to;
+};
+
 struct conn {
     struct daemon *d;
     uint64_t id;                   /* for log lines */
@@ -41,6 +50,9 @@ struct conn {
     uv_timer_t idle;               /* runs while a request is half-sent (--request-timeout) */
     uint64_t nrequests;            /* requests decoded so far */
     uint64_t idle_mark;            /* nrequests when idle was started */
+    uint64_t rx_bytes;             /* bytes read from the socket so far */
+    struct conn_fd_in fds_in[CONN_FDS_IN]; /* received, oldest first, not yet dispatched */
+    unsigned nfds_in;
 };
 
 /* Serve fd (non-blocking, O_CLOEXEC; taken) for peer. Returns the connection,

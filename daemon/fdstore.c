@@ -161,6 +161,7 @@ static int fdstore_check(struct fdstore_entry *e, char *err, size_t errlen)
         snprintf(err, errlen, "its .npy header does not describe it");
         return -EINVAL;
     }
+    m->offset = offset;
     m->persist = false;
     m->path[0] = '\0';
     if (fdstore_name(m, e->data, fdname) < 0 || strcmp(fdname, e->fdname) != 0) {

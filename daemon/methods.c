@@ -1,7 +1,7 @@
 /* methods.c — one function per protocol method, from parsed params to reply.
  *
- * create and sync, and the deletion of unlinked files, run their disk work on the
- * thread pool as a methods_job that holds references to its connection and array;
+ * create, adopt and sync, and the deletion of unlinked files, run their disk work on
+ * the thread pool as a methods_job that holds references to its connection and array;
  * the loop stays free to answer other clients. Names being created are reserved
  * in the registry, so a second create fails and a waiting open waits.
  */
@@ -42,6 +42,9 @@ struct methods_job {
     int64_t wait_ms;               /* open */
     char trash[STORE_TRASH_MAX];   /* a removed file to delete first, or "" */
     int fd;                        /* create: the new backing descriptor */
+    int src_fd;                    /* adopt: the client's file, closed with the job */
+    bool adopt;                    /* create made by adopt: reply as stat, not attach */
+    bool overwrite;                /* adopt: replace an existing array */
     int r;
     char err[METHODS_ERR_MAX];
     struct registry_array *old;    /* create: the array it replaces, referenced, or NULL */
@@ -49,6 +52,7 @@ struct methods_job {
 
 static void methods_trash_work(uv_work_t *req);
 static void methods_job_done(uv_work_t *req, int status);
+static int methods_stat_reply(struct conn *c, uint32_t msgid, const struct registry_array *a);
 
 /* Send the message packed into sb (r: the packer's result) with an optional fd. */
 static void methods_send(struct conn *c, msgpack_sbuffer *sb, int r, int fd)
@@ -63,6 +67,12 @@ static void methods_send(struct conn *c, msgpack_sbuffer *sb, int r, int fd)
         return;
     }
     conn_send(c, msgpack_sbuffer_release(sb), len, fd);
+}
+
+static void methods_close_fds(const int *fds, unsigned nfds)
+{
+    for (unsigned i = 0; i < nfds; i++)
+        close(fds[i]);
 }
 
 /* Reply with an error; returns err so handlers can end with `return methods_error(...)`. */
@@ -101,13 +111,23 @@ static struct methods_job *methods_job_new(struct daemon *d, struct conn *c, uin
 
     if (!job)
         return NULL;
-    *job = (struct methods_job){ .d = d, .conn = c, .msgid = msgid, .array = a, .fd = -1 };
+    *job = (struct methods_job){ .d = d, .conn = c, .msgid = msgid, .array = a, .fd = -1,
+                                 .src_fd = -1 };
     job->req.data = job;
     if (c)
         conn_ref(c);
     if (a)
         registry_ref(a);
     return job;
+}
+
+/* Close adopt's copy of the client's file once it is no longer needed: before the
+ * reply, so a client that gets one knows the daemon holds nothing of it but the store's. */
+static void methods_job_close_src(struct methods_job *job)
+{
+    if (job->src_fd >= 0)
+        close(job->src_fd);
+    job->src_fd = -1;
 }
 
 static void methods_job_free(struct methods_job *job)
@@ -118,6 +138,7 @@ static void methods_job_free(struct methods_job *job)
         registry_unref(job->array);
     if (job->old)
         registry_unref(job->old);
+    methods_job_close_src(job);
     free(job);
 }
 
@@ -196,7 +217,10 @@ static void methods_create_work(uv_work_t *req)
 {
     struct methods_job *job = req->data;
 
-    if (job->meta.persist)
+    if (job->adopt)
+        job->r = store_adopt(&job->d->store, job->src_fd, &job->meta, &job->fd, job->err,
+                             sizeof(job->err));
+    else if (job->meta.persist)
         job->r = store_create(&job->d->store, &job->meta, &job->fd, job->err, sizeof(job->err));
     else
         job->r = memstore_create(&job->meta, &job->fd, job->err, sizeof(job->err));
@@ -233,16 +257,18 @@ static void methods_create_done(uv_work_t *req, int status)
     struct registry_array *a = job->array;
 
     (void)status; /* never cancelled: uv_cancel is not used */
+    methods_job_close_src(job);
     if (job->r < 0) {
-        log_warning(&d->log, "cannot create %s: %s", a->meta.name, job->err);
+        log_warning(&d->log, "cannot %s %s: %s", job->adopt ? "adopt" : "create", a->meta.name,
+                    job->err);
         registry_remove(&d->registry, a);
         /* An overwrite that failed leaves the old array as it was. */
         if (job->old && registry_restore(&d->registry, job->old) < 0)
             log_warning(&d->log, "out of memory: cannot serve %s again", a->meta.name);
         methods_error(job->conn, job->msgid, job->r, "%s", job->err);
     } else {
-        log_debug(&d->log, "created %s %s array %s", a->meta.persist ? "persistent" : "volatile",
-                  a->meta.dtype.str, a->meta.name);
+        log_debug(&d->log, "%s %s %s array %s", job->adopt ? "adopted" : "created",
+                  a->meta.persist ? "persistent" : "volatile", a->meta.dtype.str, a->meta.name);
         registry_ready(&d->registry, a, job->fd);
         if (!a->meta.persist && fdstore_push(&d->notify, &a->meta, a->fd, job->err,
                                              sizeof(job->err)) < 0)
@@ -250,16 +276,19 @@ static void methods_create_done(uv_work_t *req, int status)
                         a->meta.name, job->err);
         if (job->old)
             methods_retire(d, job->old, a->meta.persist);
-        if (!job->conn->closing)
+        if (!job->conn->closing && job->adopt)
+            methods_stat_reply(job->conn, job->msgid, a);
+        else if (!job->conn->closing)
             methods_attach_reply(job->conn, job->msgid, a, META_MODE_RPLUS);
     }
     methods_job_free(job);
 }
 
+static int methods_build(struct methods_job *job, bool overwrite);
+
 static int methods_create(struct conn *c, const struct codec_msg *msg)
 {
     struct daemon *d = c->d;
-    struct registry_array *old, *a;
     struct methods_job *job;
     char err[METHODS_ERR_MAX] = "";
     struct codec_create p;
@@ -276,6 +305,7 @@ static int methods_create(struct conn *c, const struct codec_msg *msg)
     m.ndim = p.ndim;
     memcpy(m.shape, p.shape, sizeof(m.shape));
     m.order = p.order;
+    m.offset = PROTO_DATA_OFFSET;
     m.persist = p.persist;
     m.perm = p.perm ? p.perm : 0600;
     m.uid = c->peer.uid;
@@ -294,39 +324,154 @@ static int methods_create(struct conn *c, const struct codec_msg *msg)
                              "%d bytes", STORE_NAME_MAX);
     if (m.persist)
         store_npy_path(&d->store, m.name, m.path, sizeof(m.path));
-    old = registry_find(&d->registry, m.name);
-    if (old && !old->ready)
-        return methods_error(c, msg->msgid, -EEXIST, "%s is being created", m.name);
-    if (old && !p.overwrite)
-        return methods_error(c, msg->msgid, -EEXIST, "an array named %s exists (mode w+ "
-                             "overwrites it)", m.name);
-    if (old && !access_is_owner(&old->meta, &c->peer))
-        return methods_error(c, msg->msgid, -EPERM, "%s belongs to uid %" PRIu32 ": only its "
-                             "owner or root may overwrite it", m.name, old->meta.uid);
-    /* An overwrite needs room for both arrays: the old one lives until the new is built. */
-    r = quota_check(&d->quota, &d->cfg.policy, m.uid, m.nbytes, err, sizeof(err));
-    if (r < 0)
-        return methods_error(c, msg->msgid, r, "cannot create %s: %s", m.name, err);
     job = methods_job_new(d, c, msg->msgid, NULL);
     if (!job)
         return methods_error(c, msg->msgid, -ENOMEM, "out of memory");
+    job->meta = m;
+    return methods_build(job, p.overwrite);
+}
+
+/* What create and adopt share once job->meta describes the new array: the name must
+ * be free (or overwritable by the peer), the peer's quota must hold it; then the name
+ * is reserved and methods_create_work builds it on the pool. On failure replies with
+ * the error and frees job; returns 0 or that error. */
+static int methods_build(struct methods_job *job, bool overwrite)
+{
+    struct daemon *d = job->d;
+    struct conn *c = job->conn;
+    const struct meta *m = &job->meta;
+    const char *verb = job->adopt ? "adopt" : "create";
+    struct registry_array *old, *a;
+    /* Room for two names and a reason; the reply cuts it to PROTO_TEXT_MAX. */
+    char err[2 * METHODS_ERR_MAX + 64] = "", why[METHODS_ERR_MAX] = "";
+    uint32_t msgid = job->msgid;
+    int r;
+
+    old = registry_find(&d->registry, m->name);
+    if (old && !old->ready) {
+        r = -EEXIST;
+        snprintf(err, sizeof(err), "%s is being created", m->name);
+        goto fail;
+    }
+    if (old && !overwrite) {
+        r = -EEXIST;
+        snprintf(err, sizeof(err), "an array named %s exists (%s overwrites it)", m->name,
+                 job->adopt ? "--overwrite" : "mode w+");
+        goto fail;
+    }
+    if (old && !access_is_owner(&old->meta, &c->peer)) {
+        r = -EPERM;
+        snprintf(err, sizeof(err), "%s belongs to uid %" PRIu32 ": only its owner or root may "
+                 "overwrite it", m->name, old->meta.uid);
+        goto fail;
+    }
+    /* An overwrite needs room for both arrays: the old one lives until the new is built. */
+    r = quota_check(&d->quota, &d->cfg.policy, m->uid, m->nbytes, why, sizeof(why));
+    if (r < 0) {
+        snprintf(err, sizeof(err), "cannot %s %s: %s", verb, m->name, why);
+        goto fail;
+    }
     /* The old array keeps its files until the new one is committed over them. */
     if (old) {
         registry_ref(old);
         job->old = old;
         registry_remove(&d->registry, old);
     }
-    r = registry_add(&d->registry, &m, -1, &a);
+    r = registry_add(&d->registry, m, -1, &a);
     if (r < 0) {
         if (old)
             registry_restore(&d->registry, old);
-        methods_job_free(job);
-        return methods_error(c, msg->msgid, r, "out of memory");
+        snprintf(err, sizeof(err), "out of memory");
+        goto fail;
     }
     registry_ref(a);
     job->array = a;
-    job->meta = m;
     return uv_queue_work(&d->loop, &job->req, methods_create_work, methods_create_done);
+
+fail:
+    methods_job_close_src(job);
+    methods_error(c, msgid, r, "%s", err);
+    methods_job_free(job);
+    return r;
+}
+
+static void methods_adopt_check_work(uv_work_t *req)
+{
+    struct methods_job *job = req->data;
+
+    job->r = store_adopt_check(&job->d->store, job->src_fd, &job->meta, job->err,
+                               sizeof(job->err));
+}
+
+/* The file is fit to adopt: go on as a create of what its header describes. */
+static void methods_adopt_checked(uv_work_t *req, int status)
+{
+    struct methods_job *job = req->data;
+
+    (void)status; /* never cancelled: uv_cancel is not used */
+    if (job->conn->closing) {
+        methods_job_free(job);
+        return;
+    }
+    if (job->r < 0) {
+        methods_job_close_src(job);
+        methods_error(job->conn, job->msgid, job->r, "cannot adopt %s: %s", job->meta.name,
+                      job->err);
+        methods_job_free(job);
+        return;
+    }
+    job->err[0] = '\0';
+    methods_build(job, job->overwrite);
+}
+
+/* adopt: the client's file becomes a persistent array. Takes the descriptors. */
+static int methods_adopt(struct conn *c, const struct codec_msg *msg, const int *fds,
+                         unsigned nfds)
+{
+    struct daemon *d = c->d;
+    struct methods_job *job;
+    char err[METHODS_ERR_MAX] = "";
+    struct codec_adopt p;
+    struct timespec now;
+    struct meta m;
+    int r;
+
+    r = codec_parse_adopt(msg->params, &p, err, sizeof(err));
+    if (r == 0 && nfds != 1) {
+        r = -EINVAL;
+        snprintf(err, sizeof(err), "adopt: send exactly one descriptor, the file, with the "
+                 "request (%u came)", nfds);
+    } else if (r == 0 && p.perm > 0777) {
+        r = -EINVAL;
+        snprintf(err, sizeof(err), "perm %#o: only the bits 0777 are allowed", p.perm);
+    } else if (r == 0 && strlen(p.name) > STORE_NAME_MAX) {
+        r = -ENAMETOOLONG;
+        snprintf(err, sizeof(err), "persistent array names are at most %d bytes",
+                 STORE_NAME_MAX);
+    }
+    job = r == 0 ? methods_job_new(d, c, msg->msgid, NULL) : NULL;
+    if (r == 0 && !job) {
+        r = -ENOMEM;
+        snprintf(err, sizeof(err), "out of memory");
+    }
+    if (r < 0) {
+        methods_close_fds(fds, nfds);
+        return methods_error(c, msg->msgid, r, "%s", err);
+    }
+    job->src_fd = fds[0];
+    memset(&m, 0, sizeof(m));
+    memcpy(m.name, p.name, sizeof(m.name));
+    m.persist = true;
+    m.perm = p.perm ? p.perm : 0600;
+    m.uid = c->peer.uid;
+    m.gid = c->peer.gid;
+    clock_gettime(CLOCK_REALTIME, &now);
+    m.ctime_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+    store_npy_path(&d->store, m.name, m.path, sizeof(m.path));
+    job->meta = m;
+    job->adopt = true;
+    job->overwrite = p.overwrite;
+    return uv_queue_work(&d->loop, &job->req, methods_adopt_check_work, methods_adopt_checked);
 }
 
 /* Answer an open of a ready array, if the peer may. */
@@ -674,7 +819,7 @@ static const struct {
     { "holders", methods_holders }, { "chmod", methods_chmod },  { "chown", methods_chown },
 };
 
-void methods_dispatch(struct conn *c, const msgpack_object *obj)
+void methods_dispatch(struct conn *c, const msgpack_object *obj, const int *fds, unsigned nfds)
 {
     char err[METHODS_ERR_MAX] = "";
     struct codec_msg msg;
@@ -694,9 +839,17 @@ void methods_dispatch(struct conn *c, const msgpack_object *obj)
         while (i < sizeof(methods_table) / sizeof(methods_table[0])
                && strcmp(msg.method, methods_table[i].name) != 0)
             i++;
+        if (strcmp(msg.method, "adopt") == 0) {
+            methods_adopt(c, &msg, fds, nfds);
+            return;
+        }
+        /* Only adopt takes a descriptor: any other is closed unused, before the reply. */
+        methods_close_fds(fds, nfds);
+        nfds = 0;
         if (i < sizeof(methods_table) / sizeof(methods_table[0]))
             methods_table[i].fn(c, &msg);
         else
             methods_error(c, msg.msgid, -ENOSYS, "unknown method '%s'", msg.method);
     } /* responses and notifications from a client need no answer */
+    methods_close_fds(fds, nfds);
 }

@@ -1,5 +1,5 @@
-/* methods.h — what sharrd does for each request: hello, create, open, stat,
- * list, unlink, release, sync, stats.
+/* methods.h — what sharrd does for each request: hello, create, adopt, open, stat,
+ * list, unlink, release, sync, stats, holders, chmod, chown.
  *
  * Parses with proto/codec, decides with the registry, stores and access rules,
  * and answers through conn_send. Slow file work goes to libuv's thread pool.
@@ -11,10 +11,12 @@
 
 struct conn;
 
-/* Handle one decoded message from c (valid only during the call). Requests get
- * exactly one reply, now or later; a message that is not a request is ignored;
- * one whose envelope is malformed gets an EBADMSG reply if its msgid could be
- * read, else c is closed. */
-void methods_dispatch(struct conn *c, const msgpack_object *obj);
+/* Handle one decoded message from c (valid only during the call) and the nfds
+ * descriptors the client sent with it (taken: adopt uses its one descriptor, and every
+ * descriptor is closed once nothing needs it, whatever happens). Requests get exactly
+ * one reply, now or later; a message that is not a request is ignored; one whose
+ * envelope is malformed gets an EBADMSG reply if its msgid could be read, else c is
+ * closed. */
+void methods_dispatch(struct conn *c, const msgpack_object *obj, const int *fds, unsigned nfds);
 
 #endif

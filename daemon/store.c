@@ -113,14 +113,48 @@ int store_npy_path(const struct store *s, const char *name, char *out, size_t le
     return 0;
 }
 
+/* Read the .npy header of the regular file fd (size bytes) into m's dtype, order,
+ * ndim, shape, nbytes and offset. The data must start at a multiple of
+ * PROTO_DATA_OFFSET_ALIGN and fit in the file. 0, or -EINVAL with a message in err. */
+static int store_read_header(int fd, uint64_t size, struct meta *m, char *err, size_t errlen)
+{
+    uint8_t header[PROTO_DATA_OFFSET_MAX];
+    uint64_t offset;
+    ssize_t n;
+    int r;
+
+    n = pread(fd, header, sizeof(header), 0);
+    if (n < 0) {
+        snprintf(err, errlen, "cannot read its .npy header: %s", strerror(errno));
+        return -EINVAL;
+    }
+    err[0] = '\0';
+    r = npy_header_parse(header, (size_t)n, m, &offset, err, errlen);
+    if (r < 0) {
+        if (r != -EINVAL || !err[0])
+            snprintf(err, errlen, "not a .npy file: its header is cut short");
+        return -EINVAL;
+    }
+    if (offset % PROTO_DATA_OFFSET_ALIGN != 0 || offset > PROTO_DATA_OFFSET_MAX) {
+        snprintf(err, errlen, "its data starts at byte %" PRIu64 ", not a multiple of %d "
+                 "(a .npy written by numpy < 1.14)", offset, PROTO_DATA_OFFSET_ALIGN);
+        return -EINVAL;
+    }
+    if (size < offset + m->nbytes) {
+        snprintf(err, errlen, "it holds %" PRIu64 " bytes; its header describes %" PRIu64
+                 " bytes of data after byte %" PRIu64, size, m->nbytes, offset);
+        return -EINVAL;
+    }
+    m->offset = offset;
+    return 0;
+}
+
 /* Read <name>.meta and <name>.npy into m and an O_RDWR fd, checking that the
- * header describes exactly the file's size. */
+ * header describes data the file holds. */
 static int store_load_one(const struct store *s, const char *name, struct meta *m,
                           int *ret_fd, char *err, size_t errlen)
 {
     char file[STORE_FILE_MAX], text[128], tail;
-    uint8_t header[NPY_HEADER_LEN];
-    uint64_t offset;
     struct stat st;
     ssize_t n;
     int fd, r;
@@ -148,16 +182,13 @@ static int store_load_one(const struct store *s, const char *name, struct meta *
         snprintf(err, errlen, ".npy: %s", strerror(errno));
         return -EINVAL;
     }
-    n = pread(fd, header, sizeof(header), 0);
-    r = fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || n < 0 ? -EINVAL
-        : npy_header_parse(header, (size_t)n, m, &offset, err, errlen);
-    if (r == 0 && (offset != NPY_HEADER_LEN || (uint64_t)st.st_size != offset + m->nbytes)) {
-        snprintf(err, errlen, "the .npy header does not match the file size");
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "its .npy is not a regular file");
         r = -EINVAL;
+    } else {
+        r = store_read_header(fd, (uint64_t)st.st_size, m, err, errlen);
     }
     if (r < 0) {
-        if (r != -EINVAL || !err[0])
-            snprintf(err, errlen, "not a sharr .npy file");
         close(fd);
         return -EINVAL;
     }
@@ -303,31 +334,75 @@ static int store_write_meta_tmp(const struct store *s, const struct meta *m)
     return r;
 }
 
-int store_create(const struct store *s, const struct meta *m, int *ret_fd,
-                 char *err, size_t errlen)
-{
+/* The file names of m's array: in flight, committed, and its two .meta. */
+struct store_names {
     char tmp[STORE_FILE_MAX], file[STORE_FILE_MAX], mtmp[STORE_FILE_MAX], mfile[STORE_FILE_MAX];
-    uint8_t header[NPY_HEADER_LEN];
-    uint64_t size = NPY_HEADER_LEN + m->nbytes;
-    const char *step;
-    int fd, r;
+};
 
-    if (store_file(tmp, ".inflight-", m->name, ".npy") < 0
-        || store_file(file, "", m->name, ".npy") < 0
-        || store_file(mtmp, ".tmp-", m->name, ".meta") < 0
-        || store_file(mfile, "", m->name, ".meta") < 0) {
+static int store_names(struct store_names *n, const char *name, char *err, size_t errlen)
+{
+    if (store_file(n->tmp, ".inflight-", name, ".npy") < 0
+        || store_file(n->file, "", name, ".npy") < 0
+        || store_file(n->mtmp, ".tmp-", name, ".meta") < 0
+        || store_file(n->mfile, "", name, ".meta") < 0) {
         snprintf(err, errlen, "persistent array names are at most %d bytes", STORE_NAME_MAX);
         return -ENAMETOOLONG;
     }
+    return 0;
+}
+
+/* Commit the complete, fsynced n->tmp as m: the commit record first, then one rename
+ * of the .npy (also over an array being overwritten), then the .meta. Returns 0, or
+ * a negative errno with *ret_step naming what failed; the caller then removes
+ * n->tmp and n->mtmp. */
+static int store_commit(const struct store *s, const struct meta *m,
+                        const struct store_names *n, const char **ret_step)
+{
+    int r;
+
+    /* The commit record goes to disk before the commit: once the .npy has its name,
+     * store_load finds .tmp-<name>.meta without .inflight-<name>.npy and completes it. */
+    *ret_step = "write the metadata of";
+    r = store_write_meta_tmp(s, m);
+    if (r == 0 && fsync(s->dirfd) < 0)
+        r = -errno;
+    if (r < 0)
+        return r;
+    store_fault(s, "create-meta-written");
+    /* The commit: one rename, which also replaces an array being overwritten. */
+    *ret_step = "commit";
+    if (renameat(s->dirfd, n->tmp, s->dirfd, n->file) < 0)
+        return -errno;
+    fsync(s->dirfd);
+    store_fault(s, "create-committed");
+    /* The array is committed: if this rename fails, store_load completes it. */
+    if (renameat(s->dirfd, n->mtmp, s->dirfd, n->mfile) == 0)
+        fsync(s->dirfd);
+    store_fault(s, "create-done");
+    return 0;
+}
+
+int store_create(const struct store *s, const struct meta *m, int *ret_fd,
+                 char *err, size_t errlen)
+{
+    uint8_t header[NPY_HEADER_LEN];
+    uint64_t size = NPY_HEADER_LEN + m->nbytes;
+    struct store_names n;
+    const char *step;
+    int fd, r;
+
+    r = store_names(&n, m->name, err, errlen);
+    if (r < 0)
+        return r;
     r = npy_header_format(m, header);
     if (r < 0) {
         snprintf(err, errlen, "cannot describe %s in a .npy header", m->dtype.str);
         return r;
     }
     /* The name is reserved: any such file is a leftover. */
-    unlinkat(s->dirfd, tmp, 0);
-    unlinkat(s->dirfd, mtmp, 0);
-    fd = openat(s->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    unlinkat(s->dirfd, n.tmp, 0);
+    unlinkat(s->dirfd, n.mtmp, 0);
+    fd = openat(s->dirfd, n.tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         r = -errno;
         snprintf(err, errlen, "cannot create a file in %s: %s", s->path, strerror(errno));
@@ -349,33 +424,15 @@ int store_create(const struct store *s, const struct meta *m, int *ret_fd,
         goto remove_tmp;
     }
     store_fault(s, "create-flushed");
-    /* The commit record goes to disk before the commit: once the .npy has its name,
-     * store_load finds .tmp-<name>.meta without .inflight-<name>.npy and completes it. */
-    step = "write the metadata of";
-    r = store_write_meta_tmp(s, m);
-    if (r == 0 && fsync(s->dirfd) < 0)
-        r = -errno;
+    r = store_commit(s, m, &n, &step);
     if (r < 0)
         goto remove_tmp;
-    store_fault(s, "create-meta-written");
-    /* The commit: one rename, which also replaces an array being overwritten. */
-    step = "commit";
-    if (renameat(s->dirfd, tmp, s->dirfd, file) < 0) {
-        r = -errno;
-        goto remove_tmp;
-    }
-    fsync(s->dirfd);
-    store_fault(s, "create-committed");
-    /* The array is committed: if this rename fails, store_load completes it. */
-    if (renameat(s->dirfd, mtmp, s->dirfd, mfile) == 0)
-        fsync(s->dirfd);
-    store_fault(s, "create-done");
     *ret_fd = fd;
     return 0;
 
 remove_tmp:
-    unlinkat(s->dirfd, mtmp, 0);
-    unlinkat(s->dirfd, tmp, 0);
+    unlinkat(s->dirfd, n.mtmp, 0);
+    unlinkat(s->dirfd, n.tmp, 0);
     close(fd);
     if (r == -ENOSPC || r == -EFBIG || r == -EDQUOT) {
         r = -ENOSPC;
@@ -384,6 +441,141 @@ remove_tmp:
     } else {
         snprintf(err, errlen, "cannot %s %s in %s: %s", step, m->name, s->path, strerror(-r));
     }
+    return r;
+}
+
+/* Whether the file open on fd sits in the store's directory, by the path the kernel
+ * keeps for it (only read, never opened). */
+static bool store_holds(const struct store *s, int fd)
+{
+    char proc[32], path[PROTO_PATH_MAX + STORE_FILE_MAX];
+    size_t dir = strlen(s->path);
+    ssize_t n;
+
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    n = readlink(proc, path, sizeof(path) - 1);
+    if (n < 0)
+        return false;
+    path[n] = '\0';
+    return (size_t)n > dir && memcmp(path, s->path, dir) == 0 && path[dir] == '/'
+           && strchr(path + dir + 1, '/') == NULL;
+}
+
+int store_adopt_check(const struct store *s, int fd, struct meta *m, char *err, size_t errlen)
+{
+    struct stat st, dir;
+    int flags;
+
+    if (fstat(fd, &st) < 0 || fstat(s->dirfd, &dir) < 0) {
+        int r = -errno;
+        snprintf(err, errlen, "cannot stat the file: %s", strerror(errno));
+        return r;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "the file is not a regular file: only a .npy file can become "
+                 "an array");
+        return -EINVAL;
+    }
+    flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || (flags & O_PATH) || (flags & O_ACCMODE) != O_RDWR) {
+        snprintf(err, errlen, "the file's descriptor is not open for reading and writing "
+                 "(open it O_RDWR)");
+        return -EBADF;
+    }
+    if (st.st_uid != geteuid()) {
+        snprintf(err, errlen, "the file belongs to uid %u; sharrd runs as uid %u and adopts "
+                 "only its own files: import without --move to copy it",
+                 (unsigned)st.st_uid, (unsigned)geteuid());
+        return -EPERM;
+    }
+    if (st.st_nlink != 1) {
+        snprintf(err, errlen, "the file has %ju links; only a file with exactly one can "
+                 "become an array: import without --move to copy it", (uintmax_t)st.st_nlink);
+        return -EMLINK;
+    }
+    if (st.st_dev != dir.st_dev) {
+        snprintf(err, errlen, "the file is on another filesystem than the store %s: import "
+                 "without --move to copy it", s->path);
+        return -EXDEV;
+    }
+    /* A file of the store itself (a daemon running as its user lets the user open
+     * them) is another array's data: two names for one file would lose it. */
+    if (store_holds(s, fd)) {
+        snprintf(err, errlen, "the file is already in the store %s", s->path);
+        return -EINVAL;
+    }
+    return store_read_header(fd, (uint64_t)st.st_size, m, err, errlen);
+}
+
+int store_adopt(const struct store *s, int fd, const struct meta *m, int *ret_fd,
+                char *err, size_t errlen)
+{
+    char proc[32];
+    struct store_names n;
+    struct stat st, mine;
+    const char *step;
+    int own = -1, r;
+
+    r = store_names(&n, m->name, err, errlen);
+    if (r < 0)
+        return r;
+    /* The name is reserved: any such file is a leftover. */
+    unlinkat(s->dirfd, n.tmp, 0);
+    unlinkat(s->dirfd, n.mtmp, 0);
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    step = "link the file into the store as";
+    if (linkat(AT_FDCWD, proc, s->dirfd, n.tmp, AT_SYMLINK_FOLLOW) < 0) {
+        r = -errno;
+        snprintf(err, errlen, "cannot %s %s in %s: %s", step, m->name, s->path,
+                 strerror(errno));
+        return r == -ENOENT ? -EINVAL : r;
+    }
+    store_fault(s, "adopt-linked");
+    /* The store's own descriptor, of the inode the client sent (checked: nothing else
+     * can name a file in the 0700 store), with a file description of its own. */
+    step = "open";
+    own = openat(s->dirfd, n.tmp, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (own < 0 || fstat(own, &mine) < 0 || fstat(fd, &st) < 0) {
+        r = -errno;
+        goto remove_tmp;
+    }
+    if (mine.st_dev != st.st_dev || mine.st_ino != st.st_ino) {
+        r = -EAGAIN;
+        goto remove_tmp;
+    }
+    /* The client's path and ours: a third link made since the check could keep the
+     * file writable to its maker behind the store's back. */
+    if (mine.st_nlink != 2) {
+        snprintf(err, errlen, "the file gained a link while being adopted: import without "
+                 "--move to copy it");
+        r = -EMLINK;
+        goto remove_tmp_quiet;
+    }
+    /* Like every array file: another uid holding a read-only descriptor must not be
+     * able to reopen it for writing through /proc/self/fd. */
+    step = "set the permissions of";
+    if (fchmod(own, 0600) < 0) {
+        r = -errno;
+        goto remove_tmp;
+    }
+    step = "flush";
+    if (fsync(own) < 0) {
+        r = -errno;
+        goto remove_tmp;
+    }
+    r = store_commit(s, m, &n, &step);
+    if (r < 0)
+        goto remove_tmp;
+    *ret_fd = own;
+    return 0;
+
+remove_tmp:
+    snprintf(err, errlen, "cannot %s %s in %s: %s", step, m->name, s->path, strerror(-r));
+remove_tmp_quiet:
+    unlinkat(s->dirfd, n.mtmp, 0);
+    unlinkat(s->dirfd, n.tmp, 0);
+    if (own >= 0)
+        close(own);
     return r;
 }
 

@@ -1,5 +1,6 @@
 /* store.h — persistent arrays: a directory of <name>.npy files, each committed
- * by a small <name>.meta beside it (owner, permission bits, creation time).
+ * by a small <name>.meta beside it (owner, permission bits, creation time). A .npy
+ * is written by store_create (data at 4096) or adopted as numpy wrote it.
  *
  * Every access is relative to the directory fd opened once (openat, O_NOFOLLOW,
  * O_CLOEXEC). Functions marked "thread pool" do slow disk work and touch nothing
@@ -54,6 +55,24 @@ int store_npy_path(const struct store *s, const char *name, char *out, size_t le
  * is full) with a message in err and nothing new left behind. */
 int store_create(const struct store *s, const struct meta *m, int *ret_fd,
                  char *err, size_t errlen);
+
+/* Thread pool. Check that fd, a file a client opened and sent, can become a
+ * persistent array as it is: a regular file (else -EINVAL) open for reading and
+ * writing (-EBADF), owned by the daemon's effective uid (-EPERM), with one link
+ * (-EMLINK), on the store's filesystem (-EXDEV) but not in the store's directory
+ * (-EINVAL: it would be another array's file), holding a .npy whose header sharr
+ * reads, with its data at a multiple of PROTO_DATA_OFFSET_ALIGN and within the file
+ * (-EINVAL). Fills m's dtype, order, ndim, shape, nbytes and offset; 0, or a negative
+ * errno with a message in err. Never opens a path. */
+int store_adopt_check(const struct store *s, int fd, struct meta *m, char *err, size_t errlen);
+
+/* Thread pool. Make fd's file (checked by store_adopt_check) the persistent array m
+ * without copying it: hard-linked into the store as .inflight-<name>.npy, made 0600
+ * and fsynced, then committed exactly as store_create commits. Returns 0 and sets
+ * *ret_fd (the store's own O_RDWR descriptor of the file), or a negative errno with a
+ * message in err and nothing new left behind. fd stays the caller's. */
+int store_adopt(const struct store *s, int fd, const struct meta *m, int *ret_fd,
+                char *err, size_t errlen);
 
 /* Loop. Remove name at once: its .meta goes (the commit record), then its .npy is
  * renamed to a trash name written into trash (STORE_TRASH_MAX bytes) for

@@ -30,7 +30,7 @@ extern "C" {
 #define SHARR_NDIM_MAX 64    /* dimensions of an array (numpy >= 2.0 allows 64) */
 #define SHARR_DTYPE_MAX 31   /* bytes in a dtype string, excluding the NUL */
 #define SHARR_PATH_MAX 1024  /* bytes in a persistent array's path, with the NUL */
-#define SHARR_DATA_OFFSET 4096 /* where the data starts in every array's .npy bytes */
+#define SHARR_DATA_OFFSET 4096 /* where the data starts in every array sharr creates */
 
 typedef struct sharr sharr_t;             /* a connection to sharrd */
 typedef struct sharr_array sharr_array_t; /* one attached array */
@@ -44,7 +44,8 @@ struct sharr_info {
     uint64_t shape[SHARR_NDIM_MAX];
     char order;                      /* 'C' or 'F' */
     uint64_t nbytes;                 /* bytes of data (product of shape times itemsize) */
-    uint64_t offset;                 /* byte offset of the data in the descriptor: 4096 */
+    uint64_t offset;                 /* byte offset of the data in the descriptor: 4096,
+                                      * or a multiple of 64 in an adopted numpy file */
     int persist;                     /* 1: persistent (on disk), 0: volatile (memory) */
     uint32_t perm;                   /* permission bits, as a file's (e.g. 0600) */
     uint32_t uid, gid;               /* owner */
@@ -109,6 +110,19 @@ int sharr_server_info(sharr_t *conn, struct sharr_server *ret_info);
 int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
                  const uint64_t *shape, const struct sharr_create_opts *opts,
                  sharr_array_t **ret_array);
+
+/* Make the .npy file open on fd a persistent array named name, without copying its
+ * data: the daemon links that very file into its store. fd must be open O_RDWR on a
+ * regular file with exactly one link, owned by the daemon's uid and on the store's
+ * filesystem (else -EPERM, -EMLINK, -EXDEV, -EBADF, -EINVAL: copy it instead). Its
+ * .npy header gives dtype, shape and order; its data stays where the header ends
+ * (info.offset, a multiple of 64). opts: perm and overwrite as for sharr_create;
+ * order and persist are ignored (it is always persistent); flags must be 0. fd stays
+ * the caller's: the caller then removes the file's old path, whose data is now the
+ * array's (writes through fd reach the array). On success *ret_info (may be NULL)
+ * describes the new array; attach it with sharr_open. */
+int sharr_adopt(sharr_t *conn, const char *name, int fd, const struct sharr_create_opts *opts,
+                struct sharr_info *ret_info);
 
 /* Attach an existing array by name. mode is "r", "r+" or "c" (as numpy.memmap).
  * With opts->wait_ms, a name not there yet is waited for; a daemon that restarts or

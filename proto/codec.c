@@ -22,7 +22,7 @@
 
 /* What protocol version 1 offers beyond the bare methods; informational. */
 static const char *const codec_capabilities[] = {
-    "open_wait", "persist", "overwrite", "sync", "list_paging", "holders",
+    "open_wait", "persist", "overwrite", "sync", "list_paging", "holders", "adopt",
 };
 
 /* Encoders build on two envelope heads; the params and results follow them. */
@@ -99,7 +99,7 @@ static int codec_pack_meta(msgpack_packer *pk, const struct meta *m)
     r |= codec_pack_cstr(pk, "nbytes");
     r |= msgpack_pack_uint64(pk, m->nbytes);
     r |= codec_pack_cstr(pk, "offset");
-    r |= msgpack_pack_uint64(pk, PROTO_DATA_OFFSET);
+    r |= msgpack_pack_uint64(pk, m->offset);
     r |= codec_pack_cstr(pk, "persist");
     r |= m->persist ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
     r |= codec_pack_cstr(pk, "perm");
@@ -179,6 +179,24 @@ int codec_pack_open(msgpack_sbuffer *out, uint32_t msgid, const struct codec_ope
     r |= codec_pack_cstr(&pk, meta_mode_name(p->mode));
     r |= codec_pack_cstr(&pk, "wait_ms");
     r |= msgpack_pack_int64(&pk, p->wait_ms);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_adopt(msgpack_sbuffer *out, uint32_t msgid, const struct codec_adopt *p)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_request_head(&pk, msgid, "adopt", true);
+    r |= msgpack_pack_map(&pk, 3);
+    r |= codec_pack_cstr(&pk, "name");
+    r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
+    r |= codec_pack_cstr(&pk, "perm");
+    r |= msgpack_pack_uint32(&pk, p->perm);
+    r |= codec_pack_cstr(&pk, "overwrite");
+    r |= p->overwrite ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
     return codec_pack_end(out, mark, r);
 }
 
@@ -806,6 +824,24 @@ int codec_parse_create(const msgpack_object *params, struct codec_create *out,
     return 0;
 }
 
+int codec_parse_adopt(const msgpack_object *params, struct codec_adopt *out,
+                      char *err, size_t errlen)
+{
+    const struct codec_ctx c = { "adopt", err, errlen };
+    uint64_t perm = 0600;
+    int r;
+
+    out->overwrite = false;
+    if ((r = codec_map(&c, params, true, "params")) < 0 ||
+        (r = codec_get_name(&c, params, "name", out->name)) < 0 ||
+        (r = codec_get_uint(&c, params, "perm", false, 07777, &perm,
+                            "an integer in 0..07777")) < 0 ||
+        (r = codec_get_bool(&c, params, "overwrite", false, &out->overwrite)) < 0)
+        return r;
+    out->perm = (uint32_t)perm;
+    return 0;
+}
+
 int codec_parse_open(const msgpack_object *params, struct codec_open *out,
                      char *err, size_t errlen)
 {
@@ -906,10 +942,13 @@ static int codec_meta(const struct codec_ctx *c, const msgpack_object *obj, stru
     if (given != 0 && given != nbytes)
         return codec_fail(c, -EINVAL, "'nbytes' %llu does not match shape and dtype (%llu)",
                           (unsigned long long)given, (unsigned long long)nbytes);
-    if (offset != PROTO_DATA_OFFSET)
-        return codec_fail(c, -EINVAL, "'offset' must be " CODEC_XSTR(PROTO_DATA_OFFSET));
+    if (offset == 0 || offset % PROTO_DATA_OFFSET_ALIGN != 0 || offset > PROTO_DATA_OFFSET_MAX)
+        return codec_fail(c, -EINVAL, "'offset' must be a multiple of "
+                          CODEC_XSTR(PROTO_DATA_OFFSET_ALIGN) " in "
+                          CODEC_XSTR(PROTO_DATA_OFFSET_ALIGN) ".." CODEC_XSTR(PROTO_DATA_OFFSET_MAX));
     out->order = order;
     out->nbytes = nbytes;
+    out->offset = offset;
     out->persist = persist;
     out->perm = (uint32_t)perm;
     out->ctime_ns = ctime_ns;

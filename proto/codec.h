@@ -70,6 +70,12 @@ struct codec_open {             /* open request */
     int64_t wait_ms;            /* 0 no wait, -1 forever */
 };
 
+struct codec_adopt {            /* adopt request; its descriptor travels with it */
+    char name[PROTO_NAME_MAX + 1];
+    uint32_t perm;              /* 0600 when absent */
+    bool overwrite;
+};
+
 struct codec_name {             /* stat, unlink, sync requests */
     char name[PROTO_NAME_MAX + 1];
 };
@@ -122,6 +128,9 @@ struct codec_holder {            /* one attachment in a holders reply */
 int codec_pack_hello(msgpack_sbuffer *out, uint32_t msgid, const struct codec_hello *p);
 int codec_pack_create(msgpack_sbuffer *out, uint32_t msgid, const struct codec_create *p);
 int codec_pack_open(msgpack_sbuffer *out, uint32_t msgid, const struct codec_open *p);
+/* The sender must pass the file's descriptor with the first byte of this message;
+ * the result is the stat result, {"array": meta}. */
+int codec_pack_adopt(msgpack_sbuffer *out, uint32_t msgid, const struct codec_adopt *p);
 /* method is "stat", "unlink" or "sync" */
 int codec_pack_name(msgpack_sbuffer *out, uint32_t msgid, const char *method,
                     const struct codec_name *p);
@@ -158,6 +167,8 @@ int codec_parse_create(const msgpack_object *params, struct codec_create *out,
                        char *err, size_t errlen);
 int codec_parse_open(const msgpack_object *params, struct codec_open *out,
                      char *err, size_t errlen);
+int codec_parse_adopt(const msgpack_object *params, struct codec_adopt *out,
+                      char *err, size_t errlen);
 int codec_parse_name(const msgpack_object *params, struct codec_name *out,
                      char *err, size_t errlen);
 int codec_parse_release(const msgpack_object *params, struct codec_release *out,

@@ -60,6 +60,8 @@ static const struct errcode_entry errcode_table[] = {
     { EDQUOT, "EDQUOT" },
     { ECANCELED, "ECANCELED" },
     { ESTALE, "ESTALE" },
+    { EXDEV, "EXDEV" },
+    { EMLINK, "EMLINK" },
 };
 
 #define ERRCODE_COUNT (sizeof(errcode_table) / sizeof(errcode_table[0]))

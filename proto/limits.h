@@ -18,7 +18,9 @@
 #define PROTO_DEPTH_MAX 8             /* nesting of arrays/maps in any message */
 #define PROTO_LIST_PAGE_MAX 1024      /* arrays in one list reply */
 #define PROTO_LIST_PAGE_DEFAULT 256   /* when the request gives no limit */
-#define PROTO_DATA_OFFSET 4096        /* data starts here in every array's .npy bytes */
+#define PROTO_DATA_OFFSET 4096        /* data starts here in every array sharr creates */
+#define PROTO_DATA_OFFSET_ALIGN 64    /* an array's data offset is a multiple of this (numpy's) */
+#define PROTO_DATA_OFFSET_MAX 16384   /* largest data offset: a .npy header of 10,000 text bytes */
 #define PROTO_ARRAY_BYTES_MAX (1ull << 62) /* data bytes of one array */
 
 #endif

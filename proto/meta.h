@@ -25,6 +25,9 @@ struct meta {
     uint64_t shape[PROTO_NDIM_MAX];
     char order;          /* 'C' or 'F' */
     uint64_t nbytes;     /* data bytes, from shape_nbytes() */
+    uint64_t offset;     /* where the data starts in the array's bytes: PROTO_DATA_OFFSET
+                          * for arrays sharr creates, where numpy's header ends for an
+                          * adopted .npy (a multiple of PROTO_DATA_OFFSET_ALIGN) */
     bool persist;        /* on disk (true) or in memory (false) */
     uint32_t perm;       /* permission bits, 07777 at most */
     uint32_t uid, gid;   /* owner */

@@ -97,7 +97,8 @@ class memmap(np.memmap):
     socket is the daemon's socket path (default: $SHARR_SOCKET, then the usual places).
 
     .name is the array's name, .filename the .npy path of a persistent array (None
-    for a volatile one), .offset the data offset in it (4096), .mode the mode.
+    for a volatile one), .offset the data offset in it (4096, or where numpy's header ends in an
+    adopted file), .mode the mode.
     flush() makes writes durable. close() ends this array's use of the attachment;
     memory stays valid for every view until the last one is garbage (see README).
     Pickling carries the name, not the data.

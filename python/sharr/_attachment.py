@@ -69,8 +69,10 @@ class Attachment:
         self._handle = _Handle(ptr)
         try:
             info = ArrayInfo.from_c(_lib.array_info(ptr).contents)
-            mm = mmap.mmap(_lib.array_fd(ptr), info.nbytes, access=_ACCESS[mode],
-                           offset=info.offset)
+            # An adopted numpy file has its data at 128, say, which mmap cannot
+            # take as an offset (not page aligned): map from byte 0.
+            mm = mmap.mmap(_lib.array_fd(ptr), info.offset + info.nbytes,
+                           access=_ACCESS[mode])
         except BaseException:
             _release(self._handle)
             raise
@@ -80,7 +82,7 @@ class Attachment:
         self.mode = mode
         self.info = info
         self.mmap = mm
-        self.raw = np.ndarray((info.nbytes,), np.uint8, buffer=mm)
+        self.raw = np.ndarray((info.nbytes,), np.uint8, buffer=mm, offset=info.offset)
         self.address = self.raw.__array_interface__["data"][0]
         self.closed = False
 

@@ -18,7 +18,7 @@ class ArrayInfo:
     shape: typing.Tuple[int, ...]
     order: str          # 'C' or 'F'
     nbytes: int         # bytes of data
-    offset: int         # where the data starts in the array's .npy bytes (4096)
+    offset: int         # where the data starts in the .npy bytes (4096; adopted: 128...)
     persist: bool       # on disk (True) or in memory (False)
     perm: int           # permission bits, as a file's (e.g. 0o600)
     uid: int

@@ -137,6 +137,8 @@ server_info = _proto("sharr_server_info", ctypes.c_int, _handle, ctypes.POINTER(
 create = _proto("sharr_create", ctypes.c_int, _handle, ctypes.c_char_p, ctypes.c_char_p,
                 ctypes.c_int, ctypes.POINTER(ctypes.c_uint64),
                 ctypes.POINTER(CreateOpts), _p_handle)
+adopt = _proto("sharr_adopt", ctypes.c_int, _handle, ctypes.c_char_p, ctypes.c_int,
+               ctypes.POINTER(CreateOpts), ctypes.POINTER(Info))
 open_ = _proto("sharr_open", ctypes.c_int, _handle, ctypes.c_char_p, ctypes.c_char_p,
                ctypes.POINTER(OpenOpts), _p_handle)
 close = _proto("sharr_close", ctypes.c_int, _handle)

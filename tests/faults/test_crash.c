@@ -1,4 +1,4 @@
-/* test_crash.c — create, overwrite and unlink are atomic across a daemon killed with
+/* test_crash.c — create, overwrite, adopt and unlink are atomic across a daemon killed with
  * SIGKILL: after each restart every array is complete with its metadata or absent,
  * and nothing is left in the store.
  *
@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -151,6 +153,86 @@ static void test_fault_points_leave_old_or_new(void **state)
     print_message("%d fault points, each ending in a complete array or none\n", kills);
 }
 
+/* A (4, 2) <f8 file as numpy's np.save writes it: 128-byte header, then 0..7. */
+static void write_numpy_file(const char *path)
+{
+    static const char dict[] = "{'descr': '<f8', 'fortran_order': False, 'shape': (4, 2), }";
+    unsigned char buf[128 + 8 * sizeof(double)];
+
+    memset(buf, ' ', 128);
+    memcpy(buf, "\x93NUMPY\x01\x00", 8);
+    buf[8] = 118;
+    buf[9] = 0;
+    memcpy(buf + 10, dict, sizeof dict - 1);
+    buf[127] = '\n';
+    for (int i = 0; i < 8; i++) {
+        double v = i;
+        memcpy(buf + 128 + i * sizeof v, &v, sizeof v);
+    }
+    FILE *f = fopen(path, "we");
+    assert_non_null(f);
+    assert_int_equal(fwrite(buf, 1, sizeof buf, f), sizeof buf);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* An adopt killed at each step: after a restart the file is the array (committed,
+ * data at 128, the file's own inode) or the array is absent and the file is as it
+ * was, with one link; nothing else is left in the store. */
+static void test_adopt_fault_points_leave_the_file_or_the_array(void **state)
+{
+    static const struct {
+        const char *point;
+        int committed;
+    } points[] = {
+        { "adopt-linked", 0 },     { "create-meta-written", 0 },
+        { "create-committed", 1 }, { "create-done", 1 },
+    };
+    struct harness *h = *state;
+    char src[256];
+
+    snprintf(src, sizeof src, "%s/adoptee.npy", h->dir);
+    for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
+        struct stat before, after;
+        write_numpy_file(src);
+        assert_int_equal(stat(src, &before), 0);
+        fault_daemon_kill(h);
+        fault_daemon_start(h, points[i].point, NULL);
+        sharr_t *c = harness_connect(h);
+        int fd = open(src, O_RDWR | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_not_equal(sharr_adopt(c, "adopted", fd, NULL, NULL), 0);
+        close(fd);
+        sharr_disconnect(c);
+        assert_int_equal(fault_daemon_reap(h), 1);
+        fault_daemon_start(h, NULL, NULL);
+
+        c = harness_connect(h);
+        sharr_array_t *a = NULL;
+        int rc = sharr_open(c, "adopted", "r", NULL, &a);
+        assert_int_equal(stat(src, &after), 0);
+        assert_int_equal(after.st_ino, before.st_ino);
+        if (points[i].committed) {
+            assert_rc(rc, 0);
+            assert_int_equal(sharr_array_info(a)->offset, 128);
+            assert_true(((const double *)sharr_array_data(a))[7] == 7.0);
+            assert_int_equal(after.st_nlink, 2); /* the client never removed its path */
+            assert_rc(sharr_close(a), 0);
+            assert_clean(h, 1);
+            assert_rc(sharr_unlink(c, "adopted"), 0);
+        } else {
+            if (rc != -ENOENT)
+                print_error("killed at %s: the array exists\n", points[i].point);
+            assert_int_equal(rc, -ENOENT);
+            assert_int_equal(after.st_nlink, 1);
+            assert_clean(h, 0);
+        }
+        sharr_disconnect(c);
+        assert_int_equal(unlink(src), 0);
+    }
+    print_message("%zu adopt fault points, each ending in the array or the file alone\n",
+                  sizeof(points) / sizeof(points[0]));
+}
+
 static int overwriter(int rfd, int wfd, void *arg)
 {
     (void)rfd;
@@ -219,6 +301,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_fault_points_leave_old_or_new, harness_setup,
                                         harness_teardown),
+        cmocka_unit_test_setup_teardown(test_adopt_fault_points_leave_the_file_or_the_array,
+                                        harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_timed_kills_during_large_overwrites,
                                         harness_setup, harness_teardown),
     };

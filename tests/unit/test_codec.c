@@ -161,6 +161,7 @@ static void sample_meta(struct meta *m, const char *name)
     m->shape[2] = 1000000;
     m->order = 'F';
     m->nbytes = 2ull * 3 * 1000000 * 4;
+    m->offset = PROTO_DATA_OFFSET;
     m->persist = true;
     m->perm = 0640;
     m->uid = 1000;
@@ -180,6 +181,7 @@ static void assert_meta_equal(const struct meta *a, const struct meta *b)
         assert_int_equal(a->shape[i], b->shape[i]);
     assert_int_equal(a->order, b->order);
     assert_int_equal(a->nbytes, b->nbytes);
+    assert_int_equal(a->offset, b->offset);
     assert_int_equal(a->persist, b->persist);
     assert_int_equal(a->perm, b->perm);
     assert_int_equal(a->uid, b->uid);
@@ -470,6 +472,7 @@ static void test_codec_stat_reply_round_trips(void **state)
     in.order = 'C';
     assert_int_equal(dtype_parse("<U3", &in.dtype), 0);
     in.nbytes = 60;
+    in.offset = 128; /* an adopted numpy file's data offset */
     in.ctime_ns = -5;
     msgpack_sbuffer_init(&sb);
     assert_int_equal(codec_pack_reply_stat(&sb, 2, &in), 0);
@@ -1260,10 +1263,16 @@ static void test_codec_meta_checks_size_offset_and_path(void **state)
                      -EINVAL);
     assert_non_null(strstr(err, "'nbytes'"));
     kv[4].val = o_uint(48);
-    kv[5].val = o_uint(0); /* offset */
-    assert_int_equal(codec_parse_meta(wire_object(w, o_map(kv, 13)), &m, err, sizeof(err)),
-                     -EINVAL);
-    assert_non_null(strstr(err, "'offset'"));
+    static const uint64_t bad_offsets[] = { 0, 100, PROTO_DATA_OFFSET_MAX + 64 };
+    for (size_t i = 0; i < sizeof(bad_offsets) / sizeof(bad_offsets[0]); i++) {
+        kv[5].val = o_uint(bad_offsets[i]); /* offset */
+        assert_int_equal(codec_parse_meta(wire_object(w, o_map(kv, 13)), &m, err, sizeof(err)),
+                         -EINVAL);
+        assert_non_null(strstr(err, "'offset'"));
+    }
+    kv[5].val = o_uint(128);
+    assert_int_equal(codec_parse_meta(wire_object(w, o_map(kv, 13)), &m, err, sizeof(err)), 0);
+    assert_int_equal(m.offset, 128);
     kv[5].val = o_uint(4096);
     memset(long_path, 'p', sizeof(long_path));
     kv[12].val = o_strn(long_path, PROTO_PATH_MAX);

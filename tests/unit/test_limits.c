@@ -54,6 +54,18 @@ static void test_limits_data_offset_is_page_aligned(void **state)
     assert_int_equal(PROTO_DATA_OFFSET % 64, 0); /* numpy aligns headers to 64 */
 }
 
+/* An adopted numpy file's data starts where its header ends: a multiple of 64, after
+ * at most 12 bytes of preamble and the 10,000 bytes of text numpy allows. */
+static void test_limits_data_offset_max_holds_any_npy_header(void **state)
+{
+    (void)state;
+    assert_int_equal(PROTO_DATA_OFFSET_ALIGN, 64);
+    assert_int_equal(PROTO_DATA_OFFSET_MAX, 16384);
+    assert_int_equal(PROTO_DATA_OFFSET_MAX % PROTO_DATA_OFFSET_ALIGN, 0);
+    assert_true(PROTO_DATA_OFFSET_MAX >= 12 + 10000);
+    assert_true(PROTO_DATA_OFFSET <= PROTO_DATA_OFFSET_MAX);
+}
+
 /* A full list page of the largest metas, and a create request with the largest
  * fields, must fit their frames, or a legal exchange could be refused. */
 static void test_limits_largest_messages_fit_their_frames(void **state)
@@ -105,6 +117,7 @@ int main(void)
         cmocka_unit_test(test_limits_public_header_mirrors_protocol),
         cmocka_unit_test(test_limits_have_their_documented_values),
         cmocka_unit_test(test_limits_data_offset_is_page_aligned),
+        cmocka_unit_test(test_limits_data_offset_max_holds_any_npy_header),
         cmocka_unit_test(test_limits_largest_messages_fit_their_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
