@@ -52,6 +52,11 @@ static int array_pack_release(msgpack_sbuffer *out, uint32_t msgid, const void *
     return codec_pack_release(out, msgid, params);
 }
 
+static int array_pack_release_notify(msgpack_sbuffer *out, const void *params)
+{
+    return codec_pack_release_notify(out, params);
+}
+
 static int array_pack_sync(msgpack_sbuffer *out, uint32_t msgid, const void *params)
 {
     return codec_pack_name(out, msgid, "sync", params);
@@ -66,12 +71,15 @@ static int array_parse_attach(const msgpack_object *result, void *out, char *err
 }
 
 /* Tell the daemon this attachment is gone, unless the connection it belonged to
- * has been replaced since (the daemon released it when that one closed). */
+ * has been replaced since (the daemon released it when that one closed). A daemon
+ * that takes release as a notification is not waited for: it applies it before any
+ * later request on this connection, and on disconnect anyway. */
 static int array_release(sharr_t *conn, uint64_t gen, uint64_t handle)
 {
     struct codec_release p = { .handle = handle };
     struct client_request req = {
         .pack = array_pack_release, .params = &p, .only_gen = gen,
+        .pack_notify = array_pack_release_notify,
     };
 
     return client_call(conn, &req, NULL);

@@ -61,6 +61,7 @@ struct client_link {
     int fd;
     struct decoder *dec;
     struct sharr_server server;
+    bool release_notify;        /* the daemon offered the capability "release_notify" */
 };
 
 struct sharr {
@@ -87,6 +88,7 @@ struct sharr {
     int dial_err;
     char dial_msg[CLIENT_MSG_MAX];
     struct sharr_server server;
+    bool release_notify;        /* this connection's daemon takes release notifications */
 };
 
 static int client_send_all(int fd, const void *buf, size_t len)
@@ -152,7 +154,7 @@ static void client_close_fds(const int *fds, size_t n)
 /* Wait for the reply to hello on a fresh socket; nothing else has been sent, so
  * it is the first message. Any descriptor arriving here is unexpected and closed. */
 static int client_await_hello(int fd, struct decoder *dec, struct sharr_server *ret,
-                              char *err, size_t errlen)
+                              bool *ret_release_notify, char *err, size_t errlen)
 {
     char buf[4096];
     char perr[PROTO_TEXT_MAX + 64];
@@ -222,6 +224,7 @@ static int client_await_hello(int fd, struct decoder *dec, struct sharr_server *
     ret->max_ndim = r.max_ndim;
     ret->max_request = r.max_request;
     ret->list_page_max = r.list_page_max;
+    *ret_release_notify = r.release_notify;
     return 0;
 }
 
@@ -267,7 +270,8 @@ static int client_dial_once(const char *path, struct client_link *ret, char *err
     /* A daemon over a connection limit says why (EMFILE) and closes at once, maybe
      * before hello went out: its reason still waits to be read. */
     if ((rc == -EPIPE || rc == -ECONNRESET)
-        && client_await_hello(fd, dec, &ret->server, err, errlen) == -EMFILE) {
+        && client_await_hello(fd, dec, &ret->server, &ret->release_notify, err,
+                              errlen) == -EMFILE) {
         rc = -EMFILE;
         goto out;
     }
@@ -275,7 +279,7 @@ static int client_dial_once(const char *path, struct client_link *ret, char *err
         snprintf(err, errlen, "sending hello to sharrd at %s: %s", path, sharr_strerror(rc));
         goto out;
     }
-    rc = client_await_hello(fd, dec, &ret->server, err, errlen);
+    rc = client_await_hello(fd, dec, &ret->server, &ret->release_notify, err, errlen);
     if (rc < 0)
         goto out;
     ret->fd = fd;
@@ -410,6 +414,7 @@ static int client_ensure_up_locked(sharr_t *c)
         c->fd = link.fd;
         c->dec = link.dec;
         c->server = link.server;
+        c->release_notify = link.release_notify;
         c->gen++;
         c->state = CLIENT_UP;
         pthread_cond_broadcast(&c->cond);
@@ -635,13 +640,17 @@ int client_call(sharr_t *c, const struct client_request *req, struct client_repl
     struct client_call call = {
         .fd = -1, .parse = req->parse, .out = req->out,
     };
-    msgpack_sbuffer sb;
+    msgpack_sbuffer sb, nb;
     uint64_t gen = 0;
+    bool notified = false;
     int rc;
 
     msgpack_sbuffer_init(&sb);
+    msgpack_sbuffer_init(&nb);
     call.msgid = client_next_msgid(c);
     rc = req->pack(&sb, call.msgid, req->params);
+    if (rc >= 0 && req->pack_notify != NULL)
+        rc = req->pack_notify(&nb, req->params);
     if (rc < 0) {
         rc = client_fail(rc, "cannot encode the request: %s", sharr_strerror(rc));
         goto out;
@@ -652,12 +661,30 @@ int client_call(sharr_t *c, const struct client_request *req, struct client_repl
      * never seen: it goes once more on a fresh connection. That is how a connection
      * that died while idle (the daemon restarted) recovers without an error. */
     for (int attempt = 1;; attempt++) {
-        if (req->only_gen != 0 && (c->state != CLIENT_UP || c->gen != req->only_gen))
+        if (req->only_gen != 0 && (c->state != CLIENT_UP || c->gen != req->only_gen)) {
+            rc = 0;
             goto unlock;
+        }
         rc = client_ensure_up_locked(c);
         if (rc < 0)
             goto unlock;
         gen = c->gen;
+        if (req->pack_notify != NULL && c->release_notify) {
+            /* Nothing to wait for: the daemon applies it before any later request of
+             * this connection, and no reply comes. */
+            rc = client_send_all(c->fd, nb.data, nb.size);
+            if (rc >= 0) {
+                notified = true;
+                break;
+            }
+            client_abort_locked(c, rc);
+            if (attempt == CLIENT_SEND_TRIES) {
+                rc = client_fail(-ECONNRESET, "connection to sharrd lost while sending: %s",
+                                 sharr_strerror(rc));
+                goto unlock;
+            }
+            continue;
+        }
         call.next = c->calls;
         c->calls = &call;
         /* Sent whole under the lock: requests of different threads never interleave. */
@@ -672,7 +699,7 @@ int client_call(sharr_t *c, const struct client_request *req, struct client_repl
             goto unlock;
         }
     }
-    while (!call.done) {
+    while (!notified && !call.done) {
         if (!c->reading)
             client_read_locked(c);
         else
@@ -685,6 +712,7 @@ unlock:
     pthread_mutex_unlock(&c->lock);
 out:
     msgpack_sbuffer_destroy(&sb);
+    msgpack_sbuffer_destroy(&nb);
     if (ret != NULL) {
         ret->fd = call.fd;
         ret->gen = gen;
@@ -776,6 +804,7 @@ int sharr_connect(const char *path, sharr_t **ret_conn)
     c->fd = link.fd;
     c->dec = link.dec;
     c->server = link.server;
+    c->release_notify = link.release_notify;
     c->gen = 1;
     c->state = CLIENT_UP;
     *ret_conn = c;

@@ -17,6 +17,9 @@
 /* Encodes one request with the given msgid into out. Returns 0 or -ENOMEM. */
 typedef int (*client_pack_fn)(msgpack_sbuffer *out, uint32_t msgid, const void *params);
 
+/* Encodes the notification form of a request (no msgid, no reply). Returns 0 or -ENOMEM. */
+typedef int (*client_pack_notify_fn)(msgpack_sbuffer *out, const void *params);
+
 /* Copies a successful result into out. Runs on whichever thread reads the reply,
  * with the connection locked, while the decoded bytes are still valid, so it must
  * only copy. Returns 0, or a negative errno with a message in err. */
@@ -32,6 +35,9 @@ struct client_request {
      * otherwise succeed without sending. A release names an attachment of one
      * connection, which the daemon already dropped when that connection closed. */
     uint64_t only_gen;
+    /* Nonnull: when the connection's daemon offered "release_notify" in hello, this
+     * form is sent instead and the call returns once it is sent, without a reply. */
+    client_pack_notify_fn pack_notify;
 };
 
 struct client_reply {

@@ -506,21 +506,45 @@ static int methods_unlink(struct conn *c, const struct codec_msg *msg)
     return uv_queue_work(&d->loop, &job->req, methods_trash_work, methods_job_done);
 }
 
-static int methods_release(struct conn *c, const struct codec_msg *msg)
+/* Drop one attachment of c named by release params; err says why it could not. */
+static int methods_release_apply(struct conn *c, const msgpack_object *params, char *err,
+                                 size_t errlen)
 {
-    char err[METHODS_ERR_MAX] = "";
     struct registry_attach att;
     struct codec_release p;
     int r;
 
-    r = codec_parse_release(msg->params, &p, err, sizeof(err));
+    r = codec_parse_release(params, &p, err, errlen);
+    if (r < 0)
+        return r;
+    if (conn_attach_take(c, p.handle, &att) < 0) {
+        snprintf(err, errlen, "no attachment with handle %" PRIu64 " on this connection",
+                 p.handle);
+        return -EBADF;
+    }
+    registry_detach(&c->d->registry, &att);
+    return 0;
+}
+
+static int methods_release(struct conn *c, const struct codec_msg *msg)
+{
+    char err[METHODS_ERR_MAX] = "";
+    int r = methods_release_apply(c, msg->params, err, sizeof(err));
+
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
-    if (conn_attach_take(c, p.handle, &att) < 0)
-        return methods_error(c, msg->msgid, -EBADF, "no attachment with handle %" PRIu64
-                             " on this connection", p.handle);
-    registry_detach(&c->d->registry, &att);
     return methods_empty(c, msg->msgid);
+}
+
+/* release as a notification: the same effect, and no reply, whatever happened. */
+static void methods_release_notified(struct conn *c, const struct codec_msg *msg)
+{
+    char err[METHODS_ERR_MAX] = "";
+    int r = methods_release_apply(c, msg->params, err, sizeof(err));
+
+    if (r < 0)
+        log_debug(&c->d->log, "connection %llu: release notification: %s: %s",
+                  (unsigned long long)c->id, errcode_name(r), err);
 }
 
 static void methods_sync_work(uv_work_t *req)
@@ -698,5 +722,7 @@ void methods_dispatch(struct conn *c, const msgpack_object *obj)
             methods_table[i].fn(c, &msg);
         else
             methods_error(c, msg.msgid, -ENOSYS, "unknown method '%s'", msg.method);
-    } /* responses and notifications from a client need no answer */
+    } else if (msg.type == CODEC_NOTIFY && strcmp(msg.method, "release") == 0) {
+        methods_release_notified(c, &msg);
+    } /* responses and other notifications from a client need no answer */
 }

@@ -20,9 +20,10 @@
 #define CODEC_STR(x) #x
 #define CODEC_XSTR(x) CODEC_STR(x)
 
-/* What protocol version 1 offers beyond the bare methods; informational. */
+/* What protocol version 1 offers beyond the bare methods. "release_notify" (release
+ * as a notification) changes what a client may send; the others are informational. */
 static const char *const codec_capabilities[] = {
-    "open_wait", "persist", "overwrite", "sync", "list_paging", "holders",
+    "open_wait", "persist", "overwrite", "sync", "list_paging", "holders", "release_notify",
 };
 
 /* Encoders build on two envelope heads; the params and results follow them. */
@@ -208,6 +209,23 @@ int codec_pack_release(msgpack_sbuffer *out, uint32_t msgid, const struct codec_
 
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     r |= codec_pack_request_head(&pk, msgid, "release", true);
+    r |= msgpack_pack_map(&pk, 1);
+    r |= codec_pack_cstr(&pk, "handle");
+    r |= msgpack_pack_uint64(&pk, p->handle);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_release_notify(msgpack_sbuffer *out, const struct codec_release *p)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= msgpack_pack_array(&pk, 3);
+    r |= msgpack_pack_uint32(&pk, CODEC_NOTIFY);
+    r |= codec_pack_cstr(&pk, "release");
+    r |= msgpack_pack_array(&pk, 1);
     r |= msgpack_pack_map(&pk, 1);
     r |= codec_pack_cstr(&pk, "handle");
     r |= msgpack_pack_uint64(&pk, p->handle);
@@ -932,6 +950,7 @@ int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_rep
     int r;
 
     out->server[0] = '\0';
+    out->release_notify = false;
     if ((r = codec_map(&c, result, false, "the result")) < 0 ||
         (r = codec_get_u32(&c, result, "version", true, &out->version)) < 0 ||
         (r = codec_get_str(&c, result, "server", false, out->server, sizeof(out->server),
@@ -953,6 +972,13 @@ int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_rep
             ok = caps->via.array.ptr[i].type == MSGPACK_OBJECT_STR;
         if (!ok)
             return codec_fail(&c, -EINVAL, "'capabilities' must be an array of strings");
+        for (uint32_t i = 0; i < caps->via.array.size; i++) {
+            const msgpack_object_str *cap = &caps->via.array.ptr[i].via.str;
+
+            if (cap->size == sizeof("release_notify") - 1 &&
+                memcmp(cap->ptr, "release_notify", cap->size) == 0)
+                out->release_notify = true;
+        }
     }
     return 0;
 }
