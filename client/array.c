@@ -155,7 +155,7 @@ static int array_attach(sharr_t *conn, const char *name, const char *mode,
     }
     client_ref(conn);
     a->conn = conn;
-    a->pid = getpid();
+    a->pid = client_pid();
     a->gen = rep->gen;
     a->handle = r->handle;
     a->fd = fd;
@@ -316,7 +316,7 @@ int sharr_close(sharr_array_t *array)
         munmap(array->data, array->maplen);
     close(array->fd);
     /* In a forked child the attachment is the parent's: only the local copies go. */
-    if (array->pid == getpid())
+    if (array->pid == client_pid())
         rc = array_release(conn, array->gen, array->handle);
     free(array);
     client_unref(conn);

@@ -602,11 +602,43 @@ static void client_reset_after_fork(sharr_t *c)
         pthread_mutex_init(&c->lock, NULL);
 }
 
+/* The calling process's pid without a system call per use. This cache is the one
+ * piece of process-wide mutable state in libsharr: a pthread_atfork child handler
+ * clears it, so the child of a fork() (os.fork and multiprocessing included) reads
+ * its own pid again at its first call. A child made by a raw clone() system call,
+ * which runs no fork handlers, must not use libsharr. */
+static atomic_int client_cached_pid;
+static pthread_once_t client_pid_once = PTHREAD_ONCE_INIT;
+
+static void client_pid_forget(void)
+{
+    atomic_store(&client_cached_pid, 0);
+}
+
+static void client_pid_watch_forks(void)
+{
+    pthread_atfork(NULL, NULL, client_pid_forget);
+}
+
+pid_t client_pid(void)
+{
+    int pid = atomic_load_explicit(&client_cached_pid, memory_order_relaxed);
+
+    if (pid == 0) {
+        /* The handler is in place before the pid is cached: any fork after this
+         * point clears it in the child. */
+        pthread_once(&client_pid_once, client_pid_watch_forks);
+        pid = (int)getpid();
+        atomic_store(&client_cached_pid, pid);
+    }
+    return pid;
+}
+
 /* Every entry point runs this before touching the lock. The compare-exchange lets
  * exactly one thread of a child reset; the others wait until it is done. */
 static void client_check_fork(sharr_t *c)
 {
-    int me = (int)getpid();
+    int me = (int)client_pid();
 
     for (;;) {
         int seen = atomic_load(&c->owner_pid);
@@ -799,7 +831,7 @@ int sharr_connect(const char *path, sharr_t **ret_conn)
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->cond, NULL);
     atomic_init(&c->refs, 1);
-    atomic_init(&c->owner_pid, (int)getpid());
+    atomic_init(&c->owner_pid, (int)client_pid());
     atomic_init(&c->next_msgid, CLIENT_HELLO_MSGID + 1);
     c->fd = link.fd;
     c->dec = link.dec;

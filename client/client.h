@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <msgpack.h>
 
@@ -52,6 +53,9 @@ struct client_reply {
  * daemon's error code, -ECONNRESET when the connection died with the call in
  * flight, -EPROTO when the daemon's reply could not be understood. */
 int client_call(sharr_t *c, const struct client_request *req, struct client_reply *ret);
+
+/* The calling process's pid, cached and cleared in the child of every fork(). */
+pid_t client_pid(void);
 
 /* The daemon's largest list page (from hello), PROTO_LIST_PAGE_MAX when unknown. */
 uint32_t client_list_page_max(sharr_t *c);

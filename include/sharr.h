@@ -9,7 +9,8 @@
  * Threads: one sharr_t may be used from many threads at once; requests are
  * multiplexed on its socket. Fork: a child never talks on its parent's socket —
  * its first call opens a fresh connection — and mappings inherited across fork keep
- * working; sharr_close() on an inherited array only unmaps it in the child.
+ * working; sharr_close() on an inherited array only unmaps it in the child. (A child
+ * is recognised by a fork handler: one made by a raw clone() system call is not.)
  */
 #ifndef SHARR_H
 #define SHARR_H
