@@ -2,7 +2,8 @@
  *
  * create and sync, and the deletion of unlinked files, run their disk work on the
  * thread pool as a methods_job that holds references to its connection and array;
- * the loop stays free to answer other clients. Names being created are reserved
+ * the loop stays free to answer other clients. Small volatile creates are the
+ * exception: they run the same job on the loop (METHODS_INLINE_CREATE_MAX). Names being created are reserved
  * in the registry, so a second create fails and a waiting open waits.
  */
 #include "methods.h"
@@ -29,6 +30,11 @@
 #include "shape.h"
 
 #define METHODS_ERR_MAX (PROTO_TEXT_MAX + 1)
+/* Volatile arrays of at most this many data bytes are built on the loop thread: the
+ * hand-off to the thread pool and back costs more here (~100 us and more under load)
+ * than reserving their pages, so the loop is held no longer than the hop would
+ * have held the client. Larger ones go to the pool. */
+#define METHODS_INLINE_CREATE_MAX (1024ull * 1024)
 
 /* A request answered later: thread-pool work, or an open waiting for its name. */
 struct methods_job {
@@ -307,6 +313,14 @@ static int methods_create(struct conn *c, const struct codec_msg *msg)
     r = quota_check(&d->quota, &d->cfg.policy, m.uid, m.nbytes, err, sizeof(err));
     if (r < 0)
         return methods_error(c, msg->msgid, r, "cannot create %s: %s", m.name, err);
+    if (!m.persist) {
+        r = memstore_budget_take(&d->membudget, PROTO_DATA_OFFSET + m.nbytes, uv_hrtime(),
+                                 err, sizeof(err));
+        if (r < 0) {
+            log_warning(&d->log, "cannot create %s: %s", m.name, err);
+            return methods_error(c, msg->msgid, r, "%s", err);
+        }
+    }
     job = methods_job_new(d, c, msg->msgid, NULL);
     if (!job)
         return methods_error(c, msg->msgid, -ENOMEM, "out of memory");
@@ -326,6 +340,11 @@ static int methods_create(struct conn *c, const struct codec_msg *msg)
     registry_ref(a);
     job->array = a;
     job->meta = m;
+    if (!m.persist && m.nbytes <= METHODS_INLINE_CREATE_MAX) {
+        methods_create_work(&job->req);
+        methods_create_done(&job->req, 0);
+        return 0;
+    }
     return uv_queue_work(&d->loop, &job->req, methods_create_work, methods_create_done);
 }
 
