@@ -26,7 +26,8 @@
 #include "sockpath.h"
 
 #define CLIENT_HELLO_MSGID 0u       /* hello goes first and alone; calls never use 0 */
-#define CLIENT_RECV_CHUNK (64u * 1024)
+#define CLIENT_RECV_CHUNK (256u * 1024) /* a list page of 1024 arrays in one read: the
+                                            * decoder then scans its frame once */
 #define CLIENT_CMSG_FDS 32          /* descriptors one recvmsg can take; more is -EPROTO */
 /* After each read at most one descriptor stays queued (see client_fdq_trim), so the
  * queue never holds more than one read's worth plus that one. */

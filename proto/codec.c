@@ -81,6 +81,10 @@ static bool codec_meta_packable(const struct meta *m)
     return m != NULL && m->ndim <= PROTO_NDIM_MAX;
 }
 
+/* Bytes of a packed array map besides its name, path and shape entries: the map
+ * and key headers, the dtype and order and every number at their widest. */
+#define CODEC_META_FIXED_MAX 192
+
 static int codec_pack_meta(msgpack_packer *pk, const struct meta *m)
 {
     char order[2] = { m->order, '\0' };
@@ -340,11 +344,25 @@ int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct met
     msgpack_packer pk;
     int r = 0;
 
+    size_t estimate = 64;
+    char *grown;
+
     if (n > 0 && ms == NULL)
         return -EINVAL;
     for (size_t i = 0; i < n; i++) {
         if (!codec_meta_packable(ms[i]))
             return -EINVAL;
+        estimate += CODEC_META_FIXED_MAX + 9 * (size_t)ms[i]->ndim +
+                    strnlen(ms[i]->name, sizeof(ms[i]->name)) +
+                    strnlen(ms[i]->path, sizeof(ms[i]->path));
+    }
+    /* One allocation for the whole page, not a doubling per few dozen arrays. */
+    if (out->alloc - out->size < estimate) {
+        grown = realloc(out->data, out->size + estimate);
+        if (grown == NULL)
+            return -ENOMEM;
+        out->data = grown;
+        out->alloc = out->size + estimate;
     }
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     r |= codec_pack_response_head(&pk, msgid);
@@ -510,9 +528,14 @@ static int codec_field(const struct codec_ctx *c, const msgpack_object *map, con
                        bool required, const msgpack_object **ret)
 {
     const msgpack_object *found = NULL;
+    size_t klen = strlen(key);
 
+    /* Every key of the map is compared, to find repeats; most differ in length. */
     for (uint32_t i = 0; map != NULL && i < map->via.map.size; i++) {
-        if (!codec_str_is(&map->via.map.ptr[i].key, key))
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+
+        if (k->type != MSGPACK_OBJECT_STR || k->via.str.size != klen ||
+            memcmp(k->via.str.ptr, key, klen) != 0)
             continue;
         if (found != NULL)
             return codec_fail(c, -EINVAL, "'%s' appears more than once", key);
