@@ -161,16 +161,18 @@ def main():
                  f"{base * 1e6:.1f} µs vs {np_p50 * 1e6:.1f} µs = {base / np_p50:.2f}x",
                  base <= np_p50,
                  "np.memmap of a file is open()+mmap in this process; sharr.memmap adds "
-                 "two round trips to sharrd (open, and release when the mapping is "
-                 "dropped) and Python-side set-up; one round trip alone costs about "
-                 "np.memmap's whole time here (see the attach floor)")
+                 "a round trip to sharrd that passes a descriptor, the release "
+                 "notification when the mapping is dropped, and Python-side set-up "
+                 "(mmap object, ndarray, finalizer); the C attach alone costs more than "
+                 "np.memmap's whole time here (see bench_attach), so no daemon that hands "
+                 "out descriptors meets this on this VM")
         H.target(f"sharr.memmap attach >= 10x faster than a SharedMemoryManager round trip "
                  f"({where})", f"{smm_p50 / base:.1f}x ({smm_p50 * 1e6:.0f} µs vs "
                  f"{base * 1e6:.1f} µs)", smm_p50 / base >= 10,
-                 "sharr.memmap is two round trips to sharrd plus Python-side work (ctypes "
-                 "calls, an mmap object, ndarray and finalizer set-up); the manager's "
-                 "round trips are no dearer than sharrd's on this VM, and cheaper with "
-                 "every process on one CPU")
+                 "sharr.memmap is a round trip to sharrd and a release notification "
+                 "(the C attach, see bench_attach) plus Python-side work (ctypes calls, "
+                 "an mmap object, ndarray and finalizer set-up); the manager's round "
+                 "trip is cheap on this VM, and cheaper with every process on one CPU")
         H.end()
     nattached = sharr.info(NAME).nattached
     if nattached != 1:

@@ -53,6 +53,11 @@ static int array_pack_release(msgpack_sbuffer *out, uint32_t msgid, const void *
     return codec_pack_release(out, msgid, params);
 }
 
+static int array_pack_release_notify(msgpack_sbuffer *out, const void *params)
+{
+    return codec_pack_release_notify(out, params);
+}
+
 static int array_pack_sync(msgpack_sbuffer *out, uint32_t msgid, const void *params)
 {
     return codec_pack_name(out, msgid, "sync", params);
@@ -67,12 +72,15 @@ static int array_parse_attach(const msgpack_object *result, void *out, char *err
 }
 
 /* Tell the daemon this attachment is gone, unless the connection it belonged to
- * has been replaced since (the daemon released it when that one closed). */
+ * has been replaced since (the daemon released it when that one closed). A daemon
+ * that takes release as a notification is not waited for: it applies it before any
+ * later request on this connection, and on disconnect anyway. */
 static int array_release(sharr_t *conn, uint64_t gen, uint64_t handle)
 {
     struct codec_release p = { .handle = handle };
     struct client_request req = {
         .pack = array_pack_release, .params = &p, .only_gen = gen,
+        .pack_notify = array_pack_release_notify,
     };
 
     return client_call(conn, &req, NULL);
@@ -152,7 +160,7 @@ static int array_attach(sharr_t *conn, const char *name, const char *mode,
     }
     client_ref(conn);
     a->conn = conn;
-    a->pid = getpid();
+    a->pid = client_pid();
     a->gen = rep->gen;
     a->handle = r->handle;
     a->fd = fd;
@@ -318,7 +326,7 @@ int sharr_close(sharr_array_t *array)
         munmap(array->map, array->maplen);
     close(array->fd);
     /* In a forked child the attachment is the parent's: only the local copies go. */
-    if (array->pid == getpid())
+    if (array->pid == client_pid())
         rc = array_release(conn, array->gen, array->handle);
     free(array);
     client_unref(conn);

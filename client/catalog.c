@@ -21,14 +21,20 @@ struct catalog_page {
     bool more;
 };
 
+/* Strings are copied up to their NUL and the shape up to ndim, with zeros after it:
+ * a list page fills a thousand of these, and whole-struct copies dominated it. */
 void catalog_info_from_meta(const struct meta *m, struct sharr_info *out)
 {
-    memset(out, 0, sizeof(*out));
-    memcpy(out->name, m->name, sizeof(out->name));
+    size_t name_len = strnlen(m->name, sizeof(out->name) - 1);
+    size_t path_len = strnlen(m->path, sizeof(out->path) - 1);
+
+    memcpy(out->name, m->name, name_len);
+    out->name[name_len] = '\0';
     memcpy(out->dtype, m->dtype.str, sizeof(out->dtype));
     out->itemsize = m->dtype.itemsize;
     out->ndim = (int)m->ndim;
     memcpy(out->shape, m->shape, m->ndim * sizeof(uint64_t));
+    memset(out->shape + m->ndim, 0, (SHARR_NDIM_MAX - m->ndim) * sizeof(uint64_t));
     out->order = m->order;
     out->nbytes = m->nbytes;
     out->offset = m->offset;
@@ -38,7 +44,8 @@ void catalog_info_from_meta(const struct meta *m, struct sharr_info *out)
     out->gid = m->gid;
     out->ctime_ns = m->ctime_ns;
     out->nattached = m->nattached;
-    memcpy(out->path, m->path, sizeof(out->path));
+    memcpy(out->path, m->path, path_len);
+    out->path[path_len] = '\0';
 }
 
 static int catalog_pack_stat(msgpack_sbuffer *out, uint32_t msgid, const void *params)

@@ -26,7 +26,8 @@
 #include "sockpath.h"
 
 #define CLIENT_HELLO_MSGID 0u       /* hello goes first and alone; calls never use 0 */
-#define CLIENT_RECV_CHUNK (64u * 1024)
+#define CLIENT_RECV_CHUNK (256u * 1024) /* a list page of 1024 arrays in one read: the
+                                            * decoder then scans its frame once */
 #define CLIENT_CMSG_FDS 32          /* descriptors one recvmsg can take; more is -EPROTO */
 /* After each read at most one descriptor stays queued (see client_fdq_trim), so the
  * queue never holds more than one read's worth plus that one. */
@@ -61,6 +62,7 @@ struct client_link {
     int fd;
     struct decoder *dec;
     struct sharr_server server;
+    bool release_notify;        /* the daemon offered the capability "release_notify" */
 };
 
 struct sharr {
@@ -87,6 +89,7 @@ struct sharr {
     int dial_err;               /* of the last dial; 0 once one succeeds */
     char dial_msg[CLIENT_MSG_MAX];
     struct sharr_server server;
+    bool release_notify;        /* this connection's daemon takes release notifications */
 };
 
 /* Send all len bytes; with pass (not NULL) that descriptor goes with the first. */
@@ -174,7 +177,7 @@ static void client_close_fds(const int *fds, size_t n)
 /* Wait for the reply to hello on a fresh socket; nothing else has been sent, so
  * it is the first message. Any descriptor arriving here is unexpected and closed. */
 static int client_await_hello(int fd, struct decoder *dec, struct sharr_server *ret,
-                              char *err, size_t errlen)
+                              bool *ret_release_notify, char *err, size_t errlen)
 {
     char buf[4096];
     char perr[PROTO_TEXT_MAX + 64];
@@ -244,6 +247,7 @@ static int client_await_hello(int fd, struct decoder *dec, struct sharr_server *
     ret->max_ndim = r.max_ndim;
     ret->max_request = r.max_request;
     ret->list_page_max = r.list_page_max;
+    *ret_release_notify = r.release_notify;
     return 0;
 }
 
@@ -289,7 +293,8 @@ static int client_dial_once(const char *path, struct client_link *ret, char *err
     /* A daemon over a connection limit says why (EMFILE) and closes at once, maybe
      * before hello went out: its reason still waits to be read. */
     if ((rc == -EPIPE || rc == -ECONNRESET)
-        && client_await_hello(fd, dec, &ret->server, err, errlen) == -EMFILE) {
+        && client_await_hello(fd, dec, &ret->server, &ret->release_notify, err,
+                              errlen) == -EMFILE) {
         rc = -EMFILE;
         goto out;
     }
@@ -297,7 +302,7 @@ static int client_dial_once(const char *path, struct client_link *ret, char *err
         snprintf(err, errlen, "sending hello to sharrd at %s: %s", path, sharr_strerror(rc));
         goto out;
     }
-    rc = client_await_hello(fd, dec, &ret->server, err, errlen);
+    rc = client_await_hello(fd, dec, &ret->server, &ret->release_notify, err, errlen);
     if (rc < 0)
         goto out;
     ret->fd = fd;
@@ -433,6 +438,7 @@ static int client_ensure_up_locked(sharr_t *c)
         c->dec = link.dec;
         c->server = link.server;
         c->dial_err = 0;
+        c->release_notify = link.release_notify;
         c->gen++;
         c->state = CLIENT_UP;
         pthread_cond_broadcast(&c->cond);
@@ -620,11 +626,43 @@ static void client_reset_after_fork(sharr_t *c)
         pthread_mutex_init(&c->lock, NULL);
 }
 
+/* The calling process's pid without a system call per use. This cache is the one
+ * piece of process-wide mutable state in libsharr: a pthread_atfork child handler
+ * clears it, so the child of a fork() (os.fork and multiprocessing included) reads
+ * its own pid again at its first call. A child made by a raw clone() system call,
+ * which runs no fork handlers, must not use libsharr. */
+static atomic_int client_cached_pid;
+static pthread_once_t client_pid_once = PTHREAD_ONCE_INIT;
+
+static void client_pid_forget(void)
+{
+    atomic_store(&client_cached_pid, 0);
+}
+
+static void client_pid_watch_forks(void)
+{
+    pthread_atfork(NULL, NULL, client_pid_forget);
+}
+
+pid_t client_pid(void)
+{
+    int pid = atomic_load_explicit(&client_cached_pid, memory_order_relaxed);
+
+    if (pid == 0) {
+        /* The handler is in place before the pid is cached: any fork after this
+         * point clears it in the child. */
+        pthread_once(&client_pid_once, client_pid_watch_forks);
+        pid = (int)getpid();
+        atomic_store(&client_cached_pid, pid);
+    }
+    return pid;
+}
+
 /* Every entry point runs this before touching the lock. The compare-exchange lets
  * exactly one thread of a child reset; the others wait until it is done. */
 static void client_check_fork(sharr_t *c)
 {
-    int me = (int)getpid();
+    int me = (int)client_pid();
 
     for (;;) {
         int seen = atomic_load(&c->owner_pid);
@@ -658,13 +696,17 @@ int client_call(sharr_t *c, const struct client_request *req, struct client_repl
     struct client_call call = {
         .fd = -1, .parse = req->parse, .out = req->out,
     };
-    msgpack_sbuffer sb;
+    msgpack_sbuffer sb, nb;
     uint64_t gen = 0;
+    bool notified = false;
     int rc;
 
     msgpack_sbuffer_init(&sb);
+    msgpack_sbuffer_init(&nb);
     call.msgid = client_next_msgid(c);
     rc = req->pack(&sb, call.msgid, req->params);
+    if (rc >= 0 && req->pack_notify != NULL)
+        rc = req->pack_notify(&nb, req->params);
     if (rc < 0) {
         rc = client_fail(rc, "cannot encode the request: %s", sharr_strerror(rc));
         goto out;
@@ -675,12 +717,30 @@ int client_call(sharr_t *c, const struct client_request *req, struct client_repl
      * never seen: it goes once more on a fresh connection. That is how a connection
      * that died while idle (the daemon restarted) recovers without an error. */
     for (int attempt = 1;; attempt++) {
-        if (req->only_gen != 0 && (c->state != CLIENT_UP || c->gen != req->only_gen))
+        if (req->only_gen != 0 && (c->state != CLIENT_UP || c->gen != req->only_gen)) {
+            rc = 0;
             goto unlock;
+        }
         rc = client_ensure_up_locked(c);
         if (rc < 0)
             goto unlock;
         gen = c->gen;
+        if (req->pack_notify != NULL && c->release_notify) {
+            /* Nothing to wait for: the daemon applies it before any later request of
+             * this connection, and no reply comes. */
+            rc = client_send_all(c->fd, nb.data, nb.size, NULL);
+            if (rc >= 0) {
+                notified = true;
+                break;
+            }
+            client_abort_locked(c, rc);
+            if (attempt == CLIENT_SEND_TRIES) {
+                rc = client_fail(-ECONNRESET, "connection to sharrd lost while sending: %s",
+                                 sharr_strerror(rc));
+                goto unlock;
+            }
+            continue;
+        }
         call.next = c->calls;
         c->calls = &call;
         /* Sent whole under the lock: requests of different threads never interleave. */
@@ -695,7 +755,7 @@ int client_call(sharr_t *c, const struct client_request *req, struct client_repl
             goto unlock;
         }
     }
-    while (!call.done) {
+    while (!notified && !call.done) {
         if (!c->reading)
             client_read_locked(c);
         else
@@ -708,6 +768,7 @@ unlock:
     pthread_mutex_unlock(&c->lock);
 out:
     msgpack_sbuffer_destroy(&sb);
+    msgpack_sbuffer_destroy(&nb);
     if (ret != NULL) {
         ret->fd = call.fd;
         ret->gen = gen;
@@ -804,11 +865,12 @@ int sharr_connect(const char *path, sharr_t **ret_conn)
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->cond, NULL);
     atomic_init(&c->refs, 1);
-    atomic_init(&c->owner_pid, (int)getpid());
+    atomic_init(&c->owner_pid, (int)client_pid());
     atomic_init(&c->next_msgid, CLIENT_HELLO_MSGID + 1);
     c->fd = link.fd;
     c->dec = link.dec;
     c->server = link.server;
+    c->release_notify = link.release_notify;
     c->gen = 1;
     c->state = CLIENT_UP;
     *ret_conn = c;

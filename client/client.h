@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <msgpack.h>
 
@@ -16,6 +17,9 @@
 
 /* Encodes one request with the given msgid into out. Returns 0 or -ENOMEM. */
 typedef int (*client_pack_fn)(msgpack_sbuffer *out, uint32_t msgid, const void *params);
+
+/* Encodes the notification form of a request (no msgid, no reply). Returns 0 or -ENOMEM. */
+typedef int (*client_pack_notify_fn)(msgpack_sbuffer *out, const void *params);
 
 /* Copies a successful result into out. Runs on whichever thread reads the reply,
  * with the connection locked, while the decoded bytes are still valid, so it must
@@ -34,6 +38,9 @@ struct client_request {
     uint64_t only_gen;
     /* Not NULL: a descriptor (not taken) to pass with the request's first byte. */
     const int *send_fd;
+    /* Nonnull: when the connection's daemon offered "release_notify" in hello, this
+     * form is sent instead and the call returns once it is sent, without a reply. */
+    client_pack_notify_fn pack_notify;
 };
 
 struct client_reply {
@@ -52,6 +59,9 @@ int client_call(sharr_t *c, const struct client_request *req, struct client_repl
 /* True when the connection is down because the last attempt to dial sharrd failed
  * (no socket yet, nobody listening): the daemon is away, not answering. */
 bool client_unreachable(sharr_t *c);
+
+/* The calling process's pid, cached and cleared in the child of every fork(). */
+pid_t client_pid(void);
 
 /* The daemon's largest list page (from hello), PROTO_LIST_PAGE_MAX when unknown. */
 uint32_t client_list_page_max(sharr_t *c);

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "memstore.h"
 #include "notify.h"
 #include "registry.h"
 #include "server.h"
@@ -40,6 +41,7 @@ struct daemon {
     struct notify notify;   /* sd_notify socket ($NOTIFY_SOCKET), disabled without one */
     struct service service; /* READY/STATUS/WATCHDOG/STOPPING and SIGHUP (service.c) */
     struct quota quota;     /* arrays and bytes per owner, charged by the registry */
+    struct memstore_budget membudget; /* memory volatile creates may take (memstore.c) */
 };
 
 /* Set up d from cfg: raise RLIMIT_NOFILE, listen, open the store and load its

@@ -16,6 +16,8 @@
 
 #include "npy.h"
 
+#define MEMSTORE_BUDGET_TTL_NS (1000ull * 1000 * 1000) /* a reading older than 1 s is read again */
+
 /* MemAvailable of /proc/meminfo in bytes, or UINT64_MAX when unknown. */
 static uint64_t memstore_available(void)
 {
@@ -31,6 +33,29 @@ static uint64_t memstore_available(void)
     return found ? (uint64_t)kib * 1024 : UINT64_MAX;
 }
 
+/* A memfd has no size limit of its own: posix_fallocate would take pages until the
+ * OOM killer stepped in, so no more is granted than the kernel has to spare. Reading
+ * /proc/meminfo costs more than a small create itself, hence the cached reading. */
+int memstore_budget_take(struct memstore_budget *b, uint64_t size, uint64_t now_ns,
+                         char *err, size_t errlen)
+{
+    bool stale = b->read_ns == 0 || now_ns - b->read_ns >= MEMSTORE_BUDGET_TTL_NS;
+
+    if (stale || b->spent > b->avail / 2 || size > b->avail / 2 - b->spent) {
+        b->avail = memstore_available();
+        b->spent = 0;
+        b->read_ns = now_ns != 0 ? now_ns : 1;
+    }
+    if (b->avail != UINT64_MAX && size > b->avail - b->spent) {
+        snprintf(err, errlen, "not enough memory for a volatile array of %llu bytes "
+                 "(%llu available)", (unsigned long long)size,
+                 (unsigned long long)(b->avail - b->spent));
+        return -ENOSPC;
+    }
+    b->spent = size > UINT64_MAX - b->spent ? UINT64_MAX : b->spent + size;
+    return 0;
+}
+
 int memstore_create(const struct meta *m, int *ret_fd, char *err, size_t errlen)
 {
     uint8_t header[NPY_HEADER_LEN];
@@ -38,14 +63,6 @@ int memstore_create(const struct meta *m, int *ret_fd, char *err, size_t errlen)
     char label[64];
     int fd, r;
 
-    /* A memfd has no size limit of its own: posix_fallocate would take pages until
-     * the OOM killer stepped in, so ask for no more than the kernel has to spare. */
-    if (size > memstore_available()) {
-        snprintf(err, errlen, "not enough memory for a volatile array of %llu bytes "
-                 "(%llu available)", (unsigned long long)size,
-                 (unsigned long long)memstore_available());
-        return -ENOSPC;
-    }
     r = npy_header_format(m, header);
     if (r < 0) {
         snprintf(err, errlen, "cannot describe %s in a .npy header", m->dtype.str);

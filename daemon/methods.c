@@ -2,8 +2,10 @@
  *
  * create, adopt and sync, and the deletion of unlinked files, run their disk work on
  * the thread pool as a methods_job that holds references to its connection and array;
- * the loop stays free to answer other clients. Names being created are reserved
- * in the registry, so a second create fails and a waiting open waits.
+ * the loop stays free to answer other clients. Small volatile creates are the
+ * exception: they run the same job on the loop (METHODS_INLINE_CREATE_MAX). Names
+ * being created are reserved in the registry, so a second create fails and a waiting
+ * open waits.
  */
 #include "methods.h"
 
@@ -29,6 +31,11 @@
 #include "shape.h"
 
 #define METHODS_ERR_MAX (PROTO_TEXT_MAX + 1)
+/* Volatile arrays of at most this many data bytes are built on the loop thread: the
+ * hand-off to the thread pool and back costs more here (~100 us and more under load)
+ * than reserving their pages, so the loop is held no longer than the hop would
+ * have held the client. Larger ones go to the pool. */
+#define METHODS_INLINE_CREATE_MAX (1024ull * 1024)
 
 /* A request answered later: thread-pool work, or an open waiting for its name. */
 struct methods_job {
@@ -371,6 +378,15 @@ static int methods_build(struct methods_job *job, bool overwrite)
         snprintf(err, sizeof(err), "cannot %s %s: %s", verb, m->name, why);
         goto fail;
     }
+    if (!m->persist) {
+        r = memstore_budget_take(&d->membudget, m->offset + m->nbytes, uv_hrtime(), why,
+                                 sizeof(why));
+        if (r < 0) {
+            log_warning(&d->log, "cannot %s %s: %s", verb, m->name, why);
+            snprintf(err, sizeof(err), "%s", why);
+            goto fail;
+        }
+    }
     /* The old array keeps its files until the new one is committed over them. */
     if (old) {
         registry_ref(old);
@@ -386,6 +402,11 @@ static int methods_build(struct methods_job *job, bool overwrite)
     }
     registry_ref(a);
     job->array = a;
+    if (!m->persist && m->nbytes <= METHODS_INLINE_CREATE_MAX) {
+        methods_create_work(&job->req);
+        methods_create_done(&job->req, 0);
+        return 0;
+    }
     return uv_queue_work(&d->loop, &job->req, methods_create_work, methods_create_done);
 
 fail:
@@ -651,21 +672,45 @@ static int methods_unlink(struct conn *c, const struct codec_msg *msg)
     return uv_queue_work(&d->loop, &job->req, methods_trash_work, methods_job_done);
 }
 
-static int methods_release(struct conn *c, const struct codec_msg *msg)
+/* Drop one attachment of c named by release params; err says why it could not. */
+static int methods_release_apply(struct conn *c, const msgpack_object *params, char *err,
+                                 size_t errlen)
 {
-    char err[METHODS_ERR_MAX] = "";
     struct registry_attach att;
     struct codec_release p;
     int r;
 
-    r = codec_parse_release(msg->params, &p, err, sizeof(err));
+    r = codec_parse_release(params, &p, err, errlen);
+    if (r < 0)
+        return r;
+    if (conn_attach_take(c, p.handle, &att) < 0) {
+        snprintf(err, errlen, "no attachment with handle %" PRIu64 " on this connection",
+                 p.handle);
+        return -EBADF;
+    }
+    registry_detach(&c->d->registry, &att);
+    return 0;
+}
+
+static int methods_release(struct conn *c, const struct codec_msg *msg)
+{
+    char err[METHODS_ERR_MAX] = "";
+    int r = methods_release_apply(c, msg->params, err, sizeof(err));
+
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
-    if (conn_attach_take(c, p.handle, &att) < 0)
-        return methods_error(c, msg->msgid, -EBADF, "no attachment with handle %" PRIu64
-                             " on this connection", p.handle);
-    registry_detach(&c->d->registry, &att);
     return methods_empty(c, msg->msgid);
+}
+
+/* release as a notification: the same effect, and no reply, whatever happened. */
+static void methods_release_notified(struct conn *c, const struct codec_msg *msg)
+{
+    char err[METHODS_ERR_MAX] = "";
+    int r = methods_release_apply(c, msg->params, err, sizeof(err));
+
+    if (r < 0)
+        log_debug(&c->d->log, "connection %llu: release notification: %s: %s",
+                  (unsigned long long)c->id, errcode_name(r), err);
 }
 
 static void methods_sync_work(uv_work_t *req)
@@ -850,6 +895,8 @@ void methods_dispatch(struct conn *c, const msgpack_object *obj, const int *fds,
             methods_table[i].fn(c, &msg);
         else
             methods_error(c, msg.msgid, -ENOSYS, "unknown method '%s'", msg.method);
-    } /* responses and notifications from a client need no answer */
+    } else if (msg.type == CODEC_NOTIFY && strcmp(msg.method, "release") == 0) {
+        methods_release_notified(c, &msg);
+    } /* responses and other notifications from a client need no answer */
     methods_close_fds(fds, nfds);
 }

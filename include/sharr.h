@@ -9,7 +9,8 @@
  * Threads: one sharr_t may be used from many threads at once; requests are
  * multiplexed on its socket. Fork: a child never talks on its parent's socket —
  * its first call opens a fresh connection — and mappings inherited across fork keep
- * working; sharr_close() on an inherited array only unmaps it in the child.
+ * working; sharr_close() on an inherited array only unmaps it in the child. (A child
+ * is recognised by a fork handler: one made by a raw clone() system call is not.)
  */
 #ifndef SHARR_H
 #define SHARR_H
@@ -133,7 +134,10 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
 
 /* Unmap, close the descriptor and tell the daemon the attachment is released.
  * Always frees the handle, also when the release cannot be delivered (the error is
- * then returned). NULL is a no-op returning 0. */
+ * then returned). The release does not wait for the daemon (when it offers
+ * "release_notify"): every later call on the same connection sees it applied; other
+ * connections and processes see it once the daemon has read it. NULL is a no-op
+ * returning 0. */
 int sharr_close(sharr_array_t *array);
 
 /* The mapped data (NULL with SHARR_F_NOMAP), its metadata, its descriptor (owned by

@@ -20,9 +20,11 @@
 #define CODEC_STR(x) #x
 #define CODEC_XSTR(x) CODEC_STR(x)
 
-/* What protocol version 1 offers beyond the bare methods; informational. */
+/* What protocol version 1 offers beyond the bare methods. "release_notify" (release
+ * as a notification) changes what a client may send; the others are informational. */
 static const char *const codec_capabilities[] = {
     "open_wait", "persist", "overwrite", "sync", "list_paging", "holders", "adopt",
+    "release_notify",
 };
 
 /* Encoders build on two envelope heads; the params and results follow them. */
@@ -79,6 +81,10 @@ static bool codec_meta_packable(const struct meta *m)
 {
     return m != NULL && m->ndim <= PROTO_NDIM_MAX;
 }
+
+/* Bytes of a packed array map besides its name, path and shape entries: the map
+ * and key headers, the dtype and order and every number at their widest. */
+#define CODEC_META_FIXED_MAX 192
 
 static int codec_pack_meta(msgpack_packer *pk, const struct meta *m)
 {
@@ -232,6 +238,23 @@ int codec_pack_release(msgpack_sbuffer *out, uint32_t msgid, const struct codec_
     return codec_pack_end(out, mark, r);
 }
 
+int codec_pack_release_notify(msgpack_sbuffer *out, const struct codec_release *p)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= msgpack_pack_array(&pk, 3);
+    r |= msgpack_pack_uint32(&pk, CODEC_NOTIFY);
+    r |= codec_pack_cstr(&pk, "release");
+    r |= msgpack_pack_array(&pk, 1);
+    r |= msgpack_pack_map(&pk, 1);
+    r |= codec_pack_cstr(&pk, "handle");
+    r |= msgpack_pack_uint64(&pk, p->handle);
+    return codec_pack_end(out, mark, r);
+}
+
 int codec_pack_list(msgpack_sbuffer *out, uint32_t msgid, const struct codec_list *p)
 {
     size_t mark = out->size;
@@ -340,11 +363,25 @@ int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct met
     msgpack_packer pk;
     int r = 0;
 
+    size_t estimate = 64;
+    char *grown;
+
     if (n > 0 && ms == NULL)
         return -EINVAL;
     for (size_t i = 0; i < n; i++) {
         if (!codec_meta_packable(ms[i]))
             return -EINVAL;
+        estimate += CODEC_META_FIXED_MAX + 9 * (size_t)ms[i]->ndim +
+                    strnlen(ms[i]->name, sizeof(ms[i]->name)) +
+                    strnlen(ms[i]->path, sizeof(ms[i]->path));
+    }
+    /* One allocation for the whole page, not a doubling per few dozen arrays. */
+    if (out->alloc - out->size < estimate) {
+        grown = realloc(out->data, out->size + estimate);
+        if (grown == NULL)
+            return -ENOMEM;
+        out->data = grown;
+        out->alloc = out->size + estimate;
     }
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     r |= codec_pack_response_head(&pk, msgid);
@@ -510,9 +547,14 @@ static int codec_field(const struct codec_ctx *c, const msgpack_object *map, con
                        bool required, const msgpack_object **ret)
 {
     const msgpack_object *found = NULL;
+    size_t klen = strlen(key);
 
+    /* Every key of the map is compared, to find repeats; most differ in length. */
     for (uint32_t i = 0; map != NULL && i < map->via.map.size; i++) {
-        if (!codec_str_is(&map->via.map.ptr[i].key, key))
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+
+        if (k->type != MSGPACK_OBJECT_STR || k->via.str.size != klen ||
+            memcmp(k->via.str.ptr, key, klen) != 0)
             continue;
         if (found != NULL)
             return codec_fail(c, -EINVAL, "'%s' appears more than once", key);
@@ -971,6 +1013,7 @@ int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_rep
     int r;
 
     out->server[0] = '\0';
+    out->release_notify = false;
     if ((r = codec_map(&c, result, false, "the result")) < 0 ||
         (r = codec_get_u32(&c, result, "version", true, &out->version)) < 0 ||
         (r = codec_get_str(&c, result, "server", false, out->server, sizeof(out->server),
@@ -992,6 +1035,13 @@ int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_rep
             ok = caps->via.array.ptr[i].type == MSGPACK_OBJECT_STR;
         if (!ok)
             return codec_fail(&c, -EINVAL, "'capabilities' must be an array of strings");
+        for (uint32_t i = 0; i < caps->via.array.size; i++) {
+            const msgpack_object_str *cap = &caps->via.array.ptr[i].via.str;
+
+            if (cap->size == sizeof("release_notify") - 1 &&
+                memcmp(cap->ptr, "release_notify", cap->size) == 0)
+                out->release_notify = true;
+        }
     }
     return 0;
 }

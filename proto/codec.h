@@ -51,6 +51,7 @@ struct codec_hello_reply {
     char server[64];
     uint32_t pid;
     uint32_t max_name, max_ndim, max_request, list_page_max;
+    bool release_notify;        /* capability "release_notify": release may be a notification */
 };
 
 struct codec_create {           /* create request; w+ is overwrite = true */
@@ -135,6 +136,8 @@ int codec_pack_adopt(msgpack_sbuffer *out, uint32_t msgid, const struct codec_ad
 int codec_pack_name(msgpack_sbuffer *out, uint32_t msgid, const char *method,
                     const struct codec_name *p);
 int codec_pack_release(msgpack_sbuffer *out, uint32_t msgid, const struct codec_release *p);
+/* The notification form [2, "release", [{"handle": n}]]: no msgid, no reply. */
+int codec_pack_release_notify(msgpack_sbuffer *out, const struct codec_release *p);
 int codec_pack_list(msgpack_sbuffer *out, uint32_t msgid, const struct codec_list *p);
 int codec_pack_stats(msgpack_sbuffer *out, uint32_t msgid);
 

@@ -62,8 +62,7 @@ class Attachment:
     raw is a plain ndarray over the whole mapping; every sharr array is a view of it.
     It being a plain ndarray (not a numpy.memmap) keeps joblib's memmap detection,
     which walks .base chains, from mistaking plain views of sharr arrays for files."""
-    __slots__ = ("socket", "name", "mode", "info", "mmap", "raw", "address",
-                 "closed", "_handle")
+    __slots__ = ("socket", "name", "mode", "info", "mmap", "raw", "closed", "_handle")
 
     def __init__(self, socket, name, mode, ptr):
         self._handle = _Handle(ptr)
@@ -83,8 +82,12 @@ class Attachment:
         self.info = info
         self.mmap = mm
         self.raw = np.ndarray((info.nbytes,), np.uint8, buffer=mm, offset=info.offset)
-        self.address = self.raw.__array_interface__["data"][0]
         self.closed = False
+
+    @property
+    def address(self):
+        """Where the data starts in this process (asked only by pickling)."""
+        return self.raw.__array_interface__["data"][0]
 
     def flush(self):
         """Write the data back (msync) and, for persistent arrays, have the daemon

@@ -62,11 +62,26 @@ def default_socket():
     return f"/tmp/sharr-{euid}/sharr.sock"
 
 
+# $SHARR_SOCKET values already resolved (a few): an absolute path resolves the same
+# in any directory, so each is looked at once.
+_absolute = {}
+
+
 def resolve(socket):
     """The absolute socket path for a user's socket argument (None: the default).
 
     Absolute, so that a pickle carrying it still names the same daemon in a worker
     that runs in another directory."""
+    if socket is None:
+        env = os.environ.get("SHARR_SOCKET")
+        path = _absolute.get(env) if env else None
+        if path is not None:
+            return path
+        if env and env.startswith("/") and "\0" not in env:
+            path = os.path.abspath(env)
+            if len(_absolute) < 16:
+                _absolute[env] = path
+            return path
     path = os.fsdecode(socket) if socket is not None else default_socket()
     if "\0" in path:
         raise ValueError("socket path contains a NUL byte")
@@ -77,6 +92,9 @@ def get(path):
     """This process's connection (sharr_t * as an int) to the daemon at path, which
     must come from resolve(). Connects on first use; raises the connect error."""
     pid = os.getpid()
+    entry = _connections.get(path)  # a dict read is atomic: no lock needed to find it
+    if entry is not None and entry[0] == pid:
+        return entry[1]
     with _lock:
         entry = _connections.get(path)
         if entry is not None and entry[0] == pid:

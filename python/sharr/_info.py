@@ -10,6 +10,21 @@ import typing
 import numpy as np
 
 
+# numpy dtypes by the daemon's canonical typestr: np.dtype() parses the string each
+# time, and an attach needs one. Bounded by the few dozen typestrs in use.
+_DTYPES = {}
+_DTYPES_MAX = 256
+
+
+def _dtype(typestr):
+    dt = _DTYPES.get(typestr)
+    if dt is None:
+        dt = np.dtype(typestr.decode())
+        if len(_DTYPES) < _DTYPES_MAX:
+            _DTYPES[typestr] = dt
+    return dt
+
+
 @dataclasses.dataclass(frozen=True)
 class ArrayInfo:
     """One array as the daemon knows it."""
@@ -31,8 +46,8 @@ class ArrayInfo:
     def from_c(cls, c):
         return cls(
             name=c.name.decode(),
-            dtype=np.dtype(c.dtype.decode()),
-            shape=tuple(int(c.shape[i]) for i in range(c.ndim)),
+            dtype=_dtype(c.dtype),
+            shape=tuple(c.shape[:c.ndim]),
             order=c.order.decode(),
             nbytes=int(c.nbytes),
             offset=int(c.offset),

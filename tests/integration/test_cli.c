@@ -68,6 +68,9 @@ static void test_cli_manages_arrays(void **state)
     run_cli(h, &r, "create", "cli-a", "--dtype", "float32", "--shape", "100,200", NULL);
     expect_success(&r, "create cli-a");
     harness_run_free(&r);
+    /* The CLI's release went without waiting for the daemon, which applies it (or the
+     * disconnect after it) asynchronously to this connection. */
+    assert_int_equal(harness_wait_attachments(conn, 0), 0);
     assert_rc(sharr_stat(conn, "cli-a", &info), 0);
     assert_string_equal(info.dtype, "<f4");
     assert_int_equal(info.ndim, 2);

@@ -1,4 +1,5 @@
-/* test_client_death.c — a client killed while holding arrays leaves nothing behind.
+/* test_client_death.c — a client killed while holding arrays leaves nothing behind,
+ * and one that closes its arrays and exits at once leaves nothing either.
  *
  * A child attaches ten arrays and is SIGKILLed without releasing anything; the daemon
  * must notice the closed connection and drop its attachments. That notice is
@@ -73,10 +74,57 @@ static void test_killed_client_attachments_are_released(void **state)
     sharr_disconnect(conn);
 }
 
+/* Closes every array (each release a notification, sent without waiting) and exits
+ * at once, without disconnecting. */
+static int close_and_exit_child(int rfd, int wfd, void *arg)
+{
+    (void)rfd;
+    (void)wfd;
+    (void)arg;
+    sharr_t *conn = NULL;
+    CHILD_CHECK(sharr_connect(NULL, &conn) == 0);
+    for (int i = 0; i < HELD; i++) {
+        sharr_array_t *a = NULL;
+        char name[32];
+        snprintf(name, sizeof name, "held-%d", i);
+        CHILD_CHECK(sharr_open(conn, name, "r", NULL, &a) == 0);
+        CHILD_CHECK(sharr_close(a) == 0);
+    }
+    return 0;
+}
+
+static void test_close_then_exit_releases_everything(void **state)
+{
+    struct harness *h = *state;
+    sharr_t *conn = harness_connect(h);
+    sharr_array_t *created[HELD];
+    const uint64_t shape[1] = { 1000 };
+    for (int i = 0; i < HELD; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "held-%d", i);
+        assert_rc(sharr_create(conn, name, "<f4", 1, shape, NULL, &created[i]), 0);
+    }
+    struct harness_child c;
+    harness_child_start(h, &c, close_and_exit_child, NULL);
+    assert_int_equal(harness_child_wait(h, &c), 0);
+    /* The releases and the disconnect reach the daemon after the child is gone. */
+    assert_int_equal(harness_wait_attachments(conn, HELD), HELD);
+    assert_int_equal(harness_wait_connections(conn, 1), 1);
+    for (int i = 0; i < HELD; i++) {
+        struct sharr_info info;
+        assert_rc(sharr_stat(conn, sharr_array_info(created[i])->name, &info), 0);
+        assert_int_equal(info.nattached, 1);
+        assert_rc(sharr_close(created[i]), 0);
+    }
+    sharr_disconnect(conn);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_killed_client_attachments_are_released,
+                                        harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_close_then_exit_releases_everything,
                                         harness_setup, harness_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -53,6 +53,9 @@ static int fork_worker(int rfd, int wfd, void *arg)
     CHILD_CHECK(sharr_stat(ctx->conn, "forked", &st) == 0);
     CHILD_CHECK(sharr_close(fresh) == 0);
     CHILD_CHECK(sharr_close(ctx->arr) == 0);
+    /* A round trip after the release notification: the daemon has applied it when
+     * this child reports done, so the parent's count right after is exact. */
+    CHILD_CHECK(sharr_stat(ctx->conn, "forked", &st) == 0);
     sharr_disconnect(ctx->conn);
     return 0;
 }

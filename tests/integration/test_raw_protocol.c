@@ -675,6 +675,55 @@ static void test_raw_open_reply_carries_descriptor_with_its_first_byte(void **st
     keeper_stop(&k);
 }
 
+/* release as a notification: no reply (a bad handle neither), and applied before the
+ * next request on the same connection. */
+static void test_raw_release_notification_is_unanswered_and_applied_in_order(void **state)
+{
+    struct keeper k;
+    keeper_start(&k, *state);
+    struct rawconn rc;
+    rawconn_open(&rc, k.h->sock, 4096);
+    rawconn_hello(&rc, 1);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    struct codec_open op = { .mode = META_MODE_R };
+    strcpy(op.name, KEEPER_NAME);
+    assert_int_equal(codec_pack_open(&sb, 2, &op), 0);
+    rawconn_send_sbuf(&rc, &sb);
+    msgpack_object obj;
+    assert_int_equal(rawconn_next(&rc, &obj, NULL), 1);
+    struct codec_msg msg;
+    char err[256] = "";
+    assert_int_equal(codec_parse_msg(&obj, &msg, NULL, err, sizeof err), 0);
+    assert_int_equal(msg.msgid, 2);
+    assert_int_equal(msg.err, 0);
+    struct codec_attach_reply att;
+    int has_fd = 0;
+    assert_int_equal(codec_parse_reply_attach(msg.result, &att, &has_fd, err, sizeof err), 0);
+    int fd = rawconn_take_fd(&rc, NULL);
+    assert_true(fd >= 0);
+    close(fd);
+    struct sharr_info info;
+    assert_rc(sharr_stat(k.conn, KEEPER_NAME, &info), 0);
+    assert_int_equal(info.nattached, 2);
+
+    struct codec_release unknown = { .handle = 987654321 };
+    struct codec_release rel = { .handle = att.handle };
+    assert_int_equal(codec_pack_release_notify(&sb, &unknown), 0);
+    assert_int_equal(codec_pack_release_notify(&sb, &rel), 0);
+    assert_int_equal(codec_pack_release(&sb, 3, &rel), 0);
+    rawconn_send_sbuf(&rc, &sb);
+    /* The first message back answers request 3: the handle is gone already. */
+    rawconn_expect_reply(&rc, 3, "EBADF", NULL);
+    assert_rc(sharr_stat(k.conn, KEEPER_NAME, &info), 0);
+    assert_int_equal(info.nattached, 1);
+    expect_stat_keeper(&rc, 4);
+    msgpack_sbuffer_destroy(&sb);
+    rawconn_close(&rc);
+    keeper_check(&k);
+    keeper_stop(&k);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, harness_setup, harness_teardown)
 
 int main(void)
@@ -686,6 +735,7 @@ int main(void)
         T(test_raw_create_with_bad_param_types_is_einval),
         T(test_raw_create_values_are_checked_by_the_daemon),
         T(test_raw_release_of_unknown_handle_is_an_error),
+        T(test_raw_release_notification_is_unanswered_and_applied_in_order),
         T(test_raw_non_msgpack_byte_closes_the_connection),
         T(test_raw_huge_container_headers_close_the_connection),
         T(test_raw_deep_nesting_closes_the_connection),

@@ -50,6 +50,9 @@ static int engine_child(int rfd, int wfd, void *arg)
         }
     }
     CHILD_CHECK(sharr_close(arr) == 0);
+    /* A round trip after the release notification: the daemon has applied it when
+     * this child reports done, so the parent's count right after is exact. */
+    CHILD_CHECK(sharr_stats(conn, &(struct sharr_stats){ 0 }) == 0);
     sharr_disconnect(conn);
     return 0;
 }
@@ -154,6 +157,9 @@ static int reader_child(int rfd, int wfd, void *arg)
     CHILD_CHECK(chan_put(wfd, &rep, sizeof rep) == 0);
     CHILD_CHECK(chan_get(rfd, &go, 1) == 0 && go == 'q');
     CHILD_CHECK(sharr_close(arr) == 0);
+    /* A round trip after the release notification: the daemon has applied it when
+     * this child reports done, so the parent's count right after is exact. */
+    CHILD_CHECK(sharr_stats(conn, &(struct sharr_stats){ 0 }) == 0);
     sharr_disconnect(conn);
     return 0;
 }

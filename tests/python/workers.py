@@ -62,6 +62,11 @@ def engine(name, conn):
         elif cmd == "stats":
             conn.send((mm_r.sum(), np.mean(mm_r), np.std(mm_r)))
         elif cmd == "bye":
+            # Dropping the array sends its release without waiting; a round trip on
+            # this process's connection after it means the daemon has applied it
+            # before the parent hears this engine is gone.
+            del mm_r
+            sharr.stats()
             conn.close()
             return
 
@@ -75,3 +80,6 @@ def big_engine(name, index, parties, barrier, results):
     barrier.wait()
     n = big.shape[0] // parties
     big[index * n:(index + 1) * n] = -(index + 1)
+    # As in engine: the release is applied before this process ends.
+    del big
+    sharr.stats()

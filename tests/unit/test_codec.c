@@ -350,6 +350,23 @@ static void test_codec_release_round_trips(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+static void test_codec_release_notification_round_trips(void **state)
+{
+    struct wire *w = *state;
+    struct codec_release in = { .handle = 1234567 }, out = { 0 };
+    struct codec_msg msg;
+    msgpack_sbuffer sb;
+    char err[256];
+
+    msgpack_sbuffer_init(&sb);
+    assert_int_equal(codec_pack_release_notify(&sb, &in), 0);
+    wire_msg(w, &sb, CODEC_NOTIFY, 0, &msg);
+    assert_string_equal(msg.method, "release");
+    assert_int_equal(codec_parse_release(msg.params, &out, err, sizeof(err)), 0);
+    assert_int_equal(out.handle, 1234567);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 static void test_codec_list_round_trips_and_defaults(void **state)
 {
     struct wire *w = *state;
@@ -425,6 +442,7 @@ static void test_codec_hello_reply_round_trips(void **state)
     assert_int_equal(out.max_ndim, in.max_ndim);
     assert_int_equal(out.max_request, in.max_request);
     assert_int_equal(out.list_page_max, in.list_page_max);
+    assert_true(out.release_notify);
     for (uint32_t i = 0; i < msg.result->via.map.size; i++) {
         const msgpack_object_kv *kv = &msg.result->via.map.ptr[i];
         if (kv->key.via.str.size == 12 && memcmp(kv->key.via.str.ptr, "capabilities", 12) == 0)
@@ -1409,6 +1427,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_codec_open_defaults_to_rplus_without_waiting,
                                         wire_setup, wire_teardown),
         cmocka_unit_test_setup_teardown(test_codec_name_requests_round_trip, wire_setup,
+                                        wire_teardown),
+        cmocka_unit_test_setup_teardown(test_codec_release_notification_round_trips, wire_setup,
                                         wire_teardown),
         cmocka_unit_test_setup_teardown(test_codec_release_round_trips, wire_setup,
                                         wire_teardown),
