@@ -1082,30 +1082,45 @@ int codec_parse_reply_stat(const msgpack_object *result, struct meta *out,
     return 0;
 }
 
+/* A paged reply {key: [items], "more": bool}: the items (at most cap) in *ret_items,
+ * *ret_more set. 0, or -EINVAL/-EOVERFLOW with a message. */
+static int codec_page(const struct codec_ctx *c, const msgpack_object *result, const char *key,
+                      size_t cap, const msgpack_object_array **ret_items, bool *ret_more)
+{
+    const msgpack_object *items = NULL;
+    int r;
+
+    *ret_more = false;
+    if ((r = codec_map(c, result, false, "the result")) < 0 ||
+        (r = codec_field(c, result, key, true, &items)) < 0 ||
+        (r = codec_get_bool(c, result, "more", false, ret_more)) < 0)
+        return r;
+    if (items->type != MSGPACK_OBJECT_ARRAY)
+        return codec_fail(c, -EINVAL, "'%s' must be an array of maps", key);
+    if (items->via.array.size > cap)
+        return codec_fail(c, -EOVERFLOW, "%u %s do not fit in %zu entries",
+                          items->via.array.size, key, cap);
+    *ret_items = &items->via.array;
+    return 0;
+}
+
 int codec_parse_reply_list(const msgpack_object *result, struct meta *out, size_t cap,
                            size_t *ret_n, bool *ret_more, char *err, size_t errlen)
 {
     const struct codec_ctx c = { "list reply", err, errlen };
     const struct codec_ctx mc = { "list reply: arrays[]", err, errlen };
-    const msgpack_object *arrays = NULL;
-    bool more = false;
-    int r;
+    const msgpack_object_array *arrays;
+    bool more;
+    int r = codec_page(&c, result, "arrays", cap, &arrays, &more);
 
-    if ((r = codec_map(&c, result, false, "the result")) < 0 ||
-        (r = codec_field(&c, result, "arrays", true, &arrays)) < 0 ||
-        (r = codec_get_bool(&c, result, "more", false, &more)) < 0)
+    if (r < 0)
         return r;
-    if (arrays->type != MSGPACK_OBJECT_ARRAY)
-        return codec_fail(&c, -EINVAL, "'arrays' must be an array of maps");
-    if (arrays->via.array.size > cap)
-        return codec_fail(&c, -EOVERFLOW, "%u arrays do not fit in %zu entries",
-                          arrays->via.array.size, cap);
-    for (uint32_t i = 0; i < arrays->via.array.size; i++) {
-        r = codec_meta(&mc, &arrays->via.array.ptr[i], &out[i]);
+    for (uint32_t i = 0; i < arrays->size; i++) {
+        r = codec_meta(&mc, &arrays->ptr[i], &out[i]);
         if (r < 0)
             return r;
     }
-    *ret_n = arrays->via.array.size;
+    *ret_n = arrays->size;
     *ret_more = more;
     return 0;
 }
@@ -1273,25 +1288,18 @@ int codec_parse_reply_holders(const msgpack_object *result, struct codec_holder 
 {
     const struct codec_ctx c = { "holders reply", err, errlen };
     const struct codec_ctx hc = { "holders reply: holders[]", err, errlen };
-    const msgpack_object *hs = NULL;
-    bool more = false;
-    int r;
+    const msgpack_object_array *hs;
+    bool more;
+    int r = codec_page(&c, result, "holders", cap, &hs, &more);
 
-    if ((r = codec_map(&c, result, false, "the result")) < 0 ||
-        (r = codec_field(&c, result, "holders", true, &hs)) < 0 ||
-        (r = codec_get_bool(&c, result, "more", false, &more)) < 0)
+    if (r < 0)
         return r;
-    if (hs->type != MSGPACK_OBJECT_ARRAY)
-        return codec_fail(&c, -EINVAL, "'holders' must be an array of maps");
-    if (hs->via.array.size > cap)
-        return codec_fail(&c, -EOVERFLOW, "%u holders do not fit in %zu entries",
-                          hs->via.array.size, cap);
-    for (uint32_t i = 0; i < hs->via.array.size; i++) {
-        r = codec_holder(&hc, &hs->via.array.ptr[i], &out[i]);
+    for (uint32_t i = 0; i < hs->size; i++) {
+        r = codec_holder(&hc, &hs->ptr[i], &out[i]);
         if (r < 0)
             return r;
     }
-    *ret_n = hs->via.array.size;
+    *ret_n = hs->size;
     *ret_more = more;
     return 0;
 }

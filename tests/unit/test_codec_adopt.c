@@ -16,19 +16,8 @@
 #include <msgpack.h>
 
 #include "codec.h"
+#include "roundtrip.h"
 #include "limits.h"
-
-/* Unpack sb's one message and parse its envelope into msg; z keeps the objects. */
-static void decode(msgpack_sbuffer *sb, msgpack_zone *z, struct codec_msg *msg)
-{
-    msgpack_object obj;
-    size_t off = 0;
-    char err[256];
-
-    assert_int_equal(msgpack_unpack(sb->data, sb->size, &off, z, &obj), MSGPACK_UNPACK_SUCCESS);
-    assert_int_equal(off, sb->size);
-    assert_int_equal(codec_parse_msg(&obj, msg, NULL, err, sizeof err), 0);
-}
 
 static void test_adopt_request_round_trips(void **state)
 {
@@ -47,7 +36,7 @@ static void test_adopt_request_round_trips(void **state)
         msgpack_sbuffer_init(&sb);
         msgpack_zone_init(&z, 1024);
         assert_int_equal(codec_pack_adopt(&sb, 9, &cases[i]), 0);
-        decode(&sb, &z, &msg);
+        roundtrip_decode(&sb, &z, &msg);
         assert_string_equal(msg.method, "adopt");
         assert_int_equal(msg.msgid, 9);
         memset(&q, 0xff, sizeof q);

@@ -15,19 +15,8 @@
 #include <msgpack.h>
 
 #include "codec.h"
+#include "roundtrip.h"
 #include "limits.h"
-
-/* Unpack sb's one message and parse its envelope into msg; z keeps the objects. */
-static void decode(msgpack_sbuffer *sb, msgpack_zone *z, struct codec_msg *msg)
-{
-    msgpack_object obj;
-    size_t off = 0;
-    char err[256];
-
-    assert_int_equal(msgpack_unpack(sb->data, sb->size, &off, z, &obj), MSGPACK_UNPACK_SUCCESS);
-    assert_int_equal(off, sb->size);
-    assert_int_equal(codec_parse_msg(&obj, msg, NULL, err, sizeof err), 0);
-}
 
 static void test_chmod_request_round_trips(void **state)
 {
@@ -42,7 +31,7 @@ static void test_chmod_request_round_trips(void **state)
     msgpack_sbuffer_init(&sb);
     msgpack_zone_init(&z, 1024);
     assert_int_equal(codec_pack_chmod(&sb, 3, &p), 0);
-    decode(&sb, &z, &msg);
+    roundtrip_decode(&sb, &z, &msg);
     assert_string_equal(msg.method, "chmod");
     assert_int_equal(msg.msgid, 3);
     memset(&q, 0xff, sizeof q);
@@ -71,7 +60,7 @@ static void test_chown_request_round_trips_with_either_id(void **state)
         msgpack_sbuffer_init(&sb);
         msgpack_zone_init(&z, 1024);
         assert_int_equal(codec_pack_chown(&sb, 4, &cases[i]), 0);
-        decode(&sb, &z, &msg);
+        roundtrip_decode(&sb, &z, &msg);
         assert_string_equal(msg.method, "chown");
         memset(&q, 0xff, sizeof q);
         assert_int_equal(codec_parse_chown(msg.params, &q, err, sizeof err), 0);

@@ -14,19 +14,8 @@
 #include <msgpack.h>
 
 #include "codec.h"
+#include "roundtrip.h"
 #include "limits.h"
-
-/* Unpack sb's one message and parse its envelope into msg; z keeps the objects. */
-static void decode(msgpack_sbuffer *sb, msgpack_zone *z, struct codec_msg *msg)
-{
-    msgpack_object obj;
-    size_t off = 0;
-    char err[256];
-
-    assert_int_equal(msgpack_unpack(sb->data, sb->size, &off, z, &obj), MSGPACK_UNPACK_SUCCESS);
-    assert_int_equal(off, sb->size);
-    assert_int_equal(codec_parse_msg(&obj, msg, NULL, err, sizeof err), 0);
-}
 
 static void test_holders_request_round_trips(void **state)
 {
@@ -41,7 +30,7 @@ static void test_holders_request_round_trips(void **state)
     msgpack_sbuffer_init(&sb);
     msgpack_zone_init(&z, 1024);
     assert_int_equal(codec_pack_holders(&sb, 9, &p), 0);
-    decode(&sb, &z, &msg);
+    roundtrip_decode(&sb, &z, &msg);
     assert_string_equal(msg.method, "holders");
     memset(&q, 0xff, sizeof q);
     assert_int_equal(codec_parse_holders(msg.params, &q, err, sizeof err), 0);
@@ -126,7 +115,7 @@ static void test_holders_reply_round_trips_and_respects_cap(void **state)
     msgpack_sbuffer_init(&sb);
     msgpack_zone_init(&z, 4096);
     assert_int_equal(codec_pack_reply_holders(&sb, 4, hs, 2, true), 0);
-    decode(&sb, &z, &msg);
+    roundtrip_decode(&sb, &z, &msg);
     assert_int_equal(codec_parse_reply_holders(msg.result, out, 2, &n, &more, err, sizeof err),
                      0);
     assert_int_equal(n, 2);
