@@ -259,11 +259,13 @@ int fault_daemon_reap(struct harness *h)
     return 0;
 }
 
-int fault_daemon_fds(const struct harness *h)
+int fault_daemon_fds(const struct harness *h, sharr_t *c)
 {
     char path[64];
     struct dirent *de;
     int n = 0;
+
+    (void)harness_stats(c);
 
     snprintf(path, sizeof(path), "/proc/%d/fd", (int)h->daemon);
     DIR *d = opendir(path);

@@ -44,8 +44,12 @@ void fault_daemon_kill(struct harness *h);
  * died of SIGKILL, 0 if it is still running. */
 int fault_daemon_reap(struct harness *h);
 
-/* Descriptors open in the daemon, and its resident memory in KiB. */
-int fault_daemon_fds(const struct harness *h);
+/* Descriptors open in the daemon, counted after a round trip on c: the daemon closes
+ * the descriptor a reply carried just after sending it, so a client can see the reply
+ * before the close; a later reply on the same connection comes after it. */
+int fault_daemon_fds(const struct harness *h, sharr_t *c);
+
+/* The daemon's resident memory in KiB. */
 long fault_daemon_rss_kib(const struct harness *h);
 
 /* Whether resident memory says anything about leaks: not in a sanitizer build, whose

@@ -63,21 +63,21 @@ static void test_killed_client_holding_100_arrays_releases_all(void **state)
         fault_fill(sharr_array_data(a), 512 * 8, (uint64_t)i);
         assert_rc(sharr_close(a), 0);
     }
-    int fds = fault_daemon_fds(h);
+    int fds = fault_daemon_fds(h, c);
     struct harness_child ch;
     char ack;
     harness_child_start(h, &ch, holder, NULL);
     harness_get(ch.from, &ack, 1);
     assert_int_equal(harness_stats(c).attachments, HELD);
     assert_int_equal(holdings_of(c, ch.pid), HELD);
-    assert_true(fault_daemon_fds(h) > fds);
+    assert_true(fault_daemon_fds(h, c) > fds);
     pid_t dead = ch.pid;
     assert_int_equal(kill(ch.pid, SIGKILL), 0);
     assert_int_equal(harness_child_wait(h, &ch), 128 + SIGKILL);
     assert_int_equal(harness_wait_attachments(c, 0), 0);
     assert_int_equal(harness_wait_connections(c, 1), 1);
     assert_int_equal(holdings_of(c, dead), 0);
-    assert_int_equal(fault_daemon_fds(h), fds);
+    assert_int_equal(fault_daemon_fds(h, c), fds);
     for (int i = 0; i < HELD; i++) {
         sharr_array_t *a;
         char name[16];
@@ -135,7 +135,7 @@ static void test_thousand_lifecycles_return_to_baseline(void **state)
         lifecycle(i);
     assert_int_equal(harness_wait_connections(c, 1), 1);
     assert_int_equal(harness_wait_attachments(c, 1), 1);
-    int fds = fault_daemon_fds(h);
+    int fds = fault_daemon_fds(h, c);
     long rss = fault_daemon_rss_kib(h);
     for (int i = 0; i < n; i++)
         lifecycle(i);
@@ -143,7 +143,7 @@ static void test_thousand_lifecycles_return_to_baseline(void **state)
     assert_int_equal(harness_wait_attachments(c, 1), 1);
     struct sharr_stats st = harness_stats(c);
     assert_int_equal(st.arrays, 1);
-    assert_int_equal(fault_daemon_fds(h), fds);
+    assert_int_equal(fault_daemon_fds(h, c), fds);
     long after = fault_daemon_rss_kib(h);
     print_message("%d lifecycles: %d descriptors before and after; rss %ld -> %ld KiB\n", n,
                   fds, rss, after);

@@ -144,7 +144,7 @@ static void test_soak_with_client_kills_and_daemon_restarts(void **state)
     /* Measured as at the end: with exactly one client connected. */
     sharr_t *c0 = harness_connect(h);
     assert_int_equal(harness_wait_connections(c0, 1), 1);
-    int base_fds = fault_daemon_fds(h);
+    int base_fds = fault_daemon_fds(h, c0);
     long base_rss = fault_daemon_rss_kib(h);
     sharr_disconnect(c0);
 
@@ -194,7 +194,7 @@ static void test_soak_with_client_kills_and_daemon_restarts(void **state)
     }
     assert_int_equal(harness_wait_connections(c, 1), 1);
     assert_int_equal(harness_wait_attachments(c, 0), 0);
-    int fds = fault_daemon_fds(h);
+    int fds = fault_daemon_fds(h, c);
     long rss = fault_daemon_rss_kib(h);
     print_message("%.0f s, %d clients killed, 2 restarts, %zu arrays verified (%d never "
                   "filled: creator killed or reply lost); descriptors %d -> %d, rss %ld -> %ld KiB\n",
