@@ -10,9 +10,9 @@ This package binds libsharr with ctypes; see python/README.md for lifetimes.
 """
 
 from ._array import create, memmap, open
-from ._catalog import info, list, stats, unlink
+from ._catalog import adopt, info, list, stats, unlink
 from ._connection import default_socket
 from ._info import ArrayInfo, Stats
 
-__all__ = ["memmap", "create", "open", "info", "list", "stats", "unlink",
+__all__ = ["memmap", "create", "open", "adopt", "info", "list", "stats", "unlink",
            "default_socket", "ArrayInfo", "Stats"]

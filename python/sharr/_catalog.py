@@ -1,4 +1,4 @@
-"""Questions and orders about names, not mappings: info, list, stats, unlink.
+"""Questions and orders about names, not mappings: info, list, stats, unlink, adopt.
 
 Each call goes to the daemon on this process's connection for the socket and
 returns plain records from _info.py; none of them attaches or maps anything.
@@ -6,6 +6,7 @@ returns plain records from _info.py; none of them attaches or maps anything.
 
 import builtins
 import ctypes
+import os
 
 from . import _attachment, _connection, _errors, _lib
 from ._info import ArrayInfo, Stats
@@ -52,3 +53,30 @@ def unlink(name, *, socket=None):
     until their last view of it is gone, as with an unlinked file."""
     conn = _connection.get(_connection.resolve(socket))
     _errors.check(_lib.unlink(conn, _attachment.encode_name(name)), name)
+
+
+def adopt(path, name, *, perm=0o600, overwrite=False, socket=None):
+    """Make the .npy file at path the persistent array name without copying it, as
+    `sharr import --move` does: sharrd links that very file into its store, and its
+    old path is then removed. The file must be a regular .npy file with one link,
+    owned by the daemon's user and on the store's filesystem (else PermissionError,
+    or OSError with EMLINK or EXDEV: copy it instead). Returns the new ArrayInfo;
+    the data stays where numpy's header ends (.offset, usually 128)."""
+    conn = _connection.get(_connection.resolve(socket))
+    opts = _lib.CreateOpts(perm=perm, overwrite=int(bool(overwrite)))
+    out = _lib.Info()
+    fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        sent = os.fstat(fd)
+        _errors.check(_lib.adopt(conn, _attachment.encode_name(name), fd, ctypes.byref(opts),
+                                 ctypes.byref(out)), name)
+    finally:
+        os.close(fd)
+    # Only the name of the very file sent: another file put there since stays.
+    try:
+        now = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return ArrayInfo.from_c(out)
+    if (now.st_dev, now.st_ino) == (sent.st_dev, sent.st_ino):
+        os.unlink(path)
+    return ArrayInfo.from_c(out)
