@@ -488,6 +488,15 @@ int store_adopt_check(const struct store *s, int fd, struct meta *m, char *err, 
                  (unsigned)st.st_uid, (unsigned)geteuid());
         return -EPERM;
     }
+    /* The daemon's own file, which the peer may only have been able to write: moving
+     * it (and making it 0600) is for its owner, so a peer cannot have sharrd take a
+     * file of sharrd's user away from its place. */
+    if (m->uid != 0 && st.st_uid != m->uid) {
+        snprintf(err, errlen, "the file belongs to uid %u and you are uid %u: only its "
+                 "owner (or root) may move it into the store; import without --move to "
+                 "copy it", (unsigned)st.st_uid, (unsigned)m->uid);
+        return -EPERM;
+    }
     if (st.st_nlink != 1) {
         snprintf(err, errlen, "the file has %ju links; only a file with exactly one can "
                  "become an array: import without --move to copy it", (uintmax_t)st.st_nlink);

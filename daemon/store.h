@@ -58,7 +58,8 @@ int store_create(const struct store *s, const struct meta *m, int *ret_fd,
 
 /* Thread pool. Check that fd, a file a client opened and sent, can become a
  * persistent array as it is: a regular file (else -EINVAL) open for reading and
- * writing (-EBADF), owned by the daemon's effective uid (-EPERM), with one link
+ * writing (-EBADF), owned by the daemon's effective uid and by the peer m->uid
+ * unless that is root (-EPERM), with one link
  * (-EMLINK), on the store's filesystem (-EXDEV) but not in the store's directory
  * (-EINVAL: it would be another array's file), holding a .npy whose header sharr
  * reads, with its data at a multiple of PROTO_DATA_OFFSET_ALIGN and within the file

@@ -20,6 +20,7 @@
 
 #include "codec.h"
 #include "harness.h"
+#include "asuser.h"
 #include "launch.h"
 #include "rawconn.h"
 
@@ -424,6 +425,42 @@ static void test_adopt_refuses_readonly_directory_and_fifo_descriptors(void **st
     sharr_disconnect(c);
 }
 
+/* As another uid: send the writable descriptor of the daemon's own file. */
+static int adopt_as_other(void *arg)
+{
+    const char *src = arg;
+    sharr_t *c = NULL;
+    int fd = open(src, O_RDWR | O_CLOEXEC);
+    CHILD_CHECK(fd >= 0 && sharr_connect(NULL, &c) == 0);
+    CHILD_CHECK(sharr_adopt(c, "theirs", fd, NULL, NULL) == -EPERM);
+    CHILD_CHECK(strstr(sharr_last_error(), "only its owner") != NULL);
+    close(fd);
+    sharr_disconnect(c);
+    return 0;
+}
+
+/* A user who may write a file of the daemon's uid (mode 0666) still may not have
+ * sharrd move it into the store and make it 0600 under its other users. */
+static void test_adopt_of_the_daemons_file_by_another_user_is_refused(void **state)
+{
+    struct harness *h = *state;
+    const char *src = path_in(h, "shared.npy");
+    struct stat st;
+
+    write_numpy_file(src, 3.0);
+    assert_int_equal(chmod(src, 0666), 0);
+    asuser_open_dir(h);
+    assert_int_equal(asuser_run(h, ASUSER_UID, ASUSER_GID, adopt_as_other, (void *)src), 0);
+    assert_int_equal(stat(src, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0666);
+    assert_int_equal(st.st_nlink, 1);
+    assert_store_has_no_leftovers(h);
+    sharr_t *c = harness_connect(h);
+    struct sharr_info info;
+    assert_rc(sharr_stat(c, "theirs", &info), -ENOENT);
+    sharr_disconnect(c);
+}
+
 /* Send bytes with n descriptors of file on the first byte. */
 static void send_with_fds(struct rawconn *rc, msgpack_sbuffer *sb, const char *file, int n)
 {
@@ -578,6 +615,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_move_refuses_what_it_cannot_adopt_and_leaves_it,
                                         harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_move_refuses_a_file_on_another_filesystem,
+                                        harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_adopt_of_the_daemons_file_by_another_user_is_refused,
                                         harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_adopt_refuses_readonly_directory_and_fifo_descriptors,
                                         harness_setup, harness_teardown),
