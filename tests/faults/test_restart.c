@@ -311,8 +311,9 @@ static int opener_across_an_outage(int rfd, int wfd, void *arg)
     CHILD_CHECK(sharr_connect(NULL, &c) == 0);
     CHILD_CHECK(chan_put(wfd, "W", 1) == 0 && chan_get(rfd, &go, 1) == 0);
     CHILD_CHECK(sharr_open(c, "slow", "r", &o, &a) == 0);
+    /* The creator writes once it has the array too; then the mapping shows it. */
+    CHILD_CHECK(chan_put(wfd, "O", 1) == 0 && chan_get(rfd, &go, 1) == 0);
     CHILD_CHECK(((const uint64_t *)sharr_array_data(a))[0] == 7);
-    CHILD_CHECK(chan_put(wfd, "O", 1) == 0);
     CHILD_CHECK(sharr_close(a) == 0);
     sharr_disconnect(c);
     return 0;
@@ -338,9 +339,10 @@ static void test_waiting_open_outlasts_a_daemon_down_longer_than_reconnect(void 
     sharr_array_t *a;
     uint64_t v = 7;
     assert_rc(sharr_create(c, "slow", "<u8", 1, shape, NULL, &a), 0);
-    memcpy(sharr_array_data(a), &v, sizeof(v));
     harness_get(ch.from, &ack, 1);
     assert_int_equal(ack, 'O');
+    memcpy(sharr_array_data(a), &v, sizeof(v));
+    harness_put(ch.to, "G", 1);
     assert_int_equal(harness_child_wait(h, &ch), 0);
     assert_rc(sharr_close(a), 0);
     sharr_disconnect(c);
