@@ -1,13 +1,15 @@
 """py_attach.py — attaching an array from Python, and handing one to a worker.
 
 Attach: sharr.memmap(name) (then close and drop it, which releases it) against
-numpy.memmap of a tmpfs file by path, multiprocessing.shared_memory.SharedMemory(name=)
+libsharr's own attach called through ctypes (sharr_open + sharr_close: what the
+Python layer adds is the difference), numpy.memmap of a tmpfs file by path, multiprocessing.shared_memory.SharedMemory(name=)
 wrapped in an ndarray, and one round trip to a SharedMemoryManager (a new segment
 through the manager process). Unpinned, then with this process, sharrd's threads
 and the manager all on CPU 0. Hand-off: a 1 GiB array to a multiprocessing.Pool
 worker, as a sharr array (pickled by name) against a private ndarray (pickled copy).
 """
 
+import ctypes
 import gc
 import multiprocessing
 import os
@@ -19,6 +21,7 @@ import numpy as np
 
 import pyharness as H
 import sharr
+from sharr import _connection, _lib
 
 NAME = "bench.py.attach"
 POOL_NAME = "bench.py.pool"
@@ -29,6 +32,12 @@ def attach_sharr(_ctx):
     a = sharr.memmap(NAME, mode="r+")
     a.close()
     del a
+
+
+def attach_c(ctx):
+    ptr = ctypes.c_void_p()
+    _lib.open_(ctx["conn"], ctx["c_name"], b"r+", ctypes.byref(ctx["opts"]), ctypes.byref(ptr))
+    _lib.close(ptr.value)
 
 
 def attach_npmemmap(ctx):
@@ -51,6 +60,7 @@ def attach_smm(ctx):
 
 METHODS = [
     ("sharr.memmap(name) + close", attach_sharr),
+    ("libsharr alone via ctypes: sharr_open + sharr_close", attach_c),
     ("np.memmap(path) of a tmpfs file", attach_npmemmap),
     ("SharedMemory(name=) + ndarray + close", attach_shm),
     ("SharedMemoryManager round trip (SharedMemory(size=4096))", attach_smm),
@@ -143,7 +153,9 @@ def main():
         H.place(0, cpus)
         H.place(pid, cpus)
         with SharedMemoryManager() as smm:  # started after placing: it inherits it
-            ctx = {"path": path, "shm": shm.name, "smm": smm}
+            ctx = {"path": path, "shm": shm.name, "smm": smm,
+                   "conn": _connection.get(_connection.resolve(None)),
+                   "c_name": NAME.encode(), "opts": _lib.OpenOpts(wait_ms=0, flags=0)}
             lat = measure(ctx, rounds, per_round, smm_per_round)
         H.place(0, None)
         H.place(pid, None)
@@ -155,24 +167,27 @@ def main():
             H.row(name, len(lat[name]), f"{p50 * 1e6:.1f}",
                   f"{H.percentile(lat[name], 0.99) * 1e6:.1f}", f"{p50 / base:.2f}")
         H.end()
-        np_p50 = H.median(lat[METHODS[1][0]])
-        smm_p50 = H.median(lat[METHODS[3][0]])
+        c_p50 = H.median(lat[METHODS[1][0]])
+        np_p50 = H.median(lat[METHODS[2][0]])
+        smm_p50 = H.median(lat[METHODS[4][0]])
+        c_share = (f"libsharr's attach alone (sharr_open + sharr_close: a round trip to "
+                   f"sharrd passing a descriptor, mmap, then munmap, close and the release "
+                   f"notification) takes {c_p50 * 1e6:.1f} µs of the {base * 1e6:.1f}, the "
+                   f"Python layer (ctypes calls, the ArrayInfo record, a memoryview of the "
+                   f"mapping, two ndarrays, a weakref) the other "
+                   f"{(base - c_p50) * 1e6:.1f} µs")
         H.target(f"sharr.memmap attach no slower than np.memmap by path ({where})",
                  f"{base * 1e6:.1f} µs vs {np_p50 * 1e6:.1f} µs = {base / np_p50:.2f}x",
                  base <= np_p50,
-                 "np.memmap of a file is open()+mmap in this process; sharr.memmap adds "
-                 "a round trip to sharrd that passes a descriptor, the release "
-                 "notification when the mapping is dropped, and Python-side set-up "
-                 "(mmap object, ndarray, finalizer); the C attach alone costs more than "
-                 "np.memmap's whole time here (see bench_attach), so no daemon that hands "
-                 "out descriptors meets this on this VM")
+                 f"np.memmap of a file is open()+mmap in this process; {c_share}; the C "
+                 "attach alone costs more than np.memmap's whole time here, so no daemon "
+                 "that hands out descriptors meets this on this VM")
         H.target(f"sharr.memmap attach >= 10x faster than a SharedMemoryManager round trip "
                  f"({where})", f"{smm_p50 / base:.1f}x ({smm_p50 * 1e6:.0f} µs vs "
                  f"{base * 1e6:.1f} µs)", smm_p50 / base >= 10,
-                 "sharr.memmap is a round trip to sharrd and a release notification "
-                 "(the C attach, see bench_attach) plus Python-side work (ctypes calls, "
-                 "an mmap object, ndarray and finalizer set-up); the manager's round "
-                 "trip is cheap on this VM, and cheaper with every process on one CPU")
+                 f"{c_share}; libsharr's attach alone is {smm_p50 / c_p50:.1f}x faster "
+                 "than the manager's round trip, which is cheap on this VM, and cheaper "
+                 "with every process on one CPU")
         H.end()
     nattached = sharr.info(NAME).nattached
     if nattached != 1:

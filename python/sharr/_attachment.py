@@ -1,14 +1,14 @@
 """One attachment: a libsharr array handle, its mapping in this process, and their end.
 
-libsharr is asked not to map (SHARR_F_NOMAP); the descriptor it received is mapped
-here with Python's mmap, so every numpy array over it holds the mmap object by
-reference. The mapping is unmapped only when the last such array is garbage, and
-only then is the handle closed (sharr_close), which releases the attachment in the
-daemon. Nothing here ever unmaps memory that a numpy object can still reach.
+libsharr maps the array, from byte 0 of its .npy bytes (an adopted numpy file has
+its data at 128, say, which is no page-aligned offset). Every numpy array over it
+holds, by reference, one memoryview of that mapping (read-only for mode 'r'), and
+only when that memoryview is garbage is the handle closed (sharr_close: unmap, then
+release the attachment in the daemon). Nothing here ever unmaps memory that a numpy
+object can still reach.
 """
 
 import ctypes
-import mmap
 import weakref
 
 import numpy as np
@@ -16,32 +16,33 @@ import numpy as np
 from . import _connection, _errors, _lib
 from ._info import ArrayInfo
 
-_ACCESS = {
-    "r": mmap.ACCESS_READ,    # O_RDONLY descriptor, PROT_READ, MAP_SHARED
-    "r+": mmap.ACCESS_WRITE,  # PROT_READ|PROT_WRITE, MAP_SHARED
-    "w+": mmap.ACCESS_WRITE,
-    "c": mmap.ACCESS_COPY,    # PROT_READ|PROT_WRITE, MAP_PRIVATE
+# A memoryview of memory that the caller keeps valid for as long as the memoryview
+# lives, and its flags (Python's PyBUF_READ, PyBUF_WRITE) by mode.
+_memoryview = ctypes.pythonapi.PyMemoryView_FromMemory
+_memoryview.restype = ctypes.py_object
+_memoryview.argtypes = (ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_int)
+_BUFFER_FLAGS = {
+    "r": 0x100,   # read-only: libsharr maps it PROT_READ
+    "r+": 0x200,
+    "w+": 0x200,
+    "c": 0x200,   # libsharr maps 'c' MAP_PRIVATE: writes stay in this process
 }
 
-
-class _Handle:
-    """The sharr_array_t * of one attachment; None once closed. Shared between the
-    attachment and its finalizer so the finalizer need not keep the mapping alive."""
-    __slots__ = ("ptr",)
-
-    def __init__(self, ptr):
-        self.ptr = ptr
+# id of a weakref to an attachment's memoryview -> (that weakref, the sharr_array_t *),
+# until the memoryview is garbage; the weakref lives here so that its callback runs.
+# (A writable memoryview cannot be hashed, so neither can a weakref to it.)
+_open_handles = {}
 
 
-def _release(handle):
-    """Close the handle once. Runs when the mmap object is collected (or at exit).
+def _release(ref):
+    """Close the handle of the memoryview just collected, once.
 
     Errors are dropped: there is no caller left to tell, and the daemon releases
     whatever a connection still holds when the connection closes. In a forked child
-    this only closes the child's copy of the descriptor (libsharr's fork contract)."""
-    ptr, handle.ptr = handle.ptr, None
-    if ptr is not None:
-        _lib.close(ptr)
+    this only unmaps and closes the child's copies (libsharr's fork contract)."""
+    entry = _open_handles.pop(id(ref), None)
+    if entry is not None:
+        _lib.close(entry[1])
 
 
 def encode_name(name):
@@ -57,25 +58,24 @@ def encode_name(name):
 
 
 class Attachment:
-    """An open array in this process: handle, metadata, mmap and a flat uint8 view.
+    """An open array in this process: handle, metadata, memoryview and a flat uint8 view.
 
-    raw is a plain ndarray over the whole mapping; every sharr array is a view of it.
-    It being a plain ndarray (not a numpy.memmap) keeps joblib's memmap detection,
-    which walks .base chains, from mistaking plain views of sharr arrays for files."""
-    __slots__ = ("socket", "name", "mode", "info", "mmap", "raw", "closed", "_handle")
+    mmap is the memoryview of the whole mapping (numpy.memmap's _mmap), raw a plain
+    ndarray over the data; every sharr array is a view of raw. raw being a plain
+    ndarray (not a numpy.memmap) keeps joblib's memmap detection, which walks .base
+    chains, from mistaking plain views of sharr arrays for files."""
+    __slots__ = ("socket", "name", "mode", "info", "mmap", "raw", "closed", "_ptr")
 
     def __init__(self, socket, name, mode, ptr):
-        self._handle = _Handle(ptr)
         try:
             info = ArrayInfo.from_c(_lib.array_info(ptr).contents)
-            # An adopted numpy file has its data at 128, say, which mmap cannot
-            # take as an offset (not page aligned): map from byte 0.
-            mm = mmap.mmap(_lib.array_fd(ptr), info.offset + info.nbytes,
-                           access=_ACCESS[mode])
+            mm = _memoryview(_lib.array_data(ptr) - info.offset, info.offset + info.nbytes,
+                             _BUFFER_FLAGS[mode])
         except BaseException:
-            _release(self._handle)
+            _lib.close(ptr)
             raise
-        weakref.finalize(mm, _release, self._handle)
+        ref = weakref.ref(mm, _release)
+        _open_handles[id(ref)] = (ref, ptr)
         self.socket = socket
         self.name = name
         self.mode = mode
@@ -83,6 +83,7 @@ class Attachment:
         self.mmap = mm
         self.raw = np.ndarray((info.nbytes,), np.uint8, buffer=mm, offset=info.offset)
         self.closed = False
+        self._ptr = ptr
 
     @property
     def address(self):
@@ -90,14 +91,13 @@ class Attachment:
         return self.raw.__array_interface__["data"][0]
 
     def flush(self):
-        """Write the data back (msync) and, for persistent arrays, have the daemon
-        fsync it. Nothing to do for 'r' and 'c' mappings, as with numpy.memmap."""
+        """Write the data back (sharr_sync: msync and, for persistent arrays, an
+        fsync by the daemon). Nothing to do for 'r' and 'c' mappings, as with numpy.memmap."""
         if self.closed:
             raise ValueError(f"sharr array {self.name!r} is closed")
         if self.mode not in ("r+", "w+"):
             return
-        self.mmap.flush()
-        _errors.check(_lib.sync(self._handle.ptr), self.name)
+        _errors.check(_lib.sync(self._ptr), self.name)
 
     def close(self):
         """Mark the attachment closed. The release itself follows the mapping's end."""
@@ -112,7 +112,7 @@ def create(socket, name, typestr, shape, order, persist, perm, overwrite):
     c_name = encode_name(name)
     c_shape = (ctypes.c_uint64 * len(shape))(*shape)
     opts = _lib.CreateOpts(order=order.encode(), persist=int(bool(persist)),
-                           perm=perm, overwrite=int(bool(overwrite)), flags=_lib.F_NOMAP)
+                           perm=perm, overwrite=int(bool(overwrite)), flags=0)
     ptr = ctypes.c_void_p()
     _errors.check(_lib.create(conn, c_name, typestr.encode(), len(shape), c_shape,
                               ctypes.byref(opts), ctypes.byref(ptr)), name)
@@ -125,7 +125,7 @@ def open_(socket, name, mode, wait_ms):
     path = _connection.resolve(socket)
     conn = _connection.get(path)
     c_name = encode_name(name)
-    opts = _lib.OpenOpts(wait_ms=wait_ms, flags=_lib.F_NOMAP)
+    opts = _lib.OpenOpts(wait_ms=wait_ms, flags=0)
     ptr = ctypes.c_void_p()
     _errors.check(_lib.open_(conn, c_name, mode.encode(), ctypes.byref(opts),
                              ctypes.byref(ptr)), name)

@@ -14,7 +14,11 @@ import threading
 from . import _errors, _lib
 
 _lock = threading.Lock()
-_connections = {}  # socket path -> (pid that opened it, sharr_t * as int)
+# socket path -> sharr_t * as int. Emptied in a child of os.fork; a child forked
+# around it (a C extension's fork()) keeps the parent's entries, and libsharr's own
+# fork handler has each of those sharr_t open a fresh connection on its first call
+# there. So no getpid() (a system call) per lookup.
+_connections = {}
 
 
 def _reset_after_fork():
@@ -91,17 +95,14 @@ def resolve(socket):
 def get(path):
     """This process's connection (sharr_t * as an int) to the daemon at path, which
     must come from resolve(). Connects on first use; raises the connect error."""
-    pid = os.getpid()
-    entry = _connections.get(path)  # a dict read is atomic: no lock needed to find it
-    if entry is not None and entry[0] == pid:
-        return entry[1]
+    conn = _connections.get(path)  # a dict read is atomic: no lock needed to find it
+    if conn is not None:
+        return conn
     with _lock:
-        entry = _connections.get(path)
-        if entry is not None and entry[0] == pid:
-            return entry[1]
-        # A pid mismatch means a fork that bypassed os.fork (a C extension's
-        # fork()); the entry is the parent's and is dropped without disconnecting.
+        conn = _connections.get(path)
+        if conn is not None:
+            return conn
         conn = ctypes.c_void_p()
         _errors.check(_lib.connect(os.fsencode(path), ctypes.byref(conn)), path)
-        _connections[path] = (pid, conn.value)
+        _connections[path] = conn.value
         return conn.value
