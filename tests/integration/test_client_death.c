@@ -32,11 +32,9 @@ static int holder_child(int rfd, int wfd, void *arg)
     return 1;
 }
 
-static void test_killed_client_attachments_are_released(void **state)
+/* Create held-0 .. held-(HELD-1), float32 x 1000, element 0 of held-i set to i. */
+static void create_held(sharr_t *conn, sharr_array_t *created[HELD])
 {
-    struct harness *h = *state;
-    sharr_t *conn = harness_connect(h);
-    sharr_array_t *created[HELD];
     const uint64_t shape[1] = { 1000 };
     for (int i = 0; i < HELD; i++) {
         char name[32];
@@ -44,6 +42,14 @@ static void test_killed_client_attachments_are_released(void **state)
         assert_rc(sharr_create(conn, name, "<f4", 1, shape, NULL, &created[i]), 0);
         ((float *)sharr_array_data(created[i]))[0] = (float)i;
     }
+}
+
+static void test_killed_client_attachments_are_released(void **state)
+{
+    struct harness *h = *state;
+    sharr_t *conn = harness_connect(h);
+    sharr_array_t *created[HELD];
+    create_held(conn, created);
     struct sharr_stats before = harness_stats(conn);
     assert_int_equal(before.attachments, HELD);
 
@@ -98,12 +104,7 @@ static void test_close_then_exit_releases_everything(void **state)
     struct harness *h = *state;
     sharr_t *conn = harness_connect(h);
     sharr_array_t *created[HELD];
-    const uint64_t shape[1] = { 1000 };
-    for (int i = 0; i < HELD; i++) {
-        char name[32];
-        snprintf(name, sizeof name, "held-%d", i);
-        assert_rc(sharr_create(conn, name, "<f4", 1, shape, NULL, &created[i]), 0);
-    }
+    create_held(conn, created);
     struct harness_child c;
     harness_child_start(h, &c, close_and_exit_child, NULL);
     assert_int_equal(harness_child_wait(h, &c), 0);
