@@ -10,7 +10,6 @@
 #include "client.h"
 #include "codec.h"
 #include "limits.h"
-#include "name.h"
 
 static int adopt_pack(msgpack_sbuffer *out, uint32_t msgid, const void *params)
 {
@@ -39,12 +38,9 @@ int sharr_adopt(sharr_t *conn, const char *name, int fd, const struct sharr_crea
         return client_fail(-EBADF, "sharr_adopt: fd %d is not a descriptor", fd);
     if (opts == NULL)
         opts = &defaults;
-    rc = name_check(name, strlen(name));
-    if (rc == -ENAMETOOLONG)
-        return client_fail(rc, "array name is longer than %d bytes", PROTO_NAME_MAX);
+    rc = client_check_name(name);
     if (rc < 0)
-        return client_fail(rc, "invalid array name '%s': use 1..%d bytes of "
-                           "[A-Za-z0-9._-], not starting with '.'", name, PROTO_NAME_MAX);
+        return rc;
     if (opts->perm > 07777)
         return client_fail(-EINVAL, "perm 0%o has bits beyond 07777", opts->perm);
     if (opts->flags != 0)

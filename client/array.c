@@ -19,7 +19,6 @@
 #include "codec.h"
 #include "dtype.h"
 #include "limits.h"
-#include "name.h"
 #include "shape.h"
 
 #define ARRAY_KNOWN_FLAGS (SHARR_F_NOMAP | SHARR_F_POPULATE)
@@ -184,21 +183,6 @@ static int array_check_flags(int flags)
     return 0;
 }
 
-static int array_check_name(const char *name)
-{
-    int rc;
-
-    if (name == NULL)
-        return client_fail(-EINVAL, "the array name is NULL");
-    rc = name_check(name, strlen(name));
-    if (rc == -ENAMETOOLONG)
-        return client_fail(rc, "array name is longer than %d bytes", PROTO_NAME_MAX);
-    if (rc < 0)
-        return client_fail(rc, "invalid array name '%s': use 1..%d bytes of "
-                           "[A-Za-z0-9._-], not starting with '.'", name, PROTO_NAME_MAX);
-    return 0;
-}
-
 int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
                  const uint64_t *shape, const struct sharr_create_opts *opts,
                  sharr_array_t **ret_array)
@@ -218,7 +202,7 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
                            "must not be NULL");
     if (opts == NULL)
         opts = &defaults;
-    rc = array_check_name(name);
+    rc = client_check_name(name);
     if (rc < 0)
         return rc;
     if (ndim < 1 || ndim > PROTO_NDIM_MAX)
@@ -273,7 +257,7 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
         return client_fail(-EINVAL, "sharr_open: conn, mode and ret_array must not be NULL");
     if (opts == NULL)
         opts = &defaults;
-    rc = array_check_name(name);
+    rc = client_check_name(name);
     if (rc < 0)
         return rc;
     if (meta_mode_parse(mode, &p.mode) < 0)

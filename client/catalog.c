@@ -11,7 +11,6 @@
 #include "client.h"
 #include "codec.h"
 #include "limits.h"
-#include "name.h"
 
 /* Where a list reply is parsed to: the page and whether more follow. */
 struct catalog_page {
@@ -90,23 +89,9 @@ static int catalog_parse_stats(const msgpack_object *result, void *out, char *er
     return codec_parse_reply_stats(result, out, err, errlen);
 }
 
-/* The wire would refuse a bad name too, but the user gets a clearer message
- * before any request is sent. */
-static int catalog_check_name(const char *name)
-{
-    int rc;
-
-    if (name == NULL)
-        return client_fail(-EINVAL, "the array name is NULL");
-    rc = name_check(name, strlen(name));
-    if (rc < 0)
-        return client_fail(rc, "invalid array name '%.*s'", PROTO_NAME_MAX, name);
-    return 0;
-}
-
 static int catalog_name_params(const char *name, struct codec_name *p)
 {
-    int rc = catalog_check_name(name);
+    int rc = client_check_name(name);
 
     if (rc < 0)
         return rc;
@@ -151,7 +136,7 @@ int sharr_list(sharr_t *conn, const char *after, struct sharr_info *out, size_t 
     if (cap == 0)
         return client_fail(-EINVAL, "sharr_list: cap must be at least 1");
     if (after != NULL && after[0] != '\0') {
-        rc = catalog_check_name(after);
+        rc = client_check_name(after);
         if (rc < 0)
             return rc;
         memcpy(p.after, after, strlen(after) + 1);
@@ -240,7 +225,7 @@ int sharr_chmod(sharr_t *conn, const char *name, uint32_t perm)
         return client_fail(-EINVAL, "sharr_chmod: conn is NULL");
     if (perm > 0777)
         return client_fail(-EINVAL, "sharr_chmod: perm %#o has bits outside 0777", perm);
-    rc = catalog_check_name(name);
+    rc = client_check_name(name);
     if (rc < 0)
         return rc;
     memcpy(p.name, name, strlen(name) + 1);
@@ -259,7 +244,7 @@ int sharr_chown(sharr_t *conn, const char *name, uint32_t uid, uint32_t gid)
         return client_fail(-EINVAL, "sharr_chown: conn is NULL");
     if (!p.has_uid && !p.has_gid)
         return client_fail(-EINVAL, "sharr_chown: give a uid, a gid or both");
-    rc = catalog_check_name(name);
+    rc = client_check_name(name);
     if (rc < 0)
         return rc;
     memcpy(p.name, name, strlen(name) + 1);

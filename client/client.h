@@ -74,6 +74,10 @@ void client_unref(sharr_t *c);
 /* Set the calling thread's message for sharr_last_error() and return err. */
 int client_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* 0 when name is a valid array name (name.h); else -EINVAL or -ENAMETOOLONG with a
+ * message saying what names may be. */
+int client_check_name(const char *name);
+
 /* An array's metadata as the public struct sees it. */
 void catalog_info_from_meta(const struct meta *m, struct sharr_info *out);
 

@@ -1,5 +1,6 @@
 /* error.c — how libsharr tells the user what went wrong: negative errno values and
- * a message per thread, read like errno through sharr_last_error().
+ * a message per thread, read like errno through sharr_last_error(); and the check of
+ * an array name that every call taking one makes before asking the daemon.
  *
  * The message buffer is the library's only thread-local state; nothing else here
  * keeps state. The library never prints: the caller decides what to show.
@@ -10,6 +11,8 @@
 #include <string.h>
 
 #include "client.h"
+#include "limits.h"
+#include "name.h"
 
 #define ERROR_MESSAGE_MAX 512
 
@@ -23,6 +26,21 @@ int client_fail(int err, const char *fmt, ...)
     vsnprintf(error_message, sizeof(error_message), fmt, ap);
     va_end(ap);
     return err;
+}
+
+int client_check_name(const char *name)
+{
+    int rc;
+
+    if (name == NULL)
+        return client_fail(-EINVAL, "the array name is NULL");
+    rc = name_check(name, strlen(name));
+    if (rc == -ENAMETOOLONG)
+        return client_fail(rc, "array name is longer than %d bytes", PROTO_NAME_MAX);
+    if (rc < 0)
+        return client_fail(rc, "invalid array name '%s': use 1..%d bytes of "
+                           "[A-Za-z0-9._-], not starting with '.'", name, PROTO_NAME_MAX);
+    return 0;
 }
 
 const char *sharr_last_error(void)

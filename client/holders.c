@@ -10,7 +10,6 @@
 
 #include "client.h"
 #include "codec.h"
-#include "name.h"
 
 struct holders_page {
     struct codec_holder *hs;
@@ -46,9 +45,9 @@ int sharr_holders(sharr_t *conn, const char *name, uint64_t after, struct sharr_
         return client_fail(-EINVAL, "sharr_holders: conn, out, ret_n and ret_more must not "
                            "be NULL and cap at least 1");
     if (name != NULL && name[0] != '\0') {
-        rc = name_check(name, strlen(name));
+        rc = client_check_name(name);
         if (rc < 0)
-            return client_fail(rc, "invalid array name '%.*s'", PROTO_NAME_MAX, name);
+            return rc;
         memcpy(p.name, name, strlen(name) + 1);
     }
     page.cap = client_list_page_max(conn);
