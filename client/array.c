@@ -47,15 +47,6 @@ static int array_pack_open(msgpack_sbuffer *out, uint32_t msgid, const void *par
     return codec_pack_open(out, msgid, params);
 }
 
-static int array_pack_release(msgpack_sbuffer *out, uint32_t msgid, const void *params)
-{
-    return codec_pack_release(out, msgid, params);
-}
-
-static int array_pack_release_notify(msgpack_sbuffer *out, const void *params)
-{
-    return codec_pack_release_notify(out, params);
-}
 
 static int array_pack_sync(msgpack_sbuffer *out, uint32_t msgid, const void *params)
 {
@@ -68,21 +59,6 @@ static int array_parse_attach(const msgpack_object *result, void *out, char *err
     int has_fd = 0;
 
     return codec_parse_reply_attach(result, out, &has_fd, err, errlen);
-}
-
-/* Tell the daemon this attachment is gone, unless the connection it belonged to
- * has been replaced since (the daemon released it when that one closed). A daemon
- * that takes release as a notification is not waited for: it applies it before any
- * later request on this connection, and on disconnect anyway. */
-static int array_release(sharr_t *conn, uint64_t gen, uint64_t handle)
-{
-    struct codec_release p = { .handle = handle };
-    struct client_request req = {
-        .pack = array_pack_release, .params = &p, .only_gen = gen,
-        .pack_notify = array_pack_release_notify,
-    };
-
-    return client_call(conn, &req, NULL);
 }
 
 /* Turn an attach reply and its descriptor into a handle. Takes ownership of
@@ -172,7 +148,7 @@ fail:
     if (fd >= 0)
         close(fd);
     /* A reply without a descriptor still created an attachment on the daemon. */
-    array_release(conn, rep->gen, r->handle);
+    release_attachment(conn, rep->gen, r->handle);
     return client_fail(rc, "%s", msg);
 }
 
@@ -311,7 +287,7 @@ int sharr_close(sharr_array_t *array)
     close(array->fd);
     /* In a forked child the attachment is the parent's: only the local copies go. */
     if (array->pid == client_pid())
-        rc = array_release(conn, array->gen, array->handle);
+        rc = release_attachment(conn, array->gen, array->handle);
     free(array);
     client_unref(conn);
     return rc;

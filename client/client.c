@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -23,6 +24,7 @@
 #include "codec.h"
 #include "decoder.h"
 #include "limits.h"
+#include "ring.h"
 #include "sockpath.h"
 
 #define CLIENT_HELLO_MSGID 0u       /* hello goes first and alone; calls never use 0 */
@@ -63,6 +65,7 @@ struct client_link {
     struct decoder *dec;
     struct sharr_server server;
     bool release_notify;        /* the daemon offered the capability "release_notify" */
+    bool release_ring;          /* ... and "release_ring" */
 };
 
 struct sharr {
@@ -90,6 +93,9 @@ struct sharr {
     char dial_msg[CLIENT_MSG_MAX];
     struct sharr_server server;
     bool release_notify;        /* this connection's daemon takes release notifications */
+    bool release_ring;          /* ... and offers a release ring */
+    void *ring;                 /* this generation's release ring (RING_BYTES), or NULL */
+    bool ring_off;              /* this generation has no ring: releases go as messages */
 };
 
 /* Send all len bytes; with pass (not NULL) that descriptor goes with the first. */
@@ -176,9 +182,10 @@ static void client_close_fds(const int *fds, size_t n)
 
 /* Wait for the reply to hello on a fresh socket; nothing else has been sent, so
  * it is the first message. Any descriptor arriving here is unexpected and closed. */
-static int client_await_hello(int fd, struct decoder *dec, struct sharr_server *ret,
-                              bool *ret_release_notify, char *err, size_t errlen)
+static int client_await_hello(int fd, struct decoder *dec, struct client_link *link,
+                              char *err, size_t errlen)
 {
+    struct sharr_server *ret = &link->server;
     char buf[4096];
     char perr[PROTO_TEXT_MAX + 64];
     msgpack_object obj;
@@ -247,7 +254,8 @@ static int client_await_hello(int fd, struct decoder *dec, struct sharr_server *
     ret->max_ndim = r.max_ndim;
     ret->max_request = r.max_request;
     ret->list_page_max = r.list_page_max;
-    *ret_release_notify = r.release_notify;
+    link->release_notify = r.release_notify;
+    link->release_ring = r.release_ring;
     return 0;
 }
 
@@ -293,8 +301,7 @@ static int client_dial_once(const char *path, struct client_link *ret, char *err
     /* A daemon over a connection limit says why (EMFILE) and closes at once, maybe
      * before hello went out: its reason still waits to be read. */
     if ((rc == -EPIPE || rc == -ECONNRESET)
-        && client_await_hello(fd, dec, &ret->server, &ret->release_notify, err,
-                              errlen) == -EMFILE) {
+        && client_await_hello(fd, dec, ret, err, errlen) == -EMFILE) {
         rc = -EMFILE;
         goto out;
     }
@@ -302,7 +309,7 @@ static int client_dial_once(const char *path, struct client_link *ret, char *err
         snprintf(err, errlen, "sending hello to sharrd at %s: %s", path, sharr_strerror(rc));
         goto out;
     }
-    rc = client_await_hello(fd, dec, &ret->server, &ret->release_notify, err, errlen);
+    rc = client_await_hello(fd, dec, ret, err, errlen);
     if (rc < 0)
         goto out;
     ret->fd = fd;
@@ -397,6 +404,17 @@ static void client_abort_locked(sharr_t *c, int err)
 
 /* Make the connection usable: wait for another thread's dial, or dial here (without
  * the lock, so replies to other threads are not held up). */
+/* A new generation: its daemon's capabilities, and no ring yet. */
+static void client_link_caps_locked(sharr_t *c, const struct client_link *link)
+{
+    if (c->ring != NULL)
+        munmap(c->ring, RING_BYTES);
+    c->ring = NULL;
+    c->ring_off = false;
+    c->release_notify = link->release_notify;
+    c->release_ring = link->release_ring;
+}
+
 static int client_ensure_up_locked(sharr_t *c)
 {
     for (;;) {
@@ -438,7 +456,7 @@ static int client_ensure_up_locked(sharr_t *c)
         c->dec = link.dec;
         c->server = link.server;
         c->dial_err = 0;
-        c->release_notify = link.release_notify;
+        client_link_caps_locked(c, &link);
         c->gen++;
         c->state = CLIENT_UP;
         pthread_cond_broadcast(&c->cond);
@@ -617,6 +635,8 @@ static void client_reset_after_fork(sharr_t *c)
     c->reading = false;
     c->calls = NULL;
     c->fdq_len = 0;
+    /* The ring was mapped MADV_DONTFORK: it is not in the child. */
+    c->ring = NULL;
     /* Initialised, not destroyed: destroying a condition that parent threads were
      * waiting on blocks forever. */
     pthread_cond_init(&c->cond, NULL);
@@ -799,8 +819,40 @@ uint32_t client_list_page_max(sharr_t *c)
     return n == 0 || n > PROTO_LIST_PAGE_MAX ? PROTO_LIST_PAGE_MAX : n;
 }
 
+int client_ring_post(sharr_t *c, uint64_t gen, uint64_t handle)
+{
+    int rc;
+
+    client_check_fork(c);
+    pthread_mutex_lock(&c->lock);
+    if (c->state != CLIENT_UP || c->gen != gen)
+        rc = c->gen != gen ? 0 : -ENOSPC;
+    else if (c->ring != NULL)
+        rc = ring_post(c->ring, handle);
+    else
+        rc = c->release_ring && !c->ring_off ? 1 : -ENOSPC;
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+void client_ring_set(sharr_t *c, uint64_t gen, void *map)
+{
+    client_check_fork(c);
+    pthread_mutex_lock(&c->lock);
+    if (c->gen == gen && c->ring == NULL && !c->ring_off) {
+        c->ring = map;
+        c->ring_off = map == NULL;
+        map = NULL;
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (map != NULL)
+        munmap(map, RING_BYTES);
+}
+
 static void client_free(sharr_t *c)
 {
+    if (c->ring != NULL)
+        munmap(c->ring, RING_BYTES);
     if (c->fd >= 0)
         close(c->fd);
     decoder_free(c->dec);
@@ -870,7 +922,7 @@ int sharr_connect(const char *path, sharr_t **ret_conn)
     c->fd = link.fd;
     c->dec = link.dec;
     c->server = link.server;
-    c->release_notify = link.release_notify;
+    client_link_caps_locked(c, &link);
     c->gen = 1;
     c->state = CLIENT_UP;
     *ret_conn = c;

@@ -63,6 +63,19 @@ bool client_unreachable(sharr_t *c);
 /* The calling process's pid, cached and cleared in the child of every fork(). */
 pid_t client_pid(void);
 
+/* The release ring of connection generation gen (release.c sets it up, ring.h).
+ * client_ring_post posts handle: 0 when posted, or when gen is gone (its daemon
+ * released everything of it); 1 when the daemon offers a ring this connection has
+ * not asked for yet; -ENOSPC when the release must go as a message (no ring, or full). */
+int client_ring_post(sharr_t *c, uint64_t gen, uint64_t handle);
+/* Give generation gen its ring (map, RING_BYTES, taken: unmapped if gen is gone or has
+ * one), or NULL: it has none, and its releases go as messages. */
+void client_ring_set(sharr_t *c, uint64_t gen, void *map);
+
+/* Tell the daemon attachment handle of generation gen is gone (release.c). 0, or a
+ * negative errno with sharr_last_error() set when a message for it could not be sent. */
+int release_attachment(sharr_t *conn, uint64_t gen, uint64_t handle);
+
 /* The daemon's largest list page (from hello), PROTO_LIST_PAGE_MAX when unknown. */
 uint32_t client_list_page_max(sharr_t *c);
 

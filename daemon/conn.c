@@ -24,6 +24,7 @@
 #include "decoder.h"
 #include "holders.h"
 #include "methods.h"
+#include "releases.h"
 
 struct conn_out {
     struct conn_out *next;
@@ -190,6 +191,7 @@ void conn_close(struct conn *c, const char *why)
     c->out_tail = &c->out_head;
     c->out_bytes = 0;
     conn_fds_in_drop(c, UINT64_MAX);
+    releases_ring_drop(c);
     uv_close((uv_handle_t *)&c->poll, conn_on_closed);
     uv_close((uv_handle_t *)&c->idle, conn_on_idle_closed);
 }
@@ -374,6 +376,9 @@ static void conn_read(struct conn *c)
         conn_close(c, decoder_pending(c->dec) ? "peer left mid-request" : "peer left");
         return;
     }
+    /* What the client posted before sending these bytes applies before they do. */
+    if (!releases_take(c))
+        return;
     r = decoder_feed(c->dec, buf, (size_t)n);
     if (r < 0) {
         log_warning(&c->d->log, "connection %llu (pid %u): %s: closing", (unsigned long long)c->id,

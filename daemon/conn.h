@@ -53,6 +53,8 @@ struct conn {
     uint64_t rx_bytes;             /* bytes read from the socket so far */
     struct conn_fd_in fds_in[CONN_FDS_IN]; /* received, oldest first, not yet dispatched */
     unsigned nfds_in;
+    void *ring;                    /* the release ring shared with the client, or NULL */
+    uint64_t ring_tail;            /* handles taken from it so far (releases.c) */
 };
 
 /* Serve fd (non-blocking, O_CLOEXEC; taken) for peer. Returns the connection,

@@ -20,6 +20,7 @@
 #include "codec.h"
 #include "conn.h"
 #include "fdstore.h"
+#include "releases.h"
 
 /* Each array and each connection holds a descriptor: take all the kernel allows. */
 static void daemon_raise_nofile(struct daemon *d)
@@ -110,6 +111,7 @@ int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t e
     registry_init(&d->registry, &d->loop);
     quota_init(&d->quota);
     d->registry.quota = &d->quota;
+    releases_init(d);
     r = service_start(d, err, errlen);
     if (r < 0)
         return r;
@@ -169,6 +171,7 @@ void daemon_stop(struct daemon *d)
     }
     while (d->conns)
         conn_close(d->conns, "the daemon is shutting down");
+    releases_close(d);
     registry_cancel_waiters(&d->registry, NULL);
 }
 

@@ -42,6 +42,9 @@ struct daemon {
     struct service service; /* READY/STATUS/WATCHDOG/STOPPING and SIGHUP (service.c) */
     struct quota quota;     /* arrays and bytes per owner, charged by the registry */
     struct memstore_budget membudget; /* memory volatile creates may take (memstore.c) */
+    uv_timer_t releases_timer; /* sweeps the release rings while any exists (releases.c) */
+    bool releases_on;       /* releases_timer was initialised and is not closed */
+    unsigned nrings;        /* connections with a release ring */
 };
 
 /* Set up d from cfg: raise RLIMIT_NOFILE, listen, open the store and load its

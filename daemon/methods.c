@@ -28,6 +28,8 @@
 #include "fdstore.h"
 #include "memstore.h"
 #include "ownership.h"
+#include "releases.h"
+#include "ring.h"
 #include "shape.h"
 
 #define METHODS_ERR_MAX (PROTO_TEXT_MAX + 1)
@@ -374,6 +376,12 @@ static int methods_build(struct methods_job *job, bool overwrite)
     }
     /* An overwrite needs room for both arrays: the old one lives until the new is built. */
     r = quota_check(&d->quota, &d->cfg.policy, m->uid, m->nbytes, why, sizeof(why));
+    if (r < 0) {
+        /* Unlinked arrays count until their last attachment goes: apply the releases
+         * clients have posted but the daemon has not yet read, and look again. */
+        releases_take_all(d);
+        r = quota_check(&d->quota, &d->cfg.policy, m->uid, m->nbytes, why, sizeof(why));
+    }
     if (r < 0) {
         snprintf(err, sizeof(err), "cannot %s %s: %s", verb, m->name, why);
         goto fail;
@@ -854,14 +862,38 @@ static int methods_chown(struct conn *c, const struct codec_msg *msg)
     return methods_stat_reply(c, msg->msgid, a);
 }
 
+/* The connection's release ring (releases.h), made once; its descriptor goes with the
+ * reply. */
+static int methods_ring(struct conn *c, const struct codec_msg *msg)
+{
+    char err[METHODS_ERR_MAX] = "";
+    msgpack_sbuffer sb;
+    int fd, r;
+
+    r = releases_ring_new(c, &fd, err, sizeof(err));
+    if (r == -EEXIST)
+        return methods_error(c, msg->msgid, r, "this connection has its release ring");
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, "%s", err);
+    msgpack_sbuffer_init(&sb);
+    methods_send(c, &sb, codec_pack_reply_ring(&sb, msg->msgid, RING_BYTES), fd);
+    return 0;
+}
+
+/* counts: the answer shows attachments, so what every client posted in its release
+ * ring is applied first. */
 static const struct {
     const char *name;
     int (*fn)(struct conn *c, const struct codec_msg *msg);
+    bool counts;
 } methods_table[] = {
-    { "hello", methods_hello },   { "create", methods_create }, { "open", methods_open },
-    { "stat", methods_stat },     { "list", methods_list },     { "unlink", methods_unlink },
-    { "release", methods_release }, { "sync", methods_sync },   { "stats", methods_stats },
-    { "holders", methods_holders }, { "chmod", methods_chmod },  { "chown", methods_chown },
+    { "hello", methods_hello, false },     { "create", methods_create, false },
+    { "open", methods_open, false },       { "stat", methods_stat, true },
+    { "list", methods_list, true },        { "unlink", methods_unlink, false },
+    { "release", methods_release, false }, { "sync", methods_sync, false },
+    { "stats", methods_stats, true },      { "holders", methods_holders, true },
+    { "chmod", methods_chmod, false },     { "chown", methods_chown, false },
+    { "ring", methods_ring, false },
 };
 
 void methods_dispatch(struct conn *c, const msgpack_object *obj, const int *fds, unsigned nfds)
@@ -891,6 +923,8 @@ void methods_dispatch(struct conn *c, const msgpack_object *obj, const int *fds,
         /* Only adopt takes a descriptor: any other is closed unused, before the reply. */
         methods_close_fds(fds, nfds);
         nfds = 0;
+        if (i < sizeof(methods_table) / sizeof(methods_table[0]) && methods_table[i].counts)
+            releases_take_all(c->d);
         if (i < sizeof(methods_table) / sizeof(methods_table[0]))
             methods_table[i].fn(c, &msg);
         else

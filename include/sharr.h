@@ -134,10 +134,12 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
 
 /* Unmap, close the descriptor and tell the daemon the attachment is released.
  * Always frees the handle, also when the release cannot be delivered (the error is
- * then returned). The release does not wait for the daemon (when it offers
- * "release_notify"): every later call on the same connection sees it applied; other
- * connections and processes see it once the daemon has read it. NULL is a no-op
- * returning 0. */
+ * then returned). The release does not wait for the daemon: it is posted in the
+ * connection's release ring (no message, no system call), or sent as a notification
+ * when the ring is full. Every later call, on any connection, that reports attachments
+ * (sharr_stat, sharr_list, sharr_holders, sharr_stats) sees it applied; the daemon
+ * frees what only this attachment kept (an unlinked array) within about a second.
+ * NULL is a no-op returning 0. */
 int sharr_close(sharr_array_t *array);
 
 /* The mapped data (NULL with SHARR_F_NOMAP), its metadata, its descriptor (owned by

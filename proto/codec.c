@@ -21,10 +21,11 @@
 #define CODEC_XSTR(x) CODEC_STR(x)
 
 /* What protocol version 1 offers beyond the bare methods. "release_notify" (release
- * as a notification) changes what a client may send; the others are informational. */
+ * as a notification) and "release_ring" (the method ring) change what a client may
+ * send; the others are informational. */
 static const char *const codec_capabilities[] = {
     "open_wait", "persist", "overwrite", "sync", "list_paging", "holders", "adopt",
-    "release_notify",
+    "release_notify", "release_ring",
 };
 
 /* Encoders build on two envelope heads; the params and results follow them. */
@@ -282,6 +283,33 @@ int codec_pack_stats(msgpack_sbuffer *out, uint32_t msgid)
 
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     r = codec_pack_request_head(&pk, msgid, "stats", false);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_ring(msgpack_sbuffer *out, uint32_t msgid)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r = codec_pack_request_head(&pk, msgid, "ring", false);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_reply_ring(msgpack_sbuffer *out, uint32_t msgid, uint32_t size)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_response_head(&pk, msgid);
+    r |= msgpack_pack_map(&pk, 2);
+    r |= codec_pack_cstr(&pk, "size");
+    r |= msgpack_pack_uint32(&pk, size);
+    r |= codec_pack_cstr(&pk, "fd");
+    r |= msgpack_pack_true(&pk);
     return codec_pack_end(out, mark, r);
 }
 
@@ -1014,6 +1042,7 @@ int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_rep
 
     out->server[0] = '\0';
     out->release_notify = false;
+    out->release_ring = false;
     if ((r = codec_map(&c, result, false, "the result")) < 0 ||
         (r = codec_get_u32(&c, result, "version", true, &out->version)) < 0 ||
         (r = codec_get_str(&c, result, "server", false, out->server, sizeof(out->server),
@@ -1041,6 +1070,9 @@ int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_rep
             if (cap->size == sizeof("release_notify") - 1 &&
                 memcmp(cap->ptr, "release_notify", cap->size) == 0)
                 out->release_notify = true;
+            if (cap->size == sizeof("release_ring") - 1 &&
+                memcmp(cap->ptr, "release_ring", cap->size) == 0)
+                out->release_ring = true;
         }
     }
     return 0;
@@ -1064,6 +1096,22 @@ int codec_parse_reply_attach(const msgpack_object *result, struct codec_attach_r
         return r;
     if (ret_has_fd != NULL)
         *ret_has_fd = has_fd;
+    return 0;
+}
+
+int codec_parse_reply_ring(const msgpack_object *result, uint32_t *ret_size, char *err,
+                           size_t errlen)
+{
+    const struct codec_ctx c = { "ring reply", err, errlen };
+    bool has_fd = false;
+    int r;
+
+    if ((r = codec_map(&c, result, false, "the result")) < 0 ||
+        (r = codec_get_u32(&c, result, "size", true, ret_size)) < 0 ||
+        (r = codec_get_bool(&c, result, "fd", true, &has_fd)) < 0)
+        return r;
+    if (!has_fd)
+        return codec_fail(&c, -EINVAL, "'fd' must be true");
     return 0;
 }
 

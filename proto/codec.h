@@ -52,6 +52,7 @@ struct codec_hello_reply {
     uint32_t pid;
     uint32_t max_name, max_ndim, max_request, list_page_max;
     bool release_notify;        /* capability "release_notify": release may be a notification */
+    bool release_ring;          /* capability "release_ring": the method ring (ring.h) */
 };
 
 struct codec_create {           /* create request; w+ is overwrite = true */
@@ -140,6 +141,7 @@ int codec_pack_release(msgpack_sbuffer *out, uint32_t msgid, const struct codec_
 int codec_pack_release_notify(msgpack_sbuffer *out, const struct codec_release *p);
 int codec_pack_list(msgpack_sbuffer *out, uint32_t msgid, const struct codec_list *p);
 int codec_pack_stats(msgpack_sbuffer *out, uint32_t msgid);
+int codec_pack_ring(msgpack_sbuffer *out, uint32_t msgid);
 
 int codec_pack_reply_hello(msgpack_sbuffer *out, uint32_t msgid,
                            const struct codec_hello_reply *r);
@@ -156,6 +158,8 @@ int codec_pack_reply_stats(msgpack_sbuffer *out, uint32_t msgid,
                            const struct codec_stats_reply *r);
 /* Result {} (unlink, release, sync) */
 int codec_pack_reply_empty(msgpack_sbuffer *out, uint32_t msgid);
+/* The ring reply: the page's size; its descriptor travels with the reply. */
+int codec_pack_reply_ring(msgpack_sbuffer *out, uint32_t msgid, uint32_t size);
 /* Error reply: err is a negative errno, message free text (truncated to
  * PROTO_TEXT_MAX). */
 int codec_pack_error(msgpack_sbuffer *out, uint32_t msgid, int err, const char *message);
@@ -180,6 +184,9 @@ int codec_parse_list(const msgpack_object *params, struct codec_list *out,
                      char *err, size_t errlen);
 
 /* Result parsers: result is codec_msg.result. Same return convention. */
+/* The ring reply: *ret_size, and "fd" must be true. */
+int codec_parse_reply_ring(const msgpack_object *result, uint32_t *ret_size, char *err,
+                           size_t errlen);
 int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_reply *out,
                             char *err, size_t errlen);
 /* *ret_has_fd is set when the result says a descriptor travels with it. */
