@@ -34,10 +34,10 @@
 
 #define METHODS_ERR_MAX (PROTO_TEXT_MAX + 1)
 /* Volatile arrays of at most this many data bytes are built on the loop thread: the
- * hand-off to the thread pool and back costs more here (~100 us and more under load)
- * than reserving their pages, so the loop is held no longer than the hop would
- * have held the client. Larger ones go to the pool. */
-#define METHODS_INLINE_CREATE_MAX (1024ull * 1024)
+ * hand-off to the thread pool and back costs 100-300 us here under load, a fifth or
+ * more of reserving 16 MiB of pages (about 1 ms), so other clients wait at most that
+ * long behind one create. Larger ones go to the pool. */
+#define METHODS_INLINE_CREATE_MAX (16ull * 1024 * 1024)
 
 /* A request answered later: thread-pool work, or an open waiting for its name. */
 struct methods_job {
