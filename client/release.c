@@ -36,8 +36,9 @@ static int release_parse_ring(const msgpack_object *result, void *out, char *err
     return codec_parse_reply_ring(result, out, err, errlen);
 }
 
-/* Ask for generation gen's ring and map it; a connection without one (any failure)
- * is marked so that its releases go as messages without asking again. */
+/* Ask for generation gen's ring and map it; a connection without one (any failure
+ * but EEXIST, which says another thread's request made it) is marked so that its
+ * releases go as messages without asking again. */
 static void release_ring_setup(sharr_t *conn, uint64_t gen)
 {
     uint32_t size = 0;
@@ -47,9 +48,11 @@ static void release_ring_setup(sharr_t *conn, uint64_t gen)
     };
     struct client_reply rep = { .fd = -1 };
     void *map = NULL;
+    int rc = client_call(conn, &req, &rep);
 
-    if (client_call(conn, &req, &rep) == 0 && rep.gen == gen && rep.fd >= 0 &&
-        size == RING_BYTES) {
+    if (rc == -EEXIST)
+        return;
+    if (rc == 0 && rep.gen == gen && rep.fd >= 0 && size == RING_BYTES) {
         map = mmap(NULL, RING_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, rep.fd, 0);
         if (map == MAP_FAILED)
             map = NULL;
