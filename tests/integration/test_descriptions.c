@@ -6,13 +6,15 @@
  * removal or past the connection's close. Sharing is seen through the file offset,
  * which belongs to the description; the daemon's descriptors through /proc/<pid>/fd.
  * A raw connection that does not read lets replies queue in the daemon while the
- * cache gives up the descriptors they carry.
+ * cache gives up the descriptors they carry. A daemon whose descriptor table is full
+ * gives up its cached descriptors before it turns a client or a create away.
  */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -319,6 +321,108 @@ static void test_descriptors_given_up_while_their_replies_are_queued_still_arriv
     sharr_disconnect(owner);
 }
 
+/* The lowest descriptor number the daemon has free. */
+static int daemon_lowest_free_fd(const struct harness *h)
+{
+    char path[64];
+    int fd = 0;
+
+    for (;; fd++) {
+        snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)h->daemon, fd);
+        if (access(path, F_OK) < 0)
+            return fd;
+    }
+}
+
+#define FULL_ARRAYS 6
+
+/* Arrays f0..f5 created by *owner; *other attached f0..f3 and let go of them, so
+ * both connections' caches are full. Then the daemon's soft descriptor limit is set
+ * to its lowest free number: its next open, accept or create meets EMFILE. */
+static void fill_the_descriptor_table(struct harness *h, sharr_t **owner, sharr_t **other,
+                                      struct stat st[FULL_ARRAYS])
+{
+    char name[16];
+
+    *owner = harness_connect(h);
+    *other = harness_connect(h);
+    for (int i = 0; i < FULL_ARRAYS; i++) {
+        snprintf(name, sizeof(name), "f%d", i);
+        sharr_array_t *a = create_filled(*owner, name, 0, 0, i);
+        st[i] = file_of(a);
+        assert_rc(sharr_close(a), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        snprintf(name, sizeof(name), "f%d", i);
+        assert_rc(sharr_close(open_mode(*other, name, "r")), 0);
+    }
+    (void)harness_stats(*owner);
+    (void)harness_stats(*other);
+    assert_int_equal(daemon_fds_on(h, &st[0]), 2); /* its own and other's cached one */
+    int limit = daemon_lowest_free_fd(h);
+    struct rlimit rl;
+    assert_int_equal(prlimit(h->daemon, RLIMIT_NOFILE, NULL, &rl), 0);
+    rl.rlim_cur = (rlim_t)limit;
+    assert_int_equal(prlimit(h->daemon, RLIMIT_NOFILE, &rl, NULL), 0);
+}
+
+static void assert_nothing_cached(const struct harness *h, const struct stat st[FULL_ARRAYS])
+{
+    for (int i = 0; i < FULL_ARRAYS; i++)
+        assert_int_equal(daemon_fds_on(h, &st[i]), 1);
+}
+
+static void test_full_descriptor_table_gives_up_cached_ones_to_accept(void **state)
+{
+    struct harness *h = *state;
+    struct stat st[FULL_ARRAYS];
+    sharr_t *owner, *other;
+
+    fill_the_descriptor_table(h, &owner, &other, st);
+    sharr_t *late = harness_connect(h); /* fails the test if it is turned away */
+    assert_int_equal(harness_stats(late).connections, 3);
+    assert_nothing_cached(h, st);
+    sharr_disconnect(late);
+    sharr_disconnect(owner);
+    sharr_disconnect(other);
+}
+
+/* A small volatile create runs on the loop, a persistent one on the thread pool. */
+static void full_table_create(struct harness *h, int persist)
+{
+    struct stat st[FULL_ARRAYS];
+    sharr_t *owner, *other;
+
+    fill_the_descriptor_table(h, &owner, &other, st);
+    assert_rc(sharr_close(create_filled(other, "late", persist, 0, 7)), 0);
+    sharr_disconnect(owner);
+    sharr_disconnect(other);
+}
+
+static void test_full_descriptor_table_gives_up_cached_ones_to_create(void **state)
+{
+    full_table_create(*state, 0);
+}
+
+static void test_full_descriptor_table_gives_up_cached_ones_to_persistent_create(void **state)
+{
+    full_table_create(*state, 1);
+}
+
+static void test_full_descriptor_table_gives_up_cached_ones_to_attach(void **state)
+{
+    struct harness *h = *state;
+    struct stat st[FULL_ARRAYS];
+    sharr_t *owner, *other;
+
+    fill_the_descriptor_table(h, &owner, &other, st);
+    sharr_array_t *a = open_mode(other, "f5", "r");
+    assert_int_equal(((const int64_t *)sharr_array_data(a))[0], 5);
+    assert_rc(sharr_close(a), 0);
+    sharr_disconnect(owner);
+    sharr_disconnect(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +449,18 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_descriptors_given_up_while_their_replies_are_queued_still_arrive,
             harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_full_descriptor_table_gives_up_cached_ones_to_accept, harness_setup,
+            harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_full_descriptor_table_gives_up_cached_ones_to_create, harness_setup,
+            harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_full_descriptor_table_gives_up_cached_ones_to_persistent_create,
+            harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_full_descriptor_table_gives_up_cached_ones_to_attach, harness_setup,
+            harness_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
