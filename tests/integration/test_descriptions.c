@@ -258,9 +258,9 @@ static void test_unlink_and_create_gives_the_new_contents_on_the_same_connection
     recreate_gives_the_new_array(*state, "again_p", 1, 1);
 }
 
-#define QUEUED_ARRAYS (FDCACHE_TEST_SLOTS + 1) /* cycling through them, every open misses */
-#define FDCACHE_TEST_SLOTS 4                    /* FDCACHE_SIZE in daemon/fdcache.h */
-#define QUEUED_OPENS 1200                        /* far more replies than the socket holds */
+#define CACHE_SLOTS 4                   /* FDCACHE_SIZE in daemon/fdcache.h */
+#define QUEUED_ARRAYS (CACHE_SLOTS + 1) /* cycling through them, every open misses */
+#define QUEUED_OPENS 1200               /* far more replies than the socket holds */
 
 /* Replies pile up in the daemon while each open evicts a descriptor that an earlier,
  * still queued reply carries, and one of the arrays is unlinked meanwhile: every
@@ -352,7 +352,7 @@ static void fill_the_descriptor_table(struct harness *h, sharr_t **owner, sharr_
         st[i] = file_of(a);
         assert_rc(sharr_close(a), 0);
     }
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < CACHE_SLOTS; i++) {
         snprintf(name, sizeof(name), "f%d", i);
         assert_rc(sharr_close(open_mode(*other, name, "r")), 0);
     }
