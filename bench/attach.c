@@ -268,12 +268,13 @@ static void attach_targets(const char *where, const struct result *one,
     snprintf(why, sizeof(why),
              "an attach is one round trip (the release is a notification), but sharr_open "
              "alone takes %.1f µs (%.2fx the floor's fd round trip, %.1f µs): per open "
-             "sharrd reopens the array through /proc/self/fd (openat + close; a fresh open "
-             "file description per attachment, so offset, status flags and flock are never "
-             "shared between clients) and runs libuv and msgpack; close takes %.1f µs "
+             "sharrd runs libuv and msgpack and sends the description it keeps for the "
+             "connection (reopened through /proc/self/fd only at the connection's first "
+             "attach, so offset, status flags and flock are never shared between "
+             "clients); close takes %.1f µs "
              "(munmap, close and the release's send, which wakes sharrd), the floor's "
              "%.1f µs (floor + 2nd round trip: %.1f µs). System calls cost %.1f µs each "
-             "here; what is left needs descriptions shared between clients",
+             "here",
              sh1->part.p50, sh1->part.p50 / fl1->part.p50, fl1->part.p50,
              sh1->lat.p50 - sh1->part.p50, fl1->lat.p50 - fl1->part.p50, fl21->lat.p50,
              syscall_us);
@@ -287,8 +288,8 @@ static void attach_targets(const char *where, const struct result *one,
     snprintf(why, sizeof(why),
              "with 8 clients the 2 CPUs are the limit, so the rate follows CPU time per "
              "attach: two messages to sharrd (open, then the release notification) against "
-             "the floor's one, and per open an openat + close of /proc/self/fd (a fresh "
-             "description per attachment) and libuv/msgpack work; system calls cost %.1f µs "
+             "the floor's one, and per open libuv/msgpack work (the description is the "
+             "connection's own, reopened only at its first attach); system calls cost %.1f µs "
              "each here; the floor with a 2nd round trip reaches %.0f/s (sharr %.2fx of it)",
              syscall_us, eight[M_FLOOR2].rate, eight[M_SHARR].rate / eight[M_FLOOR2].rate);
     report_target(target, measured, ratio >= 0.8, ratio >= 0.8 ? NULL : why);

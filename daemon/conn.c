@@ -6,9 +6,11 @@
  * (the kernel ends a read after the bytes that carried descriptors, so that is the
  * request whose sendmsg carried it); methods closes every one it does not take. A
  * reply's descriptor is attached to the sendmsg carrying its first byte, one queued
- * message per sendmsg. Reading pauses while too many reply bytes
- * wait, so a client that pipelines without reading cannot grow the queue; a timer
- * closes a connection whose request stays half-sent.
+ * message per sendmsg. Reply descriptors belong to the connection's cache (fdcache.h),
+ * so sending one costs no open or close; one the cache gives up while a queued reply
+ * still carries it passes to the last such reply, which closes it once sent. Reading
+ * pauses while too many reply bytes wait, so a client that pipelines without reading
+ * cannot grow the queue; a timer closes a connection whose request stays half-sent.
  */
 #include "conn.h"
 
@@ -31,6 +33,7 @@ struct conn_out {
     char *data;
     size_t len, off;
     int fd; /* to send with the first byte; -1 once sent or if none */
+    bool owned; /* fd is this entry's to close (the cache gave it up), not the cache's */
 };
 
 static void conn_on_poll(uv_poll_t *poll, int status, int events);
@@ -73,6 +76,7 @@ struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer)
     c->peer = *peer;
     holders_read_comm(peer->pid, c->comm);
     c->out_tail = &c->out_head;
+    fdcache_init(&c->descs);
     c->next = d->conns;
     if (c->next)
         c->next->prev = c;
@@ -86,7 +90,7 @@ struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer)
 
 static void conn_out_free(struct conn_out *e)
 {
-    if (e->fd >= 0)
+    if (e->owned)
         close(e->fd);
     free(e->data);
     free(e);
@@ -190,6 +194,7 @@ void conn_close(struct conn *c, const char *why)
     }
     c->out_tail = &c->out_head;
     c->out_bytes = 0;
+    conn_uncache(c, NULL); /* no reply refers to them any more: closed now */
     conn_fds_in_drop(c, UINT64_MAX);
     releases_ring_drop(c);
     uv_close((uv_handle_t *)&c->poll, conn_on_closed);
@@ -244,10 +249,10 @@ static void conn_flush(struct conn *c)
             return;
         }
         /* The descriptor went with these bytes: the client holds its own copy now. */
-        if (e->fd >= 0) {
+        if (e->owned)
             close(e->fd);
-            e->fd = -1;
-        }
+        e->owned = false;
+        e->fd = -1;
         e->off += (size_t)n;
         c->out_bytes -= (size_t)n;
         if (e->off == e->len) {
@@ -284,9 +289,56 @@ int conn_send(struct conn *c, char *data, size_t len, int fd)
 
 drop:
     free(data);
-    if (fd >= 0)
-        close(fd);
     return -EPIPE;
+}
+
+void conn_release_fd(struct conn *c, int fd)
+{
+    struct conn_out *e, *last = NULL;
+
+    if (fd < 0)
+        return;
+    for (e = c->out_head; e; e = e->next) {
+        if (e->fd == fd)
+            last = e;
+    }
+    if (last)
+        last->owned = true;
+    else
+        close(fd);
+}
+
+int conn_descriptor(struct conn *c, struct registry_array *a, enum meta_mode mode, int *ret_fd)
+{
+    int fd = fdcache_find(&c->descs, a, mode);
+    int r;
+
+    if (fd >= 0) {
+        *ret_fd = fd;
+        return 0;
+    }
+    if (c->closing)
+        return -EPIPE;
+    r = registry_descriptor(a, mode, &fd);
+    if ((r == -EMFILE || r == -ENFILE) && daemon_uncache(c->d, NULL) > 0)
+        r = registry_descriptor(a, mode, &fd);
+    if (r < 0)
+        return r;
+    conn_release_fd(c, fdcache_put(&c->descs, a, mode, fd));
+    *ret_fd = fd;
+    return 0;
+}
+
+size_t conn_uncache(struct conn *c, const struct registry_array *a)
+{
+    size_t n = 0;
+    int fd;
+
+    while ((fd = fdcache_take(&c->descs, a)) >= 0) {
+        conn_release_fd(c, fd);
+        n++;
+    }
+    return n;
 }
 
 /* Hand every complete request to methods, unless replies are piling up. */

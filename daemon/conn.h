@@ -1,5 +1,6 @@
 /* conn.h — one client connection: its socket, request decoding, the queue of
- * replies (each with an optional descriptor), and the attachments it holds.
+ * replies (each with an optional descriptor), the attachments it holds, and the
+ * descriptions it was handed (fdcache.h), which only it shares.
  *
  * A connection is reference-counted: its poll handle holds one reference until
  * its close callback, and each thread-pool job or waiter working for it holds
@@ -16,6 +17,7 @@
 
 #include "access.h"
 #include "codec.h"
+#include "fdcache.h"
 #include "registry.h"
 
 struct daemon;
@@ -45,6 +47,7 @@ struct conn {
     struct registry_attach *atts;  /* sorted by handle: handles only grow */
     size_t natts, atts_cap;
     unsigned nwaiters;             /* opens waiting for a name */
+    struct fdcache descs;          /* descriptors sent to this peer, kept to send again */
     struct conn *prev, *next;      /* the daemon's open connections */
     char comm[CODEC_COMM_MAX + 1]; /* the peer's command name at accept, or "" */
     uv_timer_t idle;               /* runs while a request is half-sent (--request-timeout) */
@@ -62,17 +65,34 @@ struct conn {
 struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer);
 
 /* Stop serving c: release its attachments, cancel its waiters, drop queued
- * replies, close the socket. Idempotent; c is freed once all references are gone. */
+ * replies, close its cached descriptors and the socket. Idempotent; c is freed once all references are gone. */
 void conn_close(struct conn *c, const char *why);
 
 void conn_ref(struct conn *c);
 void conn_unref(struct conn *c);
 
-/* Queue one whole message (data, malloc'd, taken) with an optional descriptor (fd
- * >= 0, taken) to travel with its first byte, and send what the socket accepts now.
- * Returns 0, or a negative errno when c is closed or had to be closed (a client
- * that lets more than --max-queued bytes of replies pile up). */
+/* Queue one whole message (data, malloc'd, taken) with an optional descriptor to
+ * travel with its first byte, and send what the socket accepts now. fd is -1 or one
+ * from conn_descriptor: it stays c's (a reply still queued keeps it open if the cache
+ * gives it up). Returns 0, or a negative errno when c is closed or had to be closed
+ * (a client that lets more than --max-queued bytes of replies pile up). */
 int conn_send(struct conn *c, char *data, size_t len, int fd);
+
+/* Close fd (a descriptor c sent and no longer keeps: one its cache gave up, or one
+ * sent once) now, unless a queued reply still carries it; then the last such reply
+ * (sent after the others) closes it once sent. */
+void conn_release_fd(struct conn *c, int fd);
+
+/* A descriptor of a in mode for c's peer: the one c was handed before for (a, mode)
+ * if c still caches it, else a new description reopened by registry_descriptor and
+ * cached. Two connections never get the same description. The descriptor stays c's:
+ * send it with conn_send, never close it. At EMFILE/ENFILE every connection's cache
+ * is given up (daemon_uncache) and the reopen tried once more. 0 or -errno. */
+int conn_descriptor(struct conn *c, struct registry_array *a, enum meta_mode mode, int *ret_fd);
+
+/* Give up c's cached descriptors of a (of every array when a is NULL): each is closed
+ * now, or once the queued reply carrying it is sent. Returns how many were given up. */
+size_t conn_uncache(struct conn *c, const struct registry_array *a);
 
 /* Record an attachment on c. 0, -EMFILE past CONFIG_ATTACH_MAX, or -ENOMEM. */
 int conn_attach_add(struct conn *c, const struct registry_attach *att);

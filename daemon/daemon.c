@@ -61,6 +61,25 @@ static void daemon_on_accept(void *arg, int fd, const struct access_peer *peer)
         log_warning(&d->log, "out of memory: dropping a connection of pid %u", peer->pid);
 }
 
+size_t daemon_uncache(struct daemon *d, const struct registry_array *a)
+{
+    size_t n = 0;
+
+    for (struct conn *c = d->conns; c; c = c->next)
+        n += conn_uncache(c, a);
+    return n;
+}
+
+static void daemon_on_removed(void *arg, const struct registry_array *a)
+{
+    daemon_uncache(arg, a);
+}
+
+static size_t daemon_reclaim(void *arg)
+{
+    return daemon_uncache(arg, NULL);
+}
+
 static void daemon_on_signal(uv_signal_t *h, int signum)
 {
     struct daemon *d = h->data;
@@ -109,6 +128,8 @@ int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t e
     }
     d->loop_on = true;
     registry_init(&d->registry, &d->loop);
+    d->registry.on_removed = daemon_on_removed;
+    d->registry.on_removed_arg = d;
     quota_init(&d->quota);
     d->registry.quota = &d->quota;
     releases_init(d);
@@ -120,6 +141,7 @@ int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t e
                      daemon_on_accept, d, err, errlen);
     if (r < 0)
         return r;
+    d->server.reclaim = daemon_reclaim;
     r = store_open(&d->store, cfg->store, err, errlen);
     if (r < 0)
         return r;

@@ -62,4 +62,9 @@ void daemon_stop(struct daemon *d);
 /* Free everything d owns. */
 void daemon_close(struct daemon *d);
 
+/* Give up every connection's cached descriptors of a (of every array when a is NULL):
+ * a removed array must not be kept alive by them, and at EMFILE/ENFILE they are the
+ * descriptors the daemon can do without. Returns how many were given up. */
+size_t daemon_uncache(struct daemon *d, const struct registry_array *a);
+
 #endif

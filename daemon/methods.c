@@ -54,6 +54,7 @@ struct methods_job {
     int src_fd;                    /* adopt: the client's file, closed with the job */
     bool adopt;                    /* create made by adopt: reply as stat, not attach */
     bool overwrite;                /* adopt: replace an existing array */
+    bool retried;                  /* create: run again after giving up cached descriptors */
     int r;
     char err[METHODS_ERR_MAX];
     struct registry_array *old;    /* create: the array it replaces, referenced, or NULL */
@@ -61,17 +62,17 @@ struct methods_job {
 
 static void methods_trash_work(uv_work_t *req);
 static void methods_job_done(uv_work_t *req, int status);
+static void methods_create_done(uv_work_t *req, int status);
 static int methods_stat_reply(struct conn *c, uint32_t msgid, const struct registry_array *a);
 
-/* Send the message packed into sb (r: the packer's result) with an optional fd. */
+/* Send the message packed into sb (r: the packer's result) with an optional fd from
+ * conn_descriptor (not taken). */
 static void methods_send(struct conn *c, msgpack_sbuffer *sb, int r, int fd)
 {
     size_t len = sb->size;
 
     if (r < 0) {
         msgpack_sbuffer_destroy(sb);
-        if (fd >= 0)
-            close(fd);
         conn_close(c, "out of memory");
         return;
     }
@@ -151,7 +152,8 @@ static void methods_job_free(struct methods_job *job)
     free(job);
 }
 
-/* Attach a to c in mode and reply with the metadata, the handle and a descriptor. */
+/* Attach a to c in mode and reply with the metadata, the handle and a descriptor:
+ * the description c was handed for (a, mode) before when c still caches it. */
 static int methods_attach_reply(struct conn *c, uint32_t msgid, struct registry_array *a,
                                  enum meta_mode mode)
 {
@@ -161,7 +163,7 @@ static int methods_attach_reply(struct conn *c, uint32_t msgid, struct registry_
     msgpack_sbuffer sb;
     int fd, r;
 
-    r = registry_descriptor(a, mode, &fd);
+    r = conn_descriptor(c, a, mode, &fd);
     if (r < 0) {
         log_warning(&c->d->log, "cannot reopen %s: %s", a->meta.name, strerror(-r));
         return methods_error(c, msgid, r, "cannot open %s: %s", a->meta.name, strerror(-r));
@@ -170,7 +172,6 @@ static int methods_attach_reply(struct conn *c, uint32_t msgid, struct registry_
     r = conn_attach_add(c, &att);
     if (r < 0) {
         registry_detach(reg, &att);
-        close(fd);
         return methods_error(c, msgid, r, "%s", r == -EMFILE ? "this connection holds the most "
                              "attachments allowed: release some" : "out of memory");
     }
@@ -259,6 +260,17 @@ static void methods_retire(struct daemon *d, struct registry_array *old, bool ne
     uv_queue_work(&d->loop, &job->req, methods_trash_work, methods_job_done);
 }
 
+/* Build job's array: a small volatile one on the loop, any other on the pool. */
+static int methods_create_start(struct methods_job *job)
+{
+    if (!job->meta.persist && job->meta.nbytes <= METHODS_INLINE_CREATE_MAX) {
+        methods_create_work(&job->req);
+        methods_create_done(&job->req, 0);
+        return 0;
+    }
+    return uv_queue_work(&job->d->loop, &job->req, methods_create_work, methods_create_done);
+}
+
 static void methods_create_done(uv_work_t *req, int status)
 {
     struct methods_job *job = req->data;
@@ -266,6 +278,16 @@ static void methods_create_done(uv_work_t *req, int status)
     struct registry_array *a = job->array;
 
     (void)status; /* never cancelled: uv_cancel is not used */
+    /* Out of descriptors: the connections' cached ones can go, and the create with them
+     * never fails for their sake. Once: another failure is the create's own. */
+    if ((job->r == -EMFILE || job->r == -ENFILE) && !job->retried
+        && daemon_uncache(d, NULL) > 0) {
+        job->retried = true;
+        job->r = 0;
+        job->err[0] = '\0';
+        methods_create_start(job);
+        return;
+    }
     methods_job_close_src(job);
     if (job->r < 0) {
         log_warning(&d->log, "cannot %s %s: %s", job->adopt ? "adopt" : "create", a->meta.name,
@@ -410,12 +432,7 @@ static int methods_build(struct methods_job *job, bool overwrite)
     }
     registry_ref(a);
     job->array = a;
-    if (!m->persist && m->nbytes <= METHODS_INLINE_CREATE_MAX) {
-        methods_create_work(&job->req);
-        methods_create_done(&job->req, 0);
-        return 0;
-    }
-    return uv_queue_work(&d->loop, &job->req, methods_create_work, methods_create_done);
+    return methods_create_start(job);
 
 fail:
     methods_job_close_src(job);
@@ -877,6 +894,7 @@ static int methods_ring(struct conn *c, const struct codec_msg *msg)
         return methods_error(c, msg->msgid, r, "%s", err);
     msgpack_sbuffer_init(&sb);
     methods_send(c, &sb, codec_pack_reply_ring(&sb, msg->msgid, RING_BYTES), fd);
+    conn_release_fd(c, fd); /* the daemon keeps its mapping, not the descriptor */
     return 0;
 }
 

@@ -154,6 +154,8 @@ void registry_remove(struct registry *reg, struct registry_array *a)
     memmove(reg->arrays + i, reg->arrays + i + 1, (reg->n - i - 1) * sizeof(*reg->arrays));
     reg->n--;
     a->named = false;
+    if (reg->on_removed)
+        reg->on_removed(reg->on_removed_arg, a);
     registry_unref(a);
 }
 
@@ -220,8 +222,8 @@ int registry_descriptor(const struct registry_array *a, enum meta_mode mode, int
     char path[32];
     int fd;
 
-    /* A fresh open file description each time, so one client's fcntl(F_SETFL) or
-     * file offset never reaches another's; a memfd's seals stay with the inode. */
+    /* A new open file description, so one connection's fcntl(F_SETFL), file offset
+     * or flock never reaches another's; a memfd's seals stay with the inode. */
     snprintf(path, sizeof(path), "/proc/self/fd/%d", a->fd);
     fd = open(path, (mode == META_MODE_RPLUS ? O_RDWR : O_RDONLY) | O_CLOEXEC);
     if (fd < 0)

@@ -37,6 +37,8 @@ struct registry_attach {
 /* Called exactly once per waiter: with the array and 0 when its name became ready,
  * with NULL and -ETIMEDOUT, or with NULL and -ECANCELED. */
 typedef void registry_wait_cb(void *arg, struct registry_array *a, int err);
+/* Called when a loses its name (registry_remove), while it is still referenced. */
+typedef void registry_removed_cb(void *arg, const struct registry_array *a);
 
 struct registry_waiter;
 
@@ -48,6 +50,8 @@ struct registry {
     uint64_t next_handle;
     uint64_t nattached;             /* attachments held by all connections */
     struct quota *quota;            /* arrays added are charged here when set */
+    registry_removed_cb *on_removed; /* or NULL */
+    void *on_removed_arg;
 };
 
 void registry_init(struct registry *reg, uv_loop_t *loop);
@@ -70,7 +74,7 @@ int registry_append(struct registry *reg, const struct meta *m, int fd);
 void registry_sort(struct registry *reg);
 /* The create of a reserved name finished with fd (taken): wake its waiters. */
 void registry_ready(struct registry *reg, struct registry_array *a, int fd);
-/* Remove a's name; the array lives on while references remain. */
+/* Remove a's name and tell on_removed; the array lives on while references remain. */
 void registry_remove(struct registry *reg, struct registry_array *a);
 /* Give a ready array removed with registry_remove its name back (an overwrite of it
  * failed) and wake the opens waiting for the name. 0, -EEXIST or -ENOMEM. */
@@ -85,8 +89,9 @@ void registry_attach(struct registry *reg, struct registry_array *a, enum meta_m
                      struct registry_attach *ret);
 void registry_detach(struct registry *reg, struct registry_attach *att);
 
-/* A new descriptor of a for a client in mode, reopened through /proc/self/fd/N:
- * O_RDWR for r+, else O_RDONLY so the client cannot write through it. 0 or -errno. */
+/* A new descriptor of a in mode, reopened through /proc/self/fd/N, so it is a new
+ * open file description: O_RDWR for r+, else O_RDONLY so the client cannot write
+ * through it. The caller owns it (conn.c caches it per connection). 0 or -errno. */
 int registry_descriptor(const struct registry_array *a, enum meta_mode mode, int *ret_fd);
 
 /* Wait for name to become ready, up to timeout_ms (-1: forever). owner groups

@@ -2,8 +2,9 @@
  *
  * The socket is polled with a uv_poll_t and accepted with accept4, so each
  * connection is a plain descriptor the connection code reads with recvmsg. At
- * EMFILE a spare descriptor is given up to accept and drop the newcomer, so a
- * level-triggered poll does not spin on a connection it cannot take.
+ * EMFILE the owner first gives back what it can spare (reclaim) and the accept is
+ * retried; failing that a spare descriptor is given up to accept and drop the
+ * newcomer, so a level-triggered poll does not spin on a connection it cannot take.
  */
 #include "server.h"
 
@@ -34,6 +35,9 @@ static void server_accept_all(uv_poll_t *poll, int status, int events)
     for (int i = 0; i < SERVER_ACCEPT_BATCH; i++) {
         fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
+            continue;
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE) && s->reclaim
+            && s->reclaim(s->cb_arg) > 0)
             continue;
         if (fd < 0 && (errno == EMFILE || errno == ENFILE) && s->spare_fd >= 0) {
             log_warning(s->lg, "out of file descriptors: dropping a new connection");

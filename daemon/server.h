@@ -30,6 +30,9 @@ struct server {
     const struct log_ctx *lg;
     server_accept_cb *cb;
     void *cb_arg;
+    /* Or NULL: at EMFILE/ENFILE, close what descriptors cb_arg can spare and say how
+     * many; the accept is tried again before a newcomer is dropped. */
+    size_t (*reclaim)(void *cb_arg);
 };
 
 /* Listen on path. With LISTEN_PID/LISTEN_FDS from systemd, use the first passed

@@ -143,7 +143,10 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
 int sharr_close(sharr_array_t *array);
 
 /* The mapped data (NULL with SHARR_F_NOMAP), its metadata, its descriptor (owned by
- * the handle, valid until sharr_close) and the mode it was opened in. */
+ * the handle, valid until sharr_close) and the mode it was opened in. The descriptor's
+ * open file description is this connection's alone, but other attaches of the same
+ * array in the same mode on the same connection may share it (its offset, status
+ * flags and flock): use pread/pwrite or the mapping, or another connection. */
 void *sharr_array_data(const sharr_array_t *array);
 const struct sharr_info *sharr_array_info(const sharr_array_t *array);
 int sharr_array_fd(const sharr_array_t *array);

@@ -201,9 +201,13 @@ static void raw_request(struct rawconn *rc, uint32_t msgid, const char *want_cod
     msgpack_sbuffer_destroy(&sb);
 }
 
-static void test_a_second_ring_on_one_connection_is_eexist(void **state)
+static void test_a_second_ring_on_one_connection_is_eexist_and_nothing_leaks(void **state)
 {
     struct harness *h = *state;
+    sharr_t *c = harness_connect(h);
+    /* Only c is connected: the daemon's count is steady. */
+    assert_int_equal(harness_wait_connections(c, 1), 1);
+    int before = launch_count_fds(h->daemon);
     struct rawconn rc;
     msgpack_sbuffer sb;
     void *map = raw_ring(&rc, h);
@@ -213,9 +217,13 @@ static void test_a_second_ring_on_one_connection_is_eexist(void **state)
     rawconn_send_sbuf(&rc, &sb);
     rawconn_expect_reply(&rc, 2, "EEXIST", NULL);
     raw_request(&rc, 3, NULL);
+    /* The daemon keeps its mapping of the ring, not a descriptor. */
+    assert_int_equal(launch_count_fds(h->daemon), before + 1);
     msgpack_sbuffer_destroy(&sb);
     munmap(map, RING_BYTES);
     rawconn_close(&rc);
+    assert_int_equal(launch_wait_fds(h->daemon, before), before);
+    sharr_disconnect(c);
 }
 
 static void test_a_corrupt_ring_closes_only_its_connection(void **state)
@@ -290,8 +298,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_a_forked_child_releases_through_a_ring_of_its_own, harness_setup,
             harness_teardown),
-        cmocka_unit_test_setup_teardown(test_a_second_ring_on_one_connection_is_eexist,
-                                        harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_second_ring_on_one_connection_is_eexist_and_nothing_leaks, harness_setup,
+            harness_teardown),
         cmocka_unit_test_setup_teardown(test_a_corrupt_ring_closes_only_its_connection,
                                         harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(
