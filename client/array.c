@@ -91,19 +91,24 @@ static int array_attach(sharr_t *conn, const char *name, const char *mode,
         snprintf(msg, sizeof(msg), "'%s' is too large for this process", name);
         goto fail;
     }
-    if (fstat(fd, &st) < 0) {
-        rc = -errno;
-        snprintf(msg, sizeof(msg), "fstat of the descriptor of '%s': %s", name,
-                 sharr_strerror(rc));
-        goto fail;
-    }
-    /* A short file would SIGBUS the first access past its end; refuse it here. */
-    if (st.st_size < 0 || (uint64_t)st.st_size < r->meta.offset + r->meta.nbytes) {
-        rc = -EPROTO;
-        snprintf(msg, sizeof(msg), "descriptor of '%s' holds %lld bytes, %llu needed", name,
-                 (long long)st.st_size,
-                 (unsigned long long)(r->meta.offset + r->meta.nbytes));
-        goto fail;
+    /* A short file would SIGBUS the first access past its end; refuse it here. A
+     * volatile array's memfd is sealed against shrinking by sharrd before anyone
+     * gets it, so only a persistent array's file (which a writer, or root in the
+     * store, can truncate) is looked at. */
+    if (r->meta.persist) {
+        if (fstat(fd, &st) < 0) {
+            rc = -errno;
+            snprintf(msg, sizeof(msg), "fstat of the descriptor of '%s': %s", name,
+                     sharr_strerror(rc));
+            goto fail;
+        }
+        if (st.st_size < 0 || (uint64_t)st.st_size < r->meta.offset + r->meta.nbytes) {
+            rc = -EPROTO;
+            snprintf(msg, sizeof(msg), "descriptor of '%s' holds %lld bytes, %llu needed",
+                     name, (long long)st.st_size,
+                     (unsigned long long)(r->meta.offset + r->meta.nbytes));
+            goto fail;
+        }
     }
     a = calloc(1, sizeof(*a));
     if (a == NULL) {
