@@ -266,15 +266,14 @@ static void attach_targets(const char *where, const struct result *one,
     snprintf(measured, sizeof(measured), "%.1f µs vs %.1f µs = %.2fx", sh1->lat.p50,
              fl1->lat.p50, ratio);
     snprintf(why, sizeof(why),
-             "an attach is one round trip (the release is a notification), but sharr_open "
-             "alone takes %.1f µs (%.2fx the floor's fd round trip, %.1f µs): per open "
-             "sharrd runs libuv and msgpack and sends the description it keeps for the "
-             "connection (reopened through /proc/self/fd only at the connection's first "
-             "attach, so offset, status flags and flock are never shared between "
-             "clients); close takes %.1f µs "
-             "(munmap, close and the release's send, which wakes sharrd), the floor's "
-             "%.1f µs (floor + 2nd round trip: %.1f µs). System calls cost %.1f µs each "
-             "here",
+             "an attach is one round trip and the same system calls as the floor's (the "
+             "description is the connection's own, reopened only at its first attach; the "
+             "release is a store to the connection's release ring), but sharr_open alone "
+             "takes %.1f µs (%.2fx the floor's fd round trip, %.1f µs): the daemon decodes "
+             "the request with msgpack and encodes the array's metadata, and the client "
+             "checks and decodes that reply, all work the floor's few bytes do not do; "
+             "close takes %.1f µs (munmap, close, the ring store), the floor's %.1f µs "
+             "(floor + 2nd round trip: %.1f µs). System calls cost %.1f µs each here",
              sh1->part.p50, sh1->part.p50 / fl1->part.p50, fl1->part.p50,
              sh1->lat.p50 - sh1->part.p50, fl1->lat.p50 - fl1->part.p50, fl21->lat.p50,
              syscall_us);
@@ -287,10 +286,10 @@ static void attach_targets(const char *where, const struct result *one,
              eight[M_FLOOR].rate, ratio);
     snprintf(why, sizeof(why),
              "with 8 clients the 2 CPUs are the limit, so the rate follows CPU time per "
-             "attach: two messages to sharrd (open, then the release notification) against "
-             "the floor's one, and per open libuv/msgpack work (the description is the "
-             "connection's own, reopened only at its first attach); system calls cost %.1f µs "
-             "each here; the floor with a 2nd round trip reaches %.0f/s (sharr %.2fx of it)",
+             "attach: one message each way as for the floor (the release goes through the "
+             "release ring), but per open msgpack work on both sides and libuv's in the "
+             "daemon; system calls cost %.1f µs each here; the floor with a 2nd round trip "
+             "reaches %.0f/s (sharr %.2fx of it)",
              syscall_us, eight[M_FLOOR2].rate, eight[M_SHARR].rate / eight[M_FLOOR2].rate);
     report_target(target, measured, ratio >= 0.8, ratio >= 0.8 ? NULL : why);
 }

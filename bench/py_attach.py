@@ -171,17 +171,20 @@ def main():
         np_p50 = H.median(lat[METHODS[2][0]])
         smm_p50 = H.median(lat[METHODS[4][0]])
         c_share = (f"libsharr's attach alone (sharr_open + sharr_close: a round trip to "
-                   f"sharrd passing a descriptor, mmap, then munmap, close and the release "
-                   f"notification) takes {c_p50 * 1e6:.1f} µs of the {base * 1e6:.1f}, the "
+                   f"sharrd passing a descriptor, mmap, then munmap, close and a store to "
+                   f"the release ring) takes {c_p50 * 1e6:.1f} µs of the {base * 1e6:.1f}, the "
                    f"Python layer (ctypes calls, the ArrayInfo record, a memoryview of the "
                    f"mapping, two ndarrays, a weakref) the other "
                    f"{(base - c_p50) * 1e6:.1f} µs")
         H.target(f"sharr.memmap attach no slower than np.memmap by path ({where})",
                  f"{base * 1e6:.1f} µs vs {np_p50 * 1e6:.1f} µs = {base / np_p50:.2f}x",
                  base <= np_p50,
-                 f"np.memmap of a file is open()+mmap in this process; {c_share}; the C "
-                 "attach alone costs more than np.memmap's whole time here, so no daemon "
-                 "that hands out descriptors meets this on this VM")
+                 f"np.memmap of a file is open()+mmap in this process; {c_share}; "
+                 + ("the C attach alone costs more than np.memmap's whole time here, so no "
+                    "daemon that hands out descriptors meets this on this VM"
+                    if c_p50 > np_p50 else
+                    "the C attach alone is within np.memmap's time; the Python layer is "
+                    "what is over"))
         H.target(f"sharr.memmap attach >= 10x faster than a SharedMemoryManager round trip "
                  f"({where})", f"{smm_p50 / base:.1f}x ({smm_p50 * 1e6:.0f} µs vs "
                  f"{base * 1e6:.1f} µs)", smm_p50 / base >= 10,
