@@ -81,19 +81,22 @@ int main(int argc, char **argv)
     SEED("stats", codec_pack_stats(&b, 9));
     SEED("chmod", codec_pack_chmod(&b, 10, &chmod));
     SEED("chown", codec_pack_chown(&b, 11, &chown));
+    SEED("ring", codec_pack_ring(&b, 12));
     SEED("reply_hello", codec_pack_reply_hello(&b, 1, &hr));
     SEED("reply_attach", codec_pack_reply_attach(&b, 2, &ar));
     SEED("reply_stat", codec_pack_reply_stat(&b, 3, &ar.meta));
     SEED("reply_list", codec_pack_reply_list(&b, 4, ms, 1, true));
     SEED("reply_stats", codec_pack_reply_stats(&b, 5, &sr));
     SEED("reply_error", codec_pack_error(&b, 6, -ENOENT, "no such array"));
+    SEED("reply_ring", codec_pack_reply_ring(&b, 7, 4096));
     /* A whole session in one stream: what fuzz_daemon's sequences start from. */
     msgpack_sbuffer_init(&b);
     create.persist = true;
     if (codec_pack_hello(&b, 0, &hello) != 0 || codec_pack_create(&b, 1, &create) != 0
         || codec_pack_open(&b, 2, &open) != 0 || codec_pack_name(&b, 3, "stat", &name) != 0
         || codec_pack_list(&b, 4, &list) != 0 || codec_pack_chmod(&b, 5, &chmod) != 0
-        || codec_pack_chown(&b, 6, &chown) != 0 || codec_pack_release(&b, 7, &release) != 0
+        || codec_pack_chown(&b, 6, &chown) != 0 || codec_pack_ring(&b, 11) != 0
+        || codec_pack_release(&b, 7, &release) != 0
         || codec_pack_name(&b, 8, "sync", &name) != 0
         || codec_pack_name(&b, 9, "unlink", &name) != 0 || codec_pack_stats(&b, 10) != 0
         || seeds_write(argv[1], "session", &b) != 0)

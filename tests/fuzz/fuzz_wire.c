@@ -47,6 +47,7 @@ static void fuzz_results(const struct codec_msg *m)
     size_t n;
     bool more;
     int has_fd;
+    uint32_t ring_size;
     union {
         struct codec_hello_reply hello;
         struct codec_attach_reply attach;
@@ -58,6 +59,7 @@ static void fuzz_results(const struct codec_msg *m)
     codec_parse_reply_stat(m->result, &metas[0], err, sizeof(err));
     codec_parse_reply_list(m->result, metas, 4, &n, &more, err, sizeof(err));
     codec_parse_reply_stats(m->result, &r.stats, err, sizeof(err));
+    codec_parse_reply_ring(m->result, &ring_size, err, sizeof(err));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
