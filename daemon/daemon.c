@@ -73,6 +73,7 @@ size_t daemon_uncache(struct daemon *d, const struct registry_array *a)
 static void daemon_on_removed(void *arg, const struct registry_array *a)
 {
     daemon_uncache(arg, a);
+    releases_sweep(arg);
 }
 
 static size_t daemon_reclaim(void *arg)

@@ -154,6 +154,8 @@ void registry_remove(struct registry *reg, struct registry_array *a)
     memmove(reg->arrays + i, reg->arrays + i + 1, (reg->n - i - 1) * sizeof(*reg->arrays));
     reg->n--;
     a->named = false;
+    if (a->meta.nattached > 0)
+        reg->unlinked_attached++;
     if (reg->on_removed)
         reg->on_removed(reg->on_removed_arg, a);
     registry_unref(a);
@@ -173,6 +175,8 @@ int registry_restore(struct registry *reg, struct registry_array *a)
     reg->arrays[i] = a;
     reg->n++;
     a->named = true;
+    if (a->meta.nattached > 0)
+        reg->unlinked_attached--;
     registry_ref(a);
     registry_ready(reg, a, a->fd);
     return 0;
@@ -201,6 +205,8 @@ void registry_attach(struct registry *reg, struct registry_array *a, enum meta_m
 
     clock_gettime(CLOCK_REALTIME, &now);
     registry_ref(a);
+    if (!a->named && a->meta.nattached == 0)
+        reg->unlinked_attached++;
     a->meta.nattached++;
     reg->nattached++;
     ret->handle = reg->next_handle++;
@@ -213,6 +219,8 @@ void registry_detach(struct registry *reg, struct registry_attach *att)
 {
     att->array->meta.nattached--;
     reg->nattached--;
+    if (!att->array->named && att->array->meta.nattached == 0)
+        reg->unlinked_attached--;
     registry_unref(att->array);
     att->array = NULL;
 }

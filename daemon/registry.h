@@ -49,6 +49,7 @@ struct registry {
     struct registry_waiter *waiters;
     uint64_t next_handle;
     uint64_t nattached;             /* attachments held by all connections */
+    uint64_t unlinked_attached;     /* arrays without a name that attachments still hold */
     struct quota *quota;            /* arrays added are charged here when set */
     registry_removed_cb *on_removed; /* or NULL */
     void *on_removed_arg;

@@ -20,9 +20,25 @@
 
 #define RELEASES_SWEEP_MS 1000
 
+static bool releases_sweep_needed(const struct daemon *d)
+{
+    return d->releases_on && d->nrings > 0 && d->registry.unlinked_attached > 0;
+}
+
 static void releases_on_sweep(uv_timer_t *t)
 {
-    releases_take_all(t->data);
+    struct daemon *d = t->data;
+
+    releases_take_all(d);
+    if (!releases_sweep_needed(d))
+        uv_timer_stop(&d->releases_timer);
+}
+
+void releases_sweep(struct daemon *d)
+{
+    if (releases_sweep_needed(d) && !uv_is_active((uv_handle_t *)&d->releases_timer))
+        uv_timer_start(&d->releases_timer, releases_on_sweep, RELEASES_SWEEP_MS,
+                       RELEASES_SWEEP_MS);
 }
 
 void releases_init(struct daemon *d)
@@ -67,9 +83,8 @@ int releases_ring_new(struct conn *c, int *ret_fd, char *err, size_t errlen)
     }
     c->ring = map;
     c->ring_tail = 0;
-    if (d->nrings++ == 0 && d->releases_on)
-        uv_timer_start(&d->releases_timer, releases_on_sweep, RELEASES_SWEEP_MS,
-                       RELEASES_SWEEP_MS);
+    d->nrings++;
+    releases_sweep(d);
     *ret_fd = fd;
     return 0;
 }

@@ -82,6 +82,56 @@ static void test_an_idle_clients_release_frees_an_unlinked_array(void **state)
     sharr_disconnect(c2);
 }
 
+/* The timeout (ms) of the epoll_wait the daemon is blocked in, -1 for none, read from
+ * /proc/PID/syscall once the daemon sits in one; fails the test if it never does. */
+static long daemon_wait_timeout(pid_t pid)
+{
+    char path[64], line[256];
+    unsigned long nr, args[4];
+
+    snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
+    for (int i = 0; i < 2000; i++) {
+        FILE *f = fopen(path, "r");
+        int got = f && fgets(line, sizeof line, f) &&
+                  sscanf(line, "%lu %lx %lx %lx %lx", &nr, &args[0], &args[1], &args[2],
+                         &args[3]) == 5;
+        if (f)
+            fclose(f);
+        /* x86_64: epoll_wait is 232, epoll_pwait 281; the timeout is the 4th argument. */
+        if (got && (nr == 232 || nr == 281))
+            return (long)(int)args[3];
+        usleep(1000);
+    }
+    fail_msg("sharrd never blocked in epoll_wait: %s", line);
+    return 0;
+}
+
+static void test_the_sweep_runs_only_while_an_unlinked_array_is_attached(void **state)
+{
+    struct harness *h = *state;
+#if !defined(__x86_64__)
+    skip();
+#endif
+    sharr_t *c1 = harness_connect(h), *c2 = harness_connect(h);
+    sharr_array_t *a = NULL, *w = NULL;
+
+    make(c2, "swept");
+    assert_rc(sharr_open(c1, "swept", "r", NULL, &w), 0);
+    assert_rc(sharr_close(w), 0); /* c1 has a ring now */
+    assert_rc(sharr_open(c1, "swept", "r", NULL, &a), 0);
+    assert_int_equal(daemon_wait_timeout(h->daemon), -1);
+    assert_rc(sharr_unlink(c2, "swept"), 0);
+    long t = daemon_wait_timeout(h->daemon);
+    assert_true(t >= 0 && t <= 1000);
+    assert_rc(sharr_close(a), 0);
+    /* Once the sweep has taken the release, an idle daemon sets no timer again. */
+    for (int i = 0; i < 100 && (t = daemon_wait_timeout(h->daemon)) != -1; i++)
+        usleep(50 * 1000);
+    assert_int_equal(t, -1);
+    sharr_disconnect(c1);
+    sharr_disconnect(c2);
+}
+
 static void test_a_posted_release_is_applied_before_a_quota_refusal(void **state)
 {
     struct harness *h = *state;
@@ -290,6 +340,9 @@ int main(void)
             harness_teardown),
         cmocka_unit_test_setup_teardown(test_an_idle_clients_release_frees_an_unlinked_array,
                                         harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_the_sweep_runs_only_while_an_unlinked_array_is_attached, harness_setup,
+            harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_a_posted_release_is_applied_before_a_quota_refusal, harness_setup,
             harness_teardown),
