@@ -11,10 +11,12 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "errcode.h"
 #include "name.h"
+#include "pack.h"
 #include "shape.h"
 
 #define CODEC_STR(x) #x
@@ -25,6 +27,19 @@
 static const char *const codec_capabilities[] = {
     "open_wait", "persist", "overwrite", "sync", "list_paging", "holders", "adopt",
     "release_notify",
+};
+
+/* The keys of an array map, in the order codec_pack_meta writes them;
+ * codec_meta reads them fastest in this order. */
+enum codec_meta_key {
+    CODEC_META_NAME, CODEC_META_DTYPE, CODEC_META_SHAPE, CODEC_META_ORDER, CODEC_META_NBYTES,
+    CODEC_META_OFFSET, CODEC_META_PERSIST, CODEC_META_PERM, CODEC_META_UID, CODEC_META_GID,
+    CODEC_META_CTIME_NS, CODEC_META_NATTACHED, CODEC_META_PATH, CODEC_META_NKEYS
+};
+
+static const char *const codec_meta_keys[CODEC_META_NKEYS] = {
+    "name", "dtype", "shape", "order", "nbytes", "offset", "persist", "perm", "uid", "gid",
+    "ctime_ns", "nattached", "path",
 };
 
 /* Encoders build on two envelope heads; the params and results follow them. */
@@ -82,45 +97,81 @@ static bool codec_meta_packable(const struct meta *m)
     return m != NULL && m->ndim <= PROTO_NDIM_MAX;
 }
 
+/* Room for n more bytes at the end of out (grown by doubling, as msgpack-c grows it):
+ * where they start, or NULL when out of memory. */
+static char *codec_room(msgpack_sbuffer *out, size_t n)
+{
+    size_t cap = out->alloc > 0 ? out->alloc : MSGPACK_SBUFFER_INIT_SIZE;
+    char *grown;
+
+    if (out->alloc - out->size >= n)
+        return out->data + out->size;
+    while (cap - out->size < n)
+        cap *= 2;
+    grown = realloc(out->data, cap);
+    if (grown == NULL)
+        return NULL;
+    out->data = grown;
+    out->alloc = cap;
+    return out->data + out->size;
+}
+
 /* Bytes of a packed array map besides its name, path and shape entries: the map
  * and key headers, the dtype and order and every number at their widest. */
 #define CODEC_META_FIXED_MAX 192
 
+/* The most bytes codec_pack_meta writes for m. */
+static size_t codec_meta_packed_max(const struct meta *m)
+{
+    return CODEC_META_FIXED_MAX + PACK_UINT_MAX * (size_t)m->ndim +
+           strnlen(m->name, sizeof(m->name)) + strnlen(m->path, sizeof(m->path));
+}
+
+static char *codec_put_key(char *p, enum codec_meta_key k)
+{
+    return pack_str(p, codec_meta_keys[k], strlen(codec_meta_keys[k]));
+}
+
+/* Appended to the packer's sbuffer with pack.h's stores: a list reply packs a
+ * thousand of these, and msgpack-c's one write call per value was most of its cost. */
 static int codec_pack_meta(msgpack_packer *pk, const struct meta *m)
 {
-    char order[2] = { m->order, '\0' };
-    int r = 0;
+    msgpack_sbuffer *out = pk->data;
+    char *start = codec_room(out, codec_meta_packed_max(m)), *p = start;
 
-    r |= msgpack_pack_map(pk, 13);
-    r |= codec_pack_cstr(pk, "name");
-    r |= codec_pack_strn(pk, m->name, sizeof(m->name));
-    r |= codec_pack_cstr(pk, "dtype");
-    r |= codec_pack_strn(pk, m->dtype.str, sizeof(m->dtype.str));
-    r |= codec_pack_cstr(pk, "shape");
-    r |= msgpack_pack_array(pk, m->ndim);
+    if (p == NULL)
+        return -1;
+    p = pack_map(p, CODEC_META_NKEYS);
+    p = codec_put_key(p, CODEC_META_NAME);
+    p = pack_str(p, m->name, strnlen(m->name, sizeof(m->name)));
+    p = codec_put_key(p, CODEC_META_DTYPE);
+    p = pack_str(p, m->dtype.str, strnlen(m->dtype.str, sizeof(m->dtype.str)));
+    p = codec_put_key(p, CODEC_META_SHAPE);
+    p = pack_array(p, m->ndim);
     for (uint32_t i = 0; i < m->ndim; i++)
-        r |= msgpack_pack_uint64(pk, m->shape[i]);
-    r |= codec_pack_cstr(pk, "order");
-    r |= codec_pack_cstr(pk, order);
-    r |= codec_pack_cstr(pk, "nbytes");
-    r |= msgpack_pack_uint64(pk, m->nbytes);
-    r |= codec_pack_cstr(pk, "offset");
-    r |= msgpack_pack_uint64(pk, m->offset);
-    r |= codec_pack_cstr(pk, "persist");
-    r |= m->persist ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
-    r |= codec_pack_cstr(pk, "perm");
-    r |= msgpack_pack_uint32(pk, m->perm);
-    r |= codec_pack_cstr(pk, "uid");
-    r |= msgpack_pack_uint32(pk, m->uid);
-    r |= codec_pack_cstr(pk, "gid");
-    r |= msgpack_pack_uint32(pk, m->gid);
-    r |= codec_pack_cstr(pk, "ctime_ns");
-    r |= msgpack_pack_int64(pk, m->ctime_ns);
-    r |= codec_pack_cstr(pk, "nattached");
-    r |= msgpack_pack_uint32(pk, m->nattached);
-    r |= codec_pack_cstr(pk, "path");
-    r |= codec_pack_strn(pk, m->path, sizeof(m->path));
-    return r;
+        p = pack_uint(p, m->shape[i]);
+    p = codec_put_key(p, CODEC_META_ORDER);
+    p = pack_str(p, &m->order, m->order != '\0' ? 1 : 0);
+    p = codec_put_key(p, CODEC_META_NBYTES);
+    p = pack_uint(p, m->nbytes);
+    p = codec_put_key(p, CODEC_META_OFFSET);
+    p = pack_uint(p, m->offset);
+    p = codec_put_key(p, CODEC_META_PERSIST);
+    p = pack_bool(p, m->persist);
+    p = codec_put_key(p, CODEC_META_PERM);
+    p = pack_uint(p, m->perm);
+    p = codec_put_key(p, CODEC_META_UID);
+    p = pack_uint(p, m->uid);
+    p = codec_put_key(p, CODEC_META_GID);
+    p = pack_uint(p, m->gid);
+    p = codec_put_key(p, CODEC_META_CTIME_NS);
+    p = pack_int(p, m->ctime_ns);
+    p = codec_put_key(p, CODEC_META_NATTACHED);
+    p = pack_uint(p, m->nattached);
+    p = codec_put_key(p, CODEC_META_PATH);
+    p = pack_str(p, m->path, strnlen(m->path, sizeof(m->path)));
+    out->size += (size_t)(p - start);
+    return 0;
 }
 
 int codec_pack_hello(msgpack_sbuffer *out, uint32_t msgid, const struct codec_hello *p)
@@ -361,28 +412,19 @@ int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct met
 {
     size_t mark = out->size;
     msgpack_packer pk;
-    int r = 0;
-
     size_t estimate = 64;
-    char *grown;
+    int r = 0;
 
     if (n > 0 && ms == NULL)
         return -EINVAL;
     for (size_t i = 0; i < n; i++) {
         if (!codec_meta_packable(ms[i]))
             return -EINVAL;
-        estimate += CODEC_META_FIXED_MAX + 9 * (size_t)ms[i]->ndim +
-                    strnlen(ms[i]->name, sizeof(ms[i]->name)) +
-                    strnlen(ms[i]->path, sizeof(ms[i]->path));
+        estimate += codec_meta_packed_max(ms[i]);
     }
     /* One allocation for the whole page, not a doubling per few dozen arrays. */
-    if (out->alloc - out->size < estimate) {
-        grown = realloc(out->data, out->size + estimate);
-        if (grown == NULL)
-            return -ENOMEM;
-        out->data = grown;
-        out->alloc = out->size + estimate;
-    }
+    if (codec_room(out, estimate) == NULL)
+        return -ENOMEM;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     r |= codec_pack_response_head(&pk, msgid);
     r |= msgpack_pack_map(&pk, 2);
@@ -1013,18 +1055,6 @@ int codec_parse_list(const msgpack_object *params, struct codec_list *out,
     out->limit = (uint32_t)limit;
     return 0;
 }
-
-/* The keys of an array map, in the order codec_pack_meta writes them. */
-enum codec_meta_key {
-    CODEC_META_NAME, CODEC_META_DTYPE, CODEC_META_SHAPE, CODEC_META_ORDER, CODEC_META_NBYTES,
-    CODEC_META_OFFSET, CODEC_META_PERSIST, CODEC_META_PERM, CODEC_META_UID, CODEC_META_GID,
-    CODEC_META_CTIME_NS, CODEC_META_NATTACHED, CODEC_META_PATH, CODEC_META_NKEYS
-};
-
-static const char *const codec_meta_keys[CODEC_META_NKEYS] = {
-    "name", "dtype", "shape", "order", "nbytes", "offset", "persist", "perm", "uid", "gid",
-    "ctime_ns", "nattached", "path",
-};
 
 /* Stands in codec_index's vals for a key that appears more than once. */
 static const msgpack_object codec_repeated;
