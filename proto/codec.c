@@ -120,57 +120,67 @@ static char *codec_room(msgpack_sbuffer *out, size_t n)
  * and key headers, the dtype and order and every number at their widest. */
 #define CODEC_META_FIXED_MAX 192
 
-/* The most bytes codec_pack_meta writes for m. */
+/* The most bytes codec_put_meta writes for m. */
 static size_t codec_meta_packed_max(const struct meta *m)
 {
     return CODEC_META_FIXED_MAX + PACK_UINT_MAX * (size_t)m->ndim +
            strnlen(m->name, sizeof(m->name)) + strnlen(m->path, sizeof(m->path));
 }
 
-static char *codec_put_key(char *p, enum codec_meta_key k)
+/* Key k of an array map, or nothing in a list row (whose columns name its values). */
+static char *codec_put_key(char *p, bool keyed, enum codec_meta_key k)
 {
+    if (!keyed)
+        return p;
     return pack_str(p, codec_meta_keys[k], strlen(codec_meta_keys[k]));
 }
 
-/* Appended to the packer's sbuffer with pack.h's stores: a list reply packs a
- * thousand of these, and msgpack-c's one write call per value was most of its cost. */
-static int codec_pack_meta(msgpack_packer *pk, const struct meta *m)
+/* m as an array map (keyed) or as a list row of the values alone, in the order of
+ * codec_meta_keys, at p, which has codec_meta_packed_max(m) bytes of room. Written
+ * with pack.h's stores: a list reply holds a thousand of these, and msgpack-c's one
+ * write call per value was most of its cost. */
+static char *codec_put_meta(char *p, const struct meta *m, bool keyed)
 {
-    msgpack_sbuffer *out = pk->data;
-    char *start = codec_room(out, codec_meta_packed_max(m)), *p = start;
-
-    if (p == NULL)
-        return -1;
-    p = pack_map(p, CODEC_META_NKEYS);
-    p = codec_put_key(p, CODEC_META_NAME);
+    p = keyed ? pack_map(p, CODEC_META_NKEYS) : pack_array(p, CODEC_META_NKEYS);
+    p = codec_put_key(p, keyed, CODEC_META_NAME);
     p = pack_str(p, m->name, strnlen(m->name, sizeof(m->name)));
-    p = codec_put_key(p, CODEC_META_DTYPE);
+    p = codec_put_key(p, keyed, CODEC_META_DTYPE);
     p = pack_str(p, m->dtype.str, strnlen(m->dtype.str, sizeof(m->dtype.str)));
-    p = codec_put_key(p, CODEC_META_SHAPE);
+    p = codec_put_key(p, keyed, CODEC_META_SHAPE);
     p = pack_array(p, m->ndim);
     for (uint32_t i = 0; i < m->ndim; i++)
         p = pack_uint(p, m->shape[i]);
-    p = codec_put_key(p, CODEC_META_ORDER);
+    p = codec_put_key(p, keyed, CODEC_META_ORDER);
     p = pack_str(p, &m->order, m->order != '\0' ? 1 : 0);
-    p = codec_put_key(p, CODEC_META_NBYTES);
+    p = codec_put_key(p, keyed, CODEC_META_NBYTES);
     p = pack_uint(p, m->nbytes);
-    p = codec_put_key(p, CODEC_META_OFFSET);
+    p = codec_put_key(p, keyed, CODEC_META_OFFSET);
     p = pack_uint(p, m->offset);
-    p = codec_put_key(p, CODEC_META_PERSIST);
+    p = codec_put_key(p, keyed, CODEC_META_PERSIST);
     p = pack_bool(p, m->persist);
-    p = codec_put_key(p, CODEC_META_PERM);
+    p = codec_put_key(p, keyed, CODEC_META_PERM);
     p = pack_uint(p, m->perm);
-    p = codec_put_key(p, CODEC_META_UID);
+    p = codec_put_key(p, keyed, CODEC_META_UID);
     p = pack_uint(p, m->uid);
-    p = codec_put_key(p, CODEC_META_GID);
+    p = codec_put_key(p, keyed, CODEC_META_GID);
     p = pack_uint(p, m->gid);
-    p = codec_put_key(p, CODEC_META_CTIME_NS);
+    p = codec_put_key(p, keyed, CODEC_META_CTIME_NS);
     p = pack_int(p, m->ctime_ns);
-    p = codec_put_key(p, CODEC_META_NATTACHED);
+    p = codec_put_key(p, keyed, CODEC_META_NATTACHED);
     p = pack_uint(p, m->nattached);
-    p = codec_put_key(p, CODEC_META_PATH);
-    p = pack_str(p, m->path, strnlen(m->path, sizeof(m->path)));
-    out->size += (size_t)(p - start);
+    p = codec_put_key(p, keyed, CODEC_META_PATH);
+    return pack_str(p, m->path, strnlen(m->path, sizeof(m->path)));
+}
+
+/* Append m to the packer's sbuffer, keyed or as a row; 0 or -1 (out of memory). */
+static int codec_pack_meta(msgpack_packer *pk, const struct meta *m, bool keyed)
+{
+    msgpack_sbuffer *out = pk->data;
+    char *p = codec_room(out, codec_meta_packed_max(m));
+
+    if (p == NULL)
+        return -1;
+    out->size += (size_t)(codec_put_meta(p, m, keyed) - p);
     return 0;
 }
 
@@ -383,7 +393,7 @@ int codec_pack_reply_attach(msgpack_sbuffer *out, uint32_t msgid,
     r |= codec_pack_response_head(&pk, msgid);
     r |= msgpack_pack_map(&pk, 3);
     r |= codec_pack_cstr(&pk, "array");
-    r |= codec_pack_meta(&pk, &a->meta);
+    r |= codec_pack_meta(&pk, &a->meta, true);
     r |= codec_pack_cstr(&pk, "handle");
     r |= msgpack_pack_uint64(&pk, a->handle);
     r |= codec_pack_cstr(&pk, "fd");
@@ -403,7 +413,7 @@ int codec_pack_reply_stat(msgpack_sbuffer *out, uint32_t msgid, const struct met
     r |= codec_pack_response_head(&pk, msgid);
     r |= msgpack_pack_map(&pk, 1);
     r |= codec_pack_cstr(&pk, "array");
-    r |= codec_pack_meta(&pk, m);
+    r |= codec_pack_meta(&pk, m, true);
     return codec_pack_end(out, mark, r);
 }
 
@@ -412,7 +422,7 @@ int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct met
 {
     size_t mark = out->size;
     msgpack_packer pk;
-    size_t estimate = 64;
+    size_t estimate = 64 + CODEC_META_FIXED_MAX; /* the envelope, "more" and the columns */
     int r = 0;
 
     if (n > 0 && ms == NULL)
@@ -427,11 +437,15 @@ int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct met
         return -ENOMEM;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     r |= codec_pack_response_head(&pk, msgid);
-    r |= msgpack_pack_map(&pk, 2);
-    r |= codec_pack_cstr(&pk, "arrays");
+    r |= msgpack_pack_map(&pk, 3);
+    r |= codec_pack_cstr(&pk, "columns");
+    r |= msgpack_pack_array(&pk, CODEC_META_NKEYS);
+    for (unsigned k = 0; k < CODEC_META_NKEYS; k++)
+        r |= codec_pack_cstr(&pk, codec_meta_keys[k]);
+    r |= codec_pack_cstr(&pk, "rows");
     r |= msgpack_pack_array(&pk, n);
     for (size_t i = 0; i < n; i++)
-        r |= codec_pack_meta(&pk, ms[i]);
+        r |= codec_pack_meta(&pk, ms[i], false);
     r |= codec_pack_cstr(&pk, "more");
     r |= more ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
     return codec_pack_end(out, mark, r);
@@ -561,6 +575,17 @@ static bool codec_copy_str(const msgpack_object *o, char *out, size_t outsize, b
     if (n > 0)
         memcpy(out, o->via.str.ptr, n);
     out[n] = '\0';
+    return true;
+}
+
+static bool codec_str_array(const msgpack_object *o)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY)
+        return false;
+    for (uint32_t i = 0; i < o->via.array.size; i++) {
+        if (o->via.array.ptr[i].type != MSGPACK_OBJECT_STR)
+            return false;
+    }
     return true;
 }
 
@@ -1056,67 +1081,60 @@ int codec_parse_list(const msgpack_object *params, struct codec_list *out,
     return 0;
 }
 
-/* Stands in codec_index's vals for a key that appears more than once. */
-static const msgpack_object codec_repeated;
+#define CODEC_ABSENT (-1)
+#define CODEC_REPEATED (-2)
 
-/* One pass over a map (whose keys codec_map has checked are strings) for the values of
- * keys[0..nkeys): vals[k] is keys[k]'s value, NULL when absent or &codec_repeated.
- * A list reply holds a thousand maps of thirteen keys each; codec_field per key
- * compared 169 keys per map where this compares about thirteen when the keys come in
- * the order of keys[]. */
-static void codec_index(const msgpack_object *map, const char *const *keys, unsigned nkeys,
-                        const msgpack_object **vals)
+/* Where each of keys[0..nkeys) stands among n str objects stride bytes apart (a map's
+ * keys, or a list reply's columns): pos[k] is its index, CODEC_ABSENT or
+ * CODEC_REPEATED. One pass; about one comparison a name when the names come in the
+ * order of keys[], where a codec_field per key compares every name. */
+static void codec_index(const msgpack_object *names, size_t stride, uint32_t n,
+                        const char *const *keys, unsigned nkeys, int64_t *pos)
 {
     for (unsigned k = 0; k < nkeys; k++)
-        vals[k] = NULL;
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const msgpack_object_kv *kv = &map->via.map.ptr[i];
+        pos[k] = CODEC_ABSENT;
+    for (uint32_t i = 0; i < n; i++) {
+        const msgpack_object *name = (const void *)((const char *)names + i * stride);
         unsigned k = 0;
 
-        if (i < nkeys && codec_str_is(&kv->key, keys[i]))
+        if (i < nkeys && codec_str_is(name, keys[i]))
             k = i;
         else
-            while (k < nkeys && !codec_str_is(&kv->key, keys[k]))
+            while (k < nkeys && !codec_str_is(name, keys[k]))
                 k++;
         if (k < nkeys)
-            vals[k] = vals[k] == NULL ? &kv->val : &codec_repeated;
+            pos[k] = pos[k] == CODEC_ABSENT ? (int64_t)i : CODEC_REPEATED;
     }
 }
 
-/* codec_field's answer from an index: 0 with *ret = NULL when absent (an error if
- * required), 0 with *ret set when present, -EINVAL when repeated. */
-static int codec_indexed(const struct codec_ctx *c, const msgpack_object *const *vals,
-                         const char *const *keys, unsigned k, bool required,
-                         const msgpack_object **ret)
+/* The first of keys that repeats, or is absent among the first nrequired, as an error
+ * (codec_field's messages); 0 when there is none. */
+static int codec_check_index(const struct codec_ctx *c, const char *const *keys,
+                             unsigned nkeys, unsigned nrequired, const int64_t *pos)
 {
-    *ret = vals[k];
-    if (vals[k] == &codec_repeated)
-        return codec_fail(c, -EINVAL, "'%s' appears more than once", keys[k]);
-    if (vals[k] == NULL && required)
-        return codec_fail(c, -EINVAL, "'%s' is required", keys[k]);
+    for (unsigned k = 0; k < nkeys; k++) {
+        if (pos[k] == CODEC_REPEATED)
+            return codec_fail(c, -EINVAL, "'%s' appears more than once", keys[k]);
+        if (pos[k] == CODEC_ABSENT && k < nrequired)
+            return codec_fail(c, -EINVAL, "'%s' is required", keys[k]);
+    }
     return 0;
 }
 
-/* One array's metadata map; c names where it sits, for messages. A repeated or
- * missing key is reported before any bad value; values are checked in key order. */
-static int codec_meta(const struct codec_ctx *c, const msgpack_object *obj, struct meta *out)
+/* name, dtype and shape: the keys an array map must have. */
+#define CODEC_META_NREQUIRED (CODEC_META_SHAPE + 1)
+
+/* An array's metadata from its values, v[k] for codec_meta_keys[k] (NULL: absent, and
+ * then not one of the required ones), checked in key order. */
+static int codec_meta_values(const struct codec_ctx *c, const msgpack_object *const *v,
+                             struct meta *out)
 {
-    const msgpack_object *vals[CODEC_META_NKEYS], *v[CODEC_META_NKEYS];
-    const char *const *keys = codec_meta_keys;
     uint64_t nbytes, perm = 0, given = 0, offset = PROTO_DATA_OFFSET;
     int64_t ctime_ns = 0;
     bool persist = false;
     char order = 'C';
     int r;
 
-    if ((r = codec_map(c, obj, false, "the array")) < 0)
-        return r;
-    codec_index(obj, keys, CODEC_META_NKEYS, vals);
-    for (unsigned k = 0; k < CODEC_META_NKEYS; k++) {
-        r = codec_indexed(c, vals, keys, k, k <= CODEC_META_SHAPE, &v[k]);
-        if (r < 0)
-            return r;
-    }
     out->uid = out->gid = out->nattached = 0;
     out->path[0] = '\0';
     if ((r = codec_name(c, "name", v[CODEC_META_NAME], out->name)) < 0 ||
@@ -1155,6 +1173,27 @@ static int codec_meta(const struct codec_ctx *c, const msgpack_object *obj, stru
     return 0;
 }
 
+/* One array's metadata map; c names where it sits, for messages. A repeated or
+ * missing key is reported before any bad value. */
+static int codec_meta(const struct codec_ctx *c, const msgpack_object *obj, struct meta *out)
+{
+    const msgpack_object *v[CODEC_META_NKEYS];
+    int64_t pos[CODEC_META_NKEYS];
+    int r;
+
+    if ((r = codec_map(c, obj, false, "the array")) < 0)
+        return r;
+    codec_index(obj->via.map.size > 0 ? &obj->via.map.ptr[0].key : NULL,
+                sizeof(msgpack_object_kv), obj->via.map.size, codec_meta_keys,
+                CODEC_META_NKEYS, pos);
+    r = codec_check_index(c, codec_meta_keys, CODEC_META_NKEYS, CODEC_META_NREQUIRED, pos);
+    if (r < 0)
+        return r;
+    for (unsigned k = 0; k < CODEC_META_NKEYS; k++)
+        v[k] = pos[k] >= 0 ? &obj->via.map.ptr[pos[k]].val : NULL;
+    return codec_meta_values(c, v, out);
+}
+
 int codec_parse_meta(const msgpack_object *obj, struct meta *out, char *err, size_t errlen)
 {
     const struct codec_ctx c = { "array", err, errlen };
@@ -1188,10 +1227,7 @@ int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_rep
     if (r < 0)
         return r;
     if (r == 1) {
-        bool ok = caps->type == MSGPACK_OBJECT_ARRAY;
-        for (uint32_t i = 0; ok && i < caps->via.array.size; i++)
-            ok = caps->via.array.ptr[i].type == MSGPACK_OBJECT_STR;
-        if (!ok)
+        if (!codec_str_array(caps))
             return codec_fail(&c, -EINVAL, "'capabilities' must be an array of strings");
         for (uint32_t i = 0; i < caps->via.array.size; i++) {
             const msgpack_object_str *cap = &caps->via.array.ptr[i].via.str;
@@ -1254,7 +1290,7 @@ static int codec_page(const struct codec_ctx *c, const msgpack_object *result, c
         (r = codec_get_bool(c, result, "more", false, ret_more)) < 0)
         return r;
     if (items->type != MSGPACK_OBJECT_ARRAY)
-        return codec_fail(c, -EINVAL, "'%s' must be an array of maps", key);
+        return codec_fail(c, -EINVAL, "'%s' must be an array", key);
     if (items->via.array.size > cap)
         return codec_fail(c, -EOVERFLOW, "%u %s do not fit in %zu entries",
                           items->via.array.size, key, cap);
@@ -1262,23 +1298,42 @@ static int codec_page(const struct codec_ctx *c, const msgpack_object *result, c
     return 0;
 }
 
+/* A list reply is a table: "columns" names the values of each of its "rows" once per
+ * page, so that a row carries no keys. Columns this reader does not know are skipped;
+ * a missing one takes an array map's default. */
 int codec_parse_reply_list(const msgpack_object *result, struct meta *out, size_t cap,
                            size_t *ret_n, bool *ret_more, char *err, size_t errlen)
 {
     const struct codec_ctx c = { "list reply", err, errlen };
-    const struct codec_ctx mc = { "list reply: arrays[]", err, errlen };
-    const msgpack_object_array *arrays;
+    const struct codec_ctx cc = { "list reply: columns", err, errlen };
+    const struct codec_ctx rc = { "list reply: rows[]", err, errlen };
+    const msgpack_object *columns = NULL, *v[CODEC_META_NKEYS];
+    const msgpack_object_array *rows;
+    int64_t pos[CODEC_META_NKEYS];
     bool more;
-    int r = codec_page(&c, result, "arrays", cap, &arrays, &more);
+    int r = codec_page(&c, result, "rows", cap, &rows, &more);
 
+    if (r < 0 || (r = codec_field(&c, result, "columns", true, &columns)) < 0)
+        return r;
+    if (!codec_str_array(columns))
+        return codec_fail(&c, -EINVAL, "'columns' must be an array of strings");
+    codec_index(columns->via.array.ptr, sizeof(msgpack_object), columns->via.array.size,
+                codec_meta_keys, CODEC_META_NKEYS, pos);
+    r = codec_check_index(&cc, codec_meta_keys, CODEC_META_NKEYS, CODEC_META_NREQUIRED, pos);
     if (r < 0)
         return r;
-    for (uint32_t i = 0; i < arrays->size; i++) {
-        r = codec_meta(&mc, &arrays->ptr[i], &out[i]);
+    for (uint32_t i = 0; i < rows->size; i++) {
+        const msgpack_object *row = &rows->ptr[i];
+
+        if (row->type != MSGPACK_OBJECT_ARRAY || row->via.array.size != columns->via.array.size)
+            return codec_fail(&rc, -EINVAL, "a row must be an array of one value per column");
+        for (unsigned k = 0; k < CODEC_META_NKEYS; k++)
+            v[k] = pos[k] >= 0 ? &row->via.array.ptr[pos[k]] : NULL;
+        r = codec_meta_values(&rc, v, &out[i]);
         if (r < 0)
             return r;
     }
-    *ret_n = arrays->size;
+    *ret_n = rows->size;
     *ret_more = more;
     return 0;
 }
