@@ -128,11 +128,26 @@ static size_t codec_meta_packed_max(const struct meta *m)
 }
 
 /* Key k of an array map, or nothing in a list row (whose columns name its values). */
-static char *codec_put_key(char *p, bool keyed, enum codec_meta_key k)
+static inline char *codec_put_key(char *p, bool keyed, enum codec_meta_key k)
 {
     if (!keyed)
         return p;
     return pack_str(p, codec_meta_keys[k], strlen(codec_meta_keys[k]));
+}
+
+/* Key k (when keyed) and its value, the n bytes of text at s. */
+static inline char *codec_put_str(char *p, bool keyed, enum codec_meta_key k, const char *s,
+                                  size_t n)
+{
+    p = codec_put_key(p, keyed, k);
+    return pack_str(p, s, n);
+}
+
+/* Key k (when keyed) and its value, an unsigned integer. */
+static inline char *codec_put_uint(char *p, bool keyed, enum codec_meta_key k, uint64_t v)
+{
+    p = codec_put_key(p, keyed, k);
+    return pack_uint(p, v);
 }
 
 /* m as an array map (keyed) or as a list row of the values alone, in the order of
@@ -142,34 +157,25 @@ static char *codec_put_key(char *p, bool keyed, enum codec_meta_key k)
 static char *codec_put_meta(char *p, const struct meta *m, bool keyed)
 {
     p = keyed ? pack_map(p, CODEC_META_NKEYS) : pack_array(p, CODEC_META_NKEYS);
-    p = codec_put_key(p, keyed, CODEC_META_NAME);
-    p = pack_str(p, m->name, strnlen(m->name, sizeof(m->name)));
-    p = codec_put_key(p, keyed, CODEC_META_DTYPE);
-    p = pack_str(p, m->dtype.str, strnlen(m->dtype.str, sizeof(m->dtype.str)));
+    p = codec_put_str(p, keyed, CODEC_META_NAME, m->name, strnlen(m->name, sizeof(m->name)));
+    p = codec_put_str(p, keyed, CODEC_META_DTYPE, m->dtype.str,
+                      strnlen(m->dtype.str, sizeof(m->dtype.str)));
     p = codec_put_key(p, keyed, CODEC_META_SHAPE);
     p = pack_array(p, m->ndim);
     for (uint32_t i = 0; i < m->ndim; i++)
         p = pack_uint(p, m->shape[i]);
-    p = codec_put_key(p, keyed, CODEC_META_ORDER);
-    p = pack_str(p, &m->order, m->order != '\0' ? 1 : 0);
-    p = codec_put_key(p, keyed, CODEC_META_NBYTES);
-    p = pack_uint(p, m->nbytes);
-    p = codec_put_key(p, keyed, CODEC_META_OFFSET);
-    p = pack_uint(p, m->offset);
+    p = codec_put_str(p, keyed, CODEC_META_ORDER, &m->order, m->order != '\0' ? 1 : 0);
+    p = codec_put_uint(p, keyed, CODEC_META_NBYTES, m->nbytes);
+    p = codec_put_uint(p, keyed, CODEC_META_OFFSET, m->offset);
     p = codec_put_key(p, keyed, CODEC_META_PERSIST);
     p = pack_bool(p, m->persist);
-    p = codec_put_key(p, keyed, CODEC_META_PERM);
-    p = pack_uint(p, m->perm);
-    p = codec_put_key(p, keyed, CODEC_META_UID);
-    p = pack_uint(p, m->uid);
-    p = codec_put_key(p, keyed, CODEC_META_GID);
-    p = pack_uint(p, m->gid);
+    p = codec_put_uint(p, keyed, CODEC_META_PERM, m->perm);
+    p = codec_put_uint(p, keyed, CODEC_META_UID, m->uid);
+    p = codec_put_uint(p, keyed, CODEC_META_GID, m->gid);
     p = codec_put_key(p, keyed, CODEC_META_CTIME_NS);
     p = pack_int(p, m->ctime_ns);
-    p = codec_put_key(p, keyed, CODEC_META_NATTACHED);
-    p = pack_uint(p, m->nattached);
-    p = codec_put_key(p, keyed, CODEC_META_PATH);
-    return pack_str(p, m->path, strnlen(m->path, sizeof(m->path)));
+    p = codec_put_uint(p, keyed, CODEC_META_NATTACHED, m->nattached);
+    return codec_put_str(p, keyed, CODEC_META_PATH, m->path, strnlen(m->path, sizeof(m->path)));
 }
 
 /* Append m to the packer's sbuffer, keyed or as a row; 0 or -1 (out of memory). */
