@@ -36,37 +36,38 @@ static void assert_same_bytes(struct expected *e, const char *buf, const char *e
     msgpack_sbuffer_destroy(&e->sb);
 }
 
-static void test_pack_uint_is_msgpack_c_at_every_width(void **state)
+/* pack_int (is_signed, of (int64_t)bits) or pack_uint (of bits) writes what msgpack-c
+ * writes for the same integer. */
+static void assert_integer_same(bool is_signed, uint64_t bits)
 {
-    static const uint64_t values[] = {
-        0, 1, 127, 128, 255, 256, 65535, 65536, 4294967295ull, 4294967296ull, UINT64_MAX,
-    };
     char buf[PACK_UINT_MAX];
     struct expected e;
 
-    (void)state;
-    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
-        expected_init(&e);
-        msgpack_pack_uint64(&e.pk, values[i]);
-        assert_same_bytes(&e, buf, pack_uint(buf, values[i]));
+    expected_init(&e);
+    if (is_signed) {
+        msgpack_pack_int64(&e.pk, (int64_t)bits);
+        assert_same_bytes(&e, buf, pack_int(buf, (int64_t)bits));
+    } else {
+        msgpack_pack_uint64(&e.pk, bits);
+        assert_same_bytes(&e, buf, pack_uint(buf, bits));
     }
 }
 
-static void test_pack_int_is_msgpack_c_at_every_width(void **state)
+static void test_pack_integers_are_msgpack_c_at_every_width(void **state)
 {
-    static const int64_t values[] = {
+    static const uint64_t unsigned_values[] = {
+        0, 1, 127, 128, 255, 256, 65535, 65536, 4294967295ull, 4294967296ull, UINT64_MAX,
+    };
+    static const int64_t signed_values[] = {
         0, 5, 1700000000000000000ll, INT64_MAX, -1, -32, -33, -128, -129, -32768, -32769,
         INT32_MIN, (int64_t)INT32_MIN - 1, INT64_MIN,
     };
-    char buf[PACK_UINT_MAX];
-    struct expected e;
 
     (void)state;
-    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
-        expected_init(&e);
-        msgpack_pack_int64(&e.pk, values[i]);
-        assert_same_bytes(&e, buf, pack_int(buf, values[i]));
-    }
+    for (size_t i = 0; i < sizeof(unsigned_values) / sizeof(unsigned_values[0]); i++)
+        assert_integer_same(false, unsigned_values[i]);
+    for (size_t i = 0; i < sizeof(signed_values) / sizeof(signed_values[0]); i++)
+        assert_integer_same(true, (uint64_t)signed_values[i]);
 }
 
 static void test_pack_str_is_msgpack_c_at_every_header_width(void **state)
@@ -114,8 +115,7 @@ static void test_pack_array_map_and_bool_headers_are_msgpack_c(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pack_uint_is_msgpack_c_at_every_width),
-        cmocka_unit_test(test_pack_int_is_msgpack_c_at_every_width),
+        cmocka_unit_test(test_pack_integers_are_msgpack_c_at_every_width),
         cmocka_unit_test(test_pack_str_is_msgpack_c_at_every_header_width),
         cmocka_unit_test(test_pack_array_map_and_bool_headers_are_msgpack_c),
     };
