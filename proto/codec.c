@@ -29,8 +29,8 @@ static const char *const codec_capabilities[] = {
     "release_notify",
 };
 
-/* The keys of an array map, in the order codec_pack_meta writes them;
- * codec_meta reads them fastest in this order. */
+/* The keys of an array map and the columns of a list reply, in the order
+ * codec_put_meta writes them; codec_meta reads a map fastest in this order. */
 enum codec_meta_key {
     CODEC_META_NAME, CODEC_META_DTYPE, CODEC_META_SHAPE, CODEC_META_ORDER, CODEC_META_NBYTES,
     CODEC_META_OFFSET, CODEC_META_PERSIST, CODEC_META_PERM, CODEC_META_UID, CODEC_META_GID,
@@ -584,6 +584,7 @@ static bool codec_copy_str(const msgpack_object *o, char *out, size_t outsize, b
     return true;
 }
 
+/* o is an array of str objects (none at all included). */
 static bool codec_str_array(const msgpack_object *o)
 {
     if (o->type != MSGPACK_OBJECT_ARRAY)

@@ -1,7 +1,7 @@
 /* pack.h — msgpack written straight into bytes the caller has reserved.
  *
  * msgpack-c's packer calls its write callback, and so memcpy, once per header and
- * value: a list reply of a thousand array maps made that most of the daemon's work.
+ * value: for a list reply of a thousand arrays that was most of the daemon's work.
  * These write the same forms (the shortest encoding of each value) with plain stores
  * and return the byte after the last one written. No bounds checks: the caller
  * reserves room for the largest encoding first (PACK_*_MAX). No I/O, no allocation.
