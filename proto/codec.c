@@ -11,10 +11,12 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "errcode.h"
 #include "name.h"
+#include "pack.h"
 #include "shape.h"
 
 #define CODEC_STR(x) #x
@@ -26,6 +28,19 @@
 static const char *const codec_capabilities[] = {
     "open_wait", "persist", "overwrite", "sync", "list_paging", "holders", "adopt",
     "release_notify", "release_ring",
+};
+
+/* The keys of an array map and the columns of a list reply, in the order
+ * codec_put_meta writes them; codec_meta reads a map fastest in this order. */
+enum codec_meta_key {
+    CODEC_META_NAME, CODEC_META_DTYPE, CODEC_META_SHAPE, CODEC_META_ORDER, CODEC_META_NBYTES,
+    CODEC_META_OFFSET, CODEC_META_PERSIST, CODEC_META_PERM, CODEC_META_UID, CODEC_META_GID,
+    CODEC_META_CTIME_NS, CODEC_META_NATTACHED, CODEC_META_PATH, CODEC_META_NKEYS
+};
+
+static const char *const codec_meta_keys[CODEC_META_NKEYS] = {
+    "name", "dtype", "shape", "order", "nbytes", "offset", "persist", "perm", "uid", "gid",
+    "ctime_ns", "nattached", "path",
 };
 
 /* Encoders build on two envelope heads; the params and results follow them. */
@@ -83,45 +98,97 @@ static bool codec_meta_packable(const struct meta *m)
     return m != NULL && m->ndim <= PROTO_NDIM_MAX;
 }
 
+/* Room for n more bytes at the end of out (grown by doubling, as msgpack-c grows it):
+ * where they start, or NULL when out of memory. */
+static char *codec_room(msgpack_sbuffer *out, size_t n)
+{
+    size_t cap = out->alloc > 0 ? out->alloc : MSGPACK_SBUFFER_INIT_SIZE;
+    char *grown;
+
+    if (out->alloc - out->size >= n)
+        return out->data + out->size;
+    while (cap - out->size < n)
+        cap *= 2;
+    grown = realloc(out->data, cap);
+    if (grown == NULL)
+        return NULL;
+    out->data = grown;
+    out->alloc = cap;
+    return out->data + out->size;
+}
+
 /* Bytes of a packed array map besides its name, path and shape entries: the map
  * and key headers, the dtype and order and every number at their widest. */
 #define CODEC_META_FIXED_MAX 192
 
-static int codec_pack_meta(msgpack_packer *pk, const struct meta *m)
+/* The most bytes codec_put_meta writes for m. */
+static size_t codec_meta_packed_max(const struct meta *m)
 {
-    char order[2] = { m->order, '\0' };
-    int r = 0;
+    return CODEC_META_FIXED_MAX + PACK_UINT_MAX * (size_t)m->ndim +
+           strnlen(m->name, sizeof(m->name)) + strnlen(m->path, sizeof(m->path));
+}
 
-    r |= msgpack_pack_map(pk, 13);
-    r |= codec_pack_cstr(pk, "name");
-    r |= codec_pack_strn(pk, m->name, sizeof(m->name));
-    r |= codec_pack_cstr(pk, "dtype");
-    r |= codec_pack_strn(pk, m->dtype.str, sizeof(m->dtype.str));
-    r |= codec_pack_cstr(pk, "shape");
-    r |= msgpack_pack_array(pk, m->ndim);
+/* Key k of an array map, or nothing in a list row (whose columns name its values). */
+static inline char *codec_put_key(char *p, bool keyed, enum codec_meta_key k)
+{
+    if (!keyed)
+        return p;
+    return pack_str(p, codec_meta_keys[k], strlen(codec_meta_keys[k]));
+}
+
+/* Key k (when keyed) and its value, the n bytes of text at s. */
+static inline char *codec_put_str(char *p, bool keyed, enum codec_meta_key k, const char *s,
+                                  size_t n)
+{
+    p = codec_put_key(p, keyed, k);
+    return pack_str(p, s, n);
+}
+
+/* Key k (when keyed) and its value, an unsigned integer. */
+static inline char *codec_put_uint(char *p, bool keyed, enum codec_meta_key k, uint64_t v)
+{
+    p = codec_put_key(p, keyed, k);
+    return pack_uint(p, v);
+}
+
+/* m as an array map (keyed) or as a list row of the values alone, in the order of
+ * codec_meta_keys, at p, which has codec_meta_packed_max(m) bytes of room. Written
+ * with pack.h's stores: a list reply holds a thousand of these, and msgpack-c's one
+ * write call per value was most of its cost. */
+static char *codec_put_meta(char *p, const struct meta *m, bool keyed)
+{
+    p = keyed ? pack_map(p, CODEC_META_NKEYS) : pack_array(p, CODEC_META_NKEYS);
+    p = codec_put_str(p, keyed, CODEC_META_NAME, m->name, strnlen(m->name, sizeof(m->name)));
+    p = codec_put_str(p, keyed, CODEC_META_DTYPE, m->dtype.str,
+                      strnlen(m->dtype.str, sizeof(m->dtype.str)));
+    p = codec_put_key(p, keyed, CODEC_META_SHAPE);
+    p = pack_array(p, m->ndim);
     for (uint32_t i = 0; i < m->ndim; i++)
-        r |= msgpack_pack_uint64(pk, m->shape[i]);
-    r |= codec_pack_cstr(pk, "order");
-    r |= codec_pack_cstr(pk, order);
-    r |= codec_pack_cstr(pk, "nbytes");
-    r |= msgpack_pack_uint64(pk, m->nbytes);
-    r |= codec_pack_cstr(pk, "offset");
-    r |= msgpack_pack_uint64(pk, m->offset);
-    r |= codec_pack_cstr(pk, "persist");
-    r |= m->persist ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
-    r |= codec_pack_cstr(pk, "perm");
-    r |= msgpack_pack_uint32(pk, m->perm);
-    r |= codec_pack_cstr(pk, "uid");
-    r |= msgpack_pack_uint32(pk, m->uid);
-    r |= codec_pack_cstr(pk, "gid");
-    r |= msgpack_pack_uint32(pk, m->gid);
-    r |= codec_pack_cstr(pk, "ctime_ns");
-    r |= msgpack_pack_int64(pk, m->ctime_ns);
-    r |= codec_pack_cstr(pk, "nattached");
-    r |= msgpack_pack_uint32(pk, m->nattached);
-    r |= codec_pack_cstr(pk, "path");
-    r |= codec_pack_strn(pk, m->path, sizeof(m->path));
-    return r;
+        p = pack_uint(p, m->shape[i]);
+    p = codec_put_str(p, keyed, CODEC_META_ORDER, &m->order, m->order != '\0' ? 1 : 0);
+    p = codec_put_uint(p, keyed, CODEC_META_NBYTES, m->nbytes);
+    p = codec_put_uint(p, keyed, CODEC_META_OFFSET, m->offset);
+    p = codec_put_key(p, keyed, CODEC_META_PERSIST);
+    p = pack_bool(p, m->persist);
+    p = codec_put_uint(p, keyed, CODEC_META_PERM, m->perm);
+    p = codec_put_uint(p, keyed, CODEC_META_UID, m->uid);
+    p = codec_put_uint(p, keyed, CODEC_META_GID, m->gid);
+    p = codec_put_key(p, keyed, CODEC_META_CTIME_NS);
+    p = pack_int(p, m->ctime_ns);
+    p = codec_put_uint(p, keyed, CODEC_META_NATTACHED, m->nattached);
+    return codec_put_str(p, keyed, CODEC_META_PATH, m->path, strnlen(m->path, sizeof(m->path)));
+}
+
+/* Append m to the packer's sbuffer, keyed or as a row; 0 or -1 (out of memory). */
+static int codec_pack_meta(msgpack_packer *pk, const struct meta *m, bool keyed)
+{
+    msgpack_sbuffer *out = pk->data;
+    char *p = codec_room(out, codec_meta_packed_max(m));
+
+    if (p == NULL)
+        return -1;
+    out->size += (size_t)(codec_put_meta(p, m, keyed) - p);
+    return 0;
 }
 
 int codec_pack_hello(msgpack_sbuffer *out, uint32_t msgid, const struct codec_hello *p)
@@ -360,7 +427,7 @@ int codec_pack_reply_attach(msgpack_sbuffer *out, uint32_t msgid,
     r |= codec_pack_response_head(&pk, msgid);
     r |= msgpack_pack_map(&pk, 3);
     r |= codec_pack_cstr(&pk, "array");
-    r |= codec_pack_meta(&pk, &a->meta);
+    r |= codec_pack_meta(&pk, &a->meta, true);
     r |= codec_pack_cstr(&pk, "handle");
     r |= msgpack_pack_uint64(&pk, a->handle);
     r |= codec_pack_cstr(&pk, "fd");
@@ -380,7 +447,7 @@ int codec_pack_reply_stat(msgpack_sbuffer *out, uint32_t msgid, const struct met
     r |= codec_pack_response_head(&pk, msgid);
     r |= msgpack_pack_map(&pk, 1);
     r |= codec_pack_cstr(&pk, "array");
-    r |= codec_pack_meta(&pk, m);
+    r |= codec_pack_meta(&pk, m, true);
     return codec_pack_end(out, mark, r);
 }
 
@@ -389,35 +456,30 @@ int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct met
 {
     size_t mark = out->size;
     msgpack_packer pk;
+    size_t estimate = 64 + CODEC_META_FIXED_MAX; /* the envelope, "more" and the columns */
     int r = 0;
-
-    size_t estimate = 64;
-    char *grown;
 
     if (n > 0 && ms == NULL)
         return -EINVAL;
     for (size_t i = 0; i < n; i++) {
         if (!codec_meta_packable(ms[i]))
             return -EINVAL;
-        estimate += CODEC_META_FIXED_MAX + 9 * (size_t)ms[i]->ndim +
-                    strnlen(ms[i]->name, sizeof(ms[i]->name)) +
-                    strnlen(ms[i]->path, sizeof(ms[i]->path));
+        estimate += codec_meta_packed_max(ms[i]);
     }
     /* One allocation for the whole page, not a doubling per few dozen arrays. */
-    if (out->alloc - out->size < estimate) {
-        grown = realloc(out->data, out->size + estimate);
-        if (grown == NULL)
-            return -ENOMEM;
-        out->data = grown;
-        out->alloc = out->size + estimate;
-    }
+    if (codec_room(out, estimate) == NULL)
+        return -ENOMEM;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     r |= codec_pack_response_head(&pk, msgid);
-    r |= msgpack_pack_map(&pk, 2);
-    r |= codec_pack_cstr(&pk, "arrays");
+    r |= msgpack_pack_map(&pk, 3);
+    r |= codec_pack_cstr(&pk, "columns");
+    r |= msgpack_pack_array(&pk, CODEC_META_NKEYS);
+    for (unsigned k = 0; k < CODEC_META_NKEYS; k++)
+        r |= codec_pack_cstr(&pk, codec_meta_keys[k]);
+    r |= codec_pack_cstr(&pk, "rows");
     r |= msgpack_pack_array(&pk, n);
     for (size_t i = 0; i < n; i++)
-        r |= codec_pack_meta(&pk, ms[i]);
+        r |= codec_pack_meta(&pk, ms[i], false);
     r |= codec_pack_cstr(&pk, "more");
     r |= more ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
     return codec_pack_end(out, mark, r);
@@ -550,6 +612,18 @@ static bool codec_copy_str(const msgpack_object *o, char *out, size_t outsize, b
     return true;
 }
 
+/* o is an array of str objects (none at all included). */
+static bool codec_str_array(const msgpack_object *o)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY)
+        return false;
+    for (uint32_t i = 0; i < o->via.array.size; i++) {
+        if (o->via.array.ptr[i].type != MSGPACK_OBJECT_STR)
+            return false;
+    }
+    return true;
+}
+
 /* obj must be a map whose keys are all strings. NULL stands for "no params", an
  * empty map, when allow_null is set. */
 static int codec_map(const struct codec_ctx *c, const msgpack_object *obj, bool allow_null,
@@ -609,6 +683,21 @@ static int codec_get_map(const struct codec_ctx *c, const msgpack_object *map, c
     return 0;
 }
 
+/* Each value check below takes the value found under key (named in its messages), or
+ * NULL for an absent key, which leaves *out as it was; each codec_get_ wrapper finds
+ * the value in a map first. */
+
+static int codec_uint(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                      uint64_t max, uint64_t *out, const char *expect)
+{
+    if (v == NULL)
+        return 0;
+    if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 > max)
+        return codec_fail(c, -EINVAL, "'%s' must be %s", key, expect);
+    *out = v->via.u64;
+    return 0;
+}
+
 static int codec_get_uint(const struct codec_ctx *c, const msgpack_object *map,
                           const char *key, bool required, uint64_t max, uint64_t *out,
                           const char *expect)
@@ -616,36 +705,36 @@ static int codec_get_uint(const struct codec_ctx *c, const msgpack_object *map,
     const msgpack_object *v = NULL;
     int r = codec_field(c, map, key, required, &v);
 
-    if (r <= 0)
-        return r;
-    if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 > max)
-        return codec_fail(c, -EINVAL, "'%s' must be %s", key, expect);
-    *out = v->via.u64;
-    return 0;
+    return r < 0 ? r : codec_uint(c, key, v, max, out, expect);
+}
+
+static int codec_u32(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                     uint32_t *out)
+{
+    uint64_t u = *out;
+    int r = codec_uint(c, key, v, UINT32_MAX, &u, "an integer in 0..4294967295");
+
+    if (r == 0)
+        *out = (uint32_t)u;
+    return r;
 }
 
 static int codec_get_u32(const struct codec_ctx *c, const msgpack_object *map,
                          const char *key, bool required, uint32_t *out)
 {
-    uint64_t v = *out;
-    int r = codec_get_uint(c, map, key, required, UINT32_MAX, &v,
-                           "an integer in 0..4294967295");
-
-    if (r == 0)
-        *out = (uint32_t)v;
-    return r;
-}
-
-static int codec_get_int(const struct codec_ctx *c, const msgpack_object *map,
-                         const char *key, bool required, int64_t min, int64_t *out,
-                         const char *expect)
-{
     const msgpack_object *v = NULL;
-    int64_t value;
     int r = codec_field(c, map, key, required, &v);
 
-    if (r <= 0)
-        return r;
+    return r < 0 ? r : codec_u32(c, key, v, out);
+}
+
+static int codec_int(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                     int64_t min, int64_t *out, const char *expect)
+{
+    int64_t value;
+
+    if (v == NULL)
+        return 0;
     if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 <= INT64_MAX)
         value = (int64_t)v->via.u64;
     else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
@@ -658,17 +747,47 @@ static int codec_get_int(const struct codec_ctx *c, const msgpack_object *map,
     return 0;
 }
 
+static int codec_get_int(const struct codec_ctx *c, const msgpack_object *map,
+                         const char *key, bool required, int64_t min, int64_t *out,
+                         const char *expect)
+{
+    const msgpack_object *v = NULL;
+    int r = codec_field(c, map, key, required, &v);
+
+    return r < 0 ? r : codec_int(c, key, v, min, out, expect);
+}
+
+static int codec_bool(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                      bool *out)
+{
+    if (v == NULL)
+        return 0;
+    if (v->type != MSGPACK_OBJECT_BOOLEAN)
+        return codec_fail(c, -EINVAL, "'%s' must be a boolean", key);
+    *out = v->via.boolean;
+    return 0;
+}
+
 static int codec_get_bool(const struct codec_ctx *c, const msgpack_object *map,
                           const char *key, bool required, bool *out)
 {
     const msgpack_object *v = NULL;
     int r = codec_field(c, map, key, required, &v);
 
-    if (r <= 0)
-        return r;
-    if (v->type != MSGPACK_OBJECT_BOOLEAN)
-        return codec_fail(c, -EINVAL, "'%s' must be a boolean", key);
-    *out = v->via.boolean;
+    return r < 0 ? r : codec_bool(c, key, v, out);
+}
+
+static int codec_str(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                     char *out, size_t outsize, bool truncate)
+{
+    if (v == NULL)
+        return 0;
+    if (!codec_copy_str(v, out, outsize, truncate)) {
+        if (truncate)
+            return codec_fail(c, -EINVAL, "'%s' must be a string", key);
+        return codec_fail(c, -EINVAL, "'%s' must be a string of at most %zu bytes", key,
+                          outsize - 1);
+    }
     return 0;
 }
 
@@ -679,25 +798,16 @@ static int codec_get_str(const struct codec_ctx *c, const msgpack_object *map,
     const msgpack_object *v = NULL;
     int r = codec_field(c, map, key, required, &v);
 
-    if (r <= 0)
-        return r;
-    if (!codec_copy_str(v, out, outsize, truncate)) {
-        if (truncate)
-            return codec_fail(c, -EINVAL, "'%s' must be a string", key);
-        return codec_fail(c, -EINVAL, "'%s' must be a string of at most %zu bytes", key,
-                          outsize - 1);
-    }
-    return 0;
+    return r < 0 ? r : codec_str(c, key, v, out, outsize, truncate);
 }
 
-static int codec_get_name(const struct codec_ctx *c, const msgpack_object *map,
-                          const char *key, char out[PROTO_NAME_MAX + 1])
+static int codec_name(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                      char out[PROTO_NAME_MAX + 1])
 {
-    const msgpack_object *v = NULL;
-    int r = codec_field(c, map, key, true, &v);
+    int r;
 
-    if (r <= 0)
-        return r;
+    if (v == NULL)
+        return 0;
     if (v->type != MSGPACK_OBJECT_STR)
         return codec_fail(c, -EINVAL, "'%s' must be a string", key);
     r = name_check(v->via.str.ptr, v->via.str.size);
@@ -712,29 +822,34 @@ static int codec_get_name(const struct codec_ctx *c, const msgpack_object *map,
     return 0;
 }
 
-static int codec_get_dtype(const struct codec_ctx *c, const msgpack_object *map,
-                           const char *key, struct dtype *out)
+/* A name is always required. */
+static int codec_get_name(const struct codec_ctx *c, const msgpack_object *map,
+                          const char *key, char out[PROTO_NAME_MAX + 1])
 {
-    char text[PROTO_DTYPE_MAX + 1];
     const msgpack_object *v = NULL;
     int r = codec_field(c, map, key, true, &v);
 
-    if (r <= 0)
-        return r;
+    return r < 0 ? r : codec_name(c, key, v, out);
+}
+
+static int codec_dtype(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                       struct dtype *out)
+{
+    char text[PROTO_DTYPE_MAX + 1];
+
+    if (v == NULL)
+        return 0;
     if (!codec_copy_str(v, text, sizeof(text), false) || dtype_parse(text, out) < 0)
         return codec_fail(c, -EINVAL, "'%s' must be a numpy type string such as "
                           "\"<f4\" or \"float32\"", key);
     return 0;
 }
 
-static int codec_get_shape(const struct codec_ctx *c, const msgpack_object *map,
-                           const char *key, uint32_t *ret_ndim, uint64_t *shape)
+static int codec_shape(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                       uint32_t *ret_ndim, uint64_t *shape)
 {
-    const msgpack_object *v = NULL;
-    int r = codec_field(c, map, key, true, &v);
-
-    if (r <= 0)
-        return r;
+    if (v == NULL)
+        return 0;
     if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size == 0 ||
         v->via.array.size > PROTO_NDIM_MAX)
         goto bad;
@@ -752,14 +867,11 @@ bad:
                       " positive integers", key);
 }
 
-static int codec_get_order(const struct codec_ctx *c, const msgpack_object *map,
-                           const char *key, char *out)
+static int codec_order(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                       char *out)
 {
-    const msgpack_object *v = NULL;
-    int r = codec_field(c, map, key, false, &v);
-
-    if (r <= 0)
-        return r;
+    if (v == NULL)
+        return 0;
     if (codec_str_is(v, "C"))
         *out = 'C';
     else if (codec_str_is(v, "F"))
@@ -767,6 +879,33 @@ static int codec_get_order(const struct codec_ctx *c, const msgpack_object *map,
     else
         return codec_fail(c, -EINVAL, "'%s' must be \"C\" or \"F\"", key);
     return 0;
+}
+
+static int codec_get_dtype(const struct codec_ctx *c, const msgpack_object *map,
+                           const char *key, struct dtype *out)
+{
+    const msgpack_object *v = NULL;
+    int r = codec_field(c, map, key, true, &v);
+
+    return r < 0 ? r : codec_dtype(c, key, v, out);
+}
+
+static int codec_get_shape(const struct codec_ctx *c, const msgpack_object *map,
+                           const char *key, uint32_t *ret_ndim, uint64_t *shape)
+{
+    const msgpack_object *v = NULL;
+    int r = codec_field(c, map, key, true, &v);
+
+    return r < 0 ? r : codec_shape(c, key, v, ret_ndim, shape);
+}
+
+static int codec_get_order(const struct codec_ctx *c, const msgpack_object *map,
+                           const char *key, char *out)
+{
+    const msgpack_object *v = NULL;
+    int r = codec_field(c, map, key, false, &v);
+
+    return r < 0 ? r : codec_order(c, key, v, out);
 }
 
 /* The data size of a shape: -EOVERFLOW beyond PROTO_ARRAY_BYTES_MAX. */
@@ -977,8 +1116,53 @@ int codec_parse_list(const msgpack_object *params, struct codec_list *out,
     return 0;
 }
 
-/* One array's metadata map; c names where it sits, for messages. */
-static int codec_meta(const struct codec_ctx *c, const msgpack_object *obj, struct meta *out)
+#define CODEC_ABSENT (-1)
+#define CODEC_REPEATED (-2)
+
+/* Where each of keys[0..nkeys) stands among n str objects stride bytes apart (a map's
+ * keys, or a list reply's columns): pos[k] is its index, CODEC_ABSENT or
+ * CODEC_REPEATED. One pass; about one comparison a name when the names come in the
+ * order of keys[], where a codec_field per key compares every name. */
+static void codec_index(const msgpack_object *names, size_t stride, uint32_t n,
+                        const char *const *keys, unsigned nkeys, int64_t *pos)
+{
+    for (unsigned k = 0; k < nkeys; k++)
+        pos[k] = CODEC_ABSENT;
+    for (uint32_t i = 0; i < n; i++) {
+        const msgpack_object *name = (const void *)((const char *)names + i * stride);
+        unsigned k = 0;
+
+        if (i < nkeys && codec_str_is(name, keys[i]))
+            k = i;
+        else
+            while (k < nkeys && !codec_str_is(name, keys[k]))
+                k++;
+        if (k < nkeys)
+            pos[k] = pos[k] == CODEC_ABSENT ? (int64_t)i : CODEC_REPEATED;
+    }
+}
+
+/* The first of keys that repeats, or is absent among the first nrequired, as an error
+ * (codec_field's messages); 0 when there is none. */
+static int codec_check_index(const struct codec_ctx *c, const char *const *keys,
+                             unsigned nkeys, unsigned nrequired, const int64_t *pos)
+{
+    for (unsigned k = 0; k < nkeys; k++) {
+        if (pos[k] == CODEC_REPEATED)
+            return codec_fail(c, -EINVAL, "'%s' appears more than once", keys[k]);
+        if (pos[k] == CODEC_ABSENT && k < nrequired)
+            return codec_fail(c, -EINVAL, "'%s' is required", keys[k]);
+    }
+    return 0;
+}
+
+/* name, dtype and shape: the keys an array map must have. */
+#define CODEC_META_NREQUIRED (CODEC_META_SHAPE + 1)
+
+/* An array's metadata from its values, v[k] for codec_meta_keys[k] (NULL: absent, and
+ * then not one of the required ones), checked in key order. */
+static int codec_meta_values(const struct codec_ctx *c, const msgpack_object *const *v,
+                             struct meta *out)
 {
     uint64_t nbytes, perm = 0, given = 0, offset = PROTO_DATA_OFFSET;
     int64_t ctime_ns = 0;
@@ -986,28 +1170,27 @@ static int codec_meta(const struct codec_ctx *c, const msgpack_object *obj, stru
     char order = 'C';
     int r;
 
-    if ((r = codec_map(c, obj, false, "the array")) < 0 ||
-        (r = codec_get_name(c, obj, "name", out->name)) < 0 ||
-        (r = codec_get_dtype(c, obj, "dtype", &out->dtype)) < 0 ||
-        (r = codec_get_shape(c, obj, "shape", &out->ndim, out->shape)) < 0 ||
-        (r = codec_check_size(c, out->ndim, out->shape, out->dtype.itemsize, &nbytes)) < 0 ||
-        (r = codec_get_order(c, obj, "order", &order)) < 0 ||
-        (r = codec_get_uint(c, obj, "nbytes", false, UINT64_MAX, &given,
-                            "a non-negative integer")) < 0 ||
-        (r = codec_get_uint(c, obj, "offset", false, UINT64_MAX, &offset,
-                            "a non-negative integer")) < 0 ||
-        (r = codec_get_bool(c, obj, "persist", false, &persist)) < 0 ||
-        (r = codec_get_uint(c, obj, "perm", false, 07777, &perm,
-                            "an integer in 0..07777")) < 0)
-        return r;
     out->uid = out->gid = out->nattached = 0;
     out->path[0] = '\0';
-    if ((r = codec_get_u32(c, obj, "uid", false, &out->uid)) < 0 ||
-        (r = codec_get_u32(c, obj, "gid", false, &out->gid)) < 0 ||
-        (r = codec_get_int(c, obj, "ctime_ns", false, INT64_MIN, &ctime_ns,
-                           "an integer")) < 0 ||
-        (r = codec_get_u32(c, obj, "nattached", false, &out->nattached)) < 0 ||
-        (r = codec_get_str(c, obj, "path", false, out->path, sizeof(out->path), false)) < 0)
+    if ((r = codec_name(c, "name", v[CODEC_META_NAME], out->name)) < 0 ||
+        (r = codec_dtype(c, "dtype", v[CODEC_META_DTYPE], &out->dtype)) < 0 ||
+        (r = codec_shape(c, "shape", v[CODEC_META_SHAPE], &out->ndim, out->shape)) < 0 ||
+        (r = codec_check_size(c, out->ndim, out->shape, out->dtype.itemsize, &nbytes)) < 0 ||
+        (r = codec_order(c, "order", v[CODEC_META_ORDER], &order)) < 0 ||
+        (r = codec_uint(c, "nbytes", v[CODEC_META_NBYTES], UINT64_MAX, &given,
+                        "a non-negative integer")) < 0 ||
+        (r = codec_uint(c, "offset", v[CODEC_META_OFFSET], UINT64_MAX, &offset,
+                        "a non-negative integer")) < 0 ||
+        (r = codec_bool(c, "persist", v[CODEC_META_PERSIST], &persist)) < 0 ||
+        (r = codec_uint(c, "perm", v[CODEC_META_PERM], 07777, &perm,
+                        "an integer in 0..07777")) < 0 ||
+        (r = codec_u32(c, "uid", v[CODEC_META_UID], &out->uid)) < 0 ||
+        (r = codec_u32(c, "gid", v[CODEC_META_GID], &out->gid)) < 0 ||
+        (r = codec_int(c, "ctime_ns", v[CODEC_META_CTIME_NS], INT64_MIN, &ctime_ns,
+                       "an integer")) < 0 ||
+        (r = codec_u32(c, "nattached", v[CODEC_META_NATTACHED], &out->nattached)) < 0 ||
+        (r = codec_str(c, "path", v[CODEC_META_PATH], out->path, sizeof(out->path),
+                       false)) < 0)
         return r;
     if (given != 0 && given != nbytes)
         return codec_fail(c, -EINVAL, "'nbytes' %llu does not match shape and dtype (%llu)",
@@ -1023,6 +1206,27 @@ static int codec_meta(const struct codec_ctx *c, const msgpack_object *obj, stru
     out->perm = (uint32_t)perm;
     out->ctime_ns = ctime_ns;
     return 0;
+}
+
+/* One array's metadata map; c names where it sits, for messages. A repeated or
+ * missing key is reported before any bad value. */
+static int codec_meta(const struct codec_ctx *c, const msgpack_object *obj, struct meta *out)
+{
+    const msgpack_object *v[CODEC_META_NKEYS];
+    int64_t pos[CODEC_META_NKEYS];
+    int r;
+
+    if ((r = codec_map(c, obj, false, "the array")) < 0)
+        return r;
+    codec_index(obj->via.map.size > 0 ? &obj->via.map.ptr[0].key : NULL,
+                sizeof(msgpack_object_kv), obj->via.map.size, codec_meta_keys,
+                CODEC_META_NKEYS, pos);
+    r = codec_check_index(c, codec_meta_keys, CODEC_META_NKEYS, CODEC_META_NREQUIRED, pos);
+    if (r < 0)
+        return r;
+    for (unsigned k = 0; k < CODEC_META_NKEYS; k++)
+        v[k] = pos[k] >= 0 ? &obj->via.map.ptr[pos[k]].val : NULL;
+    return codec_meta_values(c, v, out);
 }
 
 int codec_parse_meta(const msgpack_object *obj, struct meta *out, char *err, size_t errlen)
@@ -1059,10 +1263,7 @@ int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_rep
     if (r < 0)
         return r;
     if (r == 1) {
-        bool ok = caps->type == MSGPACK_OBJECT_ARRAY;
-        for (uint32_t i = 0; ok && i < caps->via.array.size; i++)
-            ok = caps->via.array.ptr[i].type == MSGPACK_OBJECT_STR;
-        if (!ok)
+        if (!codec_str_array(caps))
             return codec_fail(&c, -EINVAL, "'capabilities' must be an array of strings");
         for (uint32_t i = 0; i < caps->via.array.size; i++) {
             const msgpack_object_str *cap = &caps->via.array.ptr[i].via.str;
@@ -1144,7 +1345,7 @@ static int codec_page(const struct codec_ctx *c, const msgpack_object *result, c
         (r = codec_get_bool(c, result, "more", false, ret_more)) < 0)
         return r;
     if (items->type != MSGPACK_OBJECT_ARRAY)
-        return codec_fail(c, -EINVAL, "'%s' must be an array of maps", key);
+        return codec_fail(c, -EINVAL, "'%s' must be an array", key);
     if (items->via.array.size > cap)
         return codec_fail(c, -EOVERFLOW, "%u %s do not fit in %zu entries",
                           items->via.array.size, key, cap);
@@ -1152,23 +1353,42 @@ static int codec_page(const struct codec_ctx *c, const msgpack_object *result, c
     return 0;
 }
 
+/* A list reply is a table: "columns" names the values of each of its "rows" once per
+ * page, so that a row carries no keys. Columns this reader does not know are skipped;
+ * a missing one takes an array map's default. */
 int codec_parse_reply_list(const msgpack_object *result, struct meta *out, size_t cap,
                            size_t *ret_n, bool *ret_more, char *err, size_t errlen)
 {
     const struct codec_ctx c = { "list reply", err, errlen };
-    const struct codec_ctx mc = { "list reply: arrays[]", err, errlen };
-    const msgpack_object_array *arrays;
+    const struct codec_ctx cc = { "list reply: columns", err, errlen };
+    const struct codec_ctx rc = { "list reply: rows[]", err, errlen };
+    const msgpack_object *columns = NULL, *v[CODEC_META_NKEYS];
+    const msgpack_object_array *rows;
+    int64_t pos[CODEC_META_NKEYS];
     bool more;
-    int r = codec_page(&c, result, "arrays", cap, &arrays, &more);
+    int r = codec_page(&c, result, "rows", cap, &rows, &more);
 
+    if (r < 0 || (r = codec_field(&c, result, "columns", true, &columns)) < 0)
+        return r;
+    if (!codec_str_array(columns))
+        return codec_fail(&c, -EINVAL, "'columns' must be an array of strings");
+    codec_index(columns->via.array.ptr, sizeof(msgpack_object), columns->via.array.size,
+                codec_meta_keys, CODEC_META_NKEYS, pos);
+    r = codec_check_index(&cc, codec_meta_keys, CODEC_META_NKEYS, CODEC_META_NREQUIRED, pos);
     if (r < 0)
         return r;
-    for (uint32_t i = 0; i < arrays->size; i++) {
-        r = codec_meta(&mc, &arrays->ptr[i], &out[i]);
+    for (uint32_t i = 0; i < rows->size; i++) {
+        const msgpack_object *row = &rows->ptr[i];
+
+        if (row->type != MSGPACK_OBJECT_ARRAY || row->via.array.size != columns->via.array.size)
+            return codec_fail(&rc, -EINVAL, "a row must be an array of one value per column");
+        for (unsigned k = 0; k < CODEC_META_NKEYS; k++)
+            v[k] = pos[k] >= 0 ? &row->via.array.ptr[pos[k]] : NULL;
+        r = codec_meta_values(&rc, v, &out[i]);
         if (r < 0)
             return r;
     }
-    *ret_n = arrays->size;
+    *ret_n = rows->size;
     *ret_more = more;
     return 0;
 }

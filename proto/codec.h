@@ -151,7 +151,8 @@ int codec_pack_reply_attach(msgpack_sbuffer *out, uint32_t msgid,
                             const struct codec_attach_reply *r);
 /* Result {"array": meta} */
 int codec_pack_reply_stat(msgpack_sbuffer *out, uint32_t msgid, const struct meta *m);
-/* Result {"arrays": [meta...], "more": bool} */
+/* Result {"columns": [key...], "rows": [[value...]...], "more": bool}: each array's
+ * values under the array map's keys, named once (PROTOCOL.md, list). */
 int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct meta *const *ms,
                           size_t n, bool more);
 int codec_pack_reply_stats(msgpack_sbuffer *out, uint32_t msgid,
@@ -194,8 +195,8 @@ int codec_parse_reply_attach(const msgpack_object *result, struct codec_attach_r
                              int *ret_has_fd, char *err, size_t errlen);
 int codec_parse_reply_stat(const msgpack_object *result, struct meta *out,
                            char *err, size_t errlen);
-/* Fills up to cap metas; *ret_n filled, *ret_more from the reply. -EOVERFLOW if the
- * reply holds more than cap. */
+/* Fills up to cap metas from the rows; *ret_n filled, *ret_more from the reply.
+ * Columns it does not know are skipped. -EOVERFLOW if the reply holds more than cap. */
 int codec_parse_reply_list(const msgpack_object *result, struct meta *out, size_t cap,
                            size_t *ret_n, bool *ret_more, char *err, size_t errlen);
 int codec_parse_reply_stats(const msgpack_object *result, struct codec_stats_reply *out,
@@ -212,7 +213,7 @@ int codec_parse_reply_holders(const msgpack_object *result, struct codec_holder 
                               size_t cap, size_t *ret_n, bool *ret_more, char *err,
                               size_t errlen);
 
-/* Parse one array's metadata map (as found in attach/stat/list results). */
+/* Parse one array's metadata map (as found in attach and stat results). */
 int codec_parse_meta(const msgpack_object *obj, struct meta *out, char *err, size_t errlen);
 
 /* chmod: params {"name", "perm"}; chown: params {"name", "uid"?, "gid"?}, at least

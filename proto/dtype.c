@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -39,10 +38,17 @@ static const struct dtype_alias dtype_aliases[] = {
     { "csingle", "c8" },    { "cdouble", "c16" },   { "complex", "c16" },
 };
 
+#define DTYPE_NALIASES (sizeof(dtype_aliases) / sizeof(dtype_aliases[0]))
+
 /* datetime64/timedelta64 units numpy knows. */
 static const char *const dtype_time_units[] = {
     "Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as",
 };
+
+static bool dtype_is_order(char c)
+{
+    return c == '<' || c == '>' || c == '|' || c == '=';
+}
 
 static bool dtype_digit(char c)
 {
@@ -137,6 +143,28 @@ static int dtype_itemsize(char kind, uint64_t n, uint64_t *ret)
     return 0;
 }
 
+/* "<order><kind><n><unit>" into str: at most 1 + 1 + 10 + 7 bytes and the NUL, as n is
+ * at most DTYPE_ITEMSIZE_MAX and dtype_parse_unit keeps a unit to 7 bytes. By hand,
+ * not snprintf: the client parses the dtype of every array in a list reply. */
+static void dtype_format(char str[PROTO_DTYPE_MAX + 1], char order, char kind, uint64_t n,
+                         const char *unit)
+{
+    char digits[20];
+    size_t nd = 0, len = 0;
+
+    do {
+        digits[nd++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n > 0);
+    str[len++] = order;
+    str[len++] = kind;
+    while (nd > 0)
+        str[len++] = digits[--nd];
+    for (; *unit != '\0'; unit++)
+        str[len++] = *unit;
+    str[len] = '\0';
+}
+
 static int dtype_parse_typestr(const char *in, struct dtype *out)
 {
     const char *p = in;
@@ -144,9 +172,8 @@ static int dtype_parse_typestr(const char *in, struct dtype *out)
     char kind;
     char unit[8];
     uint64_t n, itemsize;
-    int len;
 
-    if (*p == '<' || *p == '>' || *p == '|' || *p == '=')
+    if (dtype_is_order(*p))
         order = *p++;
     kind = *p++;
     if (kind == '\0' || strchr("biufcSUVmM", kind) == NULL)
@@ -165,11 +192,7 @@ static int dtype_parse_typestr(const char *in, struct dtype *out)
         order = '|';
     else if (order == '=' || order == '|')
         order = DTYPE_HOST_ORDER;
-
-    len = snprintf(out->str, sizeof(out->str), "%c%c%llu%s", order, kind,
-                   (unsigned long long)n, unit);
-    if (len < 0 || (size_t)len >= sizeof(out->str))
-        return -EINVAL;
+    dtype_format(out->str, order, kind, n, unit);
     out->itemsize = itemsize;
     return 0;
 }
@@ -184,7 +207,9 @@ int dtype_parse(const char *in, struct dtype *out)
     if (strnlen(in, PROTO_DTYPE_MAX + 1) > PROTO_DTYPE_MAX)
         return -EINVAL;
     typestr = in;
-    for (size_t i = 0; i < sizeof(dtype_aliases) / sizeof(dtype_aliases[0]); i++) {
+    /* No numpy name starts with a byte order, and the canonical typestrs every reply
+     * carries always do: those skip the names. */
+    for (size_t i = 0; !dtype_is_order(in[0]) && i < DTYPE_NALIASES; i++) {
         if (strcmp(in, dtype_aliases[i].name) == 0) {
             typestr = dtype_aliases[i].typestr;
             break;

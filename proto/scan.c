@@ -84,6 +84,28 @@ static uint64_t scan_be(const uint8_t *p, size_t width)
     return v;
 }
 
+/* Positive and negative fixint, nil, false, true and fixstr. */
+static bool scan_is_short(uint8_t b)
+{
+    return b <= 0x7f || b >= 0xe0 || (b & 0xe0) == 0xa0 || b == 0xc0 || b == 0xc2 ||
+           b == 0xc3;
+}
+
+/* One element done: pay it to its container, closing every container that this
+ * completes. True when that closes the outermost one (or there was none): the
+ * object is whole. */
+static bool scan_pay(uint64_t *owed_at, uint64_t *owed, unsigned *depth)
+{
+    while (*depth > 0) {
+        owed_at[*depth - 1]--;
+        (*owed)--;
+        if (owed_at[*depth - 1] > 0)
+            return false;
+        (*depth)--;
+    }
+    return true;
+}
+
 int scan_object(const uint8_t *buf, size_t len, size_t max_len, unsigned max_depth,
                 size_t *ret_len)
 {
@@ -110,6 +132,21 @@ int scan_object(const uint8_t *buf, size_t len, size_t max_len, unsigned max_dep
 
         if (pos >= avail)
             return pos >= max_len ? -E2BIG : 0;
+        /* Most objects of a reply are fixints, nil, booleans and short strings: a
+         * one-byte header, no count. The checks below, without classifying. */
+        if (scan_is_short(buf[pos])) {
+            end = (uint64_t)pos + 1 + ((buf[pos] & 0xe0) == 0xa0 ? (buf[pos] & 0x1f) : 0);
+            if (end + (owed - depth) > max_len)
+                return -E2BIG;
+            if (end > avail)
+                return 0;
+            pos = (size_t)end;
+            if (scan_pay(owed_at, &owed, &depth)) {
+                *ret_len = pos;
+                return 1;
+            }
+            continue;
+        }
         r = scan_classify(buf[pos], &h);
         if (r < 0)
             return r;
@@ -144,17 +181,7 @@ int scan_object(const uint8_t *buf, size_t len, size_t max_len, unsigned max_dep
         if (end > avail)
             return 0;
         pos = (size_t)end;
-
-        /* One element done: pay it to its container, closing every container that
-         * this completes. */
-        while (depth > 0) {
-            owed_at[depth - 1]--;
-            owed--;
-            if (owed_at[depth - 1] > 0)
-                break;
-            depth--;
-        }
-        if (depth == 0) {
+        if (scan_pay(owed_at, &owed, &depth)) {
             *ret_len = pos;
             return 1;
         }

@@ -536,6 +536,47 @@ static void test_codec_list_reply_round_trips_and_respects_cap(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* A peer may send the columns in any order and columns this reader does not know;
+ * a column left out takes an array map's default, and a row must fill every column. */
+static void test_codec_list_reply_rows_are_read_by_column_name(void **state)
+{
+    struct wire *w = *state;
+    msgpack_object dims[] = { o_uint(3), o_uint(2) };
+    msgpack_object columns[] = { o_str("shape"), o_str("from_the_future"), o_str("uid"),
+                                 o_str("dtype"), o_str("name") };
+    msgpack_object row[] = { o_array(dims, 2), o_str("?"), o_uint(7), o_str("<f8"),
+                             o_str("b") };
+    msgpack_object rows[] = { o_array(row, 5) }, short_rows[] = { o_array(row, 4) };
+    msgpack_object_kv kv[] = { { o_str("columns"), o_array(columns, 5) },
+                               { o_str("rows"), o_array(rows, 1) } };
+    struct meta out[1];
+    size_t n = 0;
+    bool more = true;
+    char err[256] = "";
+
+    assert_int_equal(codec_parse_reply_list(wire_object(w, o_map(kv, 2)), out, 1, &n, &more,
+                                            err, sizeof(err)), 0);
+    assert_int_equal(n, 1);
+    assert_false(more);
+    assert_string_equal(out[0].name, "b");
+    assert_string_equal(out[0].dtype.str, "<f8");
+    assert_int_equal(out[0].ndim, 2);
+    assert_int_equal(out[0].shape[0], 3);
+    assert_int_equal(out[0].shape[1], 2);
+    assert_int_equal(out[0].nbytes, 48);
+    assert_int_equal(out[0].uid, 7);
+    assert_int_equal(out[0].gid, 0);
+    assert_int_equal(out[0].order, 'C');
+    assert_int_equal(out[0].offset, PROTO_DATA_OFFSET);
+    assert_string_equal(out[0].path, "");
+
+    kv[1].val = o_array(short_rows, 1);
+    assert_int_equal(codec_parse_reply_list(wire_object(w, o_map(kv, 2)), out, 1, &n, &more,
+                                            err, sizeof(err)), -EINVAL);
+    assert_string_equal(err, "list reply: rows[]: a row must be an array of one value per "
+                        "column");
+}
+
 static void test_codec_stats_reply_round_trips(void **state)
 {
     struct wire *w = *state;
@@ -975,11 +1016,24 @@ static int parse_meta_in_attach(const msgpack_object *m, char *err, size_t errle
     return parse_reply_attach(&result, err, errlen);
 }
 
+/* A list reply is a table: the map's keys become its columns and its values one row.
+ * What is not a map becomes a row of its own under no columns. */
 static int parse_meta_in_list(const msgpack_object *m, char *err, size_t errlen)
 {
-    msgpack_object arrays[] = { *m };
-    msgpack_object_kv kv[] = { { o_str("arrays"), o_array(arrays, 1) } };
-    msgpack_object result = o_map(kv, 1);
+    msgpack_object columns[32], values[32], rows[1];
+    uint32_t n = m->type == MSGPACK_OBJECT_MAP ? m->via.map.size : 0;
+    msgpack_object_kv kv[2];
+    msgpack_object result;
+
+    assert_true(n <= 32);
+    for (uint32_t i = 0; i < n; i++) {
+        columns[i] = m->via.map.ptr[i].key;
+        values[i] = m->via.map.ptr[i].val;
+    }
+    rows[0] = m->type == MSGPACK_OBJECT_MAP ? o_array(values, n) : *m;
+    kv[0] = (msgpack_object_kv){ o_str("columns"), o_array(columns, n) };
+    kv[1] = (msgpack_object_kv){ o_str("rows"), o_array(rows, 1) };
+    result = o_map(kv, 2);
     return parse_reply_list(&result, err, errlen);
 }
 
@@ -1061,7 +1115,7 @@ static void test_codec_rejects_wrong_types_in_every_reply_field(void **state)
     };
     struct field meta[13];
     msgpack_object_kv meta_kv[13];
-    msgpack_object one_meta[1];
+    msgpack_object meta_columns[13], meta_values[13], one_row[1];
     const char *counters[] = { "arrays", "arrays_volatile", "arrays_persistent", "bytes",
                                "bytes_volatile", "bytes_persistent", "connections",
                                "attachments", "persist_capacity", "persist_free",
@@ -1072,8 +1126,10 @@ static void test_codec_rejects_wrong_types_in_every_reply_field(void **state)
     for (size_t i = 0; i < 13; i++) {
         meta_kv[i].key = o_str(meta[i].key);
         meta_kv[i].val = meta[i].value;
+        meta_columns[i] = o_str(meta[i].key);
+        meta_values[i] = meta[i].value;
     }
-    one_meta[0] = o_map(meta_kv, 13);
+    one_row[0] = o_array(meta_values, 13);
     {
         const struct field attach[] = {
             { "array", o_map(meta_kv, 13), REQ }, { "handle", o_uint(1), REQ },
@@ -1081,11 +1137,12 @@ static void test_codec_rejects_wrong_types_in_every_reply_field(void **state)
         };
         const struct field stat[] = { { "array", o_map(meta_kv, 13), REQ } };
         const struct field list[] = {
-            { "arrays", o_array(one_meta, 1), REQ }, { "more", o_bool(false), 0 },
+            { "columns", o_array(meta_columns, 13), REQ }, { "rows", o_array(one_row, 1), REQ },
+            { "more", o_bool(false), 0 },
         };
         check_fields(w, "attach reply", parse_reply_attach, attach, 3);
         check_fields(w, "stat reply", parse_reply_stat, stat, 1);
-        check_fields(w, "list reply", parse_reply_list, list, 2);
+        check_fields(w, "list reply", parse_reply_list, list, 3);
     }
     for (size_t i = 0; i < 13; i++)
         stats[i] = (struct field){ counters[i], o_uint(i), REQ };
@@ -1095,7 +1152,8 @@ static void test_codec_rejects_wrong_types_in_every_reply_field(void **state)
     check_fields(w, "hello reply: limits", parse_limits_in_hello, limits, 4);
     check_fields(w, "array", parse_meta, meta, 13);
     check_fields(w, "attach reply: array", parse_meta_in_attach, meta, 13);
-    check_fields(w, "list reply: arrays[]", parse_meta_in_list, meta, 13);
+    /* Repeated and missing columns are named under "columns", bad values under "rows[]". */
+    check_fields(w, "list reply: ", parse_meta_in_list, meta, 13);
     check_fields(w, "stats reply", parse_reply_stats, stats, 14);
 }
 
@@ -1443,6 +1501,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_codec_stat_reply_round_trips, wire_setup,
                                         wire_teardown),
         cmocka_unit_test_setup_teardown(test_codec_list_reply_round_trips_and_respects_cap,
+                                        wire_setup, wire_teardown),
+        cmocka_unit_test_setup_teardown(test_codec_list_reply_rows_are_read_by_column_name,
                                         wire_setup, wire_teardown),
         cmocka_unit_test_setup_teardown(test_codec_stats_reply_round_trips, wire_setup,
                                         wire_teardown),
