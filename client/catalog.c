@@ -145,6 +145,7 @@ int sharr_list(sharr_t *conn, const char *after, struct sharr_info *out, size_t 
     if (cap < page.cap)
         page.cap = cap;
     p.limit = (uint32_t)page.cap;
+    p.table = true;
     page.metas = malloc(page.cap * sizeof(*page.metas));
     if (page.metas == NULL)
         return client_fail(-ENOMEM, "out of memory");

@@ -652,7 +652,7 @@ static int methods_list(struct conn *c, const struct codec_msg *msg)
         page[n++] = &a->meta;
     }
     msgpack_sbuffer_init(&sb);
-    methods_send(c, &sb, codec_pack_reply_list(&sb, msg->msgid, page, n, more), -1);
+    methods_send(c, &sb, codec_pack_reply_list(&sb, msg->msgid, page, n, more, p.table), -1);
     return 0;
 }
 

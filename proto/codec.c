@@ -331,13 +331,17 @@ int codec_pack_list(msgpack_sbuffer *out, uint32_t msgid, const struct codec_lis
 
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     r |= codec_pack_request_head(&pk, msgid, "list", true);
-    /* limit 0 means "the server's default": the key is left out. */
-    r |= msgpack_pack_map(&pk, p->limit != 0 ? 2 : 1);
+    /* limit 0 means "the server's default": the key is left out; so is table false. */
+    r |= msgpack_pack_map(&pk, 1 + (p->limit != 0) + p->table);
     r |= codec_pack_cstr(&pk, "after");
     r |= codec_pack_strn(&pk, p->after, sizeof(p->after));
     if (p->limit != 0) {
         r |= codec_pack_cstr(&pk, "limit");
         r |= msgpack_pack_uint32(&pk, p->limit);
+    }
+    if (p->table) {
+        r |= codec_pack_cstr(&pk, "table");
+        r |= msgpack_pack_true(&pk);
     }
     return codec_pack_end(out, mark, r);
 }
@@ -452,7 +456,7 @@ int codec_pack_reply_stat(msgpack_sbuffer *out, uint32_t msgid, const struct met
 }
 
 int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct meta *const *ms,
-                          size_t n, bool more)
+                          size_t n, bool more, bool table)
 {
     size_t mark = out->size;
     msgpack_packer pk;
@@ -471,15 +475,17 @@ int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct met
         return -ENOMEM;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     r |= codec_pack_response_head(&pk, msgid);
-    r |= msgpack_pack_map(&pk, 3);
-    r |= codec_pack_cstr(&pk, "columns");
-    r |= msgpack_pack_array(&pk, CODEC_META_NKEYS);
-    for (unsigned k = 0; k < CODEC_META_NKEYS; k++)
-        r |= codec_pack_cstr(&pk, codec_meta_keys[k]);
-    r |= codec_pack_cstr(&pk, "rows");
+    r |= msgpack_pack_map(&pk, table ? 3 : 2);
+    if (table) {
+        r |= codec_pack_cstr(&pk, "columns");
+        r |= msgpack_pack_array(&pk, CODEC_META_NKEYS);
+        for (unsigned k = 0; k < CODEC_META_NKEYS; k++)
+            r |= codec_pack_cstr(&pk, codec_meta_keys[k]);
+    }
+    r |= codec_pack_cstr(&pk, table ? "rows" : "arrays");
     r |= msgpack_pack_array(&pk, n);
     for (size_t i = 0; i < n; i++)
-        r |= codec_pack_meta(&pk, ms[i], false);
+        r |= codec_pack_meta(&pk, ms[i], !table);
     r |= codec_pack_cstr(&pk, "more");
     r |= more ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
     return codec_pack_end(out, mark, r);
@@ -1103,11 +1109,13 @@ int codec_parse_list(const msgpack_object *params, struct codec_list *out,
     int r;
 
     out->after[0] = '\0';
+    out->table = false;
     if ((r = codec_map(&c, params, true, "params")) < 0 ||
         (r = codec_get_str(&c, params, "after", false, out->after, sizeof(out->after),
                            false)) < 0 ||
         (r = codec_get_uint(&c, params, "limit", false, PROTO_LIST_PAGE_MAX, &limit,
-                            "an integer in 1.." CODEC_XSTR(PROTO_LIST_PAGE_MAX))) < 0)
+                            "an integer in 1.." CODEC_XSTR(PROTO_LIST_PAGE_MAX))) < 0 ||
+        (r = codec_get_bool(&c, params, "table", false, &out->table)) < 0)
         return r;
     if (limit == 0)
         return codec_fail(&c, -EINVAL,
@@ -1353,21 +1361,51 @@ static int codec_page(const struct codec_ctx *c, const msgpack_object *result, c
     return 0;
 }
 
-/* A list reply is a table: "columns" names the values of each of its "rows" once per
- * page, so that a row carries no keys. Columns this reader does not know are skipped;
- * a missing one takes an array map's default. */
+/* A list reply in the form asked for by "table": maps ({"arrays": [array map...]}),
+ * what a daemon that predates tables sends whatever it was asked. */
+static int codec_parse_reply_list_maps(const struct codec_ctx *c, const msgpack_object *result,
+                                       struct meta *out, size_t cap, size_t *ret_n,
+                                       bool *ret_more)
+{
+    const struct codec_ctx ac = { "list reply: arrays[]", c->err, c->errlen };
+    const msgpack_object_array *arrays;
+    bool more;
+    int r = codec_page(c, result, "arrays", cap, &arrays, &more);
+
+    if (r < 0)
+        return r;
+    for (uint32_t i = 0; i < arrays->size; i++) {
+        r = codec_meta(&ac, &arrays->ptr[i], &out[i]);
+        if (r < 0)
+            return r;
+    }
+    *ret_n = arrays->size;
+    *ret_more = more;
+    return 0;
+}
+
+/* A list reply is a table when the request said "table": "columns" names the values
+ * of each of its "rows" once per page, so that a row carries no keys. Columns this
+ * reader does not know are skipped; a missing one takes an array map's default. A
+ * reply without "columns" is the older form of maps. */
 int codec_parse_reply_list(const msgpack_object *result, struct meta *out, size_t cap,
                            size_t *ret_n, bool *ret_more, char *err, size_t errlen)
 {
     const struct codec_ctx c = { "list reply", err, errlen };
     const struct codec_ctx cc = { "list reply: columns", err, errlen };
     const struct codec_ctx rc = { "list reply: rows[]", err, errlen };
-    const msgpack_object *columns = NULL, *v[CODEC_META_NKEYS];
+    const msgpack_object *columns = NULL, *arrays = NULL, *v[CODEC_META_NKEYS];
     const msgpack_object_array *rows;
     int64_t pos[CODEC_META_NKEYS];
     bool more;
-    int r = codec_page(&c, result, "rows", cap, &rows, &more);
+    int r = codec_map(&c, result, false, "the result");
 
+    if (r < 0 || (r = codec_field(&c, result, "columns", false, &columns)) < 0 ||
+        (r = codec_field(&c, result, "arrays", false, &arrays)) < 0)
+        return r;
+    if (columns == NULL && arrays != NULL)
+        return codec_parse_reply_list_maps(&c, result, out, cap, ret_n, ret_more);
+    r = codec_page(&c, result, "rows", cap, &rows, &more);
     if (r < 0 || (r = codec_field(&c, result, "columns", true, &columns)) < 0)
         return r;
     if (!codec_str_array(columns))

@@ -89,6 +89,7 @@ struct codec_release {          /* release request */
 struct codec_list {             /* list request */
     char after[PROTO_NAME_MAX + 1]; /* "" from the start */
     uint32_t limit;             /* 1..PROTO_LIST_PAGE_MAX; default when absent */
+    bool table;                 /* the reply as a table (columns and rows), not maps */
 };
 
 struct codec_attach_reply {     /* create and open results; a descriptor comes with it */
@@ -154,7 +155,7 @@ int codec_pack_reply_stat(msgpack_sbuffer *out, uint32_t msgid, const struct met
 /* Result {"columns": [key...], "rows": [[value...]...], "more": bool}: each array's
  * values under the array map's keys, named once (PROTOCOL.md, list). */
 int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct meta *const *ms,
-                          size_t n, bool more);
+                          size_t n, bool more, bool table);
 int codec_pack_reply_stats(msgpack_sbuffer *out, uint32_t msgid,
                            const struct codec_stats_reply *r);
 /* Result {} (unlink, release, sync) */

@@ -370,7 +370,7 @@ static void test_codec_release_notification_round_trips(void **state)
 static void test_codec_list_round_trips_and_defaults(void **state)
 {
     struct wire *w = *state;
-    struct codec_list in = { .after = "abc", .limit = PROTO_LIST_PAGE_MAX }, out;
+    struct codec_list in = { .after = "abc", .limit = PROTO_LIST_PAGE_MAX, .table = true }, out;
     struct codec_msg msg;
     msgpack_sbuffer sb;
     char err[256];
@@ -382,16 +382,19 @@ static void test_codec_list_round_trips_and_defaults(void **state)
     assert_int_equal(codec_parse_list(msg.params, &out, err, sizeof(err)), 0);
     assert_string_equal(out.after, "abc");
     assert_int_equal(out.limit, PROTO_LIST_PAGE_MAX);
+    assert_true(out.table);
     msgpack_sbuffer_destroy(&sb);
 
     in.after[0] = '\0';
     in.limit = 0; /* the server's default */
+    in.table = false; /* maps, as a client that predates tables asks */
     msgpack_sbuffer_init(&sb);
     assert_int_equal(codec_pack_list(&sb, 5, &in), 0);
     wire_msg(w, &sb, CODEC_REQUEST, 5, &msg);
     assert_int_equal(codec_parse_list(msg.params, &out, err, sizeof(err)), 0);
     assert_string_equal(out.after, "");
     assert_int_equal(out.limit, PROTO_LIST_PAGE_DEFAULT);
+    assert_false(out.table);
     msgpack_sbuffer_destroy(&sb);
 
     /* no params at all */
@@ -500,6 +503,17 @@ static void test_codec_stat_reply_round_trips(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+static bool map_has(const msgpack_object *map, const char *key)
+{
+    for (uint32_t i = 0; map->type == MSGPACK_OBJECT_MAP && i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key) &&
+            memcmp(k->via.str.ptr, key, k->via.str.size) == 0)
+            return true;
+    }
+    return false;
+}
+
 static void test_codec_list_reply_round_trips_and_respects_cap(void **state)
 {
     struct wire *w = *state;
@@ -515,20 +529,26 @@ static void test_codec_list_reply_round_trips_and_respects_cap(void **state)
     sample_meta(&in[1], "b");
     sample_meta(&in[2], "c");
     in[1].uid = 0;
-    msgpack_sbuffer_init(&sb);
-    assert_int_equal(codec_pack_reply_list(&sb, 6, ptrs, 3, true), 0);
-    wire_msg(w, &sb, CODEC_RESPONSE, 6, &msg);
-    assert_int_equal(codec_parse_reply_list(msg.result, out, 3, &n, &more, err, sizeof(err)), 0);
-    assert_int_equal(n, 3);
-    assert_true(more);
-    for (size_t i = 0; i < 3; i++)
-        assert_meta_equal(&out[i], &in[i]);
-    assert_int_equal(codec_parse_reply_list(msg.result, out, 2, &n, &more, err, sizeof(err)),
-                     -EOVERFLOW);
-    msgpack_sbuffer_destroy(&sb);
+    /* The table a client asks for, and the maps of a client that predates tables. */
+    for (int table = 0; table < 2; table++) {
+        msgpack_sbuffer_init(&sb);
+        assert_int_equal(codec_pack_reply_list(&sb, 6, ptrs, 3, true, table), 0);
+        wire_msg(w, &sb, CODEC_RESPONSE, 6, &msg);
+        assert_true(map_has(msg.result, table ? "rows" : "arrays"));
+        assert_int_equal(
+            codec_parse_reply_list(msg.result, out, 3, &n, &more, err, sizeof(err)), 0);
+        assert_int_equal(n, 3);
+        assert_true(more);
+        for (size_t i = 0; i < 3; i++)
+            assert_meta_equal(&out[i], &in[i]);
+        assert_int_equal(
+            codec_parse_reply_list(msg.result, out, 2, &n, &more, err, sizeof(err)),
+            -EOVERFLOW);
+        msgpack_sbuffer_destroy(&sb);
+    }
 
     msgpack_sbuffer_init(&sb);
-    assert_int_equal(codec_pack_reply_list(&sb, 7, NULL, 0, false), 0);
+    assert_int_equal(codec_pack_reply_list(&sb, 7, NULL, 0, false, true), 0);
     wire_msg(w, &sb, CODEC_RESPONSE, 7, &msg);
     assert_int_equal(codec_parse_reply_list(msg.result, out, 0, &n, &more, err, sizeof(err)), 0);
     assert_int_equal(n, 0);
