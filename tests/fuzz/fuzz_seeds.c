@@ -85,7 +85,8 @@ int main(int argc, char **argv)
     SEED("reply_hello", codec_pack_reply_hello(&b, 1, &hr));
     SEED("reply_attach", codec_pack_reply_attach(&b, 2, &ar));
     SEED("reply_stat", codec_pack_reply_stat(&b, 3, &ar.meta));
-    SEED("reply_list", codec_pack_reply_list(&b, 4, ms, 1, true));
+    SEED("reply_list", codec_pack_reply_list(&b, 4, ms, 1, true, true));
+    SEED("reply_list_maps", codec_pack_reply_list(&b, 4, ms, 1, true, false));
     SEED("reply_stats", codec_pack_reply_stats(&b, 5, &sr));
     SEED("reply_error", codec_pack_error(&b, 6, -ENOENT, "no such array"));
     SEED("reply_ring", codec_pack_reply_ring(&b, 7, 4096));
