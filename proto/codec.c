@@ -346,26 +346,26 @@ int codec_pack_list(msgpack_sbuffer *out, uint32_t msgid, const struct codec_lis
     return codec_pack_end(out, mark, r);
 }
 
-int codec_pack_stats(msgpack_sbuffer *out, uint32_t msgid)
+/* A request of a method that takes no params. */
+static int codec_pack_bare(msgpack_sbuffer *out, uint32_t msgid, const char *method)
 {
     size_t mark = out->size;
     msgpack_packer pk;
     int r;
 
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    r = codec_pack_request_head(&pk, msgid, "stats", false);
+    r = codec_pack_request_head(&pk, msgid, method, false);
     return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_stats(msgpack_sbuffer *out, uint32_t msgid)
+{
+    return codec_pack_bare(out, msgid, "stats");
 }
 
 int codec_pack_ring(msgpack_sbuffer *out, uint32_t msgid)
 {
-    size_t mark = out->size;
-    msgpack_packer pk;
-    int r;
-
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    r = codec_pack_request_head(&pk, msgid, "ring", false);
-    return codec_pack_end(out, mark, r);
+    return codec_pack_bare(out, msgid, "ring");
 }
 
 int codec_pack_reply_ring(msgpack_sbuffer *out, uint32_t msgid, uint32_t size)
