@@ -119,15 +119,24 @@ def create(socket, name, typestr, shape, order, persist, perm, overwrite):
     return Attachment(path, name, "w+", ptr.value)
 
 
+# The mode as libsharr takes it, for the modes open_ is given.
+_C_MODES = {"r": b"r", "r+": b"r+", "c": b"c"}
+
+
 def open_(socket, name, mode, wait_ms):
     """Attach the existing array name in mode 'r', 'r+' or 'c', waiting up to wait_ms
     for it to be created (0: no wait, -1: forever). Raises the daemon's error."""
-    path = _connection.resolve(socket)
-    conn = _connection.get(path)
-    c_name = encode_name(name)
-    opts = _lib.OpenOpts(wait_ms=wait_ms, flags=0)
+    path, conn = _connection.find(socket)
+    # The usual name, a str without NUL, is encoded here; encode_name judges the rest.
+    if type(name) is str and "\0" not in name:
+        c_name = name.encode()
+    else:
+        c_name = encode_name(name)
+    # NULL options are libsharr's defaults: no wait, no flags. ctypes passes a
+    # struct or c_void_p by reference where the prototype wants a pointer to it.
+    opts = _lib.OpenOpts(wait_ms, 0) if wait_ms else None
     ptr = ctypes.c_void_p()
-    _errors.check(_lib.open_(conn, c_name, mode.encode(), ctypes.byref(opts),
-                             ctypes.byref(ptr)), name)
+    rc = _lib.open_(conn, c_name, _C_MODES[mode], opts, ptr)
+    if rc < 0:
+        raise _errors.from_result(rc, name)
     return Attachment(path, name, mode, ptr.value)
-
