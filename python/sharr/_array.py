@@ -114,6 +114,9 @@ class memmap(np.memmap):
                 raise ValueError("wait applies to attaching ('r', 'r+', 'c'), not 'w+'")
             att = _attachment.create(socket, name, _typestr(dtype), _shape_to_create(shape),
                                      _order(order or "C"), persist, perm, True)
+        elif dtype is None and shape is None and order is None:
+            # The usual attach: nothing given to check.
+            att = _attachment.open_(socket, name, mode, 0 if wait is None else _wait_ms(wait))
         else:
             # Arguments are checked before the daemon is asked anything.
             dtype = np.dtype(dtype) if dtype is not None else None
@@ -124,8 +127,7 @@ class memmap(np.memmap):
             if why is not None:
                 del att  # release now, not when the traceback dies
                 raise ValueError(why)
-        info = att.info
-        return cls._over(att, info.shape, info.dtype, 0, None, info.order)
+        return cls._over(att, att.shape, att.dtype, 0, None, att.order)
 
     @classmethod
     def _over(cls, att, shape, dtype, offset, strides, order="C"):
@@ -134,8 +136,8 @@ class memmap(np.memmap):
                                  strides=strides, order=order)
         arr._sharr = att
         arr._mmap = att.mmap
-        arr.filename = att.info.path
-        arr.offset = att.info.offset
+        arr.filename = att.path
+        arr.offset = att.offset
         arr.mode = att.mode
         return arr
 
@@ -195,8 +197,7 @@ def create(name, shape, dtype=np.float64, *, order="C", persist=False, perm=0o60
     overwrite is true."""
     att = _attachment.create(socket, name, _typestr(dtype), _shape_to_create(shape),
                              _order(order), persist, perm, overwrite)
-    info = att.info
-    return memmap._over(att, info.shape, info.dtype, 0, None, info.order)
+    return memmap._over(att, att.shape, att.dtype, 0, None, att.order)
 
 
 def open(name, mode="r+", *, wait=None, socket=None):

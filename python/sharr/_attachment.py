@@ -14,7 +14,9 @@ import weakref
 import numpy as np
 
 from . import _connection, _errors, _lib
-from ._info import ArrayInfo
+from ._info import ArrayInfo, numpy_dtype
+
+_UINT8 = np.dtype(np.uint8)
 
 # A memoryview of memory that the caller keeps valid for as long as the memoryview
 # lives, and its flags (Python's PyBUF_READ, PyBUF_WRITE) by mode.
@@ -63,13 +65,24 @@ class Attachment:
     mmap is the memoryview of the whole mapping (numpy.memmap's _mmap), raw a plain
     ndarray over the data; every sharr array is a view of raw. raw being a plain
     ndarray (not a numpy.memmap) keeps joblib's memmap detection, which walks .base
-    chains, from mistaking plain views of sharr arrays for files."""
-    __slots__ = ("socket", "name", "mode", "info", "mmap", "raw", "closed", "_ptr")
+    chains, from mistaking plain views of sharr arrays for files. dtype, shape, order,
+    offset and path are the array's, as in info, which is built only when asked for."""
+    __slots__ = ("socket", "name", "mode", "mmap", "raw", "closed", "dtype", "shape",
+                 "order", "offset", "path", "_c_info", "_info", "_ptr")
 
     def __init__(self, socket, name, mode, ptr):
         try:
-            info = ArrayInfo.from_c(_lib.array_info(ptr).contents)
-            mm = _memoryview(_lib.array_data(ptr) - info.offset, info.offset + info.nbytes,
+            # The handle's own struct sharr_info, valid as long as the handle, which
+            # self.mmap keeps open. Only what an array needs is read here: an
+            # ArrayInfo record costs as much again as the rest of this method.
+            c = _lib.Info.from_address(_lib.array_info(ptr))
+            offset = c.offset
+            nbytes = c.nbytes
+            self.dtype = numpy_dtype(c.dtype)
+            self.shape = tuple(c.shape[:c.ndim])
+            self.order = c.order.decode()
+            self.path = c.path.decode() or None
+            mm = _memoryview(_lib.array_data(ptr) - offset, offset + nbytes,
                              _BUFFER_FLAGS[mode])
         except BaseException:
             _lib.close(ptr)
@@ -79,11 +92,28 @@ class Attachment:
         self.socket = socket
         self.name = name
         self.mode = mode
-        self.info = info
+        self.offset = offset
         self.mmap = mm
-        self.raw = np.ndarray((info.nbytes,), np.uint8, buffer=mm, offset=info.offset)
+        # Positional arguments and a dtype object: with keywords and np.uint8, numpy
+        # took four times as long to make this array.
+        self.raw = np.ndarray((nbytes,), _UINT8, mm, offset)
         self.closed = False
+        self._c_info = c
+        self._info = None
         self._ptr = ptr
+
+    @property
+    def info(self):
+        """The array's ArrayInfo as the attach reported it (built on first use)."""
+        if self._info is None:
+            self._info = ArrayInfo.from_c(self._c_info)
+        return self._info
+
+    @property
+    def ctime_ns(self):
+        """The array's creation time, which tells this incarnation of the name from
+        later ones (pickling asks it of every unpickled attach)."""
+        return self._c_info.ctime_ns
 
     @property
     def address(self):
