@@ -104,6 +104,14 @@ class memmap(np.memmap):
     Pickling carries the name, not the data.
     """
 
+    # What numpy.memmap.__array_finalize__ sets on an array over no mapping (and _sharr
+    # likewise): as class attributes they need not be set on every new array.
+    _sharr = None
+    _mmap = None
+    filename = None
+    offset = None
+    mode = None
+
     def __new__(cls, name, dtype=None, mode="r+", shape=None, order=None, *,
                 persist=False, perm=0o600, wait=None, socket=None):
         mode = _mode(mode)
@@ -132,8 +140,8 @@ class memmap(np.memmap):
     @classmethod
     def _over(cls, att, shape, dtype, offset, strides, order="C"):
         """An array of this class over att's mapping, offset bytes into it."""
-        arr = np.ndarray.__new__(cls, shape, dtype, buffer=att.raw, offset=offset,
-                                 strides=strides, order=order)
+        # Positional arguments: numpy parses keywords at a cost like the array's own.
+        arr = np.ndarray.__new__(cls, shape, dtype, att.raw, offset, strides, order)
         arr._sharr = att
         arr._mmap = att.mmap
         arr.filename = att.path
@@ -142,6 +150,11 @@ class memmap(np.memmap):
         return arr
 
     def __array_finalize__(self, obj):
+        # No obj (an array made over a buffer, as _over makes them) or a plain ndarray
+        # passes no mapping on, and the class attributes above already say so:
+        # numpy.memmap's rule, a np.may_share_memory, is for an obj that may have one.
+        if obj is None or type(obj) is np.ndarray:
+            return
         super().__array_finalize__(obj)
         # A view shares obj's attachment; a copy (numpy sets _mmap None) has none.
         self._sharr = getattr(obj, "_sharr", None) if self._mmap is not None else None
