@@ -30,9 +30,14 @@ _BUFFER_FLAGS = {
     "c": 0x200,   # libsharr maps 'c' MAP_PRIVATE: writes stay in this process
 }
 
-# id of a weakref to an attachment's memoryview -> (that weakref, the sharr_array_t *),
-# until the memoryview is garbage; the weakref lives here so that its callback runs.
-# (A writable memoryview cannot be hashed, so neither can a weakref to it.)
+class _Mapping(weakref.ref):
+    """A weakref to an attachment's memoryview that carries its sharr_array_t *."""
+    __slots__ = ("ptr",)
+
+
+# id of a _Mapping -> that _Mapping, until its memoryview is garbage; the weakref lives
+# here so that its callback runs. (A writable memoryview cannot be hashed, so neither
+# can a weakref to it.)
 _open_handles = {}
 
 
@@ -42,9 +47,8 @@ def _release(ref):
     Errors are dropped: there is no caller left to tell, and the daemon releases
     whatever a connection still holds when the connection closes. In a forked child
     this only unmaps and closes the child's copies (libsharr's fork contract)."""
-    entry = _open_handles.pop(id(ref), None)
-    if entry is not None:
-        _lib.close(entry[1])
+    if _open_handles.pop(id(ref), None) is not None:
+        _lib.close(ref.ptr)
 
 
 def encode_name(name):
@@ -87,8 +91,9 @@ class Attachment:
         except BaseException:
             _lib.close(ptr)
             raise
-        ref = weakref.ref(mm, _release)
-        _open_handles[id(ref)] = (ref, ptr)
+        ref = _Mapping(mm, _release)
+        ref.ptr = ptr
+        _open_handles[id(ref)] = ref
         self.socket = socket
         self.name = name
         self.mode = mode
