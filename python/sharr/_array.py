@@ -21,11 +21,15 @@ _MODES = {
 }
 
 
+def _bad_mode(mode):
+    return ValueError(f"mode must be one of {sorted(_MODES)}, not {mode!r}")
+
+
 def _mode(mode):
     try:
         return _MODES[mode]
     except (KeyError, TypeError):
-        raise ValueError(f"mode must be one of {sorted(_MODES)}, not {mode!r}") from None
+        raise _bad_mode(mode) from None
 
 
 def _order(order):
@@ -114,7 +118,10 @@ class memmap(np.memmap):
 
     def __new__(cls, name, dtype=None, mode="r+", shape=None, order=None, *,
                 persist=False, perm=0o600, wait=None, socket=None):
-        mode = _mode(mode)
+        try:  # _mode(), without a call: an attach is a few µs of Python in all
+            mode = _MODES[mode]
+        except (KeyError, TypeError):
+            raise _bad_mode(mode) from None
         if mode == "w+":
             if dtype is None or shape is None:
                 raise ValueError("mode 'w+' needs a dtype and a shape")
@@ -190,8 +197,9 @@ class memmap(np.memmap):
         """Declare this array's attachment done. Never invalidates memory: the mapping
         is unmapped and the daemon told when the last array or view of it is garbage
         (at once, in CPython, when the last reference goes). Idempotent."""
-        if self._sharr is not None:
-            self._sharr.close()
+        att = self._sharr
+        if att is not None:
+            att.closed = True  # Attachment.close(), without a call
 
     def __reduce_ex__(self, protocol):
         if self._sharr is None:
