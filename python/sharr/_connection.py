@@ -94,9 +94,8 @@ def resolve(socket):
 
 
 # os.environ's own dict of encoded names to encoded values (POSIX), which its get,
-# set and del read and write: one dict read, where os.environ.get makes five Python
-# calls to encode the name and decode the value (in an attach, after the system calls
-# have cooled the caches, as much as the connection lookup and the rest of find()).
+# set and del read and write. One dict read, where os.environ.get makes five Python
+# calls to encode the name and decode the value: half of what find() cost an attach.
 _ENVIRON = os.environ._data
 _SHARR_SOCKET = os.fsencode("SHARR_SOCKET")
 
