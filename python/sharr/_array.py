@@ -199,7 +199,7 @@ class memmap(np.memmap):
         (at once, in CPython, when the last reference goes). Idempotent."""
         att = self._sharr
         if att is not None:
-            att.closed = True  # Attachment.close(), without a call
+            att.closed = True
 
     def __reduce_ex__(self, protocol):
         if self._sharr is None:

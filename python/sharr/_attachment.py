@@ -70,7 +70,9 @@ class Attachment:
     ndarray over the data; every sharr array is a view of raw. raw being a plain
     ndarray (not a numpy.memmap) keeps joblib's memmap detection, which walks .base
     chains, from mistaking plain views of sharr arrays for files. dtype, shape, order,
-    offset and path are the array's, as in info, which is built only when asked for."""
+    offset and path are the array's, as in info, which is built only when asked for.
+    closed is set by memmap.close() and only makes flush() refuse: the release itself
+    follows the mapping's end."""
     __slots__ = ("socket", "name", "mode", "mmap", "raw", "closed", "dtype", "shape",
                  "order", "offset", "path", "_c_info", "_info", "_ptr")
 
@@ -133,10 +135,6 @@ class Attachment:
         if self.mode not in ("r+", "w+"):
             return
         _errors.check(_lib.sync(self._ptr), self.name)
-
-    def close(self):
-        """Mark the attachment closed. The release itself follows the mapping's end."""
-        self.closed = True
 
 
 def create(socket, name, typestr, shape, order, persist, perm, overwrite):
