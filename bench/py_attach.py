@@ -173,8 +173,8 @@ def main():
         c_share = (f"libsharr's attach alone (sharr_open + sharr_close: a round trip to "
                    f"sharrd passing a descriptor, mmap, then munmap, close and a store to "
                    f"the release ring) takes {c_p50 * 1e6:.1f} µs of the {base * 1e6:.1f}, the "
-                   f"Python layer (ctypes calls, the ArrayInfo record, a memoryview of the "
-                   f"mapping, two ndarrays, a weakref) the other "
+                   f"Python layer (ctypes calls, the metadata read from the handle, a "
+                   f"memoryview of the mapping, two ndarrays, a weakref) the other "
                    f"{(base - c_p50) * 1e6:.1f} µs")
         H.target(f"sharr.memmap attach no slower than np.memmap by path ({where})",
                  f"{base * 1e6:.1f} µs vs {np_p50 * 1e6:.1f} µs = {base / np_p50:.2f}x",

@@ -21,11 +21,15 @@ _MODES = {
 }
 
 
+def _bad_mode(mode):
+    return ValueError(f"mode must be one of {sorted(_MODES)}, not {mode!r}")
+
+
 def _mode(mode):
     try:
         return _MODES[mode]
     except (KeyError, TypeError):
-        raise ValueError(f"mode must be one of {sorted(_MODES)}, not {mode!r}") from None
+        raise _bad_mode(mode) from None
 
 
 def _order(order):
@@ -104,9 +108,20 @@ class memmap(np.memmap):
     Pickling carries the name, not the data.
     """
 
+    # What numpy.memmap.__array_finalize__ sets on an array over no mapping (and _sharr
+    # likewise): as class attributes they need not be set on every new array.
+    _sharr = None
+    _mmap = None
+    filename = None
+    offset = None
+    mode = None
+
     def __new__(cls, name, dtype=None, mode="r+", shape=None, order=None, *,
                 persist=False, perm=0o600, wait=None, socket=None):
-        mode = _mode(mode)
+        try:  # _mode(), without a call: an attach is a few µs of Python in all
+            mode = _MODES[mode]
+        except (KeyError, TypeError):
+            raise _bad_mode(mode) from None
         if mode == "w+":
             if dtype is None or shape is None:
                 raise ValueError("mode 'w+' needs a dtype and a shape")
@@ -114,6 +129,9 @@ class memmap(np.memmap):
                 raise ValueError("wait applies to attaching ('r', 'r+', 'c'), not 'w+'")
             att = _attachment.create(socket, name, _typestr(dtype), _shape_to_create(shape),
                                      _order(order or "C"), persist, perm, True)
+        elif dtype is None and shape is None and order is None:
+            # The usual attach: nothing given to check.
+            att = _attachment.open_(socket, name, mode, 0 if wait is None else _wait_ms(wait))
         else:
             # Arguments are checked before the daemon is asked anything.
             dtype = np.dtype(dtype) if dtype is not None else None
@@ -124,22 +142,26 @@ class memmap(np.memmap):
             if why is not None:
                 del att  # release now, not when the traceback dies
                 raise ValueError(why)
-        info = att.info
-        return cls._over(att, info.shape, info.dtype, 0, None, info.order)
+        return cls._over(att, att.shape, att.dtype, 0, None, att.order)
 
     @classmethod
     def _over(cls, att, shape, dtype, offset, strides, order="C"):
         """An array of this class over att's mapping, offset bytes into it."""
-        arr = np.ndarray.__new__(cls, shape, dtype, buffer=att.raw, offset=offset,
-                                 strides=strides, order=order)
+        # Positional arguments: numpy parses keywords at a cost like the array's own.
+        arr = np.ndarray.__new__(cls, shape, dtype, att.raw, offset, strides, order)
         arr._sharr = att
         arr._mmap = att.mmap
-        arr.filename = att.info.path
-        arr.offset = att.info.offset
+        arr.filename = att.path
+        arr.offset = att.offset
         arr.mode = att.mode
         return arr
 
     def __array_finalize__(self, obj):
+        # No obj (an array made over a buffer, as _over makes them) or a plain ndarray
+        # passes no mapping on, and the class attributes above already say so:
+        # numpy.memmap's rule, a np.may_share_memory, is for an obj that may have one.
+        if obj is None or type(obj) is np.ndarray:
+            return
         super().__array_finalize__(obj)
         # A view shares obj's attachment; a copy (numpy sets _mmap None) has none.
         self._sharr = getattr(obj, "_sharr", None) if self._mmap is not None else None
@@ -175,8 +197,9 @@ class memmap(np.memmap):
         """Declare this array's attachment done. Never invalidates memory: the mapping
         is unmapped and the daemon told when the last array or view of it is garbage
         (at once, in CPython, when the last reference goes). Idempotent."""
-        if self._sharr is not None:
-            self._sharr.close()
+        att = self._sharr
+        if att is not None:
+            att.closed = True
 
     def __reduce_ex__(self, protocol):
         if self._sharr is None:
@@ -195,8 +218,7 @@ def create(name, shape, dtype=np.float64, *, order="C", persist=False, perm=0o60
     overwrite is true."""
     att = _attachment.create(socket, name, _typestr(dtype), _shape_to_create(shape),
                              _order(order), persist, perm, overwrite)
-    info = att.info
-    return memmap._over(att, info.shape, info.dtype, 0, None, info.order)
+    return memmap._over(att, att.shape, att.dtype, 0, None, att.order)
 
 
 def open(name, mode="r+", *, wait=None, socket=None):

@@ -14,7 +14,9 @@ import weakref
 import numpy as np
 
 from . import _connection, _errors, _lib
-from ._info import ArrayInfo
+from ._info import ArrayInfo, numpy_dtype
+
+_UINT8 = np.dtype(np.uint8)
 
 # A memoryview of memory that the caller keeps valid for as long as the memoryview
 # lives, and its flags (Python's PyBUF_READ, PyBUF_WRITE) by mode.
@@ -28,9 +30,14 @@ _BUFFER_FLAGS = {
     "c": 0x200,   # libsharr maps 'c' MAP_PRIVATE: writes stay in this process
 }
 
-# id of a weakref to an attachment's memoryview -> (that weakref, the sharr_array_t *),
-# until the memoryview is garbage; the weakref lives here so that its callback runs.
-# (A writable memoryview cannot be hashed, so neither can a weakref to it.)
+class _Mapping(weakref.ref):
+    """A weakref to an attachment's memoryview that carries its sharr_array_t *."""
+    __slots__ = ("ptr",)
+
+
+# id of a _Mapping -> that _Mapping, until its memoryview is garbage; the weakref lives
+# here so that its callback runs. (A writable memoryview cannot be hashed, so neither
+# can a weakref to it.)
 _open_handles = {}
 
 
@@ -40,9 +47,8 @@ def _release(ref):
     Errors are dropped: there is no caller left to tell, and the daemon releases
     whatever a connection still holds when the connection closes. In a forked child
     this only unmaps and closes the child's copies (libsharr's fork contract)."""
-    entry = _open_handles.pop(id(ref), None)
-    if entry is not None:
-        _lib.close(entry[1])
+    if _open_handles.pop(id(ref), None) is not None:
+        _lib.close(ref.ptr)
 
 
 def encode_name(name):
@@ -63,27 +69,58 @@ class Attachment:
     mmap is the memoryview of the whole mapping (numpy.memmap's _mmap), raw a plain
     ndarray over the data; every sharr array is a view of raw. raw being a plain
     ndarray (not a numpy.memmap) keeps joblib's memmap detection, which walks .base
-    chains, from mistaking plain views of sharr arrays for files."""
-    __slots__ = ("socket", "name", "mode", "info", "mmap", "raw", "closed", "_ptr")
+    chains, from mistaking plain views of sharr arrays for files. dtype, shape, order,
+    offset and path are the array's, as in info, which is built only when asked for.
+    closed is set by memmap.close() and only makes flush() refuse: the release itself
+    follows the mapping's end."""
+    __slots__ = ("socket", "name", "mode", "mmap", "raw", "closed", "dtype", "shape",
+                 "order", "offset", "path", "_c_info", "_info", "_ptr")
 
     def __init__(self, socket, name, mode, ptr):
         try:
-            info = ArrayInfo.from_c(_lib.array_info(ptr).contents)
-            mm = _memoryview(_lib.array_data(ptr) - info.offset, info.offset + info.nbytes,
+            # The handle's own struct sharr_info, valid as long as the handle, which
+            # self.mmap keeps open. Only what an array needs is read here: an
+            # ArrayInfo record costs as much again as the rest of this method.
+            c = _lib.Info.from_address(_lib.array_info(ptr))
+            offset = c.offset
+            nbytes = c.nbytes
+            self.dtype = numpy_dtype(c.dtype)
+            self.shape = tuple(c.shape[:c.ndim])
+            self.order = c.order.decode()
+            self.path = c.path.decode() or None
+            mm = _memoryview(_lib.array_data(ptr) - offset, offset + nbytes,
                              _BUFFER_FLAGS[mode])
         except BaseException:
             _lib.close(ptr)
             raise
-        ref = weakref.ref(mm, _release)
-        _open_handles[id(ref)] = (ref, ptr)
+        ref = _Mapping(mm, _release)
+        ref.ptr = ptr
+        _open_handles[id(ref)] = ref
         self.socket = socket
         self.name = name
         self.mode = mode
-        self.info = info
+        self.offset = offset
         self.mmap = mm
-        self.raw = np.ndarray((info.nbytes,), np.uint8, buffer=mm, offset=info.offset)
+        # Positional arguments and a dtype object: with keywords and np.uint8, numpy
+        # took four times as long to make this array.
+        self.raw = np.ndarray((nbytes,), _UINT8, mm, offset)
         self.closed = False
+        self._c_info = c
+        self._info = None
         self._ptr = ptr
+
+    @property
+    def info(self):
+        """The array's ArrayInfo as the attach reported it (built on first use)."""
+        if self._info is None:
+            self._info = ArrayInfo.from_c(self._c_info)
+        return self._info
+
+    @property
+    def ctime_ns(self):
+        """The array's creation time, which tells this incarnation of the name from
+        later ones (pickling asks it of every unpickled attach)."""
+        return self._c_info.ctime_ns
 
     @property
     def address(self):
@@ -98,10 +135,6 @@ class Attachment:
         if self.mode not in ("r+", "w+"):
             return
         _errors.check(_lib.sync(self._ptr), self.name)
-
-    def close(self):
-        """Mark the attachment closed. The release itself follows the mapping's end."""
-        self.closed = True
 
 
 def create(socket, name, typestr, shape, order, persist, perm, overwrite):
@@ -119,15 +152,24 @@ def create(socket, name, typestr, shape, order, persist, perm, overwrite):
     return Attachment(path, name, "w+", ptr.value)
 
 
+# The mode as libsharr takes it, for the modes open_ is given.
+_C_MODES = {"r": b"r", "r+": b"r+", "c": b"c"}
+
+
 def open_(socket, name, mode, wait_ms):
     """Attach the existing array name in mode 'r', 'r+' or 'c', waiting up to wait_ms
     for it to be created (0: no wait, -1: forever). Raises the daemon's error."""
-    path = _connection.resolve(socket)
-    conn = _connection.get(path)
-    c_name = encode_name(name)
-    opts = _lib.OpenOpts(wait_ms=wait_ms, flags=0)
+    path, conn = _connection.find(socket)
+    # The usual name, a str without NUL, is encoded here; encode_name judges the rest.
+    if type(name) is str and "\0" not in name:
+        c_name = name.encode()
+    else:
+        c_name = encode_name(name)
+    # NULL options are libsharr's defaults: no wait, no flags. ctypes passes a
+    # struct or c_void_p by reference where the prototype wants a pointer to it.
+    opts = _lib.OpenOpts(wait_ms, 0) if wait_ms else None
     ptr = ctypes.c_void_p()
-    _errors.check(_lib.open_(conn, c_name, mode.encode(), ctypes.byref(opts),
-                             ctypes.byref(ptr)), name)
+    rc = _lib.open_(conn, c_name, _C_MODES[mode], opts, ptr)
+    if rc < 0:
+        raise _errors.from_result(rc, name)
     return Attachment(path, name, mode, ptr.value)
-

@@ -27,9 +27,10 @@ def _reset_after_fork():
     # sharr_t structs are deliberately not disconnected here: touching them could
     # block on a mutex some parent thread held at fork, and libsharr promises a
     # child never talks on its parent's socket anyway.
-    global _lock, _connections
+    global _lock, _connections, _by_env
     _lock = threading.Lock()
     _connections = {}
+    _by_env = {}
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)
@@ -90,6 +91,33 @@ def resolve(socket):
     if "\0" in path:
         raise ValueError("socket path contains a NUL byte")
     return os.path.abspath(path)
+
+
+# os.environ's own dict of encoded names to encoded values (POSIX), which its get,
+# set and del read and write. One dict read, where os.environ.get makes five Python
+# calls to encode the name and decode the value: half of what find() cost an attach.
+_ENVIRON = os.environ._data
+_SHARR_SOCKET = os.fsencode("SHARR_SOCKET")
+
+# $SHARR_SOCKET values (encoded; absolute; a few) -> (the path, this process's
+# connection there): an attach given no socket finds both with one environment read
+# and one dict read. Emptied in a child of os.fork, as _connections.
+_by_env = {}
+
+
+def find(socket):
+    """(resolve(socket), get() of that path) in one call; raises as they do."""
+    env = None
+    if socket is None:
+        env = _ENVIRON.get(_SHARR_SOCKET)
+        found = _by_env.get(env) if env else None
+        if found is not None:
+            return found
+    path = resolve(socket)
+    found = (path, get(path))
+    if env and env.startswith(b"/") and b"\0" not in env and len(_by_env) < 16:
+        _by_env[env] = found
+    return found
 
 
 def get(path):

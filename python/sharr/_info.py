@@ -16,7 +16,8 @@ _DTYPES = {}
 _DTYPES_MAX = 256
 
 
-def _dtype(typestr):
+def numpy_dtype(typestr):
+    """The numpy dtype of a canonical typestr as libsharr reports it (bytes)."""
     dt = _DTYPES.get(typestr)
     if dt is None:
         dt = np.dtype(typestr.decode())
@@ -50,7 +51,7 @@ class ArrayInfo:
         info = object.__new__(cls)
         info.__dict__.update(
             name=c.name.decode(),
-            dtype=_dtype(c.dtype),
+            dtype=numpy_dtype(c.dtype),
             shape=tuple(c.shape[:c.ndim]),
             order=c.order.decode(),
             nbytes=c.nbytes,

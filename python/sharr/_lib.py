@@ -142,7 +142,8 @@ adopt = _proto("sharr_adopt", ctypes.c_int, _handle, ctypes.c_char_p, ctypes.c_i
 open_ = _proto("sharr_open", ctypes.c_int, _handle, ctypes.c_char_p, ctypes.c_char_p,
                ctypes.POINTER(OpenOpts), _p_handle)
 close = _proto("sharr_close", ctypes.c_int, _handle)
-array_info = _proto("sharr_array_info", ctypes.POINTER(Info), _handle)
+# The address of the handle's struct sharr_info (Info.from_address reads it).
+array_info = _proto("sharr_array_info", ctypes.c_void_p, _handle)
 array_data = _proto("sharr_array_data", ctypes.c_void_p, _handle)
 array_fd = _proto("sharr_array_fd", ctypes.c_int, _handle)
 array_mode = _proto("sharr_array_mode", ctypes.c_char_p, _handle)

@@ -22,7 +22,7 @@ def reduce(arr):
     att = arr._sharr
     mode = "r+" if att.mode == "w+" else att.mode
     offset = arr.__array_interface__["data"][0] - att.address
-    args = (type(arr), att.socket, att.name, mode, att.info.ctime_ns,
+    args = (type(arr), att.socket, att.name, mode, att.ctime_ns,
             _portable_dtype(arr.dtype), arr.shape, arr.strides, offset,
             bool(arr.flags.writeable))
     return rebuild, args
@@ -35,7 +35,7 @@ def rebuild(cls, socket, name, mode, ctime_ns, dtype, shape, strides, offset, wr
     belongs to another array (it was unlinked or overwritten since the pickling):
     handing out a view of different data under the old geometry would be wrong."""
     att = _attachment.open_(socket, name, mode, 0)
-    if att.info.ctime_ns != ctime_ns:
+    if att.ctime_ns != ctime_ns:
         del att  # release before raising, not when the traceback dies
         raise ValueError(f"sharr array {name!r} was replaced after it was pickled")
     arr = cls._over(att, shape, dtype, offset, strides)

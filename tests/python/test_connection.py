@@ -7,6 +7,7 @@ import socket as pysocket
 import threading
 
 import numpy as np
+import pytest
 
 import sharr
 
@@ -47,6 +48,41 @@ def test_forked_child_uses_its_own_connection_and_leaves_the_parents_alone(
     assert a.tolist() == [1, 2, 0, 0]
     # The parent's connection still answers, and it holds only the parent's attachment.
     assert sharr.info("f").nattached == 1
+
+
+def test_forked_child_attaches_on_a_connection_of_its_own_after_the_parent_attached(
+        own_daemon, monkeypatch):
+    # The parent's attach by name leaves its socket path and connection cached.
+    monkeypatch.setenv("SHARR_SOCKET", own_daemon.socket)
+    sharr.create("g", 4, np.int64)
+    a = sharr.memmap("g", mode="r+")
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            b = sharr.memmap("g", mode="r+")
+            b[0] = 3
+            code = 0 if sharr.stats().connections == 2 else 2
+            del b
+        finally:
+            os._exit(code)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    assert a[0] == 3
+    assert sharr.info("g").nattached == 1
+
+
+def test_an_attach_follows_sharr_socket_when_it_changes(own_daemon, daemon, monkeypatch,
+                                                         new_name):
+    name = new_name()
+    sharr.create(name, 2, np.int8)
+    assert sharr.memmap(name).shape == (2,)  # the session daemon's, now cached
+    monkeypatch.setenv("SHARR_SOCKET", own_daemon.socket)
+    with pytest.raises(FileNotFoundError):
+        sharr.memmap(name)
+    sharr.create(name, 3, np.int8)
+    assert sharr.memmap(name).shape == (3,)
+    monkeypatch.setenv("SHARR_SOCKET", daemon.socket)
+    assert sharr.memmap(name).shape == (2,)
 
 
 def test_threads_share_the_connection(new_name):
