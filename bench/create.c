@@ -218,8 +218,9 @@ int main(int argc, char **argv)
                                     v_ratio[i]);
     }
     snprintf(why, sizeof(why), "a fixed cost of about %.0f µs per create at 1 MiB (a round "
-             "trip carrying a descriptor, memfd_create, header, seals, a reopen through "
-             "/proc/self/fd for the reply, the client's fstat and mmap) outweighs reserving "
+             "trip carrying a descriptor; memfd_create, fchmod, the header, the seals and a "
+             "reopen through /proc/self/fd for the creator's own description in sharrd; "
+             "the client's mmap) outweighs reserving "
              "small arrays: one round trip alone costs about half of reserving 1 MiB here. "
              "Up to 16 MiB the create runs on sharrd's loop; larger ones also pay the "
              "hand-off to its thread pool and back (100-300 µs), kept so that reserving "

@@ -211,7 +211,7 @@ int main(int argc, char **argv)
     harness_init(&h, argc, argv);
     uint64_t bytes = h.quick ? (128ull << 20) : (2ull << 30);
     size_t n = (size_t)(bytes / sizeof(double));
-    int rounds = h.quick ? 1 : 3, passes = h.quick ? 2 : 3, reps = 1;
+    int rounds = h.quick ? 1 : 5, passes = h.quick ? 2 : 3, reps = 1;
     size_t per_round = (size_t)passes * (n / (DP_CHUNK / sizeof(double)));
     struct round rd[DP_ROUNDS_MAX];
     double *all[M_COUNT];

@@ -77,10 +77,11 @@ int memstore_create(const struct meta *m, int *ret_fd, char *err, size_t errlen)
         return r;
     }
     /* memfds start as 0777: another uid could reopen a read-only descriptor for
-     * writing through /proc/self/fd/N. */
-    if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)size) < 0) {
+     * writing through /proc/self/fd/N. The header's write and posix_fallocate then
+     * give the file its size. */
+    if (fchmod(fd, 0600) < 0) {
         r = -errno;
-        snprintf(err, errlen, "cannot size the array: %s", strerror(errno));
+        snprintf(err, errlen, "cannot restrict the array's mode: %s", strerror(errno));
         goto close_fd;
     }
     if (pwrite(fd, header, sizeof(header), 0) != (ssize_t)sizeof(header)) {
