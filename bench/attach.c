@@ -310,8 +310,8 @@ int main(int argc, char **argv)
     int ncounts = h.quick ? 2 : 4;
     /* Many short rounds rather than a few long ones: a burst of load on the shared
      * machine then hurts one slice of every method instead of all of one. */
-    int rounds = h.quick ? 1 : 5;
-    double secs = h.quick ? 0.1 : 0.15;
+    int rounds = h.quick ? 1 : 12;
+    double secs = h.quick ? 0.1 : 0.06;
 
     /* The array, the floor's memfd and the tmpfs file all hold 4 KiB + 1 MiB. */
     struct sharr_create_opts co = { .overwrite = 1 };
