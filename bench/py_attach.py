@@ -133,7 +133,7 @@ def handoff(quick):
 def main():
     args = H.parse_args(__doc__)
     quick = args.quick
-    rounds, per_round, smm_per_round = (2, 100, 20) if quick else (5, 400, 60)
+    rounds, per_round, smm_per_round = (2, 100, 20) if quick else (20, 100, 15)
     n = ATTACH_BYTES // 8
     owner = sharr.memmap(NAME, dtype="<f8", mode="w+", shape=(n,))
     pid = sharr.stats().pid
