@@ -125,7 +125,7 @@ static void test_the_sweep_runs_only_while_an_unlinked_array_is_attached(void **
     assert_true(t >= 0 && t <= 1000);
     assert_rc(sharr_close(a), 0);
     /* Once the sweep has taken the release, an idle daemon sets no timer again. */
-    for (int i = 0; i < 100 && (t = daemon_wait_timeout(h->daemon)) != -1; i++)
+    for (int i = 0; i < 200 && (t = daemon_wait_timeout(h->daemon)) != -1; i++)
         usleep(50 * 1000);
     assert_int_equal(t, -1);
     sharr_disconnect(c1);
