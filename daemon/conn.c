@@ -319,9 +319,9 @@ int conn_descriptor(struct conn *c, struct registry_array *a, enum meta_mode mod
     }
     if (c->closing)
         return -EPIPE;
-    r = registry_descriptor(a, mode, &fd);
+    r = registry_descriptor(&c->d->store, a, mode, &fd);
     if ((r == -EMFILE || r == -ENFILE) && daemon_uncache(c->d, NULL) > 0)
-        r = registry_descriptor(a, mode, &fd);
+        r = registry_descriptor(&c->d->store, a, mode, &fd);
     if (r < 0)
         return r;
     conn_release_fd(c, fdcache_put(&c->descs, a, mode, fd));

@@ -22,7 +22,8 @@
 #include "fdstore.h"
 #include "releases.h"
 
-/* Each array and each connection holds a descriptor: take all the kernel allows. */
+/* Each volatile array, each connection and each description a connection caches holds a
+ * descriptor (a persistent array holds none): take all the kernel allows. */
 static void daemon_raise_nofile(struct daemon *d)
 {
     struct rlimit rl;

@@ -10,6 +10,7 @@
 #include "methods.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -164,6 +165,15 @@ static int methods_attach_reply(struct conn *c, uint32_t msgid, struct registry_
     int fd, r;
 
     r = conn_descriptor(c, a, mode, &fd);
+    if (r == -ESTALE || (r == -ENOENT && a->meta.persist)) {
+        /* Only a change to the store behind the daemon's back gets here: the daemon
+         * renames a file over a name only for an array that already replaced a. */
+        log_warning(&c->d->log, "cannot reopen %s: %s/%s.npy is %s", a->meta.name,
+                    c->d->store.path, a->meta.name, r == -ESTALE ? "another file than the "
+                    "one the daemon created (changed by hand?)" : "missing (removed by hand?)");
+        return methods_error(c, msgid, r, "cannot open %s: its file in the store was changed "
+                             "behind sharrd's back", a->meta.name);
+    }
     if (r < 0) {
         log_warning(&c->d->log, "cannot reopen %s: %s", a->meta.name, strerror(-r));
         return methods_error(c, msgid, r, "cannot open %s: %s", a->meta.name, strerror(-r));
@@ -738,15 +748,24 @@ static void methods_release_notified(struct conn *c, const struct codec_msg *msg
                   (unsigned long long)c->id, errcode_name(r), err);
 }
 
+/* The array's .npy is opened by name (the daemon keeps no descriptor of it), checked
+ * to be the array's file, fsynced and closed. The name and identity read here do not
+ * change once the array is ready. */
 static void methods_sync_work(uv_work_t *req)
 {
     struct methods_job *job = req->data;
+    const struct registry_array *a = job->array;
+    int fd, r;
 
-    if (fsync(job->array->fd) < 0) {
-        job->r = -errno;
-        snprintf(job->err, sizeof(job->err), "fsync of %.200s: %s", job->array->meta.name,
-                 strerror(errno));
+    r = store_reopen(&job->d->store, a->meta.name, &a->file, O_RDONLY, &fd);
+    if (r == 0) {
+        r = fsync(fd) < 0 ? -errno : 0;
+        close(fd);
     }
+    job->r = r;
+    if (r < 0)
+        snprintf(job->err, sizeof(job->err), "%s %.200s: %s", r == -ESTALE || r == -ENOENT
+                 ? "cannot reopen the file of" : "fsync of", a->meta.name, strerror(-r));
 }
 
 static void methods_sync_done(uv_work_t *req, int status)
@@ -754,6 +773,11 @@ static void methods_sync_done(uv_work_t *req, int status)
     struct methods_job *job = req->data;
 
     (void)status;
+    /* Unlinked or replaced while the sync was queued: its data has no name left to be
+     * durable under (a restart will not bring it back), so there is nothing to flush
+     * and the sync succeeds, as if it had run just before the unlink. */
+    if ((job->r == -ESTALE || job->r == -ENOENT) && !job->array->named)
+        job->r = 0;
     if (job->r < 0) {
         log_warning(&job->d->log, "%s", job->err);
         methods_error(job->conn, job->msgid, job->r, "%s", job->err);

@@ -23,6 +23,8 @@ struct registry_waiter {
     void *arg;
 };
 
+static void registry_wake(struct registry *reg, struct registry_array *a);
+
 void registry_init(struct registry *reg, uv_loop_t *loop)
 {
     memset(reg, 0, sizeof(*reg));
@@ -84,6 +86,20 @@ static int registry_grow(struct registry *reg)
     return 0;
 }
 
+/* Take fd, the data of a: a volatile array keeps its memfd; a persistent array keeps
+ * only which file it is, so it costs no descriptor while it sits here. Should fstat
+ * ever fail, the identity stays zero and every reopen answers -ESTALE. */
+static void registry_take(struct registry_array *a, int fd)
+{
+    a->fd = fd;
+    if (!a->meta.persist || fd < 0)
+        return;
+    if (store_identify(fd, &a->file) < 0)
+        a->file = (struct store_file_id){ 0, 0 };
+    close(fd);
+    a->fd = -1;
+}
+
 static struct registry_array *registry_array_new(struct registry *reg, const struct meta *m,
                                                  int fd)
 {
@@ -96,10 +112,10 @@ static struct registry_array *registry_array_new(struct registry *reg, const str
     a->quota = reg->quota;
     a->meta = *m;
     a->meta.nattached = 0;
-    a->ready = fd >= 0;
+    a->ready = fd >= 0; /* the caller hands the data of a ready array */
     a->named = true;
-    a->fd = fd;
     a->refs = 1;
+    registry_take(a, fd);
     return a;
 }
 
@@ -178,7 +194,7 @@ int registry_restore(struct registry *reg, struct registry_array *a)
     if (a->meta.nattached > 0)
         reg->unlinked_attached--;
     registry_ref(a);
-    registry_ready(reg, a, a->fd);
+    registry_wake(reg, a);
     return 0;
 }
 
@@ -225,15 +241,19 @@ void registry_detach(struct registry *reg, struct registry_attach *att)
     att->array = NULL;
 }
 
-int registry_descriptor(const struct registry_array *a, enum meta_mode mode, int *ret_fd)
+int registry_descriptor(const struct store *s, const struct registry_array *a,
+                        enum meta_mode mode, int *ret_fd)
 {
+    int flags = mode == META_MODE_RPLUS ? O_RDWR : O_RDONLY;
     char path[32];
     int fd;
 
+    if (a->meta.persist)
+        return store_reopen(s, a->meta.name, &a->file, flags, ret_fd);
     /* A new open file description, so one connection's fcntl(F_SETFL), file offset
      * or flock never reaches another's; a memfd's seals stay with the inode. */
     snprintf(path, sizeof(path), "/proc/self/fd/%d", a->fd);
-    fd = open(path, (mode == META_MODE_RPLUS ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    fd = open(path, flags | O_CLOEXEC);
     if (fd < 0)
         return -errno;
     *ret_fd = fd;
@@ -288,16 +308,22 @@ static struct registry_waiter *registry_waiters_take(struct registry *reg, const
     return taken;
 }
 
-void registry_ready(struct registry *reg, struct registry_array *a, int fd)
+/* a is ready (again): answer the opens waiting for its name. */
+static void registry_wake(struct registry *reg, struct registry_array *a)
 {
     struct registry_waiter *w, *next;
 
-    a->fd = fd;
     a->ready = true;
     for (w = registry_waiters_take(reg, a->meta.name, NULL, false); w; w = next) {
         next = w->next;
         registry_waiter_finish(w, a, 0);
     }
+}
+
+void registry_ready(struct registry *reg, struct registry_array *a, int fd)
+{
+    registry_take(a, fd);
+    registry_wake(reg, a);
 }
 
 int registry_wait(struct registry *reg, const char *name, int64_t timeout_ms,

@@ -3,7 +3,9 @@
  *
  * Names are kept in a sorted array of pointers: lookup is a binary search and a
  * list page after a cursor starts with one. An array outlives its name while
- * attachments or jobs hold references. Everything here runs on the loop.
+ * attachments or jobs hold references. A volatile array holds its memfd (its only
+ * handle); a persistent one holds no descriptor, only its .npy's identity, and is
+ * reopened by name in the store. Everything here runs on the loop.
  */
 #ifndef DAEMON_REGISTRY_H
 #define DAEMON_REGISTRY_H
@@ -16,12 +18,15 @@
 
 #include "meta.h"
 #include "quota.h"
+#include "store.h"
 
 struct registry_array {
     struct meta meta;  /* meta.nattached is kept current */
     bool ready;        /* false while its create runs: the name is reserved */
     bool named;        /* reachable by name (false once unlinked or replaced) */
-    int fd;            /* backing memfd or .npy, O_RDWR; -1 until ready */
+    int fd;            /* a volatile array's memfd, O_RDWR; -1 until ready, and always
+                        * -1 for a persistent array */
+    struct store_file_id file; /* a persistent array's .npy, once ready */
     unsigned refs;     /* the name, each attachment, each job in flight */
     struct quota *quota; /* charged for this array until it is freed, or NULL */
 };
@@ -65,15 +70,17 @@ struct registry_array *registry_find(const struct registry *reg, const char *nam
 size_t registry_after(const struct registry *reg, const char *after);
 
 /* Add a name. fd < 0 reserves it for a create still running (finish with
- * registry_ready or registry_remove); fd >= 0 adds a ready array owning fd.
- * Returns 0 and sets *ret (may be NULL), -EEXIST, or -ENOMEM. */
+ * registry_ready or registry_remove); fd >= 0 adds a ready array and takes fd as
+ * registry_ready does. Returns 0 and sets *ret (may be NULL), -EEXIST, or -ENOMEM
+ * (fd is then still the caller's). */
 int registry_add(struct registry *reg, const struct meta *m, int fd,
                  struct registry_array **ret);
 /* Append a ready array found at start without keeping order; call registry_sort
- * when all are in. Takes fd. 0 or -ENOMEM (fd closed). */
+ * when all are in. Takes fd as registry_ready does. 0 or -ENOMEM (fd closed). */
 int registry_append(struct registry *reg, const struct meta *m, int fd);
 void registry_sort(struct registry *reg);
-/* The create of a reserved name finished with fd (taken): wake its waiters. */
+/* The create of a reserved name finished with fd (taken): a volatile array keeps it,
+ * a persistent one records the file's identity and closes it. Wakes its waiters. */
 void registry_ready(struct registry *reg, struct registry_array *a, int fd);
 /* Remove a's name and tell on_removed; the array lives on while references remain. */
 void registry_remove(struct registry *reg, struct registry_array *a);
@@ -82,7 +89,7 @@ void registry_remove(struct registry *reg, struct registry_array *a);
 int registry_restore(struct registry *reg, struct registry_array *a);
 
 void registry_ref(struct registry_array *a);
-/* Drop a reference; the last one closes the fd and frees a. */
+/* Drop a reference; the last one closes a volatile array's memfd and frees a. */
 void registry_unref(struct registry_array *a);
 
 /* Record an attachment of a in mode (takes a reference). */
@@ -90,10 +97,14 @@ void registry_attach(struct registry *reg, struct registry_array *a, enum meta_m
                      struct registry_attach *ret);
 void registry_detach(struct registry *reg, struct registry_attach *att);
 
-/* A new descriptor of a in mode, reopened through /proc/self/fd/N, so it is a new
- * open file description: O_RDWR for r+, else O_RDONLY so the client cannot write
- * through it. The caller owns it (conn.c caches it per connection). 0 or -errno. */
-int registry_descriptor(const struct registry_array *a, enum meta_mode mode, int *ret_fd);
+/* A new descriptor of the ready array a in mode, a new open file description:
+ * O_RDWR for r+, else O_RDONLY so the client cannot write through it. A volatile
+ * array's memfd is reopened through /proc/self/fd/N; a persistent array's .npy is
+ * opened by name in store s and checked to be a's file (store_reopen: -ESTALE when
+ * the name now holds another file, -ENOENT when it holds none). The caller owns it
+ * (conn.c caches it per connection). 0 or -errno. */
+int registry_descriptor(const struct store *s, const struct registry_array *a,
+                        enum meta_mode mode, int *ret_fd);
 
 /* Wait for name to become ready, up to timeout_ms (-1: forever). owner groups
  * waiters for registry_cancel_waiters. 0 or -ENOMEM; cb is called later. */

@@ -588,6 +588,39 @@ remove_tmp_quiet:
     return r;
 }
 
+int store_identify(int fd, struct store_file_id *ret_id)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    *ret_id = (struct store_file_id){ .dev = st.st_dev, .ino = st.st_ino };
+    return 0;
+}
+
+int store_reopen(const struct store *s, const char *name, const struct store_file_id *id,
+                 int flags, int *ret_fd)
+{
+    char file[STORE_FILE_MAX];
+    struct store_file_id now = { 0, 0 };
+    int fd, r;
+
+    if (store_file(file, "", name, ".npy") < 0)
+        return -ENAMETOOLONG;
+    fd = openat(s->dirfd, file, flags | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    r = store_identify(fd, &now);
+    if (r == 0 && (now.dev != id->dev || now.ino != id->ino))
+        r = -ESTALE;
+    if (r < 0) {
+        close(fd);
+        return r;
+    }
+    *ret_fd = fd;
+    return 0;
+}
+
 int store_unlink(struct store *s, const char *name, char *trash)
 {
     char file[STORE_FILE_MAX];

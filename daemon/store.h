@@ -32,6 +32,12 @@ int store_open(struct store *s, const char *path, char *err, size_t errlen);
 /* Close the directory fd. Safe on a store whose open failed. */
 void store_close(struct store *s);
 
+/* Which file a persistent array's data is: kept by the registry instead of an open
+ * descriptor, so the daemon holds none per persistent array. */
+struct store_file_id {
+    uint64_t dev, ino;
+};
+
 /* Called by store_load for each committed array; takes ownership of fd (the .npy
  * opened O_RDWR) whatever it returns. */
 typedef void store_found_cb(void *arg, const struct meta *m, int fd);
@@ -41,6 +47,18 @@ typedef void store_found_cb(void *arg, const struct meta *m, int fd);
  * its .meta was, and remove leftovers of interrupted work (.inflight-*, .tmp-*,
  * .trash-*, a .npy without its .meta), logging each. Returns 0 or a negative errno. */
 int store_load(struct store *s, const struct log_ctx *lg, store_found_cb *cb, void *arg);
+
+/* The identity of the file open as fd. 0 or a negative errno from fstat. */
+int store_identify(int fd, struct store_file_id *ret_id);
+
+/* Loop or thread pool (touches only the directory fd). A new descriptor of name's
+ * .npy opened with flags (O_RDONLY or O_RDWR; O_NOFOLLOW and O_CLOEXEC are added),
+ * a new open file description, checked to be the file id names: -ESTALE when
+ * <name>.npy is another file (the name was given to a new array, or someone changed
+ * the store behind the daemon's back), else 0 or the negative errno of openat
+ * (-ENOENT once the array was unlinked). */
+int store_reopen(const struct store *s, const char *name, const struct store_file_id *id,
+                 int flags, int *ret_fd);
 
 /* Absolute path of name's .npy into out. 0 or -ENAMETOOLONG. */
 int store_npy_path(const struct store *s, const char *name, char *out, size_t len);
