@@ -8,7 +8,8 @@
 #
 # Environment: SHARR_BENCH_BUILD (build directory, default <top>/build-bench),
 # SHARR_BENCH_PYTHON (default /usr/bin/python3), TMPDIR (where the store goes: its
-# filesystem is the one persistent arrays are measured on).
+# filesystem is the one persistent arrays are measured on). bench_scale's persistent
+# arrays go to a second sharrd with its own socket and a store on tmpfs (/dev/shm).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,11 +45,16 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sharr-bench.XXXXXX")
 sock=$tmp/sharr.sock
 daemon_pid=""
+scale_pid=""
+scale_store=""
 cleanup() {
-  if [ -n "$daemon_pid" ]; then
-    kill "$daemon_pid" 2>/dev/null || true
-    wait "$daemon_pid" 2>/dev/null || true
-  fi
+  for pid in "$daemon_pid" "$scale_pid"; do
+    if [ -n "$pid" ]; then
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+  [ -n "$scale_store" ] && rm -rf "$scale_store"
   if [ $quick -eq 1 ] && [ -z "$out" ]; then
     echo "run.sh: kept $tmp/RESULTS.md" >&2
     find "$tmp" -mindepth 1 -not -name RESULTS.md -delete 2>/dev/null || true
@@ -59,20 +65,32 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p "$tmp/store" "$tmp/scratch" "$tmp/out"
 
-# 100,000 arrays hold 100,000 descriptors in the daemon: take what the kernel allows.
+# Each volatile array holds a descriptor in the daemon: take what the kernel allows.
 ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-"$build/daemon/sharrd" --socket "$sock" --store "$tmp/store" --log-level warning \
-  >"$tmp/sharrd.log" 2>&1 </dev/null &
-daemon_pid=$!
-for _ in $(seq 1 100); do
-  [ -S "$sock" ] && break
-  sleep 0.05
-done
-if [ ! -S "$sock" ]; then
+# start_sharrd SOCKET STORE LOG: a private sharrd in the background ($! is its pid).
+start_sharrd() {
+  "$build/daemon/sharrd" --socket "$1" --store "$2" --log-level warning \
+    >"$3" 2>&1 </dev/null &
+}
+# wait_sharrd SOCKET LOG: until its socket appears, or exit with its log.
+wait_sharrd() {
+  for _ in $(seq 1 100); do
+    [ -S "$1" ] && return 0
+    sleep 0.05
+  done
   echo "run.sh: sharrd did not start:" >&2
-  cat "$tmp/sharrd.log" >&2
+  cat "$2" >&2
   exit 1
-fi
+}
+start_sharrd "$sock" "$tmp/store" "$tmp/sharrd.log"
+daemon_pid=$!
+wait_sharrd "$sock" "$tmp/sharrd.log"
+# bench_scale's persistent arrays: 100,000 in a store on tmpfs, where a create's
+# fsyncs are cheap, on a daemon of their own.
+scale_store=$(mktemp -d /dev/shm/sharr-scale.XXXXXX)
+start_sharrd "$tmp/scale.sock" "$scale_store" "$tmp/sharrd-scale.log"
+scale_pid=$!
+wait_sharrd "$tmp/scale.sock" "$tmp/sharrd-scale.log"
 export SHARR_SOCKET=$sock
 export SHARR_BENCH_SUMMARY=$tmp/summary.md
 : >"$SHARR_BENCH_SUMMARY"
@@ -112,9 +130,8 @@ if "$python" -c 'import numpy' 2>/dev/null && [ -d "$build/python/sharr" ]; then
   export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in the source tree
   run py_datapath "$python" "$top/bench/py_datapath.py"
 fi
-for p in bench_memory bench_scale; do
-  run "$p" "$build/bench/$p"
-done
+run bench_memory "$build/bench/bench_memory"
+SHARR_BENCH_SCALE_SOCKET=$tmp/scale.sock run bench_scale "$build/bench/bench_scale"
 if [ $have_py -eq 1 ]; then
   run py_attach "$python" "$top/bench/py_attach.py"
 fi
