@@ -55,7 +55,8 @@ struct methods_job {
     int src_fd;                    /* adopt: the client's file, closed with the job */
     bool adopt;                    /* create made by adopt: reply as stat, not attach */
     bool overwrite;                /* adopt: replace an existing array */
-    bool retried;                  /* create: run again after giving up cached descriptors */
+    bool retried;                  /* create, sync: run again after giving up cached
+                                    * descriptors */
     int r;
     char err[METHODS_ERR_MAX];
     struct registry_array *old;    /* create: the array it replaces, referenced, or NULL */
@@ -773,6 +774,19 @@ static void methods_sync_done(uv_work_t *req, int status)
     struct methods_job *job = req->data;
 
     (void)status;
+    /* Out of descriptors for the reopen: as for a create, the connections' cached ones
+     * go and the sync runs once more. */
+    if ((job->r == -EMFILE || job->r == -ENFILE) && !job->retried
+        && daemon_uncache(job->d, NULL) > 0) {
+        job->retried = true;
+        job->r = 0;
+        job->err[0] = '\0';
+        if (uv_queue_work(&job->d->loop, &job->req, methods_sync_work, methods_sync_done) == 0)
+            return;
+        job->r = -EMFILE;
+        snprintf(job->err, sizeof(job->err), "cannot sync %.200s: out of descriptors",
+                 job->array->meta.name);
+    }
     /* Unlinked or replaced while the sync was queued: its data has no name left to be
      * durable under (a restart will not bring it back), so there is nothing to flush
      * and the sync succeeds, as if it had run just before the unlink. */

@@ -423,6 +423,24 @@ static void test_full_descriptor_table_gives_up_cached_ones_to_attach(void **sta
     sharr_disconnect(other);
 }
 
+/* sync opens a persistent array's file by name on the thread pool: out of descriptors,
+ * the cached ones are given up and the sync runs again. */
+static void test_full_descriptor_table_gives_up_cached_ones_to_sync(void **state)
+{
+    struct harness *h = *state;
+    struct stat st[FULL_ARRAYS];
+    sharr_t *owner, *other;
+    sharr_t *holder = harness_connect(h);
+    sharr_array_t *p = create_filled(holder, "p", 1, 0, 9);
+
+    fill_the_descriptor_table(h, &owner, &other, st);
+    assert_rc(sharr_sync(p), 0);
+    assert_rc(sharr_close(p), 0);
+    sharr_disconnect(holder);
+    sharr_disconnect(owner);
+    sharr_disconnect(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -460,6 +478,9 @@ int main(void)
             harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_full_descriptor_table_gives_up_cached_ones_to_attach, harness_setup,
+            harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_full_descriptor_table_gives_up_cached_ones_to_sync, harness_setup,
             harness_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
