@@ -297,7 +297,7 @@ int main(int argc, char **argv)
                 "of PERSISTENT arrays in a store on tmpfs (/dev/shm), served by a second "
                 "sharrd that run.sh starts for it: sharrd keeps no descriptor per persistent "
                 "array, while each volatile array is a memfd the daemon must hold, and this "
-                "machine's descriptor limit (%ld, not raisable) keeps volatile arrays below "
+                "machine's hard descriptor limit (%ld) keeps volatile arrays below "
                 "it. A tmpfs store makes each create's fsyncs cheap; on a disk the create "
                 "rate is bound by them. The volatile column is the main daemon, created until "
                 "the limit stops it. Daemon memory is sharrd's VmRSS; file and memfd pages are "
