@@ -132,6 +132,15 @@ static void test_open_with_owner_is_refused_by_the_daemon_also_after_a_wait(void
     close(rawconn_take_fd(&rc, NULL));
     /* A wait for a name that a squatter then creates ends in EACCES, not its array. */
     pack_open(&rc, 3, "awaited", "r+", WAIT_MS, owner_victim);
+    /* The daemon handles a connection's messages in order: once this stat is answered,
+     * the open above is waiting. */
+    struct codec_name stat = { .name = "awaited" };
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    assert_int_equal(codec_pack_name(&sb, 4, "stat", &stat), 0);
+    rawconn_send_sbuf(&rc, &sb);
+    msgpack_sbuffer_destroy(&sb);
+    rawconn_expect_reply(&rc, 4, "ENOENT", NULL);
     assert_int_equal(asuser_run(h, SQUATTER_UID, SQUATTER_GID, child_squat, "awaited"), 0);
     rawconn_expect_reply(&rc, 3, "EACCES", NULL);
     assert_int_equal(rc.nfds, 0);
@@ -416,6 +425,21 @@ static int child_victim_produces(void *arg)
     return 0;
 }
 
+/* The victim's producer cannot take the name back with w+: an overwrite needs the
+ * owner already. */
+static int child_victim_overwrites(void *arg)
+{
+    sharr_t *c = NULL;
+    sharr_array_t *a = NULL;
+    const uint64_t shape[1] = { 256 };
+    struct sharr_create_opts o = { .overwrite = 1 };
+    CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
+    CHILD_CHECK(sharr_create(c, arg, "<i4", 1, shape, &o, &a) == -EPERM);
+    CHILD_CHECK(strstr(sharr_last_error(), "belongs to uid 4242") != NULL);
+    sharr_disconnect(c);
+    return 0;
+}
+
 /* The victim waits for name (with or without owner=) and the squatter creates it first.
  * Returns the victim's open result; *ret_uid is the owner of what it attached. */
 static int squat_while_waiting(struct harness *h, struct waiter_arg *w, uint32_t *ret_uid)
@@ -455,6 +479,8 @@ static void test_a_waiter_with_owner_gets_eacces_not_the_squatters_array(void **
     assert_int_equal(asuser_run(h, SQUATTER_UID, SQUATTER_GID, child_squatter_reads,
                                 "results2"), 0);
     assert_int_equal(harness_wait_attachments(k.conn, 1), 1);
+    assert_int_equal(asuser_run(h, VICTIM_UID, VICTIM_GID, child_victim_overwrites, "results2"),
+                     0);
     /* Once the name is free again, the victim's own producer's array is accepted. */
     assert_rc(sharr_unlink(k.conn, "results2"), 0);
     struct harness_child victim;
