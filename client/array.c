@@ -19,9 +19,11 @@
 #include "codec.h"
 #include "dtype.h"
 #include "limits.h"
+#include "name.h"
 #include "shape.h"
 
 #define ARRAY_KNOWN_FLAGS (SHARR_F_NOMAP | SHARR_F_POPULATE)
+#define ARRAY_OPEN_FLAGS (ARRAY_KNOWN_FLAGS | SHARR_F_OWNER)
 #define ARRAY_MSG_MAX 384
 
 struct sharr_array {
@@ -61,11 +63,33 @@ static int array_parse_attach(const msgpack_object *result, void *out, char *err
     return codec_parse_reply_attach(result, out, &has_fd, err, errlen);
 }
 
+/* Whether an open that required owner (NULL: none) may keep the array r describes:
+ * the daemon checked it already, unless it predates owner checks; msg says why not. */
+static int array_check_owner(const char *name, const struct codec_attach_reply *r,
+                             const uint32_t *owner, char *msg, size_t len)
+{
+    uint32_t reserved;
+
+    if (owner != NULL && r->meta.uid != *owner) {
+        snprintf(msg, len, "%s belongs to uid %u, not to uid %u as the open requires (owner)",
+                 name, (unsigned)r->meta.uid, (unsigned)*owner);
+        return -EACCES;
+    }
+    if (name_user_prefix(name, &reserved) && r->meta.uid != reserved && r->meta.uid != 0 &&
+        r->meta.uid != (uint32_t)geteuid() && geteuid() != 0) {
+        snprintf(msg, len, "%s lies in uid %u's names but belongs to uid %u", name,
+                 (unsigned)reserved, (unsigned)r->meta.uid);
+        return -EACCES;
+    }
+    return 0;
+}
+
 /* Turn an attach reply and its descriptor into a handle. Takes ownership of
- * rep->fd; on failure closes it, releases the attachment and returns the error. */
+ * rep->fd; on failure closes it, releases the attachment and returns the error.
+ * owner: the uid an open required, or NULL. */
 static int array_attach(sharr_t *conn, const char *name, const char *mode,
                         const struct codec_attach_reply *r, const struct client_reply *rep,
-                        int flags, sharr_array_t **ret_array)
+                        int flags, const uint32_t *owner, sharr_array_t **ret_array)
 {
     char msg[ARRAY_MSG_MAX] = "";
     struct sharr_array *a = NULL;
@@ -86,6 +110,9 @@ static int array_attach(sharr_t *conn, const char *name, const char *mode,
                  r->meta.name);
         goto fail;
     }
+    rc = array_check_owner(name, r, owner, msg, sizeof(msg));
+    if (rc < 0)
+        goto fail;
     if (r->meta.nbytes > SIZE_MAX - r->meta.offset) {
         rc = -EFBIG;
         snprintf(msg, sizeof(msg), "'%s' is too large for this process", name);
@@ -157,10 +184,13 @@ fail:
     return client_fail(rc, "%s", msg);
 }
 
-static int array_check_flags(int flags)
+/* flags must be among known (a create knows no SHARR_F_OWNER). */
+static int array_check_flags(int flags, int known)
 {
-    if (flags & ~ARRAY_KNOWN_FLAGS)
-        return client_fail(-EINVAL, "unknown flags 0x%x", (unsigned)(flags & ~ARRAY_KNOWN_FLAGS));
+    if (flags & SHARR_F_OWNER & ~known)
+        return client_fail(-EINVAL, "SHARR_F_OWNER applies to sharr_open, not to a create");
+    if (flags & ~known)
+        return client_fail(-EINVAL, "unknown flags 0x%x", (unsigned)(flags & ~known));
     return 0;
 }
 
@@ -194,7 +224,7 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
         return client_fail(-EINVAL, "order must be 'C' or 'F'");
     if (opts->perm > 07777)
         return client_fail(-EINVAL, "perm 0%o has bits beyond 07777", opts->perm);
-    rc = array_check_flags(opts->flags);
+    rc = array_check_flags(opts->flags, ARRAY_KNOWN_FLAGS);
     if (rc < 0)
         return rc;
     for (int i = 0; i < ndim; i++) {
@@ -217,7 +247,7 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
     rc = client_call(conn, &req, &rep);
     if (rc < 0)
         return rc;
-    return array_attach(conn, name, "w+", &r, &rep, opts->flags, ret_array);
+    return array_attach(conn, name, "w+", &r, &rep, opts->flags, NULL, ret_array);
 }
 
 int sharr_open(sharr_t *conn, const char *name, const char *mode,
@@ -247,11 +277,16 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
     if (opts->wait_ms < -1)
         return client_fail(-EINVAL, "wait_ms %lld: use -1 (forever), 0 or a timeout",
                            (long long)opts->wait_ms);
-    rc = array_check_flags(opts->flags);
+    rc = array_check_flags(opts->flags, ARRAY_OPEN_FLAGS);
     if (rc < 0)
         return rc;
+    if ((opts->flags & SHARR_F_OWNER) && opts->owner == UINT32_MAX)
+        return client_fail(-EINVAL, "owner %u is no uid ((uid_t)-1 means none)",
+                           (unsigned)opts->owner);
     memcpy(p.name, name, strlen(name) + 1);
     p.wait_ms = opts->wait_ms;
+    p.has_owner = (opts->flags & SHARR_F_OWNER) != 0;
+    p.owner = p.has_owner ? opts->owner : 0;
     clock_gettime(CLOCK_MONOTONIC, &start);
 
     /* A waiting open that loses its daemon (a restart) attached nothing: it asks
@@ -276,7 +311,7 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
     if (rc < 0)
         return rc;
     return array_attach(conn, name, meta_mode_name(p.mode), &r, &rep, opts->flags,
-                        ret_array);
+                        p.has_owner ? &p.owner : NULL, ret_array);
 }
 
 int sharr_close(sharr_array_t *array)

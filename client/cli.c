@@ -33,11 +33,11 @@ static const char cli_usage_short[] =
     "usage: sharr [--socket PATH] ping [--json] | ls [-l] [--json] | info NAME [--json]\n"
     "             | create NAME --dtype T --shape A,B,... [--persist] [--perm MODE]\n"
     "                 [--order C|F] [--overwrite]\n"
-    "             | rm NAME | sync NAME | stats [--json] | top [--json]\n"
+    "             | rm NAME | sync NAME [--owner USER] | stats [--json] | top [--json]\n"
     "             | import FILE NAME [--dtype T --shape A,B,... [--offset N] [--order C|F]]\n"
     "                 [--persist] [--perm MODE] [--overwrite]\n"
     "             | import FILE NAME --move [--perm MODE] [--overwrite]\n"
-    "             | export NAME FILE [--force]\n"
+    "             | export NAME FILE [--force] [--owner USER]\n"
     "             | chmod MODE NAME | chown USER[:GROUP] NAME\n"
     "try 'sharr --help' for more\n";
 
@@ -60,7 +60,7 @@ static const char cli_usage_long[] =
     "                            (default 0600); --overwrite replaces an existing one\n"
     "  rm NAME                   remove an array's name; processes that have it mapped\n"
     "                            keep their memory until they close it\n"
-    "  sync NAME                 return once a persistent array's data and metadata\n"
+    "  sync NAME [--owner USER]  return once a persistent array's data and metadata\n"
     "                            are on disk (writes of every process mapping it)\n"
     "  stats [--json]            counters of the whole daemon: arrays and bytes by kind,\n"
     "                            connections, capacity and free space of each store\n"
@@ -78,13 +78,18 @@ static const char cli_usage_long[] =
     "                            FILE's path is removed. FILE must be yours (sharrd's\n"
     "                            uid), have one link and be on the store's filesystem;\n"
     "                            --move implies --persist\n"
-    "  export NAME FILE [--force]\n"
+    "  export NAME FILE [--force] [--owner USER]\n"
     "                            write the array to FILE as a .npy file, streamed in\n"
     "                            chunks; --force replaces an existing FILE\n"
     "  chmod MODE NAME           set the array's permission bits (octal, e.g. 0640); its\n"
     "                            owner or root only\n"
     "  chown USER[:GROUP] NAME   give the array to USER (root only) and/or GROUP (its\n"
     "                            owner or root); names or numbers, ':GROUP' for the group\n"
+    "\n"
+    "  --owner USER (sync, export) opens the array only if it belongs to USER (a name\n"
+    "                            or uid), else fails with EACCES: any user may create a\n"
+    "                            free name, so name the owner you trust. Names that begin\n"
+    "                            uidN. (N a uid) can only be created by uid N and root\n"
     "\n"
     "options:\n"
     "  --socket PATH             sharrd's socket; default: $SHARR_SOCKET, else\n"
@@ -612,10 +617,21 @@ static int cli_stats(struct cli *cli)
     format_table_free(t);
     return status;
 }
+/* --owner USER (a name or a uid) into *ret_uid; 0 or a usage error status. */
+static int cli_parse_owner(const char *s, uint32_t *ret_uid)
+{
+    char err[256];
+
+    if (owner_parse_user(s, ret_uid, err, sizeof(err)) < 0)
+        return cli_usage_error("--owner: %s", err);
+    return 0;
+}
+
 /* Flush a persistent array to disk: every process's writes through shared mappings
  * are in the page cache, so the daemon's fsync makes them all durable. */
 static int cli_sync(struct cli *cli)
 {
+    static const struct cli_opt spec[] = { { "owner", 1, 0 } };
     char what[SHARR_NAME_MAX + 8];
     const char *values[1], *pos[1] = { 0 };
     struct sharr_open_opts o = { .flags = SHARR_F_NOMAP };
@@ -623,11 +639,17 @@ static int cli_sync(struct cli *cli)
     unsigned flags;
     int npos = 0, rc;
 
-    rc = cli_parse(cli, NULL, 0, &flags, values, pos, 1, &npos);
+    rc = cli_parse(cli, spec, 1, &flags, values, pos, 1, &npos);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     if (npos != 1)
         return cli_usage_error("%s needs the NAME of an array", "sync");
+    if (flags & 1u) {
+        rc = cli_parse_owner(values[0], &o.owner);
+        if (rc != 0)
+            return rc;
+        o.flags |= SHARR_F_OWNER;
+    }
     snprintf(what, sizeof(what), "sync %s", pos[0]);
     if (cli_connect(cli) != 0)
         return CLI_EXIT_FAIL;
@@ -745,22 +767,26 @@ static int cli_import(struct cli *cli)
 
 static int cli_export(struct cli *cli)
 {
-    static const struct cli_opt spec[] = { { "force", 0, 'f' } };
-    const char *values[1], *pos[2] = { 0 };
+    static const struct cli_opt spec[] = { { "force", 0, 'f' }, { "owner", 1, 0 } };
+    const char *values[2], *pos[2] = { 0 };
     char what[SHARR_NAME_MAX + 16], err[512];
+    uint32_t owner = 0;
     unsigned flags;
     int npos = 0, rc;
 
-    rc = cli_parse(cli, spec, 1, &flags, values, pos, 2, &npos);
+    rc = cli_parse(cli, spec, 2, &flags, values, pos, 2, &npos);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     if (npos != 2)
         return cli_usage_error("%s needs the NAME of an array and a FILE", "export");
+    if ((flags & 2u) && (rc = cli_parse_owner(values[1], &owner)) != 0)
+        return rc;
     snprintf(what, sizeof(what), "export %s", pos[0]);
     if (cli_connect(cli) != 0)
         return CLI_EXIT_FAIL;
     rc = transfer_export(cli->conn, pos[0], pos[1], (flags & 1u) != 0,
-                         isatty(STDERR_FILENO) ? stderr : NULL, err, sizeof(err));
+                         (flags & 2u) ? &owner : NULL, isatty(STDERR_FILENO) ? stderr : NULL,
+                         err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "sharr: %s: %s (%s)\n", what, err, errcode_name(rc));
         return CLI_EXIT_FAIL;

@@ -1,4 +1,4 @@
-/* owner.c — USER[:GROUP] and octal MODE arguments of the sharr CLI.
+/* owner.c — USER[:GROUP], --owner USER and octal MODE arguments of the sharr CLI.
  *
  * A part made only of digits is a numeric id; anything else is looked up by name.
  * Ids of 2^32 - 1 are refused, as chown(2) reserves (uid_t)-1 for "unchanged".
@@ -22,6 +22,11 @@ static int owner_id(const char *s, bool user, uint32_t *ret, char *err, size_t e
     char buf[OWNER_BUF];
     size_t n = strspn(s, "0123456789");
 
+    /* A negative number is no id, and no name of the user or group databases either. */
+    if (s[0] == '-' && s[1] != '\0' && s[1 + strspn(s + 1, "0123456789")] == '\0') {
+        snprintf(err, errlen, "'%s' is not a valid %s id", s, user ? "user" : "group");
+        return -EINVAL;
+    }
     if (n > 0 && s[n] == '\0') {
         unsigned long long v;
 
@@ -77,6 +82,11 @@ int owner_parse(const char *spec, uint32_t *ret_uid, uint32_t *ret_gid, char *er
     *ret_uid = uid;
     *ret_gid = gid;
     return 0;
+}
+
+int owner_parse_user(const char *s, uint32_t *ret_uid, char *err, size_t errlen)
+{
+    return owner_id(s, true, ret_uid, err, errlen);
 }
 
 int owner_parse_mode(const char *s, uint32_t *ret_perm, char *err, size_t errlen)

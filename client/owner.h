@@ -14,6 +14,10 @@
 int owner_parse(const char *spec, uint32_t *ret_uid, uint32_t *ret_gid, char *err,
                 size_t errlen);
 
+/* A user name or uid ("alice", "1000", "0") into *ret_uid: the owner= of an open.
+ * 0, or -EINVAL/-ENOENT with a message. */
+int owner_parse_user(const char *s, uint32_t *ret_uid, char *err, size_t errlen);
+
 /* An octal mode 0..0777 ("640", "0640"). 0 or -EINVAL with a message. */
 int owner_parse_mode(const char *s, uint32_t *ret_perm, char *err, size_t errlen);
 

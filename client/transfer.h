@@ -47,8 +47,9 @@ int transfer_move(sharr_t *conn, const char *path, const char *name,
 
 /* Write the array name to path as a .npy file, created through a temporary file
  * in the same directory and renamed into place (an existing path is replaced only
- * with force). Returns 0, or a negative errno with a message in err. */
+ * with force). owner: the uid the array must belong to (SHARR_F_OWNER), or NULL.
+ * Returns 0, or a negative errno with a message in err. */
 int transfer_export(sharr_t *conn, const char *name, const char *path, int force,
-                    FILE *progress, char *err, size_t errlen);
+                    const uint32_t *owner, FILE *progress, char *err, size_t errlen);
 
 #endif

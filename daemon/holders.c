@@ -3,7 +3,7 @@
  * Handles are daemon-unique and grow, so a page is the lowest `limit` handles above
  * the cursor: a bounded max-heap of candidates over one pass of every connection's
  * attachments, sorted at the end. Visibility follows list: an array the peer may
- * read, or an attachment of the peer's own uid.
+ * see (access_may_see), or an attachment of the peer's own uid.
  */
 #include "holders.h"
 
@@ -95,7 +95,7 @@ int holders_collect(const struct daemon *d, const struct access_peer *peer,
 
             if (att->handle <= p->after || (p->name[0] && strcmp(m->name, p->name) != 0))
                 continue;
-            if (!access_may_read(m, peer) && c->peer.uid != peer->uid)
+            if (!access_may_see(m, peer) && c->peer.uid != peer->uid)
                 continue;
             if (n < p->limit) {
                 heap[n] = (struct holders_item){ c, att };

@@ -28,6 +28,7 @@
 #include "holders.h"
 #include "fdstore.h"
 #include "memstore.h"
+#include "name.h"
 #include "ownership.h"
 #include "releases.h"
 #include "ring.h"
@@ -50,6 +51,8 @@ struct methods_job {
     struct meta meta;              /* create: the array to build; open: its name */
     enum meta_mode mode;           /* open */
     int64_t wait_ms;               /* open */
+    bool has_owner;                /* open: only an array of owner will do */
+    uint32_t owner;                /* open */
     char trash[STORE_TRASH_MAX];   /* a removed file to delete first, or "" */
     int fd;                        /* create: the new backing descriptor */
     int src_fd;                    /* adopt: the client's file, closed with the job */
@@ -386,9 +389,16 @@ static int methods_build(struct methods_job *job, bool overwrite)
     struct registry_array *old, *a;
     /* Room for two names and a reason; the reply cuts it to PROTO_TEXT_MAX. */
     char err[2 * METHODS_ERR_MAX + 64] = "", why[METHODS_ERR_MAX] = "";
-    uint32_t msgid = job->msgid;
+    uint32_t msgid = job->msgid, reserved = 0;
     int r;
 
+    if (!access_may_own(m->name, m->uid, &reserved)) {
+        r = -EACCES;
+        snprintf(err, sizeof(err), "names that begin %s%" PRIu32 ". are uid %" PRIu32 "'s: "
+                 "only that user or root may %s %s", NAME_USER_PREFIX, reserved, reserved, verb,
+                 m->name);
+        goto fail;
+    }
     old = registry_find(&d->registry, m->name);
     if (old && !old->ready) {
         r = -EEXIST;
@@ -403,8 +413,9 @@ static int methods_build(struct methods_job *job, bool overwrite)
     }
     if (old && !access_is_owner(&old->meta, &c->peer)) {
         r = -EPERM;
-        snprintf(err, sizeof(err), "%s belongs to uid %" PRIu32 ": only its owner or root may "
-                 "overwrite it", m->name, old->meta.uid);
+        access_owner_text(&old->meta, &c->peer, why, sizeof(why));
+        snprintf(err, sizeof(err), "%s belongs to %s: only its owner or root may overwrite it",
+                 m->name, why);
         goto fail;
     }
     /* An overwrite needs room for both arrays: the old one lives until the new is built. */
@@ -531,15 +542,46 @@ static int methods_adopt(struct conn *c, const struct codec_msg *msg, const int 
     return uv_queue_work(&d->loop, &job->req, methods_adopt_check_work, methods_adopt_checked);
 }
 
-/* Answer an open of a ready array, if the peer may. */
-static int methods_open_ready(struct conn *c, uint32_t msgid, struct registry_array *a,
-                               enum meta_mode mode)
+/* Refuse an open of a, whose owner is not one the peer may trust (owner: the uid it
+ * required, or NULL). */
+static int methods_open_untrusted(struct conn *c, uint32_t msgid, const struct registry_array *a,
+                                  const uint32_t *owner)
 {
-    if (!access_may_open(&a->meta, &c->peer, mode))
+    const struct meta *m = &a->meta;
+    char whose[32];
+    uint32_t reserved = 0;
+
+    access_owner_text(m, &c->peer, whose, sizeof(whose));
+    if (owner && m->uid != *owner)
+        return methods_error(c, msgid, -EACCES, "%s belongs to %s, not to uid %" PRIu32 " as "
+                             "the open requires (owner)", m->name, whose, *owner);
+    access_may_own(m->name, m->uid, &reserved);
+    return methods_error(c, msgid, -EACCES, "%s lies in uid %" PRIu32 "'s names but belongs to "
+                         "%s (made before such names were reserved): only its owner or root "
+                         "may open it", m->name, reserved, whose);
+}
+
+/* Answer an open of a ready array, if its owner is one the peer trusts (owner: the
+ * uid it required, or NULL) and the peer may open it in mode. */
+static int methods_open_ready(struct conn *c, uint32_t msgid, struct registry_array *a,
+                               enum meta_mode mode, const uint32_t *owner)
+{
+    const struct meta *m = &a->meta;
+
+    /* The owner the open asked for; and in a user's names, that user or root: an array
+     * there of someone else (made before such names were reserved) is trusted by
+     * nobody but its owner and root. */
+    if ((owner && m->uid != *owner) ||
+        (!access_may_own(m->name, m->uid, NULL) && !access_is_owner(m, &c->peer)))
+        return methods_open_untrusted(c, msgid, a, owner);
+    if (!access_may_open(m, &c->peer, mode) && !access_may_see(m, &c->peer))
+        return methods_error(c, msgid, -EACCES, "uid %" PRIu32 " may not open %s in mode %s",
+                             c->peer.uid, m->name, meta_mode_name(mode));
+    if (!access_may_open(m, &c->peer, mode))
         return methods_error(c, msgid, -EACCES, "uid %" PRIu32 " may not open %s in mode %s "
                              "(owner uid %" PRIu32 " gid %" PRIu32 ", perm %04" PRIo32 ")",
-                             c->peer.uid, a->meta.name, meta_mode_name(mode), a->meta.uid,
-                             a->meta.gid, a->meta.perm);
+                             c->peer.uid, m->name, meta_mode_name(mode), m->uid, m->gid,
+                             m->perm);
     return methods_attach_reply(c, msgid, a, mode);
 }
 
@@ -552,7 +594,7 @@ static void methods_open_woken(void *arg, struct registry_array *a, int err)
         methods_error(w->conn, w->msgid, err, "no array named %s appeared within %lld ms",
                       w->meta.name, (long long)w->wait_ms);
     else if (err == 0 && !w->conn->closing)
-        methods_open_ready(w->conn, w->msgid, a, w->mode);
+        methods_open_ready(w->conn, w->msgid, a, w->mode, w->has_owner ? &w->owner : NULL);
     methods_job_free(w);
 }
 
@@ -569,7 +611,7 @@ static int methods_open(struct conn *c, const struct codec_msg *msg)
         return methods_error(c, msg->msgid, r, "%s", err);
     a = registry_find(&c->d->registry, p.name);
     if (a && a->ready)
-        return methods_open_ready(c, msg->msgid, a, p.mode);
+        return methods_open_ready(c, msg->msgid, a, p.mode, p.has_owner ? &p.owner : NULL);
     if (p.wait_ms == 0)
         return methods_error(c, msg->msgid, -ENOENT, "no array named %s", p.name);
     if (c->nwaiters >= CONFIG_WAITERS_MAX)
@@ -585,14 +627,16 @@ static int methods_open(struct conn *c, const struct codec_msg *msg)
     memcpy(w->meta.name, p.name, sizeof(p.name));
     w->mode = p.mode;
     w->wait_ms = p.wait_ms;
+    w->has_owner = p.has_owner;
+    w->owner = p.owner;
     c->nwaiters++;
     return 0;
 }
 
-/* The ready array named in params (that the peer may read, if need_read), or NULL
+/* The ready array named in params (that the peer may see, if need_see), or NULL
  * after an error reply. */
 static struct registry_array *methods_lookup(struct conn *c, const struct codec_msg *msg,
-                                             bool need_read)
+                                             bool need_see)
 {
     char err[METHODS_ERR_MAX] = "";
     struct registry_array *a;
@@ -609,7 +653,7 @@ static struct registry_array *methods_lookup(struct conn *c, const struct codec_
         methods_error(c, msg->msgid, -ENOENT, "no array named %s", p.name);
         return NULL;
     }
-    if (need_read && !access_may_read(&a->meta, &c->peer)) {
+    if (need_see && !access_may_see(&a->meta, &c->peer)) {
         methods_error(c, msg->msgid, -EACCES, "uid %" PRIu32 " may not read %s", c->peer.uid,
                       p.name);
         return NULL;
@@ -654,7 +698,7 @@ static int methods_list(struct conn *c, const struct codec_msg *msg)
         return methods_error(c, msg->msgid, r, "%s", err);
     for (size_t i = registry_after(reg, p.after); i < reg->n; i++) {
         const struct registry_array *a = reg->arrays[i];
-        if (!a->ready || !access_may_read(&a->meta, &c->peer))
+        if (!a->ready || !access_may_see(&a->meta, &c->peer))
             continue;
         if (n == p.limit) {
             more = true;
@@ -684,15 +728,17 @@ static int methods_unlink(struct conn *c, const struct codec_msg *msg)
 {
     struct daemon *d = c->d;
     struct registry_array *a = methods_lookup(c, msg, false); /* the owner needs no read bit */
-    char trash[STORE_TRASH_MAX];
+    char trash[STORE_TRASH_MAX], whose[32];
     struct methods_job *job;
     int r;
 
     if (!a)
         return -ENOENT;
-    if (!access_is_owner(&a->meta, &c->peer))
-        return methods_error(c, msg->msgid, -EPERM, "%s belongs to uid %" PRIu32 ": only its "
-                             "owner or root may unlink it", a->meta.name, a->meta.uid);
+    if (!access_is_owner(&a->meta, &c->peer)) {
+        access_owner_text(&a->meta, &c->peer, whose, sizeof(whose));
+        return methods_error(c, msg->msgid, -EPERM, "%s belongs to %s: only its owner or root "
+                             "may unlink it", a->meta.name, whose);
+    }
     r = methods_remove(d, a, trash);
     if (r < 0) {
         log_warning(&d->log, "cannot unlink %s: %s", a->meta.name, strerror(-r));

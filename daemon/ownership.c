@@ -13,7 +13,9 @@
 
 #include "daemon.h"
 #include "fdstore.h"
+#include "name.h"
 #include "store.h"
+
 
 /* Record m as a's metadata where it survives a restart, then in the registry. */
 static int ownership_commit(struct daemon *d, struct registry_array *a, const struct meta *m,
@@ -42,10 +44,11 @@ int ownership_chmod(struct daemon *d, const struct access_peer *peer, struct reg
                     uint32_t perm, char *err, size_t errlen)
 {
     struct meta m = a->meta;
+    char whose[32];
 
     if (!access_is_owner(&a->meta, peer)) {
-        snprintf(err, errlen, "%s belongs to uid %" PRIu32 ": only its owner or root may "
-                 "change its mode", a->meta.name, a->meta.uid);
+        snprintf(err, errlen, "%s belongs to %s: only its owner or root may change its mode",
+                 a->meta.name, access_owner_text(&a->meta, peer, whose, sizeof(whose)));
         return -EPERM;
     }
     if (perm > 0777) {
@@ -60,7 +63,8 @@ int ownership_chown(struct daemon *d, const struct access_peer *peer, struct reg
                     const uint32_t *uid, const uint32_t *gid, char *err, size_t errlen)
 {
     struct meta m = a->meta;
-    uint32_t old_uid = a->meta.uid;
+    uint32_t old_uid = a->meta.uid, reserved = 0;
+    char whose[32];
     int r;
 
     if (uid && *uid != a->meta.uid && peer->uid != 0) {
@@ -68,8 +72,15 @@ int ownership_chown(struct daemon *d, const struct access_peer *peer, struct reg
         return -EPERM;
     }
     if (!access_is_owner(&a->meta, peer)) {
-        snprintf(err, errlen, "%s belongs to uid %" PRIu32 ": only its owner or root may "
-                 "change its group", a->meta.name, a->meta.uid);
+        snprintf(err, errlen, "%s belongs to %s: only its owner or root may change its group",
+                 a->meta.name, access_owner_text(&a->meta, peer, whose, sizeof(whose)));
+        return -EPERM;
+    }
+    /* A user's names stay that user's (or root's), whoever gives them away. */
+    if (uid && *uid != a->meta.uid && !access_may_own(a->meta.name, *uid, &reserved)) {
+        snprintf(err, errlen, "%s lies in uid %" PRIu32 "'s names (%s%" PRIu32 ".): it may "
+                 "belong to that user or root only", a->meta.name, reserved, NAME_USER_PREFIX,
+                 reserved);
         return -EPERM;
     }
     if (uid)

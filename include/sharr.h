@@ -88,10 +88,15 @@ struct sharr_create_opts {
 struct sharr_open_opts {
     int64_t wait_ms; /* wait this long for the name to be created: 0 no wait, -1 forever */
     int flags;       /* SHARR_F_* below */
+    uint32_t owner;  /* with SHARR_F_OWNER: the uid the array must belong to (0 is root);
+                      * read only when that flag is set, so callers built before this
+                      * field existed are unaffected */
 };
 
 #define SHARR_F_NOMAP    0x1 /* do not map: the caller maps sharr_array_fd() itself */
 #define SHARR_F_POPULATE 0x2 /* prefault the mapping (MAP_POPULATE) */
+#define SHARR_F_OWNER    0x4 /* sharr_open only: attach only an array that belongs to
+                              * opts->owner (below 2^32 - 1), else -EACCES */
 
 /* Connect to sharrd. path NULL resolves the default socket: $SHARR_SOCKET, else
  * $XDG_RUNTIME_DIR/sharr/sharr.sock, else /run/sharr/sharr.sock, else
@@ -128,7 +133,14 @@ int sharr_adopt(sharr_t *conn, const char *name, int fd, const struct sharr_crea
 /* Attach an existing array by name. mode is "r", "r+" or "c" (as numpy.memmap).
  * With opts->wait_ms, a name not there yet is waited for; a daemon that restarts or
  * is not up yet is dialed again for as long as the wait lasts, and a daemon that
- * stays away ends the wait with its connect error. */
+ * stays away ends the wait with its connect error.
+ * Any user may create any free name, including one another user waits for. With
+ * SHARR_F_OWNER the open fails with -EACCES, attaching nothing, when the array
+ * belongs to another uid than opts->owner, also when such an array is what ended a
+ * wait (the open does not wait on). The daemon checks this as it finds the array, and
+ * the library checks the reply again (an older daemon ignores the request's owner).
+ * A name under "uid<N>." (the owner's own names, which only uid N and root may
+ * create) is refused likewise when it belongs to neither. */
 int sharr_open(sharr_t *conn, const char *name, const char *mode,
                const struct sharr_open_opts *opts, sharr_array_t **ret_array);
 

@@ -24,10 +24,11 @@
 
 /* What protocol version 1 offers beyond the bare methods. "release_notify" (release
  * as a notification) and "release_ring" (the method ring) change what a client may
- * send; the others are informational. */
+ * send; the others are informational ("open_owner": open checks its "owner";
+ * "user_names": names under "uid<N>." are N's). */
 static const char *const codec_capabilities[] = {
     "open_wait", "persist", "overwrite", "sync", "list_paging", "holders", "adopt",
-    "release_notify", "release_ring",
+    "release_notify", "release_ring", "open_owner", "user_names",
 };
 
 /* The keys of an array map and the columns of a list reply, in the order
@@ -246,13 +247,17 @@ int codec_pack_open(msgpack_sbuffer *out, uint32_t msgid, const struct codec_ope
 
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     r |= codec_pack_request_head(&pk, msgid, "open", true);
-    r |= msgpack_pack_map(&pk, 3);
+    r |= msgpack_pack_map(&pk, p->has_owner ? 4 : 3);
     r |= codec_pack_cstr(&pk, "name");
     r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
     r |= codec_pack_cstr(&pk, "mode");
     r |= codec_pack_cstr(&pk, meta_mode_name(p->mode));
     r |= codec_pack_cstr(&pk, "wait_ms");
     r |= msgpack_pack_int64(&pk, p->wait_ms);
+    if (p->has_owner) {
+        r |= codec_pack_cstr(&pk, "owner");
+        r |= msgpack_pack_uint32(&pk, p->owner);
+    }
     return codec_pack_end(out, mark, r);
 }
 
@@ -1061,6 +1066,7 @@ int codec_parse_open(const msgpack_object *params, struct codec_open *out,
                      char *err, size_t errlen)
 {
     const struct codec_ctx c = { "open", err, errlen };
+    uint64_t owner = UINT64_MAX;
     char mode[4] = "r+";
     int r;
 
@@ -1068,8 +1074,12 @@ int codec_parse_open(const msgpack_object *params, struct codec_open *out,
     if ((r = codec_map(&c, params, true, "params")) < 0 ||
         (r = codec_get_name(&c, params, "name", out->name)) < 0 ||
         (r = codec_get_int(&c, params, "wait_ms", false, -1, &out->wait_ms,
-                           "an integer >= -1 (-1 waits forever)")) < 0)
+                           "an integer >= -1 (-1 waits forever)")) < 0 ||
+        (r = codec_get_uint(&c, params, "owner", false, UINT32_MAX - 1, &owner,
+                            "a uid, an integer in 0..4294967294")) < 0)
         return r;
+    out->has_owner = owner != UINT64_MAX;
+    out->owner = out->has_owner ? (uint32_t)owner : 0;
     if (codec_get_str(&c, params, "mode", false, mode, sizeof(mode), false) < 0 ||
         meta_mode_parse(mode, &out->mode) < 0)
         return codec_fail(&c, -EINVAL, "'mode' must be \"r\", \"r+\" or \"c\"");

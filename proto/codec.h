@@ -70,6 +70,8 @@ struct codec_open {             /* open request */
     char name[PROTO_NAME_MAX + 1];
     enum meta_mode mode;
     int64_t wait_ms;            /* 0 no wait, -1 forever */
+    bool has_owner;             /* "owner" given: only an array of that uid will do */
+    uint32_t owner;             /* < 2^32 - 1 */
 };
 
 struct codec_adopt {            /* adopt request; its descriptor travels with it */

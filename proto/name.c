@@ -1,12 +1,14 @@
-/* name.c — the check that makes an array name safe to send and to store.
+/* name.c — the check that makes an array name safe to send and to store, and the
+ * rule that reserves "uid<N>." names to user N.
  *
  * A valid name is 1..PROTO_NAME_MAX bytes of [A-Za-z0-9._-] not starting with '.',
- * so it can never be "..", a hidden file, a path or contain control bytes.
+ * so it can never be "..", a hidden file, a path or contain control bytes. Who may
+ * create a reserved name is the daemon's decision (access.c); this file only reads it.
  */
 #include "name.h"
 
 #include <errno.h>
-#include <stdbool.h>
+#include <string.h>
 
 #include "limits.h"
 
@@ -29,4 +31,25 @@ int name_check(const char *name, size_t len)
             return -EINVAL;
     }
     return 0;
+}
+
+bool name_user_prefix(const char *name, uint32_t *ret_uid)
+{
+    const size_t plen = sizeof(NAME_USER_PREFIX) - 1;
+    const char *d = name + plen;
+    uint64_t uid = 0;
+    size_t n = 0;
+
+    if (strncmp(name, NAME_USER_PREFIX, plen) != 0)
+        return false;
+    while (d[n] >= '0' && d[n] <= '9') {
+        if (uid < UINT32_MAX) /* saturates: anything past stays non-canonical */
+            uid = uid * 10 + (uint64_t)(d[n] - '0');
+        n++;
+    }
+    if (n == 0 || d[n] != '.')
+        return false;
+    /* Only the canonical spelling of a uid other than (uid_t)-1 is that user's. */
+    *ret_uid = (d[0] == '0' && n > 1) || uid >= UINT32_MAX ? 0 : (uint32_t)uid;
+    return true;
 }

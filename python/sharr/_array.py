@@ -8,6 +8,7 @@ the pickle format in _pickle.py.
 
 import math
 import operator
+import pwd
 
 import numpy as np
 
@@ -73,6 +74,32 @@ def _wait_ms(wait):
     return math.ceil(wait * 1000)
 
 
+# (uid_t)-1 means "no uid" to the kernel and to sharr.
+_UID_MAX = 2 ** 32 - 2
+
+
+def _owner(owner):
+    """The uid an attach requires: owner as given (a uid, or a user name looked up in
+    the user database here, in the client), or None for no requirement."""
+    if owner is None:
+        return None
+    if isinstance(owner, str):
+        try:
+            return pwd.getpwnam(owner).pw_uid
+        except KeyError:
+            raise ValueError(f"owner: no user named {owner!r}") from None
+    if isinstance(owner, bool):
+        raise TypeError("owner must be a uid (int) or a user name (str), not bool")
+    try:
+        uid = operator.index(owner)
+    except TypeError:
+        raise TypeError("owner must be a uid (int) or a user name (str), "
+                        f"not {type(owner).__name__}") from None
+    if not 0 <= uid <= _UID_MAX:
+        raise ValueError(f"owner must be a uid in 0..{_UID_MAX}, not {uid}")
+    return uid
+
+
 def _mismatch(info, dtype, shape, order):
     """Why the caller's dtype/shape/order (normalized; None: not given) disagree
     with the array's, or None."""
@@ -90,7 +117,7 @@ class memmap(np.memmap):
     """A named array of sharrd, mapped into this process; an ndarray like numpy.memmap.
 
     memmap(name, dtype=None, mode='r+', shape=None, order=None, *, persist=False,
-           perm=0o600, wait=None, socket=None)
+           perm=0o600, wait=None, owner=None, socket=None)
 
     mode 'w+' creates the array (dtype and shape required; shape may be an int),
     replacing an existing one of that name as numpy's 'w+' truncates a file. Modes
@@ -98,6 +125,9 @@ class memmap(np.memmap):
     the daemon; those given are checked (ValueError on mismatch). order defaults to
     'C' on create. persist (keep on disk) and perm (permission bits) apply to 'w+';
     wait (seconds, math.inf for ever) lets an attach wait for the name to appear.
+    owner (a uid or a user name) makes an attach accept only an array of that user:
+    any user may create a free name, also one you wait for, so name the owner you
+    trust; another owner's array raises PermissionError, also at the end of a wait.
     socket is the daemon's socket path (default: $SHARR_SOCKET, then the usual places).
 
     .name is the array's name, .filename the .npy path of a persistent array (None
@@ -117,7 +147,7 @@ class memmap(np.memmap):
     mode = None
 
     def __new__(cls, name, dtype=None, mode="r+", shape=None, order=None, *,
-                persist=False, perm=0o600, wait=None, socket=None):
+                persist=False, perm=0o600, wait=None, owner=None, socket=None):
         try:  # _mode(), without a call: an attach is a few µs of Python in all
             mode = _MODES[mode]
         except (KeyError, TypeError):
@@ -127,22 +157,35 @@ class memmap(np.memmap):
                 raise ValueError("mode 'w+' needs a dtype and a shape")
             if wait is not None:
                 raise ValueError("wait applies to attaching ('r', 'r+', 'c'), not 'w+'")
+            if owner is not None:
+                raise ValueError("owner applies to attaching ('r', 'r+', 'c'), not 'w+': "
+                                 "a create makes the array yours")
             att = _attachment.create(socket, name, _typestr(dtype), _shape_to_create(shape),
                                      _order(order or "C"), persist, perm, True)
+        elif owner is not None:
+            att = cls._open_checked(socket, name, mode, dtype, shape, order, wait,
+                                    _owner(owner))
         elif dtype is None and shape is None and order is None:
             # The usual attach: nothing given to check.
             att = _attachment.open_(socket, name, mode, 0 if wait is None else _wait_ms(wait))
         else:
-            # Arguments are checked before the daemon is asked anything.
-            dtype = np.dtype(dtype) if dtype is not None else None
-            shape = _shape(shape) if shape is not None else None
-            order = _order(order) if order is not None else None
-            att = _attachment.open_(socket, name, mode, _wait_ms(wait))
-            why = _mismatch(att.info, dtype, shape, order)
-            if why is not None:
-                del att  # release now, not when the traceback dies
-                raise ValueError(why)
+            att = cls._open_checked(socket, name, mode, dtype, shape, order, wait, None)
         return cls._over(att, att.shape, att.dtype, 0, None, att.order)
+
+    @staticmethod
+    def _open_checked(socket, name, mode, dtype, shape, order, wait, owner):
+        """The attach that checks what the caller gave (dtype, shape, order: None when
+        not given) against the array, and asks for owner (a uid, or None)."""
+        # Arguments are checked before the daemon is asked anything.
+        dtype = np.dtype(dtype) if dtype is not None else None
+        shape = _shape(shape) if shape is not None else None
+        order = _order(order) if order is not None else None
+        att = _attachment.open_(socket, name, mode, _wait_ms(wait), owner)
+        why = _mismatch(att.info, dtype, shape, order)
+        if why is not None:
+            del att  # release now, not when the traceback dies
+            raise ValueError(why)
+        return att
 
     @classmethod
     def _over(cls, att, shape, dtype, offset, strides, order="C"):
@@ -221,10 +264,11 @@ def create(name, shape, dtype=np.float64, *, order="C", persist=False, perm=0o60
     return memmap._over(att, att.shape, att.dtype, 0, None, att.order)
 
 
-def open(name, mode="r+", *, wait=None, socket=None):
+def open(name, mode="r+", *, wait=None, owner=None, socket=None):
     """Attach the existing array name in mode 'r', 'r+' or 'c'; wait (seconds,
-    math.inf for ever) for it to be created if it does not exist yet."""
+    math.inf for ever) for it to be created if it does not exist yet; owner (a uid
+    or a user name) to accept only an array of that user (PermissionError else)."""
     mode = _mode(mode)
     if mode == "w+":
         raise ValueError("sharr.open attaches existing arrays; use sharr.create")
-    return memmap(name, mode=mode, wait=wait, socket=socket)
+    return memmap(name, mode=mode, wait=wait, owner=owner, socket=socket)

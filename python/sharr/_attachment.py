@@ -156,9 +156,10 @@ def create(socket, name, typestr, shape, order, persist, perm, overwrite):
 _C_MODES = {"r": b"r", "r+": b"r+", "c": b"c"}
 
 
-def open_(socket, name, mode, wait_ms):
+def open_(socket, name, mode, wait_ms, owner=None):
     """Attach the existing array name in mode 'r', 'r+' or 'c', waiting up to wait_ms
-    for it to be created (0: no wait, -1: forever). Raises the daemon's error."""
+    for it to be created (0: no wait, -1: forever); owner (a uid, or None) is the
+    one uid the array may belong to. Raises the daemon's error."""
     path, conn = _connection.find(socket)
     # The usual name, a str without NUL, is encoded here; encode_name judges the rest.
     if type(name) is str and "\0" not in name:
@@ -167,7 +168,10 @@ def open_(socket, name, mode, wait_ms):
         c_name = encode_name(name)
     # NULL options are libsharr's defaults: no wait, no flags. ctypes passes a
     # struct or c_void_p by reference where the prototype wants a pointer to it.
-    opts = _lib.OpenOpts(wait_ms, 0) if wait_ms else None
+    if owner is not None:
+        opts = _lib.OpenOpts(wait_ms, _lib.F_OWNER, owner)
+    else:
+        opts = _lib.OpenOpts(wait_ms, 0) if wait_ms else None
     ptr = ctypes.c_void_p()
     rc = _lib.open_(conn, c_name, _C_MODES[mode], opts, ptr)
     if rc < 0:

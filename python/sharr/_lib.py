@@ -17,6 +17,7 @@ DATA_OFFSET = 4096
 
 F_NOMAP = 0x1
 F_POPULATE = 0x2
+F_OWNER = 0x4
 
 
 class Info(ctypes.Structure):
@@ -82,6 +83,7 @@ class OpenOpts(ctypes.Structure):
     _fields_ = [
         ("wait_ms", ctypes.c_int64),
         ("flags", ctypes.c_int),
+        ("owner", ctypes.c_uint32),
     ]
 
 

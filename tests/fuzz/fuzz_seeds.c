@@ -41,6 +41,8 @@ int main(int argc, char **argv)
         .name = "seed", .dtype = {"<f4", 4}, .ndim = 2, .shape = {100, 10},
         .order = 'C', .perm = 0600};
     struct codec_open open = {.name = "seed", .mode = META_MODE_RPLUS, .wait_ms = 100};
+    struct codec_open open_owner = {.name = "uid1000.seed", .mode = META_MODE_R,
+                                    .has_owner = true, .owner = 1000};
     struct codec_name name = {.name = "seed"};
     struct codec_release release = {.handle = 7};
     struct codec_list list = {.after = "a", .limit = 10};
@@ -73,6 +75,7 @@ int main(int argc, char **argv)
     SEED("hello", codec_pack_hello(&b, 1, &hello));
     SEED("create", codec_pack_create(&b, 2, &create));
     SEED("open", codec_pack_open(&b, 3, &open));
+    SEED("open_owner", codec_pack_open(&b, 3, &open_owner));
     SEED("stat", codec_pack_name(&b, 4, "stat", &name));
     SEED("unlink", codec_pack_name(&b, 5, "unlink", &name));
     SEED("sync", codec_pack_name(&b, 6, "sync", &name));
@@ -94,7 +97,8 @@ int main(int argc, char **argv)
     msgpack_sbuffer_init(&b);
     create.persist = true;
     if (codec_pack_hello(&b, 0, &hello) != 0 || codec_pack_create(&b, 1, &create) != 0
-        || codec_pack_open(&b, 2, &open) != 0 || codec_pack_name(&b, 3, "stat", &name) != 0
+        || codec_pack_open(&b, 2, &open) != 0 || codec_pack_open(&b, 12, &open_owner) != 0
+        || codec_pack_name(&b, 3, "stat", &name) != 0
         || codec_pack_list(&b, 4, &list) != 0 || codec_pack_chmod(&b, 5, &chmod) != 0
         || codec_pack_chown(&b, 6, &chown) != 0 || codec_pack_ring(&b, 11) != 0
         || codec_pack_release(&b, 7, &release) != 0

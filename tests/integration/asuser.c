@@ -17,6 +17,16 @@ void asuser_open_dir(struct harness *h)
     assert_int_equal(chmod(h->dir, 0711), 0);
 }
 
+int asuser_become(uint32_t uid, uint32_t gid)
+{
+    if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+        return 120;
+    if (setuid(0) == 0)
+        return 121;
+    prctl(PR_SET_DUMPABLE, 1);
+    return 0;
+}
+
 int asuser_run(struct harness *h, uint32_t uid, uint32_t gid, int (*fn)(void *arg), void *arg)
 {
     (void)h;
@@ -24,12 +34,8 @@ int asuser_run(struct harness *h, uint32_t uid, uint32_t gid, int (*fn)(void *ar
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
-            _exit(120);
-        if (setuid(0) == 0)
-            _exit(121);
-        prctl(PR_SET_DUMPABLE, 1);
-        _exit(fn(arg));
+        int r = asuser_become(uid, gid);
+        _exit(r != 0 ? r : fn(arg));
     }
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);

@@ -19,4 +19,9 @@ void asuser_open_dir(struct harness *h);
  * signal. fn must use CHILD_CHECK, never cmocka asserts. */
 int asuser_run(struct harness *h, uint32_t uid, uint32_t gid, int (*fn)(void *arg), void *arg);
 
+/* In a child forked some other way (harness_child_start): drop to uid/gid for good,
+ * as asuser_run's child does. 0, or 120 when the drop failed and 121 when it could be
+ * undone (asuser_run's exit codes for the same). */
+int asuser_become(uint32_t uid, uint32_t gid);
+
 #endif

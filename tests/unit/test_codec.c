@@ -299,9 +299,46 @@ static void test_codec_open_defaults_to_rplus_without_waiting(void **state)
     struct codec_open out = { .mode = META_MODE_C, .wait_ms = 99 };
     char err[256];
 
+    out.has_owner = true;
     assert_int_equal(codec_parse_open(wire_object(w, o_map(kv, 1)), &out, err, sizeof(err)), 0);
     assert_int_equal(out.mode, META_MODE_RPLUS);
     assert_int_equal(out.wait_ms, 0);
+    assert_false(out.has_owner);
+}
+
+static void test_codec_open_owner_round_trips_and_is_a_uid(void **state)
+{
+    struct wire *w = *state;
+    const uint32_t owners[] = { 0, 1000, 65534, UINT32_MAX - 1 };
+    char err[256];
+
+    for (size_t i = 0; i < 4; i++) {
+        struct codec_open in = { .mode = META_MODE_R, .has_owner = true, .owner = owners[i] };
+        struct codec_open out;
+        struct codec_msg msg;
+        msgpack_sbuffer sb;
+
+        strcpy(in.name, "uid1000.frames");
+        msgpack_sbuffer_init(&sb);
+        assert_int_equal(codec_pack_open(&sb, 3, &in), 0);
+        wire_msg(w, &sb, CODEC_REQUEST, 3, &msg);
+        assert_int_equal(codec_parse_open(msg.params, &out, err, sizeof(err)), 0);
+        assert_true(out.has_owner);
+        assert_int_equal(out.owner, owners[i]);
+        msgpack_sbuffer_destroy(&sb);
+    }
+    /* (uid_t)-1 is no uid; neither is anything negative or wider. */
+    msgpack_object_kv kv[] = { { o_str("name"), o_str("a") }, { o_str("owner"), o_nil() } };
+    const msgpack_object bad[] = { o_uint(UINT32_MAX), o_uint(1ull << 32), o_neg(-1),
+                                   o_str("root"), o_nil(), o_bool(true) };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct codec_open out;
+
+        kv[1].val = bad[i];
+        assert_int_equal(codec_parse_open(wire_object(w, o_map(kv, 2)), &out, err, sizeof(err)),
+                         -EINVAL);
+        assert_string_equal(err, "open: 'owner' must be a uid, an integer in 0..4294967294");
+    }
 }
 
 static void test_codec_name_requests_round_trip(void **state)
@@ -1096,7 +1133,7 @@ static void test_codec_rejects_wrong_types_in_every_request_field(void **state)
     };
     const struct field open[] = {
         { "name", o_str("a"), REQ }, { "mode", o_str("r"), 0 },
-        { "wait_ms", o_uint(10), ANYINT },
+        { "wait_ms", o_uint(10), ANYINT }, { "owner", o_uint(1000), 0 },
     };
     const struct field open_neg[] = {
         { "name", o_str("a"), REQ }, { "wait_ms", o_neg(-1), ANYINT },
@@ -1109,7 +1146,7 @@ static void test_codec_rejects_wrong_types_in_every_request_field(void **state)
 
     check_fields(w, "hello", parse_hello, hello, 2);
     check_fields(w, "create", parse_create, create, 7);
-    check_fields(w, "open", parse_open, open, 3);
+    check_fields(w, "open", parse_open, open, 4);
     check_fields(w, "open", parse_open, open_neg, 2);
     check_fields(w, "request", parse_name, name, 1);
     check_fields(w, "release", parse_release, release, 1);
@@ -1502,6 +1539,8 @@ int main(void)
                                         wire_setup, wire_teardown),
         cmocka_unit_test_setup_teardown(test_codec_open_round_trips_every_mode, wire_setup,
                                         wire_teardown),
+        cmocka_unit_test_setup_teardown(test_codec_open_owner_round_trips_and_is_a_uid,
+                                        wire_setup, wire_teardown),
         cmocka_unit_test_setup_teardown(test_codec_open_defaults_to_rplus_without_waiting,
                                         wire_setup, wire_teardown),
         cmocka_unit_test_setup_teardown(test_codec_name_requests_round_trip, wire_setup,

@@ -97,6 +97,53 @@ static void test_name_too_long_wins_over_bad_bytes(void **state)
     assert_int_equal(name_check(buf, sizeof(buf)), -ENAMETOOLONG);
 }
 
+static void test_name_user_prefix_reads_the_uid_of_uid_n_dot(void **state)
+{
+    uint32_t uid = 7;
+
+    (void)state;
+    assert_true(name_user_prefix("uid1000.frames", &uid));
+    assert_int_equal(uid, 1000);
+    assert_true(name_user_prefix("uid0.x", &uid));
+    assert_int_equal(uid, 0);
+    assert_true(name_user_prefix("uid4294967294.", &uid));
+    assert_int_equal(uid, 4294967294u);
+    assert_true(name_user_prefix("uid1.a.b", &uid));
+    assert_int_equal(uid, 1);
+}
+
+static void test_name_user_prefix_gives_other_spellings_to_root(void **state)
+{
+    uint32_t uid = 7;
+
+    (void)state;
+    /* Leading zeros, (uid_t)-1 and anything wider: reserved, and only root's. */
+    assert_true(name_user_prefix("uid01000.x", &uid));
+    assert_int_equal(uid, 0);
+    uid = 7;
+    assert_true(name_user_prefix("uid00.x", &uid));
+    assert_int_equal(uid, 0);
+    uid = 7;
+    assert_true(name_user_prefix("uid4294967295.x", &uid));
+    assert_int_equal(uid, 0);
+    uid = 7;
+    assert_true(name_user_prefix("uid99999999999999999999999999.x", &uid));
+    assert_int_equal(uid, 0);
+}
+
+static void test_name_user_prefix_needs_uid_digits_and_a_dot(void **state)
+{
+    const char *other[] = { "uid", "uid.", "uid1000", "uid1000x.y", "uidx.1", "Uid1000.x",
+                            "UID1000.x", "xuid1000.x", "uid-1.x", "uid 1.x", "u1000.x", "" };
+    uint32_t uid = 7;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+        assert_false(name_user_prefix(other[i], &uid));
+        assert_int_equal(uid, 7);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -108,6 +155,9 @@ int main(void)
         cmocka_unit_test(test_name_rejects_control_bytes_and_spaces),
         cmocka_unit_test(test_name_rejects_non_ascii_and_invalid_utf8),
         cmocka_unit_test(test_name_too_long_wins_over_bad_bytes),
+        cmocka_unit_test(test_name_user_prefix_reads_the_uid_of_uid_n_dot),
+        cmocka_unit_test(test_name_user_prefix_gives_other_spellings_to_root),
+        cmocka_unit_test(test_name_user_prefix_needs_uid_digits_and_a_dot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
