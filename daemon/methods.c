@@ -28,7 +28,6 @@
 #include "holders.h"
 #include "fdstore.h"
 #include "memstore.h"
-#include "name.h"
 #include "ownership.h"
 #include "releases.h"
 #include "ring.h"
@@ -394,9 +393,10 @@ static int methods_build(struct methods_job *job, bool overwrite)
 
     if (!access_may_own(m->name, m->uid, &reserved)) {
         r = -EACCES;
-        snprintf(err, sizeof(err), "names that begin %s%" PRIu32 ". are uid %" PRIu32 "'s: "
-                 "only that user or root may %s %s", NAME_USER_PREFIX, reserved, reserved, verb,
-                 m->name);
+        /* The name's own prefix, "uid", digits and the first dot, as it was written. */
+        snprintf(err, sizeof(err), "names that begin %.*s are uid %" PRIu32 "'s: only that "
+                 "user or root may %s %s", (int)(strchr(m->name, '.') - m->name + 1), m->name,
+                 reserved, verb, m->name);
         goto fail;
     }
     old = registry_find(&d->registry, m->name);
@@ -542,23 +542,21 @@ static int methods_adopt(struct conn *c, const struct codec_msg *msg, const int 
     return uv_queue_work(&d->loop, &job->req, methods_adopt_check_work, methods_adopt_checked);
 }
 
-/* Refuse an open of a, whose owner is not one the peer may trust (owner: the uid it
- * required, or NULL). */
+/* Refuse an open of a, which the peer may see, whose owner is not one the peer may
+ * trust (owner: the uid it required, or NULL). */
 static int methods_open_untrusted(struct conn *c, uint32_t msgid, const struct registry_array *a,
                                   const uint32_t *owner)
 {
     const struct meta *m = &a->meta;
-    char whose[32];
     uint32_t reserved = 0;
 
-    access_owner_text(m, &c->peer, whose, sizeof(whose));
     if (owner && m->uid != *owner)
-        return methods_error(c, msgid, -EACCES, "%s belongs to %s, not to uid %" PRIu32 " as "
-                             "the open requires (owner)", m->name, whose, *owner);
+        return methods_error(c, msgid, -EACCES, "%s belongs to uid %" PRIu32 ", not to uid %"
+                             PRIu32 " as the open requires (owner)", m->name, m->uid, *owner);
     access_may_own(m->name, m->uid, &reserved);
     return methods_error(c, msgid, -EACCES, "%s lies in uid %" PRIu32 "'s names but belongs to "
-                         "%s (made before such names were reserved): only its owner or root "
-                         "may open it", m->name, reserved, whose);
+                         "uid %" PRIu32 " (made before such names were reserved): only its "
+                         "owner or root may open it", m->name, reserved, m->uid);
 }
 
 /* Answer an open of a ready array, if its owner is one the peer trusts (owner: the
@@ -568,15 +566,17 @@ static int methods_open_ready(struct conn *c, uint32_t msgid, struct registry_ar
 {
     const struct meta *m = &a->meta;
 
+    /* A peer that may not see a may open it in no mode; it gets one answer, whatever
+     * owner it named, so that owner= cannot be used to guess whose a is. */
+    if (!access_may_see(m, &c->peer))
+        return methods_error(c, msgid, -EACCES, "uid %" PRIu32 " may not open %s in mode %s",
+                             c->peer.uid, m->name, meta_mode_name(mode));
     /* The owner the open asked for; and in a user's names, that user or root: an array
      * there of someone else (made before such names were reserved) is trusted by
      * nobody but its owner and root. */
     if ((owner && m->uid != *owner) ||
         (!access_may_own(m->name, m->uid, NULL) && !access_is_owner(m, &c->peer)))
         return methods_open_untrusted(c, msgid, a, owner);
-    if (!access_may_open(m, &c->peer, mode) && !access_may_see(m, &c->peer))
-        return methods_error(c, msgid, -EACCES, "uid %" PRIu32 " may not open %s in mode %s",
-                             c->peer.uid, m->name, meta_mode_name(mode));
     if (!access_may_open(m, &c->peer, mode))
         return methods_error(c, msgid, -EACCES, "uid %" PRIu32 " may not open %s in mode %s "
                              "(owner uid %" PRIu32 " gid %" PRIu32 ", perm %04" PRIo32 ")",

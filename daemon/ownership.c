@@ -13,9 +13,7 @@
 
 #include "daemon.h"
 #include "fdstore.h"
-#include "name.h"
 #include "store.h"
-
 
 /* Record m as a's metadata where it survives a restart, then in the registry. */
 static int ownership_commit(struct daemon *d, struct registry_array *a, const struct meta *m,
@@ -67,20 +65,23 @@ int ownership_chown(struct daemon *d, const struct access_peer *peer, struct reg
     char whose[32];
     int r;
 
+    /* Anyone but the owner and root gets one answer, whatever uid it named: else the
+     * uid that makes a difference would tell whose the array is. */
+    if (!access_is_owner(&a->meta, peer)) {
+        snprintf(err, errlen, "%s belongs to %s: only root may change its owner, and only "
+                 "its owner or root its group", a->meta.name,
+                 access_owner_text(&a->meta, peer, whose, sizeof(whose)));
+        return -EPERM;
+    }
     if (uid && *uid != a->meta.uid && peer->uid != 0) {
         snprintf(err, errlen, "only root may give %s to another uid", a->meta.name);
         return -EPERM;
     }
-    if (!access_is_owner(&a->meta, peer)) {
-        snprintf(err, errlen, "%s belongs to %s: only its owner or root may change its group",
-                 a->meta.name, access_owner_text(&a->meta, peer, whose, sizeof(whose)));
-        return -EPERM;
-    }
     /* A user's names stay that user's (or root's), whoever gives them away. */
     if (uid && *uid != a->meta.uid && !access_may_own(a->meta.name, *uid, &reserved)) {
-        snprintf(err, errlen, "%s lies in uid %" PRIu32 "'s names (%s%" PRIu32 ".): it may "
-                 "belong to that user or root only", a->meta.name, reserved, NAME_USER_PREFIX,
-                 reserved);
+        snprintf(err, errlen, "%s lies in uid %" PRIu32 "'s names (%.*s): it may belong to "
+                 "that user or root only", a->meta.name, reserved,
+                 (int)(strchr(a->meta.name, '.') - a->meta.name + 1), a->meta.name);
         return -EPERM;
     }
     if (uid)

@@ -88,7 +88,8 @@ def _owner(owner):
             return pwd.getpwnam(owner).pw_uid
         except KeyError:
             raise ValueError(f"owner: no user named {owner!r}") from None
-    if isinstance(owner, bool):
+    # numpy's bool too: np.True_ would otherwise pass operator.index as uid 1.
+    if isinstance(owner, (bool, np.bool_)):
         raise TypeError("owner must be a uid (int) or a user name (str), not bool")
     try:
         uid = operator.index(owner)

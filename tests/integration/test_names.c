@@ -175,7 +175,10 @@ static int child_squat_prefixes(void *arg)
     CHILD_CHECK(make(c, "uid65534.late", 0666, 9) == -EACCES);
     CHILD_CHECK(make(c, "uid0.x", 0666, 9) == -EACCES);
     CHILD_CHECK(make(c, "uid04242.x", 0666, 9) == -EACCES);
+    /* The message quotes the name's own prefix, not the canonical one of its uid. */
+    CHILD_CHECK(strstr(sharr_last_error(), "begin uid04242. are uid 0's") != NULL);
     CHILD_CHECK(make(c, "uid99999999999.x", 0666, 9) == -EACCES);
+    CHILD_CHECK(strstr(sharr_last_error(), "begin uid99999999999. are uid 0's") != NULL);
     /* Its own, and names that only look alike. */
     CHILD_CHECK(make(c, "uid4242.mine", 0644, 9) == 0);
     CHILD_CHECK(make(c, "uid4242", 0644, 9) == 0);
@@ -275,6 +278,10 @@ static void test_names_under_uid_prefix_are_created_only_by_that_uid_and_root(vo
     /* Root may create in any prefix; an owner there is that uid or root, even for root. */
     assert_rc(make(k.conn, "uid4242.from-root", 0600, 1), 0);
     assert_rc(sharr_chown(k.conn, "uid4242.from-root", VICTIM_UID, SHARR_ID_KEEP), -EPERM);
+    assert_non_null(strstr(sharr_last_error(), "(uid4242.)"));
+    assert_rc(make(k.conn, "uid007.x", 0600, 1), 0);
+    assert_rc(sharr_chown(k.conn, "uid007.x", 7, SHARR_ID_KEEP), -EPERM);
+    assert_non_null(strstr(sharr_last_error(), "lies in uid 0's names (uid007.)"));
     assert_rc(sharr_chown(k.conn, "uid4242.from-root", SQUATTER_UID, SHARR_ID_KEEP), 0);
     assert_rc(sharr_chown(k.conn, "uid4242.from-root", 0, SQUATTER_GID), 0);
     keeper_check(&k);
@@ -342,6 +349,45 @@ static int child_other_user_probes(void *arg)
     return 0;
 }
 
+/* The answer to a guess must not depend on whether it is right: owner= and chown's uid
+ * are guesses of the owner, so each guess is answered as a request without one is. */
+static int child_other_user_guesses_owners(void *arg)
+{
+    static const char *const names[] = { "secret", "sealed" };
+    static const uint32_t guesses[] = { SQUATTER_UID, VICTIM_UID, 0, 1000 };
+    char want[1024];
+    sharr_t *c = NULL;
+    sharr_array_t *a = NULL;
+    (void)arg;
+    CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
+    for (size_t n = 0; n < sizeof names / sizeof names[0]; n++) {
+        CHILD_CHECK(sharr_open(c, names[n], "r", NULL, &a) == -EACCES);
+        snprintf(want, sizeof want, "%s", sharr_last_error());
+        for (size_t i = 0; i < sizeof guesses / sizeof guesses[0]; i++) {
+            struct sharr_open_opts o = { .flags = SHARR_F_OWNER, .owner = guesses[i] };
+            CHILD_CHECK(sharr_open(c, names[n], "r", &o, &a) == -EACCES);
+            if (strcmp(sharr_last_error(), want) != 0)
+                fprintf(stderr, "open %s, owner %u: '%s', not '%s'\n", names[n],
+                        (unsigned)guesses[i], sharr_last_error(), want);
+            CHILD_CHECK(strcmp(sharr_last_error(), want) == 0);
+        }
+        CHILD_CHECK(sharr_chown(c, names[n], SHARR_ID_KEEP, VICTIM_GID) == -EPERM);
+        snprintf(want, sizeof want, "%s", sharr_last_error());
+        for (size_t i = 0; i < sizeof guesses / sizeof guesses[0]; i++) {
+            for (int with_gid = 0; with_gid < 2; with_gid++) {
+                CHILD_CHECK(sharr_chown(c, names[n], guesses[i],
+                                        with_gid ? VICTIM_GID : SHARR_ID_KEEP) == -EPERM);
+                if (strcmp(sharr_last_error(), want) != 0)
+                    fprintf(stderr, "chown %s to uid %u: '%s', not '%s'\n", names[n],
+                            (unsigned)guesses[i], sharr_last_error(), want);
+                CHILD_CHECK(strcmp(sharr_last_error(), want) == 0);
+            }
+        }
+    }
+    sharr_disconnect(c);
+    return 0;
+}
+
 static void test_users_learn_names_but_not_owners_of_arrays_they_may_not_read(void **state)
 {
     struct harness *h = g_h = *state;
@@ -351,6 +397,8 @@ static void test_users_learn_names_but_not_owners_of_arrays_they_may_not_read(vo
     assert_rc(make(k.conn, "rootpub", 0604, 1), 0);
     assert_int_equal(asuser_run(h, SQUATTER_UID, SQUATTER_GID, child_owner_makes, NULL), 0);
     assert_int_equal(asuser_run(h, VICTIM_UID, VICTIM_GID, child_other_user_probes, NULL), 0);
+    assert_int_equal(asuser_run(h, VICTIM_UID, VICTIM_GID, child_other_user_guesses_owners,
+                                NULL), 0);
     /* Nothing changed. */
     struct sharr_info info;
     assert_rc(sharr_stat(k.conn, "secret", &info), 0);

@@ -82,6 +82,8 @@ def test_a_wait_for_a_trusted_owner_fails_when_someone_else_creates_the_name(new
     ("", ValueError, "no user named"),
     (1.5, TypeError, "uid (int) or a user name (str)"),
     (True, TypeError, "not bool"),
+    (np.bool_(True), TypeError, "not bool"),
+    (np.bool_(False), TypeError, "not bool"),
     (b"root", TypeError, "not bytes"),
 ])
 def test_bad_owners_are_refused_before_the_daemon(new_name, owner, exc, text):
