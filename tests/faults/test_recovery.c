@@ -1,10 +1,12 @@
 /* test_recovery.c — what sharrd makes of its store after a crash (daemon/STORE.md):
  * a killed chmod never costs an array or frees its name, a killed overwrite never
- * gives the old data the new permission bits, and a record that cannot be verified
- * keeps its array's files and name, counted in stats.
+ * gives the old data the new permission bits, the daemon killed at every fault point
+ * of every persistent operation (of three uids) leaves each name exactly before or
+ * after the operation, a record that cannot be verified keeps its array's files and
+ * name, counted in stats, and a store of the record format before it still loads.
  *
- * The test runs as root, as does its sharrd; arrays belong to two unprivileged uids
- * whose requests come from forked children.
+ * The test runs as root, as does its sharrd; arrays belong to root and to two
+ * unprivileged uids whose requests come from forked children.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 
 #include "asuser.h"
 #include "fault.h"
+#include "model.h"
 
 #define U1 61001u
 #define U2 61002u
@@ -59,9 +62,34 @@ static int child_create(void *arg)
     return 0;
 }
 
+/* Run fn(arg) in a child of uid (gid the same); its exit code. */
+static int as_uid(uint32_t uid, int (*fn)(void *), void *arg)
+{
+    if (uid != 0)
+        return asuser_run(g_h, uid, uid, fn, arg);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(fn(arg));
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 static void as_user(uint32_t uid, int (*fn)(void *), void *arg)
 {
-    assert_int_equal(asuser_run(g_h, uid, uid, fn, arg), 0);
+    assert_int_equal(as_uid(uid, fn, arg), 0);
+}
+
+/* A child running one model operation: exit 0 when it succeeded, 1 when it failed. */
+static int child_op(void *arg)
+{
+    sharr_t *c = NULL;
+    CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
+    int rc = model_do(c, arg);
+    sharr_disconnect(c);
+    return rc == 0 ? 0 : 1;
 }
 
 static int setup(void **state)
@@ -152,6 +180,147 @@ static void test_overwrite_killed_after_its_record_never_gives_old_data_new_bits
     print_message("12 overwrites killed after their record: %d old, %d new\n", old, new);
 }
 
+/* ---- every fault point of every operation ---- */
+
+#define NAMES_MAX 128
+
+struct named {
+    char name[MODEL_NAME_MAX];
+    struct model_state state;
+};
+
+struct world {
+    struct named v[NAMES_MAX];
+    int n;
+};
+
+static struct model_state *world_state(struct world *w, const char *name)
+{
+    for (int i = 0; i < w->n; i++)
+        if (strcmp(w->v[i].name, name) == 0)
+            return &w->v[i].state;
+    assert_true(w->n < NAMES_MAX);
+    snprintf(w->v[w->n].name, MODEL_NAME_MAX, "%s", name);
+    w->v[w->n].state = (struct model_state){ 0 };
+    return &w->v[w->n++].state;
+}
+
+/* Every name is as the world says, the store holds nothing else, nothing is damaged. */
+static void assert_world(struct harness *h, const struct world *w, const char *after)
+{
+    char why[4096];
+    int narrays = 0;
+    sharr_t *c = harness_connect(h);
+    for (int i = 0; i < w->n; i++) {
+        if (model_match(c, w->v[i].name, &w->v[i].state, 1, why, sizeof why) < 0) {
+            char want[160];
+            model_describe(&w->v[i].state, want, sizeof want);
+            print_error("after %s: %s is %s; want %s\n", after, w->v[i].name, why, want);
+            fail();
+        }
+        narrays += w->v[i].state.exists;
+    }
+    struct sharr_stats st = harness_stats(c);
+    sharr_disconnect(c);
+    assert_int_equal(st.arrays_damaged, 0);
+    assert_int_equal(st.arrays_persistent, narrays);
+    if (model_store_clean(h, narrays, why, sizeof why) < 0) {
+        print_error("after %s: the store holds %s; want %d arrays and nothing else\n", after,
+                    why, narrays);
+        fail();
+    }
+}
+
+static const struct {
+    enum model_kind kind;
+    const char *point;
+    int committed;
+} points[] = {
+    { MODEL_CREATE, "create-opened", 0 },        { MODEL_CREATE, "create-reserved", 0 },
+    { MODEL_CREATE, "create-flushed", 0 },       { MODEL_CREATE, "meta-opened", 0 },
+    { MODEL_CREATE, "meta-written", 0 },         { MODEL_CREATE, "create-meta-written", 0 },
+    { MODEL_CREATE, "create-committed", 1 },     { MODEL_CREATE, "create-done", 1 },
+    { MODEL_OVERWRITE, "create-opened", 0 },     { MODEL_OVERWRITE, "create-reserved", 0 },
+    { MODEL_OVERWRITE, "create-flushed", 0 },    { MODEL_OVERWRITE, "meta-opened", 0 },
+    { MODEL_OVERWRITE, "meta-written", 0 },      { MODEL_OVERWRITE, "create-meta-written", 0 },
+    { MODEL_OVERWRITE, "create-committed", 1 },  { MODEL_OVERWRITE, "create-done", 1 },
+    { MODEL_CHMOD, "meta-opened", 0 },           { MODEL_CHMOD, "meta-written", 0 },
+    { MODEL_CHMOD, "meta-committed", 1 },        { MODEL_CHOWN, "meta-opened", 0 },
+    { MODEL_CHOWN, "meta-written", 0 },          { MODEL_CHOWN, "meta-committed", 1 },
+    { MODEL_UNLINK, "unlink-uncommitted", 1 },   { MODEL_UNLINK, "unlink-trashed", 1 },
+    { MODEL_SYNC, "sync-opened", 0 },            { MODEL_SYNC, "sync-flushed", 0 },
+    /* adopt takes only files of sharrd's uid that the peer owns: root's */
+    { MODEL_ADOPT, "adopt-linked", 0 },          { MODEL_ADOPT, "adopt-flushed", 0 },
+    { MODEL_ADOPT, "meta-opened", 0 },           { MODEL_ADOPT, "meta-written", 0 },
+    { MODEL_ADOPT, "create-meta-written", 0 },   { MODEL_ADOPT, "create-committed", 1 },
+    { MODEL_ADOPT, "create-done", 1 },
+};
+
+static void test_every_fault_point_of_every_operation_leaves_before_or_after(void **state)
+{
+    struct harness *h = *state;
+    static const uint32_t uids[] = { 0, U1, U2 };
+    static struct world w;
+    int kills = 0;
+
+    memset(&w, 0, sizeof w);
+    for (int u = 0; u < 3; u++) {
+        uint32_t uid = uids[u];
+        for (size_t i = 0; i < sizeof points / sizeof points[0]; i++) {
+            /* An adopt of a new name, then one over an existing array. */
+            for (int over = 0; over <= (points[i].kind == MODEL_ADOPT); over++) {
+                if (points[i].kind == MODEL_ADOPT && uid != 0)
+                    continue;
+                char what[96];
+                struct model_op op = { .kind = points[i].kind };
+                snprintf(op.name, sizeof op.name, "%s-%zu-%d-%d", model_kind_name(op.kind), i,
+                         u, over);
+                snprintf(what, sizeof what, "%s killed at %s by uid %u", op.name,
+                         points[i].point, (unsigned)uid);
+                struct model_state *st = world_state(&w, op.name);
+                /* Before: an array of uid, 0600, filled (so its data is not the zeros
+                 * of a new one), unless the operation makes one. */
+                if (op.kind != MODEL_CREATE && !(op.kind == MODEL_ADOPT && !over)) {
+                    struct model_op make = { .kind = MODEL_CREATE, .n = 100 + i, .perm = 0600 };
+                    memcpy(make.name, op.name, sizeof make.name);
+                    as_user(uid, child_op, &make);
+                    *st = model_apply(st, &make, uid, uid);
+                    struct model_op fill = { .kind = MODEL_FILL, .seed = 1000 + i };
+                    memcpy(fill.name, op.name, sizeof fill.name);
+                    as_user(uid, child_op, &fill);
+                    *st = model_apply(st, &fill, uid, uid);
+                }
+                op.n = 2000 + i;
+                op.seed = 3000 + i;
+                op.perm = 0644;
+                op.uid = uid == 0 ? U2 : SHARR_ID_KEEP;
+                op.gid = 61234;
+                snprintf(op.path, sizeof op.path, "%s/adoptee-%zu-%d.npy", h->dir, i, over);
+
+                fault_daemon_kill(h);
+                fault_daemon_start(h, points[i].point, NULL);
+                assert_int_equal(as_uid(uid, child_op, &op), 1);
+                if (fault_daemon_reap(h) != 1)
+                    fail_msg("%s: the daemon did not reach its fault point", what);
+                kills++;
+                if (points[i].committed)
+                    *st = model_apply(st, &op, uid, uid);
+                fault_daemon_start(h, NULL, NULL);
+                assert_world(h, &w, what);
+                if (op.kind == MODEL_ADOPT) {
+                    /* The client's file: linked into the store or as it was. */
+                    struct stat sb;
+                    assert_int_equal(stat(op.path, &sb), 0);
+                    assert_int_equal(sb.st_nlink, points[i].committed ? 2 : 1);
+                    assert_int_equal(unlink(op.path), 0);
+                }
+            }
+        }
+    }
+    print_message("%d kills at fault points: every name before or after its operation, "
+                  "nothing else in the store\n", kills);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -160,6 +329,9 @@ int main(void)
             harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_overwrite_killed_after_its_record_never_gives_old_data_new_bits, setup,
+            harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_every_fault_point_of_every_operation_leaves_before_or_after, setup,
             harness_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
