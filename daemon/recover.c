@@ -334,7 +334,7 @@ int recover_store(struct store *s, const struct log_ctx *lg, recover_found_cb *c
             break;
     }
     closedir(dir);
-    if (r == 0)
+    if (r == 0 && t.n > 0)
         qsort(t.v, t.n, sizeof(*t.v), recover_compare);
     for (size_t i = 0; r == 0 && i < t.n;) {
         struct recover_set nm = { .name = t.v[i].name };

@@ -180,6 +180,218 @@ static void test_overwrite_killed_after_its_record_never_gives_old_data_new_bits
     print_message("12 overwrites killed after their record: %d old, %d new\n", old, new);
 }
 
+/* ---- records and data that do not verify ---- */
+
+static void read_file(const struct harness *h, const char *file, char *out, size_t len,
+                      size_t *ret_n)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", h->store, file);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    ssize_t n = read(fd, out, len - 1);
+    assert_true(n >= 0);
+    out[n] = '\0';
+    close(fd);
+    *ret_n = (size_t)n;
+}
+
+static int log_has(const struct harness *h, const char *what)
+{
+    static char buf[1 << 18];
+    FILE *f = fopen(h->log, "re");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, what) != NULL;
+}
+
+static int child_create_volatile_kept(void *arg)
+{
+    (void)arg;
+    const uint64_t shape[1] = { 16 };
+    sharr_array_t *a = NULL;
+    sharr_t *c = NULL;
+    CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
+    CHILD_CHECK(sharr_create(c, "kept", "<u8", 1, shape, NULL, &a) == -EEXIST);
+    CHILD_CHECK(strstr(sharr_last_error(), "kept is damaged") != NULL);
+    sharr_disconnect(c);
+    return 0;
+}
+
+/* Every request naming a damaged array fails with EIO and says so. */
+static void assert_damaged(struct harness *h, const char *name)
+{
+    sharr_t *c = harness_connect(h);
+    sharr_array_t *a = NULL;
+    struct sharr_info in;
+    assert_rc(sharr_open(c, name, "r", NULL, &a), -EIO);
+    assert_non_null(strstr(sharr_last_error(), "is damaged"));
+    struct sharr_open_opts wait = { .wait_ms = -1 };
+    assert_rc(sharr_open(c, name, "r", &wait, &a), -EIO); /* no waiting forever */
+    assert_rc(sharr_stat(c, name, &in), -EIO);
+    assert_rc(sharr_unlink(c, name), -EIO);
+    assert_rc(sharr_chmod(c, name, 0666), -EIO);
+    assert_rc(sharr_chown(c, name, U2, U2), -EIO);
+    sharr_disconnect(c);
+}
+
+/* A record that does not verify (edited, cut short) or data that does not match it:
+ * the array is kept aside, logged, counted, its name reserved; repaired, it is back. */
+static void test_array_that_does_not_verify_is_kept_aside_with_its_name(void **state)
+{
+    struct harness *h = *state;
+    struct job kept = { "kept", OLD_N, 0600, 0, 11, 0 };
+    as_user(U1, child_create, &kept);
+    struct job fine = { "fine", OLD_N, 0644, 0, 12, 0 };
+    as_user(U2, child_create, &fine);
+    assert_int_equal(harness_daemon_stop(h), 0);
+    char good[256], text[256];
+    size_t ngood, n;
+    read_file(h, "kept.meta", good, sizeof good, &ngood);
+    char *perm = strstr(good, "perm=0600");
+    assert_non_null(perm);
+
+    const char *cases[] = { "edited", "cut", "empty", "no data", "bad header" };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[512], npy[512], aside[512];
+        snprintf(path, sizeof path, "%s/kept.meta", h->store);
+        snprintf(npy, sizeof npy, "%s/kept.npy", h->store);
+        snprintf(aside, sizeof aside, "%s/kept.npy.aside", h->dir);
+        memcpy(text, good, ngood + 1);
+        if (i == 0)
+            memcpy(strstr(text, "perm=0600"), "perm=0666", 9); /* its checksum stays */
+        plant(h, "kept.meta", i == 1 ? "sharr-meta 2 ino=1" : i == 2 ? "" : text);
+        if (i == 3)
+            assert_int_equal(rename(npy, aside), 0);
+        if (i == 4) {
+            int fd = open(npy, O_WRONLY | O_CLOEXEC);
+            assert_true(fd >= 0);
+            assert_int_equal(pwrite(fd, "garbage!", 8, 0), 8);
+            close(fd);
+        }
+        assert_int_equal(truncate(h->log, 0), 0);
+        harness_daemon_start(h);
+
+        sharr_t *c = harness_connect(h);
+        struct sharr_stats st = harness_stats(c);
+        sharr_disconnect(c);
+        assert_int_equal(st.arrays_damaged, 1);
+        assert_int_equal(st.arrays, 1);
+        assert_true(log_has(h, "array kept is damaged"));
+        if (i == 0) {
+            struct harness_run run;
+            const char *const plain[] = { harness_cli_path(), "stats", NULL };
+            const char *const json[] = { harness_cli_path(), "stats", "--json", NULL };
+            harness_run(h, plain, &run);
+            assert_int_equal(run.status, 0);
+            assert_non_null(strstr(run.out, "damaged arrays    1\n"));
+            harness_run_free(&run);
+            harness_run(h, json, &run);
+            assert_int_equal(run.status, 0);
+            harness_check_json(h, run.out, "assert d['arrays_damaged'] == 1, d\n"
+                                           "assert d['arrays'] == 1, d");
+            harness_run_free(&run);
+        }
+        assert_damaged(h, "kept");
+        struct job theirs = { "kept", NEW_N, 0644, 1, 13, -EEXIST };
+        as_user(U2, child_create, &theirs);
+        as_user(U2, child_create_volatile_kept, NULL);
+        as_user(U1, child_create, &theirs); /* not even its owner overwrites it unseen */
+        assert_array(h, "fine", OLD_N, 12, U2, 0644);
+        /* Its files are as they were. */
+        assert_int_equal(harness_daemon_stop(h), 0);
+        read_file(h, "kept.meta", text, sizeof text, &n);
+        if (i == 0)
+            assert_non_null(strstr(text, "perm=0666"));
+        else if (i >= 3)
+            assert_true(n == ngood && memcmp(text, good, n) == 0);
+        else
+            assert_int_equal(n, i == 1 ? 18 : 0);
+        struct stat sb;
+        assert_int_equal(stat(i == 3 ? aside : npy, &sb), 0);
+        assert_int_equal(sb.st_size, 4096 + OLD_N * 8);
+        assert_int_equal(i == 3 ? stat(npy, &sb) : 0, i == 3 ? -1 : 0);
+
+        /* Repaired by hand: the array is back as it was. */
+        plant(h, "kept.meta", good);
+        if (i == 3)
+            assert_int_equal(rename(aside, npy), 0);
+        if (i == 4) {
+            int fd = open(npy, O_WRONLY | O_CLOEXEC);
+            char head[8];
+            assert_true(fd >= 0);
+            /* The header sharr wrote starts with numpy's magic and version. */
+            memcpy(head, "\x93NUMPY\x01\x00", 8);
+            assert_int_equal(pwrite(fd, head, 8, 0), 8);
+            close(fd);
+        }
+        harness_daemon_start(h);
+        assert_array(h, "kept", OLD_N, 11, U1, 0600);
+        assert_int_equal(harness_daemon_stop(h), 0);
+    }
+    harness_daemon_start(h);
+}
+
+/* A store written by sharr before records named their data (version 1 records)
+ * loads; an older daemon's cut-short chmod only ever narrows the bits. */
+static void test_store_of_version_1_records_loads_and_never_widens(void **state)
+{
+    struct harness *h = *state;
+    struct job a = { "old1", OLD_N, 0600, 0, 21, 0 }, b = { "old2", OLD_N, 0600, 0, 22, 0 };
+    as_user(U1, child_create, &a);
+    as_user(U1, child_create, &b);
+    assert_int_equal(harness_daemon_stop(h), 0);
+    plant(h, "old1.meta", "sharr-meta 1 61001 61001 640 1700000000000000000\n");
+    plant(h, "old2.meta", "sharr-meta 1 61001 61001 644 1700000000000000000\n");
+    plant(h, ".tmp-old2.meta", "sharr-meta 1 61001 61001 600 1700000000000000000\n");
+    harness_daemon_start(h);
+    assert_array(h, "old1", OLD_N, 21, U1, 0640);
+    assert_array(h, "old2", OLD_N, 22, U1, 0600);
+    /* A chmod writes the record of today. */
+    sharr_t *c = harness_connect(h);
+    assert_rc(sharr_chmod(c, "old1", 0600), 0);
+    sharr_disconnect(c);
+    char text[256];
+    size_t n;
+    read_file(h, "old1.meta", text, sizeof text, &n);
+    assert_memory_equal(text, "sharr-meta 2 ", 13);
+    read_file(h, "old2.meta", text, sizeof text, &n);
+    assert_non_null(strstr(text, "perm=0600"));
+    harness_daemon_restart(h);
+    assert_array(h, "old1", OLD_N, 21, U1, 0600);
+    assert_array(h, "old2", OLD_N, 22, U1, 0600);
+    char why[1024];
+    assert_int_equal(model_store_clean(h, 2, why, sizeof why), 0);
+}
+
+/* Copied file by file (new inodes), the store still loads, and records them. */
+static void test_store_copied_file_by_file_loads_and_records_the_new_inodes(void **state)
+{
+    struct harness *h = *state;
+    struct job a = { "copied", OLD_N, 0640, 0, 31, 0 };
+    as_user(U1, child_create, &a);
+    assert_int_equal(harness_daemon_stop(h), 0);
+    char from[512], to[512], cmd[1200];
+    snprintf(from, sizeof from, "%s/copied.npy", h->store);
+    snprintf(to, sizeof to, "%s/copied.npy.new", h->store);
+    snprintf(cmd, sizeof cmd, "cp -p '%s' '%s'", from, to);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(rename(to, from), 0);
+    assert_int_equal(truncate(h->log, 0), 0);
+    harness_daemon_start(h);
+    assert_array(h, "copied", OLD_N, 31, U1, 0640);
+    assert_true(log_has(h, "recording its new inode"));
+    struct stat sb;
+    char text[256], want[64];
+    size_t n;
+    assert_int_equal(stat(from, &sb), 0);
+    read_file(h, "copied.meta", text, sizeof text, &n);
+    snprintf(want, sizeof want, "ino=%llu ", (unsigned long long)sb.st_ino);
+    assert_non_null(strstr(text, want));
+}
+
 /* ---- every fault point of every operation ---- */
 
 #define NAMES_MAX 128
@@ -332,6 +544,14 @@ int main(void)
             harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_every_fault_point_of_every_operation_leaves_before_or_after, setup,
+            harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_array_that_does_not_verify_is_kept_aside_with_its_name, setup,
+            harness_teardown),
+        cmocka_unit_test_setup_teardown(test_store_of_version_1_records_loads_and_never_widens,
+                                        setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_store_copied_file_by_file_loads_and_records_the_new_inodes, setup,
             harness_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
