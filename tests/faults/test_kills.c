@@ -223,7 +223,7 @@ static void test_random_kills_leave_every_operation_whole_or_undone(void **state
     const char *env = getenv("SHARR_KILLS_SEED");
     uint64_t seed = env ? strtoull(env, NULL, 0) : SEED_DEFAULT, gen = 1;
     int rounds = (int)(ROUNDS * fault_scale()), inflight = 0, kinds[MODEL_KINDS] = { 0 };
-    int acked = 0;
+    int acked = 0, done_in_flight = 0;
 
     if (rounds < ROUNDS_MIN)
         rounds = ROUNDS_MIN;
@@ -317,6 +317,7 @@ static void test_random_kills_leave_every_operation_whole_or_undone(void **state
                 }
                 w[i].state[j] = ok[m];
                 narrays += ok[m].exists;
+                done_in_flight += m == 1 && fly->kind != MODEL_SYNC;
             }
             if (fly && fly->kind == MODEL_ADOPT)
                 unlink(fly->path); /* the client's path, if the adopt did not remove it */
@@ -333,10 +334,11 @@ static void test_random_kills_leave_every_operation_whole_or_undone(void **state
         }
     }
     print_message("%d kills; %d operations acknowledged (create %d, overwrite %d, chmod %d, "
-                  "chown %d, unlink %d, adopt %d, sync %d, fill %d), %d in flight at a kill\n",
+                  "chown %d, unlink %d, adopt %d, sync %d, fill %d); %d in flight at a kill, "
+                  "%d of them found done\n",
                   rounds, acked, kinds[MODEL_CREATE], kinds[MODEL_OVERWRITE], kinds[MODEL_CHMOD],
                   kinds[MODEL_CHOWN], kinds[MODEL_UNLINK], kinds[MODEL_ADOPT], kinds[MODEL_SYNC],
-                  kinds[MODEL_FILL], inflight);
+                  kinds[MODEL_FILL], inflight, done_in_flight);
 }
 
 int main(void)
