@@ -162,10 +162,9 @@ static int recover_damaged(struct store *s, const struct log_ctx *lg, const char
 static int recover_read_record(const struct store *s, const char *file, struct record *rec,
                                char *err, size_t errlen)
 {
-    char text[RECORD_MAX + 1];
-    size_t len = 0;
+    char text[RECORD_MAX];
     struct stat st;
-    ssize_t n = 0;
+    ssize_t n;
     int fd;
 
     fd = openat(s->dirfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -175,14 +174,19 @@ static int recover_read_record(const struct store *s, const char *file, struct r
             close(fd);
         return -EINVAL;
     }
-    while (len < sizeof(text) && (n = read(fd, text + len, sizeof(text) - len)) > 0)
-        len += (size_t)n;
-    close(fd);
-    if (n < 0) {
-        snprintf(err, errlen, "%s", strerror(errno));
+    if (st.st_size > RECORD_MAX) {
+        close(fd);
+        snprintf(err, errlen, "it is longer than any record (%lld bytes)", (long long)st.st_size);
         return -EINVAL;
     }
-    return record_parse(text, len, rec, err, errlen);
+    /* One read: nothing else writes the store while it is read at start. */
+    n = pread(fd, text, (size_t)st.st_size, 0);
+    close(fd);
+    if (n != st.st_size) {
+        snprintf(err, errlen, "%s", n < 0 ? strerror(errno) : "it changed while read");
+        return -EINVAL;
+    }
+    return record_parse(text, (size_t)n, rec, err, errlen);
 }
 
 /* The inode of file if it is a regular file, else 0. */
