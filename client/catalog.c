@@ -203,6 +203,7 @@ int sharr_stats(sharr_t *conn, struct sharr_stats *ret_stats)
     ret_stats->volatile_free = r.volatile_free;
     ret_stats->pid = r.pid;
     ret_stats->uptime_ms = r.uptime_ms;
+    ret_stats->arrays_damaged = r.arrays_damaged;
     return 0;
 }
 

@@ -63,7 +63,8 @@ static const char cli_usage_long[] =
     "  sync NAME [--owner USER]  return once a persistent array's data and metadata\n"
     "                            are on disk (writes of every process mapping it)\n"
     "  stats [--json]            counters of the whole daemon: arrays and bytes by kind,\n"
-    "                            connections, capacity and free space of each store\n"
+    "                            damaged arrays kept aside, connections, capacity and\n"
+    "                            free space of each store\n"
     "  top [--json]              per process: the arrays it holds and their bytes; then\n"
     "                            what is still free (also: ps)\n"
     "  import FILE NAME [--dtype T --shape A,B,... [--offset N] [--order C|F]]\n"
@@ -552,6 +553,7 @@ static int cli_stats(struct cli *cli)
     struct sharr_stats s;
     struct format_table *t;
     char arrays[96], bytes[128], conns[24], atts[24], vol[96], per[96], pid[16], up[48];
+    char damaged[24];
     char s1[FORMAT_SIZE_MAX], s2[FORMAT_SIZE_MAX], s3[FORMAT_SIZE_MAX];
     const char *values[1], *pos[1] = { 0 };
     unsigned flags;
@@ -572,10 +574,12 @@ static int cli_stats(struct cli *cli)
                ", \"connections\": %" PRIu64 ", \"attachments\": %" PRIu64
                ", \"persist_capacity\": %" PRIu64 ", \"persist_free\": %" PRIu64
                ", \"volatile_capacity\": %" PRIu64 ", \"volatile_free\": %" PRIu64
-               ", \"pid\": %" PRIu32 ", \"uptime_ms\": %" PRId64 "}\n",
+               ", \"pid\": %" PRIu32 ", \"uptime_ms\": %" PRId64
+               ", \"arrays_damaged\": %" PRIu64 "}\n",
                s.arrays, s.arrays_volatile, s.arrays_persistent, s.bytes, s.bytes_volatile,
                s.bytes_persistent, s.connections, s.attachments, s.persist_capacity,
-               s.persist_free, s.volatile_capacity, s.volatile_free, s.pid, s.uptime_ms);
+               s.persist_free, s.volatile_capacity, s.volatile_free, s.pid, s.uptime_ms,
+               s.arrays_damaged);
         return 0;
     }
     snprintf(arrays, sizeof(arrays), "%" PRIu64 " (%" PRIu64 " volatile, %" PRIu64
@@ -586,9 +590,11 @@ static int cli_stats(struct cli *cli)
     snprintf(conns, sizeof(conns), "%" PRIu64, s.connections);
     snprintf(atts, sizeof(atts), "%" PRIu64, s.attachments);
     snprintf(pid, sizeof(pid), "%" PRIu32, s.pid);
+    snprintf(damaged, sizeof(damaged), "%" PRIu64, s.arrays_damaged);
     {
         const char *rows[][2] = {
             { "arrays", arrays },
+            { "damaged arrays", damaged },
             { "bytes", bytes },
             { "connections", conns },
             { "attachments", atts },

@@ -20,6 +20,7 @@
 #include "codec.h"
 #include "conn.h"
 #include "fdstore.h"
+#include "recover.h"
 #include "releases.h"
 
 /* Each volatile array, each connection and each description a connection caches holds a
@@ -101,7 +102,8 @@ static void daemon_found_array(void *arg, const struct meta *m, int fd)
 static int daemon_found_volatile(void *arg, const struct meta *m, int fd)
 {
     struct daemon *d = arg;
-    int r = registry_add(&d->registry, m, fd, NULL);
+    /* A damaged persistent array keeps its name, as a served one would. */
+    int r = store_damaged(&d->store, m->name) ? -EEXIST : registry_add(&d->registry, m, fd, NULL);
 
     if (r < 0)
         close(fd);
@@ -150,13 +152,16 @@ int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t e
     /* A test hook (README, Durability): SIGKILL at a named step of the store. */
     if (getenv("SHARR_FAULT_POINT"))
         snprintf(d->store.fault, sizeof(d->store.fault), "%s", getenv("SHARR_FAULT_POINT"));
-    r = store_load(&d->store, &d->log, daemon_found_array, d);
+    r = recover_store(&d->store, &d->log, daemon_found_array, d);
     if (r < 0) {
         snprintf(err, errlen, "cannot read store %s: %s", d->store.path, strerror(-r));
         return r;
     }
     registry_sort(&d->registry);
     log_info(&d->log, "store %s: %zu persistent arrays", d->store.path, d->registry.n);
+    if (d->store.ndamaged > 0)
+        log_warning(&d->log, "store %s: %zu damaged arrays kept aside (their names are "
+                    "reserved; see the warnings above)", d->store.path, d->store.ndamaged);
     kept = fdstore_load(&d->notify, &d->log, daemon_found_volatile, d);
     if (kept > 0)
         log_info(&d->log, "fd store: %zu volatile arrays kept across the restart", kept);

@@ -118,6 +118,24 @@ static int methods_empty(struct conn *c, uint32_t msgid)
     return 0;
 }
 
+/* Why name, found damaged at start (STORE.md), cannot be used, into out (the whole
+ * story, with the store's path, is in the daemon's log). */
+static void methods_damaged_why(const struct daemon *d, const char *name, char *out,
+                                size_t len)
+{
+    snprintf(out, len, "array %.100s is damaged: %.110s; its name stays reserved",
+             name, store_damaged(&d->store, name));
+}
+
+/* The answer to any request but create naming an array found damaged at start. */
+static int methods_damaged(struct conn *c, uint32_t msgid, const char *name)
+{
+    char why[METHODS_ERR_MAX];
+
+    methods_damaged_why(c->d, name, why, sizeof(why));
+    return methods_error(c, msgid, -EIO, "%s", why);
+}
+
 static struct methods_job *methods_job_new(struct daemon *d, struct conn *c, uint32_t msgid,
                                            struct registry_array *a)
 {
@@ -399,6 +417,11 @@ static int methods_build(struct methods_job *job, bool overwrite)
                  reserved, verb, m->name);
         goto fail;
     }
+    if (store_damaged(&d->store, m->name)) {
+        r = -EEXIST;
+        methods_damaged_why(d, m->name, err, sizeof(err));
+        goto fail;
+    }
     old = registry_find(&d->registry, m->name);
     if (old && !old->ready) {
         r = -EEXIST;
@@ -612,6 +635,8 @@ static int methods_open(struct conn *c, const struct codec_msg *msg)
     a = registry_find(&c->d->registry, p.name);
     if (a && a->ready)
         return methods_open_ready(c, msg->msgid, a, p.mode, p.has_owner ? &p.owner : NULL);
+    if (!a && store_damaged(&c->d->store, p.name))
+        return methods_damaged(c, msg->msgid, p.name);
     if (p.wait_ms == 0)
         return methods_error(c, msg->msgid, -ENOENT, "no array named %s", p.name);
     if (c->nwaiters >= CONFIG_WAITERS_MAX)
@@ -649,6 +674,10 @@ static struct registry_array *methods_lookup(struct conn *c, const struct codec_
         return NULL;
     }
     a = registry_find(&c->d->registry, p.name);
+    if (!a && store_damaged(&c->d->store, p.name)) {
+        methods_damaged(c, msg->msgid, p.name);
+        return NULL;
+    }
     if (!a || !a->ready) {
         methods_error(c, msg->msgid, -ENOENT, "no array named %s", p.name);
         return NULL;
@@ -802,13 +831,8 @@ static void methods_sync_work(uv_work_t *req)
 {
     struct methods_job *job = req->data;
     const struct registry_array *a = job->array;
-    int fd, r;
+    int r = store_sync(&job->d->store, a->meta.name, &a->file);
 
-    r = store_reopen(&job->d->store, a->meta.name, &a->file, O_RDONLY, &fd);
-    if (r == 0) {
-        r = fsync(fd) < 0 ? -errno : 0;
-        close(fd);
-    }
     job->r = r;
     if (r < 0)
         snprintf(job->err, sizeof(job->err), "%s %.200s: %s", r == -ESTALE || r == -ENOENT
@@ -888,6 +912,7 @@ static int methods_stats(struct conn *c, const struct codec_msg *msg)
         *(a->meta.persist ? &s.arrays_persistent : &s.arrays_volatile) += 1;
         *(a->meta.persist ? &s.bytes_persistent : &s.bytes_volatile) += a->meta.nbytes;
     }
+    s.arrays_damaged = d->store.ndamaged;
     s.connections = d->nconns;
     s.attachments = d->registry.nattached;
     methods_statvfs(d->store.path, &s.persist_capacity, &s.persist_free);

@@ -22,7 +22,7 @@ static int ownership_commit(struct daemon *d, struct registry_array *a, const st
     int r;
 
     if (a->meta.persist) {
-        r = store_write_meta(&d->store, m);
+        r = store_write_meta(&d->store, &a->file, m);
         if (r < 0) {
             snprintf(err, errlen, "cannot write the metadata of %s: %s", m->name, strerror(-r));
             return r;

@@ -1,14 +1,13 @@
 /* store.c — persistent arrays on disk and the crash-safe order of their files.
  *
- * An array exists when its .npy is complete and its .meta is written. Create (and
- * overwrite) writes both under temporary names and commits with one rename of the
- * .npy, after which store_load completes the .meta; unlink removes the .meta first.
- * So a crash at any point leaves the old array or the new one, and store_load
- * sweeps up the rest.
+ * An array exists when <name>.meta, its verified record, is in place: every change
+ * commits by one rename of a complete, fsynced record over <name>.meta (or, for
+ * unlink, its removal). The record names the inode of its data, so a create commits
+ * before its .npy has its name and recover.c completes the rename. The protocol is
+ * written down in daemon/STORE.md; this file follows it step by step.
  */
 #include "store.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -20,15 +19,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "name.h"
 #include "npy.h"
+#include "record.h"
 
-#define STORE_FILE_MAX 256 /* a file name in the store, with the NUL */
-#define STORE_META_FMT "sharr-meta 1 %" PRIu32 " %" PRIu32 " %" PRIo32 " %" PRId64 "\n"
-
-/* out = prefix name suffix, one file name of the store. 0 or -ENAMETOOLONG. */
-static int store_file(char out[STORE_FILE_MAX], const char *prefix, const char *name,
-                      const char *suffix)
+int store_file(char out[STORE_FILE_MAX], const char *prefix, const char *name,
+               const char *suffix)
 {
     int n = snprintf(out, STORE_FILE_MAX, "%s%s%s", prefix, name, suffix);
 
@@ -51,6 +46,71 @@ static int store_mkdirs(char *path)
     }
 }
 
+/* Whether the directory dir (st) lets only the daemon's uid change the store: the
+ * store itself must be that uid's and writable by nobody else; a directory above it
+ * must be root's or that uid's and, if others may write in it, sticky (as /tmp, where
+ * they cannot rename or remove our entry). 0, or -EPERM with a message in err. */
+static int store_trusted(const struct stat *st, const char *dir, const char *store,
+                         char *err, size_t errlen)
+{
+    unsigned me = (unsigned)geteuid(), owner = (unsigned)st->st_uid;
+    unsigned mode = (unsigned)st->st_mode & 07777;
+    bool self = strcmp(dir, store) == 0;
+
+    if (self && owner != me) {
+        snprintf(err, errlen, "store %s belongs to uid %u and sharrd runs as uid %u: that "
+                 "user could plant or change its records (chown the directory to uid %u "
+                 "or choose another --store)", store, owner, me, me);
+        return -EPERM;
+    }
+    if (self && (mode & (S_IWGRP | S_IWOTH))) {
+        snprintf(err, errlen, "store %s is writable by its group or others (mode %04o): "
+                 "they could plant or change its records (chmod 0700 it)", store, mode);
+        return -EPERM;
+    }
+    if (!self && owner != me && owner != 0) {
+        snprintf(err, errlen, "%s, a directory above store %s, belongs to uid %u, who "
+                 "could put another store in its place: keep the store in directories of "
+                 "root or uid %u", dir, store, owner, me);
+        return -EPERM;
+    }
+    if (!self && (mode & (S_IWGRP | S_IWOTH)) && !(mode & S_ISVTX)) {
+        snprintf(err, errlen, "%s, a directory above store %s, is writable by its group or "
+                 "others and not sticky (mode %04o): they could put another store in its "
+                 "place", dir, store, mode);
+        return -EPERM;
+    }
+    return 0;
+}
+
+/* Check / and every directory below it down to the store (real: its resolved path,
+ * shorter than PROTO_PATH_MAX), the store itself by fd, the descriptor the daemon
+ * keeps. 0, or -EPERM or the errno of a failed stat with a message in err. */
+static int store_check_path(const char *real, int fd, char *err, size_t errlen)
+{
+    char dir[PROTO_PATH_MAX];
+    size_t len = strlen(real);
+    struct stat st;
+    int r;
+
+    for (size_t i = 0; i <= len; i++) {
+        if (i > 0 && real[i] != '/' && real[i] != '\0')
+            continue;
+        /* "/" first, then each prefix ending before a '/', then the store. */
+        memcpy(dir, real, i > 0 ? i : 1);
+        dir[i > 0 ? i : 1] = '\0';
+        if ((i == len ? fstat(fd, &st) : lstat(dir, &st)) < 0) {
+            r = -errno;
+            snprintf(err, errlen, "cannot check %s: %s", dir, strerror(errno));
+            return r;
+        }
+        r = store_trusted(&st, dir, real, err, errlen);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
 int store_open(struct store *s, const char *path, char *err, size_t errlen)
 {
     char buf[PROTO_PATH_MAX];
@@ -59,6 +119,8 @@ int store_open(struct store *s, const char *path, char *err, size_t errlen)
 
     s->dirfd = -1;
     s->trash_seq = 0;
+    s->damaged = NULL;
+    s->ndamaged = s->damaged_cap = 0;
     snprintf(buf, sizeof(buf), "%s", path);
     r = store_mkdirs(buf);
     if (r < 0) {
@@ -72,15 +134,18 @@ int store_open(struct store *s, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "cannot open store %s: %s", path, strerror(errno));
         goto fail;
     }
+    if (strlen(real) + 1 + STORE_NAME_MAX + 4 >= sizeof(s->path)) {
+        r = -ENAMETOOLONG;
+        snprintf(err, errlen, "store path %s is too long", real);
+        goto fail;
+    }
+    r = store_check_path(real, s->dirfd, err, errlen);
+    if (r < 0)
+        goto fail;
     /* Two daemons on one store would sweep up each other's files in flight. */
     if (flock(s->dirfd, LOCK_EX | LOCK_NB) < 0) {
         r = -errno;
         snprintf(err, errlen, "store %s is in use by another sharrd", real);
-        goto fail;
-    }
-    if (strlen(real) + 1 + STORE_NAME_MAX + 4 >= sizeof(s->path)) {
-        r = -ENAMETOOLONG;
-        snprintf(err, errlen, "store path %s is too long", real);
         goto fail;
     }
     memcpy(s->path, real, strlen(real) + 1);
@@ -98,6 +163,53 @@ void store_close(struct store *s)
     if (s->dirfd >= 0)
         close(s->dirfd);
     s->dirfd = -1;
+    free(s->damaged);
+    s->damaged = NULL;
+    s->ndamaged = s->damaged_cap = 0;
+}
+
+/* Index of the first damaged name >= name. */
+static size_t store_damaged_bound(const struct store *s, const char *name)
+{
+    size_t lo = 0, hi = s->ndamaged;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(s->damaged[mid].name, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int store_damage(struct store *s, const char *name, const char *why)
+{
+    size_t i = store_damaged_bound(s, name);
+
+    if (i < s->ndamaged && strcmp(s->damaged[i].name, name) == 0)
+        return 0;
+    if (s->ndamaged == s->damaged_cap) {
+        size_t cap = s->damaged_cap ? 2 * s->damaged_cap : 8;
+        struct store_damaged *d = realloc(s->damaged, cap * sizeof(*d));
+        if (!d)
+            return -ENOMEM;
+        s->damaged = d;
+        s->damaged_cap = cap;
+    }
+    memmove(s->damaged + i + 1, s->damaged + i, (s->ndamaged - i) * sizeof(*s->damaged));
+    snprintf(s->damaged[i].name, sizeof(s->damaged[i].name), "%s", name);
+    snprintf(s->damaged[i].reason, sizeof(s->damaged[i].reason), "%s", why);
+    s->ndamaged++;
+    return 0;
+}
+
+const char *store_damaged(const struct store *s, const char *name)
+{
+    size_t i = store_damaged_bound(s, name);
+
+    return i < s->ndamaged && strcmp(s->damaged[i].name, name) == 0 ? s->damaged[i].reason
+                                                                     : NULL;
 }
 
 int store_npy_path(const struct store *s, const char *name, char *out, size_t len)
@@ -113,10 +225,7 @@ int store_npy_path(const struct store *s, const char *name, char *out, size_t le
     return 0;
 }
 
-/* Read the .npy header of the regular file fd (size bytes) into m's dtype, order,
- * ndim, shape, nbytes and offset. The data must start at a multiple of
- * PROTO_DATA_OFFSET_ALIGN and fit in the file. 0, or -EINVAL with a message in err. */
-static int store_read_header(int fd, uint64_t size, struct meta *m, char *err, size_t errlen)
+int store_read_header(int fd, uint64_t size, struct meta *m, char *err, size_t errlen)
 {
     uint8_t header[PROTO_DATA_OFFSET_MAX];
     uint64_t offset;
@@ -149,163 +258,6 @@ static int store_read_header(int fd, uint64_t size, struct meta *m, char *err, s
     return 0;
 }
 
-/* Read <name>.meta and <name>.npy into m and an O_RDWR fd, checking that the
- * header describes data the file holds. */
-static int store_load_one(const struct store *s, const char *name, struct meta *m,
-                          int *ret_fd, char *err, size_t errlen)
-{
-    char file[STORE_FILE_MAX], text[128], tail;
-    struct stat st;
-    ssize_t n;
-    int fd, r;
-
-    memset(m, 0, sizeof(*m));
-    memcpy(m->name, name, strlen(name) + 1);
-    fd = store_file(file, "", name, ".meta") < 0 ? -1
-         : openat(s->dirfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, ".meta: %s", strerror(errno));
-        return -EINVAL;
-    }
-    n = read(fd, text, sizeof(text) - 1);
-    close(fd);
-    text[n > 0 ? n : 0] = '\0';
-    if (sscanf(text, "sharr-meta 1 %" SCNu32 " %" SCNu32 " %" SCNo32 " %" SCNd64 "%c",
-               &m->uid, &m->gid, &m->perm, &m->ctime_ns, &tail) != 5 || tail != '\n'
-        || m->perm > 0777) {
-        snprintf(err, errlen, "unreadable .meta");
-        return -EINVAL;
-    }
-    store_file(file, "", name, ".npy");
-    fd = openat(s->dirfd, file, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, ".npy: %s", strerror(errno));
-        return -EINVAL;
-    }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "its .npy is not a regular file");
-        r = -EINVAL;
-    } else {
-        r = store_read_header(fd, (uint64_t)st.st_size, m, err, errlen);
-    }
-    if (r < 0) {
-        close(fd);
-        return -EINVAL;
-    }
-    m->persist = true;
-    store_npy_path(s, name, m->path, sizeof(m->path));
-    *ret_fd = fd;
-    return 0;
-}
-
-static bool store_has_suffix(const char *s, size_t len, const char *suffix, size_t *ret_base)
-{
-    size_t n = strlen(suffix);
-
-    if (len <= n || memcmp(s + len - n, suffix, n) != 0)
-        return false;
-    *ret_base = len - n;
-    return true;
-}
-
-static bool store_exists(const struct store *s, const char *prefix, const char *name,
-                         const char *suffix)
-{
-    char file[STORE_FILE_MAX];
-    struct stat st;
-
-    return store_file(file, prefix, name, suffix) == 0
-           && fstatat(s->dirfd, file, &st, AT_SYMLINK_NOFOLLOW) == 0;
-}
-
-/* First pass: finish or undo what a crash interrupted. An .inflight-<name>.npy was
- * never committed: it goes, with its .tmp-<name>.meta. A .tmp-<name>.meta whose
- * .inflight- file is gone was written before a commit that happened: it becomes
- * <name>.meta. Trash was already unlinked by name: it goes. */
-static void store_recover(struct store *s, DIR *dir, const struct log_ctx *lg)
-{
-    char base[STORE_FILE_MAX], file[STORE_FILE_MAX];
-    struct dirent *de;
-    size_t blen;
-
-    while ((de = readdir(dir)) != NULL) {
-        const char *f = de->d_name;
-        size_t len = strlen(f);
-
-        if (strncmp(f, ".tmp-", 5) == 0 && store_has_suffix(f + 5, len - 5, ".meta", &blen)) {
-            memcpy(base, f + 5, blen);
-            base[blen] = '\0';
-            if (!store_exists(s, ".inflight-", base, ".npy") && store_exists(s, "", base, ".npy")
-                && store_file(file, "", base, ".meta") == 0
-                && renameat(s->dirfd, f, s->dirfd, file) == 0) {
-                log_warning(lg, "store %s: completed the interrupted create of %s", s->path, base);
-                continue;
-            }
-        } else if (strncmp(f, ".inflight-", 10) != 0 && strncmp(f, ".trash-", 7) != 0
-                   && strncmp(f, ".tmp-", 5) != 0) {
-            continue;
-        }
-        if (unlinkat(s->dirfd, f, 0) == 0)
-            log_warning(lg, "store %s: removed %s, left by an interrupted create or unlink",
-                        s->path, f);
-    }
-    fsync(s->dirfd);
-}
-
-int store_load(struct store *s, const struct log_ctx *lg, store_found_cb *cb, void *arg)
-{
-    char base[STORE_FILE_MAX], other[STORE_FILE_MAX], err[256];
-    struct dirent *de;
-    struct stat st;
-    struct meta m;
-    size_t len, blen;
-    int dfd, fd;
-    DIR *dir;
-
-    dfd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    dir = dfd < 0 ? NULL : fdopendir(dfd);
-    if (!dir) {
-        int r = -errno;
-        if (dfd >= 0)
-            close(dfd);
-        return r;
-    }
-    store_recover(s, dir, lg);
-    rewinddir(dir);
-    while ((de = readdir(dir)) != NULL) {
-        const char *f = de->d_name;
-        len = strlen(f);
-        if (f[0] == '.')
-            continue;
-        if (store_has_suffix(f, len, ".npy", &blen)) {
-            memcpy(base, f, blen);
-            base[blen] = '\0';
-            if (store_file(other, "", base, ".meta") == 0
-                && fstatat(s->dirfd, other, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT
-                && unlinkat(s->dirfd, f, 0) == 0)
-                log_warning(lg, "store %s: removed %s, which has no .meta (an interrupted create)",
-                            s->path, f);
-            continue;
-        }
-        if (!store_has_suffix(f, len, ".meta", &blen))
-            continue;
-        memcpy(base, f, blen);
-        base[blen] = '\0';
-        err[0] = '\0';
-        if (name_check(base, blen) < 0 || blen > STORE_NAME_MAX) {
-            log_warning(lg, "store %s: ignoring %s: not a valid array name", s->path, f);
-            continue;
-        }
-        if (store_load_one(s, base, &m, &fd, err, sizeof(err)) < 0) {
-            log_warning(lg, "store %s: ignoring array %s: %s", s->path, base, err);
-            continue;
-        }
-        cb(arg, &m, fd);
-    }
-    closedir(dir);
-    return 0;
-}
-
 /* A test hook: with --fault-point NAME the daemon kills itself with SIGKILL when
  * it reaches the point of that name, so a test can stop it between any two steps. */
 static void store_fault(const struct store *s, const char *point)
@@ -314,20 +266,28 @@ static void store_fault(const struct store *s, const char *point)
         kill(getpid(), SIGKILL);
 }
 
-/* Write the commit record of m as .tmp-<name>.meta and fsync it. 0 or -errno. */
-static int store_write_meta_tmp(const struct store *s, const struct meta *m)
+/* Write the record of m, committing the data file of inode ino, as the file tmp
+ * (.tmp-<name>.meta) with one write, and fsync it: it is complete on disk before a
+ * rename can make it count. 0, or -errno with tmp removed. */
+static int store_write_record(const struct store *s, const struct meta *m, uint64_t ino,
+                              const char *tmp)
 {
-    char tmp[STORE_FILE_MAX];
+    const struct record rec = { RECORD_VERSION, ino, m->uid, m->gid, m->perm, m->ctime_ns };
+    char text[RECORD_MAX];
+    size_t len = record_format(&rec, text);
+    ssize_t n;
     int fd, r = 0;
 
-    if (store_file(tmp, ".tmp-", m->name, ".meta") < 0)
-        return -ENAMETOOLONG;
     fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
-    errno = 0;
-    if (dprintf(fd, STORE_META_FMT, m->uid, m->gid, m->perm, m->ctime_ns) < 0 || fsync(fd) < 0)
-        r = errno ? -errno : -EIO;
+    store_fault(s, "meta-opened");
+    n = write(fd, text, len);
+    if (n != (ssize_t)len)
+        r = n < 0 ? -errno : -EIO;
+    store_fault(s, "meta-written");
+    if (r == 0 && fsync(fd) < 0)
+        r = -errno;
     close(fd);
     if (r < 0)
         unlinkat(s->dirfd, tmp, 0);
@@ -351,33 +311,49 @@ static int store_names(struct store_names *n, const char *name, char *err, size_
     return 0;
 }
 
-/* Commit the complete, fsynced n->tmp as m: the commit record first, then one rename
- * of the .npy (also over an array being overwritten), then the .meta. Returns 0, or
- * a negative errno with *ret_step naming what failed; the caller then removes
- * n->tmp and n->mtmp. */
-static int store_commit(const struct store *s, const struct meta *m,
-                        const struct store_names *n, const char **ret_step)
+/* Commit the complete, fsynced n->tmp (inode ino) as m: its record is written, then
+ * the commit, one rename of the record over <name>.meta, then the .npy takes its
+ * name (replacing an array being overwritten). Returns 0, or a negative errno with
+ * *ret_step naming what failed. The caller then removes n->mtmp, and n->tmp unless
+ * *ret_committed: a record in force names it, and recover.c completes it at start. */
+static int store_commit(const struct store *s, const struct meta *m, uint64_t ino,
+                        const struct store_names *n, const char **ret_step, bool *ret_committed)
 {
     int r;
 
-    /* The commit record goes to disk before the commit: once the .npy has its name,
-     * store_load finds .tmp-<name>.meta without .inflight-<name>.npy and completes it. */
-    *ret_step = "write the metadata of";
-    r = store_write_meta_tmp(s, m);
+    *ret_committed = false;
+    *ret_step = "write the record of";
+    r = store_write_record(s, m, ino, n->mtmp);
+    /* The data file's name and the record are on disk before the commit. */
     if (r == 0 && fsync(s->dirfd) < 0)
         r = -errno;
     if (r < 0)
         return r;
     store_fault(s, "create-meta-written");
-    /* The commit: one rename, which also replaces an array being overwritten. */
+    /* The commit: from here on <name>.meta names the new data, wherever it is. */
     *ret_step = "commit";
-    if (renameat(s->dirfd, n->tmp, s->dirfd, n->file) < 0)
+    if (renameat(s->dirfd, n->mtmp, s->dirfd, n->mfile) < 0)
         return -errno;
-    fsync(s->dirfd);
+    *ret_committed = true;
+    /* Durable before the data takes the name: else a power loss could keep the
+     * rename of the .npy and lose the record naming it. */
+    *ret_step = "flush the record of";
+    if (fsync(s->dirfd) < 0)
+        return -errno;
     store_fault(s, "create-committed");
-    /* The array is committed: if this rename fails, store_load completes it. */
-    if (renameat(s->dirfd, n->mtmp, s->dirfd, n->mfile) == 0)
-        fsync(s->dirfd);
+    *ret_step = "give its name to the data of";
+    if (renameat(s->dirfd, n->tmp, s->dirfd, n->file) < 0) {
+        r = -errno;
+        /* A new array whose .npy cannot take its name is taken back whole (its
+         * record removed, as an unlink does); one replacing an array stays committed
+         * and is completed at the next start. */
+        struct stat st;
+        if (fstatat(s->dirfd, n->file, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT
+            && unlinkat(s->dirfd, n->mfile, 0) == 0 && fsync(s->dirfd) == 0)
+            *ret_committed = false;
+        return r;
+    }
+    fsync(s->dirfd);
     store_fault(s, "create-done");
     return 0;
 }
@@ -388,7 +364,9 @@ int store_create(const struct store *s, const struct meta *m, int *ret_fd,
     uint8_t header[NPY_HEADER_LEN];
     uint64_t size = NPY_HEADER_LEN + m->nbytes;
     struct store_names n;
+    bool committed = false;
     const char *step;
+    struct stat st;
     int fd, r;
 
     r = store_names(&n, m->name, err, errlen);
@@ -424,7 +402,9 @@ int store_create(const struct store *s, const struct meta *m, int *ret_fd,
         goto remove_tmp;
     }
     store_fault(s, "create-flushed");
-    r = store_commit(s, m, &n, &step);
+    step = "identify";
+    r = fstat(fd, &st) < 0 ? -errno : store_commit(s, m, (uint64_t)st.st_ino, &n, &step,
+                                                    &committed);
     if (r < 0)
         goto remove_tmp;
     *ret_fd = fd;
@@ -432,7 +412,8 @@ int store_create(const struct store *s, const struct meta *m, int *ret_fd,
 
 remove_tmp:
     unlinkat(s->dirfd, n.mtmp, 0);
-    unlinkat(s->dirfd, n.tmp, 0);
+    if (!committed)
+        unlinkat(s->dirfd, n.tmp, 0);
     close(fd);
     if (r == -ENOSPC || r == -EFBIG || r == -EDQUOT) {
         r = -ENOSPC;
@@ -522,6 +503,7 @@ int store_adopt(const struct store *s, int fd, const struct meta *m, int *ret_fd
     char proc[32];
     struct store_names n;
     struct stat st, mine;
+    bool committed = false;
     const char *step;
     int own = -1, r;
 
@@ -572,7 +554,8 @@ int store_adopt(const struct store *s, int fd, const struct meta *m, int *ret_fd
         r = -errno;
         goto remove_tmp;
     }
-    r = store_commit(s, m, &n, &step);
+    store_fault(s, "adopt-flushed");
+    r = store_commit(s, m, (uint64_t)mine.st_ino, &n, &step, &committed);
     if (r < 0)
         goto remove_tmp;
     *ret_fd = own;
@@ -582,7 +565,8 @@ remove_tmp:
     snprintf(err, errlen, "cannot %s %s in %s: %s", step, m->name, s->path, strerror(-r));
 remove_tmp_quiet:
     unlinkat(s->dirfd, n.mtmp, 0);
-    unlinkat(s->dirfd, n.tmp, 0);
+    if (!committed)
+        unlinkat(s->dirfd, n.tmp, 0);
     if (own >= 0)
         close(own);
     return r;
@@ -639,6 +623,7 @@ int store_unlink(struct store *s, const char *name, char *trash)
         trash[0] = '\0';
         return errno == ENOENT ? 0 : -errno;
     }
+    store_fault(s, "unlink-trashed");
     return 0;
 }
 
@@ -648,19 +633,39 @@ void store_remove_trash(const struct store *s, const char *trash)
         fsync(s->dirfd);
 }
 
-int store_write_meta(const struct store *s, const struct meta *m)
+int store_write_meta(const struct store *s, const struct store_file_id *id,
+                     const struct meta *m)
 {
     char tmp[STORE_FILE_MAX], file[STORE_FILE_MAX];
     int r;
 
     if (store_file(tmp, ".tmp-", m->name, ".meta") < 0 || store_file(file, "", m->name, ".meta") < 0)
         return -ENAMETOOLONG;
-    r = store_write_meta_tmp(s, m);
-    if (r == 0 && renameat(s->dirfd, tmp, s->dirfd, file) < 0) {
+    r = store_write_record(s, m, id->ino, tmp);
+    if (r < 0)
+        return r;
+    /* The commit. */
+    if (renameat(s->dirfd, tmp, s->dirfd, file) < 0) {
         r = -errno;
         unlinkat(s->dirfd, tmp, 0);
+        return r;
     }
+    store_fault(s, "meta-committed");
+    fsync(s->dirfd);
+    return 0;
+}
+
+int store_sync(const struct store *s, const char *name, const struct store_file_id *id)
+{
+    int fd, r;
+
+    r = store_reopen(s, name, id, O_RDONLY, &fd);
+    if (r < 0)
+        return r;
+    store_fault(s, "sync-opened");
+    r = fsync(fd) < 0 ? -errno : 0;
+    close(fd);
     if (r == 0)
-        fsync(s->dirfd);
+        store_fault(s, "sync-flushed");
     return r;
 }

@@ -1,6 +1,9 @@
 /* store.h — persistent arrays: a directory of <name>.npy files, each committed
- * by a small <name>.meta beside it (owner, permission bits, creation time). A .npy
- * is written by store_create (data at 4096) or adopted as numpy wrote it.
+ * by a <name>.meta record beside it (record.h) that names the .npy's inode and holds
+ * the owner, permission bits and creation time. A .npy is written by store_create
+ * (data at 4096) or adopted as numpy wrote it. The files, the one commit point of
+ * every operation and what a crash leaves are in daemon/STORE.md; recover.c reads a
+ * store back at start.
  *
  * Every access is relative to the directory fd opened once (openat, O_NOFOLLOW,
  * O_CLOEXEC). Functions marked "thread pool" do slow disk work and touch nothing
@@ -18,19 +21,45 @@
 /* Longest name of a persistent array: ".inflight-<name>.npy" must fit in 255 bytes. */
 #define STORE_NAME_MAX 241
 #define STORE_TRASH_MAX 32  /* bytes of a trash file name, with the NUL */
+#define STORE_FILE_MAX 256  /* bytes of a file name in the store, with the NUL */
+#define STORE_REASON_MAX 256 /* bytes of why an array is damaged, with the NUL */
+
+/* A name whose files are in the store but cannot be served as they are (STORE.md,
+ * "Damaged arrays"): its files stay untouched and its name stays reserved. */
+struct store_damaged {
+    char name[STORE_NAME_MAX + 1];
+    char reason[STORE_REASON_MAX];
+};
 
 struct store {
     int dirfd;                   /* the store directory, O_DIRECTORY */
     char path[PROTO_PATH_MAX];   /* its absolute path, for meta.path */
     uint64_t trash_seq;          /* names files on their way out (loop only) */
     char fault[32];              /* test hook: SIGKILL the daemon at this point, or "" */
+    struct store_damaged *damaged; /* sorted by name; filled at start only */
+    size_t ndamaged, damaged_cap;
 };
 
 /* Open (creating with mode 0700 and parents if missing) the directory at path and
- * lock it against a second daemon. Returns 0, or a negative errno with a message. */
+ * lock it against a second daemon. The directory must belong to the daemon's
+ * effective uid and be writable by nobody else, and each directory above it must
+ * belong to root or that uid and, when others may write it, be sticky (as /tmp): so
+ * no other user can plant, change or swap the store's files. Returns 0, or a negative
+ * errno (-EPERM for a directory that fails these checks) with a message. */
 int store_open(struct store *s, const char *path, char *err, size_t errlen);
-/* Close the directory fd. Safe on a store whose open failed. */
+/* Close the directory fd and forget the damaged names. Safe on a store whose open
+ * failed. */
 void store_close(struct store *s);
+
+/* out = prefix name suffix, one file name of the store. 0 or -ENAMETOOLONG. */
+int store_file(char out[STORE_FILE_MAX], const char *prefix, const char *name,
+               const char *suffix);
+
+/* Reserve name as damaged for why (copied, cut to STORE_REASON_MAX). Called while
+ * the store is read at start, in name order or not. 0 or -ENOMEM. */
+int store_damage(struct store *s, const char *name, const char *why);
+/* Why name is damaged, or NULL when it is not. */
+const char *store_damaged(const struct store *s, const char *name);
 
 /* Which file a persistent array's data is: kept by the registry instead of an open
  * descriptor, so the daemon holds none per persistent array. */
@@ -38,15 +67,10 @@ struct store_file_id {
     uint64_t dev, ino;
 };
 
-/* Called by store_load for each committed array; takes ownership of fd (the .npy
- * opened O_RDWR) whatever it returns. */
-typedef void store_found_cb(void *arg, const struct meta *m, int fd);
-
-/* Rebuild the list of arrays from every <name>.meta with a valid matching
- * <name>.npy. First finish a create that was committed (its .npy renamed) before
- * its .meta was, and remove leftovers of interrupted work (.inflight-*, .tmp-*,
- * .trash-*, a .npy without its .meta), logging each. Returns 0 or a negative errno. */
-int store_load(struct store *s, const struct log_ctx *lg, store_found_cb *cb, void *arg);
+/* Read the .npy header of the regular file fd (size bytes) into m's dtype, order,
+ * ndim, shape, nbytes and offset. The data must start at a multiple of
+ * PROTO_DATA_OFFSET_ALIGN and fit in the file. 0, or -EINVAL with a message in err. */
+int store_read_header(int fd, uint64_t size, struct meta *m, char *err, size_t errlen);
 
 /* The identity of the file open as fd. 0 or a negative errno from fstat. */
 int store_identify(int fd, struct store_file_id *ret_id);
@@ -65,12 +89,13 @@ int store_npy_path(const struct store *s, const char *name, char *out, size_t le
 
 /* Thread pool. Create m (name, dtype, shape, order, uid, gid, perm, ctime_ns)
  * atomically, replacing an existing persistent array of that name: data file
- * written as .inflight-<name>.npy, space reserved, header written and fsynced; the
- * new .meta written and fsynced as .tmp-<name>.meta; then the commit, one rename
- * of the .npy over <name>.npy, and the rename of the .meta. A crash leaves the old
- * array or the new one, never neither (store_load completes a committed create).
- * Returns 0 and sets *ret_fd (O_RDWR), or a negative errno (-ENOSPC when the disk
- * is full) with a message in err and nothing new left behind. */
+ * written as .inflight-<name>.npy, space reserved, header written and fsynced; its
+ * record written and fsynced as .tmp-<name>.meta; then the commit, one rename of the
+ * record over <name>.meta, and the rename of the .npy over <name>.npy. A crash
+ * leaves the old array or the new one, never neither and never one's data with the
+ * other's record (recover.c completes a committed create). Returns 0 and sets
+ * *ret_fd (O_RDWR), or a negative errno (-ENOSPC when the disk is full) with a
+ * message in err and nothing new left behind. */
 int store_create(const struct store *s, const struct meta *m, int *ret_fd,
                  char *err, size_t errlen);
 
@@ -93,7 +118,7 @@ int store_adopt_check(const struct store *s, int fd, struct meta *m, char *err, 
 int store_adopt(const struct store *s, int fd, const struct meta *m, int *ret_fd,
                 char *err, size_t errlen);
 
-/* Loop. Remove name at once: its .meta goes (the commit record), then its .npy is
+/* Loop. Remove name at once: its .meta goes (the commit), then its .npy is
  * renamed to a trash name written into trash (STORE_TRASH_MAX bytes) for
  * store_remove_trash; trash is "" if there was no .npy. 0 or a negative errno. */
 int store_unlink(struct store *s, const char *name, char *trash);
@@ -101,9 +126,15 @@ int store_unlink(struct store *s, const char *name, char *trash);
 /* Thread pool. Delete a trash file (slow for a large file) and fsync the directory. */
 void store_remove_trash(const struct store *s, const char *trash);
 
-/* Loop (one small file). Replace the .meta of the committed array m with m's owner,
- * group and bits: written as .tmp-<name>.meta, fsynced, renamed over <name>.meta (a
- * crash between leaves the new record for store_load to complete). 0 or -errno. */
-int store_write_meta(const struct store *s, const struct meta *m);
+/* Loop (one small file). Replace the record of the committed array m, whose .npy is
+ * the file id, with m's owner, group and bits: written as .tmp-<name>.meta and
+ * fsynced, then the commit, its rename over <name>.meta. A crash before the rename
+ * leaves the old record in force (recover.c removes the temporary one). 0 or -errno. */
+int store_write_meta(const struct store *s, const struct store_file_id *id,
+                     const struct meta *m);
+
+/* Thread pool. fsync name's .npy, opened by name and checked to be the file id as
+ * store_reopen does. 0, -ESTALE, -ENOENT or the negative errno of openat or fsync. */
+int store_sync(const struct store *s, const char *name, const struct store_file_id *id);
 
 #endif

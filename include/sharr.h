@@ -64,7 +64,10 @@ struct sharr_server {
 };
 
 /* Daemon-wide counters. Free/capacity fields are those of the filesystems that back
- * each store (statvfs), 0 when unknown. */
+ * each store (statvfs), 0 when unknown. arrays_damaged counts the persistent arrays
+ * the daemon found at start but cannot serve as they are on disk (a record that does
+ * not verify, data that does not match it): their files are kept and their names
+ * reserved; they are not in the other counts. */
 struct sharr_stats {
     uint64_t arrays, arrays_volatile, arrays_persistent;
     uint64_t bytes, bytes_volatile, bytes_persistent;
@@ -73,6 +76,7 @@ struct sharr_stats {
     uint64_t volatile_capacity, volatile_free;
     uint32_t pid;
     int64_t uptime_ms;
+    uint64_t arrays_damaged;
 };
 
 /* Options of sharr_create; pass NULL for the defaults (all zero below). */

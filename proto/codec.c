@@ -523,7 +523,7 @@ int codec_pack_reply_stats(msgpack_sbuffer *out, uint32_t msgid,
 
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     r |= codec_pack_response_head(&pk, msgid);
-    r |= msgpack_pack_map(&pk, (uint32_t)ncounters + 2);
+    r |= msgpack_pack_map(&pk, (uint32_t)ncounters + 3);
     for (size_t i = 0; i < ncounters; i++) {
         r |= codec_pack_cstr(&pk, counters[i].key);
         r |= msgpack_pack_uint64(&pk, counters[i].value);
@@ -532,6 +532,8 @@ int codec_pack_reply_stats(msgpack_sbuffer *out, uint32_t msgid,
     r |= msgpack_pack_uint32(&pk, s->pid);
     r |= codec_pack_cstr(&pk, "uptime_ms");
     r |= msgpack_pack_int64(&pk, s->uptime_ms);
+    r |= codec_pack_cstr(&pk, "arrays_damaged");
+    r |= msgpack_pack_uint64(&pk, s->arrays_damaged);
     return codec_pack_end(out, mark, r);
 }
 
@@ -1476,7 +1478,10 @@ int codec_parse_reply_stats(const msgpack_object *result, struct codec_stats_rep
         (r = codec_get_int(&c, result, "uptime_ms", true, INT64_MIN, &out->uptime_ms,
                            "an integer")) < 0)
         return r;
-    return 0;
+    /* Absent from a daemon older than the key: none. */
+    out->arrays_damaged = 0;
+    return codec_get_uint(&c, result, "arrays_damaged", false, UINT64_MAX, &out->arrays_damaged,
+                          "a non-negative integer");
 }
 
 int codec_pack_holders(msgpack_sbuffer *out, uint32_t msgid, const struct codec_holders *p)

@@ -107,6 +107,7 @@ struct codec_stats_reply {
     uint64_t volatile_capacity, volatile_free;
     uint32_t pid;
     int64_t uptime_ms;
+    uint64_t arrays_damaged;    /* persistent arrays kept aside at start (optional key) */
 };
 
 struct codec_holders {           /* holders request: attachments, by handle */

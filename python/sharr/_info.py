@@ -84,6 +84,7 @@ class Stats:
     volatile_free: int
     pid: int
     uptime_ms: int
+    arrays_damaged: int  # persistent arrays kept aside at start, names reserved
 
     @classmethod
     def from_c(cls, c):

@@ -64,6 +64,7 @@ class Stats(ctypes.Structure):
         "volatile_capacity", "volatile_free")] + [
         ("pid", ctypes.c_uint32),
         ("uptime_ms", ctypes.c_int64),
+        ("arrays_damaged", ctypes.c_uint64),
     ]
 
 

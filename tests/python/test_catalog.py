@@ -60,5 +60,6 @@ def test_stats_count_arrays_bytes_and_attachments(own_daemon):
     assert (s.bytes, s.bytes_volatile, s.bytes_persistent) == (8010, 8000, 10)
     assert (s.connections, s.attachments) == (1, 3)
     assert s.uptime_ms >= 0
+    assert s.arrays_damaged == 0
     del a, b, r
     assert sharr.stats(socket=sock).attachments == 0

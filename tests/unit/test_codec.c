@@ -637,7 +637,7 @@ static void test_codec_list_reply_rows_are_read_by_column_name(void **state)
 static void test_codec_stats_reply_round_trips(void **state)
 {
     struct wire *w = *state;
-    struct codec_stats_reply in = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, UINT64_MAX, 12, -13 };
+    struct codec_stats_reply in = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, UINT64_MAX, 12, -13, 14 };
     struct codec_stats_reply out;
     struct codec_msg msg;
     msgpack_sbuffer sb;
@@ -662,6 +662,7 @@ static void test_codec_stats_reply_round_trips(void **state)
     assert_int_equal(out.volatile_free, UINT64_MAX);
     assert_int_equal(out.pid, 12);
     assert_int_equal(out.uptime_ms, -13);
+    assert_int_equal(out.arrays_damaged, 14);
     msgpack_sbuffer_destroy(&sb);
 }
 
@@ -1177,7 +1178,7 @@ static void test_codec_rejects_wrong_types_in_every_reply_field(void **state)
                                "bytes_volatile", "bytes_persistent", "connections",
                                "attachments", "persist_capacity", "persist_free",
                                "volatile_capacity", "volatile_free", "pid" };
-    struct field stats[14];
+    struct field stats[15];
 
     meta_fields(meta);
     for (size_t i = 0; i < 13; i++) {
@@ -1204,6 +1205,7 @@ static void test_codec_rejects_wrong_types_in_every_reply_field(void **state)
     for (size_t i = 0; i < 13; i++)
         stats[i] = (struct field){ counters[i], o_uint(i), REQ };
     stats[13] = (struct field){ "uptime_ms", o_uint(5), REQ | ANYINT };
+    stats[14] = (struct field){ "arrays_damaged", o_uint(0), 0 }; /* newer than the rest */
 
     check_fields(w, "hello reply", parse_reply_hello, hello, 5);
     check_fields(w, "hello reply: limits", parse_limits_in_hello, limits, 4);
@@ -1211,7 +1213,7 @@ static void test_codec_rejects_wrong_types_in_every_reply_field(void **state)
     check_fields(w, "attach reply: array", parse_meta_in_attach, meta, 13);
     /* Repeated and missing columns are named under "columns", bad values under "rows[]". */
     check_fields(w, "list reply: ", parse_meta_in_list, meta, 13);
-    check_fields(w, "stats reply", parse_reply_stats, stats, 14);
+    check_fields(w, "stats reply", parse_reply_stats, stats, 15);
 }
 
 /* Values of the right type. */
