@@ -29,6 +29,9 @@ struct registry_array {
     struct store_file_id file; /* a persistent array's .npy, once ready */
     unsigned refs;     /* the name, each attachment, each job in flight */
     struct quota *quota; /* charged for this array until it is freed, or NULL */
+    struct quota_cost charged; /* what quota holds for it now (growth.c updates it) */
+    unsigned writers;  /* attachments in mode r+ */
+    bool watched;      /* in growth.c's sweep (which holds a reference) */
 };
 
 /* One client's hold on an array, named by a daemon-unique handle. */
