@@ -335,6 +335,39 @@ static void test_default_caps_are_half_of_memory_and_a_quarter_of_that_per_uid(v
     harness_run_free(&r);
 }
 
+/* A running daemon moved into a 256 MiB memory cgroup takes its limit at the next
+ * reload (SIGHUP): the caps shrink to match, and a create past them is refused. */
+static void test_daemon_moved_into_a_memory_cgroup_takes_its_limit_at_reload(void **state)
+{
+    struct harness *h = *state;
+    char why[512], pid[16];
+    if (cgroup_make(&g_cg, 256 * MIB, why, sizeof why) < 0) {
+        printf("SKIP: no memory cgroup can be made here: %s\n", why);
+        skip();
+    }
+    sharr_t *c = harness_connect(h);
+    assert_true(harness_stats(c).volatile_limit > 128 * MIB);
+    FILE *f = fopen(g_cg.procs, "we");
+    assert_non_null(f);
+    snprintf(pid, sizeof pid, "%d", (int)h->daemon);
+    assert_true(fputs(pid, f) >= 0);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(kill(h->daemon, SIGHUP), 0);
+    const uint64_t memory = cgroup_memory();
+    struct sharr_stats st = harness_stats(c);
+    for (int i = 0; i < 4000 && st.volatile_limit != memory / 2; i++) {
+        usleep(5000);
+        st = harness_stats(c);
+    }
+    assert_int_equal(st.volatile_limit, memory / 2);
+    assert_int_equal(st.volatile_limit_per_uid, memory / 2 / 4);
+    const uint64_t shape[1] = { memory / 2 };
+    sharr_array_t *a = NULL;
+    assert_rc(sharr_create(c, "big", "|u1", 1, shape, NULL, &a), -ENOSPC);
+    assert_non_null(strstr(sharr_last_error(), "--max-volatile-bytes)"));
+    sharr_disconnect(c);
+}
+
 /* Percentages are of memory; sizes are bytes; 0 is no limit; bad values are refused
  * at start with the flag's name. */
 static void test_volatile_cap_flags_take_sizes_and_percentages(void **state)
@@ -382,6 +415,9 @@ int main(void)
                                         harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_default_caps_are_half_of_memory_and_a_quarter_of_that_per_uid, harness_setup,
+            teardown_cgroup),
+        cmocka_unit_test_setup_teardown(
+            test_daemon_moved_into_a_memory_cgroup_takes_its_limit_at_reload, harness_setup,
             teardown_cgroup),
         cmocka_unit_test_setup_teardown(test_volatile_cap_flags_take_sizes_and_percentages,
                                         harness_setup, harness_teardown),
