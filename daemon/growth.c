@@ -15,7 +15,7 @@
 
 #define GROWTH_BLOCK_MIN 4096u
 #define GROWTH_BLOCK_MAX (1u << 20)
-#define GROWTH_SLACK_DIVISOR 64 /* room for the filesystem's own block maps */
+#define GROWTH_SLACK_DIVISOR 64 /* room for the filesystem's own blocks */
 
 void growth_init(struct daemon *d)
 {
@@ -30,7 +30,7 @@ void growth_close(struct daemon *d)
     struct growth *g = &d->growth;
 
     for (size_t i = 0; i < g->n; i++) {
-        g->watched[i]->watched = false;
+        g->watched[i]->watch_slot = 0;
         registry_unref(g->watched[i]);
     }
     free(g->watched);
@@ -46,13 +46,15 @@ void growth_measure(const struct meta *m, const struct stat *st, uint64_t *ret_g
                     bool *ret_damaged)
 {
     uint64_t size = m->offset + m->nbytes, block = (uint64_t)st->st_blksize;
-    uint64_t allocated = (uint64_t)st->st_blocks * 512, need;
+    uint64_t allocated = (uint64_t)st->st_blocks * 512, need, slack;
 
     if (block < GROWTH_BLOCK_MIN || block > GROWTH_BLOCK_MAX)
         block = GROWTH_BLOCK_MIN;
     need = size > UINT64_MAX - block ? UINT64_MAX : (size + block - 1) / block * block;
-    *ret_grown = allocated > need && allocated - need > need / GROWTH_SLACK_DIVISOR
-                     ? allocated - need : 0;
+    /* Extent or indirect blocks of a large file, an extended attribute block of a
+     * small one: the filesystem's, not a writer's. */
+    slack = need / GROWTH_SLACK_DIVISOR > block ? need / GROWTH_SLACK_DIVISOR : block;
+    *ret_grown = allocated > need && allocated - need > slack ? allocated - need : 0;
     *ret_damaged = st->st_size < 0 || (uint64_t)st->st_size < size;
 }
 
@@ -107,69 +109,76 @@ void growth_check(struct daemon *d, struct registry_array *a)
     }
 }
 
-void growth_check_uid(struct daemon *d, uint32_t uid)
-{
-    struct growth *g = &d->growth;
-
-    for (size_t i = 0; i < g->n; i++) {
-        if (uid == GROWTH_ANY_UID || g->watched[i]->meta.uid == uid)
-            growth_check(d, g->watched[i]);
-    }
-}
-
 /* Take the i-th watched array off the list and drop its reference. */
 static void growth_drop(struct growth *g, size_t i)
 {
     struct registry_array *a = g->watched[i];
 
     g->watched[i] = g->watched[--g->n];
-    a->watched = false;
+    g->watched[i]->watch_slot = i + 1;
+    a->watch_slot = 0;
     if (g->n == 0)
         uv_timer_stop(&g->timer);
     registry_unref(a);
 }
 
-/* Look at every watched array; let go of those no writer holds any more. */
+/* Look at up to GROWTH_BATCH watched arrays of uid (or of all), going on from where
+ * the last look stopped so that every one gets its turn; a sweep also lets go of
+ * those no writer holds any more. An array moved by a drop may be looked at twice or
+ * wait for the next pass: both are harmless. */
+static void growth_pass(struct daemon *d, uint32_t uid, bool sweep)
+{
+    struct growth *g = &d->growth;
+    size_t seen = 0, checked = 0;
+
+    while (seen < g->n && checked < GROWTH_BATCH) {
+        struct registry_array *a;
+
+        if (g->next >= g->n)
+            g->next = 0;
+        a = g->watched[g->next];
+        seen++;
+        if (uid != GROWTH_ANY_UID && a->meta.uid != uid) {
+            g->next++;
+            continue;
+        }
+        growth_check(d, a);
+        checked++;
+        if (sweep && a->writers == 0)
+            growth_drop(g, g->next); /* the slot now holds another array: look at it next */
+        else
+            g->next++;
+    }
+}
+
+void growth_check_uid(struct daemon *d, uint32_t uid)
+{
+    growth_pass(d, uid, false);
+}
+
 static void growth_sweep(uv_timer_t *t)
 {
-    struct daemon *d = t->data;
-    struct growth *g = &d->growth;
-
-    for (size_t i = 0; i < g->n;) {
-        struct registry_array *a = g->watched[i];
-
-        growth_check(d, a);
-        if (a->writers > 0)
-            i++;
-        else
-            growth_drop(g, i);
-    }
+    growth_pass(t->data, GROWTH_ANY_UID, true);
 }
 
 void growth_forget(struct daemon *d, struct registry_array *a)
 {
-    struct growth *g = &d->growth;
-
-    for (size_t i = 0; a->watched && i < g->n; i++) {
-        if (g->watched[i] == a) {
-            growth_drop(g, i);
-            return;
-        }
-    }
+    if (a->watch_slot)
+        growth_drop(&d->growth, a->watch_slot - 1);
 }
 
 void growth_watch(struct daemon *d, struct registry_array *a)
 {
     struct growth *g = &d->growth;
 
-    if (!a->meta.persist || a->watched || !g->on)
+    if (!a->meta.persist || a->watch_slot || !g->on)
         return;
     if (g->n == g->cap) {
         size_t cap = g->cap ? g->cap * 2 : 16;
         struct registry_array **w = realloc(g->watched, cap * sizeof(*w));
 
         if (!w) {
-            /* Not watched: still looked at by stat, list, stats and sync. */
+            /* Not watched: still looked at by its stat, list and sync. */
             log_warning(&d->log, "out of memory: %s is not swept for growth", a->meta.name);
             return;
         }
@@ -177,8 +186,8 @@ void growth_watch(struct daemon *d, struct registry_array *a)
         g->cap = cap;
     }
     registry_ref(a);
-    a->watched = true;
     g->watched[g->n++] = a;
+    a->watch_slot = g->n;
     if (!uv_is_active((uv_handle_t *)&g->timer))
         uv_timer_start(&g->timer, growth_sweep, GROWTH_SWEEP_MS, GROWTH_SWEEP_MS);
 }

@@ -31,7 +31,8 @@ struct registry_array {
     struct quota *quota; /* charged for this array until it is freed, or NULL */
     struct quota_cost charged; /* what quota holds for it now (growth.c updates it) */
     unsigned writers;  /* attachments in mode r+ */
-    bool watched;      /* in growth.c's sweep (which holds a reference) */
+    size_t watch_slot; /* 1 + its place in growth.c's sweep list (which holds a
+                        * reference), 0 when not in it */
 };
 
 /* One client's hold on an array, named by a daemon-unique handle. */

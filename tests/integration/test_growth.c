@@ -222,6 +222,24 @@ static void test_growth_found_at_start_is_charged(void **state)
     sharr_disconnect(c);
 }
 
+/* Watching a persistent array written to never keeps it, or its quota, alive: once
+ * unlinked and released, its bytes are free for the next create at once. */
+static void test_watch_never_holds_an_unlinked_arrays_quota(void **state)
+{
+    struct harness *h = *state;
+    const char *const flags[] = { "--max-bytes", "64K", NULL };
+    launch_daemon(h, flags, 0);
+    sharr_t *c = harness_connect(h);
+    for (int i = 0; i < 3; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "p%d", i);
+        assert_rc(create_rc(c, name, 40 * 1024, &persist), 0);
+        assert_rc(sharr_unlink(c, name), 0);
+    }
+    assert_int_equal(harness_stats(c).bytes, 0);
+    sharr_disconnect(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +253,8 @@ int main(void)
             harness_teardown),
         cmocka_unit_test_setup_teardown(test_growth_found_at_start_is_charged, harness_setup,
                                         harness_teardown),
+        cmocka_unit_test_setup_teardown(test_watch_never_holds_an_unlinked_arrays_quota,
+                                        harness_setup, harness_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
