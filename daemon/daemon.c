@@ -73,10 +73,10 @@ size_t daemon_uncache(struct daemon *d, const struct registry_array *a)
     return n;
 }
 
-static void daemon_on_removed(void *arg, const struct registry_array *a)
+static void daemon_on_removed(void *arg, struct registry_array *a)
 {
     daemon_uncache(arg, a);
-    growth_forget(arg, (struct registry_array *)a);
+    growth_forget(arg, a);
     releases_sweep(arg);
 }
 

@@ -170,9 +170,10 @@ void policy_usage(FILE *f, uint64_t memory)
     policy_resolve(&p, memory);
     fprintf(f,
             "\nLimits (uid 0 is exempt from the per-uid ones; sizes take K, M, G, T):\n"
-            "  --max-bytes SIZE       data bytes of all arrays; create fails with ENOSPC\n"
+            "  --max-bytes SIZE       data bytes of all arrays, and what writers grew\n"
+            "                         persistent files by; create fails with ENOSPC\n"
             "                         (default 0: no limit but memory and disk)\n"
-            "  --max-bytes-per-uid SIZE  data bytes of the arrays one uid owns; EDQUOT\n"
+            "  --max-bytes-per-uid SIZE  the same of the arrays one uid owns; EDQUOT\n"
             "                         (default 0: no limit)\n"
             "  --max-arrays N         arrays alive, unlinked ones still attached included;\n"
             "                         ENOSPC (default %d, 0: no limit)\n"

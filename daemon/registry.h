@@ -47,7 +47,7 @@ struct registry_attach {
  * with NULL and -ETIMEDOUT, or with NULL and -ECANCELED. */
 typedef void registry_wait_cb(void *arg, struct registry_array *a, int err);
 /* Called when a loses its name (registry_remove), while it is still referenced. */
-typedef void registry_removed_cb(void *arg, const struct registry_array *a);
+typedef void registry_removed_cb(void *arg, struct registry_array *a);
 
 struct registry_waiter;
 
