@@ -43,6 +43,8 @@ void catalog_info_from_meta(const struct meta *m, struct sharr_info *out)
     out->gid = m->gid;
     out->ctime_ns = m->ctime_ns;
     out->nattached = m->nattached;
+    out->grown = m->grown;
+    out->damaged = m->damaged ? 1 : 0;
     memcpy(out->path, m->path, path_len);
     out->path[path_len] = '\0';
 }
@@ -203,6 +205,10 @@ int sharr_stats(sharr_t *conn, struct sharr_stats *ret_stats)
     ret_stats->volatile_free = r.volatile_free;
     ret_stats->pid = r.pid;
     ret_stats->uptime_ms = r.uptime_ms;
+    ret_stats->volatile_limit = r.volatile_limit;
+    ret_stats->volatile_limit_per_uid = r.volatile_limit_per_uid;
+    ret_stats->volatile_reserved = r.volatile_reserved;
+    ret_stats->bytes_grown = r.bytes_grown;
     ret_stats->arrays_damaged = r.arrays_damaged;
     return 0;
 }

@@ -371,6 +371,7 @@ static int cli_info(struct cli *cli)
     char what[SHARR_NAME_MAX + 8];
     char shape[FORMAT_SHAPE_MAX], size[FORMAT_SIZE_MAX + 32], user[FORMAT_USER_MAX + 48];
     char uname[FORMAT_USER_MAX], when[FORMAT_TIME_MAX], perm[8], attached[16];
+    char grown[FORMAT_SIZE_MAX], state[FORMAT_SIZE_MAX + 160];
     struct top_holders hs = { 0 };
     const char *values[1], *pos[1] = { 0 };
     unsigned flags;
@@ -404,6 +405,12 @@ static int cli_info(struct cli *cli)
              format_user(in.uid, uname, sizeof(uname)), in.uid, in.gid);
     snprintf(perm, sizeof(perm), "%04o", (unsigned)in.perm);
     snprintf(attached, sizeof(attached), "%" PRIu32, in.nattached);
+    format_size(in.grown, grown, sizeof(grown));
+    snprintf(state, sizeof(state), "%s%s%s%s%s", in.damaged ? "damaged: its file is shorter "
+             "than its data (touching the rest raises SIGBUS)" : "",
+             in.damaged && in.grown ? "; " : "", in.grown ? "its file has grown by " : "",
+             in.grown ? grown : "", in.grown ? " beyond its data (counted in the owner's "
+             "quota)" : "");
     {
         const char order[2] = { in.order, '\0' };
         const char *rows[][2] = {
@@ -418,6 +425,7 @@ static int cli_info(struct cli *cli)
             { "owner", user },
             { "created", format_time_ns(in.ctime_ns, when, sizeof(when)) },
             { "attached", attached },
+            { "state", state[0] ? state : "ok" },
         };
 
         t = format_table_new("ll");
@@ -553,7 +561,7 @@ static int cli_stats(struct cli *cli)
     struct sharr_stats s;
     struct format_table *t;
     char arrays[96], bytes[128], conns[24], atts[24], vol[96], per[96], pid[16], up[48];
-    char damaged[24];
+    char damaged[24], grown[FORMAT_SIZE_MAX + 32], memory[3 * FORMAT_SIZE_MAX + 48];
     char s1[FORMAT_SIZE_MAX], s2[FORMAT_SIZE_MAX], s3[FORMAT_SIZE_MAX];
     const char *values[1], *pos[1] = { 0 };
     unsigned flags;
@@ -575,10 +583,13 @@ static int cli_stats(struct cli *cli)
                ", \"persist_capacity\": %" PRIu64 ", \"persist_free\": %" PRIu64
                ", \"volatile_capacity\": %" PRIu64 ", \"volatile_free\": %" PRIu64
                ", \"pid\": %" PRIu32 ", \"uptime_ms\": %" PRId64
+               ", \"volatile_limit\": %" PRIu64 ", \"volatile_limit_per_uid\": %" PRIu64
+               ", \"volatile_reserved\": %" PRIu64 ", \"bytes_grown\": %" PRIu64
                ", \"arrays_damaged\": %" PRIu64 "}\n",
                s.arrays, s.arrays_volatile, s.arrays_persistent, s.bytes, s.bytes_volatile,
                s.bytes_persistent, s.connections, s.attachments, s.persist_capacity,
                s.persist_free, s.volatile_capacity, s.volatile_free, s.pid, s.uptime_ms,
+               s.volatile_limit, s.volatile_limit_per_uid, s.volatile_reserved, s.bytes_grown,
                s.arrays_damaged);
         return 0;
     }
@@ -587,6 +598,13 @@ static int cli_stats(struct cli *cli)
     snprintf(bytes, sizeof(bytes), "%s (%s volatile, %s persistent)",
              format_size(s.bytes, s1, sizeof(s1)), format_size(s.bytes_volatile, s2, sizeof(s2)),
              format_size(s.bytes_persistent, s3, sizeof(s3)));
+    snprintf(memory, sizeof(memory), "%s in use of %s (at most %s per uid)",
+             format_size(s.volatile_reserved, s1, sizeof(s1)),
+             s.volatile_limit ? format_size(s.volatile_limit, s2, sizeof(s2)) : "no limit",
+             s.volatile_limit_per_uid ? format_size(s.volatile_limit_per_uid, s3, sizeof(s3))
+                                      : "no limit");
+    snprintf(grown, sizeof(grown), "%s grown beyond their data",
+             format_size(s.bytes_grown, s1, sizeof(s1)));
     snprintf(conns, sizeof(conns), "%" PRIu64, s.connections);
     snprintf(atts, sizeof(atts), "%" PRIu64, s.attachments);
     snprintf(pid, sizeof(pid), "%" PRIu32, s.pid);
@@ -596,6 +614,8 @@ static int cli_stats(struct cli *cli)
             { "arrays", arrays },
             { "damaged arrays", damaged },
             { "bytes", bytes },
+            { "volatile memory", memory },
+            { "persistent files", grown },
             { "connections", conns },
             { "attachments", atts },
             { "volatile store",

@@ -188,8 +188,9 @@ void format_json_info(FILE *out, const struct sharr_info *in)
     fprintf(out, ", \"perm\": %" PRIu32 ", \"uid\": %" PRIu32 ", \"gid\": %" PRIu32
             ", \"owner\": ", in->perm, in->uid, in->gid);
     format_json_string(out, format_user(in->uid, user, sizeof(user)));
-    fprintf(out, ", \"ctime_ns\": %" PRId64 ", \"attached\": %" PRIu32 "}", in->ctime_ns,
-            in->nattached);
+    fprintf(out, ", \"ctime_ns\": %" PRId64 ", \"attached\": %" PRIu32 ", \"grown\": %"
+            PRIu64 ", \"damaged\": %s}", in->ctime_ns, in->nattached, in->grown,
+            in->damaged ? "true" : "false");
 }
 
 struct format_table *format_table_new(const char *align)

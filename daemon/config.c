@@ -42,6 +42,9 @@ static int config_default_store(char *out, size_t len)
 
 void config_usage(FILE *f)
 {
+    struct memlimit ml;
+
+    memlimit_read("", &ml);
     fprintf(f,
             "usage: sharrd [options]\n"
             "Serve named shared N-dimensional arrays to processes on this host.\n\n"
@@ -63,7 +66,7 @@ void config_usage(FILE *f)
             "  --help                 print this help\n"
             "  --version              print the version\n",
             CONFIG_MAX_CONNECTIONS_DEFAULT, CONFFILE_DEFAULT);
-    policy_usage(f);
+    policy_usage(f, ml.ceiling);
     fprintf(f, "\nSignals: SIGTERM and SIGINT stop cleanly; SIGHUP reads the configuration\n"
                "file and flags again and applies the limits and log level, keeping every\n"
                "client connected (the socket and store change only at a restart).\n"
@@ -165,6 +168,8 @@ static int config_parse_flags(int argc, char **argv, struct config *out, char *e
         snprintf(err, errlen, "cannot find a default store directory; use --store");
         return -ENOENT;
     }
+    memlimit_read("", &out->memory);
+    policy_resolve(&out->policy, out->memory.ceiling);
     return CONFIG_RUN;
 }
 

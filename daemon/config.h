@@ -11,6 +11,7 @@
 
 #include "limits.h"
 #include "log.h"
+#include "memlimit.h"
 #include "policy.h"
 
 #define CONFIG_MAX_CONNECTIONS_DEFAULT 1024
@@ -28,6 +29,7 @@ struct config {
     char **argv;
     unsigned socket_mode;          /* permission bits of the socket file we bind */
     struct policy policy;          /* resource limits (policy.h) */
+    struct memlimit memory;        /* the memory the volatile caps were resolved against */
 };
 
 enum config_action { CONFIG_RUN = 0, CONFIG_HELP = 1, CONFIG_VERSION = 2 };
@@ -35,11 +37,12 @@ enum config_action { CONFIG_RUN = 0, CONFIG_HELP = 1, CONFIG_VERSION = 2 };
 /* Parse the configuration file (conffile.h) and then argv into *out, so flags
  * override the file, resolving defaults from the environment (the socket from
  * sockpath_daemon(); the store from $SHARR_STORE, /var/lib/sharr for root, else
- * $XDG_DATA_HOME/sharr or ~/.local/share/sharr). Returns a config_action, or a
- * negative errno with a message in err. */
+ * $XDG_DATA_HOME/sharr or ~/.local/share/sharr) and the volatile caps from the
+ * memory this process may use (memlimit.h, read now). Returns a config_action, or
+ * a negative errno with a message in err. */
 int config_parse(int argc, char **argv, struct config *out, char *err, size_t errlen);
 
-/* Print the --help text. */
+/* Print the --help text (with the volatile caps this host's memory gives). */
 void config_usage(FILE *f);
 
 #endif

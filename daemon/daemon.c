@@ -9,12 +9,14 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "codec.h"
@@ -72,15 +74,32 @@ size_t daemon_uncache(struct daemon *d, const struct registry_array *a)
     return n;
 }
 
-static void daemon_on_removed(void *arg, const struct registry_array *a)
+static void daemon_on_removed(void *arg, struct registry_array *a)
 {
     daemon_uncache(arg, a);
+    growth_forget(arg, a);
     releases_sweep(arg);
 }
 
 static size_t daemon_reclaim(void *arg)
 {
     return daemon_uncache(arg, NULL);
+}
+
+/* Say what the volatile caps are and where the memory they come from was read. */
+static void daemon_log_memory(struct daemon *d)
+{
+    const struct memlimit *ml = &d->cfg.memory;
+    const struct policy *p = &d->cfg.policy;
+
+    log_info(&d->log, "memory: %" PRIu64 " bytes (%s); volatile arrays: at most %" PRIu64
+             " bytes in all, %" PRIu64 " per uid (0: no limit)", ml->ceiling,
+             ml->cgroup < ml->total || (ml->total == 0 && ml->cgroup_file[0])
+                 ? ml->cgroup_file : "MemTotal of /proc/meminfo",
+             p->max_volatile_bytes, p->max_volatile_bytes_per_uid);
+    if (ml->ceiling == 0 && (p->volatile_share.percent || p->volatile_uid_share.percent))
+        log_warning(&d->log, "cannot tell how much memory there is: the volatile caps given "
+                    "as a percentage are off");
 }
 
 static void daemon_on_signal(uv_signal_t *h, int signum)
@@ -91,11 +110,19 @@ static void daemon_on_signal(uv_signal_t *h, int signum)
     daemon_stop(d);
 }
 
+/* A persistent array found at start: what writers did to its file while the daemon
+ * was away is charged and reported from the start. */
 static void daemon_found_array(void *arg, const struct meta *m, int fd)
 {
     struct daemon *d = arg;
+    struct meta found = *m;
+    struct stat st;
 
-    if (registry_append(&d->registry, m, fd) < 0)
+    if (fstat(fd, &st) == 0) {
+        growth_measure(&found, &st, &found.grown, &found.damaged);
+        growth_report_found(d, &found);
+    }
+    if (registry_append(&d->registry, &found, fd) < 0)
         log_warning(&d->log, "out of memory: cannot serve persistent array %s", m->name);
 }
 
@@ -137,6 +164,7 @@ int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t e
     quota_init(&d->quota);
     d->registry.quota = &d->quota;
     releases_init(d);
+    growth_init(d);
     r = service_start(d, err, errlen);
     if (r < 0)
         return r;
@@ -162,6 +190,7 @@ int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t e
     if (d->store.ndamaged > 0)
         log_warning(&d->log, "store %s: %zu damaged arrays kept aside (their names are "
                     "reserved; see the warnings above)", d->store.path, d->store.ndamaged);
+    daemon_log_memory(d);
     kept = fdstore_load(&d->notify, &d->log, daemon_found_volatile, d);
     if (kept > 0)
         log_info(&d->log, "fd store: %zu volatile arrays kept across the restart", kept);
@@ -201,6 +230,7 @@ void daemon_stop(struct daemon *d)
     while (d->conns)
         conn_close(d->conns, "the daemon is shutting down");
     releases_close(d);
+    growth_close(d);
     registry_cancel_waiters(&d->registry, NULL);
 }
 

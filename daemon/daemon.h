@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "growth.h"
 #include "log.h"
 #include "memstore.h"
 #include "notify.h"
@@ -45,6 +46,7 @@ struct daemon {
     uv_timer_t releases_timer; /* sweeps the release rings while any exists (releases.c) */
     bool releases_on;       /* releases_timer was initialised and is not closed */
     unsigned nrings;        /* connections with a release ring */
+    struct growth growth;   /* persistent files writers grew or cut (growth.c) */
 };
 
 /* Set up d from cfg: raise RLIMIT_NOFILE, listen, open the store and load its

@@ -33,6 +33,12 @@ static uint64_t memstore_available(void)
     return found ? (uint64_t)kib * 1024 : UINT64_MAX;
 }
 
+/* a - b, or 0. */
+static uint64_t memstore_less(uint64_t a, uint64_t b)
+{
+    return a > b ? a - b : 0;
+}
+
 /* A memfd has no size limit of its own: posix_fallocate would take pages until the
  * OOM killer stepped in, so no more is granted than the kernel has to spare. Reading
  * /proc/meminfo costs more than a small create itself, hence the cached reading. */
@@ -40,20 +46,30 @@ int memstore_budget_take(struct memstore_budget *b, uint64_t size, uint64_t now_
                          char *err, size_t errlen)
 {
     bool stale = b->read_ns == 0 || now_ns - b->read_ns >= MEMSTORE_BUDGET_TTL_NS;
+    uint64_t left = memstore_less(b->avail, b->before + b->since);
 
-    if (stale || b->spent > b->avail / 2 || size > b->avail / 2 - b->spent) {
+    if (stale || size > left / 2) {
         b->avail = memstore_available();
-        b->spent = 0;
+        b->before = b->running;
+        b->since = 0;
         b->read_ns = now_ns != 0 ? now_ns : 1;
+        left = memstore_less(b->avail, b->before);
     }
-    if (b->avail != UINT64_MAX && size > b->avail - b->spent) {
-        snprintf(err, errlen, "not enough memory for a volatile array of %llu bytes "
-                 "(%llu available)", (unsigned long long)size,
-                 (unsigned long long)(b->avail - b->spent));
+    if (b->avail != UINT64_MAX && size > left) {
+        snprintf(err, errlen, "not enough memory for a volatile array of %llu bytes: the host "
+                 "has %llu available (MemAvailable, less %llu being allocated)",
+                 (unsigned long long)size, (unsigned long long)left,
+                 (unsigned long long)(b->before + b->since));
         return -ENOSPC;
     }
-    b->spent = size > UINT64_MAX - b->spent ? UINT64_MAX : b->spent + size;
+    b->since = size > UINT64_MAX - b->since ? UINT64_MAX : b->since + size;
+    b->running = size > UINT64_MAX - b->running ? UINT64_MAX : b->running + size;
     return 0;
+}
+
+void memstore_budget_done(struct memstore_budget *b, uint64_t size)
+{
+    b->running = memstore_less(b->running, size);
 }
 
 int memstore_create(const struct meta *m, int *ret_fd, char *err, size_t errlen)

@@ -11,21 +11,29 @@
 
 #include "meta.h"
 
-/* Volatile bytes the kernel can spare, from /proc/meminfo's MemAvailable, read
- * again only when old or when creates since the last reading approach it. Used on
- * the loop thread only. Zero-initialised means "never read". */
+/* Volatile bytes the kernel can spare, from /proc/meminfo's MemAvailable: a check
+ * beside the caps of policy.h, for memory other processes took. A grant holds until
+ * memstore_budget_done: pages being allocated on the thread pool are not yet missing
+ * from MemAvailable, so a new reading never forgets them. Used on the loop thread
+ * only. Zero-initialised means "never read". */
 struct memstore_budget {
     uint64_t avail;    /* MemAvailable in bytes at the last reading; UINT64_MAX: unknown */
-    uint64_t spent;    /* bytes granted since that reading */
     uint64_t read_ns;  /* when it was read (a monotonic clock), 0 for never */
+    uint64_t before;   /* bytes of creates still running at that reading */
+    uint64_t since;    /* bytes granted since that reading */
+    uint64_t running;  /* bytes granted and not yet done */
 };
 
 /* Grant size bytes of a new volatile array, or refuse them with -ENOSPC and a
- * message in err. /proc/meminfo is read again when the last reading is older than
- * MEMSTORE_BUDGET_TTL_NS or when size plus what was granted since it exceeds half
- * of it, so a refusal always rests on a fresh reading. now_ns is a monotonic clock. */
+ * message in err. What is left is the last reading less what ran at it and what was
+ * granted since; /proc/meminfo is read again when the reading is older than
+ * MEMSTORE_BUDGET_TTL_NS or size passes half of what is left, so a refusal always
+ * rests on a fresh reading. now_ns is a monotonic clock. */
 int memstore_budget_take(struct memstore_budget *b, uint64_t size, uint64_t now_ns,
                          char *err, size_t errlen);
+
+/* The create granted size bytes by memstore_budget_take is done (built or failed). */
+void memstore_budget_done(struct memstore_budget *b, uint64_t size);
 
 /* Create the memfd of m (m->nbytes of data after the npy header at 4096): mode
  * 0600, header written, every page allocated (posix_fallocate: slow for large

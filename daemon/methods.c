@@ -27,6 +27,7 @@
 #include "errcode.h"
 #include "holders.h"
 #include "fdstore.h"
+#include "growth.h"
 #include "memstore.h"
 #include "ownership.h"
 #include "releases.h"
@@ -59,6 +60,8 @@ struct methods_job {
     bool overwrite;                /* adopt: replace an existing array */
     bool retried;                  /* create, sync: run again after giving up cached
                                     * descriptors */
+    uint64_t granted;              /* create: bytes memstore_budget_take granted, given
+                                    * back when the job is freed */
     int r;
     char err[METHODS_ERR_MAX];
     struct registry_array *old;    /* create: the array it replaces, referenced, or NULL */
@@ -164,6 +167,8 @@ static void methods_job_close_src(struct methods_job *job)
 
 static void methods_job_free(struct methods_job *job)
 {
+    if (job->granted)
+        memstore_budget_done(&job->d->membudget, job->granted);
     if (job->conn)
         conn_unref(job->conn);
     if (job->array)
@@ -206,6 +211,8 @@ static int methods_attach_reply(struct conn *c, uint32_t msgid, struct registry_
         return methods_error(c, msgid, r, "%s", r == -EMFILE ? "this connection holds the most "
                              "attachments allowed: release some" : "out of memory");
     }
+    if (mode == META_MODE_RPLUS)
+        growth_watch(c->d, a);
     rep = (struct codec_attach_reply){ .meta = a->meta, .handle = att.handle };
     msgpack_sbuffer_init(&sb);
     methods_send(c, &sb, codec_pack_reply_attach(&sb, msgid, &rep), fd);
@@ -441,13 +448,16 @@ static int methods_build(struct methods_job *job, bool overwrite)
                  m->name, why);
         goto fail;
     }
+    /* A quota on bytes counts what writers added to the uid's persistent files. */
+    if (d->cfg.policy.max_bytes || (d->cfg.policy.max_bytes_per_uid && m->uid != 0))
+        growth_check_uid(d, d->cfg.policy.max_bytes ? GROWTH_ANY_UID : m->uid);
     /* An overwrite needs room for both arrays: the old one lives until the new is built. */
-    r = quota_check(&d->quota, &d->cfg.policy, m->uid, m->nbytes, why, sizeof(why));
+    r = quota_check(&d->quota, &d->cfg.policy, m->uid, quota_cost_of(m), why, sizeof(why));
     if (r < 0) {
         /* Unlinked arrays count until their last attachment goes: apply the releases
          * clients have posted but the daemon has not yet read, and look again. */
         releases_take_all(d);
-        r = quota_check(&d->quota, &d->cfg.policy, m->uid, m->nbytes, why, sizeof(why));
+        r = quota_check(&d->quota, &d->cfg.policy, m->uid, quota_cost_of(m), why, sizeof(why));
     }
     if (r < 0) {
         snprintf(err, sizeof(err), "cannot %s %s: %s", verb, m->name, why);
@@ -461,6 +471,7 @@ static int methods_build(struct methods_job *job, bool overwrite)
             snprintf(err, sizeof(err), "%s", why);
             goto fail;
         }
+        job->granted = m->offset + m->nbytes;
     }
     /* The old array keeps its files until the new one is committed over them. */
     if (old) {
@@ -706,6 +717,7 @@ static int methods_stat(struct conn *c, const struct codec_msg *msg)
 
     if (!a)
         return -ENOENT;
+    growth_check(c->d, a);
     msgpack_sbuffer_init(&sb);
     methods_send(c, &sb, codec_pack_reply_stat(&sb, msg->msgid, &a->meta), -1);
     return 0;
@@ -726,13 +738,14 @@ static int methods_list(struct conn *c, const struct codec_msg *msg)
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
     for (size_t i = registry_after(reg, p.after); i < reg->n; i++) {
-        const struct registry_array *a = reg->arrays[i];
+        struct registry_array *a = reg->arrays[i];
         if (!a->ready || !access_may_see(&a->meta, &c->peer))
             continue;
         if (n == p.limit) {
             more = true;
             break;
         }
+        growth_check(c->d, a);
         page[n++] = &a->meta;
     }
     msgpack_sbuffer_init(&sb);
@@ -866,6 +879,7 @@ static void methods_sync_done(uv_work_t *req, int status)
         log_warning(&job->d->log, "%s", job->err);
         methods_error(job->conn, job->msgid, job->r, "%s", job->err);
     } else {
+        growth_check(job->d, job->array); /* its blocks are all counted once flushed */
         methods_empty(job->conn, job->msgid);
     }
     methods_job_free(job);
@@ -903,16 +917,24 @@ static int methods_stats(struct conn *c, const struct codec_msg *msg)
     msgpack_sbuffer sb;
 
     memset(&s, 0, sizeof(s));
+    /* The files writers hold may have grown since anyone looked. */
+    growth_check_uid(d, GROWTH_ANY_UID);
     for (size_t i = 0; i < d->registry.n; i++) {
         const struct registry_array *a = d->registry.arrays[i];
+        uint64_t bytes = a->meta.nbytes + a->meta.grown;
         if (!a->ready)
             continue;
         s.arrays++;
-        s.bytes += a->meta.nbytes;
+        s.bytes += bytes;
         *(a->meta.persist ? &s.arrays_persistent : &s.arrays_volatile) += 1;
-        *(a->meta.persist ? &s.bytes_persistent : &s.bytes_volatile) += a->meta.nbytes;
+        *(a->meta.persist ? &s.bytes_persistent : &s.bytes_volatile) += bytes;
+        s.bytes_grown += a->meta.grown;
+        s.arrays_damaged += a->meta.damaged;
     }
-    s.arrays_damaged = d->store.ndamaged;
+    s.arrays_damaged += d->store.ndamaged;
+    s.volatile_limit = d->cfg.policy.max_volatile_bytes;
+    s.volatile_limit_per_uid = d->cfg.policy.max_volatile_bytes_per_uid;
+    s.volatile_reserved = d->quota.memory;
     s.connections = d->nconns;
     s.attachments = d->registry.nattached;
     methods_statvfs(d->store.path, &s.persist_capacity, &s.persist_free);

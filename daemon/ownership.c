@@ -92,12 +92,12 @@ int ownership_chown(struct daemon *d, const struct access_peer *peer, struct reg
         return ownership_commit(d, a, &m, err, errlen);
     /* The quota follows the owner: charge the new one before anything changes, then
      * release whichever of the two does not own the array in the end. */
-    if (a->quota && quota_charge(a->quota, m.uid, m.nbytes) < 0) {
+    if (a->quota && quota_charge(a->quota, m.uid, a->charged) < 0) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
     r = ownership_commit(d, a, &m, err, errlen);
     if (a->quota)
-        quota_release(a->quota, r < 0 ? m.uid : old_uid, m.nbytes);
+        quota_release(a->quota, r < 0 ? m.uid : old_uid, a->charged);
     return r;
 }

@@ -1,7 +1,8 @@
 /* policy.c — parse and describe the resource-limit flags of sharrd.
  *
- * Numbers are decimal, sizes may end in K, M, G or T (powers of 1024); every value
- * is range-checked here so the rest of the daemon can use it without checks.
+ * Numbers are decimal, sizes may end in K, M, G or T (powers of 1024), the volatile
+ * caps may also be a percentage of the host's memory; every value is range-checked
+ * here so the rest of the daemon can use it without checks.
  */
 #include "policy.h"
 
@@ -21,6 +22,7 @@ void policy_defaults(struct policy *p)
     p->request_timeout_ms = POLICY_REQUEST_TIMEOUT_MS_DEFAULT;
     p->max_queued = POLICY_MAX_QUEUED_DEFAULT;
     p->max_request = PROTO_REQUEST_MAX;
+    p->volatile_share.percent = POLICY_VOLATILE_PERCENT_DEFAULT;
 }
 
 /* A decimal number with an optional binary suffix (when sized). 0 or -EINVAL. */
@@ -52,6 +54,48 @@ static int policy_number(const char *arg, bool sized, uint64_t *ret)
     return 0;
 }
 
+/* "N%" (1..100) or a size for a volatile cap. 0 or -EINVAL. */
+static int policy_share_parse(const char *arg, struct policy_share *ret)
+{
+    size_t n = strlen(arg);
+    char digits[8];
+    uint64_t v;
+
+    if (n > 1 && arg[n - 1] == '%') {
+        if (n - 1 >= sizeof(digits))
+            return -EINVAL;
+        memcpy(digits, arg, n - 1);
+        digits[n - 1] = '\0';
+        if (policy_number(digits, false, &v) < 0 || v < 1 || v > 100)
+            return -EINVAL;
+        *ret = (struct policy_share){ .percent = (unsigned)v, .set = true };
+        return 0;
+    }
+    if (policy_number(arg, true, &v) < 0)
+        return -EINVAL;
+    *ret = (struct policy_share){ .bytes = v, .set = true };
+    return 0;
+}
+
+/* share's bytes with memory as the whole a percentage is of. */
+static uint64_t policy_share_bytes(const struct policy_share *share, uint64_t memory)
+{
+    if (share->percent == 0)
+        return share->bytes;
+    if (memory == 0)
+        return 0;
+    return memory / 100 * share->percent + memory % 100 * share->percent / 100;
+}
+
+void policy_resolve(struct policy *p, uint64_t memory)
+{
+    p->max_volatile_bytes = policy_share_bytes(&p->volatile_share, memory);
+    if (p->volatile_uid_share.set)
+        p->max_volatile_bytes_per_uid = policy_share_bytes(&p->volatile_uid_share, memory);
+    else
+        p->max_volatile_bytes_per_uid = p->max_volatile_bytes / POLICY_VOLATILE_UID_DIVISOR;
+}
+
 int policy_parse(int opt, const char *arg, struct policy *p, char *err, size_t errlen)
 {
     static const struct {
@@ -68,12 +112,23 @@ int policy_parse(int opt, const char *arg, struct policy *p, char *err, size_t e
         { "request-timeout", false, 1, 86400000, "1..86400000 ms" },
         { "max-queued", true, POLICY_MAX_QUEUED_MIN, 1ull << 32, "64K..4G" },
         { "max-request", true, 1024, PROTO_REQUEST_MAX, "1024..65536 bytes" },
+        { "max-volatile-bytes", true, 0, UINT64_MAX, "a size or 1%..100% of memory, 0 "
+          "for no limit" },
+        { "max-volatile-bytes-per-uid", true, 0, UINT64_MAX, "a size or 1%..100% of memory, "
+          "0 for no limit" },
     };
     unsigned i = (unsigned)(opt - POLICY_OPT_FIRST);
     uint64_t v;
 
     if (opt < POLICY_OPT_FIRST || i >= sizeof(spec) / sizeof(spec[0]))
         return 0;
+    if (i == 8 || i == 9) {
+        if (policy_share_parse(arg, i == 8 ? &p->volatile_share : &p->volatile_uid_share) < 0) {
+            snprintf(err, errlen, "--%s must be %s", spec[i].flag, spec[i].range);
+            return -EINVAL;
+        }
+        return 1;
+    }
     if (policy_number(arg, spec[i].sized, &v) < 0 || v < spec[i].min || v > spec[i].max) {
         snprintf(err, errlen, "--%s must be %s", spec[i].flag, spec[i].range);
         return -EINVAL;
@@ -91,13 +146,34 @@ int policy_parse(int opt, const char *arg, struct policy *p, char *err, size_t e
     return 1;
 }
 
-void policy_usage(FILE *f)
+/* bytes as "11.7 GiB" into buf. */
+static const char *policy_size(uint64_t bytes, char *buf, size_t len)
 {
+    static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+    double v = (double)bytes;
+    size_t u = 0;
+
+    while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, len, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+    return buf;
+}
+
+void policy_usage(FILE *f, uint64_t memory)
+{
+    struct policy p;
+    char all[32], one[32], mem[32];
+
+    policy_defaults(&p);
+    policy_resolve(&p, memory);
     fprintf(f,
             "\nLimits (uid 0 is exempt from the per-uid ones; sizes take K, M, G, T):\n"
-            "  --max-bytes SIZE       data bytes of all arrays; create fails with ENOSPC\n"
+            "  --max-bytes SIZE       data bytes of all arrays, and what writers grew\n"
+            "                         persistent files by; create fails with ENOSPC\n"
             "                         (default 0: no limit but memory and disk)\n"
-            "  --max-bytes-per-uid SIZE  data bytes of the arrays one uid owns; EDQUOT\n"
+            "  --max-bytes-per-uid SIZE  the same of the arrays one uid owns; EDQUOT\n"
             "                         (default 0: no limit)\n"
             "  --max-arrays N         arrays alive, unlinked ones still attached included;\n"
             "                         ENOSPC (default %d, 0: no limit)\n"
@@ -111,4 +187,15 @@ void policy_usage(FILE *f)
             "                         the connection is closed (default and most 64K)\n",
             POLICY_MAX_ARRAYS_DEFAULT, POLICY_MAX_ARRAYS_PER_UID_DEFAULT,
             POLICY_MAX_CONNECTIONS_PER_UID_DEFAULT, POLICY_REQUEST_TIMEOUT_MS_DEFAULT);
+    fprintf(f,
+            "  --max-volatile-bytes SIZE|N%%  memory of all volatile arrays (their pages and\n"
+            "                         headers); N%% is of memory: MemTotal, or the memory\n"
+            "                         limit of sharrd's cgroup when lower; ENOSPC\n"
+            "                         (default %d%%, here %s of %s; 0: no limit)\n"
+            "  --max-volatile-bytes-per-uid SIZE|N%%  the same for the volatile arrays one\n"
+            "                         uid owns; EDQUOT (default a quarter of\n"
+            "                         --max-volatile-bytes, here %s; 0: no limit)\n",
+            POLICY_VOLATILE_PERCENT_DEFAULT, policy_size(p.max_volatile_bytes, all, sizeof(all)),
+            memory ? policy_size(memory, mem, sizeof(mem)) : "an unknown size",
+            policy_size(p.max_volatile_bytes_per_uid, one, sizeof(one)));
 }

@@ -4,11 +4,14 @@
  * Only the values, their defaults, parsing and help text; quota.c counts arrays and
  * bytes against them, conn.c and daemon.c apply the rest. 0 means "no limit" where
  * the help says so. uid 0 is exempt from the per-uid limits, never from the totals.
+ * The volatile caps may be percentages of the host's memory, resolved by
+ * policy_resolve against what memlimit.h reads.
  */
 #ifndef DAEMON_POLICY_H
 #define DAEMON_POLICY_H
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +22,15 @@
 #define POLICY_REQUEST_TIMEOUT_MS_DEFAULT 30000
 #define POLICY_MAX_QUEUED_DEFAULT (16u * 1024 * 1024)
 #define POLICY_MAX_QUEUED_MIN (64u * 1024)
+#define POLICY_VOLATILE_PERCENT_DEFAULT 50 /* of the memory the daemon may use (memlimit.h) */
+#define POLICY_VOLATILE_UID_DIVISOR 4      /* per-uid default: this part of the total cap */
+
+/* A size given as bytes or as a percentage of the memory the daemon may use. */
+struct policy_share {
+    uint64_t bytes;    /* when percent is 0; 0 means no limit */
+    unsigned percent;  /* 1..100, or 0 for bytes */
+    bool set;          /* given by a flag; else the default applies */
+};
 
 struct policy {
     uint64_t max_bytes;               /* data bytes of all arrays; 0: no limit */
@@ -29,6 +41,11 @@ struct policy {
     uint64_t request_timeout_ms;      /* a half-sent request may wait this long */
     size_t max_queued;                /* reply bytes queued for one client before closing it */
     size_t max_request;               /* bytes of one request frame */
+    struct policy_share volatile_share;     /* --max-volatile-bytes as given */
+    struct policy_share volatile_uid_share; /* --max-volatile-bytes-per-uid as given */
+    uint64_t max_volatile_bytes;      /* memory of all volatile arrays; 0: no limit (set
+                                       * by policy_resolve) */
+    uint64_t max_volatile_bytes_per_uid; /* memory of one uid's volatile arrays; 0: none */
 };
 
 /* getopt_long entries of the policy flags, for config.c's option table. */
@@ -41,7 +58,9 @@ struct policy {
     { "max-connections-per-uid", required_argument, NULL, POLICY_OPT_FIRST + 4 },       \
     { "request-timeout", required_argument, NULL, POLICY_OPT_FIRST + 5 },               \
     { "max-queued", required_argument, NULL, POLICY_OPT_FIRST + 6 },                    \
-    { "max-request", required_argument, NULL, POLICY_OPT_FIRST + 7 }
+    { "max-request", required_argument, NULL, POLICY_OPT_FIRST + 7 },                   \
+    { "max-volatile-bytes", required_argument, NULL, POLICY_OPT_FIRST + 8 },            \
+    { "max-volatile-bytes-per-uid", required_argument, NULL, POLICY_OPT_FIRST + 9 }
 
 void policy_defaults(struct policy *p);
 
@@ -50,7 +69,14 @@ void policy_defaults(struct policy *p);
  * message in err. Sizes take a K, M, G or T suffix (powers of 1024). */
 int policy_parse(int opt, const char *arg, struct policy *p, char *err, size_t errlen);
 
-/* Print the help lines of the policy flags. */
-void policy_usage(FILE *f);
+/* Turn the volatile caps as given into bytes, with memory the bytes the daemon may
+ * use (memlimit.h's ceiling; 0 when unknown, and then a percentage means no limit).
+ * Defaults: POLICY_VOLATILE_PERCENT_DEFAULT percent of memory in all, and a
+ * POLICY_VOLATILE_UID_DIVISOR-th of that per uid. Call after every parse. */
+void policy_resolve(struct policy *p, uint64_t memory);
+
+/* Print the help lines of the policy flags; memory as for policy_resolve, to show
+ * what the defaults come to on this host. */
+void policy_usage(FILE *f, uint64_t memory);
 
 #endif

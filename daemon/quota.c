@@ -1,4 +1,4 @@
-/* quota.c — counts of arrays and data bytes, total and per owner uid.
+/* quota.c — counts of arrays, data bytes and volatile memory, total and per owner uid.
  *
  * Owners are few (the users of one host), so they sit in a small unsorted array
  * searched linearly; an owner whose last array goes is dropped from it.
@@ -7,9 +7,11 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conn.h"
 #include "daemon.h"
@@ -41,19 +43,42 @@ struct quota_uid quota_of(const struct quota *q, uint32_t uid)
     return u ? *u : (struct quota_uid){ .uid = uid };
 }
 
-int quota_check(const struct quota *q, const struct policy *p, uint32_t uid, uint64_t nbytes,
-                char *err, size_t errlen)
+struct quota_cost quota_cost_of(const struct meta *m)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), size = m->offset + m->nbytes;
+    struct quota_cost c = { .bytes = m->nbytes + m->grown };
+
+    if (!m->persist)
+        c.memory = size > UINT64_MAX - page ? UINT64_MAX : (size + page - 1) / page * page;
+    return c;
+}
+
+/* Would used + more pass limit (0: none)? */
+static bool quota_over(uint64_t limit, uint64_t used, uint64_t more)
+{
+    return limit && (used > limit || more > limit - used);
+}
+
+int quota_check(const struct quota *q, const struct policy *p, uint32_t uid,
+                struct quota_cost c, char *err, size_t errlen)
 {
     struct quota_uid u = quota_of(q, uid);
+    uint64_t nbytes = c.bytes;
 
     if (p->max_arrays && q->arrays >= p->max_arrays) {
         snprintf(err, errlen, "sharrd holds its most arrays (%" PRIu64 ", --max-arrays)",
                  p->max_arrays);
         return -ENOSPC;
     }
-    if (p->max_bytes && (nbytes > p->max_bytes || q->bytes > p->max_bytes - nbytes)) {
+    if (quota_over(p->max_bytes, q->bytes, nbytes)) {
         snprintf(err, errlen, "%" PRIu64 " more bytes would pass the daemon's limit of %"
                  PRIu64 " (%" PRIu64 " in use, --max-bytes)", nbytes, p->max_bytes, q->bytes);
+        return -ENOSPC;
+    }
+    if (c.memory && quota_over(p->max_volatile_bytes, q->memory, c.memory)) {
+        snprintf(err, errlen, "a volatile array of %" PRIu64 " bytes of memory would pass the "
+                 "daemon's limit of %" PRIu64 " for all volatile arrays (%" PRIu64 " in use, "
+                 "--max-volatile-bytes)", c.memory, p->max_volatile_bytes, q->memory);
         return -ENOSPC;
     }
     if (uid == 0)
@@ -63,17 +88,23 @@ int quota_check(const struct quota *q, const struct policy *p, uint32_t uid, uin
                  ", --max-arrays-per-uid)", uid, p->max_arrays_per_uid);
         return -EDQUOT;
     }
-    if (p->max_bytes_per_uid
-        && (nbytes > p->max_bytes_per_uid || u.bytes > p->max_bytes_per_uid - nbytes)) {
+    if (quota_over(p->max_bytes_per_uid, u.bytes, nbytes)) {
         snprintf(err, errlen, "%" PRIu64 " more bytes would pass uid %" PRIu32 "'s quota of %"
                  PRIu64 " (%" PRIu64 " in use, --max-bytes-per-uid)", nbytes, uid,
                  p->max_bytes_per_uid, u.bytes);
         return -EDQUOT;
     }
+    if (c.memory && quota_over(p->max_volatile_bytes_per_uid, u.memory, c.memory)) {
+        snprintf(err, errlen, "a volatile array of %" PRIu64 " bytes of memory would pass uid %"
+                 PRIu32 "'s quota of %" PRIu64 " for volatile arrays (%" PRIu64 " in use, "
+                 "--max-volatile-bytes-per-uid)", c.memory, uid, p->max_volatile_bytes_per_uid,
+                 u.memory);
+        return -EDQUOT;
+    }
     return 0;
 }
 
-int quota_charge(struct quota *q, uint32_t uid, uint64_t nbytes)
+int quota_charge(struct quota *q, uint32_t uid, struct quota_cost c)
 {
     struct quota_uid *u = quota_find(q, uid);
 
@@ -91,24 +122,40 @@ int quota_charge(struct quota *q, uint32_t uid, uint64_t nbytes)
         *u = (struct quota_uid){ .uid = uid };
     }
     u->arrays++;
-    u->bytes += nbytes;
+    u->bytes += c.bytes;
+    u->memory += c.memory;
     q->arrays++;
-    q->bytes += nbytes;
+    q->bytes += c.bytes;
+    q->memory += c.memory;
     return 0;
 }
 
-void quota_release(struct quota *q, uint32_t uid, uint64_t nbytes)
+void quota_release(struct quota *q, uint32_t uid, struct quota_cost c)
 {
     struct quota_uid *u = quota_find(q, uid);
 
     q->arrays--;
-    q->bytes -= nbytes;
+    q->bytes -= c.bytes;
+    q->memory -= c.memory;
     if (!u)
         return;
     u->arrays--;
-    u->bytes -= nbytes;
+    u->bytes -= c.bytes;
+    u->memory -= c.memory;
     if (u->arrays == 0)
         *u = q->uids[--q->n];
+}
+
+void quota_recharge(struct quota *q, uint32_t uid, struct quota_cost from, struct quota_cost to)
+{
+    struct quota_uid *u = quota_find(q, uid);
+
+    q->bytes = q->bytes - from.bytes + to.bytes;
+    q->memory = q->memory - from.memory + to.memory;
+    if (!u)
+        return;
+    u->bytes = u->bytes - from.bytes + to.bytes;
+    u->memory = u->memory - from.memory + to.memory;
 }
 
 int quota_may_connect(const struct daemon *d, const struct access_peer *peer, char *why,

@@ -105,7 +105,9 @@ static struct registry_array *registry_array_new(struct registry *reg, const str
 {
     struct registry_array *a = calloc(1, sizeof(*a));
 
-    if (!a || (reg->quota && quota_charge(reg->quota, m->uid, m->nbytes) < 0)) {
+    if (a)
+        a->charged = quota_cost_of(m);
+    if (!a || (reg->quota && quota_charge(reg->quota, m->uid, a->charged) < 0)) {
         free(a);
         return NULL;
     }
@@ -208,7 +210,7 @@ void registry_unref(struct registry_array *a)
     if (--a->refs > 0)
         return;
     if (a->quota)
-        quota_release(a->quota, a->meta.uid, a->meta.nbytes);
+        quota_release(a->quota, a->meta.uid, a->charged);
     if (a->fd >= 0)
         close(a->fd);
     free(a);
@@ -224,6 +226,7 @@ void registry_attach(struct registry *reg, struct registry_array *a, enum meta_m
     if (!a->named && a->meta.nattached == 0)
         reg->unlinked_attached++;
     a->meta.nattached++;
+    a->writers += mode == META_MODE_RPLUS;
     reg->nattached++;
     ret->handle = reg->next_handle++;
     ret->array = a;
@@ -234,6 +237,7 @@ void registry_attach(struct registry *reg, struct registry_array *a, enum meta_m
 void registry_detach(struct registry *reg, struct registry_attach *att)
 {
     att->array->meta.nattached--;
+    att->array->writers -= att->mode == META_MODE_RPLUS;
     reg->nattached--;
     if (!att->array->named && att->array->meta.nattached == 0)
         reg->unlinked_attached--;

@@ -29,6 +29,10 @@ struct registry_array {
     struct store_file_id file; /* a persistent array's .npy, once ready */
     unsigned refs;     /* the name, each attachment, each job in flight */
     struct quota *quota; /* charged for this array until it is freed, or NULL */
+    struct quota_cost charged; /* what quota holds for it now (growth.c updates it) */
+    unsigned writers;  /* attachments in mode r+ */
+    size_t watch_slot; /* 1 + its place in growth.c's sweep list (which holds a
+                        * reference), 0 when not in it */
 };
 
 /* One client's hold on an array, named by a daemon-unique handle. */
@@ -43,7 +47,7 @@ struct registry_attach {
  * with NULL and -ETIMEDOUT, or with NULL and -ECANCELED. */
 typedef void registry_wait_cb(void *arg, struct registry_array *a, int err);
 /* Called when a loses its name (registry_remove), while it is still referenced. */
-typedef void registry_removed_cb(void *arg, const struct registry_array *a);
+typedef void registry_removed_cb(void *arg, struct registry_array *a);
 
 struct registry_waiter;
 

@@ -140,8 +140,11 @@ int service_reload(struct daemon *d)
         memcpy(cfg.store, d->cfg.store, sizeof(cfg.store));
         d->cfg = cfg;
         d->log.level = cfg.log_level;
-        log_info(&d->log, "reloaded: log level %s, at most %u connections",
-                 log_level_name(cfg.log_level), cfg.max_connections);
+        log_info(&d->log, "reloaded: log level %s, at most %u connections, volatile arrays "
+                 "at most %" PRIu64 " bytes in all and %" PRIu64 " per uid (of %" PRIu64
+                 " bytes of memory)", log_level_name(cfg.log_level), cfg.max_connections,
+                 cfg.policy.max_volatile_bytes, cfg.policy.max_volatile_bytes_per_uid,
+                 cfg.memory.ceiling);
     } else {
         if (r >= 0) {
             snprintf(err, sizeof(err), "the command line asks for help or the version");

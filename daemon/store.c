@@ -605,6 +605,22 @@ int store_reopen(const struct store *s, const char *name, const struct store_fil
     return 0;
 }
 
+int store_stat(const struct store *s, const char *name, const struct store_file_id *id,
+               struct stat *ret_st)
+{
+    char file[STORE_FILE_MAX];
+    struct stat st;
+
+    if (store_file(file, "", name, ".npy") < 0)
+        return -ENAMETOOLONG;
+    if (fstatat(s->dirfd, file, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return -errno;
+    if ((uint64_t)st.st_dev != id->dev || (uint64_t)st.st_ino != id->ino)
+        return -ESTALE;
+    *ret_st = st;
+    return 0;
+}
+
 int store_unlink(struct store *s, const char *name, char *trash)
 {
     char file[STORE_FILE_MAX];

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "log.h"
 #include "meta.h"
@@ -83,6 +84,12 @@ int store_identify(int fd, struct store_file_id *ret_id);
  * (-ENOENT once the array was unlinked). */
 int store_reopen(const struct store *s, const char *name, const struct store_file_id *id,
                  int flags, int *ret_fd);
+
+/* Loop. The status of name's .npy (fstatat, not following a link), checked to be the
+ * file id names: 0, -ESTALE when it is another file, or the negative errno of fstatat
+ * (-ENOENT once the array was unlinked). Opens nothing. */
+int store_stat(const struct store *s, const char *name, const struct store_file_id *id,
+               struct stat *ret_st);
 
 /* Absolute path of name's .npy into out. 0 or -ENAMETOOLONG. */
 int store_npy_path(const struct store *s, const char *name, char *out, size_t len);

@@ -53,6 +53,11 @@ struct sharr_info {
     int64_t ctime_ns;                /* creation time, ns since the epoch */
     uint32_t nattached;              /* attachments currently held by clients */
     char path[SHARR_PATH_MAX];       /* persistent: the .npy file; volatile: "" */
+    uint64_t grown;                  /* persistent: bytes a writer allocated in the file
+                                      * beyond its data (fallocate, writes past the end),
+                                      * charged to the owner's quota; else 0 */
+    int damaged;                     /* persistent: 1 when a writer cut the file below its
+                                      * data; touching the missing part raises SIGBUS */
 };
 
 /* What the daemon says of itself (reply to hello). */
@@ -64,10 +69,8 @@ struct sharr_server {
 };
 
 /* Daemon-wide counters. Free/capacity fields are those of the filesystems that back
- * each store (statvfs), 0 when unknown. arrays_damaged counts the persistent arrays
- * the daemon found at start but cannot serve as they are on disk (a record that does
- * not verify, data that does not match it): their files are kept and their names
- * reserved; they are not in the other counts. */
+ * each store (statvfs), 0 when unknown. bytes count data bytes and, for persistent
+ * arrays, the bytes writers grew their files by (bytes_grown). */
 struct sharr_stats {
     uint64_t arrays, arrays_volatile, arrays_persistent;
     uint64_t bytes, bytes_volatile, bytes_persistent;
@@ -76,7 +79,17 @@ struct sharr_stats {
     uint64_t volatile_capacity, volatile_free;
     uint32_t pid;
     int64_t uptime_ms;
-    uint64_t arrays_damaged;
+    uint64_t volatile_limit;         /* memory all volatile arrays may hold (0: no limit) */
+    uint64_t volatile_limit_per_uid; /* memory one uid's volatile arrays may hold (0: none) */
+    uint64_t volatile_reserved;      /* memory volatile arrays hold or are being given:
+                                      * header and data in whole pages */
+    uint64_t bytes_grown;            /* bytes writers allocated in persistent files beyond
+                                      * their data */
+    uint64_t arrays_damaged;         /* persistent arrays that are damaged: kept aside at
+                                      * start (a record that does not verify, data that
+                                      * does not match it; files kept, name reserved, not
+                                      * in the other counts), or served with a file a
+                                      * writer cut below its data (in the counts) */
 };
 
 /* Options of sharr_create; pass NULL for the defaults (all zero below). */

@@ -36,12 +36,13 @@ static const char *const codec_capabilities[] = {
 enum codec_meta_key {
     CODEC_META_NAME, CODEC_META_DTYPE, CODEC_META_SHAPE, CODEC_META_ORDER, CODEC_META_NBYTES,
     CODEC_META_OFFSET, CODEC_META_PERSIST, CODEC_META_PERM, CODEC_META_UID, CODEC_META_GID,
-    CODEC_META_CTIME_NS, CODEC_META_NATTACHED, CODEC_META_PATH, CODEC_META_NKEYS
+    CODEC_META_CTIME_NS, CODEC_META_NATTACHED, CODEC_META_PATH, CODEC_META_GROWN,
+    CODEC_META_DAMAGED, CODEC_META_NKEYS
 };
 
 static const char *const codec_meta_keys[CODEC_META_NKEYS] = {
     "name", "dtype", "shape", "order", "nbytes", "offset", "persist", "perm", "uid", "gid",
-    "ctime_ns", "nattached", "path",
+    "ctime_ns", "nattached", "path", "grown", "damaged",
 };
 
 /* Encoders build on two envelope heads; the params and results follow them. */
@@ -120,7 +121,7 @@ static char *codec_room(msgpack_sbuffer *out, size_t n)
 
 /* Bytes of a packed array map besides its name, path and shape entries: the map
  * and key headers, the dtype and order and every number at their widest. */
-#define CODEC_META_FIXED_MAX 192
+#define CODEC_META_FIXED_MAX 224
 
 /* The most bytes codec_put_meta writes for m. */
 static size_t codec_meta_packed_max(const struct meta *m)
@@ -177,7 +178,10 @@ static char *codec_put_meta(char *p, const struct meta *m, bool keyed)
     p = codec_put_key(p, keyed, CODEC_META_CTIME_NS);
     p = pack_int(p, m->ctime_ns);
     p = codec_put_uint(p, keyed, CODEC_META_NATTACHED, m->nattached);
-    return codec_put_str(p, keyed, CODEC_META_PATH, m->path, strnlen(m->path, sizeof(m->path)));
+    p = codec_put_str(p, keyed, CODEC_META_PATH, m->path, strnlen(m->path, sizeof(m->path)));
+    p = codec_put_uint(p, keyed, CODEC_META_GROWN, m->grown);
+    p = codec_put_key(p, keyed, CODEC_META_DAMAGED);
+    return pack_bool(p, m->damaged);
 }
 
 /* Append m to the packer's sbuffer, keyed or as a row; 0 or -1 (out of memory). */
@@ -515,6 +519,11 @@ int codec_pack_reply_stats(msgpack_sbuffer *out, uint32_t msgid,
         { "persist_free", s->persist_free },
         { "volatile_capacity", s->volatile_capacity },
         { "volatile_free", s->volatile_free },
+        { "volatile_limit", s->volatile_limit },
+        { "volatile_limit_per_uid", s->volatile_limit_per_uid },
+        { "volatile_reserved", s->volatile_reserved },
+        { "bytes_grown", s->bytes_grown },
+        { "arrays_damaged", s->arrays_damaged },
     };
     size_t ncounters = sizeof(counters) / sizeof(counters[0]);
     size_t mark = out->size;
@@ -523,7 +532,7 @@ int codec_pack_reply_stats(msgpack_sbuffer *out, uint32_t msgid,
 
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     r |= codec_pack_response_head(&pk, msgid);
-    r |= msgpack_pack_map(&pk, (uint32_t)ncounters + 3);
+    r |= msgpack_pack_map(&pk, (uint32_t)ncounters + 2);
     for (size_t i = 0; i < ncounters; i++) {
         r |= codec_pack_cstr(&pk, counters[i].key);
         r |= msgpack_pack_uint64(&pk, counters[i].value);
@@ -532,8 +541,6 @@ int codec_pack_reply_stats(msgpack_sbuffer *out, uint32_t msgid,
     r |= msgpack_pack_uint32(&pk, s->pid);
     r |= codec_pack_cstr(&pk, "uptime_ms");
     r |= msgpack_pack_int64(&pk, s->uptime_ms);
-    r |= codec_pack_cstr(&pk, "arrays_damaged");
-    r |= msgpack_pack_uint64(&pk, s->arrays_damaged);
     return codec_pack_end(out, mark, r);
 }
 
@@ -1192,6 +1199,8 @@ static int codec_meta_values(const struct codec_ctx *c, const msgpack_object *co
 
     out->uid = out->gid = out->nattached = 0;
     out->path[0] = '\0';
+    out->grown = 0;
+    out->damaged = false;
     if ((r = codec_name(c, "name", v[CODEC_META_NAME], out->name)) < 0 ||
         (r = codec_dtype(c, "dtype", v[CODEC_META_DTYPE], &out->dtype)) < 0 ||
         (r = codec_shape(c, "shape", v[CODEC_META_SHAPE], &out->ndim, out->shape)) < 0 ||
@@ -1210,7 +1219,10 @@ static int codec_meta_values(const struct codec_ctx *c, const msgpack_object *co
                        "an integer")) < 0 ||
         (r = codec_u32(c, "nattached", v[CODEC_META_NATTACHED], &out->nattached)) < 0 ||
         (r = codec_str(c, "path", v[CODEC_META_PATH], out->path, sizeof(out->path),
-                       false)) < 0)
+                       false)) < 0 ||
+        (r = codec_uint(c, "grown", v[CODEC_META_GROWN], UINT64_MAX, &out->grown,
+                        "a non-negative integer")) < 0 ||
+        (r = codec_bool(c, "damaged", v[CODEC_META_DAMAGED], &out->damaged)) < 0)
         return r;
     if (given != 0 && given != nbytes)
         return codec_fail(c, -EINVAL, "'nbytes' %llu does not match shape and dtype (%llu)",
@@ -1463,14 +1475,22 @@ int codec_parse_reply_stats(const msgpack_object *result, struct codec_stats_rep
         { "persist_free", &out->persist_free },
         { "volatile_capacity", &out->volatile_capacity },
         { "volatile_free", &out->volatile_free },
+        /* Optional from here: daemons before them sent none. */
+        { "volatile_limit", &out->volatile_limit },
+        { "volatile_limit_per_uid", &out->volatile_limit_per_uid },
+        { "volatile_reserved", &out->volatile_reserved },
+        { "bytes_grown", &out->bytes_grown },
+        { "arrays_damaged", &out->arrays_damaged },
     };
+    const size_t nrequired = 12;
     int r;
 
     if ((r = codec_map(&c, result, false, "the result")) < 0)
         return r;
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
-        r = codec_get_uint(&c, result, counters[i].key, true, UINT64_MAX, counters[i].value,
-                           "a non-negative integer");
+        *counters[i].value = 0;
+        r = codec_get_uint(&c, result, counters[i].key, i < nrequired, UINT64_MAX,
+                           counters[i].value, "a non-negative integer");
         if (r < 0)
             return r;
     }
@@ -1478,10 +1498,7 @@ int codec_parse_reply_stats(const msgpack_object *result, struct codec_stats_rep
         (r = codec_get_int(&c, result, "uptime_ms", true, INT64_MIN, &out->uptime_ms,
                            "an integer")) < 0)
         return r;
-    /* Absent from a daemon older than the key: none. */
-    out->arrays_damaged = 0;
-    return codec_get_uint(&c, result, "arrays_damaged", false, UINT64_MAX, &out->arrays_damaged,
-                          "a non-negative integer");
+    return 0;
 }
 
 int codec_pack_holders(msgpack_sbuffer *out, uint32_t msgid, const struct codec_holders *p)

@@ -107,7 +107,11 @@ struct codec_stats_reply {
     uint64_t volatile_capacity, volatile_free;
     uint32_t pid;
     int64_t uptime_ms;
-    uint64_t arrays_damaged;    /* persistent arrays kept aside at start (optional key) */
+    /* Since protocol 1's first release; a reply without them reads as 0. */
+    uint64_t volatile_limit, volatile_limit_per_uid; /* the caps in bytes, 0: none */
+    uint64_t volatile_reserved;  /* memory held or being allocated by volatile arrays */
+    uint64_t bytes_grown;        /* bytes writers added to persistent files (in bytes) */
+    uint64_t arrays_damaged;     /* persistent arrays kept aside at start, or cut short */
 };
 
 struct codec_holders {           /* holders request: attachments, by handle */

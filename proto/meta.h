@@ -34,6 +34,10 @@ struct meta {
     int64_t ctime_ns;    /* creation time */
     uint32_t nattached;  /* attachments held by clients (informational) */
     char path[PROTO_PATH_MAX]; /* persistent arrays: the .npy path; else "" */
+    uint64_t grown;      /* persistent arrays: bytes a writer allocated in the file beyond
+                          * what its data needs, charged to the owner; else 0 */
+    bool damaged;        /* persistent arrays: the file is shorter than offset + nbytes
+                          * (cut by a writer); mappers of the missing part get SIGBUS */
 };
 
 /* "r", "r+", "c" -> mode; 0 or -EINVAL. ("w+" is create with overwrite, not an open.) */

@@ -42,6 +42,9 @@ class ArrayInfo:
     ctime_ns: int       # creation time, ns since the epoch
     nattached: int      # attachments currently held by clients
     path: typing.Optional[str]  # the .npy file of a persistent array, else None
+    grown: int          # persistent: bytes a writer allocated in the file beyond its
+                        # data, counted in the owner's quota; else 0
+    damaged: bool       # persistent: a writer cut the file below its data
 
     @classmethod
     def from_c(cls, c):
@@ -63,6 +66,8 @@ class ArrayInfo:
             ctime_ns=c.ctime_ns,
             nattached=c.nattached,
             path=c.path.decode() or None,
+            grown=c.grown,
+            damaged=bool(c.damaged),
         )
         return info
 
@@ -84,7 +89,11 @@ class Stats:
     volatile_free: int
     pid: int
     uptime_ms: int
-    arrays_damaged: int  # persistent arrays kept aside at start, names reserved
+    volatile_limit: int          # memory all volatile arrays may hold; 0: no limit
+    volatile_limit_per_uid: int  # memory one uid's volatile arrays may hold; 0: none
+    volatile_reserved: int       # memory volatile arrays hold or are being given
+    bytes_grown: int             # bytes writers added to persistent files beyond data
+    arrays_damaged: int          # persistent arrays kept aside at start or cut short
 
     @classmethod
     def from_c(cls, c):

@@ -38,6 +38,8 @@ class Info(ctypes.Structure):
         ("ctime_ns", ctypes.c_int64),
         ("nattached", ctypes.c_uint32),
         ("path", ctypes.c_char * PATH_MAX),
+        ("grown", ctypes.c_uint64),
+        ("damaged", ctypes.c_int),
     ]
 
 
@@ -64,8 +66,9 @@ class Stats(ctypes.Structure):
         "volatile_capacity", "volatile_free")] + [
         ("pid", ctypes.c_uint32),
         ("uptime_ms", ctypes.c_int64),
-        ("arrays_damaged", ctypes.c_uint64),
-    ]
+    ] + [(f, ctypes.c_uint64) for f in (
+        "volatile_limit", "volatile_limit_per_uid", "volatile_reserved",
+        "bytes_grown", "arrays_damaged")]
 
 
 class CreateOpts(ctypes.Structure):

@@ -40,7 +40,9 @@ static void launch_argv(struct harness *h, const char *const *extra, const char 
     argv[n] = NULL;
 }
 
-void launch_daemon(struct harness *h, const char *const *extra, rlim_t nofile)
+/* Start sharrd as launch_daemon says, moved into the cgroup of procs first when set. */
+static void launch_start(struct harness *h, const char *const *extra, rlim_t nofile,
+                         const char *procs)
 {
     const char *argv[LAUNCH_ARGS_MAX];
     assert_int_equal(harness_daemon_stop(h), 0);
@@ -54,6 +56,12 @@ void launch_daemon(struct harness *h, const char *const *extra, rlim_t nofile)
         struct rlimit rl = { nofile, nofile };
         if (nofile > 0 && setrlimit(RLIMIT_NOFILE, &rl) < 0)
             _exit(124);
+        if (procs) {
+            int fd = open(procs, O_WRONLY | O_CLOEXEC);
+            if (fd < 0 || write(fd, "0", 1) != 1)
+                _exit(123);
+            close(fd);
+        }
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
@@ -74,6 +82,16 @@ void launch_daemon(struct harness *h, const char *const *extra, rlim_t nofile)
     }
     print_error("sharrd did not answer on %s\n", h->sock);
     fail();
+}
+
+void launch_daemon(struct harness *h, const char *const *extra, rlim_t nofile)
+{
+    launch_start(h, extra, nofile, NULL);
+}
+
+void launch_daemon_in(struct harness *h, const char *const *extra, const char *procs)
+{
+    launch_start(h, extra, 0, procs);
 }
 
 void launch_run(struct harness *h, const char *const *extra, struct harness_run *ret)

@@ -15,6 +15,10 @@
  * nofile (soft and hard) when nofile > 0. Waits until it answers hello. */
 void launch_daemon(struct harness *h, const char *const *extra, rlim_t nofile);
 
+/* As launch_daemon, with sharrd moved into a cgroup before it starts: procs is that
+ * cgroup's cgroup.procs file (cgroup.h). */
+void launch_daemon_in(struct harness *h, const char *const *extra, const char *procs);
+
 /* Run sharrd with h's socket and store and extra flags to its end (for flags it
  * must refuse, or a second daemon); its exit code and output in *ret. */
 void launch_run(struct harness *h, const char *const *extra, struct harness_run *ret);

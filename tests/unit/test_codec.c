@@ -169,6 +169,8 @@ static void sample_meta(struct meta *m, const char *name)
     m->ctime_ns = 1700000000123456789ll;
     m->nattached = 3;
     strcpy(m->path, "/var/lib/sharr/arrays/x.npy");
+    m->grown = 1ull << 40;
+    m->damaged = true;
 }
 
 static void assert_meta_equal(const struct meta *a, const struct meta *b)
@@ -189,6 +191,8 @@ static void assert_meta_equal(const struct meta *a, const struct meta *b)
     assert_int_equal(a->ctime_ns, b->ctime_ns);
     assert_int_equal(a->nattached, b->nattached);
     assert_string_equal(a->path, b->path);
+    assert_int_equal(a->grown, b->grown);
+    assert_int_equal(a->damaged, b->damaged);
 }
 
 /* Round trips: requests. */
@@ -637,7 +641,8 @@ static void test_codec_list_reply_rows_are_read_by_column_name(void **state)
 static void test_codec_stats_reply_round_trips(void **state)
 {
     struct wire *w = *state;
-    struct codec_stats_reply in = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, UINT64_MAX, 12, -13, 14 };
+    struct codec_stats_reply in = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, UINT64_MAX, 12, -13,
+                                    14, 15, 16, 17, 18 };
     struct codec_stats_reply out;
     struct codec_msg msg;
     msgpack_sbuffer sb;
@@ -662,7 +667,11 @@ static void test_codec_stats_reply_round_trips(void **state)
     assert_int_equal(out.volatile_free, UINT64_MAX);
     assert_int_equal(out.pid, 12);
     assert_int_equal(out.uptime_ms, -13);
-    assert_int_equal(out.arrays_damaged, 14);
+    assert_int_equal(out.volatile_limit, 14);
+    assert_int_equal(out.volatile_limit_per_uid, 15);
+    assert_int_equal(out.volatile_reserved, 16);
+    assert_int_equal(out.bytes_grown, 17);
+    assert_int_equal(out.arrays_damaged, 18);
     msgpack_sbuffer_destroy(&sb);
 }
 
@@ -1106,6 +1115,8 @@ static int parse_limits_in_hello(const msgpack_object *m, char *err, size_t errl
 static msgpack_object shape_dims[] = { { .type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = 3 },
                                        { .type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = 4 } };
 
+#define META_NFIELDS 15 /* the keys of an array map */
+
 static void meta_fields(struct field *f)
 {
     const struct field all[] = {
@@ -1115,7 +1126,8 @@ static void meta_fields(struct field *f)
         { "persist", o_bool(false), 0 },   { "perm", o_uint(0600), 0 },
         { "uid", o_uint(1), 0 },           { "gid", o_uint(2), 0 },
         { "ctime_ns", o_uint(3), ANYINT },      { "nattached", o_uint(0), 0 },
-        { "path", o_str(""), 0 },
+        { "path", o_str(""), 0 },          { "grown", o_uint(0), 0 },
+        { "damaged", o_bool(false), 0 },
     };
     memcpy(f, all, sizeof(all));
 }
@@ -1171,31 +1183,33 @@ static void test_codec_rejects_wrong_types_in_every_reply_field(void **state)
         { "name", o_uint(255), REQ }, { "ndim", o_uint(64), REQ },
         { "request", o_uint(65536), REQ }, { "list_page", o_uint(1024), REQ },
     };
-    struct field meta[13];
-    msgpack_object_kv meta_kv[13];
-    msgpack_object meta_columns[13], meta_values[13], one_row[1];
+    struct field meta[META_NFIELDS];
+    msgpack_object_kv meta_kv[META_NFIELDS];
+    msgpack_object meta_columns[META_NFIELDS], meta_values[META_NFIELDS], one_row[1];
     const char *counters[] = { "arrays", "arrays_volatile", "arrays_persistent", "bytes",
                                "bytes_volatile", "bytes_persistent", "connections",
                                "attachments", "persist_capacity", "persist_free",
                                "volatile_capacity", "volatile_free", "pid" };
-    struct field stats[15];
+    const char *optional[] = { "volatile_limit", "volatile_limit_per_uid",
+                               "volatile_reserved", "bytes_grown", "arrays_damaged" };
+    struct field stats[19];
 
     meta_fields(meta);
-    for (size_t i = 0; i < 13; i++) {
+    for (size_t i = 0; i < META_NFIELDS; i++) {
         meta_kv[i].key = o_str(meta[i].key);
         meta_kv[i].val = meta[i].value;
         meta_columns[i] = o_str(meta[i].key);
         meta_values[i] = meta[i].value;
     }
-    one_row[0] = o_array(meta_values, 13);
+    one_row[0] = o_array(meta_values, META_NFIELDS);
     {
         const struct field attach[] = {
-            { "array", o_map(meta_kv, 13), REQ }, { "handle", o_uint(1), REQ },
+            { "array", o_map(meta_kv, META_NFIELDS), REQ }, { "handle", o_uint(1), REQ },
             { "fd", o_bool(true), 0 },
         };
-        const struct field stat[] = { { "array", o_map(meta_kv, 13), REQ } };
+        const struct field stat[] = { { "array", o_map(meta_kv, META_NFIELDS), REQ } };
         const struct field list[] = {
-            { "columns", o_array(meta_columns, 13), REQ }, { "rows", o_array(one_row, 1), REQ },
+            { "columns", o_array(meta_columns, META_NFIELDS), REQ }, { "rows", o_array(one_row, 1), REQ },
             { "more", o_bool(false), 0 },
         };
         check_fields(w, "attach reply", parse_reply_attach, attach, 3);
@@ -1205,15 +1219,16 @@ static void test_codec_rejects_wrong_types_in_every_reply_field(void **state)
     for (size_t i = 0; i < 13; i++)
         stats[i] = (struct field){ counters[i], o_uint(i), REQ };
     stats[13] = (struct field){ "uptime_ms", o_uint(5), REQ | ANYINT };
-    stats[14] = (struct field){ "arrays_damaged", o_uint(0), 0 }; /* newer than the rest */
+    for (size_t i = 0; i < 5; i++)
+        stats[14 + i] = (struct field){ optional[i], o_uint(i), 0 };
 
     check_fields(w, "hello reply", parse_reply_hello, hello, 5);
     check_fields(w, "hello reply: limits", parse_limits_in_hello, limits, 4);
-    check_fields(w, "array", parse_meta, meta, 13);
-    check_fields(w, "attach reply: array", parse_meta_in_attach, meta, 13);
+    check_fields(w, "array", parse_meta, meta, META_NFIELDS);
+    check_fields(w, "attach reply: array", parse_meta_in_attach, meta, META_NFIELDS);
     /* Repeated and missing columns are named under "columns", bad values under "rows[]". */
-    check_fields(w, "list reply: ", parse_meta_in_list, meta, 13);
-    check_fields(w, "stats reply", parse_reply_stats, stats, 15);
+    check_fields(w, "list reply: ", parse_meta_in_list, meta, META_NFIELDS);
+    check_fields(w, "stats reply", parse_reply_stats, stats, 19);
 }
 
 /* Values of the right type. */
@@ -1380,48 +1395,48 @@ static void test_codec_open_list_hello_check_values(void **state)
 static void test_codec_meta_checks_size_offset_and_path(void **state)
 {
     struct wire *w = *state;
-    struct field f[13];
-    msgpack_object_kv kv[13];
+    struct field f[META_NFIELDS];
+    msgpack_object_kv kv[META_NFIELDS];
     static char long_path[PROTO_PATH_MAX];
     struct meta m;
     char err[256];
 
     meta_fields(f);
-    for (size_t i = 0; i < 13; i++) {
+    for (size_t i = 0; i < META_NFIELDS; i++) {
         kv[i].key = o_str(f[i].key);
         kv[i].val = f[i].value;
     }
-    assert_int_equal(codec_parse_meta(wire_object(w, o_map(kv, 13)), &m, err, sizeof(err)), 0);
+    assert_int_equal(codec_parse_meta(wire_object(w, o_map(kv, META_NFIELDS)), &m, err, sizeof(err)), 0);
     assert_int_equal(m.nbytes, 48);
     kv[4].val = o_uint(47); /* nbytes */
-    assert_int_equal(codec_parse_meta(wire_object(w, o_map(kv, 13)), &m, err, sizeof(err)),
+    assert_int_equal(codec_parse_meta(wire_object(w, o_map(kv, META_NFIELDS)), &m, err, sizeof(err)),
                      -EINVAL);
     assert_non_null(strstr(err, "'nbytes'"));
     kv[4].val = o_uint(48);
     static const uint64_t bad_offsets[] = { 0, 100, PROTO_DATA_OFFSET_MAX + 64 };
     for (size_t i = 0; i < sizeof(bad_offsets) / sizeof(bad_offsets[0]); i++) {
         kv[5].val = o_uint(bad_offsets[i]); /* offset */
-        assert_int_equal(codec_parse_meta(wire_object(w, o_map(kv, 13)), &m, err, sizeof(err)),
+        assert_int_equal(codec_parse_meta(wire_object(w, o_map(kv, META_NFIELDS)), &m, err, sizeof(err)),
                          -EINVAL);
         assert_non_null(strstr(err, "'offset'"));
     }
     kv[5].val = o_uint(128);
-    assert_int_equal(codec_parse_meta(wire_object(w, o_map(kv, 13)), &m, err, sizeof(err)), 0);
+    assert_int_equal(codec_parse_meta(wire_object(w, o_map(kv, META_NFIELDS)), &m, err, sizeof(err)), 0);
     assert_int_equal(m.offset, 128);
     kv[5].val = o_uint(4096);
     memset(long_path, 'p', sizeof(long_path));
     kv[12].val = o_strn(long_path, PROTO_PATH_MAX);
-    assert_int_equal(codec_parse_meta(wire_object(w, o_map(kv, 13)), &m, err, sizeof(err)),
+    assert_int_equal(codec_parse_meta(wire_object(w, o_map(kv, META_NFIELDS)), &m, err, sizeof(err)),
                      -EINVAL);
     kv[12].val = o_strn(long_path, PROTO_PATH_MAX - 1);
-    assert_int_equal(codec_parse_meta(wire_object(w, o_map(kv, 13)), &m, err, sizeof(err)), 0);
+    assert_int_equal(codec_parse_meta(wire_object(w, o_map(kv, META_NFIELDS)), &m, err, sizeof(err)), 0);
     assert_int_equal(strlen(m.path), PROTO_PATH_MAX - 1);
     kv[7].val = o_uint(010000); /* perm */
-    assert_int_equal(codec_parse_meta(wire_object(w, o_map(kv, 13)), &m, err, sizeof(err)),
+    assert_int_equal(codec_parse_meta(wire_object(w, o_map(kv, META_NFIELDS)), &m, err, sizeof(err)),
                      -EINVAL);
     kv[7].val = o_uint(0600);
     kv[8].val = o_uint(1ull << 32); /* uid */
-    assert_int_equal(codec_parse_meta(wire_object(w, o_map(kv, 13)), &m, err, sizeof(err)),
+    assert_int_equal(codec_parse_meta(wire_object(w, o_map(kv, META_NFIELDS)), &m, err, sizeof(err)),
                      -EINVAL);
 }
 

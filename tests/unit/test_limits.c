@@ -90,6 +90,8 @@ static void test_limits_largest_messages_fit_their_frames(void **state)
     m->uid = m->gid = m->nattached = UINT32_MAX;
     m->ctime_ns = INT64_MIN;
     memset(m->path, 'p', PROTO_PATH_MAX - 1);
+    m->grown = UINT64_MAX;
+    m->damaged = true;
     for (size_t i = 0; i < PROTO_LIST_PAGE_MAX; i++)
         ms[i] = m;
     /* Both forms; maps repeat every key and are the larger. */

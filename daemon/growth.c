@@ -1,0 +1,193 @@
+/* growth.c — notice, charge and report persistent files that writers grew or cut.
+ *
+ * The watched list holds a reference to each array; an array leaves it when it loses
+ * its name (growth_forget) or when the sweep finds no r+ attachment left, after one
+ * last look.
+ */
+#include "growth.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+
+#define GROWTH_BLOCK_MIN 4096u
+#define GROWTH_BLOCK_MAX (1u << 20)
+#define GROWTH_SLACK_DIVISOR 64 /* room for the filesystem's own blocks */
+
+void growth_init(struct daemon *d)
+{
+    memset(&d->growth, 0, sizeof(d->growth));
+    uv_timer_init(&d->loop, &d->growth.timer);
+    d->growth.timer.data = d;
+    d->growth.on = true;
+}
+
+void growth_close(struct daemon *d)
+{
+    struct growth *g = &d->growth;
+
+    for (size_t i = 0; i < g->n; i++) {
+        g->watched[i]->watch_slot = 0;
+        registry_unref(g->watched[i]);
+    }
+    free(g->watched);
+    g->watched = NULL;
+    g->n = g->cap = 0;
+    if (g->on) {
+        uv_close((uv_handle_t *)&g->timer, NULL);
+        g->on = false;
+    }
+}
+
+void growth_measure(const struct meta *m, const struct stat *st, uint64_t *ret_grown,
+                    bool *ret_damaged)
+{
+    uint64_t size = m->offset + m->nbytes, block = (uint64_t)st->st_blksize;
+    uint64_t allocated = (uint64_t)st->st_blocks * 512, need, slack;
+
+    if (block < GROWTH_BLOCK_MIN || block > GROWTH_BLOCK_MAX)
+        block = GROWTH_BLOCK_MIN;
+    need = size > UINT64_MAX - block ? UINT64_MAX : (size + block - 1) / block * block;
+    /* Extent or indirect blocks of a large file, an extended attribute block of a
+     * small one: the filesystem's, not a writer's. */
+    slack = need / GROWTH_SLACK_DIVISOR > block ? need / GROWTH_SLACK_DIVISOR : block;
+    *ret_grown = allocated > need && allocated - need > slack ? allocated - need : 0;
+    *ret_damaged = st->st_size < 0 || (uint64_t)st->st_size < size;
+}
+
+void growth_report_found(struct daemon *d, const struct meta *m)
+{
+    if (m->grown)
+        log_warning(&d->log, "persistent array %s: its file has grown by %" PRIu64 " bytes "
+                    "beyond its data; they count against the quota of uid %" PRIu32,
+                    m->name, m->grown, m->uid);
+    if (m->damaged)
+        log_warning(&d->log, "persistent array %s is damaged: its file is shorter than its "
+                    "%" PRIu64 " bytes of data (cut by a writer); processes that touch the "
+                    "missing part get SIGBUS", m->name, m->offset + m->nbytes);
+}
+
+void growth_check(struct daemon *d, struct registry_array *a)
+{
+    struct meta *m = &a->meta;
+    struct quota_cost cost;
+    uint64_t grown;
+    bool damaged;
+    struct stat st;
+
+    if (!m->persist || !a->ready || !a->named
+        || store_stat(&d->store, m->name, &a->file, &st) < 0)
+        return;
+    growth_measure(m, &st, &grown, &damaged);
+    if (grown != m->grown) {
+        if (grown && !m->grown)
+            log_warning(&d->log, "persistent array %s: a writer has grown its file by %"
+                        PRIu64 " bytes beyond its data; they count against the quota of "
+                        "uid %" PRIu32, m->name, grown, m->uid);
+        else if (!grown)
+            log_info(&d->log, "persistent array %s: its file is back to the size of its data",
+                     m->name);
+        m->grown = grown;
+        cost = quota_cost_of(m);
+        if (a->quota)
+            quota_recharge(a->quota, m->uid, a->charged, cost);
+        a->charged = cost;
+    }
+    if (damaged != m->damaged) {
+        if (damaged)
+            log_warning(&d->log, "persistent array %s is damaged: a writer cut its file to %"
+                        PRId64 " bytes, below the %" PRIu64 " its data needs; processes that "
+                        "touch the missing part get SIGBUS", m->name, (int64_t)st.st_size,
+                        m->offset + m->nbytes);
+        else
+            log_info(&d->log, "persistent array %s: its file holds all its data again",
+                     m->name);
+        m->damaged = damaged;
+    }
+}
+
+/* Take the i-th watched array off the list and drop its reference. */
+static void growth_drop(struct growth *g, size_t i)
+{
+    struct registry_array *a = g->watched[i];
+
+    g->watched[i] = g->watched[--g->n];
+    g->watched[i]->watch_slot = i + 1;
+    a->watch_slot = 0;
+    if (g->n == 0)
+        uv_timer_stop(&g->timer);
+    registry_unref(a);
+}
+
+/* Look at up to GROWTH_BATCH watched arrays of uid (or of all), going on from where
+ * the last look stopped so that every one gets its turn; a sweep also lets go of
+ * those no writer holds any more. An array moved by a drop may be looked at twice or
+ * wait for the next pass: both are harmless. */
+static void growth_pass(struct daemon *d, uint32_t uid, bool sweep)
+{
+    struct growth *g = &d->growth;
+    size_t seen = 0, checked = 0;
+
+    while (seen < g->n && checked < GROWTH_BATCH) {
+        struct registry_array *a;
+
+        if (g->next >= g->n)
+            g->next = 0;
+        a = g->watched[g->next];
+        seen++;
+        if (uid != GROWTH_ANY_UID && a->meta.uid != uid) {
+            g->next++;
+            continue;
+        }
+        growth_check(d, a);
+        checked++;
+        if (sweep && a->writers == 0)
+            growth_drop(g, g->next); /* the slot now holds another array: look at it next */
+        else
+            g->next++;
+    }
+}
+
+void growth_check_uid(struct daemon *d, uint32_t uid)
+{
+    growth_pass(d, uid, false);
+}
+
+static void growth_sweep(uv_timer_t *t)
+{
+    growth_pass(t->data, GROWTH_ANY_UID, true);
+}
+
+void growth_forget(struct daemon *d, struct registry_array *a)
+{
+    if (a->watch_slot)
+        growth_drop(&d->growth, a->watch_slot - 1);
+}
+
+void growth_watch(struct daemon *d, struct registry_array *a)
+{
+    struct growth *g = &d->growth;
+
+    if (!a->meta.persist || a->watch_slot || !g->on)
+        return;
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 16;
+        struct registry_array **w = realloc(g->watched, cap * sizeof(*w));
+
+        if (!w) {
+            /* Not watched: still looked at by its stat, list and sync. */
+            log_warning(&d->log, "out of memory: %s is not swept for growth", a->meta.name);
+            return;
+        }
+        g->watched = w;
+        g->cap = cap;
+    }
+    registry_ref(a);
+    g->watched[g->n++] = a;
+    a->watch_slot = g->n;
+    if (!uv_is_active((uv_handle_t *)&g->timer))
+        uv_timer_start(&g->timer, growth_sweep, GROWTH_SWEEP_MS, GROWTH_SWEEP_MS);
+}

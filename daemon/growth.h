@@ -1,0 +1,72 @@
+/* growth.h — persistent arrays whose file a writer changed behind the daemon's back.
+ *
+ * A client with an r+ descriptor of a plain file can fallocate or ftruncate it (only
+ * memfds can be sealed): the kernel cannot stop it, so the daemon notices after the
+ * fact. It looks at the file (fstatat by name, the same file checked by identity) at
+ * start, at stat, list and sync of the array; and, for the arrays attached r+ since
+ * the last sweep (up to GROWTH_BATCH at a time, in turn), at stats, before a create
+ * under a byte quota, and by a sweep every GROWTH_SWEEP_MS: a libuv timer that runs
+ * only while there are any, so an idle daemon sets no timer. Blocks allocated beyond
+ * what the data needs are charged to the owner (meta.grown, quota.h); a file shorter
+ * than its data is reported as damaged (meta.damaged) and logged.
+ */
+#ifndef DAEMON_GROWTH_H
+#define DAEMON_GROWTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include <uv.h>
+
+#include "meta.h"
+
+#define GROWTH_SWEEP_MS 1000     /* between two looks at the arrays writers hold */
+#define GROWTH_BATCH 1024        /* files looked at in one go (about 1.5 ms here), in turn */
+#define GROWTH_ANY_UID UINT32_MAX
+
+struct daemon;
+struct registry_array;
+
+struct growth {
+    uv_timer_t timer;                /* the sweep; active only while watched is not empty */
+    bool on;                         /* timer initialised and not closed */
+    struct registry_array **watched; /* attached r+ since the last sweep; each referenced */
+    size_t n, cap;
+    size_t next;                     /* where the next look at watched begins */
+};
+
+/* Initialise d->growth (no timer runs yet). */
+void growth_init(struct daemon *d);
+/* Drop the watched arrays and close the timer (shutdown). Idempotent. */
+void growth_close(struct daemon *d);
+
+/* What st, the status of the file of m, says: *ret_grown, the bytes allocated beyond
+ * what m's data needs (offset + nbytes rounded up to the file's block size), or 0
+ * while that excess stays within a 64th of the size or one block, whichever is more
+ * (the filesystem's own blocks); *ret_damaged, whether the file is shorter than
+ * offset + nbytes. */
+void growth_measure(const struct meta *m, const struct stat *st, uint64_t *ret_grown,
+                    bool *ret_damaged);
+
+/* Log what a persistent array found at start shows (m as growth_measure filled it). */
+void growth_report_found(struct daemon *d, const struct meta *m);
+
+/* Look at a's file now (a persistent array with a name; others are left alone) and
+ * apply what it shows: a->meta.grown charged to the owner through the quota,
+ * a->meta.damaged set or cleared, each change logged once. */
+void growth_check(struct daemon *d, struct registry_array *a);
+
+/* growth_check of the watched arrays of uid (GROWTH_ANY_UID: of all), at most
+ * GROWTH_BATCH of them, the next ones in turn at the next call. */
+void growth_check_uid(struct daemon *d, uint32_t uid);
+
+/* a was just attached r+: watch it until the sweep finds no writer holding it. */
+void growth_watch(struct daemon *d, struct registry_array *a);
+
+/* a lost its name: stop watching it (its file can no longer be found by name), so the
+ * watch never keeps an unlinked array, and its quota, alive. */
+void growth_forget(struct daemon *d, struct registry_array *a);
+
+#endif

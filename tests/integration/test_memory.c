@@ -1,0 +1,426 @@
+/* test_memory.c — volatile arrays cannot take the host's memory: the caps sharrd
+ * derives from the machine (MemTotal, its memory cgroup), reservations that hold
+ * until the array is freed, and a daemon in a small memory cgroup that refuses
+ * creates instead of being OOM-killed with everyone's arrays.
+ *
+ * The cgroup tests make a memory cgroup as root (cgroup.c) and start sharrd in it;
+ * where no memory cgroup can be made they skip, saying why.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "asuser.h"
+#include "cgroup.h"
+#include "launch.h"
+
+#define MIB (1024ull * 1024)
+
+static struct harness *g_h;
+static struct cgroup g_cg;
+
+/* What a child filling memory saw, in a shared page. */
+struct fill {
+    const char *prefix;
+    uint64_t each;       /* bytes of each array */
+    int most;            /* creates to try at most */
+    int made;            /* arrays created */
+    int rc;              /* the create that stopped it, 0 if none did */
+    char msg[256];       /* its message */
+};
+
+/* Create prefix0, prefix1, ... of f->each bytes until a create fails, writing into
+ * each array its number + 1. */
+static int fill_memory(void *arg)
+{
+    struct fill *f = arg;
+    sharr_t *c = NULL;
+    if (sharr_connect(g_h->sock, &c) != 0)
+        return 3;
+    for (f->made = 0; f->made < f->most; f->made++) {
+        char name[32];
+        const uint64_t shape[1] = { f->each };
+        sharr_array_t *a = NULL;
+        snprintf(name, sizeof name, "%s%d", f->prefix, f->made);
+        f->rc = sharr_create(c, name, "|u1", 1, shape, NULL, &a);
+        if (f->rc != 0) {
+            snprintf(f->msg, sizeof f->msg, "%s", sharr_last_error());
+            break;
+        }
+        memset(sharr_array_data(a), f->made + 1, f->each);
+        sharr_close(a);
+    }
+    sharr_disconnect(c);
+    return 0;
+}
+
+static struct fill *fill_new(const char *prefix, uint64_t each, int most)
+{
+    struct fill *f = mmap(NULL, sizeof *f, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                          -1, 0);
+    assert_true(f != MAP_FAILED);
+    memset(f, 0, sizeof *f);
+    f->prefix = prefix;
+    f->each = each;
+    f->most = most;
+    return f;
+}
+
+/* Every array prefix0..prefix(n-1) still holds its number + 1 in every byte. */
+static void check_filled(sharr_t *c, const char *prefix, int n, uint64_t each)
+{
+    for (int i = 0; i < n; i++) {
+        char name[32];
+        sharr_array_t *a = NULL;
+        snprintf(name, sizeof name, "%s%d", prefix, i);
+        assert_rc(sharr_open(c, name, "r", NULL, &a), 0);
+        const unsigned char *p = sharr_array_data(a);
+        for (uint64_t j = 0; j < each; j += 4093)
+            assert_int_equal(p[j], (unsigned char)(i + 1));
+        assert_int_equal(p[each - 1], (unsigned char)(i + 1));
+        sharr_close(a);
+    }
+}
+
+/* Resident set of pid in bytes (VmRSS). */
+static uint64_t rss_of(pid_t pid)
+{
+    char path[64], line[256];
+    unsigned long long kib = 0;
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %llu kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib * 1024;
+}
+
+/* MemTotal in bytes. */
+static uint64_t mem_total(void)
+{
+    char line[256];
+    unsigned long long kib = 0;
+    FILE *f = fopen("/proc/meminfo", "re");
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemTotal: %llu kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib * 1024;
+}
+
+/* The memory a daemon in g_cg may use: MemTotal, or the cgroup's limit when lower. */
+static uint64_t cgroup_memory(void)
+{
+    uint64_t total = mem_total(), limit = cgroup_limit(&g_cg);
+    return limit < total ? limit : total;
+}
+
+/* What one volatile array of n data bytes holds: header and data in whole pages. */
+static uint64_t volatile_cost(uint64_t n)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    return (SHARR_DATA_OFFSET + n + page - 1) / page * page;
+}
+
+static int teardown_cgroup(void **state)
+{
+    int r = harness_teardown(state);
+    cgroup_remove(&g_cg);
+    return r;
+}
+
+/* In a 256 MiB memory cgroup, default flags: nobody is refused (EDQUOT) long before
+ * it holds half of the cgroup, root (exempt per uid) is refused by the total (ENOSPC)
+ * before the cgroup is full, the daemon lives on, every array keeps its data, and the
+ * daemon's own memory does not grow with them. */
+static void test_small_memory_cgroup_refuses_creates_instead_of_dying(void **state)
+{
+    struct harness *h = g_h = *state;
+    const uint64_t limit = 256 * MIB;
+    char why[512];
+    if (cgroup_make(&g_cg, limit, why, sizeof why) < 0) {
+        printf("SKIP: no memory cgroup can be made here: %s\n", why);
+        skip();
+    }
+    launch_daemon_in(h, NULL, g_cg.procs);
+    asuser_open_dir(h);
+    uint64_t rss0 = rss_of(h->daemon);
+    sharr_t *c = harness_connect(h);
+    struct sharr_stats st = harness_stats(c);
+    const uint64_t memory = cgroup_memory();
+    assert_true(memory <= limit);
+    assert_int_equal(st.volatile_limit, memory / 2);
+    assert_int_equal(st.volatile_limit_per_uid, memory / 2 / 4);
+
+    struct fill *mine = fill_new("u", 4 * MIB, 64);
+    assert_int_equal(asuser_run(h, ASUSER_UID, ASUSER_GID, fill_memory, mine), 0);
+    printf("nobody made %d arrays of 4 MiB, then: %s\n", mine->made, mine->msg);
+    assert_int_equal(mine->rc, -EDQUOT);
+    assert_non_null(strstr(mine->msg, "--max-volatile-bytes-per-uid"));
+    assert_int_equal(mine->made, st.volatile_limit_per_uid / volatile_cost(mine->each));
+    assert_true(mine->made * 4 * MIB < memory / 2);
+
+    struct fill *root = fill_new("r", 8 * MIB, 64);
+    g_h = h;
+    fill_memory(root);
+    printf("root made %d arrays of 8 MiB, then: %s\n", root->made, root->msg);
+    assert_int_equal(root->rc, -ENOSPC);
+    assert_non_null(strstr(root->msg, "--max-volatile-bytes)"));
+    assert_int_equal(root->made, (st.volatile_limit - mine->made * volatile_cost(mine->each)) /
+                                     volatile_cost(root->each));
+
+    /* Alive, serving, and nothing lost. */
+    assert_int_equal(kill(h->daemon, 0), 0);
+    check_filled(c, "u", mine->made, mine->each);
+    check_filled(c, "r", root->made, root->each);
+    st = harness_stats(c);
+    assert_int_equal(st.arrays_volatile, (uint64_t)(mine->made + root->made));
+    assert_int_equal(st.volatile_reserved, mine->made * volatile_cost(mine->each) +
+                                               root->made * volatile_cost(root->each));
+    assert_true(st.volatile_reserved <= st.volatile_limit);
+    /* The pages are the cgroup's (the daemon allocated them), not the daemon's RSS. */
+    uint64_t rss1 = rss_of(h->daemon);
+    printf("daemon RSS %llu -> %llu KiB; cgroup holds %llu KiB\n",
+           (unsigned long long)rss0 / 1024, (unsigned long long)rss1 / 1024,
+           (unsigned long long)cgroup_usage(&g_cg) / 1024);
+    assert_true(rss1 < rss0 + st.bytes_volatile / 16);
+    assert_true(cgroup_usage(&g_cg) >= st.bytes_volatile);
+    sharr_disconnect(c);
+    munmap(mine, sizeof *mine);
+    munmap(root, sizeof *root);
+}
+
+#define RACERS 8
+
+struct racer {
+    pthread_barrier_t *start;
+    int index;
+    uint64_t each;
+    int rc;
+    char msg[256];
+};
+
+static void *race_create(void *arg)
+{
+    struct racer *r = arg;
+    sharr_t *c = NULL;
+    char name[16];
+    const uint64_t shape[1] = { r->each };
+    sharr_array_t *a = NULL;
+    r->rc = sharr_connect(g_h->sock, &c);
+    pthread_barrier_wait(r->start);
+    if (r->rc != 0)
+        return NULL;
+    snprintf(name, sizeof name, "race%d", r->index);
+    r->rc = sharr_create(c, name, "|u1", 1, shape, NULL, &a);
+    snprintf(r->msg, sizeof r->msg, "%s", r->rc == 0 ? "" : sharr_last_error());
+    sharr_close(a);
+    sharr_disconnect(c);
+    return NULL;
+}
+
+/* Eight creates of 30 MiB at once (each on the thread pool, none finished when the
+ * next is granted) against a cap of 100 MiB: exactly three fit, the others are
+ * refused at once, and what they reserved comes back when the arrays go. */
+static void test_concurrent_creates_cannot_pass_the_cap_together(void **state)
+{
+    struct harness *h = g_h = *state;
+    const char *const flags[] = { "--max-volatile-bytes", "100M", NULL };
+    launch_daemon(h, flags, 0);
+    pthread_barrier_t start;
+    pthread_t t[RACERS];
+    struct racer r[RACERS];
+    assert_int_equal(pthread_barrier_init(&start, NULL, RACERS), 0);
+    for (int i = 0; i < RACERS; i++) {
+        r[i] = (struct racer){ .start = &start, .index = i, .each = 30 * MIB };
+        assert_int_equal(pthread_create(&t[i], NULL, race_create, &r[i]), 0);
+    }
+    int made = 0, refused = 0;
+    for (int i = 0; i < RACERS; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        made += r[i].rc == 0;
+        if (r[i].rc == -ENOSPC && strstr(r[i].msg, "--max-volatile-bytes"))
+            refused++;
+        else if (r[i].rc != 0)
+            printf("racer %d: %d %s\n", i, r[i].rc, r[i].msg);
+    }
+    pthread_barrier_destroy(&start);
+    assert_int_equal(made, 3);
+    assert_int_equal(refused, RACERS - 3);
+    sharr_t *c = harness_connect(h);
+    struct sharr_stats st = harness_stats(c);
+    assert_int_equal(st.bytes_volatile, 3 * 30 * MIB);
+    assert_int_equal(st.volatile_reserved, 3 * volatile_cost(30 * MIB));
+    assert_int_equal(st.volatile_limit, 100 * MIB);
+    for (int i = 0; i < RACERS; i++)
+        if (r[i].rc == 0) {
+            char name[16];
+            snprintf(name, sizeof name, "race%d", i);
+            assert_rc(sharr_unlink(c, name), 0);
+        }
+    assert_int_equal(harness_stats(c).volatile_reserved, 0);
+    /* Released: three fit again. */
+    for (int i = 0; i < 3; i++) {
+        char name[16];
+        const uint64_t shape[1] = { 30 * MIB };
+        sharr_array_t *a = NULL;
+        snprintf(name, sizeof name, "again%d", i);
+        assert_rc(sharr_create(c, name, "|u1", 1, shape, NULL, &a), 0);
+        sharr_close(a);
+    }
+    sharr_disconnect(c);
+}
+
+static int child_one_over(void *arg)
+{
+    const uint64_t *n = arg;
+    sharr_t *c = NULL;
+    const uint64_t shape[1] = { *n };
+    sharr_array_t *a = NULL;
+    CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
+    CHILD_CHECK(sharr_create(c, "big", "|u1", 1, shape, NULL, &a) == -EDQUOT);
+    CHILD_CHECK(strstr(sharr_last_error(), "--max-volatile-bytes-per-uid") != NULL);
+    sharr_disconnect(c);
+    return 0;
+}
+
+/* With default flags and a cgroup whose limit is above MemTotal, the caps are half of
+ * MemTotal and a quarter of that per uid, as stats and --help say; a create past
+ * either is refused at once, before a page is allocated. */
+static void test_default_caps_are_half_of_memory_and_a_quarter_of_that_per_uid(void **state)
+{
+    struct harness *h = g_h = *state;
+    char why[512];
+    if (cgroup_make(&g_cg, 4 * mem_total(), why, sizeof why) < 0) {
+        printf("SKIP: no memory cgroup can be made here: %s\n", why);
+        skip();
+    }
+    launch_daemon_in(h, NULL, g_cg.procs);
+    asuser_open_dir(h);
+    const uint64_t memory = cgroup_memory();
+    sharr_t *c = harness_connect(h);
+    struct sharr_stats st = harness_stats(c);
+    printf("memory %llu: volatile caps %llu, %llu per uid\n", (unsigned long long)memory,
+           (unsigned long long)st.volatile_limit, (unsigned long long)st.volatile_limit_per_uid);
+    assert_int_equal(st.volatile_limit, memory / 2);
+    assert_int_equal(st.volatile_limit_per_uid, memory / 2 / 4);
+
+    /* One page more than the per-uid cap, as nobody: EDQUOT. */
+    uint64_t over = st.volatile_limit_per_uid - SHARR_DATA_OFFSET + 1;
+    assert_int_equal(asuser_run(h, ASUSER_UID, ASUSER_GID, child_one_over, &over), 0);
+    /* Root is held by the total alone. */
+    const uint64_t shape[1] = { st.volatile_limit - SHARR_DATA_OFFSET + 1 };
+    sharr_array_t *a = NULL;
+    assert_rc(sharr_create(c, "big", "|u1", 1, shape, NULL, &a), -ENOSPC);
+    assert_non_null(strstr(sharr_last_error(), "--max-volatile-bytes)"));
+    st = harness_stats(c);
+    assert_int_equal(st.volatile_reserved, 0);
+    assert_int_equal(st.arrays, 0);
+    sharr_disconnect(c);
+
+    const char *const help[] = { "--help", NULL };
+    struct harness_run r;
+    launch_run(h, help, &r);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "--max-volatile-bytes SIZE|N%"));
+    assert_non_null(strstr(r.out, "(default 50%, here "));
+    harness_run_free(&r);
+}
+
+/* A running daemon moved into a 256 MiB memory cgroup takes its limit at the next
+ * reload (SIGHUP): the caps shrink to match, and a create past them is refused. */
+static void test_daemon_moved_into_a_memory_cgroup_takes_its_limit_at_reload(void **state)
+{
+    struct harness *h = *state;
+    char why[512], pid[16];
+    if (cgroup_make(&g_cg, 256 * MIB, why, sizeof why) < 0) {
+        printf("SKIP: no memory cgroup can be made here: %s\n", why);
+        skip();
+    }
+    sharr_t *c = harness_connect(h);
+    assert_true(harness_stats(c).volatile_limit > 128 * MIB);
+    FILE *f = fopen(g_cg.procs, "we");
+    assert_non_null(f);
+    snprintf(pid, sizeof pid, "%d", (int)h->daemon);
+    assert_true(fputs(pid, f) >= 0);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(kill(h->daemon, SIGHUP), 0);
+    const uint64_t memory = cgroup_memory();
+    struct sharr_stats st = harness_stats(c);
+    for (int i = 0; i < 4000 && st.volatile_limit != memory / 2; i++) {
+        usleep(5000);
+        st = harness_stats(c);
+    }
+    assert_int_equal(st.volatile_limit, memory / 2);
+    assert_int_equal(st.volatile_limit_per_uid, memory / 2 / 4);
+    const uint64_t shape[1] = { memory / 2 };
+    sharr_array_t *a = NULL;
+    assert_rc(sharr_create(c, "big", "|u1", 1, shape, NULL, &a), -ENOSPC);
+    assert_non_null(strstr(sharr_last_error(), "--max-volatile-bytes)"));
+    sharr_disconnect(c);
+}
+
+/* Percentages are of memory; sizes are bytes; 0 is no limit; bad values are refused
+ * at start with the flag's name. */
+static void test_volatile_cap_flags_take_sizes_and_percentages(void **state)
+{
+    struct harness *h = *state;
+    const char *const pct[] = { "--max-volatile-bytes", "10%",
+                                "--max-volatile-bytes-per-uid", "0", NULL };
+    launch_daemon(h, pct, 0);
+    sharr_t *c = harness_connect(h);
+    struct sharr_stats st = harness_stats(c);
+    assert_true(st.volatile_limit > 0);
+    assert_true(st.volatile_limit <= mem_total() / 10);
+    assert_int_equal(st.volatile_limit_per_uid, 0);
+    sharr_disconnect(c);
+
+    const char *const none[] = { "--max-volatile-bytes", "0", NULL };
+    launch_daemon(h, none, 0);
+    c = harness_connect(h);
+    st = harness_stats(c);
+    assert_int_equal(st.volatile_limit, 0);
+    assert_int_equal(st.volatile_limit_per_uid, 0);
+    sharr_disconnect(c);
+
+    const char *const bad[][3] = {
+        { "--max-volatile-bytes", "101%", NULL }, { "--max-volatile-bytes", "0%", NULL },
+        { "--max-volatile-bytes", "%", NULL },    { "--max-volatile-bytes-per-uid", "x", NULL },
+        { "--max-volatile-bytes-per-uid", "5%%", NULL },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct harness_run r;
+        launch_run(h, bad[i], &r);
+        assert_int_equal(r.status, 2);
+        assert_non_null(strstr(r.err, bad[i][0]));
+        assert_non_null(strstr(r.err, "1%..100%"));
+        harness_run_free(&r);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_small_memory_cgroup_refuses_creates_instead_of_dying,
+                                        harness_setup, teardown_cgroup),
+        cmocka_unit_test_setup_teardown(test_concurrent_creates_cannot_pass_the_cap_together,
+                                        harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_default_caps_are_half_of_memory_and_a_quarter_of_that_per_uid, harness_setup,
+            teardown_cgroup),
+        cmocka_unit_test_setup_teardown(
+            test_daemon_moved_into_a_memory_cgroup_takes_its_limit_at_reload, harness_setup,
+            teardown_cgroup),
+        cmocka_unit_test_setup_teardown(test_volatile_cap_flags_take_sizes_and_percentages,
+                                        harness_setup, harness_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
