@@ -19,4 +19,10 @@ void asuser_open_dir(struct harness *h);
  * signal. fn must use CHILD_CHECK, never cmocka asserts. */
 int asuser_run(struct harness *h, uint32_t uid, uint32_t gid, int (*fn)(void *arg), void *arg);
 
+/* n sockets connected to h's daemon by a child running as uid/gid, handed back to
+ * the caller in fds (SCM_RIGHTS), so the parent can speak for that uid with rawconn
+ * or the library while the daemon sees uid as the peer (SO_PEERCRED is taken at
+ * connect). The daemon may have refused some of them (an EMFILE error, then EOF). */
+void asuser_connect(struct harness *h, uint32_t uid, uint32_t gid, int *fds, int n);
+
 #endif
