@@ -4,7 +4,7 @@
  * An array is counted from the moment its name is reserved until its last
  * reference goes (an unlinked array still attached still holds memory or disk), so
  * the registry charges and releases; methods only ask quota_check before a create.
- * Connections are counted where they live, in the daemon's list.
+ * Connections are counted per uid in peers.h.
  */
 #ifndef DAEMON_QUOTA_H
 #define DAEMON_QUOTA_H
@@ -44,8 +44,9 @@ struct quota_uid quota_of(const struct quota *q, uint32_t uid);
 struct daemon;
 struct access_peer;
 
-/* 0 if d may serve one more connection of peer (--max-connections, and
- * --max-connections-per-uid unless peer is uid 0); else -EMFILE with why. */
+/* 0 if d may serve one more connection of peer (--max-connections; unless peer is
+ * uid 0, also --reserved-root-connections and --max-connections-per-uid); else
+ * -EMFILE with why. */
 int quota_may_connect(const struct daemon *d, const struct access_peer *peer, char *why,
                       size_t whylen);
 

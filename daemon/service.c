@@ -142,6 +142,7 @@ int service_reload(struct daemon *d)
         d->log.level = cfg.log_level;
         log_info(&d->log, "reloaded: log level %s, at most %u connections",
                  log_level_name(cfg.log_level), cfg.max_connections);
+        daemon_check_nofile(d);
     } else {
         if (r >= 0) {
             snprintf(err, sizeof(err), "the command line asks for help or the version");
