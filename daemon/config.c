@@ -55,7 +55,7 @@ void config_usage(FILE *f)
             "                         /var/lib/sharr for root, else ~/.local/share/sharr);\n"
             "                         it must be this uid's, writable by nobody else\n"
             "  --log-level LEVEL      error, warning, info (default) or debug\n"
-            "  --max-connections N    clients served at once (default %d)\n"
+            "  --max-connections N    clients served at once, root's included (default %d)\n"
             "  --socket-mode MODE     octal permission bits of the socket file, at least\n"
             "                         0600 (default 0600; 0666 for root, whose daemon\n"
             "                         serves every user and checks each peer itself)\n"
@@ -159,6 +159,11 @@ static int config_parse_flags(int argc, char **argv, struct config *out, char *e
     if (optind < argc) {
         snprintf(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
         return -EINVAL;
+    }
+    r = policy_derive(&out->policy, out->max_connections, err, errlen);
+    if (r < 0) {
+        optind = 0; /* two flags disagree: no one line of the file to blame */
+        return r;
     }
     if (!out->socket[0] && sockpath_daemon(out->socket, sizeof(out->socket)) < 0) {
         snprintf(err, errlen, "the default socket path is too long; use --socket");

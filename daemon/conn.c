@@ -10,12 +10,17 @@
  * so sending one costs no open or close; one the cache gives up while a queued reply
  * still carries it passes to the last such reply, which closes it once sent. Reading
  * pauses while too many reply bytes wait, so a client that pipelines without reading
- * cannot grow the queue; a timer closes a connection whose request stays half-sent.
+ * cannot grow the queue, nor, once all queues together hold --max-queued-total, can
+ * any client that leaves replies unread; a reply that waits keeps only its own bytes.
+ * A timer closes a connection whose request stays half-sent. A turn answers at most
+ * CONN_TURN_REQUESTS requests; what is left waits in the decoder, without reading
+ * more, for the backlog's idle handle to run the next turn.
  */
 #include "conn.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -28,6 +33,11 @@
 #include "methods.h"
 #include "releases.h"
 
+/* What a waiting open costs (waiters.c's waiter, methods.c's record, malloc headers). */
+#define CONN_WAIT_COST 160
+/* What one queued reply costs beyond its bytes: its entry and two malloc headers. */
+#define CONN_OUT_OVERHEAD (sizeof(struct conn_out) + 32)
+
 struct conn_out {
     struct conn_out *next;
     char *data;
@@ -37,6 +47,15 @@ struct conn_out {
 };
 
 static void conn_on_poll(uv_poll_t *poll, int status, int events);
+static void conn_process(struct conn *c);
+
+/* Whether c's requests may be answered now: not while too many of its replies wait,
+ * nor while it has replies waiting and all queues together are full. */
+static bool conn_may_answer(const struct conn *c)
+{
+    return c->out_bytes < CONFIG_OUTPUT_PAUSE
+           && (!c->out_head || c->d->queued_total < c->d->cfg.policy.max_queued_total);
+}
 
 static void conn_update_poll(struct conn *c)
 {
@@ -44,14 +63,72 @@ static void conn_update_poll(struct conn *c)
 
     if (c->closing)
         return;
-    if (c->out_bytes < CONFIG_OUTPUT_PAUSE)
+    if (conn_may_answer(c) && !c->backlog)
         events |= UV_READABLE;
     if (c->out_head)
         events |= UV_WRITABLE;
-    /* Never 0: reading only pauses while replies are queued. */
-    if (events != c->events)
+    /* 0 only while a backlog waits for its turn: the backlog's handle resumes it. */
+    if (events == 0 && c->events != 0)
+        uv_poll_stop(&c->poll);
+    else if (events != c->events)
         uv_poll_start(&c->poll, events, conn_on_poll);
     c->events = events;
+}
+
+static void conn_on_backlog(uv_idle_t *idle)
+{
+    struct daemon *d = idle->data;
+    struct conn *c = d->backlog, *next;
+
+    /* Connections that end their turn early again join a new list, for the next turn. */
+    d->backlog = NULL;
+    for (; c; c = next) {
+        next = c->backlog_next;
+        c->backlog = false;
+        c->backlog_next = NULL;
+        if (!c->closing)
+            conn_process(c);
+        conn_unref(c);
+    }
+    if (!d->backlog)
+        uv_idle_stop(&d->backlog_idle);
+}
+
+/* c ended its turn with requests possibly left: answer them in the next turn. */
+static void conn_backlog_add(struct conn *c)
+{
+    struct daemon *d = c->d;
+
+    if (c->backlog || !d->backlog_on)
+        return;
+    c->backlog = true;
+    conn_ref(c);
+    c->backlog_next = d->backlog;
+    d->backlog = c;
+    uv_idle_start(&d->backlog_idle, conn_on_backlog);
+}
+
+void conn_backlog_init(struct daemon *d)
+{
+    uv_idle_init(&d->loop, &d->backlog_idle);
+    d->backlog_idle.data = d;
+    d->backlog_on = true;
+}
+
+void conn_backlog_close(struct daemon *d)
+{
+    struct conn *c, *next;
+
+    if (!d->backlog_on)
+        return;
+    for (c = d->backlog; c; c = next) {
+        next = c->backlog_next;
+        c->backlog = false;
+        conn_unref(c);
+    }
+    d->backlog = NULL;
+    uv_close((uv_handle_t *)&d->backlog_idle, NULL);
+    d->backlog_on = false;
 }
 
 struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer)
@@ -59,13 +136,17 @@ struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer)
     struct conn *c = calloc(1, sizeof(*c));
 
     if (!c || !(c->dec = decoder_new(d->cfg.policy.max_request, PROTO_DEPTH_MAX))
+        || !(c->uid = peers_join(&d->peers, peer->uid))
         || uv_poll_init(&d->loop, &c->poll, fd) < 0) {
+        if (c && c->uid)
+            peers_leave(&d->peers, c->uid);
         if (c)
             decoder_free(c->dec);
         free(c);
         close(fd);
         return NULL;
     }
+    c->waits.shared = &c->uid->waits;
     c->d = d;
     c->id = d->next_conn_id++;
     c->fd = fd;
@@ -88,8 +169,13 @@ struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer)
     return c;
 }
 
-static void conn_out_free(struct conn_out *e)
+/* Free e, a reply of c taken off its queue, and stop charging its memory. */
+static void conn_out_free(struct conn *c, struct conn_out *e)
 {
+    size_t cost = e->len + CONN_OUT_OVERHEAD;
+
+    c->d->queued_total -= cost;
+    trim_note(&c->d->trim, cost);
     if (e->owned)
         close(e->fd);
     free(e->data);
@@ -131,7 +217,7 @@ static void conn_watch_idle(struct conn *c)
 {
     if (c->closing)
         return;
-    if (c->out_bytes >= CONFIG_OUTPUT_PAUSE || decoder_pending(c->dec) == 0) {
+    if (!conn_may_answer(c) || decoder_pending(c->dec) == 0) {
         uv_timer_stop(&c->idle);
         return;
     }
@@ -168,7 +254,9 @@ static void conn_fds_in_drop(struct conn *c, uint64_t upto)
 void conn_close(struct conn *c, const char *why)
 {
     struct daemon *d = c->d;
+    const struct registry_attach *att;
     struct conn_out *e;
+    size_t pos = 0;
 
     if (c->closing)
         return;
@@ -182,18 +270,25 @@ void conn_close(struct conn *c, const char *why)
     if (c->next)
         c->next->prev = c->prev;
     d->nconns--;
-    registry_cancel_waiters(&d->registry, c);
-    for (size_t i = 0; i < c->natts; i++)
-        registry_detach(&d->registry, &c->atts[i]);
-    free(c->atts);
-    c->atts = NULL;
-    c->natts = c->atts_cap = 0;
+    trim_note(&d->trim, sizeof(*c) + 2 * d->cfg.policy.max_request
+              + c->waits.n * CONN_WAIT_COST + c->atts.cap * sizeof(struct registry_attach));
+    waiters_cancel(&d->registry.waiters, &c->waits);
+    c->uid->atts -= c->atts.n;
+    while ((att = attachments_next(&c->atts, &pos))) {
+        struct registry_attach held = *att;
+
+        registry_detach(&d->registry, &held);
+    }
+    attachments_free(&c->atts);
     while ((e = c->out_head)) {
         c->out_head = e->next;
-        conn_out_free(e);
+        conn_out_free(c, e);
     }
     c->out_tail = &c->out_head;
     c->out_bytes = 0;
+    peers_leave(&d->peers, c->uid);
+    c->uid = NULL;
+    c->waits.shared = NULL;
     conn_uncache(c, NULL); /* no reply refers to them any more: closed now */
     conn_fds_in_drop(c, UINT64_MAX);
     releases_ring_drop(c);
@@ -259,14 +354,39 @@ static void conn_flush(struct conn *c)
             c->out_head = e->next;
             if (!c->out_head)
                 c->out_tail = &c->out_head;
-            conn_out_free(e);
+            conn_out_free(c, e);
         }
     }
+}
+
+/* The queued reply e (not yet begun) keeps a copy of just its bytes: msgpack's buffer
+ * starts at 8 KiB, which a reply that waits would otherwise hold for 300 bytes. */
+static void conn_out_shrink(struct conn_out *e)
+{
+    char *tight = malloc(e->len);
+
+    if (!tight)
+        return;
+    memcpy(tight, e->data, e->len);
+    free(e->data);
+    e->data = tight;
+}
+
+/* A reply was queued: say so once when all queues together reach their limit. */
+static void conn_note_queued(struct daemon *d, size_t before)
+{
+    size_t most = d->cfg.policy.max_queued_total;
+
+    if (before < most && d->queued_total >= most && ratelog_allow(&d->queues_full))
+        log_warning(&d->log, "reply queues hold %zu bytes, the most allowed "
+                    "(--max-queued-total): clients with unread replies are not read from "
+                    "until they read", d->queued_total);
 }
 
 int conn_send(struct conn *c, char *data, size_t len, int fd)
 {
     struct conn_out *e = NULL;
+    size_t before;
 
     if (c->closing)
         goto drop;
@@ -283,7 +403,14 @@ int conn_send(struct conn *c, char *data, size_t len, int fd)
     *c->out_tail = e;
     c->out_tail = &e->next;
     c->out_bytes += len;
+    before = c->d->queued_total;
+    c->d->queued_total += len + CONN_OUT_OVERHEAD;
     conn_flush(c);
+    /* Whatever is left includes e, the last one. */
+    if (!c->closing && c->out_head && e->off == 0)
+        conn_out_shrink(e);
+    if (!c->closing)
+        conn_note_queued(c->d, before);
     conn_update_poll(c);
     return c->closing ? -EPIPE : 0;
 
@@ -341,16 +468,21 @@ size_t conn_uncache(struct conn *c, const struct registry_array *a)
     return n;
 }
 
-/* Hand every complete request to methods, unless replies are piling up. */
+/* Hand complete requests to methods, unless replies are piling up, for one turn:
+ * CONN_TURN_REQUESTS of them, or up to one that walks daemon-wide state. */
 static void conn_process(struct conn *c)
 {
     int fds[CONN_FDS_IN];
     msgpack_object obj;
     uint64_t start, end;
-    unsigned nfds, kept;
+    unsigned nfds, kept, turn = 0;
     int r;
 
-    while (!c->closing && c->out_bytes < CONFIG_OUTPUT_PAUSE) {
+    while (!c->closing && conn_may_answer(c)) {
+        if (turn++ == CONN_TURN_REQUESTS) {
+            conn_backlog_add(c);
+            break;
+        }
         start = c->rx_bytes - decoder_pending(c->dec);
         r = decoder_next(c->dec, &obj);
         if (r == 0)
@@ -379,7 +511,10 @@ static void conn_process(struct conn *c)
         }
         c->nfds_in = kept;
         conn_fds_in_drop(c, end);
-        methods_dispatch(c, &obj, fds, nfds);
+        if (methods_dispatch(c, &obj, fds, nfds)) {
+            conn_backlog_add(c);
+            break;
+        }
     }
     conn_update_poll(c);
     conn_watch_idle(c);
@@ -451,47 +586,57 @@ static void conn_on_poll(uv_poll_t *poll, int status, int events)
     }
     if (events & UV_WRITABLE)
         conn_flush(c);
-    if (!c->closing && (events & UV_READABLE))
+    if (!c->closing && (events & UV_READABLE) && !c->backlog)
         conn_read(c);
-    else if (!c->closing)
+    else if (!c->closing && !c->backlog)
         conn_process(c); /* the queue may have drained below the pause mark */
     conn_update_poll(c);
 }
 
-int conn_attach_add(struct conn *c, const struct registry_attach *att)
+int conn_attach_add(struct conn *c, const struct registry_attach *att, char *err,
+                    size_t errlen)
 {
-    struct registry_attach *atts;
-    size_t cap;
+    uint64_t most = c->d->cfg.policy.max_attachments_per_uid;
+    int r;
 
-    if (c->natts >= CONFIG_ATTACH_MAX)
-        return -EMFILE;
-    if (c->natts == c->atts_cap) {
-        cap = c->atts_cap ? c->atts_cap * 2 : 8;
-        atts = realloc(c->atts, cap * sizeof(*atts));
-        if (!atts)
-            return -ENOMEM;
-        c->atts = atts;
-        c->atts_cap = cap;
+    if (c->closing) {
+        snprintf(err, errlen, "the connection is closed");
+        return -EPIPE;
     }
-    c->atts[c->natts++] = *att;
+    if (c->atts.n >= CONFIG_ATTACH_MAX) {
+        snprintf(err, errlen, "this connection holds the most attachments allowed (%u): "
+                 "release some", CONFIG_ATTACH_MAX);
+        return -EMFILE;
+    }
+    /* Releases posted in rings but not yet read count until they are: read them all
+     * before refusing (c itself may be closed for a corrupt ring). */
+    if (c->peer.uid != 0 && most && c->uid->atts >= most) {
+        releases_take_all(c->d);
+        if (c->closing) {
+            snprintf(err, errlen, "the connection is closed");
+            return -EPIPE;
+        }
+    }
+    if (c->peer.uid != 0 && most && c->uid->atts >= most) {
+        snprintf(err, errlen, "uid %u holds the most attachments allowed (%llu, "
+                 "--max-attachments-per-uid): release some", c->peer.uid,
+                 (unsigned long long)most);
+        return -EMFILE;
+    }
+    r = attachments_add(&c->atts, att);
+    if (r < 0) {
+        snprintf(err, errlen, "out of memory");
+        return r;
+    }
+    c->uid->atts++;
     return 0;
 }
 
 int conn_attach_take(struct conn *c, uint64_t handle, struct registry_attach *ret)
 {
-    size_t lo = 0, hi = c->natts;
+    int r = attachments_take(&c->atts, handle, ret);
 
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (c->atts[mid].handle < handle)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == c->natts || c->atts[lo].handle != handle)
-        return -EBADF;
-    *ret = c->atts[lo];
-    memmove(c->atts + lo, c->atts + lo + 1, (c->natts - lo - 1) * sizeof(*c->atts));
-    c->natts--;
-    return 0;
+    if (r == 0)
+        c->uid->atts--;
+    return r;
 }

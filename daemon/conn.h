@@ -5,6 +5,9 @@
  * A connection is reference-counted: its poll handle holds one reference until
  * its close callback, and each thread-pool job or waiter working for it holds
  * another, so late work finds a closed (not freed) connection and drops its reply.
+ * It answers at most CONN_TURN_REQUESTS requests per turn of the loop (one, when a
+ * request walks daemon-wide state) and finishes a longer batch in later turns, so
+ * one client's batch shares the loop with everyone else's.
  */
 #ifndef DAEMON_CONN_H
 #define DAEMON_CONN_H
@@ -17,13 +20,17 @@
 
 #include "access.h"
 #include "codec.h"
+#include "attachments.h"
 #include "fdcache.h"
+#include "peers.h"
 #include "registry.h"
+#include "waiters.h"
 
 struct daemon;
 struct conn_out;
 
 #define CONN_FDS_IN 16 /* descriptors received and not yet given to a request */
+#define CONN_TURN_REQUESTS 64 /* requests of one connection answered per turn of the loop */
 
 /* A descriptor a client sent, and the stream bytes [from, to) of the recvmsg it came
  * with: it belongs to the last request whose first byte is among them. */
@@ -44,9 +51,11 @@ struct conn {
     struct decoder *dec;
     struct conn_out *out_head, **out_tail;
     size_t out_bytes;              /* queued reply bytes not yet sent */
-    struct registry_attach *atts;  /* sorted by handle: handles only grow */
-    size_t natts, atts_cap;
-    unsigned nwaiters;             /* opens waiting for a name */
+    struct peers_uid *uid;         /* what its uid holds (peers.h); NULL once closed */
+    struct attachments atts;       /* the attachments it holds, by handle */
+    struct waiters_owner waits;    /* its opens waiting for a name */
+    bool backlog;                  /* has requests left for a later turn (d->backlog) */
+    struct conn *backlog_next;
     struct fdcache descs;          /* descriptors sent to this peer, kept to send again */
     struct conn *prev, *next;      /* the daemon's open connections */
     char comm[CODEC_COMM_MAX + 1]; /* the peer's command name at accept, or "" */
@@ -94,9 +103,18 @@ int conn_descriptor(struct conn *c, struct registry_array *a, enum meta_mode mod
  * now, or once the queued reply carrying it is sent. Returns how many were given up. */
 size_t conn_uncache(struct conn *c, const struct registry_array *a);
 
-/* Record an attachment on c. 0, -EMFILE past CONFIG_ATTACH_MAX, or -ENOMEM. */
-int conn_attach_add(struct conn *c, const struct registry_attach *att);
+/* Record an attachment on c. 0; -EMFILE past CONFIG_ATTACH_MAX on c or past
+ * --max-attachments-per-uid for c's uid (not for uid 0), with a message in err; or
+ * -ENOMEM. */
+int conn_attach_add(struct conn *c, const struct registry_attach *att, char *err,
+                    size_t errlen);
 /* Remove the attachment named handle into *ret. 0 or -EBADF. */
 int conn_attach_take(struct conn *c, uint64_t handle, struct registry_attach *ret);
+
+/* The connections with requests left over from their last turn are answered by an
+ * idle handle of d's loop, one turn each per loop iteration. init before the first
+ * connection; close at stop (both idempotent). */
+void conn_backlog_init(struct daemon *d);
+void conn_backlog_close(struct daemon *d);
 
 #endif

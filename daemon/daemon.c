@@ -25,6 +25,10 @@
 #include "recover.h"
 #include "releases.h"
 
+/* Descriptors sharrd holds for itself: listener, spare, epoll, signals, store
+ * directory, notify socket, files of creates and syncs in flight. */
+#define DAEMON_NOFILE_OWN 64
+
 /* Each volatile array, each connection and each description a connection caches holds a
  * descriptor (a persistent array holds none): take all the kernel allows. */
 static void daemon_raise_nofile(struct daemon *d)
@@ -38,14 +42,40 @@ static void daemon_raise_nofile(struct daemon *d)
     }
 }
 
-/* Tell a client over a connection limit why it is turned away, then drop it. */
+void daemon_check_nofile(struct daemon *d)
+{
+    uint64_t conns = d->cfg.max_connections, arrays = d->cfg.policy.max_arrays;
+    uint64_t need = conns + arrays + DAEMON_NOFILE_OWN;
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+        return;
+    if (arrays)
+        log_warning(&d->log, "the descriptor limit (%llu) is below the %llu that "
+                    "--max-connections (%llu) and --max-arrays (%llu) may need: one per "
+                    "connection and per volatile array, and %d of sharrd's own; raise it "
+                    "(LimitNOFILE=, ulimit -n) or lower those limits",
+                    (unsigned long long)rl.rlim_cur, (unsigned long long)need,
+                    (unsigned long long)conns, (unsigned long long)arrays, DAEMON_NOFILE_OWN);
+    else
+        log_warning(&d->log, "the descriptor limit (%llu) is below the %llu that "
+                    "--max-connections (%llu) may need: one per connection and %d of sharrd's "
+                    "own, and with --max-arrays 0 one more per volatile array; raise it "
+                    "(LimitNOFILE=, ulimit -n) or lower --max-connections",
+                    (unsigned long long)rl.rlim_cur, (unsigned long long)need,
+                    (unsigned long long)conns, DAEMON_NOFILE_OWN);
+}
+
+/* Tell a client over a connection limit why it is turned away, then drop it. The
+ * log line is rate-limited: a peer can knock at will. */
 static void daemon_refuse(struct daemon *d, int fd, const struct access_peer *peer,
                           const char *text)
 {
     msgpack_sbuffer sb;
 
-    log_warning(&d->log, "refusing a connection of pid %u uid %u: %s", peer->pid, peer->uid,
-                text);
+    if (ratelog_allow(&d->refusals))
+        log_warning(&d->log, "refusing a connection of pid %u uid %u: %s", peer->pid,
+                    peer->uid, text);
     msgpack_sbuffer_init(&sb);
     if (codec_pack_error(&sb, 0, -EMFILE, text) == 0
         && send(fd, sb.data, sb.size, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
@@ -152,12 +182,17 @@ int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t e
     d->next_conn_id = 1;
     d->start_ns = uv_hrtime();
     daemon_raise_nofile(d);
+    daemon_check_nofile(d);
     r = uv_loop_init(&d->loop);
     if (r < 0) {
         snprintf(err, errlen, "cannot start the event loop: %s", uv_strerror(r));
         return r;
     }
     d->loop_on = true;
+    ratelog_init(&d->refusals, &d->loop, &d->log, "refused connections");
+    ratelog_init(&d->queues_full, &d->loop, &d->log, "times the reply queues filled up");
+    trim_init(&d->trim, &d->loop);
+    conn_backlog_init(d);
     registry_init(&d->registry, &d->loop);
     d->registry.on_removed = daemon_on_removed;
     d->registry.on_removed_arg = d;
@@ -231,7 +266,11 @@ void daemon_stop(struct daemon *d)
         conn_close(d->conns, "the daemon is shutting down");
     releases_close(d);
     growth_close(d);
-    registry_cancel_waiters(&d->registry, NULL);
+    waiters_close(&d->registry.waiters);
+    conn_backlog_close(d);
+    ratelog_close(&d->refusals);
+    ratelog_close(&d->queues_full);
+    trim_close(&d->trim);
 }
 
 void daemon_close(struct daemon *d)

@@ -17,10 +17,13 @@
 #include "log.h"
 #include "memstore.h"
 #include "notify.h"
+#include "peers.h"
+#include "ratelog.h"
 #include "registry.h"
 #include "server.h"
 #include "service.h"
 #include "store.h"
+#include "trim.h"
 
 struct conn;
 
@@ -36,6 +39,14 @@ struct daemon {
     bool signals_on;
     struct conn *conns;     /* open connections, newest first */
     size_t nconns;
+    struct peers peers;     /* what each uid's connections hold (per-uid limits) */
+    struct ratelog refusals; /* "refusing a connection" lines */
+    size_t queued_total;    /* memory of every connection's queued replies */
+    struct ratelog queues_full; /* "reply queues hold" lines (--max-queued-total) */
+    struct conn *backlog;   /* connections with requests left for their next turn */
+    uv_idle_t backlog_idle; /* runs those turns (conn.c) */
+    bool backlog_on;        /* backlog_idle initialised and not closed */
+    struct trim trim;       /* gives freed heap memory back after a burst */
     uint64_t next_conn_id;
     uint64_t start_ns;      /* uv_hrtime() at start, for the uptime in stats */
     bool stopping;
@@ -63,6 +74,10 @@ void daemon_stop(struct daemon *d);
 
 /* Free everything d owns. */
 void daemon_close(struct daemon *d);
+
+/* Warn when the descriptor limit is below what --max-connections and --max-arrays
+ * may need (at start, and again after a reload changes them). */
+void daemon_check_nofile(struct daemon *d);
 
 /* Give up every connection's cached descriptors of a (of every array when a is NULL):
  * a removed array must not be kept alive by them, and at EMFILE/ENFILE they are the

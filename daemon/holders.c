@@ -89,8 +89,10 @@ int holders_collect(const struct daemon *d, const struct access_peer *peer,
     if (!heap)
         return -ENOMEM;
     for (const struct conn *c = d->conns; c; c = c->next) {
-        for (size_t i = 0; i < c->natts; i++) {
-            const struct registry_attach *att = &c->atts[i];
+        const struct registry_attach *att;
+        size_t pos = 0;
+
+        while ((att = attachments_next(&c->atts, &pos))) {
             const struct meta *m = &att->array->meta;
 
             if (att->handle <= p->after || (p->name[0] && strcmp(m->name, p->name) != 0))

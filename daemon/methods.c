@@ -41,18 +41,14 @@
  * long behind one create. Larger ones go to the pool. */
 #define METHODS_INLINE_CREATE_MAX (16ull * 1024 * 1024)
 
-/* A request answered later: thread-pool work, or an open waiting for its name. */
+/* A request answered later by thread-pool work. */
 struct methods_job {
     uv_work_t req;                 /* req.data points back here */
     struct daemon *d;
     struct conn *conn;             /* referenced; NULL when nobody waits for a reply */
     uint32_t msgid;
     struct registry_array *array;  /* referenced, or NULL */
-    struct meta meta;              /* create: the array to build; open: its name */
-    enum meta_mode mode;           /* open */
-    int64_t wait_ms;               /* open */
-    bool has_owner;                /* open: only an array of owner will do */
-    uint32_t owner;                /* open */
+    struct meta meta;              /* create: the array to build */
     char trash[STORE_TRASH_MAX];   /* a removed file to delete first, or "" */
     int fd;                        /* create: the new backing descriptor */
     int src_fd;                    /* adopt: the client's file, closed with the job */
@@ -187,6 +183,7 @@ static int methods_attach_reply(struct conn *c, uint32_t msgid, struct registry_
     struct registry *reg = &c->d->registry;
     struct codec_attach_reply rep;
     struct registry_attach att;
+    char err[METHODS_ERR_MAX];
     msgpack_sbuffer sb;
     int fd, r;
 
@@ -205,11 +202,10 @@ static int methods_attach_reply(struct conn *c, uint32_t msgid, struct registry_
         return methods_error(c, msgid, r, "cannot open %s: %s", a->meta.name, strerror(-r));
     }
     registry_attach(reg, a, mode, &att);
-    r = conn_attach_add(c, &att);
+    r = conn_attach_add(c, &att, err, sizeof(err));
     if (r < 0) {
         registry_detach(reg, &att);
-        return methods_error(c, msgid, r, "%s", r == -EMFILE ? "this connection holds the most "
-                             "attachments allowed: release some" : "out of memory");
+        return methods_error(c, msgid, r, "%s", err);
     }
     if (mode == META_MODE_RPLUS)
         growth_watch(c->d, a);
@@ -619,24 +615,36 @@ static int methods_open_ready(struct conn *c, uint32_t msgid, struct registry_ar
     return methods_attach_reply(c, msgid, a, mode);
 }
 
-static void methods_open_woken(void *arg, struct registry_array *a, int err)
-{
-    struct methods_job *w = arg;
+/* An open waiting for its name: all it needs to answer later (the name is the
+ * waiter's). Small, since a peer may have --max-waiting-opens-per-uid of them. */
+struct methods_wait {
+    struct conn *conn;  /* referenced */
+    int64_t wait_ms;
+    uint32_t msgid;
+    enum meta_mode mode;
+    bool has_owner;     /* only an array of owner will do */
+    uint32_t owner;
+};
 
-    w->conn->nwaiters--;
+static void methods_open_woken(void *arg, const char *name, void *found, int err)
+{
+    struct methods_wait *w = arg;
+
     if (err == -ETIMEDOUT)
         methods_error(w->conn, w->msgid, err, "no array named %s appeared within %lld ms",
-                      w->meta.name, (long long)w->wait_ms);
+                      name, (long long)w->wait_ms);
     else if (err == 0 && !w->conn->closing)
-        methods_open_ready(w->conn, w->msgid, a, w->mode, w->has_owner ? &w->owner : NULL);
-    methods_job_free(w);
+        methods_open_ready(w->conn, w->msgid, found, w->mode, w->has_owner ? &w->owner : NULL);
+    conn_unref(w->conn);
+    free(w);
 }
 
 static int methods_open(struct conn *c, const struct codec_msg *msg)
 {
+    const struct policy *pol = &c->d->cfg.policy;
     char err[METHODS_ERR_MAX] = "";
     struct registry_array *a;
-    struct methods_job *w;
+    struct methods_wait *w;
     struct codec_open p;
     int r;
 
@@ -650,22 +658,26 @@ static int methods_open(struct conn *c, const struct codec_msg *msg)
         return methods_damaged(c, msg->msgid, p.name);
     if (p.wait_ms == 0)
         return methods_error(c, msg->msgid, -ENOENT, "no array named %s", p.name);
-    if (c->nwaiters >= CONFIG_WAITERS_MAX)
-        return methods_error(c, msg->msgid, -EAGAIN, "this connection already waits for %d "
-                             "names", CONFIG_WAITERS_MAX);
-    w = methods_job_new(c->d, c, msg->msgid, NULL);
-    r = w ? registry_wait(&c->d->registry, p.name, p.wait_ms, c, methods_open_woken, w) : -ENOMEM;
+    if (c->waits.n >= pol->max_waiting_opens)
+        return methods_error(c, msg->msgid, -EAGAIN, "this connection already waits for %"
+                             PRIu64 " names, the most allowed (--max-waiting-opens)",
+                             c->waits.n);
+    if (c->peer.uid != 0 && pol->max_waiting_opens_per_uid
+        && *c->waits.shared >= pol->max_waiting_opens_per_uid)
+        return methods_error(c, msg->msgid, -EAGAIN, "uid %" PRIu32 " already waits for %"
+                             PRIu64 " names, the most allowed (--max-waiting-opens-per-uid)",
+                             c->peer.uid, *c->waits.shared);
+    w = malloc(sizeof(*w));
+    if (!w)
+        return methods_error(c, msg->msgid, -ENOMEM, "out of memory");
+    *w = (struct methods_wait){ .conn = c, .wait_ms = p.wait_ms, .msgid = msg->msgid,
+                                .mode = p.mode, .has_owner = p.has_owner, .owner = p.owner };
+    r = registry_wait(&c->d->registry, p.name, p.wait_ms, &c->waits, methods_open_woken, w);
     if (r < 0) {
-        if (w)
-            methods_job_free(w);
+        free(w);
         return methods_error(c, msg->msgid, r, "out of memory");
     }
-    memcpy(w->meta.name, p.name, sizeof(p.name));
-    w->mode = p.mode;
-    w->wait_ms = p.wait_ms;
-    w->has_owner = p.has_owner;
-    w->owner = p.owner;
-    c->nwaiters++;
+    conn_ref(c);
     return 0;
 }
 
@@ -1030,7 +1042,8 @@ static int methods_ring(struct conn *c, const struct codec_msg *msg)
 }
 
 /* counts: the answer shows attachments, so what every client posted in its release
- * ring is applied first. */
+ * ring is applied first; such a request walks every connection (and stat aside, every
+ * array or attachment), so it ends its connection's turn of the loop. */
 static const struct {
     const char *name;
     int (*fn)(struct conn *c, const struct codec_msg *msg);
@@ -1045,10 +1058,11 @@ static const struct {
     { "ring", methods_ring, false },
 };
 
-void methods_dispatch(struct conn *c, const msgpack_object *obj, const int *fds, unsigned nfds)
+bool methods_dispatch(struct conn *c, const msgpack_object *obj, const int *fds, unsigned nfds)
 {
     char err[METHODS_ERR_MAX] = "";
     struct codec_msg msg;
+    bool heavy = false;
     int known = 0;
 
     size_t i = 0;
@@ -1067,7 +1081,7 @@ void methods_dispatch(struct conn *c, const msgpack_object *obj, const int *fds,
             i++;
         if (strcmp(msg.method, "adopt") == 0) {
             methods_adopt(c, &msg, fds, nfds);
-            return;
+            return false;
         }
         /* Only adopt takes a descriptor: any other is closed unused, before the reply. */
         methods_close_fds(fds, nfds);
@@ -1078,8 +1092,10 @@ void methods_dispatch(struct conn *c, const msgpack_object *obj, const int *fds,
             methods_table[i].fn(c, &msg);
         else
             methods_error(c, msg.msgid, -ENOSYS, "unknown method '%s'", msg.method);
+        heavy = i < sizeof(methods_table) / sizeof(methods_table[0]) && methods_table[i].counts;
     } else if (msg.type == CODEC_NOTIFY && strcmp(msg.method, "release") == 0) {
         methods_release_notified(c, &msg);
     } /* responses and other notifications from a client need no answer */
     methods_close_fds(fds, nfds);
+    return heavy;
 }

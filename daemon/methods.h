@@ -7,6 +7,8 @@
 #ifndef DAEMON_METHODS_H
 #define DAEMON_METHODS_H
 
+#include <stdbool.h>
+
 #include <msgpack.h>
 
 struct conn;
@@ -16,7 +18,9 @@ struct conn;
  * descriptor is closed once nothing needs it, whatever happens). Requests get exactly
  * one reply, now or later; a message that is not a request is ignored; one whose
  * envelope is malformed gets an EBADMSG reply if its msgid could be read, else c is
- * closed. */
-void methods_dispatch(struct conn *c, const msgpack_object *obj, const int *fds, unsigned nfds);
+ * closed. Returns true for a request whose cost grows with the whole daemon (stat,
+ * list, stats, holders: they first apply every connection's release ring), after
+ * which the caller ends c's turn of the loop. */
+bool methods_dispatch(struct conn *c, const msgpack_object *obj, const int *fds, unsigned nfds);
 
 #endif

@@ -18,7 +18,12 @@ void policy_defaults(struct policy *p)
     memset(p, 0, sizeof(*p));
     p->max_arrays = POLICY_MAX_ARRAYS_DEFAULT;
     p->max_arrays_per_uid = POLICY_MAX_ARRAYS_PER_UID_DEFAULT;
-    p->max_connections_per_uid = POLICY_MAX_CONNECTIONS_PER_UID_DEFAULT;
+    p->max_connections_per_uid = POLICY_DERIVED;
+    p->reserved_root_connections = POLICY_DERIVED;
+    p->max_waiting_opens = POLICY_MAX_WAITING_OPENS_DEFAULT;
+    p->max_waiting_opens_per_uid = POLICY_MAX_WAITING_OPENS_PER_UID_DEFAULT;
+    p->max_attachments_per_uid = POLICY_MAX_ATTACHMENTS_PER_UID_DEFAULT;
+    p->max_queued_total = POLICY_MAX_QUEUED_TOTAL_DEFAULT;
     p->request_timeout_ms = POLICY_REQUEST_TIMEOUT_MS_DEFAULT;
     p->max_queued = POLICY_MAX_QUEUED_DEFAULT;
     p->max_request = PROTO_REQUEST_MAX;
@@ -116,6 +121,11 @@ int policy_parse(int opt, const char *arg, struct policy *p, char *err, size_t e
           "for no limit" },
         { "max-volatile-bytes-per-uid", true, 0, UINT64_MAX, "a size or 1%..100% of memory, "
           "0 for no limit" },
+        { "reserved-root-connections", false, 0, 1000000, "0..1000000" },
+        { "max-waiting-opens", false, 1, 1000000, "1..1000000" },
+        { "max-waiting-opens-per-uid", false, 0, UINT32_MAX, "0..4294967295" },
+        { "max-attachments-per-uid", false, 0, UINT32_MAX, "0..4294967295" },
+        { "max-queued-total", true, 1ull << 20, 1ull << 40, "1M..1T" },
     };
     unsigned i = (unsigned)(opt - POLICY_OPT_FIRST);
     uint64_t v;
@@ -141,9 +151,31 @@ int policy_parse(int opt, const char *arg, struct policy *p, char *err, size_t e
     case 4: p->max_connections_per_uid = (unsigned)v; break;
     case 5: p->request_timeout_ms = v; break;
     case 6: p->max_queued = (size_t)v; break;
-    default: p->max_request = (size_t)v; break;
+    case 7: p->max_request = (size_t)v; break;
+    case 10: p->reserved_root_connections = (unsigned)v; break;
+    case 11: p->max_waiting_opens = v; break;
+    case 12: p->max_waiting_opens_per_uid = v; break;
+    case 13: p->max_attachments_per_uid = v; break;
+    default: p->max_queued_total = (size_t)v; break;
     }
     return 1;
+}
+
+int policy_derive(struct policy *p, unsigned max_connections, char *err, size_t errlen)
+{
+    if (p->max_connections_per_uid == POLICY_DERIVED) {
+        p->max_connections_per_uid = max_connections / POLICY_CONNECTIONS_PER_UID_SHARE;
+        if (p->max_connections_per_uid == 0)
+            p->max_connections_per_uid = 1;
+    }
+    if (p->reserved_root_connections == POLICY_DERIVED)
+        p->reserved_root_connections = max_connections / POLICY_RESERVED_ROOT_SHARE;
+    if (p->reserved_root_connections >= max_connections) {
+        snprintf(err, errlen, "--reserved-root-connections (%u) must be below "
+                 "--max-connections (%u)", p->reserved_root_connections, max_connections);
+        return -EINVAL;
+    }
+    return 0;
 }
 
 /* bytes as "11.7 GiB" into buf. */
@@ -178,15 +210,29 @@ void policy_usage(FILE *f, uint64_t memory)
             "  --max-arrays N         arrays alive, unlinked ones still attached included;\n"
             "                         ENOSPC (default %d, 0: no limit)\n"
             "  --max-arrays-per-uid N  arrays one uid owns; EDQUOT (default %d)\n"
-            "  --max-connections-per-uid N  connections of one uid; EMFILE (default %d)\n"
+            "  --max-connections-per-uid N  connections of one uid; EMFILE (default: an\n"
+            "                         eighth of --max-connections, so four uids at their\n"
+            "                         limit hold half; 0: no limit)\n"
+            "  --reserved-root-connections N  the last N of --max-connections only uid 0\n"
+            "                         may take (default: a 32nd of --max-connections)\n"
             "  --request-timeout MS   close a connection whose request stays half-sent\n"
             "                         this long, after an ETIMEDOUT error (default %d)\n"
             "  --max-queued SIZE      close a client that leaves this many reply bytes\n"
             "                         unread (default 16M)\n"
+            "  --max-queued-total SIZE  reply bytes left unread by all clients together:\n"
+            "                         beyond it, clients with unread replies are not\n"
+            "                         read from until they read (default 64M)\n"
+            "  --max-waiting-opens N  opens of one connection waiting for a name; EAGAIN\n"
+            "                         (default %d)\n"
+            "  --max-waiting-opens-per-uid N  the same for all connections of one uid;\n"
+            "                         EAGAIN (default %d, 0: no limit)\n"
+            "  --max-attachments-per-uid N  arrays held open by all connections of one\n"
+            "                         uid; EMFILE (default %d, 0: no limit)\n"
             "  --max-request SIZE     bytes of one request; a longer one gets E2BIG and\n"
             "                         the connection is closed (default and most 64K)\n",
             POLICY_MAX_ARRAYS_DEFAULT, POLICY_MAX_ARRAYS_PER_UID_DEFAULT,
-            POLICY_MAX_CONNECTIONS_PER_UID_DEFAULT, POLICY_REQUEST_TIMEOUT_MS_DEFAULT);
+            POLICY_REQUEST_TIMEOUT_MS_DEFAULT, POLICY_MAX_WAITING_OPENS_DEFAULT,
+            POLICY_MAX_WAITING_OPENS_PER_UID_DEFAULT, POLICY_MAX_ATTACHMENTS_PER_UID_DEFAULT);
     fprintf(f,
             "  --max-volatile-bytes SIZE|N%%  memory of all volatile arrays (their pages and\n"
             "                         headers); N%% is of memory: MemTotal, or the memory\n"

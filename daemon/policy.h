@@ -1,11 +1,14 @@
 /* policy.h — the daemon's resource limits as flags: what each peer may make the
- * daemon hold (bytes, arrays, connections, queued replies, half-sent requests).
+ * daemon hold (bytes, arrays, connections, waiting opens, attachments, queued
+ * replies, half-sent requests).
  *
  * Only the values, their defaults, parsing and help text; quota.c counts arrays and
- * bytes against them, conn.c and daemon.c apply the rest. 0 means "no limit" where
- * the help says so. uid 0 is exempt from the per-uid limits, never from the totals.
- * The volatile caps may be percentages of the host's memory, resolved by
- * policy_resolve against what memlimit.h reads.
+ * bytes against them, conn.c, methods.c and daemon.c apply the rest. 0 means "no
+ * limit" where the help says so. uid 0 is exempt from the per-uid limits, never from
+ * the totals. The volatile caps may be percentages of the host's memory, resolved by
+ * policy_resolve against what memlimit.h reads. The connection defaults are shares of
+ * --max-connections (policy_derive), sized so that four uids at their limit hold half
+ * of the connections and root keeps some of its own.
  */
 #ifndef DAEMON_POLICY_H
 #define DAEMON_POLICY_H
@@ -18,7 +21,13 @@
 
 #define POLICY_MAX_ARRAYS_DEFAULT 100000
 #define POLICY_MAX_ARRAYS_PER_UID_DEFAULT 10000
-#define POLICY_MAX_CONNECTIONS_PER_UID_DEFAULT 512
+#define POLICY_CONNECTIONS_PER_UID_SHARE 8   /* default per uid: --max-connections / 8 */
+#define POLICY_RESERVED_ROOT_SHARE 32        /* default kept for root: --max-connections / 32 */
+#define POLICY_DERIVED UINT32_MAX            /* not given: policy_derive computes it */
+#define POLICY_MAX_WAITING_OPENS_DEFAULT 1024
+#define POLICY_MAX_WAITING_OPENS_PER_UID_DEFAULT 4096
+#define POLICY_MAX_ATTACHMENTS_PER_UID_DEFAULT 65536
+#define POLICY_MAX_QUEUED_TOTAL_DEFAULT (64u * 1024 * 1024)
 #define POLICY_REQUEST_TIMEOUT_MS_DEFAULT 30000
 #define POLICY_MAX_QUEUED_DEFAULT (16u * 1024 * 1024)
 #define POLICY_MAX_QUEUED_MIN (64u * 1024)
@@ -38,8 +47,13 @@ struct policy {
     uint64_t max_arrays;              /* arrays alive; 0: no limit */
     uint64_t max_arrays_per_uid;      /* arrays one uid owns; 0: no limit */
     unsigned max_connections_per_uid; /* connections of one uid; 0: no limit */
+    unsigned reserved_root_connections; /* of --max-connections, only uid 0 may use */
+    uint64_t max_waiting_opens;       /* opens waiting for a name, per connection */
+    uint64_t max_waiting_opens_per_uid; /* the same for all of one uid's; 0: no limit */
+    uint64_t max_attachments_per_uid; /* attachments one uid's connections hold; 0: none */
     uint64_t request_timeout_ms;      /* a half-sent request may wait this long */
     size_t max_queued;                /* reply bytes queued for one client before closing it */
+    size_t max_queued_total;          /* reply bytes queued for all clients: reading pauses */
     size_t max_request;               /* bytes of one request frame */
     struct policy_share volatile_share;     /* --max-volatile-bytes as given */
     struct policy_share volatile_uid_share; /* --max-volatile-bytes-per-uid as given */
@@ -60,7 +74,12 @@ struct policy {
     { "max-queued", required_argument, NULL, POLICY_OPT_FIRST + 6 },                    \
     { "max-request", required_argument, NULL, POLICY_OPT_FIRST + 7 },                   \
     { "max-volatile-bytes", required_argument, NULL, POLICY_OPT_FIRST + 8 },            \
-    { "max-volatile-bytes-per-uid", required_argument, NULL, POLICY_OPT_FIRST + 9 }
+    { "max-volatile-bytes-per-uid", required_argument, NULL, POLICY_OPT_FIRST + 9 },    \
+    { "reserved-root-connections", required_argument, NULL, POLICY_OPT_FIRST + 10 },    \
+    { "max-waiting-opens", required_argument, NULL, POLICY_OPT_FIRST + 11 },            \
+    { "max-waiting-opens-per-uid", required_argument, NULL, POLICY_OPT_FIRST + 12 },    \
+    { "max-attachments-per-uid", required_argument, NULL, POLICY_OPT_FIRST + 13 },      \
+    { "max-queued-total", required_argument, NULL, POLICY_OPT_FIRST + 14 }
 
 void policy_defaults(struct policy *p);
 
@@ -74,6 +93,12 @@ int policy_parse(int opt, const char *arg, struct policy *p, char *err, size_t e
  * Defaults: POLICY_VOLATILE_PERCENT_DEFAULT percent of memory in all, and a
  * POLICY_VOLATILE_UID_DIVISOR-th of that per uid. Call after every parse. */
 void policy_resolve(struct policy *p, uint64_t memory);
+
+/* Resolve the defaults that are shares of max_connections (--max-connections):
+ * connections per uid (an eighth, at least 1) and those kept for root (a 32nd), unless
+ * given. 0, or -EINVAL with a message in err when the root reserve leaves no
+ * connection to the other uids. */
+int policy_derive(struct policy *p, unsigned max_connections, char *err, size_t errlen);
 
 /* Print the help lines of the policy flags; memory as for policy_resolve, to show
  * what the defaults come to on this host. */

@@ -1,8 +1,5 @@
-/* registry.c — sorted names, reference-counted arrays, attachments and waiters.
- *
- * Waiters answered or cancelled are first taken off the list, then called, so a
- * callback that closes its connection (and so cancels other waiters) never walks
- * a list being edited.
+/* registry.c — sorted names, reference-counted arrays and attachments; a name
+ * that becomes ready answers the opens waiting for it (waiters.c).
  */
 #include "registry.h"
 
@@ -14,15 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-struct registry_waiter {
-    uv_timer_t timer;                 /* timer.data points back here */
-    struct registry_waiter *next, **pprev;
-    char name[PROTO_NAME_MAX + 1];
-    const void *owner;
-    registry_wait_cb *cb;
-    void *arg;
-};
-
 static void registry_wake(struct registry *reg, struct registry_array *a);
 
 void registry_init(struct registry *reg, uv_loop_t *loop)
@@ -30,6 +18,7 @@ void registry_init(struct registry *reg, uv_loop_t *loop)
     memset(reg, 0, sizeof(*reg));
     reg->loop = loop;
     reg->next_handle = 1;
+    waiters_init(&reg->waiters, loop);
 }
 
 void registry_close(struct registry *reg)
@@ -264,64 +253,11 @@ int registry_descriptor(const struct store *s, const struct registry_array *a,
     return 0;
 }
 
-static void registry_waiter_free(uv_handle_t *h)
-{
-    free(h->data);
-}
-
-static void registry_waiter_unlink(struct registry_waiter *w)
-{
-    *w->pprev = w->next;
-    if (w->next)
-        w->next->pprev = w->pprev;
-    w->next = NULL;
-    w->pprev = NULL;
-}
-
-static void registry_waiter_finish(struct registry_waiter *w, struct registry_array *a, int err)
-{
-    uv_timer_stop(&w->timer);
-    w->cb(w->arg, a, err);
-    uv_close((uv_handle_t *)&w->timer, registry_waiter_free);
-}
-
-static void registry_waiter_timeout(uv_timer_t *t)
-{
-    struct registry_waiter *w = t->data;
-
-    registry_waiter_unlink(w);
-    registry_waiter_finish(w, NULL, -ETIMEDOUT);
-}
-
-/* Take the waiters for name (or of owner, or all) off the list, chained through
- * next in arrival order. */
-static struct registry_waiter *registry_waiters_take(struct registry *reg, const char *name,
-                                                     const void *owner, bool all)
-{
-    struct registry_waiter *w = reg->waiters, *next, *taken = NULL;
-
-    /* The list runs newest first; prepending each match puts the oldest first. */
-    for (; w; w = next) {
-        next = w->next;
-        if (all || (name && strcmp(w->name, name) == 0) || (owner && w->owner == owner)) {
-            registry_waiter_unlink(w);
-            w->next = taken;
-            taken = w;
-        }
-    }
-    return taken;
-}
-
 /* a is ready (again): answer the opens waiting for its name. */
 static void registry_wake(struct registry *reg, struct registry_array *a)
 {
-    struct registry_waiter *w, *next;
-
     a->ready = true;
-    for (w = registry_waiters_take(reg, a->meta.name, NULL, false); w; w = next) {
-        next = w->next;
-        registry_waiter_finish(w, a, 0);
-    }
+    waiters_wake(&reg->waiters, a->meta.name, a);
 }
 
 void registry_ready(struct registry *reg, struct registry_array *a, int fd)
@@ -331,34 +267,7 @@ void registry_ready(struct registry *reg, struct registry_array *a, int fd)
 }
 
 int registry_wait(struct registry *reg, const char *name, int64_t timeout_ms,
-                  const void *owner, registry_wait_cb *cb, void *arg)
+                  struct waiters_owner *owner, waiters_cb *cb, void *arg)
 {
-    struct registry_waiter *w = calloc(1, sizeof(*w));
-
-    if (!w)
-        return -ENOMEM;
-    uv_timer_init(reg->loop, &w->timer);
-    w->timer.data = w;
-    snprintf(w->name, sizeof(w->name), "%s", name);
-    w->owner = owner;
-    w->cb = cb;
-    w->arg = arg;
-    w->next = reg->waiters;
-    if (w->next)
-        w->next->pprev = &w->next;
-    reg->waiters = w;
-    w->pprev = &reg->waiters;
-    if (timeout_ms >= 0)
-        uv_timer_start(&w->timer, registry_waiter_timeout, (uint64_t)timeout_ms, 0);
-    return 0;
-}
-
-void registry_cancel_waiters(struct registry *reg, const void *owner)
-{
-    struct registry_waiter *w, *next;
-
-    for (w = registry_waiters_take(reg, NULL, owner, owner == NULL); w; w = next) {
-        next = w->next;
-        registry_waiter_finish(w, NULL, -ECANCELED);
-    }
+    return waiters_add(&reg->waiters, name, timeout_ms, owner, cb, arg);
 }

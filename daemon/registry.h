@@ -1,5 +1,5 @@
 /* registry.h — the named arrays the daemon serves, their attachments, and the
- * opens waiting for a name to appear.
+ * opens waiting for a name to appear (waiters.h, answered when the name is ready).
  *
  * Names are kept in a sorted array of pointers: lookup is a binary search and a
  * list page after a cursor starts with one. An array outlives its name while
@@ -19,6 +19,7 @@
 #include "meta.h"
 #include "quota.h"
 #include "store.h"
+#include "waiters.h"
 
 struct registry_array {
     struct meta meta;  /* meta.nattached is kept current */
@@ -43,19 +44,14 @@ struct registry_attach {
     int64_t since_ns;
 };
 
-/* Called exactly once per waiter: with the array and 0 when its name became ready,
- * with NULL and -ETIMEDOUT, or with NULL and -ECANCELED. */
-typedef void registry_wait_cb(void *arg, struct registry_array *a, int err);
 /* Called when a loses its name (registry_remove), while it is still referenced. */
 typedef void registry_removed_cb(void *arg, struct registry_array *a);
-
-struct registry_waiter;
 
 struct registry {
     uv_loop_t *loop;
     struct registry_array **arrays; /* sorted by name */
     size_t n, cap;
-    struct registry_waiter *waiters;
+    struct waiters waiters;         /* opens waiting for a name; found is the array */
     uint64_t next_handle;
     uint64_t nattached;             /* attachments held by all connections */
     uint64_t unlinked_attached;     /* arrays without a name that attachments still hold */
@@ -65,7 +61,7 @@ struct registry {
 };
 
 void registry_init(struct registry *reg, uv_loop_t *loop);
-/* Drop every name. Waiters must have been cancelled already. */
+/* Drop every name. waiters_close must have run already (daemon_stop). */
 void registry_close(struct registry *reg);
 
 /* The array named name (ready or being created), or NULL. */
@@ -110,11 +106,10 @@ void registry_detach(struct registry *reg, struct registry_attach *att);
 int registry_descriptor(const struct store *s, const struct registry_array *a,
                         enum meta_mode mode, int *ret_fd);
 
-/* Wait for name to become ready, up to timeout_ms (-1: forever). owner groups
- * waiters for registry_cancel_waiters. 0 or -ENOMEM; cb is called later. */
+/* Wait for name to become ready, up to timeout_ms (-1: forever), on behalf of owner
+ * (waiters_cancel ends them). cb gets the struct registry_array * as found. 0 or
+ * -ENOMEM; cb is called later. */
 int registry_wait(struct registry *reg, const char *name, int64_t timeout_ms,
-                  const void *owner, registry_wait_cb *cb, void *arg);
-/* Cancel the waiters of owner (all of them for NULL): each cb gets -ECANCELED. */
-void registry_cancel_waiters(struct registry *reg, const void *owner);
+                  struct waiters_owner *owner, waiters_cb *cb, void *arg);
 
 #endif

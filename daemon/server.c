@@ -40,7 +40,8 @@ static void server_accept_all(uv_poll_t *poll, int status, int events)
             && s->reclaim(s->cb_arg) > 0)
             continue;
         if (fd < 0 && (errno == EMFILE || errno == ENFILE) && s->spare_fd >= 0) {
-            log_warning(s->lg, "out of file descriptors: dropping a new connection");
+            if (ratelog_allow(&s->drops))
+                log_warning(s->lg, "out of file descriptors: dropping a new connection");
             close(s->spare_fd);
             fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
             if (fd >= 0)
@@ -226,6 +227,7 @@ int server_start(struct server *s, uv_loop_t *loop, const char *path, unsigned m
         goto fail;
     }
     s->poll.data = s;
+    ratelog_init(&s->drops, loop, lg, "connections dropped for want of descriptors");
     uv_poll_start(&s->poll, UV_READABLE, server_accept_all);
     return 0;
 
@@ -249,6 +251,7 @@ void server_stop(struct server *s)
     if (s->bound && lstat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
         unlink(s->path);
     s->bound = false;
+    ratelog_close(&s->drops);
     if (s->spare_fd >= 0)
         close(s->spare_fd);
     s->spare_fd = -1;

@@ -15,6 +15,7 @@
 #include "access.h"
 #include "limits.h"
 #include "log.h"
+#include "ratelog.h"
 
 /* Takes fd (non-blocking, O_CLOEXEC) and must close it or hand it on. */
 typedef void server_accept_cb(void *arg, int fd, const struct access_peer *peer);
@@ -28,6 +29,7 @@ struct server {
     ino_t ino;                  /* nobody replaced it meanwhile */
     bool bound;                 /* false when systemd passed us the socket */
     const struct log_ctx *lg;
+    struct ratelog drops;       /* "dropping a new connection" lines, at a bounded rate */
     server_accept_cb *cb;
     void *cb_arg;
     /* Or NULL: at EMFILE/ENFILE, close what descriptors cb_arg can spare and say how

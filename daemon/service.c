@@ -145,6 +145,7 @@ int service_reload(struct daemon *d)
                  " bytes of memory)", log_level_name(cfg.log_level), cfg.max_connections,
                  cfg.policy.max_volatile_bytes, cfg.policy.max_volatile_bytes_per_uid,
                  cfg.memory.ceiling);
+        daemon_check_nofile(d);
     } else {
         if (r >= 0) {
             snprintf(err, sizeof(err), "the command line asks for help or the version");

@@ -23,5 +23,10 @@ int asuser_run(struct harness *h, uint32_t uid, uint32_t gid, int (*fn)(void *ar
  * as asuser_run's child does. 0, or 120 when the drop failed and 121 when it could be
  * undone (asuser_run's exit codes for the same). */
 int asuser_become(uint32_t uid, uint32_t gid);
+/* n sockets connected to h's daemon by a child running as uid/gid, handed back to
+ * the caller in fds (SCM_RIGHTS), so the parent can speak for that uid with rawconn
+ * or the library while the daemon sees uid as the peer (SO_PEERCRED is taken at
+ * connect). The daemon may have refused some of them (an EMFILE error, then EOF). */
+void asuser_connect(struct harness *h, uint32_t uid, uint32_t gid, int *fds, int n);
 
 #endif

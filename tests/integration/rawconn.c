@@ -38,6 +38,14 @@ void rawconn_open(struct rawconn *rc, const char *path, size_t chunk)
     assert_int_equal(connect(rc->fd, (struct sockaddr *)&addr, sizeof addr), 0);
 }
 
+void rawconn_adopt(struct rawconn *rc, int fd, size_t chunk)
+{
+    memset(rc, 0, sizeof *rc);
+    rc->chunk = chunk;
+    msgpack_unpacked_init(&rc->obj);
+    rc->fd = fd;
+}
+
 void rawconn_close(struct rawconn *rc)
 {
     if (rc->fd >= 0)

@@ -30,6 +30,8 @@ struct rawconn {
 
 /* Connect to path. chunk is the recvmsg size (1 to read byte by byte). */
 void rawconn_open(struct rawconn *rc, const char *path, size_t chunk);
+/* The same over a socket connected already (taken; asuser_connect makes them). */
+void rawconn_adopt(struct rawconn *rc, int fd, size_t chunk);
 /* Close the socket and any descriptors not taken. */
 void rawconn_close(struct rawconn *rc);
 

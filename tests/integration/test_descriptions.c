@@ -290,7 +290,9 @@ static void test_descriptors_given_up_while_their_replies_are_queued_still_arriv
     }
     rawconn_send_sbuf(&rc, &sb);
     msgpack_sbuffer_destroy(&sb);
-    (void)harness_stats(owner); /* the daemon had time to queue */
+    /* Every open answered (and its reply queued): the daemon answers a batch a slice
+     * per turn of its loop, so wait for all of their attachments. */
+    assert_int_equal(harness_wait_attachments(owner, QUEUED_OPENS), QUEUED_OPENS);
     assert_rc(sharr_unlink(owner, names[0]), 0);
 
     for (uint32_t k = 0; k < QUEUED_OPENS; k++) {

@@ -341,6 +341,9 @@ static void test_limit_flags_out_of_range_are_refused(void **state)
         { "--max-arrays-per-uid", "5000000000" }, { "--max-connections-per-uid", "1000001" },
         { "--request-timeout", "0" },     { "--max-queued", "1K" },
         { "--max-request", "65537" },     { "--max-request", "100" },
+        { "--reserved-root-connections", "x" }, { "--max-waiting-opens", "0" },
+        { "--max-waiting-opens-per-uid", "-1" }, { "--max-attachments-per-uid", "1K" },
+        { "--max-queued-total", "1K" },  { "--max-queued-total", "2T" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *const argv[] = { bad[i][0], bad[i][1], NULL };
@@ -350,6 +353,14 @@ static void test_limit_flags_out_of_range_are_refused(void **state)
         assert_non_null(strstr(run.err, bad[i][0]));
         harness_run_free(&run);
     }
+    /* Root's reserve must leave the others a connection. */
+    const char *const reserve[] = { "--max-connections", "8", "--reserved-root-connections",
+                                    "8", NULL };
+    struct harness_run bad_reserve;
+    launch_run(h, reserve, &bad_reserve);
+    assert_int_equal(bad_reserve.status, 2);
+    assert_non_null(strstr(bad_reserve.err, "--reserved-root-connections"));
+    harness_run_free(&bad_reserve);
     const char *const help[] = { harness_sharrd_path(), "--help", NULL };
     struct harness_run run;
     harness_run(h, help, &run);
@@ -357,7 +368,9 @@ static void test_limit_flags_out_of_range_are_refused(void **state)
     const char *flags[] = { "--max-bytes ", "--max-bytes-per-uid", "--max-arrays ",
                             "--max-arrays-per-uid", "--max-connections ",
                             "--max-connections-per-uid", "--request-timeout", "--max-queued",
-                            "--max-request", "--socket-mode" };
+                            "--max-request", "--socket-mode", "--reserved-root-connections",
+                            "--max-waiting-opens ", "--max-waiting-opens-per-uid",
+                            "--max-attachments-per-uid", "--max-queued-total" };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         assert_non_null(strstr(run.out, flags[i]));
     harness_run_free(&run);

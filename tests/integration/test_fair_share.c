@@ -1,0 +1,681 @@
+/* test_fair_share.c — what one local user, or a few, can make sharrd hold on its one
+ * loop: connections, waiting opens, attachments and unread replies. Each is bounded
+ * per uid (or in total) by a flag with a default sized against the whole; root keeps
+ * connections of its own; refusals are logged at a bounded rate; memory goes back to
+ * the system once the holders leave; one client's batch of requests shares the loop
+ * with the others. Everything is measured as counts, bytes and log lines, never time.
+ *
+ * Other uids connect through asuser_connect (a child running as that uid connects and
+ * hands the sockets back), so the test itself speaks for them with rawconn. RSS is the
+ * daemon's VmRSS: in a sanitizer build it measures the sanitizer's quarantine and
+ * shadow memory rather than sharrd's allocations, so those assertions hold only in a
+ * plain build (FAIR_SANITIZED); the counts are checked in both.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "asuser.h"
+#include "codec.h"
+#include "keeper.h"
+#include "launch.h"
+#include "rawconn.h"
+
+/* Four unprivileged uids (the most the issue asks to hold off root with) and a fifth. */
+#define UIDS 4
+static const uint32_t fair_uids[UIDS + 1] = { 65534, 65533, 65532, 65531, 65530 };
+
+/* sharrd's defaults, as its --help states them. */
+#define DEFAULT_MAX_CONNECTIONS 1024
+#define DEFAULT_CONNECTIONS_PER_UID (DEFAULT_MAX_CONNECTIONS / 8)
+#define DEFAULT_WAITING_OPENS_PER_UID 4096
+/* The most requests of one connection sharrd answers in one turn of its loop. */
+#define TURN_REQUESTS 64
+
+static bool rss_meaningful(void)
+{
+#ifdef FAIR_SANITIZED
+    return false;
+#else
+    return true;
+#endif
+}
+
+/* The daemon's resident memory in KiB (VmRSS). */
+static long daemon_rss_kib(const struct harness *h)
+{
+    char path[64], line[256];
+    long kib = -1;
+    snprintf(path, sizeof path, "/proc/%d/status", (int)h->daemon);
+    FILE *f = fopen(path, "re");
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    fclose(f);
+    assert_true(kib > 0);
+    return kib;
+}
+
+/* Poll until the daemon's RSS is at most want KiB (it trims its heap shortly after a
+ * large release); returns the last value seen. Bounded: 20 s. */
+static long wait_rss_at_most(const struct harness *h, long want)
+{
+    long kib = daemon_rss_kib(h);
+    for (int i = 0; i < 400 && kib > want; i++) {
+        usleep(50 * 1000);
+        kib = daemon_rss_kib(h);
+    }
+    return kib;
+}
+
+static void raise_own_nofile(rlim_t want)
+{
+    struct rlimit rl;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    if (rl.rlim_cur < want) {
+        rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    }
+}
+
+/* The error code of a reply object (e[2]), copied into code; "" for success. */
+static void reply_code(const msgpack_object *obj, char *code, size_t len)
+{
+    code[0] = '\0';
+    const msgpack_object *e = obj->via.array.ptr;
+    if (e[2].type != MSGPACK_OBJECT_MAP)
+        return;
+    const msgpack_object *c = rawconn_map_get(&e[2], "code");
+    assert_non_null(c);
+    snprintf(code, len, "%.*s", (int)c->via.str.size, c->via.str.ptr);
+}
+
+/* The message of an error reply object, or "". */
+static void reply_message(const msgpack_object *obj, char *text, size_t len)
+{
+    text[0] = '\0';
+    const msgpack_object *e = obj->via.array.ptr;
+    const msgpack_object *m = e[2].type == MSGPACK_OBJECT_MAP ? rawconn_map_get(&e[2], "message")
+                                                              : NULL;
+    if (m)
+        snprintf(text, len, "%.*s", (int)m->via.str.size, m->via.str.ptr);
+}
+
+/* Send hello over a socket the daemon may have refused. 0 when it answers, -EMFILE
+ * when it refused the connection: an EMFILE error with msgid 0, or the connection
+ * closed or reset before an answer (the refusal raced the hello). */
+static int hello_or_refused(struct rawconn *rc)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    struct codec_hello hello = { .version = PROTO_VERSION };
+    strcpy(hello.client, "test_fair_share");
+    assert_int_equal(codec_pack_hello(&sb, 1, &hello), 0);
+    (void)rawconn_send(rc, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    msgpack_object obj;
+    int r = rawconn_next(rc, &obj, NULL);
+    if (r == 0 || r == -ECONNRESET)
+        return -EMFILE;
+    assert_int_equal(r, 1);
+    char code[32];
+    reply_code(&obj, code, sizeof code);
+    if (obj.via.array.ptr[1].via.u64 == 1 && code[0] == '\0')
+        return 0;
+    assert_int_equal(obj.via.array.ptr[1].via.u64, 0);
+    assert_string_equal(code, "EMFILE");
+    return -EMFILE;
+}
+
+/* ---- finding 4: connections ---- */
+
+/* Connect up to n times as uid and keep the connections the daemon serves in rcs;
+ * returns how many it served. */
+static int connect_as(struct harness *h, uint32_t uid, struct rawconn *rcs, int n)
+{
+    int *fds = malloc(sizeof(int) * (size_t)n);
+    assert_non_null(fds);
+    asuser_connect(h, uid, uid, fds, n);
+    int served = 0;
+    for (int i = 0; i < n; i++) {
+        struct rawconn *rc = &rcs[served];
+        rawconn_adopt(rc, fds[i], 4096);
+        if (hello_or_refused(rc) == 0)
+            served++;
+        else
+            rawconn_close(rc);
+    }
+    free(fds);
+    return served;
+}
+
+static void test_four_uids_at_their_connection_limit_leave_root_and_a_fifth_uid_served(
+    void **state)
+{
+    struct harness *h = *state;
+    enum { TRY = DEFAULT_MAX_CONNECTIONS / 2 + 16 };
+    asuser_open_dir(h);
+    raise_own_nofile(4 * TRY + 256);
+    sharr_t *mon = harness_connect(h);
+    assert_int_equal(harness_wait_connections(mon, 1), 1);
+    struct rawconn *rcs = calloc(UIDS * TRY, sizeof *rcs);
+    assert_non_null(rcs);
+    int served[UIDS], total = 0;
+    for (int u = 0; u < UIDS; u++) {
+        served[u] = connect_as(h, fair_uids[u], rcs + total, TRY);
+        print_message("uid %u: %d of %d connections served\n", fair_uids[u], served[u], TRY);
+        total += served[u];
+    }
+    /* Root and a fifth uid are still served with the default flags. */
+    struct rawconn root;
+    rawconn_open(&root, h->sock, 4096);
+    assert_int_equal(hello_or_refused(&root), 0);
+    struct rawconn fifth[1];
+    assert_int_equal(connect_as(h, fair_uids[UIDS], fifth, 1), 1);
+    /* Each of the four got exactly its default share: an eighth of the total. */
+    for (int u = 0; u < UIDS; u++)
+        assert_int_equal(served[u], DEFAULT_CONNECTIONS_PER_UID);
+    assert_int_equal(harness_stats(mon).connections, (uint64_t)total + 3);
+    for (int i = 0; i < total; i++)
+        rawconn_close(&rcs[i]);
+    rawconn_close(&root);
+    rawconn_close(&fifth[0]);
+    free(rcs);
+    assert_int_equal(harness_wait_connections(mon, 1), 1);
+    sharr_disconnect(mon);
+}
+
+static void test_the_last_connections_are_kept_for_root(void **state)
+{
+    struct harness *h = *state;
+    /* No per-uid limit: only the reserve stands between one uid and the total. */
+    const char *const flags[] = { "--max-connections", "40", "--max-connections-per-uid", "0",
+                                  "--reserved-root-connections", "4", NULL };
+    launch_daemon(h, flags, 0);
+    asuser_open_dir(h);
+    sharr_t *mon = harness_connect(h);
+    assert_int_equal(harness_wait_connections(mon, 1), 1);
+    struct rawconn rcs[48];
+    int served = connect_as(h, ASUSER_UID, rcs, 48);
+    /* 40 in all, 4 of them root's: the monitor holds one of the 36 others. */
+    assert_int_equal(served, 35);
+    struct rawconn root[4];
+    for (int i = 0; i < 4; i++) {
+        rawconn_open(&root[i], h->sock, 4096);
+        assert_int_equal(hello_or_refused(&root[i]), 0);
+    }
+    /* The total holds for root too. */
+    struct rawconn over;
+    rawconn_open(&over, h->sock, 4096);
+    assert_int_equal(hello_or_refused(&over), -EMFILE);
+    rawconn_close(&over);
+    for (int i = 0; i < 4; i++)
+        rawconn_close(&root[i]);
+    for (int i = 0; i < served; i++)
+        rawconn_close(&rcs[i]);
+    assert_int_equal(harness_wait_connections(mon, 1), 1);
+    sharr_disconnect(mon);
+}
+
+/* Lines of h's log that contain what, and the sum of the first number after each
+ * occurrence of after (when after is not NULL) in those lines. */
+static int log_lines(const struct harness *h, const char *what, const char *after,
+                     unsigned long long *ret_sum)
+{
+    FILE *f = fopen(h->log, "re");
+    assert_non_null(f);
+    char line[2048];
+    int n = 0;
+    unsigned long long sum = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!strstr(line, what))
+            continue;
+        n++;
+        const char *p = after ? strstr(line, after) : NULL;
+        if (p)
+            sum += strtoull(p + strlen(after), NULL, 10);
+    }
+    fclose(f);
+    if (ret_sum)
+        *ret_sum = sum;
+    return n;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_refused_connections_are_logged_at_a_bounded_rate(void **state)
+{
+    struct harness *h = *state;
+    enum { REFUSED = 2000, BURST = 10, PERIOD_S = 10 };
+    const char *const flags[] = { "--max-connections", "2", NULL };
+    launch_daemon(h, flags, 0);
+    sharr_t *a = harness_connect(h), *b = harness_connect(h);
+    assert_int_equal(harness_wait_connections(a, 2), 2);
+    double t0 = now_s();
+    for (int i = 0; i < REFUSED; i++) {
+        struct rawconn rc;
+        rawconn_open(&rc, h->sock, 4096);
+        assert_int_equal(rawconn_expect_closed(&rc), 0);
+        rawconn_close(&rc);
+    }
+    double elapsed = now_s() - t0;
+    assert_int_equal(harness_stats(a).connections, 2);
+    sharr_disconnect(a);
+    sharr_disconnect(b);
+    /* A clean stop writes what is still owed of the summary. */
+    assert_int_equal(harness_daemon_stop(h), 0);
+    unsigned long long suppressed = 0;
+    int lines = log_lines(h, "refusing a connection", NULL, NULL);
+    int summaries = log_lines(h, "more refused connections not logged", "warning: ",
+                              &suppressed);
+    print_message("%d refusals in %.1f s: %d lines, %d summaries of %llu more\n", REFUSED,
+                  elapsed, lines, summaries, suppressed);
+    /* At most BURST lines per period (plus the period the run started in)... */
+    assert_true(lines <= BURST * ((int)(elapsed / PERIOD_S) + 2));
+    /* ...and every refusal is accounted for, in a line or a summary. */
+    assert_int_equal((unsigned long long)lines + suppressed, REFUSED);
+    assert_true(summaries >= 1);
+}
+
+/* ---- finding 5: waiting opens ---- */
+
+/* Send count waiting opens of names prefix-N (forever) from msgid first, then a
+ * stats request with msgid first + count; read replies up to the stats reply. Returns
+ * how many opens were refused with EAGAIN (the others wait); *ret_text gets the message
+ * of the last refusal. */
+static int wait_many(struct rawconn *rc, uint32_t first, int count, const char *prefix,
+                     char *ret_text, size_t textlen)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    for (int i = 0; i < count; i++) {
+        struct codec_open o = { .mode = META_MODE_R, .wait_ms = -1 };
+        snprintf(o.name, sizeof o.name, "%s-%d", prefix, i);
+        assert_int_equal(codec_pack_open(&sb, first + (uint32_t)i, &o), 0);
+    }
+    assert_int_equal(codec_pack_stats(&sb, first + (uint32_t)count), 0);
+    rawconn_send_sbuf(rc, &sb);
+    msgpack_sbuffer_destroy(&sb);
+    int refused = 0;
+    for (;;) {
+        msgpack_object obj;
+        assert_int_equal(rawconn_next(rc, &obj, NULL), 1);
+        uint64_t msgid = obj.via.array.ptr[1].via.u64;
+        char code[32];
+        reply_code(&obj, code, sizeof code);
+        if (msgid == first + (uint32_t)count) {
+            assert_string_equal(code, "");
+            break;
+        }
+        assert_string_equal(code, "EAGAIN");
+        if (ret_text)
+            reply_message(&obj, ret_text, textlen);
+        refused++;
+    }
+    return refused;
+}
+
+static void test_waiting_opens_are_bounded_per_connection_and_per_uid(void **state)
+{
+    struct harness *h = *state;
+    const char *const flags[] = { "--max-waiting-opens", "8", "--max-waiting-opens-per-uid",
+                                  "20", NULL };
+    launch_daemon(h, flags, 0);
+    asuser_open_dir(h);
+    struct keeper k;
+    keeper_start(&k, h);
+    int fds[3];
+    asuser_connect(h, ASUSER_UID, ASUSER_GID, fds, 3);
+    struct rawconn rc[3];
+    char text[256];
+    for (int i = 0; i < 3; i++) {
+        rawconn_adopt(&rc[i], fds[i], 4096);
+        rawconn_hello(&rc[i], 1);
+    }
+    assert_int_equal(wait_many(&rc[0], 10, 9, "a", text, sizeof text), 1);
+    assert_non_null(strstr(text, "--max-waiting-opens"));
+    assert_int_equal(wait_many(&rc[1], 10, 9, "b", text, sizeof text), 1);
+    /* 16 wait: the uid has room for 4 more. */
+    assert_int_equal(wait_many(&rc[2], 10, 6, "c", text, sizeof text), 2);
+    assert_non_null(strstr(text, "--max-waiting-opens-per-uid"));
+    /* Root is held to the per-connection limit only. */
+    struct rawconn root[3];
+    for (int i = 0; i < 3; i++) {
+        rawconn_open(&root[i], h->sock, 4096);
+        rawconn_hello(&root[i], 1);
+        assert_int_equal(wait_many(&root[i], 10, 8, "r", NULL, 0), 0);
+    }
+    /* A create answers the waits for its name; a closed connection gives its waits back
+     * to its uid. */
+    sharr_array_t *arr = NULL;
+    const uint64_t shape[1] = { 8 };
+    struct sharr_create_opts open_to_all = { .perm = 0644 };
+    assert_rc(sharr_create(k.conn, "c-0", "|u1", 1, shape, &open_to_all, &arr), 0);
+    rawconn_expect_reply(&rc[2], 10, NULL, NULL);
+    int fd = rawconn_take_fd(&rc[2], NULL);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_rc(sharr_close(arr), 0);
+    rawconn_close(&rc[0]);
+    assert_int_equal(harness_wait_connections(k.conn, 6), 6);
+    assert_int_equal(wait_many(&rc[2], 30, 6, "d", NULL, 0), 1);
+    rawconn_close(&rc[1]);
+    rawconn_close(&rc[2]);
+    for (int i = 0; i < 3; i++)
+        rawconn_close(&root[i]);
+    assert_int_equal(harness_wait_connections(k.conn, 1), 1);
+    keeper_check(&k);
+    keeper_stop(&k);
+}
+
+static void test_waiting_opens_of_four_uids_cost_little_and_their_memory_returns(void **state)
+{
+    struct harness *h = *state;
+    enum { CONNS = 5, OPENS = 1024 };
+    asuser_open_dir(h);
+    struct keeper k;
+    keeper_start(&k, h);
+    keeper_check(&k);
+    long base = daemon_rss_kib(h);
+    struct rawconn rc[UIDS][CONNS];
+    int waiting = 0;
+    for (int u = 0; u < UIDS; u++) {
+        int fds[CONNS], uid_waiting = 0;
+        asuser_connect(h, fair_uids[u], fair_uids[u], fds, CONNS);
+        for (int i = 0; i < CONNS; i++) {
+            char prefix[32];
+            snprintf(prefix, sizeof prefix, "w%d-%d", u, i);
+            rawconn_adopt(&rc[u][i], fds[i], 65536);
+            rawconn_hello(&rc[u][i], 1);
+            uid_waiting += OPENS - wait_many(&rc[u][i], 10, OPENS, prefix, NULL, 0);
+        }
+        print_message("uid %u: %d waiting opens\n", fair_uids[u], uid_waiting);
+        assert_int_equal(uid_waiting, DEFAULT_WAITING_OPENS_PER_UID);
+        waiting += uid_waiting;
+    }
+    long during = daemon_rss_kib(h);
+    keeper_check(&k);
+    for (int u = 0; u < UIDS; u++)
+        for (int i = 0; i < CONNS; i++)
+            rawconn_close(&rc[u][i]);
+    assert_int_equal(harness_wait_connections(k.conn, 1), 1);
+    long after = wait_rss_at_most(h, base + 2048);
+    print_message("%d waiting opens: rss %ld KiB before, %ld with them (%ld bytes each), "
+                  "%ld after\n", waiting, base, during, (during - base) * 1024 / waiting, after);
+    if (rss_meaningful()) {
+        /* A few hundred bytes each (the connections' own buffers included). */
+        assert_true((during - base) * 1024 <= (long)waiting * 512);
+        assert_true(after <= base + 2048);
+    }
+    keeper_check(&k);
+    keeper_stop(&k);
+}
+
+/* ---- finding 6: attachments ---- */
+
+static struct harness *g_h;
+
+static int child_attachments(void *arg)
+{
+    (void)arg;
+    sharr_t *c1 = NULL, *c2 = NULL;
+    sharr_array_t *a[101] = { 0 };
+    CHILD_CHECK(sharr_connect(g_h->sock, &c1) == 0);
+    CHILD_CHECK(sharr_connect(g_h->sock, &c2) == 0);
+    for (int i = 0; i < 100; i++)
+        CHILD_CHECK(sharr_open(i % 2 ? c1 : c2, "shared", "r", NULL, &a[i]) == 0);
+    CHILD_CHECK(sharr_open(c1, "shared", "r", NULL, &a[100]) == -EMFILE);
+    CHILD_CHECK(strstr(sharr_last_error(), "--max-attachments-per-uid") != NULL);
+    CHILD_CHECK(sharr_open(c2, "shared", "r", NULL, &a[100]) == -EMFILE);
+    CHILD_CHECK(sharr_close(a[0]) == 0);
+    CHILD_CHECK(sharr_open(c1, "shared", "r", NULL, &a[0]) == 0);
+    for (int i = 0; i < 100; i++)
+        CHILD_CHECK(sharr_close(a[i]) == 0);
+    sharr_disconnect(c1);
+    sharr_disconnect(c2);
+    return 0;
+}
+
+static void test_attachments_are_bounded_per_uid(void **state)
+{
+    struct harness *h = g_h = *state;
+    const char *const flags[] = { "--max-attachments-per-uid", "100", NULL };
+    launch_daemon(h, flags, 0);
+    asuser_open_dir(h);
+    sharr_t *c = harness_connect(h);
+    sharr_array_t *own = NULL;
+    const uint64_t shape[1] = { 64 };
+    struct sharr_create_opts open_to_all = { .perm = 0644 };
+    assert_rc(sharr_create(c, "shared", "|u1", 1, shape, &open_to_all, &own), 0);
+    assert_int_equal(asuser_run(h, ASUSER_UID, ASUSER_GID, child_attachments, NULL), 0);
+    /* Root is exempt. */
+    sharr_array_t *more[150];
+    for (int i = 0; i < 150; i++)
+        assert_rc(sharr_open(c, "shared", "r", NULL, &more[i]), 0);
+    for (int i = 0; i < 150; i++)
+        assert_rc(sharr_close(more[i]), 0);
+    assert_rc(sharr_close(own), 0);
+    assert_int_equal(harness_wait_attachments(c, 0), 0);
+    sharr_disconnect(c);
+}
+
+struct sender {
+    struct rawconn *rc;
+    const char *bytes;
+    size_t len;
+    int r;
+};
+
+static void *sender_main(void *arg)
+{
+    struct sender *s = arg;
+    s->r = rawconn_send(s->rc, s->bytes, s->len);
+    return NULL;
+}
+
+static void test_a_batch_of_releases_shares_the_loop_with_another_client(void **state)
+{
+    struct harness *h = *state;
+    enum { N = 20000, STATS = 2000, CHUNK = 500 };
+    asuser_open_dir(h);
+    sharr_t *c = harness_connect(h);
+    sharr_array_t *own = NULL;
+    const uint64_t shape[1] = { 64 };
+    struct sharr_create_opts open_to_all = { .perm = 0644 };
+    assert_rc(sharr_create(c, "shared", "|u1", 1, shape, &open_to_all, &own), 0);
+    /* A: another uid holding N attachments of it. */
+    int fd;
+    asuser_connect(h, ASUSER_UID, ASUSER_GID, &fd, 1);
+    struct rawconn a;
+    rawconn_adopt(&a, fd, 65536);
+    rawconn_hello(&a, 1);
+    uint64_t *handles = malloc(sizeof(uint64_t) * N);
+    assert_non_null(handles);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    for (int base = 0; base < N; base += CHUNK) {
+        for (int i = base; i < base + CHUNK; i++) {
+            struct codec_open o = { .mode = META_MODE_R };
+            strcpy(o.name, "shared");
+            assert_int_equal(codec_pack_open(&sb, 2 + (uint32_t)i, &o), 0);
+        }
+        rawconn_send_sbuf(&a, &sb);
+        for (int i = base; i < base + CHUNK; i++) {
+            const msgpack_object *result = NULL;
+            rawconn_expect_reply(&a, 2 + (uint32_t)i, NULL, &result);
+            struct codec_attach_reply rep;
+            char err[256];
+            int has_fd = 0;
+            assert_int_equal(codec_parse_reply_attach(result, &rep, &has_fd, err, sizeof err), 0);
+            handles[i] = rep.handle;
+            int got;
+            while ((got = rawconn_take_fd(&a, NULL)) >= 0)
+                close(got);
+        }
+    }
+    assert_int_equal(harness_stats(c).attachments, N + 1);
+    /* A's releases as notifications, one buffer; B's stats, one buffer. */
+    for (int i = 0; i < N; i++) {
+        struct codec_release r = { .handle = handles[i] };
+        assert_int_equal(codec_pack_release_notify(&sb, &r), 0);
+    }
+    msgpack_sbuffer st;
+    msgpack_sbuffer_init(&st);
+    for (int i = 0; i < STATS; i++)
+        assert_int_equal(codec_pack_stats(&st, 2 + (uint32_t)i), 0);
+    struct rawconn b;
+    rawconn_open(&b, h->sock, 65536);
+    rawconn_hello(&b, 1);
+    /* Both arrive while the daemon is stopped, so its loop finds both ready at once. */
+    assert_int_equal(kill(h->daemon, SIGSTOP), 0);
+    rawconn_send_ok(&b, st.data, st.size);
+    size_t off = 0;
+    for (;;) {
+        ssize_t n = send(a.fd, sb.data + off, sb.size - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+    }
+    print_message("%zu of %zu bytes of releases and all %zu of stats sent before the loop "
+                  "ran\n", off, sb.size, st.size);
+    assert_true(off >= 65536);
+    struct sender s = { &a, sb.data + off, sb.size - off, 0 };
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, sender_main, &s), 0);
+    assert_int_equal(kill(h->daemon, SIGCONT), 0);
+    /* Attachments as each of B's stats saw them. */
+    uint64_t prev = N + 1, most_drop = 0;
+    int during = 0;
+    for (int i = 0; i < STATS; i++) {
+        const msgpack_object *result = NULL;
+        rawconn_expect_reply(&b, 2 + (uint32_t)i, NULL, &result);
+        struct codec_stats_reply rep;
+        char err[256];
+        assert_int_equal(codec_parse_reply_stats(result, &rep, err, sizeof err), 0);
+        assert_true(rep.attachments <= prev);
+        if (prev - rep.attachments > most_drop)
+            most_drop = prev - rep.attachments;
+        during += rep.attachments > 1 && rep.attachments < N + 1;
+        prev = rep.attachments;
+    }
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(s.r, 0);
+    print_message("B's stats answered during A's %d releases: %d; most releases between two "
+                  "of them: %llu\n", N, during, (unsigned long long)most_drop);
+    /* A's batch went a bounded slice per turn, B answered between the slices. */
+    assert_true(most_drop <= 4 * TURN_REQUESTS);
+    assert_true(during >= N / (4 * TURN_REQUESTS));
+    assert_int_equal(harness_wait_attachments(c, 1), 1);
+    msgpack_sbuffer_destroy(&sb);
+    msgpack_sbuffer_destroy(&st);
+    free(handles);
+    rawconn_close(&a);
+    rawconn_close(&b);
+    assert_rc(sharr_close(own), 0);
+    sharr_disconnect(c);
+}
+
+/* ---- finding 7: clients that never read ---- */
+
+static void test_clients_that_never_read_are_held_to_the_total_reply_cap(void **state)
+{
+    struct harness *h = *state;
+    enum { CLIENTS = 8, REQUESTS = 6000, CAP_KIB = 4096 };
+    const char *const flags[] = { "--max-queued-total", "4M", NULL };
+    launch_daemon(h, flags, 0);
+    struct keeper k;
+    keeper_start(&k, h);
+    keeper_check(&k);
+    long base = daemon_rss_kib(h);
+    /* Each sends stats requests that fit its socket buffer at once, and never reads. */
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    for (int i = 0; i < REQUESTS; i++)
+        assert_int_equal(codec_pack_stats(&sb, 2 + (uint32_t)i), 0);
+    struct rawconn rc[CLIENTS];
+    for (int i = 0; i < CLIENTS; i++) {
+        rawconn_open(&rc[i], h->sock, 4096);
+        rawconn_hello(&rc[i], 1);
+        ssize_t n = send(rc[i].fd, sb.data, sb.size, MSG_DONTWAIT | MSG_NOSIGNAL);
+        assert_int_equal(n, (ssize_t)sb.size);
+    }
+    msgpack_sbuffer_destroy(&sb);
+    /* Until the daemon says its reply queues are full, or holds far more than the cap
+     * (which a sanitizer's RSS does at once). */
+    long during = daemon_rss_kib(h);
+    for (int i = 0; i < 400 && log_lines(h, "reply queues hold", NULL, NULL) == 0
+                    && (!rss_meaningful() || during < base + 8 * CAP_KIB); i++) {
+        usleep(50 * 1000);
+        during = daemon_rss_kib(h);
+    }
+    keeper_check(&k);
+    during = daemon_rss_kib(h);
+    for (int i = 0; i < CLIENTS; i++)
+        rawconn_close(&rc[i]);
+    assert_int_equal(harness_wait_connections(k.conn, 1), 1);
+    long after = wait_rss_at_most(h, base + 2048);
+    print_message("%d clients that never read: rss %ld KiB before, %ld with them, %ld after\n",
+                  CLIENTS, base, during, after);
+    if (rss_meaningful()) {
+        assert_true(during <= base + 2 * CAP_KIB + 4096);
+        assert_true(after <= base + 2048);
+    }
+    assert_true(log_lines(h, "reply queues hold", NULL, NULL) >= 1);
+    keeper_check(&k);
+    keeper_stop(&k);
+}
+
+/* ---- finding 9: descriptors ---- */
+
+static void test_start_warns_when_the_descriptor_limit_is_below_what_the_limits_need(
+    void **state)
+{
+    struct harness *h = *state;
+    const char *const fits[] = { "--max-connections", "100", "--max-arrays", "200", NULL };
+    int before = log_lines(h, "descriptor limit", NULL, NULL);
+    launch_daemon(h, fits, 1024);
+    assert_int_equal(harness_daemon_stop(h), 0);
+    assert_int_equal(log_lines(h, "descriptor limit", NULL, NULL), before);
+    const char *const over[] = { "--max-connections", "600", "--max-arrays", "600", NULL };
+    launch_daemon(h, over, 1024);
+    assert_int_equal(harness_daemon_stop(h), 0);
+    assert_int_equal(log_lines(h, "descriptor limit", NULL, NULL), before + 1);
+    assert_int_equal(log_lines(h, "descriptor limit", "--max-connections (", NULL), before + 1);
+    /* The defaults (1024 connections, 100000 arrays) need more than 1024 too. */
+    launch_daemon(h, NULL, 1024);
+    assert_int_equal(harness_daemon_stop(h), 0);
+    assert_int_equal(log_lines(h, "descriptor limit", NULL, NULL), before + 2);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, harness_setup, harness_teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_four_uids_at_their_connection_limit_leave_root_and_a_fifth_uid_served),
+        T(test_the_last_connections_are_kept_for_root),
+        T(test_refused_connections_are_logged_at_a_bounded_rate),
+        T(test_waiting_opens_are_bounded_per_connection_and_per_uid),
+        T(test_waiting_opens_of_four_uids_cost_little_and_their_memory_returns),
+        T(test_attachments_are_bounded_per_uid),
+        T(test_a_batch_of_releases_shares_the_loop_with_another_client),
+        T(test_clients_that_never_read_are_held_to_the_total_reply_cap),
+        T(test_start_warns_when_the_descriptor_limit_is_below_what_the_limits_need),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
