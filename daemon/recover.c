@@ -133,9 +133,10 @@ static int recover_compare(const void *x, const void *y)
 static void recover_remove(const struct store *s, const struct log_ctx *lg, const char *file,
                            const char *why)
 {
-    if (unlinkat(s->dirfd, file, 0) == 0)
+    if (unlinkat(s->dirfd, file, 0) == 0) {
         log_warning(lg, "store %s: removed %s: %s", s->path, file, why);
-    else if (errno != ENOENT)
+        store_fault(s, "recover-step");
+    } else if (errno != ENOENT)
         log_warning(lg, "store %s: cannot remove %s (%s): %s", s->path, file, why,
                     strerror(errno));
 }
@@ -205,7 +206,7 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
 {
     char err[STORE_REASON_MAX];
     const char *name = nm->name;
-    bool rewrite = false;
+    bool rewrite = false, narrowed = false;
     struct record rec, tmp;
     struct store_file_id id;
     struct stat st;
@@ -230,7 +231,7 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
                         name, rec.perm & tmp.perm, nm->file[RECOVER_META], rec.perm,
                         nm->file[RECOVER_TMP], tmp.perm);
             rec.perm &= tmp.perm;
-            rewrite = true;
+            rewrite = narrowed = true;
         }
     } else if (nm->has[RECOVER_NPY] && recover_ino(s, nm->file[RECOVER_NPY]) == rec.ino) {
         /* The array as committed; an .inflight- beside it is an uncommitted create. */
@@ -241,6 +242,7 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
                                    "rename of %s: %s", nm->file[RECOVER_INFLIGHT],
                                    strerror(errno));
         log_warning(lg, "store %s: completed the interrupted create of %s", s->path, name);
+        store_fault(s, "recover-step");
         nm->has[RECOVER_INFLIGHT] = false;
         nm->has[RECOVER_NPY] = true;
     } else if (nm->has[RECOVER_NPY] && !nm->has[RECOVER_INFLIGHT]) {
@@ -255,11 +257,6 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
                                ? "none of its data files is the one its record names"
                                : "its data file is missing");
     }
-    if (nm->has[RECOVER_INFLIGHT])
-        recover_remove(s, lg, nm->file[RECOVER_INFLIGHT], "left by an interrupted create");
-    if (nm->has[RECOVER_TMP])
-        recover_remove(s, lg, nm->file[RECOVER_TMP], "a record never put in force");
-
     memset(&m, 0, sizeof(m));
     memcpy(m.name, name, strlen(name) + 1);
     fd = openat(s->dirfd, nm->file[RECOVER_NPY], O_RDWR | O_NOFOLLOW | O_CLOEXEC);
@@ -281,10 +278,18 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
     m.ctime_ns = rec.ctime_ns;
     store_npy_path(s, name, m.path, sizeof(m.path));
     id = (struct store_file_id){ .dev = st.st_dev, .ino = st.st_ino };
-    r = rewrite ? store_write_meta(s, &id, &m) : 0;
+    /* The record first, then the leftovers: the .tmp- record that narrowed it must
+     * outlive a crash until the narrower record is in force. */
+    r = rewrite ? store_rewrite_meta(s, &id, &m) : 0;
     if (r < 0)
         log_warning(lg, "store %s: cannot rewrite the record of %s: %s", s->path, name,
                     strerror(-r));
+    else if (rewrite)
+        store_fault(s, "recover-step");
+    if (nm->has[RECOVER_INFLIGHT])
+        recover_remove(s, lg, nm->file[RECOVER_INFLIGHT], "left by an interrupted create");
+    if (nm->has[RECOVER_TMP] && !(narrowed && r < 0))
+        recover_remove(s, lg, nm->file[RECOVER_TMP], "a record never put in force");
     cb(arg, &m, fd);
     return 0;
 }

@@ -258,9 +258,7 @@ int store_read_header(int fd, uint64_t size, struct meta *m, char *err, size_t e
     return 0;
 }
 
-/* A test hook: with --fault-point NAME the daemon kills itself with SIGKILL when
- * it reaches the point of that name, so a test can stop it between any two steps. */
-static void store_fault(const struct store *s, const char *point)
+void store_fault(const struct store *s, const char *point)
 {
     if (s->fault[0] && strcmp(s->fault, point) == 0)
         kill(getpid(), SIGKILL);
@@ -633,13 +631,15 @@ void store_remove_trash(const struct store *s, const char *trash)
         fsync(s->dirfd);
 }
 
-int store_write_meta(const struct store *s, const struct store_file_id *id,
-                     const struct meta *m)
+/* Replace name's record with m's, written as tmp (temporary: prefix .tmp-, suffix
+ * suffix) and fsynced, then renamed over <name>.meta: the commit. 0 or -errno. */
+static int store_replace_record(const struct store *s, const struct store_file_id *id,
+                                const struct meta *m, const char *suffix)
 {
     char tmp[STORE_FILE_MAX], file[STORE_FILE_MAX];
     int r;
 
-    if (store_file(tmp, ".tmp-", m->name, ".meta") < 0 || store_file(file, "", m->name, ".meta") < 0)
+    if (store_file(tmp, ".tmp-", m->name, suffix) < 0 || store_file(file, "", m->name, ".meta") < 0)
         return -ENAMETOOLONG;
     r = store_write_record(s, m, id->ino, tmp);
     if (r < 0)
@@ -653,6 +653,18 @@ int store_write_meta(const struct store *s, const struct store_file_id *id,
     store_fault(s, "meta-committed");
     fsync(s->dirfd);
     return 0;
+}
+
+int store_write_meta(const struct store *s, const struct store_file_id *id,
+                     const struct meta *m)
+{
+    return store_replace_record(s, id, m, ".meta");
+}
+
+int store_rewrite_meta(const struct store *s, const struct store_file_id *id,
+                       const struct meta *m)
+{
+    return store_replace_record(s, id, m, ".new");
 }
 
 int store_sync(const struct store *s, const char *name, const struct store_file_id *id)

@@ -51,6 +51,10 @@ int store_open(struct store *s, const char *path, char *err, size_t errlen);
  * failed. */
 void store_close(struct store *s);
 
+/* A test hook: when s->fault names point, the daemon kills itself with SIGKILL there,
+ * so a test can stop it between any two steps of the store or of its recovery. */
+void store_fault(const struct store *s, const char *point);
+
 /* out = prefix name suffix, one file name of the store. 0 or -ENAMETOOLONG. */
 int store_file(char out[STORE_FILE_MAX], const char *prefix, const char *name,
                const char *suffix);
@@ -132,6 +136,13 @@ void store_remove_trash(const struct store *s, const char *trash);
  * leaves the old record in force (recover.c removes the temporary one). 0 or -errno. */
 int store_write_meta(const struct store *s, const struct store_file_id *id,
                      const struct meta *m);
+
+/* Recovery, at start. As store_write_meta, but the new record is written as
+ * .tmp-<name>.new (a leftover to recovery, whatever it holds), so that a
+ * .tmp-<name>.meta that recovery still needs stays as it is until the new record is
+ * in force. 0 or -errno. */
+int store_rewrite_meta(const struct store *s, const struct store_file_id *id,
+                       const struct meta *m);
 
 /* Thread pool. fsync name's .npy, opened by name and checked to be the file id as
  * store_reopen does. 0, -ESTALE, -ENOENT or the negative errno of openat or fsync. */

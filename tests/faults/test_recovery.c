@@ -392,6 +392,197 @@ static void test_store_copied_file_by_file_loads_and_records_the_new_inodes(void
     assert_non_null(strstr(text, want));
 }
 
+/* ---- recovery itself killed ---- */
+
+static void store_rename(const struct harness *h, const char *from, const char *to)
+{
+    char a[512], b[512];
+    snprintf(a, sizeof a, "%s/%s", h->store, from);
+    snprintf(b, sizeof b, "%s/%s", h->store, to);
+    assert_int_equal(rename(a, b), 0);
+}
+
+/* Copy the store's file from to to, a new inode with the same bytes. */
+static void store_copy(const struct harness *h, const char *from, const char *to)
+{
+    char a[512], b[512], buf[8192];
+    snprintf(a, sizeof a, "%s/%s", h->store, from);
+    snprintf(b, sizeof b, "%s/%s", h->store, to);
+    int in = open(a, O_RDONLY | O_CLOEXEC);
+    int out = open(b, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    assert_true(in >= 0 && out >= 0);
+    ssize_t n;
+    while ((n = read(in, buf, sizeof buf)) > 0)
+        assert_int_equal(write(out, buf, (size_t)n), n);
+    assert_int_equal(n, 0);
+    close(in);
+    assert_int_equal(close(out), 0);
+}
+
+static void assert_absent(struct harness *h, const char *name)
+{
+    sharr_t *c = harness_connect(h);
+    struct sharr_info in;
+    assert_rc(sharr_stat(c, name, &in), -ENOENT);
+    sharr_disconnect(c);
+}
+
+/* The states whose recovery rewrites a record. */
+#define PLANT_NARROW 1 /* a version 1 record, an older daemon's narrower one beside it */
+#define PLANT_COPIED 2 /* data copied to a new inode */
+
+/* Leave in h's store, for names beginning with p, what crashes of every kind leave
+ * (STORE.md, "Recovery"): those of what (PLANT_*), a create committed before its data
+ * took its name, an uncommitted create of a new name and of an overwrite, an unlinked
+ * array's data, a trash file. The daemon is stopped. */
+static void plant_leftovers(struct harness *h, const char *p, uint64_t seed, int what)
+{
+    char a[64], b[64], c[512];
+#define N(buf, fmt) snprintf(buf, sizeof buf, fmt, p)
+    N(a, "%snarrow");
+    struct job narrow = { a, OLD_N, 0644, 0, seed + 1, 0 };
+    if (what & PLANT_NARROW)
+        as_user(U1, child_create, &narrow);
+    N(a, "%sdone");
+    struct job done = { a, OLD_N, 0600, 0, seed + 2, 0 };
+    as_user(U1, child_create, &done);
+    N(a, "%sdonenew");
+    struct job donenew = { a, NEW_N, 0640, 0, seed + 3, 0 };
+    as_user(U2, child_create, &donenew);
+    N(a, "%scopied");
+    struct job copied = { a, OLD_N, 0640, 0, seed + 4, 0 };
+    if (what & PLANT_COPIED)
+        as_user(U1, child_create, &copied);
+    N(a, "%sunlinked");
+    struct job unlinked = { a, OLD_N, 0640, 0, seed + 5, 0 };
+    as_user(U1, child_create, &unlinked);
+    N(a, "%sfresh");
+    struct job fresh = { a, OLD_N, 0640, 0, seed + 6, 0 };
+    as_user(U2, child_create, &fresh);
+    N(a, "%skept");
+    struct job kept = { a, OLD_N, 0600, 0, seed + 7, 0 };
+    as_user(U2, child_create, &kept);
+    assert_int_equal(harness_daemon_stop(h), 0);
+
+    /* narrow: 0644 in force, an older daemon's chmod to 0600 cut short */
+    N(a, "%snarrow.meta");
+    N(b, ".tmp-%snarrow.meta");
+    if (what & PLANT_NARROW) {
+        plant(h, a, "sharr-meta 1 61001 61001 644 1700000000000000000\n");
+        plant(h, b, "sharr-meta 1 61001 61001 600 1700000000000000000\n");
+    }
+    /* done: an overwrite (by U2's data and record) committed, its rename not done */
+    N(a, "%sdonenew.npy");
+    N(b, ".inflight-%sdone.npy");
+    store_rename(h, a, b);
+    N(a, "%sdonenew.meta");
+    N(b, "%sdone.meta");
+    store_rename(h, a, b);
+    N(a, ".tmp-%sdone.meta");
+    plant(h, a, "");
+    /* copied: its data a new inode, and a record never put in force */
+    N(a, "%scopied.npy");
+    N(b, "%scopied.npy.copy");
+    if (what & PLANT_COPIED) {
+        store_copy(h, a, b);
+        store_rename(h, b, a);
+        N(a, ".tmp-%scopied.meta");
+        plant(h, a, "sharr-meta 2 ino=1");
+    }
+    /* unlinked: its record removed, not yet its data */
+    N(a, "%sunlinked.meta");
+    snprintf(c, sizeof c, "%s/%s", h->store, a);
+    assert_int_equal(unlink(c), 0);
+    /* never: a create of a new name, uncommitted */
+    N(a, "%sfresh.npy");
+    N(b, ".inflight-%snever.npy");
+    store_rename(h, a, b);
+    N(a, "%sfresh.meta");
+    N(b, ".tmp-%snever.meta");
+    store_rename(h, a, b);
+    /* kept: an overwrite of it, uncommitted */
+    N(a, "%skept.npy");
+    N(b, ".inflight-%skept.npy");
+    store_copy(h, a, b);
+    N(a, "%skept.meta");
+    N(b, ".tmp-%skept.meta");
+    store_copy(h, a, b);
+    N(a, ".trash-%s");
+    plant(h, a, "data of an unlinked array");
+#undef N
+}
+
+/* The names of p are as one uninterrupted recovery of plant_leftovers(what) leaves
+ * them; returns how many arrays they are. */
+static int assert_recovered(struct harness *h, const char *p, uint64_t seed, int what)
+{
+    char a[64];
+    snprintf(a, sizeof a, "%snarrow", p);
+    if (what & PLANT_NARROW)
+        assert_array(h, a, OLD_N, seed + 1, U1, 0600);
+    snprintf(a, sizeof a, "%sdone", p);
+    assert_array(h, a, NEW_N, seed + 3, U2, 0640);
+    snprintf(a, sizeof a, "%scopied", p);
+    if (what & PLANT_COPIED)
+        assert_array(h, a, OLD_N, seed + 4, U1, 0640);
+    snprintf(a, sizeof a, "%skept", p);
+    assert_array(h, a, OLD_N, seed + 7, U2, 0600);
+    const char *gone[] = { "donenew", "unlinked", "fresh", "never" };
+    for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++) {
+        snprintf(a, sizeof a, "%s%s", p, gone[i]);
+        assert_absent(h, a);
+    }
+    return 2 + !!(what & PLANT_NARROW) + !!(what & PLANT_COPIED);
+}
+
+/* Recovery killed after each of its steps (a file removed or renamed, a record
+ * rewritten) and inside each rewrite of a record, restarted each time, ends exactly
+ * where one uninterrupted recovery ends: the same arrays with the same data, owners
+ * and bits, and nothing left over. */
+static void test_recovery_killed_at_each_of_its_steps_ends_as_one_that_was_not(void **state)
+{
+    struct harness *h = *state;
+    /* The first kill at point, then one after each step until recovery is done. */
+    static const struct {
+        const char *point;
+        int what;
+    } runs[] = {
+        { "recover-step", PLANT_NARROW | PLANT_COPIED },
+        { "meta-opened", PLANT_NARROW },    { "meta-opened", PLANT_COPIED },
+        { "meta-written", PLANT_NARROW },   { "meta-written", PLANT_COPIED },
+        { "meta-committed", PLANT_NARROW }, { "meta-committed", PLANT_COPIED },
+    };
+    int total = 0;
+
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        char p[16], why[4096];
+        snprintf(p, sizeof p, "r%zu", i);
+        plant_leftovers(h, p, 500 + 10 * i, runs[i].what);
+        if (!fault_daemon_start_or_die(h, runs[i].point))
+            fail_msg("recovery never reached the fault point %s", runs[i].point);
+        int kills = 1;
+        while (fault_daemon_start_or_die(h, "recover-step")) {
+            kills++;
+            assert_true(kills < 64);
+        }
+        total += kills;
+        harness_daemon_restart(h);
+        int narrays = 0;
+        for (size_t k = 0; k <= i; k++) {
+            snprintf(p, sizeof p, "r%zu", k);
+            narrays += assert_recovered(h, p, 500 + 10 * k, runs[k].what);
+        }
+        sharr_t *c = harness_connect(h);
+        struct sharr_stats st = harness_stats(c);
+        sharr_disconnect(c);
+        assert_int_equal(st.arrays_damaged, 0);
+        if (model_store_clean(h, narrays, why, sizeof why) < 0)
+            fail_msg("after recovery killed at %s: the store holds %s", runs[i].point, why);
+    }
+    print_message("recovery killed %d times: every time it ended as if it had not been\n",
+                  total);
+}
+
 /* ---- every fault point of every operation ---- */
 
 #define NAMES_MAX 128
@@ -547,6 +738,9 @@ int main(void)
             harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_array_that_does_not_verify_is_kept_aside_with_its_name, setup,
+            harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_recovery_killed_at_each_of_its_steps_ends_as_one_that_was_not, setup,
             harness_teardown),
         cmocka_unit_test_setup_teardown(test_store_of_version_1_records_loads_and_never_widens,
                                         setup, harness_teardown),
