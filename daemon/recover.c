@@ -168,7 +168,8 @@ static int recover_read_record(const struct store *s, const char *file, struct r
     ssize_t n;
     int fd;
 
-    fd = openat(s->dirfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO in its place must not stop the daemon until a writer comes. */
+    fd = openat(s->dirfd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         snprintf(err, errlen, "%s", fd < 0 ? strerror(errno) : "it is not a regular file");
         if (fd >= 0)
@@ -245,7 +246,8 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
         store_fault(s, "recover-step");
         nm->has[RECOVER_INFLIGHT] = false;
         nm->has[RECOVER_NPY] = true;
-    } else if (nm->has[RECOVER_NPY] && !nm->has[RECOVER_INFLIGHT]) {
+    } else if (nm->has[RECOVER_NPY] && !nm->has[RECOVER_INFLIGHT]
+               && recover_ino(s, nm->file[RECOVER_NPY]) != 0) {
         /* One data file, one record, and no work in flight, but another inode: the
          * store was copied or restored file by file. The record is its data's. */
         log_warning(lg, "store %s: %s is not the file (inode %" PRIu64 ") its record names, and "
@@ -259,7 +261,9 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
     }
     memset(&m, 0, sizeof(m));
     memcpy(m.name, name, strlen(name) + 1);
-    fd = openat(s->dirfd, nm->file[RECOVER_NPY], O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK: opening a device or FIFO in its place must not wait (it has no
+     * effect on the regular file that is checked next). */
+    fd = openat(s->dirfd, nm->file[RECOVER_NPY], O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return recover_damaged(s, lg, name, "cannot open %s: %s", nm->file[RECOVER_NPY],
                                strerror(errno));

@@ -334,6 +334,42 @@ static void test_array_that_does_not_verify_is_kept_aside_with_its_name(void **s
     harness_daemon_start(h);
 }
 
+/* A record or data file that is not a regular file (a FIFO, which blocks whoever
+ * opens it to read until a writer comes) is damaged, and the daemon does not wait
+ * for it: it starts and serves the rest. */
+static void test_record_that_is_a_fifo_is_damaged_and_never_waited_for(void **state)
+{
+    struct harness *h = *state;
+    struct job a = { "fifo1", OLD_N, 0600, 0, 41, 0 }, b = { "fifo2", OLD_N, 0600, 0, 42, 0 };
+    struct job c = { "fifo3", OLD_N, 0600, 0, 43, 0 };
+    as_user(U1, child_create, &a);
+    as_user(U1, child_create, &b);
+    as_user(U1, child_create, &c);
+    assert_int_equal(harness_daemon_stop(h), 0);
+    const char *fifos[] = { "fifo1.meta", ".tmp-fifo2.meta", "fifo3.npy" };
+    for (size_t i = 0; i < sizeof fifos / sizeof fifos[0]; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", h->store, fifos[i]);
+        unlink(path);
+        assert_int_equal(mkfifo(path, 0600), 0);
+    }
+    /* fifo2: a version 1 record, so that recovery reads the .tmp- one beside it. */
+    plant(h, "fifo2.meta", "sharr-meta 1 61001 61001 640 1700000000000000000\n");
+    /* A daemon stuck in its recovery answers no hello, and a client waits for one
+     * forever: the alarm (its default action ends the test) turns that into a failure. */
+    alarm(60);
+    harness_daemon_start(h);
+    alarm(0);
+
+    sharr_t *conn = harness_connect(h);
+    struct sharr_stats st = harness_stats(conn);
+    sharr_disconnect(conn);
+    assert_int_equal(st.arrays_damaged, 2);
+    assert_damaged(h, "fifo1");
+    assert_damaged(h, "fifo3");
+    assert_array(h, "fifo2", OLD_N, 42, U1, 0640);
+}
+
 /* A store written by sharr before records named their data (version 1 records)
  * loads; an older daemon's cut-short chmod only ever narrows the bits. */
 static void test_store_of_version_1_records_loads_and_never_widens(void **state)
@@ -742,6 +778,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_recovery_killed_at_each_of_its_steps_ends_as_one_that_was_not, setup,
             harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_record_that_is_a_fifo_is_damaged_and_never_waited_for, setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_store_of_version_1_records_loads_and_never_widens,
                                         setup, harness_teardown),
         cmocka_unit_test_setup_teardown(
