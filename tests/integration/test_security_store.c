@@ -129,6 +129,82 @@ static void test_store_inside_a_directory_of_another_uid_is_refused(void **state
     harness_daemon_start(h);
 }
 
+/* A symbolic link another uid made, or one in a directory others may change, on
+ * the way to link: make it, as uid, pointing to target. */
+static void make_link(const char *target, const char *link, uid_t uid)
+{
+    assert_int_equal(symlink(target, link), 0);
+    assert_int_equal(lchown(link, uid, uid), 0);
+}
+
+static void assert_exists(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        print_error("%s is gone\n", path);
+    assert_int_equal(lstat(path, &st), 0);
+}
+
+/* A store reached through a symbolic link that another uid could change (its own
+ * link in a sticky directory, any link in a directory others may write, a link in
+ * a trusted directory that leads through such a one) is refused as a store inside
+ * such a directory is: the link could send sharrd into any directory of its uid,
+ * whose .npy files without a record recovery would remove. The files of the
+ * directory it leads to are left alone; a link of root's in root's directories
+ * still leads to the store. */
+static void test_store_reached_through_a_link_another_uid_controls_is_refused(void **state)
+{
+    struct harness *h = *state;
+    char target[256], victim[300], open_dir[256], sticky[256], trusted[256], store[300],
+        via[300];
+    assert_int_equal(harness_daemon_stop(h), 0);
+    snprintf(target, sizeof target, "%s/roots", h->dir);
+    make_dir(target, 0700, 0);
+    snprintf(victim, sizeof victim, "%s/thesis.npy", target);
+    int fd = open(victim, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+
+    /* Their link in a directory anyone may write (not sticky). */
+    snprintf(open_dir, sizeof open_dir, "%s/open", h->dir);
+    make_dir(open_dir, 0777, 0);
+    snprintf(store, sizeof store, "%s/store", open_dir);
+    make_link(target, store, OTHER_UID);
+    assert_true(refused(h, store));
+    assert_log_has(h, "is writable by its group or others and not sticky");
+    assert_exists(victim);
+
+    /* Their link in a sticky directory (as /tmp): they may replace it at will. */
+    snprintf(sticky, sizeof sticky, "%s/sticky", h->dir);
+    make_dir(sticky, 01777, 0);
+    snprintf(store, sizeof store, "%s/store", sticky);
+    make_link(target, store, OTHER_UID);
+    assert_true(refused(h, store));
+    assert_log_has(h, "belongs to uid 61001");
+    assert_exists(victim);
+
+    /* Root's link in root's directory, leading through a link in the open one. */
+    snprintf(trusted, sizeof trusted, "%s/trusted", h->dir);
+    make_dir(trusted, 0755, 0);
+    snprintf(via, sizeof via, "%s/via", open_dir);
+    make_link(target, via, 0);
+    snprintf(store, sizeof store, "%s/store", trusted);
+    make_link(via, store, 0);
+    assert_true(refused(h, store));
+    assert_log_has(h, "is writable by its group or others and not sticky");
+    assert_exists(victim);
+
+    /* Root's links in root's directories lead to the store as ever. */
+    char real[256], link[300];
+    snprintf(real, sizeof real, "%s/real", h->dir);
+    make_dir(real, 0700, 0);
+    snprintf(link, sizeof link, "%s/linked", trusted);
+    make_link("../real", link, 0);
+    assert_false(refused(h, link));
+    assert_log_has(h, real);
+    harness_daemon_start(h);
+}
+
 static void test_directories_sharrd_creates_are_private(void **state)
 {
     struct harness *h = *state;
@@ -156,6 +232,9 @@ int main(void)
                                         harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_store_inside_a_directory_of_another_uid_is_refused,
                                         harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_store_reached_through_a_link_another_uid_controls_is_refused, harness_setup,
+            harness_teardown),
         cmocka_unit_test_setup_teardown(test_directories_sharrd_creates_are_private,
                                         harness_setup, harness_teardown),
     };
