@@ -141,12 +141,15 @@ static void recover_remove(const struct store *s, const struct log_ctx *lg, cons
                     strerror(errno));
 }
 
-/* Keep name as it is on disk, reserved and counted (STORE.md, "Damaged arrays"). */
+/* Keep name as it is on disk, reserved and counted (STORE.md, "Damaged arrays"). The
+ * log gets the whole story (fmt); a client asking for name gets only kind, which says
+ * nothing of what the record or data hold: whose the array was, its bits, its size. */
 static int recover_damaged(struct store *s, const struct log_ctx *lg, const char *name,
-                           const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                           const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 static int recover_damaged(struct store *s, const struct log_ctx *lg, const char *name,
-                           const char *fmt, ...)
+                           const char *kind, const char *fmt, ...)
 {
     char why[STORE_REASON_MAX];
     va_list ap;
@@ -156,8 +159,12 @@ static int recover_damaged(struct store *s, const struct log_ctx *lg, const char
     va_end(ap);
     log_warning(lg, "store %s: array %s is damaged: %s; its files stay as they are and its "
                 "name stays reserved until they are repaired or removed", s->path, name, why);
-    return store_damage(s, name, why);
+    return store_damage(s, name, kind);
 }
+
+#define RECOVER_BAD_RECORD "its record does not verify"
+#define RECOVER_BAD_DATA "its data file is missing or not the one its record names"
+#define RECOVER_BAD_NPY "its data file is not the complete .npy its record commits"
 
 /* Read and verify the record in file. 0, or -EINVAL with the reason in err. */
 static int recover_read_record(const struct store *s, const char *file, struct record *rec,
@@ -215,15 +222,15 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
     int fd, r;
 
     if (recover_read_record(s, nm->file[RECOVER_META], &rec, err, sizeof(err)) < 0)
-        return recover_damaged(s, lg, name, "its record %s does not verify: %s",
-                               nm->file[RECOVER_META], err);
+        return recover_damaged(s, lg, name, RECOVER_BAD_RECORD, "its record %s does not "
+                               "verify: %s", nm->file[RECOVER_META], err);
     if (rec.version == 1) {
         /* Written by a sharr that committed a create by the rename of its .npy: the
          * record is the .npy's, and a .tmp- record is a chmod or a create it never
          * finished. Neither may widen the bits: where both verify, the narrower hold. */
         if (!nm->has[RECOVER_NPY])
-            return recover_damaged(s, lg, name, "its data file %s is missing",
-                                   nm->file[RECOVER_NPY]);
+            return recover_damaged(s, lg, name, RECOVER_BAD_DATA, "its data file %s is "
+                                   "missing", nm->file[RECOVER_NPY]);
         if (nm->has[RECOVER_TMP] && !nm->has[RECOVER_INFLIGHT]
             && recover_read_record(s, nm->file[RECOVER_TMP], &tmp, err, sizeof(err)) == 0
             && (rec.perm & tmp.perm) != rec.perm) {
@@ -239,9 +246,9 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
     } else if (nm->has[RECOVER_INFLIGHT] && recover_ino(s, nm->file[RECOVER_INFLIGHT]) == rec.ino) {
         /* Committed before its data took its name: complete it. */
         if (renameat(s->dirfd, nm->file[RECOVER_INFLIGHT], s->dirfd, nm->file[RECOVER_NPY]) < 0)
-            return recover_damaged(s, lg, name, "cannot complete its interrupted create: "
-                                   "rename of %s: %s", nm->file[RECOVER_INFLIGHT],
-                                   strerror(errno));
+            return recover_damaged(s, lg, name, RECOVER_BAD_DATA, "cannot complete its "
+                                   "interrupted create: rename of %s: %s",
+                                   nm->file[RECOVER_INFLIGHT], strerror(errno));
         log_warning(lg, "store %s: completed the interrupted create of %s", s->path, name);
         store_fault(s, "recover-step");
         nm->has[RECOVER_INFLIGHT] = false;
@@ -255,7 +262,8 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
                     "its new inode", s->path, nm->file[RECOVER_NPY], rec.ino);
         rewrite = true;
     } else {
-        return recover_damaged(s, lg, name, "%s", nm->has[RECOVER_NPY] || nm->has[RECOVER_INFLIGHT]
+        return recover_damaged(s, lg, name, RECOVER_BAD_DATA, "%s",
+                               nm->has[RECOVER_NPY] || nm->has[RECOVER_INFLIGHT]
                                ? "none of its data files is the one its record names"
                                : "its data file is missing");
     }
@@ -265,15 +273,17 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
      * effect on the regular file that is checked next). */
     fd = openat(s->dirfd, nm->file[RECOVER_NPY], O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
-        return recover_damaged(s, lg, name, "cannot open %s: %s", nm->file[RECOVER_NPY],
-                               strerror(errno));
+        return recover_damaged(s, lg, name, RECOVER_BAD_NPY, "cannot open %s: %s",
+                               nm->file[RECOVER_NPY], strerror(errno));
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return recover_damaged(s, lg, name, "%s is not a regular file", nm->file[RECOVER_NPY]);
+        return recover_damaged(s, lg, name, RECOVER_BAD_NPY, "%s is not a regular file",
+                               nm->file[RECOVER_NPY]);
     }
     if (store_read_header(fd, (uint64_t)st.st_size, &m, err, sizeof(err)) < 0) {
         close(fd);
-        return recover_damaged(s, lg, name, "%s: %s", nm->file[RECOVER_NPY], err);
+        return recover_damaged(s, lg, name, RECOVER_BAD_NPY, "%s: %s", nm->file[RECOVER_NPY],
+                               err);
     }
     m.persist = true;
     m.uid = rec.uid;

@@ -59,7 +59,8 @@ void store_fault(const struct store *s, const char *point);
 int store_file(char out[STORE_FILE_MAX], const char *prefix, const char *name,
                const char *suffix);
 
-/* Reserve name as damaged for why (copied, cut to STORE_REASON_MAX). Called while
+/* Reserve name as damaged for why (copied, cut to STORE_REASON_MAX), what any client
+ * naming it is told: so nothing of the record or data it could not read. Called while
  * the store is read at start, in name order or not. 0 or -ENOMEM. */
 int store_damage(struct store *s, const char *name, const char *why);
 /* Why name is damaged, or NULL when it is not. */

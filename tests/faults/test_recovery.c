@@ -334,6 +334,95 @@ static void test_array_that_does_not_verify_is_kept_aside_with_its_name(void **s
     harness_daemon_start(h);
 }
 
+/* CRC-32C as record.c writes it, to forge a record whose checksum matches. */
+static uint32_t crc32c(const char *p, size_t len)
+{
+    uint32_t crc = 0xffffffffu;
+    for (size_t i = 0; i < len; i++) {
+        crc ^= (uint8_t)p[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0x82f63b78u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+/* What any request of another uid naming a damaged array is answered: each answer
+ * must hold none of the words in secret. */
+struct snoop {
+    const char *name;
+    const char *secret[4];
+};
+
+static int child_snoop(void *arg)
+{
+    const struct snoop *sn = arg;
+    const uint64_t shape[1] = { 16 };
+    struct sharr_create_opts persist = { .persist = 1, .overwrite = 1 };
+    sharr_array_t *a = NULL;
+    struct sharr_info in;
+    sharr_t *c = NULL;
+    char said[6][512];
+
+    CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
+    CHILD_CHECK(sharr_open(c, sn->name, "r", NULL, &a) == -EIO);
+    snprintf(said[0], sizeof said[0], "%s", sharr_last_error());
+    CHILD_CHECK(sharr_stat(c, sn->name, &in) == -EIO);
+    snprintf(said[1], sizeof said[1], "%s", sharr_last_error());
+    CHILD_CHECK(sharr_create(c, sn->name, "<u8", 1, shape, NULL, &a) == -EEXIST);
+    snprintf(said[2], sizeof said[2], "%s", sharr_last_error());
+    CHILD_CHECK(sharr_create(c, sn->name, "<u8", 1, shape, &persist, &a) == -EEXIST);
+    snprintf(said[3], sizeof said[3], "%s", sharr_last_error());
+    CHILD_CHECK(sharr_chmod(c, sn->name, 0666) == -EIO);
+    snprintf(said[4], sizeof said[4], "%s", sharr_last_error());
+    CHILD_CHECK(sharr_unlink(c, sn->name) == -EIO);
+    snprintf(said[5], sizeof said[5], "%s", sharr_last_error());
+    sharr_disconnect(c);
+    for (int i = 0; i < 6; i++) {
+        CHILD_CHECK(strstr(said[i], "is damaged") != NULL);
+        for (int k = 0; k < 4 && sn->secret[k]; k++)
+            if (strstr(said[i], sn->secret[k])) {
+                fprintf(stderr, "another uid was told \"%s\"\n", said[i]);
+                return 1;
+            }
+    }
+    return 0;
+}
+
+/* A damaged array's answers to other users tell it is damaged, not what its record
+ * or data hold: not the owner or bits of a record that does not verify (one whose
+ * checksum matches but whose bits are not allowed), not the sizes in a data file
+ * shorter than its header. The log has the whole story for the operator. */
+static void test_damaged_array_tells_other_users_nothing_of_its_record_or_data(void **state)
+{
+    struct harness *h = *state;
+    struct job a = { "setuid", OLD_N, 0600, 0, 51, 0 }, b = { "short", OLD_N, 0600, 0, 52, 0 };
+    as_user(U1, child_create, &a);
+    as_user(U1, child_create, &b);
+    assert_int_equal(harness_daemon_stop(h), 0);
+
+    /* setuid: a record whose checksum matches, with bits 04640 */
+    char path[512], text[256];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/setuid.npy", h->store);
+    assert_int_equal(stat(path, &sb), 0);
+    int n = snprintf(text, sizeof text, "sharr-meta 2 ino=%llu uid=61001 gid=61001 perm=4640 "
+                     "ctime=1700000000000000000 crc32c=", (unsigned long long)sb.st_ino);
+    snprintf(text + n, sizeof text - (size_t)n, "%08x\n", crc32c(text, (size_t)n));
+    plant(h, "setuid.meta", text);
+    /* short: its data cut to half of what its header describes */
+    snprintf(path, sizeof path, "%s/short.npy", h->store);
+    assert_int_equal(truncate(path, 4096 + OLD_N * 4), 0);
+    assert_int_equal(truncate(h->log, 0), 0);
+    harness_daemon_start(h);
+
+    assert_true(log_has(h, "4640"));
+    assert_true(log_has(h, "32768"));
+    struct snoop s1 = { "setuid", { "4640", "640", "61001", NULL } };
+    as_user(U2, child_snoop, &s1);
+    struct snoop s2 = { "short", { "32768", "20480", "61001", NULL } };
+    as_user(U2, child_snoop, &s2);
+}
+
 /* A record or data file that is not a regular file (a FIFO, which blocks whoever
  * opens it to read until a writer comes) is damaged, and the daemon does not wait
  * for it: it starts and serves the rest. */
@@ -780,6 +869,9 @@ int main(void)
             harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_record_that_is_a_fifo_is_damaged_and_never_waited_for, setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_damaged_array_tells_other_users_nothing_of_its_record_or_data, setup,
+            harness_teardown),
         cmocka_unit_test_setup_teardown(test_store_of_version_1_records_loads_and_never_widens,
                                         setup, harness_teardown),
         cmocka_unit_test_setup_teardown(
