@@ -688,6 +688,8 @@ int store_reopen(const struct store *s, const char *name, const struct store_fil
     return 0;
 }
 
+#define STORE_TRASH_TRIES 4 /* trash names tried before the data is removed at once */
+
 int store_unlink(struct store *s, const char *name, char *trash)
 {
     char file[STORE_FILE_MAX];
@@ -698,15 +700,24 @@ int store_unlink(struct store *s, const char *name, char *trash)
     if (unlinkat(s->dirfd, file, 0) < 0 && errno != ENOENT)
         return -errno;
     store_fault(s, "unlink-uncommitted");
-    /* The rename is quick whatever the size; the slow unlink of a large file then
-     * runs on the thread pool without racing a new array of the same name. */
+    /* Committed: nothing below fails the unlink. The rename is quick whatever the
+     * size; the slow unlink of a large file then runs on the thread pool without
+     * racing a new array of the same name. */
     store_file(file, "", name, ".npy");
-    snprintf(trash, STORE_TRASH_MAX, ".trash-%" PRIu64, s->trash_seq++);
-    if (renameat(s->dirfd, file, s->dirfd, trash) < 0) {
-        trash[0] = '\0';
-        return errno == ENOENT ? 0 : -errno;
+    for (int i = 0; i < STORE_TRASH_TRIES; i++) {
+        snprintf(trash, STORE_TRASH_MAX, ".trash-%" PRIu64, s->trash_seq++);
+        if (renameat(s->dirfd, file, s->dirfd, trash) == 0) {
+            store_fault(s, "unlink-trashed");
+            return 0;
+        }
+        if (errno == ENOENT)
+            break;
     }
-    store_fault(s, "unlink-trashed");
+    /* No trash name to be had (something recovery could not remove is in the way):
+     * remove the data here. Should even that fail, it has no record and the next
+     * start removes it. */
+    trash[0] = '\0';
+    unlinkat(s->dirfd, file, 0);
     return 0;
 }
 

@@ -125,7 +125,9 @@ int store_adopt(const struct store *s, int fd, const struct meta *m, int *ret_fd
 
 /* Loop. Remove name at once: its .meta goes (the commit), then its .npy is
  * renamed to a trash name written into trash (STORE_TRASH_MAX bytes) for
- * store_remove_trash; trash is "" if there was no .npy. 0 or a negative errno. */
+ * store_remove_trash; trash is "" if there was no .npy or it was removed at once (no
+ * trash name free). 0, or the negative errno of the commit: once the record is gone
+ * the unlink succeeds. */
 int store_unlink(struct store *s, const char *name, char *trash);
 
 /* Thread pool. Delete a trash file (slow for a large file) and fsync the directory. */

@@ -118,6 +118,15 @@ static void assert_array(struct harness *h, const char *name, uint64_t n, uint64
     sharr_disconnect(c);
 }
 
+/* name is no array. */
+static void assert_absent(struct harness *h, const char *name)
+{
+    sharr_t *c = harness_connect(h);
+    struct sharr_info in;
+    assert_rc(sharr_stat(c, name, &in), -ENOENT);
+    sharr_disconnect(c);
+}
+
 static void plant(const struct harness *h, const char *file, const char *text)
 {
     char path[512];
@@ -459,6 +468,43 @@ static void test_record_that_is_a_fifo_is_damaged_and_never_waited_for(void **st
     assert_array(h, "fifo2", OLD_N, 42, U1, 0640);
 }
 
+static int child_unlink(void *arg)
+{
+    sharr_t *c = NULL;
+    struct sharr_info in;
+    CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
+    int rc = sharr_unlink(c, arg);
+    if (rc != 0)
+        fprintf(stderr, "unlink %s: %s\n", (const char *)arg, sharr_last_error());
+    CHILD_CHECK(rc == 0);
+    CHILD_CHECK(sharr_stat(c, arg, &in) == -ENOENT);
+    sharr_disconnect(c);
+    return 0;
+}
+
+/* A leftover recovery cannot remove (a directory) where an unlink would put its data
+ * on the way out: the unlink, committed by the removal of its record, still succeeds
+ * and is whole, rather than failing with its record gone and its name still served
+ * until a restart makes it vanish. */
+static void test_unlink_is_whole_when_a_leftover_takes_its_trash_name(void **state)
+{
+    struct harness *h = *state;
+    struct job a = { "doomed", OLD_N, 0600, 0, 61, 0 };
+    assert_int_equal(harness_daemon_stop(h), 0);
+    for (int i = 0; i < 8; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/.trash-%d", h->store, i);
+        assert_int_equal(mkdir(path, 0700), 0);
+    }
+    harness_daemon_start(h);
+    as_user(U1, child_create, &a);
+    as_user(U1, child_unlink, (void *)"doomed");
+    harness_daemon_restart(h);
+    assert_absent(h, "doomed");
+    as_user(U1, child_create, &a);
+    assert_array(h, "doomed", OLD_N, 61, U1, 0600);
+}
+
 /* A store written by sharr before records named their data (version 1 records)
  * loads; an older daemon's cut-short chmod only ever narrows the bits. */
 static void test_store_of_version_1_records_loads_and_never_widens(void **state)
@@ -542,14 +588,6 @@ static void store_copy(const struct harness *h, const char *from, const char *to
     assert_int_equal(n, 0);
     close(in);
     assert_int_equal(close(out), 0);
-}
-
-static void assert_absent(struct harness *h, const char *name)
-{
-    sharr_t *c = harness_connect(h);
-    struct sharr_info in;
-    assert_rc(sharr_stat(c, name, &in), -ENOENT);
-    sharr_disconnect(c);
 }
 
 /* The states whose recovery rewrites a record. */
@@ -872,6 +910,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_damaged_array_tells_other_users_nothing_of_its_record_or_data, setup,
             harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_unlink_is_whole_when_a_leftover_takes_its_trash_name, setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_store_of_version_1_records_loads_and_never_widens,
                                         setup, harness_teardown),
         cmocka_unit_test_setup_teardown(
