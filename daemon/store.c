@@ -30,22 +30,6 @@ int store_file(char out[STORE_FILE_MAX], const char *prefix, const char *name,
     return n < 0 || n >= STORE_FILE_MAX ? -ENAMETOOLONG : 0;
 }
 
-static int store_mkdirs(char *path)
-{
-    for (char *p = path + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char saved = *p;
-        *p = '\0';
-        int r = mkdir(path, 0700);
-        *p = saved;
-        if (r < 0 && errno != EEXIST)
-            return -errno;
-        if (saved == '\0')
-            return 0;
-    }
-}
-
 /* Whether the directory dir (st) lets only the daemon's uid change the store: the
  * store itself (self) must be that uid's and writable by nobody else; a directory
  * above it must be root's or that uid's and, if others may write in it, sticky (as
@@ -90,8 +74,9 @@ static int store_trusted(const struct stat *st, bool self, const char *dir, cons
  * check every directory a name is looked up in (store_trusted) and every symbolic
  * link followed (root's or the daemon's uid's): then no other uid can change where
  * path leads, not even through a link in a directory it may write or a link of its
- * own in a sticky one. *ret_st is the store's lstat. 0, or -EPERM, -ENAMETOOLONG,
- * -ELOOP, -ENOTDIR or the errno of a failed lstat or readlink, with a message. */
+ * own in a sticky one. A missing directory is created 0700, only in a directory
+ * already checked. *ret_st is the store's lstat. 0, or -EPERM, -ENAMETOOLONG, -ELOOP,
+ * -ENOTDIR or the errno of a failed mkdir, lstat or readlink, with a message. */
 static int store_resolve(const char *path, char real[PROTO_PATH_MAX], struct stat *ret_st,
                          char *err, size_t errlen)
 {
@@ -151,6 +136,12 @@ static int store_resolve(const char *path, char real[PROTO_PATH_MAX], struct sta
         }
         snprintf(next, sizeof(next), "%s%s%.*s", real, at > 1 ? "/" : "", (int)len, p);
         p += len;
+        /* Missing: made here, in a directory just found trusted, and private. */
+        if (lstat(next, &st) < 0 && errno == ENOENT && mkdir(next, 0700) < 0 && errno != EEXIST) {
+            r = -errno;
+            snprintf(err, errlen, "cannot create store %s: %s: %s", path, next, strerror(errno));
+            return r;
+        }
         if (lstat(next, &st) < 0) {
             r = -errno;
             snprintf(err, errlen, "cannot check %s: %s", next, strerror(errno));
@@ -192,7 +183,7 @@ static int store_resolve(const char *path, char real[PROTO_PATH_MAX], struct sta
 
 int store_open(struct store *s, const char *path, char *err, size_t errlen)
 {
-    char buf[PROTO_PATH_MAX], real[PROTO_PATH_MAX];
+    char real[PROTO_PATH_MAX];
     struct stat want, st;
     int r;
 
@@ -200,12 +191,6 @@ int store_open(struct store *s, const char *path, char *err, size_t errlen)
     s->trash_seq = 0;
     s->damaged = NULL;
     s->ndamaged = s->damaged_cap = 0;
-    snprintf(buf, sizeof(buf), "%s", path);
-    r = store_mkdirs(buf);
-    if (r < 0) {
-        snprintf(err, errlen, "cannot create store %s: %s", path, strerror(-r));
-        return r;
-    }
     r = store_resolve(path, real, &want, err, errlen);
     if (r < 0)
         goto fail;

@@ -42,9 +42,11 @@ struct store {
 
 /* Open (creating with mode 0700 and parents if missing) the directory at path and
  * lock it against a second daemon. The directory must belong to the daemon's
- * effective uid and be writable by nobody else, and each directory above it must
- * belong to root or that uid and, when others may write it, be sticky (as /tmp): so
- * no other user can plant, change or swap the store's files. Returns 0, or a negative
+ * effective uid and be writable by nobody else, and each directory above it (every
+ * one the path is resolved through, symbolic links followed) must belong to root or
+ * that uid and, when others may write it, be sticky (as /tmp), and each symbolic
+ * link on the way be root's or that uid's: so no other user can plant, change or swap
+ * the store's files. Nothing is created before the directory it goes in is checked. Returns 0, or a negative
  * errno (-EPERM for a directory that fails these checks) with a message. */
 int store_open(struct store *s, const char *path, char *err, size_t errlen);
 /* Close the directory fd and forget the damaged names. Safe on a store whose open

@@ -149,9 +149,9 @@ static void assert_exists(const char *path)
  * link in a sticky directory, any link in a directory others may write, a link in
  * a trusted directory that leads through such a one) is refused as a store inside
  * such a directory is: the link could send sharrd into any directory of its uid,
- * whose .npy files without a record recovery would remove. The files of the
- * directory it leads to are left alone; a link of root's in root's directories
- * still leads to the store. */
+ * whose .npy files without a record recovery would remove. The directory it leads
+ * to is left alone (sharrd creates nothing in it); a link of root's in root's
+ * directories still leads to the store. */
 static void test_store_reached_through_a_link_another_uid_controls_is_refused(void **state)
 {
     struct harness *h = *state;
@@ -173,6 +173,15 @@ static void test_store_reached_through_a_link_another_uid_controls_is_refused(vo
     assert_true(refused(h, store));
     assert_log_has(h, "is writable by its group or others and not sticky");
     assert_exists(victim);
+
+    /* Nor does sharrd create the directories of a store path through their link. */
+    char made[300];
+    snprintf(store, sizeof store, "%s/store/new/er", open_dir);
+    assert_true(refused(h, store));
+    assert_log_has(h, "is writable by its group or others and not sticky");
+    snprintf(made, sizeof made, "%s/new", target);
+    struct stat sb;
+    assert_int_equal(lstat(made, &sb), -1);
 
     /* Their link in a sticky directory (as /tmp): they may replace it at will. */
     snprintf(sticky, sizeof sticky, "%s/sticky", h->dir);
