@@ -165,6 +165,7 @@ static int recover_damaged(struct store *s, const struct log_ctx *lg, const char
 #define RECOVER_BAD_RECORD "its record does not verify"
 #define RECOVER_BAD_DATA "its data file is missing or not the one its record names"
 #define RECOVER_BAD_NPY "its data file is not the complete .npy its record commits"
+#define RECOVER_BAD_OWNER "its data file is not sharrd's own"
 
 /* Read and verify the record in file. 0, or -EINVAL with the reason in err. */
 static int recover_read_record(const struct store *s, const char *file, struct record *rec,
@@ -279,6 +280,26 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
         close(fd);
         return recover_damaged(s, lg, name, RECOVER_BAD_NPY, "%s is not a regular file",
                                nm->file[RECOVER_NPY]);
+    }
+    /* Another uid owning the file could write it, or fchmod a read-only descriptor
+     * of it and reopen that for writing, whatever the record says. */
+    if (st.st_uid != geteuid()) {
+        close(fd);
+        return recover_damaged(s, lg, name, RECOVER_BAD_OWNER, "%s belongs to uid %u, not to "
+                               "uid %u as sharrd's files do: that user could change it behind "
+                               "sharrd's back (chown it if its data is to be trusted)",
+                               nm->file[RECOVER_NPY], (unsigned)st.st_uid, (unsigned)geteuid());
+    }
+    /* Looser bits would let a holder of a read-only descriptor reopen it for writing. */
+    if ((st.st_mode & 07777) != 0600) {
+        if (fchmod(fd, 0600) < 0) {
+            close(fd);
+            return recover_damaged(s, lg, name, RECOVER_BAD_OWNER, "%s has mode %04o and "
+                                   "cannot be made 0600: %s", nm->file[RECOVER_NPY],
+                                   (unsigned)st.st_mode & 07777, strerror(errno));
+        }
+        log_warning(lg, "store %s: made %s 0600 (it was %04o), as sharrd's files are",
+                    s->path, nm->file[RECOVER_NPY], (unsigned)st.st_mode & 07777);
     }
     if (store_read_header(fd, (uint64_t)st.st_size, &m, err, sizeof(err)) < 0) {
         close(fd);

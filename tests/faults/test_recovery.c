@@ -118,6 +118,31 @@ static void assert_array(struct harness *h, const char *name, uint64_t n, uint64
     sharr_disconnect(c);
 }
 
+static void store_rename(const struct harness *h, const char *from, const char *to)
+{
+    char a[512], b[512];
+    snprintf(a, sizeof a, "%s/%s", h->store, from);
+    snprintf(b, sizeof b, "%s/%s", h->store, to);
+    assert_int_equal(rename(a, b), 0);
+}
+
+/* Copy the store's file from to to, a new inode with the same bytes. */
+static void store_copy(const struct harness *h, const char *from, const char *to)
+{
+    char a[512], b[512], buf[8192];
+    snprintf(a, sizeof a, "%s/%s", h->store, from);
+    snprintf(b, sizeof b, "%s/%s", h->store, to);
+    int in = open(a, O_RDONLY | O_CLOEXEC);
+    int out = open(b, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    assert_true(in >= 0 && out >= 0);
+    ssize_t n;
+    while ((n = read(in, buf, sizeof buf)) > 0)
+        assert_int_equal(write(out, buf, (size_t)n), n);
+    assert_int_equal(n, 0);
+    close(in);
+    assert_int_equal(close(out), 0);
+}
+
 /* name is no array. */
 static void assert_absent(struct harness *h, const char *name)
 {
@@ -505,6 +530,41 @@ static void test_unlink_is_whole_when_a_leftover_takes_its_trash_name(void **sta
     assert_array(h, "doomed", OLD_N, 61, U1, 0600);
 }
 
+/* A data file in the store that another uid owns (a hard link to that user's file
+ * outside, or a copy that kept its owner) is not served: its owner could write it,
+ * or fchmod a read-only descriptor sharrd hands out and reopen it for writing,
+ * whatever the record's bits say. One with looser bits than 0600 is served and made
+ * 0600, so no holder of a read-only descriptor can reopen it for writing. */
+static void test_data_file_another_uid_owns_or_may_write_is_never_served_so(void **state)
+{
+    struct harness *h = *state;
+    struct job a = { "lent", OLD_N, 0644, 0, 71, 0 }, b = { "loose", OLD_N, 0644, 0, 72, 0 };
+    as_user(U2, child_create, &a);
+    as_user(U2, child_create, &b);
+    assert_int_equal(harness_daemon_stop(h), 0);
+    char outside[512], npy[512];
+    snprintf(outside, sizeof outside, "%s/theirs.npy", h->dir);
+    snprintf(npy, sizeof npy, "%s/lent.npy", h->store);
+    store_copy(h, "lent.npy", "lent.copy");
+    store_rename(h, "lent.copy", "../theirs.npy");
+    assert_int_equal(chown(outside, U1, U1), 0);
+    assert_int_equal(unlink(npy), 0);
+    assert_int_equal(link(outside, npy), 0);
+    snprintf(npy, sizeof npy, "%s/loose.npy", h->store);
+    assert_int_equal(chmod(npy, 0666), 0);
+    harness_daemon_start(h);
+
+    sharr_t *c = harness_connect(h);
+    struct sharr_stats st = harness_stats(c);
+    sharr_disconnect(c);
+    assert_int_equal(st.arrays_damaged, 1);
+    assert_damaged(h, "lent");
+    assert_array(h, "loose", OLD_N, 72, U2, 0644);
+    struct stat sb;
+    assert_int_equal(stat(npy, &sb), 0);
+    assert_int_equal(sb.st_mode & 07777, 0600);
+}
+
 /* A store written by sharr before records named their data (version 1 records)
  * loads; an older daemon's cut-short chmod only ever narrows the bits. */
 static void test_store_of_version_1_records_loads_and_never_widens(void **state)
@@ -564,31 +624,6 @@ static void test_store_copied_file_by_file_loads_and_records_the_new_inodes(void
 }
 
 /* ---- recovery itself killed ---- */
-
-static void store_rename(const struct harness *h, const char *from, const char *to)
-{
-    char a[512], b[512];
-    snprintf(a, sizeof a, "%s/%s", h->store, from);
-    snprintf(b, sizeof b, "%s/%s", h->store, to);
-    assert_int_equal(rename(a, b), 0);
-}
-
-/* Copy the store's file from to to, a new inode with the same bytes. */
-static void store_copy(const struct harness *h, const char *from, const char *to)
-{
-    char a[512], b[512], buf[8192];
-    snprintf(a, sizeof a, "%s/%s", h->store, from);
-    snprintf(b, sizeof b, "%s/%s", h->store, to);
-    int in = open(a, O_RDONLY | O_CLOEXEC);
-    int out = open(b, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    assert_true(in >= 0 && out >= 0);
-    ssize_t n;
-    while ((n = read(in, buf, sizeof buf)) > 0)
-        assert_int_equal(write(out, buf, (size_t)n), n);
-    assert_int_equal(n, 0);
-    close(in);
-    assert_int_equal(close(out), 0);
-}
 
 /* The states whose recovery rewrites a record. */
 #define PLANT_NARROW 1 /* a version 1 record, an older daemon's narrower one beside it */
@@ -912,6 +947,9 @@ int main(void)
             harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_unlink_is_whole_when_a_leftover_takes_its_trash_name, setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_data_file_another_uid_owns_or_may_write_is_never_served_so, setup,
+            harness_teardown),
         cmocka_unit_test_setup_teardown(test_store_of_version_1_records_loads_and_never_widens,
                                         setup, harness_teardown),
         cmocka_unit_test_setup_teardown(
