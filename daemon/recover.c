@@ -199,7 +199,8 @@ static int recover_read_record(const struct store *s, const char *file, struct r
     return record_parse(text, (size_t)n, rec, err, errlen);
 }
 
-/* The inode of file if it is a regular file, else 0. */
+/* The inode of file if it is a regular file, else 0 (which no file has: a record
+ * naming inode 0 names none). */
 static uint64_t recover_ino(const struct store *s, const char *file)
 {
     struct stat st;
@@ -242,9 +243,11 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
             rec.perm &= tmp.perm;
             rewrite = narrowed = true;
         }
-    } else if (nm->has[RECOVER_NPY] && recover_ino(s, nm->file[RECOVER_NPY]) == rec.ino) {
+    } else if (rec.ino != 0 && nm->has[RECOVER_NPY]
+               && recover_ino(s, nm->file[RECOVER_NPY]) == rec.ino) {
         /* The array as committed; an .inflight- beside it is an uncommitted create. */
-    } else if (nm->has[RECOVER_INFLIGHT] && recover_ino(s, nm->file[RECOVER_INFLIGHT]) == rec.ino) {
+    } else if (rec.ino != 0 && nm->has[RECOVER_INFLIGHT]
+               && recover_ino(s, nm->file[RECOVER_INFLIGHT]) == rec.ino) {
         /* Committed before its data took its name: complete it. */
         if (renameat(s->dirfd, nm->file[RECOVER_INFLIGHT], s->dirfd, nm->file[RECOVER_NPY]) < 0)
             return recover_damaged(s, lg, name, RECOVER_BAD_DATA, "cannot complete its "

@@ -565,6 +565,29 @@ static void test_data_file_another_uid_owns_or_may_write_is_never_served_so(void
     assert_int_equal(sb.st_mode & 07777, 0600);
 }
 
+/* A record naming inode 0 (which no file has; recovery's "not a regular file") with
+ * a directory where its data would be in flight: damaged, and its files stay exactly
+ * as they are, nothing renamed. */
+static void test_record_of_inode_0_renames_nothing(void **state)
+{
+    struct harness *h = *state;
+    char path[512], text[256];
+    assert_int_equal(harness_daemon_stop(h), 0);
+    int n = snprintf(text, sizeof text, "sharr-meta 2 ino=0 uid=61001 gid=61001 perm=0600 "
+                     "ctime=1700000000000000000 crc32c=");
+    snprintf(text + n, sizeof text - (size_t)n, "%08x\n", crc32c(text, (size_t)n));
+    plant(h, "zero.meta", text);
+    snprintf(path, sizeof path, "%s/.inflight-zero.npy", h->store);
+    assert_int_equal(mkdir(path, 0700), 0);
+    harness_daemon_start(h);
+    assert_damaged(h, "zero");
+    struct stat sb;
+    assert_int_equal(lstat(path, &sb), 0);
+    assert_true(S_ISDIR(sb.st_mode));
+    snprintf(path, sizeof path, "%s/zero.npy", h->store);
+    assert_int_equal(lstat(path, &sb), -1);
+}
+
 /* A store written by sharr before records named their data (version 1 records)
  * loads; an older daemon's cut-short chmod only ever narrows the bits. */
 static void test_store_of_version_1_records_loads_and_never_widens(void **state)
@@ -950,6 +973,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_data_file_another_uid_owns_or_may_write_is_never_served_so, setup,
             harness_teardown),
+        cmocka_unit_test_setup_teardown(test_record_of_inode_0_renames_nothing, setup,
+                                        harness_teardown),
         cmocka_unit_test_setup_teardown(test_store_of_version_1_records_loads_and_never_widens,
                                         setup, harness_teardown),
         cmocka_unit_test_setup_teardown(
