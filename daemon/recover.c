@@ -293,16 +293,19 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
                                "sharrd's back (chown it if its data is to be trusted)",
                                nm->file[RECOVER_NPY], (unsigned)st.st_uid, (unsigned)geteuid());
     }
-    /* Looser bits would let a holder of a read-only descriptor reopen it for writing. */
+    /* Write bits for others would let a holder of a read-only descriptor reopen it for
+     * writing: made 0600 as sharrd's files are, or else damaged. */
     if ((st.st_mode & 07777) != 0600) {
-        if (fchmod(fd, 0600) < 0) {
+        unsigned mode = (unsigned)st.st_mode & 07777;
+        if (fchmod(fd, 0600) == 0) {
+            log_warning(lg, "store %s: made %s 0600 (it was %04o), as sharrd's files are",
+                        s->path, nm->file[RECOVER_NPY], mode);
+        } else if (mode & (S_IWGRP | S_IWOTH)) {
             close(fd);
             return recover_damaged(s, lg, name, RECOVER_BAD_OWNER, "%s has mode %04o and "
-                                   "cannot be made 0600: %s", nm->file[RECOVER_NPY],
-                                   (unsigned)st.st_mode & 07777, strerror(errno));
+                                   "cannot be made 0600: %s", nm->file[RECOVER_NPY], mode,
+                                   strerror(errno));
         }
-        log_warning(lg, "store %s: made %s 0600 (it was %04o), as sharrd's files are",
-                    s->path, nm->file[RECOVER_NPY], (unsigned)st.st_mode & 07777);
     }
     if (store_read_header(fd, (uint64_t)st.st_size, &m, err, sizeof(err)) < 0) {
         close(fd);
