@@ -41,6 +41,49 @@ struct recover_table {
     size_t n, cap;
 };
 
+/* The inodes of the data files served so far: a set, open addressing. */
+struct recover_inodes {
+    uint64_t *v; /* 0: a free slot (no file has inode 0) */
+    size_t n, cap;
+};
+
+static size_t recover_slot(uint64_t ino, size_t cap)
+{
+    ino ^= ino >> 33;
+    ino *= 0xff51afd7ed558ccdULL;
+    ino ^= ino >> 33;
+    return (size_t)ino & (cap - 1);
+}
+
+/* Add ino to the set; 1 if it was there already, 0 if added, -ENOMEM. */
+static int recover_inode_add(struct recover_inodes *set, uint64_t ino)
+{
+    size_t k;
+
+    if (2 * (set->n + 1) > set->cap) {
+        size_t cap = set->cap ? 2 * set->cap : 1024;
+        uint64_t *v = calloc(cap, sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        for (size_t i = 0; i < set->cap; i++) {
+            if (!set->v[i])
+                continue;
+            for (k = recover_slot(set->v[i], cap); v[k]; k = (k + 1) & (cap - 1))
+                ;
+            v[k] = set->v[i];
+        }
+        free(set->v);
+        set->v = v;
+        set->cap = cap;
+    }
+    for (k = recover_slot(ino, set->cap); set->v[k]; k = (k + 1) & (set->cap - 1))
+        if (set->v[k] == ino)
+            return 1;
+    set->v[k] = ino;
+    set->n++;
+    return 0;
+}
+
 /* What one name has on disk, and where the settling stands. */
 struct recover_set {
     const char *name;
@@ -212,7 +255,7 @@ static uint64_t recover_ino(const struct store *s, const char *file)
 /* Settle one name that has a record in force (STORE.md, "Recovery"). Returns 0
  * (served or reserved as damaged) or -ENOMEM. */
 static int recover_committed(struct store *s, const struct log_ctx *lg, struct recover_set *nm,
-                             recover_found_cb *cb, void *arg)
+                             struct recover_inodes *seen, recover_found_cb *cb, void *arg)
 {
     char err[STORE_REASON_MAX];
     const char *name = nm->name;
@@ -293,6 +336,15 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
                                "sharrd's back (chown it if its data is to be trusted)",
                                nm->file[RECOVER_NPY], (unsigned)st.st_uid, (unsigned)geteuid());
     }
+    /* One file, two names (a hard link made by hand): two arrays with owners and bits
+     * of their own would share their data. The first name keeps it. */
+    r = recover_inode_add(seen, (uint64_t)st.st_ino);
+    if (r != 0) {
+        close(fd);
+        return r < 0 ? r : recover_damaged(s, lg, name, RECOVER_BAD_DATA, "%s is the data file "
+                                           "of an array before it in name order too (a hard "
+                                           "link?)", nm->file[RECOVER_NPY]);
+    }
     /* Write bits for others would let a holder of a read-only descriptor reopen it for
      * writing: made 0600 as sharrd's files are, or else damaged. */
     if ((st.st_mode & 07777) != 0600) {
@@ -337,7 +389,7 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
 
 /* Settle the name of nm from the files it has (STORE.md, "Recovery"). 0 or -ENOMEM. */
 static int recover_name(struct store *s, const struct log_ctx *lg, struct recover_set *nm,
-                        recover_found_cb *cb, void *arg)
+                        struct recover_inodes *seen, recover_found_cb *cb, void *arg)
 {
     static const char *const prefix[RECOVER_KINDS] = { "", "", ".inflight-", ".tmp-" };
     static const char *const suffix[RECOVER_KINDS] = { ".npy", ".meta", ".npy", ".meta" };
@@ -345,7 +397,7 @@ static int recover_name(struct store *s, const struct log_ctx *lg, struct recove
     for (int k = 0; k < RECOVER_KINDS; k++)
         store_file(nm->file[k], prefix[k], nm->name, suffix[k]);
     if (nm->has[RECOVER_META])
-        return recover_committed(s, lg, nm, cb, arg);
+        return recover_committed(s, lg, nm, seen, cb, arg);
     /* No record in force: nothing of this name was committed, or it was unlinked. */
     if (nm->has[RECOVER_INFLIGHT])
         recover_remove(s, lg, nm->file[RECOVER_INFLIGHT], "left by an interrupted create");
@@ -360,6 +412,7 @@ static int recover_name(struct store *s, const struct log_ctx *lg, struct recove
 int recover_store(struct store *s, const struct log_ctx *lg, recover_found_cb *cb, void *arg)
 {
     struct recover_table t = { 0 };
+    struct recover_inodes seen = { 0 };
     struct dirent *de;
     int dfd, r = 0;
     DIR *dir;
@@ -396,10 +449,11 @@ int recover_store(struct store *s, const struct log_ctx *lg, recover_found_cb *c
                 nm.has[t.v[j].kind] = true;
         }
         if (t.v[i].kind != RECOVER_JUNK)
-            r = recover_name(s, lg, &nm, cb, arg);
+            r = recover_name(s, lg, &nm, &seen, cb, arg);
         i = j;
     }
     fsync(s->dirfd);
     recover_table_free(&t);
+    free(seen.v);
     return r;
 }

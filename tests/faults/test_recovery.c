@@ -588,6 +588,29 @@ static void test_record_of_inode_0_renames_nothing(void **state)
     assert_int_equal(lstat(path, &sb), -1);
 }
 
+/* Two names whose records name one file (a hard link made by hand, and the record
+ * copied with it): the first in name order is served, the other is damaged, rather
+ * than two arrays of their own owners and bits sharing each other's data. */
+static void test_two_names_of_one_data_file_are_not_both_served(void **state)
+{
+    struct harness *h = *state;
+    struct job a = { "twin1", OLD_N, 0600, 0, 81, 0 };
+    as_user(U1, child_create, &a);
+    assert_int_equal(harness_daemon_stop(h), 0);
+    char from[512], to[512];
+    snprintf(from, sizeof from, "%s/twin1.npy", h->store);
+    snprintf(to, sizeof to, "%s/twin2.npy", h->store);
+    assert_int_equal(link(from, to), 0);
+    store_copy(h, "twin1.meta", "twin2.meta");
+    harness_daemon_start(h);
+    sharr_t *c = harness_connect(h);
+    struct sharr_stats st = harness_stats(c);
+    sharr_disconnect(c);
+    assert_int_equal(st.arrays_damaged, 1);
+    assert_array(h, "twin1", OLD_N, 81, U1, 0600);
+    assert_damaged(h, "twin2");
+}
+
 /* A store written by sharr before records named their data (version 1 records)
  * loads; an older daemon's cut-short chmod only ever narrows the bits. */
 static void test_store_of_version_1_records_loads_and_never_widens(void **state)
@@ -975,6 +998,8 @@ int main(void)
             harness_teardown),
         cmocka_unit_test_setup_teardown(test_record_of_inode_0_renames_nothing, setup,
                                         harness_teardown),
+        cmocka_unit_test_setup_teardown(test_two_names_of_one_data_file_are_not_both_served,
+                                        setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_store_of_version_1_records_loads_and_never_widens,
                                         setup, harness_teardown),
         cmocka_unit_test_setup_teardown(
