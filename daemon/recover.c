@@ -345,6 +345,11 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
                                            "of an array before it in name order too (a hard "
                                            "link?)", nm->file[RECOVER_NPY]);
     }
+    if (store_read_header(fd, (uint64_t)st.st_size, &m, err, sizeof(err)) < 0) {
+        close(fd);
+        return recover_damaged(s, lg, name, RECOVER_BAD_NPY, "%s: %s", nm->file[RECOVER_NPY],
+                               err);
+    }
     /* Write bits for others would let a holder of a read-only descriptor reopen it for
      * writing: made 0600 as sharrd's files are, or else damaged. */
     if ((st.st_mode & 07777) != 0600) {
@@ -358,11 +363,6 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
                                    "cannot be made 0600: %s", nm->file[RECOVER_NPY], mode,
                                    strerror(errno));
         }
-    }
-    if (store_read_header(fd, (uint64_t)st.st_size, &m, err, sizeof(err)) < 0) {
-        close(fd);
-        return recover_damaged(s, lg, name, RECOVER_BAD_NPY, "%s: %s", nm->file[RECOVER_NPY],
-                               err);
     }
     m.persist = true;
     m.uid = rec.uid;
