@@ -118,7 +118,7 @@ static void assert_array(struct harness *h, const char *name, uint64_t n, uint64
     sharr_disconnect(c);
 }
 
-static void store_rename(const struct harness *h, const char *from, const char *to)
+static void plant_rename(const struct harness *h, const char *from, const char *to)
 {
     char a[512], b[512];
     snprintf(a, sizeof a, "%s/%s", h->store, from);
@@ -127,7 +127,7 @@ static void store_rename(const struct harness *h, const char *from, const char *
 }
 
 /* Copy the store's file from to to, a new inode with the same bytes. */
-static void store_copy(const struct harness *h, const char *from, const char *to)
+static void plant_copy(const struct harness *h, const char *from, const char *to)
 {
     char a[512], b[512], buf[8192];
     snprintf(a, sizeof a, "%s/%s", h->store, from);
@@ -545,8 +545,8 @@ static void test_data_file_another_uid_owns_or_may_write_is_never_served_so(void
     char outside[512], npy[512];
     snprintf(outside, sizeof outside, "%s/theirs.npy", h->dir);
     snprintf(npy, sizeof npy, "%s/lent.npy", h->store);
-    store_copy(h, "lent.npy", "lent.copy");
-    store_rename(h, "lent.copy", "../theirs.npy");
+    plant_copy(h, "lent.npy", "lent.copy");
+    plant_rename(h, "lent.copy", "../theirs.npy");
     assert_int_equal(chown(outside, U1, U1), 0);
     assert_int_equal(unlink(npy), 0);
     assert_int_equal(link(outside, npy), 0);
@@ -601,7 +601,7 @@ static void test_two_names_of_one_data_file_are_not_both_served(void **state)
     snprintf(from, sizeof from, "%s/twin1.npy", h->store);
     snprintf(to, sizeof to, "%s/twin2.npy", h->store);
     assert_int_equal(link(from, to), 0);
-    store_copy(h, "twin1.meta", "twin2.meta");
+    plant_copy(h, "twin1.meta", "twin2.meta");
     harness_daemon_start(h);
     sharr_t *c = harness_connect(h);
     struct sharr_stats st = harness_stats(c);
@@ -718,18 +718,18 @@ static void plant_leftovers(struct harness *h, const char *p, uint64_t seed, int
     /* done: an overwrite (by U2's data and record) committed, its rename not done */
     N(a, "%sdonenew.npy");
     N(b, ".inflight-%sdone.npy");
-    store_rename(h, a, b);
+    plant_rename(h, a, b);
     N(a, "%sdonenew.meta");
     N(b, "%sdone.meta");
-    store_rename(h, a, b);
+    plant_rename(h, a, b);
     N(a, ".tmp-%sdone.meta");
     plant(h, a, "");
     /* copied: its data a new inode, and a record never put in force */
     N(a, "%scopied.npy");
     N(b, "%scopied.npy.copy");
     if (what & PLANT_COPIED) {
-        store_copy(h, a, b);
-        store_rename(h, b, a);
+        plant_copy(h, a, b);
+        plant_rename(h, b, a);
         N(a, ".tmp-%scopied.meta");
         plant(h, a, "sharr-meta 2 ino=1");
     }
@@ -740,17 +740,17 @@ static void plant_leftovers(struct harness *h, const char *p, uint64_t seed, int
     /* never: a create of a new name, uncommitted */
     N(a, "%sfresh.npy");
     N(b, ".inflight-%snever.npy");
-    store_rename(h, a, b);
+    plant_rename(h, a, b);
     N(a, "%sfresh.meta");
     N(b, ".tmp-%snever.meta");
-    store_rename(h, a, b);
+    plant_rename(h, a, b);
     /* kept: an overwrite of it, uncommitted */
     N(a, "%skept.npy");
     N(b, ".inflight-%skept.npy");
-    store_copy(h, a, b);
+    plant_copy(h, a, b);
     N(a, "%skept.meta");
     N(b, ".tmp-%skept.meta");
-    store_copy(h, a, b);
+    plant_copy(h, a, b);
     N(a, ".trash-%s");
     plant(h, a, "data of an unlinked array");
 #undef N
