@@ -2,8 +2,11 @@
  * a killed chmod never costs an array or frees its name, a killed overwrite never
  * gives the old data the new permission bits, the daemon killed at every fault point
  * of every persistent operation (of three uids) leaves each name exactly before or
- * after the operation, a record that cannot be verified keeps its array's files and
- * name, counted in stats, and a store of the record format before it still loads.
+ * after the operation, recovery killed at each of its own steps ends as if it had
+ * not been, a record that cannot be verified keeps its array's files and name,
+ * counted in stats and told to nobody in detail, hand-made states (FIFOs, hard links,
+ * files of another uid, inode 0, leftovers in the way) never stop the daemon or widen
+ * anything, and a store of the record format before it still loads.
  *
  * The test runs as root, as does its sharrd; arrays belong to root and to two
  * unprivileged uids whose requests come from forked children.

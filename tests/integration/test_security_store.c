@@ -1,7 +1,8 @@
 /* test_security_store.c — the store directory must be the daemon's alone: sharrd
  * refuses to start on a store owned by another uid, writable by its group or by
- * others, or inside a directory another uid could swap it in, and makes the
- * directories it creates private (STORE.md, SECURITY.md).
+ * others, or inside a directory (or behind a symbolic link) another uid could swap it
+ * in, makes the directories it creates private, and a user's own sharrd with nothing
+ * configured still keeps its store in its home (STORE.md, SECURITY.md).
  *
  * The test runs as root, as does sharrd; "another uid" is an unprivileged one.
  */
