@@ -164,7 +164,10 @@ void fault_fdstore_close(struct fault_fdstore *s)
     pthread_mutex_destroy(&s->lock);
 }
 
-void fault_daemon_start(struct harness *h, const char *point, struct fault_fdstore *s)
+/* Start sharrd as fault_daemon_start does; returns 0 once it answers, or 1 if it died
+ * of SIGKILL (its fault point) before (only when may_die). */
+static int fault_daemon_launch(struct harness *h, const char *point, struct fault_fdstore *s,
+                               int may_die)
 {
     char names[FAULT_STORE_MAX * 65] = "";
     int fds[FAULT_STORE_MAX];
@@ -222,17 +225,30 @@ void fault_daemon_start(struct harness *h, const char *point, struct fault_fdsto
         sharr_t *conn = NULL;
         if (waitpid(pid, &status, WNOHANG) == pid) {
             h->daemon = 0;
+            if (may_die && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+                return 1;
             print_error("sharrd exited during start (status 0x%x)\n", status);
             fail();
         }
         if (sharr_connect(h->sock, &conn) == 0) {
             sharr_disconnect(conn);
-            return;
+            return 0;
         }
         fault_pause();
     }
     print_error("sharrd did not answer on %s\n", h->sock);
     fail();
+    return 0;
+}
+
+void fault_daemon_start(struct harness *h, const char *point, struct fault_fdstore *s)
+{
+    fault_daemon_launch(h, point, s, 0);
+}
+
+int fault_daemon_start_or_die(struct harness *h, const char *point)
+{
+    return fault_daemon_launch(h, point, NULL, 1);
 }
 
 void fault_daemon_kill(struct harness *h)
