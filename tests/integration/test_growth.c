@@ -315,13 +315,24 @@ static int child_grows_an_unlinked_file(void *arg)
     /* Closed: the file and its charge are gone. */
     CHILD_CHECK(close(fd) == 0);
     CHILD_CHECK(create_rc(c, "next", 8, &persist) == 0);
+    /* The same for a file replaced by w+: the old one is still there while held. */
+    const struct sharr_create_opts over = { .persist = 1, .overwrite = 1 };
+    CHILD_CHECK(sharr_create(c, "replaced", "|u1", 1, shape, &persist, &a) == 0);
+    fd = dup(sharr_array_fd(a));
+    CHILD_CHECK(fd >= 0);
+    CHILD_CHECK(sharr_close(a) == 0);
+    CHILD_CHECK(create_rc(c, "replaced", 8, &over) == 0);
+    CHILD_CHECK(fallocate(fd, 0, 0, 16 * MIB) == 0);
+    CHILD_CHECK(create_rc(c, "last", 8, &persist) == -EDQUOT);
+    CHILD_CHECK(close(fd) == 0);
+    CHILD_CHECK(create_rc(c, "last", 8, &persist) == 0);
     sharr_disconnect(c);
     return 0;
 }
 
-/* An unlinked persistent array whose file a process still holds keeps its disk space,
- * so it counts against its owner until the last descriptor closes, with what a writer
- * grew it by. */
+/* An unlinked (or replaced) persistent array whose file a process still holds keeps
+ * its disk space, so it counts against its owner until the last descriptor closes,
+ * with what a writer grew it by. */
 static void test_unlinked_file_grown_through_a_kept_descriptor_is_charged(void **state)
 {
     struct harness *h = g_h = *state;
