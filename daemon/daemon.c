@@ -106,9 +106,21 @@ size_t daemon_uncache(struct daemon *d, const struct registry_array *a)
 
 static void daemon_on_removed(void *arg, struct registry_array *a)
 {
-    daemon_uncache(arg, a);
-    growth_forget(arg, a);
-    releases_sweep(arg);
+    struct daemon *d = arg;
+
+    daemon_uncache(d, a);
+    registry_keep_file(&d->store, a); /* a replaced one's file still has the name */
+    releases_sweep(d);
+}
+
+static bool daemon_on_last(void *arg, struct registry_array *a)
+{
+    struct daemon *d = arg;
+
+    if (leftover_keep(d, a))
+        return true;
+    growth_forget(d, a);
+    return false;
 }
 
 static size_t daemon_reclaim(void *arg)
@@ -196,10 +208,13 @@ int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t e
     registry_init(&d->registry, &d->loop);
     d->registry.on_removed = daemon_on_removed;
     d->registry.on_removed_arg = d;
+    d->registry.on_last = daemon_on_last;
+    d->registry.on_last_arg = d;
     quota_init(&d->quota);
     d->registry.quota = &d->quota;
     releases_init(d);
     growth_init(d);
+    leftover_init(d);
     r = service_start(d, err, errlen);
     if (r < 0)
         return r;
@@ -266,6 +281,7 @@ void daemon_stop(struct daemon *d)
         conn_close(d->conns, "the daemon is shutting down");
     releases_close(d);
     growth_close(d);
+    leftover_close(d);
     waiters_close(&d->registry.waiters);
     conn_backlog_close(d);
     ratelog_close(&d->refusals);

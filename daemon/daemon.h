@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "growth.h"
+#include "leftover.h"
 #include "log.h"
 #include "memstore.h"
 #include "notify.h"
@@ -58,6 +59,7 @@ struct daemon {
     bool releases_on;       /* releases_timer was initialised and is not closed */
     unsigned nrings;        /* connections with a release ring */
     struct growth growth;   /* persistent files writers grew or cut (growth.c) */
+    struct leftover leftover; /* arrays let go of that a process still holds (leftover.c) */
 };
 
 /* Set up d from cfg: raise RLIMIT_NOFILE, listen, open the store and load its

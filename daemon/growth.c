@@ -1,17 +1,21 @@
 /* growth.c — notice, charge and report persistent files that writers grew or cut.
  *
- * The watched list holds a reference to each array; an array leaves it when it loses
- * its name (growth_forget) or when the sweep finds no r+ attachment left, after one
- * last look.
+ * The watched list holds no reference: an array leaves it when it is freed
+ * (growth_forget), or when the sweep finds that no process can write to its file any
+ * more, after one last look. An array without a name is looked at through the
+ * descriptor it kept of its file (registry_keep_file).
  */
 #include "growth.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon.h"
+#include "openers.h"
 
 #define GROWTH_BLOCK_MIN 4096u
 #define GROWTH_BLOCK_MAX (1u << 20)
@@ -29,10 +33,8 @@ void growth_close(struct daemon *d)
 {
     struct growth *g = &d->growth;
 
-    for (size_t i = 0; i < g->n; i++) {
+    for (size_t i = 0; i < g->n; i++)
         g->watched[i]->watch_slot = 0;
-        registry_unref(g->watched[i]);
-    }
     free(g->watched);
     g->watched = NULL;
     g->n = g->cap = 0;
@@ -78,8 +80,10 @@ void growth_check(struct daemon *d, struct registry_array *a)
     bool damaged;
     struct stat st;
 
-    if (!m->persist || !a->ready || !a->named
-        || store_stat(&d->store, m->name, &a->file, &st) < 0)
+    if (!m->persist || !a->ready)
+        return;
+    if (a->named ? store_stat(&d->store, m->name, &a->file, &st) < 0
+                 : a->fd < 0 || fstat(a->fd, &st) < 0)
         return;
     growth_measure(m, &st, &grown, &damaged);
     if (grown != m->grown) {
@@ -109,7 +113,7 @@ void growth_check(struct daemon *d, struct registry_array *a)
     }
 }
 
-/* Take the i-th watched array off the list and drop its reference. */
+/* Take the i-th watched array off the list. */
 static void growth_drop(struct growth *g, size_t i)
 {
     struct registry_array *a = g->watched[i];
@@ -119,17 +123,37 @@ static void growth_drop(struct growth *g, size_t i)
     a->watch_slot = 0;
     if (g->n == 0)
         uv_timer_stop(&g->timer);
-    registry_unref(a);
+}
+
+/* Can a process still write to a's file? A writer attached can; else the kernel is
+ * asked whether any description of the file is open for writing (a writer may have
+ * kept its descriptor, or a mapping, after its release, or the adopter its own).
+ * When it cannot tell, attached writers are all that count. */
+static bool growth_writable(struct daemon *d, const struct registry_array *a)
+{
+    int fd, r;
+
+    if (a->writers > 0)
+        return true;
+    if (!a->named)
+        return a->fd >= 0 && openers_probe(a->fd, true) > 0;
+    r = store_reopen(&d->store, a->meta.name, &a->file, O_RDONLY, &fd);
+    if (r < 0)
+        return false;
+    r = openers_probe(fd, true);
+    close(fd);
+    return r > 0;
 }
 
 /* Look at up to GROWTH_BATCH watched arrays of uid (or of all), going on from where
  * the last look stopped so that every one gets its turn; a sweep also lets go of
- * those no writer holds any more. An array moved by a drop may be looked at twice or
- * wait for the next pass: both are harmless. */
+ * those no process can write to any more, asking the kernel about at most
+ * GROWTH_PROBES of them (the others wait for the next sweep). An array moved by a
+ * drop may be looked at twice or wait for the next pass: both are harmless. */
 static void growth_pass(struct daemon *d, uint32_t uid, bool sweep)
 {
     struct growth *g = &d->growth;
-    size_t seen = 0, checked = 0;
+    size_t seen = 0, checked = 0, probes = 0;
 
     while (seen < g->n && checked < GROWTH_BATCH) {
         struct registry_array *a;
@@ -144,7 +168,7 @@ static void growth_pass(struct daemon *d, uint32_t uid, bool sweep)
         }
         growth_check(d, a);
         checked++;
-        if (sweep && a->writers == 0)
+        if (sweep && a->writers == 0 && probes++ < GROWTH_PROBES && !growth_writable(d, a))
             growth_drop(g, g->next); /* the slot now holds another array: look at it next */
         else
             g->next++;
@@ -185,7 +209,6 @@ void growth_watch(struct daemon *d, struct registry_array *a)
         g->watched = w;
         g->cap = cap;
     }
-    registry_ref(a);
     g->watched[g->n++] = a;
     a->watch_slot = g->n;
     if (!uv_is_active((uv_handle_t *)&g->timer))

@@ -2,13 +2,16 @@
  *
  * A client with an r+ descriptor of a plain file can fallocate or ftruncate it (only
  * memfds can be sealed): the kernel cannot stop it, so the daemon notices after the
- * fact. It looks at the file (fstatat by name, the same file checked by identity) at
- * start, at stat, list and sync of the array; and, for the arrays attached r+ since
- * the last sweep (up to GROWTH_BATCH at a time, in turn), at stats, before a create
- * under a byte quota, and by a sweep every GROWTH_SWEEP_MS: a libuv timer that runs
- * only while there are any, so an idle daemon sets no timer. Blocks allocated beyond
- * what the data needs are charged to the owner (meta.grown, quota.h); a file shorter
- * than its data is reported as damaged (meta.damaged) and logged.
+ * fact. It looks at the file (fstatat by name, the same file checked by identity; or
+ * fstat of the descriptor an array without a name kept) at start, at stat, list and
+ * sync of the array; and, for the arrays attached r+ or adopted, for as long as any
+ * process holds their file open for writing (openers.h: a writer may keep its
+ * descriptor or mapping after its release), up to GROWTH_BATCH at a time, in turn, at
+ * stats, before a create under a byte quota, and by a sweep every GROWTH_SWEEP_MS: a
+ * libuv timer that runs only while there are any, so an idle daemon sets no timer.
+ * Blocks allocated beyond what the data needs are charged to the owner (meta.grown,
+ * quota.h); a file shorter than its data is reported as damaged (meta.damaged) and
+ * logged.
  */
 #ifndef DAEMON_GROWTH_H
 #define DAEMON_GROWTH_H
@@ -24,6 +27,7 @@
 
 #define GROWTH_SWEEP_MS 1000     /* between two looks at the arrays writers hold */
 #define GROWTH_BATCH 1024        /* files looked at in one go (about 1.5 ms here), in turn */
+#define GROWTH_PROBES 64         /* of them, asked whether a writer is left (about 10 us each) */
 #define GROWTH_ANY_UID UINT32_MAX
 
 struct daemon;
@@ -32,7 +36,7 @@ struct registry_array;
 struct growth {
     uv_timer_t timer;                /* the sweep; active only while watched is not empty */
     bool on;                         /* timer initialised and not closed */
-    struct registry_array **watched; /* attached r+ since the last sweep; each referenced */
+    struct registry_array **watched; /* attached r+ or adopted, a writer maybe left */
     size_t n, cap;
     size_t next;                     /* where the next look at watched begins */
 };
@@ -53,20 +57,22 @@ void growth_measure(const struct meta *m, const struct stat *st, uint64_t *ret_g
 /* Log what a persistent array found at start shows (m as growth_measure filled it). */
 void growth_report_found(struct daemon *d, const struct meta *m);
 
-/* Look at a's file now (a persistent array with a name; others are left alone) and
- * apply what it shows: a->meta.grown charged to the owner through the quota,
- * a->meta.damaged set or cleared, each change logged once. */
+/* Look at a's file now (a persistent array, by name or, without one, through the
+ * descriptor it kept; others are left alone) and apply what it shows:
+ * a->meta.grown charged to the owner through the quota, a->meta.damaged set or
+ * cleared, each change logged once. */
 void growth_check(struct daemon *d, struct registry_array *a);
 
 /* growth_check of the watched arrays of uid (GROWTH_ANY_UID: of all), at most
  * GROWTH_BATCH of them, the next ones in turn at the next call. */
 void growth_check_uid(struct daemon *d, uint32_t uid);
 
-/* a was just attached r+: watch it until the sweep finds no writer holding it. */
+/* a was just attached r+ or adopted: watch it until the sweep finds no process that
+ * can write to its file. */
 void growth_watch(struct daemon *d, struct registry_array *a);
 
-/* a lost its name: stop watching it (its file can no longer be found by name), so the
- * watch never keeps an unlinked array, and its quota, alive. */
+/* a is being freed: stop watching it. The watch holds no reference, so it never keeps
+ * an array, or its quota, alive. */
 void growth_forget(struct daemon *d, struct registry_array *a);
 
 #endif

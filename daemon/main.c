@@ -32,6 +32,7 @@ int main(int argc, char **argv)
     /* A client that leaves mid-reply must not kill the daemon; sends use
      * MSG_NOSIGNAL too, this covers every other write. */
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGIO, SIG_IGN); /* a file lease broken while openers.c held it */
     r = daemon_start(&d, &cfg, err, sizeof(err));
     if (r < 0)
         log_error(&d.log, "%s", err);

@@ -222,9 +222,15 @@ static int methods_remove(struct daemon *d, struct registry_array *a, char *tras
 
     trash[0] = '\0';
     if (a->meta.persist) {
+        /* A process may still hold the file: its space stays taken (leftover.h). */
+        registry_keep_file(&d->store, a);
         r = store_unlink(&d->store, a->meta.name, trash);
-        if (r < 0)
+        if (r < 0) {
+            if (a->fd >= 0)
+                close(a->fd);
+            a->fd = -1;
             return r;
+        }
     } else {
         fdstore_drop(&d->notify, &a->meta, a->fd);
     }
@@ -335,6 +341,8 @@ static void methods_create_done(uv_work_t *req, int status)
         log_debug(&d->log, "%s %s %s array %s", job->adopt ? "adopted" : "created",
                   a->meta.persist ? "persistent" : "volatile", a->meta.dtype.str, a->meta.name);
         registry_ready(&d->registry, a, job->fd);
+        if (job->adopt)
+            growth_watch(d, a); /* the adopter kept its own descriptor of the file */
         if (!a->meta.persist && fdstore_push(&d->notify, &a->meta, a->fd, job->err,
                                              sizeof(job->err)) < 0)
             log_warning(&d->log, "volatile array %s will not survive a restart: %s",
@@ -450,9 +458,11 @@ static int methods_build(struct methods_job *job, bool overwrite)
     /* An overwrite needs room for both arrays: the old one lives until the new is built. */
     r = quota_check(&d->quota, &d->cfg.policy, m->uid, quota_cost_of(m), why, sizeof(why));
     if (r < 0) {
-        /* Unlinked arrays count until their last attachment goes: apply the releases
-         * clients have posted but the daemon has not yet read, and look again. */
+        /* Unlinked arrays count until their last attachment goes, and then until no
+         * process holds them: apply the releases clients have posted but the daemon
+         * has not yet read, ask again about those still held, and look again. */
         releases_take_all(d);
+        leftover_check(d, r == -EDQUOT ? m->uid : LEFTOVER_ANY_UID);
         r = quota_check(&d->quota, &d->cfg.policy, m->uid, quota_cost_of(m), why, sizeof(why));
     }
     if (r < 0) {
@@ -929,8 +939,10 @@ static int methods_stats(struct conn *c, const struct codec_msg *msg)
     msgpack_sbuffer sb;
 
     memset(&s, 0, sizeof(s));
-    /* The files writers hold may have grown since anyone looked. */
+    /* The files writers hold may have grown since anyone looked, and arrays let go of
+     * may be closed at last. */
     growth_check_uid(d, GROWTH_ANY_UID);
+    leftover_check(d, LEFTOVER_ANY_UID);
     for (size_t i = 0; i < d->registry.n; i++) {
         const struct registry_array *a = d->registry.arrays[i];
         uint64_t bytes = a->meta.nbytes + a->meta.grown;

@@ -101,6 +101,7 @@ static struct registry_array *registry_array_new(struct registry *reg, const str
         return NULL;
     }
     a->quota = reg->quota;
+    a->reg = reg;
     a->meta = *m;
     a->meta.nattached = 0;
     a->ready = fd >= 0; /* the caller hands the data of a ready array */
@@ -184,6 +185,10 @@ int registry_restore(struct registry *reg, struct registry_array *a)
     a->named = true;
     if (a->meta.nattached > 0)
         reg->unlinked_attached--;
+    if (a->meta.persist && a->fd >= 0) {
+        close(a->fd); /* found by name again */
+        a->fd = -1;
+    }
     registry_ref(a);
     registry_wake(reg, a);
     return 0;
@@ -197,6 +202,8 @@ void registry_ref(struct registry_array *a)
 void registry_unref(struct registry_array *a)
 {
     if (--a->refs > 0)
+        return;
+    if (a->reg && a->reg->on_last && a->reg->on_last(a->reg->on_last_arg, a))
         return;
     if (a->quota)
         quota_release(a->quota, a->meta.uid, a->charged);
@@ -251,6 +258,16 @@ int registry_descriptor(const struct store *s, const struct registry_array *a,
         return -errno;
     *ret_fd = fd;
     return 0;
+}
+
+void registry_keep_file(const struct store *s, struct registry_array *a)
+{
+    int fd;
+
+    if (!a->meta.persist || !a->ready || a->fd >= 0
+        || store_reopen(s, a->meta.name, &a->file, O_RDONLY, &fd) < 0)
+        return;
+    a->fd = fd;
 }
 
 /* a is ready (again): answer the opens waiting for its name. */

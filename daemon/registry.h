@@ -25,15 +25,16 @@ struct registry_array {
     struct meta meta;  /* meta.nattached is kept current */
     bool ready;        /* false while its create runs: the name is reserved */
     bool named;        /* reachable by name (false once unlinked or replaced) */
-    int fd;            /* a volatile array's memfd, O_RDWR; -1 until ready, and always
-                        * -1 for a persistent array */
+    int fd;            /* a volatile array's memfd, O_RDWR, -1 until ready; for a
+                        * persistent array -1, or once it lost its name, an O_RDONLY
+                        * descriptor of its file (registry_keep_file) */
     struct store_file_id file; /* a persistent array's .npy, once ready */
     unsigned refs;     /* the name, each attachment, each job in flight */
     struct quota *quota; /* charged for this array until it is freed, or NULL */
     struct quota_cost charged; /* what quota holds for it now (growth.c updates it) */
     unsigned writers;  /* attachments in mode r+ */
-    size_t watch_slot; /* 1 + its place in growth.c's sweep list (which holds a
-                        * reference), 0 when not in it */
+    size_t watch_slot; /* 1 + its place in growth.c's sweep list, 0 when not in it */
+    struct registry *reg; /* the registry it was added to, for on_last */
 };
 
 /* One client's hold on an array, named by a daemon-unique handle. */
@@ -46,6 +47,9 @@ struct registry_attach {
 
 /* Called when a loses its name (registry_remove), while it is still referenced. */
 typedef void registry_removed_cb(void *arg, struct registry_array *a);
+/* Called when the last reference to a goes, before a is freed: true when the callee
+ * took a reference of its own (a lives on), false to free a now. */
+typedef bool registry_last_cb(void *arg, struct registry_array *a);
 
 struct registry {
     uv_loop_t *loop;
@@ -58,6 +62,8 @@ struct registry {
     struct quota *quota;            /* arrays added are charged here when set */
     registry_removed_cb *on_removed; /* or NULL */
     void *on_removed_arg;
+    registry_last_cb *on_last;       /* or NULL */
+    void *on_last_arg;
 };
 
 void registry_init(struct registry *reg, uv_loop_t *loop);
@@ -89,8 +95,16 @@ void registry_remove(struct registry *reg, struct registry_array *a);
 int registry_restore(struct registry *reg, struct registry_array *a);
 
 void registry_ref(struct registry_array *a);
-/* Drop a reference; the last one closes a volatile array's memfd and frees a. */
+/* Drop a reference; after the last one, unless on_last keeps a, closes its descriptor
+ * and frees it. */
 void registry_unref(struct registry_array *a);
+
+/* The ready persistent array a is losing its name: keep an O_RDONLY descriptor of its
+ * file (opened by name in s, checked to be a's) in a->fd, so what becomes of the file
+ * can still be asked about (leftover.h, growth.h) once the name is gone. Call while the
+ * name still leads to the file (an unlink renames it first, an overwrite later).
+ * Nothing is kept when it cannot be opened or the name holds another file. */
+void registry_keep_file(const struct store *s, struct registry_array *a);
 
 /* Record an attachment of a in mode (takes a reference). */
 void registry_attach(struct registry *reg, struct registry_array *a, enum meta_mode mode,

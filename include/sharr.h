@@ -167,7 +167,9 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
  * connection's release ring (no message, no system call), or sent as a notification
  * when the ring is full. Every later call, on any connection, that reports attachments
  * (sharr_stat, sharr_list, sharr_holders, sharr_stats) sees it applied; the daemon
- * frees what only this attachment kept (an unlinked array) within about a second.
+ * frees what only this attachment kept (an unlinked array) within about a second,
+ * unless a process still has it open or mapped (a descriptor kept with dup, a child
+ * that inherited the mapping): it counts against its owner's limits until then.
  * NULL is a no-op returning 0. */
 int sharr_close(sharr_array_t *array);
 

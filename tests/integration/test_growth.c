@@ -240,6 +240,151 @@ static void test_watch_never_holds_an_unlinked_arrays_quota(void **state)
     sharr_disconnect(c);
 }
 
+/* Let the daemon's clock run ms: polls stats (no sleep decides anything) until its
+ * uptime has grown by ms, then asks once more, so every timer due by then has run. */
+static void daemon_wait(sharr_t *c, int64_t ms)
+{
+    struct sharr_stats st;
+    CHILD_CHECK(sharr_stats(c, &st) == 0);
+    const int64_t until = st.uptime_ms + ms;
+    while (st.uptime_ms < until) {
+        struct timespec ts = { 0, 20 * 1000 * 1000L };
+        nanosleep(&ts, NULL);
+        CHILD_CHECK(sharr_stats(c, &st) == 0);
+    }
+    CHILD_CHECK(sharr_stats(c, &st) == 0);
+}
+
+static int child_grows_through_a_kept_descriptor(void *arg)
+{
+    (void)arg;
+    sharr_t *c = NULL;
+    sharr_array_t *a = NULL;
+    const uint64_t shape[1] = { 8 };
+    struct sharr_stats st;
+    CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
+    CHILD_CHECK(sharr_create(c, "kept", "|u1", 1, shape, &persist, &a) == 0);
+    int fd = dup(sharr_array_fd(a));
+    CHILD_CHECK(fd >= 0);
+    /* Released (stats applies the release at once), and left alone for a few sweeps. */
+    CHILD_CHECK(sharr_close(a) == 0);
+    daemon_wait(c, 3000);
+    CHILD_CHECK(fallocate(fd, 0, 0, 16 * MIB) == 0);
+    CHILD_CHECK(create_rc(c, "next", 8, &persist) == -EDQUOT);
+    CHILD_CHECK(strstr(sharr_last_error(), "--max-bytes-per-uid") != NULL);
+    CHILD_CHECK(sharr_stats(c, &st) == 0);
+    CHILD_CHECK(st.bytes_grown >= 16 * MIB - 2 * SHARR_DATA_OFFSET);
+    /* Back to its size and closed: within bounds, and nothing left to watch. */
+    CHILD_CHECK(ftruncate(fd, SHARR_DATA_OFFSET + 8) == 0);
+    CHILD_CHECK(close(fd) == 0);
+    CHILD_CHECK(create_rc(c, "next", 8, &persist) == 0);
+    sharr_disconnect(c);
+    return 0;
+}
+
+/* A writer that released the array but kept its descriptor can still grow the file:
+ * the daemon keeps looking while any process holds the file open for writing, so the
+ * growth is charged and the owner's creates refused as if it were still attached. */
+static void test_growth_through_a_descriptor_kept_after_release_is_charged(void **state)
+{
+    struct harness *h = g_h = *state;
+    const char *const flags[] = { "--max-bytes-per-uid", "1M", NULL };
+    launch_daemon(h, flags, 0);
+    asuser_open_dir(h);
+    assert_int_equal(asuser_run(h, ASUSER_UID, ASUSER_GID, child_grows_through_a_kept_descriptor,
+                                NULL), 0);
+    assert_true(daemon_sleeps_without_timer(h->daemon));
+}
+
+static int child_grows_an_unlinked_file(void *arg)
+{
+    (void)arg;
+    sharr_t *c = NULL;
+    sharr_array_t *a = NULL;
+    const uint64_t shape[1] = { 8 };
+    CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
+    CHILD_CHECK(sharr_create(c, "gone", "|u1", 1, shape, &persist, &a) == 0);
+    int fd = dup(sharr_array_fd(a));
+    CHILD_CHECK(fd >= 0);
+    CHILD_CHECK(sharr_close(a) == 0);
+    CHILD_CHECK(sharr_unlink(c, "gone") == 0);
+    /* Its name is gone, its file is not: 16 MiB of disk through the kept descriptor. */
+    CHILD_CHECK(fallocate(fd, 0, 0, 16 * MIB) == 0);
+    CHILD_CHECK(create_rc(c, "next", 8, &persist) == -EDQUOT);
+    CHILD_CHECK(strstr(sharr_last_error(), "--max-bytes-per-uid") != NULL);
+    /* Closed: the file and its charge are gone. */
+    CHILD_CHECK(close(fd) == 0);
+    CHILD_CHECK(create_rc(c, "next", 8, &persist) == 0);
+    /* The same for a file replaced by w+: the old one is still there while held. */
+    const struct sharr_create_opts over = { .persist = 1, .overwrite = 1 };
+    CHILD_CHECK(sharr_create(c, "replaced", "|u1", 1, shape, &persist, &a) == 0);
+    fd = dup(sharr_array_fd(a));
+    CHILD_CHECK(fd >= 0);
+    CHILD_CHECK(sharr_close(a) == 0);
+    CHILD_CHECK(create_rc(c, "replaced", 8, &over) == 0);
+    CHILD_CHECK(fallocate(fd, 0, 0, 16 * MIB) == 0);
+    CHILD_CHECK(create_rc(c, "last", 8, &persist) == -EDQUOT);
+    CHILD_CHECK(close(fd) == 0);
+    CHILD_CHECK(create_rc(c, "last", 8, &persist) == 0);
+    sharr_disconnect(c);
+    return 0;
+}
+
+/* An unlinked (or replaced) persistent array whose file a process still holds keeps
+ * its disk space, so it counts against its owner until the last descriptor closes,
+ * with what a writer grew it by. */
+static void test_unlinked_file_grown_through_a_kept_descriptor_is_charged(void **state)
+{
+    struct harness *h = g_h = *state;
+    const char *const flags[] = { "--max-bytes-per-uid", "1M", NULL };
+    launch_daemon(h, flags, 0);
+    asuser_open_dir(h);
+    assert_int_equal(asuser_run(h, ASUSER_UID, ASUSER_GID, child_grows_an_unlinked_file, NULL),
+                     0);
+}
+
+/* An (8,) |u1 .npy file, as numpy writes it, at path; its descriptor, O_RDWR. */
+static int write_small_npy(const char *path)
+{
+    static const char dict[] = "{'descr': '|u1', 'fortran_order': False, 'shape': (8,), }";
+    unsigned char buf[128 + 8];
+    memset(buf, ' ', 128);
+    memcpy(buf, "\x93NUMPY\x01\x00", 8);
+    buf[8] = 128 - 10;
+    buf[9] = 0;
+    memcpy(buf + 10, dict, sizeof dict - 1);
+    buf[127] = '\n';
+    memset(buf + 128, 7, 8);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, buf, sizeof buf), (ssize_t)sizeof buf);
+    return fd;
+}
+
+/* The process that adopted a file keeps its own descriptor of it: growth through that
+ * descriptor is charged as a writer's is, though it never attached the array. */
+static void test_growth_through_the_adopters_descriptor_is_charged(void **state)
+{
+    struct harness *h = *state;
+    const char *const flags[] = { "--max-bytes", "1M", NULL };
+    launch_daemon(h, flags, 0);
+    char path[256];
+    snprintf(path, sizeof path, "%s/adoptme.npy", h->dir);
+    int fd = write_small_npy(path);
+    sharr_t *c = harness_connect(h);
+    assert_rc(sharr_adopt(c, "adopted", fd, NULL, NULL), 0);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(fallocate(fd, 0, 0, 16 * MIB), 0);
+    assert_rc(create_rc(c, "next", 8, &persist), -ENOSPC);
+    assert_non_null(strstr(sharr_last_error(), "--max-bytes"));
+    assert_true(harness_stats(c).bytes_grown >= 16 * MIB - 2 * SHARR_DATA_OFFSET);
+    assert_int_equal(ftruncate(fd, 128 + 8), 0);
+    assert_int_equal(close(fd), 0);
+    assert_rc(create_rc(c, "next", 8, &persist), 0);
+    sharr_disconnect(c);
+    assert_true(daemon_sleeps_without_timer(h->daemon));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -254,6 +399,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_growth_found_at_start_is_charged, harness_setup,
                                         harness_teardown),
         cmocka_unit_test_setup_teardown(test_watch_never_holds_an_unlinked_arrays_quota,
+                                        harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_growth_through_a_descriptor_kept_after_release_is_charged, harness_setup,
+            harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_unlinked_file_grown_through_a_kept_descriptor_is_charged, harness_setup,
+            harness_teardown),
+        cmocka_unit_test_setup_teardown(test_growth_through_the_adopters_descriptor_is_charged,
                                         harness_setup, harness_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -406,6 +406,101 @@ static void test_volatile_cap_flags_take_sizes_and_percentages(void **state)
     }
 }
 
+/* What the child that keeps mappings saw, for the parent to print. */
+struct kept {
+    int made;            /* arrays it created, mapped, released and unlinked */
+    int rc;              /* the create that stopped it */
+    char msg[256];
+    uint64_t reserved_held, reserved_free, reserved_replaced;
+};
+
+/* Map a's data with the child's own mapping, which outlives sharr_close. */
+static unsigned char *map_own(sharr_array_t *a, uint64_t each)
+{
+    void *p = mmap(NULL, SHARR_DATA_OFFSET + each, PROT_READ | PROT_WRITE, MAP_SHARED,
+                   sharr_array_fd(a), 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static int child_keeps_mappings(void *arg)
+{
+    struct kept *k = arg;
+    const uint64_t each = 4 * MIB, shape[1] = { each };
+    unsigned char *held[8];
+    struct sharr_stats st;
+    sharr_t *c = NULL;
+    CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
+    for (k->made = 0; k->made < 8; k->made++) {
+        char name[16];
+        sharr_array_t *a = NULL;
+        snprintf(name, sizeof name, "kept%d", k->made);
+        k->rc = sharr_create(c, name, "|u1", 1, shape, NULL, &a);
+        if (k->rc != 0) {
+            snprintf(k->msg, sizeof k->msg, "%s", sharr_last_error());
+            break;
+        }
+        held[k->made] = map_own(a, each);
+        CHILD_CHECK(held[k->made] != NULL);
+        memset(held[k->made] + SHARR_DATA_OFFSET, k->made + 1, each);
+        CHILD_CHECK(sharr_close(a) == 0);
+        CHILD_CHECK(sharr_unlink(c, name) == 0);
+    }
+    CHILD_CHECK(sharr_stats(c, &st) == 0);
+    k->reserved_held = st.volatile_reserved;
+    for (int i = 0; i < k->made; i++) {
+        CHILD_CHECK(held[i][SHARR_DATA_OFFSET + each - 1] == i + 1);
+        CHILD_CHECK(munmap(held[i], SHARR_DATA_OFFSET + each) == 0);
+    }
+    CHILD_CHECK(sharr_stats(c, &st) == 0);
+    k->reserved_free = st.volatile_reserved;
+
+    /* w+ over an array this process still maps: both hold memory, both count. */
+    const struct sharr_create_opts over = { .overwrite = 1 };
+    sharr_array_t *old = NULL, *new = NULL;
+    CHILD_CHECK(sharr_create(c, "over", "|u1", 1, shape, NULL, &old) == 0);
+    unsigned char *old_data = map_own(old, each);
+    CHILD_CHECK(old_data != NULL);
+    CHILD_CHECK(sharr_close(old) == 0);
+    CHILD_CHECK(sharr_create(c, "over", "|u1", 1, shape, &over, &new) == 0);
+    CHILD_CHECK(sharr_close(new) == 0);
+    CHILD_CHECK(sharr_stats(c, &st) == 0);
+    k->reserved_replaced = st.volatile_reserved;
+    CHILD_CHECK(munmap(old_data, SHARR_DATA_OFFSET + each) == 0);
+    CHILD_CHECK(sharr_unlink(c, "over") == 0);
+    CHILD_CHECK(sharr_stats(c, &st) == 0);
+    CHILD_CHECK(st.volatile_reserved == 0);
+    sharr_disconnect(c);
+    return 0;
+}
+
+/* A client that releases and unlinks its arrays but keeps mappings of them (or
+ * descriptors, or children that inherited them) still holds their memory, all of it
+ * charged to sharrd's cgroup: they count against its owner until the last mapping
+ * goes, so keeping them cannot take more than the caps. With 16 MiB per uid, nobody
+ * keeps three arrays of 4 MiB and the fourth create is refused; unmapped, they are
+ * free again at once. A replaced array still mapped counts beside its replacement. */
+static void test_arrays_released_but_still_mapped_count_until_unmapped(void **state)
+{
+    struct harness *h = g_h = *state;
+    const char *const flags[] = { "--max-volatile-bytes", "64M",
+                                  "--max-volatile-bytes-per-uid", "16M", NULL };
+    launch_daemon(h, flags, 0);
+    asuser_open_dir(h);
+    struct kept *k = mmap(NULL, sizeof *k, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                          -1, 0);
+    assert_true(k != MAP_FAILED);
+    memset(k, 0, sizeof *k);
+    assert_int_equal(asuser_run(h, ASUSER_UID, ASUSER_GID, child_keeps_mappings, k), 0);
+    printf("nobody kept %d arrays mapped, then: %s\n", k->made, k->msg);
+    assert_int_equal(k->made, 3);
+    assert_int_equal(k->rc, -EDQUOT);
+    assert_non_null(strstr(k->msg, "--max-volatile-bytes-per-uid"));
+    assert_int_equal(k->reserved_held, 3 * volatile_cost(4 * MIB));
+    assert_int_equal(k->reserved_free, 0);
+    assert_int_equal(k->reserved_replaced, 2 * volatile_cost(4 * MIB));
+    munmap(k, sizeof *k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -421,6 +516,9 @@ int main(void)
             teardown_cgroup),
         cmocka_unit_test_setup_teardown(test_volatile_cap_flags_take_sizes_and_percentages,
                                         harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_arrays_released_but_still_mapped_count_until_unmapped, harness_setup,
+            harness_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,54 @@
+/* leftover.h — arrays nobody is attached to that some process still holds open.
+ *
+ * A client can release its attachment (or close its connection) and keep a
+ * descriptor or a mapping of the array, pass it on, or leave it to a child it forked.
+ * A volatile array's memory (charged to sharrd's cgroup, which allocated it) and an
+ * unlinked persistent array's disk space then stay taken, so when the last reference
+ * the daemon has goes, the array is kept, still charged to its owner (quota.h), until
+ * the kernel says that no other open description of its memfd or file is left
+ * (openers.h). Held arrays are looked at again by a sweep every LEFTOVER_SWEEP_MS, up
+ * to LEFTOVER_BATCH at a time, in turn (a libuv timer that runs only while there are
+ * any), by stats, and before a create is refused for quota. Nothing here survives a
+ * restart: a new daemon does not know what the old one handed out.
+ */
+#ifndef DAEMON_LEFTOVER_H
+#define DAEMON_LEFTOVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#define LEFTOVER_SWEEP_MS 1000
+#define LEFTOVER_BATCH 64 /* looks in one go: each opens and leases a file, about 10 us */
+#define LEFTOVER_ANY_UID UINT32_MAX
+
+struct daemon;
+struct registry_array;
+
+struct leftover {
+    uv_timer_t timer;               /* the sweep; active only while held is not empty */
+    bool on;                        /* timer initialised and not closed */
+    struct registry_array **held;   /* each referenced, without a name or attachment */
+    size_t n, cap;
+    size_t next;                    /* where the next look begins */
+};
+
+/* Initialise d->leftover (no timer runs yet); warn once when the kernel cannot tell who
+ * holds a file (leases disabled), as held arrays are then freed as before. */
+void leftover_init(struct daemon *d);
+/* Let go of every held array (they are freed: the daemon is stopping) and close the
+ * timer. Idempotent; later leftover_keep calls keep nothing. */
+void leftover_close(struct daemon *d);
+
+/* The last reference to a just went. True when another process still holds its
+ * memfd or file (a's descriptor, fd, is what is asked about): a is kept, with a
+ * reference of the list's own, still charged. False when a can be freed now. */
+bool leftover_keep(struct daemon *d, struct registry_array *a);
+
+/* Look again at the held arrays of uid (LEFTOVER_ANY_UID: of all), at most
+ * LEFTOVER_BATCH of them, the next ones at the next call; free those let go of. */
+void leftover_check(struct daemon *d, uint32_t uid);
+
+#endif

@@ -1,0 +1,28 @@
+/* openers.h — whether any process still holds a file open: asked of the kernel by
+ * taking a file lease and dropping it at once (fcntl F_SETLEASE), which works only
+ * while no other open file description of the file exists (F_WRLCK) or none open
+ * for writing (F_RDLCK). A mapping keeps its description, so mappings count too.
+ *
+ * The daemon uses it to keep counting what a client holds after it let go of its
+ * attachments (leftover.c) and to keep watching a file a writer can still change
+ * (growth.c). It owns no state; a lease never outlives the call. A lease being
+ * broken sends SIGIO to the daemon, which main.c ignores.
+ */
+#ifndef DAEMON_OPENERS_H
+#define DAEMON_OPENERS_H
+
+#include <stdbool.h>
+
+/* Does any other open file description of fd's file exist (writers_only: any open
+ * for writing)? fd must be O_RDONLY and the daemon's only description of the file,
+ * apart from a memfd's own (memfd_create's description is not counted by the
+ * kernel). 1 yes, 0 no, or a negative errno when the kernel cannot tell (leases
+ * disabled by fs.leases-enable, a filesystem without leases, a file of another uid
+ * for a daemon without CAP_LEASE). */
+int openers_probe(int fd, bool writers_only);
+
+/* openers_probe of a new O_RDONLY description of the file open on fd (through
+ * /proc/self/fd), for a memfd whose own O_RDWR descriptor is the daemon's. */
+int openers_probe_reopen(int fd, bool writers_only);
+
+#endif
