@@ -121,6 +121,10 @@ int store_open(struct store *s, const char *path, char *err, size_t errlen)
     s->trash_seq = 0;
     s->damaged = NULL;
     s->ndamaged = s->damaged_cap = 0;
+#ifdef SHARR_TEST_HOOKS
+    snprintf(s->fault, sizeof(s->fault), "%s",
+             getenv("SHARR_FAULT_POINT") ? getenv("SHARR_FAULT_POINT") : "");
+#endif
     snprintf(buf, sizeof(buf), "%s", path);
     r = store_mkdirs(buf);
     if (r < 0) {
@@ -258,13 +262,20 @@ int store_read_header(int fd, uint64_t size, struct meta *m, char *err, size_t e
     return 0;
 }
 
-/* A test hook: with --fault-point NAME the daemon kills itself with SIGKILL when
- * it reaches the point of that name, so a test can stop it between any two steps. */
+#ifdef SHARR_TEST_HOOKS
+/* The test hook, compiled into sharrd-test alone (SHARR_TEST_HOOKS): with
+ * $SHARR_FAULT_POINT=NAME the daemon kills itself with SIGKILL when it reaches the
+ * point of that name, so a test can stop it between any two steps. */
 static void store_fault(const struct store *s, const char *point)
 {
     if (s->fault[0] && strcmp(s->fault, point) == 0)
         kill(getpid(), SIGKILL);
 }
+#else
+/* The installed sharrd has no hook: a fault point is nothing, and its name is not
+ * even in the binary (tests/install/no_test_hooks.sh checks). */
+#define store_fault(s, point) ((void)(s))
+#endif
 
 /* Write the record of m, committing the data file of inode ino, as the file tmp
  * (.tmp-<name>.meta) with one write, and fsync it: it is complete on disk before a

@@ -36,7 +36,9 @@ struct store {
     int dirfd;                   /* the store directory, O_DIRECTORY */
     char path[PROTO_PATH_MAX];   /* its absolute path, for meta.path */
     uint64_t trash_seq;          /* names files on their way out (loop only) */
-    char fault[32];              /* test hook: SIGKILL the daemon at this point, or "" */
+#ifdef SHARR_TEST_HOOKS
+    char fault[32];              /* sharrd-test: SIGKILL the daemon at this point, or "" */
+#endif
     struct store_damaged *damaged; /* sorted by name; filled at start only */
     size_t ndamaged, damaged_cap;
 };

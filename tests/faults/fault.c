@@ -164,7 +164,8 @@ void fault_fdstore_close(struct fault_fdstore *s)
     pthread_mutex_destroy(&s->lock);
 }
 
-void fault_daemon_start(struct harness *h, const char *point, struct fault_fdstore *s)
+void fault_daemon_start_program(struct harness *h, const char *sharrd, const char *point,
+                                struct fault_fdstore *s)
 {
     char names[FAULT_STORE_MAX * 65] = "";
     int fds[FAULT_STORE_MAX];
@@ -210,8 +211,7 @@ void fault_daemon_start(struct harness *h, const char *point, struct fault_fdsto
         /* Nothing else of the test's reaches the daemon, as under systemd, so its
          * descriptor counts compare across restarts. */
         close_range(3 + (unsigned)n, ~0u, 0);
-        const char *path = harness_sharrd_path();
-        execl(path, path, "--socket", h->sock, "--store", h->store, (char *)NULL);
+        execl(sharrd, sharrd, "--socket", h->sock, "--store", h->store, (char *)NULL);
         _exit(127);
     }
     if (s)
@@ -233,6 +233,11 @@ void fault_daemon_start(struct harness *h, const char *point, struct fault_fdsto
     }
     print_error("sharrd did not answer on %s\n", h->sock);
     fail();
+}
+
+void fault_daemon_start(struct harness *h, const char *point, struct fault_fdstore *s)
+{
+    fault_daemon_start_program(h, point ? FAULT_SHARRD_TEST : harness_sharrd_path(), point, s);
 }
 
 void fault_daemon_kill(struct harness *h)

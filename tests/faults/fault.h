@@ -36,8 +36,13 @@ size_t fault_fdstore_drain(struct fault_fdstore *s);
 void fault_fdstore_close(struct fault_fdstore *s);
 
 /* Start sharrd like harness_daemon_start, with $SHARR_FAULT_POINT = point (NULL:
- * none) and, when s is not NULL, $NOTIFY_SOCKET and s's descriptors passed. */
+ * none) and, when s is not NULL, $NOTIFY_SOCKET and s's descriptors passed. With a
+ * point it runs sharrd-test, the daemon built with its test hooks; without one the
+ * daemon as installed (sharrd), which has none. */
 void fault_daemon_start(struct harness *h, const char *point, struct fault_fdstore *s);
+/* As fault_daemon_start, running the program sharrd (a path). */
+void fault_daemon_start_program(struct harness *h, const char *sharrd, const char *point,
+                                struct fault_fdstore *s);
 /* SIGKILL the daemon and reap it. */
 void fault_daemon_kill(struct harness *h);
 /* Reap a daemon that killed itself at its fault point (bounded wait); returns 1 if it
