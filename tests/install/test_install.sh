@@ -2,7 +2,8 @@
 # test_install.sh BUILD_DIR SOURCE_DIR — `cmake --install` into a temporary prefix,
 # then build a separate project against it with find_package(sharr) (shared and
 # static) and with pkg-config, start the installed sharrd and run all three builds
-# of the consumer against it. The installed sharrd has no test hook.
+# of the consumer against it. The installed sharrd has no test hook. CFLAGS and
+# LDFLAGS reach both builds of the consumer (a sanitizer build sets them).
 set -euo pipefail
 build=$1 src=$2
 tmp=$(mktemp -d)
@@ -22,9 +23,10 @@ libdir=$(dirname "$(find "$prefix" -name 'libsharr.so' | head -n1)")
 
 cmake -S "$src/tests/install/consumer" -B "$tmp/consumer" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$tmp/consumer" >/dev/null
-PKG_CONFIG_PATH="$libdir/pkgconfig" cc -o "$tmp/consumer-pc" \
+# shellcheck disable=SC2086 # CFLAGS and LDFLAGS (a sanitizer build's) are word lists
+PKG_CONFIG_PATH="$libdir/pkgconfig" cc ${CFLAGS:-} -o "$tmp/consumer-pc" \
   "$src/tests/install/consumer/consumer.c" \
-  $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs sharr)
+  $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs sharr) ${LDFLAGS:-}
 
 "$prefix/sbin/sharrd" --socket "$tmp/s.sock" --store "$tmp/store" 2>"$tmp/sharrd.log" &
 daemon_pid=$!
