@@ -2,7 +2,7 @@
 # suite_check.sh SOURCE_DIR BUILD_DIR — no test can pass by not running:
 #  - every tests/{unit,integration,faults}/test_<area>.c is a registered CTest test
 #    (unit_<area>, integration.<area>, faults.<area>), and so are the Python suite, the
-#    install checks, the systemd units' check and the manual pages' lint, in every build;
+#    install checks, the systemd units' check and the manual pages' checks, in every build;
 #  - no C test calls cmocka's skip() itself, which passes silently, but testskip()
 #    (tests/support/testskip.h), and every cmocka program returns through
 #    testskip_exit, so a skip exits 77 and CTest reports it skipped;
@@ -14,7 +14,8 @@ problems=()
 
 mapfile -t registered < <(cd "$build" && ctest -N | sed -nE 's/^ *Test +#[0-9]+: (.*)$/\1/p')
 has() { local t; for t in "${registered[@]}"; do [ "$t" = "$1" ] && return 0; done; return 1; }
-want=(python install.consumer install.no_test_hooks systemd.verify docs.man)
+want=(python install.consumer install.no_test_hooks systemd.verify docs.man docs.sharrd_flags
+      docs.sharr_flags)
 for f in "$src"/tests/unit/test_*.c; do a=$(basename "$f" .c); want+=("unit_${a#test_}"); done
 for group in integration faults; do
   for f in "$src/tests/$group"/test_*.c; do a=$(basename "$f" .c); want+=("$group.${a#test_}"); done
