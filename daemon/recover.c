@@ -41,6 +41,49 @@ struct recover_table {
     size_t n, cap;
 };
 
+/* The inodes of the data files served so far: a set, open addressing. */
+struct recover_inodes {
+    uint64_t *v; /* 0: a free slot (no file has inode 0) */
+    size_t n, cap;
+};
+
+static size_t recover_slot(uint64_t ino, size_t cap)
+{
+    ino ^= ino >> 33;
+    ino *= 0xff51afd7ed558ccdULL;
+    ino ^= ino >> 33;
+    return (size_t)ino & (cap - 1);
+}
+
+/* Add ino to the set; 1 if it was there already, 0 if added, -ENOMEM. */
+static int recover_inode_add(struct recover_inodes *set, uint64_t ino)
+{
+    size_t k;
+
+    if (2 * (set->n + 1) > set->cap) {
+        size_t cap = set->cap ? 2 * set->cap : 1024;
+        uint64_t *v = calloc(cap, sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        for (size_t i = 0; i < set->cap; i++) {
+            if (!set->v[i])
+                continue;
+            for (k = recover_slot(set->v[i], cap); v[k]; k = (k + 1) & (cap - 1))
+                ;
+            v[k] = set->v[i];
+        }
+        free(set->v);
+        set->v = v;
+        set->cap = cap;
+    }
+    for (k = recover_slot(ino, set->cap); set->v[k]; k = (k + 1) & (set->cap - 1))
+        if (set->v[k] == ino)
+            return 1;
+    set->v[k] = ino;
+    set->n++;
+    return 0;
+}
+
 /* What one name has on disk, and where the settling stands. */
 struct recover_set {
     const char *name;
@@ -133,19 +176,23 @@ static int recover_compare(const void *x, const void *y)
 static void recover_remove(const struct store *s, const struct log_ctx *lg, const char *file,
                            const char *why)
 {
-    if (unlinkat(s->dirfd, file, 0) == 0)
+    if (unlinkat(s->dirfd, file, 0) == 0) {
         log_warning(lg, "store %s: removed %s: %s", s->path, file, why);
-    else if (errno != ENOENT)
+        store_fault(s, "recover-step");
+    } else if (errno != ENOENT)
         log_warning(lg, "store %s: cannot remove %s (%s): %s", s->path, file, why,
                     strerror(errno));
 }
 
-/* Keep name as it is on disk, reserved and counted (STORE.md, "Damaged arrays"). */
+/* Keep name as it is on disk, reserved and counted (STORE.md, "Damaged arrays"). The
+ * log gets the whole story (fmt); a client asking for name gets only kind, which says
+ * nothing of what the record or data hold: whose the array was, its bits, its size. */
 static int recover_damaged(struct store *s, const struct log_ctx *lg, const char *name,
-                           const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                           const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 static int recover_damaged(struct store *s, const struct log_ctx *lg, const char *name,
-                           const char *fmt, ...)
+                           const char *kind, const char *fmt, ...)
 {
     char why[STORE_REASON_MAX];
     va_list ap;
@@ -155,8 +202,13 @@ static int recover_damaged(struct store *s, const struct log_ctx *lg, const char
     va_end(ap);
     log_warning(lg, "store %s: array %s is damaged: %s; its files stay as they are and its "
                 "name stays reserved until they are repaired or removed", s->path, name, why);
-    return store_damage(s, name, why);
+    return store_damage(s, name, kind);
 }
+
+#define RECOVER_BAD_RECORD "its record does not verify"
+#define RECOVER_BAD_DATA "its data file is missing or not the one its record names"
+#define RECOVER_BAD_NPY "its data file is not the complete .npy its record commits"
+#define RECOVER_BAD_OWNER "its data file is not sharrd's own"
 
 /* Read and verify the record in file. 0, or -EINVAL with the reason in err. */
 static int recover_read_record(const struct store *s, const char *file, struct record *rec,
@@ -167,7 +219,8 @@ static int recover_read_record(const struct store *s, const char *file, struct r
     ssize_t n;
     int fd;
 
-    fd = openat(s->dirfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO in its place must not stop the daemon until a writer comes. */
+    fd = openat(s->dirfd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         snprintf(err, errlen, "%s", fd < 0 ? strerror(errno) : "it is not a regular file");
         if (fd >= 0)
@@ -189,7 +242,8 @@ static int recover_read_record(const struct store *s, const char *file, struct r
     return record_parse(text, (size_t)n, rec, err, errlen);
 }
 
-/* The inode of file if it is a regular file, else 0. */
+/* The inode of file if it is a regular file, else 0 (which no file has: a record
+ * naming inode 0 names none). */
 static uint64_t recover_ino(const struct store *s, const char *file)
 {
     struct stat st;
@@ -201,11 +255,11 @@ static uint64_t recover_ino(const struct store *s, const char *file)
 /* Settle one name that has a record in force (STORE.md, "Recovery"). Returns 0
  * (served or reserved as damaged) or -ENOMEM. */
 static int recover_committed(struct store *s, const struct log_ctx *lg, struct recover_set *nm,
-                             recover_found_cb *cb, void *arg)
+                             struct recover_inodes *seen, recover_found_cb *cb, void *arg)
 {
     char err[STORE_REASON_MAX];
     const char *name = nm->name;
-    bool rewrite = false;
+    bool rewrite = false, narrowed = false;
     struct record rec, tmp;
     struct store_file_id id;
     struct stat st;
@@ -213,15 +267,15 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
     int fd, r;
 
     if (recover_read_record(s, nm->file[RECOVER_META], &rec, err, sizeof(err)) < 0)
-        return recover_damaged(s, lg, name, "its record %s does not verify: %s",
-                               nm->file[RECOVER_META], err);
+        return recover_damaged(s, lg, name, RECOVER_BAD_RECORD, "its record %s does not "
+                               "verify: %s", nm->file[RECOVER_META], err);
     if (rec.version == 1) {
         /* Written by a sharr that committed a create by the rename of its .npy: the
          * record is the .npy's, and a .tmp- record is a chmod or a create it never
          * finished. Neither may widen the bits: where both verify, the narrower hold. */
         if (!nm->has[RECOVER_NPY])
-            return recover_damaged(s, lg, name, "its data file %s is missing",
-                                   nm->file[RECOVER_NPY]);
+            return recover_damaged(s, lg, name, RECOVER_BAD_DATA, "its data file %s is "
+                                   "missing", nm->file[RECOVER_NPY]);
         if (nm->has[RECOVER_TMP] && !nm->has[RECOVER_INFLIGHT]
             && recover_read_record(s, nm->file[RECOVER_TMP], &tmp, err, sizeof(err)) == 0
             && (rec.perm & tmp.perm) != rec.perm) {
@@ -230,20 +284,24 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
                         name, rec.perm & tmp.perm, nm->file[RECOVER_META], rec.perm,
                         nm->file[RECOVER_TMP], tmp.perm);
             rec.perm &= tmp.perm;
-            rewrite = true;
+            rewrite = narrowed = true;
         }
-    } else if (nm->has[RECOVER_NPY] && recover_ino(s, nm->file[RECOVER_NPY]) == rec.ino) {
+    } else if (rec.ino != 0 && nm->has[RECOVER_NPY]
+               && recover_ino(s, nm->file[RECOVER_NPY]) == rec.ino) {
         /* The array as committed; an .inflight- beside it is an uncommitted create. */
-    } else if (nm->has[RECOVER_INFLIGHT] && recover_ino(s, nm->file[RECOVER_INFLIGHT]) == rec.ino) {
+    } else if (rec.ino != 0 && nm->has[RECOVER_INFLIGHT]
+               && recover_ino(s, nm->file[RECOVER_INFLIGHT]) == rec.ino) {
         /* Committed before its data took its name: complete it. */
         if (renameat(s->dirfd, nm->file[RECOVER_INFLIGHT], s->dirfd, nm->file[RECOVER_NPY]) < 0)
-            return recover_damaged(s, lg, name, "cannot complete its interrupted create: "
-                                   "rename of %s: %s", nm->file[RECOVER_INFLIGHT],
-                                   strerror(errno));
+            return recover_damaged(s, lg, name, RECOVER_BAD_DATA, "cannot complete its "
+                                   "interrupted create: rename of %s: %s",
+                                   nm->file[RECOVER_INFLIGHT], strerror(errno));
         log_warning(lg, "store %s: completed the interrupted create of %s", s->path, name);
+        store_fault(s, "recover-step");
         nm->has[RECOVER_INFLIGHT] = false;
         nm->has[RECOVER_NPY] = true;
-    } else if (nm->has[RECOVER_NPY] && !nm->has[RECOVER_INFLIGHT]) {
+    } else if (nm->has[RECOVER_NPY] && !nm->has[RECOVER_INFLIGHT]
+               && recover_ino(s, nm->file[RECOVER_NPY]) != 0) {
         /* One data file, one record, and no work in flight, but another inode: the
          * store was copied or restored file by file. The record is its data's. */
         log_warning(lg, "store %s: %s is not the file (inode %" PRIu64 ") its record names, and "
@@ -251,28 +309,60 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
                     "its new inode", s->path, nm->file[RECOVER_NPY], rec.ino);
         rewrite = true;
     } else {
-        return recover_damaged(s, lg, name, "%s", nm->has[RECOVER_NPY] || nm->has[RECOVER_INFLIGHT]
+        return recover_damaged(s, lg, name, RECOVER_BAD_DATA, "%s",
+                               nm->has[RECOVER_NPY] || nm->has[RECOVER_INFLIGHT]
                                ? "none of its data files is the one its record names"
                                : "its data file is missing");
     }
-    if (nm->has[RECOVER_INFLIGHT])
-        recover_remove(s, lg, nm->file[RECOVER_INFLIGHT], "left by an interrupted create");
-    if (nm->has[RECOVER_TMP])
-        recover_remove(s, lg, nm->file[RECOVER_TMP], "a record never put in force");
-
     memset(&m, 0, sizeof(m));
     memcpy(m.name, name, strlen(name) + 1);
-    fd = openat(s->dirfd, nm->file[RECOVER_NPY], O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK: opening a device or FIFO in its place must not wait (it has no
+     * effect on the regular file that is checked next). */
+    fd = openat(s->dirfd, nm->file[RECOVER_NPY], O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
-        return recover_damaged(s, lg, name, "cannot open %s: %s", nm->file[RECOVER_NPY],
-                               strerror(errno));
+        return recover_damaged(s, lg, name, RECOVER_BAD_NPY, "cannot open %s: %s",
+                               nm->file[RECOVER_NPY], strerror(errno));
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return recover_damaged(s, lg, name, "%s is not a regular file", nm->file[RECOVER_NPY]);
+        return recover_damaged(s, lg, name, RECOVER_BAD_NPY, "%s is not a regular file",
+                               nm->file[RECOVER_NPY]);
+    }
+    /* Another uid owning the file could write it, or fchmod a read-only descriptor
+     * of it and reopen that for writing, whatever the record says. */
+    if (st.st_uid != geteuid()) {
+        close(fd);
+        return recover_damaged(s, lg, name, RECOVER_BAD_OWNER, "%s belongs to uid %u, not to "
+                               "uid %u as sharrd's files do: that user could change it behind "
+                               "sharrd's back (chown it if its data is to be trusted)",
+                               nm->file[RECOVER_NPY], (unsigned)st.st_uid, (unsigned)geteuid());
+    }
+    /* One file, two names (a hard link made by hand): two arrays with owners and bits
+     * of their own would share their data. The first name keeps it. */
+    r = recover_inode_add(seen, (uint64_t)st.st_ino);
+    if (r != 0) {
+        close(fd);
+        return r < 0 ? r : recover_damaged(s, lg, name, RECOVER_BAD_DATA, "%s is the data file "
+                                           "of an array before it in name order too (a hard "
+                                           "link?)", nm->file[RECOVER_NPY]);
     }
     if (store_read_header(fd, (uint64_t)st.st_size, &m, err, sizeof(err)) < 0) {
         close(fd);
-        return recover_damaged(s, lg, name, "%s: %s", nm->file[RECOVER_NPY], err);
+        return recover_damaged(s, lg, name, RECOVER_BAD_NPY, "%s: %s", nm->file[RECOVER_NPY],
+                               err);
+    }
+    /* Write bits for others would let a holder of a read-only descriptor reopen it for
+     * writing: made 0600 as sharrd's files are, or else damaged. */
+    if ((st.st_mode & 07777) != 0600) {
+        unsigned mode = (unsigned)st.st_mode & 07777;
+        if (fchmod(fd, 0600) == 0) {
+            log_warning(lg, "store %s: made %s 0600 (it was %04o), as sharrd's files are",
+                        s->path, nm->file[RECOVER_NPY], mode);
+        } else if (mode & (S_IWGRP | S_IWOTH)) {
+            close(fd);
+            return recover_damaged(s, lg, name, RECOVER_BAD_OWNER, "%s has mode %04o and "
+                                   "cannot be made 0600: %s", nm->file[RECOVER_NPY], mode,
+                                   strerror(errno));
+        }
     }
     m.persist = true;
     m.uid = rec.uid;
@@ -281,17 +371,25 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
     m.ctime_ns = rec.ctime_ns;
     store_npy_path(s, name, m.path, sizeof(m.path));
     id = (struct store_file_id){ .dev = st.st_dev, .ino = st.st_ino };
-    r = rewrite ? store_write_meta(s, &id, &m) : 0;
+    /* The record first, then the leftovers: the .tmp- record that narrowed it must
+     * outlive a crash until the narrower record is in force. */
+    r = rewrite ? store_rewrite_meta(s, &id, &m) : 0;
     if (r < 0)
         log_warning(lg, "store %s: cannot rewrite the record of %s: %s", s->path, name,
                     strerror(-r));
+    else if (rewrite)
+        store_fault(s, "recover-step");
+    if (nm->has[RECOVER_INFLIGHT])
+        recover_remove(s, lg, nm->file[RECOVER_INFLIGHT], "left by an interrupted create");
+    if (nm->has[RECOVER_TMP] && !(narrowed && r < 0))
+        recover_remove(s, lg, nm->file[RECOVER_TMP], "a record never put in force");
     cb(arg, &m, fd);
     return 0;
 }
 
 /* Settle the name of nm from the files it has (STORE.md, "Recovery"). 0 or -ENOMEM. */
 static int recover_name(struct store *s, const struct log_ctx *lg, struct recover_set *nm,
-                        recover_found_cb *cb, void *arg)
+                        struct recover_inodes *seen, recover_found_cb *cb, void *arg)
 {
     static const char *const prefix[RECOVER_KINDS] = { "", "", ".inflight-", ".tmp-" };
     static const char *const suffix[RECOVER_KINDS] = { ".npy", ".meta", ".npy", ".meta" };
@@ -299,7 +397,7 @@ static int recover_name(struct store *s, const struct log_ctx *lg, struct recove
     for (int k = 0; k < RECOVER_KINDS; k++)
         store_file(nm->file[k], prefix[k], nm->name, suffix[k]);
     if (nm->has[RECOVER_META])
-        return recover_committed(s, lg, nm, cb, arg);
+        return recover_committed(s, lg, nm, seen, cb, arg);
     /* No record in force: nothing of this name was committed, or it was unlinked. */
     if (nm->has[RECOVER_INFLIGHT])
         recover_remove(s, lg, nm->file[RECOVER_INFLIGHT], "left by an interrupted create");
@@ -314,6 +412,7 @@ static int recover_name(struct store *s, const struct log_ctx *lg, struct recove
 int recover_store(struct store *s, const struct log_ctx *lg, recover_found_cb *cb, void *arg)
 {
     struct recover_table t = { 0 };
+    struct recover_inodes seen = { 0 };
     struct dirent *de;
     int dfd, r = 0;
     DIR *dir;
@@ -350,10 +449,11 @@ int recover_store(struct store *s, const struct log_ctx *lg, recover_found_cb *c
                 nm.has[t.v[j].kind] = true;
         }
         if (t.v[i].kind != RECOVER_JUNK)
-            r = recover_name(s, lg, &nm, cb, arg);
+            r = recover_name(s, lg, &nm, &seen, cb, arg);
         i = j;
     }
     fsync(s->dirfd);
     recover_table_free(&t);
+    free(seen.v);
     return r;
 }

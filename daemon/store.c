@@ -30,32 +30,16 @@ int store_file(char out[STORE_FILE_MAX], const char *prefix, const char *name,
     return n < 0 || n >= STORE_FILE_MAX ? -ENAMETOOLONG : 0;
 }
 
-static int store_mkdirs(char *path)
-{
-    for (char *p = path + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char saved = *p;
-        *p = '\0';
-        int r = mkdir(path, 0700);
-        *p = saved;
-        if (r < 0 && errno != EEXIST)
-            return -errno;
-        if (saved == '\0')
-            return 0;
-    }
-}
-
 /* Whether the directory dir (st) lets only the daemon's uid change the store: the
- * store itself must be that uid's and writable by nobody else; a directory above it
- * must be root's or that uid's and, if others may write in it, sticky (as /tmp, where
- * they cannot rename or remove our entry). 0, or -EPERM with a message in err. */
-static int store_trusted(const struct stat *st, const char *dir, const char *store,
+ * store itself (self) must be that uid's and writable by nobody else; a directory
+ * above it must be root's or that uid's and, if others may write in it, sticky (as
+ * /tmp, where they cannot rename or remove our entry). 0, or -EPERM with a message in
+ * err. */
+static int store_trusted(const struct stat *st, bool self, const char *dir, const char *store,
                          char *err, size_t errlen)
 {
     unsigned me = (unsigned)geteuid(), owner = (unsigned)st->st_uid;
     unsigned mode = (unsigned)st->st_mode & 07777;
-    bool self = strcmp(dir, store) == 0;
 
     if (self && owner != me) {
         snprintf(err, errlen, "store %s belongs to uid %u and sharrd runs as uid %u: that "
@@ -83,38 +67,124 @@ static int store_trusted(const struct stat *st, const char *dir, const char *sto
     return 0;
 }
 
-/* Check / and every directory below it down to the store (real: its resolved path,
- * shorter than PROTO_PATH_MAX), the store itself by fd, the descriptor the daemon
- * keeps. 0, or -EPERM or the errno of a failed stat with a message in err. */
-static int store_check_path(const char *real, int fd, char *err, size_t errlen)
-{
-    char dir[PROTO_PATH_MAX];
-    size_t len = strlen(real);
-    struct stat st;
-    int r;
+#define STORE_LINKS_MAX 40 /* symbolic links followed on the way to a store, as the kernel */
 
-    for (size_t i = 0; i <= len; i++) {
-        if (i > 0 && real[i] != '/' && real[i] != '\0')
-            continue;
-        /* "/" first, then each prefix ending before a '/', then the store. */
-        memcpy(dir, real, i > 0 ? i : 1);
-        dir[i > 0 ? i : 1] = '\0';
-        if ((i == len ? fstat(fd, &st) : lstat(dir, &st)) < 0) {
+/* Resolve path (absolute, or relative to the working directory) into real, the
+ * store's path without symbolic links, one name at a time as the kernel does, and
+ * check every directory a name is looked up in (store_trusted) and every symbolic
+ * link followed (root's or the daemon's uid's): then no other uid can change where
+ * path leads, not even through a link in a directory it may write or a link of its
+ * own in a sticky one. A missing directory is created 0700, only in a directory
+ * already checked. *ret_st is the store's lstat. 0, or -EPERM, -ENAMETOOLONG, -ELOOP,
+ * -ENOTDIR or the errno of a failed mkdir, lstat or readlink, with a message. */
+static int store_resolve(const char *path, char real[PROTO_PATH_MAX], struct stat *ret_st,
+                         char *err, size_t errlen)
+{
+    char rest[2 * PROTO_PATH_MAX], link[PROTO_PATH_MAX], next[PROTO_PATH_MAX];
+    unsigned me = (unsigned)geteuid();
+    const char *p = rest;
+    int links = 0, r;
+    struct stat st;
+    ssize_t n;
+
+    if (path[0] == '/') {
+        snprintf(rest, sizeof(rest), "%s", path);
+    } else {
+        if (!getcwd(link, sizeof(link))) {
             r = -errno;
-            snprintf(err, errlen, "cannot check %s: %s", dir, strerror(errno));
+            snprintf(err, errlen, "cannot resolve store %s: %s", path, strerror(errno));
             return r;
         }
-        r = store_trusted(&st, dir, real, err, errlen);
-        if (r < 0)
-            return r;
+        snprintf(rest, sizeof(rest), "%s/%s", link, path);
     }
-    return 0;
+    memcpy(real, "/", 2);
+    if (lstat("/", ret_st) < 0) {
+        r = -errno;
+        snprintf(err, errlen, "cannot check /: %s", strerror(errno));
+        return r;
+    }
+    for (;;) {
+        size_t len, at = strlen(real);
+        while (*p == '/')
+            p++;
+        if (*p == '\0')
+            return 0;
+        len = strcspn(p, "/");
+        if (len == 1 && p[0] == '.') {
+            p += len;
+            continue;
+        }
+        if (len == 2 && p[0] == '.' && p[1] == '.') {
+            /* real has no link in it: its parent is the directory it was entered from. */
+            while (at > 1 && real[at - 1] != '/')
+                at--;
+            real[at > 1 ? at - 1 : 1] = '\0';
+            p += len;
+            lstat(real, ret_st);
+            continue;
+        }
+        /* The name is looked up in real: a directory above the store. */
+        r = lstat(real, &st) < 0 ? -errno : store_trusted(&st, false, real, path, err, errlen);
+        if (r < 0) {
+            if (r != -EPERM)
+                snprintf(err, errlen, "cannot check %s: %s", real, strerror(-r));
+            return r;
+        }
+        if (at + (at > 1) + len >= sizeof(next)) {
+            snprintf(err, errlen, "store path %s is too long", path);
+            return -ENAMETOOLONG;
+        }
+        snprintf(next, sizeof(next), "%s%s%.*s", real, at > 1 ? "/" : "", (int)len, p);
+        p += len;
+        /* Missing: made here, in a directory just found trusted, and private. */
+        if (lstat(next, &st) < 0 && errno == ENOENT && mkdir(next, 0700) < 0 && errno != EEXIST) {
+            r = -errno;
+            snprintf(err, errlen, "cannot create store %s: %s: %s", path, next, strerror(errno));
+            return r;
+        }
+        if (lstat(next, &st) < 0) {
+            r = -errno;
+            snprintf(err, errlen, "cannot check %s: %s", next, strerror(errno));
+            return r;
+        }
+        if (S_ISLNK(st.st_mode)) {
+            if (st.st_uid != me && st.st_uid != 0) {
+                snprintf(err, errlen, "%s, a symbolic link on the way to store %s, belongs to "
+                         "uid %u, who could point it elsewhere: keep the store in directories "
+                         "and links of root or uid %u", next, path, (unsigned)st.st_uid, me);
+                return -EPERM;
+            }
+            n = readlink(next, link, sizeof(link) - 1);
+            if (n < 0 || ++links > STORE_LINKS_MAX
+                || (size_t)n + 1 + strlen(p) >= sizeof(rest)) {
+                r = n < 0 ? -errno : links > STORE_LINKS_MAX ? -ELOOP : -ENAMETOOLONG;
+                snprintf(err, errlen, "cannot resolve store %s at %s: %s", path, next,
+                         strerror(-r));
+                return r;
+            }
+            link[n] = '\0';
+            /* The link's text takes its place in what is left of the path. */
+            memmove(rest + n + 1, p, strlen(p) + 1);
+            memcpy(rest, link, (size_t)n);
+            rest[n] = '/';
+            p = rest;
+            if (link[0] == '/')
+                memcpy(real, "/", 2);
+            continue;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            snprintf(err, errlen, "cannot open store %s: %s is not a directory", path, next);
+            return -ENOTDIR;
+        }
+        memcpy(real, next, strlen(next) + 1);
+        *ret_st = st;
+    }
 }
 
 int store_open(struct store *s, const char *path, char *err, size_t errlen)
 {
-    char buf[PROTO_PATH_MAX];
-    char *real = NULL;
+    char real[PROTO_PATH_MAX];
+    struct stat want, st;
     int r;
 
     s->dirfd = -1;
@@ -125,25 +195,27 @@ int store_open(struct store *s, const char *path, char *err, size_t errlen)
     snprintf(s->fault, sizeof(s->fault), "%s",
              getenv("SHARR_FAULT_POINT") ? getenv("SHARR_FAULT_POINT") : "");
 #endif
-    snprintf(buf, sizeof(buf), "%s", path);
-    r = store_mkdirs(buf);
-    if (r < 0) {
-        snprintf(err, errlen, "cannot create store %s: %s", path, strerror(-r));
-        return r;
-    }
-    s->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    real = realpath(path, NULL);
-    if (s->dirfd < 0 || !real) {
-        r = -errno;
-        snprintf(err, errlen, "cannot open store %s: %s", path, strerror(errno));
+    r = store_resolve(path, real, &want, err, errlen);
+    if (r < 0)
         goto fail;
-    }
     if (strlen(real) + 1 + STORE_NAME_MAX + 4 >= sizeof(s->path)) {
         r = -ENAMETOOLONG;
         snprintf(err, errlen, "store path %s is too long", real);
         goto fail;
     }
-    r = store_check_path(real, s->dirfd, err, errlen);
+    /* Every directory on the way is trusted: real leads where it led when checked. */
+    s->dirfd = open(real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (s->dirfd < 0 || fstat(s->dirfd, &st) < 0) {
+        r = -errno;
+        snprintf(err, errlen, "cannot open store %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (st.st_dev != want.st_dev || st.st_ino != want.st_ino) {
+        r = -EAGAIN;
+        snprintf(err, errlen, "store %s changed while it was opened", path);
+        goto fail;
+    }
+    r = store_trusted(&st, true, real, real, err, errlen);
     if (r < 0)
         goto fail;
     /* Two daemons on one store would sweep up each other's files in flight. */
@@ -153,11 +225,9 @@ int store_open(struct store *s, const char *path, char *err, size_t errlen)
         goto fail;
     }
     memcpy(s->path, real, strlen(real) + 1);
-    free(real);
     return 0;
 
 fail:
-    free(real);
     store_close(s);
     return r;
 }
@@ -263,18 +333,11 @@ int store_read_header(int fd, uint64_t size, struct meta *m, char *err, size_t e
 }
 
 #ifdef SHARR_TEST_HOOKS
-/* The test hook, compiled into sharrd-test alone (SHARR_TEST_HOOKS): with
- * $SHARR_FAULT_POINT=NAME the daemon kills itself with SIGKILL when it reaches the
- * point of that name, so a test can stop it between any two steps. */
-static void store_fault(const struct store *s, const char *point)
+void store_fault(const struct store *s, const char *point)
 {
     if (s->fault[0] && strcmp(s->fault, point) == 0)
         kill(getpid(), SIGKILL);
 }
-#else
-/* The installed sharrd has no hook: a fault point is nothing, and its name is not
- * even in the binary (tests/install/no_test_hooks.sh checks). */
-#define store_fault(s, point) ((void)(s))
 #endif
 
 /* Write the record of m, committing the data file of inode ino, as the file tmp
@@ -632,6 +695,8 @@ int store_stat(const struct store *s, const char *name, const struct store_file_
     return 0;
 }
 
+#define STORE_TRASH_TRIES 4 /* trash names tried before the data is removed at once */
+
 int store_unlink(struct store *s, const char *name, char *trash)
 {
     char file[STORE_FILE_MAX];
@@ -642,15 +707,24 @@ int store_unlink(struct store *s, const char *name, char *trash)
     if (unlinkat(s->dirfd, file, 0) < 0 && errno != ENOENT)
         return -errno;
     store_fault(s, "unlink-uncommitted");
-    /* The rename is quick whatever the size; the slow unlink of a large file then
-     * runs on the thread pool without racing a new array of the same name. */
+    /* Committed: nothing below fails the unlink. The rename is quick whatever the
+     * size; the slow unlink of a large file then runs on the thread pool without
+     * racing a new array of the same name. */
     store_file(file, "", name, ".npy");
-    snprintf(trash, STORE_TRASH_MAX, ".trash-%" PRIu64, s->trash_seq++);
-    if (renameat(s->dirfd, file, s->dirfd, trash) < 0) {
-        trash[0] = '\0';
-        return errno == ENOENT ? 0 : -errno;
+    for (int i = 0; i < STORE_TRASH_TRIES; i++) {
+        snprintf(trash, STORE_TRASH_MAX, ".trash-%" PRIu64, s->trash_seq++);
+        if (renameat(s->dirfd, file, s->dirfd, trash) == 0) {
+            store_fault(s, "unlink-trashed");
+            return 0;
+        }
+        if (errno == ENOENT)
+            break;
     }
-    store_fault(s, "unlink-trashed");
+    /* No trash name to be had (something recovery could not remove is in the way):
+     * remove the data here. Should even that fail, it has no record and the next
+     * start removes it. */
+    trash[0] = '\0';
+    unlinkat(s->dirfd, file, 0);
     return 0;
 }
 
@@ -660,13 +734,15 @@ void store_remove_trash(const struct store *s, const char *trash)
         fsync(s->dirfd);
 }
 
-int store_write_meta(const struct store *s, const struct store_file_id *id,
-                     const struct meta *m)
+/* Replace name's record with m's, written as tmp (temporary: prefix .tmp-, suffix
+ * suffix) and fsynced, then renamed over <name>.meta: the commit. 0 or -errno. */
+static int store_replace_record(const struct store *s, const struct store_file_id *id,
+                                const struct meta *m, const char *suffix)
 {
     char tmp[STORE_FILE_MAX], file[STORE_FILE_MAX];
     int r;
 
-    if (store_file(tmp, ".tmp-", m->name, ".meta") < 0 || store_file(file, "", m->name, ".meta") < 0)
+    if (store_file(tmp, ".tmp-", m->name, suffix) < 0 || store_file(file, "", m->name, ".meta") < 0)
         return -ENAMETOOLONG;
     r = store_write_record(s, m, id->ino, tmp);
     if (r < 0)
@@ -680,6 +756,18 @@ int store_write_meta(const struct store *s, const struct store_file_id *id,
     store_fault(s, "meta-committed");
     fsync(s->dirfd);
     return 0;
+}
+
+int store_write_meta(const struct store *s, const struct store_file_id *id,
+                     const struct meta *m)
+{
+    return store_replace_record(s, id, m, ".meta");
+}
+
+int store_rewrite_meta(const struct store *s, const struct store_file_id *id,
+                       const struct meta *m)
+{
+    return store_replace_record(s, id, m, ".new");
 }
 
 int store_sync(const struct store *s, const char *name, const struct store_file_id *id)

@@ -45,20 +45,34 @@ struct store {
 
 /* Open (creating with mode 0700 and parents if missing) the directory at path and
  * lock it against a second daemon. The directory must belong to the daemon's
- * effective uid and be writable by nobody else, and each directory above it must
- * belong to root or that uid and, when others may write it, be sticky (as /tmp): so
- * no other user can plant, change or swap the store's files. Returns 0, or a negative
+ * effective uid and be writable by nobody else, and each directory above it (every
+ * one the path is resolved through, symbolic links followed) must belong to root or
+ * that uid and, when others may write it, be sticky (as /tmp), and each symbolic
+ * link on the way be root's or that uid's: so no other user can plant, change or swap
+ * the store's files. Nothing is created before the directory it goes in is checked. Returns 0, or a negative
  * errno (-EPERM for a directory that fails these checks) with a message. */
 int store_open(struct store *s, const char *path, char *err, size_t errlen);
 /* Close the directory fd and forget the damaged names. Safe on a store whose open
  * failed. */
 void store_close(struct store *s);
 
+#ifdef SHARR_TEST_HOOKS
+/* The test hook, compiled into sharrd-test alone (SHARR_TEST_HOOKS): when s->fault
+ * ($SHARR_FAULT_POINT at store_open) names point, the daemon kills itself with SIGKILL
+ * there, so a test can stop it between any two steps of the store or of its recovery. */
+void store_fault(const struct store *s, const char *point);
+#else
+/* The installed sharrd has no hook: a fault point is nothing, and its name is not
+ * even in the binary (tests/install/no_test_hooks.sh checks). */
+#define store_fault(s, point) ((void)(s))
+#endif
+
 /* out = prefix name suffix, one file name of the store. 0 or -ENAMETOOLONG. */
 int store_file(char out[STORE_FILE_MAX], const char *prefix, const char *name,
                const char *suffix);
 
-/* Reserve name as damaged for why (copied, cut to STORE_REASON_MAX). Called while
+/* Reserve name as damaged for why (copied, cut to STORE_REASON_MAX), what any client
+ * naming it is told: so nothing of the record or data it could not read. Called while
  * the store is read at start, in name order or not. 0 or -ENOMEM. */
 int store_damage(struct store *s, const char *name, const char *why);
 /* Why name is damaged, or NULL when it is not. */
@@ -129,7 +143,9 @@ int store_adopt(const struct store *s, int fd, const struct meta *m, int *ret_fd
 
 /* Loop. Remove name at once: its .meta goes (the commit), then its .npy is
  * renamed to a trash name written into trash (STORE_TRASH_MAX bytes) for
- * store_remove_trash; trash is "" if there was no .npy. 0 or a negative errno. */
+ * store_remove_trash; trash is "" if there was no .npy or it was removed at once (no
+ * trash name free). 0, or the negative errno of the commit: once the record is gone
+ * the unlink succeeds. */
 int store_unlink(struct store *s, const char *name, char *trash);
 
 /* Thread pool. Delete a trash file (slow for a large file) and fsync the directory. */
@@ -141,6 +157,13 @@ void store_remove_trash(const struct store *s, const char *trash);
  * leaves the old record in force (recover.c removes the temporary one). 0 or -errno. */
 int store_write_meta(const struct store *s, const struct store_file_id *id,
                      const struct meta *m);
+
+/* Recovery, at start. As store_write_meta, but the new record is written as
+ * .tmp-<name>.new (a leftover to recovery, whatever it holds), so that a
+ * .tmp-<name>.meta that recovery still needs stays as it is until the new record is
+ * in force. 0 or -errno. */
+int store_rewrite_meta(const struct store *s, const struct store_file_id *id,
+                       const struct meta *m);
 
 /* Thread pool. fsync name's .npy, opened by name and checked to be the file id as
  * store_reopen does. 0, -ESTALE, -ENOENT or the negative errno of openat or fsync. */

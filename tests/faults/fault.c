@@ -164,8 +164,10 @@ void fault_fdstore_close(struct fault_fdstore *s)
     pthread_mutex_destroy(&s->lock);
 }
 
-void fault_daemon_start_program(struct harness *h, const char *sharrd, const char *point,
-                                struct fault_fdstore *s)
+/* Start the program sharrd as fault_daemon_start does; returns 0 once it answers, or
+ * 1 if it died of SIGKILL (its fault point) before (only when may_die). */
+static int fault_daemon_launch(struct harness *h, const char *sharrd, const char *point,
+                               struct fault_fdstore *s, int may_die)
 {
     char names[FAULT_STORE_MAX * 65] = "";
     int fds[FAULT_STORE_MAX];
@@ -222,22 +224,43 @@ void fault_daemon_start_program(struct harness *h, const char *sharrd, const cha
         sharr_t *conn = NULL;
         if (waitpid(pid, &status, WNOHANG) == pid) {
             h->daemon = 0;
+            if (may_die && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+                return 1;
             print_error("sharrd exited during start (status 0x%x)\n", status);
             fail();
         }
         if (sharr_connect(h->sock, &conn) == 0) {
             sharr_disconnect(conn);
-            return;
+            return 0;
         }
         fault_pause();
     }
     print_error("sharrd did not answer on %s\n", h->sock);
     fail();
+    return 0;
+}
+
+/* A fault point needs sharrd-test, the daemon built with its test hooks; without one
+ * the tests run sharrd as installed. */
+static const char *fault_sharrd(const char *point)
+{
+    return point ? FAULT_SHARRD_TEST : harness_sharrd_path();
 }
 
 void fault_daemon_start(struct harness *h, const char *point, struct fault_fdstore *s)
 {
-    fault_daemon_start_program(h, point ? FAULT_SHARRD_TEST : harness_sharrd_path(), point, s);
+    fault_daemon_launch(h, fault_sharrd(point), point, s, 0);
+}
+
+void fault_daemon_start_program(struct harness *h, const char *sharrd, const char *point,
+                                struct fault_fdstore *s)
+{
+    fault_daemon_launch(h, sharrd, point, s, 0);
+}
+
+int fault_daemon_start_or_die(struct harness *h, const char *point)
+{
+    return fault_daemon_launch(h, fault_sharrd(point), point, NULL, 1);
 }
 
 void fault_daemon_kill(struct harness *h)

@@ -43,6 +43,10 @@ void fault_daemon_start(struct harness *h, const char *point, struct fault_fdsto
 /* As fault_daemon_start, running the program sharrd (a path). */
 void fault_daemon_start_program(struct harness *h, const char *sharrd, const char *point,
                                 struct fault_fdstore *s);
+/* Start sharrd with $SHARR_FAULT_POINT = point as fault_daemon_start does, where it
+ * may reach its point before it serves (while it reads its store back): returns 1 if
+ * it died of SIGKILL so, 0 once it answers. */
+int fault_daemon_start_or_die(struct harness *h, const char *point);
 /* SIGKILL the daemon and reap it. */
 void fault_daemon_kill(struct harness *h);
 /* Reap a daemon that killed itself at its fault point (bounded wait); returns 1 if it

@@ -235,27 +235,32 @@ static void test_adopt_fault_points_leave_the_file_or_the_array(void **state)
                   sizeof(points) / sizeof(points[0]));
 }
 
-/* Every fault point of the store, as daemon/STORE.md lists them. */
+/* Every fault point of the store and of its recovery, as daemon/STORE.md lists them. */
 static const char *const all_points[] = {
     "create-opened",  "create-reserved",  "create-flushed", "meta-opened",
     "meta-written",   "create-meta-written", "create-committed", "create-done",
     "adopt-linked",   "adopt-flushed",    "meta-committed", "unlink-uncommitted",
-    "unlink-trashed", "sync-opened",      "sync-flushed",
+    "unlink-trashed", "sync-opened",      "sync-flushed",   "recover-step",
 };
 
 /* The daemon as installed (sharrd, not sharrd-test) has no fault hook: with
- * $SHARR_FAULT_POINT set to any point, create, adopt, chmod, sync and unlink all
- * pass that point and the daemon goes on serving. */
+ * $SHARR_FAULT_POINT set to any point, recovery (of a leftover record), create,
+ * adopt, chmod, sync and unlink all pass that point and the daemon goes on serving. */
 static void test_installed_sharrd_ignores_every_fault_point(void **state)
 {
     struct harness *h = *state;
     const uint64_t shape[1] = { 1000 };
-    char src[256];
+    char src[256], leftover[300];
 
     snprintf(src, sizeof src, "%s/adoptee.npy", h->dir);
+    snprintf(leftover, sizeof leftover, "%s/.tmp-left.meta", h->store);
     for (size_t i = 0; i < sizeof(all_points) / sizeof(all_points[0]); i++) {
         fault_daemon_kill(h);
+        FILE *f = fopen(leftover, "we");
+        assert_non_null(f);
+        assert_int_equal(fclose(f), 0);
         fault_daemon_start_program(h, harness_sharrd_path(), all_points[i], NULL);
+        assert_int_equal(access(leftover, F_OK), -1); /* recovery removed it */
         sharr_t *c = harness_connect(h);
         sharr_array_t *a = NULL;
         struct sharr_create_opts o = { .persist = 1, .overwrite = 1 };

@@ -2,8 +2,11 @@
  * a killed chmod never costs an array or frees its name, a killed overwrite never
  * gives the old data the new permission bits, the daemon killed at every fault point
  * of every persistent operation (of three uids) leaves each name exactly before or
- * after the operation, a record that cannot be verified keeps its array's files and
- * name, counted in stats, and a store of the record format before it still loads.
+ * after the operation, recovery killed at each of its own steps ends as if it had
+ * not been, a record that cannot be verified keeps its array's files and name,
+ * counted in stats and told to nobody in detail, hand-made states (FIFOs, hard links,
+ * files of another uid, inode 0, leftovers in the way) never stop the daemon or widen
+ * anything, and a store of the record format before it still loads.
  *
  * The test runs as root, as does its sharrd; arrays belong to root and to two
  * unprivileged uids whose requests come from forked children.
@@ -116,6 +119,40 @@ static void assert_array(struct harness *h, const char *name, uint64_t n, uint64
     assert_int_equal(in->perm, perm);
     assert_true(fault_check(sharr_array_data(a), n * 8, seed));
     assert_rc(sharr_close(a), 0);
+    sharr_disconnect(c);
+}
+
+static void plant_rename(const struct harness *h, const char *from, const char *to)
+{
+    char a[512], b[512];
+    snprintf(a, sizeof a, "%s/%s", h->store, from);
+    snprintf(b, sizeof b, "%s/%s", h->store, to);
+    assert_int_equal(rename(a, b), 0);
+}
+
+/* Copy the store's file from to to, a new inode with the same bytes. */
+static void plant_copy(const struct harness *h, const char *from, const char *to)
+{
+    char a[512], b[512], buf[8192];
+    snprintf(a, sizeof a, "%s/%s", h->store, from);
+    snprintf(b, sizeof b, "%s/%s", h->store, to);
+    int in = open(a, O_RDONLY | O_CLOEXEC);
+    int out = open(b, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    assert_true(in >= 0 && out >= 0);
+    ssize_t n;
+    while ((n = read(in, buf, sizeof buf)) > 0)
+        assert_int_equal(write(out, buf, (size_t)n), n);
+    assert_int_equal(n, 0);
+    close(in);
+    assert_int_equal(close(out), 0);
+}
+
+/* name is no array. */
+static void assert_absent(struct harness *h, const char *name)
+{
+    sharr_t *c = harness_connect(h);
+    struct sharr_info in;
+    assert_rc(sharr_stat(c, name, &in), -ENOENT);
     sharr_disconnect(c);
 }
 
@@ -335,6 +372,249 @@ static void test_array_that_does_not_verify_is_kept_aside_with_its_name(void **s
     harness_daemon_start(h);
 }
 
+/* CRC-32C as record.c writes it, to forge a record whose checksum matches. */
+static uint32_t crc32c(const char *p, size_t len)
+{
+    uint32_t crc = 0xffffffffu;
+    for (size_t i = 0; i < len; i++) {
+        crc ^= (uint8_t)p[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0x82f63b78u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+/* What any request of another uid naming a damaged array is answered: each answer
+ * must hold none of the words in secret. */
+struct snoop {
+    const char *name;
+    const char *secret[4];
+};
+
+static int child_snoop(void *arg)
+{
+    const struct snoop *sn = arg;
+    const uint64_t shape[1] = { 16 };
+    struct sharr_create_opts persist = { .persist = 1, .overwrite = 1 };
+    sharr_array_t *a = NULL;
+    struct sharr_info in;
+    sharr_t *c = NULL;
+    char said[6][512];
+
+    CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
+    CHILD_CHECK(sharr_open(c, sn->name, "r", NULL, &a) == -EIO);
+    snprintf(said[0], sizeof said[0], "%s", sharr_last_error());
+    CHILD_CHECK(sharr_stat(c, sn->name, &in) == -EIO);
+    snprintf(said[1], sizeof said[1], "%s", sharr_last_error());
+    CHILD_CHECK(sharr_create(c, sn->name, "<u8", 1, shape, NULL, &a) == -EEXIST);
+    snprintf(said[2], sizeof said[2], "%s", sharr_last_error());
+    CHILD_CHECK(sharr_create(c, sn->name, "<u8", 1, shape, &persist, &a) == -EEXIST);
+    snprintf(said[3], sizeof said[3], "%s", sharr_last_error());
+    CHILD_CHECK(sharr_chmod(c, sn->name, 0666) == -EIO);
+    snprintf(said[4], sizeof said[4], "%s", sharr_last_error());
+    CHILD_CHECK(sharr_unlink(c, sn->name) == -EIO);
+    snprintf(said[5], sizeof said[5], "%s", sharr_last_error());
+    sharr_disconnect(c);
+    for (int i = 0; i < 6; i++) {
+        CHILD_CHECK(strstr(said[i], "is damaged") != NULL);
+        for (int k = 0; k < 4 && sn->secret[k]; k++)
+            if (strstr(said[i], sn->secret[k])) {
+                fprintf(stderr, "another uid was told \"%s\"\n", said[i]);
+                return 1;
+            }
+    }
+    return 0;
+}
+
+/* A damaged array's answers to other users tell it is damaged, not what its record
+ * or data hold: not the owner or bits of a record that does not verify (one whose
+ * checksum matches but whose bits are not allowed), not the sizes in a data file
+ * shorter than its header. The log has the whole story for the operator. */
+static void test_damaged_array_tells_other_users_nothing_of_its_record_or_data(void **state)
+{
+    struct harness *h = *state;
+    struct job a = { "setuid", OLD_N, 0600, 0, 51, 0 }, b = { "short", OLD_N, 0600, 0, 52, 0 };
+    as_user(U1, child_create, &a);
+    as_user(U1, child_create, &b);
+    assert_int_equal(harness_daemon_stop(h), 0);
+
+    /* setuid: a record whose checksum matches, with bits 04640 */
+    char path[512], text[256];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/setuid.npy", h->store);
+    assert_int_equal(stat(path, &sb), 0);
+    int n = snprintf(text, sizeof text, "sharr-meta 2 ino=%llu uid=61001 gid=61001 perm=4640 "
+                     "ctime=1700000000000000000 crc32c=", (unsigned long long)sb.st_ino);
+    snprintf(text + n, sizeof text - (size_t)n, "%08x\n", crc32c(text, (size_t)n));
+    plant(h, "setuid.meta", text);
+    /* short: its data cut to half of what its header describes */
+    snprintf(path, sizeof path, "%s/short.npy", h->store);
+    assert_int_equal(truncate(path, 4096 + OLD_N * 4), 0);
+    assert_int_equal(truncate(h->log, 0), 0);
+    harness_daemon_start(h);
+
+    assert_true(log_has(h, "4640"));
+    assert_true(log_has(h, "32768"));
+    struct snoop s1 = { "setuid", { "4640", "640", "61001", NULL } };
+    as_user(U2, child_snoop, &s1);
+    struct snoop s2 = { "short", { "32768", "20480", "61001", NULL } };
+    as_user(U2, child_snoop, &s2);
+}
+
+/* A record or data file that is not a regular file (a FIFO, which blocks whoever
+ * opens it to read until a writer comes) is damaged, and the daemon does not wait
+ * for it: it starts and serves the rest. */
+static void test_record_that_is_a_fifo_is_damaged_and_never_waited_for(void **state)
+{
+    struct harness *h = *state;
+    struct job a = { "fifo1", OLD_N, 0600, 0, 41, 0 }, b = { "fifo2", OLD_N, 0600, 0, 42, 0 };
+    struct job c = { "fifo3", OLD_N, 0600, 0, 43, 0 };
+    as_user(U1, child_create, &a);
+    as_user(U1, child_create, &b);
+    as_user(U1, child_create, &c);
+    assert_int_equal(harness_daemon_stop(h), 0);
+    const char *fifos[] = { "fifo1.meta", ".tmp-fifo2.meta", "fifo3.npy" };
+    for (size_t i = 0; i < sizeof fifos / sizeof fifos[0]; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", h->store, fifos[i]);
+        unlink(path);
+        assert_int_equal(mkfifo(path, 0600), 0);
+    }
+    /* fifo2: a version 1 record, so that recovery reads the .tmp- one beside it. */
+    plant(h, "fifo2.meta", "sharr-meta 1 61001 61001 640 1700000000000000000\n");
+    /* A daemon stuck in its recovery answers no hello, and a client waits for one
+     * forever: the alarm (its default action ends the test) turns that into a failure. */
+    alarm(60);
+    harness_daemon_start(h);
+    alarm(0);
+
+    sharr_t *conn = harness_connect(h);
+    struct sharr_stats st = harness_stats(conn);
+    sharr_disconnect(conn);
+    assert_int_equal(st.arrays_damaged, 2);
+    assert_damaged(h, "fifo1");
+    assert_damaged(h, "fifo3");
+    assert_array(h, "fifo2", OLD_N, 42, U1, 0640);
+}
+
+static int child_unlink(void *arg)
+{
+    sharr_t *c = NULL;
+    struct sharr_info in;
+    CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
+    int rc = sharr_unlink(c, arg);
+    if (rc != 0)
+        fprintf(stderr, "unlink %s: %s\n", (const char *)arg, sharr_last_error());
+    CHILD_CHECK(rc == 0);
+    CHILD_CHECK(sharr_stat(c, arg, &in) == -ENOENT);
+    sharr_disconnect(c);
+    return 0;
+}
+
+/* A leftover recovery cannot remove (a directory) where an unlink would put its data
+ * on the way out: the unlink, committed by the removal of its record, still succeeds
+ * and is whole, rather than failing with its record gone and its name still served
+ * until a restart makes it vanish. */
+static void test_unlink_is_whole_when_a_leftover_takes_its_trash_name(void **state)
+{
+    struct harness *h = *state;
+    struct job a = { "doomed", OLD_N, 0600, 0, 61, 0 };
+    assert_int_equal(harness_daemon_stop(h), 0);
+    for (int i = 0; i < 8; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/.trash-%d", h->store, i);
+        assert_int_equal(mkdir(path, 0700), 0);
+    }
+    harness_daemon_start(h);
+    as_user(U1, child_create, &a);
+    as_user(U1, child_unlink, (void *)"doomed");
+    harness_daemon_restart(h);
+    assert_absent(h, "doomed");
+    as_user(U1, child_create, &a);
+    assert_array(h, "doomed", OLD_N, 61, U1, 0600);
+}
+
+/* A data file in the store that another uid owns (a hard link to that user's file
+ * outside, or a copy that kept its owner) is not served: its owner could write it,
+ * or fchmod a read-only descriptor sharrd hands out and reopen it for writing,
+ * whatever the record's bits say. One with looser bits than 0600 is served and made
+ * 0600, so no holder of a read-only descriptor can reopen it for writing. */
+static void test_data_file_another_uid_owns_or_may_write_is_never_served_so(void **state)
+{
+    struct harness *h = *state;
+    struct job a = { "lent", OLD_N, 0644, 0, 71, 0 }, b = { "loose", OLD_N, 0644, 0, 72, 0 };
+    as_user(U2, child_create, &a);
+    as_user(U2, child_create, &b);
+    assert_int_equal(harness_daemon_stop(h), 0);
+    char outside[512], npy[512];
+    snprintf(outside, sizeof outside, "%s/theirs.npy", h->dir);
+    snprintf(npy, sizeof npy, "%s/lent.npy", h->store);
+    plant_copy(h, "lent.npy", "lent.copy");
+    plant_rename(h, "lent.copy", "../theirs.npy");
+    assert_int_equal(chown(outside, U1, U1), 0);
+    assert_int_equal(unlink(npy), 0);
+    assert_int_equal(link(outside, npy), 0);
+    snprintf(npy, sizeof npy, "%s/loose.npy", h->store);
+    assert_int_equal(chmod(npy, 0666), 0);
+    harness_daemon_start(h);
+
+    sharr_t *c = harness_connect(h);
+    struct sharr_stats st = harness_stats(c);
+    sharr_disconnect(c);
+    assert_int_equal(st.arrays_damaged, 1);
+    assert_damaged(h, "lent");
+    assert_array(h, "loose", OLD_N, 72, U2, 0644);
+    struct stat sb;
+    assert_int_equal(stat(npy, &sb), 0);
+    assert_int_equal(sb.st_mode & 07777, 0600);
+}
+
+/* A record naming inode 0 (which no file has; recovery's "not a regular file") with
+ * a directory where its data would be in flight: damaged, and its files stay exactly
+ * as they are, nothing renamed. */
+static void test_record_of_inode_0_renames_nothing(void **state)
+{
+    struct harness *h = *state;
+    char path[512], text[256];
+    assert_int_equal(harness_daemon_stop(h), 0);
+    int n = snprintf(text, sizeof text, "sharr-meta 2 ino=0 uid=61001 gid=61001 perm=0600 "
+                     "ctime=1700000000000000000 crc32c=");
+    snprintf(text + n, sizeof text - (size_t)n, "%08x\n", crc32c(text, (size_t)n));
+    plant(h, "zero.meta", text);
+    snprintf(path, sizeof path, "%s/.inflight-zero.npy", h->store);
+    assert_int_equal(mkdir(path, 0700), 0);
+    harness_daemon_start(h);
+    assert_damaged(h, "zero");
+    struct stat sb;
+    assert_int_equal(lstat(path, &sb), 0);
+    assert_true(S_ISDIR(sb.st_mode));
+    snprintf(path, sizeof path, "%s/zero.npy", h->store);
+    assert_int_equal(lstat(path, &sb), -1);
+}
+
+/* Two names whose records name one file (a hard link made by hand, and the record
+ * copied with it): the first in name order is served, the other is damaged, rather
+ * than two arrays of their own owners and bits sharing each other's data. */
+static void test_two_names_of_one_data_file_are_not_both_served(void **state)
+{
+    struct harness *h = *state;
+    struct job a = { "twin1", OLD_N, 0600, 0, 81, 0 };
+    as_user(U1, child_create, &a);
+    assert_int_equal(harness_daemon_stop(h), 0);
+    char from[512], to[512];
+    snprintf(from, sizeof from, "%s/twin1.npy", h->store);
+    snprintf(to, sizeof to, "%s/twin2.npy", h->store);
+    assert_int_equal(link(from, to), 0);
+    plant_copy(h, "twin1.meta", "twin2.meta");
+    harness_daemon_start(h);
+    sharr_t *c = harness_connect(h);
+    struct sharr_stats st = harness_stats(c);
+    sharr_disconnect(c);
+    assert_int_equal(st.arrays_damaged, 1);
+    assert_array(h, "twin1", OLD_N, 81, U1, 0600);
+    assert_damaged(h, "twin2");
+}
+
 /* A store written by sharr before records named their data (version 1 records)
  * loads; an older daemon's cut-short chmod only ever narrows the bits. */
 static void test_store_of_version_1_records_loads_and_never_widens(void **state)
@@ -391,6 +671,164 @@ static void test_store_copied_file_by_file_loads_and_records_the_new_inodes(void
     read_file(h, "copied.meta", text, sizeof text, &n);
     snprintf(want, sizeof want, "ino=%llu ", (unsigned long long)sb.st_ino);
     assert_non_null(strstr(text, want));
+}
+
+/* ---- recovery itself killed ---- */
+
+/* The states whose recovery rewrites a record. */
+#define PLANT_NARROW 1 /* a version 1 record, an older daemon's narrower one beside it */
+#define PLANT_COPIED 2 /* data copied to a new inode */
+
+/* Leave in h's store, for names beginning with p, what crashes of every kind leave
+ * (STORE.md, "Recovery"): those of what (PLANT_*), a create committed before its data
+ * took its name, an uncommitted create of a new name and of an overwrite, an unlinked
+ * array's data, a trash file. The daemon is stopped. */
+static void plant_leftovers(struct harness *h, const char *p, uint64_t seed, int what)
+{
+    char a[64], b[64], c[512];
+#define N(buf, fmt) snprintf(buf, sizeof buf, fmt, p)
+    N(a, "%snarrow");
+    struct job narrow = { a, OLD_N, 0644, 0, seed + 1, 0 };
+    if (what & PLANT_NARROW)
+        as_user(U1, child_create, &narrow);
+    N(a, "%sdone");
+    struct job done = { a, OLD_N, 0600, 0, seed + 2, 0 };
+    as_user(U1, child_create, &done);
+    N(a, "%sdonenew");
+    struct job donenew = { a, NEW_N, 0640, 0, seed + 3, 0 };
+    as_user(U2, child_create, &donenew);
+    N(a, "%scopied");
+    struct job copied = { a, OLD_N, 0640, 0, seed + 4, 0 };
+    if (what & PLANT_COPIED)
+        as_user(U1, child_create, &copied);
+    N(a, "%sunlinked");
+    struct job unlinked = { a, OLD_N, 0640, 0, seed + 5, 0 };
+    as_user(U1, child_create, &unlinked);
+    N(a, "%sfresh");
+    struct job fresh = { a, OLD_N, 0640, 0, seed + 6, 0 };
+    as_user(U2, child_create, &fresh);
+    N(a, "%skept");
+    struct job kept = { a, OLD_N, 0600, 0, seed + 7, 0 };
+    as_user(U2, child_create, &kept);
+    assert_int_equal(harness_daemon_stop(h), 0);
+
+    /* narrow: 0644 in force, an older daemon's chmod to 0600 cut short */
+    N(a, "%snarrow.meta");
+    N(b, ".tmp-%snarrow.meta");
+    if (what & PLANT_NARROW) {
+        plant(h, a, "sharr-meta 1 61001 61001 644 1700000000000000000\n");
+        plant(h, b, "sharr-meta 1 61001 61001 600 1700000000000000000\n");
+    }
+    /* done: an overwrite (by U2's data and record) committed, its rename not done */
+    N(a, "%sdonenew.npy");
+    N(b, ".inflight-%sdone.npy");
+    plant_rename(h, a, b);
+    N(a, "%sdonenew.meta");
+    N(b, "%sdone.meta");
+    plant_rename(h, a, b);
+    N(a, ".tmp-%sdone.meta");
+    plant(h, a, "");
+    /* copied: its data a new inode, and a record never put in force */
+    N(a, "%scopied.npy");
+    N(b, "%scopied.npy.copy");
+    if (what & PLANT_COPIED) {
+        plant_copy(h, a, b);
+        plant_rename(h, b, a);
+        N(a, ".tmp-%scopied.meta");
+        plant(h, a, "sharr-meta 2 ino=1");
+    }
+    /* unlinked: its record removed, not yet its data */
+    N(a, "%sunlinked.meta");
+    snprintf(c, sizeof c, "%s/%s", h->store, a);
+    assert_int_equal(unlink(c), 0);
+    /* never: a create of a new name, uncommitted */
+    N(a, "%sfresh.npy");
+    N(b, ".inflight-%snever.npy");
+    plant_rename(h, a, b);
+    N(a, "%sfresh.meta");
+    N(b, ".tmp-%snever.meta");
+    plant_rename(h, a, b);
+    /* kept: an overwrite of it, uncommitted */
+    N(a, "%skept.npy");
+    N(b, ".inflight-%skept.npy");
+    plant_copy(h, a, b);
+    N(a, "%skept.meta");
+    N(b, ".tmp-%skept.meta");
+    plant_copy(h, a, b);
+    N(a, ".trash-%s");
+    plant(h, a, "data of an unlinked array");
+#undef N
+}
+
+/* The names of p are as one uninterrupted recovery of plant_leftovers(what) leaves
+ * them; returns how many arrays they are. */
+static int assert_recovered(struct harness *h, const char *p, uint64_t seed, int what)
+{
+    char a[64];
+    snprintf(a, sizeof a, "%snarrow", p);
+    if (what & PLANT_NARROW)
+        assert_array(h, a, OLD_N, seed + 1, U1, 0600);
+    snprintf(a, sizeof a, "%sdone", p);
+    assert_array(h, a, NEW_N, seed + 3, U2, 0640);
+    snprintf(a, sizeof a, "%scopied", p);
+    if (what & PLANT_COPIED)
+        assert_array(h, a, OLD_N, seed + 4, U1, 0640);
+    snprintf(a, sizeof a, "%skept", p);
+    assert_array(h, a, OLD_N, seed + 7, U2, 0600);
+    const char *gone[] = { "donenew", "unlinked", "fresh", "never" };
+    for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++) {
+        snprintf(a, sizeof a, "%s%s", p, gone[i]);
+        assert_absent(h, a);
+    }
+    return 2 + !!(what & PLANT_NARROW) + !!(what & PLANT_COPIED);
+}
+
+/* Recovery killed after each of its steps (a file removed or renamed, a record
+ * rewritten) and inside each rewrite of a record, restarted each time, ends exactly
+ * where one uninterrupted recovery ends: the same arrays with the same data, owners
+ * and bits, and nothing left over. */
+static void test_recovery_killed_at_each_of_its_steps_ends_as_one_that_was_not(void **state)
+{
+    struct harness *h = *state;
+    /* The first kill at point, then one after each step until recovery is done. */
+    static const struct {
+        const char *point;
+        int what;
+    } runs[] = {
+        { "recover-step", PLANT_NARROW | PLANT_COPIED },
+        { "meta-opened", PLANT_NARROW },    { "meta-opened", PLANT_COPIED },
+        { "meta-written", PLANT_NARROW },   { "meta-written", PLANT_COPIED },
+        { "meta-committed", PLANT_NARROW }, { "meta-committed", PLANT_COPIED },
+    };
+    int total = 0;
+
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        char p[16], why[4096];
+        snprintf(p, sizeof p, "r%zu", i);
+        plant_leftovers(h, p, 500 + 10 * i, runs[i].what);
+        if (!fault_daemon_start_or_die(h, runs[i].point))
+            fail_msg("recovery never reached the fault point %s", runs[i].point);
+        int kills = 1;
+        while (fault_daemon_start_or_die(h, "recover-step")) {
+            kills++;
+            assert_true(kills < 64);
+        }
+        total += kills;
+        harness_daemon_restart(h);
+        int narrays = 0;
+        for (size_t k = 0; k <= i; k++) {
+            snprintf(p, sizeof p, "r%zu", k);
+            narrays += assert_recovered(h, p, 500 + 10 * k, runs[k].what);
+        }
+        sharr_t *c = harness_connect(h);
+        struct sharr_stats st = harness_stats(c);
+        sharr_disconnect(c);
+        assert_int_equal(st.arrays_damaged, 0);
+        if (model_store_clean(h, narrays, why, sizeof why) < 0)
+            fail_msg("after recovery killed at %s: the store holds %s", runs[i].point, why);
+    }
+    print_message("recovery killed %d times: every time it ended as if it had not been\n",
+                  total);
 }
 
 /* ---- every fault point of every operation ---- */
@@ -549,6 +987,23 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_array_that_does_not_verify_is_kept_aside_with_its_name, setup,
             harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_recovery_killed_at_each_of_its_steps_ends_as_one_that_was_not, setup,
+            harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_record_that_is_a_fifo_is_damaged_and_never_waited_for, setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_damaged_array_tells_other_users_nothing_of_its_record_or_data, setup,
+            harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_unlink_is_whole_when_a_leftover_takes_its_trash_name, setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_data_file_another_uid_owns_or_may_write_is_never_served_so, setup,
+            harness_teardown),
+        cmocka_unit_test_setup_teardown(test_record_of_inode_0_renames_nothing, setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_two_names_of_one_data_file_are_not_both_served,
+                                        setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_store_of_version_1_records_loads_and_never_widens,
                                         setup, harness_teardown),
         cmocka_unit_test_setup_teardown(

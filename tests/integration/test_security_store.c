@@ -1,7 +1,8 @@
 /* test_security_store.c — the store directory must be the daemon's alone: sharrd
  * refuses to start on a store owned by another uid, writable by its group or by
- * others, or inside a directory another uid could swap it in, and makes the
- * directories it creates private (STORE.md, SECURITY.md).
+ * others, or inside a directory (or behind a symbolic link) another uid could swap it
+ * in, makes the directories it creates private, and a user's own sharrd with nothing
+ * configured still keeps its store in its home (STORE.md, SECURITY.md).
  *
  * The test runs as root, as does sharrd; "another uid" is an unprivileged one.
  */
@@ -9,12 +10,14 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "asuser.h"
 #include "harness.h"
 #include "testskip.h"
 
@@ -130,6 +133,191 @@ static void test_store_inside_a_directory_of_another_uid_is_refused(void **state
     harness_daemon_start(h);
 }
 
+/* A symbolic link another uid made, or one in a directory others may change, on
+ * the way to link: make it, as uid, pointing to target. */
+static void make_link(const char *target, const char *link, uid_t uid)
+{
+    assert_int_equal(symlink(target, link), 0);
+    assert_int_equal(lchown(link, uid, uid), 0);
+}
+
+static void assert_exists(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        print_error("%s is gone\n", path);
+    assert_int_equal(lstat(path, &st), 0);
+}
+
+/* A store reached through a symbolic link that another uid could change (its own
+ * link in a sticky directory, any link in a directory others may write, a link in
+ * a trusted directory that leads through such a one) is refused as a store inside
+ * such a directory is: the link could send sharrd into any directory of its uid,
+ * whose .npy files without a record recovery would remove. The directory it leads
+ * to is left alone (sharrd creates nothing in it); a link of root's in root's
+ * directories still leads to the store. */
+static void test_store_reached_through_a_link_another_uid_controls_is_refused(void **state)
+{
+    struct harness *h = *state;
+    char target[256], victim[300], open_dir[256], sticky[256], trusted[256], store[300],
+        via[300];
+    assert_int_equal(harness_daemon_stop(h), 0);
+    snprintf(target, sizeof target, "%s/roots", h->dir);
+    make_dir(target, 0700, 0);
+    snprintf(victim, sizeof victim, "%s/thesis.npy", target);
+    int fd = open(victim, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+
+    /* Their link in a directory anyone may write (not sticky). */
+    snprintf(open_dir, sizeof open_dir, "%s/open", h->dir);
+    make_dir(open_dir, 0777, 0);
+    snprintf(store, sizeof store, "%s/store", open_dir);
+    make_link(target, store, OTHER_UID);
+    assert_true(refused(h, store));
+    assert_log_has(h, "is writable by its group or others and not sticky");
+    assert_exists(victim);
+
+    /* Nor does sharrd create the directories of a store path through their link. */
+    char made[300];
+    snprintf(store, sizeof store, "%s/store/new/er", open_dir);
+    assert_true(refused(h, store));
+    assert_log_has(h, "is writable by its group or others and not sticky");
+    snprintf(made, sizeof made, "%s/new", target);
+    struct stat sb;
+    assert_int_equal(lstat(made, &sb), -1);
+
+    /* Their link in a sticky directory (as /tmp): they may replace it at will. */
+    snprintf(sticky, sizeof sticky, "%s/sticky", h->dir);
+    make_dir(sticky, 01777, 0);
+    snprintf(store, sizeof store, "%s/store", sticky);
+    make_link(target, store, OTHER_UID);
+    assert_true(refused(h, store));
+    assert_log_has(h, "belongs to uid 61001");
+    assert_exists(victim);
+
+    /* Root's link in root's directory, leading through a link in the open one. */
+    snprintf(trusted, sizeof trusted, "%s/trusted", h->dir);
+    make_dir(trusted, 0755, 0);
+    snprintf(via, sizeof via, "%s/via", open_dir);
+    make_link(target, via, 0);
+    snprintf(store, sizeof store, "%s/store", trusted);
+    make_link(via, store, 0);
+    assert_true(refused(h, store));
+    assert_log_has(h, "is writable by its group or others and not sticky");
+    assert_exists(victim);
+
+    /* Root's links in root's directories lead to the store as ever. */
+    char real[256], link[300];
+    snprintf(real, sizeof real, "%s/real", h->dir);
+    make_dir(real, 0700, 0);
+    snprintf(link, sizeof link, "%s/linked", trusted);
+    make_link("../real", link, 0);
+    assert_false(refused(h, link));
+    assert_log_has(h, real);
+    harness_daemon_start(h);
+}
+
+/* Start sharrd as uid with HOME=home, no --store, no config and no $SHARR_STORE or
+ * $XDG_DATA_HOME (a user's first run, as scripts/start.sh does), serving sock; its
+ * pid once it answers (fails the test if it exits). */
+static pid_t start_as_user(struct harness *h, uint32_t uid, const char *home, const char *sock)
+{
+    pid_t parent = getpid();
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        harness_daemon_child_prepare(h, parent);
+        if (asuser_become(uid, uid) != 0)
+            _exit(120);
+        setenv("HOME", home, 1);
+        unsetenv("XDG_DATA_HOME");
+        unsetenv("SHARR_STORE");
+        const char *path = harness_sharrd_path();
+        execl(path, path, "--socket", sock, "--config", "", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < STEPS; i++) {
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            assert_log_has(h, "listening on");
+            fail_msg("sharrd as uid %u exited", (unsigned)uid);
+        }
+        sharr_t *c = NULL;
+        if (sharr_connect(sock, &c) == 0) {
+            sharr_disconnect(c);
+            return pid;
+        }
+        struct timespec ts = { 0, 5 * 1000 * 1000L };
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    fail_msg("sharrd as uid %u did not answer", (unsigned)uid);
+    return -1;
+}
+
+static void stop_pid(pid_t pid)
+{
+    int status;
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* As the user: create (make) or find (!make) the persistent array "mine". */
+struct mine {
+    const char *sock;
+    int make;
+};
+
+static int child_mine(void *arg)
+{
+    const struct mine *m = arg;
+    const uint64_t shape[1] = { 8 };
+    struct sharr_create_opts o = { .persist = 1 };
+    struct sharr_info in;
+    sharr_array_t *a = NULL;
+    sharr_t *c = NULL;
+    CHILD_CHECK(sharr_connect(m->sock, &c) == 0);
+    if (m->make) {
+        CHILD_CHECK(sharr_create(c, "mine", "<u8", 1, shape, &o, &a) == 0);
+        CHILD_CHECK(sharr_close(a) == 0);
+    }
+    CHILD_CHECK(sharr_stat(c, "mine", &in) == 0 && in.persist && in.uid == OTHER_UID);
+    sharr_disconnect(c);
+    return 0;
+}
+
+/* A user's own sharrd with nothing configured keeps its store in its home
+ * (~/.local/share/sharr), made 0700 on the way, and keeps its arrays across a
+ * restart: also when the home is reached through a link of the user's own. */
+static void test_default_store_of_an_unprivileged_user_just_works(void **state)
+{
+    struct harness *h = *state;
+    char home[256], link[256], sock[300], store[300];
+    struct stat st;
+    asuser_open_dir(h);
+    snprintf(home, sizeof home, "%s/home", h->dir);
+    make_dir(home, 0755, OTHER_UID);
+    snprintf(link, sizeof link, "%s/homelink", h->dir);
+    make_link(home, link, OTHER_UID);
+    snprintf(sock, sizeof sock, "%s/s.sock", home);
+    struct mine make = { sock, 1 }, find = { sock, 0 };
+
+    pid_t pid = start_as_user(h, OTHER_UID, home, sock);
+    assert_int_equal(asuser_run(h, OTHER_UID, OTHER_UID, child_mine, &make), 0);
+    stop_pid(pid);
+    snprintf(store, sizeof store, "%s/.local/share/sharr", home);
+    assert_int_equal(lstat(store, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0700);
+    assert_int_equal(st.st_uid, OTHER_UID);
+    pid = start_as_user(h, OTHER_UID, link, sock);
+    assert_int_equal(asuser_run(h, OTHER_UID, OTHER_UID, child_mine, &find), 0);
+    stop_pid(pid);
+}
+
 static void test_directories_sharrd_creates_are_private(void **state)
 {
     struct harness *h = *state;
@@ -156,6 +344,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_writable_by_group_or_others_is_refused,
                                         harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_store_inside_a_directory_of_another_uid_is_refused,
+                                        harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_store_reached_through_a_link_another_uid_controls_is_refused, harness_setup,
+            harness_teardown),
+        cmocka_unit_test_setup_teardown(test_default_store_of_an_unprivileged_user_just_works,
                                         harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_directories_sharrd_creates_are_private,
                                         harness_setup, harness_teardown),
