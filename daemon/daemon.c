@@ -227,9 +227,6 @@ int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t e
     r = store_open(&d->store, cfg->store, err, errlen);
     if (r < 0)
         return r;
-    /* A test hook (README, Durability): SIGKILL at a named step of the store. */
-    if (getenv("SHARR_FAULT_POINT"))
-        snprintf(d->store.fault, sizeof(d->store.fault), "%s", getenv("SHARR_FAULT_POINT"));
     r = recover_store(&d->store, &d->log, daemon_found_array, d);
     if (r < 0) {
         snprintf(err, errlen, "cannot read store %s: %s", d->store.path, strerror(-r));

@@ -191,6 +191,10 @@ int store_open(struct store *s, const char *path, char *err, size_t errlen)
     s->trash_seq = 0;
     s->damaged = NULL;
     s->ndamaged = s->damaged_cap = 0;
+#ifdef SHARR_TEST_HOOKS
+    snprintf(s->fault, sizeof(s->fault), "%s",
+             getenv("SHARR_FAULT_POINT") ? getenv("SHARR_FAULT_POINT") : "");
+#endif
     r = store_resolve(path, real, &want, err, errlen);
     if (r < 0)
         goto fail;
@@ -328,11 +332,13 @@ int store_read_header(int fd, uint64_t size, struct meta *m, char *err, size_t e
     return 0;
 }
 
+#ifdef SHARR_TEST_HOOKS
 void store_fault(const struct store *s, const char *point)
 {
     if (s->fault[0] && strcmp(s->fault, point) == 0)
         kill(getpid(), SIGKILL);
 }
+#endif
 
 /* Write the record of m, committing the data file of inode ino, as the file tmp
  * (.tmp-<name>.meta) with one write, and fsync it: it is complete on disk before a

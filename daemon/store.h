@@ -36,7 +36,9 @@ struct store {
     int dirfd;                   /* the store directory, O_DIRECTORY */
     char path[PROTO_PATH_MAX];   /* its absolute path, for meta.path */
     uint64_t trash_seq;          /* names files on their way out (loop only) */
-    char fault[32];              /* test hook: SIGKILL the daemon at this point, or "" */
+#ifdef SHARR_TEST_HOOKS
+    char fault[32];              /* sharrd-test: SIGKILL the daemon at this point, or "" */
+#endif
     struct store_damaged *damaged; /* sorted by name; filled at start only */
     size_t ndamaged, damaged_cap;
 };
@@ -54,9 +56,16 @@ int store_open(struct store *s, const char *path, char *err, size_t errlen);
  * failed. */
 void store_close(struct store *s);
 
-/* A test hook: when s->fault names point, the daemon kills itself with SIGKILL there,
- * so a test can stop it between any two steps of the store or of its recovery. */
+#ifdef SHARR_TEST_HOOKS
+/* The test hook, compiled into sharrd-test alone (SHARR_TEST_HOOKS): when s->fault
+ * ($SHARR_FAULT_POINT at store_open) names point, the daemon kills itself with SIGKILL
+ * there, so a test can stop it between any two steps of the store or of its recovery. */
 void store_fault(const struct store *s, const char *point);
+#else
+/* The installed sharrd has no hook: a fault point is nothing, and its name is not
+ * even in the binary (tests/install/no_test_hooks.sh checks). */
+#define store_fault(s, point) ((void)(s))
+#endif
 
 /* out = prefix name suffix, one file name of the store. 0 or -ENAMETOOLONG. */
 int store_file(char out[STORE_FILE_MAX], const char *prefix, const char *name,

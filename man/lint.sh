@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # lint.sh PAGE... — the manual pages format with groff and no warning at all (any
-# output on stderr fails). Exits 77 (skipped) when groff is not installed.
+# output on stderr fails). Fails when groff is not installed (scripts/deps.sh
+# installs groff-base).
 set -euo pipefail
-command -v groff >/dev/null || { echo "groff not installed: skipped"; exit 77; }
+command -v groff >/dev/null || { echo "groff is not installed (scripts/deps.sh installs groff-base)" >&2; exit 1; }
 for page in "$@"; do
   err=$(groff -man -Tutf8 -ww -z "$page" 2>&1 >/dev/null)
   if [ -n "$err" ]; then

@@ -2,7 +2,8 @@
 # test.sh — the README's second command: install what is missing, then build twice
 # (warnings as errors; and again with AddressSanitizer/UBSan) and run every test in
 # both builds, then fuzz the wire decoder and the .npy parser for a bounded time
-# (scripts/fuzz.sh). Exits non-zero on any failure. .ci/run calls exactly this.
+# (scripts/fuzz.sh). Exits non-zero on any failure; lists every test skipped, with its
+# reason (a missing prerequisite is a failure, not a skip). .ci/run calls exactly this.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/deps.sh"
@@ -15,6 +16,10 @@ run_build() { # name, cmake options...
   cmake --build "$dir" -j"$jobs"
   echo "== test $dir"
   (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 600)
+  # A test that could not run here is a CTest skip that says why: show each reason.
+  awk '/^[0-9]+\/[0-9]+ Test: / { t = $3 }
+       /^(SKIP: |SKIPPED \[)/ && !/which CTest reports as skipped/ { print "== skipped in " t ": " $0 }' \
+    "$dir/Testing/Temporary/LastTest.log"
 }
 
 run_build ci -DCMAKE_BUILD_TYPE=RelWithDebInfo

@@ -3,11 +3,14 @@
 # `systemd-analyze verify` on the configured service (its ExecStart pointed at the
 # built sharrd, since the install prefix need not exist yet) and the socket, where any
 # output on stderr counts as a failure (a misspelled key is only a warning); then
-# systemd-sysusers and, as root, systemd-tmpfiles apply their entries to a scratch
-# root. Exits 77 (skipped) when systemd-analyze is not installed.
+# systemd-sysusers and systemd-tmpfiles apply their entries to a scratch root. Fails
+# when systemd's tools are not installed (scripts/deps.sh installs systemd); exits
+# 77 (skipped) when not root, which systemd-tmpfiles needs.
 set -euo pipefail
 service=$1 socket=$2 sysusers=$3 tmpfiles=$4 sharrd=$5
-command -v systemd-analyze >/dev/null || { echo "systemd-analyze not installed: skipped"; exit 77; }
+for tool in systemd-analyze systemd-sysusers systemd-tmpfiles; do
+  command -v "$tool" >/dev/null || { echo "$tool is not installed (scripts/deps.sh installs systemd)" >&2; exit 1; }
+done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -22,15 +25,15 @@ if [ -s "$tmp/err" ]; then
   exit 1
 fi
 
-if command -v systemd-sysusers >/dev/null; then
-  mkdir -p "$tmp/root/etc"
-  systemd-sysusers --root="$tmp/root" "$sysusers" >/dev/null
-  grep -q '^sharr:' "$tmp/root/etc/passwd" || { echo "sysusers made no sharr user" >&2; exit 1; }
-  if [ "$(id -u)" = 0 ] && command -v systemd-tmpfiles >/dev/null; then
-    systemd-tmpfiles --root="$tmp/root" --create "$tmpfiles" 2>"$tmp/err" || {
-      cat "$tmp/err" >&2; exit 1; }
-    [ "$(stat -c %a "$tmp/root/var/lib/sharr")" = 700 ] || { echo "store not 0700" >&2; exit 1; }
-    [ -d "$tmp/root/run/sharr" ] || { echo "no /run/sharr" >&2; exit 1; }
-  fi
+mkdir -p "$tmp/root/etc"
+systemd-sysusers --root="$tmp/root" "$sysusers" >/dev/null
+grep -q '^sharr:' "$tmp/root/etc/passwd" || { echo "sysusers made no sharr user" >&2; exit 1; }
+if [ "$(id -u)" != 0 ]; then
+  echo "SKIP: the tmpfiles entries were not applied: systemd-tmpfiles --create needs root"
+  exit 77
 fi
+systemd-tmpfiles --root="$tmp/root" --create "$tmpfiles" 2>"$tmp/err" || {
+  cat "$tmp/err" >&2; exit 1; }
+[ "$(stat -c %a "$tmp/root/var/lib/sharr")" = 700 ] || { echo "store not 0700" >&2; exit 1; }
+[ -d "$tmp/root/run/sharr" ] || { echo "no /run/sharr" >&2; exit 1; }
 echo "units, sysusers and tmpfiles entries verify cleanly"

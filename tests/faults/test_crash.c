@@ -5,7 +5,8 @@
  * Kill points come two ways: the daemon's fault hook ($SHARR_FAULT_POINT) stops it
  * at each named step of a create, an overwrite and an unlink, where the outcome is
  * known exactly; then timed SIGKILLs land at arbitrary moments of a stream of large
- * persistent overwrites.
+ * persistent overwrites. The hook is sharrd-test's alone: sharrd, as installed,
+ * passes every fault point.
  */
 #include <errno.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "fault.h"
+#include "testskip.h"
 
 #define OLD_N 4096u        /* elements of the array before an overwrite */
 #define NEW_N 8192u        /* ... and after */
@@ -233,6 +235,56 @@ static void test_adopt_fault_points_leave_the_file_or_the_array(void **state)
                   sizeof(points) / sizeof(points[0]));
 }
 
+/* Every fault point of the store and of its recovery, as daemon/STORE.md lists them. */
+static const char *const all_points[] = {
+    "create-opened",  "create-reserved",  "create-flushed", "meta-opened",
+    "meta-written",   "create-meta-written", "create-committed", "create-done",
+    "adopt-linked",   "adopt-flushed",    "meta-committed", "unlink-uncommitted",
+    "unlink-trashed", "sync-opened",      "sync-flushed",   "recover-step",
+};
+
+/* The daemon as installed (sharrd, not sharrd-test) has no fault hook: with
+ * $SHARR_FAULT_POINT set to any point, recovery (of a leftover record), create,
+ * adopt, chmod, sync and unlink all pass that point and the daemon goes on serving. */
+static void test_installed_sharrd_ignores_every_fault_point(void **state)
+{
+    struct harness *h = *state;
+    const uint64_t shape[1] = { 1000 };
+    char src[256], leftover[300];
+
+    snprintf(src, sizeof src, "%s/adoptee.npy", h->dir);
+    snprintf(leftover, sizeof leftover, "%s/.tmp-left.meta", h->store);
+    for (size_t i = 0; i < sizeof(all_points) / sizeof(all_points[0]); i++) {
+        fault_daemon_kill(h);
+        FILE *f = fopen(leftover, "we");
+        assert_non_null(f);
+        assert_int_equal(fclose(f), 0);
+        fault_daemon_start_program(h, harness_sharrd_path(), all_points[i], NULL);
+        assert_int_equal(access(leftover, F_OK), -1); /* recovery removed it */
+        sharr_t *c = harness_connect(h);
+        sharr_array_t *a = NULL;
+        struct sharr_create_opts o = { .persist = 1, .overwrite = 1 };
+        assert_rc(sharr_create(c, "made", "<u8", 1, shape, &o, &a), 0);
+        assert_rc(sharr_close(a), 0);
+        assert_rc(sharr_create(c, "made", "<u8", 1, shape, &o, &a), 0); /* an overwrite */
+        assert_rc(sharr_sync(a), 0);
+        assert_rc(sharr_close(a), 0);
+        assert_rc(sharr_chmod(c, "made", 0640), 0);
+        assert_rc(sharr_unlink(c, "made"), 0);
+        write_numpy_file(src);
+        int fd = open(src, O_RDWR | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_rc(sharr_adopt(c, "adopted", fd, NULL, NULL), 0);
+        close(fd);
+        assert_rc(sharr_unlink(c, "adopted"), 0);
+        assert_int_equal(unlink(src), 0);
+        assert_int_equal(harness_stats(c).arrays, 0); /* still serving after it all */
+        sharr_disconnect(c);
+    }
+    print_message("%zu fault points set, none stopped the installed sharrd\n",
+                  sizeof(all_points) / sizeof(all_points[0]));
+}
+
 static int overwriter(int rfd, int wfd, void *arg)
 {
     (void)rfd;
@@ -305,6 +357,8 @@ int main(void)
                                         harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_timed_kills_during_large_overwrites,
                                         harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_installed_sharrd_ignores_every_fault_point,
+                                        harness_setup, harness_teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -23,6 +23,7 @@
 #include "asuser.h"
 #include "fault.h"
 #include "model.h"
+#include "testskip.h"
 
 #define U1 61001u
 #define U2 61002u
@@ -1009,5 +1010,5 @@ int main(void)
             test_store_copied_file_by_file_loads_and_records_the_new_inodes, setup,
             harness_teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -2,7 +2,8 @@
 # test_install.sh BUILD_DIR SOURCE_DIR — `cmake --install` into a temporary prefix,
 # then build a separate project against it with find_package(sharr) (shared and
 # static) and with pkg-config, start the installed sharrd and run all three builds
-# of the consumer against it.
+# of the consumer against it. The installed sharrd has no test hook. CFLAGS and
+# LDFLAGS reach both builds of the consumer (a sanitizer build sets them).
 set -euo pipefail
 build=$1 src=$2
 tmp=$(mktemp -d)
@@ -16,12 +17,16 @@ prefix="$tmp/prefix"
 cmake --install "$build" --prefix "$prefix" >/dev/null
 libdir=$(dirname "$(find "$prefix" -name 'libsharr.so' | head -n1)")
 [ -f "$libdir/pkgconfig/sharr.pc" ] || { echo "no sharr.pc in $libdir/pkgconfig" >&2; exit 1; }
+# The installed daemon has no test hook, and the one with them is not installed.
+"$src/tests/install/no_test_hooks.sh" "$src" "$prefix/sbin/sharrd"
+[ -z "$(find "$prefix" -name 'sharrd-test*')" ] || { echo "sharrd-test was installed" >&2; exit 1; }
 
 cmake -S "$src/tests/install/consumer" -B "$tmp/consumer" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$tmp/consumer" >/dev/null
-PKG_CONFIG_PATH="$libdir/pkgconfig" cc -o "$tmp/consumer-pc" \
+# shellcheck disable=SC2086 # CFLAGS and LDFLAGS (a sanitizer build's) are word lists
+PKG_CONFIG_PATH="$libdir/pkgconfig" cc ${CFLAGS:-} -o "$tmp/consumer-pc" \
   "$src/tests/install/consumer/consumer.c" \
-  $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs sharr)
+  $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs sharr) ${LDFLAGS:-}
 
 "$prefix/sbin/sharrd" --socket "$tmp/s.sock" --store "$tmp/store" 2>"$tmp/sharrd.log" &
 daemon_pid=$!

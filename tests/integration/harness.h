@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "sharr.h"
+#include "testskip.h"
 
 #define HARNESS_CHILDREN_MAX 16
 
@@ -112,7 +113,8 @@ void harness_run(struct harness *h, const char *const argv[], struct harness_run
 void harness_run_free(struct harness_run *r);
 
 /* Check JSON text (a program's --json output) with Debian's Python: script sees the
- * parsed value as d and fails the test by raising. A no-op without /usr/bin/python3. */
+ * parsed value as d and fails the test by raising. /usr/bin/python3 is a prerequisite
+ * (scripts/deps.sh): the test fails without it. */
 void harness_check_json(struct harness *h, const char *json, const char *script);
 
 /* In a child forked (by parent) to exec a daemon: die with the parent, so a test

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "testskip.h"
 
 #define ARGS_MAX 16
 
@@ -228,5 +229,5 @@ int main(void)
         T(test_cli_error_prints_sharr_message_and_exits_1),
         T(test_cli_usage_error_exits_2),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

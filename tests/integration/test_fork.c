@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "testskip.h"
 
 #define WORKERS 4
 #define REGION 4096u
@@ -106,5 +107,5 @@ int main(void)
             test_fork_workers_write_through_inherited_and_fresh_mappings, harness_setup,
             harness_teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -15,6 +15,7 @@
 #include "keeper.h"
 #include "launch.h"
 #include "rawconn.h"
+#include "testskip.h"
 
 static struct harness *g_h;
 
@@ -391,5 +392,5 @@ int main(void)
         T(test_request_over_max_request_is_e2big),
         T(test_limit_flags_out_of_range_are_refused),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "testskip.h"
 
 #define LIST_N 2500u        /* names to page through: several pages of the largest size */
 
@@ -202,5 +203,5 @@ int main(void)
             harness_teardown),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -4,7 +4,8 @@
  * creates instead of being OOM-killed with everyone's arrays.
  *
  * The cgroup tests make a memory cgroup as root (cgroup.c) and start sharrd in it;
- * where no memory cgroup can be made they skip, saying why.
+ * where no memory cgroup can be made they skip, saying why, and CTest reports them
+ * skipped.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -18,6 +19,7 @@
 #include "asuser.h"
 #include "cgroup.h"
 #include "launch.h"
+#include "testskip.h"
 
 #define MIB (1024ull * 1024)
 
@@ -146,10 +148,8 @@ static void test_small_memory_cgroup_refuses_creates_instead_of_dying(void **sta
     struct harness *h = g_h = *state;
     const uint64_t limit = 256 * MIB;
     char why[512];
-    if (cgroup_make(&g_cg, limit, why, sizeof why) < 0) {
-        printf("SKIP: no memory cgroup can be made here: %s\n", why);
-        skip();
-    }
+    if (cgroup_make(&g_cg, limit, why, sizeof why) < 0)
+        testskip("no memory cgroup can be made here: %s", why);
     launch_daemon_in(h, NULL, g_cg.procs);
     asuser_open_dir(h);
     uint64_t rss0 = rss_of(h->daemon);
@@ -299,10 +299,8 @@ static void test_default_caps_are_half_of_memory_and_a_quarter_of_that_per_uid(v
 {
     struct harness *h = g_h = *state;
     char why[512];
-    if (cgroup_make(&g_cg, 4 * mem_total(), why, sizeof why) < 0) {
-        printf("SKIP: no memory cgroup can be made here: %s\n", why);
-        skip();
-    }
+    if (cgroup_make(&g_cg, 4 * mem_total(), why, sizeof why) < 0)
+        testskip("no memory cgroup can be made here: %s", why);
     launch_daemon_in(h, NULL, g_cg.procs);
     asuser_open_dir(h);
     const uint64_t memory = cgroup_memory();
@@ -341,10 +339,8 @@ static void test_daemon_moved_into_a_memory_cgroup_takes_its_limit_at_reload(voi
 {
     struct harness *h = *state;
     char why[512], pid[16];
-    if (cgroup_make(&g_cg, 256 * MIB, why, sizeof why) < 0) {
-        printf("SKIP: no memory cgroup can be made here: %s\n", why);
-        skip();
-    }
+    if (cgroup_make(&g_cg, 256 * MIB, why, sizeof why) < 0)
+        testskip("no memory cgroup can be made here: %s", why);
     sharr_t *c = harness_connect(h);
     assert_true(harness_stats(c).volatile_limit > 128 * MIB);
     FILE *f = fopen(g_cg.procs, "we");
@@ -520,5 +516,5 @@ int main(void)
             test_arrays_released_but_still_mapped_count_until_unmapped, harness_setup,
             harness_teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "launch.h"
+#include "testskip.h"
 
 #define PERSIST_FDS_MANY 150 /* more than the limit of the small daemon below */
 
@@ -185,5 +186,5 @@ int main(void)
         T(test_npy_replaced_behind_the_daemons_back_is_estale),
     };
 #undef T
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

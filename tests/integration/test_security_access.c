@@ -16,6 +16,7 @@
 
 #include "asuser.h"
 #include "keeper.h"
+#include "testskip.h"
 
 static struct harness *g_h; /* for the children, which only read it */
 
@@ -330,5 +331,5 @@ int main(void)
         T(test_chmod_and_chown_of_a_persistent_array_survive_a_restart),
         T(test_cli_chmod_and_chown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

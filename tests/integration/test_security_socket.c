@@ -13,6 +13,7 @@
 
 #include "keeper.h"
 #include "launch.h"
+#include "testskip.h"
 
 static unsigned socket_mode(const struct harness *h)
 {
@@ -127,5 +128,5 @@ int main(void)
         T(test_stale_socket_of_a_dead_daemon_is_replaced),
         T(test_socket_path_that_is_not_a_socket_is_left_alone),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "testskip.h"
 
 #define ENGINES 3
 
@@ -220,5 +221,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_large_array_attached_by_four_processes_at_once,
                                         harness_setup, harness_teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -44,11 +44,6 @@ def test_adopt_refusals_are_the_errors_a_user_expects_and_leave_the_file(daemon,
         sharr.adopt(path, name, socket=daemon.socket)
     assert e.value.errno == errno.EMLINK and "copy" in str(e.value)
     os.unlink(path + ".second")
-    if os.geteuid() == 0:  # only root can give the file away
-        os.chown(path, 65534, 65534)
-        with pytest.raises(PermissionError):
-            sharr.adopt(path, name, socket=daemon.socket)
-        os.chown(path, 0, 0)
     with open(path, "r+b") as f:
         f.truncate(100)
     with pytest.raises(ValueError):
@@ -58,3 +53,16 @@ def test_adopt_refusals_are_the_errors_a_user_expects_and_leave_the_file(daemon,
         sharr.info(name, socket=daemon.socket)
     with pytest.raises(FileNotFoundError):
         sharr.adopt(path + ".missing", name, socket=daemon.socket)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+def test_adopting_another_users_file_is_a_permission_error_and_leaves_it(daemon, new_name):
+    name = new_name()
+    path = os.path.join(daemon.root, name + ".npy")
+    np.save(path, np.zeros(3))
+    os.chown(path, 65534, 65534)
+    with pytest.raises(PermissionError):
+        sharr.adopt(path, name, socket=daemon.socket)
+    assert os.stat(path).st_uid == 65534
+    with pytest.raises(FileNotFoundError):
+        sharr.info(name, socket=daemon.socket)

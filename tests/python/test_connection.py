@@ -116,13 +116,19 @@ def test_default_socket_is_sharr_socket_even_before_it_exists(monkeypatch, tmp_p
     assert sharr.default_socket() == str(tmp_path / "later.sock")
 
 
+def test_default_socket_without_a_live_one_is_where_the_users_daemon_listens(
+        monkeypatch, tmp_path):
+    monkeypatch.delenv("SHARR_SOCKET")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    if os.path.exists("/run/sharr/sharr.sock"):
+        pytest.skip("a system sharrd serves /run/sharr/sharr.sock, which would rightly "
+                    "be chosen")
+    assert sharr.default_socket() == str(tmp_path / "sharr" / "sharr.sock")
+
+
 def test_default_socket_prefers_a_live_runtime_dir_socket(monkeypatch, tmp_path):
     monkeypatch.delenv("SHARR_SOCKET")
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
-    # Nothing there yet: it is still where this user's own daemon would listen,
-    # unless a system daemon is already serving.
-    if not os.path.exists("/run/sharr/sharr.sock"):
-        assert sharr.default_socket() == str(tmp_path / "sharr" / "sharr.sock")
     (tmp_path / "sharr").mkdir()
     with pysocket.socket(pysocket.AF_UNIX) as s:
         s.bind(str(tmp_path / "sharr" / "sharr.sock"))

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "memlimit.h"
+#include "testskip.h"
 
 #define GIB (1024ull * 1024 * 1024)
 
@@ -161,5 +162,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_cgroup_means_memtotal_and_nothing_means_unknown,
                                         setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -1,6 +1,7 @@
 /* test_npy.c — the .npy header: exact layout, parse round trip, numpy's own
- * headers, hostile headers, and (where Debian's python3 has numpy) numpy.load on
- * files sharr wrote and sharr's parser on files numpy wrote.
+ * headers, hostile headers, and numpy.load on files sharr wrote and sharr's parser
+ * on files numpy wrote, with Debian's python3 and numpy (prerequisites that
+ * scripts/deps.sh installs: these tests fail without them).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 
 #include "npy.h"
 #include "shape.h"
+#include "testskip.h"
 
 extern char **environ;
 
@@ -371,11 +373,14 @@ static int run_python(char *const argv[])
     return WEXITSTATUS(status);
 }
 
-static bool have_numpy(void)
+/* Fail the test unless Debian's python3 imports numpy. */
+static void require_numpy(void)
 {
     char *argv[] = { SHARR_TEST_PYTHON, "-c", "import numpy", NULL };
 
-    return access(SHARR_TEST_PYTHON, X_OK) == 0 && run_python(argv) == 0;
+    if (run_python(argv) != 0)
+        fail_msg("%s cannot import numpy: scripts/deps.sh installs python3-numpy",
+                 SHARR_TEST_PYTHON);
 }
 
 /* Element k (in memory order) of each test dtype holds the value k. */
@@ -454,8 +459,7 @@ static void test_npy_files_load_in_numpy_with_mmap(void **state)
     char path[64], script[64];
 
     (void)state;
-    if (!have_numpy())
-        skip();
+    require_numpy();
     assert_non_null(mkdtemp(dir));
     snprintf(script, sizeof(script), "%s/check.py", dir);
     write_file(script, (const uint8_t *)numpy_check_script, strlen(numpy_check_script));
@@ -519,8 +523,7 @@ static void test_npy_parses_files_numpy_wrote(void **state)
     const char *paths[] = { p1, p2, p3 };
 
     (void)state;
-    if (!have_numpy())
-        skip();
+    require_numpy();
     assert_non_null(mkdtemp(dir));
     snprintf(script, sizeof(script), "%s/write.py", dir);
     snprintf(p1, sizeof(p1), "%s/v1.npy", dir);
@@ -578,5 +581,5 @@ int main(void)
         cmocka_unit_test(test_npy_files_load_in_numpy_with_mmap),
         cmocka_unit_test(test_npy_parses_files_numpy_wrote),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
