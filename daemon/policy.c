@@ -178,8 +178,7 @@ int policy_derive(struct policy *p, unsigned max_connections, char *err, size_t 
     return 0;
 }
 
-/* bytes as "11.7 GiB" into buf. */
-static const char *policy_size(uint64_t bytes, char *buf, size_t len)
+const char *policy_size(uint64_t bytes, char *buf, size_t len)
 {
     static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
     double v = (double)bytes;

@@ -100,6 +100,10 @@ void policy_resolve(struct policy *p, uint64_t memory);
  * connection to the other uids. */
 int policy_derive(struct policy *p, unsigned max_connections, char *err, size_t errlen);
 
+/* bytes as a person reads a size ("512 B", "11.7 GiB") into buf; returns buf. For
+ * help texts and log lines. */
+const char *policy_size(uint64_t bytes, char *buf, size_t len);
+
 /* Print the help lines of the policy flags; memory as for policy_resolve, to show
  * what the defaults come to on this host. */
 void policy_usage(FILE *f, uint64_t memory);

@@ -26,23 +26,6 @@ static void service_send(struct daemon *d, const char *state)
         log_debug(&d->log, "sd_notify %.20s...: %s", state, strerror(-r));
 }
 
-static const char *service_size(uint64_t bytes, char *buf, size_t len)
-{
-    static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-    double v = (double)bytes;
-    size_t u = 0;
-
-    while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
-        v /= 1024;
-        u++;
-    }
-    if (u == 0)
-        snprintf(buf, len, "%" PRIu64 " B", bytes);
-    else
-        snprintf(buf, len, "%.1f %s", v, units[u]);
-    return buf;
-}
-
 void service_summary(const struct daemon *d, char *buf, size_t len)
 {
     uint64_t vol = 0, per = 0, bytes = 0;
@@ -57,7 +40,7 @@ void service_summary(const struct daemon *d, char *buf, size_t len)
         bytes += a->meta.nbytes;
     }
     snprintf(buf, len, "%" PRIu64 " arrays (%" PRIu64 " volatile, %" PRIu64 " persistent), %s, "
-             "%zu connections", vol + per, vol, per, service_size(bytes, size, sizeof(size)),
+             "%zu connections", vol + per, vol, per, policy_size(bytes, size, sizeof(size)),
              d->nconns);
 }
 
