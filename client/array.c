@@ -52,7 +52,7 @@ static int array_pack_open(msgpack_sbuffer *out, uint32_t msgid, const void *par
 
 static int array_pack_sync(msgpack_sbuffer *out, uint32_t msgid, const void *params)
 {
-    return codec_pack_name(out, msgid, "sync", params);
+    return codec_pack_sync(out, msgid, params);
 }
 
 static int array_parse_attach(const msgpack_object *result, void *out, char *err,
@@ -335,20 +335,35 @@ int sharr_close(sharr_array_t *array)
 
 int sharr_sync(sharr_array_t *array)
 {
-    struct codec_name p;
+    struct codec_sync p = { .has_handle = true };
+    struct client_reply rep = { .fd = -1 };
     struct client_request req = { .pack = array_pack_sync, .params = &p };
+    int rc;
 
     if (array == NULL)
         return client_fail(-EINVAL, "sharr_sync: array is NULL");
     if (array->map != NULL && msync(array->map, array->maplen, MS_SYNC) < 0) {
-        int rc = -errno;
-
+        rc = -errno;
         return client_fail(rc, "msync of '%s': %s", array->info.name, sharr_strerror(rc));
     }
     if (!array->info.persist)
         return 0;
+    /* The daemon flushes the array this attachment holds, never what the name means
+     * now; the name goes along for a daemon older than handles, which syncs by name. */
+    p.handle = array->handle;
     memcpy(p.name, array->info.name, sizeof(p.name));
-    return client_call(array->conn, &req, NULL);
+    req.only_gen = array->gen;
+    rc = client_call(array->conn, &req, &rep);
+    if (rc < 0 || rep.gen == array->gen)
+        return rc;
+    /* Not sent: the connection the attachment was made on is gone (sharrd restarted,
+     * or this is a forked child), and its handle means nothing to a new one. The
+     * attachment's own descriptor is the array's file: flushing it is the same fsync. */
+    if (fsync(array->fd) < 0) {
+        rc = -errno;
+        return client_fail(rc, "fsync of '%s': %s", array->info.name, sharr_strerror(rc));
+    }
+    return 0;
 }
 
 void *sharr_array_data(const sharr_array_t *array)

@@ -739,6 +739,7 @@ int client_call(sharr_t *c, const struct client_request *req, struct client_repl
     for (int attempt = 1;; attempt++) {
         if (req->only_gen != 0 && (c->state != CLIENT_UP || c->gen != req->only_gen)) {
             rc = 0;
+            gen = 0; /* nothing sent, also when a first attempt's send failed */
             goto unlock;
         }
         rc = client_ensure_up_locked(c);

@@ -45,7 +45,8 @@ struct client_request {
 
 struct client_reply {
     int fd;        /* descriptor that came with the reply, owned by the caller; or -1 */
-    uint64_t gen;  /* generation of the connection the reply came on */
+    uint64_t gen;  /* generation of the connection the reply came on; 0 when a request
+                    * with only_gen was not sent */
 };
 
 /* Send one request and wait for its response, reconnecting first if the connection

@@ -182,7 +182,11 @@ int sharr_array_fd(const sharr_array_t *array);
 const char *sharr_array_mode(const sharr_array_t *array);
 
 /* Make the array's data durable: msync of the mapping, then, for persistent arrays,
- * an fsync by the daemon. Returns when data and metadata are on disk. */
+ * an fsync by the daemon. Returns when data and metadata are on disk. Acts on this
+ * attachment, not on the name: -ENOENT once the name was removed or given to a new
+ * array (whose data is not this attachment's to flush). After sharrd restarted (or in
+ * a forked child), the daemon knows no such attachment: the library then fsyncs the
+ * attachment's own descriptor, the array's file. */
 int sharr_sync(sharr_array_t *array);
 
 /* Metadata of one array by name. */
