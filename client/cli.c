@@ -488,7 +488,7 @@ static int cli_create(struct cli *cli)
         { "dtype", 1, 0 }, { "shape", 1, 0 }, { "persist", 0, 0 },
         { "perm", 1, 0 }, { "order", 1, 0 }, { "overwrite", 0, 0 },
     };
-    struct sharr_create_opts opts = { .flags = SHARR_F_NOMAP };
+    struct sharr_create_opts opts = { .size = sizeof(opts), .flags = SHARR_F_NOMAP };
     uint64_t shape[SHARR_NDIM_MAX];
     sharr_array_t *a = NULL;
     char what[SHARR_NAME_MAX + 8];
@@ -660,7 +660,7 @@ static int cli_sync(struct cli *cli)
     static const struct cli_opt spec[] = { { "owner", 1, 0 } };
     char what[SHARR_NAME_MAX + 8];
     const char *values[1], *pos[1] = { 0 };
-    struct sharr_open_opts o = { .flags = SHARR_F_NOMAP };
+    struct sharr_open_opts o = { .size = sizeof(o), .flags = SHARR_F_NOMAP };
     sharr_array_t *a = NULL;
     unsigned flags;
     int npos = 0, rc;
@@ -735,7 +735,7 @@ static int cli_import(struct cli *cli)
         { "persist", 0, 0 }, { "perm", 1, 0 }, { "overwrite", 0, 0 }, { "move", 0, 0 },
     };
     const unsigned raw = (1u << DTYPE) | (1u << SHAPE) | (1u << OFFSET) | (1u << ORDER);
-    struct transfer_import how = { 0 };
+    struct transfer_import how = { .opts = SHARR_CREATE_OPTS_INIT };
     const char *values[8] = { 0 }, *pos[2] = { 0 };
     char what[SHARR_NAME_MAX + 16], err[512];
     unsigned flags;

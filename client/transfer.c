@@ -234,7 +234,7 @@ out:
 int transfer_export(sharr_t *conn, const char *name, const char *path, int force,
                     const uint32_t *owner, FILE *progress, char *err, size_t errlen)
 {
-    struct sharr_open_opts oo = { .flags = SHARR_F_NOMAP | (owner ? SHARR_F_OWNER : 0),
+    struct sharr_open_opts oo = { .size = sizeof(oo), .flags = SHARR_F_NOMAP | (owner ? SHARR_F_OWNER : 0),
                                   .owner = owner ? *owner : 0 };
     struct transfer_bar bar = { progress, name, 0, -1 };
     const struct sharr_info *info;

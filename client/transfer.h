@@ -27,7 +27,8 @@ struct transfer_import {
     uint64_t shape[SHARR_NDIM_MAX];
     char order;             /* raw file: 'C' (default when 0) or 'F' */
     uint64_t offset;        /* raw file: where the data starts */
-    struct sharr_create_opts opts; /* persist, perm, overwrite */
+    struct sharr_create_opts opts; /* persist, perm, overwrite (from
+                                    * SHARR_CREATE_OPTS_INIT) */
     FILE *progress;         /* a progress bar goes here, or NULL */
 };
 

@@ -92,8 +92,17 @@ struct sharr_stats {
                                       * writer cut below its data (in the counts) */
 };
 
-/* Options of sharr_create; pass NULL for the defaults (all zero below). */
+/* Option structs start with their size. Start from the initialiser below (or set
+ * size = sizeof(struct ...)) and then set fields: libsharr reads only the fields that
+ * size covers, so a program built against an older sharr.h keeps working with a newer
+ * libsharr (fields it does not know take their default, which is always 0), and a
+ * newer program runs on an older libsharr as long as it leaves the fields that
+ * libsharr does not know at 0 (else -E2BIG). A size of 0 is -EINVAL. NULL means every
+ * default. */
+
+/* Options of sharr_create and sharr_adopt. */
 struct sharr_create_opts {
+    size_t size;    /* sizeof(struct sharr_create_opts): SHARR_CREATE_OPTS_INIT */
     char order;     /* 'C' (default when 0) or 'F' */
     int persist;    /* nonzero: persistent array on disk; default volatile */
     uint32_t perm;  /* permission bits; 0 means the default 0600 */
@@ -101,14 +110,21 @@ struct sharr_create_opts {
     int flags;      /* SHARR_F_* below */
 };
 
-/* Options of sharr_open; pass NULL for the defaults. */
+/* Options of sharr_open. */
 struct sharr_open_opts {
+    size_t size;     /* sizeof(struct sharr_open_opts): SHARR_OPEN_OPTS_INIT */
     int64_t wait_ms; /* wait this long for the name to be created: 0 no wait, -1 forever */
     int flags;       /* SHARR_F_* below */
-    uint32_t owner;  /* with SHARR_F_OWNER: the uid the array must belong to (0 is root);
-                      * read only when that flag is set, so callers built before this
-                      * field existed are unaffected */
+    uint32_t owner;  /* with SHARR_F_OWNER: the uid the array must belong to (0 is root) */
 };
+
+#ifdef __cplusplus
+#define SHARR_CREATE_OPTS_INIT { sizeof(struct sharr_create_opts) }
+#define SHARR_OPEN_OPTS_INIT { sizeof(struct sharr_open_opts) }
+#else
+#define SHARR_CREATE_OPTS_INIT { .size = sizeof(struct sharr_create_opts) }
+#define SHARR_OPEN_OPTS_INIT { .size = sizeof(struct sharr_open_opts) }
+#endif
 
 #define SHARR_F_NOMAP    0x1 /* do not map: the caller maps sharr_array_fd() itself */
 #define SHARR_F_POPULATE 0x2 /* prefault the mapping (MAP_POPULATE) */

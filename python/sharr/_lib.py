@@ -71,9 +71,18 @@ class Stats(ctypes.Structure):
         "bytes_grown", "arrays_damaged")]
 
 
-class CreateOpts(ctypes.Structure):
+class _Sized(ctypes.Structure):
+    """An option struct that starts with its size (sharr.h): set when it is made, so
+    the other fields are given as usual, by keyword or in order after size."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(ctypes.sizeof(self), *args, **kwargs)
+
+
+class CreateOpts(_Sized):
     """struct sharr_create_opts."""
     _fields_ = [
+        ("size", ctypes.c_size_t),
         ("order", ctypes.c_char),
         ("persist", ctypes.c_int),
         ("perm", ctypes.c_uint32),
@@ -82,9 +91,10 @@ class CreateOpts(ctypes.Structure):
     ]
 
 
-class OpenOpts(ctypes.Structure):
+class OpenOpts(_Sized):
     """struct sharr_open_opts."""
     _fields_ = [
+        ("size", ctypes.c_size_t),
         ("wait_ms", ctypes.c_int64),
         ("flags", ctypes.c_int),
         ("owner", ctypes.c_uint32),

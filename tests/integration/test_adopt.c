@@ -28,6 +28,9 @@
 #define COLS 5
 #define NPY_SHORT 128 /* where numpy's np.save puts the data of a small array */
 
+static const struct sharr_create_opts persist_opts = { .size = sizeof(persist_opts),
+                                                       .persist = 1 };
+
 static const char *path_in(const struct harness *h, const char *name)
 {
     static char paths[4][256];
@@ -347,8 +350,7 @@ static void test_move_refuses_what_it_cannot_adopt_and_leaves_it(void **state)
     /* An array's own file in the store (the daemon's uid may open it). */
     char own[300];
     c = harness_connect(h);
-    assert_rc(sharr_create(c, "kept", "<f8", 1, shape, &(struct sharr_create_opts){
-                               .persist = 1 }, &a), 0);
+    assert_rc(sharr_create(c, "kept", "<f8", 1, shape, &persist_opts, &a), 0);
     sharr_close(a);
     sharr_disconnect(c);
     snprintf(own, sizeof own, "%s/kept.npy", h->store);
@@ -554,8 +556,7 @@ static void test_move_overwrite_replaces_an_existing_array(void **state)
 
     assert_rc(sharr_create(c, "vol", "<u1", 1, shape, NULL, &a), 0);
     sharr_close(a);
-    assert_rc(sharr_create(c, "disk", "<u1", 1, shape,
-                           &(struct sharr_create_opts){ .persist = 1 }, &old), 0);
+    assert_rc(sharr_create(c, "disk", "<u1", 1, shape, &persist_opts, &old), 0);
     ((unsigned char *)sharr_array_data(old))[0] = 9;
     for (int i = 0; i < 2; i++) {
         const char *name = i ? "disk" : "vol";

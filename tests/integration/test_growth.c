@@ -22,7 +22,7 @@
 
 static struct harness *g_h;
 
-static const struct sharr_create_opts persist = { .persist = 1 };
+static const struct sharr_create_opts persist = { .size = sizeof(persist), .persist = 1 };
 
 static int create_rc(sharr_t *c, const char *name, uint64_t n, const struct sharr_create_opts *o)
 {

@@ -328,7 +328,7 @@ static void test_import_and_export_of_2gib_stay_under_64mib_rss(void **state)
 
     sharr_t *c = harness_connect(h);
     sharr_array_t *a = NULL;
-    struct sharr_open_opts oo = { .flags = SHARR_F_NOMAP };
+    struct sharr_open_opts oo = { .size = sizeof(oo), .flags = SHARR_F_NOMAP };
     assert_rc(sharr_open(c, "big", "r", &oo, &a), 0);
     assert_int_equal(sharr_array_info(a)->nbytes, size);
     for (int k = 0; k < 3; k++) {

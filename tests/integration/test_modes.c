@@ -213,7 +213,7 @@ static void test_create_overwrite_replaces_only_the_name(void **state)
     sharr_array_t *arr = NULL;
     assert_rc(sharr_create(conn, "ow", "<i4", 2, shape, NULL, &arr), -EEXIST);
     assert_null(arr);
-    struct sharr_create_opts opts = { .overwrite = 1 };
+    struct sharr_create_opts opts = { .size = sizeof(opts), .overwrite = 1 };
     assert_rc(sharr_create(conn, "ow", "<i4", 2, shape, &opts, &arr), 0);
     const int32_t *v = sharr_array_data(arr);
     for (int i = 0; i < 12; i++)

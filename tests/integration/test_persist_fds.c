@@ -15,7 +15,7 @@
 
 #define PERSIST_FDS_MANY 150 /* more than the limit of the small daemon below */
 
-static const struct sharr_create_opts persist_opts = { .persist = 1 };
+static const struct sharr_create_opts persist_opts = { .size = sizeof(persist_opts), .persist = 1 };
 
 /* Create persistent arrays a0..a<n-1>, each of 16 int32 holding its index, on a
  * connection of their own that is gone when this returns (with its cached descriptions). */
@@ -106,7 +106,7 @@ static void test_overwrite_gives_new_attaches_the_new_array_and_keeps_the_old_ma
 {
     struct harness *h = *state;
     const uint64_t shape[1] = { 8 };
-    const struct sharr_create_opts over = { .persist = 1, .overwrite = 1 };
+    const struct sharr_create_opts over = { .size = sizeof(over), .persist = 1, .overwrite = 1 };
     sharr_t *holder = harness_connect(h), *writer = harness_connect(h);
     sharr_array_t *old = NULL, *fresh = NULL, *again = NULL;
 

@@ -23,7 +23,7 @@ static struct harness *g_h; /* for the children, which only read it */
 static void make_array(sharr_t *conn, const char *name, uint32_t perm, int persist, uint32_t gid)
 {
     const uint64_t shape[1] = { 1024 };
-    struct sharr_create_opts o = { .perm = perm, .persist = persist };
+    struct sharr_create_opts o = { .size = sizeof(o), .perm = perm, .persist = persist };
     sharr_array_t *a = NULL;
     assert_rc(sharr_create(conn, name, "<i4", 1, shape, &o, &a), 0);
     int32_t *v = sharr_array_data(a);
