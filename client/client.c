@@ -59,6 +59,9 @@ struct client_call {
     char msg[CLIENT_MSG_MAX];
 };
 
+/* sharr_server keeps its size for the whole ABI (sharr.h). */
+_Static_assert(sizeof(struct sharr_server) == 128, "sharr_server: take new fields from reserved");
+
 /* What a successful dial hands over. */
 struct client_link {
     int fd;

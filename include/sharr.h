@@ -36,6 +36,14 @@ extern "C" {
 typedef struct sharr sharr_t;             /* a connection to sharrd */
 typedef struct sharr_array sharr_array_t; /* one attached array */
 
+/* Structs the library fills (sharr_info, sharr_server, sharr_stats, sharr_holder)
+ * never change size: sharr_list and sharr_holders fill arrays of them, and programs
+ * built against any sharr.h of this ABI (SONAME libsharr.so.0) allocate them. A later
+ * version adds fields by taking them from the reserved space at the end, which this
+ * version fills with zeros; a new field is defined so that 0 means "not known" (what a
+ * program reading it from an older libsharr gets). Their sizes: sharr_info 2048 bytes,
+ * sharr_server 128, sharr_stats 256, sharr_holder 384 (tests check them). */
+
 /* What the daemon knows of an array. */
 struct sharr_info {
     char name[SHARR_NAME_MAX + 1];
@@ -58,6 +66,7 @@ struct sharr_info {
                                       * charged to the owner's quota; else 0 */
     int damaged;                     /* persistent: 1 when a writer cut the file below its
                                       * data; touching the missing part raises SIGBUS */
+    uint32_t reserved[35];           /* zero: see "Structs the library fills" above */
 };
 
 /* What the daemon says of itself (reply to hello). */
@@ -66,6 +75,7 @@ struct sharr_server {
     char server[64];       /* e.g. "sharrd 0.1.0" */
     uint32_t pid;
     uint32_t max_name, max_ndim, max_request, list_page_max;
+    uint32_t reserved[10];  /* zero: see "Structs the library fills" above */
 };
 
 /* Daemon-wide counters. Free/capacity fields are those of the filesystems that back
@@ -90,6 +100,7 @@ struct sharr_stats {
                                       * does not match it; files kept, name reserved, not
                                       * in the other counts), or served with a file a
                                       * writer cut below its data (in the counts) */
+    uint64_t reserved[13];           /* zero: see "Structs the library fills" above */
 };
 
 /* Option structs start with their size. Start from the initialiser below (or set
@@ -231,6 +242,7 @@ struct sharr_holder {
     uint64_t nbytes;                  /* the array's data bytes */
     int persist;                      /* 1: persistent array */
     int unlinked;                     /* 1: its name was removed since */
+    uint32_t reserved[16];            /* zero: see "Structs the library fills" above */
 };
 
 /* One page of the attachments the caller may see (of arrays it may read, and its

@@ -20,6 +20,11 @@ F_POPULATE = 0x2
 F_OWNER = 0x4
 
 
+# The structs below mirror sharr.h field for field; tests/python/test_layout.py checks
+# every offset and size against the C compiler's (tests/python/layout.c). The structs
+# libsharr fills never change size: new fields come out of "reserved".
+
+
 class Info(ctypes.Structure):
     """struct sharr_info."""
     _fields_ = [
@@ -40,6 +45,7 @@ class Info(ctypes.Structure):
         ("path", ctypes.c_char * PATH_MAX),
         ("grown", ctypes.c_uint64),
         ("damaged", ctypes.c_int),
+        ("reserved", ctypes.c_uint32 * 35),
     ]
 
 
@@ -53,6 +59,7 @@ class Server(ctypes.Structure):
         ("max_ndim", ctypes.c_uint32),
         ("max_request", ctypes.c_uint32),
         ("list_page_max", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32 * 10),
     ]
 
 
@@ -68,7 +75,9 @@ class Stats(ctypes.Structure):
         ("uptime_ms", ctypes.c_int64),
     ] + [(f, ctypes.c_uint64) for f in (
         "volatile_limit", "volatile_limit_per_uid", "volatile_reserved",
-        "bytes_grown", "arrays_damaged")]
+        "bytes_grown", "arrays_damaged")] + [
+        ("reserved", ctypes.c_uint64 * 13),
+    ]
 
 
 class _Sized(ctypes.Structure):

@@ -1,10 +1,13 @@
-/* test_options.c — the option structs carry their size, so their layout can grow: a
- * struct from an older sharr.h (shorter, ending right before unmapped memory) is read
- * only as far as its size says, with the defaults for the rest; a struct from a newer
- * sharr.h is accepted while what this libsharr does not know is zero; a struct without
- * its size is refused, and NULL still means every default.
+/* test_abi.c — the public structs can grow without breaking programs built before.
+ * Option structs carry their size: a struct from an older sharr.h (shorter, ending
+ * right before unmapped memory) is read only as far as its size says, with the
+ * defaults for the rest; a struct from a newer sharr.h is accepted while what this
+ * libsharr does not know is zero; a struct without its size is refused, and NULL still
+ * means every default. Structs the library fills keep their size and get zeros in
+ * their reserved space, whatever the caller's memory held.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -150,6 +153,57 @@ static void test_opts_without_their_size_are_einval_and_null_is_the_defaults(voi
     sharr_disconnect(c);
 }
 
+static bool all_zero(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < n; i++) {
+        if (b[i] != 0)
+            return false;
+    }
+    return true;
+}
+
+static void test_filled_structs_keep_their_size_and_zero_their_reserved_space(void **state)
+{
+    struct harness *h = *state;
+    const uint64_t shape[1] = { 8 };
+    sharr_t *c = harness_connect(h);
+    sharr_array_t *a = NULL;
+    struct sharr_info info, page[2];
+    struct sharr_server server;
+    struct sharr_stats stats;
+    struct sharr_holder holders[2];
+    size_t n = 0;
+    int more = 0;
+
+    assert_int_equal(sizeof(struct sharr_info), 2048);
+    assert_int_equal(sizeof(struct sharr_server), 128);
+    assert_int_equal(sizeof(struct sharr_stats), 256);
+    assert_int_equal(sizeof(struct sharr_holder), 384);
+    assert_rc(sharr_create(c, "filled", "<u1", 1, shape, NULL, &a), 0);
+    assert_true(all_zero(sharr_array_info(a)->reserved, sizeof(info.reserved)));
+    memset(&info, 0xff, sizeof(info));
+    assert_rc(sharr_stat(c, "filled", &info), 0);
+    assert_true(all_zero(info.reserved, sizeof(info.reserved)));
+    memset(page, 0xff, sizeof(page));
+    assert_rc(sharr_list(c, NULL, page, 2, &n, &more), 0);
+    assert_int_equal(n, 1);
+    assert_true(all_zero(page[0].reserved, sizeof(page[0].reserved)));
+    memset(&server, 0xff, sizeof(server));
+    assert_rc(sharr_server_info(c, &server), 0);
+    assert_true(all_zero(server.reserved, sizeof(server.reserved)));
+    memset(&stats, 0xff, sizeof(stats));
+    assert_rc(sharr_stats(c, &stats), 0);
+    assert_true(all_zero(stats.reserved, sizeof(stats.reserved)));
+    memset(holders, 0xff, sizeof(holders));
+    assert_rc(sharr_holders(c, "filled", 0, holders, 2, &n, &more), 0);
+    assert_int_equal(n, 1);
+    assert_true(all_zero(holders[0].reserved, sizeof(holders[0].reserved)));
+    assert_rc(sharr_close(a), 0);
+    sharr_disconnect(c);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, harness_setup, harness_teardown)
@@ -158,6 +212,7 @@ int main(void)
         T(test_open_opts_of_an_older_header_are_read_only_as_far_as_their_size),
         T(test_opts_of_a_newer_header_work_unless_an_unknown_field_is_set),
         T(test_opts_without_their_size_are_einval_and_null_is_the_defaults),
+        T(test_filled_structs_keep_their_size_and_zero_their_reserved_space),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
