@@ -31,7 +31,6 @@ extern "C" {
 #define SHARR_NDIM_MAX 64    /* dimensions of an array (numpy >= 2.0 allows 64) */
 #define SHARR_DTYPE_MAX 31   /* bytes in a dtype string, excluding the NUL */
 #define SHARR_PATH_MAX 1024  /* bytes in a persistent array's path, with the NUL */
-#define SHARR_DATA_OFFSET 4096 /* where the data starts in every array sharr creates */
 
 typedef struct sharr sharr_t;             /* a connection to sharrd */
 typedef struct sharr_array sharr_array_t; /* one attached array */
@@ -53,8 +52,11 @@ struct sharr_info {
     uint64_t shape[SHARR_NDIM_MAX];
     char order;                      /* 'C' or 'F' */
     uint64_t nbytes;                 /* bytes of data (product of shape times itemsize) */
-    uint64_t offset;                 /* byte offset of the data in the descriptor: 4096,
-                                      * or a multiple of 64 in an adopted numpy file */
+    uint64_t offset;                 /* byte offset of the data in the descriptor and
+                                      * the .npy file: 4096 for an array sharr created,
+                                      * where numpy's header ends (a multiple of 64) for
+                                      * an adopted one. Read it here: no constant holds
+                                      * for every array */
     int persist;                     /* 1: persistent (on disk), 0: volatile (memory) */
     uint32_t perm;                   /* permission bits, as a file's (e.g. 0600) */
     uint32_t uid, gid;               /* owner */

@@ -18,6 +18,7 @@
 #include "asuser.h"
 #include "cgroup.h"
 #include "launch.h"
+#include "limits.h"
 
 #define MIB (1024ull * 1024)
 
@@ -127,7 +128,7 @@ static uint64_t cgroup_memory(void)
 static uint64_t volatile_cost(uint64_t n)
 {
     uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-    return (SHARR_DATA_OFFSET + n + page - 1) / page * page;
+    return (PROTO_DATA_OFFSET + n + page - 1) / page * page;
 }
 
 static int teardown_cgroup(void **state)
@@ -314,10 +315,10 @@ static void test_default_caps_are_half_of_memory_and_a_quarter_of_that_per_uid(v
     assert_int_equal(st.volatile_limit_per_uid, memory / 2 / 4);
 
     /* One page more than the per-uid cap, as nobody: EDQUOT. */
-    uint64_t over = st.volatile_limit_per_uid - SHARR_DATA_OFFSET + 1;
+    uint64_t over = st.volatile_limit_per_uid - PROTO_DATA_OFFSET + 1;
     assert_int_equal(asuser_run(h, ASUSER_UID, ASUSER_GID, child_one_over, &over), 0);
     /* Root is held by the total alone. */
-    const uint64_t shape[1] = { st.volatile_limit - SHARR_DATA_OFFSET + 1 };
+    const uint64_t shape[1] = { st.volatile_limit - PROTO_DATA_OFFSET + 1 };
     sharr_array_t *a = NULL;
     assert_rc(sharr_create(c, "big", "|u1", 1, shape, NULL, &a), -ENOSPC);
     assert_non_null(strstr(sharr_last_error(), "--max-volatile-bytes)"));

@@ -185,7 +185,7 @@ static void npy_case_create(sharr_t *conn, struct npy_case *c)
     struct stat st;
     assert_int_equal(stat(info->path, &st), 0);
     assert_true(S_ISREG(st.st_mode));
-    assert_true((uint64_t)st.st_size >= SHARR_DATA_OFFSET + info->nbytes);
+    assert_true((uint64_t)st.st_size >= info->offset + info->nbytes);
     snprintf(c->shape_arg, sizeof c->shape_arg, "%llu,%llu",
              (unsigned long long)c->shape[0], (unsigned long long)c->shape[1]);
     c->order_arg[0] = c->order;

@@ -22,7 +22,6 @@ static void test_limits_public_header_mirrors_protocol(void **state)
     assert_int_equal(SHARR_NDIM_MAX, PROTO_NDIM_MAX);
     assert_int_equal(SHARR_DTYPE_MAX, PROTO_DTYPE_MAX);
     assert_int_equal(SHARR_PATH_MAX, PROTO_PATH_MAX);
-    assert_int_equal(SHARR_DATA_OFFSET, PROTO_DATA_OFFSET);
 }
 
 static void test_limits_have_their_documented_values(void **state)
