@@ -2,8 +2,8 @@
  * arrays, and show the daemon's counters, for people (aligned text) and scripts
  * (--json).
  *
- * It uses only the public API of libsharr (plus errcode_name for the error code in
- * messages). Exit status: 0 success, 1 an operation failed, 2 bad usage.
+ * It uses only the public API of libsharr (sharr.h) and links nothing else of sharr.
+ * Exit status: 0 success, 1 an operation failed, 2 bad usage.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,12 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "errcode.h"
 #include "format.h"
-#include "limits.h"
 #include "owner.h"
 #include "sharr.h"
-#include "sockpath.h"
 #include "top.h"
 #include "transfer.h"
 
@@ -130,7 +127,7 @@ static int cli_fail(const char *what, int err)
     const char *why = sharr_last_error();
 
     fprintf(stderr, "sharr: %s: %s (%s)\n", what, why[0] != '\0' ? why : sharr_strerror(err),
-            errcode_name(err));
+            sharr_err_name(err));
     return CLI_EXIT_FAIL;
 }
 
@@ -227,7 +224,7 @@ static int cli_ping(struct cli *cli)
     static const struct cli_opt spec[] = { { "json", 0, 0 } };
     struct sharr_server srv;
     struct sharr_stats st;
-    char path[PROTO_PATH_MAX];
+    char path[SHARR_SOCKET_MAX];
     const char *pos[1] = { 0 };
     const char *values[1];
     unsigned flags;
@@ -239,7 +236,7 @@ static int cli_ping(struct cli *cli)
         return rc < 0 ? 0 : rc;
     if (cli->socket != NULL)
         snprintf(path, sizeof(path), "%s", cli->socket);
-    else if (sockpath_client(path, sizeof(path)) < 0)
+    else if (sharr_default_socket(path, sizeof(path)) < 0)
         snprintf(path, sizeof(path), "(default socket)");
     if (cli_connect(cli) != 0)
         return CLI_EXIT_FAIL;
@@ -712,7 +709,7 @@ static int cli_import_move(struct cli *cli, const char *path, const char *name,
 
     rc = transfer_move(cli->conn, path, name, opts, &info, &unlink_err, err, sizeof(err));
     if (rc < 0) {
-        fprintf(stderr, "sharr: import %s: %s (%s)\n", name, err, errcode_name(rc));
+        fprintf(stderr, "sharr: import %s: %s (%s)\n", name, err, sharr_err_name(rc));
         return CLI_EXIT_FAIL;
     }
     printf("moved %s to persistent array %s (%s, %" PRIu64 " bytes of data at byte %" PRIu64
@@ -785,7 +782,7 @@ static int cli_import(struct cli *cli)
         return cli_import_move(cli, pos[0], pos[1], &how.opts);
     rc = transfer_import(cli->conn, pos[0], pos[1], &how, err, sizeof(err));
     if (rc < 0) {
-        fprintf(stderr, "sharr: %s: %s (%s)\n", what, err, errcode_name(rc));
+        fprintf(stderr, "sharr: %s: %s (%s)\n", what, err, sharr_err_name(rc));
         return CLI_EXIT_FAIL;
     }
     return 0;
@@ -814,7 +811,7 @@ static int cli_export(struct cli *cli)
                          (flags & 2u) ? &owner : NULL, isatty(STDERR_FILENO) ? stderr : NULL,
                          err, sizeof(err));
     if (rc < 0) {
-        fprintf(stderr, "sharr: %s: %s (%s)\n", what, err, errcode_name(rc));
+        fprintf(stderr, "sharr: %s: %s (%s)\n", what, err, sharr_err_name(rc));
         return CLI_EXIT_FAIL;
     }
     return 0;
@@ -897,9 +894,9 @@ int main(int argc, char **argv)
             return 0;
         }
         if (strcmp(argv[i], "--version") == 0) {
-            printf("sharr %s (libsharr %d.%d.%d, protocol %d)\n", SHARR_VERSION_STRING,
+            printf("sharr %d.%d.%d (libsharr %s, protocol %" PRIu32 ")\n",
                    SHARR_VERSION_MAJOR, SHARR_VERSION_MINOR, SHARR_VERSION_PATCH,
-                   PROTO_VERSION);
+                   sharr_version(), sharr_protocol_version());
             return 0;
         }
         if (strcmp(argv[i], "--socket") == 0) {

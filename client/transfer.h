@@ -6,9 +6,9 @@
  * Data moves in fixed-size chunks with pread/pwrite on the array's descriptor,
  * never through a mapping of the whole array, so memory use stays at one chunk
  * whatever the size. All-zero chunks are skipped (a new array is already zero and
- * an exported file gets a hole). Uses only the public API of libsharr and proto's
- * .npy parser; reports errors with a message and never prints on success unless
- * asked for progress.
+ * an exported file gets a hole). Uses only the public API of libsharr (sharr.h, whose
+ * sharr_npy_parse reads .npy headers); reports errors with a message and never prints
+ * on success unless asked for progress.
  */
 #ifndef CLIENT_TRANSFER_H
 #define CLIENT_TRANSFER_H

@@ -22,15 +22,16 @@
 extern "C" {
 #endif
 
-#define SHARR_VERSION_MAJOR 0
-#define SHARR_VERSION_MINOR 1
-#define SHARR_VERSION_PATCH 0
+/* SHARR_VERSION_MAJOR, _MINOR, _PATCH: the version of this header (generated). */
+#include "sharr_version.h"
 
 /* Limits of the protocol, mirrored from proto/limits.h. */
 #define SHARR_NAME_MAX 255   /* bytes in an array name, excluding the NUL */
 #define SHARR_NDIM_MAX 64    /* dimensions of an array (numpy >= 2.0 allows 64) */
 #define SHARR_DTYPE_MAX 31   /* bytes in a dtype string, excluding the NUL */
 #define SHARR_PATH_MAX 1024  /* bytes in a persistent array's path, with the NUL */
+#define SHARR_SOCKET_MAX 108 /* bytes in a socket path, with the NUL (sun_path) */
+#define SHARR_NPY_HEADER_MAX 16384 /* bytes that hold any .npy header sharr accepts */
 
 typedef struct sharr sharr_t;             /* a connection to sharrd */
 typedef struct sharr_array sharr_array_t; /* one attached array */
@@ -267,9 +268,38 @@ int sharr_chown(sharr_t *conn, const char *name, uint32_t uid, uint32_t gid);
 /* A static description of a negative errno returned by this library. */
 const char *sharr_strerror(int err);
 
+/* The stable machine name of a negative errno, as the protocol's error replies carry
+ * it: -ENOENT gives "ENOENT". 0 gives "OK"; a value the protocol has no name for gives
+ * "EIO" (what it travels as). Static; never NULL. */
+const char *sharr_err_name(int err);
+
 /* The message of the last error returned to the calling thread (like errno: each
  * thread has its own). Never NULL; "" before any error. */
 const char *sharr_last_error(void);
+
+/* The version of the libsharr in use, e.g. "0.1.0" (which may be newer than the
+ * SHARR_VERSION_* this program was built with). Static; never NULL. */
+const char *sharr_version(void);
+
+/* The wire protocol version this libsharr speaks (sharr_server.version is the
+ * daemon's; they must match for sharr_connect to succeed). */
+uint32_t sharr_protocol_version(void);
+
+/* The socket sharr_connect(NULL, ...) dials: $SHARR_SOCKET if set; else the first of
+ * $XDG_RUNTIME_DIR/sharr/sharr.sock, /run/sharr/sharr.sock and
+ * /tmp/sharr-<uid>/sharr.sock that is a socket; else where a sharrd started by this
+ * user with no --socket would listen. Fills buf (len bytes; SHARR_SOCKET_MAX always
+ * suffice) and returns 0, or -ENAMETOOLONG when the path does not fit buf or a socket
+ * address, -EINVAL for a NULL buf. Reads the environment and stats; connects nowhere. */
+int sharr_default_socket(char *buf, size_t len);
+
+/* Read the header of a .npy file (versions 1.0 to 3.0) from its first len bytes:
+ * fills ret_info's dtype, itemsize, ndim, shape, order, nbytes and offset (where the
+ * data starts) and zeroes the rest. Returns 0; -EAGAIN when the header does not end
+ * within len bytes (SHARR_NPY_HEADER_MAX bytes hold any header sharr accepts);
+ * -EINVAL when buf is no .npy header or one sharr cannot hold (an object dtype, a
+ * 0-d or empty array), with the reason in sharr_last_error(). */
+int sharr_npy_parse(const void *buf, size_t len, struct sharr_info *ret_info);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@ NAME_MAX = 255
 NDIM_MAX = 64
 DTYPE_MAX = 31
 PATH_MAX = 1024
+SOCKET_MAX = 108
 
 F_NOMAP = 0x1
 F_POPULATE = 0x2
@@ -179,4 +180,5 @@ list_ = _proto("sharr_list", ctypes.c_int, _handle, ctypes.c_char_p, ctypes.POIN
 unlink = _proto("sharr_unlink", ctypes.c_int, _handle, ctypes.c_char_p)
 stats = _proto("sharr_stats", ctypes.c_int, _handle, ctypes.POINTER(Stats))
 strerror = _proto("sharr_strerror", ctypes.c_char_p, ctypes.c_int)
+default_socket = _proto("sharr_default_socket", ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t)
 last_error = _proto("sharr_last_error", ctypes.c_char_p)

@@ -1,7 +1,7 @@
 /* layout.c — the layout of every struct in sharr.h as the C compiler lays it out,
- * printed as JSON ({"sharr_info": {"size": n, "fields": {"name": [offset, size]}}})
- * for test_layout.py, which checks the ctypes mirrors in python/sharr/_lib.py against
- * it. Adding a field to sharr.h without adding it here moves "reserved" (or the size),
+ * printed as JSON ({"sharr_info": {"size": n, "fields": {"name": [offset, size]}}},
+ * and "constants": the limits and flags) for test_layout.py, which checks the ctypes
+ * mirrors in python/sharr/_lib.py against it. Adding a field to sharr.h without adding it here moves "reserved" (or the size),
  * which the test sees too.
  */
 #include <stddef.h>
@@ -64,6 +64,10 @@ int main(void)
     FIELD(sharr_open_opts, size); FIELD(sharr_open_opts, wait_ms);
     FIELD(sharr_open_opts, flags); FIELD(sharr_open_opts, owner);
     END();
+    printf(", \"constants\": {\"NAME_MAX\": %d, \"NDIM_MAX\": %d, \"DTYPE_MAX\": %d, "
+           "\"PATH_MAX\": %d, \"SOCKET_MAX\": %d, \"F_NOMAP\": %d, \"F_POPULATE\": %d, "
+           "\"F_OWNER\": %d}", SHARR_NAME_MAX, SHARR_NDIM_MAX, SHARR_DTYPE_MAX, SHARR_PATH_MAX,
+           SHARR_SOCKET_MAX, SHARR_F_NOMAP, SHARR_F_POPULATE, SHARR_F_OWNER);
     printf("}\n");
     return 0;
 }

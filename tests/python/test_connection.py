@@ -2,6 +2,7 @@
 and the default socket resolved as libsharr resolves it.
 """
 
+import errno
 import os
 import socket as pysocket
 import threading
@@ -114,6 +115,13 @@ def test_threads_share_the_connection(new_name):
 def test_default_socket_is_sharr_socket_even_before_it_exists(monkeypatch, tmp_path):
     monkeypatch.setenv("SHARR_SOCKET", str(tmp_path / "later.sock"))
     assert sharr.default_socket() == str(tmp_path / "later.sock")
+
+
+def test_default_socket_too_long_for_a_socket_address_is_enametoolong(monkeypatch):
+    monkeypatch.setenv("SHARR_SOCKET", "/" + "s" * 200)
+    with pytest.raises(OSError) as e:
+        sharr.default_socket()
+    assert e.value.errno == errno.ENAMETOOLONG
 
 
 def test_default_socket_prefers_a_live_runtime_dir_socket(monkeypatch, tmp_path):

@@ -53,3 +53,8 @@ def test_option_structs_are_made_with_their_size():
     assert _lib.CreateOpts().size == ctypes.sizeof(_lib.CreateOpts)
     assert _lib.OpenOpts(5, _lib.F_NOMAP).size == ctypes.sizeof(_lib.OpenOpts)
     assert _lib.OpenOpts(5, _lib.F_NOMAP).wait_ms == 5
+
+
+def test_constants_match_sharr_h(c_layout):
+    for name, value in c_layout["constants"].items():
+        assert getattr(_lib, name) == value, name
