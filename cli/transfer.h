@@ -10,8 +10,8 @@
  * sharr_npy_parse reads .npy headers); reports errors with a message and never prints
  * on success unless asked for progress.
  */
-#ifndef CLIENT_TRANSFER_H
-#define CLIENT_TRANSFER_H
+#ifndef CLI_TRANSFER_H
+#define CLI_TRANSFER_H
 
 #include <stddef.h>
 #include <stdint.h>
