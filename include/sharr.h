@@ -25,6 +25,15 @@ extern "C" {
 /* SHARR_VERSION_MAJOR, _MINOR, _PATCH: the version of this header (generated). */
 #include "sharr_version.h"
 
+/* Marks what libsharr exports. The library is built with -fvisibility=hidden, so
+ * nothing else leaves libsharr.so, and the objects of libsharr.a keep everything else
+ * local: a program linking either sees only sharr_* names. */
+#if defined(__GNUC__) || defined(__clang__)
+#define SHARR_EXPORT __attribute__((visibility("default")))
+#else
+#define SHARR_EXPORT
+#endif
+
 /* Limits of the protocol, mirrored from proto/limits.h. */
 #define SHARR_NAME_MAX 255   /* bytes in an array name, excluding the NUL */
 #define SHARR_NDIM_MAX 64    /* dimensions of an array (numpy >= 2.0 allows 64) */
@@ -149,20 +158,20 @@ struct sharr_open_opts {
  * $XDG_RUNTIME_DIR/sharr/sharr.sock, else /run/sharr/sharr.sock, else
  * /tmp/sharr-<uid>/sharr.sock — the first that exists. Performs the hello exchange.
  * On success *ret_conn owns the connection; release it with sharr_disconnect(). */
-int sharr_connect(const char *path, sharr_t **ret_conn);
+SHARR_EXPORT int sharr_connect(const char *path, sharr_t **ret_conn);
 
 /* Drop the caller's reference to the connection. Arrays still open stay mapped and
  * valid; the connection is closed when the last of them is closed. NULL is a no-op. */
-void sharr_disconnect(sharr_t *conn);
+SHARR_EXPORT void sharr_disconnect(sharr_t *conn);
 
 /* The daemon's reply to hello, as received at connect (refreshed on reconnect). */
-int sharr_server_info(sharr_t *conn, struct sharr_server *ret_info);
+SHARR_EXPORT int sharr_server_info(sharr_t *conn, struct sharr_server *ret_info);
 
 /* Create an array and attach it read/write. dtype is a numpy typestr ("<f4") or a
  * numpy name ("float32"); shape has ndim (1..64) dimensions, each >= 1. */
-int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
-                 const uint64_t *shape, const struct sharr_create_opts *opts,
-                 sharr_array_t **ret_array);
+SHARR_EXPORT int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
+                              const uint64_t *shape, const struct sharr_create_opts *opts,
+                              sharr_array_t **ret_array);
 
 /* Make the .npy file open on fd a persistent array named name, without copying its
  * data: the daemon links that very file into its store. fd must be open O_RDWR on a
@@ -174,8 +183,8 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
  * the caller's: the caller then removes the file's old path, whose data is now the
  * array's (writes through fd reach the array). On success *ret_info (may be NULL)
  * describes the new array; attach it with sharr_open. */
-int sharr_adopt(sharr_t *conn, const char *name, int fd, const struct sharr_create_opts *opts,
-                struct sharr_info *ret_info);
+SHARR_EXPORT int sharr_adopt(sharr_t *conn, const char *name, int fd,
+                             const struct sharr_create_opts *opts, struct sharr_info *ret_info);
 
 /* Attach an existing array by name. mode is "r", "r+" or "c" (as numpy.memmap).
  * With opts->wait_ms, a name not there yet is waited for; a daemon that restarts or
@@ -188,8 +197,8 @@ int sharr_adopt(sharr_t *conn, const char *name, int fd, const struct sharr_crea
  * the library checks the reply again (an older daemon ignores the request's owner).
  * A name under "uid<N>." (the owner's own names, which only uid N and root may
  * create) is refused likewise when it belongs to neither. */
-int sharr_open(sharr_t *conn, const char *name, const char *mode,
-               const struct sharr_open_opts *opts, sharr_array_t **ret_array);
+SHARR_EXPORT int sharr_open(sharr_t *conn, const char *name, const char *mode,
+                            const struct sharr_open_opts *opts, sharr_array_t **ret_array);
 
 /* Unmap, close the descriptor and tell the daemon the attachment is released.
  * Always frees the handle, also when the release cannot be delivered (the error is
@@ -199,17 +208,17 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
  * (sharr_stat, sharr_list, sharr_holders, sharr_stats) sees it applied; the daemon
  * frees what only this attachment kept (an unlinked array) within about a second.
  * NULL is a no-op returning 0. */
-int sharr_close(sharr_array_t *array);
+SHARR_EXPORT int sharr_close(sharr_array_t *array);
 
 /* The mapped data (NULL with SHARR_F_NOMAP), its metadata, its descriptor (owned by
  * the handle, valid until sharr_close) and the mode it was opened in. The descriptor's
  * open file description is this connection's alone, but other attaches of the same
  * array in the same mode on the same connection may share it (its offset, status
  * flags and flock): use pread/pwrite or the mapping, or another connection. */
-void *sharr_array_data(const sharr_array_t *array);
-const struct sharr_info *sharr_array_info(const sharr_array_t *array);
-int sharr_array_fd(const sharr_array_t *array);
-const char *sharr_array_mode(const sharr_array_t *array);
+SHARR_EXPORT void *sharr_array_data(const sharr_array_t *array);
+SHARR_EXPORT const struct sharr_info *sharr_array_info(const sharr_array_t *array);
+SHARR_EXPORT int sharr_array_fd(const sharr_array_t *array);
+SHARR_EXPORT const char *sharr_array_mode(const sharr_array_t *array);
 
 /* Make the array's data durable: msync of the mapping, then, for persistent arrays,
  * an fsync by the daemon. Returns when data and metadata are on disk. Acts on this
@@ -217,22 +226,22 @@ const char *sharr_array_mode(const sharr_array_t *array);
  * array (whose data is not this attachment's to flush). After sharrd restarted (or in
  * a forked child), the daemon knows no such attachment: the library then fsyncs the
  * attachment's own descriptor, the array's file. */
-int sharr_sync(sharr_array_t *array);
+SHARR_EXPORT int sharr_sync(sharr_array_t *array);
 
 /* Metadata of one array by name. */
-int sharr_stat(sharr_t *conn, const char *name, struct sharr_info *ret_info);
+SHARR_EXPORT int sharr_stat(sharr_t *conn, const char *name, struct sharr_info *ret_info);
 
 /* One page of the arrays the caller may see, sorted by name, starting after the name
  * `after` (NULL or "" from the start). Fills up to cap entries of out; *ret_n is the
  * number filled and *ret_more is 1 when more follow the last one returned. */
-int sharr_list(sharr_t *conn, const char *after, struct sharr_info *out, size_t cap,
-               size_t *ret_n, int *ret_more);
+SHARR_EXPORT int sharr_list(sharr_t *conn, const char *after, struct sharr_info *out,
+                            size_t cap, size_t *ret_n, int *ret_more);
 
 /* Remove the name at once; attached processes keep valid mappings until they close. */
-int sharr_unlink(sharr_t *conn, const char *name);
+SHARR_EXPORT int sharr_unlink(sharr_t *conn, const char *name);
 
 /* Daemon-wide counters. */
-int sharr_stats(sharr_t *conn, struct sharr_stats *ret_stats);
+SHARR_EXPORT int sharr_stats(sharr_t *conn, struct sharr_stats *ret_stats);
 
 /* One attachment of an array by a process, as the daemon reports it. */
 struct sharr_holder {
@@ -252,38 +261,39 @@ struct sharr_holder {
  * own), in handle order, starting after the handle `after` (0 from the start);
  * name NULL or "" for every array, else only that one's. Fills up to cap entries;
  * *ret_n is the number filled, *ret_more is 1 when more follow the last one. */
-int sharr_holders(sharr_t *conn, const char *name, uint64_t after, struct sharr_holder *out,
-                  size_t cap, size_t *ret_n, int *ret_more);
+SHARR_EXPORT int sharr_holders(sharr_t *conn, const char *name, uint64_t after,
+                               struct sharr_holder *out, size_t cap, size_t *ret_n,
+                               int *ret_more);
 
 /* Set an array's permission bits (at most 0777). Its owner or root only (-EPERM).
  * Descriptors already handed out keep their access; every later open is checked
  * against the new bits. */
-int sharr_chmod(sharr_t *conn, const char *name, uint32_t perm);
+SHARR_EXPORT int sharr_chmod(sharr_t *conn, const char *name, uint32_t perm);
 
 /* Give an array to owner uid (root only) and/or group gid (its owner or root);
  * SHARR_ID_KEEP leaves that one as it is. -EPERM when not allowed. */
 #define SHARR_ID_KEEP UINT32_MAX
-int sharr_chown(sharr_t *conn, const char *name, uint32_t uid, uint32_t gid);
+SHARR_EXPORT int sharr_chown(sharr_t *conn, const char *name, uint32_t uid, uint32_t gid);
 
 /* A static description of a negative errno returned by this library. */
-const char *sharr_strerror(int err);
+SHARR_EXPORT const char *sharr_strerror(int err);
 
 /* The stable machine name of a negative errno, as the protocol's error replies carry
  * it: -ENOENT gives "ENOENT". 0 gives "OK"; a value the protocol has no name for gives
  * "EIO" (what it travels as). Static; never NULL. */
-const char *sharr_err_name(int err);
+SHARR_EXPORT const char *sharr_err_name(int err);
 
 /* The message of the last error returned to the calling thread (like errno: each
  * thread has its own). Never NULL; "" before any error. */
-const char *sharr_last_error(void);
+SHARR_EXPORT const char *sharr_last_error(void);
 
 /* The version of the libsharr in use, e.g. "0.1.0" (which may be newer than the
  * SHARR_VERSION_* this program was built with). Static; never NULL. */
-const char *sharr_version(void);
+SHARR_EXPORT const char *sharr_version(void);
 
 /* The wire protocol version this libsharr speaks (sharr_server.version is the
  * daemon's; they must match for sharr_connect to succeed). */
-uint32_t sharr_protocol_version(void);
+SHARR_EXPORT uint32_t sharr_protocol_version(void);
 
 /* The socket sharr_connect(NULL, ...) dials: $SHARR_SOCKET if set; else the first of
  * $XDG_RUNTIME_DIR/sharr/sharr.sock, /run/sharr/sharr.sock and
@@ -291,7 +301,7 @@ uint32_t sharr_protocol_version(void);
  * user with no --socket would listen. Fills buf (len bytes; SHARR_SOCKET_MAX always
  * suffice) and returns 0, or -ENAMETOOLONG when the path does not fit buf or a socket
  * address, -EINVAL for a NULL buf. Reads the environment and stats; connects nowhere. */
-int sharr_default_socket(char *buf, size_t len);
+SHARR_EXPORT int sharr_default_socket(char *buf, size_t len);
 
 /* Read the header of a .npy file (versions 1.0 to 3.0) from its first len bytes:
  * fills ret_info's dtype, itemsize, ndim, shape, order, nbytes and offset (where the
@@ -299,7 +309,7 @@ int sharr_default_socket(char *buf, size_t len);
  * within len bytes (SHARR_NPY_HEADER_MAX bytes hold any header sharr accepts);
  * -EINVAL when buf is no .npy header or one sharr cannot hold (an object dtype, a
  * 0-d or empty array), with the reason in sharr_last_error(). */
-int sharr_npy_parse(const void *buf, size_t len, struct sharr_info *ret_info);
+SHARR_EXPORT int sharr_npy_parse(const void *buf, size_t len, struct sharr_info *ret_info);
 
 #ifdef __cplusplus
 }
