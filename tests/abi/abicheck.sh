@@ -46,7 +46,8 @@ dump "$lib" "$tmp/current.abi"
 
 # "name version" of each exported symbol.
 symbols() {
-  sed -n "s/.*<elf-symbol name='\([^']*\)' version='\([^']*\)'.*is-defined='yes'.*/\1 \2/p" "$1" | sort -u
+  sed -n "s/.*<elf-symbol name='\([^']*\)' version='\([^']*\)'.*is-defined='yes'.*/\1 \2/p" \
+    "$1" | sort -u
 }
 
 # Everything but additions: any difference is a change to what programs rely on.

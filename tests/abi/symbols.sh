@@ -70,24 +70,29 @@ program)
   command -v readelf >/dev/null || die "readelf (binutils) is missing"
   needed=$(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
   echo "$needed" | grep -qx "$soname" || { echo "$bin does not need $soname" >&2; exit 1; }
-  others=$(echo "$needed" | grep -vxE "$soname|libc\.so\.6" || true)
+  # A sanitizer build adds its runtimes, which also take over libc's functions.
+  sanitizers='libasan\.so\.[0-9]+|libubsan\.so\.[0-9]+'
+  others=$(echo "$needed" | grep -vxE "$soname|libc\.so\.6|$sanitizers" || true)
   if [ -n "$others" ]; then
     echo "$bin needs libraries besides $soname and libc:" $others >&2
     exit 1
   fi
   # Undefined symbols: libsharr's carry a SHARR_ version, libc's a GLIBC_ one; the
-  # weak hooks of the C runtime (w) may stay unresolved.
-  bad=$(nm -u "$bin" | awk '$1 != "w" { print $2 }' \
-        | grep -vE '^sharr_[a-z0-9_]+@SHARR_[0-9.]+$|@GLIBC_[0-9.]+$' || true)
+  # weak hooks of the C runtime (w) may stay unresolved; with a sanitizer runtime,
+  # what it intercepts or provides comes unversioned.
+  allowed='^sharr_[a-z0-9_]+@SHARR_[0-9.]+$|@GLIBC_[0-9.]+$'
+  echo "$needed" | grep -qxE "$sanitizers" && allowed="$allowed|^[^@]+$"
+  bad=$(nm -u "$bin" | awk '$1 != "w" { print $2 }' | grep -vE "$allowed" || true)
   if [ -n "$bad" ]; then
     echo "$bin takes symbols from neither libsharr's API nor libc:" $bad >&2
     exit 1
   fi
   # Internals compiled or linked in (proto/, client/ code) would show as functions the
-  # archive also defines; BIN must keep its symbol table (not stripped).
-  internal=$(nm --defined-only "$archive" | awk 'NF == 3 && ($2 == "t" || $2 == "T") { print $3 }' \
-             | grep -v '^sharr_' | sort -u)
-  mine=$(nm --defined-only "$bin" | awk 'NF == 3 && ($2 == "t" || $2 == "T") { print $3 }' | sort -u)
+  # archive also defines (not the compiler's own, which start with _); BIN must keep
+  # its symbol table (not stripped).
+  functions() { nm --defined-only "$1" | awk 'NF == 3 && ($2 == "t" || $2 == "T") { print $3 }'; }
+  internal=$(functions "$archive" | grep -v '^sharr_\|^_' | sort -u)
+  mine=$(functions "$bin" | sort -u)
   [ -n "$mine" ] || die "$bin has no symbol table (stripped?)"
   bad=$(comm -12 <(echo "$internal") <(echo "$mine"))
   if [ -n "$bad" ]; then
