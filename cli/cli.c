@@ -94,7 +94,7 @@ static const char cli_usage_long[] =
     "                            $XDG_RUNTIME_DIR/sharr/sharr.sock, else\n"
     "                            /run/sharr/sharr.sock, else /tmp/sharr-UID/sharr.sock\n"
     "  -h, --help                show this help\n"
-    "  --version                 show the version\n"
+    "  --version                 show the versions of sharr, libsharr and the protocol\n"
     "\n"
     "exit status: 0 success, 1 the operation failed, 2 bad usage\n";
 
