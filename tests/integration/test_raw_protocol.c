@@ -675,87 +675,6 @@ static void test_raw_open_reply_carries_descriptor_with_its_first_byte(void **st
     keeper_stop(&k);
 }
 
-/* Open the keeper read-only on rc (request msgid) and return the attachment's handle. */
-static uint64_t open_keeper_handle(struct rawconn *rc, uint32_t msgid)
-{
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    struct codec_open op = { .mode = META_MODE_R };
-    strcpy(op.name, KEEPER_NAME);
-    assert_int_equal(codec_pack_open(&sb, msgid, &op), 0);
-    rawconn_send_sbuf(rc, &sb);
-    msgpack_sbuffer_destroy(&sb);
-    const msgpack_object *result = NULL;
-    rawconn_expect_reply(rc, msgid, NULL, &result);
-    struct codec_attach_reply att;
-    char err[256] = "";
-    int has_fd = 0;
-    assert_int_equal(codec_parse_reply_attach(result, &att, &has_fd, err, sizeof err), 0);
-    int fd = rawconn_take_fd(rc, NULL);
-    assert_true(fd >= 0);
-    close(fd);
-    return att.handle;
-}
-
-static void send_sync(struct rawconn *rc, uint32_t msgid, const struct codec_sync *p,
-                      const char *want)
-{
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    assert_int_equal(codec_pack_sync(&sb, msgid, p), 0);
-    rawconn_send_sbuf(rc, &sb);
-    msgpack_sbuffer_destroy(&sb);
-    rawconn_expect_reply(rc, msgid, want, NULL);
-}
-
-/* sync names an attachment by its handle, which must be one of this connection's (and
- * of the array a name given with it names); the name alone, as older clients send it,
- * still works; neither is EINVAL. */
-static void test_raw_sync_takes_only_this_connections_handles(void **state)
-{
-    struct keeper k;
-    keeper_start(&k, *state);
-    struct rawconn rc, other;
-    rawconn_open(&rc, k.h->sock, 4096);
-    rawconn_hello(&rc, 1);
-    rawconn_open(&other, k.h->sock, 4096);
-    rawconn_hello(&other, 1);
-    uint64_t handle = open_keeper_handle(&rc, 2);
-
-    struct codec_sync by_handle = { .has_handle = true, .handle = handle };
-    send_sync(&rc, 3, &by_handle, NULL);
-    send_sync(&other, 3, &by_handle, "EBADF");
-    struct codec_sync both = by_handle;
-    strcpy(both.name, KEEPER_NAME);
-    send_sync(&rc, 4, &both, NULL);
-    strcpy(both.name, "other");
-    send_sync(&rc, 5, &both, "EINVAL");
-    struct codec_sync unknown = { .has_handle = true, .handle = handle + 1000 };
-    send_sync(&rc, 6, &unknown, "EBADF");
-
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    struct codec_name old_form;
-    memset(&old_form, 0, sizeof old_form);
-    strcpy(old_form.name, KEEPER_NAME);
-    assert_int_equal(codec_pack_name(&sb, 7, "sync", &old_form), 0);
-    rawconn_send_sbuf(&other, &sb);
-    rawconn_expect_reply(&other, 7, NULL, NULL);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    pack_request_head(&pk, 8, "sync");
-    msgpack_pack_map(&pk, 0);
-    rawconn_send_sbuf(&other, &sb);
-    rawconn_expect_reply(&other, 8, "EINVAL", NULL);
-    msgpack_sbuffer_destroy(&sb);
-
-    expect_stat_keeper(&rc, 9);
-    rawconn_close(&other);
-    rawconn_close(&rc);
-    keeper_check(&k);
-    keeper_stop(&k);
-}
-
 /* release as a notification: no reply (a bad handle neither), and applied before the
  * next request on the same connection. */
 static void test_raw_release_notification_is_unanswered_and_applied_in_order(void **state)
@@ -816,7 +735,6 @@ int main(void)
         T(test_raw_create_with_bad_param_types_is_einval),
         T(test_raw_create_values_are_checked_by_the_daemon),
         T(test_raw_release_of_unknown_handle_is_an_error),
-        T(test_raw_sync_takes_only_this_connections_handles),
         T(test_raw_release_notification_is_unanswered_and_applied_in_order),
         T(test_raw_non_msgpack_byte_closes_the_connection),
         T(test_raw_huge_container_headers_close_the_connection),
