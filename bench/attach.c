@@ -314,7 +314,7 @@ int main(int argc, char **argv)
     double secs = h.quick ? 0.1 : 0.06;
 
     /* The array, the floor's memfd and the tmpfs file all hold 4 KiB + 1 MiB. */
-    struct sharr_create_opts co = { .overwrite = 1 };
+    struct sharr_create_opts co = { .size = sizeof(co), .overwrite = 1 };
     harness_check(&h, sharr_create(h.conn, ATTACH_NAME, "|u1", 1, shape, &co, &a),
                   "create " ATTACH_NAME);
     sharr_close(a);

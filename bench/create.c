@@ -46,7 +46,7 @@ static void create_settle(const struct harness *h, uint64_t bytes)
 /* One sharr_create in µs; the array is closed and unlinked untimed. */
 static double create_sharr(const struct harness *h, uint64_t bytes, int persist)
 {
-    struct sharr_create_opts co = { .persist = persist, .overwrite = 1 };
+    struct sharr_create_opts co = { .size = sizeof(co), .persist = persist, .overwrite = 1 };
     sharr_array_t *a;
     uint64_t t0 = stats_ns();
 
@@ -118,7 +118,8 @@ static const char *create_fsname(const char *path, char *buf, size_t len)
  * whether scratch shares its filesystem. */
 static int create_store_dir(const struct harness *h, char *dir, size_t len)
 {
-    struct sharr_create_opts co = { .persist = 1, .overwrite = 1, .flags = SHARR_F_NOMAP };
+    struct sharr_create_opts co = { .size = sizeof(co), .persist = 1, .overwrite = 1,
+                                    .flags = SHARR_F_NOMAP };
     uint64_t one = 1;
     sharr_array_t *a;
     struct stat s1, s2;

@@ -89,7 +89,7 @@ static double *dp_private(size_t bytes, int huge)
 /* Create (or replace) the array: n zeros, every page reserved by the daemon. */
 static void dp_create(const struct harness *h, size_t n)
 {
-    struct sharr_create_opts co = { .overwrite = 1, .flags = SHARR_F_NOMAP };
+    struct sharr_create_opts co = { .size = sizeof(co), .overwrite = 1, .flags = SHARR_F_NOMAP };
     uint64_t shape[1] = { n };
     sharr_array_t *a;
 
@@ -124,7 +124,8 @@ struct first {
 /* Attach afresh with lever l, then one pass. */
 static void dp_first(const struct harness *h, enum lever l, size_t n, struct first *out)
 {
-    struct sharr_open_opts oo = { .flags = l == L_POPULATE ? SHARR_F_POPULATE : 0 };
+    struct sharr_open_opts oo = { .size = sizeof(oo),
+                                  .flags = l == L_POPULATE ? SHARR_F_POPULATE : 0 };
     sharr_array_t *a;
     uint64_t t0 = stats_ns();
 
@@ -167,7 +168,7 @@ static void dp_round(const struct harness *h, size_t n, int passes, struct round
     double *priv = dp_private(bytes, 0), *huge = dp_private(bytes, 1);
     rd->thp_kib = proc_kib(getpid(), "smaps_rollup", "AnonHugePages");
     /* Populated: only the steady state counts here, not how the pages got mapped. */
-    struct sharr_open_opts oo = { .flags = SHARR_F_POPULATE };
+    struct sharr_open_opts oo = { .size = sizeof(oo), .flags = SHARR_F_POPULATE };
     harness_check(h, sharr_open(h->conn, DP_NAME, "r", &oo, &a), "open " DP_NAME);
     mem[M_PRIVATE] = priv;
     mem[M_SHARR] = sharr_array_data(a);

@@ -35,7 +35,7 @@ static int mem_member(struct proc_team *t, int i, void *arg)
 
     if (sharr_connect(NULL, &conn) < 0 || proc_member_step(t, i) < 0)
         return 1;
-    struct sharr_open_opts oo = { .flags = SHARR_F_POPULATE };
+    struct sharr_open_opts oo = { .size = sizeof(oo), .flags = SHARR_F_POPULATE };
     if (sharr_open(conn, MEM_NAME, "r+", &oo, &a) < 0) {
         fprintf(stderr, "bench_memory: open: %s\n", sharr_last_error());
         return 1;
@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 
     harness_init(&h, argc, argv);
     run.bytes = h.quick ? (64ull << 20) : (2ull << 30);
-    struct sharr_create_opts co = { .overwrite = 1, .flags = SHARR_F_NOMAP };
+    struct sharr_create_opts co = { .size = sizeof(co), .overwrite = 1, .flags = SHARR_F_NOMAP };
     harness_check(&h, sharr_create(h.conn, MEM_NAME, "|u1", 1, &run.bytes, &co, &a),
                   "create " MEM_NAME);
     sharr_close(a);

@@ -89,7 +89,8 @@ struct scale_set {
 static void scale_create(sharr_t *conn, const uint32_t *order, int persist, double *lat,
                          struct scale_set *set)
 {
-    struct sharr_create_opts co = { .flags = SHARR_F_NOMAP, .persist = persist };
+    struct sharr_create_opts co = { .size = sizeof(co), .flags = SHARR_F_NOMAP,
+                                    .persist = persist };
     uint64_t one = 1, t0 = stats_ns();
     char name[64];
     uint32_t i;
@@ -119,7 +120,7 @@ static void scale_create(sharr_t *conn, const uint32_t *order, int persist, doub
 static void scale_kernel_bytes(const struct harness *h, sharr_t *conn, const uint32_t *order,
                                struct scale_set *set)
 {
-    struct sharr_open_opts oo = { .flags = SHARR_F_NOMAP };
+    struct sharr_open_opts oo = { .size = sizeof(oo), .flags = SHARR_F_NOMAP };
     char name[64];
     struct stat st;
     sharr_array_t *a;

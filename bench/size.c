@@ -30,7 +30,7 @@ static double size_attach(const struct harness *h, const char *name)
 
 static void size_create(const struct harness *h, const char *name, uint64_t bytes)
 {
-    struct sharr_create_opts co = { .overwrite = 1, .flags = SHARR_F_NOMAP };
+    struct sharr_create_opts co = { .size = sizeof(co), .overwrite = 1, .flags = SHARR_F_NOMAP };
     sharr_array_t *a;
 
     harness_check(h, sharr_create(h->conn, name, "|u1", 1, &bytes, &co, &a), name);

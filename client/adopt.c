@@ -21,10 +21,10 @@ static int adopt_parse(const msgpack_object *result, void *out, char *err, size_
     return codec_parse_reply_stat(result, out, err, errlen);
 }
 
-int sharr_adopt(sharr_t *conn, const char *name, int fd, const struct sharr_create_opts *opts,
-                struct sharr_info *ret_info)
+int sharr_adopt(sharr_t *conn, const char *name, int fd,
+                const struct sharr_create_opts *caller_opts, struct sharr_info *ret_info)
 {
-    static const struct sharr_create_opts defaults = { 0 };
+    struct sharr_create_opts opts;
     struct codec_adopt p = { 0 };
     struct meta m;
     struct client_request req = {
@@ -36,18 +36,19 @@ int sharr_adopt(sharr_t *conn, const char *name, int fd, const struct sharr_crea
         return client_fail(-EINVAL, "sharr_adopt: conn and name must not be NULL");
     if (fd < 0)
         return client_fail(-EBADF, "sharr_adopt: fd %d is not a descriptor", fd);
-    if (opts == NULL)
-        opts = &defaults;
+    rc = opts_read(caller_opts, sizeof(opts), &opts, "sharr_create_opts");
+    if (rc < 0)
+        return rc;
     rc = client_check_name(name);
     if (rc < 0)
         return rc;
-    if (opts->perm > 07777)
-        return client_fail(-EINVAL, "perm 0%o has bits beyond 07777", opts->perm);
-    if (opts->flags != 0)
-        return client_fail(-EINVAL, "sharr_adopt takes no flags (0x%x)", (unsigned)opts->flags);
+    if (opts.perm > 07777)
+        return client_fail(-EINVAL, "perm 0%o has bits beyond 07777", opts.perm);
+    if (opts.flags != 0)
+        return client_fail(-EINVAL, "sharr_adopt takes no flags (0x%x)", (unsigned)opts.flags);
     memcpy(p.name, name, strlen(name) + 1);
-    p.perm = opts->perm != 0 ? opts->perm : 0600;
-    p.overwrite = opts->overwrite != 0;
+    p.perm = opts.perm != 0 ? opts.perm : 0600;
+    p.overwrite = opts.overwrite != 0;
     rc = client_call(conn, &req, NULL);
     if (rc < 0)
         return rc;

@@ -52,7 +52,7 @@ static int array_pack_open(msgpack_sbuffer *out, uint32_t msgid, const void *par
 
 static int array_pack_sync(msgpack_sbuffer *out, uint32_t msgid, const void *params)
 {
-    return codec_pack_name(out, msgid, "sync", params);
+    return codec_pack_sync(out, msgid, params);
 }
 
 static int array_parse_attach(const msgpack_object *result, void *out, char *err,
@@ -195,10 +195,11 @@ static int array_check_flags(int flags, int known)
 }
 
 int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
-                 const uint64_t *shape, const struct sharr_create_opts *opts,
+                 const uint64_t *shape, const struct sharr_create_opts *caller_opts,
                  sharr_array_t **ret_array)
 {
-    static const struct sharr_create_opts defaults = { 0 };
+    struct sharr_create_opts o;
+    const struct sharr_create_opts *opts = &o;
     struct codec_create p = { 0 };
     struct codec_attach_reply r;
     struct client_reply rep;
@@ -211,8 +212,9 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
     if (conn == NULL || dtype == NULL || shape == NULL || ret_array == NULL)
         return client_fail(-EINVAL, "sharr_create: conn, dtype, shape and ret_array "
                            "must not be NULL");
-    if (opts == NULL)
-        opts = &defaults;
+    rc = opts_read(caller_opts, sizeof(o), &o, "sharr_create_opts");
+    if (rc < 0)
+        return rc;
     rc = client_check_name(name);
     if (rc < 0)
         return rc;
@@ -251,9 +253,10 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
 }
 
 int sharr_open(sharr_t *conn, const char *name, const char *mode,
-               const struct sharr_open_opts *opts, sharr_array_t **ret_array)
+               const struct sharr_open_opts *caller_opts, sharr_array_t **ret_array)
 {
-    static const struct sharr_open_opts defaults = { 0 };
+    struct sharr_open_opts o;
+    const struct sharr_open_opts *opts = &o;
     struct codec_open p = { 0 };
     struct codec_attach_reply r;
     struct client_reply rep;
@@ -266,8 +269,9 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
 
     if (conn == NULL || mode == NULL || ret_array == NULL)
         return client_fail(-EINVAL, "sharr_open: conn, mode and ret_array must not be NULL");
-    if (opts == NULL)
-        opts = &defaults;
+    rc = opts_read(caller_opts, sizeof(o), &o, "sharr_open_opts");
+    if (rc < 0)
+        return rc;
     rc = client_check_name(name);
     if (rc < 0)
         return rc;
@@ -280,6 +284,9 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
     rc = array_check_flags(opts->flags, ARRAY_OPEN_FLAGS);
     if (rc < 0)
         return rc;
+    if ((opts->flags & SHARR_F_OWNER) && !OPTS_COVERS(opts, struct sharr_open_opts, owner))
+        return client_fail(-EINVAL, "SHARR_F_OWNER is set but opts->size (%zu) does not "
+                           "cover the owner field", opts->size);
     if ((opts->flags & SHARR_F_OWNER) && opts->owner == UINT32_MAX)
         return client_fail(-EINVAL, "owner %u is no uid ((uid_t)-1 means none)",
                            (unsigned)opts->owner);
@@ -335,20 +342,35 @@ int sharr_close(sharr_array_t *array)
 
 int sharr_sync(sharr_array_t *array)
 {
-    struct codec_name p;
+    struct codec_sync p = { .has_handle = true };
+    struct client_reply rep = { .fd = -1 };
     struct client_request req = { .pack = array_pack_sync, .params = &p };
+    int rc;
 
     if (array == NULL)
         return client_fail(-EINVAL, "sharr_sync: array is NULL");
     if (array->map != NULL && msync(array->map, array->maplen, MS_SYNC) < 0) {
-        int rc = -errno;
-
+        rc = -errno;
         return client_fail(rc, "msync of '%s': %s", array->info.name, sharr_strerror(rc));
     }
     if (!array->info.persist)
         return 0;
+    /* The daemon flushes the array this attachment holds, never what the name means
+     * now; the name goes along for a daemon older than handles, which syncs by name. */
+    p.handle = array->handle;
     memcpy(p.name, array->info.name, sizeof(p.name));
-    return client_call(array->conn, &req, NULL);
+    req.only_gen = array->gen;
+    rc = client_call(array->conn, &req, &rep);
+    if (rc < 0 || rep.gen == array->gen)
+        return rc;
+    /* Not sent: the connection the attachment was made on is gone (sharrd restarted,
+     * or this is a forked child), and its handle means nothing to a new one. The
+     * attachment's own descriptor is the array's file: flushing it is the same fsync. */
+    if (fsync(array->fd) < 0) {
+        rc = -errno;
+        return client_fail(rc, "fsync of '%s': %s", array->info.name, sharr_strerror(rc));
+    }
+    return 0;
 }
 
 void *sharr_array_data(const sharr_array_t *array)

@@ -20,6 +20,10 @@ struct catalog_page {
     bool more;
 };
 
+/* The structs this file fills keep their size for the whole ABI (sharr.h). */
+_Static_assert(sizeof(struct sharr_info) == 2048, "sharr_info: take new fields from reserved");
+_Static_assert(sizeof(struct sharr_stats) == 256, "sharr_stats: take new fields from reserved");
+
 /* Strings are copied up to their NUL and the shape up to ndim, with zeros after it:
  * a list page fills a thousand of these, and whole-struct copies dominated it. */
 void catalog_info_from_meta(const struct meta *m, struct sharr_info *out)
@@ -47,6 +51,7 @@ void catalog_info_from_meta(const struct meta *m, struct sharr_info *out)
     out->damaged = m->damaged ? 1 : 0;
     memcpy(out->path, m->path, path_len);
     out->path[path_len] = '\0';
+    memset(out->reserved, 0, sizeof(out->reserved));
 }
 
 static int catalog_pack_stat(msgpack_sbuffer *out, uint32_t msgid, const void *params)

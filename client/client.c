@@ -59,6 +59,9 @@ struct client_call {
     char msg[CLIENT_MSG_MAX];
 };
 
+/* sharr_server keeps its size for the whole ABI (sharr.h). */
+_Static_assert(sizeof(struct sharr_server) == 128, "sharr_server: take new fields from reserved");
+
 /* What a successful dial hands over. */
 struct client_link {
     int fd;
@@ -739,6 +742,7 @@ int client_call(sharr_t *c, const struct client_request *req, struct client_repl
     for (int attempt = 1;; attempt++) {
         if (req->only_gen != 0 && (c->state != CLIENT_UP || c->gen != req->only_gen)) {
             rc = 0;
+            gen = 0; /* nothing sent, also when a first attempt's send failed */
             goto unlock;
         }
         rc = client_ensure_up_locked(c);

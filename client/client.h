@@ -45,7 +45,8 @@ struct client_request {
 
 struct client_reply {
     int fd;        /* descriptor that came with the reply, owned by the caller; or -1 */
-    uint64_t gen;  /* generation of the connection the reply came on */
+    uint64_t gen;  /* generation of the connection the reply came on; 0 when a request
+                    * with only_gen was not sent */
 };
 
 /* Send one request and wait for its response, reconnecting first if the connection
@@ -90,6 +91,18 @@ int client_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 
 /* 0 when name is a valid array name (name.h); else -EINVAL or -ENAMETOOLONG with a
  * message saying what names may be. */
 int client_check_name(const char *name);
+
+/* Read the caller's option struct opts (NULL: defaults) of type `what`
+ * ("sharr_create_opts"), which starts with its size_t size, into out, a struct of this
+ * library's known bytes: out gets the bytes the caller's size covers and zeros after
+ * them, and out's size field keeps the caller's size (see OPTS_COVERS). 0; -EINVAL for
+ * a size below sizeof(size_t); -E2BIG when a byte past known is set. */
+int opts_read(const void *opts, size_t known, void *out, const char *what);
+
+/* Whether an option struct read by opts_read covers field of its type: the caller's
+ * header knew it (else it reads as 0, its default). */
+#define OPTS_COVERS(o, type, field) \
+    ((o)->size >= offsetof(type, field) + sizeof(((type *)0)->field))
 
 /* An array's metadata as the public struct sees it. */
 void catalog_info_from_meta(const struct meta *m, struct sharr_info *out);

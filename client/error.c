@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "errcode.h"
 #include "limits.h"
 #include "name.h"
 
@@ -58,4 +59,9 @@ const char *sharr_strerror(int err)
         return "success";
     s = strerrordesc_np(err < 0 ? -err : err);
     return s != NULL ? s : "unknown error";
+}
+
+const char *sharr_err_name(int err)
+{
+    return err == 0 ? "OK" : errcode_name(err);
 }

@@ -11,6 +11,9 @@
 #include "client.h"
 #include "codec.h"
 
+/* sharr_holder keeps its size for the whole ABI (sharr.h). */
+_Static_assert(sizeof(struct sharr_holder) == 384, "sharr_holder: take new fields from reserved");
+
 struct holders_page {
     struct codec_holder *hs;
     size_t cap;

@@ -59,6 +59,18 @@ int attachments_add(struct attachments *t, const struct registry_attach *att)
     return 0;
 }
 
+const struct registry_attach *attachments_find(const struct attachments *t, uint64_t handle)
+{
+    if (t->cap == 0 || handle == 0)
+        return NULL;
+    for (size_t i = attachments_slot(handle, t->cap); t->slots[i].handle != 0;
+         i = (i + 1) & (t->cap - 1)) {
+        if (t->slots[i].handle == handle)
+            return &t->slots[i];
+    }
+    return NULL;
+}
+
 int attachments_take(struct attachments *t, uint64_t handle, struct registry_attach *ret)
 {
     size_t i, j;

@@ -28,6 +28,9 @@ int attachments_add(struct attachments *t, const struct registry_attach *att);
 /* Take the attachment named handle out into *ret. 0 or -EBADF when t has none. */
 int attachments_take(struct attachments *t, uint64_t handle, struct registry_attach *ret);
 
+/* The attachment named handle, or NULL when t has none; valid until t changes. */
+const struct registry_attach *attachments_find(const struct attachments *t, uint64_t handle);
+
 /* Walk t: the first attachment in a slot at or after *pos, or NULL at the end; *pos
  * moves past it. Start with *pos = 0; t must not change during the walk. */
 const struct registry_attach *attachments_next(const struct attachments *t, size_t *pos);

@@ -907,9 +907,47 @@ static void methods_sync_done(uv_work_t *req, int status)
     methods_job_free(job);
 }
 
+/* The array a sync names: the attachment's (its handle must be one of c's), or, from a
+ * client older than handles, the array the name means now. NULL once answered. */
+static struct registry_array *methods_sync_target(struct conn *c, const struct codec_msg *msg)
+{
+    char err[METHODS_ERR_MAX] = "";
+    const struct registry_attach *att;
+    struct codec_sync p;
+    int r;
+
+    r = codec_parse_sync(msg->params, &p, err, sizeof(err));
+    if (r < 0) {
+        methods_error(c, msg->msgid, r, "%s", err);
+        return NULL;
+    }
+    if (!p.has_handle)
+        return methods_lookup(c, msg, true);
+    att = attachments_find(&c->atts, p.handle);
+    if (!att) {
+        methods_error(c, msg->msgid, -EBADF, "no attachment with handle %" PRIu64
+                      " on this connection", p.handle);
+        return NULL;
+    }
+    if (p.name[0] != '\0' && strcmp(p.name, att->array->meta.name) != 0) {
+        methods_error(c, msg->msgid, -EINVAL, "handle %" PRIu64 " is an attachment of %s, "
+                      "not of %s", p.handle, att->array->meta.name, p.name);
+        return NULL;
+    }
+    /* Its data has no name left to be durable under; the name may mean another array
+     * now, which is not this attachment's to flush. */
+    if (!att->array->named) {
+        methods_error(c, msg->msgid, -ENOENT, "%s was unlinked or replaced since this "
+                      "attachment was made: its data is no longer any name's",
+                      att->array->meta.name);
+        return NULL;
+    }
+    return att->array;
+}
+
 static int methods_sync(struct conn *c, const struct codec_msg *msg)
 {
-    struct registry_array *a = methods_lookup(c, msg, true);
+    struct registry_array *a = methods_sync_target(c, msg);
     struct methods_job *job;
 
     if (!a)

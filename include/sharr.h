@@ -22,19 +22,36 @@
 extern "C" {
 #endif
 
-#define SHARR_VERSION_MAJOR 0
-#define SHARR_VERSION_MINOR 1
-#define SHARR_VERSION_PATCH 0
+/* SHARR_VERSION_MAJOR, _MINOR, _PATCH: the version of this header (generated). */
+#include "sharr_version.h"
+
+/* Marks what libsharr exports. The library is built with -fvisibility=hidden, so
+ * nothing else leaves libsharr.so, and the objects of libsharr.a keep everything else
+ * local: a program linking either sees only sharr_* names. */
+#if defined(__GNUC__) || defined(__clang__)
+#define SHARR_EXPORT __attribute__((visibility("default")))
+#else
+#define SHARR_EXPORT
+#endif
 
 /* Limits of the protocol, mirrored from proto/limits.h. */
 #define SHARR_NAME_MAX 255   /* bytes in an array name, excluding the NUL */
 #define SHARR_NDIM_MAX 64    /* dimensions of an array (numpy >= 2.0 allows 64) */
 #define SHARR_DTYPE_MAX 31   /* bytes in a dtype string, excluding the NUL */
 #define SHARR_PATH_MAX 1024  /* bytes in a persistent array's path, with the NUL */
-#define SHARR_DATA_OFFSET 4096 /* where the data starts in every array sharr creates */
+#define SHARR_SOCKET_MAX 108 /* bytes in a socket path, with the NUL (sun_path) */
+#define SHARR_NPY_HEADER_MAX 16384 /* bytes that hold any .npy header sharr accepts */
 
 typedef struct sharr sharr_t;             /* a connection to sharrd */
 typedef struct sharr_array sharr_array_t; /* one attached array */
+
+/* Structs the library fills (sharr_info, sharr_server, sharr_stats, sharr_holder)
+ * never change size: sharr_list and sharr_holders fill arrays of them, and programs
+ * built against any sharr.h of this ABI (SONAME libsharr.so.0) allocate them. A later
+ * version adds fields by taking them from the reserved space at the end, which this
+ * version fills with zeros; a new field is defined so that 0 means "not known" (what a
+ * program reading it from an older libsharr gets). Their sizes: sharr_info 2048 bytes,
+ * sharr_server 128, sharr_stats 256, sharr_holder 384 (tests check them). */
 
 /* What the daemon knows of an array. */
 struct sharr_info {
@@ -45,8 +62,11 @@ struct sharr_info {
     uint64_t shape[SHARR_NDIM_MAX];
     char order;                      /* 'C' or 'F' */
     uint64_t nbytes;                 /* bytes of data (product of shape times itemsize) */
-    uint64_t offset;                 /* byte offset of the data in the descriptor: 4096,
-                                      * or a multiple of 64 in an adopted numpy file */
+    uint64_t offset;                 /* byte offset of the data in the descriptor and
+                                      * the .npy file: 4096 for an array sharr created,
+                                      * where numpy's header ends (a multiple of 64) for
+                                      * an adopted one. Read it here: no constant holds
+                                      * for every array */
     int persist;                     /* 1: persistent (on disk), 0: volatile (memory) */
     uint32_t perm;                   /* permission bits, as a file's (e.g. 0600) */
     uint32_t uid, gid;               /* owner */
@@ -58,6 +78,7 @@ struct sharr_info {
                                       * charged to the owner's quota; else 0 */
     int damaged;                     /* persistent: 1 when a writer cut the file below its
                                       * data; touching the missing part raises SIGBUS */
+    uint32_t reserved[35];           /* zero: see "Structs the library fills" above */
 };
 
 /* What the daemon says of itself (reply to hello). */
@@ -66,6 +87,7 @@ struct sharr_server {
     char server[64];       /* e.g. "sharrd 0.1.0" */
     uint32_t pid;
     uint32_t max_name, max_ndim, max_request, list_page_max;
+    uint32_t reserved[10];  /* zero: see "Structs the library fills" above */
 };
 
 /* Daemon-wide counters. Free/capacity fields are those of the filesystems that back
@@ -90,10 +112,20 @@ struct sharr_stats {
                                       * does not match it; files kept, name reserved, not
                                       * in the other counts), or served with a file a
                                       * writer cut below its data (in the counts) */
+    uint64_t reserved[13];           /* zero: see "Structs the library fills" above */
 };
 
-/* Options of sharr_create; pass NULL for the defaults (all zero below). */
+/* Option structs start with their size. Start from the initialiser below (or set
+ * size = sizeof(struct ...)) and then set fields: libsharr reads only the fields that
+ * size covers, so a program built against an older sharr.h keeps working with a newer
+ * libsharr (fields it does not know take their default, which is always 0), and a
+ * newer program runs on an older libsharr as long as it leaves the fields that
+ * libsharr does not know at 0 (else -E2BIG). A size of 0 is -EINVAL. NULL means every
+ * default. */
+
+/* Options of sharr_create and sharr_adopt. */
 struct sharr_create_opts {
+    size_t size;    /* sizeof(struct sharr_create_opts): SHARR_CREATE_OPTS_INIT */
     char order;     /* 'C' (default when 0) or 'F' */
     int persist;    /* nonzero: persistent array on disk; default volatile */
     uint32_t perm;  /* permission bits; 0 means the default 0600 */
@@ -101,14 +133,21 @@ struct sharr_create_opts {
     int flags;      /* SHARR_F_* below */
 };
 
-/* Options of sharr_open; pass NULL for the defaults. */
+/* Options of sharr_open. */
 struct sharr_open_opts {
+    size_t size;     /* sizeof(struct sharr_open_opts): SHARR_OPEN_OPTS_INIT */
     int64_t wait_ms; /* wait this long for the name to be created: 0 no wait, -1 forever */
     int flags;       /* SHARR_F_* below */
-    uint32_t owner;  /* with SHARR_F_OWNER: the uid the array must belong to (0 is root);
-                      * read only when that flag is set, so callers built before this
-                      * field existed are unaffected */
+    uint32_t owner;  /* with SHARR_F_OWNER: the uid the array must belong to (0 is root) */
 };
+
+#ifdef __cplusplus
+#define SHARR_CREATE_OPTS_INIT { sizeof(struct sharr_create_opts) }
+#define SHARR_OPEN_OPTS_INIT { sizeof(struct sharr_open_opts) }
+#else
+#define SHARR_CREATE_OPTS_INIT { .size = sizeof(struct sharr_create_opts) }
+#define SHARR_OPEN_OPTS_INIT { .size = sizeof(struct sharr_open_opts) }
+#endif
 
 #define SHARR_F_NOMAP    0x1 /* do not map: the caller maps sharr_array_fd() itself */
 #define SHARR_F_POPULATE 0x2 /* prefault the mapping (MAP_POPULATE) */
@@ -119,20 +158,20 @@ struct sharr_open_opts {
  * $XDG_RUNTIME_DIR/sharr/sharr.sock, else /run/sharr/sharr.sock, else
  * /tmp/sharr-<uid>/sharr.sock — the first that exists. Performs the hello exchange.
  * On success *ret_conn owns the connection; release it with sharr_disconnect(). */
-int sharr_connect(const char *path, sharr_t **ret_conn);
+SHARR_EXPORT int sharr_connect(const char *path, sharr_t **ret_conn);
 
 /* Drop the caller's reference to the connection. Arrays still open stay mapped and
  * valid; the connection is closed when the last of them is closed. NULL is a no-op. */
-void sharr_disconnect(sharr_t *conn);
+SHARR_EXPORT void sharr_disconnect(sharr_t *conn);
 
 /* The daemon's reply to hello, as received at connect (refreshed on reconnect). */
-int sharr_server_info(sharr_t *conn, struct sharr_server *ret_info);
+SHARR_EXPORT int sharr_server_info(sharr_t *conn, struct sharr_server *ret_info);
 
 /* Create an array and attach it read/write. dtype is a numpy typestr ("<f4") or a
  * numpy name ("float32"); shape has ndim (1..64) dimensions, each >= 1. */
-int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
-                 const uint64_t *shape, const struct sharr_create_opts *opts,
-                 sharr_array_t **ret_array);
+SHARR_EXPORT int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
+                              const uint64_t *shape, const struct sharr_create_opts *opts,
+                              sharr_array_t **ret_array);
 
 /* Make the .npy file open on fd a persistent array named name, without copying its
  * data: the daemon links that very file into its store. fd must be open O_RDWR on a
@@ -144,8 +183,8 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
  * the caller's: the caller then removes the file's old path, whose data is now the
  * array's (writes through fd reach the array). On success *ret_info (may be NULL)
  * describes the new array; attach it with sharr_open. */
-int sharr_adopt(sharr_t *conn, const char *name, int fd, const struct sharr_create_opts *opts,
-                struct sharr_info *ret_info);
+SHARR_EXPORT int sharr_adopt(sharr_t *conn, const char *name, int fd,
+                             const struct sharr_create_opts *opts, struct sharr_info *ret_info);
 
 /* Attach an existing array by name. mode is "r", "r+" or "c" (as numpy.memmap).
  * With opts->wait_ms, a name not there yet is waited for; a daemon that restarts or
@@ -158,8 +197,8 @@ int sharr_adopt(sharr_t *conn, const char *name, int fd, const struct sharr_crea
  * the library checks the reply again (an older daemon ignores the request's owner).
  * A name under "uid<N>." (the owner's own names, which only uid N and root may
  * create) is refused likewise when it belongs to neither. */
-int sharr_open(sharr_t *conn, const char *name, const char *mode,
-               const struct sharr_open_opts *opts, sharr_array_t **ret_array);
+SHARR_EXPORT int sharr_open(sharr_t *conn, const char *name, const char *mode,
+                            const struct sharr_open_opts *opts, sharr_array_t **ret_array);
 
 /* Unmap, close the descriptor and tell the daemon the attachment is released.
  * Always frees the handle, also when the release cannot be delivered (the error is
@@ -171,36 +210,40 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
  * unless a process still has it open or mapped (a descriptor kept with dup, a child
  * that inherited the mapping): it counts against its owner's limits until then.
  * NULL is a no-op returning 0. */
-int sharr_close(sharr_array_t *array);
+SHARR_EXPORT int sharr_close(sharr_array_t *array);
 
 /* The mapped data (NULL with SHARR_F_NOMAP), its metadata, its descriptor (owned by
  * the handle, valid until sharr_close) and the mode it was opened in. The descriptor's
  * open file description is this connection's alone, but other attaches of the same
  * array in the same mode on the same connection may share it (its offset, status
  * flags and flock): use pread/pwrite or the mapping, or another connection. */
-void *sharr_array_data(const sharr_array_t *array);
-const struct sharr_info *sharr_array_info(const sharr_array_t *array);
-int sharr_array_fd(const sharr_array_t *array);
-const char *sharr_array_mode(const sharr_array_t *array);
+SHARR_EXPORT void *sharr_array_data(const sharr_array_t *array);
+SHARR_EXPORT const struct sharr_info *sharr_array_info(const sharr_array_t *array);
+SHARR_EXPORT int sharr_array_fd(const sharr_array_t *array);
+SHARR_EXPORT const char *sharr_array_mode(const sharr_array_t *array);
 
 /* Make the array's data durable: msync of the mapping, then, for persistent arrays,
- * an fsync by the daemon. Returns when data and metadata are on disk. */
-int sharr_sync(sharr_array_t *array);
+ * an fsync by the daemon. Returns when data and metadata are on disk. Acts on this
+ * attachment, not on the name: -ENOENT once the name was removed or given to a new
+ * array (whose data is not this attachment's to flush). After sharrd restarted (or in
+ * a forked child), the daemon knows no such attachment: the library then fsyncs the
+ * attachment's own descriptor, the array's file. */
+SHARR_EXPORT int sharr_sync(sharr_array_t *array);
 
 /* Metadata of one array by name. */
-int sharr_stat(sharr_t *conn, const char *name, struct sharr_info *ret_info);
+SHARR_EXPORT int sharr_stat(sharr_t *conn, const char *name, struct sharr_info *ret_info);
 
 /* One page of the arrays the caller may see, sorted by name, starting after the name
  * `after` (NULL or "" from the start). Fills up to cap entries of out; *ret_n is the
  * number filled and *ret_more is 1 when more follow the last one returned. */
-int sharr_list(sharr_t *conn, const char *after, struct sharr_info *out, size_t cap,
-               size_t *ret_n, int *ret_more);
+SHARR_EXPORT int sharr_list(sharr_t *conn, const char *after, struct sharr_info *out,
+                            size_t cap, size_t *ret_n, int *ret_more);
 
 /* Remove the name at once; attached processes keep valid mappings until they close. */
-int sharr_unlink(sharr_t *conn, const char *name);
+SHARR_EXPORT int sharr_unlink(sharr_t *conn, const char *name);
 
 /* Daemon-wide counters. */
-int sharr_stats(sharr_t *conn, struct sharr_stats *ret_stats);
+SHARR_EXPORT int sharr_stats(sharr_t *conn, struct sharr_stats *ret_stats);
 
 /* One attachment of an array by a process, as the daemon reports it. */
 struct sharr_holder {
@@ -213,31 +256,62 @@ struct sharr_holder {
     uint64_t nbytes;                  /* the array's data bytes */
     int persist;                      /* 1: persistent array */
     int unlinked;                     /* 1: its name was removed since */
+    uint32_t reserved[16];            /* zero: see "Structs the library fills" above */
 };
 
 /* One page of the attachments the caller may see (of arrays it may read, and its
  * own), in handle order, starting after the handle `after` (0 from the start);
  * name NULL or "" for every array, else only that one's. Fills up to cap entries;
  * *ret_n is the number filled, *ret_more is 1 when more follow the last one. */
-int sharr_holders(sharr_t *conn, const char *name, uint64_t after, struct sharr_holder *out,
-                  size_t cap, size_t *ret_n, int *ret_more);
+SHARR_EXPORT int sharr_holders(sharr_t *conn, const char *name, uint64_t after,
+                               struct sharr_holder *out, size_t cap, size_t *ret_n,
+                               int *ret_more);
 
 /* Set an array's permission bits (at most 0777). Its owner or root only (-EPERM).
  * Descriptors already handed out keep their access; every later open is checked
  * against the new bits. */
-int sharr_chmod(sharr_t *conn, const char *name, uint32_t perm);
+SHARR_EXPORT int sharr_chmod(sharr_t *conn, const char *name, uint32_t perm);
 
 /* Give an array to owner uid (root only) and/or group gid (its owner or root);
  * SHARR_ID_KEEP leaves that one as it is. -EPERM when not allowed. */
 #define SHARR_ID_KEEP UINT32_MAX
-int sharr_chown(sharr_t *conn, const char *name, uint32_t uid, uint32_t gid);
+SHARR_EXPORT int sharr_chown(sharr_t *conn, const char *name, uint32_t uid, uint32_t gid);
 
 /* A static description of a negative errno returned by this library. */
-const char *sharr_strerror(int err);
+SHARR_EXPORT const char *sharr_strerror(int err);
+
+/* The stable machine name of a negative errno, as the protocol's error replies carry
+ * it: -ENOENT gives "ENOENT". 0 gives "OK"; a value the protocol has no name for gives
+ * "EIO" (what it travels as). Static; never NULL. */
+SHARR_EXPORT const char *sharr_err_name(int err);
 
 /* The message of the last error returned to the calling thread (like errno: each
  * thread has its own). Never NULL; "" before any error. */
-const char *sharr_last_error(void);
+SHARR_EXPORT const char *sharr_last_error(void);
+
+/* The version of the libsharr in use, e.g. "0.1.0" (which may be newer than the
+ * SHARR_VERSION_* this program was built with). Static; never NULL. */
+SHARR_EXPORT const char *sharr_version(void);
+
+/* The wire protocol version this libsharr speaks (sharr_server.version is the
+ * daemon's; they must match for sharr_connect to succeed). */
+SHARR_EXPORT uint32_t sharr_protocol_version(void);
+
+/* The socket sharr_connect(NULL, ...) dials: $SHARR_SOCKET if set; else the first of
+ * $XDG_RUNTIME_DIR/sharr/sharr.sock, /run/sharr/sharr.sock and
+ * /tmp/sharr-<uid>/sharr.sock that is a socket; else where a sharrd started by this
+ * user with no --socket would listen. Fills buf (len bytes; SHARR_SOCKET_MAX always
+ * suffice) and returns 0, or -ENAMETOOLONG when the path does not fit buf or a socket
+ * address, -EINVAL for a NULL buf. Reads the environment and stats; connects nowhere. */
+SHARR_EXPORT int sharr_default_socket(char *buf, size_t len);
+
+/* Read the header of a .npy file (versions 1.0 to 3.0) from its first len bytes:
+ * fills ret_info's dtype, itemsize, ndim, shape, order, nbytes and offset (where the
+ * data starts) and zeroes the rest. Returns 0; -EAGAIN when the header does not end
+ * within len bytes (SHARR_NPY_HEADER_MAX bytes hold any header sharr accepts);
+ * -EINVAL when buf is no .npy header or one sharr cannot hold (an object dtype, a
+ * 0-d or empty array), with the reason in sharr_last_error(). */
+SHARR_EXPORT int sharr_npy_parse(const void *buf, size_t len, struct sharr_info *ret_info);
 
 #ifdef __cplusplus
 }

@@ -25,10 +25,11 @@
 /* What protocol version 1 offers beyond the bare methods. "release_notify" (release
  * as a notification) and "release_ring" (the method ring) change what a client may
  * send; the others are informational ("open_owner": open checks its "owner";
- * "user_names": names under "uid<N>." are N's). */
+ * "user_names": names under "uid<N>." are N's; "sync_handle": sync takes the
+ * attachment's handle). */
 static const char *const codec_capabilities[] = {
     "open_wait", "persist", "overwrite", "sync", "list_paging", "holders", "adopt",
-    "release_notify", "release_ring", "open_owner", "user_names",
+    "release_notify", "release_ring", "open_owner", "user_names", "sync_handle",
 };
 
 /* The keys of an array map and the columns of a list reply, in the order
@@ -298,6 +299,29 @@ int codec_pack_name(msgpack_sbuffer *out, uint32_t msgid, const char *method,
     r |= msgpack_pack_map(&pk, 1);
     r |= codec_pack_cstr(&pk, "name");
     r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_sync(msgpack_sbuffer *out, uint32_t msgid, const struct codec_sync *p)
+{
+    size_t mark = out->size;
+    bool named = p->name[0] != '\0';
+    msgpack_packer pk;
+    int r = 0;
+
+    if (!named && !p->has_handle)
+        return -EINVAL;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_request_head(&pk, msgid, "sync", true);
+    r |= msgpack_pack_map(&pk, (named ? 1 : 0) + (p->has_handle ? 1 : 0));
+    if (p->has_handle) {
+        r |= codec_pack_cstr(&pk, "handle");
+        r |= msgpack_pack_uint64(&pk, p->handle);
+    }
+    if (named) {
+        r |= codec_pack_cstr(&pk, "name");
+        r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
+    }
     return codec_pack_end(out, mark, r);
 }
 
@@ -1116,6 +1140,29 @@ int codec_parse_release(const msgpack_object *params, struct codec_release *out,
     if ((r = codec_map(&c, params, true, "params")) < 0 ||
         (r = codec_get_uint(&c, params, "handle", true, UINT64_MAX, &out->handle,
                             "a non-negative integer")) < 0)
+        return r;
+    return 0;
+}
+
+int codec_parse_sync(const msgpack_object *params, struct codec_sync *out,
+                     char *err, size_t errlen)
+{
+    const struct codec_ctx c = { "sync", err, errlen };
+    const msgpack_object *v = NULL;
+    int r;
+
+    out->name[0] = '\0';
+    out->has_handle = false;
+    out->handle = 0;
+    if ((r = codec_map(&c, params, true, "params")) < 0 ||
+        (r = codec_field(&c, params, "handle", false, &v)) < 0 ||
+        (r = codec_uint(&c, "handle", v, UINT64_MAX, &out->handle,
+                        "a non-negative integer")) < 0)
+        return r;
+    out->has_handle = v != NULL;
+    v = NULL;
+    if ((r = codec_field(&c, params, "name", !out->has_handle, &v)) < 0 ||
+        (r = codec_name(&c, "name", v, out->name)) < 0)
         return r;
     return 0;
 }

@@ -80,8 +80,15 @@ struct codec_adopt {            /* adopt request; its descriptor travels with it
     bool overwrite;
 };
 
-struct codec_name {             /* stat, unlink, sync requests */
+struct codec_name {             /* stat, unlink requests; sync from older clients */
     char name[PROTO_NAME_MAX + 1];
+};
+
+struct codec_sync {             /* sync request: the attachment named by handle; a
+                                 * client older than handles sends only the name */
+    char name[PROTO_NAME_MAX + 1]; /* "" when absent */
+    bool has_handle;
+    uint64_t handle;
 };
 
 struct codec_release {          /* release request */
@@ -141,9 +148,11 @@ int codec_pack_open(msgpack_sbuffer *out, uint32_t msgid, const struct codec_ope
 /* The sender must pass the file's descriptor with the first byte of this message;
  * the result is the stat result, {"array": meta}. */
 int codec_pack_adopt(msgpack_sbuffer *out, uint32_t msgid, const struct codec_adopt *p);
-/* method is "stat", "unlink" or "sync" */
+/* method is "stat", "unlink" or "sync" (sync's name form, as older clients send it) */
 int codec_pack_name(msgpack_sbuffer *out, uint32_t msgid, const char *method,
                     const struct codec_name *p);
+/* sync {"handle": n, "name": s}: each only when given (has_handle, a non-empty name). */
+int codec_pack_sync(msgpack_sbuffer *out, uint32_t msgid, const struct codec_sync *p);
 int codec_pack_release(msgpack_sbuffer *out, uint32_t msgid, const struct codec_release *p);
 /* The notification form [2, "release", [{"handle": n}]]: no msgid, no reply. */
 int codec_pack_release_notify(msgpack_sbuffer *out, const struct codec_release *p);
@@ -189,6 +198,9 @@ int codec_parse_name(const msgpack_object *params, struct codec_name *out,
                      char *err, size_t errlen);
 int codec_parse_release(const msgpack_object *params, struct codec_release *out,
                         char *err, size_t errlen);
+/* At least one of "handle" and "name"; either may come alone. */
+int codec_parse_sync(const msgpack_object *params, struct codec_sync *out,
+                     char *err, size_t errlen);
 int codec_parse_list(const msgpack_object *params, struct codec_list *out,
                      char *err, size_t errlen);
 

@@ -5,7 +5,7 @@ set -euo pipefail
 
 SHARR_PACKAGES=(build-essential cmake pkg-config libuv1-dev libmsgpack-dev libcmocka-dev
                 python3-numpy python3-pytest python3-joblib valgrind clang
-                libclang-rt-14-dev systemd groff-base)
+                libclang-rt-14-dev systemd groff-base abigail-tools)
 
 missing=()
 for p in "${SHARR_PACKAGES[@]}"; do

@@ -10,15 +10,15 @@ cmake -S "$top" -B "$top/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$top/build" -j"$(nproc)" >/dev/null
 
 log="${TMPDIR:-/tmp}/sharrd-$(id -u).log"
-if "$top/build/client/sharr" ping >/dev/null 2>&1; then
-  echo "a sharrd is already serving: $("$top/build/client/sharr" ping)"
+if "$top/build/cli/sharr" ping >/dev/null 2>&1; then
+  echo "a sharrd is already serving: $("$top/build/cli/sharr" ping)"
   exit 0
 fi
 nohup "$top/build/daemon/sharrd" >"$log" 2>&1 </dev/null &
 for _ in $(seq 1 100); do
-  if "$top/build/client/sharr" ping >/dev/null 2>&1; then
+  if "$top/build/cli/sharr" ping >/dev/null 2>&1; then
     echo "sharrd (pid $!) started; $(grep -m1 'listening on' "$log" | sed 's/.*listening/listening/'); log: $log"
-    echo "try: $top/build/client/sharr ls -l"
+    echo "try: $top/build/cli/sharr ls -l"
     exit 0
   fi
   sleep 0.1

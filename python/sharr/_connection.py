@@ -8,7 +8,6 @@ resolved here, once, so that a pickled array can name the exact daemon it came f
 
 import ctypes
 import os
-import stat
 import threading
 
 from . import _errors, _lib
@@ -36,35 +35,18 @@ def _reset_after_fork():
 os.register_at_fork(after_in_child=_reset_after_fork)
 
 
-def _is_socket(path):
-    try:
-        return stat.S_ISSOCK(os.stat(path).st_mode)
-    except OSError:
-        return False
-
-
 def default_socket():
-    """The socket a client uses when given none, resolved as libsharr does.
+    """The socket a client uses when given none: what libsharr's sharr_connect(NULL)
+    dials (sharr_default_socket, the one resolver of the project).
 
     $SHARR_SOCKET when set (even if nothing listens there yet: falling back to
     another daemon would hand out someone else's arrays); else the first existing
     socket of $XDG_RUNTIME_DIR/sharr/sharr.sock, /run/sharr/sharr.sock and
     /tmp/sharr-<euid>/sharr.sock; else where a daemon started by this user would
     listen."""
-    env = os.environ
-    if env.get("SHARR_SOCKET"):
-        return env["SHARR_SOCKET"]
-    euid = os.geteuid()
-    xdg = env.get("XDG_RUNTIME_DIR")
-    user = os.path.join(xdg, "sharr", "sharr.sock") if xdg else None
-    for path in (user, "/run/sharr/sharr.sock", f"/tmp/sharr-{euid}/sharr.sock"):
-        if path is not None and _is_socket(path):
-            return path
-    if user is not None:
-        return user
-    if euid == 0:
-        return "/run/sharr/sharr.sock"
-    return f"/tmp/sharr-{euid}/sharr.sock"
+    buf = ctypes.create_string_buffer(_lib.SOCKET_MAX)
+    _errors.check(_lib.default_socket(buf, len(buf)))
+    return os.fsdecode(buf.value)
 
 
 # $SHARR_SOCKET values already resolved (a few): an absolute path resolves the same

@@ -13,11 +13,16 @@ NAME_MAX = 255
 NDIM_MAX = 64
 DTYPE_MAX = 31
 PATH_MAX = 1024
-DATA_OFFSET = 4096
+SOCKET_MAX = 108
 
 F_NOMAP = 0x1
 F_POPULATE = 0x2
 F_OWNER = 0x4
+
+
+# The structs below mirror sharr.h field for field; tests/python/test_layout.py checks
+# every offset and size against the C compiler's (tests/python/layout.c). The structs
+# libsharr fills never change size: new fields come out of "reserved".
 
 
 class Info(ctypes.Structure):
@@ -40,6 +45,7 @@ class Info(ctypes.Structure):
         ("path", ctypes.c_char * PATH_MAX),
         ("grown", ctypes.c_uint64),
         ("damaged", ctypes.c_int),
+        ("reserved", ctypes.c_uint32 * 35),
     ]
 
 
@@ -53,6 +59,7 @@ class Server(ctypes.Structure):
         ("max_ndim", ctypes.c_uint32),
         ("max_request", ctypes.c_uint32),
         ("list_page_max", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32 * 10),
     ]
 
 
@@ -68,12 +75,23 @@ class Stats(ctypes.Structure):
         ("uptime_ms", ctypes.c_int64),
     ] + [(f, ctypes.c_uint64) for f in (
         "volatile_limit", "volatile_limit_per_uid", "volatile_reserved",
-        "bytes_grown", "arrays_damaged")]
+        "bytes_grown", "arrays_damaged")] + [
+        ("reserved", ctypes.c_uint64 * 13),
+    ]
 
 
-class CreateOpts(ctypes.Structure):
+class _Sized(ctypes.Structure):
+    """An option struct that starts with its size (sharr.h): set when it is made, so
+    the other fields are given as usual, by keyword or in order after size."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(ctypes.sizeof(self), *args, **kwargs)
+
+
+class CreateOpts(_Sized):
     """struct sharr_create_opts."""
     _fields_ = [
+        ("size", ctypes.c_size_t),
         ("order", ctypes.c_char),
         ("persist", ctypes.c_int),
         ("perm", ctypes.c_uint32),
@@ -82,9 +100,10 @@ class CreateOpts(ctypes.Structure):
     ]
 
 
-class OpenOpts(ctypes.Structure):
+class OpenOpts(_Sized):
     """struct sharr_open_opts."""
     _fields_ = [
+        ("size", ctypes.c_size_t),
         ("wait_ms", ctypes.c_int64),
         ("flags", ctypes.c_int),
         ("owner", ctypes.c_uint32),
@@ -161,4 +180,5 @@ list_ = _proto("sharr_list", ctypes.c_int, _handle, ctypes.c_char_p, ctypes.POIN
 unlink = _proto("sharr_unlink", ctypes.c_int, _handle, ctypes.c_char_p)
 stats = _proto("sharr_stats", ctypes.c_int, _handle, ctypes.POINTER(Stats))
 strerror = _proto("sharr_strerror", ctypes.c_char_p, ctypes.c_int)
+default_socket = _proto("sharr_default_socket", ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t)
 last_error = _proto("sharr_last_error", ctypes.c_char_p)

@@ -86,7 +86,7 @@ static int model_open_do(sharr_t *c, const struct model_op *op)
 int model_do(sharr_t *c, const struct model_op *op)
 {
     const uint64_t shape[1] = { op->n };
-    struct sharr_create_opts o = { .persist = 1, .perm = op->perm };
+    struct sharr_create_opts o = { .size = sizeof(o), .persist = 1, .perm = op->perm };
     sharr_array_t *a = NULL;
     int r;
 

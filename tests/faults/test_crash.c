@@ -32,7 +32,7 @@ static void make_old(struct harness *h, const char *name)
 {
     sharr_t *c = harness_connect(h);
     sharr_array_t *a;
-    struct sharr_create_opts o = { .persist = 1, .overwrite = 1 };
+    struct sharr_create_opts o = { .size = sizeof(o), .persist = 1, .overwrite = 1 };
     assert_rc(sharr_create(c, name, "<u8", 1, old_shape, &o, &a), 0);
     fault_fill(sharr_array_data(a), OLD_N * 8, 1);
     assert_rc(sharr_sync(a), 0);
@@ -114,7 +114,8 @@ static void test_fault_points_leave_old_or_new(void **state)
 
             sharr_t *c = harness_connect(h);
             sharr_array_t *a = NULL;
-            struct sharr_create_opts o = { .persist = 1, .overwrite = overwrite };
+            struct sharr_create_opts o = { .size = sizeof(o), .persist = 1,
+                                           .overwrite = overwrite };
             int rc = sharr_create(c, name, "<u8", 1, new_shape, &o, &a);
             assert_int_not_equal(rc, 0);
             sharr_disconnect(c);
@@ -263,7 +264,7 @@ static void test_installed_sharrd_ignores_every_fault_point(void **state)
         assert_int_equal(access(leftover, F_OK), -1); /* recovery removed it */
         sharr_t *c = harness_connect(h);
         sharr_array_t *a = NULL;
-        struct sharr_create_opts o = { .persist = 1, .overwrite = 1 };
+        struct sharr_create_opts o = { .size = sizeof(o), .persist = 1, .overwrite = 1 };
         assert_rc(sharr_create(c, "made", "<u8", 1, shape, &o, &a), 0);
         assert_rc(sharr_close(a), 0);
         assert_rc(sharr_create(c, "made", "<u8", 1, shape, &o, &a), 0); /* an overwrite */
@@ -291,7 +292,7 @@ static int overwriter(int rfd, int wfd, void *arg)
     (void)arg;
     sharr_t *c = NULL;
     const uint64_t big[1] = { BIG_N };
-    struct sharr_create_opts o = { .persist = 1, .overwrite = 1 };
+    struct sharr_create_opts o = { .size = sizeof(o), .persist = 1, .overwrite = 1 };
     CHILD_CHECK(sharr_connect(NULL, &c) == 0);
     CHILD_CHECK(chan_put(wfd, "R", 1) == 0);
     for (uint64_t i = 0;; i++) {

@@ -33,7 +33,7 @@ static void test_persistent_create_beyond_the_disk_fails_with_enospc(void **stat
     harness_daemon_start(h);
     sharr_t *c = harness_connect(h);
     sharr_array_t *keep, *a = NULL;
-    struct sharr_create_opts o = { .persist = 1 };
+    struct sharr_create_opts o = { .size = sizeof(o), .persist = 1 };
     const uint64_t small[1] = { 16 * MIB }, big[1] = { 100 * MIB }, rest[1] = { 60 * MIB };
 
     assert_rc(sharr_create(c, "keep", "|u1", 1, small, &o, &keep), 0);
@@ -42,7 +42,7 @@ static void test_persistent_create_beyond_the_disk_fails_with_enospc(void **stat
     assert_non_null(strstr(sharr_last_error(), "no space"));
     assert_rc(sharr_create(c, "rest", "|u1", 1, rest, &o, &a), -ENOSPC);
     /* An overwrite that does not fit leaves the old array. */
-    struct sharr_create_opts ow = { .persist = 1, .overwrite = 1 };
+    struct sharr_create_opts ow = { .size = sizeof(ow), .persist = 1, .overwrite = 1 };
     assert_rc(sharr_create(c, "keep", "|u1", 1, big, &ow, &a), -ENOSPC);
     struct sharr_info in;
     assert_rc(sharr_stat(c, "keep", &in), 0);
@@ -82,7 +82,7 @@ static void test_sync_then_numpy_loads_without_the_daemon(void **state)
     struct harness *h = *state;
     sharr_t *c = harness_connect(h);
     sharr_array_t *a;
-    struct sharr_create_opts o = { .persist = 1 };
+    struct sharr_create_opts o = { .size = sizeof(o), .persist = 1 };
     const uint64_t shape[2] = { 1000, 300 };
     struct harness_run r;
     char path[SHARR_PATH_MAX], script[SHARR_PATH_MAX + 256];

@@ -47,7 +47,8 @@ static int child_create(void *arg)
 {
     const struct job *j = arg;
     const uint64_t shape[1] = { j->n };
-    struct sharr_create_opts o = { .persist = 1, .perm = j->perm, .overwrite = j->overwrite };
+    struct sharr_create_opts o = { .size = sizeof(o), .persist = 1, .perm = j->perm,
+                                   .overwrite = j->overwrite };
     sharr_array_t *a = NULL;
     sharr_t *c = NULL;
 
@@ -266,7 +267,7 @@ static void assert_damaged(struct harness *h, const char *name)
     struct sharr_info in;
     assert_rc(sharr_open(c, name, "r", NULL, &a), -EIO);
     assert_non_null(strstr(sharr_last_error(), "is damaged"));
-    struct sharr_open_opts wait = { .wait_ms = -1 };
+    struct sharr_open_opts wait = { .size = sizeof(wait), .wait_ms = -1 };
     assert_rc(sharr_open(c, name, "r", &wait, &a), -EIO); /* no waiting forever */
     assert_rc(sharr_stat(c, name, &in), -EIO);
     assert_rc(sharr_unlink(c, name), -EIO);
@@ -395,7 +396,7 @@ static int child_snoop(void *arg)
 {
     const struct snoop *sn = arg;
     const uint64_t shape[1] = { 16 };
-    struct sharr_create_opts persist = { .persist = 1, .overwrite = 1 };
+    struct sharr_create_opts persist = { .size = sizeof(persist), .persist = 1, .overwrite = 1 };
     sharr_array_t *a = NULL;
     struct sharr_info in;
     sharr_t *c = NULL;

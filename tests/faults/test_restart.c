@@ -31,19 +31,19 @@ static void test_volatile_arrays_survive_a_killed_daemon(void **state)
     sharr_t *c = harness_connect(h);
     for (int i = 0; i < NVOL; i++) {
         char name[16];
-        struct sharr_create_opts o = { .perm = i % 2 ? 0640 : 0600 };
+        struct sharr_create_opts o = { .size = sizeof(o), .perm = i % 2 ? 0640 : 0600 };
         snprintf(name, sizeof(name), "vol%d", i);
         assert_rc(sharr_create(c, name, "<u8", 1, shape, &o, &a[i]), 0);
         fault_fill(sharr_array_data(a[i]), N * 8, (uint64_t)i + 10);
         before[i] = *sharr_array_info(a[i]);
     }
-    struct sharr_create_opts po = { .persist = 1 };
+    struct sharr_create_opts po = { .size = sizeof(po), .persist = 1 };
     assert_rc(sharr_create(c, "pers", "<u8", 1, shape, &po, &p), 0);
     fault_fill(sharr_array_data(p), N * 8, 99);
     /* vol9 is unlinked and vol8 replaced before the crash: neither old one returns. */
     assert_rc(sharr_unlink(c, "vol9"), 0);
     sharr_array_t *repl;
-    struct sharr_create_opts ow = { .overwrite = 1 };
+    struct sharr_create_opts ow = { .size = sizeof(ow), .overwrite = 1 };
     assert_rc(sharr_create(c, "vol8", "<f4", 2, other, &ow, &repl), 0);
     assert_rc(sharr_close(repl), 0);
     assert_int_equal(fault_fdstore_drain(&fs), 2 * (NVOL - 1));
@@ -99,7 +99,7 @@ static void test_volatile_arrays_survive_a_killed_daemon(void **state)
 static void create_filled(sharr_t *c, const char *name, int persist, uint64_t seed)
 {
     const uint64_t shape[1] = { 1000 + seed };
-    struct sharr_create_opts o = { .persist = persist, .overwrite = 1 };
+    struct sharr_create_opts o = { .size = sizeof(o), .persist = persist, .overwrite = 1 };
     sharr_array_t *a;
     assert_rc(sharr_create(c, name, "<u8", 1, shape, &o, &a), 0);
     fault_fill(sharr_array_data(a), (1000 + seed) * 8, seed);
@@ -260,7 +260,7 @@ static int late_opener(int rfd, int wfd, void *arg)
     (void)arg;
     sharr_t *c = NULL;
     sharr_array_t *a = NULL;
-    struct sharr_open_opts o = { .wait_ms = 60000 };
+    struct sharr_open_opts o = { .size = sizeof(o), .wait_ms = 60000 };
     CHILD_CHECK(sharr_connect(NULL, &c) == 0);
     CHILD_CHECK(chan_put(wfd, "W", 1) == 0);
     CHILD_CHECK(sharr_open(c, "late", "r", &o, &a) == 0);
@@ -307,7 +307,7 @@ static int opener_across_an_outage(int rfd, int wfd, void *arg)
     (void)arg;
     sharr_t *c = NULL;
     sharr_array_t *a = NULL;
-    struct sharr_open_opts o = { .wait_ms = 60000 };
+    struct sharr_open_opts o = { .size = sizeof(o), .wait_ms = 60000 };
     char go;
     CHILD_CHECK(sharr_connect(NULL, &c) == 0);
     CHILD_CHECK(chan_put(wfd, "W", 1) == 0 && chan_get(rfd, &go, 1) == 0);
@@ -353,7 +353,7 @@ static void test_waiting_open_ends_with_the_connect_error_when_sharrd_stays_away
 {
     struct harness *h = *state;
     sharr_t *c = harness_connect(h);
-    struct sharr_open_opts o = { .wait_ms = 1500 };
+    struct sharr_open_opts o = { .size = sizeof(o), .wait_ms = 1500 };
     struct timespec t0, t1;
     sharr_array_t *a = NULL;
 

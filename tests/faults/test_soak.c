@@ -72,7 +72,8 @@ static int worker(int k, double deadline)
         switch (rand_r(&seed) % 4) {
         case 0:
         case 1: {
-            struct sharr_create_opts o = { .overwrite = 1, .persist = rand_r(&seed) % 2 };
+            struct sharr_create_opts o = { .size = sizeof(o), .overwrite = 1,
+                                           .persist = rand_r(&seed) % 2 };
             uint64_t shape[1] = { 2 + rand_r(&seed) % WORDS_MAX };
             rc = sharr_create(c, name, "<u8", 1, shape, &o, &a);
             if (rc == 0) {

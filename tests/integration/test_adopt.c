@@ -29,6 +29,9 @@
 #define COLS 5
 #define NPY_SHORT 128 /* where numpy's np.save puts the data of a small array */
 
+static const struct sharr_create_opts persist_opts = { .size = sizeof(persist_opts),
+                                                       .persist = 1 };
+
 static const char *path_in(const struct harness *h, const char *name)
 {
     static char paths[4][256];
@@ -208,6 +211,34 @@ static void test_move_adopts_a_numpy_file_without_copying_it(void **state)
     assert_store_has_no_leftovers(h);
 }
 
+/* A program that reads the descriptor itself (SHARR_F_NOMAP) finds an adopted array's
+ * data where the array's info says: numpy's header ends at 128, not at 4096. */
+static void test_nomap_reader_finds_an_adopted_arrays_data_at_its_info_offset(void **state)
+{
+    struct harness *h = *state;
+    const char *src = path_in(h, "short.npy");
+    const struct sharr_open_opts nomap = { .size = sizeof(nomap), .flags = SHARR_F_NOMAP };
+    struct sharr_info info;
+    double v[ROWS * COLS];
+    sharr_array_t *a = NULL;
+    sharr_t *c = harness_connect(h);
+
+    write_numpy_file(src, 10.0);
+    int fd = open(src, O_RDWR | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_rc(sharr_adopt(c, "short", fd, NULL, &info), 0);
+    close(fd);
+    assert_int_equal(unlink(src), 0);
+    assert_int_equal(info.offset, NPY_SHORT);
+    assert_rc(sharr_open(c, "short", "r", &nomap, &a), 0);
+    assert_int_equal(pread(sharr_array_fd(a), v, sizeof v, (off_t)sharr_array_info(a)->offset),
+                     (ssize_t)sizeof v);
+    for (int i = 0; i < ROWS * COLS; i++)
+        assert_true(v[i] == 10.0 + i);
+    assert_rc(sharr_close(a), 0);
+    sharr_disconnect(c);
+}
+
 /* numpy (a prerequisite, scripts/deps.sh) reads the adopted file in the store without sharrd,
  * and a file np.save wrote moves in and reads back through the Python package too. */
 static void test_move_round_trips_with_numpy(void **state)
@@ -334,8 +365,7 @@ static void test_move_refuses_what_it_cannot_adopt_and_leaves_it(void **state)
     /* An array's own file in the store (the daemon's uid may open it). */
     char own[300];
     c = harness_connect(h);
-    assert_rc(sharr_create(c, "kept", "<f8", 1, shape, &(struct sharr_create_opts){
-                               .persist = 1 }, &a), 0);
+    assert_rc(sharr_create(c, "kept", "<f8", 1, shape, &persist_opts, &a), 0);
     sharr_close(a);
     sharr_disconnect(c);
     snprintf(own, sizeof own, "%s/kept.npy", h->store);
@@ -539,8 +569,7 @@ static void test_move_overwrite_replaces_an_existing_array(void **state)
 
     assert_rc(sharr_create(c, "vol", "<u1", 1, shape, NULL, &a), 0);
     sharr_close(a);
-    assert_rc(sharr_create(c, "disk", "<u1", 1, shape,
-                           &(struct sharr_create_opts){ .persist = 1 }, &old), 0);
+    assert_rc(sharr_create(c, "disk", "<u1", 1, shape, &persist_opts, &old), 0);
     ((unsigned char *)sharr_array_data(old))[0] = 9;
     for (int i = 0; i < 2; i++) {
         const char *name = i ? "disk" : "vol";
@@ -595,6 +624,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_move_adopts_a_numpy_file_without_copying_it,
                                         harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_nomap_reader_finds_an_adopted_arrays_data_at_its_info_offset, harness_setup,
+            harness_teardown),
         cmocka_unit_test_setup_teardown(test_move_round_trips_with_numpy, harness_setup,
                                         harness_teardown),
         cmocka_unit_test_setup_teardown(test_move_refuses_what_it_cannot_adopt_and_leaves_it,

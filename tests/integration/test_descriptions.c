@@ -29,7 +29,8 @@ static sharr_array_t *create_filled(sharr_t *conn, const char *name, int persist
                                     int overwrite, int64_t value)
 {
     const uint64_t shape[1] = { N };
-    const struct sharr_create_opts opts = { .persist = persist, .overwrite = overwrite };
+    const struct sharr_create_opts opts = { .size = sizeof(opts), .persist = persist,
+                                            .overwrite = overwrite };
     sharr_array_t *arr = NULL;
 
     assert_rc(sharr_create(conn, name, "<i8", 1, shape, &opts, &arr), 0);

@@ -34,7 +34,7 @@ static void test_create_existing_name_is_eexist(void **state)
     sharr_array_t *arr = NULL;
     assert_rc(sharr_create(k.conn, KEEPER_NAME, "<i4", 1, same, NULL, &arr), -EEXIST);
     assert_null(arr);
-    struct sharr_create_opts persist = { .persist = 1 };
+    struct sharr_create_opts persist = { .size = sizeof(persist), .persist = 1 };
     assert_rc(sharr_create(k.conn, KEEPER_NAME, "<f8", 2, other, &persist, &arr), -EEXIST);
     assert_null(arr);
     keeper_check(&k);
@@ -107,7 +107,7 @@ static void test_create_overflowing_shape_is_eoverflow(void **state)
     assert_rc(sharr_create(k.conn, "big", "<f8", 2, square, NULL, &arr), -EOVERFLOW);
     assert_rc(sharr_create(k.conn, "big", "<u1", 3, huge, NULL, &arr), -EOVERFLOW);
     assert_rc(sharr_create(k.conn, "big", "<f8", 1, over_limit, NULL, &arr), -EOVERFLOW);
-    struct sharr_create_opts persist = { .persist = 1 };
+    struct sharr_create_opts persist = { .size = sizeof(persist), .persist = 1 };
     assert_rc(sharr_create(k.conn, "big", "<f8", 2, square, &persist, &arr), -EOVERFLOW);
     assert_null(arr);
     keeper_check(&k);

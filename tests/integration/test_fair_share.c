@@ -370,7 +370,7 @@ static void test_waiting_opens_are_bounded_per_connection_and_per_uid(void **sta
      * to its uid. */
     sharr_array_t *arr = NULL;
     const uint64_t shape[1] = { 8 };
-    struct sharr_create_opts open_to_all = { .perm = 0644 };
+    struct sharr_create_opts open_to_all = { .size = sizeof(open_to_all), .perm = 0644 };
     assert_rc(sharr_create(k.conn, "c-0", "|u1", 1, shape, &open_to_all, &arr), 0);
     rawconn_expect_reply(&rc[2], 10, NULL, NULL);
     int fd = rawconn_take_fd(&rc[2], NULL);
@@ -468,7 +468,7 @@ static void test_attachments_are_bounded_per_uid(void **state)
     sharr_t *c = harness_connect(h);
     sharr_array_t *own = NULL;
     const uint64_t shape[1] = { 64 };
-    struct sharr_create_opts open_to_all = { .perm = 0644 };
+    struct sharr_create_opts open_to_all = { .size = sizeof(open_to_all), .perm = 0644 };
     assert_rc(sharr_create(c, "shared", "|u1", 1, shape, &open_to_all, &own), 0);
     assert_int_equal(asuser_run(h, ASUSER_UID, ASUSER_GID, child_attachments, NULL), 0);
     /* Root is exempt. */
@@ -504,7 +504,7 @@ static void test_a_batch_of_releases_shares_the_loop_with_another_client(void **
     sharr_t *c = harness_connect(h);
     sharr_array_t *own = NULL;
     const uint64_t shape[1] = { 64 };
-    struct sharr_create_opts open_to_all = { .perm = 0644 };
+    struct sharr_create_opts open_to_all = { .size = sizeof(open_to_all), .perm = 0644 };
     assert_rc(sharr_create(c, "shared", "|u1", 1, shape, &open_to_all, &own), 0);
     /* A: another uid holding N attachments of it. */
     int fd;

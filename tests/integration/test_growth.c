@@ -18,12 +18,13 @@
 #include "asuser.h"
 #include "launch.h"
 #include "testskip.h"
+#include "limits.h"
 
 #define MIB (1024ull * 1024)
 
 static struct harness *g_h;
 
-static const struct sharr_create_opts persist = { .persist = 1 };
+static const struct sharr_create_opts persist = { .size = sizeof(persist), .persist = 1 };
 
 static int create_rc(sharr_t *c, const char *name, uint64_t n, const struct sharr_create_opts *o)
 {
@@ -76,13 +77,13 @@ static int child_grows_behind_the_quota(void *arg)
     struct sharr_stats st;
     CHILD_CHECK(sharr_stats(c, &st) == 0);
     /* All the file holds beyond the two pages its header and data take. */
-    CHILD_CHECK(st.bytes_grown >= 16 * MIB - 2 * SHARR_DATA_OFFSET);
+    CHILD_CHECK(st.bytes_grown >= 16 * MIB - 2 * PROTO_DATA_OFFSET);
     CHILD_CHECK(st.bytes == 8 + st.bytes_grown);
     struct sharr_info info;
     CHILD_CHECK(sharr_stat(c, "grown", &info) == 0);
     CHILD_CHECK(info.grown == st.bytes_grown && !info.damaged);
     /* Back to its size: back within bounds. */
-    CHILD_CHECK(ftruncate(fd, SHARR_DATA_OFFSET + 8) == 0);
+    CHILD_CHECK(ftruncate(fd, PROTO_DATA_OFFSET + 8) == 0);
     CHILD_CHECK(create_rc(c, "next", 8, &persist) == 0);
     CHILD_CHECK(sharr_stats(c, &st) == 0);
     CHILD_CHECK(st.bytes == 16 && st.bytes_grown == 0);
@@ -135,7 +136,7 @@ static void test_file_shrunk_below_its_data_is_reported_damaged(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(page[0].damaged, 1);
     /* Back to its size (zeros where it was cut): whole again. */
-    assert_int_equal(ftruncate(sharr_array_fd(a), SHARR_DATA_OFFSET + 64 * 1024), 0);
+    assert_int_equal(ftruncate(sharr_array_fd(a), PROTO_DATA_OFFSET + 64 * 1024), 0);
     assert_rc(sharr_sync(a), 0);
     assert_int_equal(harness_stats(c).arrays_damaged, 0);
     assert_rc(sharr_stat(c, "cut", &info), 0);
@@ -217,7 +218,7 @@ static void test_growth_found_at_start_is_charged(void **state)
     assert_int_equal(asuser_run(h, ASUSER_UID, ASUSER_GID, child_creates_one, &want), 0);
     c = harness_connect(h);
     struct sharr_stats st = harness_stats(c);
-    assert_true(st.bytes_grown >= 16 * MIB - 2 * SHARR_DATA_OFFSET);
+    assert_true(st.bytes_grown >= 16 * MIB - 2 * PROTO_DATA_OFFSET);
     assert_int_equal(st.bytes, 8 + st.bytes_grown);
     assert_true(log_has(h, "persistent array offline: its file has grown by"));
     sharr_disconnect(c);
@@ -274,9 +275,9 @@ static int child_grows_through_a_kept_descriptor(void *arg)
     CHILD_CHECK(create_rc(c, "next", 8, &persist) == -EDQUOT);
     CHILD_CHECK(strstr(sharr_last_error(), "--max-bytes-per-uid") != NULL);
     CHILD_CHECK(sharr_stats(c, &st) == 0);
-    CHILD_CHECK(st.bytes_grown >= 16 * MIB - 2 * SHARR_DATA_OFFSET);
+    CHILD_CHECK(st.bytes_grown >= 16 * MIB - 2 * PROTO_DATA_OFFSET);
     /* Back to its size and closed: within bounds, and nothing left to watch. */
-    CHILD_CHECK(ftruncate(fd, SHARR_DATA_OFFSET + 8) == 0);
+    CHILD_CHECK(ftruncate(fd, PROTO_DATA_OFFSET + 8) == 0);
     CHILD_CHECK(close(fd) == 0);
     CHILD_CHECK(create_rc(c, "next", 8, &persist) == 0);
     sharr_disconnect(c);
@@ -317,7 +318,7 @@ static int child_grows_an_unlinked_file(void *arg)
     CHILD_CHECK(close(fd) == 0);
     CHILD_CHECK(create_rc(c, "next", 8, &persist) == 0);
     /* The same for a file replaced by w+: the old one is still there while held. */
-    const struct sharr_create_opts over = { .persist = 1, .overwrite = 1 };
+    const struct sharr_create_opts over = { .size = sizeof(over), .persist = 1, .overwrite = 1 };
     CHILD_CHECK(sharr_create(c, "replaced", "|u1", 1, shape, &persist, &a) == 0);
     fd = dup(sharr_array_fd(a));
     CHILD_CHECK(fd >= 0);
@@ -378,7 +379,7 @@ static void test_growth_through_the_adopters_descriptor_is_charged(void **state)
     assert_int_equal(fallocate(fd, 0, 0, 16 * MIB), 0);
     assert_rc(create_rc(c, "next", 8, &persist), -ENOSPC);
     assert_non_null(strstr(sharr_last_error(), "--max-bytes"));
-    assert_true(harness_stats(c).bytes_grown >= 16 * MIB - 2 * SHARR_DATA_OFFSET);
+    assert_true(harness_stats(c).bytes_grown >= 16 * MIB - 2 * PROTO_DATA_OFFSET);
     assert_int_equal(ftruncate(fd, 128 + 8), 0);
     assert_int_equal(close(fd), 0);
     assert_rc(create_rc(c, "next", 8, &persist), 0);

@@ -329,14 +329,15 @@ static void test_import_and_export_of_2gib_stay_under_64mib_rss(void **state)
 
     sharr_t *c = harness_connect(h);
     sharr_array_t *a = NULL;
-    struct sharr_open_opts oo = { .flags = SHARR_F_NOMAP };
+    struct sharr_open_opts oo = { .size = sizeof(oo), .flags = SHARR_F_NOMAP };
     assert_rc(sharr_open(c, "big", "r", &oo, &a), 0);
     assert_int_equal(sharr_array_info(a)->nbytes, size);
     for (int k = 0; k < 3; k++) {
         unsigned char got[4096];
         for (uint64_t off = 0; off + 4096 <= part; off += part / 7) {
-            assert_int_equal(pread(sharr_array_fd(a), got, sizeof got,
-                                   (off_t)(SHARR_DATA_OFFSET + at[k] + off)), (ssize_t)sizeof got);
+            off_t at_k = (off_t)(sharr_array_info(a)->offset + at[k] + off);
+            assert_int_equal(pread(sharr_array_fd(a), got, sizeof got, at_k),
+                             (ssize_t)sizeof got);
             for (size_t i = 0; i < sizeof got; i++)
                 if (got[i] != (unsigned char)((off + i) * 31 + k * 7 + 1))
                     fail_msg("byte %llu of part %d differs",
@@ -344,7 +345,8 @@ static void test_import_and_export_of_2gib_stay_under_64mib_rss(void **state)
         }
     }
     unsigned char z[64] = { 1 };
-    assert_int_equal(pread(sharr_array_fd(a), z, sizeof z, SHARR_DATA_OFFSET + size / 4),
+    assert_int_equal(pread(sharr_array_fd(a), z, sizeof z,
+                           (off_t)(sharr_array_info(a)->offset + size / 4)),
                      (ssize_t)sizeof z);
     assert_true(z[0] == 0 && memcmp(z, z + 1, sizeof z - 1) == 0);
     assert_rc(sharr_close(a), 0);
@@ -354,10 +356,10 @@ static void test_import_and_export_of_2gib_stay_under_64mib_rss(void **state)
     assert_true(rss > 0 && rss < RSS_LIMIT_KIB);
     struct stat st;
     assert_int_equal(stat(out, &st), 0);
-    assert_int_equal((uint64_t)st.st_size, SHARR_DATA_OFFSET + size);
+    assert_int_equal((uint64_t)st.st_size, PROTO_DATA_OFFSET + size);
     fd = open(out, O_RDONLY | O_CLOEXEC);
     assert_true(fd >= 0);
-    assert_int_equal(pread(fd, buf, part, (off_t)(SHARR_DATA_OFFSET + at[1])), (ssize_t)part);
+    assert_int_equal(pread(fd, buf, part, (off_t)(PROTO_DATA_OFFSET + at[1])), (ssize_t)part);
     for (uint64_t i = 0; i < part; i += 4093)
         assert_int_equal(buf[i], (unsigned char)(i * 31 + 7 + 1));
     close(fd);

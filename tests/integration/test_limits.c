@@ -134,7 +134,7 @@ static void test_arrays_found_at_start_count_toward_the_limits(void **state)
     struct harness *h = *state;
     sharr_t *c = harness_connect(h);
     const uint64_t shape[1] = { 1000 };
-    struct sharr_create_opts persist = { .persist = 1 };
+    struct sharr_create_opts persist = { .size = sizeof(persist), .persist = 1 };
     for (int i = 0; i < 3; i++) {
         char name[8];
         snprintf(name, sizeof name, "p%d", i);

@@ -20,7 +20,7 @@ static void list_name(char *buf, size_t len, const char *prefix, unsigned i)
 
 static void list_create(sharr_t *conn, const char *name)
 {
-    struct sharr_create_opts opts = { .flags = SHARR_F_NOMAP };
+    struct sharr_create_opts opts = { .size = sizeof(opts), .flags = SHARR_F_NOMAP };
     uint64_t one = 1;
     sharr_array_t *a;
 

@@ -20,6 +20,7 @@
 #include "cgroup.h"
 #include "launch.h"
 #include "testskip.h"
+#include "limits.h"
 
 #define MIB (1024ull * 1024)
 
@@ -129,7 +130,7 @@ static uint64_t cgroup_memory(void)
 static uint64_t volatile_cost(uint64_t n)
 {
     uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-    return (SHARR_DATA_OFFSET + n + page - 1) / page * page;
+    return (PROTO_DATA_OFFSET + n + page - 1) / page * page;
 }
 
 static int teardown_cgroup(void **state)
@@ -312,10 +313,10 @@ static void test_default_caps_are_half_of_memory_and_a_quarter_of_that_per_uid(v
     assert_int_equal(st.volatile_limit_per_uid, memory / 2 / 4);
 
     /* One page more than the per-uid cap, as nobody: EDQUOT. */
-    uint64_t over = st.volatile_limit_per_uid - SHARR_DATA_OFFSET + 1;
+    uint64_t over = st.volatile_limit_per_uid - PROTO_DATA_OFFSET + 1;
     assert_int_equal(asuser_run(h, ASUSER_UID, ASUSER_GID, child_one_over, &over), 0);
     /* Root is held by the total alone. */
-    const uint64_t shape[1] = { st.volatile_limit - SHARR_DATA_OFFSET + 1 };
+    const uint64_t shape[1] = { st.volatile_limit - PROTO_DATA_OFFSET + 1 };
     sharr_array_t *a = NULL;
     assert_rc(sharr_create(c, "big", "|u1", 1, shape, NULL, &a), -ENOSPC);
     assert_non_null(strstr(sharr_last_error(), "--max-volatile-bytes)"));
@@ -413,7 +414,7 @@ struct kept {
 /* Map a's data with the child's own mapping, which outlives sharr_close. */
 static unsigned char *map_own(sharr_array_t *a, uint64_t each)
 {
-    void *p = mmap(NULL, SHARR_DATA_OFFSET + each, PROT_READ | PROT_WRITE, MAP_SHARED,
+    void *p = mmap(NULL, PROTO_DATA_OFFSET + each, PROT_READ | PROT_WRITE, MAP_SHARED,
                    sharr_array_fd(a), 0);
     return p == MAP_FAILED ? NULL : p;
 }
@@ -437,21 +438,21 @@ static int child_keeps_mappings(void *arg)
         }
         held[k->made] = map_own(a, each);
         CHILD_CHECK(held[k->made] != NULL);
-        memset(held[k->made] + SHARR_DATA_OFFSET, k->made + 1, each);
+        memset(held[k->made] + PROTO_DATA_OFFSET, k->made + 1, each);
         CHILD_CHECK(sharr_close(a) == 0);
         CHILD_CHECK(sharr_unlink(c, name) == 0);
     }
     CHILD_CHECK(sharr_stats(c, &st) == 0);
     k->reserved_held = st.volatile_reserved;
     for (int i = 0; i < k->made; i++) {
-        CHILD_CHECK(held[i][SHARR_DATA_OFFSET + each - 1] == i + 1);
-        CHILD_CHECK(munmap(held[i], SHARR_DATA_OFFSET + each) == 0);
+        CHILD_CHECK(held[i][PROTO_DATA_OFFSET + each - 1] == i + 1);
+        CHILD_CHECK(munmap(held[i], PROTO_DATA_OFFSET + each) == 0);
     }
     CHILD_CHECK(sharr_stats(c, &st) == 0);
     k->reserved_free = st.volatile_reserved;
 
     /* w+ over an array this process still maps: both hold memory, both count. */
-    const struct sharr_create_opts over = { .overwrite = 1 };
+    const struct sharr_create_opts over = { .size = sizeof(over), .overwrite = 1 };
     sharr_array_t *old = NULL, *new = NULL;
     CHILD_CHECK(sharr_create(c, "over", "|u1", 1, shape, NULL, &old) == 0);
     unsigned char *old_data = map_own(old, each);
@@ -461,7 +462,7 @@ static int child_keeps_mappings(void *arg)
     CHILD_CHECK(sharr_close(new) == 0);
     CHILD_CHECK(sharr_stats(c, &st) == 0);
     k->reserved_replaced = st.volatile_reserved;
-    CHILD_CHECK(munmap(old_data, SHARR_DATA_OFFSET + each) == 0);
+    CHILD_CHECK(munmap(old_data, PROTO_DATA_OFFSET + each) == 0);
     CHILD_CHECK(sharr_unlink(c, "over") == 0);
     CHILD_CHECK(sharr_stats(c, &st) == 0);
     CHILD_CHECK(st.volatile_reserved == 0);

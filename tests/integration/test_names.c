@@ -40,7 +40,7 @@ static struct harness *g_h; /* for the children, which only read it */
 static int make(sharr_t *c, const char *name, uint32_t perm, int32_t fill)
 {
     const uint64_t shape[1] = { 256 };
-    struct sharr_create_opts o = { .perm = perm };
+    struct sharr_create_opts o = { .size = sizeof(o), .perm = perm };
     sharr_array_t *a = NULL;
     int rc = sharr_create(c, name, "<i4", 1, shape, &o, &a);
     if (rc < 0)
@@ -207,7 +207,7 @@ static int child_squat_overwrite(void *arg)
     sharr_t *c = NULL;
     sharr_array_t *a = NULL;
     const uint64_t shape[1] = { 4 };
-    struct sharr_create_opts o = { .overwrite = 1, .perm = 0666 };
+    struct sharr_create_opts o = { .size = sizeof(o), .overwrite = 1, .perm = 0666 };
     CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
     CHILD_CHECK(sharr_create(c, "uid65534.results", "<i4", 1, shape, &o, &a) == -EACCES);
     /* Reading follows the permission bits, as everywhere. */
@@ -223,7 +223,7 @@ static int child_victim_waits_in_prefix(int rfd, int wfd, void *arg)
     char cmd = 0;
     sharr_t *c = NULL;
     sharr_array_t *a = NULL;
-    struct sharr_open_opts o = { .wait_ms = WAIT_MS };
+    struct sharr_open_opts o = { .size = sizeof(o), .wait_ms = WAIT_MS };
     CHILD_CHECK(asuser_become(VICTIM_UID, VICTIM_GID) == 0);
     CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
     CHILD_CHECK(chan_put(wfd, "w", 1) == 0);
@@ -320,7 +320,7 @@ static int child_other_user_probes(void *arg)
     struct sharr_info page[8], info;
     struct sharr_holder holders[8];
     const uint64_t shape[1] = { 4 };
-    struct sharr_create_opts over = { .overwrite = 1 };
+    struct sharr_create_opts over = { .size = sizeof(over), .overwrite = 1 };
     size_t n = 0;
     int more = 1;
     CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
@@ -365,7 +365,8 @@ static int child_other_user_guesses_owners(void *arg)
         CHILD_CHECK(sharr_open(c, names[n], "r", NULL, &a) == -EACCES);
         snprintf(want, sizeof want, "%s", sharr_last_error());
         for (size_t i = 0; i < sizeof guesses / sizeof guesses[0]; i++) {
-            struct sharr_open_opts o = { .flags = SHARR_F_OWNER, .owner = guesses[i] };
+            struct sharr_open_opts o = { .size = sizeof(o), .flags = SHARR_F_OWNER,
+                                         .owner = guesses[i] };
             CHILD_CHECK(sharr_open(c, names[n], "r", &o, &a) == -EACCES);
             if (strcmp(sharr_last_error(), want) != 0)
                 fprintf(stderr, "open %s, owner %u: '%s', not '%s'\n", names[n],
@@ -425,7 +426,7 @@ static int child_victim_waits(int rfd, int wfd, void *arg)
     const struct waiter_arg *w = arg;
     sharr_t *c = NULL;
     sharr_array_t *a = NULL;
-    struct sharr_open_opts o = { .wait_ms = WAIT_MS };
+    struct sharr_open_opts o = { .size = sizeof(o), .wait_ms = WAIT_MS };
     char cmd = 0;
     if (w->with_owner) {
         o.flags = SHARR_F_OWNER;
@@ -481,7 +482,7 @@ static int child_victim_overwrites(void *arg)
     sharr_t *c = NULL;
     sharr_array_t *a = NULL;
     const uint64_t shape[1] = { 256 };
-    struct sharr_create_opts o = { .overwrite = 1 };
+    struct sharr_create_opts o = { .size = sizeof(o), .overwrite = 1 };
     CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
     CHILD_CHECK(sharr_create(c, arg, "<i4", 1, shape, &o, &a) == -EPERM);
     CHILD_CHECK(strstr(sharr_last_error(), "belongs to uid 4242") != NULL);
@@ -557,7 +558,7 @@ static void test_open_with_owner_through_the_library(void **state)
     keeper_start(&k, h);
     assert_int_equal(asuser_run(h, SQUATTER_UID, SQUATTER_GID, child_squat, "theirs"), 0);
     sharr_array_t *a = NULL;
-    struct sharr_open_opts o = { .flags = SHARR_F_OWNER, .owner = VICTIM_UID };
+    struct sharr_open_opts o = { .size = sizeof(o), .flags = SHARR_F_OWNER, .owner = VICTIM_UID };
     /* Root is refused too when it asked for another owner; uid 0 is an owner like any. */
     assert_rc(sharr_open(k.conn, "theirs", "r", &o, &a), -EACCES);
     assert_null(a);
@@ -577,7 +578,7 @@ static void test_open_with_owner_through_the_library(void **state)
     o.owner = UINT32_MAX;
     assert_rc(sharr_open(k.conn, "theirs", "r", &o, &a), -EINVAL);
     const uint64_t shape[1] = { 4 };
-    struct sharr_create_opts co = { .flags = SHARR_F_OWNER };
+    struct sharr_create_opts co = { .size = sizeof(co), .flags = SHARR_F_OWNER };
     assert_rc(sharr_create(k.conn, "new", "<i4", 1, shape, &co, &a), -EINVAL);
     assert_non_null(strstr(sharr_last_error(), "SHARR_F_OWNER"));
     assert_rc(sharr_stat(k.conn, "new", &(struct sharr_info){ 0 }), -ENOENT);
@@ -745,7 +746,7 @@ static void test_the_library_refuses_an_owner_an_older_daemon_did_not_check(void
     old_daemon_start(&od, path, 2);
     sharr_t *c = NULL;
     sharr_array_t *a = NULL;
-    struct sharr_open_opts o = { .flags = SHARR_F_OWNER, .owner = VICTIM_UID };
+    struct sharr_open_opts o = { .size = sizeof(o), .flags = SHARR_F_OWNER, .owner = VICTIM_UID };
     assert_rc(sharr_connect(path, &c), 0);
     assert_rc(sharr_open(c, "results", "r+", &o, &a), -EACCES);
     assert_null(a);

@@ -60,7 +60,7 @@ static int release_holder(struct harness *h, struct harness_child *ch)
 static void make(sharr_t *c, const char *name, uint64_t n, int persist)
 {
     sharr_array_t *a = NULL;
-    struct sharr_create_opts o = { .persist = persist, .flags = SHARR_F_NOMAP };
+    struct sharr_create_opts o = { .size = sizeof(o), .persist = persist, .flags = SHARR_F_NOMAP };
     assert_rc(sharr_create(c, name, "<f8", 1, &n, &o, &a), 0);
     assert_rc(sharr_close(a), 0);
 }

@@ -26,7 +26,7 @@ static void test_persistent_data_survives_daemon_restart(void **state)
     struct harness *h = *state;
     sharr_t *conn = harness_connect(h);
     const uint64_t shape[2] = { ROWS, COLS };
-    struct sharr_create_opts opts = { .persist = 1 };
+    struct sharr_create_opts opts = { .size = sizeof(opts), .persist = 1 };
     sharr_array_t *arr = NULL;
     assert_rc(sharr_create(conn, "kept", "<f8", 2, shape, &opts, &arr), 0);
     double *d = sharr_array_data(arr);
@@ -71,7 +71,7 @@ static void test_persistent_data_survives_daemon_restart(void **state)
 static sharr_array_t *attach_across_restart(struct harness *h, sharr_t *conn)
 {
     const uint64_t shape[1] = { 1000 };
-    struct sharr_create_opts opts = { .persist = 1 };
+    struct sharr_create_opts opts = { .size = sizeof(opts), .persist = 1 };
     sharr_array_t *arr = NULL;
     assert_rc(sharr_create(conn, "across", "<i8", 1, shape, &opts, &arr), 0);
     int64_t *v = sharr_array_data(arr);
@@ -163,7 +163,7 @@ struct npy_case {
 /* Create a persistent array holding arange(n) in memory order, synced to disk. */
 static void npy_case_create(sharr_t *conn, struct npy_case *c)
 {
-    struct sharr_create_opts opts = { .persist = 1, .order = c->order };
+    struct sharr_create_opts opts = { .size = sizeof(opts), .persist = 1, .order = c->order };
     assert_rc(sharr_create(conn, c->name, c->dtype, 2, c->shape, &opts, &c->arr), 0);
     const struct sharr_info *info = sharr_array_info(c->arr);
     assert_int_equal(info->order, c->order);
@@ -183,7 +183,7 @@ static void npy_case_create(sharr_t *conn, struct npy_case *c)
     struct stat st;
     assert_int_equal(stat(info->path, &st), 0);
     assert_true(S_ISREG(st.st_mode));
-    assert_true((uint64_t)st.st_size >= SHARR_DATA_OFFSET + info->nbytes);
+    assert_true((uint64_t)st.st_size >= info->offset + info->nbytes);
     snprintf(c->shape_arg, sizeof c->shape_arg, "%llu,%llu",
              (unsigned long long)c->shape[0], (unsigned long long)c->shape[1]);
     c->order_arg[0] = c->order;

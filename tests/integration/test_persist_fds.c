@@ -6,6 +6,7 @@
  * Counts are read from /proc/<pid>/fd of the real daemon (launch.c).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,7 +16,7 @@
 
 #define PERSIST_FDS_MANY 150 /* more than the limit of the small daemon below */
 
-static const struct sharr_create_opts persist_opts = { .persist = 1 };
+static const struct sharr_create_opts persist_opts = { .size = sizeof(persist_opts), .persist = 1 };
 
 /* Create persistent arrays a0..a<n-1>, each of 16 int32 holding its index, on a
  * connection of their own that is gone when this returns (with its cached descriptions). */
@@ -106,7 +107,7 @@ static void test_overwrite_gives_new_attaches_the_new_array_and_keeps_the_old_ma
 {
     struct harness *h = *state;
     const uint64_t shape[1] = { 8 };
-    const struct sharr_create_opts over = { .persist = 1, .overwrite = 1 };
+    const struct sharr_create_opts over = { .size = sizeof(over), .persist = 1, .overwrite = 1 };
     sharr_t *holder = harness_connect(h), *writer = harness_connect(h);
     sharr_array_t *old = NULL, *fresh = NULL, *again = NULL;
 
@@ -143,6 +144,59 @@ static void test_sync_of_a_persistent_array_works_and_is_enoent_once_unlinked(vo
     assert_int_equal(((unsigned char *)sharr_array_data(a))[1023], 7);
     assert_rc(sharr_close(a), 0);
     sharr_disconnect(other);
+    sharr_disconnect(c);
+}
+
+/* sync acts on the attachment, not on whatever the name means now: once the name was
+ * removed and created again, syncing the old attachment finds its own array unlinked
+ * (ENOENT) instead of flushing the new array of that name; the new one syncs. */
+static void test_sync_after_unlink_and_recreate_is_enoent_not_a_sync_of_the_new_array(
+    void **state)
+{
+    struct harness *h = *state;
+    const uint64_t shape[1] = { 64 };
+    sharr_t *c = harness_connect(h), *other = harness_connect(h);
+    sharr_array_t *old = NULL, *fresh = NULL;
+
+    assert_rc(sharr_create(c, "again", "<u1", 1, shape, &persist_opts, &old), 0);
+    assert_rc(sharr_sync(old), 0);
+    assert_rc(sharr_unlink(other, "again"), 0);
+    assert_rc(sharr_create(other, "again", "<u1", 1, shape, &persist_opts, &fresh), 0);
+    assert_rc(sharr_sync(old), -ENOENT);
+    assert_non_null(strstr(sharr_last_error(), "again"));
+    assert_rc(sharr_sync(fresh), 0);
+    assert_rc(sharr_close(fresh), 0);
+    assert_rc(sharr_close(old), 0);
+    sharr_disconnect(other);
+    sharr_disconnect(c);
+}
+
+/* An attachment made before sharrd restarted has no handle the new daemon knows: its
+ * sync flushes the attachment's own descriptor, which is the array's file, and the
+ * data written before and after the restart is in the .npy. */
+static void test_sync_after_a_daemon_restart_flushes_the_attachments_own_file(void **state)
+{
+    struct harness *h = *state;
+    const uint64_t shape[1] = { 64 };
+    sharr_t *c = harness_connect(h);
+    sharr_array_t *a = NULL;
+    struct sharr_info info;
+    unsigned char got[2];
+
+    assert_rc(sharr_create(c, "through", "<u1", 1, shape, &persist_opts, &a), 0);
+    ((unsigned char *)sharr_array_data(a))[0] = 5;
+    harness_daemon_restart(h);
+    ((unsigned char *)sharr_array_data(a))[63] = 9;
+    assert_rc(sharr_sync(a), 0);
+    assert_rc(sharr_stat(c, "through", &info), 0);
+    int fd = open(info.path, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, &got[0], 1, (off_t)info.offset), 1);
+    assert_int_equal(pread(fd, &got[1], 1, (off_t)info.offset + 63), 1);
+    close(fd);
+    assert_int_equal(got[0], 5);
+    assert_int_equal(got[1], 9);
+    assert_rc(sharr_close(a), 0);
     sharr_disconnect(c);
 }
 
@@ -183,6 +237,8 @@ int main(void)
         T(test_persistent_arrays_found_at_restart_leave_the_count_flat),
         T(test_overwrite_gives_new_attaches_the_new_array_and_keeps_the_old_mapping),
         T(test_sync_of_a_persistent_array_works_and_is_enoent_once_unlinked),
+        T(test_sync_after_unlink_and_recreate_is_enoent_not_a_sync_of_the_new_array),
+        T(test_sync_after_a_daemon_restart_flushes_the_attachments_own_file),
         T(test_npy_replaced_behind_the_daemons_back_is_estale),
     };
 #undef T

@@ -21,7 +21,7 @@
 static void make(sharr_t *c, const char *name)
 {
     const uint64_t shape[1] = { 512 };
-    struct sharr_create_opts o = { .flags = SHARR_F_NOMAP };
+    struct sharr_create_opts o = { .size = sizeof(o), .flags = SHARR_F_NOMAP };
     sharr_array_t *a = NULL;
 
     assert_rc(sharr_create(c, name, "<f8", 1, shape, &o, &a), 0);
@@ -159,7 +159,7 @@ static void test_releases_past_a_full_ring_still_arrive(void **state)
     struct harness *h = *state;
     sharr_t *c1 = harness_connect(h), *c2 = harness_connect(h);
     static sharr_array_t *as[OVERFLOW_OPENS];
-    struct sharr_open_opts o = { .flags = SHARR_F_NOMAP };
+    struct sharr_open_opts o = { .size = sizeof(o), .flags = SHARR_F_NOMAP };
 
     make(c2, "many");
     for (size_t i = 0; i < OVERFLOW_OPENS; i++)

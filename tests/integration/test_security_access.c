@@ -24,7 +24,7 @@ static struct harness *g_h; /* for the children, which only read it */
 static void make_array(sharr_t *conn, const char *name, uint32_t perm, int persist, uint32_t gid)
 {
     const uint64_t shape[1] = { 1024 };
-    struct sharr_create_opts o = { .perm = perm, .persist = persist };
+    struct sharr_create_opts o = { .size = sizeof(o), .perm = perm, .persist = persist };
     sharr_array_t *a = NULL;
     assert_rc(sharr_create(conn, name, "<i4", 1, shape, &o, &a), 0);
     int32_t *v = sharr_array_data(a);
@@ -121,14 +121,15 @@ static int child_read_only(void *arg)
     CHILD_CHECK(v[0] == 1 && v[1023] == 1024);
     int fd = sharr_array_fd(a);
     CHILD_CHECK((fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY);
-    size_t len = SHARR_DATA_OFFSET + 4096;
+    const uint64_t off = sharr_array_info(a)->offset;
+    size_t len = off + 4096;
     errno = 0;
     CHILD_CHECK(mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED);
     CHILD_CHECK(errno == EACCES);
     /* A private copy-on-write mapping is allowed: writes stay in this process. */
     void *priv = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     CHILD_CHECK(priv != MAP_FAILED);
-    ((int32_t *)((char *)priv + SHARR_DATA_OFFSET))[0] = -5;
+    ((int32_t *)((char *)priv + off))[0] = -5;
     munmap(priv, len);
     /* The descriptor cannot be made writable, nor reopened for writing. */
     CHILD_CHECK(fcntl(fd, F_SETFL, O_RDWR) == 0 && (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY);
@@ -136,7 +137,7 @@ static int child_read_only(void *arg)
     errno = 0;
     CHILD_CHECK(open(path, O_RDWR | O_CLOEXEC) < 0 && errno == EACCES);
     CHILD_CHECK(open(path, O_WRONLY | O_CLOEXEC) < 0 && errno == EACCES);
-    CHILD_CHECK(pwrite(fd, "x", 1, SHARR_DATA_OFFSET) < 0 && errno == EBADF);
+    CHILD_CHECK(pwrite(fd, "x", 1, (off_t)off) < 0 && errno == EBADF);
     CHILD_CHECK(ftruncate(fd, 0) < 0);
     CHILD_CHECK(fchmod(fd, 0666) < 0 && errno == EPERM);
     CHILD_CHECK(mprotect((void *)((uintptr_t)v & ~(uintptr_t)4095), 4096,
@@ -184,7 +185,7 @@ static int child_writer(void *arg)
     CHILD_CHECK(fstat(fd, &st) == 0);
     /* Sealed: no shrinking (which would SIGBUS every other mapper), no growing. */
     errno = 0;
-    CHILD_CHECK(ftruncate(fd, SHARR_DATA_OFFSET) < 0 && errno == EPERM);
+    CHILD_CHECK(ftruncate(fd, (off_t)sharr_array_info(a)->offset) < 0 && errno == EPERM);
     CHILD_CHECK(ftruncate(fd, 0) < 0 && errno == EPERM);
     CHILD_CHECK(ftruncate(fd, st.st_size * 2) < 0 && errno == EPERM);
     /* The seals themselves are sealed, and the inode is not the writer's. */
@@ -192,7 +193,8 @@ static int child_writer(void *arg)
     CHILD_CHECK((fcntl(fd, F_GET_SEALS) & (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL))
                 == (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL));
     CHILD_CHECK(fchmod(fd, 0777) < 0 && errno == EPERM);
-    CHILD_CHECK(fstat(fd, &st) == 0 && st.st_size == SHARR_DATA_OFFSET + 4096);
+    CHILD_CHECK(fstat(fd, &st) == 0
+                && (uint64_t)st.st_size == sharr_array_info(a)->offset + 4096);
     int32_t *v = sharr_array_data(a);
     v[0] = 4242; /* writing is what r+ is for */
     CHILD_CHECK(sharr_close(a) == 0);

@@ -276,7 +276,7 @@ static int child_mine(void *arg)
 {
     const struct mine *m = arg;
     const uint64_t shape[1] = { 8 };
-    struct sharr_create_opts o = { .persist = 1 };
+    struct sharr_create_opts o = { .size = sizeof(o), .persist = 1 };
     struct sharr_info in;
     sharr_array_t *a = NULL;
     sharr_t *c = NULL;

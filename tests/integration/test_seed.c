@@ -44,7 +44,7 @@ static void fill_and_check_in_second_process(struct harness *h, const char *name
 {
     sharr_t *conn = harness_connect(h);
     const uint64_t shape[2] = { ROWS, COLS };
-    struct sharr_create_opts opts = { .persist = persist };
+    struct sharr_create_opts opts = { .size = sizeof(opts), .persist = persist };
     sharr_array_t *arr = NULL;
     assert_rc(sharr_create(conn, name, "float32", 2, shape, &opts, &arr), 0);
     const struct sharr_info *info = sharr_array_info(arr);

@@ -195,7 +195,7 @@ static void test_activation_notifies_ready_after_load_then_watchdog_and_stopping
     sharr_t *c = harness_connect(h);
     sharr_array_t *a = NULL;
     uint64_t shape[1] = { 1000 };
-    struct sharr_create_opts o = { .persist = 1 };
+    struct sharr_create_opts o = { .size = sizeof(o), .persist = 1 };
     assert_rc(sharr_create(c, "kept", "<f8", 1, shape, &o, &a), 0);
     ((double *)sharr_array_data(a))[999] = 42.5;
     assert_rc(sharr_sync(a), 0);

@@ -21,7 +21,7 @@ static int waiter_child(int rfd, int wfd, void *arg)
     sharr_t *conn = NULL;
     sharr_array_t *arr = NULL;
     CHILD_CHECK(sharr_connect(NULL, &conn) == 0);
-    struct sharr_open_opts opts = { .wait_ms = 10000 };
+    struct sharr_open_opts opts = { .size = sizeof(opts), .wait_ms = 10000 };
     CHILD_CHECK(chan_put(wfd, "w", 1) == 0);
     int rc = sharr_open(conn, "late", "r", &opts, &arr);
     CHILD_CHECK(chan_put(wfd, &rc, sizeof rc) == 0);
@@ -67,7 +67,7 @@ static void test_open_wait_times_out_on_missing_name(void **state)
 {
     struct harness *h = *state;
     sharr_t *conn = harness_connect(h);
-    struct sharr_open_opts opts = { .wait_ms = 200 };
+    struct sharr_open_opts opts = { .size = sizeof(opts), .wait_ms = 200 };
     sharr_array_t *arr = NULL;
     assert_rc(sharr_open(conn, "never", "r", &opts, &arr), -ETIMEDOUT);
     assert_null(arr);
@@ -88,7 +88,7 @@ struct waiting_open {
 static void *waiting_open_thread(void *p)
 {
     struct waiting_open *w = p;
-    struct sharr_open_opts opts = { .wait_ms = 20000 };
+    struct sharr_open_opts opts = { .size = sizeof(opts), .wait_ms = 20000 };
     atomic_store(&w->started, 1);
     w->rc = sharr_open(w->conn, "awaited", "r", &opts, &w->arr);
     atomic_store(&w->done, 1);

@@ -2,6 +2,7 @@
 and the default socket resolved as libsharr resolves it.
 """
 
+import errno
 import os
 import socket as pysocket
 import threading
@@ -124,6 +125,11 @@ def test_default_socket_without_a_live_one_is_where_the_users_daemon_listens(
         pytest.skip("a system sharrd serves /run/sharr/sharr.sock, which would rightly "
                     "be chosen")
     assert sharr.default_socket() == str(tmp_path / "sharr" / "sharr.sock")
+def test_default_socket_too_long_for_a_socket_address_is_enametoolong(monkeypatch):
+    monkeypatch.setenv("SHARR_SOCKET", "/" + "s" * 200)
+    with pytest.raises(OSError) as e:
+        sharr.default_socket()
+    assert e.value.errno == errno.ENAMETOOLONG
 
 
 def test_default_socket_prefers_a_live_runtime_dir_socket(monkeypatch, tmp_path):

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -23,7 +24,8 @@ static void test_limits_public_header_mirrors_protocol(void **state)
     assert_int_equal(SHARR_NDIM_MAX, PROTO_NDIM_MAX);
     assert_int_equal(SHARR_DTYPE_MAX, PROTO_DTYPE_MAX);
     assert_int_equal(SHARR_PATH_MAX, PROTO_PATH_MAX);
-    assert_int_equal(SHARR_DATA_OFFSET, PROTO_DATA_OFFSET);
+    assert_int_equal(SHARR_SOCKET_MAX, sizeof(((struct sockaddr_un *)0)->sun_path));
+    assert_int_equal(SHARR_NPY_HEADER_MAX, PROTO_DATA_OFFSET_MAX);
 }
 
 static void test_limits_have_their_documented_values(void **state)

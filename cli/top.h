@@ -4,8 +4,8 @@
  *
  * Uses only the public API of libsharr; cli.c owns argument parsing and exit codes.
  */
-#ifndef CLIENT_TOP_H
-#define CLIENT_TOP_H
+#ifndef CLI_TOP_H
+#define CLI_TOP_H
 
 #include <stdbool.h>
 #include <stddef.h>

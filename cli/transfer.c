@@ -2,7 +2,7 @@
  * of a .npy file into the store.
  *
  * Import reads the source with pread into one TRANSFER_CHUNK buffer and pwrites
- * it at 4096 + position into the new array's descriptor (mode r+, not mapped);
+ * it at the new array's data offset + position into its descriptor (not mapped);
  * holes of a sparse source (SEEK_DATA) and all-zero chunks are skipped because a
  * new array is all zeros. Export copies the descriptor's bytes, which are already a
  * .npy file, to a temporary file and renames it. The progress bar redraws at most
@@ -20,10 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "meta.h"
-#include "npy.h"
-
-#define TRANSFER_HEADER_READ 16384 /* a .npy header is at most 10,000 bytes plus its prefix */
 
 struct transfer_bar {
     FILE *out;
@@ -98,28 +94,28 @@ static int transfer_pwrite(int fd, const void *buf, size_t n, uint64_t off)
     return 0;
 }
 
-/* The dtype, shape, order and data offset of the .npy file fd. */
-static int transfer_npy_header(int fd, const char *path, uint64_t size, struct meta *m,
-                               uint64_t *ret_offset, char *err, size_t errlen)
+/* The dtype, shape, order and data offset of the .npy file fd, into *ret. */
+static int transfer_npy_header(int fd, const char *path, uint64_t size, struct sharr_info *ret,
+                               char *err, size_t errlen)
 {
-    size_t n = size < TRANSFER_HEADER_READ ? (size_t)size : TRANSFER_HEADER_READ;
+    size_t n = size < SHARR_NPY_HEADER_MAX ? (size_t)size : SHARR_NPY_HEADER_MAX;
     uint8_t *buf = malloc(n ? n : 1);
-    char why[256] = "";
     int r;
 
     if (buf == NULL)
         return transfer_fail(-ENOMEM, err, errlen, "out of memory");
     r = transfer_pread(fd, buf, n, 0);
-    if (r == 0)
-        r = npy_header_parse(buf, n, m, ret_offset, why, sizeof(why));
+    if (r < 0) {
+        free(buf);
+        return transfer_fail(r, err, errlen, "cannot read %s: %s", path, strerror(-r));
+    }
+    r = sharr_npy_parse(buf, n, ret);
     free(buf);
     if (r == -EAGAIN || r == -EINVAL)
-        return transfer_fail(-EINVAL, err, errlen, "%s is not a .npy file sharr can hold%s%s "
-                             "(for raw data give --dtype and --shape)", path, why[0] ? ": " : "",
-                             why);
-    if (r < 0)
-        return transfer_fail(r, err, errlen, "cannot read %s: %s", path, strerror(-r));
-    return 0;
+        return transfer_fail(-EINVAL, err, errlen, "%s is not a .npy file sharr can hold: %s "
+                             "(for raw data give --dtype and --shape)", path,
+                             sharr_last_error());
+    return r;
 }
 
 /* Copy nbytes from src at soff to dst at doff, skipping what is zero. */
@@ -178,7 +174,7 @@ int transfer_import(sharr_t *conn, const char *path, const char *name,
     sharr_array_t *a = NULL;
     uint64_t offset = how->offset, avail;
     struct stat st;
-    struct meta m;
+    struct sharr_info m;
     int fd, r;
 
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -190,17 +186,18 @@ int transfer_import(sharr_t *conn, const char *path, const char *name,
     }
     memset(&m, 0, sizeof(m));
     if (how->dtype == NULL) {
-        r = transfer_npy_header(fd, path, (uint64_t)st.st_size, &m, &offset, err, errlen);
+        r = transfer_npy_header(fd, path, (uint64_t)st.st_size, &m, err, errlen);
         if (r < 0)
             goto out;
+        offset = m.offset;
         opts.order = m.order;
     } else {
-        m.ndim = (uint32_t)how->ndim;
+        m.ndim = how->ndim;
         memcpy(m.shape, how->shape, sizeof(m.shape));
         opts.order = how->order ? how->order : 'C';
     }
     opts.flags = SHARR_F_NOMAP;
-    r = sharr_create(conn, name, how->dtype ? how->dtype : m.dtype.str, (int)m.ndim, m.shape,
+    r = sharr_create(conn, name, how->dtype ? how->dtype : m.dtype, m.ndim, m.shape,
                      &opts, &a);
     if (r < 0) {
         transfer_fail(r, err, errlen, "%s", sharr_last_error());
@@ -234,7 +231,7 @@ out:
 int transfer_export(sharr_t *conn, const char *name, const char *path, int force,
                     const uint32_t *owner, FILE *progress, char *err, size_t errlen)
 {
-    struct sharr_open_opts oo = { .flags = SHARR_F_NOMAP | (owner ? SHARR_F_OWNER : 0),
+    struct sharr_open_opts oo = { .size = sizeof(oo), .flags = SHARR_F_NOMAP | (owner ? SHARR_F_OWNER : 0),
                                   .owner = owner ? *owner : 0 };
     struct transfer_bar bar = { progress, name, 0, -1 };
     const struct sharr_info *info;

@@ -4,8 +4,8 @@
  * Pure formatting for cli.c; nothing here talks to sharrd. Functions that fill a
  * caller's buffer return that buffer, so they can be used inside a printf.
  */
-#ifndef CLIENT_FORMAT_H
-#define CLIENT_FORMAT_H
+#ifndef CLI_FORMAT_H
+#define CLI_FORMAT_H
 
 #include <stddef.h>
 #include <stdint.h>

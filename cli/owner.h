@@ -3,8 +3,8 @@
  *
  * No I/O beyond getpwnam_r/getgrnam_r; messages go to the caller's buffer.
  */
-#ifndef CLIENT_OWNER_H
-#define CLIENT_OWNER_H
+#ifndef CLI_OWNER_H
+#define CLI_OWNER_H
 
 #include <stddef.h>
 #include <stdint.h>

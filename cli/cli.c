@@ -2,8 +2,8 @@
  * arrays, and show the daemon's counters, for people (aligned text) and scripts
  * (--json).
  *
- * It uses only the public API of libsharr (plus errcode_name for the error code in
- * messages). Exit status: 0 success, 1 an operation failed, 2 bad usage.
+ * It uses only the public API of libsharr (sharr.h) and links nothing else of sharr.
+ * Exit status: 0 success, 1 an operation failed, 2 bad usage.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,12 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "errcode.h"
 #include "format.h"
-#include "limits.h"
 #include "owner.h"
 #include "sharr.h"
-#include "sockpath.h"
 #include "top.h"
 #include "transfer.h"
 
@@ -97,7 +94,7 @@ static const char cli_usage_long[] =
     "                            $XDG_RUNTIME_DIR/sharr/sharr.sock, else\n"
     "                            /run/sharr/sharr.sock, else /tmp/sharr-UID/sharr.sock\n"
     "  -h, --help                show this help\n"
-    "  --version                 show the version\n"
+    "  --version                 show the versions of sharr, libsharr and the protocol\n"
     "\n"
     "exit status: 0 success, 1 the operation failed, 2 bad usage\n";
 
@@ -130,7 +127,7 @@ static int cli_fail(const char *what, int err)
     const char *why = sharr_last_error();
 
     fprintf(stderr, "sharr: %s: %s (%s)\n", what, why[0] != '\0' ? why : sharr_strerror(err),
-            errcode_name(err));
+            sharr_err_name(err));
     return CLI_EXIT_FAIL;
 }
 
@@ -227,7 +224,7 @@ static int cli_ping(struct cli *cli)
     static const struct cli_opt spec[] = { { "json", 0, 0 } };
     struct sharr_server srv;
     struct sharr_stats st;
-    char path[PROTO_PATH_MAX];
+    char path[SHARR_SOCKET_MAX];
     const char *pos[1] = { 0 };
     const char *values[1];
     unsigned flags;
@@ -239,7 +236,7 @@ static int cli_ping(struct cli *cli)
         return rc < 0 ? 0 : rc;
     if (cli->socket != NULL)
         snprintf(path, sizeof(path), "%s", cli->socket);
-    else if (sockpath_client(path, sizeof(path)) < 0)
+    else if (sharr_default_socket(path, sizeof(path)) < 0)
         snprintf(path, sizeof(path), "(default socket)");
     if (cli_connect(cli) != 0)
         return CLI_EXIT_FAIL;
@@ -488,7 +485,7 @@ static int cli_create(struct cli *cli)
         { "dtype", 1, 0 }, { "shape", 1, 0 }, { "persist", 0, 0 },
         { "perm", 1, 0 }, { "order", 1, 0 }, { "overwrite", 0, 0 },
     };
-    struct sharr_create_opts opts = { .flags = SHARR_F_NOMAP };
+    struct sharr_create_opts opts = { .size = sizeof(opts), .flags = SHARR_F_NOMAP };
     uint64_t shape[SHARR_NDIM_MAX];
     sharr_array_t *a = NULL;
     char what[SHARR_NAME_MAX + 8];
@@ -660,7 +657,7 @@ static int cli_sync(struct cli *cli)
     static const struct cli_opt spec[] = { { "owner", 1, 0 } };
     char what[SHARR_NAME_MAX + 8];
     const char *values[1], *pos[1] = { 0 };
-    struct sharr_open_opts o = { .flags = SHARR_F_NOMAP };
+    struct sharr_open_opts o = { .size = sizeof(o), .flags = SHARR_F_NOMAP };
     sharr_array_t *a = NULL;
     unsigned flags;
     int npos = 0, rc;
@@ -712,7 +709,7 @@ static int cli_import_move(struct cli *cli, const char *path, const char *name,
 
     rc = transfer_move(cli->conn, path, name, opts, &info, &unlink_err, err, sizeof(err));
     if (rc < 0) {
-        fprintf(stderr, "sharr: import %s: %s (%s)\n", name, err, errcode_name(rc));
+        fprintf(stderr, "sharr: import %s: %s (%s)\n", name, err, sharr_err_name(rc));
         return CLI_EXIT_FAIL;
     }
     printf("moved %s to persistent array %s (%s, %" PRIu64 " bytes of data at byte %" PRIu64
@@ -735,7 +732,7 @@ static int cli_import(struct cli *cli)
         { "persist", 0, 0 }, { "perm", 1, 0 }, { "overwrite", 0, 0 }, { "move", 0, 0 },
     };
     const unsigned raw = (1u << DTYPE) | (1u << SHAPE) | (1u << OFFSET) | (1u << ORDER);
-    struct transfer_import how = { 0 };
+    struct transfer_import how = { .opts = SHARR_CREATE_OPTS_INIT };
     const char *values[8] = { 0 }, *pos[2] = { 0 };
     char what[SHARR_NAME_MAX + 16], err[512];
     unsigned flags;
@@ -785,7 +782,7 @@ static int cli_import(struct cli *cli)
         return cli_import_move(cli, pos[0], pos[1], &how.opts);
     rc = transfer_import(cli->conn, pos[0], pos[1], &how, err, sizeof(err));
     if (rc < 0) {
-        fprintf(stderr, "sharr: %s: %s (%s)\n", what, err, errcode_name(rc));
+        fprintf(stderr, "sharr: %s: %s (%s)\n", what, err, sharr_err_name(rc));
         return CLI_EXIT_FAIL;
     }
     return 0;
@@ -814,7 +811,7 @@ static int cli_export(struct cli *cli)
                          (flags & 2u) ? &owner : NULL, isatty(STDERR_FILENO) ? stderr : NULL,
                          err, sizeof(err));
     if (rc < 0) {
-        fprintf(stderr, "sharr: %s: %s (%s)\n", what, err, errcode_name(rc));
+        fprintf(stderr, "sharr: %s: %s (%s)\n", what, err, sharr_err_name(rc));
         return CLI_EXIT_FAIL;
     }
     return 0;
@@ -897,9 +894,9 @@ int main(int argc, char **argv)
             return 0;
         }
         if (strcmp(argv[i], "--version") == 0) {
-            printf("sharr %s (libsharr %d.%d.%d, protocol %d)\n", SHARR_VERSION_STRING,
+            printf("sharr %d.%d.%d (libsharr %s, protocol %" PRIu32 ")\n",
                    SHARR_VERSION_MAJOR, SHARR_VERSION_MINOR, SHARR_VERSION_PATCH,
-                   PROTO_VERSION);
+                   sharr_version(), sharr_protocol_version());
             return 0;
         }
         if (strcmp(argv[i], "--socket") == 0) {

@@ -6,12 +6,12 @@
  * Data moves in fixed-size chunks with pread/pwrite on the array's descriptor,
  * never through a mapping of the whole array, so memory use stays at one chunk
  * whatever the size. All-zero chunks are skipped (a new array is already zero and
- * an exported file gets a hole). Uses only the public API of libsharr and proto's
- * .npy parser; reports errors with a message and never prints on success unless
- * asked for progress.
+ * an exported file gets a hole). Uses only the public API of libsharr (sharr.h, whose
+ * sharr_npy_parse reads .npy headers); reports errors with a message and never prints
+ * on success unless asked for progress.
  */
-#ifndef CLIENT_TRANSFER_H
-#define CLIENT_TRANSFER_H
+#ifndef CLI_TRANSFER_H
+#define CLI_TRANSFER_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -27,7 +27,8 @@ struct transfer_import {
     uint64_t shape[SHARR_NDIM_MAX];
     char order;             /* raw file: 'C' (default when 0) or 'F' */
     uint64_t offset;        /* raw file: where the data starts */
-    struct sharr_create_opts opts; /* persist, perm, overwrite */
+    struct sharr_create_opts opts; /* persist, perm, overwrite (from
+                                    * SHARR_CREATE_OPTS_INIT) */
     FILE *progress;         /* a progress bar goes here, or NULL */
 };
 

@@ -1,0 +1,73 @@
+/* layout.c — the layout of every struct in sharr.h as the C compiler lays it out,
+ * printed as JSON ({"sharr_info": {"size": n, "fields": {"name": [offset, size]}}},
+ * and "constants": the limits and flags) for test_layout.py, which checks the ctypes
+ * mirrors in python/sharr/_lib.py against it. Adding a field to sharr.h without adding it here moves "reserved" (or the size),
+ * which the test sees too.
+ */
+#include <stddef.h>
+#include <stdio.h>
+
+#include "sharr.h"
+
+#define FIELD(type, f) \
+    printf("%s\"%s\": [%zu, %zu]", first ? "" : ", ", #f, offsetof(struct type, f), \
+           sizeof(((struct type *)0)->f)), first = 0
+#define BEGIN(type) \
+    printf("%s\"%s\": {\"size\": %zu, \"fields\": {", nstructs++ ? ", " : "", #type, \
+           sizeof(struct type)), first = 1
+#define END() printf("}}")
+
+int main(void)
+{
+    int nstructs = 0, first;
+
+    printf("{");
+    BEGIN(sharr_info);
+    FIELD(sharr_info, name); FIELD(sharr_info, dtype); FIELD(sharr_info, itemsize);
+    FIELD(sharr_info, ndim); FIELD(sharr_info, shape); FIELD(sharr_info, order);
+    FIELD(sharr_info, nbytes); FIELD(sharr_info, offset); FIELD(sharr_info, persist);
+    FIELD(sharr_info, perm); FIELD(sharr_info, uid); FIELD(sharr_info, gid);
+    FIELD(sharr_info, ctime_ns); FIELD(sharr_info, nattached); FIELD(sharr_info, path);
+    FIELD(sharr_info, grown); FIELD(sharr_info, damaged); FIELD(sharr_info, reserved);
+    END();
+    BEGIN(sharr_server);
+    FIELD(sharr_server, version); FIELD(sharr_server, server); FIELD(sharr_server, pid);
+    FIELD(sharr_server, max_name); FIELD(sharr_server, max_ndim);
+    FIELD(sharr_server, max_request); FIELD(sharr_server, list_page_max);
+    FIELD(sharr_server, reserved);
+    END();
+    BEGIN(sharr_stats);
+    FIELD(sharr_stats, arrays); FIELD(sharr_stats, arrays_volatile);
+    FIELD(sharr_stats, arrays_persistent); FIELD(sharr_stats, bytes);
+    FIELD(sharr_stats, bytes_volatile); FIELD(sharr_stats, bytes_persistent);
+    FIELD(sharr_stats, connections); FIELD(sharr_stats, attachments);
+    FIELD(sharr_stats, persist_capacity); FIELD(sharr_stats, persist_free);
+    FIELD(sharr_stats, volatile_capacity); FIELD(sharr_stats, volatile_free);
+    FIELD(sharr_stats, pid); FIELD(sharr_stats, uptime_ms);
+    FIELD(sharr_stats, volatile_limit); FIELD(sharr_stats, volatile_limit_per_uid);
+    FIELD(sharr_stats, volatile_reserved); FIELD(sharr_stats, bytes_grown);
+    FIELD(sharr_stats, arrays_damaged); FIELD(sharr_stats, reserved);
+    END();
+    BEGIN(sharr_holder);
+    FIELD(sharr_holder, handle); FIELD(sharr_holder, name); FIELD(sharr_holder, pid);
+    FIELD(sharr_holder, uid); FIELD(sharr_holder, gid); FIELD(sharr_holder, comm);
+    FIELD(sharr_holder, mode); FIELD(sharr_holder, since_ns); FIELD(sharr_holder, nbytes);
+    FIELD(sharr_holder, persist); FIELD(sharr_holder, unlinked);
+    FIELD(sharr_holder, reserved);
+    END();
+    BEGIN(sharr_create_opts);
+    FIELD(sharr_create_opts, size); FIELD(sharr_create_opts, order);
+    FIELD(sharr_create_opts, persist); FIELD(sharr_create_opts, perm);
+    FIELD(sharr_create_opts, overwrite); FIELD(sharr_create_opts, flags);
+    END();
+    BEGIN(sharr_open_opts);
+    FIELD(sharr_open_opts, size); FIELD(sharr_open_opts, wait_ms);
+    FIELD(sharr_open_opts, flags); FIELD(sharr_open_opts, owner);
+    END();
+    printf(", \"constants\": {\"NAME_MAX\": %d, \"NDIM_MAX\": %d, \"DTYPE_MAX\": %d, "
+           "\"PATH_MAX\": %d, \"SOCKET_MAX\": %d, \"F_NOMAP\": %d, \"F_POPULATE\": %d, "
+           "\"F_OWNER\": %d}", SHARR_NAME_MAX, SHARR_NDIM_MAX, SHARR_DTYPE_MAX, SHARR_PATH_MAX,
+           SHARR_SOCKET_MAX, SHARR_F_NOMAP, SHARR_F_POPULATE, SHARR_F_OWNER);
+    printf("}\n");
+    return 0;
+}
