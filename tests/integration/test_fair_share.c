@@ -426,6 +426,154 @@ static void test_waiting_opens_of_four_uids_cost_little_and_their_memory_returns
     keeper_stop(&k);
 }
 
+/* Send count opens of name waiting wait_ms (-1: forever) from msgid first, then stats
+ * (msgid first + count), and read up to the stats reply: none may be answered before. */
+static void wait_for_name(struct rawconn *rc, uint32_t first, int count, const char *name,
+                          int64_t wait_ms)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    for (int i = 0; i < count; i++) {
+        struct codec_open o = { .mode = META_MODE_R, .wait_ms = wait_ms };
+        snprintf(o.name, sizeof o.name, "%s", name);
+        assert_int_equal(codec_pack_open(&sb, first + (uint32_t)i, &o), 0);
+    }
+    assert_int_equal(codec_pack_stats(&sb, first + (uint32_t)count), 0);
+    rawconn_send_sbuf(rc, &sb);
+    msgpack_sbuffer_destroy(&sb);
+    rawconn_expect_reply(rc, first + (uint32_t)count, NULL, NULL);
+}
+
+static void test_expired_waiting_opens_are_answered_a_slice_per_turn(void **state)
+{
+    struct harness *h = *state;
+    /* sharrd answers at most BATCH expired waits per turn of its loop. */
+    enum { WAITS = 4096, OTHERS = 1024, BATCH = 256, WAIT_MS = 1000 };
+    const char *const flags[] = { "--max-waiting-opens", "4096", NULL };
+    launch_daemon(h, flags, 0);
+    struct rawconn w;
+    rawconn_open(&w, h->sock, 65536);
+    rawconn_hello(&w, 1);
+    wait_for_name(&w, 10, WAITS, "never", WAIT_MS);
+    /* All expire while the daemon is stopped, so its loop finds them due at once, with
+     * the same connection's other requests waiting to be read. */
+    assert_int_equal(kill(h->daemon, SIGSTOP), 0);
+    usleep((WAIT_MS + 200) * 1000);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    for (int i = 0; i < OTHERS; i++) {
+        struct codec_open o = { .mode = META_MODE_R };
+        snprintf(o.name, sizeof o.name, "missing-%d", i);
+        assert_int_equal(codec_pack_open(&sb, 100000 + (uint32_t)i, &o), 0);
+    }
+    rawconn_send_sbuf(&w, &sb);
+    msgpack_sbuffer_destroy(&sb);
+    assert_int_equal(kill(h->daemon, SIGCONT), 0);
+    int expired = 0, missing = 0, run = 0, longest = 0;
+    while (expired + missing < WAITS + OTHERS) {
+        msgpack_object obj;
+        assert_int_equal(rawconn_next(&w, &obj, NULL), 1);
+        char code[32];
+        reply_code(&obj, code, sizeof code);
+        if (strcmp(code, "ETIMEDOUT") == 0) {
+            expired++;
+            if (++run > longest)
+                longest = run;
+        } else {
+            assert_string_equal(code, "ENOENT");
+            missing++;
+            run = 0;
+        }
+    }
+    print_message("%d waits expired together: at most %d answered in a row before the "
+                  "connection's other requests\n", WAITS, longest);
+    assert_int_equal(expired, WAITS);
+    assert_true(longest <= 4 * BATCH);
+    rawconn_close(&w);
+}
+
+static void test_a_create_answers_the_opens_waiting_for_it_a_slice_per_turn(void **state)
+{
+    struct harness *h = *state;
+    /* Four uids, each at its default limit of waiting opens, all for one name. */
+    enum { CONNS = 4, PER_CONN = DEFAULT_WAITING_OPENS_PER_UID / CONNS,
+           WAITS = UIDS * CONNS * PER_CONN, STATS = 2000, BATCH = 256 };
+    asuser_open_dir(h);
+    raise_own_nofile(1024);
+    struct rawconn rc[UIDS][CONNS];
+    for (int u = 0; u < UIDS; u++) {
+        int fds[CONNS];
+        asuser_connect(h, fair_uids[u], fair_uids[u], fds, CONNS);
+        for (int i = 0; i < CONNS; i++) {
+            rawconn_adopt(&rc[u][i], fds[i], 65536);
+            rawconn_hello(&rc[u][i], 1);
+            wait_for_name(&rc[u][i], 10, PER_CONN, "awaited", -1);
+        }
+    }
+    struct rawconn b, maker;
+    rawconn_open(&b, h->sock, 65536);
+    rawconn_hello(&b, 1);
+    rawconn_open(&maker, h->sock, 65536);
+    rawconn_hello(&maker, 1);
+    msgpack_sbuffer st, cr;
+    msgpack_sbuffer_init(&st);
+    msgpack_sbuffer_init(&cr);
+    for (int i = 0; i < STATS; i++)
+        assert_int_equal(codec_pack_stats(&st, 2 + (uint32_t)i), 0);
+    struct codec_create c = { .ndim = 1, .shape = { 8 }, .order = 'C', .perm = 0644 };
+    strcpy(c.name, "awaited");
+    assert_int_equal(dtype_parse("|u1", &c.dtype), 0);
+    assert_int_equal(codec_pack_create(&cr, 2, &c), 0);
+    /* B's stats and the create arrive while the daemon is stopped, so its loop finds
+     * both ready at once. */
+    assert_int_equal(kill(h->daemon, SIGSTOP), 0);
+    rawconn_send_sbuf(&b, &st);
+    rawconn_send_sbuf(&maker, &cr);
+    assert_int_equal(kill(h->daemon, SIGCONT), 0);
+    rawconn_expect_reply(&maker, 2, NULL, NULL);
+    int fd = rawconn_take_fd(&maker, NULL);
+    assert_true(fd >= 0);
+    close(fd);
+    /* Attachments as each of B's stats saw them (none before): the create's own, then
+     * the waits'. */
+    uint64_t prev = 0, most_rise = 0;
+    int during = 0;
+    for (int i = 0; i < STATS; i++) {
+        const msgpack_object *result = NULL;
+        rawconn_expect_reply(&b, 2 + (uint32_t)i, NULL, &result);
+        struct codec_stats_reply rep;
+        char err[256];
+        assert_int_equal(codec_parse_reply_stats(result, &rep, err, sizeof err), 0);
+        assert_true(rep.attachments >= prev);
+        if (rep.attachments - prev > most_rise)
+            most_rise = rep.attachments - prev;
+        during += rep.attachments > 1 && rep.attachments < WAITS + 1;
+        prev = rep.attachments;
+    }
+    assert_int_equal(prev, WAITS + 1);
+    /* Every wait was answered with the array. */
+    for (int u = 0; u < UIDS; u++) {
+        for (int i = 0; i < CONNS; i++) {
+            for (int k = 0; k < PER_CONN; k++) {
+                rawconn_expect_reply(&rc[u][i], 10 + (uint32_t)k, NULL, NULL);
+                int got;
+                while ((got = rawconn_take_fd(&rc[u][i], NULL)) >= 0)
+                    close(got);
+            }
+            rawconn_close(&rc[u][i]);
+        }
+    }
+    print_message("B's stats answered while a create answered %d waiting opens: %d; most "
+                  "answered between two of them: %llu\n", WAITS, during,
+                  (unsigned long long)most_rise);
+    assert_true(most_rise <= 4 * BATCH);
+    assert_true(during >= WAITS / (4 * BATCH));
+    msgpack_sbuffer_destroy(&st);
+    msgpack_sbuffer_destroy(&cr);
+    rawconn_close(&b);
+    rawconn_close(&maker);
+}
+
 /* ---- finding 6: attachments ---- */
 
 static struct harness *g_h;
@@ -672,6 +820,8 @@ int main(void)
         T(test_refused_connections_are_logged_at_a_bounded_rate),
         T(test_waiting_opens_are_bounded_per_connection_and_per_uid),
         T(test_waiting_opens_of_four_uids_cost_little_and_their_memory_returns),
+        T(test_expired_waiting_opens_are_answered_a_slice_per_turn),
+        T(test_a_create_answers_the_opens_waiting_for_it_a_slice_per_turn),
         T(test_attachments_are_bounded_per_uid),
         T(test_a_batch_of_releases_shares_the_loop_with_another_client),
         T(test_clients_that_never_read_are_held_to_the_total_reply_cap),
