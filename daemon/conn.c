@@ -204,9 +204,10 @@ static void conn_on_idle(uv_timer_t *t)
 {
     struct conn *c = t->data;
 
-    log_warning(&c->d->log, "connection %llu (pid %u): a request stayed half-sent for %llu ms: "
-                "closing", (unsigned long long)c->id, c->peer.pid,
-                (unsigned long long)c->d->cfg.policy.request_timeout_ms);
+    if (ratelog_allow(&c->d->closings))
+        log_warning(&c->d->log, "connection %llu (pid %u): a request stayed half-sent for %llu "
+                    "ms: closing", (unsigned long long)c->id, c->peer.pid,
+                    (unsigned long long)c->d->cfg.policy.request_timeout_ms);
     conn_close_with(c, -ETIMEDOUT, "a request stayed half-sent longer than the daemon's "
                     "--request-timeout");
 }
@@ -488,8 +489,9 @@ static void conn_process(struct conn *c)
         if (r == 0)
             break;
         if (r < 0) {
-            log_warning(&c->d->log, "connection %llu (pid %u): undecodable request (%s): closing",
-                        (unsigned long long)c->id, c->peer.pid, strerror(-r));
+            if (ratelog_allow(&c->d->closings))
+                log_warning(&c->d->log, "connection %llu (pid %u): undecodable request (%s): "
+                            "closing", (unsigned long long)c->id, c->peer.pid, strerror(-r));
             if (r == -E2BIG)
                 conn_close_with(c, r, "a request is longer than the daemon's --max-request");
             else
@@ -568,8 +570,9 @@ static void conn_read(struct conn *c)
         return;
     r = decoder_feed(c->dec, buf, (size_t)n);
     if (r < 0) {
-        log_warning(&c->d->log, "connection %llu (pid %u): %s: closing", (unsigned long long)c->id,
-                    c->peer.pid, strerror(-r));
+        if (ratelog_allow(&c->d->closings))
+            log_warning(&c->d->log, "connection %llu (pid %u): %s: closing",
+                        (unsigned long long)c->id, c->peer.pid, strerror(-r));
         conn_close(c, "request buffer overflow");
         return;
     }

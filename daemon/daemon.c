@@ -190,6 +190,7 @@ int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t e
     }
     d->loop_on = true;
     ratelog_init(&d->refusals, &d->loop, &d->log, "refused connections");
+    ratelog_init(&d->closings, &d->loop, &d->log, "connections closed for what they sent");
     ratelog_init(&d->queues_full, &d->loop, &d->log, "times the reply queues filled up");
     trim_init(&d->trim, &d->loop);
     conn_backlog_init(d);
@@ -269,6 +270,7 @@ void daemon_stop(struct daemon *d)
     waiters_close(&d->registry.waiters);
     conn_backlog_close(d);
     ratelog_close(&d->refusals);
+    ratelog_close(&d->closings);
     ratelog_close(&d->queues_full);
     trim_close(&d->trim);
 }

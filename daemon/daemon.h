@@ -41,6 +41,7 @@ struct daemon {
     size_t nconns;
     struct peers peers;     /* what each uid's connections hold (per-uid limits) */
     struct ratelog refusals; /* "refusing a connection" lines */
+    struct ratelog closings; /* lines on connections closed for what their peer sent */
     size_t queued_total;    /* memory of every connection's queued replies */
     struct ratelog queues_full; /* "reply queues hold" lines (--max-queued-total) */
     struct conn *backlog;   /* connections with requests left for their next turn */

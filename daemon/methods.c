@@ -1072,8 +1072,9 @@ bool methods_dispatch(struct conn *c, const msgpack_object *obj, const int *fds,
     if (r < 0 && known) {
         methods_error(c, msg.msgid, -EBADMSG, "%s", err);
     } else if (r < 0) {
-        log_warning(&c->d->log, "connection %llu (pid %u): not a request (%s): closing",
-                    (unsigned long long)c->id, c->peer.pid, err);
+        if (ratelog_allow(&c->d->closings))
+            log_warning(&c->d->log, "connection %llu (pid %u): not a request (%s): closing",
+                        (unsigned long long)c->id, c->peer.pid, err);
         conn_close(c, "malformed message");
     } else if (msg.type == CODEC_REQUEST) {
         while (i < sizeof(methods_table) / sizeof(methods_table[0])

@@ -292,6 +292,40 @@ static void test_refused_connections_are_logged_at_a_bounded_rate(void **state)
     assert_true(summaries >= 1);
 }
 
+static void test_connections_closed_for_what_they_sent_are_logged_at_a_bounded_rate(
+    void **state)
+{
+    struct harness *h = *state;
+    enum { CLOSED = 2000, BURST = 10, PERIOD_S = 10 };
+    /* A byte msgpack never uses, and an integer where a request belongs. */
+    static const uint8_t undecodable[] = { 0xc1 }, not_a_request[] = { 0x07 };
+    double t0 = now_s();
+    for (int i = 0; i < CLOSED; i++) {
+        struct rawconn rc;
+        rawconn_open(&rc, h->sock, 4096);
+        if (i % 2)
+            rawconn_send_ok(&rc, undecodable, sizeof undecodable);
+        else
+            rawconn_send_ok(&rc, not_a_request, sizeof not_a_request);
+        assert_int_equal(rawconn_expect_closed(&rc), 0);
+        rawconn_close(&rc);
+    }
+    double elapsed = now_s() - t0;
+    sharr_t *c = harness_connect(h);
+    assert_int_equal(harness_wait_connections(c, 1), 1);
+    sharr_disconnect(c);
+    assert_int_equal(harness_daemon_stop(h), 0);
+    unsigned long long suppressed = 0;
+    int lines = log_lines(h, "): closing", NULL, NULL);
+    int summaries = log_lines(h, "more connections closed for what they sent not logged",
+                              "warning: ", &suppressed);
+    print_message("%d connections closed for bad bytes in %.1f s: %d lines, %d summaries of "
+                  "%llu more\n", CLOSED, elapsed, lines, summaries, suppressed);
+    assert_true(lines <= BURST * ((int)(elapsed / PERIOD_S) + 2));
+    assert_int_equal((unsigned long long)lines + suppressed, CLOSED);
+    assert_true(summaries >= 1);
+}
+
 /* ---- finding 5: waiting opens ---- */
 
 /* Send count waiting opens of names prefix-N (forever) from msgid first, then a
@@ -818,6 +852,7 @@ int main(void)
         T(test_four_uids_at_their_connection_limit_leave_root_and_a_fifth_uid_served),
         T(test_the_last_connections_are_kept_for_root),
         T(test_refused_connections_are_logged_at_a_bounded_rate),
+        T(test_connections_closed_for_what_they_sent_are_logged_at_a_bounded_rate),
         T(test_waiting_opens_are_bounded_per_connection_and_per_uid),
         T(test_waiting_opens_of_four_uids_cost_little_and_their_memory_returns),
         T(test_expired_waiting_opens_are_answered_a_slice_per_turn),
