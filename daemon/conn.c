@@ -6,9 +6,11 @@
  * (the kernel ends a read after the bytes that carried descriptors, so that is the
  * request whose sendmsg carried it); methods closes every one it does not take. A
  * reply's descriptor is attached to the sendmsg carrying its first byte, one queued
- * message per sendmsg. Reply descriptors belong to the connection's cache (fdcache.h),
- * so sending one costs no open or close; one the cache gives up while a queued reply
- * still carries it passes to the last such reply, which closes it once sent. Reading
+ * message per sendmsg. A reply that carries an array's descriptor takes it from the
+ * connection's cache (fdcache.h) when its first byte is sent, so sending one costs no
+ * open or close and a reply that waits holds its array, not a descriptor; only a
+ * descriptor sent once (a release ring's), or a removed persistent array's that queued
+ * replies can no longer reopen, travels with its replies, the last closing it. Reading
  * pauses while too many reply bytes wait, so a client that pipelines without reading
  * cannot grow the queue, nor, once all queues together hold --max-queued-total, can
  * any client that leaves replies unread; a reply that waits keeps only its own bytes.
@@ -43,7 +45,11 @@ struct conn_out {
     char *data;
     size_t len, off;
     int fd; /* to send with the first byte; -1 once sent or if none */
-    bool owned; /* fd is this entry's to close (the cache gave it up), not the cache's */
+    bool owned; /* fd is this entry's to close (sent once, or pinned), not the cache's */
+    bool pinned; /* fd is a removed array's, counted in conn.pinned */
+    struct registry_array *array; /* referenced: its descriptor in mode goes with the
+                                   * first byte, from the cache then; NULL once sent */
+    enum meta_mode mode;
 };
 
 static void conn_on_poll(uv_poll_t *poll, int status, int events);
@@ -178,6 +184,10 @@ static void conn_out_free(struct conn *c, struct conn_out *e)
     trim_note(&c->d->trim, cost);
     if (e->owned)
         close(e->fd);
+    if (e->pinned)
+        c->pinned--;
+    if (e->array)
+        registry_unref(e->array);
     free(e->data);
     free(e);
 }
@@ -325,6 +335,11 @@ static void conn_flush(struct conn *c)
         struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
         ssize_t n;
 
+        /* The cache's descriptor of the array, kept or reopened (still c's after). */
+        if (e->array && conn_descriptor(c, e->array, e->mode, &e->fd) < 0) {
+            conn_close(c, "a queued reply's descriptor cannot be reopened");
+            return;
+        }
         if (e->fd >= 0) {
             memset(&ctl, 0, sizeof(ctl));
             msg.msg_control = ctl.buf;
@@ -336,6 +351,8 @@ static void conn_flush(struct conn *c)
             memcpy(CMSG_DATA(cm), &e->fd, sizeof(int));
         }
         n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && e->array)
+            e->fd = -1; /* taken from the cache again at the next try */
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -347,7 +364,12 @@ static void conn_flush(struct conn *c)
         /* The descriptor went with these bytes: the client holds its own copy now. */
         if (e->owned)
             close(e->fd);
-        e->owned = false;
+        if (e->pinned)
+            c->pinned--;
+        if (e->array)
+            registry_unref(e->array);
+        e->array = NULL;
+        e->owned = e->pinned = false;
         e->fd = -1;
         e->off += (size_t)n;
         c->out_bytes -= (size_t)n;
@@ -384,7 +406,9 @@ static void conn_note_queued(struct daemon *d, size_t before)
                     "until they read", d->queued_total);
 }
 
-int conn_send(struct conn *c, char *data, size_t len, int fd)
+/* Queue data with fd, or with a's descriptor in mode (a not NULL), and send. */
+static int conn_queue(struct conn *c, char *data, size_t len, int fd,
+                      struct registry_array *a, enum meta_mode mode)
 {
     struct conn_out *e = NULL;
     size_t before;
@@ -400,7 +424,9 @@ int conn_send(struct conn *c, char *data, size_t len, int fd)
         conn_close(c, "out of memory");
         goto drop;
     }
-    *e = (struct conn_out){ .data = data, .len = len, .fd = fd };
+    *e = (struct conn_out){ .data = data, .len = len, .fd = fd, .array = a, .mode = mode };
+    if (a)
+        registry_ref(a);
     *c->out_tail = e;
     c->out_tail = &e->next;
     c->out_bytes += len;
@@ -418,6 +444,17 @@ int conn_send(struct conn *c, char *data, size_t len, int fd)
 drop:
     free(data);
     return -EPIPE;
+}
+
+int conn_send(struct conn *c, char *data, size_t len, int fd)
+{
+    return conn_queue(c, data, len, fd, NULL, META_MODE_R);
+}
+
+int conn_send_array(struct conn *c, char *data, size_t len, struct registry_array *a,
+                    enum meta_mode mode)
+{
+    return conn_queue(c, data, len, -1, a, mode);
 }
 
 void conn_release_fd(struct conn *c, int fd)
@@ -457,13 +494,40 @@ int conn_descriptor(struct conn *c, struct registry_array *a, enum meta_mode mod
     return 0;
 }
 
+/* fd, the cached descriptor of the removed persistent array a in mode, was given up:
+ * the replies still queued for (a, mode) could not reopen it by name any more, so they
+ * take fd with them (the last one sent closes it), while c pins fewer than
+ * CONN_PINNED_MAX. Returns whether they took it. */
+static bool conn_pin(struct conn *c, const struct registry_array *a, enum meta_mode mode, int fd)
+{
+    struct conn_out *e, *last = NULL;
+
+    if (!a->meta.persist || c->pinned >= CONN_PINNED_MAX)
+        return false;
+    for (e = c->out_head; e; e = e->next) {
+        if (e->array == a && e->mode == mode) {
+            registry_unref(e->array);
+            e->array = NULL;
+            e->fd = fd;
+            last = e;
+        }
+    }
+    if (!last)
+        return false;
+    last->owned = last->pinned = true;
+    c->pinned++;
+    return true;
+}
+
 size_t conn_uncache(struct conn *c, const struct registry_array *a)
 {
+    enum meta_mode mode;
     size_t n = 0;
     int fd;
 
-    while ((fd = fdcache_take(&c->descs, a)) >= 0) {
-        conn_release_fd(c, fd);
+    while ((fd = fdcache_take(&c->descs, a, &mode)) >= 0) {
+        if (!a || !conn_pin(c, a, mode, fd))
+            conn_release_fd(c, fd);
         n++;
     }
     return n;

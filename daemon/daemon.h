@@ -77,7 +77,8 @@ void daemon_stop(struct daemon *d);
 void daemon_close(struct daemon *d);
 
 /* Warn when the descriptor limit is below what --max-connections and --max-arrays
- * may need (at start, and again after a reload changes them). */
+ * may need: CONN_NOFILE per connection, one per volatile array, and sharrd's own (at
+ * start, and again after a reload changes them). */
 void daemon_check_nofile(struct daemon *d);
 
 /* Give up every connection's cached descriptors of a (of every array when a is NULL):
