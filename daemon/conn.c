@@ -55,12 +55,16 @@ struct conn_out {
 static void conn_on_poll(uv_poll_t *poll, int status, int events);
 static void conn_process(struct conn *c);
 
+bool conn_queues_full(const struct daemon *d)
+{
+    return d->queued_total >= d->cfg.policy.max_queued_total;
+}
+
 /* Whether c's requests may be answered now: not while too many of its replies wait,
  * nor while it has replies waiting and all queues together are full. */
 static bool conn_may_answer(const struct conn *c)
 {
-    return c->out_bytes < CONFIG_OUTPUT_PAUSE
-           && (!c->out_head || c->d->queued_total < c->d->cfg.policy.max_queued_total);
+    return c->out_bytes < CONFIG_OUTPUT_PAUSE && (!c->out_head || !conn_queues_full(c->d));
 }
 
 static void conn_update_poll(struct conn *c)

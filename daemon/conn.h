@@ -42,6 +42,7 @@ struct conn_out;
  * connection is closed when the reply is due. */
 #define CONN_NOFILE (1 + FDCACHE_SIZE + CONN_FDS_IN + CONN_PINNED_MAX + 1)
 #define CONN_TURN_REQUESTS 64 /* requests of one connection answered per turn of the loop */
+#define CONN_PAGE_WHEN_FULL 16 /* entries of a list or holders page while queues are full */
 
 /* A descriptor a client sent, and the stream bytes [from, to) of the recvmsg it came
  * with: it belongs to the last request whose first byte is among them. */
@@ -130,6 +131,12 @@ int conn_attach_add(struct conn *c, const struct registry_attach *att, char *err
                     size_t errlen);
 /* Remove the attachment named handle into *ret. 0 or -EBADF. */
 int conn_attach_take(struct conn *c, uint64_t handle, struct registry_attach *ret);
+
+/* Whether the replies waiting on all connections together reach --max-queued-total.
+ * Then only connections with none waiting are answered, one reply each until they
+ * read, and a list or holders page holds at most CONN_PAGE_WHEN_FULL entries (its
+ * reader pages on with "more"), so what such replies add beyond the cap is small. */
+bool conn_queues_full(const struct daemon *d);
 
 /* The connections with requests left over from their last turn are answered by an
  * idle handle of d's loop, one turn each per loop iteration. init before the first

@@ -760,6 +760,8 @@ static int methods_list(struct conn *c, const struct codec_msg *msg)
     r = codec_parse_list(msg->params, &p, err, sizeof(err));
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
+    if (conn_queues_full(c->d) && p.limit > CONN_PAGE_WHEN_FULL)
+        p.limit = CONN_PAGE_WHEN_FULL;
     for (size_t i = registry_after(reg, p.after); i < reg->n; i++) {
         struct registry_array *a = reg->arrays[i];
         if (!a->ready || !access_may_see(&a->meta, &c->peer))
@@ -983,6 +985,8 @@ static int methods_holders(struct conn *c, const struct codec_msg *msg)
     r = codec_parse_holders(msg->params, &p, err, sizeof(err));
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
+    if (conn_queues_full(c->d) && p.limit > CONN_PAGE_WHEN_FULL)
+        p.limit = CONN_PAGE_WHEN_FULL;
     page = malloc((size_t)p.limit * sizeof(*page));
     r = page ? holders_collect(c->d, &c->peer, &p, page, &n, &more) : -ENOMEM;
     if (r < 0) {
