@@ -14,9 +14,11 @@
  * pauses while too many reply bytes wait, so a client that pipelines without reading
  * cannot grow the queue, nor, once all queues together hold --max-queued-total, can
  * any client that leaves replies unread; a reply that waits keeps only its own bytes.
- * A timer closes a connection whose request stays half-sent. A turn answers at most
- * CONN_TURN_REQUESTS requests; what is left waits in the decoder, without reading
- * more, for the backlog's idle handle to run the next turn.
+ * A timer closes a connection whose request stays half-sent. A turn of the loop (a
+ * check handle counts them) answers at most CONN_TURN_REQUESTS requests of one uid's
+ * connections together; what is left waits in the decoder, without reading more, for
+ * the backlog's idle handle to run the next turn, where connections passed over for
+ * their uid's share go before those served.
  */
 #include "conn.h"
 
@@ -88,10 +90,15 @@ static void conn_update_poll(struct conn *c)
 static void conn_on_backlog(uv_idle_t *idle)
 {
     struct daemon *d = idle->data;
-    struct conn *c = d->backlog, *next;
+    struct conn *c, *next;
 
-    /* Connections that end their turn early again join a new list, for the next turn. */
-    d->backlog = NULL;
+    /* Those passed over last turn go first, then those served; connections that end
+     * this turn early again join the new queues, for the next turn. */
+    *d->passed_tail = d->backlog;
+    c = d->passed;
+    d->passed = d->backlog = NULL;
+    d->passed_tail = &d->passed;
+    d->backlog_tail = &d->backlog;
     for (; c; c = next) {
         next = c->backlog_next;
         c->backlog = false;
@@ -100,12 +107,20 @@ static void conn_on_backlog(uv_idle_t *idle)
             conn_process(c);
         conn_unref(c);
     }
-    if (!d->backlog)
+    if (!d->backlog && !d->passed)
         uv_idle_stop(&d->backlog_idle);
 }
 
-/* c ended its turn with requests possibly left: answer them in the next turn. */
-static void conn_backlog_add(struct conn *c)
+static void conn_on_turn(uv_check_t *check)
+{
+    struct daemon *d = check->data;
+
+    d->turn++;
+}
+
+/* c ended its turn with requests left: answer them in the next turn, before those
+ * served in this one when it was passed over (its uid's share was spent). */
+static void conn_backlog_add(struct conn *c, bool passed)
 {
     struct daemon *d = c->d;
 
@@ -113,8 +128,14 @@ static void conn_backlog_add(struct conn *c)
         return;
     c->backlog = true;
     conn_ref(c);
-    c->backlog_next = d->backlog;
-    d->backlog = c;
+    c->backlog_next = NULL;
+    if (passed) {
+        *d->passed_tail = c;
+        d->passed_tail = &c->backlog_next;
+    } else {
+        *d->backlog_tail = c;
+        d->backlog_tail = &c->backlog_next;
+    }
     uv_idle_start(&d->backlog_idle, conn_on_backlog);
 }
 
@@ -122,6 +143,14 @@ void conn_backlog_init(struct daemon *d)
 {
     uv_idle_init(&d->loop, &d->backlog_idle);
     d->backlog_idle.data = d;
+    d->backlog = d->passed = NULL;
+    d->backlog_tail = &d->backlog;
+    d->passed_tail = &d->passed;
+    /* A turn of the loop ends after its poll: the shares of every uid start again. */
+    uv_check_init(&d->loop, &d->turn_check);
+    d->turn_check.data = d;
+    uv_check_start(&d->turn_check, conn_on_turn);
+    uv_unref((uv_handle_t *)&d->turn_check);
     d->backlog_on = true;
 }
 
@@ -131,14 +160,31 @@ void conn_backlog_close(struct daemon *d)
 
     if (!d->backlog_on)
         return;
-    for (c = d->backlog; c; c = next) {
+    *d->passed_tail = d->backlog;
+    for (c = d->passed; c; c = next) {
         next = c->backlog_next;
         c->backlog = false;
         conn_unref(c);
     }
-    d->backlog = NULL;
+    d->backlog = d->passed = NULL;
+    d->backlog_tail = &d->backlog;
+    d->passed_tail = &d->passed;
     uv_close((uv_handle_t *)&d->backlog_idle, NULL);
+    uv_close((uv_handle_t *)&d->turn_check, NULL);
     d->backlog_on = false;
+}
+
+/* Whether c's uid may have another request answered in this turn of the loop: at
+ * most CONN_TURN_REQUESTS among all its connections, however many it has. */
+static bool conn_uid_may(struct conn *c)
+{
+    struct peers_uid *u = c->uid;
+
+    if (u->turn != c->d->turn) {
+        u->turn = c->d->turn;
+        u->answered = 0;
+    }
+    return u->answered < CONN_TURN_REQUESTS;
 }
 
 struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer)
@@ -538,18 +584,21 @@ size_t conn_uncache(struct conn *c, const struct registry_array *a)
 }
 
 /* Hand complete requests to methods, unless replies are piling up, for one turn:
- * CONN_TURN_REQUESTS of them, or up to one that walks daemon-wide state. */
+ * while c's uid has some of its share of the turn left (conn_uid_may), which a
+ * request that walks daemon-wide state uses up. */
 static void conn_process(struct conn *c)
 {
     int fds[CONN_FDS_IN];
     msgpack_object obj;
     uint64_t start, end;
-    unsigned nfds, kept, turn = 0;
+    unsigned nfds, kept;
+    bool served = false;
     int r;
 
     while (!c->closing && conn_may_answer(c)) {
-        if (turn++ == CONN_TURN_REQUESTS) {
-            conn_backlog_add(c);
+        if (!conn_uid_may(c)) {
+            if (decoder_pending(c->dec) > 0)
+                conn_backlog_add(c, !served);
             break;
         }
         start = c->rx_bytes - decoder_pending(c->dec);
@@ -567,6 +616,8 @@ static void conn_process(struct conn *c)
             return;
         }
         c->nrequests++;
+        c->uid->answered++;
+        served = true;
         /* This request takes the descriptors of a read it starts in and runs to the
          * end of; those of reads it ends past belong to no request. */
         end = c->rx_bytes - decoder_pending(c->dec);
@@ -581,10 +632,8 @@ static void conn_process(struct conn *c)
         }
         c->nfds_in = kept;
         conn_fds_in_drop(c, end);
-        if (methods_dispatch(c, &obj, fds, nfds)) {
-            conn_backlog_add(c);
-            break;
-        }
+        if (methods_dispatch(c, &obj, fds, nfds) && !c->closing)
+            c->uid->answered = CONN_TURN_REQUESTS;
     }
     conn_update_poll(c);
     conn_watch_idle(c);

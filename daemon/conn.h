@@ -5,9 +5,10 @@
  * A connection is reference-counted: its poll handle holds one reference until
  * its close callback, and each thread-pool job or waiter working for it holds
  * another, so late work finds a closed (not freed) connection and drops its reply.
- * It answers at most CONN_TURN_REQUESTS requests per turn of the loop (one, when a
- * request walks daemon-wide state) and finishes a longer batch in later turns, so
- * one client's batch shares the loop with everyone else's.
+ * The connections of one uid together are answered at most CONN_TURN_REQUESTS
+ * requests per turn of the loop (up to one, when a request walks daemon-wide state),
+ * and finish a longer batch in later turns, so one user's batches share the loop
+ * with everyone else's however many connections that user opens.
  */
 #ifndef DAEMON_CONN_H
 #define DAEMON_CONN_H
@@ -41,7 +42,7 @@ struct conn_out;
  * held for it, up to CONN_PINNED_MAX; past that, or if the cache held none, the
  * connection is closed when the reply is due. */
 #define CONN_NOFILE (1 + FDCACHE_SIZE + CONN_FDS_IN + CONN_PINNED_MAX + 1)
-#define CONN_TURN_REQUESTS 64 /* requests of one connection answered per turn of the loop */
+#define CONN_TURN_REQUESTS 64 /* requests of one uid answered per turn of the loop */
 #define CONN_PAGE_WHEN_FULL 16 /* entries of a list or holders page while queues are full */
 
 /* A descriptor a client sent, and the stream bytes [from, to) of the recvmsg it came

@@ -1058,7 +1058,7 @@ static int methods_ring(struct conn *c, const struct codec_msg *msg)
 
 /* counts: the answer shows attachments, so what every client posted in its release
  * ring is applied first; such a request walks every connection (and stat aside, every
- * array or attachment), so it ends its connection's turn of the loop. */
+ * array or attachment), so it ends its uid's turn of the loop. */
 static const struct {
     const char *name;
     int (*fn)(struct conn *c, const struct codec_msg *msg);

@@ -774,6 +774,84 @@ static void test_a_batch_of_releases_shares_the_loop_with_another_client(void **
     sharr_disconnect(c);
 }
 
+static void test_a_uid_gets_one_share_of_each_turn_however_many_connections_it_has(
+    void **state)
+{
+    struct harness *h = *state;
+    /* Four uids with 16 connections each pipeline opens; root pipelines stats. */
+    enum { CONNS = 16, OPENS = 1000, STATS = 500,
+           TOTAL = UIDS * CONNS * OPENS };
+    asuser_open_dir(h);
+    raise_own_nofile(1024);
+    sharr_t *c = harness_connect(h);
+    sharr_array_t *own = NULL;
+    const uint64_t shape[1] = { 64 };
+    struct sharr_create_opts open_to_all = { .perm = 0644 };
+    assert_rc(sharr_create(c, "shared", "|u1", 1, shape, &open_to_all, &own), 0);
+    struct rawconn rc[UIDS][CONNS];
+    for (int u = 0; u < UIDS; u++) {
+        int fds[CONNS];
+        asuser_connect(h, fair_uids[u], fair_uids[u], fds, CONNS);
+        for (int i = 0; i < CONNS; i++) {
+            rawconn_adopt(&rc[u][i], fds[i], 65536);
+            rawconn_hello(&rc[u][i], 1);
+        }
+    }
+    msgpack_sbuffer opens, st;
+    msgpack_sbuffer_init(&opens);
+    msgpack_sbuffer_init(&st);
+    for (int i = 0; i < OPENS; i++) {
+        struct codec_open o = { .mode = META_MODE_R };
+        strcpy(o.name, "shared");
+        assert_int_equal(codec_pack_open(&opens, 10 + (uint32_t)i, &o), 0);
+    }
+    for (int i = 0; i < STATS; i++)
+        assert_int_equal(codec_pack_stats(&st, 2 + (uint32_t)i), 0);
+    struct rawconn b;
+    rawconn_open(&b, h->sock, 65536);
+    rawconn_hello(&b, 1);
+    /* Everything arrives while the daemon is stopped, so its loop finds it at once. */
+    assert_int_equal(kill(h->daemon, SIGSTOP), 0);
+    for (int u = 0; u < UIDS; u++)
+        for (int i = 0; i < CONNS; i++)
+            assert_int_equal(send(rc[u][i].fd, opens.data, opens.size,
+                                  MSG_DONTWAIT | MSG_NOSIGNAL), (ssize_t)opens.size);
+    rawconn_send_ok(&b, st.data, st.size);
+    assert_int_equal(kill(h->daemon, SIGCONT), 0);
+    /* The four uids' opens answered between two of root's stats, as root saw them. */
+    uint64_t prev = 1, most_rise = 0;
+    int during = 0;
+    for (int i = 0; i < STATS; i++) {
+        const msgpack_object *result = NULL;
+        rawconn_expect_reply(&b, 2 + (uint32_t)i, NULL, &result);
+        struct codec_stats_reply rep;
+        char err[256];
+        assert_int_equal(codec_parse_reply_stats(result, &rep, err, sizeof err), 0);
+        assert_true(rep.attachments >= prev);
+        if (rep.attachments - prev > most_rise)
+            most_rise = rep.attachments - prev;
+        during += rep.attachments > 1 && rep.attachments < TOTAL + 1;
+        prev = rep.attachments;
+    }
+    assert_int_equal(harness_wait_attachments(c, TOTAL + 1), TOTAL + 1);
+    print_message("root's stats answered while %d connections of %d uids made %d opens: %d; "
+                  "most opens between two of them: %llu\n", UIDS * CONNS, UIDS, TOTAL, during,
+                  (unsigned long long)most_rise);
+    /* Each uid had a turn's share (TURN_REQUESTS) between two of root's, not one per
+     * connection. */
+    assert_true(most_rise <= 2 * UIDS * TURN_REQUESTS);
+    assert_true(during >= TOTAL / (2 * UIDS * TURN_REQUESTS));
+    for (int u = 0; u < UIDS; u++)
+        for (int i = 0; i < CONNS; i++)
+            rawconn_close(&rc[u][i]);
+    rawconn_close(&b);
+    msgpack_sbuffer_destroy(&opens);
+    msgpack_sbuffer_destroy(&st);
+    assert_int_equal(harness_wait_attachments(c, 1), 1);
+    assert_rc(sharr_close(own), 0);
+    sharr_disconnect(c);
+}
+
 /* ---- finding 7: clients that never read ---- */
 
 static void test_clients_that_never_read_are_held_to_the_total_reply_cap(void **state)
@@ -1164,6 +1242,7 @@ int main(void)
         T(test_a_create_answers_the_opens_waiting_for_it_a_slice_per_turn),
         T(test_attachments_are_bounded_per_uid),
         T(test_a_batch_of_releases_shares_the_loop_with_another_client),
+        T(test_a_uid_gets_one_share_of_each_turn_however_many_connections_it_has),
         T(test_clients_that_never_read_are_held_to_the_total_reply_cap),
         T(test_clients_that_never_read_full_pages_are_held_to_the_total_reply_cap),
         T(test_a_client_that_never_reads_makes_sharrd_hold_few_descriptors),
