@@ -1,9 +1,11 @@
 /* test_fair_share.c — what one local user, or a few, can make sharrd hold on its one
- * loop: connections, waiting opens, attachments and unread replies. Each is bounded
- * per uid (or in total) by a flag with a default sized against the whole; root keeps
- * connections of its own; refusals are logged at a bounded rate; memory goes back to
- * the system once the holders leave; one client's batch of requests shares the loop
- * with the others. Everything is measured as counts, bytes and log lines, never time.
+ * loop: connections, waiting opens, attachments, unread replies and descriptors. Each
+ * is bounded per uid (or in total) by a flag with a default sized against the whole;
+ * root keeps connections of its own; refusals and connections closed for what they
+ * sent are logged at a bounded rate; memory goes back to the system once the holders
+ * leave; one user's batches of requests, a create's waiting opens and expiring waits
+ * share the loop with the others, a slice per turn. Everything is measured as counts,
+ * bytes and log lines, never time.
  *
  * Other uids connect through asuser_connect (a child running as that uid connects and
  * hands the sockets back), so the test itself speaks for them with rawconn. RSS is the
