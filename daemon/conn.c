@@ -6,15 +6,19 @@
  * (the kernel ends a read after the bytes that carried descriptors, so that is the
  * request whose sendmsg carried it); methods closes every one it does not take. A
  * reply's descriptor is attached to the sendmsg carrying its first byte, one queued
- * message per sendmsg. Reply descriptors belong to the connection's cache (fdcache.h),
- * so sending one costs no open or close; one the cache gives up while a queued reply
- * still carries it passes to the last such reply, which closes it once sent. Reading
+ * message per sendmsg. A reply that carries an array's descriptor takes it from the
+ * connection's cache (fdcache.h) when its first byte is sent, so sending one costs no
+ * open or close and a reply that waits holds its array, not a descriptor; only a
+ * descriptor sent once (a release ring's), or a removed persistent array's that queued
+ * replies can no longer reopen, travels with its replies, the last closing it. Reading
  * pauses while too many reply bytes wait, so a client that pipelines without reading
  * cannot grow the queue, nor, once all queues together hold --max-queued-total, can
  * any client that leaves replies unread; a reply that waits keeps only its own bytes.
- * A timer closes a connection whose request stays half-sent. A turn answers at most
- * CONN_TURN_REQUESTS requests; what is left waits in the decoder, without reading
- * more, for the backlog's idle handle to run the next turn.
+ * A timer closes a connection whose request stays half-sent. A turn of the loop (a
+ * check handle counts them) answers at most CONN_TURN_REQUESTS requests of one uid's
+ * connections together; what is left waits in the decoder, without reading more, for
+ * the backlog's idle handle to run the next turn, where connections passed over for
+ * their uid's share go before those served.
  */
 #include "conn.h"
 
@@ -43,18 +47,26 @@ struct conn_out {
     char *data;
     size_t len, off;
     int fd; /* to send with the first byte; -1 once sent or if none */
-    bool owned; /* fd is this entry's to close (the cache gave it up), not the cache's */
+    bool owned; /* fd is this entry's to close (sent once, or pinned), not the cache's */
+    bool pinned; /* fd is a removed array's, counted in conn.pinned */
+    struct registry_array *array; /* referenced: its descriptor in mode goes with the
+                                   * first byte, from the cache then; NULL once sent */
+    enum meta_mode mode;
 };
 
 static void conn_on_poll(uv_poll_t *poll, int status, int events);
 static void conn_process(struct conn *c);
 
+bool conn_queues_full(const struct daemon *d)
+{
+    return d->queued_total >= d->cfg.policy.max_queued_total;
+}
+
 /* Whether c's requests may be answered now: not while too many of its replies wait,
  * nor while it has replies waiting and all queues together are full. */
 static bool conn_may_answer(const struct conn *c)
 {
-    return c->out_bytes < CONFIG_OUTPUT_PAUSE
-           && (!c->out_head || c->d->queued_total < c->d->cfg.policy.max_queued_total);
+    return c->out_bytes < CONFIG_OUTPUT_PAUSE && (!c->out_head || !conn_queues_full(c->d));
 }
 
 static void conn_update_poll(struct conn *c)
@@ -78,10 +90,15 @@ static void conn_update_poll(struct conn *c)
 static void conn_on_backlog(uv_idle_t *idle)
 {
     struct daemon *d = idle->data;
-    struct conn *c = d->backlog, *next;
+    struct conn *c, *next;
 
-    /* Connections that end their turn early again join a new list, for the next turn. */
-    d->backlog = NULL;
+    /* Those passed over last turn go first, then those served; connections that end
+     * this turn early again join the new queues, for the next turn. */
+    *d->passed_tail = d->backlog;
+    c = d->passed;
+    d->passed = d->backlog = NULL;
+    d->passed_tail = &d->passed;
+    d->backlog_tail = &d->backlog;
     for (; c; c = next) {
         next = c->backlog_next;
         c->backlog = false;
@@ -90,12 +107,20 @@ static void conn_on_backlog(uv_idle_t *idle)
             conn_process(c);
         conn_unref(c);
     }
-    if (!d->backlog)
+    if (!d->backlog && !d->passed)
         uv_idle_stop(&d->backlog_idle);
 }
 
-/* c ended its turn with requests possibly left: answer them in the next turn. */
-static void conn_backlog_add(struct conn *c)
+static void conn_on_turn(uv_check_t *check)
+{
+    struct daemon *d = check->data;
+
+    d->turn++;
+}
+
+/* c ended its turn with requests left: answer them in the next turn, before those
+ * served in this one when it was passed over (its uid's share was spent). */
+static void conn_backlog_add(struct conn *c, bool passed)
 {
     struct daemon *d = c->d;
 
@@ -103,8 +128,14 @@ static void conn_backlog_add(struct conn *c)
         return;
     c->backlog = true;
     conn_ref(c);
-    c->backlog_next = d->backlog;
-    d->backlog = c;
+    c->backlog_next = NULL;
+    if (passed) {
+        *d->passed_tail = c;
+        d->passed_tail = &c->backlog_next;
+    } else {
+        *d->backlog_tail = c;
+        d->backlog_tail = &c->backlog_next;
+    }
     uv_idle_start(&d->backlog_idle, conn_on_backlog);
 }
 
@@ -112,6 +143,14 @@ void conn_backlog_init(struct daemon *d)
 {
     uv_idle_init(&d->loop, &d->backlog_idle);
     d->backlog_idle.data = d;
+    d->backlog = d->passed = NULL;
+    d->backlog_tail = &d->backlog;
+    d->passed_tail = &d->passed;
+    /* A turn of the loop ends after its poll: the shares of every uid start again. */
+    uv_check_init(&d->loop, &d->turn_check);
+    d->turn_check.data = d;
+    uv_check_start(&d->turn_check, conn_on_turn);
+    uv_unref((uv_handle_t *)&d->turn_check);
     d->backlog_on = true;
 }
 
@@ -121,14 +160,31 @@ void conn_backlog_close(struct daemon *d)
 
     if (!d->backlog_on)
         return;
-    for (c = d->backlog; c; c = next) {
+    *d->passed_tail = d->backlog;
+    for (c = d->passed; c; c = next) {
         next = c->backlog_next;
         c->backlog = false;
         conn_unref(c);
     }
-    d->backlog = NULL;
+    d->backlog = d->passed = NULL;
+    d->backlog_tail = &d->backlog;
+    d->passed_tail = &d->passed;
     uv_close((uv_handle_t *)&d->backlog_idle, NULL);
+    uv_close((uv_handle_t *)&d->turn_check, NULL);
     d->backlog_on = false;
+}
+
+/* Whether c's uid may have another request answered in this turn of the loop: at
+ * most CONN_TURN_REQUESTS among all its connections, however many it has. */
+static bool conn_uid_may(struct conn *c)
+{
+    struct peers_uid *u = c->uid;
+
+    if (u->turn != c->d->turn) {
+        u->turn = c->d->turn;
+        u->answered = 0;
+    }
+    return u->answered < CONN_TURN_REQUESTS;
 }
 
 struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer)
@@ -178,6 +234,10 @@ static void conn_out_free(struct conn *c, struct conn_out *e)
     trim_note(&c->d->trim, cost);
     if (e->owned)
         close(e->fd);
+    if (e->pinned)
+        c->pinned--;
+    if (e->array)
+        registry_unref(e->array);
     free(e->data);
     free(e);
 }
@@ -204,9 +264,10 @@ static void conn_on_idle(uv_timer_t *t)
 {
     struct conn *c = t->data;
 
-    log_warning(&c->d->log, "connection %llu (pid %u): a request stayed half-sent for %llu ms: "
-                "closing", (unsigned long long)c->id, c->peer.pid,
-                (unsigned long long)c->d->cfg.policy.request_timeout_ms);
+    if (ratelog_allow(&c->d->closings))
+        log_warning(&c->d->log, "connection %llu (pid %u): a request stayed half-sent for %llu "
+                    "ms: closing", (unsigned long long)c->id, c->peer.pid,
+                    (unsigned long long)c->d->cfg.policy.request_timeout_ms);
     conn_close_with(c, -ETIMEDOUT, "a request stayed half-sent longer than the daemon's "
                     "--request-timeout");
 }
@@ -324,6 +385,11 @@ static void conn_flush(struct conn *c)
         struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
         ssize_t n;
 
+        /* The cache's descriptor of the array, kept or reopened (still c's after). */
+        if (e->array && conn_descriptor(c, e->array, e->mode, &e->fd) < 0) {
+            conn_close(c, "a queued reply's descriptor cannot be reopened");
+            return;
+        }
         if (e->fd >= 0) {
             memset(&ctl, 0, sizeof(ctl));
             msg.msg_control = ctl.buf;
@@ -335,6 +401,8 @@ static void conn_flush(struct conn *c)
             memcpy(CMSG_DATA(cm), &e->fd, sizeof(int));
         }
         n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && e->array)
+            e->fd = -1; /* taken from the cache again at the next try */
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -346,7 +414,12 @@ static void conn_flush(struct conn *c)
         /* The descriptor went with these bytes: the client holds its own copy now. */
         if (e->owned)
             close(e->fd);
-        e->owned = false;
+        if (e->pinned)
+            c->pinned--;
+        if (e->array)
+            registry_unref(e->array);
+        e->array = NULL;
+        e->owned = e->pinned = false;
         e->fd = -1;
         e->off += (size_t)n;
         c->out_bytes -= (size_t)n;
@@ -383,7 +456,9 @@ static void conn_note_queued(struct daemon *d, size_t before)
                     "until they read", d->queued_total);
 }
 
-int conn_send(struct conn *c, char *data, size_t len, int fd)
+/* Queue data with fd, or with a's descriptor in mode (a not NULL), and send. */
+static int conn_queue(struct conn *c, char *data, size_t len, int fd,
+                      struct registry_array *a, enum meta_mode mode)
 {
     struct conn_out *e = NULL;
     size_t before;
@@ -399,7 +474,9 @@ int conn_send(struct conn *c, char *data, size_t len, int fd)
         conn_close(c, "out of memory");
         goto drop;
     }
-    *e = (struct conn_out){ .data = data, .len = len, .fd = fd };
+    *e = (struct conn_out){ .data = data, .len = len, .fd = fd, .array = a, .mode = mode };
+    if (a)
+        registry_ref(a);
     *c->out_tail = e;
     c->out_tail = &e->next;
     c->out_bytes += len;
@@ -417,6 +494,17 @@ int conn_send(struct conn *c, char *data, size_t len, int fd)
 drop:
     free(data);
     return -EPIPE;
+}
+
+int conn_send(struct conn *c, char *data, size_t len, int fd)
+{
+    return conn_queue(c, data, len, fd, NULL, META_MODE_R);
+}
+
+int conn_send_array(struct conn *c, char *data, size_t len, struct registry_array *a,
+                    enum meta_mode mode)
+{
+    return conn_queue(c, data, len, -1, a, mode);
 }
 
 void conn_release_fd(struct conn *c, int fd)
@@ -456,31 +544,61 @@ int conn_descriptor(struct conn *c, struct registry_array *a, enum meta_mode mod
     return 0;
 }
 
+/* fd, the cached descriptor of the removed persistent array a in mode, was given up:
+ * the replies still queued for (a, mode) could not reopen it by name any more, so they
+ * take fd with them (the last one sent closes it), while c pins fewer than
+ * CONN_PINNED_MAX. Returns whether they took it. */
+static bool conn_pin(struct conn *c, const struct registry_array *a, enum meta_mode mode, int fd)
+{
+    struct conn_out *e, *last = NULL;
+
+    if (!a->meta.persist || c->pinned >= CONN_PINNED_MAX)
+        return false;
+    for (e = c->out_head; e; e = e->next) {
+        if (e->array == a && e->mode == mode) {
+            registry_unref(e->array);
+            e->array = NULL;
+            e->fd = fd;
+            last = e;
+        }
+    }
+    if (!last)
+        return false;
+    last->owned = last->pinned = true;
+    c->pinned++;
+    return true;
+}
+
 size_t conn_uncache(struct conn *c, const struct registry_array *a)
 {
+    enum meta_mode mode;
     size_t n = 0;
     int fd;
 
-    while ((fd = fdcache_take(&c->descs, a)) >= 0) {
-        conn_release_fd(c, fd);
+    while ((fd = fdcache_take(&c->descs, a, &mode)) >= 0) {
+        if (!a || !conn_pin(c, a, mode, fd))
+            conn_release_fd(c, fd);
         n++;
     }
     return n;
 }
 
 /* Hand complete requests to methods, unless replies are piling up, for one turn:
- * CONN_TURN_REQUESTS of them, or up to one that walks daemon-wide state. */
+ * while c's uid has some of its share of the turn left (conn_uid_may), which a
+ * request that walks daemon-wide state uses up. */
 static void conn_process(struct conn *c)
 {
     int fds[CONN_FDS_IN];
     msgpack_object obj;
     uint64_t start, end;
-    unsigned nfds, kept, turn = 0;
+    unsigned nfds, kept;
+    bool served = false;
     int r;
 
     while (!c->closing && conn_may_answer(c)) {
-        if (turn++ == CONN_TURN_REQUESTS) {
-            conn_backlog_add(c);
+        if (!conn_uid_may(c)) {
+            if (decoder_pending(c->dec) > 0)
+                conn_backlog_add(c, !served);
             break;
         }
         start = c->rx_bytes - decoder_pending(c->dec);
@@ -488,8 +606,9 @@ static void conn_process(struct conn *c)
         if (r == 0)
             break;
         if (r < 0) {
-            log_warning(&c->d->log, "connection %llu (pid %u): undecodable request (%s): closing",
-                        (unsigned long long)c->id, c->peer.pid, strerror(-r));
+            if (ratelog_allow(&c->d->closings))
+                log_warning(&c->d->log, "connection %llu (pid %u): undecodable request (%s): "
+                            "closing", (unsigned long long)c->id, c->peer.pid, strerror(-r));
             if (r == -E2BIG)
                 conn_close_with(c, r, "a request is longer than the daemon's --max-request");
             else
@@ -497,6 +616,8 @@ static void conn_process(struct conn *c)
             return;
         }
         c->nrequests++;
+        c->uid->answered++;
+        served = true;
         /* This request takes the descriptors of a read it starts in and runs to the
          * end of; those of reads it ends past belong to no request. */
         end = c->rx_bytes - decoder_pending(c->dec);
@@ -511,10 +632,8 @@ static void conn_process(struct conn *c)
         }
         c->nfds_in = kept;
         conn_fds_in_drop(c, end);
-        if (methods_dispatch(c, &obj, fds, nfds)) {
-            conn_backlog_add(c);
-            break;
-        }
+        if (methods_dispatch(c, &obj, fds, nfds) && !c->closing)
+            c->uid->answered = CONN_TURN_REQUESTS;
     }
     conn_update_poll(c);
     conn_watch_idle(c);
@@ -568,8 +687,9 @@ static void conn_read(struct conn *c)
         return;
     r = decoder_feed(c->dec, buf, (size_t)n);
     if (r < 0) {
-        log_warning(&c->d->log, "connection %llu (pid %u): %s: closing", (unsigned long long)c->id,
-                    c->peer.pid, strerror(-r));
+        if (ratelog_allow(&c->d->closings))
+            log_warning(&c->d->log, "connection %llu (pid %u): %s: closing",
+                        (unsigned long long)c->id, c->peer.pid, strerror(-r));
         conn_close(c, "request buffer overflow");
         return;
     }

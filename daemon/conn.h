@@ -5,9 +5,10 @@
  * A connection is reference-counted: its poll handle holds one reference until
  * its close callback, and each thread-pool job or waiter working for it holds
  * another, so late work finds a closed (not freed) connection and drops its reply.
- * It answers at most CONN_TURN_REQUESTS requests per turn of the loop (one, when a
- * request walks daemon-wide state) and finishes a longer batch in later turns, so
- * one client's batch shares the loop with everyone else's.
+ * The connections of one uid together are answered at most CONN_TURN_REQUESTS
+ * requests per turn of the loop (up to one, when a request walks daemon-wide state),
+ * and finish a longer batch in later turns, so one user's batches share the loop
+ * with everyone else's however many connections that user opens.
  */
 #ifndef DAEMON_CONN_H
 #define DAEMON_CONN_H
@@ -30,7 +31,19 @@ struct daemon;
 struct conn_out;
 
 #define CONN_FDS_IN 16 /* descriptors received and not yet given to a request */
-#define CONN_TURN_REQUESTS 64 /* requests of one connection answered per turn of the loop */
+/* Descriptors of removed persistent arrays that one connection's unread replies keep. */
+#define CONN_PINNED_MAX FDCACHE_SIZE
+/* The most descriptors one connection makes the daemon hold: its socket, its cached
+ * descriptions, CONN_FDS_IN received, CONN_PINNED_MAX kept for unread replies, and a
+ * release ring's in a reply it leaves unread. A queued reply that carries an array's
+ * descriptor holds the array, not a descriptor: it takes one from the cache when it
+ * is sent, reopened if the cache gave it up, except for a persistent array removed
+ * meanwhile (its file went with its name): those replies keep the descriptor the cache
+ * held for it, up to CONN_PINNED_MAX; past that, or if the cache held none, the
+ * connection is closed when the reply is due. */
+#define CONN_NOFILE (1 + FDCACHE_SIZE + CONN_FDS_IN + CONN_PINNED_MAX + 1)
+#define CONN_TURN_REQUESTS 64 /* requests of one uid answered per turn of the loop */
+#define CONN_PAGE_WHEN_FULL 16 /* entries of a list or holders page while queues are full */
 
 /* A descriptor a client sent, and the stream bytes [from, to) of the recvmsg it came
  * with: it belongs to the last request whose first byte is among them. */
@@ -57,6 +70,7 @@ struct conn {
     bool backlog;                  /* has requests left for a later turn (d->backlog) */
     struct conn *backlog_next;
     struct fdcache descs;          /* descriptors sent to this peer, kept to send again */
+    unsigned pinned;               /* removed arrays' descriptors its queued replies keep */
     struct conn *prev, *next;      /* the daemon's open connections */
     char comm[CODEC_COMM_MAX + 1]; /* the peer's command name at accept, or "" */
     uv_timer_t idle;               /* runs while a request is half-sent (--request-timeout) */
@@ -82,10 +96,17 @@ void conn_unref(struct conn *c);
 
 /* Queue one whole message (data, malloc'd, taken) with an optional descriptor to
  * travel with its first byte, and send what the socket accepts now. fd is -1 or one
- * from conn_descriptor: it stays c's (a reply still queued keeps it open if the cache
- * gives it up). Returns 0, or a negative errno when c is closed or had to be closed
- * (a client that lets more than --max-queued bytes of replies pile up). */
+ * the daemon sends once (a release ring's): hand it to conn_release_fd after. Returns
+ * 0, or a negative errno when c is closed or had to be closed (a client that lets more
+ * than --max-queued bytes of replies pile up). */
 int conn_send(struct conn *c, char *data, size_t len, int fd);
+
+/* As conn_send, for a reply that carries a descriptor of a in mode: the one c's cache
+ * holds when the first byte is sent (call conn_descriptor first, to check there is
+ * one). A reply that waits holds a reference to a, no descriptor (CONN_NOFILE); if
+ * none can be had any more when it is sent, c is closed. */
+int conn_send_array(struct conn *c, char *data, size_t len, struct registry_array *a,
+                    enum meta_mode mode);
 
 /* Close fd (a descriptor c sent and no longer keeps: one its cache gave up, or one
  * sent once) now, unless a queued reply still carries it; then the last such reply
@@ -95,12 +116,13 @@ void conn_release_fd(struct conn *c, int fd);
 /* A descriptor of a in mode for c's peer: the one c was handed before for (a, mode)
  * if c still caches it, else a new description reopened by registry_descriptor and
  * cached. Two connections never get the same description. The descriptor stays c's:
- * send it with conn_send, never close it. At EMFILE/ENFILE every connection's cache
+ * a reply sends it through conn_send_array; never close it. At EMFILE/ENFILE every connection's cache
  * is given up (daemon_uncache) and the reopen tried once more. 0 or -errno. */
 int conn_descriptor(struct conn *c, struct registry_array *a, enum meta_mode mode, int *ret_fd);
 
 /* Give up c's cached descriptors of a (of every array when a is NULL): each is closed
- * now, or once the queued reply carrying it is sent. Returns how many were given up. */
+ * now, or, when a is a removed persistent array that queued replies still need (see
+ * CONN_NOFILE), once the last of them is sent. Returns how many were given up. */
 size_t conn_uncache(struct conn *c, const struct registry_array *a);
 
 /* Record an attachment on c. 0; -EMFILE past CONFIG_ATTACH_MAX on c or past
@@ -110,6 +132,12 @@ int conn_attach_add(struct conn *c, const struct registry_attach *att, char *err
                     size_t errlen);
 /* Remove the attachment named handle into *ret. 0 or -EBADF. */
 int conn_attach_take(struct conn *c, uint64_t handle, struct registry_attach *ret);
+
+/* Whether the replies waiting on all connections together reach --max-queued-total.
+ * Then only connections with none waiting are answered, one reply each until they
+ * read, and a list or holders page holds at most CONN_PAGE_WHEN_FULL entries (its
+ * reader pages on with "more"), so what such replies add beyond the cap is small. */
+bool conn_queues_full(const struct daemon *d);
 
 /* The connections with requests left over from their last turn are answered by an
  * idle handle of d's loop, one turn each per loop iteration. init before the first

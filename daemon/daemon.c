@@ -45,25 +45,26 @@ static void daemon_raise_nofile(struct daemon *d)
 void daemon_check_nofile(struct daemon *d)
 {
     uint64_t conns = d->cfg.max_connections, arrays = d->cfg.policy.max_arrays;
-    uint64_t need = conns + arrays + DAEMON_NOFILE_OWN;
+    uint64_t need = conns * CONN_NOFILE + arrays + DAEMON_NOFILE_OWN;
     struct rlimit rl;
 
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
         return;
     if (arrays)
         log_warning(&d->log, "the descriptor limit (%llu) is below the %llu that "
-                    "--max-connections (%llu) and --max-arrays (%llu) may need: one per "
-                    "connection and per volatile array, and %d of sharrd's own; raise it "
+                    "--max-connections (%llu) and --max-arrays (%llu) may need: %d per "
+                    "connection, one per volatile array, and %d of sharrd's own; raise it "
                     "(LimitNOFILE=, ulimit -n) or lower those limits",
                     (unsigned long long)rl.rlim_cur, (unsigned long long)need,
-                    (unsigned long long)conns, (unsigned long long)arrays, DAEMON_NOFILE_OWN);
+                    (unsigned long long)conns, (unsigned long long)arrays, CONN_NOFILE,
+                    DAEMON_NOFILE_OWN);
     else
         log_warning(&d->log, "the descriptor limit (%llu) is below the %llu that "
-                    "--max-connections (%llu) may need: one per connection and %d of sharrd's "
+                    "--max-connections (%llu) may need: %d per connection and %d of sharrd's "
                     "own, and with --max-arrays 0 one more per volatile array; raise it "
                     "(LimitNOFILE=, ulimit -n) or lower --max-connections",
                     (unsigned long long)rl.rlim_cur, (unsigned long long)need,
-                    (unsigned long long)conns, DAEMON_NOFILE_OWN);
+                    (unsigned long long)conns, CONN_NOFILE, DAEMON_NOFILE_OWN);
 }
 
 /* Tell a client over a connection limit why it is turned away, then drop it. The
@@ -202,6 +203,7 @@ int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t e
     }
     d->loop_on = true;
     ratelog_init(&d->refusals, &d->loop, &d->log, "refused connections");
+    ratelog_init(&d->closings, &d->loop, &d->log, "connections closed for what they sent");
     ratelog_init(&d->queues_full, &d->loop, &d->log, "times the reply queues filled up");
     trim_init(&d->trim, &d->loop);
     conn_backlog_init(d);
@@ -282,6 +284,7 @@ void daemon_stop(struct daemon *d)
     waiters_close(&d->registry.waiters);
     conn_backlog_close(d);
     ratelog_close(&d->refusals);
+    ratelog_close(&d->closings);
     ratelog_close(&d->queues_full);
     trim_close(&d->trim);
 }

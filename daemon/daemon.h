@@ -42,11 +42,15 @@ struct daemon {
     size_t nconns;
     struct peers peers;     /* what each uid's connections hold (per-uid limits) */
     struct ratelog refusals; /* "refusing a connection" lines */
+    struct ratelog closings; /* lines on connections closed for what their peer sent */
     size_t queued_total;    /* memory of every connection's queued replies */
     struct ratelog queues_full; /* "reply queues hold" lines (--max-queued-total) */
-    struct conn *backlog;   /* connections with requests left for their next turn */
+    struct conn *backlog, **backlog_tail; /* served, with requests left for their next turn */
+    struct conn *passed, **passed_tail;   /* passed over: their uid's share was spent */
     uv_idle_t backlog_idle; /* runs those turns (conn.c) */
-    bool backlog_on;        /* backlog_idle initialised and not closed */
+    uv_check_t turn_check;  /* counts the turns of the loop (conn.c) */
+    uint64_t turn;
+    bool backlog_on;        /* backlog_idle and turn_check initialised and not closed */
     struct trim trim;       /* gives freed heap memory back after a burst */
     uint64_t next_conn_id;
     uint64_t start_ns;      /* uv_hrtime() at start, for the uptime in stats */
@@ -78,7 +82,8 @@ void daemon_stop(struct daemon *d);
 void daemon_close(struct daemon *d);
 
 /* Warn when the descriptor limit is below what --max-connections and --max-arrays
- * may need (at start, and again after a reload changes them). */
+ * may need: CONN_NOFILE per connection, one per volatile array, and sharrd's own (at
+ * start, and again after a reload changes them). */
 void daemon_check_nofile(struct daemon *d);
 
 /* Give up every connection's cached descriptors of a (of every array when a is NULL):

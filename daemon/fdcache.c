@@ -55,13 +55,16 @@ int fdcache_put(struct fdcache *fc, struct registry_array *a, enum meta_mode mod
     return old;
 }
 
-int fdcache_take(struct fdcache *fc, const struct registry_array *a)
+int fdcache_take(struct fdcache *fc, const struct registry_array *a, enum meta_mode *ret_mode)
 {
     for (int i = 0; i < FDCACHE_SIZE; i++) {
         struct fdcache_entry *e = &fc->e[i];
 
-        if (e->array && (!a || e->array == a))
+        if (e->array && (!a || e->array == a)) {
+            if (ret_mode)
+                *ret_mode = e->mode;
             return fdcache_clear(e);
+        }
     }
     return -1;
 }

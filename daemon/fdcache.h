@@ -42,7 +42,8 @@ int fdcache_find(struct fdcache *fc, const struct registry_array *a, enum meta_m
 int fdcache_put(struct fdcache *fc, struct registry_array *a, enum meta_mode mode, int fd);
 
 /* Give up one entry of a (of any array when a is NULL): its array reference is
- * dropped and its descriptor returned (the caller's now); -1 when none is left. */
-int fdcache_take(struct fdcache *fc, const struct registry_array *a);
+ * dropped and its descriptor returned (the caller's now), with its mode in *ret_mode
+ * (may be NULL); -1 when none is left. */
+int fdcache_take(struct fdcache *fc, const struct registry_array *a, enum meta_mode *ret_mode);
 
 #endif

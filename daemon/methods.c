@@ -68,9 +68,10 @@ static void methods_job_done(uv_work_t *req, int status);
 static void methods_create_done(uv_work_t *req, int status);
 static int methods_stat_reply(struct conn *c, uint32_t msgid, const struct registry_array *a);
 
-/* Send the message packed into sb (r: the packer's result) with an optional fd from
- * conn_descriptor (not taken). */
-static void methods_send(struct conn *c, msgpack_sbuffer *sb, int r, int fd)
+/* Send the message packed into sb (r: the packer's result) with an optional fd sent
+ * once (not taken), or with the descriptor of a in mode when a is not NULL (conn.h). */
+static void methods_send_with(struct conn *c, msgpack_sbuffer *sb, int r, int fd,
+                              struct registry_array *a, enum meta_mode mode)
 {
     size_t len = sb->size;
 
@@ -79,7 +80,15 @@ static void methods_send(struct conn *c, msgpack_sbuffer *sb, int r, int fd)
         conn_close(c, "out of memory");
         return;
     }
-    conn_send(c, msgpack_sbuffer_release(sb), len, fd);
+    if (a)
+        conn_send_array(c, msgpack_sbuffer_release(sb), len, a, mode);
+    else
+        conn_send(c, msgpack_sbuffer_release(sb), len, fd);
+}
+
+static void methods_send(struct conn *c, msgpack_sbuffer *sb, int r, int fd)
+{
+    methods_send_with(c, sb, r, fd, NULL, META_MODE_R);
 }
 
 static void methods_close_fds(const int *fds, unsigned nfds)
@@ -187,6 +196,8 @@ static int methods_attach_reply(struct conn *c, uint32_t msgid, struct registry_
     msgpack_sbuffer sb;
     int fd, r;
 
+    /* The reply takes the descriptor from c's cache when it is sent (conn.h); this
+     * makes sure there is one to take. */
     r = conn_descriptor(c, a, mode, &fd);
     if (r == -ESTALE || (r == -ENOENT && a->meta.persist)) {
         /* Only a change to the store behind the daemon's back gets here: the daemon
@@ -211,7 +222,7 @@ static int methods_attach_reply(struct conn *c, uint32_t msgid, struct registry_
         growth_watch(c->d, a);
     rep = (struct codec_attach_reply){ .meta = a->meta, .handle = att.handle };
     msgpack_sbuffer_init(&sb);
-    methods_send(c, &sb, codec_pack_reply_attach(&sb, msgid, &rep), fd);
+    methods_send_with(c, &sb, codec_pack_reply_attach(&sb, msgid, &rep), -1, a, mode);
     return 0;
 }
 
@@ -759,6 +770,8 @@ static int methods_list(struct conn *c, const struct codec_msg *msg)
     r = codec_parse_list(msg->params, &p, err, sizeof(err));
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
+    if (conn_queues_full(c->d) && p.limit > CONN_PAGE_WHEN_FULL)
+        p.limit = CONN_PAGE_WHEN_FULL;
     for (size_t i = registry_after(reg, p.after); i < reg->n; i++) {
         struct registry_array *a = reg->arrays[i];
         if (!a->ready || !access_may_see(&a->meta, &c->peer))
@@ -1022,6 +1035,8 @@ static int methods_holders(struct conn *c, const struct codec_msg *msg)
     r = codec_parse_holders(msg->params, &p, err, sizeof(err));
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
+    if (conn_queues_full(c->d) && p.limit > CONN_PAGE_WHEN_FULL)
+        p.limit = CONN_PAGE_WHEN_FULL;
     page = malloc((size_t)p.limit * sizeof(*page));
     r = page ? holders_collect(c->d, &c->peer, &p, page, &n, &more) : -ENOMEM;
     if (r < 0) {
@@ -1093,7 +1108,7 @@ static int methods_ring(struct conn *c, const struct codec_msg *msg)
 
 /* counts: the answer shows attachments, so what every client posted in its release
  * ring is applied first; such a request walks every connection (and stat aside, every
- * array or attachment), so it ends its connection's turn of the loop. */
+ * array or attachment), so it ends its uid's turn of the loop. */
 static const struct {
     const char *name;
     int (*fn)(struct conn *c, const struct codec_msg *msg);
@@ -1122,8 +1137,9 @@ bool methods_dispatch(struct conn *c, const msgpack_object *obj, const int *fds,
     if (r < 0 && known) {
         methods_error(c, msg.msgid, -EBADMSG, "%s", err);
     } else if (r < 0) {
-        log_warning(&c->d->log, "connection %llu (pid %u): not a request (%s): closing",
-                    (unsigned long long)c->id, c->peer.pid, err);
+        if (ratelog_allow(&c->d->closings))
+            log_warning(&c->d->log, "connection %llu (pid %u): not a request (%s): closing",
+                        (unsigned long long)c->id, c->peer.pid, err);
         conn_close(c, "malformed message");
     } else if (msg.type == CODEC_REQUEST) {
         while (i < sizeof(methods_table) / sizeof(methods_table[0])

@@ -13,12 +13,20 @@
 
 static void registry_wake(struct registry *reg, struct registry_array *a);
 
+/* What the opens waiting for name are answered with: its array once ready. */
+static void *registry_lookup_ready(void *arg, const char *name)
+{
+    struct registry_array *a = registry_find(arg, name);
+
+    return a && a->ready ? a : NULL;
+}
+
 void registry_init(struct registry *reg, uv_loop_t *loop)
 {
     memset(reg, 0, sizeof(*reg));
     reg->loop = loop;
     reg->next_handle = 1;
-    waiters_init(&reg->waiters, loop);
+    waiters_init(&reg->waiters, loop, registry_lookup_ready, reg);
 }
 
 void registry_close(struct registry *reg)
@@ -270,11 +278,12 @@ void registry_keep_file(const struct store *s, struct registry_array *a)
     a->fd = fd;
 }
 
-/* a is ready (again): answer the opens waiting for its name. */
+/* a is ready (again): the opens waiting for its name are answered with it from the
+ * next turn of the loop on (waiters.h), unless it is gone by then. */
 static void registry_wake(struct registry *reg, struct registry_array *a)
 {
     a->ready = true;
-    waiters_wake(&reg->waiters, a->meta.name, a);
+    waiters_wake(&reg->waiters, a->meta.name);
 }
 
 void registry_ready(struct registry *reg, struct registry_array *a, int fd)

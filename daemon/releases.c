@@ -111,8 +111,9 @@ bool releases_take(struct conn *c)
         return true;
     n = ring_take(c->ring, &c->ring_tail, handles);
     if (n < 0) {
-        log_warning(&c->d->log, "connection %llu (pid %u): corrupt release ring: closing",
-                    (unsigned long long)c->id, c->peer.pid);
+        if (ratelog_allow(&c->d->closings))
+            log_warning(&c->d->log, "connection %llu (pid %u): corrupt release ring: closing",
+                        (unsigned long long)c->id, c->peer.pid);
         conn_close(c, "corrupt release ring");
         return false;
     }

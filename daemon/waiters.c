@@ -1,11 +1,15 @@
 /* waiters.c — a hash table of names (FNV-1a, chained, resized by powers of two as
  * names come and go), each with its waiters in a doubly linked list in arrival order;
- * each owner's waiters in a second list; a binary min-heap of deadlines.
+ * each owner's waiters in a second list; a binary min-heap of deadlines; a queue of
+ * woken names whose waiters are still to be answered.
  *
  * Answering takes the waiters out of every index first and calls them after, so a
  * callback that cancels or adds waiters never meets a list being walked. A name stays
- * allocated while a waiter taken out still refers to it, so callbacks can read it.
- * Expiry answers at most WAITERS_EXPIRE_BATCH per turn of the loop.
+ * allocated while a waiter taken out, or the woken queue, still refers to it, so
+ * callbacks can read it. Woken and expired waiters are answered WAITERS_BATCH of each
+ * per turn by an idle handle, which runs once per turn of the loop while work is left;
+ * the timer only starts it. (A timer restarted from its own callback with no delay
+ * runs again within the same turn in libuv 1.44, so it cannot spread the work.)
  */
 #include "waiters.h"
 
@@ -15,15 +19,17 @@
 
 #define WAITERS_BUCKETS_MIN 64
 #define WAITERS_HEAP_MIN 64
-#define WAITERS_EXPIRE_BATCH 256
 #define WAITERS_NO_HEAP SIZE_MAX
 #define WAITERS_NO_DEADLINE UINT64_MAX
 
 struct waiters_name {
     struct waiters_name *chain;   /* next in its bucket */
     uint64_t hash;
-    unsigned refs;                /* waiters that name it, in the index or being answered */
+    unsigned refs;                /* waiters that name it, in the index or being answered,
+                                   * and the woken queue */
     bool indexed;                 /* in the hash table */
+    bool woken;                   /* in the woken queue */
+    struct waiters_name *woken_next;
     struct waiter *first, *last;  /* waiting, oldest first */
     char name[];
 };
@@ -49,12 +55,18 @@ static uint64_t waiters_hash(const char *s)
     return h;
 }
 
-void waiters_init(struct waiters *ws, uv_loop_t *loop)
+void waiters_init(struct waiters *ws, uv_loop_t *loop, waiters_lookup_cb *lookup,
+                  void *lookup_arg)
 {
     memset(ws, 0, sizeof(*ws));
     ws->loop = loop;
+    ws->lookup = lookup;
+    ws->lookup_arg = lookup_arg;
+    ws->waking_tail = &ws->waking;
     uv_timer_init(loop, &ws->timer);
     ws->timer.data = ws;
+    uv_idle_init(loop, &ws->more);
+    ws->more.data = ws;
     ws->on = true;
 }
 
@@ -227,20 +239,30 @@ static void waiters_heap_remove(struct waiters *ws, struct waiter *w)
 }
 
 static void waiters_on_timer(uv_timer_t *t);
+static void waiters_on_more(uv_idle_t *idle);
 
-/* Due at the earliest deadline, or stopped when none. */
-static void waiters_arm(struct waiters *ws)
+/* Whether the earliest deadline has passed. */
+static bool waiters_due(const struct waiters *ws)
+{
+    return ws->nheap > 0 && ws->heap[0]->deadline <= uv_now(ws->loop);
+}
+
+/* The idle handle runs while waits are due or woken names wait for answers; else the
+ * timer is due at the earliest deadline, or stopped when none. */
+static void waiters_schedule(struct waiters *ws)
 {
     uint64_t now = uv_now(ws->loop);
 
     if (!ws->on)
         return;
-    if (ws->nheap == 0) {
+    if (waiters_due(ws) || ws->waking)
+        uv_idle_start(&ws->more, waiters_on_more);
+    else
+        uv_idle_stop(&ws->more);
+    if (ws->nheap == 0 || waiters_due(ws))
         uv_timer_stop(&ws->timer);
-        return;
-    }
-    uv_timer_start(&ws->timer, waiters_on_timer,
-                   ws->heap[0]->deadline > now ? ws->heap[0]->deadline - now : 0, 0);
+    else
+        uv_timer_start(&ws->timer, waiters_on_timer, ws->heap[0]->deadline - now, 0);
 }
 
 /* ---- taking out and answering ---- */
@@ -272,6 +294,14 @@ static void waiters_take(struct waiters *ws, struct waiter *w)
     ws->n--;
 }
 
+/* Answer w, taken out already, and free it. */
+static void waiters_answer_one(struct waiters *ws, struct waiter *w, void *found, int err)
+{
+    w->cb(w->arg, w->name->name, found, err);
+    waiters_name_put(ws, w->name);
+    free(w);
+}
+
 /* Answer the waiters chained through taken_next, in that order, and free them. */
 static void waiters_answer(struct waiters *ws, struct waiter *taken, void *found, int err)
 {
@@ -279,9 +309,7 @@ static void waiters_answer(struct waiters *ws, struct waiter *taken, void *found
 
     for (w = taken; w; w = next) {
         next = w->taken_next;
-        w->cb(w->arg, w->name->name, found, err);
-        waiters_name_put(ws, w->name);
-        free(w);
+        waiters_answer_one(ws, w, found, err);
     }
 }
 
@@ -325,28 +353,103 @@ int waiters_add(struct waiters *ws, const char *name, int64_t timeout_ms,
         (*owner->shared)++;
     ws->n++;
     if (w->heap_at == 0)
-        waiters_arm(ws);
+        waiters_schedule(ws);
     return 0;
 }
 
-void waiters_wake(struct waiters *ws, const char *name, void *found)
+void waiters_wake(struct waiters *ws, const char *name)
 {
     struct waiters_name *n = waiters_name_find(ws, name);
-    struct waiter *taken = NULL, **tail = &taken;
 
-    if (!n)
+    if (!n || n->woken)
         return;
-    /* The references of the waiters taken keep n until they are answered. */
-    while (n->first) {
-        struct waiter *w = n->first;
+    /* The queue's reference keeps n while its waiters are answered. */
+    n->woken = true;
+    n->refs++;
+    n->woken_next = NULL;
+    *ws->waking_tail = n;
+    ws->waking_tail = &n->woken_next;
+    waiters_schedule(ws);
+}
 
+/* Take the first woken name off the queue and drop the queue's reference. */
+static void waiters_woken_pop(struct waiters *ws)
+{
+    struct waiters_name *n = ws->waking;
+
+    ws->waking = n->woken_next;
+    if (!ws->waking)
+        ws->waking_tail = &ws->waking;
+    n->woken = false;
+    waiters_name_put(ws, n);
+}
+
+/* Answer up to most waiters of woken names, oldest name first, with what each name is
+ * found as now; a name no longer found leaves the queue and its waiters wait on. */
+static void waiters_answer_woken(struct waiters *ws, unsigned most)
+{
+    while (most > 0 && ws->waking) {
+        struct waiters_name *n = ws->waking;
+        struct waiter *taken = NULL, **tail = &taken;
+        void *found = n->first ? ws->lookup(ws->lookup_arg, n->name) : NULL;
+
+        if (!found) {
+            waiters_woken_pop(ws);
+            continue;
+        }
+        for (; most > 0 && n->first; most--) {
+            struct waiter *w = n->first;
+
+            waiters_take(ws, w);
+            w->taken_next = NULL;
+            *tail = w;
+            tail = &w->taken_next;
+        }
+        /* Done with n: its taken waiters' references keep it for their answers. */
+        if (!n->first)
+            waiters_woken_pop(ws);
+        waiters_answer(ws, taken, found, 0);
+    }
+}
+
+/* Answer up to most waiters whose deadline has passed, earliest first: with
+ * -ETIMEDOUT, or with the array when their name was woken and is still found (it came
+ * in time, only its answer waited for a turn). */
+static void waiters_answer_expired(struct waiters *ws, unsigned most)
+{
+    struct waiter *taken = NULL, **tail = &taken, *w, *next;
+
+    for (; most > 0 && waiters_due(ws); most--) {
+        w = ws->heap[0];
         waiters_take(ws, w);
         w->taken_next = NULL;
         *tail = w;
         tail = &w->taken_next;
     }
-    waiters_arm(ws);
-    waiters_answer(ws, taken, found, 0);
+    for (w = taken; w; w = next) {
+        void *found = w->name->woken ? ws->lookup(ws->lookup_arg, w->name->name) : NULL;
+
+        next = w->taken_next;
+        waiters_answer_one(ws, w, found, found ? 0 : -ETIMEDOUT);
+    }
+}
+
+/* One turn's share: a batch of expired waits and a batch of woken ones. */
+static void waiters_run(struct waiters *ws)
+{
+    waiters_answer_expired(ws, WAITERS_BATCH);
+    waiters_answer_woken(ws, WAITERS_BATCH);
+    waiters_schedule(ws);
+}
+
+static void waiters_on_more(uv_idle_t *idle)
+{
+    waiters_run(idle->data);
+}
+
+static void waiters_on_timer(uv_timer_t *t)
+{
+    waiters_run(t->data);
 }
 
 void waiters_cancel(struct waiters *ws, struct waiters_owner *owner)
@@ -361,27 +464,8 @@ void waiters_cancel(struct waiters *ws, struct waiters_owner *owner)
         w->taken_next = taken;
         taken = w;
     }
-    waiters_arm(ws);
+    waiters_schedule(ws);
     waiters_answer(ws, taken, NULL, -ECANCELED);
-}
-
-static void waiters_on_timer(uv_timer_t *t)
-{
-    struct waiters *ws = t->data;
-    uint64_t now = uv_now(ws->loop);
-    struct waiter *taken = NULL, **tail = &taken;
-
-    for (int i = 0; i < WAITERS_EXPIRE_BATCH && ws->nheap > 0 && ws->heap[0]->deadline <= now;
-         i++) {
-        struct waiter *w = ws->heap[0];
-
-        waiters_take(ws, w);
-        w->taken_next = NULL;
-        *tail = w;
-        tail = &w->taken_next;
-    }
-    waiters_arm(ws);
-    waiters_answer(ws, taken, NULL, -ETIMEDOUT);
 }
 
 void waiters_close(struct waiters *ws)
@@ -401,7 +485,10 @@ void waiters_close(struct waiters *ws)
     *tail = NULL;
     for (struct waiter *w = taken; w; w = w->taken_next)
         waiters_take(ws, w);
+    while (ws->waking)
+        waiters_woken_pop(ws);
     ws->on = false;
     uv_close((uv_handle_t *)&ws->timer, NULL);
+    uv_close((uv_handle_t *)&ws->more, NULL);
     waiters_answer(ws, taken, NULL, -ECANCELED);
 }

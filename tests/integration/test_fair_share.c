@@ -1,9 +1,11 @@
 /* test_fair_share.c — what one local user, or a few, can make sharrd hold on its one
- * loop: connections, waiting opens, attachments and unread replies. Each is bounded
- * per uid (or in total) by a flag with a default sized against the whole; root keeps
- * connections of its own; refusals are logged at a bounded rate; memory goes back to
- * the system once the holders leave; one client's batch of requests shares the loop
- * with the others. Everything is measured as counts, bytes and log lines, never time.
+ * loop: connections, waiting opens, attachments, unread replies and descriptors. Each
+ * is bounded per uid (or in total) by a flag with a default sized against the whole;
+ * root keeps connections of its own; refusals and connections closed for what they
+ * sent are logged at a bounded rate; memory goes back to the system once the holders
+ * leave; one user's batches of requests, a create's waiting opens and expiring waits
+ * share the loop with the others, a slice per turn. Everything is measured as counts,
+ * bytes and log lines, never time.
  *
  * Other uids connect through asuser_connect (a child running as that uid connects and
  * hands the sockets back), so the test itself speaks for them with rawconn. RSS is the
@@ -12,6 +14,7 @@
  * plain build (FAIR_SANITIZED; reported skipped there); the counts are checked in both.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,6 +24,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -298,6 +302,40 @@ static void test_refused_connections_are_logged_at_a_bounded_rate(void **state)
     assert_true(summaries >= 1);
 }
 
+static void test_connections_closed_for_what_they_sent_are_logged_at_a_bounded_rate(
+    void **state)
+{
+    struct harness *h = *state;
+    enum { CLOSED = 2000, BURST = 10, PERIOD_S = 10 };
+    /* A byte msgpack never uses, and an integer where a request belongs. */
+    static const uint8_t undecodable[] = { 0xc1 }, not_a_request[] = { 0x07 };
+    double t0 = now_s();
+    for (int i = 0; i < CLOSED; i++) {
+        struct rawconn rc;
+        rawconn_open(&rc, h->sock, 4096);
+        if (i % 2)
+            rawconn_send_ok(&rc, undecodable, sizeof undecodable);
+        else
+            rawconn_send_ok(&rc, not_a_request, sizeof not_a_request);
+        assert_int_equal(rawconn_expect_closed(&rc), 0);
+        rawconn_close(&rc);
+    }
+    double elapsed = now_s() - t0;
+    sharr_t *c = harness_connect(h);
+    assert_int_equal(harness_wait_connections(c, 1), 1);
+    sharr_disconnect(c);
+    assert_int_equal(harness_daemon_stop(h), 0);
+    unsigned long long suppressed = 0;
+    int lines = log_lines(h, "): closing", NULL, NULL);
+    int summaries = log_lines(h, "more connections closed for what they sent not logged",
+                              "warning: ", &suppressed);
+    print_message("%d connections closed for bad bytes in %.1f s: %d lines, %d summaries of "
+                  "%llu more\n", CLOSED, elapsed, lines, summaries, suppressed);
+    assert_true(lines <= BURST * ((int)(elapsed / PERIOD_S) + 2));
+    assert_int_equal((unsigned long long)lines + suppressed, CLOSED);
+    assert_true(summaries >= 1);
+}
+
 /* ---- finding 5: waiting opens ---- */
 
 /* Send count waiting opens of names prefix-N (forever) from msgid first, then a
@@ -432,6 +470,154 @@ static void test_waiting_opens_of_four_uids_cost_little_and_their_memory_returns
     }
     keeper_check(&k);
     keeper_stop(&k);
+}
+
+/* Send count opens of name waiting wait_ms (-1: forever) from msgid first, then stats
+ * (msgid first + count), and read up to the stats reply: none may be answered before. */
+static void wait_for_name(struct rawconn *rc, uint32_t first, int count, const char *name,
+                          int64_t wait_ms)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    for (int i = 0; i < count; i++) {
+        struct codec_open o = { .mode = META_MODE_R, .wait_ms = wait_ms };
+        snprintf(o.name, sizeof o.name, "%s", name);
+        assert_int_equal(codec_pack_open(&sb, first + (uint32_t)i, &o), 0);
+    }
+    assert_int_equal(codec_pack_stats(&sb, first + (uint32_t)count), 0);
+    rawconn_send_sbuf(rc, &sb);
+    msgpack_sbuffer_destroy(&sb);
+    rawconn_expect_reply(rc, first + (uint32_t)count, NULL, NULL);
+}
+
+static void test_expired_waiting_opens_are_answered_a_slice_per_turn(void **state)
+{
+    struct harness *h = *state;
+    /* sharrd answers at most BATCH expired waits per turn of its loop. */
+    enum { WAITS = 4096, OTHERS = 1024, BATCH = 256, WAIT_MS = 1000 };
+    const char *const flags[] = { "--max-waiting-opens", "4096", NULL };
+    launch_daemon(h, flags, 0);
+    struct rawconn w;
+    rawconn_open(&w, h->sock, 65536);
+    rawconn_hello(&w, 1);
+    wait_for_name(&w, 10, WAITS, "never", WAIT_MS);
+    /* All expire while the daemon is stopped, so its loop finds them due at once, with
+     * the same connection's other requests waiting to be read. */
+    assert_int_equal(kill(h->daemon, SIGSTOP), 0);
+    usleep((WAIT_MS + 200) * 1000);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    for (int i = 0; i < OTHERS; i++) {
+        struct codec_open o = { .mode = META_MODE_R };
+        snprintf(o.name, sizeof o.name, "missing-%d", i);
+        assert_int_equal(codec_pack_open(&sb, 100000 + (uint32_t)i, &o), 0);
+    }
+    rawconn_send_sbuf(&w, &sb);
+    msgpack_sbuffer_destroy(&sb);
+    assert_int_equal(kill(h->daemon, SIGCONT), 0);
+    int expired = 0, missing = 0, run = 0, longest = 0;
+    while (expired + missing < WAITS + OTHERS) {
+        msgpack_object obj;
+        assert_int_equal(rawconn_next(&w, &obj, NULL), 1);
+        char code[32];
+        reply_code(&obj, code, sizeof code);
+        if (strcmp(code, "ETIMEDOUT") == 0) {
+            expired++;
+            if (++run > longest)
+                longest = run;
+        } else {
+            assert_string_equal(code, "ENOENT");
+            missing++;
+            run = 0;
+        }
+    }
+    print_message("%d waits expired together: at most %d answered in a row before the "
+                  "connection's other requests\n", WAITS, longest);
+    assert_int_equal(expired, WAITS);
+    assert_true(longest <= 4 * BATCH);
+    rawconn_close(&w);
+}
+
+static void test_a_create_answers_the_opens_waiting_for_it_a_slice_per_turn(void **state)
+{
+    struct harness *h = *state;
+    /* Four uids, each at its default limit of waiting opens, all for one name. */
+    enum { CONNS = 4, PER_CONN = DEFAULT_WAITING_OPENS_PER_UID / CONNS,
+           WAITS = UIDS * CONNS * PER_CONN, STATS = 2000, BATCH = 256 };
+    asuser_open_dir(h);
+    raise_own_nofile(1024);
+    struct rawconn rc[UIDS][CONNS];
+    for (int u = 0; u < UIDS; u++) {
+        int fds[CONNS];
+        asuser_connect(h, fair_uids[u], fair_uids[u], fds, CONNS);
+        for (int i = 0; i < CONNS; i++) {
+            rawconn_adopt(&rc[u][i], fds[i], 65536);
+            rawconn_hello(&rc[u][i], 1);
+            wait_for_name(&rc[u][i], 10, PER_CONN, "awaited", -1);
+        }
+    }
+    struct rawconn b, maker;
+    rawconn_open(&b, h->sock, 65536);
+    rawconn_hello(&b, 1);
+    rawconn_open(&maker, h->sock, 65536);
+    rawconn_hello(&maker, 1);
+    msgpack_sbuffer st, cr;
+    msgpack_sbuffer_init(&st);
+    msgpack_sbuffer_init(&cr);
+    for (int i = 0; i < STATS; i++)
+        assert_int_equal(codec_pack_stats(&st, 2 + (uint32_t)i), 0);
+    struct codec_create c = { .ndim = 1, .shape = { 8 }, .order = 'C', .perm = 0644 };
+    strcpy(c.name, "awaited");
+    assert_int_equal(dtype_parse("|u1", &c.dtype), 0);
+    assert_int_equal(codec_pack_create(&cr, 2, &c), 0);
+    /* B's stats and the create arrive while the daemon is stopped, so its loop finds
+     * both ready at once. */
+    assert_int_equal(kill(h->daemon, SIGSTOP), 0);
+    rawconn_send_sbuf(&b, &st);
+    rawconn_send_sbuf(&maker, &cr);
+    assert_int_equal(kill(h->daemon, SIGCONT), 0);
+    rawconn_expect_reply(&maker, 2, NULL, NULL);
+    int fd = rawconn_take_fd(&maker, NULL);
+    assert_true(fd >= 0);
+    close(fd);
+    /* Attachments as each of B's stats saw them (none before): the create's own, then
+     * the waits'. */
+    uint64_t prev = 0, most_rise = 0;
+    int during = 0;
+    for (int i = 0; i < STATS; i++) {
+        const msgpack_object *result = NULL;
+        rawconn_expect_reply(&b, 2 + (uint32_t)i, NULL, &result);
+        struct codec_stats_reply rep;
+        char err[256];
+        assert_int_equal(codec_parse_reply_stats(result, &rep, err, sizeof err), 0);
+        assert_true(rep.attachments >= prev);
+        if (rep.attachments - prev > most_rise)
+            most_rise = rep.attachments - prev;
+        during += rep.attachments > 1 && rep.attachments < WAITS + 1;
+        prev = rep.attachments;
+    }
+    assert_int_equal(prev, WAITS + 1);
+    /* Every wait was answered with the array. */
+    for (int u = 0; u < UIDS; u++) {
+        for (int i = 0; i < CONNS; i++) {
+            for (int k = 0; k < PER_CONN; k++) {
+                rawconn_expect_reply(&rc[u][i], 10 + (uint32_t)k, NULL, NULL);
+                int got;
+                while ((got = rawconn_take_fd(&rc[u][i], NULL)) >= 0)
+                    close(got);
+            }
+            rawconn_close(&rc[u][i]);
+        }
+    }
+    print_message("B's stats answered while a create answered %d waiting opens: %d; most "
+                  "answered between two of them: %llu\n", WAITS, during,
+                  (unsigned long long)most_rise);
+    assert_true(most_rise <= 4 * BATCH);
+    assert_true(during >= WAITS / (4 * BATCH));
+    msgpack_sbuffer_destroy(&st);
+    msgpack_sbuffer_destroy(&cr);
+    rawconn_close(&b);
+    rawconn_close(&maker);
 }
 
 /* ---- finding 6: attachments ---- */
@@ -598,6 +784,84 @@ static void test_a_batch_of_releases_shares_the_loop_with_another_client(void **
     sharr_disconnect(c);
 }
 
+static void test_a_uid_gets_one_share_of_each_turn_however_many_connections_it_has(
+    void **state)
+{
+    struct harness *h = *state;
+    /* Four uids with 16 connections each pipeline opens; root pipelines stats. */
+    enum { CONNS = 16, OPENS = 1000, STATS = 500,
+           TOTAL = UIDS * CONNS * OPENS };
+    asuser_open_dir(h);
+    raise_own_nofile(1024);
+    sharr_t *c = harness_connect(h);
+    sharr_array_t *own = NULL;
+    const uint64_t shape[1] = { 64 };
+    struct sharr_create_opts open_to_all = { .size = sizeof(open_to_all), .perm = 0644 };
+    assert_rc(sharr_create(c, "shared", "|u1", 1, shape, &open_to_all, &own), 0);
+    struct rawconn rc[UIDS][CONNS];
+    for (int u = 0; u < UIDS; u++) {
+        int fds[CONNS];
+        asuser_connect(h, fair_uids[u], fair_uids[u], fds, CONNS);
+        for (int i = 0; i < CONNS; i++) {
+            rawconn_adopt(&rc[u][i], fds[i], 65536);
+            rawconn_hello(&rc[u][i], 1);
+        }
+    }
+    msgpack_sbuffer opens, st;
+    msgpack_sbuffer_init(&opens);
+    msgpack_sbuffer_init(&st);
+    for (int i = 0; i < OPENS; i++) {
+        struct codec_open o = { .mode = META_MODE_R };
+        strcpy(o.name, "shared");
+        assert_int_equal(codec_pack_open(&opens, 10 + (uint32_t)i, &o), 0);
+    }
+    for (int i = 0; i < STATS; i++)
+        assert_int_equal(codec_pack_stats(&st, 2 + (uint32_t)i), 0);
+    struct rawconn b;
+    rawconn_open(&b, h->sock, 65536);
+    rawconn_hello(&b, 1);
+    /* Everything arrives while the daemon is stopped, so its loop finds it at once. */
+    assert_int_equal(kill(h->daemon, SIGSTOP), 0);
+    for (int u = 0; u < UIDS; u++)
+        for (int i = 0; i < CONNS; i++)
+            assert_int_equal(send(rc[u][i].fd, opens.data, opens.size,
+                                  MSG_DONTWAIT | MSG_NOSIGNAL), (ssize_t)opens.size);
+    rawconn_send_ok(&b, st.data, st.size);
+    assert_int_equal(kill(h->daemon, SIGCONT), 0);
+    /* The four uids' opens answered between two of root's stats, as root saw them. */
+    uint64_t prev = 1, most_rise = 0;
+    int during = 0;
+    for (int i = 0; i < STATS; i++) {
+        const msgpack_object *result = NULL;
+        rawconn_expect_reply(&b, 2 + (uint32_t)i, NULL, &result);
+        struct codec_stats_reply rep;
+        char err[256];
+        assert_int_equal(codec_parse_reply_stats(result, &rep, err, sizeof err), 0);
+        assert_true(rep.attachments >= prev);
+        if (rep.attachments - prev > most_rise)
+            most_rise = rep.attachments - prev;
+        during += rep.attachments > 1 && rep.attachments < TOTAL + 1;
+        prev = rep.attachments;
+    }
+    assert_int_equal(harness_wait_attachments(c, TOTAL + 1), TOTAL + 1);
+    print_message("root's stats answered while %d connections of %d uids made %d opens: %d; "
+                  "most opens between two of them: %llu\n", UIDS * CONNS, UIDS, TOTAL, during,
+                  (unsigned long long)most_rise);
+    /* Each uid had a turn's share (TURN_REQUESTS) between two of root's, not one per
+     * connection. */
+    assert_true(most_rise <= 2 * UIDS * TURN_REQUESTS);
+    assert_true(during >= TOTAL / (2 * UIDS * TURN_REQUESTS));
+    for (int u = 0; u < UIDS; u++)
+        for (int i = 0; i < CONNS; i++)
+            rawconn_close(&rc[u][i]);
+    rawconn_close(&b);
+    msgpack_sbuffer_destroy(&opens);
+    msgpack_sbuffer_destroy(&st);
+    assert_int_equal(harness_wait_attachments(c, 1), 1);
+    assert_rc(sharr_close(own), 0);
+    sharr_disconnect(c);
+}
+
 /* ---- finding 7: clients that never read ---- */
 
 static void test_clients_that_never_read_are_held_to_the_total_reply_cap(void **state)
@@ -650,17 +914,324 @@ static void test_clients_that_never_read_are_held_to_the_total_reply_cap(void **
     keeper_stop(&k);
 }
 
+static void test_clients_that_never_read_full_pages_are_held_to_the_total_reply_cap(
+    void **state)
+{
+    struct harness *h = *state;
+    /* Pages of 1,024 arrays and holders with names of 255 bytes, each some 300 KB. */
+    enum { ARRAYS = 1024, CLIENTS = 64, REQUESTS = 20, CAP_KIB = 4096 };
+    const char *const flags[] = { "--max-queued-total", "4M", NULL };
+    launch_daemon(h, flags, 0);
+    sharr_t *c = harness_connect(h);
+    sharr_array_t **held = calloc(ARRAYS, sizeof *held);
+    assert_non_null(held);
+    const uint64_t shape[1] = { 1 };
+    for (int i = 0; i < ARRAYS; i++) {
+        char name[PROTO_NAME_MAX + 1];
+        memset(name, 'n', PROTO_NAME_MAX - 5);
+        snprintf(name + PROTO_NAME_MAX - 5, 6, "%05d", i);
+        assert_rc(sharr_create(c, name, "|u1", 1, shape, NULL, &held[i]), 0);
+    }
+    long base = daemon_rss_kib(h);
+    msgpack_sbuffer lists, holders;
+    msgpack_sbuffer_init(&lists);
+    msgpack_sbuffer_init(&holders);
+    for (int i = 0; i < REQUESTS; i++) {
+        struct codec_list l = { .limit = PROTO_LIST_PAGE_MAX, .table = true };
+        struct codec_holders hd = { .limit = PROTO_LIST_PAGE_MAX };
+        assert_int_equal(codec_pack_list(&lists, 2 + (uint32_t)i, &l), 0);
+        assert_int_equal(codec_pack_holders(&holders, 2 + (uint32_t)i, &hd), 0);
+    }
+    struct rawconn rc[CLIENTS];
+    for (int i = 0; i < CLIENTS; i++) {
+        const msgpack_sbuffer *sb = i % 2 ? &holders : &lists;
+        rawconn_open(&rc[i], h->sock, 4096);
+        rawconn_hello(&rc[i], 1);
+        assert_int_equal(send(rc[i].fd, sb->data, sb->size, MSG_DONTWAIT | MSG_NOSIGNAL),
+                         (ssize_t)sb->size);
+    }
+    msgpack_sbuffer_destroy(&lists);
+    msgpack_sbuffer_destroy(&holders);
+    /* Each client's first page is answered at least; then the queues are full. */
+    struct sharr_stats st = harness_stats(c);
+    for (int i = 0; i < 400 && log_lines(h, "reply queues hold", NULL, NULL) == 0; i++) {
+        usleep(50 * 1000);
+        st = harness_stats(c);
+    }
+    long during = daemon_rss_kib(h);
+    assert_int_equal(st.connections, CLIENTS + 1);
+    /* A client that reads is served in full meanwhile: every page of the listing and
+     * of the holders (shorter ones while the queues are full), a create and an open. */
+    struct sharr_info *page = calloc(PROTO_LIST_PAGE_MAX, sizeof *page);
+    struct sharr_holder *hp = calloc(PROTO_LIST_PAGE_MAX, sizeof *hp);
+    assert_non_null(page);
+    assert_non_null(hp);
+    size_t listed = 0, n = 0;
+    int more = 1, pages = 0;
+    char after[PROTO_NAME_MAX + 1] = "";
+    while (more) {
+        assert_rc(sharr_list(c, after, page, PROTO_LIST_PAGE_MAX, &n, &more), 0);
+        assert_true(n > 0);
+        listed += n;
+        pages++;
+        snprintf(after, sizeof after, "%s", page[n - 1].name);
+    }
+    uint64_t last = 0;
+    size_t holding = 0;
+    for (more = 1; more;) {
+        assert_rc(sharr_holders(c, NULL, last, hp, PROTO_LIST_PAGE_MAX, &n, &more), 0);
+        assert_true(n > 0);
+        holding += n;
+        last = hp[n - 1].handle;
+    }
+    sharr_array_t *made = NULL, *opened = NULL;
+    assert_rc(sharr_create(c, "while-full", "|u1", 1, shape, NULL, &made), 0);
+    assert_rc(sharr_open(c, "while-full", "r", NULL, &opened), 0);
+    assert_rc(sharr_close(opened), 0);
+    assert_rc(sharr_close(made), 0);
+    assert_int_equal(listed, ARRAYS);
+    assert_int_equal(holding, ARRAYS);
+    free(page);
+    free(hp);
+    for (int i = 0; i < CLIENTS; i++)
+        rawconn_close(&rc[i]);
+    assert_int_equal(harness_wait_connections(c, 1), 1);
+    long left = wait_rss_at_most(h, base + 2048);
+    print_message("%d clients that never read pages of %d: rss %ld KiB before, %ld with "
+                  "them (cap %d KiB), %ld after; another client listed them in %d pages\n",
+                  CLIENTS, ARRAYS, base, during, CAP_KIB, left, pages);
+    if (rss_meaningful()) {
+        assert_true(during <= base + 2 * CAP_KIB + 4096);
+        assert_true(left <= base + 2048);
+    }
+    assert_true(log_lines(h, "reply queues hold", NULL, NULL) >= 1);
+    for (int i = 0; i < ARRAYS; i++)
+        assert_rc(sharr_close(held[i]), 0);
+    free(held);
+    sharr_disconnect(c);
+}
+
+/* ---- descriptors a peer can make sharrd hold ---- */
+
+/* The most descriptors one connection makes sharrd hold, as sharrd(8) states it: its
+ * socket, 4 cached descriptions, 16 received descriptors of a half-sent request, 4 of
+ * unlinked arrays kept for unread replies, and a release ring's in an unread reply. */
+#define CONNECTION_NOFILE 26
+
+/* Create n arrays named prefix-I that every uid may read, and hold none of them. */
+static void make_readable_arrays(sharr_t *c, const char *prefix, int n)
+{
+    const uint64_t shape[1] = { 64 };
+    struct sharr_create_opts open_to_all = { .size = sizeof(open_to_all), .perm = 0644 };
+    for (int i = 0; i < n; i++) {
+        char name[64];
+        sharr_array_t *a = NULL;
+        snprintf(name, sizeof name, "%s-%d", prefix, i);
+        assert_rc(sharr_create(c, name, "|u1", 1, shape, &open_to_all, &a), 0);
+        assert_rc(sharr_close(a), 0);
+    }
+}
+
+/* Send opens of prefix-0 .. prefix-(arrays - 1) in turn, count in all, and read no
+ * reply: each open needs another description than the last few. */
+static void open_in_turn_unread(struct rawconn *rc, const char *prefix, int arrays, int count)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    for (int i = 0; i < count; i++) {
+        struct codec_open o = { .mode = META_MODE_R };
+        snprintf(o.name, sizeof o.name, "%s-%d", prefix, i % arrays);
+        assert_int_equal(codec_pack_open(&sb, 10 + (uint32_t)i, &o), 0);
+    }
+    rawconn_send_sbuf(rc, &sb);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_a_client_that_never_reads_makes_sharrd_hold_few_descriptors(void **state)
+{
+    struct harness *h = *state;
+    enum { ARRAYS = 5, OPENS = 2000 };
+    asuser_open_dir(h);
+    sharr_t *c = harness_connect(h);
+    make_readable_arrays(c, "cycle", ARRAYS);
+    int base = launch_count_fds(h->daemon);
+    int fd;
+    asuser_connect(h, ASUSER_UID, ASUSER_GID, &fd, 1);
+    struct rawconn rc;
+    rawconn_adopt(&rc, fd, 4096);
+    rawconn_hello(&rc, 1);
+    open_in_turn_unread(&rc, "cycle", ARRAYS, OPENS);
+    assert_int_equal(harness_wait_attachments(c, OPENS), OPENS);
+    int held = launch_count_fds(h->daemon);
+    print_message("a client that never reads %d opens of %d arrays in turn: sharrd holds %d "
+                  "descriptors more\n", OPENS, ARRAYS, held - base);
+    assert_true(held - base <= CONNECTION_NOFILE);
+    /* Read at last, each reply still brings its array's descriptor. */
+    for (int i = 0; i < OPENS; i++) {
+        rawconn_expect_reply(&rc, 10 + (uint32_t)i, NULL, NULL);
+        int got = rawconn_take_fd(&rc, NULL);
+        assert_true(got >= 0);
+        close(got);
+    }
+    rawconn_close(&rc);
+    assert_int_equal(harness_wait_attachments(c, 0), 0);
+    assert_int_equal(launch_wait_fds(h->daemon, base), base);
+    sharr_disconnect(c);
+}
+
+static void test_replies_left_unread_still_carry_the_descriptors_of_unlinked_arrays(
+    void **state)
+{
+    struct harness *h = *state;
+    /* Persistent arrays (a file that goes with its name), as many as a connection
+     * caches, opened in turn by a client that reads its replies only after all were
+     * unlinked. */
+    enum { ARRAYS = 4, OPENS = 1200 };
+    sharr_t *c = harness_connect(h);
+    const uint64_t shape[1] = { 64 };
+    struct sharr_create_opts persistent = { .size = sizeof(persistent), .persist = 1,
+                                            .perm = 0644 };
+    for (int i = 0; i < ARRAYS; i++) {
+        char name[32];
+        sharr_array_t *a = NULL;
+        snprintf(name, sizeof name, "gone-%d", i);
+        assert_rc(sharr_create(c, name, "|u1", 1, shape, &persistent, &a), 0);
+        assert_rc(sharr_close(a), 0);
+    }
+    struct rawconn rc;
+    rawconn_open(&rc, h->sock, 4096);
+    rawconn_hello(&rc, 1);
+    open_in_turn_unread(&rc, "gone", ARRAYS, OPENS);
+    assert_int_equal(harness_wait_attachments(c, OPENS), OPENS);
+    for (int i = 0; i < ARRAYS; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "gone-%d", i);
+        assert_rc(sharr_unlink(c, name), 0);
+    }
+    for (int i = 0; i < OPENS; i++) {
+        rawconn_expect_reply(&rc, 10 + (uint32_t)i, NULL, NULL);
+        int fd = rawconn_take_fd(&rc, NULL);
+        assert_true(fd >= 0);
+        struct stat st;
+        assert_int_equal(fstat(fd, &st), 0);
+        assert_true(st.st_size >= 4096 + 64);
+        close(fd);
+    }
+    rawconn_close(&rc);
+    assert_int_equal(harness_wait_attachments(c, 0), 0);
+    sharr_disconnect(c);
+}
+
+/* Send 1 byte of a request with 16 descriptors, and no more. */
+static void half_send_with_descriptors(struct rawconn *rc)
+{
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int) * 16)];
+    } ctl;
+    int fds[16];
+    uint8_t first = 0x94; /* [0, msgid, method, params] begins */
+    struct iovec iov = { &first, 1 };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                          .msg_controllen = sizeof ctl.buf };
+    memset(&ctl, 0, sizeof ctl);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof fds);
+    for (int i = 0; i < 16; i++) {
+        fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        assert_true(fds[i] >= 0);
+    }
+    memcpy(CMSG_DATA(cm), fds, sizeof fds);
+    assert_int_equal(sendmsg(rc->fd, &msg, MSG_NOSIGNAL), 1);
+    for (int i = 0; i < 16; i++)
+        close(fds[i]);
+}
+
+static void test_four_uids_holding_descriptors_leave_root_served_at_a_limit_sharrd_accepts(
+    void **state)
+{
+    struct harness *h = *state;
+    /* Each uid may hold 8 connections; the limit is the least sharrd does not warn of. */
+    enum { CONNECTIONS = 64, ARRAYS = 64, PER_UID = CONNECTIONS / 8, CYCLE = 5, OPENS = 2000,
+           NOFILE = CONNECTIONS * CONNECTION_NOFILE + ARRAYS + 64 };
+    const char *const flags[] = { "--max-connections", "64", "--max-arrays", "64", NULL };
+    int warned = log_lines(h, "descriptor limit", NULL, NULL);
+    launch_daemon(h, flags, NOFILE);
+    assert_int_equal(log_lines(h, "descriptor limit", NULL, NULL), warned);
+    asuser_open_dir(h);
+    sharr_t *mon = harness_connect(h);
+    make_readable_arrays(mon, "cycle", CYCLE);
+    /* Half of each uid's connections never read the replies to opens of arrays in turn;
+     * the other half hold a half-sent request with descriptors. */
+    struct rawconn rc[UIDS][PER_UID];
+    for (int u = 0; u < UIDS; u++) {
+        int fds[PER_UID];
+        asuser_connect(h, fair_uids[u], fair_uids[u], fds, PER_UID);
+        for (int i = 0; i < PER_UID; i++) {
+            rawconn_adopt(&rc[u][i], fds[i], 4096);
+            rawconn_hello(&rc[u][i], 1);
+        }
+    }
+    for (int u = 0; u < UIDS; u++) {
+        for (int i = 0; i < PER_UID; i++) {
+            if (i % 2)
+                half_send_with_descriptors(&rc[u][i]);
+            else
+                open_in_turn_unread(&rc[u][i], "cycle", CYCLE, OPENS);
+        }
+    }
+    uint64_t opens = (uint64_t)UIDS * PER_UID / 2 * OPENS;
+    uint64_t seen = harness_wait_attachments(mon, opens);
+    print_message("four uids: %llu of %llu opens answered unread; sharrd holds %d descriptors "
+                  "of its limit %d\n", (unsigned long long)seen, (unsigned long long)opens,
+                  launch_count_fds(h->daemon), NOFILE);
+    /* Root connects, creates, opens and gets stats; so does a fifth uid. */
+    struct rawconn root;
+    rawconn_open(&root, h->sock, 4096);
+    assert_int_equal(hello_or_refused(&root), 0);
+    sharr_t *r = NULL;
+    assert_rc(sharr_connect(h->sock, &r), 0);
+    sharr_array_t *made = NULL, *opened = NULL;
+    const uint64_t shape[1] = { 4096 };
+    assert_rc(sharr_create(r, "roots", "<f8", 1, shape, NULL, &made), 0);
+    assert_rc(sharr_open(r, "roots", "r", NULL, &opened), 0);
+    struct sharr_stats st;
+    assert_rc(sharr_stats(r, &st), 0);
+    struct rawconn fifth[1];
+    assert_int_equal(connect_as(h, fair_uids[UIDS], fifth, 1), 1);
+    assert_int_equal(seen, opens);
+    assert_rc(sharr_close(opened), 0);
+    assert_rc(sharr_close(made), 0);
+    sharr_disconnect(r);
+    rawconn_close(&root);
+    rawconn_close(&fifth[0]);
+    for (int u = 0; u < UIDS; u++)
+        for (int i = 0; i < PER_UID; i++)
+            rawconn_close(&rc[u][i]);
+    assert_int_equal(harness_wait_connections(mon, 1), 1);
+    sharr_disconnect(mon);
+}
+
 /* ---- finding 9: descriptors ---- */
 
 static void test_start_warns_when_the_descriptor_limit_is_below_what_the_limits_need(
     void **state)
 {
     struct harness *h = *state;
-    const char *const fits[] = { "--max-connections", "100", "--max-arrays", "200", NULL };
+    /* 28 connections of CONNECTION_NOFILE and 200 arrays fit in 1024 with sharrd's own. */
+    const char *const fits[] = { "--max-connections", "28", "--max-arrays", "200", NULL };
     int before = log_lines(h, "descriptor limit", NULL, NULL);
     launch_daemon(h, fits, 1024);
     assert_int_equal(harness_daemon_stop(h), 0);
     assert_int_equal(log_lines(h, "descriptor limit", NULL, NULL), before);
+    /* 100 connections need more than one descriptor each. */
+    const char *const shares[] = { "--max-connections", "100", "--max-arrays", "200", NULL };
+    launch_daemon(h, shares, 1024);
+    assert_int_equal(harness_daemon_stop(h), 0);
+    assert_int_equal(log_lines(h, "descriptor limit", NULL, NULL), before + 1);
+    before++;
     const char *const over[] = { "--max-connections", "600", "--max-arrays", "600", NULL };
     launch_daemon(h, over, 1024);
     assert_int_equal(harness_daemon_stop(h), 0);
@@ -680,11 +1251,19 @@ int main(void)
         T(test_four_uids_at_their_connection_limit_leave_root_and_a_fifth_uid_served),
         T(test_the_last_connections_are_kept_for_root),
         T(test_refused_connections_are_logged_at_a_bounded_rate),
+        T(test_connections_closed_for_what_they_sent_are_logged_at_a_bounded_rate),
         T(test_waiting_opens_are_bounded_per_connection_and_per_uid),
         T(test_waiting_opens_of_four_uids_cost_little_and_their_memory_returns),
+        T(test_expired_waiting_opens_are_answered_a_slice_per_turn),
+        T(test_a_create_answers_the_opens_waiting_for_it_a_slice_per_turn),
         T(test_attachments_are_bounded_per_uid),
         T(test_a_batch_of_releases_shares_the_loop_with_another_client),
+        T(test_a_uid_gets_one_share_of_each_turn_however_many_connections_it_has),
         T(test_clients_that_never_read_are_held_to_the_total_reply_cap),
+        T(test_clients_that_never_read_full_pages_are_held_to_the_total_reply_cap),
+        T(test_a_client_that_never_reads_makes_sharrd_hold_few_descriptors),
+        T(test_four_uids_holding_descriptors_leave_root_served_at_a_limit_sharrd_accepts),
+        T(test_replies_left_unread_still_carry_the_descriptors_of_unlinked_arrays),
         T(test_start_warns_when_the_descriptor_limit_is_below_what_the_limits_need),
     };
     return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
