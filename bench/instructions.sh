@@ -5,7 +5,7 @@
 # Prints a Markdown section (base, current, ratio per operation).
 #
 #   bench/instructions.sh [--base REV] [--n N] [--quick] [--no-build] [--build DIR]
-#                         [--uid UID] [--scratch DIR]
+#                         [--uid UID] [--scratch DIR] [--keep DIR]
 #
 # --base REV    revision to compare with (default $SHARR_BENCH_BASE, else e33b65b:
 #               main before issue 12), built in Release in a temporary detached
@@ -16,6 +16,8 @@
 # --uid UID     run as root, the clients run as this uid (default 65534): the per-uid
 #               checks of an unprivileged caller are on the path, as in service
 # --scratch DIR where the temporary worktree, builds and stores go (default $TMPDIR)
+# --keep DIR    keep the callgrind files there (REV.OP.{0,n}.{sharrd,client}), to see
+#               with callgrind_annotate where the instructions go
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +28,7 @@ quick=0
 build_it=1
 uid=65534
 scratch=${TMPDIR:-/tmp}
+keep=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --base) base=$2; shift ;;
@@ -35,7 +38,8 @@ while [ $# -gt 0 ]; do
     --build) build=$2; shift ;;
     --uid) uid=$2; shift ;;
     --scratch) scratch=$2; shift ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --keep) keep=$2; shift ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "instructions.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -232,6 +236,10 @@ done
 floor_server=$(per_op "$tmp/client/floor.0.server" "$tmp/client/floor.n.server")
 floor_client=$(per_op "$tmp/client/floor.0.client" "$tmp/client/floor.n.client")
 elapsed=$(( $(date +%s) - start ))
+if [ -n "$keep" ]; then
+  mkdir -p "$keep"
+  cp "$tmp"/out/*.sharrd "$tmp"/client/*.client "$tmp"/client/floor.*.server "$tmp"/client/floor.*.client "$keep"/
+fi
 
 cur=$(git -C "$top" rev-parse --short HEAD)
 [ -n "$(git -C "$top" status --porcelain 2>/dev/null | head -1)" ] && cur="$cur + uncommitted changes"
