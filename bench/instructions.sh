@@ -61,11 +61,10 @@ release=(-DCMAKE_BUILD_TYPE=Release -DSHARR_WERROR=OFF)
 if [ $build_it -eq 1 ]; then
   echo "instructions.sh: building the current tree in $build" >&2
   cmake -S "$top" -B "$build" "${release[@]}" -DSHARR_BUILD_BENCH=ON >/dev/null
-  cmake --build "$build" -j"$(nproc)" --target sharrd sharr_shared bench_ops >/dev/null
+  cmake --build "$build" -j"$(nproc)" --target sharrd sharr_shared >/dev/null
 fi
-ops=$build/bench/bench_ops
-for f in "$ops" "$build/daemon/sharrd"; do
-  [ -x "$f" ] || { echo "instructions.sh: $f is missing; build without --no-build" >&2; exit 1; }
+for f in "$build/daemon/sharrd" "$build/client/libsharr.so.0"; do
+  [ -e "$f" ] || { echo "instructions.sh: $f is missing; build without --no-build" >&2; exit 1; }
 done
 
 # The clients: another uid when run as root, so they take an unprivileged caller's path.
@@ -109,12 +108,19 @@ cmake -S "$tmp/base-src" -B "$tmp/base-build" "${release[@]}" -DSHARR_BUILD_TEST
 cmake --build "$tmp/base-build" -j"$(nproc)" --target sharrd sharr_shared >/dev/null
 
 
-# The same bench_ops binary drives both revisions, through each one's libsharr (one
-# ABI, SHARR_0): check the loader takes the library asked for.
-use_lib() {
-  if ! LD_LIBRARY_PATH=$1 ldd "$ops" | grep -q "libsharr.so.0 => $1/"; then
-    echo "instructions.sh: bench_ops does not load libsharr from $1:" >&2
-    LD_LIBRARY_PATH=$1 ldd "$ops" >&2
+# driver_build SRC LIB OUT: this tree's bench/ops.c (and floor.c) compiled against
+# revision SRC's sharr.h and linked with its libsharr in LIB, by one command line for
+# every revision (Release flags, as CMake builds bench_ops), so the client-side loop
+# is the same code and each binary takes its own revision's symbol versions. Checks
+# that the loader takes the library asked for.
+driver_build() {
+  local src=$1 lib=$2 out=$3 libs
+  ${CC:-cc} -std=c11 -O3 -DNDEBUG -fPIE -D_GNU_SOURCE -I"$src/include" -I"$top/bench" \
+    "$top/bench/ops.c" "$top/bench/floor.c" -o "$out" -L"$lib" -lsharr -Wl,-rpath,"$lib"
+  libs=$(LD_LIBRARY_PATH=$lib ldd "$out")
+  if [[ "$libs" != *"libsharr.so.0 => $lib/libsharr.so.0 "* ]]; then
+    echo "instructions.sh: $out does not load libsharr from $lib:" >&2
+    echo "$libs" >&2
     exit 1
   fi
 }
@@ -170,10 +176,11 @@ wait_socket() {
   exit 1
 }
 
-# one_run TAG SHARRD LIBDIR OP COUNT: a fresh daemon with an empty store (same paths
-# for every run and revision), bench_ops OP COUNT as a client, both under callgrind.
+# one_run TAG SHARRD LIBDIR OPS OP COUNT: a fresh daemon with an empty store (same
+# paths for every run and revision), OPS (bench_ops) OP COUNT as a client, both under
+# callgrind.
 one_run() {
-  local tag=$1 sharrd=$2 lib=$3 op=$4 count=$5
+  local tag=$1 sharrd=$2 lib=$3 ops=$4 op=$5 count=$6
   rm -rf "$tmp/run/store" "$tmp/run/sock"
   mkdir -m 700 "$tmp/run/store"
   valgrind --tool=callgrind --callgrind-out-file="$tmp/out/$tag.sharrd" "$sharrd" \
@@ -207,15 +214,16 @@ declare -A count
 start=$(date +%s)
 for rev in base current; do
   if [ $rev = base ]; then
-    sharrd=$tmp/base-build/daemon/sharrd lib=$tmp/base-build/client
+    src=$tmp/base-src sharrd=$tmp/base-build/daemon/sharrd lib=$tmp/base-build/client
   else
-    sharrd=$build/daemon/sharrd lib=$build/client
+    src=$top sharrd=$build/daemon/sharrd lib=$build/client
   fi
-  use_lib "$lib"
+  ops=$tmp/run/bench_ops.$rev
+  driver_build "$src" "$lib" "$ops"
   for op in "${ops_list[@]}"; do
     echo "instructions.sh: $rev $op (0 and $n)" >&2
-    one_run "$rev.$op.0" "$sharrd" "$lib" "$op" 0
-    one_run "$rev.$op.n" "$sharrd" "$lib" "$op" "$n"
+    one_run "$rev.$op.0" "$sharrd" "$lib" "$ops" "$op" 0
+    one_run "$rev.$op.n" "$sharrd" "$lib" "$ops" "$op" "$n"
     count[$rev.$op.sharrd]=$(per_op "$tmp/out/$rev.$op.0.sharrd" "$tmp/out/$rev.$op.n.sharrd")
     count[$rev.$op.client]=$(per_op "$tmp/client/$rev.$op.0.client" \
                                     "$tmp/client/$rev.$op.n.client")
@@ -228,7 +236,7 @@ echo "instructions.sh: floor (0 and $n)" >&2
 for k in 0 n; do
   c=$([ $k = 0 ] && echo 0 || echo "$n")
   server=$(TMPDIR=$tmp/client "${asuser[@]}" valgrind --tool=callgrind \
-    --callgrind-out-file="$tmp/client/floor.$k.%p" "$ops" floor "$c" 2>"$tmp/client/floor.$k.log") || {
+    --callgrind-out-file="$tmp/client/floor.$k.%p" "$tmp/run/bench_ops.current" floor "$c" 2>"$tmp/client/floor.$k.log") || {
     echo "instructions.sh: bench_ops floor failed:" >&2; cat "$tmp/client/floor.$k.log" >&2; exit 1; }
   mv "$tmp/client/floor.$k.$server" "$tmp/client/floor.$k.server"
   mv "$tmp/client"/floor.$k.[0-9]* "$tmp/client/floor.$k.client"
@@ -262,8 +270,8 @@ echo "fresh \`sharrd\` (Release, default flags, store under ${scratch}) and"
 echo "\`bench_ops\` (one connection, 20 untimed operations first in both runs) under"
 echo "callgrind, so start-up, setup and teardown cancel out. *sharrd*: every thread of"
 echo "the daemon; *client*: the whole client process (libsharr, msgpack, libc and a"
-echo "loop of a few instructions), the same \`bench_ops\` binary loading each revision's"
-echo "libsharr. Clients run as uid $uid, the daemon as uid $(id -u). Left out: the own"
+echo "loop of a few instructions; \`bench/ops.c\` compiled alike against each revision's"
+echo "sharr.h and libsharr). Clients run as uid $uid, the daemon as uid $(id -u). Left out: the own"
 echo "instructions of libuv's \`uv__async_io\`, whose spin-wait on a thread-pool"
 echo "handoff depends on valgrind's thread scheduling. Base: $base_short built in a"
 echo "temporary worktree with the same flags; current: $cur. Run in ${elapsed} s."

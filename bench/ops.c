@@ -3,9 +3,9 @@
  * per operation under callgrind (a run with N ops minus a run with 0, over N).
  *
  * Both runs do the same setup, warm-up and teardown; only the loop differs. It uses
- * only calls every libsharr of ABI SHARR_0 has, so one binary drives any revision's
- * library (LD_LIBRARY_PATH) and its daemon ($SHARR_SOCKET): the client-side loop is
- * then the same machine code for both.
+ * only calls and fields libsharr has had since before issue 12 (e33b65b), so
+ * instructions.sh compiles this one source against each revision's sharr.h and
+ * libsharr with one command line, and the client-side loop is the same code for both.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -34,7 +34,7 @@ if [ -z "$out" ] && [ $quick -eq 0 ]; then
 fi
 
 start=$(date +%s)
-progs=(bench_attach bench_size bench_create bench_datapath bench_memory bench_scale bench_ops)
+progs=(bench_attach bench_size bench_create bench_datapath bench_memory bench_scale)
 if [ $build_it -eq 1 ]; then
   echo "run.sh: building Release in $build" >&2
   # Warnings elsewhere in the tree must not stop a measurement: no -Werror here.
