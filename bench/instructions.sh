@@ -63,7 +63,7 @@ if [ $build_it -eq 1 ]; then
   cmake -S "$top" -B "$build" "${release[@]}" -DSHARR_BUILD_BENCH=ON >/dev/null
   cmake --build "$build" -j"$(nproc)" --target sharrd sharr_shared >/dev/null
 fi
-for f in "$build/daemon/sharrd" "$build/client/libsharr.so.0"; do
+for f in "$build/daemon/sharrd" "$build/client/libsharr.so"; do
   [ -e "$f" ] || { echo "instructions.sh: $f is missing; build without --no-build" >&2; exit 1; }
 done
 
@@ -108,17 +108,19 @@ cmake -S "$tmp/base-src" -B "$tmp/base-build" "${release[@]}" -DSHARR_BUILD_TEST
 cmake --build "$tmp/base-build" -j"$(nproc)" --target sharrd sharr_shared >/dev/null
 
 
-# driver_build SRC LIB OUT: this tree's bench/ops.c (and floor.c) compiled against
-# revision SRC's sharr.h and linked with its libsharr in LIB, by one command line for
+# driver_build SRC BUILD OUT: this tree's bench/ops.c (and floor.c) compiled against
+# revision SRC's sharr.h (and the headers its BUILD generates) and linked with the
+# libsharr in BUILD/client, by one command line for
 # every revision (Release flags, as CMake builds bench_ops), so the client-side loop
 # is the same code and each binary takes its own revision's symbol versions. Checks
 # that the loader takes the library asked for.
 driver_build() {
-  local src=$1 lib=$2 out=$3 libs
-  ${CC:-cc} -std=c11 -O3 -DNDEBUG -fPIE -D_GNU_SOURCE -I"$src/include" -I"$top/bench" \
-    "$top/bench/ops.c" "$top/bench/floor.c" -o "$out" -L"$lib" -lsharr -Wl,-rpath,"$lib"
+  local src=$1 lib=$2/client out=$3 libs
+  ${CC:-cc} -std=c11 -O3 -DNDEBUG -fPIE -D_GNU_SOURCE -I"$src/include" -I"$2/include" \
+    -I"$top/bench" "$top/bench/ops.c" "$top/bench/floor.c" -o "$out" -L"$lib" -lsharr \
+    -Wl,-rpath,"$lib"
   libs=$(LD_LIBRARY_PATH=$lib ldd "$out")
-  if [[ "$libs" != *"libsharr.so.0 => $lib/libsharr.so.0 "* ]]; then
+  if ! [[ "$libs" =~ libsharr\.so\.[0-9]+\ =\>\ "$lib"/ ]]; then
     echo "instructions.sh: $out does not load libsharr from $lib:" >&2
     echo "$libs" >&2
     exit 1
@@ -219,7 +221,7 @@ for rev in base current; do
     src=$top sharrd=$build/daemon/sharrd lib=$build/client
   fi
   ops=$tmp/run/bench_ops.$rev
-  driver_build "$src" "$lib" "$ops"
+  driver_build "$src" "${lib%/client}" "$ops"
   for op in "${ops_list[@]}"; do
     echo "instructions.sh: $rev $op (0 and $n)" >&2
     one_run "$rev.$op.0" "$sharrd" "$lib" "$ops" "$op" 0

@@ -22,13 +22,21 @@
 #define OPS_CREATE_BYTES 4096u          /* data bytes of each array created */
 #define OPS_WARMUP 20                   /* untimed ops before the loop, in both runs */
 
+/* Options as each revision's sharr.h wants them set up: newer ones carry their size
+ * and give an initialiser for it; older ones have neither. */
+#ifdef SHARR_CREATE_OPTS_INIT
+#define OPS_CREATE_OPTS SHARR_CREATE_OPTS_INIT
+#else
+#define OPS_CREATE_OPTS { 0 }
+#endif
+
 struct ops {
     sharr_t *conn;
     int persist;
     int floor_sock;
 };
 
-/* sharr_open(r+) by name + sharr_close of the array made in ops_setup. */
+/* sharr_open(r+) by name + sharr_close of the array main made. */
 static int ops_attach(struct ops *o)
 {
     sharr_array_t *a;
@@ -40,11 +48,13 @@ static int ops_attach(struct ops *o)
 /* sharr_create of a small array + sharr_close + sharr_unlink. */
 static int ops_create(struct ops *o)
 {
-    struct sharr_create_opts co = { .persist = o->persist };
+    struct sharr_create_opts co = OPS_CREATE_OPTS;
     uint64_t shape[1] = { OPS_CREATE_BYTES };
     sharr_array_t *a;
-    int r = sharr_create(o->conn, OPS_NAME, "|u1", 1, shape, &co, &a);
+    int r;
 
+    co.persist = o->persist;
+    r = sharr_create(o->conn, OPS_NAME, "|u1", 1, shape, &co, &a);
     if (r < 0)
         return r;
     r = sharr_close(a);
@@ -133,10 +143,12 @@ int main(int argc, char **argv)
     } else {
         r = sharr_connect(NULL, &o.conn);
         if (r >= 0 && op == ops_attach) {
-            struct sharr_create_opts co = { .persist = o.persist, .overwrite = 1 };
+            struct sharr_create_opts co = OPS_CREATE_OPTS;
             uint64_t shape[1] = { OPS_ATTACH_BYTES };
             sharr_array_t *a;
 
+            co.persist = o.persist;
+            co.overwrite = 1;
             r = sharr_create(o.conn, OPS_NAME, "|u1", 1, shape, &co, &a);
             if (r >= 0)
                 r = sharr_close(a);
