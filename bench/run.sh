@@ -8,8 +8,9 @@
 #
 # Environment: SHARR_BENCH_BUILD (build directory, default <top>/build-bench),
 # SHARR_BENCH_PYTHON (default /usr/bin/python3), TMPDIR (where the store goes: its
-# filesystem is the one persistent arrays are measured on). bench_scale's persistent
-# arrays go to a second sharrd with its own socket and a store on tmpfs (/dev/shm).
+# filesystem is the one persistent arrays are measured on), SHARR_BENCH_BASE (the
+# revision bench/instructions.sh compares with). bench_scale's persistent arrays go to
+# a second sharrd with its own socket and a store on tmpfs (/dev/shm).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,7 +24,7 @@ while [ $# -gt 0 ]; do
     --quick) quick=1 ;;
     --out) out=$2; shift ;;
     --no-build) build_it=0 ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -137,6 +138,14 @@ SHARR_BENCH_SCALE_SOCKET=$tmp/scale.sock run bench_scale "$build/bench/bench_sca
 if [ $have_py -eq 1 ]; then
   run py_attach "$python" "$top/bench/py_attach.py"
 fi
+# Instructions per attach and create against a base revision: counted, not timed, so
+# the load of the runs above does not matter; it starts daemons of its own.
+have_valgrind=0
+if command -v valgrind >/dev/null; then
+  have_valgrind=1
+  chmod 711 "$tmp" "$tmp/scratch"  # its clients run as uid 65534, as in service
+  run instructions "$top/bench/instructions.sh" --no-build --build "$build"
+fi
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 elapsed=$(( $(date +%s) - start ))
 
@@ -175,6 +184,10 @@ report=$tmp/RESULTS.md
   if [ $have_py -eq 0 ]; then
     echo
     echo "**Python benchmarks not run:** $python has no numpy or $build/python/sharr is missing."
+  fi
+  if [ $have_valgrind -eq 0 ]; then
+    echo
+    echo "**Instruction counts not taken:** valgrind is missing (scripts/deps.sh installs it)."
   fi
   cat "$tmp"/out/*.md
 } >"$report"

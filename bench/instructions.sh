@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+# instructions.sh — instructions sharrd and the client execute per attach and per
+# create, counted by callgrind, for the current tree and a base revision: a figure
+# that does not move with the machine's load, unlike the wall-clock benchmarks.
+# Prints a Markdown section (base, current, ratio per operation).
+#
+#   bench/instructions.sh [--base REV] [--n N] [--quick] [--no-build] [--build DIR]
+#                         [--uid UID] [--scratch DIR] [--keep DIR]
+#
+# --base REV    revision to compare with (default $SHARR_BENCH_BASE, else e33b65b:
+#               main before issue 12), built in Release in a temporary detached
+#               worktree, removed at the end
+# --n N         operations per measured run (default 2000; --quick: 200)
+# --no-build    reuse the current tree's build (--build, default $SHARR_BENCH_BUILD
+#               or <top>/build-bench) as it is
+# --uid UID     run as root, the clients run as this uid (default 65534): the per-uid
+#               checks of an unprivileged caller are on the path, as in service
+# --scratch DIR where the temporary worktree, builds and stores go (default $TMPDIR)
+# --keep DIR    keep the callgrind files there (REV.OP.{0,n}.{sharrd,client}), to see
+#               with callgrind_annotate where the instructions go
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${SHARR_BENCH_BUILD:-$top/build-bench}
+base=${SHARR_BENCH_BASE:-e33b65b}
+n=2000
+quick=0
+build_it=1
+uid=65534
+scratch=${TMPDIR:-/tmp}
+keep=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --base) base=$2; shift ;;
+    --n) n=$2; shift ;;
+    --quick) quick=1 ;;
+    --no-build) build_it=0 ;;
+    --build) build=$2; shift ;;
+    --uid) uid=$2; shift ;;
+    --scratch) scratch=$2; shift ;;
+    --keep) keep=$2; shift ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "instructions.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ $quick -eq 1 ] && n=200
+case "$n" in ''|*[!0-9]*|0) echo "instructions.sh: --n wants a positive count" >&2; exit 2 ;; esac
+for tool in valgrind git cmake; do
+  if ! command -v $tool >/dev/null; then
+    echo "instructions.sh: $tool is missing (scripts/deps.sh installs it)" >&2
+    exit 1
+  fi
+done
+base_sha=$(git -C "$top" rev-parse --verify --quiet "$base^{commit}") || {
+  echo "instructions.sh: $base is not a revision of $top" >&2; exit 2; }
+base_short=$(git -C "$top" rev-parse --short "$base_sha")
+
+# Release, as bench/run.sh builds it; the base gets the same flags and only what runs.
+release=(-DCMAKE_BUILD_TYPE=Release -DSHARR_WERROR=OFF)
+if [ $build_it -eq 1 ]; then
+  echo "instructions.sh: building the current tree in $build" >&2
+  cmake -S "$top" -B "$build" "${release[@]}" -DSHARR_BUILD_BENCH=ON >/dev/null
+  cmake --build "$build" -j"$(nproc)" --target sharrd sharr_shared >/dev/null
+fi
+for f in "$build/daemon/sharrd" "$build/client/libsharr.so"; do
+  [ -e "$f" ] || { echo "instructions.sh: $f is missing; build without --no-build" >&2; exit 1; }
+done
+
+# The clients: another uid when run as root, so they take an unprivileged caller's path.
+asuser=()
+if [ "$(id -u)" -eq 0 ]; then
+  gid=$(getent passwd "$uid" | cut -d: -f4)
+  asuser=(setpriv --reuid="$uid" --regid="${gid:-$uid}" --clear-groups --)
+else
+  uid=$(id -u)
+fi
+
+tmp=$(mktemp -d "$scratch/sharr-instr.XXXXXX")
+mkdir -p "$tmp/run" "$tmp/client" "$tmp/out"
+chmod 755 "$tmp" "$tmp/run"
+if [ ${#asuser[@]} -gt 0 ]; then
+  chown "$uid" "$tmp/client"
+  if ! "${asuser[@]}" test -w "$tmp/client"; then
+    echo "instructions.sh: uid $uid cannot reach $tmp; let it search the directories" \
+         "above (chmod o+x) or pass another --scratch" >&2
+    rm -rf "$tmp"
+    exit 1
+  fi
+fi
+daemon_pid=""
+cleanup() {
+  if [ -n "$daemon_pid" ]; then
+    kill "$daemon_pid" 2>/dev/null || true
+    wait "$daemon_pid" 2>/dev/null || true
+  fi
+  if [ -d "$tmp/base-src" ]; then
+    git -C "$top" worktree remove --force "$tmp/base-src" >/dev/null 2>&1 || true
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+echo "instructions.sh: building $base_short in a temporary worktree" >&2
+git -C "$top" worktree add --detach "$tmp/base-src" "$base_sha" >/dev/null 2>&1
+cmake -S "$tmp/base-src" -B "$tmp/base-build" "${release[@]}" -DSHARR_BUILD_TESTS=OFF \
+  -DSHARR_BUILD_BENCH=OFF >/dev/null
+cmake --build "$tmp/base-build" -j"$(nproc)" --target sharrd sharr_shared >/dev/null
+
+
+# driver_build SRC BUILD OUT: this tree's bench/ops.c (and floor.c) compiled against
+# revision SRC's sharr.h (and the headers its BUILD generates) and linked with the
+# libsharr in BUILD/client, by one command line for
+# every revision (Release flags, as CMake builds bench_ops), so the client-side loop
+# is the same code and each binary takes its own revision's symbol versions. Checks
+# that the loader takes the library asked for.
+driver_build() {
+  local src=$1 lib=$2/client out=$3 libs
+  ${CC:-cc} -std=c11 -O3 -DNDEBUG -fPIE -D_GNU_SOURCE -I"$src/include" -I"$2/include" \
+    -I"$top/bench" "$top/bench/ops.c" "$top/bench/floor.c" -o "$out" -L"$lib" -lsharr \
+    -Wl,-rpath,"$lib"
+  libs=$(LD_LIBRARY_PATH=$lib ldd "$out")
+  if ! [[ "$libs" =~ libsharr\.so\.[0-9]+\ =\>\ "$lib"/ ]]; then
+    echo "instructions.sh: $out does not load libsharr from $lib:" >&2
+    echo "$libs" >&2
+    exit 1
+  fi
+}
+
+# cg_count FILE...: per file, its instructions (callgrind's totals) less the own
+# instructions of any function that calls sched_yield in any of them. That is libuv's
+# uv__async_io, whose spin-wait on a thread-pool handoff depends on thread scheduling:
+# valgrind runs one thread at a time, so when the loop wakes while the worker is
+# between its eventfd write and its flag store, it spins a thousand rounds, in a
+# varying share of the persistent creates. What the callbacks it calls do is counted.
+cg_count() {
+  awk '
+    function cg_name(s, ids,   k, rest) {
+      if (match(s, /^\([0-9]+\)/)) {
+        k = substr(s, 2, RLENGTH - 2)
+        rest = substr(s, RLENGTH + 2)
+        if (rest != "")
+          ids[k] = rest
+        return ids[k]
+      }
+      return s
+    }
+    FNR == 1 { file++; split("", obs); split("", fns); ob = fn = cfn = ""; incall = 0 }
+    /^ob=/ { ob = cg_name(substr($0, 4), obs); next }
+    /^cob=/ { cg_name(substr($0, 5), obs); next }
+    /^fn=/ { fn = ob "|" cg_name(substr($0, 4), fns); next }
+    /^cfn=/ { cfn = cg_name(substr($0, 5), fns); next }
+    /^calls=/ { incall = 1; if (cfn ~ /^sched_yield/) spin[fn] = 1; next }
+    /^[0-9+*-]/ {
+      if (incall) { incall = 0; next }  # a call line: inclusive cost of the callee
+      self[file, fn] += $2
+      total[file] += $2
+    }
+    END {
+      for (f = 1; f <= file; f++) {
+        s = 0
+        for (k in spin)
+          s += self[f, k]
+        print total[f] - s
+      }
+    }' "$@"
+}
+
+# wait_socket PATH PID LOG: until the daemon under valgrind listens.
+wait_socket() {
+  for _ in $(seq 1 600); do
+    [ -S "$1" ] && return 0
+    if ! kill -0 "$2" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  echo "instructions.sh: sharrd did not start:" >&2
+  cat "$3" >&2
+  exit 1
+}
+
+# one_run TAG SHARRD LIBDIR OPS OP COUNT: a fresh daemon with an empty store (same
+# paths for every run and revision), OPS (bench_ops) OP COUNT as a client, both under
+# callgrind.
+one_run() {
+  local tag=$1 sharrd=$2 lib=$3 ops=$4 op=$5 count=$6
+  rm -rf "$tmp/run/store" "$tmp/run/sock"
+  mkdir -m 700 "$tmp/run/store"
+  valgrind --tool=callgrind --callgrind-out-file="$tmp/out/$tag.sharrd" "$sharrd" \
+    --socket "$tmp/run/sock" --store "$tmp/run/store" --log-level warning --config '' \
+    >"$tmp/out/$tag.sharrd.log" 2>&1 </dev/null &
+  daemon_pid=$!
+  wait_socket "$tmp/run/sock" "$daemon_pid" "$tmp/out/$tag.sharrd.log"
+  if ! SHARR_SOCKET=$tmp/run/sock LD_LIBRARY_PATH=$lib "${asuser[@]}" valgrind \
+       --tool=callgrind --callgrind-out-file="$tmp/client/$tag.client" "$ops" "$op" "$count" \
+       >"$tmp/client/$tag.log" 2>&1 </dev/null; then
+    echo "instructions.sh: bench_ops $op $count failed:" >&2
+    cat "$tmp/client/$tag.log" >&2
+    exit 1
+  fi
+  kill "$daemon_pid"
+  wait "$daemon_pid" || true
+  daemon_pid=""
+  [ -s "$tmp/out/$tag.sharrd" ] || {
+    echo "instructions.sh: no callgrind output of sharrd:" >&2
+    cat "$tmp/out/$tag.sharrd.log" >&2; exit 1; }
+}
+
+# per_op ZERO_FILE N_FILE: instructions per operation, (with N - with 0) / N.
+per_op() {
+  cg_count "$1" "$2" | { read -r zero; read -r full; awk -v z="$zero" -v f="$full" \
+    -v n="$n" 'BEGIN { printf "%.0f", (f - z) / n }'; }
+}
+
+ops_list=(attach-volatile attach-persistent create-volatile create-persistent)
+declare -A count
+start=$(date +%s)
+for rev in base current; do
+  if [ $rev = base ]; then
+    src=$tmp/base-src sharrd=$tmp/base-build/daemon/sharrd lib=$tmp/base-build/client
+  else
+    src=$top sharrd=$build/daemon/sharrd lib=$build/client
+  fi
+  ops=$tmp/run/bench_ops.$rev
+  driver_build "$src" "${lib%/client}" "$ops"
+  for op in "${ops_list[@]}"; do
+    echo "instructions.sh: $rev $op (0 and $n)" >&2
+    one_run "$rev.$op.0" "$sharrd" "$lib" "$ops" "$op" 0
+    one_run "$rev.$op.n" "$sharrd" "$lib" "$ops" "$op" "$n"
+    count[$rev.$op.sharrd]=$(per_op "$tmp/out/$rev.$op.0.sharrd" "$tmp/out/$rev.$op.n.sharrd")
+    count[$rev.$op.client]=$(per_op "$tmp/client/$rev.$op.0.client" \
+                                    "$tmp/client/$rev.$op.n.client")
+  done
+done
+
+# The floor (bench/floor.c, the current tree's): its forked server writes its own
+# callgrind file, named by the pid bench_ops prints.
+echo "instructions.sh: floor (0 and $n)" >&2
+for k in 0 n; do
+  c=$([ $k = 0 ] && echo 0 || echo "$n")
+  server=$(TMPDIR=$tmp/client "${asuser[@]}" valgrind --tool=callgrind \
+    --callgrind-out-file="$tmp/client/floor.$k.%p" "$tmp/run/bench_ops.current" floor "$c" 2>"$tmp/client/floor.$k.log") || {
+    echo "instructions.sh: bench_ops floor failed:" >&2; cat "$tmp/client/floor.$k.log" >&2; exit 1; }
+  mv "$tmp/client/floor.$k.$server" "$tmp/client/floor.$k.server"
+  mv "$tmp/client"/floor.$k.[0-9]* "$tmp/client/floor.$k.client"
+done
+floor_server=$(per_op "$tmp/client/floor.0.server" "$tmp/client/floor.n.server")
+floor_client=$(per_op "$tmp/client/floor.0.client" "$tmp/client/floor.n.client")
+elapsed=$(( $(date +%s) - start ))
+if [ -n "$keep" ]; then
+  mkdir -p "$keep"
+  cp "$tmp"/out/*.sharrd "$tmp"/client/*.client "$tmp"/client/floor.*.server "$tmp"/client/floor.*.client "$keep"/
+fi
+
+cur=$(git -C "$top" rev-parse --short HEAD)
+[ -n "$(git -C "$top" status --porcelain 2>/dev/null | head -1)" ] && cur="$cur + uncommitted changes"
+label() {
+  case "$1" in
+    attach-volatile) echo "attach, volatile 1 MiB (open r+ by name + close)" ;;
+    attach-persistent) echo "attach, persistent 1 MiB (open r+ by name + close)" ;;
+    create-volatile) echo "create, volatile 4 KiB (create + close + unlink)" ;;
+    create-persistent) echo "create, persistent 4 KiB (create + close + unlink)" ;;
+  esac
+}
+ratio() { awk -v b="$1" -v c="$2" 'BEGIN { printf "%.3f", c / b }'; }
+
+echo "## Instructions per operation against $base_short (bench/instructions.sh)"
+echo
+echo "User-space instructions executed per operation, counted by valgrind's callgrind,"
+echo "so they do not move with the machine's load; the kernel's side of each system call"
+echo "is not in them. Each figure is (run with $n operations − run with 0) / $n: a"
+echo "fresh \`sharrd\` (Release, default flags, store under ${scratch}) and"
+echo "\`bench_ops\` (one connection, 20 untimed operations first in both runs) under"
+echo "callgrind, so start-up, setup and teardown cancel out. *sharrd*: every thread of"
+echo "the daemon; *client*: the whole client process (libsharr, msgpack, libc and a"
+echo "loop of a few instructions; \`bench/ops.c\` compiled alike against each revision's"
+echo "sharr.h and libsharr). Clients run as uid $uid, the daemon as uid $(id -u). Left out: the own"
+echo "instructions of libuv's \`uv__async_io\`, whose spin-wait on a thread-pool"
+echo "handoff depends on valgrind's thread scheduling. Base: $base_short built in a"
+echo "temporary worktree with the same flags; current: $cur. Run in ${elapsed} s."
+echo
+echo "| operation | side | base $base_short instr/op | current instr/op | current / base |"
+echo "|---|---|---|---|---|"
+worst=0 worst_op=""
+for op in "${ops_list[@]}"; do
+  for side in sharrd client; do
+    b=${count[base.$op.$side]} c=${count[current.$op.$side]}
+    r=$(ratio "$b" "$c")
+    echo "| $(label "$op") | $side | $b | $c | $r |"
+    if awk -v r="$r" -v w="$worst" 'BEGIN { exit !(r > w) }'; then
+      worst=$r worst_op="$op, $side"
+    fi
+  done
+done
+echo
+echo "For reference, the attach floor (\`bench/floor.c\`: a bare epoll server handing"
+echo "out one descriptor per request; the same code for both): its server executes"
+echo "$floor_server instructions per descriptor round trip, its client $floor_client per round"
+echo "trip + mmap/munmap/close. Nearly all of the floor's cost is in its system calls,"
+echo "which these counts leave out (bench/README.md counts sharr's against the floor's)."
+echo
+
+# bench/run.sh's summary: fewer instructions than the base, within 1%.
+if [ -n "${SHARR_BENCH_SUMMARY:-}" ]; then
+  met=$(awk -v w="$worst" 'BEGIN { print (w <= 1.01 ? "met" : "**MISSED**") }')
+  why=""
+  [ "$met" = met ] || why="the section's table gives each operation and side; bench/instructions.sh --keep DIR keeps the callgrind files, and callgrind_annotate of a run with N and of one with 0 shows which functions the extra instructions are in"
+  echo "| instructions per attach and create (sharrd and client) <= ${base_short}'s, within 1% | highest current/base: ${worst}x, $worst_op | $met | $why |" \
+    >>"$SHARR_BENCH_SUMMARY"
+fi

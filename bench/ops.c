@@ -1,0 +1,182 @@
+/* ops.c — bench_ops: exactly N of one operation on one connection, and nothing
+ * timed, so that bench/instructions.sh can count the instructions each side spends
+ * per operation under callgrind (a run with N ops minus a run with 0, over N).
+ *
+ * Both runs do the same setup, warm-up and teardown; only the loop differs. It uses
+ * only calls and fields libsharr has had since before issue 12 (e33b65b), so
+ * instructions.sh compiles this one source against each revision's sharr.h and
+ * libsharr with one command line, and the client-side loop is the same code for both.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "floor.h"
+#include "sharr.h"
+
+#define OPS_NAME "bench.ops"
+#define OPS_ATTACH_BYTES (1024u * 1024) /* data bytes of the array attached */
+#define OPS_CREATE_BYTES 4096u          /* data bytes of each array created */
+#define OPS_WARMUP 20                   /* untimed ops before the loop, in both runs */
+
+/* Options as each revision's sharr.h wants them set up: newer ones carry their size
+ * and give an initialiser for it; older ones have neither. */
+#ifdef SHARR_CREATE_OPTS_INIT
+#define OPS_CREATE_OPTS SHARR_CREATE_OPTS_INIT
+#else
+#define OPS_CREATE_OPTS { 0 }
+#endif
+
+struct ops {
+    sharr_t *conn;
+    int persist;
+    int floor_sock;
+};
+
+/* sharr_open(r+) by name + sharr_close of the array main made. */
+static int ops_attach(struct ops *o)
+{
+    sharr_array_t *a;
+    int r = sharr_open(o->conn, OPS_NAME, "r+", NULL, &a);
+
+    return r < 0 ? r : sharr_close(a);
+}
+
+/* sharr_create of a small array + sharr_close + sharr_unlink. */
+static int ops_create(struct ops *o)
+{
+    struct sharr_create_opts co = OPS_CREATE_OPTS;
+    uint64_t shape[1] = { OPS_CREATE_BYTES };
+    sharr_array_t *a;
+    int r;
+
+    co.persist = o->persist;
+    r = sharr_create(o->conn, OPS_NAME, "|u1", 1, shape, &co, &a);
+    if (r < 0)
+        return r;
+    r = sharr_close(a);
+    return r < 0 ? r : sharr_unlink(o->conn, OPS_NAME);
+}
+
+/* The floor's attach: a descriptor by SCM_RIGHTS, then mmap + munmap + close. */
+static int ops_floor(struct ops *o)
+{
+    int fd, r = floor_fetch(o->floor_sock, &fd);
+    void *p;
+
+    if (r < 0)
+        return r;
+    p = mmap(NULL, OPS_ATTACH_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 4096);
+    r = p == MAP_FAILED ? -errno : munmap(p, OPS_ATTACH_BYTES);
+    close(fd);
+    return r;
+}
+
+static int ops_usage(void)
+{
+    fprintf(stderr,
+            "usage: bench_ops OP N\n"
+            "  OP: attach-volatile, attach-persistent (open r+ by name + close of a\n"
+            "      1 MiB array), create-volatile, create-persistent (create + close +\n"
+            "      unlink of a 4 KiB array), floor (floor.c's descriptor round trip +\n"
+            "      mmap/munmap/close; its server is forked and prints its pid)\n"
+            "  N:  operations after %d of warm-up; 0 measures setup and warm-up alone\n"
+            "The daemon is the one libsharr finds: $SHARR_SOCKET first; floor mode puts\n"
+            "its socket in $TMPDIR (or /tmp).\n",
+            OPS_WARMUP);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    struct ops o = { .floor_sock = -1 };
+    struct floor_server fl = { 0 };
+    int (*op)(struct ops *);
+    const char *kind;
+    char *end;
+    long n;
+    int memfd = -1, r = 0;
+
+    if (argc != 3)
+        return ops_usage();
+    kind = argv[1];
+    n = strtol(argv[2], &end, 10);
+    if (*end != '\0' || end == argv[2] || n < 0)
+        return ops_usage();
+    if (strcmp(kind, "attach-volatile") == 0 || strcmp(kind, "attach-persistent") == 0) {
+        op = ops_attach;
+        o.persist = strcmp(kind, "attach-persistent") == 0;
+    } else if (strcmp(kind, "create-volatile") == 0 ||
+               strcmp(kind, "create-persistent") == 0) {
+        op = ops_create;
+        o.persist = strcmp(kind, "create-persistent") == 0;
+    } else if (strcmp(kind, "floor") == 0) {
+        op = ops_floor;
+    } else {
+        return ops_usage();
+    }
+
+    if (op == ops_floor) {
+        const char *tmp = getenv("TMPDIR");
+        char path[108];
+
+        snprintf(path, sizeof(path), "%s/bench-ops-floor-%d.sock",
+                 tmp != NULL && tmp[0] ? tmp : "/tmp", (int)getpid());
+        memfd = memfd_create("bench-ops-floor", MFD_CLOEXEC);
+        if (memfd < 0 || ftruncate(memfd, 4096 + OPS_ATTACH_BYTES) < 0) {
+            perror("bench_ops: floor memfd");
+            return 1;
+        }
+        r = floor_start(&fl, path, memfd);
+        if (r >= 0)
+            r = o.floor_sock = floor_connect(path);
+        if (r < 0) {
+            fprintf(stderr, "bench_ops: floor server on %s: %s\n", path, strerror(-r));
+            floor_stop(&fl);
+            return 1;
+        }
+        printf("%d\n", (int)fl.pid);
+        fflush(stdout);
+    } else {
+        r = sharr_connect(NULL, &o.conn);
+        if (r >= 0 && op == ops_attach) {
+            struct sharr_create_opts co = OPS_CREATE_OPTS;
+            uint64_t shape[1] = { OPS_ATTACH_BYTES };
+            sharr_array_t *a;
+
+            co.persist = o.persist;
+            co.overwrite = 1;
+            r = sharr_create(o.conn, OPS_NAME, "|u1", 1, shape, &co, &a);
+            if (r >= 0)
+                r = sharr_close(a);
+        }
+        if (r < 0) {
+            fprintf(stderr, "bench_ops: setup: %s\n", sharr_last_error());
+            return 1;
+        }
+    }
+
+    for (long i = 0; r >= 0 && i < OPS_WARMUP + n; i++)
+        r = op(&o);
+    if (r < 0) {
+        fprintf(stderr, "bench_ops: %s: %s\n", kind,
+                op == ops_floor ? strerror(-r) : sharr_last_error());
+        return 1;
+    }
+
+    if (op == ops_floor) {
+        close(o.floor_sock);
+        floor_stop(&fl);
+        close(memfd);
+        return 0;
+    }
+    if (op == ops_attach && sharr_unlink(o.conn, OPS_NAME) < 0) {
+        fprintf(stderr, "bench_ops: unlink: %s\n", sharr_last_error());
+        return 1;
+    }
+    sharr_disconnect(o.conn);
+    return 0;
+}
