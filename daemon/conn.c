@@ -37,7 +37,7 @@
 #include "methods.h"
 #include "releases.h"
 
-/* What a waiting open costs (waiters.c's waiter, methods.c's record, malloc headers). */
+/* What a waiting open costs (waiters.c's waiter, methods_attach.c's record, malloc headers). */
 #define CONN_WAIT_COST 160
 /* What one queued reply costs beyond its bytes: its entry and two malloc headers. */
 #define CONN_OUT_OVERHEAD (sizeof(struct conn_out) + 32)
