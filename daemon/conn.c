@@ -34,8 +34,6 @@
 #include "daemon.h"
 #include "decoder.h"
 #include "holders.h"
-#include "methods.h"
-#include "releases.h"
 
 /* What a waiting open costs (waiters.c's waiter, methods_attach.c's record, malloc headers). */
 #define CONN_WAIT_COST 160
@@ -187,7 +185,8 @@ static bool conn_uid_may(struct conn *c)
     return u->answered < CONN_TURN_REQUESTS;
 }
 
-struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer)
+struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer,
+                      const struct conn_hooks *hooks)
 {
     struct conn *c = calloc(1, sizeof(*c));
 
@@ -204,6 +203,7 @@ struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer)
     }
     c->waits.shared = &c->uid->waits;
     c->d = d;
+    c->hooks = hooks;
     c->id = d->next_conn_id++;
     c->fd = fd;
     c->poll.data = c;
@@ -352,7 +352,7 @@ void conn_close(struct conn *c, const char *why)
     c->waits.shared = NULL;
     conn_uncache(c, NULL); /* no reply refers to them any more: closed now */
     conn_fds_in_drop(c, UINT64_MAX);
-    releases_ring_drop(c);
+    c->hooks->on_close(c);
     uv_close((uv_handle_t *)&c->poll, conn_on_closed);
     uv_close((uv_handle_t *)&c->idle, conn_on_idle_closed);
 }
@@ -535,7 +535,7 @@ int conn_descriptor(struct conn *c, struct registry_array *a, enum meta_mode mod
     if (c->closing)
         return -EPIPE;
     r = registry_descriptor(&c->d->store, a, mode, &fd);
-    if ((r == -EMFILE || r == -ENFILE) && daemon_uncache(c->d, NULL) > 0)
+    if ((r == -EMFILE || r == -ENFILE) && conn_uncache_all(c->d, NULL) > 0)
         r = registry_descriptor(&c->d->store, a, mode, &fd);
     if (r < 0)
         return r;
@@ -583,7 +583,16 @@ size_t conn_uncache(struct conn *c, const struct registry_array *a)
     return n;
 }
 
-/* Hand complete requests to methods, unless replies are piling up, for one turn:
+size_t conn_uncache_all(struct daemon *d, const struct registry_array *a)
+{
+    size_t n = 0;
+
+    for (struct conn *c = d->conns; c; c = c->next)
+        n += conn_uncache(c, a);
+    return n;
+}
+
+/* Hand complete requests to the layer above, unless replies are piling up, for one turn:
  * while c's uid has some of its share of the turn left (conn_uid_may), which a
  * request that walks daemon-wide state uses up. */
 static void conn_process(struct conn *c)
@@ -632,7 +641,7 @@ static void conn_process(struct conn *c)
         }
         c->nfds_in = kept;
         conn_fds_in_drop(c, end);
-        if (methods_dispatch(c, &obj, fds, nfds) && !c->closing)
+        if (c->hooks->on_message(c, &obj, fds, nfds) && !c->closing)
             c->uid->answered = CONN_TURN_REQUESTS;
     }
     conn_update_poll(c);
@@ -683,7 +692,7 @@ static void conn_read(struct conn *c)
         return;
     }
     /* What the client posted before sending these bytes applies before they do. */
-    if (!releases_take(c))
+    if (!c->hooks->on_read(c))
         return;
     r = decoder_feed(c->dec, buf, (size_t)n);
     if (r < 0) {
@@ -713,6 +722,13 @@ static void conn_on_poll(uv_poll_t *poll, int status, int events)
     conn_update_poll(c);
 }
 
+bool conn_attach_full(const struct conn *c)
+{
+    uint64_t most = c->d->cfg.policy.max_attachments_per_uid;
+
+    return !c->closing && c->peer.uid != 0 && most && c->uid->atts >= most;
+}
+
 int conn_attach_add(struct conn *c, const struct registry_attach *att, char *err,
                     size_t errlen)
 {
@@ -727,15 +743,6 @@ int conn_attach_add(struct conn *c, const struct registry_attach *att, char *err
         snprintf(err, errlen, "this connection holds the most attachments allowed (%u): "
                  "release some", CONFIG_ATTACH_MAX);
         return -EMFILE;
-    }
-    /* Releases posted in rings but not yet read count until they are: read them all
-     * before refusing (c itself may be closed for a corrupt ring). */
-    if (c->peer.uid != 0 && most && c->uid->atts >= most) {
-        releases_take_all(c->d);
-        if (c->closing) {
-            snprintf(err, errlen, "the connection is closed");
-            return -EPIPE;
-        }
     }
     if (c->peer.uid != 0 && most && c->uid->atts >= most) {
         snprintf(err, errlen, "uid %u holds the most attachments allowed (%llu, "

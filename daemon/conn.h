@@ -1,6 +1,7 @@
 /* conn.h — one client connection: its socket, request decoding, the queue of
  * replies (each with an optional descriptor), the attachments it holds, and the
- * descriptions it was handed (fdcache.h), which only it shares.
+ * descriptions it was handed (fdcache.h), which only it shares. What it reads goes
+ * up through the conn_hooks its creator set; it calls nothing above it by name.
  *
  * A connection is reference-counted: its poll handle holds one reference until
  * its close callback, and each thread-pool job or waiter working for it holds
@@ -28,6 +29,7 @@
 #include "waiters.h"
 
 struct daemon;
+struct conn;
 struct conn_out;
 
 #define CONN_FDS_IN 16 /* descriptors received and not yet given to a request */
@@ -52,8 +54,23 @@ struct conn_fd_in {
     uint64_t from, to;
 };
 
+/* What the layer above does with a connection, set by conn_new's caller (as tmux's
+ * proc_add_peer takes its dispatch callback): conn.c calls none of it by name. */
+struct conn_hooks {
+    /* One decoded message (valid during the call) and the nfds descriptors that came
+     * with it (taken). Returns true when the request walked daemon-wide state: c's uid's
+     * turn of the loop ends. */
+    bool (*on_message)(struct conn *c, const msgpack_object *obj, const int *fds,
+                       unsigned nfds);
+    /* Before the bytes of one read are decoded. Returns false once c was closed. */
+    bool (*on_read)(struct conn *c);
+    /* In conn_close, after c's attachments, waiters and descriptors are let go. */
+    void (*on_close)(struct conn *c);
+};
+
 struct conn {
     struct daemon *d;
+    const struct conn_hooks *hooks; /* the layer above (static, never NULL) */
     uint64_t id;                   /* for log lines */
     int fd;
     uv_poll_t poll;
@@ -83,9 +100,11 @@ struct conn {
     uint64_t ring_tail;            /* handles taken from it so far (releases.c) */
 };
 
-/* Serve fd (non-blocking, O_CLOEXEC; taken) for peer. Returns the connection,
- * or NULL when out of memory (fd closed). */
-struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer);
+/* Serve fd (non-blocking, O_CLOEXEC; taken) for peer, handing what it reads to hooks
+ * (not copied: it must outlive c). Returns the connection, or NULL when out of memory
+ * (fd closed). */
+struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer,
+                      const struct conn_hooks *hooks);
 
 /* Stop serving c: release its attachments, cancel its waiters, drop queued
  * replies, close its cached descriptors and the socket. Idempotent; c is freed once all references are gone. */
@@ -117,7 +136,7 @@ void conn_release_fd(struct conn *c, int fd);
  * if c still caches it, else a new description reopened by registry_descriptor and
  * cached. Two connections never get the same description. The descriptor stays c's:
  * a reply sends it through conn_send_array; never close it. At EMFILE/ENFILE every connection's cache
- * is given up (daemon_uncache) and the reopen tried once more. 0 or -errno. */
+ * is given up (conn_uncache_all) and the reopen tried once more. 0 or -errno. */
 int conn_descriptor(struct conn *c, struct registry_array *a, enum meta_mode mode, int *ret_fd);
 
 /* Give up c's cached descriptors of a (of every array when a is NULL): each is closed
@@ -125,7 +144,16 @@ int conn_descriptor(struct conn *c, struct registry_array *a, enum meta_mode mod
  * CONN_NOFILE), once the last of them is sent. Returns how many were given up. */
 size_t conn_uncache(struct conn *c, const struct registry_array *a);
 
-/* Record an attachment on c. 0; -EMFILE past CONFIG_ATTACH_MAX on c or past
+/* conn_uncache for every connection of d: a removed array must not be kept alive by
+ * them, and at EMFILE/ENFILE they are the descriptors the daemon can do without.
+ * Returns how many were given up. */
+size_t conn_uncache_all(struct daemon *d, const struct registry_array *a);
+
+/* Whether c's uid holds the most attachments --max-attachments-per-uid allows (never
+ * for uid 0, nor for a closed c). */
+bool conn_attach_full(const struct conn *c);
+
+/* Record an attachment on c. 0; -EPIPE when c is closed; -EMFILE past CONFIG_ATTACH_MAX on c or past
  * --max-attachments-per-uid for c's uid (not for uid 0), with a message in err; or
  * -ENOMEM. */
 int conn_attach_add(struct conn *c, const struct registry_attach *att, char *err,

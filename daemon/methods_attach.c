@@ -48,6 +48,10 @@ int methods_attach_reply(struct conn *c, uint32_t msgid, struct registry_array *
         log_warning(&c->d->log, "cannot reopen %s: %s", a->meta.name, strerror(-r));
         return methods_error(c, msgid, r, "cannot open %s: %s", a->meta.name, strerror(-r));
     }
+    /* Releases posted in rings but not yet read count until they are: read them all
+     * before conn_attach_add refuses (c itself may be closed for a corrupt ring). */
+    if (conn_attach_full(c))
+        releases_take_all(c->d);
     registry_attach(reg, a, mode, &att);
     r = conn_attach_add(c, &att, err, sizeof(err));
     if (r < 0) {

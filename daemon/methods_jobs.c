@@ -179,7 +179,7 @@ static void methods_create_done(uv_work_t *req, int status)
     /* Out of descriptors: the connections' cached ones can go, and the create with them
      * never fails for their sake. Once: another failure is the create's own. */
     if ((job->r == -EMFILE || job->r == -ENFILE) && !job->retried
-        && daemon_uncache(d, NULL) > 0) {
+        && conn_uncache_all(d, NULL) > 0) {
         job->retried = true;
         job->r = 0;
         job->err[0] = '\0';
@@ -506,7 +506,7 @@ static void methods_sync_done(uv_work_t *req, int status)
     /* Out of descriptors for the reopen: as for a create, the connections' cached ones
      * go and the sync runs once more. */
     if ((job->r == -EMFILE || job->r == -ENFILE) && !job->retried
-        && daemon_uncache(job->d, NULL) > 0) {
+        && conn_uncache_all(job->d, NULL) > 0) {
         job->retried = true;
         job->r = 0;
         job->err[0] = '\0';
