@@ -63,7 +63,8 @@ static void daemon_on_accept(void *arg, int fd, const struct access_peer *peer)
     struct daemon *d = arg;
     char why[128];
 
-    if (quota_may_connect(d, peer, why, sizeof(why)) < 0)
+    if (peers_may_connect(&d->peers, &d->cfg.policy, d->cfg.max_connections, d->nconns,
+                          peer->uid, why, sizeof(why)) < 0)
         daemon_refuse(d, fd, peer, why);
     else if (!daemon_conn_new(d, fd, peer))
         log_warning(&d->log, "out of memory: dropping a connection of pid %u", peer->pid);
