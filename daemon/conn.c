@@ -35,8 +35,6 @@
 #include "decoder.h"
 #include "holders.h"
 
-/* What a waiting open costs (waiters.c's waiter, methods_attach.c's record, malloc headers). */
-#define CONN_WAIT_COST 160
 /* What one queued reply costs beyond its bytes: its entry and two malloc headers. */
 #define CONN_OUT_OVERHEAD (sizeof(struct conn_out) + 32)
 
@@ -315,9 +313,7 @@ static void conn_fds_in_drop(struct conn *c, uint64_t upto)
 void conn_close(struct conn *c, const char *why)
 {
     struct daemon *d = c->d;
-    const struct registry_attach *att;
     struct conn_out *e;
-    size_t pos = 0;
 
     if (c->closing)
         return;
@@ -331,16 +327,8 @@ void conn_close(struct conn *c, const char *why)
     if (c->next)
         c->next->prev = c->prev;
     d->nconns--;
-    trim_note(&d->trim, sizeof(*c) + 2 * d->cfg.policy.max_request
-              + c->waits.n * CONN_WAIT_COST + c->atts.cap * sizeof(struct registry_attach));
-    waiters_cancel(&d->registry.waiters, &c->waits);
-    c->uid->atts -= c->atts.n;
-    while ((att = attachments_next(&c->atts, &pos))) {
-        struct registry_attach held = *att;
-
-        registry_detach(&d->registry, &held);
-    }
-    attachments_free(&c->atts);
+    trim_note(&d->trim, sizeof(*c) + 2 * d->cfg.policy.max_request);
+    c->hooks->on_close(c); /* what the layer above holds through c goes first */
     while ((e = c->out_head)) {
         c->out_head = e->next;
         conn_out_free(c, e);
@@ -352,7 +340,6 @@ void conn_close(struct conn *c, const char *why)
     c->waits.shared = NULL;
     conn_uncache(c, NULL); /* no reply refers to them any more: closed now */
     conn_fds_in_drop(c, UINT64_MAX);
-    c->hooks->on_close(c);
     uv_close((uv_handle_t *)&c->poll, conn_on_closed);
     uv_close((uv_handle_t *)&c->idle, conn_on_idle_closed);
 }
@@ -720,50 +707,4 @@ static void conn_on_poll(uv_poll_t *poll, int status, int events)
     else if (!c->closing && !c->backlog)
         conn_process(c); /* the queue may have drained below the pause mark */
     conn_update_poll(c);
-}
-
-bool conn_attach_full(const struct conn *c)
-{
-    uint64_t most = c->d->cfg.policy.max_attachments_per_uid;
-
-    return !c->closing && c->peer.uid != 0 && most && c->uid->atts >= most;
-}
-
-int conn_attach_add(struct conn *c, const struct registry_attach *att, char *err,
-                    size_t errlen)
-{
-    uint64_t most = c->d->cfg.policy.max_attachments_per_uid;
-    int r;
-
-    if (c->closing) {
-        snprintf(err, errlen, "the connection is closed");
-        return -EPIPE;
-    }
-    if (c->atts.n >= CONFIG_ATTACH_MAX) {
-        snprintf(err, errlen, "this connection holds the most attachments allowed (%u): "
-                 "release some", CONFIG_ATTACH_MAX);
-        return -EMFILE;
-    }
-    if (c->peer.uid != 0 && most && c->uid->atts >= most) {
-        snprintf(err, errlen, "uid %u holds the most attachments allowed (%llu, "
-                 "--max-attachments-per-uid): release some", c->peer.uid,
-                 (unsigned long long)most);
-        return -EMFILE;
-    }
-    r = attachments_add(&c->atts, att);
-    if (r < 0) {
-        snprintf(err, errlen, "out of memory");
-        return r;
-    }
-    c->uid->atts++;
-    return 0;
-}
-
-int conn_attach_take(struct conn *c, uint64_t handle, struct registry_attach *ret)
-{
-    int r = attachments_take(&c->atts, handle, ret);
-
-    if (r == 0)
-        c->uid->atts--;
-    return r;
 }

@@ -1,7 +1,8 @@
 /* conn.h — one client connection: its socket, request decoding, the queue of
- * replies (each with an optional descriptor), the attachments it holds, and the
- * descriptions it was handed (fdcache.h), which only it shares. What it reads goes
- * up through the conn_hooks its creator set; it calls nothing above it by name.
+ * replies (each with an optional descriptor) and the descriptions it was handed
+ * (fdcache.h), which only it shares. What it reads goes up through the conn_hooks its
+ * creator set; it calls nothing above it by name. It carries, without using, what the
+ * client holds (attachments and waiting opens: session.h; the release ring: releases.h).
  *
  * A connection is reference-counted: its poll handle holds one reference until
  * its close callback, and each thread-pool job or waiter working for it holds
@@ -64,7 +65,8 @@ struct conn_hooks {
                        unsigned nfds);
     /* Before the bytes of one read are decoded. Returns false once c was closed. */
     bool (*on_read)(struct conn *c);
-    /* In conn_close, after c's attachments, waiters and descriptors are let go. */
+    /* In conn_close, first: c is closing, its queued replies and its uid's record
+     * (c->uid) are still there. */
     void (*on_close)(struct conn *c);
 };
 
@@ -82,8 +84,8 @@ struct conn {
     struct conn_out *out_head, **out_tail;
     size_t out_bytes;              /* queued reply bytes not yet sent */
     struct peers_uid *uid;         /* what its uid holds (peers.h); NULL once closed */
-    struct attachments atts;       /* the attachments it holds, by handle */
-    struct waiters_owner waits;    /* its opens waiting for a name */
+    struct attachments atts;       /* the attachments it holds, by handle (session.c) */
+    struct waiters_owner waits;    /* its opens waiting for a name (session.c) */
     bool backlog;                  /* has requests left for a later turn (d->backlog) */
     struct conn *backlog_next;
     struct fdcache descs;          /* descriptors sent to this peer, kept to send again */
@@ -106,8 +108,9 @@ struct conn {
 struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer,
                       const struct conn_hooks *hooks);
 
-/* Stop serving c: release its attachments, cancel its waiters, drop queued
- * replies, close its cached descriptors and the socket. Idempotent; c is freed once all references are gone. */
+/* Stop serving c: the layer above lets go of what its client holds first
+ * (conn_hooks.on_close), then queued replies, cached descriptors and the socket go.
+ * Idempotent; c is freed once all references are gone. */
 void conn_close(struct conn *c, const char *why);
 
 void conn_ref(struct conn *c);
@@ -148,18 +151,6 @@ size_t conn_uncache(struct conn *c, const struct registry_array *a);
  * them, and at EMFILE/ENFILE they are the descriptors the daemon can do without.
  * Returns how many were given up. */
 size_t conn_uncache_all(struct daemon *d, const struct registry_array *a);
-
-/* Whether c's uid holds the most attachments --max-attachments-per-uid allows (never
- * for uid 0, nor for a closed c). */
-bool conn_attach_full(const struct conn *c);
-
-/* Record an attachment on c. 0; -EPIPE when c is closed; -EMFILE past CONFIG_ATTACH_MAX on c or past
- * --max-attachments-per-uid for c's uid (not for uid 0), with a message in err; or
- * -ENOMEM. */
-int conn_attach_add(struct conn *c, const struct registry_attach *att, char *err,
-                    size_t errlen);
-/* Remove the attachment named handle into *ret. 0 or -EBADF. */
-int conn_attach_take(struct conn *c, uint64_t handle, struct registry_attach *ret);
 
 /* Whether the replies waiting on all connections together reach --max-queued-total.
  * Then only connections with none waiting are answered, one reply each until they

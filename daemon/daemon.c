@@ -26,6 +26,7 @@
 #include "nofile.h"
 #include "recover.h"
 #include "releases.h"
+#include "session.h"
 
 /* Tell a client over a connection limit why it is turned away, then drop it. The
  * log line is rate-limited: a peer can knock at will. */
@@ -45,12 +46,19 @@ static void daemon_refuse(struct daemon *d, int fd, const struct access_peer *pe
     close(fd);
 }
 
+/* A closing connection lets go of what its client holds, then of its release ring. */
+static void daemon_on_conn_close(struct conn *c)
+{
+    session_close(c);
+    releases_ring_drop(c);
+}
+
 /* What a connection hands up: its requests to the methods, its release ring to
- * releases.c. */
+ * releases.c, its close to both. */
 static const struct conn_hooks daemon_conn_hooks = {
     .on_message = methods_dispatch,
     .on_read = releases_take,
-    .on_close = releases_ring_drop,
+    .on_close = daemon_on_conn_close,
 };
 
 struct conn *daemon_conn_new(struct daemon *d, int fd, const struct access_peer *peer)

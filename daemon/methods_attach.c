@@ -19,6 +19,7 @@
 #include "methods_reply.h"
 #include "releases.h"
 #include "ring.h"
+#include "session.h"
 
 /* Attach a to c in mode and reply with the metadata, the handle and a descriptor:
  * the description c was handed for (a, mode) before when c still caches it. */
@@ -49,11 +50,11 @@ int methods_attach_reply(struct conn *c, uint32_t msgid, struct registry_array *
         return methods_error(c, msgid, r, "cannot open %s: %s", a->meta.name, strerror(-r));
     }
     /* Releases posted in rings but not yet read count until they are: read them all
-     * before conn_attach_add refuses (c itself may be closed for a corrupt ring). */
-    if (conn_attach_full(c))
+     * before session_attach_add refuses (c itself may be closed for a corrupt ring). */
+    if (session_attach_full(c))
         releases_take_all(c->d);
     registry_attach(reg, a, mode, &att);
-    r = conn_attach_add(c, &att, err, sizeof(err));
+    r = session_attach_add(c, &att, err, sizeof(err));
     if (r < 0) {
         registry_detach(reg, &att);
         return methods_error(c, msgid, r, "%s", err);
@@ -186,7 +187,7 @@ static int methods_release_apply(struct conn *c, const msgpack_object *params, c
     r = codec_parse_release(params, &p, err, errlen);
     if (r < 0)
         return r;
-    if (conn_attach_take(c, p.handle, &att) < 0) {
+    if (session_attach_take(c, p.handle, &att) < 0) {
         snprintf(err, errlen, "no attachment with handle %" PRIu64 " on this connection",
                  p.handle);
         return -EBADF;

@@ -17,6 +17,7 @@
 #include "conn.h"
 #include "daemon.h"
 #include "ring.h"
+#include "session.h"
 
 #define RELEASES_SWEEP_MS 1000
 
@@ -118,7 +119,7 @@ bool releases_take(struct conn *c)
         return false;
     }
     for (int i = 0; i < n; i++) {
-        if (conn_attach_take(c, handles[i], &att) == 0)
+        if (session_attach_take(c, handles[i], &att) == 0)
             registry_detach(&c->d->registry, &att);
         else
             log_debug(&c->d->log, "connection %llu: release ring: no attachment %" PRIu64,

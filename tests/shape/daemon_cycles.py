@@ -12,8 +12,8 @@ import sys
 
 def symbols(obj, which):
     """The global symbols obj defines (which="--defined-only") or needs ("-u")."""
-    out = subprocess.run([os.environ.get("NM", "nm"), "-P", "-g", which, obj], check=True, capture_output=True,
-                         text=True).stdout
+    out = subprocess.run([os.environ.get("NM", "nm"), "-P", "-g", which, obj], check=True,
+                         capture_output=True, text=True).stdout
     return {line.split()[0] for line in out.splitlines() if line.strip()}
 
 
