@@ -184,7 +184,7 @@ static bool conn_uid_may(struct conn *c)
 }
 
 struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer,
-                      const struct conn_hooks *hooks)
+                      const struct conn_hooks *hooks, void *data)
 {
     struct conn *c = calloc(1, sizeof(*c));
 
@@ -199,9 +199,9 @@ struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer,
         close(fd);
         return NULL;
     }
-    c->waits.shared = &c->uid->waits;
     c->d = d;
     c->hooks = hooks;
+    c->data = data;
     c->id = d->next_conn_id++;
     c->fd = fd;
     c->poll.data = c;
@@ -337,7 +337,6 @@ void conn_close(struct conn *c, const char *why)
     c->out_bytes = 0;
     peers_leave(&d->peers, c->uid);
     c->uid = NULL;
-    c->waits.shared = NULL;
     conn_uncache(c, NULL); /* no reply refers to them any more: closed now */
     conn_fds_in_drop(c, UINT64_MAX);
     uv_close((uv_handle_t *)&c->poll, conn_on_closed);
@@ -353,6 +352,7 @@ void conn_unref(struct conn *c)
 {
     if (--c->refs > 0)
         return;
+    c->hooks->on_free(c);
     decoder_free(c->dec);
     free(c);
 }

@@ -1,8 +1,8 @@
 /* conn.h — one client connection: its socket, request decoding, the queue of
  * replies (each with an optional descriptor) and the descriptions it was handed
  * (fdcache.h), which only it shares. What it reads goes up through the conn_hooks its
- * creator set; it calls nothing above it by name. It carries, without using, what the
- * client holds (attachments and waiting opens: session.h; the release ring: releases.h).
+ * creator set; it calls nothing above it by name. What the client holds (attachments,
+ * waiting opens, the release ring: session.h) is the layer above's, in c->data.
  *
  * A connection is reference-counted: its poll handle holds one reference until
  * its close callback, and each thread-pool job or waiter working for it holds
@@ -23,11 +23,9 @@
 
 #include "access.h"
 #include "codec.h"
-#include "attachments.h"
 #include "fdcache.h"
 #include "peers.h"
 #include "registry.h"
-#include "waiters.h"
 
 struct daemon;
 struct conn;
@@ -68,11 +66,14 @@ struct conn_hooks {
     /* In conn_close, first: c is closing, its queued replies and its uid's record
      * (c->uid) are still there. */
     void (*on_close)(struct conn *c);
+    /* When the last reference to c goes, before c is freed: c->data can go. */
+    void (*on_free)(struct conn *c);
 };
 
 struct conn {
     struct daemon *d;
     const struct conn_hooks *hooks; /* the layer above (static, never NULL) */
+    void *data;                    /* the layer above's state for c (conn_new), or NULL */
     uint64_t id;                   /* for log lines */
     int fd;
     uv_poll_t poll;
@@ -84,8 +85,6 @@ struct conn {
     struct conn_out *out_head, **out_tail;
     size_t out_bytes;              /* queued reply bytes not yet sent */
     struct peers_uid *uid;         /* what its uid holds (peers.h); NULL once closed */
-    struct attachments atts;       /* the attachments it holds, by handle (session.c) */
-    struct waiters_owner waits;    /* its opens waiting for a name (session.c) */
     bool backlog;                  /* has requests left for a later turn (d->backlog) */
     struct conn *backlog_next;
     struct fdcache descs;          /* descriptors sent to this peer, kept to send again */
@@ -98,15 +97,13 @@ struct conn {
     uint64_t rx_bytes;             /* bytes read from the socket so far */
     struct conn_fd_in fds_in[CONN_FDS_IN]; /* received, oldest first, not yet dispatched */
     unsigned nfds_in;
-    void *ring;                    /* the release ring shared with the client, or NULL */
-    uint64_t ring_tail;            /* handles taken from it so far (releases.c) */
 };
 
 /* Serve fd (non-blocking, O_CLOEXEC; taken) for peer, handing what it reads to hooks
- * (not copied: it must outlive c). Returns the connection, or NULL when out of memory
- * (fd closed). */
+ * (not copied: it must outlive c), with data as c->data. Returns the connection, or
+ * NULL when out of memory (fd closed; data is still the caller's). */
 struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer,
-                      const struct conn_hooks *hooks);
+                      const struct conn_hooks *hooks, void *data);
 
 /* Stop serving c: the layer above lets go of what its client holds first
  * (conn_hooks.on_close), then queued replies, cached descriptors and the socket go.

@@ -54,16 +54,30 @@ static void daemon_on_conn_close(struct conn *c)
 }
 
 /* What a connection hands up: its requests to the methods, its release ring to
- * releases.c, its close to both. */
+ * releases.c, its close to both; its session goes with it. */
 static const struct conn_hooks daemon_conn_hooks = {
     .on_message = methods_dispatch,
     .on_read = releases_take,
     .on_close = daemon_on_conn_close,
+    .on_free = session_free,
 };
 
 struct conn *daemon_conn_new(struct daemon *d, int fd, const struct access_peer *peer)
 {
-    return conn_new(d, fd, peer, &daemon_conn_hooks);
+    struct session *s = session_new();
+    struct conn *c;
+
+    if (!s) {
+        close(fd);
+        return NULL;
+    }
+    c = conn_new(d, fd, peer, &daemon_conn_hooks, s);
+    if (!c) {
+        free(s);
+        return NULL;
+    }
+    session_start(c);
+    return c;
 }
 
 static void daemon_on_accept(void *arg, int fd, const struct access_peer *peer)

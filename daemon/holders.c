@@ -16,6 +16,7 @@
 
 #include "conn.h"
 #include "daemon.h"
+#include "session.h"
 
 void holders_read_comm(uint32_t pid, char *comm)
 {
@@ -92,7 +93,7 @@ int holders_collect(const struct daemon *d, const struct access_peer *peer,
         const struct registry_attach *att;
         size_t pos = 0;
 
-        while ((att = attachments_next(&c->atts, &pos))) {
+        while ((att = attachments_next(&session_of(c)->atts, &pos))) {
             const struct meta *m = &att->array->meta;
 
             if (att->handle <= p->after || (p->name[0] && strcmp(m->name, p->name) != 0))

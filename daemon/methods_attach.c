@@ -153,21 +153,21 @@ int methods_open(struct conn *c, const struct codec_msg *msg)
         return methods_damaged(c, msg->msgid, p.name);
     if (p.wait_ms == 0)
         return methods_error(c, msg->msgid, -ENOENT, "no array named %s", p.name);
-    if (c->waits.n >= pol->max_waiting_opens)
+    if (session_of(c)->waits.n >= pol->max_waiting_opens)
         return methods_error(c, msg->msgid, -EAGAIN, "this connection already waits for %"
                              PRIu64 " names, the most allowed (--max-waiting-opens)",
-                             c->waits.n);
+                             session_of(c)->waits.n);
     if (c->peer.uid != 0 && pol->max_waiting_opens_per_uid
-        && *c->waits.shared >= pol->max_waiting_opens_per_uid)
+        && *session_of(c)->waits.shared >= pol->max_waiting_opens_per_uid)
         return methods_error(c, msg->msgid, -EAGAIN, "uid %" PRIu32 " already waits for %"
                              PRIu64 " names, the most allowed (--max-waiting-opens-per-uid)",
-                             c->peer.uid, *c->waits.shared);
+                             c->peer.uid, *session_of(c)->waits.shared);
     w = malloc(sizeof(*w));
     if (!w)
         return methods_error(c, msg->msgid, -ENOMEM, "out of memory");
     *w = (struct methods_wait){ .conn = c, .wait_ms = p.wait_ms, .msgid = msg->msgid,
                                 .mode = p.mode, .has_owner = p.has_owner, .owner = p.owner };
-    r = registry_wait(&c->d->registry, p.name, p.wait_ms, &c->waits, methods_open_woken, w);
+    r = registry_wait(&c->d->registry, p.name, p.wait_ms, &session_of(c)->waits, methods_open_woken, w);
     if (r < 0) {
         free(w);
         return methods_error(c, msg->msgid, r, "out of memory");

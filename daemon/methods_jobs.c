@@ -24,6 +24,7 @@
 #include "methods_attach.h"
 #include "methods_reply.h"
 #include "releases.h"
+#include "session.h"
 #include "shape.h"
 
 /* Volatile arrays of at most this many data bytes are built on the loop thread: the
@@ -547,7 +548,7 @@ static struct registry_array *methods_sync_target(struct conn *c, const struct c
     }
     if (!p.has_handle)
         return methods_lookup(c, msg, true);
-    att = attachments_find(&c->atts, p.handle);
+    att = attachments_find(&session_of(c)->atts, p.handle);
     if (!att) {
         methods_error(c, msg->msgid, -EBADF, "no attachment with handle %" PRIu64
                       " on this connection", p.handle);
