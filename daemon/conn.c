@@ -33,7 +33,6 @@
 #include "config.h"
 #include "daemon.h"
 #include "decoder.h"
-#include "holders.h"
 
 /* What one queued reply costs beyond its bytes: its entry and two malloc headers. */
 #define CONN_OUT_OVERHEAD (sizeof(struct conn_out) + 32)
@@ -209,7 +208,6 @@ struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer,
     c->idle.data = c;
     c->refs = 2; /* the poll and the idle timer, each until its close callback */
     c->peer = *peer;
-    holders_read_comm(peer->pid, c->comm);
     c->out_tail = &c->out_head;
     fdcache_init(&c->descs);
     c->next = d->conns;

@@ -90,7 +90,6 @@ struct conn {
     struct fdcache descs;          /* descriptors sent to this peer, kept to send again */
     unsigned pinned;               /* removed arrays' descriptors its queued replies keep */
     struct conn *prev, *next;      /* the daemon's open connections */
-    char comm[CODEC_COMM_MAX + 1]; /* the peer's command name at accept, or "" */
     uv_timer_t idle;               /* runs while a request is half-sent (--request-timeout) */
     uint64_t nrequests;            /* requests decoded so far */
     uint64_t idle_mark;            /* nrequests when idle was started */

@@ -123,7 +123,7 @@ int holders_collect(const struct daemon *d, const struct access_peer *peer,
             .nbytes = a->meta.nbytes, .persist = a->meta.persist, .unlinked = !a->named,
         };
         memcpy(out[i].name, a->meta.name, sizeof(out[i].name));
-        memcpy(out[i].comm, heap[i].conn->comm, sizeof(out[i].comm));
+        memcpy(out[i].comm, session_of(heap[i].conn)->comm, sizeof(out[i].comm));
     }
     free(heap);
     *ret_n = n;

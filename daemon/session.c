@@ -12,6 +12,7 @@
 #include "conn.h"
 #include "config.h"
 #include "daemon.h"
+#include "holders.h"
 
 /* What a waiting open costs (waiters.c's waiter, methods_attach.c's record, malloc headers). */
 #define SESSION_WAIT_COST 160
@@ -23,7 +24,10 @@ struct session *session_new(void)
 
 void session_start(struct conn *c)
 {
-    session_of(c)->waits.shared = &c->uid->waits;
+    struct session *s = session_of(c);
+
+    s->waits.shared = &c->uid->waits;
+    holders_read_comm(c->peer.pid, s->comm);
 }
 
 bool session_attach_full(const struct conn *c)

@@ -21,6 +21,7 @@ struct session {
     struct waiters_owner waits; /* its opens waiting for a name */
     void *ring;                 /* the release ring shared with the client, or NULL */
     uint64_t ring_tail;         /* handles taken from it so far (releases.c) */
+    char comm[CODEC_COMM_MAX + 1]; /* the peer's command name at accept, or "" (holders.c) */
 };
 
 /* A client's empty session, or NULL when out of memory. */
@@ -44,7 +45,8 @@ int session_attach_add(struct conn *c, const struct registry_attach *att, char *
 /* Remove the attachment named handle into *ret. 0 or -EBADF. */
 int session_attach_take(struct conn *c, uint64_t handle, struct registry_attach *ret);
 
-/* Start c's session: its waits count with its uid's (c->uid). */
+/* Start c's session: its waits count with its uid's (c->uid); its peer's command
+ * name is read now. */
 void session_start(struct conn *c);
 
 /* Let go of everything c holds: cancel its waiting opens and detach its attachments
