@@ -3,7 +3,7 @@
  * many the connection holds, and the table shrinks as they go.
  *
  * Only the bookkeeping; the registry makes and ends attachments (registry_attach,
- * registry_detach) and conn.c applies the limits.
+ * registry_detach) and session.c applies the limits.
  */
 #ifndef DAEMON_ATTACHMENTS_H
 #define DAEMON_ATTACHMENTS_H

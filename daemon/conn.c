@@ -33,12 +33,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "decoder.h"
-#include "holders.h"
-#include "methods.h"
-#include "releases.h"
 
-/* What a waiting open costs (waiters.c's waiter, methods.c's record, malloc headers). */
-#define CONN_WAIT_COST 160
 /* What one queued reply costs beyond its bytes: its entry and two malloc headers. */
 #define CONN_OUT_OVERHEAD (sizeof(struct conn_out) + 32)
 
@@ -187,7 +182,8 @@ static bool conn_uid_may(struct conn *c)
     return u->answered < CONN_TURN_REQUESTS;
 }
 
-struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer)
+struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer,
+                      const struct conn_hooks *hooks, void *data)
 {
     struct conn *c = calloc(1, sizeof(*c));
 
@@ -202,8 +198,9 @@ struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer)
         close(fd);
         return NULL;
     }
-    c->waits.shared = &c->uid->waits;
     c->d = d;
+    c->hooks = hooks;
+    c->data = data;
     c->id = d->next_conn_id++;
     c->fd = fd;
     c->poll.data = c;
@@ -211,7 +208,6 @@ struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer)
     c->idle.data = c;
     c->refs = 2; /* the poll and the idle timer, each until its close callback */
     c->peer = *peer;
-    holders_read_comm(peer->pid, c->comm);
     c->out_tail = &c->out_head;
     fdcache_init(&c->descs);
     c->next = d->conns;
@@ -315,9 +311,7 @@ static void conn_fds_in_drop(struct conn *c, uint64_t upto)
 void conn_close(struct conn *c, const char *why)
 {
     struct daemon *d = c->d;
-    const struct registry_attach *att;
     struct conn_out *e;
-    size_t pos = 0;
 
     if (c->closing)
         return;
@@ -331,16 +325,8 @@ void conn_close(struct conn *c, const char *why)
     if (c->next)
         c->next->prev = c->prev;
     d->nconns--;
-    trim_note(&d->trim, sizeof(*c) + 2 * d->cfg.policy.max_request
-              + c->waits.n * CONN_WAIT_COST + c->atts.cap * sizeof(struct registry_attach));
-    waiters_cancel(&d->registry.waiters, &c->waits);
-    c->uid->atts -= c->atts.n;
-    while ((att = attachments_next(&c->atts, &pos))) {
-        struct registry_attach held = *att;
-
-        registry_detach(&d->registry, &held);
-    }
-    attachments_free(&c->atts);
+    trim_note(&d->trim, sizeof(*c) + 2 * d->cfg.policy.max_request);
+    c->hooks->on_close(c); /* what the layer above holds through c goes first */
     while ((e = c->out_head)) {
         c->out_head = e->next;
         conn_out_free(c, e);
@@ -349,10 +335,8 @@ void conn_close(struct conn *c, const char *why)
     c->out_bytes = 0;
     peers_leave(&d->peers, c->uid);
     c->uid = NULL;
-    c->waits.shared = NULL;
     conn_uncache(c, NULL); /* no reply refers to them any more: closed now */
     conn_fds_in_drop(c, UINT64_MAX);
-    releases_ring_drop(c);
     uv_close((uv_handle_t *)&c->poll, conn_on_closed);
     uv_close((uv_handle_t *)&c->idle, conn_on_idle_closed);
 }
@@ -366,6 +350,7 @@ void conn_unref(struct conn *c)
 {
     if (--c->refs > 0)
         return;
+    c->hooks->on_free(c);
     decoder_free(c->dec);
     free(c);
 }
@@ -535,7 +520,7 @@ int conn_descriptor(struct conn *c, struct registry_array *a, enum meta_mode mod
     if (c->closing)
         return -EPIPE;
     r = registry_descriptor(&c->d->store, a, mode, &fd);
-    if ((r == -EMFILE || r == -ENFILE) && daemon_uncache(c->d, NULL) > 0)
+    if ((r == -EMFILE || r == -ENFILE) && conn_uncache_all(c->d, NULL) > 0)
         r = registry_descriptor(&c->d->store, a, mode, &fd);
     if (r < 0)
         return r;
@@ -583,7 +568,16 @@ size_t conn_uncache(struct conn *c, const struct registry_array *a)
     return n;
 }
 
-/* Hand complete requests to methods, unless replies are piling up, for one turn:
+size_t conn_uncache_all(struct daemon *d, const struct registry_array *a)
+{
+    size_t n = 0;
+
+    for (struct conn *c = d->conns; c; c = c->next)
+        n += conn_uncache(c, a);
+    return n;
+}
+
+/* Hand complete requests to the layer above, unless replies are piling up, for one turn:
  * while c's uid has some of its share of the turn left (conn_uid_may), which a
  * request that walks daemon-wide state uses up. */
 static void conn_process(struct conn *c)
@@ -632,7 +626,7 @@ static void conn_process(struct conn *c)
         }
         c->nfds_in = kept;
         conn_fds_in_drop(c, end);
-        if (methods_dispatch(c, &obj, fds, nfds) && !c->closing)
+        if (c->hooks->on_message(c, &obj, fds, nfds) && !c->closing)
             c->uid->answered = CONN_TURN_REQUESTS;
     }
     conn_update_poll(c);
@@ -683,7 +677,7 @@ static void conn_read(struct conn *c)
         return;
     }
     /* What the client posted before sending these bytes applies before they do. */
-    if (!releases_take(c))
+    if (!c->hooks->on_read(c))
         return;
     r = decoder_feed(c->dec, buf, (size_t)n);
     if (r < 0) {
@@ -711,52 +705,4 @@ static void conn_on_poll(uv_poll_t *poll, int status, int events)
     else if (!c->closing && !c->backlog)
         conn_process(c); /* the queue may have drained below the pause mark */
     conn_update_poll(c);
-}
-
-int conn_attach_add(struct conn *c, const struct registry_attach *att, char *err,
-                    size_t errlen)
-{
-    uint64_t most = c->d->cfg.policy.max_attachments_per_uid;
-    int r;
-
-    if (c->closing) {
-        snprintf(err, errlen, "the connection is closed");
-        return -EPIPE;
-    }
-    if (c->atts.n >= CONFIG_ATTACH_MAX) {
-        snprintf(err, errlen, "this connection holds the most attachments allowed (%u): "
-                 "release some", CONFIG_ATTACH_MAX);
-        return -EMFILE;
-    }
-    /* Releases posted in rings but not yet read count until they are: read them all
-     * before refusing (c itself may be closed for a corrupt ring). */
-    if (c->peer.uid != 0 && most && c->uid->atts >= most) {
-        releases_take_all(c->d);
-        if (c->closing) {
-            snprintf(err, errlen, "the connection is closed");
-            return -EPIPE;
-        }
-    }
-    if (c->peer.uid != 0 && most && c->uid->atts >= most) {
-        snprintf(err, errlen, "uid %u holds the most attachments allowed (%llu, "
-                 "--max-attachments-per-uid): release some", c->peer.uid,
-                 (unsigned long long)most);
-        return -EMFILE;
-    }
-    r = attachments_add(&c->atts, att);
-    if (r < 0) {
-        snprintf(err, errlen, "out of memory");
-        return r;
-    }
-    c->uid->atts++;
-    return 0;
-}
-
-int conn_attach_take(struct conn *c, uint64_t handle, struct registry_attach *ret)
-{
-    int r = attachments_take(&c->atts, handle, ret);
-
-    if (r == 0)
-        c->uid->atts--;
-    return r;
 }

@@ -1,6 +1,8 @@
 /* conn.h — one client connection: its socket, request decoding, the queue of
- * replies (each with an optional descriptor), the attachments it holds, and the
- * descriptions it was handed (fdcache.h), which only it shares.
+ * replies (each with an optional descriptor) and the descriptions it was handed
+ * (fdcache.h), which only it shares. What it reads goes up through the conn_hooks its
+ * creator set; it calls nothing above it by name. What the client holds (attachments,
+ * waiting opens, the release ring: session.h) is the layer above's, in c->data.
  *
  * A connection is reference-counted: its poll handle holds one reference until
  * its close callback, and each thread-pool job or waiter working for it holds
@@ -21,13 +23,12 @@
 
 #include "access.h"
 #include "codec.h"
-#include "attachments.h"
 #include "fdcache.h"
 #include "peers.h"
 #include "registry.h"
-#include "waiters.h"
 
 struct daemon;
+struct conn;
 struct conn_out;
 
 #define CONN_FDS_IN 16 /* descriptors received and not yet given to a request */
@@ -52,8 +53,27 @@ struct conn_fd_in {
     uint64_t from, to;
 };
 
+/* What the layer above does with a connection, set by conn_new's caller (as tmux's
+ * proc_add_peer takes its dispatch callback): conn.c calls none of it by name. */
+struct conn_hooks {
+    /* One decoded message (valid during the call) and the nfds descriptors that came
+     * with it (taken). Returns true when the request walked daemon-wide state: c's uid's
+     * turn of the loop ends. */
+    bool (*on_message)(struct conn *c, const msgpack_object *obj, const int *fds,
+                       unsigned nfds);
+    /* Before the bytes of one read are decoded. Returns false once c was closed. */
+    bool (*on_read)(struct conn *c);
+    /* In conn_close, first: c is closing, its queued replies and its uid's record
+     * (c->uid) are still there. */
+    void (*on_close)(struct conn *c);
+    /* When the last reference to c goes, before c is freed: c->data can go. */
+    void (*on_free)(struct conn *c);
+};
+
 struct conn {
     struct daemon *d;
+    const struct conn_hooks *hooks; /* the layer above (static, never NULL) */
+    void *data;                    /* the layer above's state for c (conn_new), or NULL */
     uint64_t id;                   /* for log lines */
     int fd;
     uv_poll_t poll;
@@ -65,30 +85,28 @@ struct conn {
     struct conn_out *out_head, **out_tail;
     size_t out_bytes;              /* queued reply bytes not yet sent */
     struct peers_uid *uid;         /* what its uid holds (peers.h); NULL once closed */
-    struct attachments atts;       /* the attachments it holds, by handle */
-    struct waiters_owner waits;    /* its opens waiting for a name */
     bool backlog;                  /* has requests left for a later turn (d->backlog) */
     struct conn *backlog_next;
     struct fdcache descs;          /* descriptors sent to this peer, kept to send again */
     unsigned pinned;               /* removed arrays' descriptors its queued replies keep */
     struct conn *prev, *next;      /* the daemon's open connections */
-    char comm[CODEC_COMM_MAX + 1]; /* the peer's command name at accept, or "" */
     uv_timer_t idle;               /* runs while a request is half-sent (--request-timeout) */
     uint64_t nrequests;            /* requests decoded so far */
     uint64_t idle_mark;            /* nrequests when idle was started */
     uint64_t rx_bytes;             /* bytes read from the socket so far */
     struct conn_fd_in fds_in[CONN_FDS_IN]; /* received, oldest first, not yet dispatched */
     unsigned nfds_in;
-    void *ring;                    /* the release ring shared with the client, or NULL */
-    uint64_t ring_tail;            /* handles taken from it so far (releases.c) */
 };
 
-/* Serve fd (non-blocking, O_CLOEXEC; taken) for peer. Returns the connection,
- * or NULL when out of memory (fd closed). */
-struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer);
+/* Serve fd (non-blocking, O_CLOEXEC; taken) for peer, handing what it reads to hooks
+ * (not copied: it must outlive c), with data as c->data. Returns the connection, or
+ * NULL when out of memory (fd closed; data is still the caller's). */
+struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer,
+                      const struct conn_hooks *hooks, void *data);
 
-/* Stop serving c: release its attachments, cancel its waiters, drop queued
- * replies, close its cached descriptors and the socket. Idempotent; c is freed once all references are gone. */
+/* Stop serving c: the layer above lets go of what its client holds first
+ * (conn_hooks.on_close), then queued replies, cached descriptors and the socket go.
+ * Idempotent; c is freed once all references are gone. */
 void conn_close(struct conn *c, const char *why);
 
 void conn_ref(struct conn *c);
@@ -117,7 +135,7 @@ void conn_release_fd(struct conn *c, int fd);
  * if c still caches it, else a new description reopened by registry_descriptor and
  * cached. Two connections never get the same description. The descriptor stays c's:
  * a reply sends it through conn_send_array; never close it. At EMFILE/ENFILE every connection's cache
- * is given up (daemon_uncache) and the reopen tried once more. 0 or -errno. */
+ * is given up (conn_uncache_all) and the reopen tried once more. 0 or -errno. */
 int conn_descriptor(struct conn *c, struct registry_array *a, enum meta_mode mode, int *ret_fd);
 
 /* Give up c's cached descriptors of a (of every array when a is NULL): each is closed
@@ -125,13 +143,10 @@ int conn_descriptor(struct conn *c, struct registry_array *a, enum meta_mode mod
  * CONN_NOFILE), once the last of them is sent. Returns how many were given up. */
 size_t conn_uncache(struct conn *c, const struct registry_array *a);
 
-/* Record an attachment on c. 0; -EMFILE past CONFIG_ATTACH_MAX on c or past
- * --max-attachments-per-uid for c's uid (not for uid 0), with a message in err; or
- * -ENOMEM. */
-int conn_attach_add(struct conn *c, const struct registry_attach *att, char *err,
-                    size_t errlen);
-/* Remove the attachment named handle into *ret. 0 or -EBADF. */
-int conn_attach_take(struct conn *c, uint64_t handle, struct registry_attach *ret);
+/* conn_uncache for every connection of d: a removed array must not be kept alive by
+ * them, and at EMFILE/ENFILE they are the descriptors the daemon can do without.
+ * Returns how many were given up. */
+size_t conn_uncache_all(struct daemon *d, const struct registry_array *a);
 
 /* Whether the replies waiting on all connections together reach --max-queued-total.
  * Then only connections with none waiting are answered, one reply each until they

@@ -22,50 +22,11 @@
 #include "codec.h"
 #include "conn.h"
 #include "fdstore.h"
+#include "methods.h"
+#include "nofile.h"
 #include "recover.h"
 #include "releases.h"
-
-/* Descriptors sharrd holds for itself: listener, spare, epoll, signals, store
- * directory, notify socket, files of creates and syncs in flight. */
-#define DAEMON_NOFILE_OWN 64
-
-/* Each volatile array, each connection and each description a connection caches holds a
- * descriptor (a persistent array holds none): take all the kernel allows. */
-static void daemon_raise_nofile(struct daemon *d)
-{
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-            log_debug(&d->log, "cannot raise the descriptor limit: %s", strerror(errno));
-    }
-}
-
-void daemon_check_nofile(struct daemon *d)
-{
-    uint64_t conns = d->cfg.max_connections, arrays = d->cfg.policy.max_arrays;
-    uint64_t need = conns * CONN_NOFILE + arrays + DAEMON_NOFILE_OWN;
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
-        return;
-    if (arrays)
-        log_warning(&d->log, "the descriptor limit (%llu) is below the %llu that "
-                    "--max-connections (%llu) and --max-arrays (%llu) may need: %d per "
-                    "connection, one per volatile array, and %d of sharrd's own; raise it "
-                    "(LimitNOFILE=, ulimit -n) or lower those limits",
-                    (unsigned long long)rl.rlim_cur, (unsigned long long)need,
-                    (unsigned long long)conns, (unsigned long long)arrays, CONN_NOFILE,
-                    DAEMON_NOFILE_OWN);
-    else
-        log_warning(&d->log, "the descriptor limit (%llu) is below the %llu that "
-                    "--max-connections (%llu) may need: %d per connection and %d of sharrd's "
-                    "own, and with --max-arrays 0 one more per volatile array; raise it "
-                    "(LimitNOFILE=, ulimit -n) or lower --max-connections",
-                    (unsigned long long)rl.rlim_cur, (unsigned long long)need,
-                    (unsigned long long)conns, CONN_NOFILE, DAEMON_NOFILE_OWN);
-}
+#include "session.h"
 
 /* Tell a client over a connection limit why it is turned away, then drop it. The
  * log line is rate-limited: a peer can knock at will. */
@@ -85,31 +46,57 @@ static void daemon_refuse(struct daemon *d, int fd, const struct access_peer *pe
     close(fd);
 }
 
+/* A closing connection lets go of what its client holds, then of its release ring. */
+static void daemon_on_conn_close(struct conn *c)
+{
+    session_close(c);
+    releases_ring_drop(c);
+}
+
+/* What a connection hands up: its requests to the methods, its release ring to
+ * releases.c, its close to both; its session goes with it. */
+static const struct conn_hooks daemon_conn_hooks = {
+    .on_message = methods_dispatch,
+    .on_read = releases_take,
+    .on_close = daemon_on_conn_close,
+    .on_free = session_free,
+};
+
+struct conn *daemon_conn_new(struct daemon *d, int fd, const struct access_peer *peer)
+{
+    struct session *s = session_new();
+    struct conn *c;
+
+    if (!s) {
+        close(fd);
+        return NULL;
+    }
+    c = conn_new(d, fd, peer, &daemon_conn_hooks, s);
+    if (!c) {
+        free(s);
+        return NULL;
+    }
+    session_start(c);
+    return c;
+}
+
 static void daemon_on_accept(void *arg, int fd, const struct access_peer *peer)
 {
     struct daemon *d = arg;
     char why[128];
 
-    if (quota_may_connect(d, peer, why, sizeof(why)) < 0)
+    if (peers_may_connect(&d->peers, &d->cfg.policy, d->cfg.max_connections, d->nconns,
+                          peer->uid, why, sizeof(why)) < 0)
         daemon_refuse(d, fd, peer, why);
-    else if (!conn_new(d, fd, peer))
+    else if (!daemon_conn_new(d, fd, peer))
         log_warning(&d->log, "out of memory: dropping a connection of pid %u", peer->pid);
-}
-
-size_t daemon_uncache(struct daemon *d, const struct registry_array *a)
-{
-    size_t n = 0;
-
-    for (struct conn *c = d->conns; c; c = c->next)
-        n += conn_uncache(c, a);
-    return n;
 }
 
 static void daemon_on_removed(void *arg, struct registry_array *a)
 {
     struct daemon *d = arg;
 
-    daemon_uncache(d, a);
+    conn_uncache_all(d, a);
     registry_keep_file(&d->store, a); /* a replaced one's file still has the name */
     releases_sweep(d);
 }
@@ -126,7 +113,7 @@ static bool daemon_on_last(void *arg, struct registry_array *a)
 
 static size_t daemon_reclaim(void *arg)
 {
-    return daemon_uncache(arg, NULL);
+    return conn_uncache_all(arg, NULL);
 }
 
 /* Say what the volatile caps are and where the memory they come from was read. */
@@ -194,8 +181,8 @@ int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t e
     d->server.fd = d->server.spare_fd = -1;
     d->next_conn_id = 1;
     d->start_ns = uv_hrtime();
-    daemon_raise_nofile(d);
-    daemon_check_nofile(d);
+    nofile_raise(d);
+    nofile_check(d);
     r = uv_loop_init(&d->loop);
     if (r < 0) {
         snprintf(err, errlen, "cannot start the event loop: %s", uv_strerror(r));

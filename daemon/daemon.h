@@ -81,14 +81,9 @@ void daemon_stop(struct daemon *d);
 /* Free everything d owns. */
 void daemon_close(struct daemon *d);
 
-/* Warn when the descriptor limit is below what --max-connections and --max-arrays
- * may need: CONN_NOFILE per connection, one per volatile array, and sharrd's own (at
- * start, and again after a reload changes them). */
-void daemon_check_nofile(struct daemon *d);
-
-/* Give up every connection's cached descriptors of a (of every array when a is NULL):
- * a removed array must not be kept alive by them, and at EMFILE/ENFILE they are the
- * descriptors the daemon can do without. Returns how many were given up. */
-size_t daemon_uncache(struct daemon *d, const struct registry_array *a);
+/* Serve fd (taken) for peer as an accepted connection, its requests answered by the
+ * methods (conn_new with the daemon's hooks), without the admission check of the
+ * listener. Returns the connection, or NULL when out of memory (fd closed). */
+struct conn *daemon_conn_new(struct daemon *d, int fd, const struct access_peer *peer);
 
 #endif

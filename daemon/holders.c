@@ -16,6 +16,7 @@
 
 #include "conn.h"
 #include "daemon.h"
+#include "session.h"
 
 void holders_read_comm(uint32_t pid, char *comm)
 {
@@ -92,7 +93,7 @@ int holders_collect(const struct daemon *d, const struct access_peer *peer,
         const struct registry_attach *att;
         size_t pos = 0;
 
-        while ((att = attachments_next(&c->atts, &pos))) {
+        while ((att = attachments_next(&session_of(c)->atts, &pos))) {
             const struct meta *m = &att->array->meta;
 
             if (att->handle <= p->after || (p->name[0] && strcmp(m->name, p->name) != 0))
@@ -122,7 +123,7 @@ int holders_collect(const struct daemon *d, const struct access_peer *peer,
             .nbytes = a->meta.nbytes, .persist = a->meta.persist, .unlinked = !a->named,
         };
         memcpy(out[i].name, a->meta.name, sizeof(out[i].name));
-        memcpy(out[i].comm, heap[i].conn->comm, sizeof(out[i].comm));
+        memcpy(out[i].comm, session_of(heap[i].conn)->comm, sizeof(out[i].comm));
     }
     free(heap);
     *ret_n = n;

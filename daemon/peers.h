@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "policy.h"
+
 struct peers_uid {
     uint32_t uid;
     unsigned conns;         /* connections open */
@@ -36,5 +38,12 @@ struct peers_uid *peers_join(struct peers *p, uint32_t uid);
 /* Count one connection of u less (its waits and attachments are gone already); the
  * last one frees u. */
 void peers_leave(struct peers *p, struct peers_uid *u);
+
+/* 0 if a daemon serving nconns connections of at most max_connections may serve one
+ * more of uid under p (--max-connections; unless uid is 0, also
+ * --reserved-root-connections and --max-connections-per-uid); else -EMFILE with why. */
+int peers_may_connect(const struct peers *peers, const struct policy *p,
+                      unsigned max_connections, size_t nconns, uint32_t uid, char *why,
+                      size_t whylen);
 
 #endif

@@ -3,7 +3,7 @@
  * replies, half-sent requests).
  *
  * Only the values, their defaults, parsing and help text; quota.c counts arrays and
- * bytes against them, conn.c, methods.c and daemon.c apply the rest. 0 means "no
+ * bytes against them, conn.c, the methods_*.c files and daemon.c apply the rest. 0 means "no
  * limit" where the help says so. uid 0 is exempt from the per-uid limits, never from
  * the totals. The volatile caps may be percentages of the host's memory, resolved by
  * policy_resolve against what memlimit.h reads. The connection defaults are shares of

@@ -13,8 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon.h"
-
 void quota_init(struct quota *q)
 {
     memset(q, 0, sizeof(*q));
@@ -155,32 +153,4 @@ void quota_recharge(struct quota *q, uint32_t uid, struct quota_cost from, struc
         return;
     u->bytes = u->bytes - from.bytes + to.bytes;
     u->memory = u->memory - from.memory + to.memory;
-}
-
-int quota_may_connect(const struct daemon *d, const struct access_peer *peer, char *why,
-                      size_t whylen)
-{
-    const struct policy *p = &d->cfg.policy;
-    const struct peers_uid *u;
-
-    if (d->nconns >= d->cfg.max_connections) {
-        snprintf(why, whylen, "sharrd serves at most %u connections at once (--max-connections)",
-                 d->cfg.max_connections);
-        return -EMFILE;
-    }
-    if (peer->uid == 0)
-        return 0;
-    if (d->nconns >= d->cfg.max_connections - p->reserved_root_connections) {
-        snprintf(why, whylen, "sharrd keeps its last %u of %u connections for root "
-                 "(--reserved-root-connections)", p->reserved_root_connections,
-                 d->cfg.max_connections);
-        return -EMFILE;
-    }
-    u = peers_find(&d->peers, peer->uid);
-    if (p->max_connections_per_uid && u && u->conns >= p->max_connections_per_uid) {
-        snprintf(why, whylen, "uid %" PRIu32 " has %u connections open, the most allowed "
-                 "(--max-connections-per-uid)", peer->uid, p->max_connections_per_uid);
-        return -EMFILE;
-    }
-    return 0;
 }

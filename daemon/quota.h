@@ -7,7 +7,7 @@
  * A reservation is a grant: it holds while the create runs on the thread pool and
  * after, until the array is freed or its create fails, so creates checked one after
  * another on the loop can never pass a limit together. Connections are counted per
- * uid in peers.h.
+ * uid in peers.h, and admitted there (peers_may_connect).
  */
 #ifndef DAEMON_QUOTA_H
 #define DAEMON_QUOTA_H
@@ -60,14 +60,5 @@ void quota_recharge(struct quota *q, uint32_t uid, struct quota_cost from,
 
 /* What uid holds now (zeros when nothing). */
 struct quota_uid quota_of(const struct quota *q, uint32_t uid);
-
-struct daemon;
-struct access_peer;
-
-/* 0 if d may serve one more connection of peer (--max-connections; unless peer is
- * uid 0, also --reserved-root-connections and --max-connections-per-uid); else
- * -EMFILE with why. */
-int quota_may_connect(const struct daemon *d, const struct access_peer *peer, char *why,
-                      size_t whylen);
 
 #endif

@@ -17,6 +17,7 @@
 #include "conn.h"
 #include "daemon.h"
 #include "ring.h"
+#include "session.h"
 
 #define RELEASES_SWEEP_MS 1000
 
@@ -62,7 +63,7 @@ int releases_ring_new(struct conn *c, int *ret_fd, char *err, size_t errlen)
     void *map;
     int fd, r;
 
-    if (c->ring)
+    if (session_of(c)->ring)
         return -EEXIST;
     fd = memfd_create("sharr-release-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0) {
@@ -81,8 +82,8 @@ int releases_ring_new(struct conn *c, int *ret_fd, char *err, size_t errlen)
         snprintf(err, errlen, "cannot make a release ring: %s", strerror(-r));
         return r;
     }
-    c->ring = map;
-    c->ring_tail = 0;
+    session_of(c)->ring = map;
+    session_of(c)->ring_tail = 0;
     d->nrings++;
     releases_sweep(d);
     *ret_fd = fd;
@@ -93,10 +94,10 @@ void releases_ring_drop(struct conn *c)
 {
     struct daemon *d = c->d;
 
-    if (!c->ring)
+    if (!session_of(c)->ring)
         return;
-    munmap(c->ring, RING_BYTES);
-    c->ring = NULL;
+    munmap(session_of(c)->ring, RING_BYTES);
+    session_of(c)->ring = NULL;
     if (--d->nrings == 0 && d->releases_on)
         uv_timer_stop(&d->releases_timer);
 }
@@ -107,9 +108,9 @@ bool releases_take(struct conn *c)
     struct registry_attach att;
     int n;
 
-    if (!c->ring)
+    if (!session_of(c)->ring)
         return true;
-    n = ring_take(c->ring, &c->ring_tail, handles);
+    n = ring_take(session_of(c)->ring, &session_of(c)->ring_tail, handles);
     if (n < 0) {
         if (ratelog_allow(&c->d->closings))
             log_warning(&c->d->log, "connection %llu (pid %u): corrupt release ring: closing",
@@ -118,7 +119,7 @@ bool releases_take(struct conn *c)
         return false;
     }
     for (int i = 0; i < n; i++) {
-        if (conn_attach_take(c, handles[i], &att) == 0)
+        if (session_attach_take(c, handles[i], &att) == 0)
             registry_detach(&c->d->registry, &att);
         else
             log_debug(&c->d->log, "connection %llu: release ring: no attachment %" PRIu64,

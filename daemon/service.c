@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "nofile.h"
 
 static void service_send(struct daemon *d, const char *state)
 {
@@ -128,7 +129,7 @@ int service_reload(struct daemon *d)
                  " bytes of memory)", log_level_name(cfg.log_level), cfg.max_connections,
                  cfg.policy.max_volatile_bytes, cfg.policy.max_volatile_bytes_per_uid,
                  cfg.memory.ceiling);
-        daemon_check_nofile(d);
+        nofile_check(d);
     } else {
         if (r >= 0) {
             snprintf(err, sizeof(err), "the command line asks for help or the version");

@@ -2,7 +2,8 @@
 # suite_check.sh SOURCE_DIR BUILD_DIR — no test can pass by not running:
 #  - every tests/{unit,integration,faults}/test_<area>.c is a registered CTest test
 #    (unit_<area>, integration.<area>, faults.<area>), and so are the Python suite, the
-#    install checks, the systemd units' check and the manual pages' checks, in every build;
+#    install checks, the systemd units' check, the manual pages' checks and the daemon's
+#    shape check, in every build;
 #  - no C test calls cmocka's skip() itself, which passes silently, but testskip()
 #    (tests/support/testskip.h), and every cmocka program returns through
 #    testskip_exit, so a skip exits 77 and CTest reports it skipped;
@@ -18,7 +19,7 @@ mapfile -t registered < <(find "$build" -name CTestTestfile.cmake -exec cat {} +
   | sed -nE 's/^add_test\((\[=\[)?([^] "]+)(\]=\])? .*/\2/p')
 has() { local t; for t in "${registered[@]}"; do [ "$t" = "$1" ] && return 0; done; return 1; }
 want=(python install.consumer install.no_test_hooks systemd.verify docs.man docs.sharrd_flags
-      docs.sharr_flags)
+      docs.sharr_flags shape.daemon_cycles)
 for f in "$src"/tests/unit/test_*.c; do a=$(basename "$f" .c); want+=("unit_${a#test_}"); done
 for group in integration faults; do
   for f in "$src/tests/$group"/test_*.c; do a=$(basename "$f" .c); want+=("$group.${a#test_}"); done

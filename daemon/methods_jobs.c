@@ -1,0 +1,586 @@
+/* methods_jobs.c — create, adopt, unlink and sync, whose disk work runs on the thread
+ * pool as a methods_job that holds references to its connection and array; the loop
+ * stays free to answer other clients. Small volatile creates are the exception: they
+ * run the same job on the loop (METHODS_INLINE_CREATE_MAX). Names being created are
+ * reserved in the registry, so a second create fails and a waiting open waits.
+ */
+#include "methods_jobs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "access.h"
+#include "conn.h"
+#include "daemon.h"
+#include "fdstore.h"
+#include "growth.h"
+#include "memstore.h"
+#include "methods_attach.h"
+#include "methods_reply.h"
+#include "releases.h"
+#include "session.h"
+#include "shape.h"
+
+/* Volatile arrays of at most this many data bytes are built on the loop thread: the
+ * hand-off to the thread pool and back costs 100-300 us here under load, a fifth or
+ * more of reserving 16 MiB of pages (about 1 ms), so other clients wait at most that
+ * long behind one create. Larger ones go to the pool. */
+#define METHODS_INLINE_CREATE_MAX (16ull * 1024 * 1024)
+
+/* A request answered later by thread-pool work. */
+struct methods_job {
+    uv_work_t req;                 /* req.data points back here */
+    struct daemon *d;
+    struct conn *conn;             /* referenced; NULL when nobody waits for a reply */
+    uint32_t msgid;
+    struct registry_array *array;  /* referenced, or NULL */
+    struct meta meta;              /* create: the array to build */
+    char trash[STORE_TRASH_MAX];   /* a removed file to delete first, or "" */
+    int fd;                        /* create: the new backing descriptor */
+    int src_fd;                    /* adopt: the client's file, closed with the job */
+    bool adopt;                    /* create made by adopt: reply as stat, not attach */
+    bool overwrite;                /* adopt: replace an existing array */
+    bool retried;                  /* create, sync: run again after giving up cached
+                                    * descriptors */
+    uint64_t granted;              /* create: bytes memstore_budget_take granted, given
+                                    * back when the job is freed */
+    int r;
+    char err[METHODS_ERR_MAX];
+    struct registry_array *old;    /* create: the array it replaces, referenced, or NULL */
+};
+
+static void methods_trash_work(uv_work_t *req);
+static void methods_job_done(uv_work_t *req, int status);
+static void methods_create_done(uv_work_t *req, int status);
+
+static struct methods_job *methods_job_new(struct daemon *d, struct conn *c, uint32_t msgid,
+                                           struct registry_array *a)
+{
+    struct methods_job *job = malloc(sizeof(*job));
+
+    if (!job)
+        return NULL;
+    *job = (struct methods_job){ .d = d, .conn = c, .msgid = msgid, .array = a, .fd = -1,
+                                 .src_fd = -1 };
+    job->req.data = job;
+    if (c)
+        conn_ref(c);
+    if (a)
+        registry_ref(a);
+    return job;
+}
+
+/* Close adopt's copy of the client's file once it is no longer needed: before the
+ * reply, so a client that gets one knows the daemon holds nothing of it but the store's. */
+static void methods_job_close_src(struct methods_job *job)
+{
+    if (job->src_fd >= 0)
+        close(job->src_fd);
+    job->src_fd = -1;
+}
+
+static void methods_job_free(struct methods_job *job)
+{
+    if (job->granted)
+        memstore_budget_done(&job->d->membudget, job->granted);
+    if (job->conn)
+        conn_unref(job->conn);
+    if (job->array)
+        registry_unref(job->array);
+    if (job->old)
+        registry_unref(job->old);
+    methods_job_close_src(job);
+    free(job);
+}
+
+/* Remove a's name now; a persistent array's .npy is left in trash for the pool. */
+static int methods_remove(struct daemon *d, struct registry_array *a, char *trash)
+{
+    int r;
+
+    trash[0] = '\0';
+    if (a->meta.persist) {
+        /* A process may still hold the file: its space stays taken (leftover.h). */
+        registry_keep_file(&d->store, a);
+        r = store_unlink(&d->store, a->meta.name, trash);
+        if (r < 0) {
+            if (a->fd >= 0)
+                close(a->fd);
+            a->fd = -1;
+            return r;
+        }
+    } else {
+        fdstore_drop(&d->notify, &a->meta, a->fd);
+    }
+    registry_remove(&d->registry, a);
+    return 0;
+}
+
+static void methods_create_work(uv_work_t *req)
+{
+    struct methods_job *job = req->data;
+
+    if (job->adopt)
+        job->r = store_adopt(&job->d->store, job->src_fd, &job->meta, &job->fd, job->err,
+                             sizeof(job->err));
+    else if (job->meta.persist)
+        job->r = store_create(&job->d->store, &job->meta, &job->fd, job->err, sizeof(job->err));
+    else
+        job->r = memstore_create(&job->meta, &job->fd, job->err, sizeof(job->err));
+}
+
+/* The create that replaced old succeeded: remove what is left of old. A persistent
+ * array replaced by a persistent one is gone already (the new .npy was renamed over
+ * it); a persistent one replaced by a volatile one goes only now, so a crash before
+ * this point leaves the old array. */
+static void methods_retire(struct daemon *d, struct registry_array *old, bool new_persist)
+{
+    char trash[STORE_TRASH_MAX] = "";
+    struct methods_job *job;
+
+    if (!old->meta.persist) {
+        fdstore_drop(&d->notify, &old->meta, old->fd);
+        return;
+    }
+    if (new_persist || store_unlink(&d->store, old->meta.name, trash) < 0 || !trash[0])
+        return;
+    job = methods_job_new(d, NULL, 0, NULL);
+    if (!job) {
+        store_remove_trash(&d->store, trash); /* on the loop, if it must */
+        return;
+    }
+    memcpy(job->trash, trash, sizeof(job->trash));
+    uv_queue_work(&d->loop, &job->req, methods_trash_work, methods_job_done);
+}
+
+/* Build job's array: a small volatile one on the loop, any other on the pool. */
+static int methods_create_start(struct methods_job *job)
+{
+    if (!job->meta.persist && job->meta.nbytes <= METHODS_INLINE_CREATE_MAX) {
+        methods_create_work(&job->req);
+        methods_create_done(&job->req, 0);
+        return 0;
+    }
+    return uv_queue_work(&job->d->loop, &job->req, methods_create_work, methods_create_done);
+}
+
+static void methods_create_done(uv_work_t *req, int status)
+{
+    struct methods_job *job = req->data;
+    struct daemon *d = job->d;
+    struct registry_array *a = job->array;
+
+    (void)status; /* never cancelled: uv_cancel is not used */
+    /* Out of descriptors: the connections' cached ones can go, and the create with them
+     * never fails for their sake. Once: another failure is the create's own. */
+    if ((job->r == -EMFILE || job->r == -ENFILE) && !job->retried
+        && conn_uncache_all(d, NULL) > 0) {
+        job->retried = true;
+        job->r = 0;
+        job->err[0] = '\0';
+        methods_create_start(job);
+        return;
+    }
+    methods_job_close_src(job);
+    if (job->r < 0) {
+        log_warning(&d->log, "cannot %s %s: %s", job->adopt ? "adopt" : "create", a->meta.name,
+                    job->err);
+        registry_remove(&d->registry, a);
+        /* An overwrite that failed leaves the old array as it was. */
+        if (job->old && registry_restore(&d->registry, job->old) < 0)
+            log_warning(&d->log, "out of memory: cannot serve %s again", a->meta.name);
+        methods_error(job->conn, job->msgid, job->r, "%s", job->err);
+    } else {
+        log_debug(&d->log, "%s %s %s array %s", job->adopt ? "adopted" : "created",
+                  a->meta.persist ? "persistent" : "volatile", a->meta.dtype.str, a->meta.name);
+        registry_ready(&d->registry, a, job->fd);
+        if (job->adopt)
+            growth_watch(d, a); /* the adopter kept its own descriptor of the file */
+        if (!a->meta.persist && fdstore_push(&d->notify, &a->meta, a->fd, job->err,
+                                             sizeof(job->err)) < 0)
+            log_warning(&d->log, "volatile array %s will not survive a restart: %s",
+                        a->meta.name, job->err);
+        if (job->old)
+            methods_retire(d, job->old, a->meta.persist);
+        if (!job->conn->closing && job->adopt)
+            methods_stat_reply(job->conn, job->msgid, a);
+        else if (!job->conn->closing)
+            methods_attach_reply(job->conn, job->msgid, a, META_MODE_RPLUS);
+    }
+    methods_job_free(job);
+}
+
+static int methods_build(struct methods_job *job, bool overwrite);
+
+int methods_create(struct conn *c, const struct codec_msg *msg)
+{
+    struct daemon *d = c->d;
+    struct methods_job *job;
+    char err[METHODS_ERR_MAX] = "";
+    struct codec_create p;
+    struct timespec now;
+    struct meta m;
+    int r;
+
+    r = codec_parse_create(msg->params, &p, err, sizeof(err));
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, "%s", err);
+    memset(&m, 0, sizeof(m));
+    memcpy(m.name, p.name, sizeof(m.name));
+    m.dtype = p.dtype;
+    m.ndim = p.ndim;
+    memcpy(m.shape, p.shape, sizeof(m.shape));
+    m.order = p.order;
+    m.offset = PROTO_DATA_OFFSET;
+    m.persist = p.persist;
+    m.perm = p.perm ? p.perm : 0600;
+    m.uid = c->peer.uid;
+    m.gid = c->peer.gid;
+    clock_gettime(CLOCK_REALTIME, &now);
+    m.ctime_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+    r = shape_nbytes(m.ndim, m.shape, m.dtype.itemsize, &m.nbytes);
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, r == -EOVERFLOW ? "%s: the array would be larger "
+                             "than 2^62 bytes" : "%s: every dimension must be at least 1", p.name);
+    if (m.perm > 0777)
+        return methods_error(c, msg->msgid, -EINVAL, "perm %#o: only the bits 0777 are allowed",
+                             m.perm);
+    if (m.persist && strlen(m.name) > STORE_NAME_MAX)
+        return methods_error(c, msg->msgid, -ENAMETOOLONG, "persistent array names are at most "
+                             "%d bytes", STORE_NAME_MAX);
+    if (m.persist)
+        store_npy_path(&d->store, m.name, m.path, sizeof(m.path));
+    job = methods_job_new(d, c, msg->msgid, NULL);
+    if (!job)
+        return methods_error(c, msg->msgid, -ENOMEM, "out of memory");
+    job->meta = m;
+    return methods_build(job, p.overwrite);
+}
+
+/* What create and adopt share once job->meta describes the new array: the name must
+ * be free (or overwritable by the peer), the peer's quota must hold it; then the name
+ * is reserved and methods_create_work builds it on the pool. On failure replies with
+ * the error and frees job; returns 0 or that error. */
+static int methods_build(struct methods_job *job, bool overwrite)
+{
+    struct daemon *d = job->d;
+    struct conn *c = job->conn;
+    const struct meta *m = &job->meta;
+    const char *verb = job->adopt ? "adopt" : "create";
+    struct registry_array *old, *a;
+    /* Room for two names and a reason; the reply cuts it to PROTO_TEXT_MAX. */
+    char err[2 * METHODS_ERR_MAX + 64] = "", why[METHODS_ERR_MAX] = "";
+    uint32_t msgid = job->msgid, reserved = 0;
+    int r;
+
+    if (!access_may_own(m->name, m->uid, &reserved)) {
+        r = -EACCES;
+        /* The name's own prefix, "uid", digits and the first dot, as it was written. */
+        snprintf(err, sizeof(err), "names that begin %.*s are uid %" PRIu32 "'s: only that "
+                 "user or root may %s %s", (int)(strchr(m->name, '.') - m->name + 1), m->name,
+                 reserved, verb, m->name);
+        goto fail;
+    }
+    if (store_damaged(&d->store, m->name)) {
+        r = -EEXIST;
+        methods_damaged_why(d, m->name, err, sizeof(err));
+        goto fail;
+    }
+    old = registry_find(&d->registry, m->name);
+    if (old && !old->ready) {
+        r = -EEXIST;
+        snprintf(err, sizeof(err), "%s is being created", m->name);
+        goto fail;
+    }
+    if (old && !overwrite) {
+        r = -EEXIST;
+        snprintf(err, sizeof(err), "an array named %s exists (%s overwrites it)", m->name,
+                 job->adopt ? "--overwrite" : "mode w+");
+        goto fail;
+    }
+    if (old && !access_is_owner(&old->meta, &c->peer)) {
+        r = -EPERM;
+        access_owner_text(&old->meta, &c->peer, why, sizeof(why));
+        snprintf(err, sizeof(err), "%s belongs to %s: only its owner or root may overwrite it",
+                 m->name, why);
+        goto fail;
+    }
+    /* A quota on bytes counts what writers added to the uid's persistent files. */
+    if (d->cfg.policy.max_bytes || (d->cfg.policy.max_bytes_per_uid && m->uid != 0))
+        growth_check_uid(d, d->cfg.policy.max_bytes ? GROWTH_ANY_UID : m->uid);
+    /* An overwrite needs room for both arrays: the old one lives until the new is built. */
+    r = quota_check(&d->quota, &d->cfg.policy, m->uid, quota_cost_of(m), why, sizeof(why));
+    if (r < 0) {
+        /* Unlinked arrays count until their last attachment goes, and then until no
+         * process holds them: apply the releases clients have posted but the daemon
+         * has not yet read, ask again about those still held, and look again. */
+        releases_take_all(d);
+        leftover_check(d, r == -EDQUOT ? m->uid : LEFTOVER_ANY_UID);
+        r = quota_check(&d->quota, &d->cfg.policy, m->uid, quota_cost_of(m), why, sizeof(why));
+    }
+    if (r < 0) {
+        snprintf(err, sizeof(err), "cannot %s %s: %s", verb, m->name, why);
+        goto fail;
+    }
+    if (!m->persist) {
+        r = memstore_budget_take(&d->membudget, m->offset + m->nbytes, uv_hrtime(), why,
+                                 sizeof(why));
+        if (r < 0) {
+            log_warning(&d->log, "cannot %s %s: %s", verb, m->name, why);
+            snprintf(err, sizeof(err), "%s", why);
+            goto fail;
+        }
+        job->granted = m->offset + m->nbytes;
+    }
+    /* The old array keeps its files until the new one is committed over them. */
+    if (old) {
+        registry_ref(old);
+        job->old = old;
+        registry_remove(&d->registry, old);
+    }
+    r = registry_add(&d->registry, m, -1, &a);
+    if (r < 0) {
+        if (old)
+            registry_restore(&d->registry, old);
+        snprintf(err, sizeof(err), "out of memory");
+        goto fail;
+    }
+    registry_ref(a);
+    job->array = a;
+    return methods_create_start(job);
+
+fail:
+    methods_job_close_src(job);
+    methods_error(c, msgid, r, "%s", err);
+    methods_job_free(job);
+    return r;
+}
+
+static void methods_adopt_check_work(uv_work_t *req)
+{
+    struct methods_job *job = req->data;
+
+    job->r = store_adopt_check(&job->d->store, job->src_fd, &job->meta, job->err,
+                               sizeof(job->err));
+}
+
+/* The file is fit to adopt: go on as a create of what its header describes. */
+static void methods_adopt_checked(uv_work_t *req, int status)
+{
+    struct methods_job *job = req->data;
+
+    (void)status; /* never cancelled: uv_cancel is not used */
+    if (job->conn->closing) {
+        methods_job_free(job);
+        return;
+    }
+    if (job->r < 0) {
+        methods_job_close_src(job);
+        methods_error(job->conn, job->msgid, job->r, "cannot adopt %s: %s", job->meta.name,
+                      job->err);
+        methods_job_free(job);
+        return;
+    }
+    job->err[0] = '\0';
+    methods_build(job, job->overwrite);
+}
+
+/* adopt: the client's file becomes a persistent array. Takes the descriptors. */
+int methods_adopt(struct conn *c, const struct codec_msg *msg, const int *fds,
+                         unsigned nfds)
+{
+    struct daemon *d = c->d;
+    struct methods_job *job;
+    char err[METHODS_ERR_MAX] = "";
+    struct codec_adopt p;
+    struct timespec now;
+    struct meta m;
+    int r;
+
+    r = codec_parse_adopt(msg->params, &p, err, sizeof(err));
+    if (r == 0 && nfds != 1) {
+        r = -EINVAL;
+        snprintf(err, sizeof(err), "adopt: send exactly one descriptor, the file, with the "
+                 "request (%u came)", nfds);
+    } else if (r == 0 && p.perm > 0777) {
+        r = -EINVAL;
+        snprintf(err, sizeof(err), "perm %#o: only the bits 0777 are allowed", p.perm);
+    } else if (r == 0 && strlen(p.name) > STORE_NAME_MAX) {
+        r = -ENAMETOOLONG;
+        snprintf(err, sizeof(err), "persistent array names are at most %d bytes",
+                 STORE_NAME_MAX);
+    }
+    job = r == 0 ? methods_job_new(d, c, msg->msgid, NULL) : NULL;
+    if (r == 0 && !job) {
+        r = -ENOMEM;
+        snprintf(err, sizeof(err), "out of memory");
+    }
+    if (r < 0) {
+        methods_close_fds(fds, nfds);
+        return methods_error(c, msg->msgid, r, "%s", err);
+    }
+    job->src_fd = fds[0];
+    memset(&m, 0, sizeof(m));
+    memcpy(m.name, p.name, sizeof(m.name));
+    m.persist = true;
+    m.perm = p.perm ? p.perm : 0600;
+    m.uid = c->peer.uid;
+    m.gid = c->peer.gid;
+    clock_gettime(CLOCK_REALTIME, &now);
+    m.ctime_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+    store_npy_path(&d->store, m.name, m.path, sizeof(m.path));
+    job->meta = m;
+    job->adopt = true;
+    job->overwrite = p.overwrite;
+    return uv_queue_work(&d->loop, &job->req, methods_adopt_check_work, methods_adopt_checked);
+}
+
+static void methods_trash_work(uv_work_t *req)
+{
+    struct methods_job *job = req->data;
+
+    store_remove_trash(&job->d->store, job->trash);
+}
+
+static void methods_job_done(uv_work_t *req, int status)
+{
+    (void)status;
+    methods_job_free(req->data);
+}
+
+int methods_unlink(struct conn *c, const struct codec_msg *msg)
+{
+    struct daemon *d = c->d;
+    struct registry_array *a = methods_lookup(c, msg, false); /* the owner needs no read bit */
+    char trash[STORE_TRASH_MAX], whose[32];
+    struct methods_job *job;
+    int r;
+
+    if (!a)
+        return -ENOENT;
+    if (!access_is_owner(&a->meta, &c->peer)) {
+        access_owner_text(&a->meta, &c->peer, whose, sizeof(whose));
+        return methods_error(c, msg->msgid, -EPERM, "%s belongs to %s: only its owner or root "
+                             "may unlink it", a->meta.name, whose);
+    }
+    r = methods_remove(d, a, trash);
+    if (r < 0) {
+        log_warning(&d->log, "cannot unlink %s: %s", a->meta.name, strerror(-r));
+        return methods_error(c, msg->msgid, r, "cannot unlink %s: %s", a->meta.name, strerror(-r));
+    }
+    methods_empty(c, msg->msgid);
+    job = trash[0] ? methods_job_new(d, NULL, 0, NULL) : NULL;
+    if (!job) {
+        store_remove_trash(&d->store, trash); /* on the loop, if it must */
+        return 0;
+    }
+    memcpy(job->trash, trash, sizeof(job->trash));
+    return uv_queue_work(&d->loop, &job->req, methods_trash_work, methods_job_done);
+}
+
+/* The array's .npy is opened by name (the daemon keeps no descriptor of it), checked
+ * to be the array's file, fsynced and closed. The name and identity read here do not
+ * change once the array is ready. */
+static void methods_sync_work(uv_work_t *req)
+{
+    struct methods_job *job = req->data;
+    const struct registry_array *a = job->array;
+    int r = store_sync(&job->d->store, a->meta.name, &a->file);
+
+    job->r = r;
+    if (r < 0)
+        snprintf(job->err, sizeof(job->err), "%s %.200s: %s", r == -ESTALE || r == -ENOENT
+                 ? "cannot reopen the file of" : "fsync of", a->meta.name, strerror(-r));
+}
+
+static void methods_sync_done(uv_work_t *req, int status)
+{
+    struct methods_job *job = req->data;
+
+    (void)status;
+    /* Out of descriptors for the reopen: as for a create, the connections' cached ones
+     * go and the sync runs once more. */
+    if ((job->r == -EMFILE || job->r == -ENFILE) && !job->retried
+        && conn_uncache_all(job->d, NULL) > 0) {
+        job->retried = true;
+        job->r = 0;
+        job->err[0] = '\0';
+        if (uv_queue_work(&job->d->loop, &job->req, methods_sync_work, methods_sync_done) == 0)
+            return;
+        job->r = -EMFILE;
+        snprintf(job->err, sizeof(job->err), "cannot sync %.200s: out of descriptors",
+                 job->array->meta.name);
+    }
+    /* Unlinked or replaced while the sync was queued: its data has no name left to be
+     * durable under (a restart will not bring it back), so there is nothing to flush
+     * and the sync succeeds, as if it had run just before the unlink. */
+    if ((job->r == -ESTALE || job->r == -ENOENT) && !job->array->named)
+        job->r = 0;
+    if (job->r < 0) {
+        log_warning(&job->d->log, "%s", job->err);
+        methods_error(job->conn, job->msgid, job->r, "%s", job->err);
+    } else {
+        growth_check(job->d, job->array); /* its blocks are all counted once flushed */
+        methods_empty(job->conn, job->msgid);
+    }
+    methods_job_free(job);
+}
+
+/* The array a sync names: the attachment's (its handle must be one of c's), or, from a
+ * client older than handles, the array the name means now. NULL once answered. */
+static struct registry_array *methods_sync_target(struct conn *c, const struct codec_msg *msg)
+{
+    char err[METHODS_ERR_MAX] = "";
+    const struct registry_attach *att;
+    struct codec_sync p;
+    int r;
+
+    r = codec_parse_sync(msg->params, &p, err, sizeof(err));
+    if (r < 0) {
+        methods_error(c, msg->msgid, r, "%s", err);
+        return NULL;
+    }
+    if (!p.has_handle)
+        return methods_lookup(c, msg, true);
+    att = attachments_find(&session_of(c)->atts, p.handle);
+    if (!att) {
+        methods_error(c, msg->msgid, -EBADF, "no attachment with handle %" PRIu64
+                      " on this connection", p.handle);
+        return NULL;
+    }
+    if (p.name[0] != '\0' && strcmp(p.name, att->array->meta.name) != 0) {
+        methods_error(c, msg->msgid, -EINVAL, "handle %" PRIu64 " is an attachment of %s, "
+                      "not of %s", p.handle, att->array->meta.name, p.name);
+        return NULL;
+    }
+    /* Its data has no name left to be durable under; the name may mean another array
+     * now, which is not this attachment's to flush. */
+    if (!att->array->named) {
+        methods_error(c, msg->msgid, -ENOENT, "%s was unlinked or replaced since this "
+                      "attachment was made: its data is no longer any name's",
+                      att->array->meta.name);
+        return NULL;
+    }
+    return att->array;
+}
+
+int methods_sync(struct conn *c, const struct codec_msg *msg)
+{
+    struct registry_array *a = methods_sync_target(c, msg);
+    struct methods_job *job;
+
+    if (!a)
+        return -ENOENT;
+    if (!a->meta.persist)
+        return methods_empty(c, msg->msgid); /* memory has nothing to flush to */
+    job = methods_job_new(c->d, c, msg->msgid, a);
+    if (!job)
+        return methods_error(c, msg->msgid, -ENOMEM, "out of memory");
+    return uv_queue_work(&c->d->loop, &job->req, methods_sync_work, methods_sync_done);
+}

@@ -1,0 +1,178 @@
+/* methods_query.c — stat, list, stats, holders, chmod and chown: requests answered at
+ * once from the registry and the store, without attaching. holders.c collects the
+ * attachments, ownership.c decides and records chmod and chown.
+ */
+#include "methods_query.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "access.h"
+#include "conn.h"
+#include "daemon.h"
+#include "growth.h"
+#include "holders.h"
+#include "methods_reply.h"
+#include "ownership.h"
+
+int methods_stat(struct conn *c, const struct codec_msg *msg)
+{
+    struct registry_array *a = methods_lookup(c, msg, true);
+    msgpack_sbuffer sb;
+
+    if (!a)
+        return -ENOENT;
+    growth_check(c->d, a);
+    msgpack_sbuffer_init(&sb);
+    methods_send(c, &sb, codec_pack_reply_stat(&sb, msg->msgid, &a->meta), -1);
+    return 0;
+}
+
+int methods_list(struct conn *c, const struct codec_msg *msg)
+{
+    const struct meta *page[PROTO_LIST_PAGE_MAX];
+    struct registry *reg = &c->d->registry;
+    char err[METHODS_ERR_MAX] = "";
+    struct codec_list p;
+    msgpack_sbuffer sb;
+    bool more = false;
+    size_t n = 0;
+    int r;
+
+    r = codec_parse_list(msg->params, &p, err, sizeof(err));
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, "%s", err);
+    if (conn_queues_full(c->d) && p.limit > CONN_PAGE_WHEN_FULL)
+        p.limit = CONN_PAGE_WHEN_FULL;
+    for (size_t i = registry_after(reg, p.after); i < reg->n; i++) {
+        struct registry_array *a = reg->arrays[i];
+        if (!a->ready || !access_may_see(&a->meta, &c->peer))
+            continue;
+        if (n == p.limit) {
+            more = true;
+            break;
+        }
+        growth_check(c->d, a);
+        page[n++] = &a->meta;
+    }
+    msgpack_sbuffer_init(&sb);
+    methods_send(c, &sb, codec_pack_reply_list(&sb, msg->msgid, page, n, more, p.table), -1);
+    return 0;
+}
+
+static void methods_statvfs(const char *path, uint64_t *ret_capacity, uint64_t *ret_free)
+{
+    struct statvfs st;
+
+    if (statvfs(path, &st) == 0) {
+        *ret_capacity = (uint64_t)st.f_blocks * st.f_frsize;
+        *ret_free = (uint64_t)st.f_bavail * st.f_frsize;
+    }
+}
+
+int methods_stats(struct conn *c, const struct codec_msg *msg)
+{
+    struct daemon *d = c->d;
+    struct codec_stats_reply s;
+    msgpack_sbuffer sb;
+
+    memset(&s, 0, sizeof(s));
+    /* The files writers hold may have grown since anyone looked, and arrays let go of
+     * may be closed at last. */
+    growth_check_uid(d, GROWTH_ANY_UID);
+    leftover_check(d, LEFTOVER_ANY_UID);
+    for (size_t i = 0; i < d->registry.n; i++) {
+        const struct registry_array *a = d->registry.arrays[i];
+        uint64_t bytes = a->meta.nbytes + a->meta.grown;
+        if (!a->ready)
+            continue;
+        s.arrays++;
+        s.bytes += bytes;
+        *(a->meta.persist ? &s.arrays_persistent : &s.arrays_volatile) += 1;
+        *(a->meta.persist ? &s.bytes_persistent : &s.bytes_volatile) += bytes;
+        s.bytes_grown += a->meta.grown;
+        s.arrays_damaged += a->meta.damaged;
+    }
+    s.arrays_damaged += d->store.ndamaged;
+    s.volatile_limit = d->cfg.policy.max_volatile_bytes;
+    s.volatile_limit_per_uid = d->cfg.policy.max_volatile_bytes_per_uid;
+    s.volatile_reserved = d->quota.memory;
+    s.connections = d->nconns;
+    s.attachments = d->registry.nattached;
+    methods_statvfs(d->store.path, &s.persist_capacity, &s.persist_free);
+    methods_statvfs("/dev/shm", &s.volatile_capacity, &s.volatile_free);
+    s.pid = (uint32_t)getpid();
+    s.uptime_ms = (int64_t)((uv_hrtime() - d->start_ns) / 1000000);
+    msgpack_sbuffer_init(&sb);
+    methods_send(c, &sb, codec_pack_reply_stats(&sb, msg->msgid, &s), -1);
+    return 0;
+}
+
+/* One page of the attachments the peer may see (holders.c collects them). */
+int methods_holders(struct conn *c, const struct codec_msg *msg)
+{
+    char err[METHODS_ERR_MAX] = "";
+    struct codec_holders p;
+    struct codec_holder *page;
+    msgpack_sbuffer sb;
+    bool more = false;
+    size_t n = 0;
+    int r;
+
+    r = codec_parse_holders(msg->params, &p, err, sizeof(err));
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, "%s", err);
+    if (conn_queues_full(c->d) && p.limit > CONN_PAGE_WHEN_FULL)
+        p.limit = CONN_PAGE_WHEN_FULL;
+    page = malloc((size_t)p.limit * sizeof(*page));
+    r = page ? holders_collect(c->d, &c->peer, &p, page, &n, &more) : -ENOMEM;
+    if (r < 0) {
+        free(page);
+        return methods_error(c, msg->msgid, r, "out of memory");
+    }
+    msgpack_sbuffer_init(&sb);
+    methods_send(c, &sb, codec_pack_reply_holders(&sb, msg->msgid, page, n, more), -1);
+    free(page);
+    return 0;
+}
+
+/* chmod and chown (ownership.c decides and records); both answer with the stat result. */
+int methods_chmod(struct conn *c, const struct codec_msg *msg)
+{
+    char err[METHODS_ERR_MAX] = "";
+    struct registry_array *a;
+    struct codec_chmod p;
+    int r = codec_parse_chmod(msg->params, &p, err, sizeof(err));
+
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, "%s", err);
+    a = methods_lookup(c, msg, false);
+    if (!a)
+        return -ENOENT;
+    r = ownership_chmod(c->d, &c->peer, a, p.perm, err, sizeof(err));
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, "%s", err);
+    return methods_stat_reply(c, msg->msgid, a);
+}
+
+int methods_chown(struct conn *c, const struct codec_msg *msg)
+{
+    char err[METHODS_ERR_MAX] = "";
+    struct registry_array *a;
+    struct codec_chown p;
+    int r = codec_parse_chown(msg->params, &p, err, sizeof(err));
+
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, "%s", err);
+    a = methods_lookup(c, msg, false);
+    if (!a)
+        return -ENOENT;
+    r = ownership_chown(c->d, &c->peer, a, p.has_uid ? &p.uid : NULL, p.has_gid ? &p.gid : NULL,
+                        err, sizeof(err));
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, "%s", err);
+    return methods_stat_reply(c, msg->msgid, a);
+}
