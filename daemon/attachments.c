@@ -1,7 +1,9 @@
 /* attachments.c — linear probing over a power-of-two table, slots chosen by
  * Fibonacci hashing of the handle (handles are consecutive numbers), deletion by
  * backward shift so no tombstones build up. The table doubles past half full and
- * halves below an eighth, and is freed when empty.
+ * halves below an eighth, down to ATTACHMENTS_MIN slots, which it keeps when empty: a
+ * client that attaches and releases one array at a time allocates nothing per attach.
+ * attachments_free gives the table back (when its connection closes).
  */
 #include "attachments.h"
 
@@ -95,9 +97,7 @@ int attachments_take(struct attachments *t, uint64_t handle, struct registry_att
     }
     t->slots[i] = (struct registry_attach){ 0 };
     t->n--;
-    if (t->n == 0)
-        attachments_free(t);
-    else if (t->cap > ATTACHMENTS_MIN && t->n * 8 < t->cap)
+    if (t->cap > ATTACHMENTS_MIN && t->n * 8 < t->cap)
         (void)attachments_resize(t, t->cap / 2); /* on ENOMEM it just stays larger */
     return 0;
 }
