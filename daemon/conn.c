@@ -235,7 +235,11 @@ static void conn_out_free(struct conn *c, struct conn_out *e)
     if (e->array)
         registry_unref(e->array);
     free(e->data);
-    free(e);
+    /* Most replies are sent as soon as queued: keeping one entry spares them a malloc. */
+    if (!c->spare)
+        c->spare = e;
+    else
+        free(e);
 }
 
 static void conn_on_idle_closed(uv_handle_t *h)
@@ -352,6 +356,7 @@ void conn_unref(struct conn *c)
         return;
     c->hooks->on_free(c);
     decoder_free(c->dec);
+    free(c->spare);
     free(c);
 }
 
@@ -454,7 +459,8 @@ static int conn_queue(struct conn *c, char *data, size_t len, int fd,
         conn_close(c, "it does not read its replies");
         goto drop;
     }
-    e = malloc(sizeof(*e));
+    e = c->spare ? c->spare : malloc(sizeof(*e));
+    c->spare = NULL;
     if (!e) {
         conn_close(c, "out of memory");
         goto drop;

@@ -83,6 +83,7 @@ struct conn {
     struct access_peer peer;       /* SO_PEERCRED at accept */
     struct decoder *dec;
     struct conn_out *out_head, **out_tail;
+    struct conn_out *spare;        /* a freed queue entry kept for the next reply */
     size_t out_bytes;              /* queued reply bytes not yet sent */
     struct peers_uid *uid;         /* what its uid holds (peers.h); NULL once closed */
     bool backlog;                  /* has requests left for a later turn (d->backlog) */
