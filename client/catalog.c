@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,19 @@ struct catalog_page {
 /* The structs this file fills keep their size for the whole ABI (sharr.h). */
 _Static_assert(sizeof(struct sharr_info) == 2048, "sharr_info: take new fields from reserved");
 _Static_assert(sizeof(struct sharr_stats) == 256, "sharr_stats: take new fields from reserved");
+
+/* struct sharr_stats is proto/stats.h's record, field for field: each field of the
+ * table is in it, of the table's type, where the codec's struct has it, and the
+ * reserved space follows the last, so no public field is outside the table. */
+#define CATALOG_STATS_CHECK(field, type, key, required)                                   \
+    _Static_assert(_Generic(((struct sharr_stats *)0)->field, type: 1, default: 0) &&     \
+                   offsetof(struct sharr_stats, field) ==                                 \
+                       offsetof(struct codec_stats_reply, field),                         \
+                   "sharr_stats." #field " is not proto/stats.h's");
+PROTO_STATS_FIELDS(CATALOG_STATS_CHECK)
+#undef CATALOG_STATS_CHECK
+_Static_assert(offsetof(struct sharr_stats, reserved) == sizeof(struct codec_stats_reply),
+               "sharr_stats has a field proto/stats.h does not list");
 
 /* Strings are copied up to their NUL and the shape up to ndim, with zeros after it:
  * a list page fills a thousand of these, and whole-struct copies dominated it. */
@@ -196,25 +210,9 @@ int sharr_stats(sharr_t *conn, struct sharr_stats *ret_stats)
     if (rc < 0)
         return rc;
     memset(ret_stats, 0, sizeof(*ret_stats));
-    ret_stats->arrays = r.arrays;
-    ret_stats->arrays_volatile = r.arrays_volatile;
-    ret_stats->arrays_persistent = r.arrays_persistent;
-    ret_stats->bytes = r.bytes;
-    ret_stats->bytes_volatile = r.bytes_volatile;
-    ret_stats->bytes_persistent = r.bytes_persistent;
-    ret_stats->connections = r.connections;
-    ret_stats->attachments = r.attachments;
-    ret_stats->persist_capacity = r.persist_capacity;
-    ret_stats->persist_free = r.persist_free;
-    ret_stats->volatile_capacity = r.volatile_capacity;
-    ret_stats->volatile_free = r.volatile_free;
-    ret_stats->pid = r.pid;
-    ret_stats->uptime_ms = r.uptime_ms;
-    ret_stats->volatile_limit = r.volatile_limit;
-    ret_stats->volatile_limit_per_uid = r.volatile_limit_per_uid;
-    ret_stats->volatile_reserved = r.volatile_reserved;
-    ret_stats->bytes_grown = r.bytes_grown;
-    ret_stats->arrays_damaged = r.arrays_damaged;
+#define CATALOG_STATS_COPY(field, type, key, required) ret_stats->field = r.field;
+    PROTO_STATS_FIELDS(CATALOG_STATS_COPY)
+#undef CATALOG_STATS_COPY
     return 0;
 }
 

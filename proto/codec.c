@@ -524,47 +524,26 @@ int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct met
     return codec_pack_end(out, mark, r);
 }
 
+/* A number at its type's msgpack width: the stats fields' packer. */
+#define CODEC_PACK_NUM(pk, v)                                                         \
+    _Generic((v), uint64_t: msgpack_pack_uint64, uint32_t: msgpack_pack_uint32,       \
+             int64_t: msgpack_pack_int64)(pk, v)
+
 int codec_pack_reply_stats(msgpack_sbuffer *out, uint32_t msgid,
                            const struct codec_stats_reply *s)
 {
-    const struct {
-        const char *key;
-        uint64_t value;
-    } counters[] = {
-        { "arrays", s->arrays },
-        { "arrays_volatile", s->arrays_volatile },
-        { "arrays_persistent", s->arrays_persistent },
-        { "bytes", s->bytes },
-        { "bytes_volatile", s->bytes_volatile },
-        { "bytes_persistent", s->bytes_persistent },
-        { "connections", s->connections },
-        { "attachments", s->attachments },
-        { "persist_capacity", s->persist_capacity },
-        { "persist_free", s->persist_free },
-        { "volatile_capacity", s->volatile_capacity },
-        { "volatile_free", s->volatile_free },
-        { "volatile_limit", s->volatile_limit },
-        { "volatile_limit_per_uid", s->volatile_limit_per_uid },
-        { "volatile_reserved", s->volatile_reserved },
-        { "bytes_grown", s->bytes_grown },
-        { "arrays_damaged", s->arrays_damaged },
-    };
-    size_t ncounters = sizeof(counters) / sizeof(counters[0]);
     size_t mark = out->size;
     msgpack_packer pk;
     int r = 0;
 
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     r |= codec_pack_response_head(&pk, msgid);
-    r |= msgpack_pack_map(&pk, (uint32_t)ncounters + 2);
-    for (size_t i = 0; i < ncounters; i++) {
-        r |= codec_pack_cstr(&pk, counters[i].key);
-        r |= msgpack_pack_uint64(&pk, counters[i].value);
-    }
-    r |= codec_pack_cstr(&pk, "pid");
-    r |= msgpack_pack_uint32(&pk, s->pid);
-    r |= codec_pack_cstr(&pk, "uptime_ms");
-    r |= msgpack_pack_int64(&pk, s->uptime_ms);
+    r |= msgpack_pack_map(&pk, PROTO_STATS_NFIELDS);
+#define CODEC_STATS_PACK(field, type, key, required)                                  \
+    r |= codec_pack_cstr(&pk, key);                                                   \
+    r |= CODEC_PACK_NUM(&pk, s->field);
+    PROTO_STATS_FIELDS(CODEC_STATS_PACK)
+#undef CODEC_STATS_PACK
     return codec_pack_end(out, mark, r);
 }
 
@@ -1502,49 +1481,37 @@ int codec_parse_reply_list(const msgpack_object *result, struct meta *out, size_
     return 0;
 }
 
+/* A number of the type out points to, in that type's range: the stats fields' parser. */
+static int codec_get_u64(const struct codec_ctx *c, const msgpack_object *map,
+                         const char *key, bool required, uint64_t *out)
+{
+    return codec_get_uint(c, map, key, required, UINT64_MAX, out, "a non-negative integer");
+}
+
+static int codec_get_i64(const struct codec_ctx *c, const msgpack_object *map,
+                         const char *key, bool required, int64_t *out)
+{
+    return codec_get_int(c, map, key, required, INT64_MIN, out, "an integer");
+}
+
+#define CODEC_GET_NUM(c, map, key, required, out)                                     \
+    _Generic((out), uint64_t *: codec_get_u64, uint32_t *: codec_get_u32,             \
+             int64_t *: codec_get_i64)(c, map, key, required, out)
+
 int codec_parse_reply_stats(const msgpack_object *result, struct codec_stats_reply *out,
                             char *err, size_t errlen)
 {
     const struct codec_ctx c = { "stats reply", err, errlen };
-    const struct {
-        const char *key;
-        uint64_t *value;
-    } counters[] = {
-        { "arrays", &out->arrays },
-        { "arrays_volatile", &out->arrays_volatile },
-        { "arrays_persistent", &out->arrays_persistent },
-        { "bytes", &out->bytes },
-        { "bytes_volatile", &out->bytes_volatile },
-        { "bytes_persistent", &out->bytes_persistent },
-        { "connections", &out->connections },
-        { "attachments", &out->attachments },
-        { "persist_capacity", &out->persist_capacity },
-        { "persist_free", &out->persist_free },
-        { "volatile_capacity", &out->volatile_capacity },
-        { "volatile_free", &out->volatile_free },
-        /* Optional from here: daemons before them sent none. */
-        { "volatile_limit", &out->volatile_limit },
-        { "volatile_limit_per_uid", &out->volatile_limit_per_uid },
-        { "volatile_reserved", &out->volatile_reserved },
-        { "bytes_grown", &out->bytes_grown },
-        { "arrays_damaged", &out->arrays_damaged },
-    };
-    const size_t nrequired = 12;
     int r;
 
+    memset(out, 0, sizeof(*out));
     if ((r = codec_map(&c, result, false, "the result")) < 0)
         return r;
-    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
-        *counters[i].value = 0;
-        r = codec_get_uint(&c, result, counters[i].key, i < nrequired, UINT64_MAX,
-                           counters[i].value, "a non-negative integer");
-        if (r < 0)
-            return r;
-    }
-    if ((r = codec_get_u32(&c, result, "pid", true, &out->pid)) < 0 ||
-        (r = codec_get_int(&c, result, "uptime_ms", true, INT64_MIN, &out->uptime_ms,
-                           "an integer")) < 0)
+#define CODEC_STATS_PARSE(field, type, key, required)                                 \
+    if ((r = CODEC_GET_NUM(&c, result, key, required, &out->field)) < 0)              \
         return r;
+    PROTO_STATS_FIELDS(CODEC_STATS_PARSE)
+#undef CODEC_STATS_PARSE
     return 0;
 }
 

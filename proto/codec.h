@@ -18,6 +18,7 @@
 
 #include "limits.h"
 #include "meta.h"
+#include "stats.h"
 
 enum codec_type { CODEC_REQUEST = 0, CODEC_RESPONSE = 1, CODEC_NOTIFY = 2 };
 
@@ -106,19 +107,9 @@ struct codec_attach_reply {     /* create and open results; a descriptor comes w
     uint64_t handle;            /* names this attachment in release */
 };
 
+/* The stats result: one member per field of proto/stats.h, in its order. */
 struct codec_stats_reply {
-    uint64_t arrays, arrays_volatile, arrays_persistent;
-    uint64_t bytes, bytes_volatile, bytes_persistent;
-    uint64_t connections, attachments;
-    uint64_t persist_capacity, persist_free;
-    uint64_t volatile_capacity, volatile_free;
-    uint32_t pid;
-    int64_t uptime_ms;
-    /* Since protocol 1's first release; a reply without them reads as 0. */
-    uint64_t volatile_limit, volatile_limit_per_uid; /* the caps in bytes, 0: none */
-    uint64_t volatile_reserved;  /* memory held or being allocated by volatile arrays */
-    uint64_t bytes_grown;        /* bytes writers added to persistent files (in bytes) */
-    uint64_t arrays_damaged;     /* persistent arrays kept aside at start, or cut short */
+    PROTO_STATS_FIELDS(PROTO_STATS_MEMBER)
 };
 
 struct codec_holders {           /* holders request: attachments, by handle */

@@ -12,9 +12,12 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "stats.h"
 #include "testskip.h"
 
 #define ARGS_MAX 16
+/* A stats field's wire key as a Python string, for the JSON check. */
+#define STATS_KEY(field, type, key, required) "'" key "', "
 
 /* Run the CLI with the given arguments (NULL-terminated). */
 static void run_cli(struct harness *h, struct harness_run *r, ...)
@@ -134,7 +137,9 @@ static void test_cli_manages_arrays(void **state)
     expect_success(&r, "stats --json");
     harness_check_json(h, r.out,
                "assert d['arrays'] == 2, d\n"
-               "assert d['arrays_persistent'] == 1, d");
+               "assert d['arrays_persistent'] == 1, d\n"
+               /* every field of the stats record, and no other */
+               "assert sorted(d) == sorted([" PROTO_STATS_FIELDS(STATS_KEY) "]), d");
     harness_run_free(&r);
 
     run_cli(h, &r, "rm", "cli-a", NULL);
