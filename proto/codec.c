@@ -583,6 +583,7 @@ struct codec_ctx {
     const char *what;
     char *err;
     size_t errlen;
+    const msgpack_object *found;  /* CODEC_GET's value, NULL when absent */
 };
 
 static int codec_fail(const struct codec_ctx *c, int r, const char *fmt, ...)
@@ -691,15 +692,28 @@ static int codec_field(const struct codec_ctx *c, const msgpack_object *map, con
     return 1;
 }
 
-/* A nested map under key; *ret stays NULL when absent and not required. */
-static int codec_get_map(const struct codec_ctx *c, const msgpack_object *map, const char *key,
-                         bool required, const msgpack_object **ret)
+/* Find key in map for CODEC_GET: 0 with c->found set (NULL when absent), or an
+ * error when the key repeats or is required and absent. */
+static int codec_find(struct codec_ctx *c, const msgpack_object *map, const char *key,
+                      bool required)
 {
-    const msgpack_object *v = NULL;
-    int r = codec_field(c, map, key, required, &v);
+    c->found = NULL;
+    return codec_field(c, map, key, required, &c->found) < 0 ? -EINVAL : 0;
+}
 
-    if (r <= 0)
-        return r;
+/* The value under key in map, checked by check(c, key, value, ...): one of the value
+ * checks below, each of which leaves its output as it was when the key is absent.
+ * 0, or the check's (or codec_field's) error. */
+#define CODEC_GET(c, map, key, required, check, ...)                                    \
+    (codec_find((c), (map), (key), (required)) < 0 ? -EINVAL                            \
+                                                   : check((c), (key), (c)->found, __VA_ARGS__))
+
+/* A nested map; *ret stays as it was when absent. */
+static int codec_submap(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                        const msgpack_object **ret)
+{
+    if (v == NULL)
+        return 0;
     if (v->type != MSGPACK_OBJECT_MAP)
         return codec_fail(c, -EINVAL, "'%s' must be a map", key);
     *ret = v;
@@ -707,8 +721,8 @@ static int codec_get_map(const struct codec_ctx *c, const msgpack_object *map, c
 }
 
 /* Each value check below takes the value found under key (named in its messages), or
- * NULL for an absent key, which leaves *out as it was; each codec_get_ wrapper finds
- * the value in a map first. */
+ * NULL for an absent key, which leaves *out as it was; CODEC_GET finds the value in a
+ * map first. */
 
 static int codec_uint(const struct codec_ctx *c, const char *key, const msgpack_object *v,
                       uint64_t max, uint64_t *out, const char *expect)
@@ -721,16 +735,6 @@ static int codec_uint(const struct codec_ctx *c, const char *key, const msgpack_
     return 0;
 }
 
-static int codec_get_uint(const struct codec_ctx *c, const msgpack_object *map,
-                          const char *key, bool required, uint64_t max, uint64_t *out,
-                          const char *expect)
-{
-    const msgpack_object *v = NULL;
-    int r = codec_field(c, map, key, required, &v);
-
-    return r < 0 ? r : codec_uint(c, key, v, max, out, expect);
-}
-
 static int codec_u32(const struct codec_ctx *c, const char *key, const msgpack_object *v,
                      uint32_t *out)
 {
@@ -740,15 +744,6 @@ static int codec_u32(const struct codec_ctx *c, const char *key, const msgpack_o
     if (r == 0)
         *out = (uint32_t)u;
     return r;
-}
-
-static int codec_get_u32(const struct codec_ctx *c, const msgpack_object *map,
-                         const char *key, bool required, uint32_t *out)
-{
-    const msgpack_object *v = NULL;
-    int r = codec_field(c, map, key, required, &v);
-
-    return r < 0 ? r : codec_u32(c, key, v, out);
 }
 
 static int codec_int(const struct codec_ctx *c, const char *key, const msgpack_object *v,
@@ -770,16 +765,6 @@ static int codec_int(const struct codec_ctx *c, const char *key, const msgpack_o
     return 0;
 }
 
-static int codec_get_int(const struct codec_ctx *c, const msgpack_object *map,
-                         const char *key, bool required, int64_t min, int64_t *out,
-                         const char *expect)
-{
-    const msgpack_object *v = NULL;
-    int r = codec_field(c, map, key, required, &v);
-
-    return r < 0 ? r : codec_int(c, key, v, min, out, expect);
-}
-
 static int codec_bool(const struct codec_ctx *c, const char *key, const msgpack_object *v,
                       bool *out)
 {
@@ -789,15 +774,6 @@ static int codec_bool(const struct codec_ctx *c, const char *key, const msgpack_
         return codec_fail(c, -EINVAL, "'%s' must be a boolean", key);
     *out = v->via.boolean;
     return 0;
-}
-
-static int codec_get_bool(const struct codec_ctx *c, const msgpack_object *map,
-                          const char *key, bool required, bool *out)
-{
-    const msgpack_object *v = NULL;
-    int r = codec_field(c, map, key, required, &v);
-
-    return r < 0 ? r : codec_bool(c, key, v, out);
 }
 
 static int codec_str(const struct codec_ctx *c, const char *key, const msgpack_object *v,
@@ -812,16 +788,6 @@ static int codec_str(const struct codec_ctx *c, const char *key, const msgpack_o
                           outsize - 1);
     }
     return 0;
-}
-
-static int codec_get_str(const struct codec_ctx *c, const msgpack_object *map,
-                         const char *key, bool required, char *out, size_t outsize,
-                         bool truncate)
-{
-    const msgpack_object *v = NULL;
-    int r = codec_field(c, map, key, required, &v);
-
-    return r < 0 ? r : codec_str(c, key, v, out, outsize, truncate);
 }
 
 static int codec_name(const struct codec_ctx *c, const char *key, const msgpack_object *v,
@@ -843,16 +809,6 @@ static int codec_name(const struct codec_ctx *c, const char *key, const msgpack_
     memcpy(out, v->via.str.ptr, v->via.str.size);
     out[v->via.str.size] = '\0';
     return 0;
-}
-
-/* A name is always required. */
-static int codec_get_name(const struct codec_ctx *c, const msgpack_object *map,
-                          const char *key, char out[PROTO_NAME_MAX + 1])
-{
-    const msgpack_object *v = NULL;
-    int r = codec_field(c, map, key, true, &v);
-
-    return r < 0 ? r : codec_name(c, key, v, out);
 }
 
 static int codec_dtype(const struct codec_ctx *c, const char *key, const msgpack_object *v,
@@ -904,33 +860,6 @@ static int codec_order(const struct codec_ctx *c, const char *key, const msgpack
     return 0;
 }
 
-static int codec_get_dtype(const struct codec_ctx *c, const msgpack_object *map,
-                           const char *key, struct dtype *out)
-{
-    const msgpack_object *v = NULL;
-    int r = codec_field(c, map, key, true, &v);
-
-    return r < 0 ? r : codec_dtype(c, key, v, out);
-}
-
-static int codec_get_shape(const struct codec_ctx *c, const msgpack_object *map,
-                           const char *key, uint32_t *ret_ndim, uint64_t *shape)
-{
-    const msgpack_object *v = NULL;
-    int r = codec_field(c, map, key, true, &v);
-
-    return r < 0 ? r : codec_shape(c, key, v, ret_ndim, shape);
-}
-
-static int codec_get_order(const struct codec_ctx *c, const msgpack_object *map,
-                           const char *key, char *out)
-{
-    const msgpack_object *v = NULL;
-    int r = codec_field(c, map, key, false, &v);
-
-    return r < 0 ? r : codec_order(c, key, v, out);
-}
-
 /* The data size of a shape: -EOVERFLOW beyond PROTO_ARRAY_BYTES_MAX. */
 static int codec_check_size(const struct codec_ctx *c, uint32_t ndim, const uint64_t *shape,
                             uint64_t itemsize, uint64_t *ret_nbytes)
@@ -948,7 +877,7 @@ static int codec_check_size(const struct codec_ctx *c, uint32_t ndim, const uint
 int codec_parse_msg(const msgpack_object *obj, struct codec_msg *out,
                     int *ret_msgid_known, char *err, size_t errlen)
 {
-    const struct codec_ctx c = { "envelope", err, errlen };
+    struct codec_ctx c = { "envelope", err, errlen, NULL };
     const msgpack_object *e;
     const msgpack_object *params;
     uint32_t n, at;
@@ -985,7 +914,7 @@ int codec_parse_msg(const msgpack_object *obj, struct codec_msg *out,
             out->result = &e[3];
             return 0;
         }
-        const struct codec_ctx ec = { "envelope: error", err, errlen };
+        struct codec_ctx ec = { "envelope: error", err, errlen, NULL };
         char code[32];
         const msgpack_object *v;
         if (codec_map(&ec, error, false, "the error") < 0)
@@ -993,7 +922,7 @@ int codec_parse_msg(const msgpack_object *obj, struct codec_msg *out,
         if (codec_field(&ec, error, "code", true, &v) <= 0 ||
             !codec_copy_str(v, code, sizeof(code), true))
             return codec_fail(&c, -EBADMSG, "error: 'code' must be a string such as \"ENOENT\"");
-        if (codec_get_str(&ec, error, "message", false, out->errmsg, sizeof(out->errmsg),
+        if (CODEC_GET(&ec, error, "message", false, codec_str, out->errmsg, sizeof(out->errmsg),
                           true) < 0)
             return -EBADMSG;
         out->err = errcode_parse(code, strlen(code));
@@ -1016,15 +945,15 @@ int codec_parse_msg(const msgpack_object *obj, struct codec_msg *out,
 int codec_parse_hello(const msgpack_object *params, struct codec_hello *out,
                       char *err, size_t errlen)
 {
-    const struct codec_ctx c = { "hello", err, errlen };
+    struct codec_ctx c = { "hello", err, errlen, NULL };
     uint64_t version = 0;
     int r;
 
     out->client[0] = '\0';
     if ((r = codec_map(&c, params, true, "params")) < 0 ||
-        (r = codec_get_uint(&c, params, "version", true, UINT32_MAX, &version,
+        (r = CODEC_GET(&c, params, "version", true, codec_uint, UINT32_MAX, &version,
                             "an integer in 0..4294967295")) < 0 ||
-        (r = codec_get_str(&c, params, "client", false, out->client, sizeof(out->client),
+        (r = CODEC_GET(&c, params, "client", false, codec_str, out->client, sizeof(out->client),
                            true)) < 0)
         return r;
     out->version = (uint32_t)version;
@@ -1034,7 +963,7 @@ int codec_parse_hello(const msgpack_object *params, struct codec_hello *out,
 int codec_parse_create(const msgpack_object *params, struct codec_create *out,
                        char *err, size_t errlen)
 {
-    const struct codec_ctx c = { "create", err, errlen };
+    struct codec_ctx c = { "create", err, errlen, NULL };
     uint64_t perm = 0600, nbytes;
     int r;
 
@@ -1042,14 +971,14 @@ int codec_parse_create(const msgpack_object *params, struct codec_create *out,
     out->persist = false;
     out->overwrite = false;
     if ((r = codec_map(&c, params, true, "params")) < 0 ||
-        (r = codec_get_name(&c, params, "name", out->name)) < 0 ||
-        (r = codec_get_dtype(&c, params, "dtype", &out->dtype)) < 0 ||
-        (r = codec_get_shape(&c, params, "shape", &out->ndim, out->shape)) < 0 ||
-        (r = codec_get_order(&c, params, "order", &out->order)) < 0 ||
-        (r = codec_get_bool(&c, params, "persist", false, &out->persist)) < 0 ||
-        (r = codec_get_uint(&c, params, "perm", false, 07777, &perm,
+        (r = CODEC_GET(&c, params, "name", true, codec_name, out->name)) < 0 ||
+        (r = CODEC_GET(&c, params, "dtype", true, codec_dtype, &out->dtype)) < 0 ||
+        (r = CODEC_GET(&c, params, "shape", true, codec_shape, &out->ndim, out->shape)) < 0 ||
+        (r = CODEC_GET(&c, params, "order", false, codec_order, &out->order)) < 0 ||
+        (r = CODEC_GET(&c, params, "persist", false, codec_bool, &out->persist)) < 0 ||
+        (r = CODEC_GET(&c, params, "perm", false, codec_uint, 07777, &perm,
                             "an integer in 0..07777")) < 0 ||
-        (r = codec_get_bool(&c, params, "overwrite", false, &out->overwrite)) < 0 ||
+        (r = CODEC_GET(&c, params, "overwrite", false, codec_bool, &out->overwrite)) < 0 ||
         (r = codec_check_size(&c, out->ndim, out->shape, out->dtype.itemsize, &nbytes)) < 0)
         return r;
     out->perm = (uint32_t)perm;
@@ -1059,16 +988,16 @@ int codec_parse_create(const msgpack_object *params, struct codec_create *out,
 int codec_parse_adopt(const msgpack_object *params, struct codec_adopt *out,
                       char *err, size_t errlen)
 {
-    const struct codec_ctx c = { "adopt", err, errlen };
+    struct codec_ctx c = { "adopt", err, errlen, NULL };
     uint64_t perm = 0600;
     int r;
 
     out->overwrite = false;
     if ((r = codec_map(&c, params, true, "params")) < 0 ||
-        (r = codec_get_name(&c, params, "name", out->name)) < 0 ||
-        (r = codec_get_uint(&c, params, "perm", false, 07777, &perm,
+        (r = CODEC_GET(&c, params, "name", true, codec_name, out->name)) < 0 ||
+        (r = CODEC_GET(&c, params, "perm", false, codec_uint, 07777, &perm,
                             "an integer in 0..07777")) < 0 ||
-        (r = codec_get_bool(&c, params, "overwrite", false, &out->overwrite)) < 0)
+        (r = CODEC_GET(&c, params, "overwrite", false, codec_bool, &out->overwrite)) < 0)
         return r;
     out->perm = (uint32_t)perm;
     return 0;
@@ -1077,22 +1006,22 @@ int codec_parse_adopt(const msgpack_object *params, struct codec_adopt *out,
 int codec_parse_open(const msgpack_object *params, struct codec_open *out,
                      char *err, size_t errlen)
 {
-    const struct codec_ctx c = { "open", err, errlen };
+    struct codec_ctx c = { "open", err, errlen, NULL };
     uint64_t owner = UINT64_MAX;
     char mode[4] = "r+";
     int r;
 
     out->wait_ms = 0;
     if ((r = codec_map(&c, params, true, "params")) < 0 ||
-        (r = codec_get_name(&c, params, "name", out->name)) < 0 ||
-        (r = codec_get_int(&c, params, "wait_ms", false, -1, &out->wait_ms,
+        (r = CODEC_GET(&c, params, "name", true, codec_name, out->name)) < 0 ||
+        (r = CODEC_GET(&c, params, "wait_ms", false, codec_int, -1, &out->wait_ms,
                            "an integer >= -1 (-1 waits forever)")) < 0 ||
-        (r = codec_get_uint(&c, params, "owner", false, UINT32_MAX - 1, &owner,
+        (r = CODEC_GET(&c, params, "owner", false, codec_uint, UINT32_MAX - 1, &owner,
                             "a uid, an integer in 0..4294967294")) < 0)
         return r;
     out->has_owner = owner != UINT64_MAX;
     out->owner = out->has_owner ? (uint32_t)owner : 0;
-    if (codec_get_str(&c, params, "mode", false, mode, sizeof(mode), false) < 0 ||
+    if (CODEC_GET(&c, params, "mode", false, codec_str, mode, sizeof(mode), false) < 0 ||
         meta_mode_parse(mode, &out->mode) < 0)
         return codec_fail(&c, -EINVAL, "'mode' must be \"r\", \"r+\" or \"c\"");
     return 0;
@@ -1101,11 +1030,11 @@ int codec_parse_open(const msgpack_object *params, struct codec_open *out,
 int codec_parse_name(const msgpack_object *params, struct codec_name *out,
                      char *err, size_t errlen)
 {
-    const struct codec_ctx c = { "request", err, errlen };
+    struct codec_ctx c = { "request", err, errlen, NULL };
     int r;
 
     if ((r = codec_map(&c, params, true, "params")) < 0 ||
-        (r = codec_get_name(&c, params, "name", out->name)) < 0)
+        (r = CODEC_GET(&c, params, "name", true, codec_name, out->name)) < 0)
         return r;
     return 0;
 }
@@ -1113,11 +1042,11 @@ int codec_parse_name(const msgpack_object *params, struct codec_name *out,
 int codec_parse_release(const msgpack_object *params, struct codec_release *out,
                         char *err, size_t errlen)
 {
-    const struct codec_ctx c = { "release", err, errlen };
+    struct codec_ctx c = { "release", err, errlen, NULL };
     int r;
 
     if ((r = codec_map(&c, params, true, "params")) < 0 ||
-        (r = codec_get_uint(&c, params, "handle", true, UINT64_MAX, &out->handle,
+        (r = CODEC_GET(&c, params, "handle", true, codec_uint, UINT64_MAX, &out->handle,
                             "a non-negative integer")) < 0)
         return r;
     return 0;
@@ -1126,7 +1055,7 @@ int codec_parse_release(const msgpack_object *params, struct codec_release *out,
 int codec_parse_sync(const msgpack_object *params, struct codec_sync *out,
                      char *err, size_t errlen)
 {
-    const struct codec_ctx c = { "sync", err, errlen };
+    struct codec_ctx c = { "sync", err, errlen, NULL };
     const msgpack_object *v = NULL;
     int r;
 
@@ -1149,18 +1078,18 @@ int codec_parse_sync(const msgpack_object *params, struct codec_sync *out,
 int codec_parse_list(const msgpack_object *params, struct codec_list *out,
                      char *err, size_t errlen)
 {
-    const struct codec_ctx c = { "list", err, errlen };
+    struct codec_ctx c = { "list", err, errlen, NULL };
     uint64_t limit = PROTO_LIST_PAGE_DEFAULT;
     int r;
 
     out->after[0] = '\0';
     out->table = false;
     if ((r = codec_map(&c, params, true, "params")) < 0 ||
-        (r = codec_get_str(&c, params, "after", false, out->after, sizeof(out->after),
+        (r = CODEC_GET(&c, params, "after", false, codec_str, out->after, sizeof(out->after),
                            false)) < 0 ||
-        (r = codec_get_uint(&c, params, "limit", false, PROTO_LIST_PAGE_MAX, &limit,
+        (r = CODEC_GET(&c, params, "limit", false, codec_uint, PROTO_LIST_PAGE_MAX, &limit,
                             "an integer in 1.." CODEC_XSTR(PROTO_LIST_PAGE_MAX))) < 0 ||
-        (r = codec_get_bool(&c, params, "table", false, &out->table)) < 0)
+        (r = CODEC_GET(&c, params, "table", false, codec_bool, &out->table)) < 0)
         return r;
     if (limit == 0)
         return codec_fail(&c, -EINVAL,
@@ -1289,7 +1218,7 @@ static int codec_meta(const struct codec_ctx *c, const msgpack_object *obj, stru
 
 int codec_parse_meta(const msgpack_object *obj, struct meta *out, char *err, size_t errlen)
 {
-    const struct codec_ctx c = { "array", err, errlen };
+    struct codec_ctx c = { "array", err, errlen, NULL };
 
     return codec_meta(&c, obj, out);
 }
@@ -1297,8 +1226,8 @@ int codec_parse_meta(const msgpack_object *obj, struct meta *out, char *err, siz
 int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_reply *out,
                             char *err, size_t errlen)
 {
-    const struct codec_ctx c = { "hello reply", err, errlen };
-    const struct codec_ctx lc = { "hello reply: limits", err, errlen };
+    struct codec_ctx c = { "hello reply", err, errlen, NULL };
+    struct codec_ctx lc = { "hello reply: limits", err, errlen, NULL };
     const msgpack_object *limits = NULL, *caps = NULL;
     int r;
 
@@ -1306,16 +1235,16 @@ int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_rep
     out->release_notify = false;
     out->release_ring = false;
     if ((r = codec_map(&c, result, false, "the result")) < 0 ||
-        (r = codec_get_u32(&c, result, "version", true, &out->version)) < 0 ||
-        (r = codec_get_str(&c, result, "server", false, out->server, sizeof(out->server),
+        (r = CODEC_GET(&c, result, "version", true, codec_u32, &out->version)) < 0 ||
+        (r = CODEC_GET(&c, result, "server", false, codec_str, out->server, sizeof(out->server),
                            true)) < 0 ||
-        (r = codec_get_u32(&c, result, "pid", true, &out->pid)) < 0 ||
-        (r = codec_get_map(&c, result, "limits", true, &limits)) < 0 ||
+        (r = CODEC_GET(&c, result, "pid", true, codec_u32, &out->pid)) < 0 ||
+        (r = CODEC_GET(&c, result, "limits", true, codec_submap, &limits)) < 0 ||
         (r = codec_map(&lc, limits, false, "'limits'")) < 0 ||
-        (r = codec_get_u32(&lc, limits, "name", true, &out->max_name)) < 0 ||
-        (r = codec_get_u32(&lc, limits, "ndim", true, &out->max_ndim)) < 0 ||
-        (r = codec_get_u32(&lc, limits, "request", true, &out->max_request)) < 0 ||
-        (r = codec_get_u32(&lc, limits, "list_page", true, &out->list_page_max)) < 0)
+        (r = CODEC_GET(&lc, limits, "name", true, codec_u32, &out->max_name)) < 0 ||
+        (r = CODEC_GET(&lc, limits, "ndim", true, codec_u32, &out->max_ndim)) < 0 ||
+        (r = CODEC_GET(&lc, limits, "request", true, codec_u32, &out->max_request)) < 0 ||
+        (r = CODEC_GET(&lc, limits, "list_page", true, codec_u32, &out->list_page_max)) < 0)
         return r;
     r = codec_field(&c, result, "capabilities", false, &caps);
     if (r < 0)
@@ -1340,18 +1269,18 @@ int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_rep
 int codec_parse_reply_attach(const msgpack_object *result, struct codec_attach_reply *out,
                              int *ret_has_fd, char *err, size_t errlen)
 {
-    const struct codec_ctx c = { "attach reply", err, errlen };
-    const struct codec_ctx mc = { "attach reply: array", err, errlen };
+    struct codec_ctx c = { "attach reply", err, errlen, NULL };
+    struct codec_ctx mc = { "attach reply: array", err, errlen, NULL };
     const msgpack_object *array = NULL;
     bool has_fd = false;
     int r;
 
     if ((r = codec_map(&c, result, false, "the result")) < 0 ||
-        (r = codec_get_map(&c, result, "array", true, &array)) < 0 ||
+        (r = CODEC_GET(&c, result, "array", true, codec_submap, &array)) < 0 ||
         (r = codec_meta(&mc, array, &out->meta)) < 0 ||
-        (r = codec_get_uint(&c, result, "handle", true, UINT64_MAX, &out->handle,
+        (r = CODEC_GET(&c, result, "handle", true, codec_uint, UINT64_MAX, &out->handle,
                             "a non-negative integer")) < 0 ||
-        (r = codec_get_bool(&c, result, "fd", false, &has_fd)) < 0)
+        (r = CODEC_GET(&c, result, "fd", false, codec_bool, &has_fd)) < 0)
         return r;
     if (ret_has_fd != NULL)
         *ret_has_fd = has_fd;
@@ -1361,13 +1290,13 @@ int codec_parse_reply_attach(const msgpack_object *result, struct codec_attach_r
 int codec_parse_reply_ring(const msgpack_object *result, uint32_t *ret_size, char *err,
                            size_t errlen)
 {
-    const struct codec_ctx c = { "ring reply", err, errlen };
+    struct codec_ctx c = { "ring reply", err, errlen, NULL };
     bool has_fd = false;
     int r;
 
     if ((r = codec_map(&c, result, false, "the result")) < 0 ||
-        (r = codec_get_u32(&c, result, "size", true, ret_size)) < 0 ||
-        (r = codec_get_bool(&c, result, "fd", true, &has_fd)) < 0)
+        (r = CODEC_GET(&c, result, "size", true, codec_u32, ret_size)) < 0 ||
+        (r = CODEC_GET(&c, result, "fd", true, codec_bool, &has_fd)) < 0)
         return r;
     if (!has_fd)
         return codec_fail(&c, -EINVAL, "'fd' must be true");
@@ -1377,13 +1306,13 @@ int codec_parse_reply_ring(const msgpack_object *result, uint32_t *ret_size, cha
 int codec_parse_reply_stat(const msgpack_object *result, struct meta *out,
                            char *err, size_t errlen)
 {
-    const struct codec_ctx c = { "stat reply", err, errlen };
-    const struct codec_ctx mc = { "stat reply: array", err, errlen };
+    struct codec_ctx c = { "stat reply", err, errlen, NULL };
+    struct codec_ctx mc = { "stat reply: array", err, errlen, NULL };
     const msgpack_object *array = NULL;
     int r;
 
     if ((r = codec_map(&c, result, false, "the result")) < 0 ||
-        (r = codec_get_map(&c, result, "array", true, &array)) < 0 ||
+        (r = CODEC_GET(&c, result, "array", true, codec_submap, &array)) < 0 ||
         (r = codec_meta(&mc, array, out)) < 0)
         return r;
     return 0;
@@ -1391,7 +1320,7 @@ int codec_parse_reply_stat(const msgpack_object *result, struct meta *out,
 
 /* A paged reply {key: [items], "more": bool}: the items (at most cap) in *ret_items,
  * *ret_more set. 0, or -EINVAL/-EOVERFLOW with a message. */
-static int codec_page(const struct codec_ctx *c, const msgpack_object *result, const char *key,
+static int codec_page(struct codec_ctx *c, const msgpack_object *result, const char *key,
                       size_t cap, const msgpack_object_array **ret_items, bool *ret_more)
 {
     const msgpack_object *items = NULL;
@@ -1400,7 +1329,7 @@ static int codec_page(const struct codec_ctx *c, const msgpack_object *result, c
     *ret_more = false;
     if ((r = codec_map(c, result, false, "the result")) < 0 ||
         (r = codec_field(c, result, key, true, &items)) < 0 ||
-        (r = codec_get_bool(c, result, "more", false, ret_more)) < 0)
+        (r = CODEC_GET(c, result, "more", false, codec_bool, ret_more)) < 0)
         return r;
     if (items->type != MSGPACK_OBJECT_ARRAY)
         return codec_fail(c, -EINVAL, "'%s' must be an array", key);
@@ -1413,11 +1342,11 @@ static int codec_page(const struct codec_ctx *c, const msgpack_object *result, c
 
 /* A list reply in the form asked for by "table": maps ({"arrays": [array map...]}),
  * what a daemon that predates tables sends whatever it was asked. */
-static int codec_parse_reply_list_maps(const struct codec_ctx *c, const msgpack_object *result,
+static int codec_parse_reply_list_maps(struct codec_ctx *c, const msgpack_object *result,
                                        struct meta *out, size_t cap, size_t *ret_n,
                                        bool *ret_more)
 {
-    const struct codec_ctx ac = { "list reply: arrays[]", c->err, c->errlen };
+    struct codec_ctx ac = { "list reply: arrays[]", c->err, c->errlen, NULL };
     const msgpack_object_array *arrays;
     bool more;
     int r = codec_page(c, result, "arrays", cap, &arrays, &more);
@@ -1441,9 +1370,9 @@ static int codec_parse_reply_list_maps(const struct codec_ctx *c, const msgpack_
 int codec_parse_reply_list(const msgpack_object *result, struct meta *out, size_t cap,
                            size_t *ret_n, bool *ret_more, char *err, size_t errlen)
 {
-    const struct codec_ctx c = { "list reply", err, errlen };
-    const struct codec_ctx cc = { "list reply: columns", err, errlen };
-    const struct codec_ctx rc = { "list reply: rows[]", err, errlen };
+    struct codec_ctx c = { "list reply", err, errlen, NULL };
+    struct codec_ctx cc = { "list reply: columns", err, errlen, NULL };
+    struct codec_ctx rc = { "list reply: rows[]", err, errlen, NULL };
     const msgpack_object *columns = NULL, *arrays = NULL, *v[CODEC_META_NKEYS];
     const msgpack_object_array *rows;
     int64_t pos[CODEC_META_NKEYS];
@@ -1481,34 +1410,33 @@ int codec_parse_reply_list(const msgpack_object *result, struct meta *out, size_
     return 0;
 }
 
-/* A number of the type out points to, in that type's range: the stats fields' parser. */
-static int codec_get_u64(const struct codec_ctx *c, const msgpack_object *map,
-                         const char *key, bool required, uint64_t *out)
+/* A number of the type out points to, in that type's range: the stats fields' check. */
+static int codec_u64(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                     uint64_t *out)
 {
-    return codec_get_uint(c, map, key, required, UINT64_MAX, out, "a non-negative integer");
+    return codec_uint(c, key, v, UINT64_MAX, out, "a non-negative integer");
 }
 
-static int codec_get_i64(const struct codec_ctx *c, const msgpack_object *map,
-                         const char *key, bool required, int64_t *out)
+static int codec_i64(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                     int64_t *out)
 {
-    return codec_get_int(c, map, key, required, INT64_MIN, out, "an integer");
+    return codec_int(c, key, v, INT64_MIN, out, "an integer");
 }
 
-#define CODEC_GET_NUM(c, map, key, required, out)                                     \
-    _Generic((out), uint64_t *: codec_get_u64, uint32_t *: codec_get_u32,             \
-             int64_t *: codec_get_i64)(c, map, key, required, out)
+#define CODEC_NUM(out) _Generic((out), uint64_t *: codec_u64, uint32_t *: codec_u32, \
+                                int64_t *: codec_i64)
 
 int codec_parse_reply_stats(const msgpack_object *result, struct codec_stats_reply *out,
                             char *err, size_t errlen)
 {
-    const struct codec_ctx c = { "stats reply", err, errlen };
+    struct codec_ctx c = { "stats reply", err, errlen, NULL };
     int r;
 
     memset(out, 0, sizeof(*out));
     if ((r = codec_map(&c, result, false, "the result")) < 0)
         return r;
 #define CODEC_STATS_PARSE(field, type, key, required)                                 \
-    if ((r = CODEC_GET_NUM(&c, result, key, required, &out->field)) < 0)              \
+    if ((r = CODEC_GET(&c, result, key, required, CODEC_NUM(&out->field), &out->field)) < 0) \
         return r;
     PROTO_STATS_FIELDS(CODEC_STATS_PARSE)
 #undef CODEC_STATS_PARSE
@@ -1538,7 +1466,7 @@ int codec_pack_holders(msgpack_sbuffer *out, uint32_t msgid, const struct codec_
 int codec_parse_holders(const msgpack_object *params, struct codec_holders *out,
                         char *err, size_t errlen)
 {
-    const struct codec_ctx c = { "holders", err, errlen };
+    struct codec_ctx c = { "holders", err, errlen, NULL };
     const msgpack_object *v = NULL;
     uint64_t limit = PROTO_LIST_PAGE_DEFAULT;
     int r;
@@ -1547,10 +1475,10 @@ int codec_parse_holders(const msgpack_object *params, struct codec_holders *out,
     out->after = 0;
     if ((r = codec_map(&c, params, true, "params")) < 0 ||
         (r = codec_field(&c, params, "name", false, &v)) < 0 ||
-        (r == 1 && (r = codec_get_name(&c, params, "name", out->name)) < 0) ||
-        (r = codec_get_uint(&c, params, "after", false, UINT64_MAX, &out->after,
+        (r == 1 && (r = CODEC_GET(&c, params, "name", true, codec_name, out->name)) < 0) ||
+        (r = CODEC_GET(&c, params, "after", false, codec_uint, UINT64_MAX, &out->after,
                             "a non-negative integer")) < 0 ||
-        (r = codec_get_uint(&c, params, "limit", false, PROTO_LIST_PAGE_MAX, &limit,
+        (r = CODEC_GET(&c, params, "limit", false, codec_uint, PROTO_LIST_PAGE_MAX, &limit,
                             "an integer in 1.." CODEC_XSTR(PROTO_LIST_PAGE_MAX))) < 0)
         return r;
     if (limit == 0)
@@ -1606,7 +1534,7 @@ int codec_pack_reply_holders(msgpack_sbuffer *out, uint32_t msgid,
     return codec_pack_end(out, mark, r);
 }
 
-static int codec_holder(const struct codec_ctx *c, const msgpack_object *obj,
+static int codec_holder(struct codec_ctx *c, const msgpack_object *obj,
                         struct codec_holder *out)
 {
     char mode[4] = "";
@@ -1614,20 +1542,20 @@ static int codec_holder(const struct codec_ctx *c, const msgpack_object *obj,
 
     memset(out, 0, sizeof(*out));
     if ((r = codec_map(c, obj, false, "a holder")) < 0 ||
-        (r = codec_get_uint(c, obj, "handle", true, UINT64_MAX, &out->handle,
+        (r = CODEC_GET(c, obj, "handle", true, codec_uint, UINT64_MAX, &out->handle,
                             "a non-negative integer")) < 0 ||
-        (r = codec_get_name(c, obj, "name", out->name)) < 0 ||
-        (r = codec_get_u32(c, obj, "pid", true, &out->pid)) < 0 ||
-        (r = codec_get_u32(c, obj, "uid", true, &out->uid)) < 0 ||
-        (r = codec_get_u32(c, obj, "gid", false, &out->gid)) < 0 ||
-        (r = codec_get_str(c, obj, "comm", false, out->comm, sizeof(out->comm), true)) < 0 ||
-        (r = codec_get_str(c, obj, "mode", true, mode, sizeof(mode), false)) < 0 ||
-        (r = codec_get_int(c, obj, "since_ns", false, INT64_MIN, &out->since_ns,
+        (r = CODEC_GET(c, obj, "name", true, codec_name, out->name)) < 0 ||
+        (r = CODEC_GET(c, obj, "pid", true, codec_u32, &out->pid)) < 0 ||
+        (r = CODEC_GET(c, obj, "uid", true, codec_u32, &out->uid)) < 0 ||
+        (r = CODEC_GET(c, obj, "gid", false, codec_u32, &out->gid)) < 0 ||
+        (r = CODEC_GET(c, obj, "comm", false, codec_str, out->comm, sizeof(out->comm), true)) < 0 ||
+        (r = CODEC_GET(c, obj, "mode", true, codec_str, mode, sizeof(mode), false)) < 0 ||
+        (r = CODEC_GET(c, obj, "since_ns", false, codec_int, INT64_MIN, &out->since_ns,
                            "an integer")) < 0 ||
-        (r = codec_get_uint(c, obj, "nbytes", false, UINT64_MAX, &out->nbytes,
+        (r = CODEC_GET(c, obj, "nbytes", false, codec_uint, UINT64_MAX, &out->nbytes,
                             "a non-negative integer")) < 0 ||
-        (r = codec_get_bool(c, obj, "persist", false, &out->persist)) < 0 ||
-        (r = codec_get_bool(c, obj, "unlinked", false, &out->unlinked)) < 0)
+        (r = CODEC_GET(c, obj, "persist", false, codec_bool, &out->persist)) < 0 ||
+        (r = CODEC_GET(c, obj, "unlinked", false, codec_bool, &out->unlinked)) < 0)
         return r;
     if (meta_mode_parse(mode, &out->mode) < 0)
         return codec_fail(c, -EINVAL, "'mode' must be \"r\", \"r+\" or \"c\"");
@@ -1638,8 +1566,8 @@ int codec_parse_reply_holders(const msgpack_object *result, struct codec_holder 
                               size_t cap, size_t *ret_n, bool *ret_more, char *err,
                               size_t errlen)
 {
-    const struct codec_ctx c = { "holders reply", err, errlen };
-    const struct codec_ctx hc = { "holders reply: holders[]", err, errlen };
+    struct codec_ctx c = { "holders reply", err, errlen, NULL };
+    struct codec_ctx hc = { "holders reply: holders[]", err, errlen, NULL };
     const msgpack_object_array *hs;
     bool more;
     int r = codec_page(&c, result, "holders", cap, &hs, &more);
@@ -1675,13 +1603,13 @@ int codec_pack_chmod(msgpack_sbuffer *out, uint32_t msgid, const struct codec_ch
 int codec_parse_chmod(const msgpack_object *params, struct codec_chmod *out,
                       char *err, size_t errlen)
 {
-    const struct codec_ctx c = { "chmod", err, errlen };
+    struct codec_ctx c = { "chmod", err, errlen, NULL };
     uint64_t perm = 0;
     int r;
 
     if ((r = codec_map(&c, params, true, "params")) < 0 ||
-        (r = codec_get_name(&c, params, "name", out->name)) < 0 ||
-        (r = codec_get_uint(&c, params, "perm", true, 07777, &perm,
+        (r = CODEC_GET(&c, params, "name", true, codec_name, out->name)) < 0 ||
+        (r = CODEC_GET(&c, params, "perm", true, codec_uint, 07777, &perm,
                             "permission bits, at most 07777")) < 0)
         return r;
     out->perm = (uint32_t)perm;
@@ -1713,15 +1641,15 @@ int codec_pack_chown(msgpack_sbuffer *out, uint32_t msgid, const struct codec_ch
 int codec_parse_chown(const msgpack_object *params, struct codec_chown *out,
                       char *err, size_t errlen)
 {
-    const struct codec_ctx c = { "chown", err, errlen };
+    struct codec_ctx c = { "chown", err, errlen, NULL };
     uint64_t uid = UINT64_MAX, gid = UINT64_MAX;
     int r;
 
     if ((r = codec_map(&c, params, true, "params")) < 0 ||
-        (r = codec_get_name(&c, params, "name", out->name)) < 0 ||
-        (r = codec_get_uint(&c, params, "uid", false, UINT32_MAX - 1, &uid,
+        (r = CODEC_GET(&c, params, "name", true, codec_name, out->name)) < 0 ||
+        (r = CODEC_GET(&c, params, "uid", false, codec_uint, UINT32_MAX - 1, &uid,
                             "an integer in 0..4294967294")) < 0 ||
-        (r = codec_get_uint(&c, params, "gid", false, UINT32_MAX - 1, &gid,
+        (r = CODEC_GET(&c, params, "gid", false, codec_uint, UINT32_MAX - 1, &gid,
                             "an integer in 0..4294967294")) < 0)
         return r;
     if (uid == UINT64_MAX && gid == UINT64_MAX)
