@@ -6,6 +6,9 @@
  * "message": "..."}; result is a map. proto/PROTOCOL.md is the normative text.
  * Pure: no I/O, no logging. Parsers copy what they keep into the caller's structs,
  * validate types and ranges, and return -EINVAL with a message in err on bad input.
+ * Implemented in codec_requests.c (envelope, requests), codec_replies.c (results
+ * without an array record), codec_meta.c (the array record: attach, stat, list) on
+ * codec_fields.c (one field's get and put).
  */
 #ifndef PROTO_CODEC_H
 #define PROTO_CODEC_H

@@ -1,0 +1,131 @@
+/* codec_fields.h — what the codec's files share: the typed get and put of one field.
+ *
+ * Encoders write with msgpack-c's packer behind an envelope head and undo a partial
+ * message (codec_pack_end). Parsers keep where they are in a codec_ctx, find a key
+ * with CODEC_GET and check its value with one of the value checks, each of which names
+ * the key in its message ("<what>: '<key>' must be ..."). Internal to proto/codec_*.c.
+ */
+#ifndef PROTO_CODEC_FIELDS_H
+#define PROTO_CODEC_FIELDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "codec.h"
+#include "dtype.h"
+
+#define CODEC_STR(x) #x
+#define CODEC_XSTR(x) CODEC_STR(x)
+
+/* s, at most max bytes of it, as a str. */
+int codec_pack_strn(msgpack_packer *pk, const char *s, size_t max);
+
+/* The NUL-terminated s as a str. */
+int codec_pack_cstr(msgpack_packer *pk, const char *s);
+
+/* [0, msgid, method, [ or [] — the caller then packs the params map, if any. */
+int codec_pack_request_head(msgpack_packer *pk, uint32_t msgid, const char *method,
+                            bool has_params);
+
+/* [1, msgid, nil, — the caller then packs the result map. */
+int codec_pack_response_head(msgpack_packer *pk, uint32_t msgid);
+
+/* Undo a partly written message so the buffer only ever holds whole ones. */
+int codec_pack_end(msgpack_sbuffer *out, size_t mark, int r);
+
+/* Room for n more bytes at the end of out (grown by doubling, as msgpack-c grows it):
+ * where they start, or NULL when out of memory. */
+char *codec_room(msgpack_sbuffer *out, size_t n);
+
+/* Where a parser is, for its error messages: "create", "stat reply: array". */
+struct codec_ctx {
+    const char *what;
+    char *err;
+    size_t errlen;
+    const msgpack_object *found;  /* CODEC_GET's value, NULL when absent */
+};
+
+/* Write "<what>: <message>" into the caller's buffer and return r. */
+int codec_fail(const struct codec_ctx *c, int r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* o is the str s. */
+bool codec_str_is(const msgpack_object *o, const char *s);
+
+/* Copy a str object into out (outsize with the NUL). Longer text is cut when
+ * truncate is set and refused otherwise; text with a NUL inside is refused. */
+bool codec_copy_str(const msgpack_object *o, char *out, size_t outsize, bool truncate);
+
+/* o is an array of str objects (none at all included). */
+bool codec_str_array(const msgpack_object *o);
+
+/* obj must be a map whose keys are all strings. NULL stands for "no params", an
+ * empty map, when allow_null is set. */
+int codec_map(const struct codec_ctx *c, const msgpack_object *obj, bool allow_null,
+              const char *label);
+
+/* Find key in map (NULL map: absent). Returns 1 with *ret set, 0 if absent (an error
+ * if required), or -EINVAL if the key repeats. */
+int codec_field(const struct codec_ctx *c, const msgpack_object *map, const char *key,
+                bool required, const msgpack_object **ret);
+
+/* Find key in map for CODEC_GET: 0 with c->found set (NULL when absent), or an
+ * error when the key repeats or is required and absent. */
+int codec_find(struct codec_ctx *c, const msgpack_object *map, const char *key,
+               bool required);
+
+/* The value under key in map, checked by check(c, key, value, ...): one of the value
+ * checks below, each of which leaves its output as it was when the key is absent.
+ * 0, or the check's (or codec_field's) error. */
+#define CODEC_GET(c, map, key, required, check, ...)                                    \
+    (codec_find((c), (map), (key), (required)) < 0 ? -EINVAL                            \
+                                                   : check((c), (key), (c)->found, __VA_ARGS__))
+
+/* A nested map; *ret stays as it was when absent. */
+int codec_submap(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                 const msgpack_object **ret);
+
+/* Each value check below takes the value found under key (named in its messages), or
+ * NULL for an absent key, which leaves *out as it was; CODEC_GET finds the value in a
+ * map first. */
+
+int codec_uint(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+               uint64_t max, uint64_t *out, const char *expect);
+
+int codec_u32(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+              uint32_t *out);
+
+int codec_int(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+              int64_t min, int64_t *out, const char *expect);
+
+int codec_bool(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+               bool *out);
+
+int codec_str(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+              char *out, size_t outsize, bool truncate);
+
+int codec_name(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+               char out[PROTO_NAME_MAX + 1]);
+
+int codec_dtype(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                struct dtype *out);
+
+int codec_shape(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                uint32_t *ret_ndim, uint64_t *shape);
+
+int codec_order(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                char *out);
+
+/* The data size of a shape: -EOVERFLOW beyond PROTO_ARRAY_BYTES_MAX. */
+int codec_check_size(const struct codec_ctx *c, uint32_t ndim, const uint64_t *shape,
+                     uint64_t itemsize, uint64_t *ret_nbytes);
+
+/* A paged reply {key: [items], "more": bool}: the items (at most cap) in *ret_items,
+ * *ret_more set. 0, or -EINVAL/-EOVERFLOW with a message. */
+int codec_page(struct codec_ctx *c, const msgpack_object *result, const char *key,
+               size_t cap, const msgpack_object_array **ret_items, bool *ret_more);
+
+#endif

@@ -1,0 +1,315 @@
+/* codec_replies.c — the results of the methods that return no array record: hello
+ * (with the capabilities), ring, stats (proto/stats.h's record), holders, the empty
+ * result and the error reply, packed and parsed.
+ */
+#include "codec.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec_fields.h"
+#include "errcode.h"
+
+/* What protocol version 1 offers beyond the bare methods. "release_notify" (release
+ * as a notification) and "release_ring" (the method ring) change what a client may
+ * send; the others are informational ("open_owner": open checks its "owner";
+ * "user_names": names under "uid<N>." are N's; "sync_handle": sync takes the
+ * attachment's handle). */
+static const char *const codec_capabilities[] = {
+    "open_wait", "persist", "overwrite", "sync", "list_paging", "holders", "adopt",
+    "release_notify", "release_ring", "open_owner", "user_names", "sync_handle",
+};
+
+int codec_pack_reply_ring(msgpack_sbuffer *out, uint32_t msgid, uint32_t size)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_response_head(&pk, msgid);
+    r |= msgpack_pack_map(&pk, 2);
+    r |= codec_pack_cstr(&pk, "size");
+    r |= msgpack_pack_uint32(&pk, size);
+    r |= codec_pack_cstr(&pk, "fd");
+    r |= msgpack_pack_true(&pk);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_reply_hello(msgpack_sbuffer *out, uint32_t msgid,
+                           const struct codec_hello_reply *h)
+{
+    size_t ncap = sizeof(codec_capabilities) / sizeof(codec_capabilities[0]);
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_response_head(&pk, msgid);
+    r |= msgpack_pack_map(&pk, 5);
+    r |= codec_pack_cstr(&pk, "version");
+    r |= msgpack_pack_uint32(&pk, h->version);
+    r |= codec_pack_cstr(&pk, "server");
+    r |= codec_pack_strn(&pk, h->server, sizeof(h->server));
+    r |= codec_pack_cstr(&pk, "pid");
+    r |= msgpack_pack_uint32(&pk, h->pid);
+    r |= codec_pack_cstr(&pk, "limits");
+    r |= msgpack_pack_map(&pk, 4);
+    r |= codec_pack_cstr(&pk, "name");
+    r |= msgpack_pack_uint32(&pk, h->max_name);
+    r |= codec_pack_cstr(&pk, "ndim");
+    r |= msgpack_pack_uint32(&pk, h->max_ndim);
+    r |= codec_pack_cstr(&pk, "request");
+    r |= msgpack_pack_uint32(&pk, h->max_request);
+    r |= codec_pack_cstr(&pk, "list_page");
+    r |= msgpack_pack_uint32(&pk, h->list_page_max);
+    r |= codec_pack_cstr(&pk, "capabilities");
+    r |= msgpack_pack_array(&pk, ncap);
+    for (size_t i = 0; i < ncap; i++)
+        r |= codec_pack_cstr(&pk, codec_capabilities[i]);
+    return codec_pack_end(out, mark, r);
+}
+
+/* A number at its type's msgpack width: the stats fields' packer. */
+#define CODEC_PACK_NUM(pk, v)                                                         \
+    _Generic((v), uint64_t: msgpack_pack_uint64, uint32_t: msgpack_pack_uint32,       \
+             int64_t: msgpack_pack_int64)(pk, v)
+
+int codec_pack_reply_stats(msgpack_sbuffer *out, uint32_t msgid,
+                           const struct codec_stats_reply *s)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_response_head(&pk, msgid);
+    r |= msgpack_pack_map(&pk, PROTO_STATS_NFIELDS);
+#define CODEC_STATS_PACK(field, type, key, required)                                  \
+    r |= codec_pack_cstr(&pk, key);                                                   \
+    r |= CODEC_PACK_NUM(&pk, s->field);
+    PROTO_STATS_FIELDS(CODEC_STATS_PACK)
+#undef CODEC_STATS_PACK
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_reply_empty(msgpack_sbuffer *out, uint32_t msgid)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_response_head(&pk, msgid);
+    r |= msgpack_pack_map(&pk, 0);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_error(msgpack_sbuffer *out, uint32_t msgid, int err, const char *message)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= msgpack_pack_array(&pk, 4);
+    r |= msgpack_pack_uint32(&pk, 1);
+    r |= msgpack_pack_uint32(&pk, msgid);
+    r |= msgpack_pack_map(&pk, 2);
+    r |= codec_pack_cstr(&pk, "code");
+    r |= codec_pack_cstr(&pk, errcode_name(err));
+    r |= codec_pack_cstr(&pk, "message");
+    r |= codec_pack_strn(&pk, message != NULL ? message : "", PROTO_TEXT_MAX);
+    r |= msgpack_pack_nil(&pk);
+    return codec_pack_end(out, mark, r);
+}
+
+/* A number of the type out points to, in that type's range: the stats fields' check. */
+static int codec_u64(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                     uint64_t *out)
+{
+    return codec_uint(c, key, v, UINT64_MAX, out, "a non-negative integer");
+}
+
+static int codec_i64(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                     int64_t *out)
+{
+    return codec_int(c, key, v, INT64_MIN, out, "an integer");
+}
+
+#define CODEC_NUM(out) _Generic((out), uint64_t *: codec_u64, uint32_t *: codec_u32, \
+                                int64_t *: codec_i64)
+
+int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_reply *out,
+                            char *err, size_t errlen)
+{
+    struct codec_ctx c = { "hello reply", err, errlen, NULL };
+    struct codec_ctx lc = { "hello reply: limits", err, errlen, NULL };
+    const msgpack_object *limits = NULL, *caps = NULL;
+    int r;
+
+    out->server[0] = '\0';
+    out->release_notify = false;
+    out->release_ring = false;
+    if ((r = codec_map(&c, result, false, "the result")) < 0 ||
+        (r = CODEC_GET(&c, result, "version", true, codec_u32, &out->version)) < 0 ||
+        (r = CODEC_GET(&c, result, "server", false, codec_str, out->server, sizeof(out->server),
+                           true)) < 0 ||
+        (r = CODEC_GET(&c, result, "pid", true, codec_u32, &out->pid)) < 0 ||
+        (r = CODEC_GET(&c, result, "limits", true, codec_submap, &limits)) < 0 ||
+        (r = codec_map(&lc, limits, false, "'limits'")) < 0 ||
+        (r = CODEC_GET(&lc, limits, "name", true, codec_u32, &out->max_name)) < 0 ||
+        (r = CODEC_GET(&lc, limits, "ndim", true, codec_u32, &out->max_ndim)) < 0 ||
+        (r = CODEC_GET(&lc, limits, "request", true, codec_u32, &out->max_request)) < 0 ||
+        (r = CODEC_GET(&lc, limits, "list_page", true, codec_u32, &out->list_page_max)) < 0)
+        return r;
+    r = codec_field(&c, result, "capabilities", false, &caps);
+    if (r < 0)
+        return r;
+    if (r == 1) {
+        if (!codec_str_array(caps))
+            return codec_fail(&c, -EINVAL, "'capabilities' must be an array of strings");
+        for (uint32_t i = 0; i < caps->via.array.size; i++) {
+            const msgpack_object_str *cap = &caps->via.array.ptr[i].via.str;
+
+            if (cap->size == sizeof("release_notify") - 1 &&
+                memcmp(cap->ptr, "release_notify", cap->size) == 0)
+                out->release_notify = true;
+            if (cap->size == sizeof("release_ring") - 1 &&
+                memcmp(cap->ptr, "release_ring", cap->size) == 0)
+                out->release_ring = true;
+        }
+    }
+    return 0;
+}
+
+int codec_parse_reply_ring(const msgpack_object *result, uint32_t *ret_size, char *err,
+                           size_t errlen)
+{
+    struct codec_ctx c = { "ring reply", err, errlen, NULL };
+    bool has_fd = false;
+    int r;
+
+    if ((r = codec_map(&c, result, false, "the result")) < 0 ||
+        (r = CODEC_GET(&c, result, "size", true, codec_u32, ret_size)) < 0 ||
+        (r = CODEC_GET(&c, result, "fd", true, codec_bool, &has_fd)) < 0)
+        return r;
+    if (!has_fd)
+        return codec_fail(&c, -EINVAL, "'fd' must be true");
+    return 0;
+}
+
+int codec_parse_reply_stats(const msgpack_object *result, struct codec_stats_reply *out,
+                            char *err, size_t errlen)
+{
+    struct codec_ctx c = { "stats reply", err, errlen, NULL };
+    int r;
+
+    memset(out, 0, sizeof(*out));
+    if ((r = codec_map(&c, result, false, "the result")) < 0)
+        return r;
+#define CODEC_STATS_PARSE(field, type, key, required)                                 \
+    if ((r = CODEC_GET(&c, result, key, required, CODEC_NUM(&out->field), &out->field)) < 0) \
+        return r;
+    PROTO_STATS_FIELDS(CODEC_STATS_PARSE)
+#undef CODEC_STATS_PARSE
+    return 0;
+}
+
+int codec_pack_reply_holders(msgpack_sbuffer *out, uint32_t msgid,
+                             const struct codec_holder *hs, size_t n, bool more)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    if (n > 0 && hs == NULL)
+        return -EINVAL;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_response_head(&pk, msgid);
+    r |= msgpack_pack_map(&pk, 2);
+    r |= codec_pack_cstr(&pk, "holders");
+    r |= msgpack_pack_array(&pk, n);
+    for (size_t i = 0; i < n; i++) {
+        const struct codec_holder *h = &hs[i];
+
+        r |= msgpack_pack_map(&pk, 11);
+        r |= codec_pack_cstr(&pk, "handle");
+        r |= msgpack_pack_uint64(&pk, h->handle);
+        r |= codec_pack_cstr(&pk, "name");
+        r |= codec_pack_strn(&pk, h->name, sizeof(h->name));
+        r |= codec_pack_cstr(&pk, "pid");
+        r |= msgpack_pack_uint32(&pk, h->pid);
+        r |= codec_pack_cstr(&pk, "uid");
+        r |= msgpack_pack_uint32(&pk, h->uid);
+        r |= codec_pack_cstr(&pk, "gid");
+        r |= msgpack_pack_uint32(&pk, h->gid);
+        r |= codec_pack_cstr(&pk, "comm");
+        r |= codec_pack_strn(&pk, h->comm, sizeof(h->comm));
+        r |= codec_pack_cstr(&pk, "mode");
+        r |= codec_pack_cstr(&pk, meta_mode_name(h->mode));
+        r |= codec_pack_cstr(&pk, "since_ns");
+        r |= msgpack_pack_int64(&pk, h->since_ns);
+        r |= codec_pack_cstr(&pk, "nbytes");
+        r |= msgpack_pack_uint64(&pk, h->nbytes);
+        r |= codec_pack_cstr(&pk, "persist");
+        r |= h->persist ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+        r |= codec_pack_cstr(&pk, "unlinked");
+        r |= h->unlinked ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+    }
+    r |= codec_pack_cstr(&pk, "more");
+    r |= more ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+    return codec_pack_end(out, mark, r);
+}
+
+static int codec_holder(struct codec_ctx *c, const msgpack_object *obj,
+                        struct codec_holder *out)
+{
+    char mode[4] = "";
+    int r;
+
+    memset(out, 0, sizeof(*out));
+    if ((r = codec_map(c, obj, false, "a holder")) < 0 ||
+        (r = CODEC_GET(c, obj, "handle", true, codec_uint, UINT64_MAX, &out->handle,
+                            "a non-negative integer")) < 0 ||
+        (r = CODEC_GET(c, obj, "name", true, codec_name, out->name)) < 0 ||
+        (r = CODEC_GET(c, obj, "pid", true, codec_u32, &out->pid)) < 0 ||
+        (r = CODEC_GET(c, obj, "uid", true, codec_u32, &out->uid)) < 0 ||
+        (r = CODEC_GET(c, obj, "gid", false, codec_u32, &out->gid)) < 0 ||
+        (r = CODEC_GET(c, obj, "comm", false, codec_str, out->comm, sizeof(out->comm), true)) < 0 ||
+        (r = CODEC_GET(c, obj, "mode", true, codec_str, mode, sizeof(mode), false)) < 0 ||
+        (r = CODEC_GET(c, obj, "since_ns", false, codec_int, INT64_MIN, &out->since_ns,
+                           "an integer")) < 0 ||
+        (r = CODEC_GET(c, obj, "nbytes", false, codec_uint, UINT64_MAX, &out->nbytes,
+                            "a non-negative integer")) < 0 ||
+        (r = CODEC_GET(c, obj, "persist", false, codec_bool, &out->persist)) < 0 ||
+        (r = CODEC_GET(c, obj, "unlinked", false, codec_bool, &out->unlinked)) < 0)
+        return r;
+    if (meta_mode_parse(mode, &out->mode) < 0)
+        return codec_fail(c, -EINVAL, "'mode' must be \"r\", \"r+\" or \"c\"");
+    return 0;
+}
+
+int codec_parse_reply_holders(const msgpack_object *result, struct codec_holder *out,
+                              size_t cap, size_t *ret_n, bool *ret_more, char *err,
+                              size_t errlen)
+{
+    struct codec_ctx c = { "holders reply", err, errlen, NULL };
+    struct codec_ctx hc = { "holders reply: holders[]", err, errlen, NULL };
+    const msgpack_object_array *hs;
+    bool more;
+    int r = codec_page(&c, result, "holders", cap, &hs, &more);
+
+    if (r < 0)
+        return r;
+    for (uint32_t i = 0; i < hs->size; i++) {
+        r = codec_holder(&hc, &hs->ptr[i], &out[i]);
+        if (r < 0)
+            return r;
+    }
+    *ret_n = hs->size;
+    *ret_more = more;
+    return 0;
+}

@@ -1,0 +1,564 @@
+/* codec_requests.c — the envelope and every request: [0, msgid, method, [params]]
+ * and the release notification packed, and the params of each method parsed and
+ * checked. Unknown keys are ignored so that fields can be added without a version
+ * bump; repeated keys are rejected. No I/O, no logging.
+ */
+#include "codec.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec_fields.h"
+#include "errcode.h"
+
+int codec_pack_hello(msgpack_sbuffer *out, uint32_t msgid, const struct codec_hello *p)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_request_head(&pk, msgid, "hello", true);
+    r |= msgpack_pack_map(&pk, 2);
+    r |= codec_pack_cstr(&pk, "version");
+    r |= msgpack_pack_uint32(&pk, p->version);
+    r |= codec_pack_cstr(&pk, "client");
+    r |= codec_pack_strn(&pk, p->client, PROTO_TEXT_MAX);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_create(msgpack_sbuffer *out, uint32_t msgid, const struct codec_create *p)
+{
+    size_t mark = out->size;
+    char order[2] = { p->order != '\0' ? p->order : 'C', '\0' };
+    msgpack_packer pk;
+    int r = 0;
+
+    if (p->ndim > PROTO_NDIM_MAX)
+        return -EINVAL;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_request_head(&pk, msgid, "create", true);
+    r |= msgpack_pack_map(&pk, 7);
+    r |= codec_pack_cstr(&pk, "name");
+    r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
+    r |= codec_pack_cstr(&pk, "dtype");
+    r |= codec_pack_strn(&pk, p->dtype.str, sizeof(p->dtype.str));
+    r |= codec_pack_cstr(&pk, "shape");
+    r |= msgpack_pack_array(&pk, p->ndim);
+    for (uint32_t i = 0; i < p->ndim; i++)
+        r |= msgpack_pack_uint64(&pk, p->shape[i]);
+    r |= codec_pack_cstr(&pk, "order");
+    r |= codec_pack_cstr(&pk, order);
+    r |= codec_pack_cstr(&pk, "persist");
+    r |= p->persist ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+    r |= codec_pack_cstr(&pk, "perm");
+    r |= msgpack_pack_uint32(&pk, p->perm);
+    r |= codec_pack_cstr(&pk, "overwrite");
+    r |= p->overwrite ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_open(msgpack_sbuffer *out, uint32_t msgid, const struct codec_open *p)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_request_head(&pk, msgid, "open", true);
+    r |= msgpack_pack_map(&pk, p->has_owner ? 4 : 3);
+    r |= codec_pack_cstr(&pk, "name");
+    r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
+    r |= codec_pack_cstr(&pk, "mode");
+    r |= codec_pack_cstr(&pk, meta_mode_name(p->mode));
+    r |= codec_pack_cstr(&pk, "wait_ms");
+    r |= msgpack_pack_int64(&pk, p->wait_ms);
+    if (p->has_owner) {
+        r |= codec_pack_cstr(&pk, "owner");
+        r |= msgpack_pack_uint32(&pk, p->owner);
+    }
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_adopt(msgpack_sbuffer *out, uint32_t msgid, const struct codec_adopt *p)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_request_head(&pk, msgid, "adopt", true);
+    r |= msgpack_pack_map(&pk, 3);
+    r |= codec_pack_cstr(&pk, "name");
+    r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
+    r |= codec_pack_cstr(&pk, "perm");
+    r |= msgpack_pack_uint32(&pk, p->perm);
+    r |= codec_pack_cstr(&pk, "overwrite");
+    r |= p->overwrite ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_name(msgpack_sbuffer *out, uint32_t msgid, const char *method,
+                    const struct codec_name *p)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    if (method == NULL || (strcmp(method, "stat") != 0 && strcmp(method, "unlink") != 0 &&
+                           strcmp(method, "sync") != 0))
+        return -EINVAL;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_request_head(&pk, msgid, method, true);
+    r |= msgpack_pack_map(&pk, 1);
+    r |= codec_pack_cstr(&pk, "name");
+    r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_sync(msgpack_sbuffer *out, uint32_t msgid, const struct codec_sync *p)
+{
+    size_t mark = out->size;
+    bool named = p->name[0] != '\0';
+    msgpack_packer pk;
+    int r = 0;
+
+    if (!named && !p->has_handle)
+        return -EINVAL;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_request_head(&pk, msgid, "sync", true);
+    r |= msgpack_pack_map(&pk, (named ? 1 : 0) + (p->has_handle ? 1 : 0));
+    if (p->has_handle) {
+        r |= codec_pack_cstr(&pk, "handle");
+        r |= msgpack_pack_uint64(&pk, p->handle);
+    }
+    if (named) {
+        r |= codec_pack_cstr(&pk, "name");
+        r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
+    }
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_release(msgpack_sbuffer *out, uint32_t msgid, const struct codec_release *p)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_request_head(&pk, msgid, "release", true);
+    r |= msgpack_pack_map(&pk, 1);
+    r |= codec_pack_cstr(&pk, "handle");
+    r |= msgpack_pack_uint64(&pk, p->handle);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_release_notify(msgpack_sbuffer *out, const struct codec_release *p)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= msgpack_pack_array(&pk, 3);
+    r |= msgpack_pack_uint32(&pk, CODEC_NOTIFY);
+    r |= codec_pack_cstr(&pk, "release");
+    r |= msgpack_pack_array(&pk, 1);
+    r |= msgpack_pack_map(&pk, 1);
+    r |= codec_pack_cstr(&pk, "handle");
+    r |= msgpack_pack_uint64(&pk, p->handle);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_list(msgpack_sbuffer *out, uint32_t msgid, const struct codec_list *p)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_request_head(&pk, msgid, "list", true);
+    /* limit 0 means "the server's default": the key is left out; so is table false. */
+    r |= msgpack_pack_map(&pk, 1 + (p->limit != 0) + p->table);
+    r |= codec_pack_cstr(&pk, "after");
+    r |= codec_pack_strn(&pk, p->after, sizeof(p->after));
+    if (p->limit != 0) {
+        r |= codec_pack_cstr(&pk, "limit");
+        r |= msgpack_pack_uint32(&pk, p->limit);
+    }
+    if (p->table) {
+        r |= codec_pack_cstr(&pk, "table");
+        r |= msgpack_pack_true(&pk);
+    }
+    return codec_pack_end(out, mark, r);
+}
+
+/* A request of a method that takes no params. */
+static int codec_pack_bare(msgpack_sbuffer *out, uint32_t msgid, const char *method)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r = codec_pack_request_head(&pk, msgid, method, false);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_stats(msgpack_sbuffer *out, uint32_t msgid)
+{
+    return codec_pack_bare(out, msgid, "stats");
+}
+
+int codec_pack_ring(msgpack_sbuffer *out, uint32_t msgid)
+{
+    return codec_pack_bare(out, msgid, "ring");
+}
+
+int codec_parse_msg(const msgpack_object *obj, struct codec_msg *out,
+                    int *ret_msgid_known, char *err, size_t errlen)
+{
+    struct codec_ctx c = { "envelope", err, errlen, NULL };
+    const msgpack_object *e;
+    const msgpack_object *params;
+    uint32_t n, at;
+
+    memset(out, 0, sizeof(*out));
+    if (ret_msgid_known != NULL)
+        *ret_msgid_known = 0;
+    if (obj == NULL || obj->type != MSGPACK_OBJECT_ARRAY || obj->via.array.size == 0)
+        return codec_fail(&c, -EBADMSG, "a message must be a non-empty array");
+    e = obj->via.array.ptr;
+    n = obj->via.array.size;
+    if (e[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || e[0].via.u64 > CODEC_NOTIFY)
+        return codec_fail(&c, -EBADMSG, "the message type must be 0, 1 or 2");
+    out->type = (enum codec_type)e[0].via.u64;
+
+    if (out->type != CODEC_NOTIFY) {
+        if (n < 2 || e[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || e[1].via.u64 > UINT32_MAX)
+            return codec_fail(&c, -EBADMSG, "the msgid must be an integer in 0..4294967295");
+        out->msgid = (uint32_t)e[1].via.u64;
+        if (out->type == CODEC_REQUEST && ret_msgid_known != NULL)
+            *ret_msgid_known = 1;
+        if (n != 4)
+            return codec_fail(&c, -EBADMSG, "a %s must have 4 elements",
+                              out->type == CODEC_REQUEST ? "request" : "response");
+    } else if (n != 3) {
+        return codec_fail(&c, -EBADMSG, "a notification must have 3 elements");
+    }
+
+    if (out->type == CODEC_RESPONSE) {
+        const msgpack_object *error = &e[2];
+        if (error->type == MSGPACK_OBJECT_NIL) {
+            if (e[3].type != MSGPACK_OBJECT_MAP)
+                return codec_fail(&c, -EBADMSG, "a successful response's result must be a map");
+            out->result = &e[3];
+            return 0;
+        }
+        struct codec_ctx ec = { "envelope: error", err, errlen, NULL };
+        char code[32];
+        const msgpack_object *v;
+        if (codec_map(&ec, error, false, "the error") < 0)
+            return -EBADMSG;
+        if (codec_field(&ec, error, "code", true, &v) <= 0 ||
+            !codec_copy_str(v, code, sizeof(code), true))
+            return codec_fail(&c, -EBADMSG, "error: 'code' must be a string such as \"ENOENT\"");
+        if (CODEC_GET(&ec, error, "message", false, codec_str, out->errmsg, sizeof(out->errmsg),
+                          true) < 0)
+            return -EBADMSG;
+        out->err = errcode_parse(code, strlen(code));
+        return 0;
+    }
+
+    at = out->type == CODEC_REQUEST ? 2 : 1;
+    if (!codec_copy_str(&e[at], out->method, sizeof(out->method), false) ||
+        out->method[0] == '\0')
+        return codec_fail(&c, -EBADMSG, "the method must be a string of 1.."
+                          CODEC_XSTR(PROTO_METHOD_MAX) " bytes");
+    params = &e[at + 1];
+    if (params->type != MSGPACK_OBJECT_ARRAY || params->via.array.size > 1 ||
+        (params->via.array.size == 1 && params->via.array.ptr[0].type != MSGPACK_OBJECT_MAP))
+        return codec_fail(&c, -EBADMSG, "params must be an array holding one map, or empty");
+    out->params = params->via.array.size == 1 ? &params->via.array.ptr[0] : NULL;
+    return 0;
+}
+
+int codec_parse_hello(const msgpack_object *params, struct codec_hello *out,
+                      char *err, size_t errlen)
+{
+    struct codec_ctx c = { "hello", err, errlen, NULL };
+    uint64_t version = 0;
+    int r;
+
+    out->client[0] = '\0';
+    if ((r = codec_map(&c, params, true, "params")) < 0 ||
+        (r = CODEC_GET(&c, params, "version", true, codec_uint, UINT32_MAX, &version,
+                            "an integer in 0..4294967295")) < 0 ||
+        (r = CODEC_GET(&c, params, "client", false, codec_str, out->client, sizeof(out->client),
+                           true)) < 0)
+        return r;
+    out->version = (uint32_t)version;
+    return 0;
+}
+
+int codec_parse_create(const msgpack_object *params, struct codec_create *out,
+                       char *err, size_t errlen)
+{
+    struct codec_ctx c = { "create", err, errlen, NULL };
+    uint64_t perm = 0600, nbytes;
+    int r;
+
+    out->order = 'C';
+    out->persist = false;
+    out->overwrite = false;
+    if ((r = codec_map(&c, params, true, "params")) < 0 ||
+        (r = CODEC_GET(&c, params, "name", true, codec_name, out->name)) < 0 ||
+        (r = CODEC_GET(&c, params, "dtype", true, codec_dtype, &out->dtype)) < 0 ||
+        (r = CODEC_GET(&c, params, "shape", true, codec_shape, &out->ndim, out->shape)) < 0 ||
+        (r = CODEC_GET(&c, params, "order", false, codec_order, &out->order)) < 0 ||
+        (r = CODEC_GET(&c, params, "persist", false, codec_bool, &out->persist)) < 0 ||
+        (r = CODEC_GET(&c, params, "perm", false, codec_uint, 07777, &perm,
+                            "an integer in 0..07777")) < 0 ||
+        (r = CODEC_GET(&c, params, "overwrite", false, codec_bool, &out->overwrite)) < 0 ||
+        (r = codec_check_size(&c, out->ndim, out->shape, out->dtype.itemsize, &nbytes)) < 0)
+        return r;
+    out->perm = (uint32_t)perm;
+    return 0;
+}
+
+int codec_parse_adopt(const msgpack_object *params, struct codec_adopt *out,
+                      char *err, size_t errlen)
+{
+    struct codec_ctx c = { "adopt", err, errlen, NULL };
+    uint64_t perm = 0600;
+    int r;
+
+    out->overwrite = false;
+    if ((r = codec_map(&c, params, true, "params")) < 0 ||
+        (r = CODEC_GET(&c, params, "name", true, codec_name, out->name)) < 0 ||
+        (r = CODEC_GET(&c, params, "perm", false, codec_uint, 07777, &perm,
+                            "an integer in 0..07777")) < 0 ||
+        (r = CODEC_GET(&c, params, "overwrite", false, codec_bool, &out->overwrite)) < 0)
+        return r;
+    out->perm = (uint32_t)perm;
+    return 0;
+}
+
+int codec_parse_open(const msgpack_object *params, struct codec_open *out,
+                     char *err, size_t errlen)
+{
+    struct codec_ctx c = { "open", err, errlen, NULL };
+    uint64_t owner = UINT64_MAX;
+    char mode[4] = "r+";
+    int r;
+
+    out->wait_ms = 0;
+    if ((r = codec_map(&c, params, true, "params")) < 0 ||
+        (r = CODEC_GET(&c, params, "name", true, codec_name, out->name)) < 0 ||
+        (r = CODEC_GET(&c, params, "wait_ms", false, codec_int, -1, &out->wait_ms,
+                           "an integer >= -1 (-1 waits forever)")) < 0 ||
+        (r = CODEC_GET(&c, params, "owner", false, codec_uint, UINT32_MAX - 1, &owner,
+                            "a uid, an integer in 0..4294967294")) < 0)
+        return r;
+    out->has_owner = owner != UINT64_MAX;
+    out->owner = out->has_owner ? (uint32_t)owner : 0;
+    if (CODEC_GET(&c, params, "mode", false, codec_str, mode, sizeof(mode), false) < 0 ||
+        meta_mode_parse(mode, &out->mode) < 0)
+        return codec_fail(&c, -EINVAL, "'mode' must be \"r\", \"r+\" or \"c\"");
+    return 0;
+}
+
+int codec_parse_name(const msgpack_object *params, struct codec_name *out,
+                     char *err, size_t errlen)
+{
+    struct codec_ctx c = { "request", err, errlen, NULL };
+    int r;
+
+    if ((r = codec_map(&c, params, true, "params")) < 0 ||
+        (r = CODEC_GET(&c, params, "name", true, codec_name, out->name)) < 0)
+        return r;
+    return 0;
+}
+
+int codec_parse_release(const msgpack_object *params, struct codec_release *out,
+                        char *err, size_t errlen)
+{
+    struct codec_ctx c = { "release", err, errlen, NULL };
+    int r;
+
+    if ((r = codec_map(&c, params, true, "params")) < 0 ||
+        (r = CODEC_GET(&c, params, "handle", true, codec_uint, UINT64_MAX, &out->handle,
+                            "a non-negative integer")) < 0)
+        return r;
+    return 0;
+}
+
+int codec_parse_sync(const msgpack_object *params, struct codec_sync *out,
+                     char *err, size_t errlen)
+{
+    struct codec_ctx c = { "sync", err, errlen, NULL };
+    const msgpack_object *v = NULL;
+    int r;
+
+    out->name[0] = '\0';
+    out->has_handle = false;
+    out->handle = 0;
+    if ((r = codec_map(&c, params, true, "params")) < 0 ||
+        (r = codec_field(&c, params, "handle", false, &v)) < 0 ||
+        (r = codec_uint(&c, "handle", v, UINT64_MAX, &out->handle,
+                        "a non-negative integer")) < 0)
+        return r;
+    out->has_handle = v != NULL;
+    v = NULL;
+    if ((r = codec_field(&c, params, "name", !out->has_handle, &v)) < 0 ||
+        (r = codec_name(&c, "name", v, out->name)) < 0)
+        return r;
+    return 0;
+}
+
+int codec_parse_list(const msgpack_object *params, struct codec_list *out,
+                     char *err, size_t errlen)
+{
+    struct codec_ctx c = { "list", err, errlen, NULL };
+    uint64_t limit = PROTO_LIST_PAGE_DEFAULT;
+    int r;
+
+    out->after[0] = '\0';
+    out->table = false;
+    if ((r = codec_map(&c, params, true, "params")) < 0 ||
+        (r = CODEC_GET(&c, params, "after", false, codec_str, out->after, sizeof(out->after),
+                           false)) < 0 ||
+        (r = CODEC_GET(&c, params, "limit", false, codec_uint, PROTO_LIST_PAGE_MAX, &limit,
+                            "an integer in 1.." CODEC_XSTR(PROTO_LIST_PAGE_MAX))) < 0 ||
+        (r = CODEC_GET(&c, params, "table", false, codec_bool, &out->table)) < 0)
+        return r;
+    if (limit == 0)
+        return codec_fail(&c, -EINVAL,
+                          "'limit' must be an integer in 1.." CODEC_XSTR(PROTO_LIST_PAGE_MAX));
+    out->limit = (uint32_t)limit;
+    return 0;
+}
+
+int codec_pack_holders(msgpack_sbuffer *out, uint32_t msgid, const struct codec_holders *p)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_request_head(&pk, msgid, "holders", true);
+    r |= msgpack_pack_map(&pk, p->name[0] ? 3 : 2);
+    if (p->name[0]) {
+        r |= codec_pack_cstr(&pk, "name");
+        r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
+    }
+    r |= codec_pack_cstr(&pk, "after");
+    r |= msgpack_pack_uint64(&pk, p->after);
+    r |= codec_pack_cstr(&pk, "limit");
+    r |= msgpack_pack_uint32(&pk, p->limit ? p->limit : PROTO_LIST_PAGE_DEFAULT);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_parse_holders(const msgpack_object *params, struct codec_holders *out,
+                        char *err, size_t errlen)
+{
+    struct codec_ctx c = { "holders", err, errlen, NULL };
+    const msgpack_object *v = NULL;
+    uint64_t limit = PROTO_LIST_PAGE_DEFAULT;
+    int r;
+
+    out->name[0] = '\0';
+    out->after = 0;
+    if ((r = codec_map(&c, params, true, "params")) < 0 ||
+        (r = codec_field(&c, params, "name", false, &v)) < 0 ||
+        (r == 1 && (r = CODEC_GET(&c, params, "name", true, codec_name, out->name)) < 0) ||
+        (r = CODEC_GET(&c, params, "after", false, codec_uint, UINT64_MAX, &out->after,
+                            "a non-negative integer")) < 0 ||
+        (r = CODEC_GET(&c, params, "limit", false, codec_uint, PROTO_LIST_PAGE_MAX, &limit,
+                            "an integer in 1.." CODEC_XSTR(PROTO_LIST_PAGE_MAX))) < 0)
+        return r;
+    if (limit == 0)
+        return codec_fail(&c, -EINVAL,
+                          "'limit' must be an integer in 1.." CODEC_XSTR(PROTO_LIST_PAGE_MAX));
+    out->limit = (uint32_t)limit;
+    return 0;
+}
+
+int codec_pack_chmod(msgpack_sbuffer *out, uint32_t msgid, const struct codec_chmod *p)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_request_head(&pk, msgid, "chmod", true);
+    r |= msgpack_pack_map(&pk, 2);
+    r |= codec_pack_cstr(&pk, "name");
+    r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
+    r |= codec_pack_cstr(&pk, "perm");
+    r |= msgpack_pack_uint32(&pk, p->perm);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_parse_chmod(const msgpack_object *params, struct codec_chmod *out,
+                      char *err, size_t errlen)
+{
+    struct codec_ctx c = { "chmod", err, errlen, NULL };
+    uint64_t perm = 0;
+    int r;
+
+    if ((r = codec_map(&c, params, true, "params")) < 0 ||
+        (r = CODEC_GET(&c, params, "name", true, codec_name, out->name)) < 0 ||
+        (r = CODEC_GET(&c, params, "perm", true, codec_uint, 07777, &perm,
+                            "permission bits, at most 07777")) < 0)
+        return r;
+    out->perm = (uint32_t)perm;
+    return 0;
+}
+
+int codec_pack_chown(msgpack_sbuffer *out, uint32_t msgid, const struct codec_chown *p)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_request_head(&pk, msgid, "chown", true);
+    r |= msgpack_pack_map(&pk, 1 + (p->has_uid ? 1 : 0) + (p->has_gid ? 1 : 0));
+    r |= codec_pack_cstr(&pk, "name");
+    r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
+    if (p->has_uid) {
+        r |= codec_pack_cstr(&pk, "uid");
+        r |= msgpack_pack_uint32(&pk, p->uid);
+    }
+    if (p->has_gid) {
+        r |= codec_pack_cstr(&pk, "gid");
+        r |= msgpack_pack_uint32(&pk, p->gid);
+    }
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_parse_chown(const msgpack_object *params, struct codec_chown *out,
+                      char *err, size_t errlen)
+{
+    struct codec_ctx c = { "chown", err, errlen, NULL };
+    uint64_t uid = UINT64_MAX, gid = UINT64_MAX;
+    int r;
+
+    if ((r = codec_map(&c, params, true, "params")) < 0 ||
+        (r = CODEC_GET(&c, params, "name", true, codec_name, out->name)) < 0 ||
+        (r = CODEC_GET(&c, params, "uid", false, codec_uint, UINT32_MAX - 1, &uid,
+                            "an integer in 0..4294967294")) < 0 ||
+        (r = CODEC_GET(&c, params, "gid", false, codec_uint, UINT32_MAX - 1, &gid,
+                            "an integer in 0..4294967294")) < 0)
+        return r;
+    if (uid == UINT64_MAX && gid == UINT64_MAX)
+        return codec_fail(&c, -EINVAL, "'uid' or 'gid' is required");
+    out->has_uid = uid != UINT64_MAX;
+    out->has_gid = gid != UINT64_MAX;
+    out->uid = (uint32_t)uid;
+    out->gid = (uint32_t)gid;
+    return 0;
+}
