@@ -12,6 +12,7 @@
 #include "client.h"
 #include "codec.h"
 #include "limits.h"
+#include "perm.h"
 
 /* Where a list reply is parsed to: the page and whether more follow. */
 struct catalog_page {
@@ -230,12 +231,13 @@ int sharr_chmod(sharr_t *conn, const char *name, uint32_t perm)
 {
     struct codec_chmod p = { .perm = perm };
     struct client_request req = { .pack = catalog_pack_chmod, .params = &p };
+    char why[64];
     int rc;
 
     if (conn == NULL)
         return client_fail(-EINVAL, "sharr_chmod: conn is NULL");
-    if (perm > 0777)
-        return client_fail(-EINVAL, "sharr_chmod: perm %#o has bits outside 0777", perm);
+    if (perm_check(perm, why, sizeof(why)) < 0)
+        return client_fail(-EINVAL, "sharr_chmod: %s", why);
     rc = client_check_name(name);
     if (rc < 0)
         return rc;

@@ -234,7 +234,7 @@ int codec_parse_meta(const msgpack_object *obj, struct meta *out, char *err, siz
  * one of uid and gid, each below 2^32 - 1. Both answer with the stat result. */
 struct codec_chmod {
     char name[PROTO_NAME_MAX + 1];
-    uint32_t perm;                   /* at most 07777 on the wire */
+    uint32_t perm;                   /* at most 0777 (perm.h) */
 };
 
 struct codec_chown {

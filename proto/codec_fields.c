@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "name.h"
+#include "perm.h"
 #include "shape.h"
 
 int codec_pack_strn(msgpack_packer *pk, const char *s, size_t max)
@@ -320,6 +321,17 @@ int codec_order(const struct codec_ctx *c, const char *key, const msgpack_object
         *out = 'F';
     else
         return codec_fail(c, -EINVAL, "'%s' must be \"C\" or \"F\"", key);
+    return 0;
+}
+
+int codec_perm(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+               uint32_t *out)
+{
+    if (v == NULL)
+        return 0;
+    if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || !perm_valid(v->via.u64))
+        return codec_fail(c, -EINVAL, "'%s' must be permission bits, at most 0777", key);
+    *out = (uint32_t)v->via.u64;
     return 0;
 }
 

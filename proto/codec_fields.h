@@ -119,6 +119,10 @@ int codec_shape(const struct codec_ctx *c, const char *key, const msgpack_object
 int codec_order(const struct codec_ctx *c, const char *key, const msgpack_object *v,
                 char *out);
 
+/* Permission bits, by perm.h's rule (at most 0777). */
+int codec_perm(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+               uint32_t *out);
+
 /* The data size of a shape: -EOVERFLOW beyond PROTO_ARRAY_BYTES_MAX. */
 int codec_check_size(const struct codec_ctx *c, uint32_t ndim, const uint64_t *shape,
                      uint64_t itemsize, uint64_t *ret_nbytes);

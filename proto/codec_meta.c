@@ -230,13 +230,13 @@ static int codec_check_index(const struct codec_ctx *c, const char *const *keys,
 static int codec_meta_values(const struct codec_ctx *c, const msgpack_object *const *v,
                              struct meta *out)
 {
-    uint64_t nbytes, perm = 0, given = 0, offset = PROTO_DATA_OFFSET;
+    uint64_t nbytes, given = 0, offset = PROTO_DATA_OFFSET;
     int64_t ctime_ns = 0;
     bool persist = false;
     char order = 'C';
     int r;
 
-    out->uid = out->gid = out->nattached = 0;
+    out->uid = out->gid = out->nattached = out->perm = 0;
     out->path[0] = '\0';
     out->grown = 0;
     out->damaged = false;
@@ -250,8 +250,7 @@ static int codec_meta_values(const struct codec_ctx *c, const msgpack_object *co
         (r = codec_uint(c, "offset", v[CODEC_META_OFFSET], UINT64_MAX, &offset,
                         "a non-negative integer")) < 0 ||
         (r = codec_bool(c, "persist", v[CODEC_META_PERSIST], &persist)) < 0 ||
-        (r = codec_uint(c, "perm", v[CODEC_META_PERM], 07777, &perm,
-                        "an integer in 0..07777")) < 0 ||
+        (r = codec_perm(c, "perm", v[CODEC_META_PERM], &out->perm)) < 0 ||
         (r = codec_u32(c, "uid", v[CODEC_META_UID], &out->uid)) < 0 ||
         (r = codec_u32(c, "gid", v[CODEC_META_GID], &out->gid)) < 0 ||
         (r = codec_int(c, "ctime_ns", v[CODEC_META_CTIME_NS], INT64_MIN, &ctime_ns,
@@ -274,7 +273,6 @@ static int codec_meta_values(const struct codec_ctx *c, const msgpack_object *co
     out->nbytes = nbytes;
     out->offset = offset;
     out->persist = persist;
-    out->perm = (uint32_t)perm;
     out->ctime_ns = ctime_ns;
     return 0;
 }

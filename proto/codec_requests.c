@@ -307,11 +307,12 @@ int codec_parse_create(const msgpack_object *params, struct codec_create *out,
                        char *err, size_t errlen)
 {
     struct codec_ctx c = { "create", err, errlen, NULL };
-    uint64_t perm = 0600, nbytes;
+    uint64_t nbytes;
     int r;
 
     out->order = 'C';
     out->persist = false;
+    out->perm = 0600;
     out->overwrite = false;
     if ((r = codec_map(&c, params, true, "params")) < 0 ||
         (r = CODEC_GET(&c, params, "name", true, codec_name, out->name)) < 0 ||
@@ -319,12 +320,10 @@ int codec_parse_create(const msgpack_object *params, struct codec_create *out,
         (r = CODEC_GET(&c, params, "shape", true, codec_shape, &out->ndim, out->shape)) < 0 ||
         (r = CODEC_GET(&c, params, "order", false, codec_order, &out->order)) < 0 ||
         (r = CODEC_GET(&c, params, "persist", false, codec_bool, &out->persist)) < 0 ||
-        (r = CODEC_GET(&c, params, "perm", false, codec_uint, 07777, &perm,
-                            "an integer in 0..07777")) < 0 ||
+        (r = CODEC_GET(&c, params, "perm", false, codec_perm, &out->perm)) < 0 ||
         (r = CODEC_GET(&c, params, "overwrite", false, codec_bool, &out->overwrite)) < 0 ||
         (r = codec_check_size(&c, out->ndim, out->shape, out->dtype.itemsize, &nbytes)) < 0)
         return r;
-    out->perm = (uint32_t)perm;
     return 0;
 }
 
@@ -332,17 +331,15 @@ int codec_parse_adopt(const msgpack_object *params, struct codec_adopt *out,
                       char *err, size_t errlen)
 {
     struct codec_ctx c = { "adopt", err, errlen, NULL };
-    uint64_t perm = 0600;
     int r;
 
+    out->perm = 0600;
     out->overwrite = false;
     if ((r = codec_map(&c, params, true, "params")) < 0 ||
         (r = CODEC_GET(&c, params, "name", true, codec_name, out->name)) < 0 ||
-        (r = CODEC_GET(&c, params, "perm", false, codec_uint, 07777, &perm,
-                            "an integer in 0..07777")) < 0 ||
+        (r = CODEC_GET(&c, params, "perm", false, codec_perm, &out->perm)) < 0 ||
         (r = CODEC_GET(&c, params, "overwrite", false, codec_bool, &out->overwrite)) < 0)
         return r;
-    out->perm = (uint32_t)perm;
     return 0;
 }
 
@@ -506,15 +503,12 @@ int codec_parse_chmod(const msgpack_object *params, struct codec_chmod *out,
                       char *err, size_t errlen)
 {
     struct codec_ctx c = { "chmod", err, errlen, NULL };
-    uint64_t perm = 0;
     int r;
 
     if ((r = codec_map(&c, params, true, "params")) < 0 ||
         (r = CODEC_GET(&c, params, "name", true, codec_name, out->name)) < 0 ||
-        (r = CODEC_GET(&c, params, "perm", true, codec_uint, 07777, &perm,
-                            "permission bits, at most 07777")) < 0)
+        (r = CODEC_GET(&c, params, "perm", true, codec_perm, &out->perm)) < 0)
         return r;
-    out->perm = (uint32_t)perm;
     return 0;
 }
 

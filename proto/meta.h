@@ -29,7 +29,7 @@ struct meta {
                           * for arrays sharr creates, where numpy's header ends for an
                           * adopted .npy (a multiple of PROTO_DATA_OFFSET_ALIGN) */
     bool persist;        /* on disk (true) or in memory (false) */
-    uint32_t perm;       /* permission bits, 07777 at most */
+    uint32_t perm;       /* permission bits, 0777 at most (perm.h) */
     uint32_t uid, gid;   /* owner */
     int64_t ctime_ns;    /* creation time */
     uint32_t nattached;  /* attachments held by clients (informational) */

@@ -1322,8 +1322,12 @@ static void test_codec_create_checks_values(void **state)
     assert_int_equal(create_with(w, "order", o_str("c"), err, sizeof(err), &out), -EINVAL);
     assert_int_equal(create_with(w, "order", o_str("CF"), err, sizeof(err), &out), -EINVAL);
     assert_int_equal(create_with(w, "perm", o_uint(010000), err, sizeof(err), &out), -EINVAL);
-    assert_int_equal(create_with(w, "perm", o_uint(07777), err, sizeof(err), &out), 0);
-    assert_int_equal(out.perm, 07777);
+    /* One rule for permission bits (perm.h): no setuid, setgid or sticky bit. */
+    assert_int_equal(create_with(w, "perm", o_uint(01000), err, sizeof(err), &out), -EINVAL);
+    assert_string_equal(err, "create: 'perm' must be permission bits, at most 0777");
+    assert_int_equal(create_with(w, "perm", o_uint(07777), err, sizeof(err), &out), -EINVAL);
+    assert_int_equal(create_with(w, "perm", o_uint(0777), err, sizeof(err), &out), 0);
+    assert_int_equal(out.perm, 0777);
     assert_int_equal(create_with(w, "perm", o_uint(0), err, sizeof(err), &out), 0);
     assert_int_equal(out.perm, 0);
 
