@@ -324,6 +324,19 @@ int codec_order(const struct codec_ctx *c, const char *key, const msgpack_object
     return 0;
 }
 
+int codec_limit(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                uint32_t *out)
+{
+    if (v == NULL)
+        return 0;
+    if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 == 0 ||
+        v->via.u64 > PROTO_LIST_PAGE_MAX)
+        return codec_fail(c, -EINVAL, "'%s' must be an integer in 1.."
+                          CODEC_XSTR(PROTO_LIST_PAGE_MAX), key);
+    *out = (uint32_t)v->via.u64;
+    return 0;
+}
+
 int codec_perm(const struct codec_ctx *c, const char *key, const msgpack_object *v,
                uint32_t *out)
 {

@@ -119,6 +119,10 @@ int codec_shape(const struct codec_ctx *c, const char *key, const msgpack_object
 int codec_order(const struct codec_ctx *c, const char *key, const msgpack_object *v,
                 char *out);
 
+/* A page's size: 1..PROTO_LIST_PAGE_MAX entries. */
+int codec_limit(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                uint32_t *out);
+
 /* Permission bits, by perm.h's rule (at most 0777). */
 int codec_perm(const struct codec_ctx *c, const char *key, const msgpack_object *v,
                uint32_t *out);

@@ -318,7 +318,7 @@ int codec_parse_reply_attach(const msgpack_object *result, struct codec_attach_r
         (r = CODEC_GET(&c, result, "array", true, codec_submap, &array)) < 0 ||
         (r = codec_meta(&mc, array, &out->meta)) < 0 ||
         (r = CODEC_GET(&c, result, "handle", true, codec_uint, UINT64_MAX, &out->handle,
-                            "a non-negative integer")) < 0 ||
+                       "a non-negative integer")) < 0 ||
         (r = CODEC_GET(&c, result, "fd", false, codec_bool, &has_fd)) < 0)
         return r;
     if (ret_has_fd != NULL)

@@ -156,7 +156,7 @@ int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_rep
     if ((r = codec_map(&c, result, false, "the result")) < 0 ||
         (r = CODEC_GET(&c, result, "version", true, codec_u32, &out->version)) < 0 ||
         (r = CODEC_GET(&c, result, "server", false, codec_str, out->server, sizeof(out->server),
-                           true)) < 0 ||
+                       true)) < 0 ||
         (r = CODEC_GET(&c, result, "pid", true, codec_u32, &out->pid)) < 0 ||
         (r = CODEC_GET(&c, result, "limits", true, codec_submap, &limits)) < 0 ||
         (r = codec_map(&lc, limits, false, "'limits'")) < 0 ||
@@ -273,7 +273,7 @@ static int codec_holder(struct codec_ctx *c, const msgpack_object *obj,
     memset(out, 0, sizeof(*out));
     if ((r = codec_map(c, obj, false, "a holder")) < 0 ||
         (r = CODEC_GET(c, obj, "handle", true, codec_uint, UINT64_MAX, &out->handle,
-                            "a non-negative integer")) < 0 ||
+                       "a non-negative integer")) < 0 ||
         (r = CODEC_GET(c, obj, "name", true, codec_name, out->name)) < 0 ||
         (r = CODEC_GET(c, obj, "pid", true, codec_u32, &out->pid)) < 0 ||
         (r = CODEC_GET(c, obj, "uid", true, codec_u32, &out->uid)) < 0 ||
@@ -281,9 +281,9 @@ static int codec_holder(struct codec_ctx *c, const msgpack_object *obj,
         (r = CODEC_GET(c, obj, "comm", false, codec_str, out->comm, sizeof(out->comm), true)) < 0 ||
         (r = CODEC_GET(c, obj, "mode", true, codec_str, mode, sizeof(mode), false)) < 0 ||
         (r = CODEC_GET(c, obj, "since_ns", false, codec_int, INT64_MIN, &out->since_ns,
-                           "an integer")) < 0 ||
+                       "an integer")) < 0 ||
         (r = CODEC_GET(c, obj, "nbytes", false, codec_uint, UINT64_MAX, &out->nbytes,
-                            "a non-negative integer")) < 0 ||
+                       "a non-negative integer")) < 0 ||
         (r = CODEC_GET(c, obj, "persist", false, codec_bool, &out->persist)) < 0 ||
         (r = CODEC_GET(c, obj, "unlinked", false, codec_bool, &out->unlinked)) < 0)
         return r;

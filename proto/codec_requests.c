@@ -266,7 +266,7 @@ int codec_parse_msg(const msgpack_object *obj, struct codec_msg *out,
             !codec_copy_str(v, code, sizeof(code), true))
             return codec_fail(&c, -EBADMSG, "error: 'code' must be a string such as \"ENOENT\"");
         if (CODEC_GET(&ec, error, "message", false, codec_str, out->errmsg, sizeof(out->errmsg),
-                          true) < 0)
+                      true) < 0)
             return -EBADMSG;
         out->err = errcode_parse(code, strlen(code));
         return 0;
@@ -295,9 +295,9 @@ int codec_parse_hello(const msgpack_object *params, struct codec_hello *out,
     out->client[0] = '\0';
     if ((r = codec_map(&c, params, true, "params")) < 0 ||
         (r = CODEC_GET(&c, params, "version", true, codec_uint, UINT32_MAX, &version,
-                            "an integer in 0..4294967295")) < 0 ||
+                       "an integer in 0..4294967295")) < 0 ||
         (r = CODEC_GET(&c, params, "client", false, codec_str, out->client, sizeof(out->client),
-                           true)) < 0)
+                       true)) < 0)
         return r;
     out->version = (uint32_t)version;
     return 0;
@@ -355,9 +355,9 @@ int codec_parse_open(const msgpack_object *params, struct codec_open *out,
     if ((r = codec_map(&c, params, true, "params")) < 0 ||
         (r = CODEC_GET(&c, params, "name", true, codec_name, out->name)) < 0 ||
         (r = CODEC_GET(&c, params, "wait_ms", false, codec_int, -1, &out->wait_ms,
-                           "an integer >= -1 (-1 waits forever)")) < 0 ||
+                       "an integer >= -1 (-1 waits forever)")) < 0 ||
         (r = CODEC_GET(&c, params, "owner", false, codec_uint, UINT32_MAX - 1, &owner,
-                            "a uid, an integer in 0..4294967294")) < 0)
+                       "a uid, an integer in 0..4294967294")) < 0)
         return r;
     out->has_owner = owner != UINT64_MAX;
     out->owner = out->has_owner ? (uint32_t)owner : 0;
@@ -387,7 +387,7 @@ int codec_parse_release(const msgpack_object *params, struct codec_release *out,
 
     if ((r = codec_map(&c, params, true, "params")) < 0 ||
         (r = CODEC_GET(&c, params, "handle", true, codec_uint, UINT64_MAX, &out->handle,
-                            "a non-negative integer")) < 0)
+                       "a non-negative integer")) < 0)
         return r;
     return 0;
 }
@@ -419,22 +419,17 @@ int codec_parse_list(const msgpack_object *params, struct codec_list *out,
                      char *err, size_t errlen)
 {
     struct codec_ctx c = { "list", err, errlen, NULL };
-    uint64_t limit = PROTO_LIST_PAGE_DEFAULT;
     int r;
 
     out->after[0] = '\0';
+    out->limit = PROTO_LIST_PAGE_DEFAULT;
     out->table = false;
     if ((r = codec_map(&c, params, true, "params")) < 0 ||
         (r = CODEC_GET(&c, params, "after", false, codec_str, out->after, sizeof(out->after),
-                           false)) < 0 ||
-        (r = CODEC_GET(&c, params, "limit", false, codec_uint, PROTO_LIST_PAGE_MAX, &limit,
-                            "an integer in 1.." CODEC_XSTR(PROTO_LIST_PAGE_MAX))) < 0 ||
+                       false)) < 0 ||
+        (r = CODEC_GET(&c, params, "limit", false, codec_limit, &out->limit)) < 0 ||
         (r = CODEC_GET(&c, params, "table", false, codec_bool, &out->table)) < 0)
         return r;
-    if (limit == 0)
-        return codec_fail(&c, -EINVAL,
-                          "'limit' must be an integer in 1.." CODEC_XSTR(PROTO_LIST_PAGE_MAX));
-    out->limit = (uint32_t)limit;
     return 0;
 }
 
@@ -463,23 +458,18 @@ int codec_parse_holders(const msgpack_object *params, struct codec_holders *out,
 {
     struct codec_ctx c = { "holders", err, errlen, NULL };
     const msgpack_object *v = NULL;
-    uint64_t limit = PROTO_LIST_PAGE_DEFAULT;
     int r;
 
     out->name[0] = '\0';
     out->after = 0;
+    out->limit = PROTO_LIST_PAGE_DEFAULT;
     if ((r = codec_map(&c, params, true, "params")) < 0 ||
         (r = codec_field(&c, params, "name", false, &v)) < 0 ||
         (r == 1 && (r = CODEC_GET(&c, params, "name", true, codec_name, out->name)) < 0) ||
         (r = CODEC_GET(&c, params, "after", false, codec_uint, UINT64_MAX, &out->after,
-                            "a non-negative integer")) < 0 ||
-        (r = CODEC_GET(&c, params, "limit", false, codec_uint, PROTO_LIST_PAGE_MAX, &limit,
-                            "an integer in 1.." CODEC_XSTR(PROTO_LIST_PAGE_MAX))) < 0)
+                       "a non-negative integer")) < 0 ||
+        (r = CODEC_GET(&c, params, "limit", false, codec_limit, &out->limit)) < 0)
         return r;
-    if (limit == 0)
-        return codec_fail(&c, -EINVAL,
-                          "'limit' must be an integer in 1.." CODEC_XSTR(PROTO_LIST_PAGE_MAX));
-    out->limit = (uint32_t)limit;
     return 0;
 }
 
@@ -544,9 +534,9 @@ int codec_parse_chown(const msgpack_object *params, struct codec_chown *out,
     if ((r = codec_map(&c, params, true, "params")) < 0 ||
         (r = CODEC_GET(&c, params, "name", true, codec_name, out->name)) < 0 ||
         (r = CODEC_GET(&c, params, "uid", false, codec_uint, UINT32_MAX - 1, &uid,
-                            "an integer in 0..4294967294")) < 0 ||
+                       "an integer in 0..4294967294")) < 0 ||
         (r = CODEC_GET(&c, params, "gid", false, codec_uint, UINT32_MAX - 1, &gid,
-                            "an integer in 0..4294967294")) < 0)
+                       "an integer in 0..4294967294")) < 0)
         return r;
     if (uid == UINT64_MAX && gid == UINT64_MAX)
         return codec_fail(&c, -EINVAL, "'uid' or 'gid' is required");
