@@ -39,33 +39,41 @@ PROTO_STATS_FIELDS(CATALOG_STATS_CHECK)
 _Static_assert(offsetof(struct sharr_stats, reserved) == sizeof(struct codec_stats_reply),
                "sharr_stats has a field proto/stats.h does not list");
 
-/* Strings are copied up to their NUL and the shape up to ndim, with zeros after it:
- * a list page fills a thousand of these, and whole-struct copies dominated it. */
+/* How each kind of META_FIELDS (meta.h) is copied into struct sharr_info: strings up
+ * to their NUL and the shape up to ndim, with zeros after it (a list page fills a
+ * thousand of these, and whole-struct copies dominated it); booleans as 0 or 1. */
+#define CATALOG_COPY_NAME(f)                                                              \
+    do {                                                                                  \
+        size_t n = strnlen(m->f, sizeof(out->f) - 1);                                     \
+        memcpy(out->f, m->f, n);                                                          \
+        out->f[n] = '\0';                                                                 \
+    } while (0)
+#define CATALOG_COPY_TEXT CATALOG_COPY_NAME
+#define CATALOG_COPY_DTYPE(f)                                                             \
+    do {                                                                                  \
+        memcpy(out->f, m->f.str, sizeof(out->f));                                         \
+        out->itemsize = m->f.itemsize;                                                    \
+    } while (0)
+#define CATALOG_COPY_SHAPE(f)                                                             \
+    do {                                                                                  \
+        out->ndim = (int)m->ndim;                                                         \
+        memcpy(out->f, m->f, m->ndim * sizeof(uint64_t));                                 \
+        memset(out->f + m->ndim, 0, (SHARR_NDIM_MAX - m->ndim) * sizeof(uint64_t));      \
+    } while (0)
+#define CATALOG_COPY_BOOL(f) out->f = m->f ? 1 : 0
+#define CATALOG_COPY_U32(f) out->f = m->f
+#define CATALOG_COPY_U64 CATALOG_COPY_U32
+#define CATALOG_COPY_I64 CATALOG_COPY_U32
+#define CATALOG_COPY_ORDER CATALOG_COPY_U32
+#define CATALOG_COPY_NBYTES CATALOG_COPY_U32
+#define CATALOG_COPY_OFFSET CATALOG_COPY_U32
+#define CATALOG_COPY_PERM CATALOG_COPY_U32
+
 void catalog_info_from_meta(const struct meta *m, struct sharr_info *out)
 {
-    size_t name_len = strnlen(m->name, sizeof(out->name) - 1);
-    size_t path_len = strnlen(m->path, sizeof(out->path) - 1);
-
-    memcpy(out->name, m->name, name_len);
-    out->name[name_len] = '\0';
-    memcpy(out->dtype, m->dtype.str, sizeof(out->dtype));
-    out->itemsize = m->dtype.itemsize;
-    out->ndim = (int)m->ndim;
-    memcpy(out->shape, m->shape, m->ndim * sizeof(uint64_t));
-    memset(out->shape + m->ndim, 0, (SHARR_NDIM_MAX - m->ndim) * sizeof(uint64_t));
-    out->order = m->order;
-    out->nbytes = m->nbytes;
-    out->offset = m->offset;
-    out->persist = m->persist ? 1 : 0;
-    out->perm = m->perm;
-    out->uid = m->uid;
-    out->gid = m->gid;
-    out->ctime_ns = m->ctime_ns;
-    out->nattached = m->nattached;
-    out->grown = m->grown;
-    out->damaged = m->damaged ? 1 : 0;
-    memcpy(out->path, m->path, path_len);
-    out->path[path_len] = '\0';
+#define CATALOG_INFO_FIELD(id, field, key, kind, required) CATALOG_COPY_##kind(field);
+    META_FIELDS(CATALOG_INFO_FIELD)
+#undef CATALOG_INFO_FIELD
     memset(out->reserved, 0, sizeof(out->reserved));
 }
 

@@ -13,19 +13,34 @@
 #include "codec_fields.h"
 #include "pack.h"
 
-/* The keys of an array map and the columns of a list reply, in the order
- * codec_put_meta writes them; codec_meta reads a map fastest in this order. */
+/* The keys of an array map and the columns of a list reply, in the order of
+ * META_FIELDS, in which codec_put_meta writes them; codec_meta reads a map fastest in
+ * this order. */
 enum codec_meta_key {
-    CODEC_META_NAME, CODEC_META_DTYPE, CODEC_META_SHAPE, CODEC_META_ORDER, CODEC_META_NBYTES,
-    CODEC_META_OFFSET, CODEC_META_PERSIST, CODEC_META_PERM, CODEC_META_UID, CODEC_META_GID,
-    CODEC_META_CTIME_NS, CODEC_META_NATTACHED, CODEC_META_PATH, CODEC_META_GROWN,
-    CODEC_META_DAMAGED, CODEC_META_NKEYS
+#define CODEC_META_ENUM(id, field, key, kind, required) CODEC_META_##id,
+    META_FIELDS(CODEC_META_ENUM)
+#undef CODEC_META_ENUM
+    CODEC_META_NKEYS
 };
 
 static const char *const codec_meta_keys[CODEC_META_NKEYS] = {
-    "name", "dtype", "shape", "order", "nbytes", "offset", "persist", "perm", "uid", "gid",
-    "ctime_ns", "nattached", "path", "grown", "damaged",
+#define CODEC_META_KEY(id, field, key, kind, required) key,
+    META_FIELDS(CODEC_META_KEY)
+#undef CODEC_META_KEY
 };
+
+/* The keys an array map must have: the first ones of META_FIELDS. */
+#define CODEC_META_ONE_REQUIRED(id, field, key, kind, required) +(required)
+enum { CODEC_META_NREQUIRED = 0 META_FIELDS(CODEC_META_ONE_REQUIRED) };
+#undef CODEC_META_ONE_REQUIRED
+#define CODEC_META_REQUIRED_FIRST(id, field, key, kind, required)                         \
+    _Static_assert(!(required) || (int)CODEC_META_##id < (int)CODEC_META_NREQUIRED,      \
+                   "META_FIELDS: " #field " is required and comes after an optional field");
+META_FIELDS(CODEC_META_REQUIRED_FIRST)
+#undef CODEC_META_REQUIRED_FIRST
+/* nbytes is checked against what the shape makes it. */
+_Static_assert(CODEC_META_SHAPE < CODEC_META_NBYTES && CODEC_META_DTYPE < CODEC_META_SHAPE,
+               "META_FIELDS: dtype, then shape, before nbytes");
 
 static bool codec_meta_packable(const struct meta *m)
 {
@@ -66,35 +81,60 @@ static inline char *codec_put_uint(char *p, bool keyed, enum codec_meta_key k, u
     return pack_uint(p, v);
 }
 
+/* Key k (when keyed) and its value, a signed integer. */
+static inline char *codec_put_int(char *p, bool keyed, enum codec_meta_key k, int64_t v)
+{
+    p = codec_put_key(p, keyed, k);
+    return pack_int(p, v);
+}
+
+/* Key k (when keyed) and its value, a boolean. */
+static inline char *codec_put_bool(char *p, bool keyed, enum codec_meta_key k, bool v)
+{
+    p = codec_put_key(p, keyed, k);
+    return pack_bool(p, v);
+}
+
+/* Key k (when keyed) and its value, the array of the ndim dimensions at shape. */
+static inline char *codec_put_shape(char *p, bool keyed, enum codec_meta_key k, uint32_t ndim,
+                                    const uint64_t *shape)
+{
+    p = codec_put_key(p, keyed, k);
+    p = pack_array(p, ndim);
+    for (uint32_t i = 0; i < ndim; i++)
+        p = pack_uint(p, shape[i]);
+    return p;
+}
+
+/* How each kind of META_FIELDS is written: field f of m under key k. */
+#define CODEC_PUT_NAME(p, keyed, k, m, f) \
+    codec_put_str(p, keyed, k, (m)->f, strnlen((m)->f, sizeof((m)->f)))
+#define CODEC_PUT_TEXT CODEC_PUT_NAME
+#define CODEC_PUT_DTYPE(p, keyed, k, m, f) \
+    codec_put_str(p, keyed, k, (m)->f.str, strnlen((m)->f.str, sizeof((m)->f.str)))
+#define CODEC_PUT_SHAPE(p, keyed, k, m, f) codec_put_shape(p, keyed, k, (m)->ndim, (m)->f)
+#define CODEC_PUT_ORDER(p, keyed, k, m, f) \
+    codec_put_str(p, keyed, k, &(m)->f, (m)->f != '\0' ? 1 : 0)
+#define CODEC_PUT_U32(p, keyed, k, m, f) codec_put_uint(p, keyed, k, (m)->f)
+#define CODEC_PUT_U64 CODEC_PUT_U32
+#define CODEC_PUT_NBYTES CODEC_PUT_U32
+#define CODEC_PUT_OFFSET CODEC_PUT_U32
+#define CODEC_PUT_PERM CODEC_PUT_U32
+#define CODEC_PUT_I64(p, keyed, k, m, f) codec_put_int(p, keyed, k, (m)->f)
+#define CODEC_PUT_BOOL(p, keyed, k, m, f) codec_put_bool(p, keyed, k, (m)->f)
+
 /* m as an array map (keyed) or as a list row of the values alone, in the order of
- * codec_meta_keys, at p, which has codec_meta_packed_max(m) bytes of room. Written
- * with pack.h's stores: a list reply holds a thousand of these, and msgpack-c's one
- * write call per value was most of its cost. */
+ * META_FIELDS, at p, which has codec_meta_packed_max(m) bytes of room. Written with
+ * pack.h's stores: a list reply holds a thousand of these, and msgpack-c's one write
+ * call per value was most of its cost. */
 static char *codec_put_meta(char *p, const struct meta *m, bool keyed)
 {
     p = keyed ? pack_map(p, CODEC_META_NKEYS) : pack_array(p, CODEC_META_NKEYS);
-    p = codec_put_str(p, keyed, CODEC_META_NAME, m->name, strnlen(m->name, sizeof(m->name)));
-    p = codec_put_str(p, keyed, CODEC_META_DTYPE, m->dtype.str,
-                      strnlen(m->dtype.str, sizeof(m->dtype.str)));
-    p = codec_put_key(p, keyed, CODEC_META_SHAPE);
-    p = pack_array(p, m->ndim);
-    for (uint32_t i = 0; i < m->ndim; i++)
-        p = pack_uint(p, m->shape[i]);
-    p = codec_put_str(p, keyed, CODEC_META_ORDER, &m->order, m->order != '\0' ? 1 : 0);
-    p = codec_put_uint(p, keyed, CODEC_META_NBYTES, m->nbytes);
-    p = codec_put_uint(p, keyed, CODEC_META_OFFSET, m->offset);
-    p = codec_put_key(p, keyed, CODEC_META_PERSIST);
-    p = pack_bool(p, m->persist);
-    p = codec_put_uint(p, keyed, CODEC_META_PERM, m->perm);
-    p = codec_put_uint(p, keyed, CODEC_META_UID, m->uid);
-    p = codec_put_uint(p, keyed, CODEC_META_GID, m->gid);
-    p = codec_put_key(p, keyed, CODEC_META_CTIME_NS);
-    p = pack_int(p, m->ctime_ns);
-    p = codec_put_uint(p, keyed, CODEC_META_NATTACHED, m->nattached);
-    p = codec_put_str(p, keyed, CODEC_META_PATH, m->path, strnlen(m->path, sizeof(m->path)));
-    p = codec_put_uint(p, keyed, CODEC_META_GROWN, m->grown);
-    p = codec_put_key(p, keyed, CODEC_META_DAMAGED);
-    return pack_bool(p, m->damaged);
+#define CODEC_META_PUT(id, field, key, kind, required) \
+    p = CODEC_PUT_##kind(p, keyed, CODEC_META_##id, m, field);
+    META_FIELDS(CODEC_META_PUT)
+#undef CODEC_META_PUT
+    return p;
 }
 
 /* Append m to the packer's sbuffer, keyed or as a row; 0 or -1 (out of memory). */
@@ -222,58 +262,85 @@ static int codec_check_index(const struct codec_ctx *c, const char *const *keys,
     return 0;
 }
 
-/* name, dtype and shape: the keys an array map must have. */
-#define CODEC_META_NREQUIRED (CODEC_META_SHAPE + 1)
+/* The shape, and the data size it makes with the dtype already read into out. */
+static int codec_meta_shape(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                            struct meta *out)
+{
+    int r = codec_shape(c, key, v, &out->ndim, out->shape);
+
+    return r < 0 ? r : codec_check_size(c, out->ndim, out->shape, out->dtype.itemsize,
+                                        &out->nbytes);
+}
+
+/* nbytes, when given, must be what the shape made it. */
+static int codec_meta_nbytes(const struct codec_ctx *c, const char *key,
+                             const msgpack_object *v, const struct meta *out)
+{
+    uint64_t given = 0;
+    int r = codec_uint(c, key, v, UINT64_MAX, &given, "a non-negative integer");
+
+    if (r < 0)
+        return r;
+    if (given != 0 && given != out->nbytes)
+        return codec_fail(c, -EINVAL, "'%s' %llu does not match shape and dtype (%llu)", key,
+                          (unsigned long long)given, (unsigned long long)out->nbytes);
+    return 0;
+}
+
+/* Where the data starts: a multiple of PROTO_DATA_OFFSET_ALIGN up to the most. */
+static int codec_meta_offset(const struct codec_ctx *c, const char *key,
+                             const msgpack_object *v, uint64_t *out)
+{
+    uint64_t offset = *out;
+    int r = codec_uint(c, key, v, UINT64_MAX, &offset, "a non-negative integer");
+
+    if (r < 0)
+        return r;
+    if (offset == 0 || offset % PROTO_DATA_OFFSET_ALIGN != 0 || offset > PROTO_DATA_OFFSET_MAX)
+        return codec_fail(c, -EINVAL, "'%s' must be a multiple of "
+                          CODEC_XSTR(PROTO_DATA_OFFSET_ALIGN) " in "
+                          CODEC_XSTR(PROTO_DATA_OFFSET_ALIGN) ".."
+                          CODEC_XSTR(PROTO_DATA_OFFSET_MAX), key);
+    *out = offset;
+    return 0;
+}
+
+/* How each kind of META_FIELDS is checked: value v under key into field f of out. */
+#define CODEC_CHECK_NAME(c, key, v, out, f) codec_name(c, key, v, (out)->f)
+#define CODEC_CHECK_TEXT(c, key, v, out, f) codec_str(c, key, v, (out)->f, sizeof((out)->f), false)
+#define CODEC_CHECK_DTYPE(c, key, v, out, f) codec_dtype(c, key, v, &(out)->f)
+#define CODEC_CHECK_SHAPE(c, key, v, out, f) codec_meta_shape(c, key, v, out)
+#define CODEC_CHECK_ORDER(c, key, v, out, f) codec_order(c, key, v, &(out)->f)
+#define CODEC_CHECK_NBYTES(c, key, v, out, f) codec_meta_nbytes(c, key, v, out)
+#define CODEC_CHECK_OFFSET(c, key, v, out, f) codec_meta_offset(c, key, v, &(out)->f)
+#define CODEC_CHECK_PERM(c, key, v, out, f) codec_perm(c, key, v, &(out)->f)
+#define CODEC_CHECK_U32(c, key, v, out, f) codec_u32(c, key, v, &(out)->f)
+#define CODEC_CHECK_U64(c, key, v, out, f) \
+    codec_uint(c, key, v, UINT64_MAX, &(out)->f, "a non-negative integer")
+#define CODEC_CHECK_I64(c, key, v, out, f) \
+    codec_int(c, key, v, INT64_MIN, &(out)->f, "an integer")
+#define CODEC_CHECK_BOOL(c, key, v, out, f) codec_bool(c, key, v, &(out)->f)
 
 /* An array's metadata from its values, v[k] for codec_meta_keys[k] (NULL: absent, and
  * then not one of the required ones), checked in key order. */
 static int codec_meta_values(const struct codec_ctx *c, const msgpack_object *const *v,
                              struct meta *out)
 {
-    uint64_t nbytes, given = 0, offset = PROTO_DATA_OFFSET;
-    int64_t ctime_ns = 0;
-    bool persist = false;
-    char order = 'C';
     int r;
 
-    out->uid = out->gid = out->nattached = out->perm = 0;
+    out->order = 'C';
+    out->offset = PROTO_DATA_OFFSET;
+    out->persist = false;
+    out->perm = out->uid = out->gid = out->nattached = 0;
+    out->ctime_ns = 0;
     out->path[0] = '\0';
     out->grown = 0;
     out->damaged = false;
-    if ((r = codec_name(c, "name", v[CODEC_META_NAME], out->name)) < 0 ||
-        (r = codec_dtype(c, "dtype", v[CODEC_META_DTYPE], &out->dtype)) < 0 ||
-        (r = codec_shape(c, "shape", v[CODEC_META_SHAPE], &out->ndim, out->shape)) < 0 ||
-        (r = codec_check_size(c, out->ndim, out->shape, out->dtype.itemsize, &nbytes)) < 0 ||
-        (r = codec_order(c, "order", v[CODEC_META_ORDER], &order)) < 0 ||
-        (r = codec_uint(c, "nbytes", v[CODEC_META_NBYTES], UINT64_MAX, &given,
-                        "a non-negative integer")) < 0 ||
-        (r = codec_uint(c, "offset", v[CODEC_META_OFFSET], UINT64_MAX, &offset,
-                        "a non-negative integer")) < 0 ||
-        (r = codec_bool(c, "persist", v[CODEC_META_PERSIST], &persist)) < 0 ||
-        (r = codec_perm(c, "perm", v[CODEC_META_PERM], &out->perm)) < 0 ||
-        (r = codec_u32(c, "uid", v[CODEC_META_UID], &out->uid)) < 0 ||
-        (r = codec_u32(c, "gid", v[CODEC_META_GID], &out->gid)) < 0 ||
-        (r = codec_int(c, "ctime_ns", v[CODEC_META_CTIME_NS], INT64_MIN, &ctime_ns,
-                       "an integer")) < 0 ||
-        (r = codec_u32(c, "nattached", v[CODEC_META_NATTACHED], &out->nattached)) < 0 ||
-        (r = codec_str(c, "path", v[CODEC_META_PATH], out->path, sizeof(out->path),
-                       false)) < 0 ||
-        (r = codec_uint(c, "grown", v[CODEC_META_GROWN], UINT64_MAX, &out->grown,
-                        "a non-negative integer")) < 0 ||
-        (r = codec_bool(c, "damaged", v[CODEC_META_DAMAGED], &out->damaged)) < 0)
+#define CODEC_META_CHECK(id, field, key, kind, required)                                 \
+    if ((r = CODEC_CHECK_##kind(c, key, v[CODEC_META_##id], out, field)) < 0)             \
         return r;
-    if (given != 0 && given != nbytes)
-        return codec_fail(c, -EINVAL, "'nbytes' %llu does not match shape and dtype (%llu)",
-                          (unsigned long long)given, (unsigned long long)nbytes);
-    if (offset == 0 || offset % PROTO_DATA_OFFSET_ALIGN != 0 || offset > PROTO_DATA_OFFSET_MAX)
-        return codec_fail(c, -EINVAL, "'offset' must be a multiple of "
-                          CODEC_XSTR(PROTO_DATA_OFFSET_ALIGN) " in "
-                          CODEC_XSTR(PROTO_DATA_OFFSET_ALIGN) ".." CODEC_XSTR(PROTO_DATA_OFFSET_MAX));
-    out->order = order;
-    out->nbytes = nbytes;
-    out->offset = offset;
-    out->persist = persist;
-    out->ctime_ns = ctime_ns;
+    META_FIELDS(CODEC_META_CHECK)
+#undef CODEC_META_CHECK
     return 0;
 }
 

@@ -200,9 +200,35 @@ static void test_codec_meta_checks_size_offset_and_path(void **state)
                      -EINVAL);
 }
 
+/* The array map holds exactly meta.h's fields: its count is theirs and each key is
+ * there. */
+static void test_codec_array_map_holds_exactly_the_records_fields(void **state)
+{
+    struct wire *w = *state;
+    struct codec_msg msg;
+    const msgpack_object *array;
+    msgpack_sbuffer sb;
+    struct meta in;
+    unsigned n = 0;
+
+    sample_meta(&in, "every-field");
+    msgpack_sbuffer_init(&sb);
+    assert_int_equal(codec_pack_reply_stat(&sb, 5, &in), 0);
+    wire_msg(w, &sb, CODEC_RESPONSE, 5, &msg);
+    assert_true(map_has(msg.result, "array"));
+    array = &msg.result->via.map.ptr[0].val;
+#define HAS(id, field, key, kind, required) assert_true(map_has(array, key)); n++;
+    META_FIELDS(HAS)
+#undef HAS
+    assert_int_equal(array->via.map.size, n);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_codec_array_map_holds_exactly_the_records_fields,
+                                        wire_setup, wire_teardown),
         cmocka_unit_test_setup_teardown(test_codec_attach_reply_round_trips_and_declares_fd,
                                         wire_setup, wire_teardown),
         cmocka_unit_test_setup_teardown(test_codec_stat_reply_round_trips, wire_setup,
