@@ -165,15 +165,10 @@ int sharr_list(sharr_t *conn, const char *after, struct sharr_info *out, size_t 
                            "be NULL");
     if (cap == 0)
         return client_fail(-EINVAL, "sharr_list: cap must be at least 1");
-    if (after != NULL && after[0] != '\0') {
-        rc = client_check_name(after);
-        if (rc < 0)
-            return rc;
-        memcpy(p.after, after, strlen(after) + 1);
-    }
-    page.cap = client_list_page_max(conn);
-    if (cap < page.cap)
-        page.cap = cap;
+    rc = client_copy_name(after, p.after);
+    if (rc < 0)
+        return rc;
+    page.cap = client_page_size(conn, cap);
     p.limit = (uint32_t)page.cap;
     p.table = true;
     page.metas = malloc(page.cap * sizeof(*page.metas));

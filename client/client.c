@@ -765,7 +765,7 @@ bool client_unreachable(sharr_t *c)
     return down;
 }
 
-uint32_t client_list_page_max(sharr_t *c)
+size_t client_page_size(sharr_t *c, size_t cap)
 {
     uint32_t n;
 
@@ -773,7 +773,9 @@ uint32_t client_list_page_max(sharr_t *c)
     pthread_mutex_lock(&c->lock);
     n = c->server.list_page_max;
     pthread_mutex_unlock(&c->lock);
-    return n == 0 || n > PROTO_LIST_PAGE_MAX ? PROTO_LIST_PAGE_MAX : n;
+    if (n == 0 || n > PROTO_LIST_PAGE_MAX)
+        n = PROTO_LIST_PAGE_MAX;
+    return cap < n ? cap : n;
 }
 
 int client_ring_post(sharr_t *c, uint64_t gen, uint64_t handle)

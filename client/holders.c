@@ -47,15 +47,10 @@ int sharr_holders(sharr_t *conn, const char *name, uint64_t after, struct sharr_
     if (conn == NULL || out == NULL || ret_n == NULL || ret_more == NULL || cap == 0)
         return client_fail(-EINVAL, "sharr_holders: conn, out, ret_n and ret_more must not "
                            "be NULL and cap at least 1");
-    if (name != NULL && name[0] != '\0') {
-        rc = client_check_name(name);
-        if (rc < 0)
-            return rc;
-        memcpy(p.name, name, strlen(name) + 1);
-    }
-    page.cap = client_list_page_max(conn);
-    if (cap < page.cap)
-        page.cap = cap;
+    rc = client_copy_name(name, p.name);
+    if (rc < 0)
+        return rc;
+    page.cap = client_page_size(conn, cap);
     p.limit = (uint32_t)page.cap;
     page.hs = malloc(page.cap * sizeof(*page.hs));
     if (page.hs == NULL)
