@@ -90,32 +90,40 @@ int codec_submap(const struct codec_ctx *c, const char *key, const msgpack_objec
 
 /* Each value check below takes the value found under key (named in its messages), or
  * NULL for an absent key, which leaves *out as it was; CODEC_GET finds the value in a
- * map first. */
-
+ * map first. Each returns 0, or -EINVAL with the message in c. */
+/* An unsigned integer up to max; expect is the message's "must be ...". */
 int codec_uint(const struct codec_ctx *c, const char *key, const msgpack_object *v,
                uint64_t max, uint64_t *out, const char *expect);
 
+/* An integer in 0..2^32 - 1. */
 int codec_u32(const struct codec_ctx *c, const char *key, const msgpack_object *v,
               uint32_t *out);
 
+/* An integer, positive or negative, at least min. */
 int codec_int(const struct codec_ctx *c, const char *key, const msgpack_object *v,
               int64_t min, int64_t *out, const char *expect);
 
+/* A boolean. */
 int codec_bool(const struct codec_ctx *c, const char *key, const msgpack_object *v,
                bool *out);
 
+/* Text that fits outsize (with its NUL), or is cut to it when truncate is set. */
 int codec_str(const struct codec_ctx *c, const char *key, const msgpack_object *v,
               char *out, size_t outsize, bool truncate);
 
+/* An array name (name.h): -ENAMETOOLONG when too long. */
 int codec_name(const struct codec_ctx *c, const char *key, const msgpack_object *v,
                char out[PROTO_NAME_MAX + 1]);
 
+/* A numpy type string (dtype.h). */
 int codec_dtype(const struct codec_ctx *c, const char *key, const msgpack_object *v,
                 struct dtype *out);
 
+/* 1..PROTO_NDIM_MAX positive dimensions. */
 int codec_shape(const struct codec_ctx *c, const char *key, const msgpack_object *v,
                 uint32_t *ret_ndim, uint64_t *shape);
 
+/* "C" or "F". */
 int codec_order(const struct codec_ctx *c, const char *key, const msgpack_object *v,
                 char *out);
 
