@@ -206,10 +206,9 @@ static int client_await_hello(int fd, struct decoder *dec, struct client_link *l
     ret->version = r.version;
     snprintf(ret->server, sizeof(ret->server), "%s", r.server);
     ret->pid = r.pid;
-    ret->max_name = r.max_name;
-    ret->max_ndim = r.max_ndim;
-    ret->max_request = r.max_request;
-    ret->list_page_max = r.list_page_max;
+#define CLIENT_LIMITS_COPY(field, key) ret->field = r.field;
+    CODEC_LIMITS_FIELDS(CLIENT_LIMITS_COPY)
+#undef CLIENT_LIMITS_COPY
     link->release_notify = r.release_notify;
     link->release_ring = r.release_ring;
     return 0;

@@ -50,11 +50,21 @@ struct codec_hello {            /* hello request */
     char client[PROTO_TEXT_MAX + 1];  /* free text, e.g. "libsharr 0.1.0" */
 };
 
+/* The "limits" map of the hello result, described once: X(field, wire key), each a
+ * required uint32 (the server's PROTO_ limits). The packer's map count, the parser and
+ * libsharr's copy into struct sharr_server expand from it. */
+#define CODEC_LIMITS_FIELDS(X)                                                        \
+    X(max_name, "name")                                                               \
+    X(max_ndim, "ndim")                                                               \
+    X(max_request, "request")                                                         \
+    X(list_page_max, "list_page")
+#define CODEC_LIMITS_MEMBER(field, key) uint32_t field;
+
 struct codec_hello_reply {
     uint32_t version;
     char server[64];
     uint32_t pid;
-    uint32_t max_name, max_ndim, max_request, list_page_max;
+    CODEC_LIMITS_FIELDS(CODEC_LIMITS_MEMBER)
     bool release_notify;        /* capability "release_notify": release may be a notification */
     bool release_ring;          /* capability "release_ring": the method ring (ring.h) */
 };

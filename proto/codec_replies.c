@@ -56,15 +56,14 @@ int codec_pack_reply_hello(msgpack_sbuffer *out, uint32_t msgid,
     r |= codec_pack_cstr(&pk, "pid");
     r |= msgpack_pack_uint32(&pk, h->pid);
     r |= codec_pack_cstr(&pk, "limits");
-    r |= msgpack_pack_map(&pk, 4);
-    r |= codec_pack_cstr(&pk, "name");
-    r |= msgpack_pack_uint32(&pk, h->max_name);
-    r |= codec_pack_cstr(&pk, "ndim");
-    r |= msgpack_pack_uint32(&pk, h->max_ndim);
-    r |= codec_pack_cstr(&pk, "request");
-    r |= msgpack_pack_uint32(&pk, h->max_request);
-    r |= codec_pack_cstr(&pk, "list_page");
-    r |= msgpack_pack_uint32(&pk, h->list_page_max);
+#define CODEC_LIMITS_ONE(field, key) +1
+    r |= msgpack_pack_map(&pk, 0 CODEC_LIMITS_FIELDS(CODEC_LIMITS_ONE));
+#undef CODEC_LIMITS_ONE
+#define CODEC_LIMITS_PACK(field, key)                                                 \
+    r |= codec_pack_cstr(&pk, key);                                                   \
+    r |= msgpack_pack_uint32(&pk, h->field);
+    CODEC_LIMITS_FIELDS(CODEC_LIMITS_PACK)
+#undef CODEC_LIMITS_PACK
     r |= codec_pack_cstr(&pk, "capabilities");
     r |= msgpack_pack_array(&pk, ncap);
     for (size_t i = 0; i < ncap; i++)
@@ -159,12 +158,13 @@ int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_rep
                        true)) < 0 ||
         (r = CODEC_GET(&c, result, "pid", true, codec_u32, &out->pid)) < 0 ||
         (r = CODEC_GET(&c, result, "limits", true, codec_submap, &limits)) < 0 ||
-        (r = codec_map(&lc, limits, false, "'limits'")) < 0 ||
-        (r = CODEC_GET(&lc, limits, "name", true, codec_u32, &out->max_name)) < 0 ||
-        (r = CODEC_GET(&lc, limits, "ndim", true, codec_u32, &out->max_ndim)) < 0 ||
-        (r = CODEC_GET(&lc, limits, "request", true, codec_u32, &out->max_request)) < 0 ||
-        (r = CODEC_GET(&lc, limits, "list_page", true, codec_u32, &out->list_page_max)) < 0)
+        (r = codec_map(&lc, limits, false, "'limits'")) < 0)
         return r;
+#define CODEC_LIMITS_PARSE(field, key)                                                \
+    if ((r = CODEC_GET(&lc, limits, key, true, codec_u32, &out->field)) < 0)          \
+        return r;
+    CODEC_LIMITS_FIELDS(CODEC_LIMITS_PARSE)
+#undef CODEC_LIMITS_PARSE
     r = codec_field(&c, result, "capabilities", false, &caps);
     if (r < 0)
         return r;
