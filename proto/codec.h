@@ -133,7 +133,25 @@ struct codec_holders {           /* holders request: attachments, by handle */
 
 #define CODEC_COMM_MAX 15            /* bytes of a command name (Linux TASK_COMM_LEN - 1) */
 
-struct codec_holder {            /* one attachment in a holders reply */
+/* One attachment in a holders reply, described once: X(field, wire key, kind,
+ * required), in the order the packer writes them. The packer (its map count too), the
+ * parser and libsharr's copy into struct sharr_holder expand from it. Kinds: U64, U32,
+ * I64, BOOL, NAME (an array name), TEXT (cut to fit), MODE ("r", "r+" or "c"); an
+ * optional field reads as 0 when absent. */
+#define CODEC_HOLDER_FIELDS(X)                                                        \
+    X(handle, "handle", U64, 1)                                                       \
+    X(name, "name", NAME, 1)                                                          \
+    X(pid, "pid", U32, 1)                                                             \
+    X(uid, "uid", U32, 1)                                                             \
+    X(gid, "gid", U32, 0)                                                             \
+    X(comm, "comm", TEXT, 0)                                                          \
+    X(mode, "mode", MODE, 1)                                                          \
+    X(since_ns, "since_ns", I64, 0)                                                   \
+    X(nbytes, "nbytes", U64, 0)                                                       \
+    X(persist, "persist", BOOL, 0)                                                    \
+    X(unlinked, "unlinked", BOOL, 0)
+
+struct codec_holder {            /* one attachment in a holders reply (its fields above) */
     uint64_t handle;
     char name[PROTO_NAME_MAX + 1];   /* the array's name */
     uint32_t pid, uid, gid;          /* the holding connection's peer */

@@ -218,6 +218,40 @@ int codec_parse_reply_stats(const msgpack_object *result, struct codec_stats_rep
     return 0;
 }
 
+/* How each kind of CODEC_HOLDER_FIELDS is written and checked. */
+#define CODEC_HOLDER_PUT_U64(pk, v) msgpack_pack_uint64(pk, v)
+#define CODEC_HOLDER_PUT_U32(pk, v) msgpack_pack_uint32(pk, v)
+#define CODEC_HOLDER_PUT_I64(pk, v) msgpack_pack_int64(pk, v)
+#define CODEC_HOLDER_PUT_BOOL(pk, v) ((v) ? msgpack_pack_true(pk) : msgpack_pack_false(pk))
+#define CODEC_HOLDER_PUT_NAME(pk, v) codec_pack_strn(pk, v, sizeof(v))
+#define CODEC_HOLDER_PUT_TEXT CODEC_HOLDER_PUT_NAME
+#define CODEC_HOLDER_PUT_MODE(pk, v) codec_pack_cstr(pk, meta_mode_name(v))
+#define CODEC_HOLDER_CHECK_U64(c, key, v, out) \
+    codec_uint(c, key, v, UINT64_MAX, &(out), "a non-negative integer")
+#define CODEC_HOLDER_CHECK_U32(c, key, v, out) codec_u32(c, key, v, &(out))
+#define CODEC_HOLDER_CHECK_I64(c, key, v, out) codec_int(c, key, v, INT64_MIN, &(out), "an integer")
+#define CODEC_HOLDER_CHECK_BOOL(c, key, v, out) codec_bool(c, key, v, &(out))
+#define CODEC_HOLDER_CHECK_NAME(c, key, v, out) codec_name(c, key, v, out)
+#define CODEC_HOLDER_CHECK_TEXT(c, key, v, out) codec_str(c, key, v, out, sizeof(out), true)
+#define CODEC_HOLDER_CHECK_MODE(c, key, v, out) codec_mode(c, key, v, &(out))
+
+/* "r", "r+" or "c". */
+static int codec_mode(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                      enum meta_mode *out)
+{
+    char mode[4] = "";
+    int r;
+
+    if (v == NULL)
+        return 0;
+    r = codec_str(c, key, v, mode, sizeof(mode), false);
+    if (r < 0)
+        return r;
+    if (meta_mode_parse(mode, out) < 0)
+        return codec_fail(c, -EINVAL, "'%s' must be \"r\", \"r+\" or \"c\"", key);
+    return 0;
+}
+
 int codec_pack_reply_holders(msgpack_sbuffer *out, uint32_t msgid,
                              const struct codec_holder *hs, size_t n, bool more)
 {
@@ -235,29 +269,14 @@ int codec_pack_reply_holders(msgpack_sbuffer *out, uint32_t msgid,
     for (size_t i = 0; i < n; i++) {
         const struct codec_holder *h = &hs[i];
 
-        r |= msgpack_pack_map(&pk, 11);
-        r |= codec_pack_cstr(&pk, "handle");
-        r |= msgpack_pack_uint64(&pk, h->handle);
-        r |= codec_pack_cstr(&pk, "name");
-        r |= codec_pack_strn(&pk, h->name, sizeof(h->name));
-        r |= codec_pack_cstr(&pk, "pid");
-        r |= msgpack_pack_uint32(&pk, h->pid);
-        r |= codec_pack_cstr(&pk, "uid");
-        r |= msgpack_pack_uint32(&pk, h->uid);
-        r |= codec_pack_cstr(&pk, "gid");
-        r |= msgpack_pack_uint32(&pk, h->gid);
-        r |= codec_pack_cstr(&pk, "comm");
-        r |= codec_pack_strn(&pk, h->comm, sizeof(h->comm));
-        r |= codec_pack_cstr(&pk, "mode");
-        r |= codec_pack_cstr(&pk, meta_mode_name(h->mode));
-        r |= codec_pack_cstr(&pk, "since_ns");
-        r |= msgpack_pack_int64(&pk, h->since_ns);
-        r |= codec_pack_cstr(&pk, "nbytes");
-        r |= msgpack_pack_uint64(&pk, h->nbytes);
-        r |= codec_pack_cstr(&pk, "persist");
-        r |= h->persist ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
-        r |= codec_pack_cstr(&pk, "unlinked");
-        r |= h->unlinked ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+#define CODEC_HOLDER_ONE(field, key, kind, required) +1
+        r |= msgpack_pack_map(&pk, 0 CODEC_HOLDER_FIELDS(CODEC_HOLDER_ONE));
+#undef CODEC_HOLDER_ONE
+#define CODEC_HOLDER_PACK(field, key, kind, required)                                 \
+        r |= codec_pack_cstr(&pk, key);                                               \
+        r |= CODEC_HOLDER_PUT_##kind(&pk, h->field);
+        CODEC_HOLDER_FIELDS(CODEC_HOLDER_PACK)
+#undef CODEC_HOLDER_PACK
     }
     r |= codec_pack_cstr(&pk, "more");
     r |= more ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
@@ -267,28 +286,16 @@ int codec_pack_reply_holders(msgpack_sbuffer *out, uint32_t msgid,
 static int codec_holder(struct codec_ctx *c, const msgpack_object *obj,
                         struct codec_holder *out)
 {
-    char mode[4] = "";
     int r;
 
     memset(out, 0, sizeof(*out));
-    if ((r = codec_map(c, obj, false, "a holder")) < 0 ||
-        (r = CODEC_GET(c, obj, "handle", true, codec_uint, UINT64_MAX, &out->handle,
-                       "a non-negative integer")) < 0 ||
-        (r = CODEC_GET(c, obj, "name", true, codec_name, out->name)) < 0 ||
-        (r = CODEC_GET(c, obj, "pid", true, codec_u32, &out->pid)) < 0 ||
-        (r = CODEC_GET(c, obj, "uid", true, codec_u32, &out->uid)) < 0 ||
-        (r = CODEC_GET(c, obj, "gid", false, codec_u32, &out->gid)) < 0 ||
-        (r = CODEC_GET(c, obj, "comm", false, codec_str, out->comm, sizeof(out->comm), true)) < 0 ||
-        (r = CODEC_GET(c, obj, "mode", true, codec_str, mode, sizeof(mode), false)) < 0 ||
-        (r = CODEC_GET(c, obj, "since_ns", false, codec_int, INT64_MIN, &out->since_ns,
-                       "an integer")) < 0 ||
-        (r = CODEC_GET(c, obj, "nbytes", false, codec_uint, UINT64_MAX, &out->nbytes,
-                       "a non-negative integer")) < 0 ||
-        (r = CODEC_GET(c, obj, "persist", false, codec_bool, &out->persist)) < 0 ||
-        (r = CODEC_GET(c, obj, "unlinked", false, codec_bool, &out->unlinked)) < 0)
+    if ((r = codec_map(c, obj, false, "a holder")) < 0)
         return r;
-    if (meta_mode_parse(mode, &out->mode) < 0)
-        return codec_fail(c, -EINVAL, "'mode' must be \"r\", \"r+\" or \"c\"");
+#define CODEC_HOLDER_PARSE(field, key, kind, required)                                \
+    if ((r = CODEC_GET(c, obj, key, required, CODEC_HOLDER_CHECK_##kind, out->field)) < 0) \
+        return r;
+    CODEC_HOLDER_FIELDS(CODEC_HOLDER_PARSE)
+#undef CODEC_HOLDER_PARSE
     return 0;
 }
 
