@@ -58,6 +58,53 @@ int codec_pack_end(msgpack_sbuffer *out, size_t mark, int r)
     return 0;
 }
 
+int codec_pack_params(msgpack_sbuffer *out, enum codec_type type, uint32_t msgid,
+                      const char *method, const struct codec_out *f, size_t n)
+{
+    size_t mark = out->size;
+    uint32_t count = 0;
+    msgpack_packer pk;
+    int r = 0;
+
+    for (size_t k = 0; k < n; k++)
+        count += f[k].key != NULL;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    if (type == CODEC_NOTIFY) {
+        r |= msgpack_pack_array(&pk, 3);
+        r |= msgpack_pack_uint32(&pk, CODEC_NOTIFY);
+        r |= codec_pack_cstr(&pk, method);
+        r |= msgpack_pack_array(&pk, 1);
+    } else {
+        r |= codec_pack_request_head(&pk, msgid, method, true);
+    }
+    r |= msgpack_pack_map(&pk, count);
+    for (size_t k = 0; k < n; k++) {
+        if (f[k].key == NULL)
+            continue;
+        r |= codec_pack_cstr(&pk, f[k].key);
+        switch (f[k].kind) {
+        case CODEC_OUT_UINT:
+            r |= msgpack_pack_uint64(&pk, f[k].u);
+            break;
+        case CODEC_OUT_INT:
+            r |= msgpack_pack_int64(&pk, f[k].i);
+            break;
+        case CODEC_OUT_BOOL:
+            r |= f[k].b ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+            break;
+        case CODEC_OUT_STR:
+            r |= codec_pack_strn(&pk, f[k].s, f[k].max);
+            break;
+        case CODEC_OUT_SHAPE:
+            r |= msgpack_pack_array(&pk, f[k].ndim);
+            for (uint32_t d = 0; d < f[k].ndim; d++)
+                r |= msgpack_pack_uint64(&pk, f[k].shape[d]);
+            break;
+        }
+    }
+    return codec_pack_end(out, mark, r);
+}
+
 char *codec_room(msgpack_sbuffer *out, size_t n)
 {
     size_t cap = out->alloc > 0 ? out->alloc : MSGPACK_SBUFFER_INIT_SIZE;

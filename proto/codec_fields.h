@@ -33,6 +33,33 @@ int codec_pack_request_head(msgpack_packer *pk, uint32_t msgid, const char *meth
 /* [1, msgid, nil, — the caller then packs the result map. */
 int codec_pack_response_head(msgpack_packer *pk, uint32_t msgid);
 
+/* One entry of a params map for codec_pack_params: key and a value of one kind. An
+ * entry whose key is NULL is left out (an optional param not given). */
+struct codec_out {
+    const char *key;
+    enum { CODEC_OUT_UINT, CODEC_OUT_INT, CODEC_OUT_BOOL, CODEC_OUT_STR, CODEC_OUT_SHAPE } kind;
+    uint64_t u;                 /* UINT */
+    int64_t i;                  /* INT */
+    bool b;                     /* BOOL */
+    const char *s;              /* STR: up to its NUL, at most max bytes */
+    size_t max;
+    const uint64_t *shape;      /* SHAPE: ndim dimensions */
+    uint32_t ndim;
+};
+
+#define CODEC_OUT_U(k, v) { .key = (k), .kind = CODEC_OUT_UINT, .u = (v) }
+#define CODEC_OUT_I(k, v) { .key = (k), .kind = CODEC_OUT_INT, .i = (v) }
+#define CODEC_OUT_B(k, v) { .key = (k), .kind = CODEC_OUT_BOOL, .b = (v) }
+#define CODEC_OUT_S(k, v, n) { .key = (k), .kind = CODEC_OUT_STR, .s = (v), .max = (n) }
+#define CODEC_NOUT(f) (sizeof(f) / sizeof((f)[0]))
+#define CODEC_OUT_SHAPE(k, d, n) { .key = (k), .kind = CODEC_OUT_SHAPE, .shape = (d), .ndim = (n) }
+
+/* A request [0, msgid, method, [params]] (type CODEC_REQUEST) or a notification
+ * [2, method, [params]] (CODEC_NOTIFY) whose params map holds the entries of f[0..n)
+ * that have a key, and says so: its count is theirs. 0, or -ENOMEM (nothing written). */
+int codec_pack_params(msgpack_sbuffer *out, enum codec_type type, uint32_t msgid,
+                      const char *method, const struct codec_out *f, size_t n);
+
 /* Undo a partly written message so the buffer only ever holds whole ones. */
 int codec_pack_end(msgpack_sbuffer *out, size_t mark, int r);
 

@@ -15,184 +15,101 @@
 
 int codec_pack_hello(msgpack_sbuffer *out, uint32_t msgid, const struct codec_hello *p)
 {
-    size_t mark = out->size;
-    msgpack_packer pk;
-    int r = 0;
+    const struct codec_out f[] = {
+        CODEC_OUT_U("version", p->version), CODEC_OUT_S("client", p->client, PROTO_TEXT_MAX),
+    };
 
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    r |= codec_pack_request_head(&pk, msgid, "hello", true);
-    r |= msgpack_pack_map(&pk, 2);
-    r |= codec_pack_cstr(&pk, "version");
-    r |= msgpack_pack_uint32(&pk, p->version);
-    r |= codec_pack_cstr(&pk, "client");
-    r |= codec_pack_strn(&pk, p->client, PROTO_TEXT_MAX);
-    return codec_pack_end(out, mark, r);
+    return codec_pack_params(out, CODEC_REQUEST, msgid, "hello", f, CODEC_NOUT(f));
 }
 
 int codec_pack_create(msgpack_sbuffer *out, uint32_t msgid, const struct codec_create *p)
 {
-    size_t mark = out->size;
-    char order[2] = { p->order != '\0' ? p->order : 'C', '\0' };
-    msgpack_packer pk;
-    int r = 0;
+    const char order[2] = { p->order != '\0' ? p->order : 'C', '\0' };
+    const struct codec_out f[] = {
+        CODEC_OUT_S("name", p->name, sizeof(p->name)),
+        CODEC_OUT_S("dtype", p->dtype.str, sizeof(p->dtype.str)),
+        CODEC_OUT_SHAPE("shape", p->shape, p->ndim),
+        CODEC_OUT_S("order", order, sizeof(order)),
+        CODEC_OUT_B("persist", p->persist),
+        CODEC_OUT_U("perm", p->perm),
+        CODEC_OUT_B("overwrite", p->overwrite),
+    };
 
     if (p->ndim > PROTO_NDIM_MAX)
         return -EINVAL;
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    r |= codec_pack_request_head(&pk, msgid, "create", true);
-    r |= msgpack_pack_map(&pk, 7);
-    r |= codec_pack_cstr(&pk, "name");
-    r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
-    r |= codec_pack_cstr(&pk, "dtype");
-    r |= codec_pack_strn(&pk, p->dtype.str, sizeof(p->dtype.str));
-    r |= codec_pack_cstr(&pk, "shape");
-    r |= msgpack_pack_array(&pk, p->ndim);
-    for (uint32_t i = 0; i < p->ndim; i++)
-        r |= msgpack_pack_uint64(&pk, p->shape[i]);
-    r |= codec_pack_cstr(&pk, "order");
-    r |= codec_pack_cstr(&pk, order);
-    r |= codec_pack_cstr(&pk, "persist");
-    r |= p->persist ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
-    r |= codec_pack_cstr(&pk, "perm");
-    r |= msgpack_pack_uint32(&pk, p->perm);
-    r |= codec_pack_cstr(&pk, "overwrite");
-    r |= p->overwrite ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
-    return codec_pack_end(out, mark, r);
+    return codec_pack_params(out, CODEC_REQUEST, msgid, "create", f, CODEC_NOUT(f));
 }
 
 int codec_pack_open(msgpack_sbuffer *out, uint32_t msgid, const struct codec_open *p)
 {
-    size_t mark = out->size;
-    msgpack_packer pk;
-    int r = 0;
+    const struct codec_out f[] = {
+        CODEC_OUT_S("name", p->name, sizeof(p->name)),
+        CODEC_OUT_S("mode", meta_mode_name(p->mode), SIZE_MAX),
+        CODEC_OUT_I("wait_ms", p->wait_ms),
+        CODEC_OUT_U(p->has_owner ? "owner" : NULL, p->owner),
+    };
 
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    r |= codec_pack_request_head(&pk, msgid, "open", true);
-    r |= msgpack_pack_map(&pk, p->has_owner ? 4 : 3);
-    r |= codec_pack_cstr(&pk, "name");
-    r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
-    r |= codec_pack_cstr(&pk, "mode");
-    r |= codec_pack_cstr(&pk, meta_mode_name(p->mode));
-    r |= codec_pack_cstr(&pk, "wait_ms");
-    r |= msgpack_pack_int64(&pk, p->wait_ms);
-    if (p->has_owner) {
-        r |= codec_pack_cstr(&pk, "owner");
-        r |= msgpack_pack_uint32(&pk, p->owner);
-    }
-    return codec_pack_end(out, mark, r);
+    return codec_pack_params(out, CODEC_REQUEST, msgid, "open", f, CODEC_NOUT(f));
 }
 
 int codec_pack_adopt(msgpack_sbuffer *out, uint32_t msgid, const struct codec_adopt *p)
 {
-    size_t mark = out->size;
-    msgpack_packer pk;
-    int r = 0;
+    const struct codec_out f[] = {
+        CODEC_OUT_S("name", p->name, sizeof(p->name)), CODEC_OUT_U("perm", p->perm),
+        CODEC_OUT_B("overwrite", p->overwrite),
+    };
 
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    r |= codec_pack_request_head(&pk, msgid, "adopt", true);
-    r |= msgpack_pack_map(&pk, 3);
-    r |= codec_pack_cstr(&pk, "name");
-    r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
-    r |= codec_pack_cstr(&pk, "perm");
-    r |= msgpack_pack_uint32(&pk, p->perm);
-    r |= codec_pack_cstr(&pk, "overwrite");
-    r |= p->overwrite ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
-    return codec_pack_end(out, mark, r);
+    return codec_pack_params(out, CODEC_REQUEST, msgid, "adopt", f, CODEC_NOUT(f));
 }
 
 int codec_pack_name(msgpack_sbuffer *out, uint32_t msgid, const char *method,
                     const struct codec_name *p)
 {
-    size_t mark = out->size;
-    msgpack_packer pk;
-    int r = 0;
+    const struct codec_out f[] = { CODEC_OUT_S("name", p->name, sizeof(p->name)) };
 
     if (method == NULL || (strcmp(method, "stat") != 0 && strcmp(method, "unlink") != 0 &&
                            strcmp(method, "sync") != 0))
         return -EINVAL;
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    r |= codec_pack_request_head(&pk, msgid, method, true);
-    r |= msgpack_pack_map(&pk, 1);
-    r |= codec_pack_cstr(&pk, "name");
-    r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
-    return codec_pack_end(out, mark, r);
+    return codec_pack_params(out, CODEC_REQUEST, msgid, method, f, CODEC_NOUT(f));
 }
 
 int codec_pack_sync(msgpack_sbuffer *out, uint32_t msgid, const struct codec_sync *p)
 {
-    size_t mark = out->size;
     bool named = p->name[0] != '\0';
-    msgpack_packer pk;
-    int r = 0;
+    const struct codec_out f[] = {
+        CODEC_OUT_U(p->has_handle ? "handle" : NULL, p->handle),
+        CODEC_OUT_S(named ? "name" : NULL, p->name, sizeof(p->name)),
+    };
 
     if (!named && !p->has_handle)
         return -EINVAL;
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    r |= codec_pack_request_head(&pk, msgid, "sync", true);
-    r |= msgpack_pack_map(&pk, (named ? 1 : 0) + (p->has_handle ? 1 : 0));
-    if (p->has_handle) {
-        r |= codec_pack_cstr(&pk, "handle");
-        r |= msgpack_pack_uint64(&pk, p->handle);
-    }
-    if (named) {
-        r |= codec_pack_cstr(&pk, "name");
-        r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
-    }
-    return codec_pack_end(out, mark, r);
+    return codec_pack_params(out, CODEC_REQUEST, msgid, "sync", f, CODEC_NOUT(f));
 }
 
 int codec_pack_release(msgpack_sbuffer *out, uint32_t msgid, const struct codec_release *p)
 {
-    size_t mark = out->size;
-    msgpack_packer pk;
-    int r = 0;
+    const struct codec_out f[] = { CODEC_OUT_U("handle", p->handle) };
 
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    r |= codec_pack_request_head(&pk, msgid, "release", true);
-    r |= msgpack_pack_map(&pk, 1);
-    r |= codec_pack_cstr(&pk, "handle");
-    r |= msgpack_pack_uint64(&pk, p->handle);
-    return codec_pack_end(out, mark, r);
+    return codec_pack_params(out, CODEC_REQUEST, msgid, "release", f, CODEC_NOUT(f));
 }
 
 int codec_pack_release_notify(msgpack_sbuffer *out, const struct codec_release *p)
 {
-    size_t mark = out->size;
-    msgpack_packer pk;
-    int r = 0;
+    const struct codec_out f[] = { CODEC_OUT_U("handle", p->handle) };
 
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    r |= msgpack_pack_array(&pk, 3);
-    r |= msgpack_pack_uint32(&pk, CODEC_NOTIFY);
-    r |= codec_pack_cstr(&pk, "release");
-    r |= msgpack_pack_array(&pk, 1);
-    r |= msgpack_pack_map(&pk, 1);
-    r |= codec_pack_cstr(&pk, "handle");
-    r |= msgpack_pack_uint64(&pk, p->handle);
-    return codec_pack_end(out, mark, r);
+    return codec_pack_params(out, CODEC_NOTIFY, 0, "release", f, CODEC_NOUT(f));
 }
 
 int codec_pack_list(msgpack_sbuffer *out, uint32_t msgid, const struct codec_list *p)
 {
-    size_t mark = out->size;
-    msgpack_packer pk;
-    int r = 0;
-
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    r |= codec_pack_request_head(&pk, msgid, "list", true);
     /* limit 0 means "the server's default": the key is left out; so is table false. */
-    r |= msgpack_pack_map(&pk, 1 + (p->limit != 0) + p->table);
-    r |= codec_pack_cstr(&pk, "after");
-    r |= codec_pack_strn(&pk, p->after, sizeof(p->after));
-    if (p->limit != 0) {
-        r |= codec_pack_cstr(&pk, "limit");
-        r |= msgpack_pack_uint32(&pk, p->limit);
-    }
-    if (p->table) {
-        r |= codec_pack_cstr(&pk, "table");
-        r |= msgpack_pack_true(&pk);
-    }
-    return codec_pack_end(out, mark, r);
+    const struct codec_out f[] = {
+        CODEC_OUT_S("after", p->after, sizeof(p->after)),
+        CODEC_OUT_U(p->limit != 0 ? "limit" : NULL, p->limit),
+        CODEC_OUT_B(p->table ? "table" : NULL, true),
+    };
+
+    return codec_pack_params(out, CODEC_REQUEST, msgid, "list", f, CODEC_NOUT(f));
 }
 
 /* A request of a method that takes no params. */
@@ -435,22 +352,13 @@ int codec_parse_list(const msgpack_object *params, struct codec_list *out,
 
 int codec_pack_holders(msgpack_sbuffer *out, uint32_t msgid, const struct codec_holders *p)
 {
-    size_t mark = out->size;
-    msgpack_packer pk;
-    int r = 0;
+    const struct codec_out f[] = {
+        CODEC_OUT_S(p->name[0] != '\0' ? "name" : NULL, p->name, sizeof(p->name)),
+        CODEC_OUT_U("after", p->after),
+        CODEC_OUT_U("limit", p->limit != 0 ? p->limit : PROTO_LIST_PAGE_DEFAULT),
+    };
 
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    r |= codec_pack_request_head(&pk, msgid, "holders", true);
-    r |= msgpack_pack_map(&pk, p->name[0] ? 3 : 2);
-    if (p->name[0]) {
-        r |= codec_pack_cstr(&pk, "name");
-        r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
-    }
-    r |= codec_pack_cstr(&pk, "after");
-    r |= msgpack_pack_uint64(&pk, p->after);
-    r |= codec_pack_cstr(&pk, "limit");
-    r |= msgpack_pack_uint32(&pk, p->limit ? p->limit : PROTO_LIST_PAGE_DEFAULT);
-    return codec_pack_end(out, mark, r);
+    return codec_pack_params(out, CODEC_REQUEST, msgid, "holders", f, CODEC_NOUT(f));
 }
 
 int codec_parse_holders(const msgpack_object *params, struct codec_holders *out,
@@ -475,18 +383,11 @@ int codec_parse_holders(const msgpack_object *params, struct codec_holders *out,
 
 int codec_pack_chmod(msgpack_sbuffer *out, uint32_t msgid, const struct codec_chmod *p)
 {
-    size_t mark = out->size;
-    msgpack_packer pk;
-    int r = 0;
+    const struct codec_out f[] = {
+        CODEC_OUT_S("name", p->name, sizeof(p->name)), CODEC_OUT_U("perm", p->perm),
+    };
 
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    r |= codec_pack_request_head(&pk, msgid, "chmod", true);
-    r |= msgpack_pack_map(&pk, 2);
-    r |= codec_pack_cstr(&pk, "name");
-    r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
-    r |= codec_pack_cstr(&pk, "perm");
-    r |= msgpack_pack_uint32(&pk, p->perm);
-    return codec_pack_end(out, mark, r);
+    return codec_pack_params(out, CODEC_REQUEST, msgid, "chmod", f, CODEC_NOUT(f));
 }
 
 int codec_parse_chmod(const msgpack_object *params, struct codec_chmod *out,
@@ -504,24 +405,13 @@ int codec_parse_chmod(const msgpack_object *params, struct codec_chmod *out,
 
 int codec_pack_chown(msgpack_sbuffer *out, uint32_t msgid, const struct codec_chown *p)
 {
-    size_t mark = out->size;
-    msgpack_packer pk;
-    int r = 0;
+    const struct codec_out f[] = {
+        CODEC_OUT_S("name", p->name, sizeof(p->name)),
+        CODEC_OUT_U(p->has_uid ? "uid" : NULL, p->uid),
+        CODEC_OUT_U(p->has_gid ? "gid" : NULL, p->gid),
+    };
 
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    r |= codec_pack_request_head(&pk, msgid, "chown", true);
-    r |= msgpack_pack_map(&pk, 1 + (p->has_uid ? 1 : 0) + (p->has_gid ? 1 : 0));
-    r |= codec_pack_cstr(&pk, "name");
-    r |= codec_pack_strn(&pk, p->name, sizeof(p->name));
-    if (p->has_uid) {
-        r |= codec_pack_cstr(&pk, "uid");
-        r |= msgpack_pack_uint32(&pk, p->uid);
-    }
-    if (p->has_gid) {
-        r |= codec_pack_cstr(&pk, "gid");
-        r |= msgpack_pack_uint32(&pk, p->gid);
-    }
-    return codec_pack_end(out, mark, r);
+    return codec_pack_params(out, CODEC_REQUEST, msgid, "chown", f, CODEC_NOUT(f));
 }
 
 int codec_parse_chown(const msgpack_object *params, struct codec_chown *out,
