@@ -74,6 +74,8 @@ int codec_pack_params(msgpack_sbuffer *out, enum codec_type type, uint32_t msgid
         r |= msgpack_pack_uint32(&pk, CODEC_NOTIFY);
         r |= codec_pack_cstr(&pk, method);
         r |= msgpack_pack_array(&pk, 1);
+    } else if (type == CODEC_RESPONSE) {
+        r |= codec_pack_response_head(&pk, msgid);
     } else {
         r |= codec_pack_request_head(&pk, msgid, method, true);
     }

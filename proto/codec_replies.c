@@ -24,18 +24,9 @@ static const char *const codec_capabilities[] = {
 
 int codec_pack_reply_ring(msgpack_sbuffer *out, uint32_t msgid, uint32_t size)
 {
-    size_t mark = out->size;
-    msgpack_packer pk;
-    int r = 0;
+    const struct codec_out f[] = { CODEC_OUT_U("size", size), CODEC_OUT_B("fd", true) };
 
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    r |= codec_pack_response_head(&pk, msgid);
-    r |= msgpack_pack_map(&pk, 2);
-    r |= codec_pack_cstr(&pk, "size");
-    r |= msgpack_pack_uint32(&pk, size);
-    r |= codec_pack_cstr(&pk, "fd");
-    r |= msgpack_pack_true(&pk);
-    return codec_pack_end(out, mark, r);
+    return codec_pack_params(out, CODEC_RESPONSE, msgid, NULL, f, CODEC_NOUT(f));
 }
 
 int codec_pack_reply_hello(msgpack_sbuffer *out, uint32_t msgid,
@@ -96,14 +87,7 @@ int codec_pack_reply_stats(msgpack_sbuffer *out, uint32_t msgid,
 
 int codec_pack_reply_empty(msgpack_sbuffer *out, uint32_t msgid)
 {
-    size_t mark = out->size;
-    msgpack_packer pk;
-    int r = 0;
-
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    r |= codec_pack_response_head(&pk, msgid);
-    r |= msgpack_pack_map(&pk, 0);
-    return codec_pack_end(out, mark, r);
+    return codec_pack_params(out, CODEC_RESPONSE, msgid, NULL, NULL, 0);
 }
 
 int codec_pack_error(msgpack_sbuffer *out, uint32_t msgid, int err, const char *message)
