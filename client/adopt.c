@@ -10,6 +10,7 @@
 #include "client.h"
 #include "codec.h"
 #include "limits.h"
+#include "perm.h"
 
 static int adopt_pack(msgpack_sbuffer *out, uint32_t msgid, const void *params)
 {
@@ -30,6 +31,7 @@ int sharr_adopt(sharr_t *conn, const char *name, int fd,
     struct client_request req = {
         .pack = adopt_pack, .params = &p, .parse = adopt_parse, .out = &m, .send_fd = &fd,
     };
+    char why[64];
     int rc;
 
     if (conn == NULL || name == NULL)
@@ -42,8 +44,8 @@ int sharr_adopt(sharr_t *conn, const char *name, int fd,
     rc = client_check_name(name);
     if (rc < 0)
         return rc;
-    if (opts.perm > 07777)
-        return client_fail(-EINVAL, "perm 0%o has bits beyond 07777", opts.perm);
+    if (perm_check(opts.perm, why, sizeof(why)) < 0)
+        return client_fail(-EINVAL, "sharr_adopt: %s", why);
     if (opts.flags != 0)
         return client_fail(-EINVAL, "sharr_adopt takes no flags (0x%x)", (unsigned)opts.flags);
     memcpy(p.name, name, strlen(name) + 1);

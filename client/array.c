@@ -20,6 +20,7 @@
 #include "dtype.h"
 #include "limits.h"
 #include "name.h"
+#include "perm.h"
 #include "shape.h"
 
 #define ARRAY_KNOWN_FLAGS (SHARR_F_NOMAP | SHARR_F_POPULATE)
@@ -212,6 +213,7 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
         .pack = array_pack_create, .params = &p, .parse = array_parse_attach, .out = &r,
     };
     uint64_t nbytes;
+    char why[64];
     int rc;
 
     if (conn == NULL || dtype == NULL || shape == NULL || ret_array == NULL)
@@ -229,8 +231,8 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
         return client_fail(-EINVAL, "unknown or unsupported dtype '%s'", dtype);
     if (opts->order != 0 && opts->order != 'C' && opts->order != 'F')
         return client_fail(-EINVAL, "order must be 'C' or 'F'");
-    if (opts->perm > 07777)
-        return client_fail(-EINVAL, "perm 0%o has bits beyond 07777", opts->perm);
+    if (perm_check(opts->perm, why, sizeof(why)) < 0)
+        return client_fail(-EINVAL, "%s", why);
     rc = array_check_flags(opts->flags, ARRAY_KNOWN_FLAGS);
     if (rc < 0)
         return rc;

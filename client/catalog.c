@@ -5,12 +5,14 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "client.h"
 #include "codec.h"
 #include "limits.h"
+#include "perm.h"
 
 /* Where a list reply is parsed to: the page and whether more follow. */
 struct catalog_page {
@@ -24,33 +26,54 @@ struct catalog_page {
 _Static_assert(sizeof(struct sharr_info) == 2048, "sharr_info: take new fields from reserved");
 _Static_assert(sizeof(struct sharr_stats) == 256, "sharr_stats: take new fields from reserved");
 
-/* Strings are copied up to their NUL and the shape up to ndim, with zeros after it:
- * a list page fills a thousand of these, and whole-struct copies dominated it. */
+/* struct sharr_stats is proto/stats.h's record, field for field: each field of the
+ * table is in it, of the table's type, where the codec's struct has it, and the
+ * reserved space follows the last, so no public field is outside the table. */
+#define CATALOG_STATS_CHECK(field, type, key, required)                                   \
+    _Static_assert(_Generic(((struct sharr_stats *)0)->field, type: 1, default: 0) &&     \
+                   offsetof(struct sharr_stats, field) ==                                 \
+                       offsetof(struct codec_stats_reply, field),                         \
+                   "sharr_stats." #field " is not proto/stats.h's");
+PROTO_STATS_FIELDS(CATALOG_STATS_CHECK)
+#undef CATALOG_STATS_CHECK
+_Static_assert(offsetof(struct sharr_stats, reserved) == sizeof(struct codec_stats_reply),
+               "sharr_stats has a field proto/stats.h does not list");
+
+/* How each kind of META_FIELDS (meta.h) is copied into struct sharr_info: strings up
+ * to their NUL and the shape up to ndim, with zeros after it (a list page fills a
+ * thousand of these, and whole-struct copies dominated it); booleans as 0 or 1. */
+#define CATALOG_COPY_NAME(f)                                                              \
+    do {                                                                                  \
+        size_t n = strnlen(m->f, sizeof(out->f) - 1);                                     \
+        memcpy(out->f, m->f, n);                                                          \
+        out->f[n] = '\0';                                                                 \
+    } while (0)
+#define CATALOG_COPY_TEXT CATALOG_COPY_NAME
+#define CATALOG_COPY_DTYPE(f)                                                             \
+    do {                                                                                  \
+        memcpy(out->f, m->f.str, sizeof(out->f));                                         \
+        out->itemsize = m->f.itemsize;                                                    \
+    } while (0)
+#define CATALOG_COPY_SHAPE(f)                                                             \
+    do {                                                                                  \
+        out->ndim = (int)m->ndim;                                                         \
+        memcpy(out->f, m->f, m->ndim * sizeof(uint64_t));                                 \
+        memset(out->f + m->ndim, 0, (SHARR_NDIM_MAX - m->ndim) * sizeof(uint64_t));      \
+    } while (0)
+#define CATALOG_COPY_BOOL(f) out->f = m->f ? 1 : 0
+#define CATALOG_COPY_U32(f) out->f = m->f
+#define CATALOG_COPY_U64 CATALOG_COPY_U32
+#define CATALOG_COPY_I64 CATALOG_COPY_U32
+#define CATALOG_COPY_ORDER CATALOG_COPY_U32
+#define CATALOG_COPY_NBYTES CATALOG_COPY_U32
+#define CATALOG_COPY_OFFSET CATALOG_COPY_U32
+#define CATALOG_COPY_PERM CATALOG_COPY_U32
+
 void catalog_info_from_meta(const struct meta *m, struct sharr_info *out)
 {
-    size_t name_len = strnlen(m->name, sizeof(out->name) - 1);
-    size_t path_len = strnlen(m->path, sizeof(out->path) - 1);
-
-    memcpy(out->name, m->name, name_len);
-    out->name[name_len] = '\0';
-    memcpy(out->dtype, m->dtype.str, sizeof(out->dtype));
-    out->itemsize = m->dtype.itemsize;
-    out->ndim = (int)m->ndim;
-    memcpy(out->shape, m->shape, m->ndim * sizeof(uint64_t));
-    memset(out->shape + m->ndim, 0, (SHARR_NDIM_MAX - m->ndim) * sizeof(uint64_t));
-    out->order = m->order;
-    out->nbytes = m->nbytes;
-    out->offset = m->offset;
-    out->persist = m->persist ? 1 : 0;
-    out->perm = m->perm;
-    out->uid = m->uid;
-    out->gid = m->gid;
-    out->ctime_ns = m->ctime_ns;
-    out->nattached = m->nattached;
-    out->grown = m->grown;
-    out->damaged = m->damaged ? 1 : 0;
-    memcpy(out->path, m->path, path_len);
-    out->path[path_len] = '\0';
+#define CATALOG_INFO_FIELD(id, field, key, kind, required) CATALOG_COPY_##kind(field);
+    META_FIELDS(CATALOG_INFO_FIELD)
+#undef CATALOG_INFO_FIELD
     memset(out->reserved, 0, sizeof(out->reserved));
 }
 
@@ -142,15 +165,10 @@ int sharr_list(sharr_t *conn, const char *after, struct sharr_info *out, size_t 
                            "be NULL");
     if (cap == 0)
         return client_fail(-EINVAL, "sharr_list: cap must be at least 1");
-    if (after != NULL && after[0] != '\0') {
-        rc = client_check_name(after);
-        if (rc < 0)
-            return rc;
-        memcpy(p.after, after, strlen(after) + 1);
-    }
-    page.cap = client_list_page_max(conn);
-    if (cap < page.cap)
-        page.cap = cap;
+    rc = client_copy_name(after, p.after);
+    if (rc < 0)
+        return rc;
+    page.cap = client_page_size(conn, cap);
     p.limit = (uint32_t)page.cap;
     p.table = true;
     page.metas = malloc(page.cap * sizeof(*page.metas));
@@ -196,25 +214,9 @@ int sharr_stats(sharr_t *conn, struct sharr_stats *ret_stats)
     if (rc < 0)
         return rc;
     memset(ret_stats, 0, sizeof(*ret_stats));
-    ret_stats->arrays = r.arrays;
-    ret_stats->arrays_volatile = r.arrays_volatile;
-    ret_stats->arrays_persistent = r.arrays_persistent;
-    ret_stats->bytes = r.bytes;
-    ret_stats->bytes_volatile = r.bytes_volatile;
-    ret_stats->bytes_persistent = r.bytes_persistent;
-    ret_stats->connections = r.connections;
-    ret_stats->attachments = r.attachments;
-    ret_stats->persist_capacity = r.persist_capacity;
-    ret_stats->persist_free = r.persist_free;
-    ret_stats->volatile_capacity = r.volatile_capacity;
-    ret_stats->volatile_free = r.volatile_free;
-    ret_stats->pid = r.pid;
-    ret_stats->uptime_ms = r.uptime_ms;
-    ret_stats->volatile_limit = r.volatile_limit;
-    ret_stats->volatile_limit_per_uid = r.volatile_limit_per_uid;
-    ret_stats->volatile_reserved = r.volatile_reserved;
-    ret_stats->bytes_grown = r.bytes_grown;
-    ret_stats->arrays_damaged = r.arrays_damaged;
+#define CATALOG_STATS_COPY(field, type, key, required) ret_stats->field = r.field;
+    PROTO_STATS_FIELDS(CATALOG_STATS_COPY)
+#undef CATALOG_STATS_COPY
     return 0;
 }
 
@@ -232,12 +234,13 @@ int sharr_chmod(sharr_t *conn, const char *name, uint32_t perm)
 {
     struct codec_chmod p = { .perm = perm };
     struct client_request req = { .pack = catalog_pack_chmod, .params = &p };
+    char why[64];
     int rc;
 
     if (conn == NULL)
         return client_fail(-EINVAL, "sharr_chmod: conn is NULL");
-    if (perm > 0777)
-        return client_fail(-EINVAL, "sharr_chmod: perm %#o has bits outside 0777", perm);
+    if (perm_check(perm, why, sizeof(why)) < 0)
+        return client_fail(-EINVAL, "sharr_chmod: %s", why);
     rc = client_check_name(name);
     if (rc < 0)
         return rc;

@@ -23,6 +23,7 @@
 #include "client.h"
 #include "codec.h"
 #include "decoder.h"
+#include "fdio.h"
 #include "limits.h"
 #include "ring.h"
 #include "sockpath.h"
@@ -104,36 +105,15 @@ struct sharr {
 /* Send all len bytes; with pass (not NULL) that descriptor goes with the first. */
 static int client_send_all(int fd, const void *buf, size_t len, const int *pass)
 {
-    union {
-        struct cmsghdr align;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } ctl;
     const char *p = buf;
 
     while (len > 0) {
-        struct iovec iov = { .iov_base = (void *)p, .iov_len = len };
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-        ssize_t n;
+        ssize_t n = fdio_send(fd, p, len, pass != NULL ? *pass : -1, 0);
 
-        if (pass != NULL) {
-            struct cmsghdr *cm;
-
-            memset(&ctl, 0, sizeof(ctl));
-            msg.msg_control = ctl.buf;
-            msg.msg_controllen = sizeof(ctl.buf);
-            cm = CMSG_FIRSTHDR(&msg);
-            cm->cmsg_level = SOL_SOCKET;
-            cm->cmsg_type = SCM_RIGHTS;
-            cm->cmsg_len = CMSG_LEN(sizeof(int));
-            memcpy(CMSG_DATA(cm), pass, sizeof(int));
-        }
-        n = sendmsg(fd, &msg, MSG_NOSIGNAL);
-
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
+        if (n == -EINTR)
+            continue;
+        if (n < 0)
+            return (int)n;
         p += n;
         len -= (size_t)n;
         pass = NULL;
@@ -147,34 +127,7 @@ static int client_send_all(int fd, const void *buf, size_t len, const int *pass)
 static ssize_t client_recv(int fd, void *buf, size_t len, int *fds, size_t *ret_nfds,
                            bool *ret_truncated)
 {
-    union {
-        struct cmsghdr align;
-        char buf[CMSG_SPACE(sizeof(int) * CLIENT_CMSG_FDS)];
-    } ctl;
-    struct iovec iov = { .iov_base = buf, .iov_len = len };
-    struct msghdr msg = {
-        .msg_iov = &iov, .msg_iovlen = 1,
-        .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
-    };
-    struct cmsghdr *cm;
-    size_t nfds = 0;
-    ssize_t n;
-
-    n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-    if (n < 0)
-        return -errno;
-    for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
-        size_t k;
-
-        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-            continue;
-        k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (size_t i = 0; i < k && nfds < CLIENT_CMSG_FDS; i++)
-            memcpy(&fds[nfds++], CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-    }
-    *ret_nfds = nfds;
-    *ret_truncated = (msg.msg_flags & MSG_CTRUNC) != 0;
-    return n;
+    return fdio_recv(fd, buf, len, 0, fds, CLIENT_CMSG_FDS, ret_nfds, ret_truncated);
 }
 
 static void client_close_fds(const int *fds, size_t n)
@@ -253,10 +206,9 @@ static int client_await_hello(int fd, struct decoder *dec, struct client_link *l
     ret->version = r.version;
     snprintf(ret->server, sizeof(ret->server), "%s", r.server);
     ret->pid = r.pid;
-    ret->max_name = r.max_name;
-    ret->max_ndim = r.max_ndim;
-    ret->max_request = r.max_request;
-    ret->list_page_max = r.list_page_max;
+#define CLIENT_LIMITS_COPY(field, key) ret->field = r.field;
+    CODEC_LIMITS_FIELDS(CLIENT_LIMITS_COPY)
+#undef CLIENT_LIMITS_COPY
     link->release_notify = r.release_notify;
     link->release_ring = r.release_ring;
     return 0;
@@ -812,7 +764,7 @@ bool client_unreachable(sharr_t *c)
     return down;
 }
 
-uint32_t client_list_page_max(sharr_t *c)
+size_t client_page_size(sharr_t *c, size_t cap)
 {
     uint32_t n;
 
@@ -820,7 +772,9 @@ uint32_t client_list_page_max(sharr_t *c)
     pthread_mutex_lock(&c->lock);
     n = c->server.list_page_max;
     pthread_mutex_unlock(&c->lock);
-    return n == 0 || n > PROTO_LIST_PAGE_MAX ? PROTO_LIST_PAGE_MAX : n;
+    if (n == 0 || n > PROTO_LIST_PAGE_MAX)
+        n = PROTO_LIST_PAGE_MAX;
+    return cap < n ? cap : n;
 }
 
 int client_ring_post(sharr_t *c, uint64_t gen, uint64_t handle)

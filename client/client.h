@@ -77,8 +77,9 @@ void client_ring_set(sharr_t *c, uint64_t gen, void *map);
  * negative errno with sharr_last_error() set when a message for it could not be sent. */
 int release_attachment(sharr_t *conn, uint64_t gen, uint64_t handle);
 
-/* The daemon's largest list page (from hello), PROTO_LIST_PAGE_MAX when unknown. */
-uint32_t client_list_page_max(sharr_t *c);
+/* Entries to ask for in one page when the caller has room for cap: cap, at most the
+ * daemon's largest list page (from hello; PROTO_LIST_PAGE_MAX when unknown). */
+size_t client_page_size(sharr_t *c, size_t cap);
 
 /* Reference counting: every array holds one reference, sharr_connect's caller
  * another; the connection is freed when the last is dropped. */
@@ -91,6 +92,10 @@ int client_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 
 /* 0 when name is a valid array name (name.h); else -EINVAL or -ENAMETOOLONG with a
  * message saying what names may be. */
 int client_check_name(const char *name);
+
+/* An optional name (NULL or "" for none, which leaves out "") checked as
+ * client_check_name does and copied into out. 0 or its error. */
+int client_copy_name(const char *name, char out[PROTO_NAME_MAX + 1]);
 
 /* Read the caller's option struct opts (NULL: defaults) of type `what`
  * ("sharr_create_opts"), which starts with its size_t size, into out, a struct of this

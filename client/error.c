@@ -44,6 +44,18 @@ int client_check_name(const char *name)
     return 0;
 }
 
+int client_copy_name(const char *name, char out[PROTO_NAME_MAX + 1])
+{
+    int rc;
+
+    if (name == NULL || name[0] == '\0')
+        return 0;
+    rc = client_check_name(name);
+    if (rc == 0)
+        memcpy(out, name, strlen(name) + 1);
+    return rc;
+}
+
 const char *sharr_last_error(void)
 {
     return error_message;

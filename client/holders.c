@@ -34,6 +34,20 @@ static int holders_parse(const msgpack_object *result, void *out, char *err, siz
                                      errlen);
 }
 
+/* How each kind of CODEC_HOLDER_FIELDS (codec.h) is copied into struct sharr_holder:
+ * strings whole (both sides have the same room; the codec's end in a NUL), the mode as
+ * its name, booleans as 0 or 1. */
+#define HOLDERS_COPY_U64(to, from) (to) = (from)
+#define HOLDERS_COPY_U32 HOLDERS_COPY_U64
+#define HOLDERS_COPY_I64 HOLDERS_COPY_U64
+#define HOLDERS_COPY_BOOL(to, from) (to) = (from) ? 1 : 0
+#define HOLDERS_COPY_NAME(to, from)                                                       \
+    _Static_assert(sizeof(to) == sizeof(from), "sharr_holder: " #to " is not the codec's"); \
+    memcpy(to, from, sizeof(to))
+#define HOLDERS_COPY_TEXT HOLDERS_COPY_NAME
+#define HOLDERS_COPY_MODE(to, from) \
+    memcpy(to, meta_mode_name(from), strlen(meta_mode_name(from)) + 1)
+
 int sharr_holders(sharr_t *conn, const char *name, uint64_t after, struct sharr_holder *out,
                   size_t cap, size_t *ret_n, int *ret_more)
 {
@@ -47,15 +61,10 @@ int sharr_holders(sharr_t *conn, const char *name, uint64_t after, struct sharr_
     if (conn == NULL || out == NULL || ret_n == NULL || ret_more == NULL || cap == 0)
         return client_fail(-EINVAL, "sharr_holders: conn, out, ret_n and ret_more must not "
                            "be NULL and cap at least 1");
-    if (name != NULL && name[0] != '\0') {
-        rc = client_check_name(name);
-        if (rc < 0)
-            return rc;
-        memcpy(p.name, name, strlen(name) + 1);
-    }
-    page.cap = client_list_page_max(conn);
-    if (cap < page.cap)
-        page.cap = cap;
+    rc = client_copy_name(name, p.name);
+    if (rc < 0)
+        return rc;
+    page.cap = client_page_size(conn, cap);
     p.limit = (uint32_t)page.cap;
     page.hs = malloc(page.cap * sizeof(*page.hs));
     if (page.hs == NULL)
@@ -67,17 +76,9 @@ int sharr_holders(sharr_t *conn, const char *name, uint64_t after, struct sharr_
         const struct codec_holder *h = &page.hs[i];
 
         memset(&out[i], 0, sizeof(out[i]));
-        out[i].handle = h->handle;
-        memcpy(out[i].name, h->name, sizeof(out[i].name));
-        out[i].pid = h->pid;
-        out[i].uid = h->uid;
-        out[i].gid = h->gid;
-        memcpy(out[i].comm, h->comm, sizeof(out[i].comm));
-        memcpy(out[i].mode, meta_mode_name(h->mode), strlen(meta_mode_name(h->mode)) + 1);
-        out[i].since_ns = h->since_ns;
-        out[i].nbytes = h->nbytes;
-        out[i].persist = h->persist ? 1 : 0;
-        out[i].unlinked = h->unlinked ? 1 : 0;
+#define HOLDERS_COPY(field, key, kind, required) HOLDERS_COPY_##kind(out[i].field, h->field);
+        CODEC_HOLDER_FIELDS(HOLDERS_COPY)
+#undef HOLDERS_COPY
     }
     *ret_n = page.n;
     *ret_more = page.more ? 1 : 0;

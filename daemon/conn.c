@@ -33,6 +33,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "decoder.h"
+#include "fdio.h"
 
 /* What one queued reply costs beyond its bytes: its entry and two malloc headers. */
 #define CONN_OUT_OVERHEAD (sizeof(struct conn_out) + 32)
@@ -363,16 +364,9 @@ void conn_unref(struct conn *c)
 /* Send queued messages until the socket would block. */
 static void conn_flush(struct conn *c)
 {
-    union {
-        struct cmsghdr align;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } ctl;
     struct conn_out *e;
-    struct cmsghdr *cm;
 
     while (!c->closing && (e = c->out_head)) {
-        struct iovec iov = { .iov_base = e->data + e->off, .iov_len = e->len - e->off };
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
         ssize_t n;
 
         /* The cache's descriptor of the array, kept or reopened (still c's after). */
@@ -380,25 +374,15 @@ static void conn_flush(struct conn *c)
             conn_close(c, "a queued reply's descriptor cannot be reopened");
             return;
         }
-        if (e->fd >= 0) {
-            memset(&ctl, 0, sizeof(ctl));
-            msg.msg_control = ctl.buf;
-            msg.msg_controllen = sizeof(ctl.buf);
-            cm = CMSG_FIRSTHDR(&msg);
-            cm->cmsg_level = SOL_SOCKET;
-            cm->cmsg_type = SCM_RIGHTS;
-            cm->cmsg_len = CMSG_LEN(sizeof(int));
-            memcpy(CMSG_DATA(cm), &e->fd, sizeof(int));
-        }
-        n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        n = fdio_send(c->fd, e->data + e->off, e->len - e->off, e->fd, MSG_DONTWAIT);
         if (n < 0 && e->array)
             e->fd = -1; /* taken from the cache again at the next try */
-        if (n < 0 && errno == EINTR)
+        if (n == -EINTR)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (n == -EAGAIN || n == -EWOULDBLOCK)
             return;
         if (n < 0) {
-            conn_close(c, strerror(errno));
+            conn_close(c, strerror((int)-n));
             return;
         }
         /* The descriptor went with these bytes: the client holds its own copy now. */
@@ -643,39 +627,29 @@ static void conn_read(struct conn *c)
 {
     static_assert(PROTO_REQUEST_MAX <= 64 * 1024, "the read buffer lives on the stack");
     uint8_t buf[PROTO_REQUEST_MAX];
-    union {
-        struct cmsghdr align;
-        char buf[CMSG_SPACE(sizeof(int) * CONN_FDS_IN)];
-    } ctl;
-    /* At most one frame per read, so the decoder never holds more than two. */
-    struct iovec iov = { .iov_base = buf, .iov_len = c->d->cfg.policy.max_request };
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-                          .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
-    struct cmsghdr *cm;
+    int fds[CONN_FDS_IN];
+    size_t nfds;
+    bool truncated;
     ssize_t n;
     int r;
 
-    n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    /* At most one frame per read, so the decoder never holds more than two. */
+    n = fdio_recv(c->fd, buf, c->d->cfg.policy.max_request, MSG_DONTWAIT, fds, CONN_FDS_IN,
+                  &nfds, &truncated);
     /* Keep what fits for the request these bytes start (adopt takes one); a client
      * cannot make the daemon hold more than CONN_FDS_IN: the rest are closed. */
-    for (cm = n >= 0 ? CMSG_FIRSTHDR(&msg) : NULL; cm; cm = CMSG_NXTHDR(&msg, cm)) {
-        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-            continue;
-        for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
-            int fd;
-            memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-            if (c->nfds_in < CONN_FDS_IN)
-                c->fds_in[c->nfds_in++] = (struct conn_fd_in){
-                    .fd = fd, .from = c->rx_bytes, .to = c->rx_bytes + (uint64_t)n };
-            else
-                close(fd);
-        }
+    for (size_t i = 0; i < nfds; i++) {
+        if (c->nfds_in < CONN_FDS_IN)
+            c->fds_in[c->nfds_in++] = (struct conn_fd_in){
+                .fd = fds[i], .from = c->rx_bytes, .to = c->rx_bytes + (uint64_t)n };
+        else
+            close(fds[i]);
     }
     if (n > 0)
         c->rx_bytes += (uint64_t)n;
     if (n < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            conn_close(c, strerror(errno));
+        if (n != -EAGAIN && n != -EWOULDBLOCK && n != -EINTR)
+            conn_close(c, strerror((int)-n));
         return;
     }
     if (n == 0) {

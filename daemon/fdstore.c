@@ -19,6 +19,7 @@
 
 #include "name.h"
 #include "npy.h"
+#include "perm.h"
 
 #define FDSTORE_LISTEN_START 3   /* SD_LISTEN_FDS_START */
 #define FDSTORE_PREFIX "sharr-array."
@@ -144,7 +145,7 @@ static int fdstore_check(struct fdstore_entry *e, char *err, size_t errlen)
     if (sscanf(text, "sharr-vmeta 1 %" SCNu32 " %" SCNu32 " %" SCNo32 " %" SCNd64 " %" SCNd64
                " %256s%c", &m->uid, &m->gid, &m->perm, &m->ctime_ns, &e->version, name,
                &tail) != 7 || tail != '\n'
-        || m->perm > 0777 || name_check(name, strlen(name)) < 0) {
+        || !perm_valid(m->perm) || name_check(name, strlen(name)) < 0) {
         snprintf(err, errlen, "unreadable metadata");
         return -EINVAL;
     }

@@ -23,6 +23,7 @@
 #include "memstore.h"
 #include "methods_attach.h"
 #include "methods_reply.h"
+#include "perm.h"
 #include "releases.h"
 #include "session.h"
 #include "shape.h"
@@ -248,9 +249,8 @@ int methods_create(struct conn *c, const struct codec_msg *msg)
     if (r < 0)
         return methods_error(c, msg->msgid, r, r == -EOVERFLOW ? "%s: the array would be larger "
                              "than 2^62 bytes" : "%s: every dimension must be at least 1", p.name);
-    if (m.perm > 0777)
-        return methods_error(c, msg->msgid, -EINVAL, "perm %#o: only the bits 0777 are allowed",
-                             m.perm);
+    if (perm_check(m.perm, err, sizeof(err)) < 0)
+        return methods_error(c, msg->msgid, -EINVAL, "%s", err);
     if (m.persist && strlen(m.name) > STORE_NAME_MAX)
         return methods_error(c, msg->msgid, -ENAMETOOLONG, "persistent array names are at most "
                              "%d bytes", STORE_NAME_MAX);
@@ -408,9 +408,8 @@ int methods_adopt(struct conn *c, const struct codec_msg *msg, const int *fds,
         r = -EINVAL;
         snprintf(err, sizeof(err), "adopt: send exactly one descriptor, the file, with the "
                  "request (%u came)", nfds);
-    } else if (r == 0 && p.perm > 0777) {
-        r = -EINVAL;
-        snprintf(err, sizeof(err), "perm %#o: only the bits 0777 are allowed", p.perm);
+    } else if (r == 0 && !perm_valid(p.perm)) {
+        r = perm_check(p.perm, err, sizeof(err));
     } else if (r == 0 && strlen(p.name) > STORE_NAME_MAX) {
         r = -ENAMETOOLONG;
         snprintf(err, sizeof(err), "persistent array names are at most %d bytes",

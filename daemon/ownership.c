@@ -13,6 +13,7 @@
 
 #include "daemon.h"
 #include "fdstore.h"
+#include "perm.h"
 #include "store.h"
 
 /* Record m as a's metadata where it survives a restart, then in the registry. */
@@ -49,10 +50,8 @@ int ownership_chmod(struct daemon *d, const struct access_peer *peer, struct reg
                  a->meta.name, access_owner_text(&a->meta, peer, whose, sizeof(whose)));
         return -EPERM;
     }
-    if (perm > 0777) {
-        snprintf(err, errlen, "perm %#" PRIo32 ": only the bits 0777 are allowed", perm);
+    if (perm_check(perm, err, errlen) < 0)
         return -EINVAL;
-    }
     m.perm = perm;
     return ownership_commit(d, a, &m, err, errlen);
 }

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "perm.h"
+
 #define RECORD_V1_FMT "sharr-meta 1 %" PRIu32 " %" PRIu32 " %" PRIo32 " %" PRId64 "\n"
 #define RECORD_V2_FMT "sharr-meta 2 ino=%" PRIu64 " uid=%" PRIu32 " gid=%" PRIu32 \
                       " perm=%04" PRIo32 " ctime=%" PRId64 " crc32c="
@@ -96,7 +98,7 @@ int record_parse(const char *text, size_t len, struct record *ret, char *err, si
         snprintf(err, errlen, "it is not a sharr record");
         return -EINVAL;
     }
-    if (r.perm > 0777) {
+    if (!perm_valid(r.perm)) {
         snprintf(err, errlen, "its permission bits %#" PRIo32 " exceed 0777", r.perm);
         return -EINVAL;
     }

@@ -6,6 +6,9 @@
  * "message": "..."}; result is a map. proto/PROTOCOL.md is the normative text.
  * Pure: no I/O, no logging. Parsers copy what they keep into the caller's structs,
  * validate types and ranges, and return -EINVAL with a message in err on bad input.
+ * Implemented in codec_requests.c (envelope, requests), codec_replies.c (results
+ * without an array record), codec_meta.c (the array record: attach, stat, list) on
+ * codec_fields.c (one field's get and put).
  */
 #ifndef PROTO_CODEC_H
 #define PROTO_CODEC_H
@@ -18,6 +21,7 @@
 
 #include "limits.h"
 #include "meta.h"
+#include "stats.h"
 
 enum codec_type { CODEC_REQUEST = 0, CODEC_RESPONSE = 1, CODEC_NOTIFY = 2 };
 
@@ -46,11 +50,21 @@ struct codec_hello {            /* hello request */
     char client[PROTO_TEXT_MAX + 1];  /* free text, e.g. "libsharr 0.1.0" */
 };
 
+/* The "limits" map of the hello result, described once: X(field, wire key), each a
+ * required uint32 (the server's PROTO_ limits). The packer's map count, the parser and
+ * libsharr's copy into struct sharr_server expand from it. */
+#define CODEC_LIMITS_FIELDS(X)                                                        \
+    X(max_name, "name")                                                               \
+    X(max_ndim, "ndim")                                                               \
+    X(max_request, "request")                                                         \
+    X(list_page_max, "list_page")
+#define CODEC_LIMITS_MEMBER(field, key) uint32_t field;
+
 struct codec_hello_reply {
     uint32_t version;
     char server[64];
     uint32_t pid;
-    uint32_t max_name, max_ndim, max_request, list_page_max;
+    CODEC_LIMITS_FIELDS(CODEC_LIMITS_MEMBER)
     bool release_notify;        /* capability "release_notify": release may be a notification */
     bool release_ring;          /* capability "release_ring": the method ring (ring.h) */
 };
@@ -106,19 +120,9 @@ struct codec_attach_reply {     /* create and open results; a descriptor comes w
     uint64_t handle;            /* names this attachment in release */
 };
 
+/* The stats result: one member per field of proto/stats.h, in its order. */
 struct codec_stats_reply {
-    uint64_t arrays, arrays_volatile, arrays_persistent;
-    uint64_t bytes, bytes_volatile, bytes_persistent;
-    uint64_t connections, attachments;
-    uint64_t persist_capacity, persist_free;
-    uint64_t volatile_capacity, volatile_free;
-    uint32_t pid;
-    int64_t uptime_ms;
-    /* Since protocol 1's first release; a reply without them reads as 0. */
-    uint64_t volatile_limit, volatile_limit_per_uid; /* the caps in bytes, 0: none */
-    uint64_t volatile_reserved;  /* memory held or being allocated by volatile arrays */
-    uint64_t bytes_grown;        /* bytes writers added to persistent files (in bytes) */
-    uint64_t arrays_damaged;     /* persistent arrays kept aside at start, or cut short */
+    PROTO_STATS_FIELDS(PROTO_STATS_MEMBER)
 };
 
 struct codec_holders {           /* holders request: attachments, by handle */
@@ -129,7 +133,25 @@ struct codec_holders {           /* holders request: attachments, by handle */
 
 #define CODEC_COMM_MAX 15            /* bytes of a command name (Linux TASK_COMM_LEN - 1) */
 
-struct codec_holder {            /* one attachment in a holders reply */
+/* One attachment in a holders reply, described once: X(field, wire key, kind,
+ * required), in the order the packer writes them. The packer (its map count too), the
+ * parser and libsharr's copy into struct sharr_holder expand from it. Kinds: U64, U32,
+ * I64, BOOL, NAME (an array name), TEXT (cut to fit), MODE ("r", "r+" or "c"); an
+ * optional field reads as 0 when absent. */
+#define CODEC_HOLDER_FIELDS(X)                                                        \
+    X(handle, "handle", U64, 1)                                                       \
+    X(name, "name", NAME, 1)                                                          \
+    X(pid, "pid", U32, 1)                                                             \
+    X(uid, "uid", U32, 1)                                                             \
+    X(gid, "gid", U32, 0)                                                             \
+    X(comm, "comm", TEXT, 0)                                                          \
+    X(mode, "mode", MODE, 1)                                                          \
+    X(since_ns, "since_ns", I64, 0)                                                   \
+    X(nbytes, "nbytes", U64, 0)                                                       \
+    X(persist, "persist", BOOL, 0)                                                    \
+    X(unlinked, "unlinked", BOOL, 0)
+
+struct codec_holder {            /* one attachment in a holders reply (its fields above) */
     uint64_t handle;
     char name[PROTO_NAME_MAX + 1];   /* the array's name */
     uint32_t pid, uid, gid;          /* the holding connection's peer */
@@ -240,7 +262,7 @@ int codec_parse_meta(const msgpack_object *obj, struct meta *out, char *err, siz
  * one of uid and gid, each below 2^32 - 1. Both answer with the stat result. */
 struct codec_chmod {
     char name[PROTO_NAME_MAX + 1];
-    uint32_t perm;                   /* at most 07777 on the wire */
+    uint32_t perm;                   /* at most 0777 (perm.h) */
 };
 
 struct codec_chown {

@@ -29,7 +29,7 @@ struct meta {
                           * for arrays sharr creates, where numpy's header ends for an
                           * adopted .npy (a multiple of PROTO_DATA_OFFSET_ALIGN) */
     bool persist;        /* on disk (true) or in memory (false) */
-    uint32_t perm;       /* permission bits, 07777 at most */
+    uint32_t perm;       /* permission bits, 0777 at most (perm.h) */
     uint32_t uid, gid;   /* owner */
     int64_t ctime_ns;    /* creation time */
     uint32_t nattached;  /* attachments held by clients (informational) */
@@ -39,6 +39,31 @@ struct meta {
     bool damaged;        /* persistent arrays: the file is shorter than offset + nbytes
                           * (cut by a writer); mappers of the missing part get SIGBUS */
 };
+
+/* The array record, field by field in the order it travels: X(ID, field, wire key,
+ * kind, required). The codec's packer and parser (codec_meta.c), libsharr's copy into
+ * struct sharr_info (client/catalog.c) and the layout the Python tests check expand
+ * from it. The kind says how a field is packed, checked and copied: NAME (an array
+ * name, name.h), DTYPE, SHAPE (with ndim; it sets nbytes), ORDER ('C' or 'F', 'C' when
+ * absent), NBYTES (shape times item size; a value given must match), OFFSET (where the
+ * data starts, PROTO_DATA_OFFSET when absent), PERM (perm.h), TEXT (a string that fits
+ * the field), U32, U64, I64, BOOL; 0 when absent. Required fields come first. */
+#define META_FIELDS(X)                                   \
+    X(NAME, name, "name", NAME, 1)                       \
+    X(DTYPE, dtype, "dtype", DTYPE, 1)                   \
+    X(SHAPE, shape, "shape", SHAPE, 1)                   \
+    X(ORDER, order, "order", ORDER, 0)                   \
+    X(NBYTES, nbytes, "nbytes", NBYTES, 0)               \
+    X(OFFSET, offset, "offset", OFFSET, 0)               \
+    X(PERSIST, persist, "persist", BOOL, 0)              \
+    X(PERM, perm, "perm", PERM, 0)                       \
+    X(UID, uid, "uid", U32, 0)                           \
+    X(GID, gid, "gid", U32, 0)                           \
+    X(CTIME_NS, ctime_ns, "ctime_ns", I64, 0)            \
+    X(NATTACHED, nattached, "nattached", U32, 0)         \
+    X(PATH, path, "path", TEXT, 0)                       \
+    X(GROWN, grown, "grown", U64, 0)                     \
+    X(DAMAGED, damaged, "damaged", BOOL, 0)
 
 /* "r", "r+", "c" -> mode; 0 or -EINVAL. ("w+" is create with overwrite, not an open.) */
 int meta_mode_parse(const char *s, enum meta_mode *ret_mode);

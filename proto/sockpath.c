@@ -53,27 +53,34 @@ static bool sockpath_is_socket(const char *path)
     return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
-int sockpath_daemon(char *out, size_t len)
+/* The candidates after $SHARR_SOCKET, in the order both ends try them. */
+enum sockpath_where { SOCKPATH_RUNTIME, SOCKPATH_SYSTEM_DIR, SOCKPATH_TMP, SOCKPATH_NWHERE };
+
+/* Candidate k into out: 0, -ENOENT when it does not apply (no $XDG_RUNTIME_DIR), or
+ * -ENAMETOOLONG. */
+static int sockpath_candidate(enum sockpath_where k, char *out, size_t len)
 {
     const char *v;
 
-    if (out == NULL || len == 0)
-        return -ENAMETOOLONG;
-    v = sockpath_env("SHARR_SOCKET");
-    if (v != NULL)
-        return sockpath_printf(out, len, "%s", v);
-    v = sockpath_env("XDG_RUNTIME_DIR");
-    if (v != NULL)
-        return sockpath_printf(out, len, "%s/sharr/sharr.sock", v);
-    if (geteuid() == 0)
+    switch (k) {
+    case SOCKPATH_RUNTIME:
+        v = sockpath_env("XDG_RUNTIME_DIR");
+        return v != NULL ? sockpath_printf(out, len, "%s/sharr/sharr.sock", v) : -ENOENT;
+    case SOCKPATH_SYSTEM_DIR:
         return sockpath_printf(out, len, "%s", SOCKPATH_SYSTEM);
-    return sockpath_printf(out, len, "/tmp/sharr-%u/sharr.sock", (unsigned)geteuid());
+    default:
+        return sockpath_printf(out, len, "/tmp/sharr-%u/sharr.sock", (unsigned)geteuid());
+    }
 }
 
-int sockpath_client(char *out, size_t len)
+/* The one resolver: $SHARR_SOCKET when set; for a client, the first candidate whose
+ * socket exists; else the first candidate that applies to a daemon of this euid (the
+ * system one to root alone). */
+static int sockpath_resolve(bool client, char *out, size_t len)
 {
     char cand[SOCKPATH_SUN_MAX + 1];
     const char *v;
+    int r;
 
     if (out == NULL || len == 0)
         return -ENAMETOOLONG;
@@ -82,14 +89,26 @@ int sockpath_client(char *out, size_t len)
     v = sockpath_env("SHARR_SOCKET");
     if (v != NULL)
         return sockpath_printf(out, len, "%s", v);
-    v = sockpath_env("XDG_RUNTIME_DIR");
-    if (v != NULL && sockpath_printf(cand, sizeof(cand), "%s/sharr/sharr.sock", v) == 0 &&
-        sockpath_is_socket(cand))
-        return sockpath_printf(out, len, "%s", cand);
-    if (sockpath_is_socket(SOCKPATH_SYSTEM))
-        return sockpath_printf(out, len, "%s", SOCKPATH_SYSTEM);
-    if (sockpath_printf(cand, sizeof(cand), "/tmp/sharr-%u/sharr.sock",
-                        (unsigned)geteuid()) == 0 && sockpath_is_socket(cand))
-        return sockpath_printf(out, len, "%s", cand);
-    return sockpath_daemon(out, len);
+    for (int k = 0; client && k < SOCKPATH_NWHERE; k++) {
+        if (sockpath_candidate(k, cand, sizeof(cand)) == 0 && sockpath_is_socket(cand))
+            return sockpath_printf(out, len, "%s", cand);
+    }
+    for (int k = 0; k < SOCKPATH_NWHERE; k++) {
+        if (k == SOCKPATH_SYSTEM_DIR && geteuid() != 0)
+            continue;
+        r = sockpath_candidate(k, out, len);
+        if (r != -ENOENT)
+            return r;
+    }
+    return -ENOENT; /* not reached: the last candidate always applies */
+}
+
+int sockpath_daemon(char *out, size_t len)
+{
+    return sockpath_resolve(false, out, len);
+}
+
+int sockpath_client(char *out, size_t len)
+{
+    return sockpath_resolve(true, out, len);
 }

@@ -12,9 +12,15 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "meta.h"
+#include "stats.h"
 #include "testskip.h"
 
 #define ARGS_MAX 16
+/* A stats field's wire key as a Python string, for the JSON check. */
+#define STATS_KEY(field, type, key, required) "'" key "', "
+/* An array record field's wire key, the same way. */
+#define INFO_KEY(id, field, key, kind, required) "'" key "', "
 
 /* Run the CLI with the given arguments (NULL-terminated). */
 static void run_cli(struct harness *h, struct harness_run *r, ...)
@@ -122,7 +128,10 @@ static void test_cli_manages_arrays(void **state)
                "assert d['name'] == 'cli-a', d\n"
                "assert d['dtype'] == '<f4', d\n"
                "assert d['shape'] == [100, 200], d\n"
-               "assert d['persist'] is False, d");
+               "assert d['persist'] is False, d\n"
+               /* every field of the array record; the CLI calls nattached "attached" */
+               "keys = {" META_FIELDS(INFO_KEY) "} - {'nattached'} | {'attached'}\n"
+               "assert keys <= set(d), keys - set(d)");
     harness_run_free(&r);
 
     run_cli(h, &r, "stats", NULL);
@@ -134,7 +143,9 @@ static void test_cli_manages_arrays(void **state)
     expect_success(&r, "stats --json");
     harness_check_json(h, r.out,
                "assert d['arrays'] == 2, d\n"
-               "assert d['arrays_persistent'] == 1, d");
+               "assert d['arrays_persistent'] == 1, d\n"
+               /* every field of the stats record, and no other */
+               "assert sorted(d) == sorted([" PROTO_STATS_FIELDS(STATS_KEY) "]), d");
     harness_run_free(&r);
 
     run_cli(h, &r, "rm", "cli-a", NULL);

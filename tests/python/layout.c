@@ -1,13 +1,18 @@
 /* layout.c — the layout of every struct in sharr.h as the C compiler lays it out,
  * printed as JSON ({"sharr_info": {"size": n, "fields": {"name": [offset, size]}}},
  * and "constants": the limits and flags) for test_layout.py, which checks the ctypes
- * mirrors in python/sharr/_lib.py against it. Adding a field to sharr.h without adding it here moves "reserved" (or the size),
+ * mirrors in python/sharr/_lib.py against it. sharr_info's and sharr_stats's fields
+ * come from the records' tables (proto/meta.h, proto/stats.h), which libsharr's copies
+ * into them expand from.
+ * Adding a field to sharr.h without adding it here moves "reserved" (or the size),
  * which the test sees too.
  */
 #include <stddef.h>
 #include <stdio.h>
 
 #include "sharr.h"
+#include "meta.h"
+#include "stats.h"
 
 #define FIELD(type, f) \
     printf("%s\"%s\": [%zu, %zu]", first ? "" : ", ", #f, offsetof(struct type, f), \
@@ -23,12 +28,11 @@ int main(void)
 
     printf("{");
     BEGIN(sharr_info);
-    FIELD(sharr_info, name); FIELD(sharr_info, dtype); FIELD(sharr_info, itemsize);
-    FIELD(sharr_info, ndim); FIELD(sharr_info, shape); FIELD(sharr_info, order);
-    FIELD(sharr_info, nbytes); FIELD(sharr_info, offset); FIELD(sharr_info, persist);
-    FIELD(sharr_info, perm); FIELD(sharr_info, uid); FIELD(sharr_info, gid);
-    FIELD(sharr_info, ctime_ns); FIELD(sharr_info, nattached); FIELD(sharr_info, path);
-    FIELD(sharr_info, grown); FIELD(sharr_info, damaged); FIELD(sharr_info, reserved);
+    /* The fields of meta.h's record, and those the copy adds (itemsize, ndim). */
+#define INFO_FIELD(id, field, key, kind, required) FIELD(sharr_info, field);
+    META_FIELDS(INFO_FIELD)
+#undef INFO_FIELD
+    FIELD(sharr_info, itemsize); FIELD(sharr_info, ndim); FIELD(sharr_info, reserved);
     END();
     BEGIN(sharr_server);
     FIELD(sharr_server, version); FIELD(sharr_server, server); FIELD(sharr_server, pid);
@@ -37,16 +41,11 @@ int main(void)
     FIELD(sharr_server, reserved);
     END();
     BEGIN(sharr_stats);
-    FIELD(sharr_stats, arrays); FIELD(sharr_stats, arrays_volatile);
-    FIELD(sharr_stats, arrays_persistent); FIELD(sharr_stats, bytes);
-    FIELD(sharr_stats, bytes_volatile); FIELD(sharr_stats, bytes_persistent);
-    FIELD(sharr_stats, connections); FIELD(sharr_stats, attachments);
-    FIELD(sharr_stats, persist_capacity); FIELD(sharr_stats, persist_free);
-    FIELD(sharr_stats, volatile_capacity); FIELD(sharr_stats, volatile_free);
-    FIELD(sharr_stats, pid); FIELD(sharr_stats, uptime_ms);
-    FIELD(sharr_stats, volatile_limit); FIELD(sharr_stats, volatile_limit_per_uid);
-    FIELD(sharr_stats, volatile_reserved); FIELD(sharr_stats, bytes_grown);
-    FIELD(sharr_stats, arrays_damaged); FIELD(sharr_stats, reserved);
+    /* The fields of proto/stats.h's table: _lib.Stats is checked against the record. */
+#define STATS_FIELD(field, type, key, required) FIELD(sharr_stats, field);
+    PROTO_STATS_FIELDS(STATS_FIELD)
+#undef STATS_FIELD
+    FIELD(sharr_stats, reserved);
     END();
     BEGIN(sharr_holder);
     FIELD(sharr_holder, handle); FIELD(sharr_holder, name); FIELD(sharr_holder, pid);

@@ -3,13 +3,14 @@ field: names, offsets and sizes as the C compiler lays them out (layout.c, built
 CMake, run through $SHARR_LAYOUT), and the sizes the structs keep for the whole ABI."""
 
 import ctypes
+import dataclasses
 import json
 import os
 import subprocess
 
 import pytest
 
-from sharr import _lib
+from sharr import _info, _lib
 
 # The Python mirror of each C struct.
 MIRRORS = {
@@ -58,3 +59,8 @@ def test_option_structs_are_made_with_their_size():
 def test_constants_match_sharr_h(c_layout):
     for name, value in c_layout["constants"].items():
         assert getattr(_lib, name) == value, name
+
+
+def test_stats_dataclass_has_every_field_of_the_c_struct(c_layout):
+    fields = [f for f in c_layout["sharr_stats"]["fields"] if f != "reserved"]
+    assert [f.name for f in dataclasses.fields(_info.Stats)] == fields

@@ -117,7 +117,9 @@ static void test_adopt_rejects_bad_fields(void **state)
 
     memset(long_name, 'x', sizeof long_name - 1);
     long_name[sizeof long_name - 1] = '\0';
-    assert_int_equal(parse_with("w", "perm", 0, 07777, &q), 0);
+    assert_int_equal(parse_with("w", "perm", 0, 0777, &q), 0);
+    assert_int_equal(parse_with("w", "perm", 0, 02777, &q), -EINVAL);
+    assert_int_equal(parse_with("w", "perm", 0, 07777, &q), -EINVAL);
     assert_int_equal(parse_with("w", "perm", 0, 010000, &q), -EINVAL);
     assert_int_equal(parse_with("w", "perm", 1, 0, &q), -EINVAL);
     assert_int_equal(parse_with("w", "perm", 2, 0, &q), -EINVAL);

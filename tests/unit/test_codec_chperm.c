@@ -128,7 +128,9 @@ static void test_chmod_rejects_bad_fields(void **state)
 
     memset(long_name, 'x', sizeof long_name - 1);
     long_name[sizeof long_name - 1] = '\0';
-    assert_int_equal(parse_with(false, "w", "perm", 0, 07777), 0);
+    assert_int_equal(parse_with(false, "w", "perm", 0, 0777), 0);
+    assert_int_equal(parse_with(false, "w", "perm", 0, 04755), -EINVAL);
+    assert_int_equal(parse_with(false, "w", "perm", 0, 07777), -EINVAL);
     assert_int_equal(parse_with(false, "w", "perm", 0, 010000), -EINVAL);
     assert_int_equal(parse_with(false, "w", "perm", 1, 0), -EINVAL);
     assert_int_equal(parse_with(false, "w", "perm", 2, 0), -EINVAL);

@@ -1,0 +1,175 @@
+/* codec_fields.h — what the codec's files share: the typed get and put of one field.
+ *
+ * Encoders write with msgpack-c's packer behind an envelope head and undo a partial
+ * message (codec_pack_end). Parsers keep where they are in a codec_ctx, find a key
+ * with CODEC_GET and check its value with one of the value checks, each of which names
+ * the key in its message ("<what>: '<key>' must be ..."). Internal to proto/codec_*.c.
+ */
+#ifndef PROTO_CODEC_FIELDS_H
+#define PROTO_CODEC_FIELDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "codec.h"
+#include "dtype.h"
+
+#define CODEC_STR(x) #x
+#define CODEC_XSTR(x) CODEC_STR(x)
+
+/* s, at most max bytes of it, as a str. */
+int codec_pack_strn(msgpack_packer *pk, const char *s, size_t max);
+
+/* The NUL-terminated s as a str. */
+int codec_pack_cstr(msgpack_packer *pk, const char *s);
+
+/* [0, msgid, method, [ or [] — the caller then packs the params map, if any. */
+int codec_pack_request_head(msgpack_packer *pk, uint32_t msgid, const char *method,
+                            bool has_params);
+
+/* [1, msgid, nil, — the caller then packs the result map. */
+int codec_pack_response_head(msgpack_packer *pk, uint32_t msgid);
+
+/* One entry of a params map for codec_pack_params: key and a value of one kind. An
+ * entry whose key is NULL is left out (an optional param not given). */
+struct codec_out {
+    const char *key;
+    enum { CODEC_OUT_UINT, CODEC_OUT_INT, CODEC_OUT_BOOL, CODEC_OUT_STR, CODEC_OUT_SHAPE } kind;
+    uint64_t u;                 /* UINT */
+    int64_t i;                  /* INT */
+    bool b;                     /* BOOL */
+    const char *s;              /* STR: up to its NUL, at most max bytes */
+    size_t max;
+    const uint64_t *shape;      /* SHAPE: ndim dimensions */
+    uint32_t ndim;
+};
+
+#define CODEC_OUT_U(k, v) { .key = (k), .kind = CODEC_OUT_UINT, .u = (v) }
+#define CODEC_OUT_I(k, v) { .key = (k), .kind = CODEC_OUT_INT, .i = (v) }
+#define CODEC_OUT_B(k, v) { .key = (k), .kind = CODEC_OUT_BOOL, .b = (v) }
+#define CODEC_OUT_S(k, v, n) { .key = (k), .kind = CODEC_OUT_STR, .s = (v), .max = (n) }
+#define CODEC_NOUT(f) (sizeof(f) / sizeof((f)[0]))
+#define CODEC_OUT_SHAPE(k, d, n) { .key = (k), .kind = CODEC_OUT_SHAPE, .shape = (d), .ndim = (n) }
+
+/* A request [0, msgid, method, [params]] (type CODEC_REQUEST), a notification
+ * [2, method, [params]] (CODEC_NOTIFY) or a successful response [1, msgid, nil, result]
+ * (CODEC_RESPONSE; method unused) whose map holds the entries of f[0..n) that have a
+ * key, and says so: its count is theirs. 0, or -ENOMEM (nothing written). */
+int codec_pack_params(msgpack_sbuffer *out, enum codec_type type, uint32_t msgid,
+                      const char *method, const struct codec_out *f, size_t n);
+
+/* Undo a partly written message so the buffer only ever holds whole ones. */
+int codec_pack_end(msgpack_sbuffer *out, size_t mark, int r);
+
+/* Room for n more bytes at the end of out (grown by doubling, as msgpack-c grows it):
+ * where they start, or NULL when out of memory. */
+char *codec_room(msgpack_sbuffer *out, size_t n);
+
+/* Where a parser is, for its error messages: "create", "stat reply: array". */
+struct codec_ctx {
+    const char *what;
+    char *err;
+    size_t errlen;
+    const msgpack_object *found;  /* CODEC_GET's value, NULL when absent */
+};
+
+/* Write "<what>: <message>" into the caller's buffer and return r. */
+int codec_fail(const struct codec_ctx *c, int r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* o is the str s. */
+bool codec_str_is(const msgpack_object *o, const char *s);
+
+/* Copy a str object into out (outsize with the NUL). Longer text is cut when
+ * truncate is set and refused otherwise; text with a NUL inside is refused. */
+bool codec_copy_str(const msgpack_object *o, char *out, size_t outsize, bool truncate);
+
+/* o is an array of str objects (none at all included). */
+bool codec_str_array(const msgpack_object *o);
+
+/* obj must be a map whose keys are all strings. NULL stands for "no params", an
+ * empty map, when allow_null is set. */
+int codec_map(const struct codec_ctx *c, const msgpack_object *obj, bool allow_null,
+              const char *label);
+
+/* Find key in map (NULL map: absent). Returns 1 with *ret set, 0 if absent (an error
+ * if required), or -EINVAL if the key repeats. */
+int codec_field(const struct codec_ctx *c, const msgpack_object *map, const char *key,
+                bool required, const msgpack_object **ret);
+
+/* Find key in map for CODEC_GET: 0 with c->found set (NULL when absent), or an
+ * error when the key repeats or is required and absent. */
+int codec_find(struct codec_ctx *c, const msgpack_object *map, const char *key,
+               bool required);
+
+/* The value under key in map, checked by check(c, key, value, ...): one of the value
+ * checks below, each of which leaves its output as it was when the key is absent.
+ * 0, or the check's (or codec_field's) error. */
+#define CODEC_GET(c, map, key, required, check, ...)                                    \
+    (codec_find((c), (map), (key), (required)) < 0 ? -EINVAL                            \
+                                                   : check((c), (key), (c)->found, __VA_ARGS__))
+
+/* A nested map; *ret stays as it was when absent. */
+int codec_submap(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                 const msgpack_object **ret);
+
+/* Each value check below takes the value found under key (named in its messages), or
+ * NULL for an absent key, which leaves *out as it was; CODEC_GET finds the value in a
+ * map first. Each returns 0, or -EINVAL with the message in c. */
+/* An unsigned integer up to max; expect is the message's "must be ...". */
+int codec_uint(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+               uint64_t max, uint64_t *out, const char *expect);
+
+/* An integer in 0..2^32 - 1. */
+int codec_u32(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+              uint32_t *out);
+
+/* An integer, positive or negative, at least min. */
+int codec_int(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+              int64_t min, int64_t *out, const char *expect);
+
+/* A boolean. */
+int codec_bool(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+               bool *out);
+
+/* Text that fits outsize (with its NUL), or is cut to it when truncate is set. */
+int codec_str(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+              char *out, size_t outsize, bool truncate);
+
+/* An array name (name.h): -ENAMETOOLONG when too long. */
+int codec_name(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+               char out[PROTO_NAME_MAX + 1]);
+
+/* A numpy type string (dtype.h). */
+int codec_dtype(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                struct dtype *out);
+
+/* 1..PROTO_NDIM_MAX positive dimensions. */
+int codec_shape(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                uint32_t *ret_ndim, uint64_t *shape);
+
+/* "C" or "F". */
+int codec_order(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                char *out);
+
+/* A page's size: 1..PROTO_LIST_PAGE_MAX entries. */
+int codec_limit(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                uint32_t *out);
+
+/* Permission bits, by perm.h's rule (at most 0777). */
+int codec_perm(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+               uint32_t *out);
+
+/* The data size of a shape: -EOVERFLOW beyond PROTO_ARRAY_BYTES_MAX. */
+int codec_check_size(const struct codec_ctx *c, uint32_t ndim, const uint64_t *shape,
+                     uint64_t itemsize, uint64_t *ret_nbytes);
+
+/* A paged reply {key: [items], "more": bool}: the items (at most cap) in *ret_items,
+ * *ret_more set. 0, or -EINVAL/-EOVERFLOW with a message. */
+int codec_page(struct codec_ctx *c, const msgpack_object *result, const char *key,
+               size_t cap, const msgpack_object_array **ret_items, bool *ret_more);
+
+#endif

@@ -1,0 +1,479 @@
+/* codec_meta.c — the array record on the wire: one array's metadata as a map (attach
+ * and stat results) or as a row of a list reply's table, packed and parsed. A map is
+ * read fastest with its keys in the order this file writes them; a list reply names
+ * its columns once and a reader looks them up by name.
+ */
+#include "codec.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec_fields.h"
+#include "pack.h"
+
+/* The keys of an array map and the columns of a list reply, in the order of
+ * META_FIELDS, in which codec_put_meta writes them; codec_meta reads a map fastest in
+ * this order. */
+enum codec_meta_key {
+#define CODEC_META_ENUM(id, field, key, kind, required) CODEC_META_##id,
+    META_FIELDS(CODEC_META_ENUM)
+#undef CODEC_META_ENUM
+    CODEC_META_NKEYS
+};
+
+static const char *const codec_meta_keys[CODEC_META_NKEYS] = {
+#define CODEC_META_KEY(id, field, key, kind, required) key,
+    META_FIELDS(CODEC_META_KEY)
+#undef CODEC_META_KEY
+};
+
+/* The keys an array map must have: the first ones of META_FIELDS. */
+#define CODEC_META_ONE_REQUIRED(id, field, key, kind, required) +(required)
+enum { CODEC_META_NREQUIRED = 0 META_FIELDS(CODEC_META_ONE_REQUIRED) };
+#undef CODEC_META_ONE_REQUIRED
+#define CODEC_META_REQUIRED_FIRST(id, field, key, kind, required)                         \
+    _Static_assert(!(required) || (int)CODEC_META_##id < (int)CODEC_META_NREQUIRED,      \
+                   "META_FIELDS: " #field " is required and comes after an optional field");
+META_FIELDS(CODEC_META_REQUIRED_FIRST)
+#undef CODEC_META_REQUIRED_FIRST
+/* nbytes is checked against what the shape makes it. */
+_Static_assert(CODEC_META_SHAPE < CODEC_META_NBYTES && CODEC_META_DTYPE < CODEC_META_SHAPE,
+               "META_FIELDS: dtype, then shape, before nbytes");
+
+static bool codec_meta_packable(const struct meta *m)
+{
+    return m != NULL && m->ndim <= PROTO_NDIM_MAX;
+}
+
+/* Bytes of a packed array map besides its name, path and shape entries: the map
+ * and key headers, the dtype and order and every number at their widest. */
+#define CODEC_META_FIXED_MAX 224
+
+/* The most bytes codec_put_meta writes for m. */
+static size_t codec_meta_packed_max(const struct meta *m)
+{
+    return CODEC_META_FIXED_MAX + PACK_UINT_MAX * (size_t)m->ndim +
+           strnlen(m->name, sizeof(m->name)) + strnlen(m->path, sizeof(m->path));
+}
+
+/* Key k of an array map, or nothing in a list row (whose columns name its values). */
+static inline char *codec_put_key(char *p, bool keyed, enum codec_meta_key k)
+{
+    if (!keyed)
+        return p;
+    return pack_str(p, codec_meta_keys[k], strlen(codec_meta_keys[k]));
+}
+
+/* Key k (when keyed) and its value, the n bytes of text at s. */
+static inline char *codec_put_str(char *p, bool keyed, enum codec_meta_key k, const char *s,
+                                  size_t n)
+{
+    p = codec_put_key(p, keyed, k);
+    return pack_str(p, s, n);
+}
+
+/* Key k (when keyed) and its value, an unsigned integer. */
+static inline char *codec_put_uint(char *p, bool keyed, enum codec_meta_key k, uint64_t v)
+{
+    p = codec_put_key(p, keyed, k);
+    return pack_uint(p, v);
+}
+
+/* Key k (when keyed) and its value, a signed integer. */
+static inline char *codec_put_int(char *p, bool keyed, enum codec_meta_key k, int64_t v)
+{
+    p = codec_put_key(p, keyed, k);
+    return pack_int(p, v);
+}
+
+/* Key k (when keyed) and its value, a boolean. */
+static inline char *codec_put_bool(char *p, bool keyed, enum codec_meta_key k, bool v)
+{
+    p = codec_put_key(p, keyed, k);
+    return pack_bool(p, v);
+}
+
+/* Key k (when keyed) and its value, the array of the ndim dimensions at shape. */
+static inline char *codec_put_shape(char *p, bool keyed, enum codec_meta_key k, uint32_t ndim,
+                                    const uint64_t *shape)
+{
+    p = codec_put_key(p, keyed, k);
+    p = pack_array(p, ndim);
+    for (uint32_t i = 0; i < ndim; i++)
+        p = pack_uint(p, shape[i]);
+    return p;
+}
+
+/* How each kind of META_FIELDS is written: field f of m under key k. */
+#define CODEC_PUT_NAME(p, keyed, k, m, f) \
+    codec_put_str(p, keyed, k, (m)->f, strnlen((m)->f, sizeof((m)->f)))
+#define CODEC_PUT_TEXT CODEC_PUT_NAME
+#define CODEC_PUT_DTYPE(p, keyed, k, m, f) \
+    codec_put_str(p, keyed, k, (m)->f.str, strnlen((m)->f.str, sizeof((m)->f.str)))
+#define CODEC_PUT_SHAPE(p, keyed, k, m, f) codec_put_shape(p, keyed, k, (m)->ndim, (m)->f)
+#define CODEC_PUT_ORDER(p, keyed, k, m, f) \
+    codec_put_str(p, keyed, k, &(m)->f, (m)->f != '\0' ? 1 : 0)
+#define CODEC_PUT_U32(p, keyed, k, m, f) codec_put_uint(p, keyed, k, (m)->f)
+#define CODEC_PUT_U64 CODEC_PUT_U32
+#define CODEC_PUT_NBYTES CODEC_PUT_U32
+#define CODEC_PUT_OFFSET CODEC_PUT_U32
+#define CODEC_PUT_PERM CODEC_PUT_U32
+#define CODEC_PUT_I64(p, keyed, k, m, f) codec_put_int(p, keyed, k, (m)->f)
+#define CODEC_PUT_BOOL(p, keyed, k, m, f) codec_put_bool(p, keyed, k, (m)->f)
+
+/* m as an array map (keyed) or as a list row of the values alone, in the order of
+ * META_FIELDS, at p, which has codec_meta_packed_max(m) bytes of room. Written with
+ * pack.h's stores: a list reply holds a thousand of these, and msgpack-c's one write
+ * call per value was most of its cost. */
+static char *codec_put_meta(char *p, const struct meta *m, bool keyed)
+{
+    p = keyed ? pack_map(p, CODEC_META_NKEYS) : pack_array(p, CODEC_META_NKEYS);
+#define CODEC_META_PUT(id, field, key, kind, required) \
+    p = CODEC_PUT_##kind(p, keyed, CODEC_META_##id, m, field);
+    META_FIELDS(CODEC_META_PUT)
+#undef CODEC_META_PUT
+    return p;
+}
+
+/* Append m to the packer's sbuffer, keyed or as a row; 0 or -1 (out of memory). */
+static int codec_pack_meta(msgpack_packer *pk, const struct meta *m, bool keyed)
+{
+    msgpack_sbuffer *out = pk->data;
+    char *p = codec_room(out, codec_meta_packed_max(m));
+
+    if (p == NULL)
+        return -1;
+    out->size += (size_t)(codec_put_meta(p, m, keyed) - p);
+    return 0;
+}
+
+int codec_pack_reply_attach(msgpack_sbuffer *out, uint32_t msgid,
+                            const struct codec_attach_reply *a)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    if (!codec_meta_packable(&a->meta))
+        return -EINVAL;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_response_head(&pk, msgid);
+    r |= msgpack_pack_map(&pk, 3);
+    r |= codec_pack_cstr(&pk, "array");
+    r |= codec_pack_meta(&pk, &a->meta, true);
+    r |= codec_pack_cstr(&pk, "handle");
+    r |= msgpack_pack_uint64(&pk, a->handle);
+    r |= codec_pack_cstr(&pk, "fd");
+    r |= msgpack_pack_true(&pk);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_reply_stat(msgpack_sbuffer *out, uint32_t msgid, const struct meta *m)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    int r = 0;
+
+    if (!codec_meta_packable(m))
+        return -EINVAL;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_response_head(&pk, msgid);
+    r |= msgpack_pack_map(&pk, 1);
+    r |= codec_pack_cstr(&pk, "array");
+    r |= codec_pack_meta(&pk, m, true);
+    return codec_pack_end(out, mark, r);
+}
+
+int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct meta *const *ms,
+                          size_t n, bool more, bool table)
+{
+    size_t mark = out->size;
+    msgpack_packer pk;
+    size_t estimate = 64 + CODEC_META_FIXED_MAX; /* the envelope, "more" and the columns */
+    int r = 0;
+
+    if (n > 0 && ms == NULL)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (!codec_meta_packable(ms[i]))
+            return -EINVAL;
+        estimate += codec_meta_packed_max(ms[i]);
+    }
+    /* One allocation for the whole page, not a doubling per few dozen arrays. */
+    if (codec_room(out, estimate) == NULL)
+        return -ENOMEM;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    r |= codec_pack_response_head(&pk, msgid);
+    r |= msgpack_pack_map(&pk, table ? 3 : 2);
+    if (table) {
+        r |= codec_pack_cstr(&pk, "columns");
+        r |= msgpack_pack_array(&pk, CODEC_META_NKEYS);
+        for (unsigned k = 0; k < CODEC_META_NKEYS; k++)
+            r |= codec_pack_cstr(&pk, codec_meta_keys[k]);
+    }
+    r |= codec_pack_cstr(&pk, table ? "rows" : "arrays");
+    r |= msgpack_pack_array(&pk, n);
+    for (size_t i = 0; i < n; i++)
+        r |= codec_pack_meta(&pk, ms[i], !table);
+    r |= codec_pack_cstr(&pk, "more");
+    r |= more ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+    return codec_pack_end(out, mark, r);
+}
+
+#define CODEC_ABSENT (-1)
+#define CODEC_REPEATED (-2)
+
+/* Where each of keys[0..nkeys) stands among n str objects stride bytes apart (a map's
+ * keys, or a list reply's columns): pos[k] is its index, CODEC_ABSENT or
+ * CODEC_REPEATED. One pass; about one comparison a name when the names come in the
+ * order of keys[], where a codec_field per key compares every name. */
+static void codec_index(const msgpack_object *names, size_t stride, uint32_t n,
+                        const char *const *keys, unsigned nkeys, int64_t *pos)
+{
+    for (unsigned k = 0; k < nkeys; k++)
+        pos[k] = CODEC_ABSENT;
+    for (uint32_t i = 0; i < n; i++) {
+        const msgpack_object *name = (const void *)((const char *)names + i * stride);
+        unsigned k = 0;
+
+        if (i < nkeys && codec_str_is(name, keys[i]))
+            k = i;
+        else
+            while (k < nkeys && !codec_str_is(name, keys[k]))
+                k++;
+        if (k < nkeys)
+            pos[k] = pos[k] == CODEC_ABSENT ? (int64_t)i : CODEC_REPEATED;
+    }
+}
+
+/* The first of keys that repeats, or is absent among the first nrequired, as an error
+ * (codec_field's messages); 0 when there is none. */
+static int codec_check_index(const struct codec_ctx *c, const char *const *keys,
+                             unsigned nkeys, unsigned nrequired, const int64_t *pos)
+{
+    for (unsigned k = 0; k < nkeys; k++) {
+        if (pos[k] == CODEC_REPEATED)
+            return codec_fail(c, -EINVAL, "'%s' appears more than once", keys[k]);
+        if (pos[k] == CODEC_ABSENT && k < nrequired)
+            return codec_fail(c, -EINVAL, "'%s' is required", keys[k]);
+    }
+    return 0;
+}
+
+/* The shape, and the data size it makes with the dtype already read into out. */
+static int codec_meta_shape(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                            struct meta *out)
+{
+    int r = codec_shape(c, key, v, &out->ndim, out->shape);
+
+    return r < 0 ? r : codec_check_size(c, out->ndim, out->shape, out->dtype.itemsize,
+                                        &out->nbytes);
+}
+
+/* nbytes, when given, must be what the shape made it. */
+static int codec_meta_nbytes(const struct codec_ctx *c, const char *key,
+                             const msgpack_object *v, const struct meta *out)
+{
+    uint64_t given = 0;
+    int r = codec_uint(c, key, v, UINT64_MAX, &given, "a non-negative integer");
+
+    if (r < 0)
+        return r;
+    if (given != 0 && given != out->nbytes)
+        return codec_fail(c, -EINVAL, "'%s' %llu does not match shape and dtype (%llu)", key,
+                          (unsigned long long)given, (unsigned long long)out->nbytes);
+    return 0;
+}
+
+/* Where the data starts: a multiple of PROTO_DATA_OFFSET_ALIGN up to the most. */
+static int codec_meta_offset(const struct codec_ctx *c, const char *key,
+                             const msgpack_object *v, uint64_t *out)
+{
+    uint64_t offset = *out;
+    int r = codec_uint(c, key, v, UINT64_MAX, &offset, "a non-negative integer");
+
+    if (r < 0)
+        return r;
+    if (offset == 0 || offset % PROTO_DATA_OFFSET_ALIGN != 0 || offset > PROTO_DATA_OFFSET_MAX)
+        return codec_fail(c, -EINVAL, "'%s' must be a multiple of "
+                          CODEC_XSTR(PROTO_DATA_OFFSET_ALIGN) " in "
+                          CODEC_XSTR(PROTO_DATA_OFFSET_ALIGN) ".."
+                          CODEC_XSTR(PROTO_DATA_OFFSET_MAX), key);
+    *out = offset;
+    return 0;
+}
+
+/* How each kind of META_FIELDS is checked: value v under key into field f of out. */
+#define CODEC_CHECK_NAME(c, key, v, out, f) codec_name(c, key, v, (out)->f)
+#define CODEC_CHECK_TEXT(c, key, v, out, f) codec_str(c, key, v, (out)->f, sizeof((out)->f), false)
+#define CODEC_CHECK_DTYPE(c, key, v, out, f) codec_dtype(c, key, v, &(out)->f)
+#define CODEC_CHECK_SHAPE(c, key, v, out, f) codec_meta_shape(c, key, v, out)
+#define CODEC_CHECK_ORDER(c, key, v, out, f) codec_order(c, key, v, &(out)->f)
+#define CODEC_CHECK_NBYTES(c, key, v, out, f) codec_meta_nbytes(c, key, v, out)
+#define CODEC_CHECK_OFFSET(c, key, v, out, f) codec_meta_offset(c, key, v, &(out)->f)
+#define CODEC_CHECK_PERM(c, key, v, out, f) codec_perm(c, key, v, &(out)->f)
+#define CODEC_CHECK_U32(c, key, v, out, f) codec_u32(c, key, v, &(out)->f)
+#define CODEC_CHECK_U64(c, key, v, out, f) \
+    codec_uint(c, key, v, UINT64_MAX, &(out)->f, "a non-negative integer")
+#define CODEC_CHECK_I64(c, key, v, out, f) \
+    codec_int(c, key, v, INT64_MIN, &(out)->f, "an integer")
+#define CODEC_CHECK_BOOL(c, key, v, out, f) codec_bool(c, key, v, &(out)->f)
+
+/* An array's metadata from its values, v[k] for codec_meta_keys[k] (NULL: absent, and
+ * then not one of the required ones), checked in key order. */
+static int codec_meta_values(const struct codec_ctx *c, const msgpack_object *const *v,
+                             struct meta *out)
+{
+    int r;
+
+    out->order = 'C';
+    out->offset = PROTO_DATA_OFFSET;
+    out->persist = false;
+    out->perm = out->uid = out->gid = out->nattached = 0;
+    out->ctime_ns = 0;
+    out->path[0] = '\0';
+    out->grown = 0;
+    out->damaged = false;
+#define CODEC_META_CHECK(id, field, key, kind, required)                                 \
+    if ((r = CODEC_CHECK_##kind(c, key, v[CODEC_META_##id], out, field)) < 0)             \
+        return r;
+    META_FIELDS(CODEC_META_CHECK)
+#undef CODEC_META_CHECK
+    return 0;
+}
+
+/* One array's metadata map; c names where it sits, for messages. A repeated or
+ * missing key is reported before any bad value. */
+static int codec_meta(const struct codec_ctx *c, const msgpack_object *obj, struct meta *out)
+{
+    const msgpack_object *v[CODEC_META_NKEYS];
+    int64_t pos[CODEC_META_NKEYS];
+    int r;
+
+    if ((r = codec_map(c, obj, false, "the array")) < 0)
+        return r;
+    codec_index(obj->via.map.size > 0 ? &obj->via.map.ptr[0].key : NULL,
+                sizeof(msgpack_object_kv), obj->via.map.size, codec_meta_keys,
+                CODEC_META_NKEYS, pos);
+    r = codec_check_index(c, codec_meta_keys, CODEC_META_NKEYS, CODEC_META_NREQUIRED, pos);
+    if (r < 0)
+        return r;
+    for (unsigned k = 0; k < CODEC_META_NKEYS; k++)
+        v[k] = pos[k] >= 0 ? &obj->via.map.ptr[pos[k]].val : NULL;
+    return codec_meta_values(c, v, out);
+}
+
+int codec_parse_meta(const msgpack_object *obj, struct meta *out, char *err, size_t errlen)
+{
+    struct codec_ctx c = { "array", err, errlen, NULL };
+
+    return codec_meta(&c, obj, out);
+}
+
+int codec_parse_reply_attach(const msgpack_object *result, struct codec_attach_reply *out,
+                             int *ret_has_fd, char *err, size_t errlen)
+{
+    struct codec_ctx c = { "attach reply", err, errlen, NULL };
+    struct codec_ctx mc = { "attach reply: array", err, errlen, NULL };
+    const msgpack_object *array = NULL;
+    bool has_fd = false;
+    int r;
+
+    if ((r = codec_map(&c, result, false, "the result")) < 0 ||
+        (r = CODEC_GET(&c, result, "array", true, codec_submap, &array)) < 0 ||
+        (r = codec_meta(&mc, array, &out->meta)) < 0 ||
+        (r = CODEC_GET(&c, result, "handle", true, codec_uint, UINT64_MAX, &out->handle,
+                       "a non-negative integer")) < 0 ||
+        (r = CODEC_GET(&c, result, "fd", false, codec_bool, &has_fd)) < 0)
+        return r;
+    if (ret_has_fd != NULL)
+        *ret_has_fd = has_fd;
+    return 0;
+}
+
+int codec_parse_reply_stat(const msgpack_object *result, struct meta *out,
+                           char *err, size_t errlen)
+{
+    struct codec_ctx c = { "stat reply", err, errlen, NULL };
+    struct codec_ctx mc = { "stat reply: array", err, errlen, NULL };
+    const msgpack_object *array = NULL;
+    int r;
+
+    if ((r = codec_map(&c, result, false, "the result")) < 0 ||
+        (r = CODEC_GET(&c, result, "array", true, codec_submap, &array)) < 0 ||
+        (r = codec_meta(&mc, array, out)) < 0)
+        return r;
+    return 0;
+}
+
+/* A list reply in the form asked for by "table": maps ({"arrays": [array map...]}),
+ * what a daemon that predates tables sends whatever it was asked. */
+static int codec_parse_reply_list_maps(struct codec_ctx *c, const msgpack_object *result,
+                                       struct meta *out, size_t cap, size_t *ret_n,
+                                       bool *ret_more)
+{
+    struct codec_ctx ac = { "list reply: arrays[]", c->err, c->errlen, NULL };
+    const msgpack_object_array *arrays;
+    bool more;
+    int r = codec_page(c, result, "arrays", cap, &arrays, &more);
+
+    if (r < 0)
+        return r;
+    for (uint32_t i = 0; i < arrays->size; i++) {
+        r = codec_meta(&ac, &arrays->ptr[i], &out[i]);
+        if (r < 0)
+            return r;
+    }
+    *ret_n = arrays->size;
+    *ret_more = more;
+    return 0;
+}
+
+/* A list reply is a table when the request said "table": "columns" names the values
+ * of each of its "rows" once per page, so that a row carries no keys. Columns this
+ * reader does not know are skipped; a missing one takes an array map's default. A
+ * reply without "columns" is the older form of maps. */
+int codec_parse_reply_list(const msgpack_object *result, struct meta *out, size_t cap,
+                           size_t *ret_n, bool *ret_more, char *err, size_t errlen)
+{
+    struct codec_ctx c = { "list reply", err, errlen, NULL };
+    struct codec_ctx cc = { "list reply: columns", err, errlen, NULL };
+    struct codec_ctx rc = { "list reply: rows[]", err, errlen, NULL };
+    const msgpack_object *columns = NULL, *arrays = NULL, *v[CODEC_META_NKEYS];
+    const msgpack_object_array *rows;
+    int64_t pos[CODEC_META_NKEYS];
+    bool more;
+    int r = codec_map(&c, result, false, "the result");
+
+    if (r < 0 || (r = codec_field(&c, result, "columns", false, &columns)) < 0 ||
+        (r = codec_field(&c, result, "arrays", false, &arrays)) < 0)
+        return r;
+    if (columns == NULL && arrays != NULL)
+        return codec_parse_reply_list_maps(&c, result, out, cap, ret_n, ret_more);
+    r = codec_page(&c, result, "rows", cap, &rows, &more);
+    if (r < 0 || (r = codec_field(&c, result, "columns", true, &columns)) < 0)
+        return r;
+    if (!codec_str_array(columns))
+        return codec_fail(&c, -EINVAL, "'columns' must be an array of strings");
+    codec_index(columns->via.array.ptr, sizeof(msgpack_object), columns->via.array.size,
+                codec_meta_keys, CODEC_META_NKEYS, pos);
+    r = codec_check_index(&cc, codec_meta_keys, CODEC_META_NKEYS, CODEC_META_NREQUIRED, pos);
+    if (r < 0)
+        return r;
+    for (uint32_t i = 0; i < rows->size; i++) {
+        const msgpack_object *row = &rows->ptr[i];
+
+        if (row->type != MSGPACK_OBJECT_ARRAY || row->via.array.size != columns->via.array.size)
+            return codec_fail(&rc, -EINVAL, "a row must be an array of one value per column");
+        for (unsigned k = 0; k < CODEC_META_NKEYS; k++)
+            v[k] = pos[k] >= 0 ? &row->via.array.ptr[pos[k]] : NULL;
+        r = codec_meta_values(&rc, v, &out[i]);
+        if (r < 0)
+            return r;
+    }
+    *ret_n = rows->size;
+    *ret_more = more;
+    return 0;
+}
