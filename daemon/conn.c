@@ -222,6 +222,21 @@ struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer,
     return c;
 }
 
+/* Let go of what e holds for its descriptor: the descriptor if e owns it, the pin,
+ * the array reference. */
+static void conn_out_drop_fd(struct conn *c, struct conn_out *e)
+{
+    if (e->owned)
+        close(e->fd);
+    if (e->pinned)
+        c->pinned--;
+    if (e->array)
+        registry_unref(e->array);
+    e->array = NULL;
+    e->owned = e->pinned = false;
+    e->fd = -1;
+}
+
 /* Free e, a reply of c taken off its queue, and stop charging its memory. */
 static void conn_out_free(struct conn *c, struct conn_out *e)
 {
@@ -229,12 +244,7 @@ static void conn_out_free(struct conn *c, struct conn_out *e)
 
     c->d->queued_total -= cost;
     trim_note(&c->d->trim, cost);
-    if (e->owned)
-        close(e->fd);
-    if (e->pinned)
-        c->pinned--;
-    if (e->array)
-        registry_unref(e->array);
+    conn_out_drop_fd(c, e);
     free(e->data);
     /* Most replies are sent as soon as queued: keeping one entry spares them a malloc. */
     if (!c->spare)
@@ -386,15 +396,7 @@ static void conn_flush(struct conn *c)
             return;
         }
         /* The descriptor went with these bytes: the client holds its own copy now. */
-        if (e->owned)
-            close(e->fd);
-        if (e->pinned)
-            c->pinned--;
-        if (e->array)
-            registry_unref(e->array);
-        e->array = NULL;
-        e->owned = e->pinned = false;
-        e->fd = -1;
+        conn_out_drop_fd(c, e);
         e->off += (size_t)n;
         c->out_bytes -= (size_t)n;
         if (e->off == e->len) {
