@@ -18,10 +18,10 @@
 #include "decoder.h"
 #include "limits.h"
 
-#define CLIENT_SEND_TRIES 2         /* a request whose send failed goes once more */
+#define CALL_SEND_TRIES 2         /* a request whose send failed goes once more */
 
 /* True when a result map says {"fd": true}: a descriptor travels with the reply. */
-static bool client_declares_fd(const msgpack_object *result)
+static bool call_declares_fd(const msgpack_object *result)
 {
     if (result == NULL || result->type != MSGPACK_OBJECT_MAP)
         return false;
@@ -35,7 +35,7 @@ static bool client_declares_fd(const msgpack_object *result)
     return false;
 }
 
-static struct client_call *client_take_call(sharr_t *c, uint32_t msgid)
+static struct client_call *call_take(sharr_t *c, uint32_t msgid)
 {
     for (struct client_call **pp = &c->calls; *pp != NULL; pp = &(*pp)->next) {
         struct client_call *call = *pp;
@@ -50,7 +50,7 @@ static struct client_call *client_take_call(sharr_t *c, uint32_t msgid)
 
 /* Hand one decoded message to the call waiting for it. Returns 0, or a negative
  * errno when the stream can no longer be trusted and the connection was broken. */
-static int client_dispatch_locked(sharr_t *c, const msgpack_object *obj)
+static int call_dispatch_locked(sharr_t *c, const msgpack_object *obj)
 {
     char err[PROTO_TEXT_MAX + 64];
     struct client_call *call;
@@ -63,7 +63,7 @@ static int client_dispatch_locked(sharr_t *c, const msgpack_object *obj)
     /* Requests and notifications from the daemon carry nothing this library uses. */
     if (m.type != CODEC_RESPONSE)
         return 0;
-    if (m.err == 0 && client_declares_fd(m.result)) {
+    if (m.err == 0 && call_declares_fd(m.result)) {
         if (c->fdq_len == 0)
             return client_break_locked(c, -EPROTO,
                                        "reply %u from sharrd announced a descriptor that "
@@ -71,7 +71,7 @@ static int client_dispatch_locked(sharr_t *c, const msgpack_object *obj)
         fd = c->fdq[0];
         memmove(c->fdq, c->fdq + 1, --c->fdq_len * sizeof(int));
     }
-    call = client_take_call(c, m.msgid);
+    call = call_take(c, m.msgid);
     if (call == NULL) {
         if (fd >= 0)
             close(fd);
@@ -102,21 +102,21 @@ static int client_dispatch_locked(sharr_t *c, const msgpack_object *obj)
 /* A descriptor arrives with the first byte of its reply, so after the complete
  * replies took theirs, only a reply still half-received can own one: the newest.
  * Older ones were announced by nobody and are closed. */
-static void client_fdq_trim_locked(sharr_t *c)
+static void call_fdq_trim_locked(sharr_t *c)
 {
     size_t keep = decoder_pending(c->dec) > 0 ? 1 : 0;
 
     if (c->fdq_len <= keep)
         return;
-    client_close_fds(c->fdq, c->fdq_len - keep);
+    link_close_fds(c->fdq, c->fdq_len - keep);
     memmove(c->fdq, c->fdq + (c->fdq_len - keep), keep * sizeof(int));
     c->fdq_len = keep;
 }
 /* Be the reader once: recvmsg without the lock, then queue descriptors and dispatch
  * every complete reply. Waiting threads are woken whatever happened. */
-static void client_read_locked(sharr_t *c)
+static void call_read_locked(sharr_t *c)
 {
-    int fds[CLIENT_CMSG_FDS];
+    int fds[LINK_CMSG_FDS];
     size_t nfds = 0;
     bool truncated = false;
     msgpack_object obj;
@@ -126,12 +126,12 @@ static void client_read_locked(sharr_t *c)
 
     c->reading = true;
     pthread_mutex_unlock(&c->lock);
-    n = client_recv(fd, c->rbuf, CLIENT_RECV_CHUNK, fds, &nfds, &truncated);
+    n = link_recv(fd, c->rbuf, CLIENT_RECV_CHUNK, fds, &nfds, &truncated);
     pthread_mutex_lock(&c->lock);
     c->reading = false;
 
     if (truncated || c->fdq_len + nfds > CLIENT_FDQ_MAX) {
-        client_close_fds(fds, nfds);
+        link_close_fds(fds, nfds);
         client_break_locked(c, -EPROTO, "sharrd sent more descriptors than expected");
         goto wake;
     }
@@ -154,7 +154,7 @@ static void client_read_locked(sharr_t *c)
         goto wake;
     }
     while ((rc = decoder_next(c->dec, &obj)) == 1) {
-        if (client_dispatch_locked(c, &obj) < 0)
+        if (call_dispatch_locked(c, &obj) < 0)
             goto wake;
     }
     if (rc < 0) {
@@ -162,20 +162,20 @@ static void client_read_locked(sharr_t *c)
                             sharr_strerror(rc));
         goto wake;
     }
-    client_fdq_trim_locked(c);
+    call_fdq_trim_locked(c);
     if (c->state == CLIENT_BROKEN)
         client_break_locked(c, -ECONNRESET, "connection to sharrd lost");
 wake:
     pthread_cond_broadcast(&c->cond);
 }
 
-static uint32_t client_next_msgid(sharr_t *c)
+static uint32_t call_next_msgid(sharr_t *c)
 {
     uint32_t id;
 
     do
         id = atomic_fetch_add(&c->next_msgid, 1u);
-    while (id == CLIENT_HELLO_MSGID);
+    while (id == LINK_HELLO_MSGID);
     return id;
 }
 
@@ -191,7 +191,7 @@ int client_call(sharr_t *c, const struct client_request *req, struct client_repl
 
     msgpack_sbuffer_init(&sb);
     msgpack_sbuffer_init(&nb);
-    call.msgid = client_next_msgid(c);
+    call.msgid = call_next_msgid(c);
     rc = req->pack(&sb, call.msgid, req->params);
     if (rc >= 0 && req->pack_notify != NULL)
         rc = req->pack_notify(&nb, req->params);
@@ -217,13 +217,13 @@ int client_call(sharr_t *c, const struct client_request *req, struct client_repl
         if (req->pack_notify != NULL && c->release_notify) {
             /* Nothing to wait for: the daemon applies it before any later request of
              * this connection, and no reply comes. */
-            rc = client_send_all(c->fd, nb.data, nb.size, NULL);
+            rc = link_send_all(c->fd, nb.data, nb.size, NULL);
             if (rc >= 0) {
                 notified = true;
                 break;
             }
             client_abort_locked(c, rc);
-            if (attempt == CLIENT_SEND_TRIES) {
+            if (attempt == CALL_SEND_TRIES) {
                 rc = client_fail(-ECONNRESET, "connection to sharrd lost while sending: %s",
                                  sharr_strerror(rc));
                 goto unlock;
@@ -233,12 +233,12 @@ int client_call(sharr_t *c, const struct client_request *req, struct client_repl
         call.next = c->calls;
         c->calls = &call;
         /* Sent whole under the lock: requests of different threads never interleave. */
-        rc = client_send_all(c->fd, sb.data, sb.size, req->send_fd);
+        rc = link_send_all(c->fd, sb.data, sb.size, req->send_fd);
         if (rc >= 0)
             break;
-        client_take_call(c, call.msgid);
+        call_take(c, call.msgid);
         client_abort_locked(c, rc);
-        if (attempt == CLIENT_SEND_TRIES) {
+        if (attempt == CALL_SEND_TRIES) {
             rc = client_fail(-ECONNRESET, "connection to sharrd lost while sending: %s",
                              sharr_strerror(rc));
             goto unlock;
@@ -246,7 +246,7 @@ int client_call(sharr_t *c, const struct client_request *req, struct client_repl
     }
     while (!notified && !call.done) {
         if (!c->reading)
-            client_read_locked(c);
+            call_read_locked(c);
         else
             pthread_cond_wait(&c->cond, &c->lock);
     }

@@ -30,8 +30,6 @@
 /* sharr_server keeps its size for the whole ABI (sharr.h). */
 _Static_assert(sizeof(struct sharr_server) == 128, "sharr_server: take new fields from reserved");
 
-/* Drop the socket and fail every call in flight with err. Only while nobody reads:
- * the reader uses the descriptor without the lock. Returns err. */
 int client_break_locked(sharr_t *c, int err, const char *fmt, ...)
 {
     char msg[CLIENT_MSG_MAX];
@@ -47,7 +45,7 @@ int client_break_locked(sharr_t *c, int err, const char *fmt, ...)
         close(fd);
     decoder_free(c->dec);
     c->dec = NULL;
-    client_close_fds(c->fdq, c->fdq_len);
+    link_close_fds(c->fdq, c->fdq_len);
     c->fdq_len = 0;
     for (struct client_call *call = c->calls; call != NULL; call = call->next) {
         call->done = true;
@@ -60,8 +58,6 @@ int client_break_locked(sharr_t *c, int err, const char *fmt, ...)
     return err;
 }
 
-/* The socket failed under a sender. If a reader is in recvmsg it cannot be closed
- * yet: shut it down, which wakes the reader with EOF, and let it break. */
 void client_abort_locked(sharr_t *c, int err)
 {
     if (c->reading) {
@@ -73,7 +69,7 @@ void client_abort_locked(sharr_t *c, int err)
 }
 
 /* A new generation: its daemon's capabilities, and no ring yet. */
-static void client_link_caps_locked(sharr_t *c, const struct client_link *link)
+static void client_link_caps_locked(sharr_t *c, const struct link *link)
 {
     if (c->ring != NULL)
         munmap(c->ring, RING_BYTES);
@@ -83,12 +79,10 @@ static void client_link_caps_locked(sharr_t *c, const struct client_link *link)
     c->release_ring = link->release_ring;
 }
 
-/* Make the connection usable: wait for another thread's dial, or dial here (without
- * the lock, so replies to other threads are not held up). */
 int client_ensure_up_locked(sharr_t *c)
 {
     for (;;) {
-        struct client_link link;
+        struct link link;
         char err[CLIENT_MSG_MAX];
         int rc;
 
@@ -112,7 +106,7 @@ int client_ensure_up_locked(sharr_t *c)
         }
         c->state = CLIENT_DIALING;
         pthread_mutex_unlock(&c->lock);
-        rc = client_dial(c->path, CLIENT_DIAL_TRIES, &link, err, sizeof(err));
+        rc = link_dial(c->path, CLIENT_DIAL_TRIES, &link, err, sizeof(err));
         pthread_mutex_lock(&c->lock);
         c->dials++;
         if (rc < 0) {
@@ -146,7 +140,7 @@ static void client_reset_after_fork(sharr_t *c)
     /* Closing the child's copies sends nothing; the parent's socket stays open. */
     if (c->fd >= 0)
         close(c->fd);
-    client_close_fds(c->fdq, c->fdq_len);
+    link_close_fds(c->fdq, c->fdq_len);
     if (consistent)
         decoder_free(c->dec);
     c->state = CLIENT_DOWN;
@@ -281,7 +275,7 @@ static void client_free(sharr_t *c)
     if (c->fd >= 0)
         close(c->fd);
     decoder_free(c->dec);
-    client_close_fds(c->fdq, c->fdq_len);
+    link_close_fds(c->fdq, c->fdq_len);
     pthread_cond_destroy(&c->cond);
     pthread_mutex_destroy(&c->lock);
     free(c->rbuf);
@@ -302,7 +296,7 @@ void client_unref(sharr_t *c)
 
 int sharr_connect(const char *path, sharr_t **ret_conn)
 {
-    struct client_link link;
+    struct link link;
     char err[CLIENT_MSG_MAX];
     sharr_t *c = NULL;
     int rc;
@@ -334,7 +328,7 @@ int sharr_connect(const char *path, sharr_t **ret_conn)
     }
     /* The first connect is tried once: a daemon that is not running is reported at
      * once. Reconnects later retry, since then a daemon is likely restarting. */
-    rc = client_dial(c->path, 1, &link, err, sizeof(err));
+    rc = link_dial(c->path, 1, &link, err, sizeof(err));
     if (rc < 0) {
         rc = client_fail(rc, "%s", err);
         goto fail;
@@ -343,7 +337,7 @@ int sharr_connect(const char *path, sharr_t **ret_conn)
     pthread_cond_init(&c->cond, NULL);
     atomic_init(&c->refs, 1);
     atomic_init(&c->owner_pid, (int)client_pid());
-    atomic_init(&c->next_msgid, CLIENT_HELLO_MSGID + 1);
+    atomic_init(&c->next_msgid, LINK_HELLO_MSGID + 1);
     c->fd = link.fd;
     c->dec = link.dec;
     c->server = link.server;

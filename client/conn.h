@@ -16,9 +16,9 @@
 
 #define CLIENT_RECV_CHUNK (256u * 1024) /* a list page of 1024 arrays in one read: the
                                             * decoder then scans its frame once */
-/* After each read at most one descriptor stays queued (see client_fdq_trim), so the
- * queue never holds more than one read's worth plus that one. */
-#define CLIENT_FDQ_MAX (CLIENT_CMSG_FDS + 1)
+/* After each read at most one descriptor stays queued (see call_fdq_trim_locked in
+ * call.c), so the queue never holds more than one read's worth plus that one. */
+#define CLIENT_FDQ_MAX (LINK_CMSG_FDS + 1)
 #define CLIENT_MSG_MAX 384
 
 enum client_state {

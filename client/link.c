@@ -18,9 +18,9 @@
 #include "limits.h"
 #include "link.h"
 
-#define CLIENT_DIAL_FIRST_DELAY_MS 62
+#define LINK_DIAL_FIRST_DELAY_MS 62
 
-int client_send_all(int fd, const void *buf, size_t len, const int *pass)
+int link_send_all(int fd, const void *buf, size_t len, const int *pass)
 {
     const char *p = buf;
 
@@ -38,13 +38,13 @@ int client_send_all(int fd, const void *buf, size_t len, const int *pass)
     return 0;
 }
 
-ssize_t client_recv(int fd, void *buf, size_t len, int *fds, size_t *ret_nfds,
-                    bool *ret_truncated)
+ssize_t link_recv(int fd, void *buf, size_t len, int *fds, size_t *ret_nfds,
+                  bool *ret_truncated)
 {
-    return fdio_recv(fd, buf, len, 0, fds, CLIENT_CMSG_FDS, ret_nfds, ret_truncated);
+    return fdio_recv(fd, buf, len, 0, fds, LINK_CMSG_FDS, ret_nfds, ret_truncated);
 }
 
-void client_close_fds(const int *fds, size_t n)
+void link_close_fds(const int *fds, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         close(fds[i]);
@@ -52,8 +52,8 @@ void client_close_fds(const int *fds, size_t n)
 
 /* Wait for the reply to hello on a fresh socket; nothing else has been sent, so
  * it is the first message. Any descriptor arriving here is unexpected and closed. */
-static int client_await_hello(int fd, struct decoder *dec, struct client_link *link,
-                              char *err, size_t errlen)
+static int link_await_hello(int fd, struct decoder *dec, struct link *link,
+                            char *err, size_t errlen)
 {
     struct sharr_server *ret = &link->server;
     char buf[4096];
@@ -64,7 +64,7 @@ static int client_await_hello(int fd, struct decoder *dec, struct client_link *l
     int rc;
 
     for (;;) {
-        int fds[CLIENT_CMSG_FDS];
+        int fds[LINK_CMSG_FDS];
         size_t nfds = 0;
         bool truncated = false;
         ssize_t n;
@@ -77,8 +77,8 @@ static int client_await_hello(int fd, struct decoder *dec, struct client_link *l
                      sharr_strerror(rc));
             return -EPROTO;
         }
-        n = client_recv(fd, buf, sizeof(buf), fds, &nfds, &truncated);
-        client_close_fds(fds, nfds);
+        n = link_recv(fd, buf, sizeof(buf), fds, &nfds, &truncated);
+        link_close_fds(fds, nfds);
         if (n == -EINTR)
             continue;
         if (n <= 0) {
@@ -97,7 +97,7 @@ static int client_await_hello(int fd, struct decoder *dec, struct client_link *l
         snprintf(err, errlen, "malformed hello reply from sharrd: %s", perr);
         return -EPROTO;
     }
-    if (m.type != CODEC_RESPONSE || m.msgid != CLIENT_HELLO_MSGID) {
+    if (m.type != CODEC_RESPONSE || m.msgid != LINK_HELLO_MSGID) {
         snprintf(err, errlen, "sharrd sent something other than the hello reply first");
         return -EPROTO;
     }
@@ -120,17 +120,16 @@ static int client_await_hello(int fd, struct decoder *dec, struct client_link *l
     ret->version = r.version;
     snprintf(ret->server, sizeof(ret->server), "%s", r.server);
     ret->pid = r.pid;
-#define CLIENT_LIMITS_COPY(field, key) ret->field = r.field;
-    CODEC_LIMITS_FIELDS(CLIENT_LIMITS_COPY)
-#undef CLIENT_LIMITS_COPY
+#define LINK_LIMITS_COPY(field, key) ret->field = r.field;
+    CODEC_LIMITS_FIELDS(LINK_LIMITS_COPY)
+#undef LINK_LIMITS_COPY
     link->release_notify = r.release_notify;
     link->release_ring = r.release_ring;
     return 0;
 }
 
 /* Connect to path and exchange hello. Blocking; called without the lock. */
-static int client_dial_once(const char *path, struct client_link *ret, char *err,
-                            size_t errlen)
+static int link_dial_once(const char *path, struct link *ret, char *err, size_t errlen)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     struct codec_hello hello = { .version = PROTO_VERSION };
@@ -161,16 +160,16 @@ static int client_dial_once(const char *path, struct client_link *ret, char *err
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    rc = codec_pack_hello(&sb, CLIENT_HELLO_MSGID, &hello);
+    rc = codec_pack_hello(&sb, LINK_HELLO_MSGID, &hello);
     if (rc < 0) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    rc = client_send_all(fd, sb.data, sb.size, NULL);
+    rc = link_send_all(fd, sb.data, sb.size, NULL);
     /* A daemon over a connection limit says why (EMFILE) and closes at once, maybe
      * before hello went out: its reason still waits to be read. */
     if ((rc == -EPIPE || rc == -ECONNRESET)
-        && client_await_hello(fd, dec, ret, err, errlen) == -EMFILE) {
+        && link_await_hello(fd, dec, ret, err, errlen) == -EMFILE) {
         rc = -EMFILE;
         goto out;
     }
@@ -178,7 +177,7 @@ static int client_dial_once(const char *path, struct client_link *ret, char *err
         snprintf(err, errlen, "sending hello to sharrd at %s: %s", path, sharr_strerror(rc));
         goto out;
     }
-    rc = client_await_hello(fd, dec, ret, err, errlen);
+    rc = link_await_hello(fd, dec, ret, err, errlen);
     if (rc < 0)
         goto out;
     ret->fd = fd;
@@ -195,23 +194,22 @@ out:
 
 /* Failures a daemon that is (re)starting produces: no socket file yet, nobody
  * listening on it, a full backlog, or a connection dropped during hello. */
-static bool client_dial_retryable(int err)
+static bool link_dial_retryable(int err)
 {
     return err == -ENOENT || err == -ECONNREFUSED || err == -EAGAIN ||
            err == -ECONNRESET || err == -EPIPE || err == -EINTR;
 }
 
-int client_dial(const char *path, int tries, struct client_link *ret, char *err,
-                size_t errlen)
+int link_dial(const char *path, int tries, struct link *ret, char *err, size_t errlen)
 {
-    long delay_ms = CLIENT_DIAL_FIRST_DELAY_MS;
+    long delay_ms = LINK_DIAL_FIRST_DELAY_MS;
     int rc;
 
     for (int i = 1;; i++) {
         struct timespec ts;
 
-        rc = client_dial_once(path, ret, err, errlen);
-        if (rc >= 0 || i >= tries || !client_dial_retryable(rc))
+        rc = link_dial_once(path, ret, err, errlen);
+        if (rc >= 0 || i >= tries || !link_dial_retryable(rc))
             break;
         ts.tv_sec = delay_ms / 1000;
         ts.tv_nsec = (delay_ms % 1000) * 1000000L;
@@ -219,7 +217,7 @@ int client_dial(const char *path, int tries, struct client_link *ret, char *err,
             ;
         delay_ms *= 2;
     }
-    if (rc < 0 && tries > 1 && client_dial_retryable(rc)) {
+    if (rc < 0 && tries > 1 && link_dial_retryable(rc)) {
         size_t len = strlen(err);
 
         snprintf(err + len, errlen - len, " (gave up after %d tries)", tries);
