@@ -1,6 +1,7 @@
 /* client.h — what the files of libsharr share and nothing of it is public: the
- * connection's one call primitive (client.c), its reference count, the calling
- * thread's error message (error.c) and the meta -> sharr_info conversion (catalog.c).
+ * connection's one call primitive (call.c), its reference count (client.c), the
+ * calling thread's error message (error.c) and the meta -> sharr_info conversion
+ * (catalog.c).
  * The public API is include/sharr.h; these names never leave the library.
  */
 #ifndef CLIENT_CLIENT_H
