@@ -167,11 +167,33 @@ out:
     return status;
 }
 
+/* Print rows of (label, value) as two aligned columns on stdout: 0, or the failure exit
+ * status after saying "sharr: <what>: out of memory" when the table cannot be built. */
+static int query_print_pairs(const char *(*rows)[2], size_t n, const char *what)
+{
+    struct format_table *t = format_table_new("ll");
+    int status = 0;
+
+    for (size_t i = 0; t != NULL && i < n; i++) {
+        if (format_table_add(t, rows[i]) < 0) {
+            format_table_free(t);
+            t = NULL;
+        }
+    }
+    if (t == NULL) {
+        fprintf(stderr, "sharr: %s: out of memory\n", what);
+        status = CLI_EXIT_FAIL;
+    } else {
+        format_table_print(t, stdout);
+    }
+    format_table_free(t);
+    return status;
+}
+
 int cli_info(struct cli *cli)
 {
     static const struct cli_opt spec[] = { { "json", 0, 0 } };
     struct sharr_info in;
-    struct format_table *t = NULL;
     char what[SHARR_NAME_MAX + 8];
     char shape[FORMAT_SHAPE_MAX], size[FORMAT_SIZE_MAX + 32], user[FORMAT_USER_MAX + 48];
     char uname[FORMAT_USER_MAX], when[FORMAT_TIME_MAX], perm[8], attached[16];
@@ -232,25 +254,12 @@ int cli_info(struct cli *cli)
             { "state", state[0] ? state : "ok" },
         };
 
-        t = format_table_new("ll");
-        for (size_t i = 0; t != NULL && i < sizeof(rows) / sizeof(rows[0]); i++) {
-            if (format_table_add(t, rows[i]) < 0) {
-                format_table_free(t);
-                t = NULL;
-            }
-        }
+        status = query_print_pairs(rows, sizeof(rows) / sizeof(rows[0]), what);
     }
-    if (t == NULL) {
-        fprintf(stderr, "sharr: %s: out of memory\n", what);
-        status = CLI_EXIT_FAIL;
-    } else {
-        format_table_print(t, stdout);
-        if (hs.n > 0) {
-            fputs("\nattached processes:\n", stdout);
-            top_holders_table(stdout, &hs, in.name);
-        }
+    if (status == 0 && hs.n > 0) {
+        fputs("\nattached processes:\n", stdout);
+        top_holders_table(stdout, &hs, in.name);
     }
-    format_table_free(t);
     top_holders_free(&hs);
     return status;
 }
@@ -259,13 +268,12 @@ int cli_stats(struct cli *cli)
 {
     static const struct cli_opt spec[] = { { "json", 0, 0 } };
     struct sharr_stats s;
-    struct format_table *t;
     char arrays[96], bytes[128], conns[24], atts[24], vol[96], per[96], pid[16], up[48];
     char damaged[24], grown[FORMAT_SIZE_MAX + 32], memory[3 * FORMAT_SIZE_MAX + 48];
     char s1[FORMAT_SIZE_MAX], s2[FORMAT_SIZE_MAX], s3[FORMAT_SIZE_MAX];
     const char *values[1], *pos[1] = { 0 };
     unsigned flags;
-    int npos = 0, rc, status = 0;
+    int npos = 0, rc;
 
     rc = cli_parse(cli, spec, 1, &flags, values, pos, 0, &npos);
     if (rc != 0)
@@ -326,22 +334,8 @@ int cli_stats(struct cli *cli)
             { "uptime", format_duration_ms(s.uptime_ms, up, sizeof(up)) },
         };
 
-        t = format_table_new("ll");
-        for (size_t i = 0; t != NULL && i < sizeof(rows) / sizeof(rows[0]); i++) {
-            if (format_table_add(t, rows[i]) < 0) {
-                format_table_free(t);
-                t = NULL;
-            }
-        }
+        return query_print_pairs(rows, sizeof(rows) / sizeof(rows[0]), "stats");
     }
-    if (t == NULL) {
-        fprintf(stderr, "sharr: stats: out of memory\n");
-        status = CLI_EXIT_FAIL;
-    } else {
-        format_table_print(t, stdout);
-    }
-    format_table_free(t);
-    return status;
 }
 
 int cli_top(struct cli *cli)
