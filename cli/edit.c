@@ -47,6 +47,27 @@ static int cli_parse_shape(const char *s, int *ret_ndim, uint64_t *shape)
     return 0;
 }
 
+/* --perm MODE as octal 1..07777 into *ret; 0 or a usage error status. */
+static int cli_parse_perm(const char *s, uint32_t *ret)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 8);
+
+    if (s[0] == '\0' || *end != '\0' || v == 0 || v > 07777)
+        return cli_usage_error("--perm '%s' is not an octal mode like 0640", s);
+    *ret = (uint32_t)v;
+    return 0;
+}
+
+/* --order C|F into *ret; 0 or a usage error status. */
+static int cli_parse_order(const char *s, char *ret)
+{
+    if (strcmp(s, "C") != 0 && strcmp(s, "F") != 0)
+        return cli_usage_error("--order '%s' is not C or F", s);
+    *ret = s[0];
+    return 0;
+}
+
 int cli_create(struct cli *cli)
 {
     enum { DTYPE, SHAPE, PERSIST, PERM, ORDER, OVERWRITE };
@@ -72,20 +93,10 @@ int cli_create(struct cli *cli)
     rc = cli_parse_shape(values[SHAPE], &ndim, shape);
     if (rc != 0)
         return rc;
-    if (flags & (1u << PERM)) {
-        char *end;
-        unsigned long v = strtoul(values[PERM], &end, 8);
-
-        if (values[PERM][0] == '\0' || *end != '\0' || v == 0 || v > 07777)
-            return cli_usage_error("--perm '%s' is not an octal mode like 0640",
-                                   values[PERM]);
-        opts.perm = (uint32_t)v;
-    }
-    if (flags & (1u << ORDER)) {
-        if (strcmp(values[ORDER], "C") != 0 && strcmp(values[ORDER], "F") != 0)
-            return cli_usage_error("--order '%s' is not C or F", values[ORDER]);
-        opts.order = values[ORDER][0];
-    }
+    if ((flags & (1u << PERM)) && (rc = cli_parse_perm(values[PERM], &opts.perm)) != 0)
+        return rc;
+    if ((flags & (1u << ORDER)) && (rc = cli_parse_order(values[ORDER], &opts.order)) != 0)
+        return rc;
     opts.persist = (flags & (1u << PERSIST)) != 0;
     opts.overwrite = (flags & (1u << OVERWRITE)) != 0;
     snprintf(what, sizeof(what), "create %s", pos[0]);
@@ -168,18 +179,6 @@ int cli_sync(struct cli *cli)
     return rc < 0 ? cli_fail(what, rc) : 0;
 }
 
-/* --perm MODE as octal 1..07777 into *ret; 0 or a usage error status. */
-static int cli_parse_perm(const char *s, uint32_t *ret)
-{
-    char *end;
-    unsigned long v = strtoul(s, &end, 8);
-
-    if (s[0] == '\0' || *end != '\0' || v == 0 || v > 07777)
-        return cli_usage_error("--perm '%s' is not an octal mode like 0640", s);
-    *ret = (uint32_t)v;
-    return 0;
-}
-
 /* import --move: the daemon takes FILE itself; say what became of it. */
 static int cli_import_move(struct cli *cli, const char *path, const char *name,
                            const struct sharr_create_opts *opts)
@@ -246,11 +245,8 @@ int cli_import(struct cli *cli)
         if (errno != 0 || values[OFFSET][0] < '0' || values[OFFSET][0] > '9' || *end != '\0')
             return cli_usage_error("--offset '%s' is not a byte count", values[OFFSET]);
     }
-    if (flags & (1u << ORDER)) {
-        if (strcmp(values[ORDER], "C") != 0 && strcmp(values[ORDER], "F") != 0)
-            return cli_usage_error("--order '%s' is not C or F", values[ORDER]);
-        how.order = values[ORDER][0];
-    }
+    if ((flags & (1u << ORDER)) && (rc = cli_parse_order(values[ORDER], &how.order)) != 0)
+        return rc;
     if ((flags & (1u << PERM)) && (rc = cli_parse_perm(values[PERM], &how.opts.perm)) != 0)
         return rc;
     how.opts.persist = (flags & (1u << PERSIST)) != 0;
