@@ -124,7 +124,7 @@ int cli_connect(struct cli *cli)
 }
 
 int cli_parse(struct cli *cli, const struct cli_opt *spec, size_t nspec, unsigned *ret_flags,
-              const char **values, const char **ret_pos, int maxpos, int *ret_npos)
+              const char **values, const char **ret_pos, int npos_needed, const char *needs)
 {
     struct option longopts[16];
     char shortopts[16] = "+:h";
@@ -159,7 +159,7 @@ int cli_parse(struct cli *cli, const struct cli_opt *spec, size_t nspec, unsigne
             if (!rest_positional && strcmp(cli->args[optind - 1], "--") == 0)
                 rest_positional = true;
             /* '+' stops at the first positional argument; options may follow it. */
-            if (npos == maxpos)
+            if (npos == npos_needed)
                 return cli_usage_error("unexpected argument '%s'", cli->args[optind]);
             ret_pos[npos++] = cli->args[optind++];
             continue;
@@ -180,7 +180,8 @@ int cli_parse(struct cli *cli, const struct cli_opt *spec, size_t nspec, unsigne
             }
         }
     }
-    *ret_npos = npos;
+    if (npos != npos_needed)
+        return cli_usage_error("%s needs %s", cli->cmd, needs);
     return 0;
 }
 

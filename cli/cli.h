@@ -39,10 +39,11 @@ int cli_fail(const char *what, int err);
 int cli_connect(struct cli *cli);
 
 /* Parse the command's options. spec lists them; ret_flags gets one bit per option
- * seen (bit = its index in spec), values[i] the argument of option i. Positional
- * arguments are returned in order through ret_pos (at most maxpos). Returns 0, -1 if
- * --help was shown (the command is done), or a usage error status. */
+ * seen (bit = its index in spec), values[i] the argument of option i. The command takes
+ * exactly npos_needed positional arguments, returned in order through ret_pos; with
+ * fewer, the usage error says "<command> needs <needs>". Returns 0, -1 if --help was
+ * shown (the command is done), or a usage error status. */
 int cli_parse(struct cli *cli, const struct cli_opt *spec, size_t nspec, unsigned *ret_flags,
-              const char **values, const char **ret_pos, int maxpos, int *ret_npos);
+              const char **values, const char **ret_pos, int npos_needed, const char *needs);
 
 #endif

@@ -81,13 +81,11 @@ int cli_create(struct cli *cli)
     char what[SHARR_NAME_MAX + 8];
     const char *values[6] = { 0 }, *pos[1] = { 0 };
     unsigned flags;
-    int npos = 0, ndim = 0, rc;
+    int ndim = 0, rc;
 
-    rc = cli_parse(cli, spec, 6, &flags, values, pos, 1, &npos);
+    rc = cli_parse(cli, spec, 6, &flags, values, pos, 1, "the NAME of the array");
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    if (npos != 1)
-        return cli_usage_error("%s needs the NAME of the array", "create");
     if (!(flags & (1u << DTYPE)) || !(flags & (1u << SHAPE)))
         return cli_usage_error("%s needs --dtype and --shape", "create");
     rc = cli_parse_shape(values[SHAPE], &ndim, shape);
@@ -116,13 +114,11 @@ int cli_rm(struct cli *cli)
     char what[SHARR_NAME_MAX + 8];
     const char *values[1], *pos[1] = { 0 };
     unsigned flags;
-    int npos = 0, rc;
+    int rc;
 
-    rc = cli_parse(cli, NULL, 0, &flags, values, pos, 1, &npos);
+    rc = cli_parse(cli, NULL, 0, &flags, values, pos, 1, "the NAME of an array");
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    if (npos != 1)
-        return cli_usage_error("%s needs the NAME of an array", "rm");
     snprintf(what, sizeof(what), "rm %s", pos[0]);
     if (cli_connect(cli) != 0)
         return CLI_EXIT_FAIL;
@@ -152,13 +148,11 @@ int cli_sync(struct cli *cli)
     struct sharr_open_opts o = { .size = sizeof(o), .flags = SHARR_F_NOMAP };
     sharr_array_t *a = NULL;
     unsigned flags;
-    int npos = 0, rc;
+    int rc;
 
-    rc = cli_parse(cli, spec, 1, &flags, values, pos, 1, &npos);
+    rc = cli_parse(cli, spec, 1, &flags, values, pos, 1, "the NAME of an array");
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    if (npos != 1)
-        return cli_usage_error("%s needs the NAME of an array", "sync");
     if (flags & 1u) {
         rc = cli_parse_owner(values[0], &o.owner);
         if (rc != 0)
@@ -216,13 +210,11 @@ int cli_import(struct cli *cli)
     const char *values[8] = { 0 }, *pos[2] = { 0 };
     char what[SHARR_NAME_MAX + 16], err[512];
     unsigned flags;
-    int npos = 0, rc;
+    int rc;
 
-    rc = cli_parse(cli, spec, 8, &flags, values, pos, 2, &npos);
+    rc = cli_parse(cli, spec, 8, &flags, values, pos, 2, "a FILE and the NAME of the new array");
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    if (npos != 2)
-        return cli_usage_error("%s needs a FILE and the NAME of the new array", "import");
     if ((flags & (1u << MOVE)) && (flags & raw))
         return cli_usage_error("--move keeps FILE as it is, and raw data has no .npy header "
                                "to keep: import a raw file without --move to copy it");
@@ -272,13 +264,11 @@ int cli_export(struct cli *cli)
     char what[SHARR_NAME_MAX + 16], err[512];
     uint32_t owner = 0;
     unsigned flags;
-    int npos = 0, rc;
+    int rc;
 
-    rc = cli_parse(cli, spec, 2, &flags, values, pos, 2, &npos);
+    rc = cli_parse(cli, spec, 2, &flags, values, pos, 2, "the NAME of an array and a FILE");
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    if (npos != 2)
-        return cli_usage_error("%s needs the NAME of an array and a FILE", "export");
     if ((flags & 2u) && (rc = cli_parse_owner(values[1], &owner)) != 0)
         return rc;
     snprintf(what, sizeof(what), "export %s", pos[0]);
@@ -301,14 +291,13 @@ static int cli_chperm(struct cli *cli, bool chown)
     const char *values[1], *pos[2] = { 0 };
     uint32_t perm = 0, uid = 0, gid = 0;
     unsigned flags;
-    int npos = 0, rc;
+    int rc;
 
-    rc = cli_parse(cli, NULL, 0, &flags, values, pos, 2, &npos);
+    rc = cli_parse(cli, NULL, 0, &flags, values, pos, 2,
+                   chown ? "USER[:GROUP] and the NAME of an array"
+                         : "a MODE and the NAME of an array");
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    if (npos != 2)
-        return cli_usage_error("%s needs %s and the NAME of an array", cli->cmd,
-                               chown ? "USER[:GROUP]" : "a MODE");
     rc = chown ? owner_parse(pos[0], &uid, &gid, err, sizeof(err))
                : owner_parse_mode(pos[0], &perm, err, sizeof(err));
     if (rc < 0)

@@ -36,9 +36,9 @@ int cli_ping(struct cli *cli)
     const char *values[1];
     unsigned flags;
     double t0, t1;
-    int npos = 0, rc;
+    int rc;
 
-    rc = cli_parse(cli, spec, 1, &flags, values, pos, 0, &npos);
+    rc = cli_parse(cli, spec, 1, &flags, values, pos, 0, NULL);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     if (cli->socket != NULL)
@@ -102,9 +102,9 @@ int cli_ls(struct cli *cli)
     const char *values[2], *pos[1] = { 0 };
     unsigned flags;
     bool json, lng, first = true;
-    int npos = 0, more, rc, status = 0;
+    int more, rc, status = 0;
 
-    rc = cli_parse(cli, spec, 2, &flags, values, pos, 0, &npos);
+    rc = cli_parse(cli, spec, 2, &flags, values, pos, 0, NULL);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     lng = flags & 1u;
@@ -201,13 +201,11 @@ int cli_info(struct cli *cli)
     struct top_holders hs = { 0 };
     const char *values[1], *pos[1] = { 0 };
     unsigned flags;
-    int npos = 0, rc, status = 0;
+    int rc, status = 0;
 
-    rc = cli_parse(cli, spec, 1, &flags, values, pos, 1, &npos);
+    rc = cli_parse(cli, spec, 1, &flags, values, pos, 1, "the NAME of an array");
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    if (npos != 1)
-        return cli_usage_error("%s needs the NAME of an array", "info");
     snprintf(what, sizeof(what), "info %s", pos[0]);
     if (cli_connect(cli) != 0)
         return CLI_EXIT_FAIL;
@@ -273,9 +271,9 @@ int cli_stats(struct cli *cli)
     char s1[FORMAT_SIZE_MAX], s2[FORMAT_SIZE_MAX], s3[FORMAT_SIZE_MAX];
     const char *values[1], *pos[1] = { 0 };
     unsigned flags;
-    int npos = 0, rc;
+    int rc;
 
-    rc = cli_parse(cli, spec, 1, &flags, values, pos, 0, &npos);
+    rc = cli_parse(cli, spec, 1, &flags, values, pos, 0, NULL);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     if (cli_connect(cli) != 0)
@@ -343,9 +341,9 @@ int cli_top(struct cli *cli)
     static const struct cli_opt spec[] = { { "json", 0, 0 } };
     const char *values[1], *pos[1] = { 0 };
     unsigned flags;
-    int npos = 0, rc;
+    int rc;
 
-    rc = cli_parse(cli, spec, 1, &flags, values, pos, 0, &npos);
+    rc = cli_parse(cli, spec, 1, &flags, values, pos, 0, NULL);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     if (cli_connect(cli) != 0)
