@@ -262,26 +262,40 @@ int cli_info(struct cli *cli)
     return status;
 }
 
-int cli_stats(struct cli *cli)
+/* The start of a command whose only option is --json: parse it into *ret_json and
+ * connect. Returns 0 to go on, -1 when --help was shown, else the exit status. */
+static int query_start_json(struct cli *cli, bool *ret_json)
 {
     static const struct cli_opt spec[] = { { "json", 0, 0 } };
-    struct sharr_stats s;
-    char arrays[96], bytes[128], conns[24], atts[24], vol[96], per[96], pid[16], up[48];
-    char damaged[24], grown[FORMAT_SIZE_MAX + 32], memory[3 * FORMAT_SIZE_MAX + 48];
-    char s1[FORMAT_SIZE_MAX], s2[FORMAT_SIZE_MAX], s3[FORMAT_SIZE_MAX];
     const char *values[1], *pos[1] = { 0 };
     unsigned flags;
     int rc;
 
     rc = cli_parse(cli, spec, 1, &flags, values, pos, 0, NULL);
     if (rc != 0)
-        return rc < 0 ? 0 : rc;
+        return rc;
     if (cli_connect(cli) != 0)
         return CLI_EXIT_FAIL;
+    *ret_json = (flags & 1u) != 0;
+    return 0;
+}
+
+int cli_stats(struct cli *cli)
+{
+    struct sharr_stats s;
+    char arrays[96], bytes[128], conns[24], atts[24], vol[96], per[96], pid[16], up[48];
+    char damaged[24], grown[FORMAT_SIZE_MAX + 32], memory[3 * FORMAT_SIZE_MAX + 48];
+    char s1[FORMAT_SIZE_MAX], s2[FORMAT_SIZE_MAX], s3[FORMAT_SIZE_MAX];
+    bool json;
+    int rc;
+
+    rc = query_start_json(cli, &json);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
     rc = sharr_stats(cli->conn, &s);
     if (rc < 0)
         return cli_fail("stats", rc);
-    if (flags & 1u) {
+    if (json) {
         printf("{\"arrays\": %" PRIu64 ", \"arrays_volatile\": %" PRIu64
                ", \"arrays_persistent\": %" PRIu64 ", \"bytes\": %" PRIu64
                ", \"bytes_volatile\": %" PRIu64 ", \"bytes_persistent\": %" PRIu64
@@ -338,17 +352,13 @@ int cli_stats(struct cli *cli)
 
 int cli_top(struct cli *cli)
 {
-    static const struct cli_opt spec[] = { { "json", 0, 0 } };
-    const char *values[1], *pos[1] = { 0 };
-    unsigned flags;
+    bool json;
     int rc;
 
-    rc = cli_parse(cli, spec, 1, &flags, values, pos, 0, NULL);
+    rc = query_start_json(cli, &json);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    if (cli_connect(cli) != 0)
-        return CLI_EXIT_FAIL;
-    rc = top_report(cli->conn, (flags & 1u) != 0, stdout);
+    rc = top_report(cli->conn, json, stdout);
     if (rc < 0)
         return cli_fail(cli->cmd, rc);
     return 0;
