@@ -189,10 +189,10 @@ static const struct {
     const char *name;
     int (*run)(struct cli *cli);
 } cli_commands[] = {
-    { "ping", cli_ping }, { "ls", cli_ls }, { "info", cli_info },
-    { "create", cli_create }, { "rm", cli_rm }, { "stats", cli_stats },
-    { "top", cli_top }, { "ps", cli_top }, { "import", cli_import }, { "export", cli_export },
-    { "sync", cli_sync }, { "chmod", cli_chmod }, { "chown", cli_chown },
+    { "ping", query_ping }, { "ls", query_ls }, { "info", query_info },
+    { "create", edit_create }, { "rm", edit_rm }, { "stats", query_stats },
+    { "top", query_top }, { "ps", query_top }, { "import", edit_import }, { "export", edit_export },
+    { "sync", edit_sync }, { "chmod", edit_chmod }, { "chown", edit_chown },
 };
 
 int main(int argc, char **argv)

@@ -18,7 +18,7 @@
 #include "transfer.h"
 
 /* "100,200" -> shape; 0 or a usage error status. */
-static int cli_parse_shape(const char *s, int *ret_ndim, uint64_t *shape)
+static int edit_parse_shape(const char *s, int *ret_ndim, uint64_t *shape)
 {
     const char *p = s;
     int ndim = 0;
@@ -48,7 +48,7 @@ static int cli_parse_shape(const char *s, int *ret_ndim, uint64_t *shape)
 }
 
 /* --perm MODE as octal 1..07777 into *ret; 0 or a usage error status. */
-static int cli_parse_perm(const char *s, uint32_t *ret)
+static int edit_parse_perm(const char *s, uint32_t *ret)
 {
     char *end;
     unsigned long v = strtoul(s, &end, 8);
@@ -60,7 +60,7 @@ static int cli_parse_perm(const char *s, uint32_t *ret)
 }
 
 /* --order C|F into *ret; 0 or a usage error status. */
-static int cli_parse_order(const char *s, char *ret)
+static int edit_parse_order(const char *s, char *ret)
 {
     if (strcmp(s, "C") != 0 && strcmp(s, "F") != 0)
         return cli_usage_error("--order '%s' is not C or F", s);
@@ -68,7 +68,7 @@ static int cli_parse_order(const char *s, char *ret)
     return 0;
 }
 
-int cli_create(struct cli *cli)
+int edit_create(struct cli *cli)
 {
     enum { DTYPE, SHAPE, PERSIST, PERM, ORDER, OVERWRITE };
     static const struct cli_opt spec[] = {
@@ -88,12 +88,12 @@ int cli_create(struct cli *cli)
         return rc < 0 ? 0 : rc;
     if (!(flags & (1u << DTYPE)) || !(flags & (1u << SHAPE)))
         return cli_usage_error("%s needs --dtype and --shape", "create");
-    rc = cli_parse_shape(values[SHAPE], &ndim, shape);
+    rc = edit_parse_shape(values[SHAPE], &ndim, shape);
     if (rc != 0)
         return rc;
-    if ((flags & (1u << PERM)) && (rc = cli_parse_perm(values[PERM], &opts.perm)) != 0)
+    if ((flags & (1u << PERM)) && (rc = edit_parse_perm(values[PERM], &opts.perm)) != 0)
         return rc;
-    if ((flags & (1u << ORDER)) && (rc = cli_parse_order(values[ORDER], &opts.order)) != 0)
+    if ((flags & (1u << ORDER)) && (rc = edit_parse_order(values[ORDER], &opts.order)) != 0)
         return rc;
     opts.persist = (flags & (1u << PERSIST)) != 0;
     opts.overwrite = (flags & (1u << OVERWRITE)) != 0;
@@ -109,7 +109,7 @@ int cli_create(struct cli *cli)
     return 0;
 }
 
-int cli_rm(struct cli *cli)
+int edit_rm(struct cli *cli)
 {
     char what[SHARR_NAME_MAX + 8];
     const char *values[1], *pos[1] = { 0 };
@@ -129,7 +129,7 @@ int cli_rm(struct cli *cli)
 }
 
 /* --owner USER (a name or a uid) into *ret_uid; 0 or a usage error status. */
-static int cli_parse_owner(const char *s, uint32_t *ret_uid)
+static int edit_parse_owner(const char *s, uint32_t *ret_uid)
 {
     char err[256];
 
@@ -140,7 +140,7 @@ static int cli_parse_owner(const char *s, uint32_t *ret_uid)
 
 /* Flush a persistent array to disk: every process's writes through shared mappings
  * are in the page cache, so the daemon's fsync makes them all durable. */
-int cli_sync(struct cli *cli)
+int edit_sync(struct cli *cli)
 {
     static const struct cli_opt spec[] = { { "owner", 1, 0 } };
     char what[SHARR_NAME_MAX + 8];
@@ -154,7 +154,7 @@ int cli_sync(struct cli *cli)
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     if (flags & 1u) {
-        rc = cli_parse_owner(values[0], &o.owner);
+        rc = edit_parse_owner(values[0], &o.owner);
         if (rc != 0)
             return rc;
         o.flags |= SHARR_F_OWNER;
@@ -174,8 +174,8 @@ int cli_sync(struct cli *cli)
 }
 
 /* import --move: the daemon takes FILE itself; say what became of it. */
-static int cli_import_move(struct cli *cli, const char *path, const char *name,
-                           const struct sharr_create_opts *opts)
+static int edit_import_move(struct cli *cli, const char *path, const char *name,
+                            const struct sharr_create_opts *opts)
 {
     struct sharr_info info;
     char err[512];
@@ -198,7 +198,7 @@ static int cli_import_move(struct cli *cli, const char *path, const char *name,
     return 0;
 }
 
-int cli_import(struct cli *cli)
+int edit_import(struct cli *cli)
 {
     enum { DTYPE, SHAPE, OFFSET, ORDER, PERSIST, PERM, OVERWRITE, MOVE };
     static const struct cli_opt spec[] = {
@@ -225,7 +225,7 @@ int cli_import(struct cli *cli)
                                "--shape too");
     if (flags & (1u << DTYPE)) {
         how.dtype = values[DTYPE];
-        rc = cli_parse_shape(values[SHAPE], &how.ndim, how.shape);
+        rc = edit_parse_shape(values[SHAPE], &how.ndim, how.shape);
         if (rc != 0)
             return rc;
     }
@@ -237,9 +237,9 @@ int cli_import(struct cli *cli)
         if (errno != 0 || values[OFFSET][0] < '0' || values[OFFSET][0] > '9' || *end != '\0')
             return cli_usage_error("--offset '%s' is not a byte count", values[OFFSET]);
     }
-    if ((flags & (1u << ORDER)) && (rc = cli_parse_order(values[ORDER], &how.order)) != 0)
+    if ((flags & (1u << ORDER)) && (rc = edit_parse_order(values[ORDER], &how.order)) != 0)
         return rc;
-    if ((flags & (1u << PERM)) && (rc = cli_parse_perm(values[PERM], &how.opts.perm)) != 0)
+    if ((flags & (1u << PERM)) && (rc = edit_parse_perm(values[PERM], &how.opts.perm)) != 0)
         return rc;
     how.opts.persist = (flags & (1u << PERSIST)) != 0;
     how.opts.overwrite = (flags & (1u << OVERWRITE)) != 0;
@@ -248,7 +248,7 @@ int cli_import(struct cli *cli)
     if (cli_connect(cli) != 0)
         return CLI_EXIT_FAIL;
     if (flags & (1u << MOVE))
-        return cli_import_move(cli, pos[0], pos[1], &how.opts);
+        return edit_import_move(cli, pos[0], pos[1], &how.opts);
     rc = transfer_import(cli->conn, pos[0], pos[1], &how, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "sharr: %s: %s (%s)\n", what, err, sharr_err_name(rc));
@@ -257,7 +257,7 @@ int cli_import(struct cli *cli)
     return 0;
 }
 
-int cli_export(struct cli *cli)
+int edit_export(struct cli *cli)
 {
     static const struct cli_opt spec[] = { { "force", 0, 'f' }, { "owner", 1, 0 } };
     const char *values[2], *pos[2] = { 0 };
@@ -269,7 +269,7 @@ int cli_export(struct cli *cli)
     rc = cli_parse(cli, spec, 2, &flags, values, pos, 2, "the NAME of an array and a FILE");
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    if ((flags & 2u) && (rc = cli_parse_owner(values[1], &owner)) != 0)
+    if ((flags & 2u) && (rc = edit_parse_owner(values[1], &owner)) != 0)
         return rc;
     snprintf(what, sizeof(what), "export %s", pos[0]);
     if (cli_connect(cli) != 0)
@@ -285,7 +285,7 @@ int cli_export(struct cli *cli)
 }
 
 /* chmod MODE NAME and chown USER[:GROUP] NAME (owner.c reads MODE and USER[:GROUP]). */
-static int cli_chperm(struct cli *cli, bool chown)
+static int edit_chperm(struct cli *cli, bool chown)
 {
     char what[SHARR_NAME_MAX + 8], err[256];
     const char *values[1], *pos[2] = { 0 };
@@ -309,12 +309,12 @@ static int cli_chperm(struct cli *cli, bool chown)
     return rc < 0 ? cli_fail(what, rc) : 0;
 }
 
-int cli_chmod(struct cli *cli)
+int edit_chmod(struct cli *cli)
 {
-    return cli_chperm(cli, false);
+    return edit_chperm(cli, false);
 }
 
-int cli_chown(struct cli *cli)
+int edit_chown(struct cli *cli)
 {
-    return cli_chperm(cli, true);
+    return edit_chperm(cli, true);
 }

@@ -7,18 +7,18 @@
 #include "cli.h"
 
 /* create NAME --dtype T --shape A,B,... [options]: a new array. */
-int cli_create(struct cli *cli);
+int edit_create(struct cli *cli);
 /* rm NAME: remove an array's name. */
-int cli_rm(struct cli *cli);
+int edit_rm(struct cli *cli);
 /* sync NAME [--owner USER]: a persistent array's data and metadata onto disk. */
-int cli_sync(struct cli *cli);
+int edit_sync(struct cli *cli);
 /* import FILE NAME [options]: a new array from a .npy or raw file. */
-int cli_import(struct cli *cli);
+int edit_import(struct cli *cli);
 /* export NAME FILE [--force] [--owner USER]: an array into a .npy file. */
-int cli_export(struct cli *cli);
+int edit_export(struct cli *cli);
 /* chmod MODE NAME: an array's permission bits. */
-int cli_chmod(struct cli *cli);
+int edit_chmod(struct cli *cli);
 /* chown USER[:GROUP] NAME: an array's owner and/or group. */
-int cli_chown(struct cli *cli);
+int edit_chown(struct cli *cli);
 
 #endif

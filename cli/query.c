@@ -18,7 +18,7 @@
 
 #define CLI_LIST_PAGE 256
 
-static double cli_now_ms(void)
+static double query_now_ms(void)
 {
     struct timespec ts;
 
@@ -26,7 +26,7 @@ static double cli_now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-int cli_ping(struct cli *cli)
+int query_ping(struct cli *cli)
 {
     static const struct cli_opt spec[] = { { "json", 0, 0 } };
     struct sharr_server srv;
@@ -49,9 +49,9 @@ int cli_ping(struct cli *cli)
         return CLI_EXIT_FAIL;
     sharr_server_info(cli->conn, &srv);
     /* One request after hello, so the time is a plain round trip, not the connect. */
-    t0 = cli_now_ms();
+    t0 = query_now_ms();
     rc = sharr_stats(cli->conn, &st);
-    t1 = cli_now_ms();
+    t1 = query_now_ms();
     if (rc < 0)
         return cli_fail("ping", rc);
     if (flags & 1u) {
@@ -69,8 +69,8 @@ int cli_ping(struct cli *cli)
 }
 
 /* One row of ls -l. */
-static int cli_ls_row(struct format_table *t, const struct sharr_info *in,
-                      const struct top_holders *hs)
+static int query_ls_row(struct format_table *t, const struct sharr_info *in,
+                        const struct top_holders *hs)
 {
     char shape[FORMAT_SHAPE_MAX], size[FORMAT_SIZE_MAX], user[FORMAT_USER_MAX];
     char perm[8], attached[16], held[512];
@@ -90,7 +90,7 @@ static int cli_ls_row(struct format_table *t, const struct sharr_info *in,
     return format_table_add(t, cells);
 }
 
-int cli_ls(struct cli *cli)
+int query_ls(struct cli *cli)
 {
     static const struct cli_opt spec[] = { { "long", 0, 'l' }, { "json", 0, 0 } };
     static const char *const header[] = { "NAME", "DTYPE", "SHAPE", "SIZE", "KIND", "PERM",
@@ -142,7 +142,7 @@ int cli_ls(struct cli *cli)
                 else
                     format_json_info(stdout, &page[i]);
             } else if (lng) {
-                if (cli_ls_row(table, &page[i], &hs) < 0) {
+                if (query_ls_row(table, &page[i], &hs) < 0) {
                     fprintf(stderr, "sharr: ls: out of memory\n");
                     status = CLI_EXIT_FAIL;
                     goto out;
@@ -190,7 +190,7 @@ static int query_print_pairs(const char *(*rows)[2], size_t n, const char *what)
     return status;
 }
 
-int cli_info(struct cli *cli)
+int query_info(struct cli *cli)
 {
     static const struct cli_opt spec[] = { { "json", 0, 0 } };
     struct sharr_info in;
@@ -280,7 +280,7 @@ static int query_start_json(struct cli *cli, bool *ret_json)
     return 0;
 }
 
-int cli_stats(struct cli *cli)
+int query_stats(struct cli *cli)
 {
     struct sharr_stats s;
     char arrays[96], bytes[128], conns[24], atts[24], vol[96], per[96], pid[16], up[48];
@@ -350,7 +350,7 @@ int cli_stats(struct cli *cli)
     }
 }
 
-int cli_top(struct cli *cli)
+int query_top(struct cli *cli)
 {
     bool json;
     int rc;

@@ -7,14 +7,14 @@
 #include "cli.h"
 
 /* ping [--json]: the daemon's version, protocol and round-trip time. */
-int cli_ping(struct cli *cli);
+int query_ping(struct cli *cli);
 /* ls [-l] [--json]: the arrays the caller may see. */
-int cli_ls(struct cli *cli);
+int query_ls(struct cli *cli);
 /* info NAME [--json]: one array and the processes attached to it. */
-int cli_info(struct cli *cli);
+int query_info(struct cli *cli);
 /* stats [--json]: the daemon's counters. */
-int cli_stats(struct cli *cli);
+int query_stats(struct cli *cli);
 /* top [--json] (also ps): per process, the arrays it holds. */
-int cli_top(struct cli *cli);
+int query_top(struct cli *cli);
 
 #endif
