@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "name.h"
+#include "pack.h"
 #include "perm.h"
 #include "shape.h"
 
@@ -58,53 +59,92 @@ int codec_pack_end(msgpack_sbuffer *out, size_t mark, int r)
     return 0;
 }
 
+/* The most bytes field f takes in a params map, its key included. */
+static size_t codec_out_max(const struct codec_out *f)
+{
+    size_t n = PACK_HEAD_MAX + strlen(f->key);
+
+    switch (f->kind) {
+    case CODEC_OUT_STR:
+        return n + PACK_HEAD_MAX + strnlen(f->s, f->max);
+    case CODEC_OUT_SHAPE:
+        return n + PACK_HEAD_MAX + PACK_UINT_MAX * (size_t)f->ndim;
+    default:
+        return n + PACK_UINT_MAX;
+    }
+}
+
+/* Field f's value at p, which has codec_out_max(f) bytes of room after its key. */
+static char *codec_put_out(char *p, const struct codec_out *f)
+{
+    switch (f->kind) {
+    case CODEC_OUT_UINT:
+        return pack_uint(p, f->u);
+    case CODEC_OUT_INT:
+        return pack_int(p, f->i);
+    case CODEC_OUT_BOOL:
+        return pack_bool(p, f->b);
+    case CODEC_OUT_STR:
+        return pack_str(p, f->s, strnlen(f->s, f->max));
+    case CODEC_OUT_SHAPE:
+        p = pack_array(p, f->ndim);
+        for (uint32_t d = 0; d < f->ndim; d++)
+            p = pack_uint(p, f->shape[d]);
+        return p;
+    }
+    return p;
+}
+
+/* Written with pack.h's stores into one reserved stretch: every attach and create
+ * sends one of these, and msgpack-c's write call per value was most of its cost. */
 int codec_pack_params(msgpack_sbuffer *out, enum codec_type type, uint32_t msgid,
                       const char *method, const struct codec_out *f, size_t n)
 {
-    size_t mark = out->size;
+    size_t room = CODEC_HEAD_MAX + (method != NULL ? strlen(method) : 0);
     uint32_t count = 0;
-    msgpack_packer pk;
-    int r = 0;
+    char *start;
+    char *p;
 
-    for (size_t k = 0; k < n; k++)
-        count += f[k].key != NULL;
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    if (type == CODEC_NOTIFY) {
-        r |= msgpack_pack_array(&pk, 3);
-        r |= msgpack_pack_uint32(&pk, CODEC_NOTIFY);
-        r |= codec_pack_cstr(&pk, method);
-        r |= msgpack_pack_array(&pk, 1);
-    } else if (type == CODEC_RESPONSE) {
-        r |= codec_pack_response_head(&pk, msgid);
-    } else {
-        r |= codec_pack_request_head(&pk, msgid, method, true);
-    }
-    r |= msgpack_pack_map(&pk, count);
     for (size_t k = 0; k < n; k++) {
         if (f[k].key == NULL)
             continue;
-        r |= codec_pack_cstr(&pk, f[k].key);
-        switch (f[k].kind) {
-        case CODEC_OUT_UINT:
-            r |= msgpack_pack_uint64(&pk, f[k].u);
-            break;
-        case CODEC_OUT_INT:
-            r |= msgpack_pack_int64(&pk, f[k].i);
-            break;
-        case CODEC_OUT_BOOL:
-            r |= f[k].b ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
-            break;
-        case CODEC_OUT_STR:
-            r |= codec_pack_strn(&pk, f[k].s, f[k].max);
-            break;
-        case CODEC_OUT_SHAPE:
-            r |= msgpack_pack_array(&pk, f[k].ndim);
-            for (uint32_t d = 0; d < f[k].ndim; d++)
-                r |= msgpack_pack_uint64(&pk, f[k].shape[d]);
-            break;
-        }
+        count++;
+        room += codec_out_max(&f[k]);
     }
-    return codec_pack_end(out, mark, r);
+    p = start = codec_room(out, room);
+    if (p == NULL)
+        return -ENOMEM;
+    if (type == CODEC_NOTIFY) {
+        p = pack_array(p, 3);
+        p = pack_uint(p, CODEC_NOTIFY);
+        p = pack_str(p, method, strlen(method));
+        p = pack_array(p, 1);
+    } else if (type == CODEC_RESPONSE) {
+        p = codec_put_response_head(p, msgid);
+    } else {
+        p = pack_array(p, 4);
+        p = pack_uint(p, CODEC_REQUEST);
+        p = pack_uint(p, msgid);
+        p = pack_str(p, method, strlen(method));
+        p = pack_array(p, 1);
+    }
+    p = pack_map(p, count);
+    for (size_t k = 0; k < n; k++) {
+        if (f[k].key == NULL)
+            continue;
+        p = pack_str(p, f[k].key, strlen(f[k].key));
+        p = codec_put_out(p, &f[k]);
+    }
+    out->size += (size_t)(p - start);
+    return 0;
+}
+
+char *codec_put_response_head(char *p, uint32_t msgid)
+{
+    p = pack_array(p, 4);
+    p = pack_uint(p, CODEC_RESPONSE);
+    p = pack_uint(p, msgid);
+    return pack_nil(p);
 }
 
 char *codec_room(msgpack_sbuffer *out, size_t n)

@@ -16,6 +16,7 @@
 
 #include "codec.h"
 #include "dtype.h"
+#include "pack.h"
 
 #define CODEC_STR(x) #x
 #define CODEC_XSTR(x) CODEC_STR(x)
@@ -60,6 +61,15 @@ struct codec_out {
  * key, and says so: its count is theirs. 0, or -ENOMEM (nothing written). */
 int codec_pack_params(msgpack_sbuffer *out, enum codec_type type, uint32_t msgid,
                       const char *method, const struct codec_out *f, size_t n);
+
+/* The most bytes of a message's envelope besides its method name: a request's
+ * [0, msgid, method, [ and the map header, or a response's [1, msgid, nil, and a map
+ * header. */
+#define CODEC_HEAD_MAX (4 * PACK_HEAD_MAX + 2 * PACK_UINT_MAX + 1)
+
+/* [1, msgid, nil, at p, which has CODEC_HEAD_MAX bytes of room: the head of a
+ * successful response, whose result follows. */
+char *codec_put_response_head(char *p, uint32_t msgid);
 
 /* Undo a partly written message so the buffer only ever holds whole ones. */
 int codec_pack_end(msgpack_sbuffer *out, size_t mark, int r);

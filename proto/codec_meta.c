@@ -29,6 +29,12 @@ static const char *const codec_meta_keys[CODEC_META_NKEYS] = {
 #undef CODEC_META_KEY
 };
 
+static const uint8_t codec_meta_key_lens[CODEC_META_NKEYS] = {
+#define CODEC_META_KEY_LEN(id, field, key, kind, required) sizeof(key) - 1,
+    META_FIELDS(CODEC_META_KEY_LEN)
+#undef CODEC_META_KEY_LEN
+};
+
 /* The keys an array map must have: the first ones of META_FIELDS. */
 #define CODEC_META_ONE_REQUIRED(id, field, key, kind, required) +(required)
 enum { CODEC_META_NREQUIRED = 0 META_FIELDS(CODEC_META_ONE_REQUIRED) };
@@ -149,41 +155,51 @@ static int codec_pack_meta(msgpack_packer *pk, const struct meta *m, bool keyed)
     return 0;
 }
 
+/* Bytes of an attach reply besides the array map: the envelope, the result's map,
+ * its three keys, the handle and true. */
+#define CODEC_ATTACH_EXTRA (CODEC_HEAD_MAX + 3 * PACK_HEAD_MAX + 16 + PACK_UINT_MAX + 1)
+
+/* Every attach answers with one of these: the whole reply is written with pack.h's
+ * stores into one reserved stretch, no msgpack-c write call per value. */
 int codec_pack_reply_attach(msgpack_sbuffer *out, uint32_t msgid,
                             const struct codec_attach_reply *a)
 {
-    size_t mark = out->size;
-    msgpack_packer pk;
-    int r = 0;
+    char *start;
+    char *p;
 
     if (!codec_meta_packable(&a->meta))
         return -EINVAL;
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    r |= codec_pack_response_head(&pk, msgid);
-    r |= msgpack_pack_map(&pk, 3);
-    r |= codec_pack_cstr(&pk, "array");
-    r |= codec_pack_meta(&pk, &a->meta, true);
-    r |= codec_pack_cstr(&pk, "handle");
-    r |= msgpack_pack_uint64(&pk, a->handle);
-    r |= codec_pack_cstr(&pk, "fd");
-    r |= msgpack_pack_true(&pk);
-    return codec_pack_end(out, mark, r);
+    p = start = codec_room(out, CODEC_ATTACH_EXTRA + codec_meta_packed_max(&a->meta));
+    if (p == NULL)
+        return -ENOMEM;
+    p = codec_put_response_head(p, msgid);
+    p = pack_map(p, 3);
+    p = pack_str(p, "array", 5);
+    p = codec_put_meta(p, &a->meta, true);
+    p = pack_str(p, "handle", 6);
+    p = pack_uint(p, a->handle);
+    p = pack_str(p, "fd", 2);
+    p = pack_bool(p, true);
+    out->size += (size_t)(p - start);
+    return 0;
 }
 
 int codec_pack_reply_stat(msgpack_sbuffer *out, uint32_t msgid, const struct meta *m)
 {
-    size_t mark = out->size;
-    msgpack_packer pk;
-    int r = 0;
+    char *start;
+    char *p;
 
     if (!codec_meta_packable(m))
         return -EINVAL;
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    r |= codec_pack_response_head(&pk, msgid);
-    r |= msgpack_pack_map(&pk, 1);
-    r |= codec_pack_cstr(&pk, "array");
-    r |= codec_pack_meta(&pk, m, true);
-    return codec_pack_end(out, mark, r);
+    p = start = codec_room(out, CODEC_ATTACH_EXTRA + codec_meta_packed_max(m));
+    if (p == NULL)
+        return -ENOMEM;
+    p = codec_put_response_head(p, msgid);
+    p = pack_map(p, 1);
+    p = pack_str(p, "array", 5);
+    p = codec_put_meta(p, m, true);
+    out->size += (size_t)(p - start);
+    return 0;
 }
 
 int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct meta *const *ms,
@@ -225,25 +241,31 @@ int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct met
 #define CODEC_ABSENT (-1)
 #define CODEC_REPEATED (-2)
 
-/* Where each of keys[0..nkeys) stands among n str objects stride bytes apart (a map's
- * keys, or a list reply's columns): pos[k] is its index, CODEC_ABSENT or
- * CODEC_REPEATED. One pass; about one comparison a name when the names come in the
- * order of keys[], where a codec_field per key compares every name. */
-static void codec_index(const msgpack_object *names, size_t stride, uint32_t n,
-                        const char *const *keys, unsigned nkeys, int64_t *pos)
+/* name is key k of an array map. */
+static inline bool codec_meta_key_is(const msgpack_object *name, unsigned k)
 {
-    for (unsigned k = 0; k < nkeys; k++)
+    return name->type == MSGPACK_OBJECT_STR && name->via.str.size == codec_meta_key_lens[k] &&
+           memcmp(name->via.str.ptr, codec_meta_keys[k], codec_meta_key_lens[k]) == 0;
+}
+
+/* Where each key of an array map stands among n str objects stride bytes apart (a
+ * map's keys, or a list reply's columns): pos[k] is its index, CODEC_ABSENT or
+ * CODEC_REPEATED. One pass; about one comparison a name when the names come in the
+ * order of META_FIELDS, where a codec_field per key compares every name. */
+static void codec_index(const msgpack_object *names, size_t stride, uint32_t n, int64_t *pos)
+{
+    for (unsigned k = 0; k < CODEC_META_NKEYS; k++)
         pos[k] = CODEC_ABSENT;
     for (uint32_t i = 0; i < n; i++) {
         const msgpack_object *name = (const void *)((const char *)names + i * stride);
         unsigned k = 0;
 
-        if (i < nkeys && codec_str_is(name, keys[i]))
+        if (i < CODEC_META_NKEYS && codec_meta_key_is(name, i))
             k = i;
         else
-            while (k < nkeys && !codec_str_is(name, keys[k]))
+            while (k < CODEC_META_NKEYS && !codec_meta_key_is(name, k))
                 k++;
-        if (k < nkeys)
+        if (k < CODEC_META_NKEYS)
             pos[k] = pos[k] == CODEC_ABSENT ? (int64_t)i : CODEC_REPEATED;
     }
 }
@@ -355,8 +377,7 @@ static int codec_meta(const struct codec_ctx *c, const msgpack_object *obj, stru
     if ((r = codec_map(c, obj, false, "the array")) < 0)
         return r;
     codec_index(obj->via.map.size > 0 ? &obj->via.map.ptr[0].key : NULL,
-                sizeof(msgpack_object_kv), obj->via.map.size, codec_meta_keys,
-                CODEC_META_NKEYS, pos);
+                sizeof(msgpack_object_kv), obj->via.map.size, pos);
     r = codec_check_index(c, codec_meta_keys, CODEC_META_NKEYS, CODEC_META_NREQUIRED, pos);
     if (r < 0)
         return r;
@@ -457,8 +478,7 @@ int codec_parse_reply_list(const msgpack_object *result, struct meta *out, size_
         return r;
     if (!codec_str_array(columns))
         return codec_fail(&c, -EINVAL, "'columns' must be an array of strings");
-    codec_index(columns->via.array.ptr, sizeof(msgpack_object), columns->via.array.size,
-                codec_meta_keys, CODEC_META_NKEYS, pos);
+    codec_index(columns->via.array.ptr, sizeof(msgpack_object), columns->via.array.size, pos);
     r = codec_check_index(&cc, codec_meta_keys, CODEC_META_NKEYS, CODEC_META_NREQUIRED, pos);
     if (r < 0)
         return r;

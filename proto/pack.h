@@ -117,4 +117,10 @@ static inline char *pack_bool(char *p, bool v)
     return p;
 }
 
+static inline char *pack_nil(char *p)
+{
+    *p++ = (char)0xc0;
+    return p;
+}
+
 #endif
