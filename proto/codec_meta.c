@@ -129,15 +129,35 @@ static inline char *codec_put_shape(char *p, bool keyed, enum codec_meta_key k, 
 #define CODEC_PUT_I64(p, keyed, k, m, f) codec_put_int(p, keyed, k, (m)->f)
 #define CODEC_PUT_BOOL(p, keyed, k, m, f) codec_put_bool(p, keyed, k, (m)->f)
 
+/* Whether an array map leaves key k out: grown and damaged appear only when they say
+ * something (not 0, not false), so a healthy array's map is no longer than before they
+ * existed; a reader takes an absent one as its default. A list row has every column. */
+static inline bool codec_meta_omitted(enum codec_meta_key k, const struct meta *m)
+{
+    switch (k) {
+    case CODEC_META_GROWN:
+        return m->grown == 0;
+    case CODEC_META_DAMAGED:
+        return !m->damaged;
+    default:
+        return false;
+    }
+}
+
 /* m as an array map (keyed) or as a list row of the values alone, in the order of
  * META_FIELDS, at p, which has codec_meta_packed_max(m) bytes of room. Written with
  * pack.h's stores: a list reply holds a thousand of these, and msgpack-c's one write
  * call per value was most of its cost. */
 static char *codec_put_meta(char *p, const struct meta *m, bool keyed)
 {
-    p = keyed ? pack_map(p, CODEC_META_NKEYS) : pack_array(p, CODEC_META_NKEYS);
-#define CODEC_META_PUT(id, field, key, kind, required) \
-    p = CODEC_PUT_##kind(p, keyed, CODEC_META_##id, m, field);
+    if (keyed)
+        p = pack_map(p, CODEC_META_NKEYS - codec_meta_omitted(CODEC_META_GROWN, m) -
+                            codec_meta_omitted(CODEC_META_DAMAGED, m));
+    else
+        p = pack_array(p, CODEC_META_NKEYS);
+#define CODEC_META_PUT(id, field, key, kind, required)           \
+    if (!keyed || !codec_meta_omitted(CODEC_META_##id, m))       \
+        p = CODEC_PUT_##kind(p, keyed, CODEC_META_##id, m, field);
     META_FIELDS(CODEC_META_PUT)
 #undef CODEC_META_PUT
     return p;

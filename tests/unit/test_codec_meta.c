@@ -224,11 +224,45 @@ static void test_codec_array_map_holds_exactly_the_records_fields(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* A healthy array's map leaves grown and damaged out (0 and false say nothing) and
+ * keeps every other field; it reads back with both at their defaults. */
+static void test_codec_array_map_leaves_out_grown_and_damaged_at_their_defaults(void **state)
+{
+    struct wire *w = *state;
+    struct codec_attach_reply in = { .handle = 3 }, out;
+    struct codec_msg msg;
+    const msgpack_object *array;
+    msgpack_sbuffer sb;
+    int has_fd = 0;
+    unsigned n = 0;
+    char err[256];
+
+    sample_meta(&in.meta, "healthy");
+    in.meta.grown = 0;
+    in.meta.damaged = false;
+    msgpack_sbuffer_init(&sb);
+    assert_int_equal(codec_pack_reply_attach(&sb, 9, &in), 0);
+    wire_msg(w, &sb, CODEC_RESPONSE, 9, &msg);
+    array = &msg.result->via.map.ptr[0].val;
+    assert_false(map_has(array, "grown"));
+    assert_false(map_has(array, "damaged"));
+#define COUNT(id, field, key, kind, required) n++;
+    META_FIELDS(COUNT)
+#undef COUNT
+    assert_int_equal(array->via.map.size, n - 2);
+    assert_int_equal(codec_parse_reply_attach(msg.result, &out, &has_fd, err, sizeof(err)), 0);
+    assert_meta_equal(&out.meta, &in.meta);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_codec_array_map_holds_exactly_the_records_fields,
                                         wire_setup, wire_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_codec_array_map_leaves_out_grown_and_damaged_at_their_defaults, wire_setup,
+            wire_teardown),
         cmocka_unit_test_setup_teardown(test_codec_attach_reply_round_trips_and_declares_fd,
                                         wire_setup, wire_teardown),
         cmocka_unit_test_setup_teardown(test_codec_stat_reply_round_trips, wire_setup,
