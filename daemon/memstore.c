@@ -77,6 +77,7 @@ int memstore_create(const struct meta *m, int *ret_fd, char *err, size_t errlen)
     uint8_t header[NPY_HEADER_LEN];
     uint64_t size = NPY_HEADER_LEN + m->nbytes;
     char label[64];
+    size_t n;
     int fd, r;
 
     r = npy_header_format(m, header);
@@ -85,7 +86,10 @@ int memstore_create(const struct meta *m, int *ret_fd, char *err, size_t errlen)
         return r;
     }
     /* The label shows in /proc/PID/fd and helps whoever debugs memory use. */
-    snprintf(label, sizeof(label), "sharr:%.57s", m->name);
+    memcpy(label, "sharr:", 6);
+    n = strnlen(m->name, sizeof(label) - 7);
+    memcpy(label + 6, m->name, n);
+    label[6 + n] = '\0';
     fd = memfd_create(label, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0) {
         r = -errno;

@@ -8,8 +8,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <unistd.h>
+
+#include "procfd.h"
 
 int openers_probe(int fd, bool writers_only)
 {
@@ -23,11 +24,10 @@ int openers_probe(int fd, bool writers_only)
 
 int openers_probe_reopen(int fd, bool writers_only)
 {
-    char path[32];
+    char path[PROCFD_PATH_MAX];
     int probe, r;
 
-    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-    probe = open(path, O_RDONLY | O_CLOEXEC);
+    probe = open(procfd_path(path, fd), O_RDONLY | O_CLOEXEC);
     if (probe < 0)
         return -errno;
     r = openers_probe(probe, writers_only);

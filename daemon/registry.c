@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "procfd.h"
+
 static void registry_wake(struct registry *reg, struct registry_array *a);
 
 /* What the opens waiting for name are answered with: its array once ready. */
@@ -253,15 +255,14 @@ int registry_descriptor(const struct store *s, const struct registry_array *a,
                         enum meta_mode mode, int *ret_fd)
 {
     int flags = mode == META_MODE_RPLUS ? O_RDWR : O_RDONLY;
-    char path[32];
+    char path[PROCFD_PATH_MAX];
     int fd;
 
     if (a->meta.persist)
         return store_reopen(s, a->meta.name, &a->file, flags, ret_fd);
     /* A new open file description, so one connection's fcntl(F_SETFL), file offset
      * or flock never reaches another's; a memfd's seals stay with the inode. */
-    snprintf(path, sizeof(path), "/proc/self/fd/%d", a->fd);
-    fd = open(path, flags | O_CLOEXEC);
+    fd = open(procfd_path(path, a->fd), flags | O_CLOEXEC);
     if (fd < 0)
         return -errno;
     *ret_fd = fd;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "npy.h"
+#include "procfd.h"
 #include "record.h"
 
 int store_file(char out[STORE_FILE_MAX], const char *prefix, const char *name,
@@ -503,12 +504,11 @@ remove_tmp:
  * keeps for it (only read, never opened). */
 static bool store_holds(const struct store *s, int fd)
 {
-    char proc[32], path[PROTO_PATH_MAX + STORE_FILE_MAX];
+    char proc[PROCFD_PATH_MAX], path[PROTO_PATH_MAX + STORE_FILE_MAX];
     size_t dir = strlen(s->path);
     ssize_t n;
 
-    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-    n = readlink(proc, path, sizeof(path) - 1);
+    n = readlink(procfd_path(proc, fd), path, sizeof(path) - 1);
     if (n < 0)
         return false;
     path[n] = '\0';
@@ -574,7 +574,7 @@ int store_adopt_check(const struct store *s, int fd, struct meta *m, char *err, 
 int store_adopt(const struct store *s, int fd, const struct meta *m, int *ret_fd,
                 char *err, size_t errlen)
 {
-    char proc[32];
+    char proc[PROCFD_PATH_MAX];
     struct store_names n;
     struct stat st, mine;
     bool committed = false;
@@ -587,7 +587,7 @@ int store_adopt(const struct store *s, int fd, const struct meta *m, int *ret_fd
     /* The name is reserved: any such file is a leftover. */
     unlinkat(s->dirfd, n.tmp, 0);
     unlinkat(s->dirfd, n.mtmp, 0);
-    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    procfd_path(proc, fd);
     step = "link the file into the store as";
     if (linkat(AT_FDCWD, proc, s->dirfd, n.tmp, AT_SYMLINK_FOLLOW) < 0) {
         r = -errno;
