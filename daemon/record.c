@@ -19,33 +19,68 @@
                       " perm=%04" PRIo32 " ctime=%" PRId64 " crc32c="
 
 /* CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), four bits at a time from a
- * 16-entry table: a record is a few dozen bytes, written once per create or change
- * and read once per array at start. */
-static uint32_t record_crc32c(const char *p, size_t len)
+ * 16-entry table: the portable way, for machines without the instruction below
+ * (RECORD_CRC32C_TABLE_ONLY, for its test, takes this way everywhere). */
+static uint32_t record_crc32c_table(uint32_t crc, const char *p, size_t len)
 {
     static const uint32_t nibble[16] = {
         0x00000000u, 0x105ec76fu, 0x20bd8edeu, 0x30e349b1u, 0x417b1dbcu, 0x5125dad3u,
         0x61c69362u, 0x7198540du, 0x82f63b78u, 0x92a8fc17u, 0xa24bb5a6u, 0xb21572c9u,
         0xc38d26c4u, 0xd3d3e1abu, 0xe330a81au, 0xf36e6f75u,
     };
-    uint32_t crc = 0xffffffffu;
 
     for (size_t i = 0; i < len; i++) {
         crc ^= (uint8_t)p[i];
         crc = (crc >> 4) ^ nibble[crc & 0xfu];
         crc = (crc >> 4) ^ nibble[crc & 0xfu];
     }
-    return ~crc;
+    return crc;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(RECORD_CRC32C_TABLE_ONLY)
+/* The same with SSE 4.2's crc32 instruction, eight bytes a step: a persistent create
+ * writes a record, and the table's way was a tenth of its instructions. */
+__attribute__((target("sse4.2"))) static uint32_t record_crc32c_sse42(uint32_t crc,
+                                                                      const char *p,
+                                                                      size_t len)
+{
+    uint64_t c = crc;
+    size_t i = 0;
+
+    for (; i + 8 <= len; i += 8) {
+        uint64_t v;
+
+        memcpy(&v, p + i, sizeof(v));
+        c = __builtin_ia32_crc32di(c, v);
+    }
+    for (; i < len; i++)
+        c = __builtin_ia32_crc32qi((uint32_t)c, (uint8_t)p[i]);
+    return (uint32_t)c;
+}
+#endif
+
+uint32_t record_crc32c(const char *p, size_t len)
+{
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(RECORD_CRC32C_TABLE_ONLY)
+    if (__builtin_cpu_supports("sse4.2"))
+        return ~record_crc32c_sse42(0xffffffffu, p, len);
+#endif
+    return ~record_crc32c_table(0xffffffffu, p, len);
 }
 
 size_t record_format(const struct record *r, char out[RECORD_MAX])
 {
+    static const char hex[] = "0123456789abcdef";
     int n = snprintf(out, RECORD_MAX, RECORD_V2_FMT, r->ino, r->uid, r->gid, r->perm,
                      r->ctime_ns);
+    uint32_t crc = record_crc32c(out, (size_t)n);
 
-    n += snprintf(out + n, RECORD_MAX - (size_t)n, "%08" PRIx32 "\n",
-                  record_crc32c(out, (size_t)n));
-    return (size_t)n;
+    /* "%08x\n" by hand: RECORD_MAX leaves room for it after the longest fields. */
+    for (int i = 0; i < 8; i++)
+        out[n + i] = hex[(crc >> (28 - 4 * i)) & 0xfu];
+    out[n + 8] = '\n';
+    out[n + 9] = '\0';
+    return (size_t)n + 9;
 }
 
 int record_parse(const char *text, size_t len, struct record *ret, char *err, size_t errlen)
