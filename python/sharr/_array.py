@@ -6,13 +6,12 @@ results), close() and pickling by name. Mapping and release live in _attachment.
 the pickle format in _pickle.py.
 """
 
-import math
 import operator
 import pwd
 
 import numpy as np
 
-from . import _attachment, _pickle
+from . import _attachment, _convert, _pickle
 
 _MODES = {
     "r": "r", "readonly": "r",
@@ -40,12 +39,7 @@ def _order(order):
 
 
 def _shape(shape):
-    if isinstance(shape, (int, np.integer)):
-        shape = (shape,)
-    shape = tuple(operator.index(d) for d in shape)
-    if any(d < 0 for d in shape):
-        raise ValueError(f"negative dimension in shape {shape}")
-    return shape
+    return _convert.shape(shape)
 
 
 def _shape_to_create(shape):
@@ -63,19 +57,7 @@ def _typestr(dtype):
     return dt.str
 
 
-def _wait_ms(wait):
-    """Seconds (None: do not wait, math.inf: forever) as libsharr's wait_ms."""
-    if wait is None:
-        return 0
-    if wait < 0:
-        raise ValueError(f"wait must be >= 0 seconds, not {wait}")
-    if math.isinf(wait):
-        return -1
-    return math.ceil(wait * 1000)
-
-
-# (uid_t)-1 means "no uid" to the kernel and to sharr.
-_UID_MAX = 2 ** 32 - 2
+_wait_ms = _convert.wait_ms
 
 
 def _owner(owner):
@@ -96,9 +78,7 @@ def _owner(owner):
     except TypeError:
         raise TypeError("owner must be a uid (int) or a user name (str), "
                         f"not {type(owner).__name__}") from None
-    if not 0 <= uid <= _UID_MAX:
-        raise ValueError(f"owner must be a uid in 0..{_UID_MAX}, not {uid}")
-    return uid
+    return _convert.ident(uid, "owner", "uid")
 
 
 def _mismatch(info, dtype, shape, order):

@@ -13,7 +13,7 @@ import weakref
 
 import numpy as np
 
-from . import _connection, _errors, _lib
+from . import _connection, _convert, _errors, _lib
 from ._info import ArrayInfo, numpy_dtype
 
 _UINT8 = np.dtype(np.uint8)
@@ -140,12 +140,14 @@ class Attachment:
 def create(socket, name, typestr, shape, order, persist, perm, overwrite):
     """Create the array name and attach it read/write. typestr is a numpy typestr,
     shape a tuple of ints, order 'C' or 'F'. Raises the daemon's error."""
+    # Checked before anything is sent: ctypes would wrap what does not fit.
+    c_shape = (ctypes.c_uint64 * len(shape))(*_convert.shape(shape))
+    opts = _lib.CreateOpts(order=order.encode(), persist=int(bool(persist)),
+                           perm=_convert.create_perm(perm), overwrite=int(bool(overwrite)),
+                           flags=0)
     path = _connection.resolve(socket)
     conn = _connection.get(path)
     c_name = encode_name(name)
-    c_shape = (ctypes.c_uint64 * len(shape))(*shape)
-    opts = _lib.CreateOpts(order=order.encode(), persist=int(bool(persist)),
-                           perm=perm, overwrite=int(bool(overwrite)), flags=0)
     ptr = ctypes.c_void_p()
     _errors.check(_lib.create(conn, c_name, typestr.encode(), len(shape), c_shape,
                               ctypes.byref(opts), ctypes.byref(ptr)), name)

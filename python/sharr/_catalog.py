@@ -8,7 +8,7 @@ import builtins
 import ctypes
 import os
 
-from . import _attachment, _connection, _errors, _lib
+from . import _attachment, _connection, _convert, _errors, _lib
 from ._info import ArrayInfo, Stats
 
 # Arrays asked for per sharr_list call; the daemon may return fewer (its page limit).
@@ -62,8 +62,8 @@ def adopt(path, name, *, perm=0o600, overwrite=False, socket=None):
     owned by the daemon's user and on the store's filesystem (else PermissionError,
     or OSError with EMLINK or EXDEV: copy it instead). Returns the new ArrayInfo;
     the data stays where numpy's header ends (.offset, usually 128)."""
+    opts = _lib.CreateOpts(perm=_convert.create_perm(perm), overwrite=int(bool(overwrite)))
     conn = _connection.get(_connection.resolve(socket))
-    opts = _lib.CreateOpts(perm=perm, overwrite=int(bool(overwrite)))
     out = _lib.Info()
     fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
