@@ -50,6 +50,15 @@ def _shape_to_create(shape):
     return shape
 
 
+def _offset(offset):
+    """Refuse an offset other than 0 (numpy's default, the only one a named array has)."""
+    offset = _convert.integer(offset, "offset")
+    if offset != 0:
+        raise ValueError(f"offset must be 0, not {offset}: a sharr array starts at its "
+                         "data; for the view of its bytes from k on, take "
+                         "a.view(np.uint8)[k:]")
+
+
 def _typestr(dtype):
     dt = np.dtype(dtype)
     if dt.names is not None or dt.subdtype is not None or dt.hasobject:
@@ -97,19 +106,23 @@ def _mismatch(info, dtype, shape, order):
 class memmap(np.memmap):
     """A named array of sharrd, mapped into this process; an ndarray like numpy.memmap.
 
-    memmap(name, dtype=None, mode='r+', shape=None, order=None, *, persist=False,
-           perm=0o600, wait=None, owner=None, socket=None)
+    memmap(name, dtype=None, mode='r+', offset=0, shape=None, order=None, *,
+           persist=False, perm=0o600, wait=None, owner=None, socket=None)
 
-    mode 'w+' creates the array (dtype and shape required; shape may be an int),
-    replacing an existing one of that name as numpy's 'w+' truncates a file. Modes
-    'r+', 'r' and 'c' attach an existing array and take dtype, shape and order from
-    the daemon; those given are checked (ValueError on mismatch). order defaults to
-    'C' on create. persist (keep on disk) and perm (permission bits) apply to 'w+';
-    wait (seconds, math.inf for ever) lets an attach wait for the name to appear.
-    owner (a uid or a user name) makes an attach accept only an array of that user:
-    any user may create a free name, also one you wait for, so name the owner you
-    trust; another owner's array raises PermissionError, also at the end of a wait.
-    socket is the daemon's socket path (default: $SHARR_SOCKET, then the usual places).
+    The arguments are numpy.memmap's, in numpy's order; sharr's own are keywords.
+    mode 'w+' creates the array (shape required, an int or a tuple; dtype uint8 and
+    order 'C' unless given, as numpy's defaults), replacing an existing one of that
+    name as numpy's 'w+' truncates a file. Modes 'r+', 'r' and 'c' attach an
+    existing array and take dtype, shape and order from the daemon; those given are
+    checked (ValueError on mismatch). offset must be 0: a sharr array has no bytes
+    before its data to skip (ValueError otherwise; a.view(np.uint8)[k:] is the view
+    of its bytes from k on). persist (keep on disk) and perm (permission bits) apply
+    to 'w+'; wait (seconds, math.inf for ever) lets an attach wait for the name to
+    appear. owner (a uid or a user name) makes an attach accept only an array of
+    that user: any user may create a free name, also one you wait for, so name the
+    owner you trust; another owner's array raises PermissionError, also at the end
+    of a wait. socket is the daemon's socket path (default: $SHARR_SOCKET, then the
+    usual places).
 
     .name is the array's name, .filename the .npy path of a persistent array (None
     for a volatile one), .offset the data offset in it (4096, or where numpy's header ends in an
@@ -127,15 +140,19 @@ class memmap(np.memmap):
     offset = None
     mode = None
 
-    def __new__(cls, name, dtype=None, mode="r+", shape=None, order=None, *,
+    def __new__(cls, name, dtype=None, mode="r+", offset=0, shape=None, order=None, *,
                 persist=False, perm=0o600, wait=None, owner=None, socket=None):
         try:  # _mode(), without a call: an attach is a few µs of Python in all
             mode = _MODES[mode]
         except (KeyError, TypeError):
             raise _bad_mode(mode) from None
+        if offset != 0 or type(offset) is not int:
+            _offset(offset)
         if mode == "w+":
-            if dtype is None or shape is None:
-                raise ValueError("mode 'w+' needs a dtype and a shape")
+            if shape is None:
+                raise ValueError("mode 'w+' needs a shape (shape must be given)")
+            if dtype is None:
+                dtype = np.uint8
             if wait is not None:
                 raise ValueError("wait applies to attaching ('r', 'r+', 'c'), not 'w+'")
             if owner is not None:
