@@ -188,8 +188,12 @@ class memmap(np.memmap):
     @classmethod
     def _over(cls, att, shape, dtype, offset, strides, order="C"):
         """An array of this class over att's mapping, offset bytes into it."""
-        # Positional arguments: numpy parses keywords at a cost like the array's own.
-        arr = np.ndarray.__new__(cls, shape, dtype, att.raw, offset, strides, order)
+        # Over the memoryview itself, as numpy.memmap is over its mmap, so that
+        # np.asarray(arr).base is arr (numpy collapses .base chains only through
+        # ndarrays). Positional arguments: numpy parses keywords at a cost like the
+        # array's own.
+        arr = np.ndarray.__new__(cls, shape, dtype, att.mmap, att.offset + offset, strides,
+                                 order)
         arr._sharr = att
         arr._mmap = att.mmap
         arr.filename = att.path
@@ -208,10 +212,11 @@ class memmap(np.memmap):
         self._sharr = getattr(obj, "_sharr", None) if self._mmap is not None else None
 
     def __array_wrap__(self, arr, context=None, *args):
-        # numpy.memmap only unwraps results for its exact type; do it for ours too,
-        # so np.sum() gives a numpy scalar and a + 1 a plain ndarray.
+        # numpy.memmap unwraps results for its exact type only, and leaves those of
+        # subclasses as they are; likewise for ours: np.sum() gives a numpy scalar
+        # and a + 1 a plain ndarray, a subclass's results keep the subclass.
         arr = np.ndarray.__array_wrap__(self, arr, context, *args)
-        if self is arr or not isinstance(arr, memmap):
+        if self is arr or type(self) is not memmap:
             return arr
         if arr.shape == ():
             return arr[()]
@@ -219,7 +224,9 @@ class memmap(np.memmap):
 
     def __getitem__(self, index):
         res = np.ndarray.__getitem__(self, index)
-        if isinstance(res, memmap) and res._sharr is None:
+        # As numpy.memmap: a copy (fancy indexing) of this very class is a plain
+        # ndarray; a subclass's stays of the subclass.
+        if type(res) is memmap and res._sharr is None:
             return res.view(np.ndarray)
         return res
 
