@@ -129,7 +129,8 @@ class memmap(np.memmap):
     adopted file), .mode the mode.
     flush() makes writes durable. close() ends this array's use of the attachment;
     memory stays valid for every view until the last one is garbage (see README).
-    Pickling carries the name, not the data.
+    Pickling carries the name, not the data, except in mode 'c', whose private
+    pages pickle by value (np.asarray(a) pickles any array by value).
     """
 
     # What numpy.memmap.__array_finalize__ sets on an array over no mapping (and _sharr
@@ -250,7 +251,9 @@ class memmap(np.memmap):
             att.closed = True
 
     def __reduce_ex__(self, protocol):
-        if self._sharr is None:
+        # A copy owns its values; a 'c' array's values are its private pages, which
+        # no attach elsewhere could see: both pickle by value, as numpy.memmap does.
+        if self._sharr is None or self._sharr.mode == "c":
             return self.view(np.ndarray).__reduce_ex__(protocol)
         return _pickle.reduce(self)
 
