@@ -6,6 +6,8 @@ sharr's own arguments (persist, perm, wait, owner, socket) are keywords only.
 """
 
 import inspect
+import os
+import subprocess
 
 import numpy as np
 import pytest
@@ -94,3 +96,20 @@ def test_a_zero_size_create_raises_the_exception_numpy_raises(new_name, npfile, 
         sharr.memmap(name, mode="w+", shape=shape)
     with pytest.raises(FileNotFoundError):
         sharr.info(name)
+
+
+@pytest.mark.parametrize("dtype", ["<f8", "|u1", ">c16"])
+def test_a_0d_array_is_created_attached_and_saved_as_numpy_makes_it(new_name, npfile, dtype):
+    control = np.memmap(npfile, dtype, "w+", shape=())
+    name = new_name()
+    a = sharr.memmap(name, dtype, "w+", shape=(), persist=True)
+    assert (a.shape, a.ndim, a.size, a.nbytes) == (control.shape, 0, 1, control.nbytes)
+    a[()] = 7
+    b = sharr.memmap(name, mode="r")
+    assert b.shape == () and b[()] == 7 and b.dtype == np.dtype(dtype)
+    assert sharr.info(name).shape == ()
+    assert np.load(sharr.info(name).path, mmap_mode="r")[()] == 7
+    assert type(a.sum()) is type(control.sum())
+    cli = os.path.join(os.environ["SHARR_BUILD_DIR"], "cli", "sharr")
+    shown = subprocess.run([cli, "info", name], capture_output=True, text=True, check=True)
+    assert "()" in shown.stdout
