@@ -66,6 +66,23 @@ def _typestr(dtype):
     return dt.str
 
 
+def _fold(dtype, shape):
+    """(dtype, shape) with a subarray dtype such as ('f4', (3,)) folded into the
+    shape, as numpy folds it into an array's: (float32, shape + (3,)). shape may be
+    None (not given) and stays None."""
+    dt = np.dtype(dtype)
+    if dt.subdtype is None:
+        return dt, shape
+    base, sub = dt.subdtype
+    return base, None if shape is None else _shape(shape) + sub
+
+
+def _create_args(dtype, shape):
+    """The typestr and shape a create sends, from a user's dtype and shape."""
+    dt, shape = _fold(dtype, _shape(shape))
+    return _typestr(dt), _shape_to_create(shape)
+
+
 _wait_ms = _convert.wait_ms
 
 
@@ -159,7 +176,7 @@ class memmap(np.memmap):
             if owner is not None:
                 raise ValueError("owner applies to attaching ('r', 'r+', 'c'), not 'w+': "
                                  "a create makes the array yours")
-            att = _attachment.create(socket, name, _typestr(dtype), _shape_to_create(shape),
+            att = _attachment.create(socket, name, *_create_args(dtype, shape),
                                      _order(order or "C"), persist, perm, True)
         elif owner is not None:
             att = cls._open_checked(socket, name, mode, dtype, shape, order, wait,
@@ -176,11 +193,19 @@ class memmap(np.memmap):
         """The attach that checks what the caller gave (dtype, shape, order: None when
         not given) against the array, and asks for owner (a uid, or None)."""
         # Arguments are checked before the daemon is asked anything.
-        dtype = np.dtype(dtype) if dtype is not None else None
         shape = _shape(shape) if shape is not None else None
+        given = sub = ()
+        if dtype is not None:
+            given = np.dtype(dtype)
+            sub = given.shape
+            dtype, shape = _fold(given, shape)
         order = _order(order) if order is not None else None
         att = _attachment.open_(socket, name, mode, _wait_ms(wait), owner)
         why = _mismatch(att.info, dtype, shape, order)
+        if why is None and sub and (len(sub) > len(att.shape) or
+                                    att.shape[-len(sub):] != sub):
+            why = (f"sharr array {name!r} has shape {att.shape}, which does not end in "
+                   f"the subarray shape {sub} of dtype {given}")
         if why is not None:
             del att  # release now, not when the traceback dies
             raise ValueError(why)
@@ -267,7 +292,7 @@ def create(name, shape, dtype=np.float64, *, order="C", persist=False, perm=0o60
 
     Unlike memmap(mode='w+'), an existing name raises FileExistsError unless
     overwrite is true."""
-    att = _attachment.create(socket, name, _typestr(dtype), _shape_to_create(shape),
+    att = _attachment.create(socket, name, *_create_args(dtype, shape),
                              _order(order), persist, perm, overwrite)
     return memmap._over(att, att.shape, att.dtype, 0, None, att.order)
 

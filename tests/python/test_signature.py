@@ -113,3 +113,30 @@ def test_a_0d_array_is_created_attached_and_saved_as_numpy_makes_it(new_name, np
     cli = os.path.join(os.environ["SHARR_BUILD_DIR"], "cli", "sharr")
     shown = subprocess.run([cli, "info", name], capture_output=True, text=True, check=True)
     assert "()" in shown.stdout
+
+
+@pytest.mark.parametrize("dtype, shape, order", [
+    (("f4", (3,)), (10,), "C"), (("f4", (3,)), (10, 2), "F"), (("<i2", (2, 3)), (), "C"),
+    (np.dtype((">f8", (4,))), 5, "C"), (("u1", (3,)), (1,), "F"),
+])
+def test_a_subarray_dtype_folds_into_the_shape_as_numpy_folds_it(new_name, npfile, dtype,
+                                                                 shape, order):
+    control = np.memmap(npfile, dtype, "w+", shape=shape, order=order)
+    name = new_name()
+    a = sharr.memmap(name, dtype, "w+", shape=shape, order=order)
+    assert (a.dtype, a.shape, a.strides) == (control.dtype, control.shape, control.strides)
+    b = sharr.create(new_name(), shape, dtype, order=order)
+    assert (b.dtype, b.shape, b.strides) == (control.dtype, control.shape, control.strides)
+    # An attach may name the array's dtype the same way, with or without the shape.
+    assert sharr.memmap(name, dtype, "r", shape=shape).shape == control.shape
+    assert sharr.memmap(name, dtype, "r").shape == control.shape
+    with pytest.raises(ValueError, match="shape"):
+        sharr.memmap(name, (control.dtype, (7,)), "r")
+
+
+def test_a_subarray_of_records_is_refused_like_records(new_name):
+    name = new_name()
+    with pytest.raises(ValueError):
+        sharr.memmap(name, ([("x", "f4")], (3,)), "w+", shape=2)
+    with pytest.raises(FileNotFoundError):
+        sharr.info(name)
