@@ -48,7 +48,8 @@ const char *format_shape(int ndim, const uint64_t *shape, char *buf, size_t len)
 {
     size_t used = 0;
 
-    buf[0] = '\0';
+    /* A 0-d array has no dimensions to join: numpy writes its shape (). */
+    snprintf(buf, len, "%s", ndim == 0 ? "()" : "");
     for (int i = 0; i < ndim && used < len; i++) {
         int n = snprintf(buf + used, len - used, "%s%llu", i > 0 ? "x" : "",
                          (unsigned long long)shape[i]);

@@ -216,17 +216,17 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
     char why[64];
     int rc;
 
-    if (conn == NULL || dtype == NULL || shape == NULL || ret_array == NULL)
-        return client_fail(-EINVAL, "sharr_create: conn, dtype, shape and ret_array "
-                           "must not be NULL");
+    if (conn == NULL || dtype == NULL || (shape == NULL && ndim > 0) || ret_array == NULL)
+        return client_fail(-EINVAL, "sharr_create: conn, dtype, shape (unless ndim is 0) "
+                           "and ret_array must not be NULL");
     rc = opts_read(caller_opts, sizeof(o), &o, "sharr_create_opts");
     if (rc < 0)
         return rc;
     rc = client_check_name(name);
     if (rc < 0)
         return rc;
-    if (ndim < 1 || ndim > PROTO_NDIM_MAX)
-        return client_fail(-EINVAL, "ndim %d is outside 1..%d", ndim, PROTO_NDIM_MAX);
+    if (ndim < 0 || ndim > PROTO_NDIM_MAX)
+        return client_fail(-EINVAL, "ndim %d is outside 0..%d", ndim, PROTO_NDIM_MAX);
     if (dtype_parse(dtype, &p.dtype) < 0)
         return client_fail(-EINVAL, "unknown or unsupported dtype '%s'", dtype);
     if (opts->order != 0 && opts->order != 'C' && opts->order != 'F')
@@ -247,7 +247,8 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
                            (unsigned long long)p.dtype.itemsize);
     memcpy(p.name, name, strlen(name) + 1);
     p.ndim = (uint32_t)ndim;
-    memcpy(p.shape, shape, (size_t)ndim * sizeof(uint64_t));
+    if (ndim > 0)
+        memcpy(p.shape, shape, (size_t)ndim * sizeof(uint64_t));
     p.order = opts->order != 0 ? opts->order : 'C';
     p.persist = opts->persist != 0;
     p.perm = opts->perm != 0 ? opts->perm : 0600;

@@ -168,7 +168,8 @@ SHARR_EXPORT void sharr_disconnect(sharr_t *conn);
 SHARR_EXPORT int sharr_server_info(sharr_t *conn, struct sharr_server *ret_info);
 
 /* Create an array and attach it read/write. dtype is a numpy typestr ("<f4") or a
- * numpy name ("float32"); shape has ndim (1..64) dimensions, each >= 1. */
+ * numpy name ("float32"); shape has ndim (0..64) dimensions, each >= 1 (ndim 0 is
+ * numpy's 0-d array of one element; shape may then be NULL). */
 SHARR_EXPORT int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
                               const uint64_t *shape, const struct sharr_create_opts *opts,
                               sharr_array_t **ret_array);
@@ -309,8 +310,8 @@ SHARR_EXPORT int sharr_default_socket(char *buf, size_t len);
  * fills ret_info's dtype, itemsize, ndim, shape, order, nbytes and offset (where the
  * data starts) and zeroes the rest. Returns 0; -EAGAIN when the header does not end
  * within len bytes (SHARR_NPY_HEADER_MAX bytes hold any header sharr accepts);
- * -EINVAL when buf is no .npy header or one sharr cannot hold (an object dtype, a
- * 0-d or empty array), with the reason in sharr_last_error(). */
+ * -EINVAL when buf is no .npy header or one sharr cannot hold (an object dtype, an
+ * empty array), with the reason in sharr_last_error(). */
 SHARR_EXPORT int sharr_npy_parse(const void *buf, size_t len, struct sharr_info *ret_info);
 
 #ifdef __cplusplus

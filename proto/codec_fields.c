@@ -382,8 +382,7 @@ int codec_shape(const struct codec_ctx *c, const char *key, const msgpack_object
 {
     if (v == NULL)
         return 0;
-    if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size == 0 ||
-        v->via.array.size > PROTO_NDIM_MAX)
+    if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size > PROTO_NDIM_MAX)
         goto bad;
     for (uint32_t i = 0; i < v->via.array.size; i++) {
         const msgpack_object *d = &v->via.array.ptr[i];
@@ -395,7 +394,7 @@ int codec_shape(const struct codec_ctx *c, const char *key, const msgpack_object
     return 0;
 
 bad:
-    return codec_fail(c, -EINVAL, "'%s' must be an array of 1.." CODEC_XSTR(PROTO_NDIM_MAX)
+    return codec_fail(c, -EINVAL, "'%s' must be an array of 0.." CODEC_XSTR(PROTO_NDIM_MAX)
                       " positive integers", key);
 }
 

@@ -288,10 +288,6 @@ int npy_header_parse(const uint8_t *buf, size_t len, struct meta *m,
     r = npy_dict(&c, &parsed, err, errlen);
     if (r < 0)
         return r;
-    if (parsed.ndim == 0) {
-        npy_errf(err, errlen, "npy: 0-dimensional arrays are not supported");
-        return -EINVAL;
-    }
     r = shape_nbytes(parsed.ndim, parsed.shape, parsed.dtype.itemsize, &nbytes);
     if (r < 0) {
         npy_errf(err, errlen, "npy: %s", r == -EOVERFLOW ? "array size overflows"

@@ -15,7 +15,8 @@ int shape_nbytes(uint32_t ndim, const uint64_t *shape, uint64_t itemsize,
 {
     uint64_t total = itemsize;
 
-    if (ndim == 0 || ndim > PROTO_NDIM_MAX || shape == NULL || itemsize == 0)
+    /* ndim 0 is numpy's 0-d array: one element, and no dimension to read. */
+    if (ndim > PROTO_NDIM_MAX || (shape == NULL && ndim > 0) || itemsize == 0)
         return -EINVAL;
     for (uint32_t i = 0; i < ndim; i++) {
         if (shape[i] == 0)

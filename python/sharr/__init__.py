@@ -10,9 +10,11 @@ This package binds libsharr with ctypes; see python/README.md for lifetimes.
 """
 
 from ._array import create, memmap, open
-from ._catalog import adopt, info, list, stats, unlink
+from ._catalog import adopt, chmod, chown, holders, info, list, stats, unlink
 from ._connection import default_socket
-from ._info import ArrayInfo, Stats
+from ._info import ArrayInfo, Holder, Stats
 
-__all__ = ["memmap", "create", "open", "adopt", "info", "list", "stats", "unlink",
-           "default_socket", "ArrayInfo", "Stats"]
+# open and list stay attributes (sharr.open, sharr.list) but are left out here, so
+# that `from sharr import *` does not shadow the builtins of those names.
+__all__ = ["memmap", "create", "adopt", "info", "holders", "stats", "unlink", "chmod",
+           "chown", "default_socket", "ArrayInfo", "Holder", "Stats"]

@@ -6,13 +6,12 @@ results), close() and pickling by name. Mapping and release live in _attachment.
 the pickle format in _pickle.py.
 """
 
-import math
 import operator
 import pwd
 
 import numpy as np
 
-from . import _attachment, _pickle
+from . import _attachment, _convert, _pickle
 
 _MODES = {
     "r": "r", "readonly": "r",
@@ -40,12 +39,7 @@ def _order(order):
 
 
 def _shape(shape):
-    if isinstance(shape, (int, np.integer)):
-        shape = (shape,)
-    shape = tuple(operator.index(d) for d in shape)
-    if any(d < 0 for d in shape):
-        raise ValueError(f"negative dimension in shape {shape}")
-    return shape
+    return _convert.shape(shape)
 
 
 def _shape_to_create(shape):
@@ -56,6 +50,15 @@ def _shape_to_create(shape):
     return shape
 
 
+def _offset(offset):
+    """Refuse an offset other than 0 (numpy's default, the only one a named array has)."""
+    offset = _convert.integer(offset, "offset")
+    if offset != 0:
+        raise ValueError(f"offset must be 0, not {offset}: a sharr array starts at its "
+                         "data; for the view of its bytes from k on, take "
+                         "a.view(np.uint8)[k:]")
+
+
 def _typestr(dtype):
     dt = np.dtype(dtype)
     if dt.names is not None or dt.subdtype is not None or dt.hasobject:
@@ -63,19 +66,24 @@ def _typestr(dtype):
     return dt.str
 
 
-def _wait_ms(wait):
-    """Seconds (None: do not wait, math.inf: forever) as libsharr's wait_ms."""
-    if wait is None:
-        return 0
-    if wait < 0:
-        raise ValueError(f"wait must be >= 0 seconds, not {wait}")
-    if math.isinf(wait):
-        return -1
-    return math.ceil(wait * 1000)
+def _fold(dtype, shape):
+    """(dtype, shape) with a subarray dtype such as ('f4', (3,)) folded into the
+    shape, as numpy folds it into an array's: (float32, shape + (3,)). shape may be
+    None (not given) and stays None."""
+    dt = np.dtype(dtype)
+    if dt.subdtype is None:
+        return dt, shape
+    base, sub = dt.subdtype
+    return base, None if shape is None else _shape(shape) + sub
 
 
-# (uid_t)-1 means "no uid" to the kernel and to sharr.
-_UID_MAX = 2 ** 32 - 2
+def _create_args(dtype, shape):
+    """The typestr and shape a create sends, from a user's dtype and shape."""
+    dt, shape = _fold(dtype, _shape(shape))
+    return _typestr(dt), _shape_to_create(shape)
+
+
+_wait_ms = _convert.wait_ms
 
 
 def _owner(owner):
@@ -96,9 +104,7 @@ def _owner(owner):
     except TypeError:
         raise TypeError("owner must be a uid (int) or a user name (str), "
                         f"not {type(owner).__name__}") from None
-    if not 0 <= uid <= _UID_MAX:
-        raise ValueError(f"owner must be a uid in 0..{_UID_MAX}, not {uid}")
-    return uid
+    return _convert.ident(uid, "owner", "uid")
 
 
 def _mismatch(info, dtype, shape, order):
@@ -117,26 +123,31 @@ def _mismatch(info, dtype, shape, order):
 class memmap(np.memmap):
     """A named array of sharrd, mapped into this process; an ndarray like numpy.memmap.
 
-    memmap(name, dtype=None, mode='r+', shape=None, order=None, *, persist=False,
-           perm=0o600, wait=None, owner=None, socket=None)
+    memmap(name, dtype=None, mode='r+', offset=0, shape=None, order=None, *,
+           persist=False, perm=0o600, wait=None, owner=None, socket=None)
 
-    mode 'w+' creates the array (dtype and shape required; shape may be an int),
-    replacing an existing one of that name as numpy's 'w+' truncates a file. Modes
-    'r+', 'r' and 'c' attach an existing array and take dtype, shape and order from
-    the daemon; those given are checked (ValueError on mismatch). order defaults to
-    'C' on create. persist (keep on disk) and perm (permission bits) apply to 'w+';
-    wait (seconds, math.inf for ever) lets an attach wait for the name to appear.
-    owner (a uid or a user name) makes an attach accept only an array of that user:
-    any user may create a free name, also one you wait for, so name the owner you
-    trust; another owner's array raises PermissionError, also at the end of a wait.
-    socket is the daemon's socket path (default: $SHARR_SOCKET, then the usual places).
+    The arguments are numpy.memmap's, in numpy's order; sharr's own are keywords.
+    mode 'w+' creates the array (shape required, an int or a tuple; dtype uint8 and
+    order 'C' unless given, as numpy's defaults), replacing an existing one of that
+    name as numpy's 'w+' truncates a file. Modes 'r+', 'r' and 'c' attach an
+    existing array and take dtype, shape and order from the daemon; those given are
+    checked (ValueError on mismatch). offset must be 0: a sharr array has no bytes
+    before its data to skip (ValueError otherwise; a.view(np.uint8)[k:] is the view
+    of its bytes from k on). persist (keep on disk) and perm (permission bits) apply
+    to 'w+'; wait (seconds, math.inf for ever) lets an attach wait for the name to
+    appear. owner (a uid or a user name) makes an attach accept only an array of
+    that user: any user may create a free name, also one you wait for, so name the
+    owner you trust; another owner's array raises PermissionError, also at the end
+    of a wait. socket is the daemon's socket path (default: $SHARR_SOCKET, then the
+    usual places).
 
     .name is the array's name, .filename the .npy path of a persistent array (None
     for a volatile one), .offset the data offset in it (4096, or where numpy's header ends in an
     adopted file), .mode the mode.
     flush() makes writes durable. close() ends this array's use of the attachment;
     memory stays valid for every view until the last one is garbage (see README).
-    Pickling carries the name, not the data.
+    Pickling carries the name, not the data, except in mode 'c', whose private
+    pages pickle by value (np.asarray(a) pickles any array by value).
     """
 
     # What numpy.memmap.__array_finalize__ sets on an array over no mapping (and _sharr
@@ -147,21 +158,25 @@ class memmap(np.memmap):
     offset = None
     mode = None
 
-    def __new__(cls, name, dtype=None, mode="r+", shape=None, order=None, *,
+    def __new__(cls, name, dtype=None, mode="r+", offset=0, shape=None, order=None, *,
                 persist=False, perm=0o600, wait=None, owner=None, socket=None):
         try:  # _mode(), without a call: an attach is a few µs of Python in all
             mode = _MODES[mode]
         except (KeyError, TypeError):
             raise _bad_mode(mode) from None
+        if offset != 0 or type(offset) is not int:
+            _offset(offset)
         if mode == "w+":
-            if dtype is None or shape is None:
-                raise ValueError("mode 'w+' needs a dtype and a shape")
+            if shape is None:
+                raise ValueError("mode 'w+' needs a shape (shape must be given)")
+            if dtype is None:
+                dtype = np.uint8
             if wait is not None:
                 raise ValueError("wait applies to attaching ('r', 'r+', 'c'), not 'w+'")
             if owner is not None:
                 raise ValueError("owner applies to attaching ('r', 'r+', 'c'), not 'w+': "
                                  "a create makes the array yours")
-            att = _attachment.create(socket, name, _typestr(dtype), _shape_to_create(shape),
+            att = _attachment.create(socket, name, *_create_args(dtype, shape),
                                      _order(order or "C"), persist, perm, True)
         elif owner is not None:
             att = cls._open_checked(socket, name, mode, dtype, shape, order, wait,
@@ -178,11 +193,19 @@ class memmap(np.memmap):
         """The attach that checks what the caller gave (dtype, shape, order: None when
         not given) against the array, and asks for owner (a uid, or None)."""
         # Arguments are checked before the daemon is asked anything.
-        dtype = np.dtype(dtype) if dtype is not None else None
         shape = _shape(shape) if shape is not None else None
+        given = sub = ()
+        if dtype is not None:
+            given = np.dtype(dtype)
+            sub = given.shape
+            dtype, shape = _fold(given, shape)
         order = _order(order) if order is not None else None
         att = _attachment.open_(socket, name, mode, _wait_ms(wait), owner)
         why = _mismatch(att.info, dtype, shape, order)
+        if why is None and sub and (len(sub) > len(att.shape) or
+                                    att.shape[-len(sub):] != sub):
+            why = (f"sharr array {name!r} has shape {att.shape}, which does not end in "
+                   f"the subarray shape {sub} of dtype {given}")
         if why is not None:
             del att  # release now, not when the traceback dies
             raise ValueError(why)
@@ -191,8 +214,12 @@ class memmap(np.memmap):
     @classmethod
     def _over(cls, att, shape, dtype, offset, strides, order="C"):
         """An array of this class over att's mapping, offset bytes into it."""
-        # Positional arguments: numpy parses keywords at a cost like the array's own.
-        arr = np.ndarray.__new__(cls, shape, dtype, att.raw, offset, strides, order)
+        # Over the memoryview itself, as numpy.memmap is over its mmap, so that
+        # np.asarray(arr).base is arr (numpy collapses .base chains only through
+        # ndarrays). Positional arguments: numpy parses keywords at a cost like the
+        # array's own.
+        arr = np.ndarray.__new__(cls, shape, dtype, att.mmap, att.offset + offset, strides,
+                                 order)
         arr._sharr = att
         arr._mmap = att.mmap
         arr.filename = att.path
@@ -211,10 +238,11 @@ class memmap(np.memmap):
         self._sharr = getattr(obj, "_sharr", None) if self._mmap is not None else None
 
     def __array_wrap__(self, arr, context=None, *args):
-        # numpy.memmap only unwraps results for its exact type; do it for ours too,
-        # so np.sum() gives a numpy scalar and a + 1 a plain ndarray.
+        # numpy.memmap unwraps results for its exact type only, and leaves those of
+        # subclasses as they are; likewise for ours: np.sum() gives a numpy scalar
+        # and a + 1 a plain ndarray, a subclass's results keep the subclass.
         arr = np.ndarray.__array_wrap__(self, arr, context, *args)
-        if self is arr or not isinstance(arr, memmap):
+        if self is arr or type(self) is not memmap:
             return arr
         if arr.shape == ():
             return arr[()]
@@ -222,7 +250,9 @@ class memmap(np.memmap):
 
     def __getitem__(self, index):
         res = np.ndarray.__getitem__(self, index)
-        if isinstance(res, memmap) and res._sharr is None:
+        # As numpy.memmap: a copy (fancy indexing) of this very class is a plain
+        # ndarray; a subclass's stays of the subclass.
+        if type(res) is memmap and res._sharr is None:
             return res.view(np.ndarray)
         return res
 
@@ -246,7 +276,9 @@ class memmap(np.memmap):
             att.closed = True
 
     def __reduce_ex__(self, protocol):
-        if self._sharr is None:
+        # A copy owns its values; a 'c' array's values are its private pages, which
+        # no attach elsewhere could see: both pickle by value, as numpy.memmap does.
+        if self._sharr is None or self._sharr.mode == "c":
             return self.view(np.ndarray).__reduce_ex__(protocol)
         return _pickle.reduce(self)
 
@@ -260,7 +292,7 @@ def create(name, shape, dtype=np.float64, *, order="C", persist=False, perm=0o60
 
     Unlike memmap(mode='w+'), an existing name raises FileExistsError unless
     overwrite is true."""
-    att = _attachment.create(socket, name, _typestr(dtype), _shape_to_create(shape),
+    att = _attachment.create(socket, name, *_create_args(dtype, shape),
                              _order(order), persist, perm, overwrite)
     return memmap._over(att, att.shape, att.dtype, 0, None, att.order)
 

@@ -11,12 +11,8 @@ object can still reach.
 import ctypes
 import weakref
 
-import numpy as np
-
-from . import _connection, _errors, _lib
+from . import _connection, _convert, _errors, _lib
 from ._info import ArrayInfo, numpy_dtype
-
-_UINT8 = np.dtype(np.uint8)
 
 # A memoryview of memory that the caller keeps valid for as long as the memoryview
 # lives, and its flags (Python's PyBUF_READ, PyBUF_WRITE) by mode.
@@ -64,16 +60,17 @@ def encode_name(name):
 
 
 class Attachment:
-    """An open array in this process: handle, metadata, memoryview and a flat uint8 view.
+    """An open array in this process: handle, metadata and the memoryview of its mapping.
 
-    mmap is the memoryview of the whole mapping (numpy.memmap's _mmap), raw a plain
-    ndarray over the data; every sharr array is a view of raw. raw being a plain
-    ndarray (not a numpy.memmap) keeps joblib's memmap detection, which walks .base
-    chains, from mistaking plain views of sharr arrays for files. dtype, shape, order,
-    offset and path are the array's, as in info, which is built only when asked for.
+    mmap is the memoryview of the whole mapping (numpy.memmap's _mmap): every sharr
+    array is made over it, offset bytes in, so its .base is that memoryview, as a
+    numpy.memmap's is its mmap (no numpy.memmap or mmap.mmap in the chain: joblib,
+    which walks .base chains for those, leaves sharr arrays to their own pickling).
+    dtype, shape, order, offset and path are the array's, as in info, which is built
+    only when asked for; address is where the data starts in this process.
     closed is set by memmap.close() and only makes flush() refuse: the release itself
     follows the mapping's end."""
-    __slots__ = ("socket", "name", "mode", "mmap", "raw", "closed", "dtype", "shape",
+    __slots__ = ("socket", "name", "mode", "mmap", "address", "closed", "dtype", "shape",
                  "order", "offset", "path", "_c_info", "_info", "_ptr")
 
     def __init__(self, socket, name, mode, ptr):
@@ -88,8 +85,8 @@ class Attachment:
             self.shape = tuple(c.shape[:c.ndim])
             self.order = c.order.decode()
             self.path = c.path.decode() or None
-            mm = _memoryview(_lib.array_data(ptr) - offset, offset + nbytes,
-                             _BUFFER_FLAGS[mode])
+            address = _lib.array_data(ptr)
+            mm = _memoryview(address - offset, offset + nbytes, _BUFFER_FLAGS[mode])
         except BaseException:
             _lib.close(ptr)
             raise
@@ -101,9 +98,7 @@ class Attachment:
         self.mode = mode
         self.offset = offset
         self.mmap = mm
-        # Positional arguments and a dtype object: with keywords and np.uint8, numpy
-        # took four times as long to make this array.
-        self.raw = np.ndarray((nbytes,), _UINT8, mm, offset)
+        self.address = address
         self.closed = False
         self._c_info = c
         self._info = None
@@ -122,11 +117,6 @@ class Attachment:
         later ones (pickling asks it of every unpickled attach)."""
         return self._c_info.ctime_ns
 
-    @property
-    def address(self):
-        """Where the data starts in this process (asked only by pickling)."""
-        return self.raw.__array_interface__["data"][0]
-
     def flush(self):
         """Write the data back (sharr_sync: msync and, for persistent arrays, an
         fsync by the daemon). Nothing to do for 'r' and 'c' mappings, as with numpy.memmap."""
@@ -140,12 +130,14 @@ class Attachment:
 def create(socket, name, typestr, shape, order, persist, perm, overwrite):
     """Create the array name and attach it read/write. typestr is a numpy typestr,
     shape a tuple of ints, order 'C' or 'F'. Raises the daemon's error."""
+    # Checked before anything is sent: ctypes would wrap what does not fit.
+    c_shape = (ctypes.c_uint64 * len(shape))(*_convert.shape(shape))
+    opts = _lib.CreateOpts(order=order.encode(), persist=int(bool(persist)),
+                           perm=_convert.create_perm(perm), overwrite=int(bool(overwrite)),
+                           flags=0)
     path = _connection.resolve(socket)
     conn = _connection.get(path)
     c_name = encode_name(name)
-    c_shape = (ctypes.c_uint64 * len(shape))(*shape)
-    opts = _lib.CreateOpts(order=order.encode(), persist=int(bool(persist)),
-                           perm=perm, overwrite=int(bool(overwrite)), flags=0)
     ptr = ctypes.c_void_p()
     _errors.check(_lib.create(conn, c_name, typestr.encode(), len(shape), c_shape,
                               ctypes.byref(opts), ctypes.byref(ptr)), name)

@@ -1,7 +1,8 @@
 """What the daemon reports, as small immutable Python records.
 
-ArrayInfo mirrors struct sharr_info (one array) and Stats mirrors struct
-sharr_stats (the whole daemon); both are built from the ctypes structs of _lib.
+ArrayInfo mirrors struct sharr_info (one array), Holder struct sharr_holder (one
+attachment) and Stats struct sharr_stats (the whole daemon); all are built from
+the ctypes structs of _lib.
 """
 
 import dataclasses
@@ -70,6 +71,29 @@ class ArrayInfo:
             damaged=bool(c.damaged),
         )
         return info
+
+
+@dataclasses.dataclass(frozen=True)
+class Holder:
+    """One attachment of an array by a process, as the daemon reports it."""
+    handle: int         # daemon-unique
+    name: str           # the array
+    pid: int            # the attached process
+    uid: int
+    gid: int
+    comm: str           # its command name when it connected, or ""
+    mode: str           # 'r', 'r+' or 'c'
+    since_ns: int       # when it attached, ns since the epoch
+    nbytes: int         # the array's data bytes
+    persist: bool
+    unlinked: bool      # its name was removed since
+
+    @classmethod
+    def from_c(cls, c):
+        return cls(handle=c.handle, name=c.name.decode(), pid=c.pid, uid=c.uid, gid=c.gid,
+                   comm=c.comm.decode("utf-8", "replace"), mode=c.mode.decode(),
+                   since_ns=c.since_ns, nbytes=c.nbytes, persist=bool(c.persist),
+                   unlinked=bool(c.unlinked))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,6 +18,7 @@ SOCKET_MAX = 108
 F_NOMAP = 0x1
 F_POPULATE = 0x2
 F_OWNER = 0x4
+ID_KEEP = 2 ** 32 - 1
 
 
 # The structs below mirror sharr.h field for field; tests/python/test_layout.py checks
@@ -77,6 +78,24 @@ class Stats(ctypes.Structure):
         "volatile_limit", "volatile_limit_per_uid", "volatile_reserved",
         "bytes_grown", "arrays_damaged")] + [
         ("reserved", ctypes.c_uint64 * 13),
+    ]
+
+
+class Holder(ctypes.Structure):
+    """struct sharr_holder."""
+    _fields_ = [
+        ("handle", ctypes.c_uint64),
+        ("name", ctypes.c_char * (NAME_MAX + 1)),
+        ("pid", ctypes.c_uint32),
+        ("uid", ctypes.c_uint32),
+        ("gid", ctypes.c_uint32),
+        ("comm", ctypes.c_char * 16),
+        ("mode", ctypes.c_char * 4),
+        ("since_ns", ctypes.c_int64),
+        ("nbytes", ctypes.c_uint64),
+        ("persist", ctypes.c_int),
+        ("unlinked", ctypes.c_int),
+        ("reserved", ctypes.c_uint32 * 16),
     ]
 
 
@@ -179,6 +198,12 @@ list_ = _proto("sharr_list", ctypes.c_int, _handle, ctypes.c_char_p, ctypes.POIN
                ctypes.POINTER(ctypes.c_int))
 unlink = _proto("sharr_unlink", ctypes.c_int, _handle, ctypes.c_char_p)
 stats = _proto("sharr_stats", ctypes.c_int, _handle, ctypes.POINTER(Stats))
+holders = _proto("sharr_holders", ctypes.c_int, _handle, ctypes.c_char_p, ctypes.c_uint64,
+                 ctypes.POINTER(Holder), ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t),
+                 ctypes.POINTER(ctypes.c_int))
+chmod = _proto("sharr_chmod", ctypes.c_int, _handle, ctypes.c_char_p, ctypes.c_uint32)
+chown = _proto("sharr_chown", ctypes.c_int, _handle, ctypes.c_char_p, ctypes.c_uint32,
+               ctypes.c_uint32)
 strerror = _proto("sharr_strerror", ctypes.c_char_p, ctypes.c_int)
 default_socket = _proto("sharr_default_socket", ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t)
 last_error = _proto("sharr_last_error", ctypes.c_char_p)

@@ -4,6 +4,8 @@ A pickle holds the daemon's socket path, the array's name and mode, the creation
 time that identifies this incarnation of the name, and the view's geometry (dtype,
 shape, strides, byte offset into the mapping): a few hundred bytes whatever the
 array's size. Unpickling attaches the name again, in whatever process that is.
+Arrays in mode 'c' never come here: their private pages are no name's data, and
+memmap.__reduce_ex__ pickles them by value.
 """
 
 from . import _attachment
@@ -18,7 +20,8 @@ def _portable_dtype(dtype):
 
 def reduce(arr):
     """The (callable, args) pickle of arr, a sharr memmap (or view) that has an
-    attachment. 'w+' travels as 'r+': unpickling must never create or truncate."""
+    attachment in mode 'r', 'r+' or 'w+'. 'w+' travels as 'r+': unpickling must
+    never create or truncate."""
     att = arr._sharr
     mode = "r+" if att.mode == "w+" else att.mode
     offset = arr.__array_interface__["data"][0] - att.address

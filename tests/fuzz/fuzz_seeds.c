@@ -40,6 +40,11 @@ int main(int argc, char **argv)
     struct codec_create create = {
         .name = "seed", .dtype = {"<f4", 4}, .ndim = 2, .shape = {100, 10},
         .order = 'C', .perm = 0600};
+    /* A 0-d array: numpy's shape (), an empty shape on the wire and in the header. */
+    struct codec_create create_0d = {
+        .name = "seed0d", .dtype = {"<c16", 16}, .ndim = 0, .order = 'C', .perm = 0600};
+    const struct meta meta_0d = {.name = "seed0d", .dtype = {"<c16", 16}, .ndim = 0,
+                                 .order = 'C', .nbytes = 16, .perm = 0600};
     struct codec_open open = {.name = "seed", .mode = META_MODE_RPLUS, .wait_ms = 100};
     struct codec_open open_owner = {.name = "uid1000.seed", .mode = META_MODE_R,
                                     .has_owner = true, .owner = 1000};
@@ -74,6 +79,8 @@ int main(int argc, char **argv)
     } while (0)
     SEED("hello", codec_pack_hello(&b, 1, &hello));
     SEED("create", codec_pack_create(&b, 2, &create));
+    SEED("create_0d", codec_pack_create(&b, 2, &create_0d));
+    SEED("reply_stat_0d", codec_pack_reply_stat(&b, 3, &meta_0d));
     SEED("open", codec_pack_open(&b, 3, &open));
     SEED("open_owner", codec_pack_open(&b, 3, &open_owner));
     SEED("stat", codec_pack_name(&b, 4, "stat", &name));
@@ -110,6 +117,9 @@ int main(int argc, char **argv)
 #undef SEED
     if (npy_header_format(&ar.meta, header) != 0 ||
         seeds_file(argv[2], "f8_10", header, sizeof(header), "", 0) != 0)
+        r = 1;
+    if (npy_header_format(&meta_0d, header) != 0 ||
+        seeds_file(argv[2], "c16_0d", header, sizeof(header), "", 0) != 0)
         r = 1;
     return r;
 }

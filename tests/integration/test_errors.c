@@ -71,7 +71,7 @@ static void test_create_zero_dimension_is_einval(void **state)
     keeper_stop(&k);
 }
 
-static void test_create_ndim_outside_1_to_64_is_einval(void **state)
+static void test_create_ndim_outside_0_to_64_is_einval(void **state)
 {
     struct keeper k;
     keeper_start(&k, *state);
@@ -79,7 +79,6 @@ static void test_create_ndim_outside_1_to_64_is_einval(void **state)
     for (size_t i = 0; i < SHARR_NDIM_MAX + 1; i++)
         ones[i] = 1;
     sharr_array_t *arr = NULL;
-    assert_rc(sharr_create(k.conn, "dims", "<f8", 0, ones, NULL, &arr), -EINVAL);
     assert_rc(sharr_create(k.conn, "dims", "<f8", SHARR_NDIM_MAX + 1, ones, NULL, &arr),
               -EINVAL);
     assert_rc(sharr_create(k.conn, "dims", "<f8", -1, ones, NULL, &arr), -EINVAL);
@@ -91,6 +90,18 @@ static void test_create_ndim_outside_1_to_64_is_einval(void **state)
     assert_int_equal(info->ndim, SHARR_NDIM_MAX);
     assert_int_equal(info->shape[SHARR_NDIM_MAX - 1], 3);
     assert_int_equal(info->nbytes, 24);
+    assert_rc(sharr_close(arr), 0);
+    /* 0 is numpy's 0-d array: one element, and no shape to pass. */
+    assert_rc(sharr_create(k.conn, "zerod", "<f8", 0, NULL, NULL, &arr), 0);
+    info = sharr_array_info(arr);
+    assert_int_equal(info->ndim, 0);
+    assert_int_equal(info->nbytes, 8);
+    *(double *)sharr_array_data(arr) = 2.5;
+    assert_rc(sharr_close(arr), 0);
+    arr = NULL;
+    assert_rc(sharr_open(k.conn, "zerod", "r", NULL, &arr), 0);
+    assert_int_equal(sharr_array_info(arr)->ndim, 0);
+    assert_true(*(const double *)sharr_array_data(arr) == 2.5);
     assert_rc(sharr_close(arr), 0);
     keeper_check(&k);
     keeper_stop(&k);
@@ -193,7 +204,7 @@ int main(void)
         T(test_create_existing_name_is_eexist),
         T(test_create_bad_dtype_is_einval),
         T(test_create_zero_dimension_is_einval),
-        T(test_create_ndim_outside_1_to_64_is_einval),
+        T(test_create_ndim_outside_0_to_64_is_einval),
         T(test_create_overflowing_shape_is_eoverflow),
         T(test_bad_names_are_rejected),
         T(test_open_wrong_mode_is_einval),

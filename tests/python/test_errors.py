@@ -53,7 +53,8 @@ def test_overlong_name_is_name_too_long():
     assert e.value.errno == errno.ENAMETOOLONG
 
 
-@pytest.mark.parametrize("shape", [0, (3, 0), (), (1,) * 65, (2 ** 40, 2 ** 40)])
+# () is numpy's 0-d array, which sharr holds (test_signature.py).
+@pytest.mark.parametrize("shape", [0, (3, 0), (1,) * 65, (2 ** 40, 2 ** 40)])
 def test_impossible_shapes_are_value_errors(new_name, shape):
     with pytest.raises(ValueError):
         sharr.memmap(new_name(), dtype=np.float64, mode="w+", shape=shape)

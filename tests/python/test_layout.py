@@ -19,6 +19,7 @@ MIRRORS = {
     "sharr_stats": _lib.Stats,
     "sharr_create_opts": _lib.CreateOpts,
     "sharr_open_opts": _lib.OpenOpts,
+    "sharr_holder": _lib.Holder,
 }
 
 # Structs the library fills never change size (sharr.h): new fields take reserved space.
@@ -61,6 +62,8 @@ def test_constants_match_sharr_h(c_layout):
         assert getattr(_lib, name) == value, name
 
 
-def test_stats_dataclass_has_every_field_of_the_c_struct(c_layout):
-    fields = [f for f in c_layout["sharr_stats"]["fields"] if f != "reserved"]
-    assert [f.name for f in dataclasses.fields(_info.Stats)] == fields
+@pytest.mark.parametrize("record, struct", [(_info.Stats, "sharr_stats"),
+                                            (_info.Holder, "sharr_holder")])
+def test_records_have_every_field_of_the_c_struct(c_layout, record, struct):
+    fields = [f for f in c_layout[struct]["fields"] if f != "reserved"]
+    assert [f.name for f in dataclasses.fields(record)] == fields

@@ -10,11 +10,9 @@ import pytest
 import sharr
 
 
-def test_create_needs_dtype_and_shape_and_takes_an_int_shape(new_name):
+def test_create_needs_a_shape_and_takes_an_int_shape(new_name):
     name = new_name()
-    with pytest.raises(ValueError, match="dtype and a shape"):
-        sharr.memmap(name, mode="w+", shape=10)
-    with pytest.raises(ValueError, match="dtype and a shape"):
+    with pytest.raises(ValueError, match="needs a shape"):
         sharr.memmap(name, dtype=np.int8, mode="w+")
     a = sharr.memmap(name, dtype=np.int8, mode="w+", shape=np.int64(10))
     assert a.shape == (10,) and a.dtype == np.int8
@@ -162,7 +160,8 @@ def test_element_types_round_trip_through_the_daemon(new_name, dtype):
 
 
 def test_structured_and_object_dtypes_are_refused(new_name):
-    for dtype in ([("x", "<f4"), ("y", "<i4")], object, ("<f4", (2,))):
+    # A subarray dtype such as ("<f4", (2,)) folds into the shape (test_signature.py).
+    for dtype in ([("x", "<f4"), ("y", "<i4")], object, ([("x", "<f4")], (2,))):
         with pytest.raises(ValueError, match="plain fixed-size"):
             sharr.memmap(new_name(), dtype=dtype, mode="w+", shape=3)
 

@@ -83,14 +83,32 @@ def test_read_only_arrays_and_views_load_read_only(grid):
     assert back.mode == "r+" and not back.flags.writeable
 
 
-def test_copy_on_write_arrays_load_as_private_views_of_the_shared_data(grid):
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_copy_on_write_arrays_pickle_their_private_values_as_numpys_do(grid, tmp_path,
+                                                                         protocol):
+    # The control: numpy.memmap in mode 'c' pickles its values, private changes included.
+    path = tmp_path / "control.bin"
+    np.asarray(grid).tofile(path)
+    control = np.memmap(path, dtype=grid.dtype, mode="c", shape=grid.shape)
     c = sharr.memmap(grid.name, mode="c")
-    c[0, 0] = 123.0  # private to c: not carried by the pickle
-    back = pickle.loads(pickle.dumps(c[:2]))
-    assert back.mode == "c"
-    assert back[0, 0] == grid[0, 0] == 0.0
-    back[1, 1] = 9.0
-    assert grid[1, 1] == 11.0
+    for a in (control, c):
+        a[0, 0] = 123.0  # private to this process
+    for view in (lambda a: a, lambda a: a[:2], lambda a: a[::-3, 1:4].T):
+        want = pickle.loads(pickle.dumps(view(control), protocol))
+        back = pickle.loads(pickle.dumps(view(c), protocol))
+        assert type(back) is np.ndarray
+        assert np.array_equal(back, want) and np.array_equal(back, view(c))
+    back = pickle.loads(pickle.dumps(c, protocol))
+    assert back[0, 0] == 123.0 and grid[0, 0] == 0.0
+    back[1, 1] = 9.0  # the loaded copy is the receiver's own
+    assert grid[1, 1] == 11.0 and c[1, 1] == 11.0
+
+
+def test_a_pickle_by_value_of_any_array_is_one_asarray_away(grid):
+    data = pickle.dumps(np.asarray(grid[:3]))
+    grid[0, 0] = -1.0
+    back = pickle.loads(data)
+    assert type(back) is np.ndarray and back[0, 0] == 0.0
 
 
 def test_pickle_of_a_replaced_name_fails_to_load(new_name):

@@ -106,6 +106,25 @@ static void test_npy_one_dimension_has_trailing_comma_and_fortran_is_true(void *
     assert_memory_equal(h + 10, want2, strlen(want2));
 }
 
+static void test_npy_zero_dimensions_are_numpys_empty_tuple_both_ways(void **state)
+{
+    const char *want = "{'descr': '<f8', 'fortran_order': False, 'shape': (), }";
+    const uint64_t none[] = { 0 };
+    uint8_t h[NPY_HEADER_LEN];
+    struct meta m, back;
+    uint64_t off;
+
+    (void)state;
+    meta_of(&m, "<f8", 'C', 0, none);
+    assert_int_equal(m.nbytes, 8);
+    assert_int_equal(npy_header_format(&m, h), 0);
+    assert_memory_equal(h + 10, want, strlen(want));
+    assert_int_equal(parse_copy(h, sizeof(h), &back, &off, NULL, 0), 0);
+    assert_int_equal(back.ndim, 0);
+    assert_int_equal(back.nbytes, 8);
+    assert_int_equal(off, NPY_HEADER_LEN);
+}
+
 static void test_npy_format_then_parse_round_trips(void **state)
 {
     const char *dtypes[] = { "<f4", ">f8", "|u1", "|b1", "<i8", "<c8", "|S7", "<U3",
@@ -166,8 +185,6 @@ static void test_npy_format_refuses_what_it_cannot_describe(void **state)
     m.order = 'X';
     assert_int_equal(npy_header_format(&m, h), -EINVAL);
     m.order = 'C';
-    m.ndim = 0;
-    assert_int_equal(npy_header_format(&m, h), -EINVAL);
     m.ndim = PROTO_NDIM_MAX + 1;
     assert_int_equal(npy_header_format(&m, h), -EINVAL);
     m.ndim = 1;
@@ -250,7 +267,6 @@ static void test_npy_rejects_hostile_headers(void **state)
         "{'descr': '<f4', 'fortran_order': 0, 'shape': (3,)}",
         "{'descr': '<f4', 'fortran_order': false, 'shape': (3,)}",
         "{'descr': '<f4', 'fortran_order': False, 'shape': (3)}",
-        "{'descr': '<f4', 'fortran_order': False, 'shape': ()}",
         "{'descr': '<f4', 'fortran_order': False, 'shape': (0,)}",
         "{'descr': '<f4', 'fortran_order': False, 'shape': (-3,)}",
         "{'descr': '<f4', 'fortran_order': False, 'shape': (3.0,)}",
@@ -416,7 +432,7 @@ static void encode_value(const struct dtype *dt, uint64_t k, uint8_t *out)
 static const char numpy_check_script[] =
     "import sys, numpy as np\n"
     "path, dt, shape, order = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]\n"
-    "shape = tuple(int(x) for x in shape.split(','))\n"
+    "shape = tuple(int(x) for x in shape.split(',') if x)\n"
     "a = np.load(path, mmap_mode='r')\n"
     "assert isinstance(a, np.memmap), type(a)\n"
     "assert a.offset == 4096, a.offset\n"
@@ -451,6 +467,7 @@ static void test_npy_files_load_in_numpy_with_mmap(void **state)
         { ">f8", 'C', 3, { 2, 3, 4 } },
         { ">u2", 'F', 3, { 2, 3, 4 } },
         { "|b1", 'C', 1, { 5 } },
+        { "<f8", 'C', 0, { 0 } },
         { "<c16", 'F', 2, { 2, 2 } },
         { "<i8", 'C', 32, { 2, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
                             1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2 } },
@@ -466,7 +483,7 @@ static void test_npy_files_load_in_numpy_with_mmap(void **state)
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
         struct meta m;
         uint8_t *file;
-        char shape[256], order[2] = { cases[c].order, '\0' };
+        char shape[256] = "", order[2] = { cases[c].order, '\0' };
         size_t n = 0;
         uint64_t count;
 
@@ -570,6 +587,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_npy_header_is_exactly_4096_bytes_numpy_style),
         cmocka_unit_test(test_npy_one_dimension_has_trailing_comma_and_fortran_is_true),
+        cmocka_unit_test(test_npy_zero_dimensions_are_numpys_empty_tuple_both_ways),
         cmocka_unit_test(test_npy_format_then_parse_round_trips),
         cmocka_unit_test(test_npy_largest_shape_fits_the_header),
         cmocka_unit_test(test_npy_format_refuses_what_it_cannot_describe),
