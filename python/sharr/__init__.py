@@ -13,6 +13,9 @@ from ._array import create, memmap, open
 from ._catalog import adopt, info, list, stats, unlink
 from ._connection import default_socket
 from ._info import ArrayInfo, Stats
+from . import _dask
+
+_dask.install()
 
 __all__ = ["memmap", "create", "open", "adopt", "info", "list", "stats", "unlink",
            "default_socket", "ArrayInfo", "Stats"]
