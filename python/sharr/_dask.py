@@ -10,7 +10,6 @@ dask) are imported, in either order (install()); it never imports dask itself.
 """
 
 import importlib.abc
-import importlib.machinery
 import pickle
 import sys
 import threading
@@ -18,7 +17,7 @@ import time
 
 import numpy as np
 
-from . import _attachment, _connection, _pickle
+from . import _connection
 
 # The key of the handshake (distributed.comm.core.Comm.handshake_info) under which a
 # process names the id of the sharrd it attaches by default.
@@ -121,12 +120,16 @@ def sizeof(arr):
     return int(arr.nbytes)
 
 
+def value_token(arr):
+    """The token of arr's values, as dask makes it for a numpy array."""
+    from dask.base import normalize_token
+    return normalize_token(np.asarray(arr).view(np.ndarray))
+
+
 def _normalize_token(arr):
-    t = token(arr)
-    if t is None:
-        from dask.base import normalize_token
-        return normalize_token(arr.view(np.ndarray))
-    return t
+    # Dask finds numpy's normalizer for the ndarray subclass before it would ask
+    # __dask_tokenize__: registered for sharr.memmap, this one comes first.
+    return token(arr) or value_token(arr)
 
 
 def _preload_in_workers():
@@ -152,7 +155,9 @@ def _register_distributed():
     dask_serialize.register(memmap)(serialize)
     dask_deserialize.register(memmap)(deserialize)
     _preload_in_workers()
-    if getattr(Comm.handshake_info, "_sharr", False):
+    # Without the handshake's id (a distributed without handshake_info) nothing goes
+    # by name through these serializers: values are always right, only copied.
+    if not hasattr(Comm, "handshake_info") or getattr(Comm.handshake_info, "_sharr", False):
         return
     base = Comm.handshake_info
 

@@ -112,6 +112,7 @@ def test_tokenize_names_the_incarnation_and_view_without_reading_data(new_name):
     name = new_name()
     a = sharr.create(name, (100, 100))
     token = dask.base.normalize_token(a)
+    assert a.__dask_tokenize__() == token
     # The name, the creation time and the geometry: no bytes of the data.
     assert name in token and a._sharr.ctime_ns in token
     assert all(not isinstance(t, (bytes, memoryview)) for t in token)
@@ -193,3 +194,26 @@ def test_another_daemons_workers_get_values_and_send_values_back(other_host_clie
     assert sharr.info("made-on-b", socket=b.socket).shape == (6,)
     with pytest.raises(FileNotFoundError):
         sharr.info("made-on-b")
+
+
+def test_a_pickle_from_another_sharrd_says_so_when_its_name_is_missing(own_daemon):
+    # The daemon restarted (a new id) without the volatile array: as on another host.
+    data = pickle.dumps(sharr.create("gone", 3, socket=own_daemon.socket))
+    own_daemon.proc.kill()
+    own_daemon.proc.wait()
+    own_daemon.start()
+    with pytest.raises(FileNotFoundError) as e:
+        pickle.loads(data)
+    assert "'gone'" in str(e.value) and "is served by sharrd" in str(e.value)
+
+
+def test_dask_seed_example_reduces_on_two_workers_zero_copy(sharr_socket):
+    import subprocess
+    import sys
+    script = os.path.join(os.environ["SHARR_SOURCE_DIR"], "examples", "dask_seed.py")
+    r = subprocess.run([sys.executable, script, "--rows", "20000"],
+                       env=dict(os.environ, SHARR_SOCKET=sharr_socket),
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "column sums equal rows * j: True" in r.stdout
+    assert "(not its own: True)" in r.stdout
