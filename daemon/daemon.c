@@ -181,6 +181,13 @@ int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t e
     d->server.fd = d->server.spare_fd = -1;
     d->next_conn_id = 1;
     d->start_ns = uv_hrtime();
+    do {  /* synchronous (no loop, no callback): the kernel's getrandom */
+        r = uv_random(NULL, NULL, &d->id, sizeof(d->id), 0, NULL);
+        if (r < 0) {
+            snprintf(err, errlen, "cannot draw the daemon's id: %s", uv_strerror(r));
+            return r;
+        }
+    } while (d->id == 0);
     nofile_raise(d);
     nofile_check(d);
     r = uv_loop_init(&d->loop);

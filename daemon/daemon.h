@@ -54,6 +54,9 @@ struct daemon {
     struct trim trim;       /* gives freed heap memory back after a burst */
     uint64_t next_conn_id;
     uint64_t start_ns;      /* uv_hrtime() at start, for the uptime in stats */
+    uint64_t id;            /* random, never 0, drawn at start: sent in hello so that
+                             * clients can tell this sharrd from another (e.g. another
+                             * host's) */
     bool stopping;
     struct notify notify;   /* sd_notify socket ($NOTIFY_SOCKET), disabled without one */
     struct service service; /* READY/STATUS/WATCHDOG/STOPPING and SIGHUP (service.c) */

@@ -87,7 +87,10 @@ struct sharr_server {
     char server[64];       /* e.g. "sharrd 0.1.0" */
     uint32_t pid;
     uint32_t max_name, max_ndim, max_request, list_page_max;
-    uint32_t reserved[10];  /* zero: see "Structs the library fills" above */
+    uint64_t id;           /* drawn at random at each start of the daemon (never 0): two
+                            * connections with the same id are served by the same
+                            * sharrd; 0 from a daemon that does not send it */
+    uint32_t reserved[8];  /* zero: see "Structs the library fills" above */
 };
 
 /* Daemon-wide counters. Free/capacity fields are those of the filesystems that back

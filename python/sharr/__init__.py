@@ -13,6 +13,9 @@ from ._array import create, memmap, open
 from ._catalog import adopt, chmod, chown, holders, info, list, stats, unlink
 from ._connection import default_socket
 from ._info import ArrayInfo, Holder, Stats
+from . import _dask
+
+_dask.install()
 
 # open and list stay attributes (sharr.open, sharr.list) but are left out here, so
 # that `from sharr import *` does not shadow the builtins of those names.

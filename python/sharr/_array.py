@@ -11,7 +11,7 @@ import pwd
 
 import numpy as np
 
-from . import _attachment, _convert, _pickle
+from . import _attachment, _convert, _dask, _pickle
 
 _MODES = {
     "r": "r", "readonly": "r",
@@ -284,6 +284,11 @@ class memmap(np.memmap):
 
     def __reduce__(self):
         return self.__reduce_ex__(2)
+
+    def __dask_tokenize__(self):
+        # Dask's token: the array's name and incarnation and the view, not its bytes
+        # (_dask.token says what it means); a copy or a 'c' mapping, by value.
+        return _dask.token(self) or _dask.value_token(self)
 
 
 def create(name, shape, dtype=np.float64, *, order="C", persist=False, perm=0o600,

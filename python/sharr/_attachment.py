@@ -71,7 +71,7 @@ class Attachment:
     closed is set by memmap.close() and only makes flush() refuse: the release itself
     follows the mapping's end."""
     __slots__ = ("socket", "name", "mode", "mmap", "address", "closed", "dtype", "shape",
-                 "order", "offset", "path", "_c_info", "_info", "_ptr")
+                 "order", "offset", "path", "_c_info", "_info", "_ptr", "_server_id")
 
     def __init__(self, socket, name, mode, ptr):
         try:
@@ -103,6 +103,7 @@ class Attachment:
         self._c_info = c
         self._info = None
         self._ptr = ptr
+        self._server_id = None
 
     @property
     def info(self):
@@ -116,6 +117,14 @@ class Attachment:
         """The array's creation time, which tells this incarnation of the name from
         later ones (pickling asks it of every unpickled attach)."""
         return self._c_info.ctime_ns
+
+    @property
+    def server_id(self):
+        """The id of the daemon that served this attachment (hello), as its
+        connection knows it when first asked (by pickling)."""
+        if self._server_id is None:
+            self._server_id = _connection.server_id(self.socket)
+        return self._server_id
 
     def flush(self):
         """Write the data back (sharr_sync: msync and, for persistent arrays, an

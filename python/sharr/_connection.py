@@ -116,3 +116,13 @@ def get(path):
         _errors.check(_lib.connect(os.fsencode(path), ctypes.byref(conn)), path)
         _connections[path] = conn.value
         return conn.value
+
+
+def server_id(path):
+    """The id of the daemon at path (from resolve()), as its hello gave it: drawn at
+    random at each start of that sharrd, so two paths with one id are served by the same
+    daemon, and a pickle carrying it can tell the daemon it names from another host's.
+    0 from a daemon that sends none. Connects on first use; raises the connect error."""
+    srv = _lib.Server()
+    _errors.check(_lib.server_info(get(path), ctypes.byref(srv)), path)
+    return srv.id

@@ -60,7 +60,8 @@ class Server(ctypes.Structure):
         ("max_ndim", ctypes.c_uint32),
         ("max_request", ctypes.c_uint32),
         ("list_page_max", ctypes.c_uint32),
-        ("reserved", ctypes.c_uint32 * 10),
+        ("id", ctypes.c_uint64),
+        ("reserved", ctypes.c_uint32 * 8),
     ]
 
 

@@ -1,14 +1,16 @@
 """Pickling sharr arrays by name, so worker processes share memory instead of copying.
 
 A pickle holds the daemon's socket path, the array's name and mode, the creation
-time that identifies this incarnation of the name, and the view's geometry (dtype,
-shape, strides, byte offset into the mapping): a few hundred bytes whatever the
-array's size. Unpickling attaches the name again, in whatever process that is.
-Arrays in mode 'c' never come here: their private pages are no name's data, and
+time that identifies this incarnation of the name, the view's geometry (dtype,
+shape, strides, byte offset into the mapping) and the daemon's id (hello): a few
+hundred bytes whatever the array's size. Unpickling attaches the name again, in
+whatever process that is; the id only serves to say, when that fails, that the
+pickle came from another sharrd (another host's, or before a restart). Arrays in
+mode 'c' never come here: their private pages are no name's data, and
 memmap.__reduce_ex__ pickles them by value.
 """
 
-from . import _attachment
+from . import _attachment, _connection
 
 
 def _portable_dtype(dtype):
@@ -27,20 +29,46 @@ def reduce(arr):
     offset = arr.__array_interface__["data"][0] - att.address
     args = (type(arr), att.socket, att.name, mode, att.ctime_ns,
             _portable_dtype(arr.dtype), arr.shape, arr.strides, offset,
-            bool(arr.flags.writeable))
+            bool(arr.flags.writeable), att.server_id)
     return rebuild, args
 
 
-def rebuild(cls, socket, name, mode, ctime_ns, dtype, shape, strides, offset, writeable):
+def _elsewhere(socket, server_id):
+    """Why a pickle from sharrd server_id may not be for the daemon at socket here: a
+    sentence, or "" when that daemon is the pickle's (or the pickle has no id)."""
+    if not server_id:
+        return ""
+    try:
+        here = _connection.server_id(_connection.resolve(socket))
+    except OSError as e:
+        return f"; it was pickled by sharrd {server_id:016x} at {socket}, which this " \
+               f"process cannot reach ({e.strerror})"
+    if here == server_id:
+        return ""
+    return f"; it was pickled by sharrd {server_id:016x}, and {socket} here is served by " \
+           f"sharrd {here:016x} (another host's, or the daemon restarted)"
+
+
+def rebuild(cls, socket, name, mode, ctime_ns, dtype, shape, strides, offset, writeable,
+            server_id=0):
     """Attach name again and return the view the pickle describes.
 
-    Raises FileNotFoundError when the name is gone, and ValueError when the name now
-    belongs to another array (it was unlinked or overwritten since the pickling):
-    handing out a view of different data under the old geometry would be wrong."""
-    att = _attachment.open_(socket, name, mode, 0)
+    Raises FileNotFoundError when the name is gone (unlinked since the pickling), and
+    ValueError when the name now belongs to another array (unlinked or overwritten
+    since): handing out a view of different data under the old geometry would be
+    wrong. Both messages name the array and say when the pickle came from another
+    sharrd than the one at socket here. server_id is absent from older pickles."""
+    try:
+        att = _attachment.open_(socket, name, mode, 0)
+    except FileNotFoundError as e:
+        raise FileNotFoundError(
+            e.errno, f"sharr array {name!r} does not exist any more: it was unlinked "
+            f"after it was pickled, before this process unpickled it"
+            f"{_elsewhere(socket, server_id)}", name) from None
     if att.ctime_ns != ctime_ns:
         del att  # release before raising, not when the traceback dies
-        raise ValueError(f"sharr array {name!r} was replaced after it was pickled")
+        raise ValueError(f"sharr array {name!r} was replaced after it was pickled"
+                         f"{_elsewhere(socket, server_id)}")
     arr = cls._over(att, shape, dtype, offset, strides)
     if not writeable:
         arr.flags.writeable = False

@@ -146,3 +146,25 @@ def test_relative_socket_paths_are_made_absolute(monkeypatch, daemon, new_name):
     name = new_name()
     a = sharr.create(name, 3, socket="s.sock")
     assert a._sharr.socket == daemon.socket
+
+
+def test_each_daemon_start_has_an_id_of_its_own_that_every_connection_sees(
+        own_daemon, daemon):
+    from sharr import _connection
+    ours = _connection.server_id(own_daemon.socket)
+    assert ours != 0
+    assert _connection.server_id(daemon.socket) not in (0, ours)
+    # Another process's connection (a child) hears the same id in its hello.
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, str(_connection.server_id(own_daemon.socket)).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as f:
+        assert int(f.read()) == ours
+    assert os.waitpid(pid, 0)[1] == 0
+    own_daemon.stop()
+    own_daemon.start()
+    sharr.stats(socket=own_daemon.socket)  # reconnect: hello again
+    assert _connection.server_id(own_daemon.socket) not in (0, ours)

@@ -30,7 +30,8 @@ static void test_codec_hello_reply_round_trips(void **state)
 {
     struct wire *w = *state;
     struct codec_hello_reply in = { .version = PROTO_VERSION, .server = "sharrd 0.1.0",
-                                    .pid = 4242, .max_name = PROTO_NAME_MAX,
+                                    .pid = 4242, .id = UINT64_MAX - 1,
+                                    .max_name = PROTO_NAME_MAX,
                                     .max_ndim = PROTO_NDIM_MAX,
                                     .max_request = PROTO_REQUEST_MAX,
                                     .list_page_max = PROTO_LIST_PAGE_MAX };
@@ -49,6 +50,7 @@ static void test_codec_hello_reply_round_trips(void **state)
     assert_int_equal(out.version, in.version);
     assert_string_equal(out.server, in.server);
     assert_int_equal(out.pid, in.pid);
+    assert_true(out.id == in.id);
     assert_int_equal(out.max_name, in.max_name);
     assert_int_equal(out.max_ndim, in.max_ndim);
     assert_int_equal(out.max_request, in.max_request);
@@ -247,7 +249,7 @@ static void test_codec_rejects_wrong_types_in_every_reply_field(void **state)
     const struct field hello[] = {
         { "version", o_uint(1), REQ }, { "server", o_str("sharrd"), 0 },
         { "pid", o_uint(1), REQ },     { "limits", o_map(limits_kv, 4), REQ },
-        { "capabilities", o_array(caps, 1), 0 },
+        { "capabilities", o_array(caps, 1), 0 }, { "id", o_uint(7), 0 },
     };
     const struct field limits[] = {
         { "name", o_uint(255), REQ }, { "ndim", o_uint(64), REQ },
@@ -292,7 +294,7 @@ static void test_codec_rejects_wrong_types_in_every_reply_field(void **state)
     for (size_t i = 0; i < 5; i++)
         stats[14 + i] = (struct field){ optional[i], o_uint(i), 0 };
 
-    check_fields(w, "hello reply", parse_reply_hello, hello, 5);
+    check_fields(w, "hello reply", parse_reply_hello, hello, 6);
     check_fields(w, "hello reply: limits", parse_limits_in_hello, limits, 4);
     check_fields(w, "array", parse_meta, meta, META_NFIELDS);
     check_fields(w, "attach reply: array", parse_meta_in_attach, meta, META_NFIELDS);

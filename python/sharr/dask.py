@@ -1,0 +1,85 @@
+"""sharr.dask: dask.array over sharr arrays, and names whose lifetime is a computation's.
+
+    import sharr.dask
+    x = sharr.dask.from_sharr("frames", chunks=(100_000, 100))   # the graph holds names
+    sharr.dask.to_sharr(x * 2, "doubled")                         # workers write in place
+    with sharr.dask.scope() as s:                                 # names unlinked at exit
+        part = sharr.create(s.name("part-3"), 1000)
+
+Importing this module imports dask.array; `import sharr` alone imports no dask (the
+serializers of _dask.py register themselves when dask or distributed is imported).
+"""
+
+import contextlib
+import os
+import secrets
+
+import dask.array as da
+
+from ._array import create, memmap
+from ._catalog import list as list_arrays, unlink
+
+
+def from_sharr(source, chunks="auto", *, mode="r+", socket=None, **kwargs):
+    """A dask array over the sharr array source (a name, or a sharr array or view).
+
+    The graph holds the array by name (a pickle of a few hundred bytes) and each chunk
+    is a view of it in the worker that computes it, so neither the client nor the
+    scheduler ever holds its bytes. A name is attached in mode (default 'r+'). Other
+    keywords go to dask.array.from_array."""
+    arr = source if isinstance(source, memmap) else memmap(source, mode=mode, socket=socket)
+    if arr.name is None:
+        raise ValueError("from_sharr needs a sharr array, not a copy of one")
+    return da.from_array(arr, chunks=chunks, asarray=False, **kwargs)
+
+
+def to_sharr(x, name, *, persist=False, perm=0o600, overwrite=False, socket=None,
+             compute=True):
+    """Store the dask array x into a new sharr array name and return that array.
+
+    The array is created here with x's shape and dtype; each worker writes its chunks
+    into it in place (dask.array.store with the array as target, which the graph holds
+    by name), in parallel, and nothing is gathered. compute=False returns (array,
+    delayed) instead, the delayed to be computed by the caller."""
+    target = create(name, x.shape, x.dtype, persist=persist, perm=perm,
+                    overwrite=overwrite, socket=socket)
+    stored = da.store(x, target, lock=False, compute=compute)
+    return target if compute else (target, stored)
+
+
+class Scope:
+    """Array names that live as long as a computation: name() gives names under this
+    scope's prefix, for any process (client or workers) to create; close() (the end of
+    a `with` block) unlinks every array of the daemon under the prefix, whoever made it."""
+
+    def __init__(self, prefix=None, *, socket=None):
+        if prefix is None:
+            prefix = f"dask-{os.getpid()}-{secrets.token_hex(4)}"
+        self.prefix = prefix + "."
+        self.socket = socket
+
+    def name(self, tag):
+        """The array name for tag in this scope."""
+        return self.prefix + str(tag)
+
+    def close(self):
+        """Unlink every array under the prefix; returns how many. Mappings that
+        processes still hold stay valid, as after any unlink."""
+        n = 0
+        for info in list_arrays(socket=self.socket):
+            if info.name.startswith(self.prefix):
+                with contextlib.suppress(FileNotFoundError):
+                    unlink(info.name, socket=self.socket)
+                    n += 1
+        return n
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def scope(prefix=None, *, socket=None):
+    """A Scope: `with sharr.dask.scope() as s:` unlinks s's arrays when the block ends."""
+    return Scope(prefix, socket=socket)

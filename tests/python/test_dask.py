@@ -1,0 +1,219 @@
+"""Dask distributed with sharr arrays: by name through every path when client and workers
+share one sharrd (a worker's write is seen by the client), by value when the workers
+are served by another sharrd (standing for another host), and the helpers of
+sharr.dask. Real LocalClusters of worker processes; small arrays, as size does not
+matter to whether a transfer goes by name.
+"""
+
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+import sharr
+
+# Missing, they fail the run (scripts/deps.sh installs python3-dask, python3-distributed).
+import dask
+import dask.array as da
+import distributed
+from dask.base import tokenize
+from dask.sizeof import sizeof
+
+import sharr.dask
+
+
+def _cluster(socket):
+    # Worker processes (nanny-restartable), each served by the sharrd at socket.
+    return distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                    dashboard_address=":0", env={"SHARR_SOCKET": socket})
+
+
+@pytest.fixture(scope="module")
+def client(daemon):
+    os.environ["SHARR_SOCKET"] = daemon.socket  # the scheduler's handshake, in this process
+    with _cluster(daemon.socket) as cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+def _probe(x, write=None):
+    """In a worker: what arrived (class, name, pid) after writing write into x[0]."""
+    if write is not None:
+        x[(0,) * x.ndim] = write
+    return type(x).__module__ + "." + type(x).__name__, getattr(x, "name", None), os.getpid()
+
+
+def _make(name, value):
+    b = sharr.create(name, 6, np.int64, overwrite=True)
+    b[:] = value
+    return b
+
+
+def test_task_arguments_go_by_name_and_a_workers_write_is_seen(client, new_name):
+    name = new_name()
+    a = sharr.create(name, (4, 5))
+    kind, got, pid = client.submit(_probe, a[1:3, ::2], 7.0).result()
+    assert (kind, got) == ("sharr._array.memmap", name) and pid != os.getpid()
+    assert a[1, 0] == 7.0
+
+
+def test_scatter_goes_by_name_and_a_workers_write_is_seen(client, new_name):
+    name = new_name()
+    a = sharr.create(name, 10, np.int32)
+    [f] = client.scatter([a])
+    assert client.submit(_probe, f, 5).result()[:2] == ("sharr._array.memmap", name)
+    assert a[0] == 5
+    g = client.scatter(a[4:], direct=True)
+    assert client.submit(_probe, g, 6).result()[:2] == ("sharr._array.memmap", name)
+    assert a[4] == 6
+
+
+def test_results_gather_and_worker_to_worker_transfers_go_by_name(client, new_name):
+    name = new_name()
+    w1, w2 = sorted(client.scheduler_info()["workers"])
+    made = client.submit(_make, name, 3, workers=[w1], pure=False)
+    # The array made in w1 moves to w2 (worker to worker), which writes into it.
+    kind, got, _ = client.submit(_probe, made, 9, workers=[w2]).result()
+    assert (kind, got) == ("sharr._array.memmap", name)
+    back = made.result()  # gathered from w1
+    assert isinstance(back, sharr.memmap) and back.name == name
+    assert back.tolist() == [9, 3, 3, 3, 3, 3]
+    back[5] = 1  # the client writes, w1's array (still held by the future) sees it
+    assert client.submit(lambda x: int(x[5]), made, workers=[w1]).result() == 1
+
+
+def _block_is_a_view_of(b, name):
+    return np.full(b.shape, isinstance(b, sharr.memmap) and b.name == name)
+
+
+def test_from_array_with_defaults_holds_the_name_and_chunks_are_views(client, new_name):
+    name = new_name()
+    a = sharr.create(name, (40, 3))
+    a[:] = np.arange(120).reshape(40, 3)
+    x = da.from_array(a, chunks=(10, 3))
+    assert client.compute(x.sum()).result() == a.sum()
+    assert client.compute(x.map_blocks(_block_is_a_view_of, name, dtype=bool).all()).result()
+    y = sharr.dask.from_sharr(name, chunks=(10, 3))
+    assert client.compute(y.map_blocks(_block_is_a_view_of, name, dtype=bool).all()).result()
+    # The graph holds the array as its pickle, a few hundred bytes, not its 960.
+    assert len(pickle.dumps(dict(y.__dask_graph__()))) < a.nbytes
+
+
+def test_to_sharr_has_workers_write_the_chunks_in_place(client, new_name):
+    src, dst = new_name("src"), new_name("dst")
+    a = sharr.create(src, (40, 3), np.int32)
+    a[:] = np.arange(120).reshape(40, 3)
+    out = sharr.dask.to_sharr(sharr.dask.from_sharr(src, chunks=(10, 3)) * 2, dst)
+    assert out.name == dst and (out == a * 2).all()
+    assert (sharr.memmap(dst) == a * 2).all()
+
+
+def test_tokenize_names_the_incarnation_and_view_without_reading_data(new_name):
+    name = new_name()
+    a = sharr.create(name, (100, 100))
+    token = dask.base.normalize_token(a)
+    assert a.__dask_tokenize__() == token
+    # The name, the creation time and the geometry: no bytes of the data.
+    assert name in token and a._sharr.ctime_ns in token
+    assert all(not isinstance(t, (bytes, memoryview)) for t in token)
+    assert tokenize(a) == tokenize(sharr.memmap(name))
+    assert tokenize(a[1:]) != tokenize(a) != tokenize(a.T)
+    before = tokenize(a)
+    sharr.create(name, (100, 100), overwrite=True)
+    assert tokenize(sharr.memmap(name)) != before
+    # A copy has no name: it is hashed by value, as numpy arrays are.
+    c = np.array(a)
+    assert tokenize(c) == tokenize(np.zeros((100, 100)))
+
+
+def test_sizeof_counts_a_shared_mapping_as_no_memory_of_the_worker(new_name):
+    a = sharr.create(new_name(), 1 << 20, np.uint8)
+    assert sizeof(a) < 1024 and sizeof(a[10:]) < 1024
+    assert sizeof(np.array(a)) >= a.nbytes
+    assert sizeof(sharr.memmap(a.name, mode="c")) >= a.nbytes
+
+
+def _loads(data):
+    try:
+        pickle.loads(data)
+    except Exception as e:  # the worker's error, as a value
+        return type(e).__name__, str(e)
+    return None
+
+
+def test_an_array_unlinked_before_the_worker_attaches_says_which_and_why(client, new_name):
+    name = new_name()
+    data = pickle.dumps(sharr.create(name, 3))
+    sharr.unlink(name)
+    kind, message = client.submit(_loads, data).result()
+    assert kind == "FileNotFoundError"
+    assert repr(name) in message and "was unlinked after it was pickled" in message
+
+
+def test_scope_unlinks_every_array_made_under_it_in_workers(client, new_name):
+    with sharr.dask.scope() as s:
+        names = [s.name(i) for i in range(3)]
+        futures = client.map(_make, names, [1, 2, 3], pure=False)
+        assert [int(f.result()[0]) for f in futures] == [1, 2, 3]
+        del futures
+    left = {i.name for i in sharr.list()}
+    assert not left & set(names)
+
+
+def test_import_sharr_alone_registers_in_workers_the_nanny_restarts(client, new_name):
+    name = new_name()
+    client.restart()
+    a = sharr.create(name, 4)
+    [f] = client.scatter([a])
+    assert client.submit(_probe, f, 2.0).result()[:2] == ("sharr._array.memmap", name)
+    assert a[0] == 2.0
+
+
+# Two daemons on one machine stand for two hosts: the client's arrays are daemon A's
+# (the session's), the workers are served by daemon B.
+
+@pytest.fixture
+def other_host_client(own_daemon, daemon):
+    os.environ["SHARR_SOCKET"] = daemon.socket
+    with _cluster(own_daemon.socket) as cluster, distributed.Client(cluster) as c:
+        yield c, own_daemon
+
+
+def test_another_daemons_workers_get_values_and_send_values_back(other_host_client,
+                                                                  new_name):
+    client, b = other_host_client
+    a = sharr.create(new_name(), (3, 4))
+    a[:] = np.arange(12).reshape(3, 4)
+    f = client.scatter(a, direct=True)
+    kind, got, _ = client.submit(_probe, f).result()
+    assert (kind, got) == ("numpy.ndarray", None)
+    assert client.submit(lambda x: x.tolist(), f).result() == a.tolist()
+    # An array of daemon B made in a worker comes back to the client as its values.
+    back = client.submit(_make, "made-on-b", 4, pure=False).result()
+    assert type(back) is np.ndarray and back.tolist() == [4] * 6
+    assert sharr.info("made-on-b", socket=b.socket).shape == (6,)
+    with pytest.raises(FileNotFoundError):
+        sharr.info("made-on-b")
+
+
+def test_a_pickle_from_another_sharrd_says_so_when_its_name_is_missing(own_daemon):
+    # The daemon restarted (a new id) without the volatile array: as on another host.
+    data = pickle.dumps(sharr.create("gone", 3, socket=own_daemon.socket))
+    own_daemon.proc.kill()
+    own_daemon.proc.wait()
+    own_daemon.start()
+    with pytest.raises(FileNotFoundError) as e:
+        pickle.loads(data)
+    assert "'gone'" in str(e.value) and "is served by sharrd" in str(e.value)
+
+
+def test_dask_seed_example_reduces_on_two_workers_zero_copy(sharr_socket):
+    import subprocess
+    import sys
+    script = os.path.join(os.environ["SHARR_SOURCE_DIR"], "examples", "dask_seed.py")
+    r = subprocess.run([sys.executable, script, "--rows", "20000"],
+                       env=dict(os.environ, SHARR_SOCKET=sharr_socket),
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "column sums equal rows * j: True" in r.stdout
+    assert "(not its own: True)" in r.stdout
