@@ -236,11 +236,10 @@ int codec_map(const struct codec_ctx *c, const msgpack_object *obj, bool allow_n
     return 0;
 }
 
-int codec_field(const struct codec_ctx *c, const msgpack_object *map, const char *key,
-                bool required, const msgpack_object **ret)
+int codec_field_n(const struct codec_ctx *c, const msgpack_object *map, const char *key,
+                  size_t klen, bool required, const msgpack_object **ret)
 {
     const msgpack_object *found = NULL;
-    size_t klen = strlen(key);
 
     /* Every key of the map is compared, to find repeats; most differ in length. */
     for (uint32_t i = 0; map != NULL && i < map->via.map.size; i++) {
@@ -257,13 +256,6 @@ int codec_field(const struct codec_ctx *c, const msgpack_object *map, const char
         return required ? codec_fail(c, -EINVAL, "'%s' is required", key) : 0;
     *ret = found;
     return 1;
-}
-
-int codec_find(struct codec_ctx *c, const msgpack_object *map, const char *key,
-               bool required)
-{
-    c->found = NULL;
-    return codec_field(c, map, key, required, &c->found) < 0 ? -EINVAL : 0;
 }
 
 int codec_submap(const struct codec_ctx *c, const char *key, const msgpack_object *v,

@@ -8,9 +8,11 @@
 #ifndef PROTO_CODEC_FIELDS_H
 #define PROTO_CODEC_FIELDS_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <msgpack.h>
 
@@ -105,15 +107,27 @@ bool codec_str_array(const msgpack_object *o);
 int codec_map(const struct codec_ctx *c, const msgpack_object *obj, bool allow_null,
               const char *label);
 
-/* Find key in map (NULL map: absent). Returns 1 with *ret set, 0 if absent (an error
- * if required), or -EINVAL if the key repeats. */
-int codec_field(const struct codec_ctx *c, const msgpack_object *map, const char *key,
-                bool required, const msgpack_object **ret);
+/* Find the klen bytes of key in map (NULL map: absent). Returns 1 with *ret set, 0 if
+ * absent (an error if required), or -EINVAL if the key repeats. */
+int codec_field_n(const struct codec_ctx *c, const msgpack_object *map, const char *key,
+                  size_t klen, bool required, const msgpack_object **ret);
+
+/* codec_field_n with key's length taken here, where a literal's is known when compiled:
+ * every request and reply looks up a few keys, and strlen was a tenth of that. */
+static inline int codec_field(const struct codec_ctx *c, const msgpack_object *map,
+                              const char *key, bool required, const msgpack_object **ret)
+{
+    return codec_field_n(c, map, key, strlen(key), required, ret);
+}
 
 /* Find key in map for CODEC_GET: 0 with c->found set (NULL when absent), or an
  * error when the key repeats or is required and absent. */
-int codec_find(struct codec_ctx *c, const msgpack_object *map, const char *key,
-               bool required);
+static inline int codec_find(struct codec_ctx *c, const msgpack_object *map, const char *key,
+                             bool required)
+{
+    c->found = NULL;
+    return codec_field(c, map, key, required, &c->found) < 0 ? -EINVAL : 0;
+}
 
 /* The value under key in map, checked by check(c, key, value, ...): one of the value
  * checks below, each of which leaves its output as it was when the key is absent.
