@@ -1,16 +1,17 @@
 /* conn.c — the bytes of one connection: recvmsg into the decoder, sendmsg from
- * the reply queue, and the lifetime of the struct.
+ * the reply queue, and the lifetime of the struct; what a message means is the
+ * layer above's (conn_hooks).
  *
  * Both directions use a control buffer. A descriptor a client sends is kept with the
  * stream bytes of its recvmsg and handed to the request that starts last among them
  * (the kernel ends a read after the bytes that carried descriptors, so that is the
- * request whose sendmsg carried it); methods closes every one it does not take. A
- * reply's descriptor is attached to the sendmsg carrying its first byte, one queued
- * message per sendmsg. A reply that carries an array's descriptor takes it from the
- * connection's cache (fdcache.h) when its first byte is sent, so sending one costs no
- * open or close and a reply that waits holds its array, not a descriptor; only a
- * descriptor sent once (a release ring's), or a removed persistent array's that queued
- * replies can no longer reopen, travels with its replies, the last closing it. Reading
+ * request whose sendmsg carried it); the layer above closes every one it does not
+ * take. A reply's descriptor is attached to the sendmsg carrying its first byte, one
+ * queued message per sendmsg. A reply queued with a reference (conn_send_ref) asks the
+ * layer above for its descriptor when its first byte is sent, so a reply that waits
+ * holds no descriptor; only a descriptor sent once (a release ring's), or one pinned
+ * to the replies that can no longer ask for it (conn_pin), travels with its replies,
+ * the last closing it. Reading
  * pauses while too many reply bytes wait, so a client that pipelines without reading
  * cannot grow the queue, nor, once all queues together hold --max-queued-total, can
  * any client that leaves replies unread; a reply that waits keeps only its own bytes.
@@ -31,7 +32,6 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "daemon.h"
 #include "decoder.h"
 #include "fdio.h"
 
@@ -43,26 +43,26 @@ struct conn_out {
     char *data;
     size_t len, off;
     int fd; /* to send with the first byte; -1 once sent or if none */
-    bool owned; /* fd is this entry's to close (sent once, or pinned), not the cache's */
-    bool pinned; /* fd is a removed array's, counted in conn.pinned */
-    struct registry_array *array; /* referenced: its descriptor in mode goes with the
-                                   * first byte, from the cache then; NULL once sent */
-    enum meta_mode mode;
+    bool owned; /* fd is this entry's to close (sent once, or pinned), not the layer's */
+    bool pinned; /* fd was given by conn_pin, counted in conn.pinned */
+    void *ref; /* held: the descriptor for (ref, tag) goes with the first byte, from
+                * hooks->out_fd then; NULL once sent or pinned */
+    int tag;
 };
 
 static void conn_on_poll(uv_poll_t *poll, int status, int events);
 static void conn_process(struct conn *c);
 
-bool conn_queues_full(const struct daemon *d)
+bool conn_queues_full(const struct conn_pool *pool)
 {
-    return d->queued_total >= d->cfg.policy.max_queued_total;
+    return pool->queued_total >= pool->policy->max_queued_total;
 }
 
 /* Whether c's requests may be answered now: not while too many of its replies wait,
  * nor while it has replies waiting and all queues together are full. */
 static bool conn_may_answer(const struct conn *c)
 {
-    return c->out_bytes < CONFIG_OUTPUT_PAUSE && (!c->out_head || !conn_queues_full(c->d));
+    return c->out_bytes < CONFIG_OUTPUT_PAUSE && (!c->out_head || !conn_queues_full(c->pool));
 }
 
 static void conn_update_poll(struct conn *c)
@@ -85,16 +85,16 @@ static void conn_update_poll(struct conn *c)
 
 static void conn_on_backlog(uv_idle_t *idle)
 {
-    struct daemon *d = idle->data;
+    struct conn_pool *pool = idle->data;
     struct conn *c, *next;
 
     /* Those passed over last turn go first, then those served; connections that end
      * this turn early again join the new queues, for the next turn. */
-    *d->passed_tail = d->backlog;
-    c = d->passed;
-    d->passed = d->backlog = NULL;
-    d->passed_tail = &d->passed;
-    d->backlog_tail = &d->backlog;
+    *pool->passed_tail = pool->backlog;
+    c = pool->passed;
+    pool->passed = pool->backlog = NULL;
+    pool->passed_tail = &pool->passed;
+    pool->backlog_tail = &pool->backlog;
     for (; c; c = next) {
         next = c->backlog_next;
         c->backlog = false;
@@ -103,71 +103,87 @@ static void conn_on_backlog(uv_idle_t *idle)
             conn_process(c);
         conn_unref(c);
     }
-    if (!d->backlog && !d->passed)
-        uv_idle_stop(&d->backlog_idle);
+    if (!pool->backlog && !pool->passed)
+        uv_idle_stop(&pool->backlog_idle);
 }
 
 static void conn_on_turn(uv_check_t *check)
 {
-    struct daemon *d = check->data;
+    struct conn_pool *pool = check->data;
 
-    d->turn++;
+    pool->turn++;
 }
 
 /* c ended its turn with requests left: answer them in the next turn, before those
  * served in this one when it was passed over (its uid's share was spent). */
 static void conn_backlog_add(struct conn *c, bool passed)
 {
-    struct daemon *d = c->d;
+    struct conn_pool *pool = c->pool;
 
-    if (c->backlog || !d->backlog_on)
+    if (c->backlog || !pool->on)
         return;
     c->backlog = true;
     conn_ref(c);
     c->backlog_next = NULL;
     if (passed) {
-        *d->passed_tail = c;
-        d->passed_tail = &c->backlog_next;
+        *pool->passed_tail = c;
+        pool->passed_tail = &c->backlog_next;
     } else {
-        *d->backlog_tail = c;
-        d->backlog_tail = &c->backlog_next;
+        *pool->backlog_tail = c;
+        pool->backlog_tail = &c->backlog_next;
     }
-    uv_idle_start(&d->backlog_idle, conn_on_backlog);
+    uv_idle_start(&pool->backlog_idle, conn_on_backlog);
 }
 
-void conn_backlog_init(struct daemon *d)
+void conn_pool_init(struct conn_pool *pool, uv_loop_t *loop, struct log_ctx *log,
+                    const struct policy *policy, struct peers *peers, struct trim *trim,
+                    struct ratelog *closings)
 {
-    uv_idle_init(&d->loop, &d->backlog_idle);
-    d->backlog_idle.data = d;
-    d->backlog = d->passed = NULL;
-    d->backlog_tail = &d->backlog;
-    d->passed_tail = &d->passed;
+    if (pool->on)
+        return;
+    pool->loop = loop;
+    pool->log = log;
+    pool->policy = policy;
+    pool->peers = peers;
+    pool->trim = trim;
+    pool->closings = closings;
+    pool->head = NULL;
+    pool->n = 0;
+    pool->next_id = 1;
+    pool->queued_total = 0;
+    ratelog_init(&pool->queues_full, loop, log, "times the reply queues filled up");
+    uv_idle_init(loop, &pool->backlog_idle);
+    pool->backlog_idle.data = pool;
+    pool->backlog = pool->passed = NULL;
+    pool->backlog_tail = &pool->backlog;
+    pool->passed_tail = &pool->passed;
     /* A turn of the loop ends after its poll: the shares of every uid start again. */
-    uv_check_init(&d->loop, &d->turn_check);
-    d->turn_check.data = d;
-    uv_check_start(&d->turn_check, conn_on_turn);
-    uv_unref((uv_handle_t *)&d->turn_check);
-    d->backlog_on = true;
+    uv_check_init(loop, &pool->turn_check);
+    pool->turn_check.data = pool;
+    uv_check_start(&pool->turn_check, conn_on_turn);
+    uv_unref((uv_handle_t *)&pool->turn_check);
+    pool->on = true;
 }
 
-void conn_backlog_close(struct daemon *d)
+void conn_pool_close(struct conn_pool *pool)
 {
     struct conn *c, *next;
 
-    if (!d->backlog_on)
+    if (!pool->on)
         return;
-    *d->passed_tail = d->backlog;
-    for (c = d->passed; c; c = next) {
+    *pool->passed_tail = pool->backlog;
+    for (c = pool->passed; c; c = next) {
         next = c->backlog_next;
         c->backlog = false;
         conn_unref(c);
     }
-    d->backlog = d->passed = NULL;
-    d->backlog_tail = &d->backlog;
-    d->passed_tail = &d->passed;
-    uv_close((uv_handle_t *)&d->backlog_idle, NULL);
-    uv_close((uv_handle_t *)&d->turn_check, NULL);
-    d->backlog_on = false;
+    pool->backlog = pool->passed = NULL;
+    pool->backlog_tail = &pool->backlog;
+    pool->passed_tail = &pool->passed;
+    uv_close((uv_handle_t *)&pool->backlog_idle, NULL);
+    uv_close((uv_handle_t *)&pool->turn_check, NULL);
+    ratelog_close(&pool->queues_full);
+    pool->on = false;
 }
 
 /* Whether c's uid may have another request answered in this turn of the loop: at
@@ -176,63 +192,62 @@ static bool conn_uid_may(struct conn *c)
 {
     struct peers_uid *u = c->uid;
 
-    if (u->turn != c->d->turn) {
-        u->turn = c->d->turn;
+    if (u->turn != c->pool->turn) {
+        u->turn = c->pool->turn;
         u->answered = 0;
     }
     return u->answered < CONN_TURN_REQUESTS;
 }
 
-struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer,
+struct conn *conn_new(struct conn_pool *pool, int fd, const struct access_peer *peer,
                       const struct conn_hooks *hooks, void *data)
 {
     struct conn *c = calloc(1, sizeof(*c));
 
-    if (!c || !(c->dec = decoder_new(d->cfg.policy.max_request, PROTO_DEPTH_MAX))
-        || !(c->uid = peers_join(&d->peers, peer->uid))
-        || uv_poll_init(&d->loop, &c->poll, fd) < 0) {
+    if (!c || !(c->dec = decoder_new(pool->policy->max_request, PROTO_DEPTH_MAX))
+        || !(c->uid = peers_join(pool->peers, peer->uid))
+        || uv_poll_init(pool->loop, &c->poll, fd) < 0) {
         if (c && c->uid)
-            peers_leave(&d->peers, c->uid);
+            peers_leave(pool->peers, c->uid);
         if (c)
             decoder_free(c->dec);
         free(c);
         close(fd);
         return NULL;
     }
-    c->d = d;
+    c->pool = pool;
     c->hooks = hooks;
     c->data = data;
-    c->id = d->next_conn_id++;
+    c->id = pool->next_id++;
     c->fd = fd;
     c->poll.data = c;
-    uv_timer_init(&d->loop, &c->idle);
+    uv_timer_init(pool->loop, &c->idle);
     c->idle.data = c;
     c->refs = 2; /* the poll and the idle timer, each until its close callback */
     c->peer = *peer;
     c->out_tail = &c->out_head;
-    fdcache_init(&c->descs);
-    c->next = d->conns;
+    c->next = pool->head;
     if (c->next)
         c->next->prev = c;
-    d->conns = c;
-    d->nconns++;
-    log_debug(&d->log, "connection %llu opened: uid %u gid %u pid %u", (unsigned long long)c->id,
+    pool->head = c;
+    pool->n++;
+    log_debug(pool->log, "connection %llu opened: uid %u gid %u pid %u", (unsigned long long)c->id,
               peer->uid, peer->gid, peer->pid);
     conn_update_poll(c);
     return c;
 }
 
 /* Let go of what e holds for its descriptor: the descriptor if e owns it, the pin,
- * the array reference. */
+ * the reference. */
 static void conn_out_drop_fd(struct conn *c, struct conn_out *e)
 {
     if (e->owned)
         close(e->fd);
     if (e->pinned)
         c->pinned--;
-    if (e->array)
-        registry_unref(e->array);
-    e->array = NULL;
+    if (e->ref)
+        c->hooks->out_unref(e->ref);
+    e->ref = NULL;
     e->owned = e->pinned = false;
     e->fd = -1;
 }
@@ -242,8 +257,8 @@ static void conn_out_free(struct conn *c, struct conn_out *e)
 {
     size_t cost = e->len + CONN_OUT_OVERHEAD;
 
-    c->d->queued_total -= cost;
-    trim_note(&c->d->trim, cost);
+    c->pool->queued_total -= cost;
+    trim_note(c->pool->trim, cost);
     conn_out_drop_fd(c, e);
     free(e->data);
     /* Most replies are sent as soon as queued: keeping one entry spares them a malloc. */
@@ -275,10 +290,10 @@ static void conn_on_idle(uv_timer_t *t)
 {
     struct conn *c = t->data;
 
-    if (ratelog_allow(&c->d->closings))
-        log_warning(&c->d->log, "connection %llu (pid %u): a request stayed half-sent for %llu "
+    if (ratelog_allow(c->pool->closings))
+        log_warning(c->pool->log, "connection %llu (pid %u): a request stayed half-sent for %llu "
                     "ms: closing", (unsigned long long)c->id, c->peer.pid,
-                    (unsigned long long)c->d->cfg.policy.request_timeout_ms);
+                    (unsigned long long)c->pool->policy->request_timeout_ms);
     conn_close_with(c, -ETIMEDOUT, "a request stayed half-sent longer than the daemon's "
                     "--request-timeout");
 }
@@ -295,7 +310,7 @@ static void conn_watch_idle(struct conn *c)
     }
     if (!uv_is_active((uv_handle_t *)&c->idle) || c->idle_mark != c->nrequests) {
         c->idle_mark = c->nrequests;
-        uv_timer_start(&c->idle, conn_on_idle, c->d->cfg.policy.request_timeout_ms, 0);
+        uv_timer_start(&c->idle, conn_on_idle, c->pool->policy->request_timeout_ms, 0);
     }
 }
 
@@ -325,22 +340,22 @@ static void conn_fds_in_drop(struct conn *c, uint64_t upto)
 
 void conn_close(struct conn *c, const char *why)
 {
-    struct daemon *d = c->d;
+    struct conn_pool *pool = c->pool;
     struct conn_out *e;
 
     if (c->closing)
         return;
     c->closing = true;
-    log_debug(&d->log, "connection %llu closed (pid %u): %s", (unsigned long long)c->id,
+    log_debug(pool->log, "connection %llu closed (pid %u): %s", (unsigned long long)c->id,
               c->peer.pid, why);
     if (c->prev)
         c->prev->next = c->next;
     else
-        d->conns = c->next;
+        pool->head = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    d->nconns--;
-    trim_note(&d->trim, sizeof(*c) + 2 * d->cfg.policy.max_request);
+    pool->n--;
+    trim_note(pool->trim, sizeof(*c) + 2 * pool->policy->max_request);
     c->hooks->on_close(c); /* what the layer above holds through c goes first */
     while ((e = c->out_head)) {
         c->out_head = e->next;
@@ -348,9 +363,8 @@ void conn_close(struct conn *c, const char *why)
     }
     c->out_tail = &c->out_head;
     c->out_bytes = 0;
-    peers_leave(&d->peers, c->uid);
+    peers_leave(pool->peers, c->uid);
     c->uid = NULL;
-    conn_uncache(c, NULL); /* no reply refers to them any more: closed now */
     conn_fds_in_drop(c, UINT64_MAX);
     uv_close((uv_handle_t *)&c->poll, conn_on_closed);
     uv_close((uv_handle_t *)&c->idle, conn_on_idle_closed);
@@ -379,14 +393,14 @@ static void conn_flush(struct conn *c)
     while (!c->closing && (e = c->out_head)) {
         ssize_t n;
 
-        /* The cache's descriptor of the array, kept or reopened (still c's after). */
-        if (e->array && conn_descriptor(c, e->array, e->mode, &e->fd) < 0) {
+        /* The layer above's descriptor for the reference (still its after). */
+        if (e->ref && c->hooks->out_fd(c, e->ref, e->tag, &e->fd) < 0) {
             conn_close(c, "a queued reply's descriptor cannot be reopened");
             return;
         }
         n = fdio_send(c->fd, e->data + e->off, e->len - e->off, e->fd, MSG_DONTWAIT);
-        if (n < 0 && e->array)
-            e->fd = -1; /* taken from the cache again at the next try */
+        if (n < 0 && e->ref)
+            e->fd = -1; /* asked for again at the next try */
         if (n == -EINTR)
             continue;
         if (n == -EAGAIN || n == -EWOULDBLOCK)
@@ -422,26 +436,26 @@ static void conn_out_shrink(struct conn_out *e)
 }
 
 /* A reply was queued: say so once when all queues together reach their limit. */
-static void conn_note_queued(struct daemon *d, size_t before)
+static void conn_note_queued(struct conn_pool *pool, size_t before)
 {
-    size_t most = d->cfg.policy.max_queued_total;
+    size_t most = pool->policy->max_queued_total;
 
-    if (before < most && d->queued_total >= most && ratelog_allow(&d->queues_full))
-        log_warning(&d->log, "reply queues hold %zu bytes, the most allowed "
+    if (before < most && pool->queued_total >= most && ratelog_allow(&pool->queues_full))
+        log_warning(pool->log, "reply queues hold %zu bytes, the most allowed "
                     "(--max-queued-total): clients with unread replies are not read from "
-                    "until they read", d->queued_total);
+                    "until they read", pool->queued_total);
 }
 
-/* Queue data with fd, or with a's descriptor in mode (a not NULL), and send. */
-static int conn_queue(struct conn *c, char *data, size_t len, int fd,
-                      struct registry_array *a, enum meta_mode mode)
+/* Queue data with fd, or with the descriptor for (ref, tag) (ref not NULL, held), and
+ * send. */
+static int conn_queue(struct conn *c, char *data, size_t len, int fd, void *ref, int tag)
 {
     struct conn_out *e = NULL;
     size_t before;
 
     if (c->closing)
         goto drop;
-    if (c->out_bytes + len > c->d->cfg.policy.max_queued) {
+    if (c->out_bytes + len > c->pool->policy->max_queued) {
         conn_close(c, "it does not read its replies");
         goto drop;
     }
@@ -451,37 +465,37 @@ static int conn_queue(struct conn *c, char *data, size_t len, int fd,
         conn_close(c, "out of memory");
         goto drop;
     }
-    *e = (struct conn_out){ .data = data, .len = len, .fd = fd, .array = a, .mode = mode };
-    if (a)
-        registry_ref(a);
+    *e = (struct conn_out){ .data = data, .len = len, .fd = fd, .ref = ref, .tag = tag };
+    ref = NULL; /* e's now */
     *c->out_tail = e;
     c->out_tail = &e->next;
     c->out_bytes += len;
-    before = c->d->queued_total;
-    c->d->queued_total += len + CONN_OUT_OVERHEAD;
+    before = c->pool->queued_total;
+    c->pool->queued_total += len + CONN_OUT_OVERHEAD;
     conn_flush(c);
     /* Whatever is left includes e, the last one. */
     if (!c->closing && c->out_head && e->off == 0)
         conn_out_shrink(e);
     if (!c->closing)
-        conn_note_queued(c->d, before);
+        conn_note_queued(c->pool, before);
     conn_update_poll(c);
     return c->closing ? -EPIPE : 0;
 
 drop:
     free(data);
+    if (ref)
+        c->hooks->out_unref(ref);
     return -EPIPE;
 }
 
 int conn_send(struct conn *c, char *data, size_t len, int fd)
 {
-    return conn_queue(c, data, len, fd, NULL, META_MODE_R);
+    return conn_queue(c, data, len, fd, NULL, 0);
 }
 
-int conn_send_array(struct conn *c, char *data, size_t len, struct registry_array *a,
-                    enum meta_mode mode)
+int conn_send_ref(struct conn *c, char *data, size_t len, void *ref, int tag)
 {
-    return conn_queue(c, data, len, -1, a, mode);
+    return conn_queue(c, data, len, -1, ref, tag);
 }
 
 void conn_release_fd(struct conn *c, int fd)
@@ -500,41 +514,14 @@ void conn_release_fd(struct conn *c, int fd)
         close(fd);
 }
 
-int conn_descriptor(struct conn *c, struct registry_array *a, enum meta_mode mode, int *ret_fd)
-{
-    int fd = fdcache_find(&c->descs, a, mode);
-    int r;
-
-    if (fd >= 0) {
-        *ret_fd = fd;
-        return 0;
-    }
-    if (c->closing)
-        return -EPIPE;
-    r = registry_descriptor(&c->d->store, a, mode, &fd);
-    if ((r == -EMFILE || r == -ENFILE) && conn_uncache_all(c->d, NULL) > 0)
-        r = registry_descriptor(&c->d->store, a, mode, &fd);
-    if (r < 0)
-        return r;
-    conn_release_fd(c, fdcache_put(&c->descs, a, mode, fd));
-    *ret_fd = fd;
-    return 0;
-}
-
-/* fd, the cached descriptor of the removed persistent array a in mode, was given up:
- * the replies still queued for (a, mode) could not reopen it by name any more, so they
- * take fd with them (the last one sent closes it), while c pins fewer than
- * CONN_PINNED_MAX. Returns whether they took it. */
-static bool conn_pin(struct conn *c, const struct registry_array *a, enum meta_mode mode, int fd)
+bool conn_pin(struct conn *c, const void *ref, int tag, int fd)
 {
     struct conn_out *e, *last = NULL;
 
-    if (!a->meta.persist || c->pinned >= CONN_PINNED_MAX)
-        return false;
     for (e = c->out_head; e; e = e->next) {
-        if (e->array == a && e->mode == mode) {
-            registry_unref(e->array);
-            e->array = NULL;
+        if (e->ref == ref && e->tag == tag) {
+            c->hooks->out_unref(e->ref);
+            e->ref = NULL;
             e->fd = fd;
             last = e;
         }
@@ -544,29 +531,6 @@ static bool conn_pin(struct conn *c, const struct registry_array *a, enum meta_m
     last->owned = last->pinned = true;
     c->pinned++;
     return true;
-}
-
-size_t conn_uncache(struct conn *c, const struct registry_array *a)
-{
-    enum meta_mode mode;
-    size_t n = 0;
-    int fd;
-
-    while ((fd = fdcache_take(&c->descs, a, &mode)) >= 0) {
-        if (!a || !conn_pin(c, a, mode, fd))
-            conn_release_fd(c, fd);
-        n++;
-    }
-    return n;
-}
-
-size_t conn_uncache_all(struct daemon *d, const struct registry_array *a)
-{
-    size_t n = 0;
-
-    for (struct conn *c = d->conns; c; c = c->next)
-        n += conn_uncache(c, a);
-    return n;
 }
 
 /* Hand complete requests to the layer above, unless replies are piling up, for one turn:
@@ -592,8 +556,8 @@ static void conn_process(struct conn *c)
         if (r == 0)
             break;
         if (r < 0) {
-            if (ratelog_allow(&c->d->closings))
-                log_warning(&c->d->log, "connection %llu (pid %u): undecodable request (%s): "
+            if (ratelog_allow(c->pool->closings))
+                log_warning(c->pool->log, "connection %llu (pid %u): undecodable request (%s): "
                             "closing", (unsigned long long)c->id, c->peer.pid, strerror(-r));
             if (r == -E2BIG)
                 conn_close_with(c, r, "a request is longer than the daemon's --max-request");
@@ -636,7 +600,7 @@ static void conn_read(struct conn *c)
     int r;
 
     /* At most one frame per read, so the decoder never holds more than two. */
-    n = fdio_recv(c->fd, buf, c->d->cfg.policy.max_request, MSG_DONTWAIT, fds, CONN_FDS_IN,
+    n = fdio_recv(c->fd, buf, c->pool->policy->max_request, MSG_DONTWAIT, fds, CONN_FDS_IN,
                   &nfds, &truncated);
     /* Keep what fits for the request these bytes start (adopt takes one); a client
      * cannot make the daemon hold more than CONN_FDS_IN: the rest are closed. */
@@ -663,8 +627,8 @@ static void conn_read(struct conn *c)
         return;
     r = decoder_feed(c->dec, buf, (size_t)n);
     if (r < 0) {
-        if (ratelog_allow(&c->d->closings))
-            log_warning(&c->d->log, "connection %llu (pid %u): %s: closing",
+        if (ratelog_allow(c->pool->closings))
+            log_warning(c->pool->log, "connection %llu (pid %u): %s: closing",
                         (unsigned long long)c->id, c->peer.pid, strerror(-r));
         conn_close(c, "request buffer overflow");
         return;

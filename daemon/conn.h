@@ -1,8 +1,9 @@
-/* conn.h — one client connection: its socket, request decoding, the queue of
- * replies (each with an optional descriptor) and the descriptions it was handed
- * (fdcache.h), which only it shares. What it reads goes up through the conn_hooks its
- * creator set; it calls nothing above it by name. What the client holds (attachments,
- * waiting opens, the release ring: session.h) is the layer above's, in c->data.
+/* conn.h — one client connection as a transport: its socket, request decoding, the
+ * queue of replies (each with an optional descriptor) and the timers and turns that
+ * pace it. It knows nothing of what the messages mean: what it reads goes up through
+ * the conn_hooks its creator set, and it calls nothing above it by name. What the
+ * client holds (attachments, waiting opens, the descriptions it was handed, the
+ * release ring: session.h) is the layer above's, in c->data.
  *
  * A connection is reference-counted: its poll handle holds one reference until
  * its close callback, and each thread-pool job or waiter working for it holds
@@ -10,7 +11,9 @@
  * The connections of one uid together are answered at most CONN_TURN_REQUESTS
  * requests per turn of the loop (up to one, when a request walks daemon-wide state),
  * and finish a longer batch in later turns, so one user's batches share the loop
- * with everyone else's however many connections that user opens.
+ * with everyone else's however many connections that user opens. What the
+ * connections share (their list, the bytes they queue, the turns) is a struct
+ * conn_pool, which the daemon embeds.
  */
 #ifndef DAEMON_CONN_H
 #define DAEMON_CONN_H
@@ -23,28 +26,20 @@
 
 #include "access.h"
 #include "codec.h"
-#include "fdcache.h"
+#include "log.h"
 #include "peers.h"
-#include "registry.h"
+#include "policy.h"
+#include "ratelog.h"
+#include "trim.h"
 
-struct daemon;
 struct conn;
 struct conn_out;
 
 #define CONN_FDS_IN 16 /* descriptors received and not yet given to a request */
-/* Descriptors of removed persistent arrays that one connection's unread replies keep. */
-#define CONN_PINNED_MAX FDCACHE_SIZE
-/* The most descriptors one connection makes the daemon hold: its socket, its cached
- * descriptions, CONN_FDS_IN received, CONN_PINNED_MAX kept for unread replies, and a
- * release ring's in a reply it leaves unread. A queued reply that carries an array's
- * descriptor holds the array, not a descriptor: it takes one from the cache when it
- * is sent, reopened if the cache gave it up, except for a persistent array removed
- * meanwhile (its file went with its name): those replies keep the descriptor the cache
- * held for it, up to CONN_PINNED_MAX; past that, or if the cache held none, the
- * connection is closed when the reply is due. */
-#define CONN_NOFILE (1 + FDCACHE_SIZE + CONN_FDS_IN + CONN_PINNED_MAX + 1)
+/* The descriptors of a connection's own: its socket and CONN_FDS_IN received. The
+ * layer above adds what its replies carry (descriptors.h: DESCRIPTORS_NOFILE). */
+#define CONN_NOFILE (1 + CONN_FDS_IN)
 #define CONN_TURN_REQUESTS 64 /* requests of one uid answered per turn of the loop */
-#define CONN_PAGE_WHEN_FULL 16 /* entries of a list or holders page while queues are full */
 
 /* A descriptor a client sent, and the stream bytes [from, to) of the recvmsg it came
  * with: it belongs to the last request whose first byte is among them. */
@@ -68,10 +63,40 @@ struct conn_hooks {
     void (*on_close)(struct conn *c);
     /* When the last reference to c goes, before c is freed: c->data can go. */
     void (*on_free)(struct conn *c);
+    /* A reply queued with conn_send_ref is about to send its first byte: the
+     * descriptor to send with it for (ref, tag), which stays the layer above's (conn.c
+     * never closes it). 0, or a negative errno: then c is closed. */
+    int (*out_fd)(struct conn *c, void *ref, int tag, int *ret_fd);
+    /* A reply queued with conn_send_ref no longer needs ref (sent, dropped, or given a
+     * descriptor of its own by conn_pin): let go of the reference it was queued with. */
+    void (*out_unref)(void *ref);
+};
+
+/* What every connection of one daemon shares: their list, the bytes of replies they
+ * queue together, and the turns of the loop their requests are answered in. The
+ * daemon embeds one; conn_pool_init sets it up. */
+struct conn_pool {
+    uv_loop_t *loop;
+    struct log_ctx *log;
+    const struct policy *policy; /* --max-request, --max-queued(-total), --request-timeout */
+    struct peers *peers;         /* each connection joins its uid's record */
+    struct trim *trim;           /* told of the memory a closed connection gave back */
+    struct ratelog *closings;    /* lines on connections closed for what their peer sent */
+    struct conn *head;           /* open connections, newest first */
+    size_t n;
+    uint64_t next_id;
+    size_t queued_total;         /* memory of every connection's queued replies */
+    struct ratelog queues_full;  /* "reply queues hold" lines (--max-queued-total) */
+    struct conn *backlog, **backlog_tail; /* served, with requests left for their next turn */
+    struct conn *passed, **passed_tail;   /* passed over: their uid's share was spent */
+    uv_idle_t backlog_idle;      /* runs those turns */
+    uv_check_t turn_check;       /* counts the turns of the loop */
+    uint64_t turn;
+    bool on;                     /* backlog_idle and turn_check initialised and not closed */
 };
 
 struct conn {
-    struct daemon *d;
+    struct conn_pool *pool;        /* the connections it is one of */
     const struct conn_hooks *hooks; /* the layer above (static, never NULL) */
     void *data;                    /* the layer above's state for c (conn_new), or NULL */
     uint64_t id;                   /* for log lines */
@@ -86,11 +111,10 @@ struct conn {
     struct conn_out *spare;        /* a freed queue entry kept for the next reply */
     size_t out_bytes;              /* queued reply bytes not yet sent */
     struct peers_uid *uid;         /* what its uid holds (peers.h); NULL once closed */
-    bool backlog;                  /* has requests left for a later turn (d->backlog) */
+    bool backlog;                  /* has requests left for a later turn (pool->backlog) */
     struct conn *backlog_next;
-    struct fdcache descs;          /* descriptors sent to this peer, kept to send again */
-    unsigned pinned;               /* removed arrays' descriptors its queued replies keep */
-    struct conn *prev, *next;      /* the daemon's open connections */
+    unsigned pinned;               /* descriptors conn_pin gave its queued replies */
+    struct conn *prev, *next;      /* the pool's open connections */
     uv_timer_t idle;               /* runs while a request is half-sent (--request-timeout) */
     uint64_t nrequests;            /* requests decoded so far */
     uint64_t idle_mark;            /* nrequests when idle was started */
@@ -99,14 +123,23 @@ struct conn {
     unsigned nfds_in;
 };
 
-/* Serve fd (non-blocking, O_CLOEXEC; taken) for peer, handing what it reads to hooks
- * (not copied: it must outlive c), with data as c->data. Returns the connection, or
- * NULL when out of memory (fd closed; data is still the caller's). */
-struct conn *conn_new(struct daemon *d, int fd, const struct access_peer *peer,
+/* Set up pool for the connections of one daemon on loop, with what they share (not
+ * copied: each must outlive pool; policy may change between requests). Call before
+ * the first conn_new; conn_pool_close at stop (both idempotent). */
+void conn_pool_init(struct conn_pool *pool, uv_loop_t *loop, struct log_ctx *log,
+                    const struct policy *policy, struct peers *peers, struct trim *trim,
+                    struct ratelog *closings);
+/* Stop running backlogs and counting turns; the connections must be closed first. */
+void conn_pool_close(struct conn_pool *pool);
+
+/* Serve fd (non-blocking, O_CLOEXEC; taken) for peer as one of pool, handing what it
+ * reads to hooks (not copied: it must outlive c), with data as c->data. Returns the
+ * connection, or NULL when out of memory (fd closed; data is still the caller's). */
+struct conn *conn_new(struct conn_pool *pool, int fd, const struct access_peer *peer,
                       const struct conn_hooks *hooks, void *data);
 
 /* Stop serving c: the layer above lets go of what its client holds first
- * (conn_hooks.on_close), then queued replies, cached descriptors and the socket go.
+ * (conn_hooks.on_close), then queued replies, received descriptors and the socket go.
  * Idempotent; c is freed once all references are gone. */
 void conn_close(struct conn *c, const char *why);
 
@@ -120,45 +153,27 @@ void conn_unref(struct conn *c);
  * than --max-queued bytes of replies pile up). */
 int conn_send(struct conn *c, char *data, size_t len, int fd);
 
-/* As conn_send, for a reply that carries a descriptor of a in mode: the one c's cache
- * holds when the first byte is sent (call conn_descriptor first, to check there is
- * one). A reply that waits holds a reference to a, no descriptor (CONN_NOFILE); if
- * none can be had any more when it is sent, c is closed. */
-int conn_send_array(struct conn *c, char *data, size_t len, struct registry_array *a,
-                    enum meta_mode mode);
+/* As conn_send, for a message whose descriptor is known only when its first byte is
+ * sent: then hooks->out_fd gives it for (ref, tag). The message holds ref (a
+ * reference taken by the caller, let go through hooks->out_unref), no descriptor,
+ * while it waits. */
+int conn_send_ref(struct conn *c, char *data, size_t len, void *ref, int tag);
 
-/* Close fd (a descriptor c sent and no longer keeps: one its cache gave up, or one
- * sent once) now, unless a queued reply still carries it; then the last such reply
- * (sent after the others) closes it once sent. */
+/* Close fd (a descriptor c's peer was sent and the layer above no longer keeps) now,
+ * unless a queued reply still carries it; then the last such reply (sent after the
+ * others) closes it once sent. */
 void conn_release_fd(struct conn *c, int fd);
 
-/* A descriptor of a in mode for c's peer: the one c was handed before for (a, mode)
- * if c still caches it, else a new description reopened by registry_descriptor and
- * cached. Two connections never get the same description. The descriptor stays c's:
- * a reply sends it through conn_send_array; never close it. At EMFILE/ENFILE every connection's cache
- * is given up (conn_uncache_all) and the reopen tried once more. 0 or -errno. */
-int conn_descriptor(struct conn *c, struct registry_array *a, enum meta_mode mode, int *ret_fd);
+/* fd (taken), the descriptor for (ref, tag), can be had no more once given up: the
+ * replies queued for (ref, tag) carry it from now on instead of asking out_fd, the last
+ * one sent closing it, and let go of ref. Returns false, fd still the caller's, when no
+ * queued reply was for (ref, tag). Each pin counts in c->pinned until its last reply
+ * goes. */
+bool conn_pin(struct conn *c, const void *ref, int tag, int fd);
 
-/* Give up c's cached descriptors of a (of every array when a is NULL): each is closed
- * now, or, when a is a removed persistent array that queued replies still need (see
- * CONN_NOFILE), once the last of them is sent. Returns how many were given up. */
-size_t conn_uncache(struct conn *c, const struct registry_array *a);
-
-/* conn_uncache for every connection of d: a removed array must not be kept alive by
- * them, and at EMFILE/ENFILE they are the descriptors the daemon can do without.
- * Returns how many were given up. */
-size_t conn_uncache_all(struct daemon *d, const struct registry_array *a);
-
-/* Whether the replies waiting on all connections together reach --max-queued-total.
- * Then only connections with none waiting are answered, one reply each until they
- * read, and a list or holders page holds at most CONN_PAGE_WHEN_FULL entries (its
- * reader pages on with "more"), so what such replies add beyond the cap is small. */
-bool conn_queues_full(const struct daemon *d);
-
-/* The connections with requests left over from their last turn are answered by an
- * idle handle of d's loop, one turn each per loop iteration. init before the first
- * connection; close at stop (both idempotent). */
-void conn_backlog_init(struct daemon *d);
-void conn_backlog_close(struct daemon *d);
+/* Whether the replies waiting on all of pool's connections together reach
+ * --max-queued-total. Then only connections with none waiting are answered, one reply
+ * each until they read; the layer above keeps what each such reply adds small. */
+bool conn_queues_full(const struct conn_pool *pool);
 
 #endif

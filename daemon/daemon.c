@@ -21,6 +21,7 @@
 
 #include "codec.h"
 #include "conn.h"
+#include "descriptors.h"
 #include "fdstore.h"
 #include "methods.h"
 #include "nofile.h"
@@ -46,20 +47,25 @@ static void daemon_refuse(struct daemon *d, int fd, const struct access_peer *pe
     close(fd);
 }
 
-/* A closing connection lets go of what its client holds, then of its release ring. */
+/* A closing connection lets go of what its client holds, then of its release ring
+ * and of the descriptions it was handed. */
 static void daemon_on_conn_close(struct conn *c)
 {
     session_close(c);
     releases_ring_drop(c);
+    descriptors_drop(c, NULL);
 }
 
 /* What a connection hands up: its requests to the methods, its release ring to
- * releases.c, its close to both; its session goes with it. */
+ * releases.c, its close to all; its replies' array descriptors come from
+ * descriptors.c; its session goes with it. */
 static const struct conn_hooks daemon_conn_hooks = {
     .on_message = methods_dispatch,
     .on_read = releases_take,
     .on_close = daemon_on_conn_close,
     .on_free = session_free,
+    .out_fd = descriptors_out_fd,
+    .out_unref = descriptors_out_unref,
 };
 
 struct conn *daemon_conn_new(struct daemon *d, int fd, const struct access_peer *peer)
@@ -71,7 +77,7 @@ struct conn *daemon_conn_new(struct daemon *d, int fd, const struct access_peer 
         close(fd);
         return NULL;
     }
-    c = conn_new(d, fd, peer, &daemon_conn_hooks, s);
+    c = conn_new(&d->conns, fd, peer, &daemon_conn_hooks, s);
     if (!c) {
         free(s);
         return NULL;
@@ -85,7 +91,7 @@ static void daemon_on_accept(void *arg, int fd, const struct access_peer *peer)
     struct daemon *d = arg;
     char why[128];
 
-    if (peers_may_connect(&d->peers, &d->cfg.policy, d->cfg.max_connections, d->nconns,
+    if (peers_may_connect(&d->peers, &d->cfg.policy, d->cfg.max_connections, d->conns.n,
                           peer->uid, why, sizeof(why)) < 0)
         daemon_refuse(d, fd, peer, why);
     else if (!daemon_conn_new(d, fd, peer))
@@ -96,7 +102,7 @@ static void daemon_on_removed(void *arg, struct registry_array *a)
 {
     struct daemon *d = arg;
 
-    conn_uncache_all(d, a);
+    descriptors_drop_all(d, a);
     registry_keep_file(&d->store, a); /* a replaced one's file still has the name */
     releases_sweep(d);
 }
@@ -113,7 +119,7 @@ static bool daemon_on_last(void *arg, struct registry_array *a)
 
 static size_t daemon_reclaim(void *arg)
 {
-    return conn_uncache_all(arg, NULL);
+    return descriptors_drop_all(arg, NULL);
 }
 
 /* Say what the volatile caps are and where the memory they come from was read. */
@@ -179,7 +185,6 @@ int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t e
     d->notify.fd = -1;
     d->store.dirfd = -1;
     d->server.fd = d->server.spare_fd = -1;
-    d->next_conn_id = 1;
     d->start_ns = uv_hrtime();
     do {  /* synchronous (no loop, no callback): the kernel's getrandom */
         r = uv_random(NULL, NULL, &d->id, sizeof(d->id), 0, NULL);
@@ -198,9 +203,9 @@ int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t e
     d->loop_on = true;
     ratelog_init(&d->refusals, &d->loop, &d->log, "refused connections");
     ratelog_init(&d->closings, &d->loop, &d->log, "connections closed for what they sent");
-    ratelog_init(&d->queues_full, &d->loop, &d->log, "times the reply queues filled up");
     trim_init(&d->trim, &d->loop);
-    conn_backlog_init(d);
+    conn_pool_init(&d->conns, &d->loop, &d->log, &d->cfg.policy, &d->peers, &d->trim,
+                   &d->closings);
     registry_init(&d->registry, &d->loop);
     d->registry.on_removed = daemon_on_removed;
     d->registry.on_removed_arg = d;
@@ -270,16 +275,15 @@ void daemon_stop(struct daemon *d)
         uv_close((uv_handle_t *)&d->sigterm, NULL);
         d->signals_on = false;
     }
-    while (d->conns)
-        conn_close(d->conns, "the daemon is shutting down");
+    while (d->conns.head)
+        conn_close(d->conns.head, "the daemon is shutting down");
     releases_close(d);
     growth_close(d);
     leftover_close(d);
     waiters_close(&d->registry.waiters);
-    conn_backlog_close(d);
     ratelog_close(&d->refusals);
     ratelog_close(&d->closings);
-    ratelog_close(&d->queues_full);
+    conn_pool_close(&d->conns); /* its count of full reply queues is told last */
     trim_close(&d->trim);
 }
 

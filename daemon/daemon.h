@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "conn.h"
 #include "growth.h"
 #include "leftover.h"
 #include "log.h"
@@ -26,8 +27,6 @@
 #include "store.h"
 #include "trim.h"
 
-struct conn;
-
 struct daemon {
     uv_loop_t loop;
     bool loop_on;           /* the loop was initialised: daemon_close must run it */
@@ -38,21 +37,11 @@ struct daemon {
     struct store store;
     uv_signal_t sigint, sigterm;
     bool signals_on;
-    struct conn *conns;     /* open connections, newest first */
-    size_t nconns;
+    struct conn_pool conns; /* open connections and what they share (conn.c) */
     struct peers peers;     /* what each uid's connections hold (per-uid limits) */
     struct ratelog refusals; /* "refusing a connection" lines */
     struct ratelog closings; /* lines on connections closed for what their peer sent */
-    size_t queued_total;    /* memory of every connection's queued replies */
-    struct ratelog queues_full; /* "reply queues hold" lines (--max-queued-total) */
-    struct conn *backlog, **backlog_tail; /* served, with requests left for their next turn */
-    struct conn *passed, **passed_tail;   /* passed over: their uid's share was spent */
-    uv_idle_t backlog_idle; /* runs those turns (conn.c) */
-    uv_check_t turn_check;  /* counts the turns of the loop (conn.c) */
-    uint64_t turn;
-    bool backlog_on;        /* backlog_idle and turn_check initialised and not closed */
     struct trim trim;       /* gives freed heap memory back after a burst */
-    uint64_t next_conn_id;
     uint64_t start_ns;      /* uv_hrtime() at start, for the uptime in stats */
     uint64_t id;            /* random, never 0, drawn at start: sent in hello so that
                              * clients can tell this sharrd from another (e.g. another
@@ -83,6 +72,12 @@ void daemon_stop(struct daemon *d);
 
 /* Free everything d owns. */
 void daemon_close(struct daemon *d);
+
+/* The daemon c is a connection of (c->pool is its conns). */
+static inline struct daemon *daemon_of(const struct conn *c)
+{
+    return (struct daemon *)((char *)c->pool - offsetof(struct daemon, conns));
+}
 
 /* Serve fd (taken) for peer as an accepted connection, its requests answered by the
  * methods (conn_new with the daemon's hooks), without the admission check of the

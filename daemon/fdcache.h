@@ -2,9 +2,9 @@
  * FDCACHE_SIZE reopened descriptors keyed by (array, mode), the least recently used
  * given up first.
  *
- * Bookkeeping only: it never opens or closes a descriptor. The connection decides
- * what becomes of one it gets back (conn.c closes it, or leaves it to a queued reply
- * that still carries it). Each entry holds a reference to its array, so a key never
+ * Bookkeeping only: it never opens or closes a descriptor. descriptors.c decides what
+ * becomes of one it gets back (closes it, or leaves it to a queued reply that still
+ * carries it). Each entry holds a reference to its array, so a key never
  * names an array freed and reallocated at the same address.
  */
 #ifndef DAEMON_FDCACHE_H

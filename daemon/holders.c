@@ -89,7 +89,7 @@ int holders_collect(const struct daemon *d, const struct access_peer *peer,
 
     if (!heap)
         return -ENOMEM;
-    for (const struct conn *c = d->conns; c; c = c->next) {
+    for (const struct conn *c = d->conns.head; c; c = c->next) {
         const struct registry_attach *att;
         size_t pos = 0;
 

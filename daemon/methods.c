@@ -24,8 +24,9 @@ static int methods_hello(struct conn *c, const struct codec_msg *msg)
     struct codec_hello p;
     struct codec_hello_reply rep = {
         .version = PROTO_VERSION, .server = "sharrd " SHARR_VERSION_STRING,
-        .pid = (uint32_t)getpid(), .id = c->d->id, .max_name = PROTO_NAME_MAX, .max_ndim = PROTO_NDIM_MAX,
-        .max_request = (uint32_t)c->d->cfg.policy.max_request,
+        .pid = (uint32_t)getpid(), .id = daemon_of(c)->id, .max_name = PROTO_NAME_MAX,
+        .max_ndim = PROTO_NDIM_MAX,
+        .max_request = (uint32_t)daemon_of(c)->cfg.policy.max_request,
         .list_page_max = PROTO_LIST_PAGE_MAX,
     };
     char err[METHODS_ERR_MAX] = "";
@@ -38,7 +39,8 @@ static int methods_hello(struct conn *c, const struct codec_msg *msg)
     if (p.version != PROTO_VERSION)
         return methods_error(c, msg->msgid, -EPROTONOSUPPORT, "sharrd speaks protocol %d, the "
                              "client speaks %" PRIu32, PROTO_VERSION, p.version);
-    log_debug(&c->d->log, "connection %llu: hello from %s", (unsigned long long)c->id, p.client);
+    log_debug(&daemon_of(c)->log, "connection %llu: hello from %s", (unsigned long long)c->id,
+              p.client);
     msgpack_sbuffer_init(&sb);
     methods_send(c, &sb, codec_pack_reply_hello(&sb, msg->msgid, &rep), -1);
     return 0;
@@ -75,8 +77,8 @@ bool methods_dispatch(struct conn *c, const msgpack_object *obj, const int *fds,
     if (r < 0 && known) {
         methods_error(c, msg.msgid, -EBADMSG, "%s", err);
     } else if (r < 0) {
-        if (ratelog_allow(&c->d->closings))
-            log_warning(&c->d->log, "connection %llu (pid %u): not a request (%s): closing",
+        if (ratelog_allow(&daemon_of(c)->closings))
+            log_warning(&daemon_of(c)->log, "connection %llu (pid %u): not a request (%s): closing",
                         (unsigned long long)c->id, c->peer.pid, err);
         conn_close(c, "malformed message");
     } else if (msg.type == CODEC_REQUEST) {
@@ -91,7 +93,7 @@ bool methods_dispatch(struct conn *c, const msgpack_object *obj, const int *fds,
         methods_close_fds(fds, nfds);
         nfds = 0;
         if (i < sizeof(methods_table) / sizeof(methods_table[0]) && methods_table[i].counts)
-            releases_take_all(c->d);
+            releases_take_all(daemon_of(c));
         if (i < sizeof(methods_table) / sizeof(methods_table[0]))
             methods_table[i].fn(c, &msg);
         else

@@ -13,6 +13,7 @@
 
 #include "access.h"
 #include "conn.h"
+#include "descriptors.h"
 #include "daemon.h"
 #include "errcode.h"
 #include "growth.h"
@@ -26,33 +27,33 @@
 int methods_attach_reply(struct conn *c, uint32_t msgid, struct registry_array *a,
                                  enum meta_mode mode)
 {
-    struct registry *reg = &c->d->registry;
+    struct registry *reg = &daemon_of(c)->registry;
     struct codec_attach_reply rep;
     struct registry_attach att;
     char err[METHODS_ERR_MAX];
     msgpack_sbuffer sb;
     int fd, r;
 
-    /* The reply takes the descriptor from c's cache when it is sent (conn.h); this
+    /* The reply takes the descriptor from c's cache when it is sent (descriptors.h); this
      * makes sure there is one to take. */
-    r = conn_descriptor(c, a, mode, &fd);
+    r = descriptors_get(c, a, mode, &fd);
     if (r == -ESTALE || (r == -ENOENT && a->meta.persist)) {
         /* Only a change to the store behind the daemon's back gets here: the daemon
          * renames a file over a name only for an array that already replaced a. */
-        log_warning(&c->d->log, "cannot reopen %s: %s/%s.npy is %s", a->meta.name,
-                    c->d->store.path, a->meta.name, r == -ESTALE ? "another file than the "
+        log_warning(&daemon_of(c)->log, "cannot reopen %s: %s/%s.npy is %s", a->meta.name,
+                    daemon_of(c)->store.path, a->meta.name, r == -ESTALE ? "another file than the "
                     "one the daemon created (changed by hand?)" : "missing (removed by hand?)");
         return methods_error(c, msgid, r, "cannot open %s: its file in the store was changed "
                              "behind sharrd's back", a->meta.name);
     }
     if (r < 0) {
-        log_warning(&c->d->log, "cannot reopen %s: %s", a->meta.name, strerror(-r));
+        log_warning(&daemon_of(c)->log, "cannot reopen %s: %s", a->meta.name, strerror(-r));
         return methods_error(c, msgid, r, "cannot open %s: %s", a->meta.name, strerror(-r));
     }
     /* Releases posted in rings but not yet read count until they are: read them all
      * before session_attach_add refuses (c itself may be closed for a corrupt ring). */
     if (session_attach_full(c))
-        releases_take_all(c->d);
+        releases_take_all(daemon_of(c));
     registry_attach(reg, a, mode, &att);
     r = session_attach_add(c, &att, err, sizeof(err));
     if (r < 0) {
@@ -60,7 +61,7 @@ int methods_attach_reply(struct conn *c, uint32_t msgid, struct registry_array *
         return methods_error(c, msgid, r, "%s", err);
     }
     if (mode == META_MODE_RPLUS)
-        growth_watch(c->d, a);
+        growth_watch(daemon_of(c), a);
     rep = (struct codec_attach_reply){ .meta = a->meta, .handle = att.handle };
     msgpack_sbuffer_init(&sb);
     methods_send_with(c, &sb, codec_pack_reply_attach(&sb, msgid, &rep), -1, a, mode);
@@ -136,7 +137,7 @@ static void methods_open_woken(void *arg, const char *name, void *found, int err
 
 int methods_open(struct conn *c, const struct codec_msg *msg)
 {
-    const struct policy *pol = &c->d->cfg.policy;
+    const struct policy *pol = &daemon_of(c)->cfg.policy;
     char err[METHODS_ERR_MAX] = "";
     struct registry_array *a;
     struct methods_wait *w;
@@ -146,10 +147,10 @@ int methods_open(struct conn *c, const struct codec_msg *msg)
     r = codec_parse_open(msg->params, &p, err, sizeof(err));
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
-    a = registry_find(&c->d->registry, p.name);
+    a = registry_find(&daemon_of(c)->registry, p.name);
     if (a && a->ready)
         return methods_open_ready(c, msg->msgid, a, p.mode, p.has_owner ? &p.owner : NULL);
-    if (!a && store_damaged(&c->d->store, p.name))
+    if (!a && store_damaged(&daemon_of(c)->store, p.name))
         return methods_damaged(c, msg->msgid, p.name);
     if (p.wait_ms == 0)
         return methods_error(c, msg->msgid, -ENOENT, "no array named %s", p.name);
@@ -167,7 +168,8 @@ int methods_open(struct conn *c, const struct codec_msg *msg)
         return methods_error(c, msg->msgid, -ENOMEM, "out of memory");
     *w = (struct methods_wait){ .conn = c, .wait_ms = p.wait_ms, .msgid = msg->msgid,
                                 .mode = p.mode, .has_owner = p.has_owner, .owner = p.owner };
-    r = registry_wait(&c->d->registry, p.name, p.wait_ms, &session_of(c)->waits, methods_open_woken, w);
+    r = registry_wait(&daemon_of(c)->registry, p.name, p.wait_ms, &session_of(c)->waits,
+                      methods_open_woken, w);
     if (r < 0) {
         free(w);
         return methods_error(c, msg->msgid, r, "out of memory");
@@ -192,7 +194,7 @@ static int methods_release_apply(struct conn *c, const msgpack_object *params, c
                  p.handle);
         return -EBADF;
     }
-    registry_detach(&c->d->registry, &att);
+    registry_detach(&daemon_of(c)->registry, &att);
     return 0;
 }
 
@@ -213,7 +215,7 @@ void methods_release_notified(struct conn *c, const struct codec_msg *msg)
     int r = methods_release_apply(c, msg->params, err, sizeof(err));
 
     if (r < 0)
-        log_debug(&c->d->log, "connection %llu: release notification: %s: %s",
+        log_debug(&daemon_of(c)->log, "connection %llu: release notification: %s: %s",
                   (unsigned long long)c->id, errcode_name(r), err);
 }
 

@@ -17,6 +17,7 @@
 
 #include "access.h"
 #include "conn.h"
+#include "descriptors.h"
 #include "daemon.h"
 #include "fdstore.h"
 #include "growth.h"
@@ -181,7 +182,7 @@ static void methods_create_done(uv_work_t *req, int status)
     /* Out of descriptors: the connections' cached ones can go, and the create with them
      * never fails for their sake. Once: another failure is the create's own. */
     if ((job->r == -EMFILE || job->r == -ENFILE) && !job->retried
-        && conn_uncache_all(d, NULL) > 0) {
+        && descriptors_drop_all(d, NULL) > 0) {
         job->retried = true;
         job->r = 0;
         job->err[0] = '\0';
@@ -221,7 +222,7 @@ static int methods_build(struct methods_job *job, bool overwrite);
 
 int methods_create(struct conn *c, const struct codec_msg *msg)
 {
-    struct daemon *d = c->d;
+    struct daemon *d = daemon_of(c);
     struct methods_job *job;
     char err[METHODS_ERR_MAX] = "";
     struct codec_create p;
@@ -395,7 +396,7 @@ static void methods_adopt_checked(uv_work_t *req, int status)
 int methods_adopt(struct conn *c, const struct codec_msg *msg, const int *fds,
                          unsigned nfds)
 {
-    struct daemon *d = c->d;
+    struct daemon *d = daemon_of(c);
     struct methods_job *job;
     char err[METHODS_ERR_MAX] = "";
     struct codec_adopt p;
@@ -455,7 +456,7 @@ static void methods_job_done(uv_work_t *req, int status)
 
 int methods_unlink(struct conn *c, const struct codec_msg *msg)
 {
-    struct daemon *d = c->d;
+    struct daemon *d = daemon_of(c);
     struct registry_array *a = methods_lookup(c, msg, false); /* the owner needs no read bit */
     char trash[STORE_TRASH_MAX], whose[32];
     struct methods_job *job;
@@ -506,7 +507,7 @@ static void methods_sync_done(uv_work_t *req, int status)
     /* Out of descriptors for the reopen: as for a create, the connections' cached ones
      * go and the sync runs once more. */
     if ((job->r == -EMFILE || job->r == -ENFILE) && !job->retried
-        && conn_uncache_all(job->d, NULL) > 0) {
+        && descriptors_drop_all(job->d, NULL) > 0) {
         job->retried = true;
         job->r = 0;
         job->err[0] = '\0';
@@ -578,8 +579,8 @@ int methods_sync(struct conn *c, const struct codec_msg *msg)
         return -ENOENT;
     if (!a->meta.persist)
         return methods_empty(c, msg->msgid); /* memory has nothing to flush to */
-    job = methods_job_new(c->d, c, msg->msgid, a);
+    job = methods_job_new(daemon_of(c), c, msg->msgid, a);
     if (!job)
         return methods_error(c, msg->msgid, -ENOMEM, "out of memory");
-    return uv_queue_work(&c->d->loop, &job->req, methods_sync_work, methods_sync_done);
+    return uv_queue_work(&daemon_of(c)->loop, &job->req, methods_sync_work, methods_sync_done);
 }

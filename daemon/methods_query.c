@@ -18,6 +18,10 @@
 #include "methods_reply.h"
 #include "ownership.h"
 
+/* Entries of a list or holders page while the reply queues are full (conn_queues_full):
+ * its reader pages on with "more", so what such a reply adds beyond the cap is small. */
+#define METHODS_PAGE_WHEN_FULL 16
+
 int methods_stat(struct conn *c, const struct codec_msg *msg)
 {
     struct registry_array *a = methods_lookup(c, msg, true);
@@ -25,7 +29,7 @@ int methods_stat(struct conn *c, const struct codec_msg *msg)
 
     if (!a)
         return -ENOENT;
-    growth_check(c->d, a);
+    growth_check(daemon_of(c), a);
     msgpack_sbuffer_init(&sb);
     methods_send(c, &sb, codec_pack_reply_stat(&sb, msg->msgid, &a->meta), -1);
     return 0;
@@ -34,7 +38,7 @@ int methods_stat(struct conn *c, const struct codec_msg *msg)
 int methods_list(struct conn *c, const struct codec_msg *msg)
 {
     const struct meta *page[PROTO_LIST_PAGE_MAX];
-    struct registry *reg = &c->d->registry;
+    struct registry *reg = &daemon_of(c)->registry;
     char err[METHODS_ERR_MAX] = "";
     struct codec_list p;
     msgpack_sbuffer sb;
@@ -45,8 +49,8 @@ int methods_list(struct conn *c, const struct codec_msg *msg)
     r = codec_parse_list(msg->params, &p, err, sizeof(err));
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
-    if (conn_queues_full(c->d) && p.limit > CONN_PAGE_WHEN_FULL)
-        p.limit = CONN_PAGE_WHEN_FULL;
+    if (conn_queues_full(&daemon_of(c)->conns) && p.limit > METHODS_PAGE_WHEN_FULL)
+        p.limit = METHODS_PAGE_WHEN_FULL;
     for (size_t i = registry_after(reg, p.after); i < reg->n; i++) {
         struct registry_array *a = reg->arrays[i];
         if (!a->ready || !access_may_see(&a->meta, &c->peer))
@@ -55,7 +59,7 @@ int methods_list(struct conn *c, const struct codec_msg *msg)
             more = true;
             break;
         }
-        growth_check(c->d, a);
+        growth_check(daemon_of(c), a);
         page[n++] = &a->meta;
     }
     msgpack_sbuffer_init(&sb);
@@ -75,7 +79,7 @@ static void methods_statvfs(const char *path, uint64_t *ret_capacity, uint64_t *
 
 int methods_stats(struct conn *c, const struct codec_msg *msg)
 {
-    struct daemon *d = c->d;
+    struct daemon *d = daemon_of(c);
     struct codec_stats_reply s;
     msgpack_sbuffer sb;
 
@@ -100,7 +104,7 @@ int methods_stats(struct conn *c, const struct codec_msg *msg)
     s.volatile_limit = d->cfg.policy.max_volatile_bytes;
     s.volatile_limit_per_uid = d->cfg.policy.max_volatile_bytes_per_uid;
     s.volatile_reserved = d->quota.memory;
-    s.connections = d->nconns;
+    s.connections = d->conns.n;
     s.attachments = d->registry.nattached;
     methods_statvfs(d->store.path, &s.persist_capacity, &s.persist_free);
     methods_statvfs("/dev/shm", &s.volatile_capacity, &s.volatile_free);
@@ -125,10 +129,10 @@ int methods_holders(struct conn *c, const struct codec_msg *msg)
     r = codec_parse_holders(msg->params, &p, err, sizeof(err));
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
-    if (conn_queues_full(c->d) && p.limit > CONN_PAGE_WHEN_FULL)
-        p.limit = CONN_PAGE_WHEN_FULL;
+    if (conn_queues_full(&daemon_of(c)->conns) && p.limit > METHODS_PAGE_WHEN_FULL)
+        p.limit = METHODS_PAGE_WHEN_FULL;
     page = malloc((size_t)p.limit * sizeof(*page));
-    r = page ? holders_collect(c->d, &c->peer, &p, page, &n, &more) : -ENOMEM;
+    r = page ? holders_collect(daemon_of(c), &c->peer, &p, page, &n, &more) : -ENOMEM;
     if (r < 0) {
         free(page);
         return methods_error(c, msg->msgid, r, "out of memory");
@@ -152,7 +156,7 @@ int methods_chmod(struct conn *c, const struct codec_msg *msg)
     a = methods_lookup(c, msg, false);
     if (!a)
         return -ENOENT;
-    r = ownership_chmod(c->d, &c->peer, a, p.perm, err, sizeof(err));
+    r = ownership_chmod(daemon_of(c), &c->peer, a, p.perm, err, sizeof(err));
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
     return methods_stat_reply(c, msg->msgid, a);
@@ -170,8 +174,8 @@ int methods_chown(struct conn *c, const struct codec_msg *msg)
     a = methods_lookup(c, msg, false);
     if (!a)
         return -ENOENT;
-    r = ownership_chown(c->d, &c->peer, a, p.has_uid ? &p.uid : NULL, p.has_gid ? &p.gid : NULL,
-                        err, sizeof(err));
+    r = ownership_chown(daemon_of(c), &c->peer, a, p.has_uid ? &p.uid : NULL,
+                        p.has_gid ? &p.gid : NULL, err, sizeof(err));
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
     return methods_stat_reply(c, msg->msgid, a);

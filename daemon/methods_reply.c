@@ -12,11 +12,12 @@
 
 #include "access.h"
 #include "conn.h"
+#include "descriptors.h"
 #include "daemon.h"
 #include "errcode.h"
 
 /* Send the message packed into sb (r: the packer's result) with an optional fd sent
- * once (not taken), or with the descriptor of a in mode when a is not NULL (conn.h). */
+ * once (not taken), or with the descriptor of a in mode when a is not NULL (descriptors.h). */
 void methods_send_with(struct conn *c, msgpack_sbuffer *sb, int r, int fd,
                               struct registry_array *a, enum meta_mode mode)
 {
@@ -28,7 +29,7 @@ void methods_send_with(struct conn *c, msgpack_sbuffer *sb, int r, int fd,
         return;
     }
     if (a)
-        conn_send_array(c, msgpack_sbuffer_release(sb), len, a, mode);
+        descriptors_send(c, msgpack_sbuffer_release(sb), len, a, mode);
     else
         conn_send(c, msgpack_sbuffer_release(sb), len, fd);
 }
@@ -54,7 +55,7 @@ int methods_error(struct conn *c, uint32_t msgid, int err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    log_debug(&c->d->log, "connection %llu: request %" PRIu32 ": %s: %s",
+    log_debug(&daemon_of(c)->log, "connection %llu: request %" PRIu32 ": %s: %s",
               (unsigned long long)c->id, msgid, errcode_name(err), text);
     msgpack_sbuffer_init(&sb);
     methods_send(c, &sb, codec_pack_error(&sb, msgid, err, text), -1);
@@ -84,7 +85,7 @@ int methods_damaged(struct conn *c, uint32_t msgid, const char *name)
 {
     char why[METHODS_ERR_MAX];
 
-    methods_damaged_why(c->d, name, why, sizeof(why));
+    methods_damaged_why(daemon_of(c), name, why, sizeof(why));
     return methods_error(c, msgid, -EIO, "%s", why);
 }
 
@@ -103,8 +104,8 @@ struct registry_array *methods_lookup(struct conn *c, const struct codec_msg *ms
         methods_error(c, msg->msgid, r, "%s", err);
         return NULL;
     }
-    a = registry_find(&c->d->registry, p.name);
-    if (!a && store_damaged(&c->d->store, p.name)) {
+    a = registry_find(&daemon_of(c)->registry, p.name);
+    if (!a && store_damaged(&daemon_of(c)->store, p.name)) {
         methods_damaged(c, msg->msgid, p.name);
         return NULL;
     }

@@ -23,7 +23,7 @@ struct daemon;
 
 /* Send the message packed into sb (r: the packer's result; sb's buffer is taken) with
  * an optional fd sent once (not taken), or with the descriptor of a in mode when a is
- * not NULL (conn.h). A packer that failed (r < 0) closes c: it is out of memory. */
+ * not NULL (descriptors.h). A packer that failed (r < 0) closes c: it is out of memory. */
 void methods_send_with(struct conn *c, msgpack_sbuffer *sb, int r, int fd,
                        struct registry_array *a, enum meta_mode mode);
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "conn.h"
+#include "descriptors.h"
 #include "daemon.h"
 
 /* Each volatile array, each connection and each description a connection caches holds a
@@ -27,7 +27,7 @@ void nofile_raise(struct daemon *d)
 void nofile_check(struct daemon *d)
 {
     uint64_t conns = d->cfg.max_connections, arrays = d->cfg.policy.max_arrays;
-    uint64_t need = conns * CONN_NOFILE + arrays + NOFILE_OWN;
+    uint64_t need = conns * DESCRIPTORS_NOFILE + arrays + NOFILE_OWN;
     struct rlimit rl;
 
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
@@ -38,7 +38,7 @@ void nofile_check(struct daemon *d)
                     "connection, one per volatile array, and %d of sharrd's own; raise it "
                     "(LimitNOFILE=, ulimit -n) or lower those limits",
                     (unsigned long long)rl.rlim_cur, (unsigned long long)need,
-                    (unsigned long long)conns, (unsigned long long)arrays, CONN_NOFILE,
+                    (unsigned long long)conns, (unsigned long long)arrays, DESCRIPTORS_NOFILE,
                     NOFILE_OWN);
     else
         log_warning(&d->log, "the descriptor limit (%llu) is below the %llu that "
@@ -46,5 +46,5 @@ void nofile_check(struct daemon *d)
                     "own, and with --max-arrays 0 one more per volatile array; raise it "
                     "(LimitNOFILE=, ulimit -n) or lower --max-connections",
                     (unsigned long long)rl.rlim_cur, (unsigned long long)need,
-                    (unsigned long long)conns, CONN_NOFILE, NOFILE_OWN);
+                    (unsigned long long)conns, DESCRIPTORS_NOFILE, NOFILE_OWN);
 }

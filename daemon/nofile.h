@@ -15,7 +15,7 @@ struct daemon;
 void nofile_raise(struct daemon *d);
 
 /* Warn when the descriptor limit is below what --max-connections and --max-arrays
- * may need: CONN_NOFILE per connection, one per volatile array, and sharrd's own (at
+ * may need: DESCRIPTORS_NOFILE per connection, one per volatile array, and sharrd's own (at
  * start, and again after a reload changes them). */
 void nofile_check(struct daemon *d);
 

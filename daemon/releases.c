@@ -59,7 +59,7 @@ void releases_close(struct daemon *d)
 
 int releases_ring_new(struct conn *c, int *ret_fd, char *err, size_t errlen)
 {
-    struct daemon *d = c->d;
+    struct daemon *d = daemon_of(c);
     void *map;
     int fd, r;
 
@@ -92,7 +92,7 @@ int releases_ring_new(struct conn *c, int *ret_fd, char *err, size_t errlen)
 
 void releases_ring_drop(struct conn *c)
 {
-    struct daemon *d = c->d;
+    struct daemon *d = daemon_of(c);
 
     if (!session_of(c)->ring)
         return;
@@ -112,17 +112,18 @@ bool releases_take(struct conn *c)
         return true;
     n = ring_take(session_of(c)->ring, &session_of(c)->ring_tail, handles);
     if (n < 0) {
-        if (ratelog_allow(&c->d->closings))
-            log_warning(&c->d->log, "connection %llu (pid %u): corrupt release ring: closing",
+        if (ratelog_allow(&daemon_of(c)->closings))
+            log_warning(&daemon_of(c)->log, "connection %llu (pid %u): corrupt release ring: "
+                        "closing",
                         (unsigned long long)c->id, c->peer.pid);
         conn_close(c, "corrupt release ring");
         return false;
     }
     for (int i = 0; i < n; i++) {
         if (session_attach_take(c, handles[i], &att) == 0)
-            registry_detach(&c->d->registry, &att);
+            registry_detach(&daemon_of(c)->registry, &att);
         else
-            log_debug(&c->d->log, "connection %llu: release ring: no attachment %" PRIu64,
+            log_debug(&daemon_of(c)->log, "connection %llu: release ring: no attachment %" PRIu64,
                       (unsigned long long)c->id, handles[i]);
     }
     return true;
@@ -130,7 +131,7 @@ bool releases_take(struct conn *c)
 
 void releases_take_all(struct daemon *d)
 {
-    struct conn *c = d->conns, *next;
+    struct conn *c = d->conns.head, *next;
 
     for (; c; c = next) {
         next = c->next; /* releases_take may close c, which unlinks it */

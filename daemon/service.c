@@ -42,7 +42,7 @@ void service_summary(const struct daemon *d, char *buf, size_t len)
     }
     snprintf(buf, len, "%" PRIu64 " arrays (%" PRIu64 " volatile, %" PRIu64 " persistent), %s, "
              "%zu connections", vol + per, vol, per, policy_size(bytes, size, sizeof(size)),
-             d->nconns);
+             d->conns.n);
 }
 
 static void service_tick(uv_timer_t *t)

@@ -19,7 +19,11 @@
 
 struct session *session_new(void)
 {
-    return calloc(1, sizeof(struct session));
+    struct session *s = calloc(1, sizeof(struct session));
+
+    if (s)
+        fdcache_init(&s->descs);
+    return s;
 }
 
 void session_start(struct conn *c)
@@ -32,7 +36,7 @@ void session_start(struct conn *c)
 
 bool session_attach_full(const struct conn *c)
 {
-    uint64_t most = c->d->cfg.policy.max_attachments_per_uid;
+    uint64_t most = daemon_of(c)->cfg.policy.max_attachments_per_uid;
 
     return !c->closing && c->peer.uid != 0 && most && c->uid->atts >= most;
 }
@@ -41,7 +45,7 @@ int session_attach_add(struct conn *c, const struct registry_attach *att, char *
                        size_t errlen)
 {
     struct session *s = session_of(c);
-    uint64_t most = c->d->cfg.policy.max_attachments_per_uid;
+    uint64_t most = daemon_of(c)->cfg.policy.max_attachments_per_uid;
     int r;
 
     if (c->closing) {
@@ -81,7 +85,7 @@ int session_attach_take(struct conn *c, uint64_t handle, struct registry_attach 
 void session_close(struct conn *c)
 {
     struct session *s = session_of(c);
-    struct daemon *d = c->d;
+    struct daemon *d = daemon_of(c);
     const struct registry_attach *att;
     size_t pos = 0;
 

@@ -1,6 +1,7 @@
 /* session.h — what a client holds through its connection, above the transport: its
  * attachments (counted per uid against --max-attachments-per-uid), its opens waiting
- * for a name and its release ring (releases.c), all let go when the connection closes.
+ * for a name, the descriptions it was handed (descriptors.c) and its release ring
+ * (releases.c), all let go when the connection closes.
  * A struct session is the c->data of each connection daemon.c makes; conn.c never
  * looks into it.
  */
@@ -13,12 +14,14 @@
 
 #include "attachments.h"
 #include "conn.h"
+#include "fdcache.h"
 #include "registry.h"
 #include "waiters.h"
 
 struct session {
     struct attachments atts;    /* the attachments it holds, by handle */
     struct waiters_owner waits; /* its opens waiting for a name */
+    struct fdcache descs;       /* descriptors sent to this peer, kept to send again */
     void *ring;                 /* the release ring shared with the client, or NULL */
     uint64_t ring_tail;         /* handles taken from it so far (releases.c) */
     char comm[CODEC_COMM_MAX + 1]; /* the peer's command name at accept, or "" (holders.c) */

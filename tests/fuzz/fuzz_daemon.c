@@ -114,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
         abort();
     daemon_conn_new(d, sv[0], &peer);
-    for (size_t off = 0; off < size && d->nconns > 0;) {
+    for (size_t off = 0; off < size && d->conns.n > 0;) {
         size_t n = size - off < stride ? size - off : stride;
         ssize_t w = send(sv[1], data + off, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 

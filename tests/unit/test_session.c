@@ -74,7 +74,7 @@ static int teardown(void **state)
 static void conn_open(struct fixture *f, struct conn *c, uint32_t uid)
 {
     memset(c, 0, sizeof(*c));
-    c->d = &f->d;
+    c->pool = &f->d.conns;
     c->peer.uid = uid;
     c->peer.pid = (uint32_t)getpid();
     c->uid = peers_join(&f->d.peers, uid);
