@@ -15,9 +15,6 @@
 #include "perm.h"
 
 #define RECORD_V1_FMT "sharr-meta 1 %" PRIu32 " %" PRIu32 " %" PRIo32 " %" PRId64 "\n"
-#define RECORD_V2_FMT "sharr-meta 2 ino=%" PRIu64 " uid=%" PRIu32 " gid=%" PRIu32 \
-                      " perm=%04" PRIo32 " ctime=%" PRId64 " crc32c="
-
 /* CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), four bits at a time from a
  * 16-entry table: the portable way, for machines without the instruction below
  * (RECORD_CRC32C_TABLE_ONLY, for its test, takes this way everywhere). */
@@ -68,19 +65,63 @@ uint32_t record_crc32c(const char *p, size_t len)
     return ~record_crc32c_table(0xffffffffu, p, len);
 }
 
+/* v in base (8 or 10) with at least width digits, zero-padded, at p; returns the end. */
+static char *record_put_uint(char *p, uint64_t v, unsigned base, unsigned width)
+{
+    char digits[24];
+    unsigned n = 0;
+
+    do {
+        digits[n++] = (char)('0' + v % base);
+        v /= base;
+    } while (v > 0);
+    while (n < width)
+        digits[n++] = '0';
+    while (n > 0)
+        *p++ = digits[--n];
+    return p;
+}
+
+/* s, a literal's n bytes, at p; returns the end. */
+static char *record_put(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+#define RECORD_PUT(p, lit) record_put(p, lit, sizeof(lit) - 1)
+
+/* "sharr-meta 2 ino=%llu uid=%u gid=%u perm=%04o ctime=%lld crc32c=%08x\n", by hand:
+ * a persistent create, chmod or chown writes one, and snprintf was a tenth of a
+ * create's instructions. record_parse trusts a line only if this gives it back. */
 size_t record_format(const struct record *r, char out[RECORD_MAX])
 {
     static const char hex[] = "0123456789abcdef";
-    int n = snprintf(out, RECORD_MAX, RECORD_V2_FMT, r->ino, r->uid, r->gid, r->perm,
-                     r->ctime_ns);
-    uint32_t crc = record_crc32c(out, (size_t)n);
+    char *p = out;
+    uint32_t crc;
 
-    /* "%08x\n" by hand: RECORD_MAX leaves room for it after the longest fields. */
+    p = RECORD_PUT(p, "sharr-meta 2 ino=");
+    p = record_put_uint(p, r->ino, 10, 1);
+    p = RECORD_PUT(p, " uid=");
+    p = record_put_uint(p, r->uid, 10, 1);
+    p = RECORD_PUT(p, " gid=");
+    p = record_put_uint(p, r->gid, 10, 1);
+    p = RECORD_PUT(p, " perm=");
+    p = record_put_uint(p, r->perm, 8, 4);
+    p = RECORD_PUT(p, " ctime=");
+    if (r->ctime_ns < 0) {
+        *p++ = '-';
+        p = record_put_uint(p, 0 - (uint64_t)r->ctime_ns, 10, 1);
+    } else {
+        p = record_put_uint(p, (uint64_t)r->ctime_ns, 10, 1);
+    }
+    p = RECORD_PUT(p, " crc32c=");
+    crc = record_crc32c(out, (size_t)(p - out));
     for (int i = 0; i < 8; i++)
-        out[n + i] = hex[(crc >> (28 - 4 * i)) & 0xfu];
-    out[n + 8] = '\n';
-    out[n + 9] = '\0';
-    return (size_t)n + 9;
+        *p++ = hex[(crc >> (28 - 4 * i)) & 0xfu];
+    *p++ = '\n';
+    *p = '\0';
+    return (size_t)(p - out);
 }
 
 int record_parse(const char *text, size_t len, struct record *ret, char *err, size_t errlen)

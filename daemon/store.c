@@ -26,9 +26,15 @@
 int store_file(char out[STORE_FILE_MAX], const char *prefix, const char *name,
                const char *suffix)
 {
-    int n = snprintf(out, STORE_FILE_MAX, "%s%s%s", prefix, name, suffix);
+    /* By memcpy, not snprintf: a persistent create forms a dozen of these. */
+    size_t a = strlen(prefix), b = strlen(name), c = strlen(suffix);
 
-    return n < 0 || n >= STORE_FILE_MAX ? -ENAMETOOLONG : 0;
+    if (a + b + c >= STORE_FILE_MAX)
+        return -ENAMETOOLONG;
+    memcpy(out, prefix, a);
+    memcpy(out + a, name, b);
+    memcpy(out + a + b, suffix, c + 1);
+    return 0;
 }
 
 /* Whether the directory dir (st) lets only the daemon's uid change the store: the

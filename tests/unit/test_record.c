@@ -6,7 +6,9 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -185,11 +187,44 @@ static void test_record_crc32c_is_the_castagnoli_crc_at_every_length(void **stat
                              crc32c_by_bits(buf + off, len));
 }
 
+/* The line is printf's "%llu %u %u %04o %lld" at the extremes of every field, with
+ * its checksum, and reads back. */
+static void test_record_format_writes_numbers_as_printf_at_their_extremes(void **state)
+{
+    const struct record cases[] = {
+        { RECORD_VERSION, 0, 0, 0, 0, 0 },
+        { RECORD_VERSION, UINT64_MAX, UINT32_MAX, UINT32_MAX, 0777, INT64_MAX },
+        { RECORD_VERSION, 1, 7, 10, 01, INT64_MIN },
+        { RECORD_VERSION, 4096, 1000, 1000, 0640, -1 },
+        { RECORD_VERSION, 9, 99, 100, 0100, 1700000000123456789 },
+    };
+    char out[RECORD_MAX], want[RECORD_MAX], err[128];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct record *c = &cases[i];
+        struct record back;
+        int n = snprintf(want, sizeof(want),
+                         "sharr-meta 2 ino=%" PRIu64 " uid=%" PRIu32 " gid=%" PRIu32
+                         " perm=%04" PRIo32 " ctime=%" PRId64 " crc32c=",
+                         c->ino, c->uid, c->gid, c->perm, c->ctime_ns);
+
+        snprintf(want + n, sizeof(want) - (size_t)n, "%08" PRIx32 "\n",
+                 record_crc32c(want, (size_t)n));
+        assert_int_equal(record_format(c, out), strlen(want));
+        assert_string_equal(out, want);
+        assert_int_equal(record_parse(out, strlen(out), &back, err, sizeof(err)), 0);
+        assert_true(back.ino == c->ino && back.uid == c->uid && back.gid == c->gid &&
+                    back.perm == c->perm && back.ctime_ns == c->ctime_ns);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_record_formats_one_exact_line_with_its_crc32c),
         cmocka_unit_test(test_record_crc32c_is_the_castagnoli_crc_at_every_length),
+        cmocka_unit_test(test_record_format_writes_numbers_as_printf_at_their_extremes),
         cmocka_unit_test(test_record_round_trips_extreme_values),
         cmocka_unit_test(test_record_cut_short_anywhere_is_refused),
         cmocka_unit_test(test_record_with_any_bit_flipped_is_refused),
