@@ -21,27 +21,26 @@
 #define GROWTH_BLOCK_MAX (1u << 20)
 #define GROWTH_SLACK_DIVISOR 64 /* room for the filesystem's own blocks */
 
+static void growth_sweep(uv_timer_t *t);
+
+/* A drop moved a to another place of the watched list. */
+static void growth_moved(struct registry_array *a, size_t slot)
+{
+    a->watch_slot = slot + 1;
+}
+
 void growth_init(struct daemon *d)
 {
-    memset(&d->growth, 0, sizeof(d->growth));
-    uv_timer_init(&d->loop, &d->growth.timer);
-    d->growth.timer.data = d;
-    d->growth.on = true;
+    sweep_init(&d->growth.watched, &d->loop, d, growth_sweep, GROWTH_SWEEP_MS, growth_moved);
 }
 
 void growth_close(struct daemon *d)
 {
-    struct growth *g = &d->growth;
+    struct sweep *w = &d->growth.watched;
 
-    for (size_t i = 0; i < g->n; i++)
-        g->watched[i]->watch_slot = 0;
-    free(g->watched);
-    g->watched = NULL;
-    g->n = g->cap = 0;
-    if (g->on) {
-        uv_close((uv_handle_t *)&g->timer, NULL);
-        g->on = false;
-    }
+    for (size_t i = 0; i < w->n; i++)
+        w->items[i]->watch_slot = 0;
+    sweep_close(w);
 }
 
 void growth_measure(const struct meta *m, const struct stat *st, uint64_t *ret_grown,
@@ -113,18 +112,6 @@ void growth_check(struct daemon *d, struct registry_array *a)
     }
 }
 
-/* Take the i-th watched array off the list. */
-static void growth_drop(struct growth *g, size_t i)
-{
-    struct registry_array *a = g->watched[i];
-
-    g->watched[i] = g->watched[--g->n];
-    g->watched[i]->watch_slot = i + 1;
-    a->watch_slot = 0;
-    if (g->n == 0)
-        uv_timer_stop(&g->timer);
-}
-
 /* Can a process still write to a's file? A writer attached can; else the kernel is
  * asked whether any description of the file is open for writing (a writer may have
  * kept its descriptor, or a mapping, after its release, or the adopter its own).
@@ -145,34 +132,34 @@ static bool growth_writable(struct daemon *d, const struct registry_array *a)
     return r > 0;
 }
 
+/* What one pass does (growth_pass). */
+struct growth_pass {
+    struct daemon *d;
+    bool sweep;     /* let go of the arrays no process can write to any more */
+    size_t probes;  /* kernel questions asked so far */
+};
+
+/* Check a; a sweep also lets go of it when no process can write to its file any more,
+ * asking the kernel about at most GROWTH_PROBES arrays a pass (the others wait). */
+static enum sweep_verdict growth_look(void *ctx, struct registry_array *a)
+{
+    struct growth_pass *p = ctx;
+
+    growth_check(p->d, a);
+    if (p->sweep && a->writers == 0 && p->probes++ < GROWTH_PROBES && !growth_writable(p->d, a)) {
+        a->watch_slot = 0;
+        return SWEEP_DROP;
+    }
+    return SWEEP_KEEP;
+}
+
 /* Look at up to GROWTH_BATCH watched arrays of uid (or of all), going on from where
- * the last look stopped so that every one gets its turn; a sweep also lets go of
- * those no process can write to any more, asking the kernel about at most
- * GROWTH_PROBES of them (the others wait for the next sweep). An array moved by a
- * drop may be looked at twice or wait for the next pass: both are harmless. */
+ * the last look stopped so that every one gets its turn. */
 static void growth_pass(struct daemon *d, uint32_t uid, bool sweep)
 {
-    struct growth *g = &d->growth;
-    size_t seen = 0, checked = 0, probes = 0;
+    struct growth_pass p = { d, sweep, 0 };
 
-    while (seen < g->n && checked < GROWTH_BATCH) {
-        struct registry_array *a;
-
-        if (g->next >= g->n)
-            g->next = 0;
-        a = g->watched[g->next];
-        seen++;
-        if (uid != GROWTH_ANY_UID && a->meta.uid != uid) {
-            g->next++;
-            continue;
-        }
-        growth_check(d, a);
-        checked++;
-        if (sweep && a->writers == 0 && probes++ < GROWTH_PROBES && !growth_writable(d, a))
-            growth_drop(g, g->next); /* the slot now holds another array: look at it next */
-        else
-            g->next++;
-    }
+    sweep_pass(&d->growth.watched, uid, GROWTH_BATCH, growth_look, NULL, &p);
 }
 
 void growth_check_uid(struct daemon *d, uint32_t uid)
@@ -187,30 +174,24 @@ static void growth_sweep(uv_timer_t *t)
 
 void growth_forget(struct daemon *d, struct registry_array *a)
 {
-    if (a->watch_slot)
-        growth_drop(&d->growth, a->watch_slot - 1);
+    if (a->watch_slot) {
+        size_t slot = a->watch_slot - 1;
+
+        a->watch_slot = 0;
+        sweep_drop(&d->growth.watched, slot);
+    }
 }
 
 void growth_watch(struct daemon *d, struct registry_array *a)
 {
-    struct growth *g = &d->growth;
+    size_t slot;
 
-    if (!a->meta.persist || a->watch_slot || !g->on)
+    if (!a->meta.persist || a->watch_slot || !d->growth.watched.on)
         return;
-    if (g->n == g->cap) {
-        size_t cap = g->cap ? g->cap * 2 : 16;
-        struct registry_array **w = realloc(g->watched, cap * sizeof(*w));
-
-        if (!w) {
-            /* Not watched: still looked at by its stat, list and sync. */
-            log_warning(&d->log, "out of memory: %s is not swept for growth", a->meta.name);
-            return;
-        }
-        g->watched = w;
-        g->cap = cap;
+    if (sweep_add(&d->growth.watched, a, &slot) < 0) {
+        /* Not watched: still looked at by its stat, list and sync. */
+        log_warning(&d->log, "out of memory: %s is not swept for growth", a->meta.name);
+        return;
     }
-    g->watched[g->n++] = a;
-    a->watch_slot = g->n;
-    if (!uv_is_active((uv_handle_t *)&g->timer))
-        uv_timer_start(&g->timer, growth_sweep, GROWTH_SWEEP_MS, GROWTH_SWEEP_MS);
+    a->watch_slot = slot + 1;
 }

@@ -24,21 +24,19 @@
 #include <uv.h>
 
 #include "meta.h"
+#include "sweep.h"
 
 #define GROWTH_SWEEP_MS 1000     /* between two looks at the arrays writers hold */
 #define GROWTH_BATCH 1024        /* files looked at in one go (about 1.5 ms here), in turn */
 #define GROWTH_PROBES 64         /* of them, asked whether a writer is left (about 10 us each) */
-#define GROWTH_ANY_UID UINT32_MAX
+#define GROWTH_ANY_UID SWEEP_ANY_UID
 
 struct daemon;
 struct registry_array;
 
+/* The watched arrays: attached r+ or adopted, a writer maybe left (sweep.h). */
 struct growth {
-    uv_timer_t timer;                /* the sweep; active only while watched is not empty */
-    bool on;                         /* timer initialised and not closed */
-    struct registry_array **watched; /* attached r+ or adopted, a writer maybe left */
-    size_t n, cap;
-    size_t next;                     /* where the next look at watched begins */
+    struct sweep watched;
 };
 
 /* Initialise d->growth (no timer runs yet). */

@@ -29,13 +29,9 @@ static void leftover_sweep(uv_timer_t *t);
 
 void leftover_init(struct daemon *d)
 {
-    struct leftover *l = &d->leftover;
     int fd, r = -ENOMEM;
 
-    memset(l, 0, sizeof(*l));
-    uv_timer_init(&d->loop, &l->timer);
-    l->timer.data = d;
-    l->on = true;
+    sweep_init(&d->leftover.held, &d->loop, d, leftover_sweep, LEFTOVER_SWEEP_MS, NULL);
     fd = memfd_create("sharr:probe", MFD_CLOEXEC);
     if (fd >= 0) {
         r = openers_probe_reopen(fd, false);
@@ -49,81 +45,57 @@ void leftover_init(struct daemon *d)
 
 void leftover_close(struct daemon *d)
 {
-    struct leftover *l = &d->leftover;
-    struct registry_array **held = l->held;
-    size_t n = l->n;
+    struct sweep *held = &d->leftover.held;
+    struct registry_array **items = held->items;
+    size_t n = held->n;
 
-    if (!l->on)
+    if (!held->on)
         return;
-    l->on = false;
-    uv_close((uv_handle_t *)&l->timer, NULL);
-    l->held = NULL;
-    l->n = l->cap = l->next = 0;
+    /* Closed first, so that freeing them keeps nothing more. */
+    held->items = NULL;
+    held->n = 0;
+    sweep_close(held);
     for (size_t i = 0; i < n; i++)
-        registry_unref(held[i]);
-    free(held);
+        registry_unref(items[i]);
+    free(items);
 }
 
 bool leftover_keep(struct daemon *d, struct registry_array *a)
 {
-    struct leftover *l = &d->leftover;
+    size_t slot;
 
-    if (!l->on || leftover_held(a) <= 0)
+    if (!d->leftover.held.on || leftover_held(a) <= 0)
         return false;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        struct registry_array **held = realloc(l->held, cap * sizeof(*held));
-
-        if (!held) {
-            log_warning(&d->log, "out of memory: %s is freed while a process still holds it",
-                        a->meta.name);
-            return false;
-        }
-        l->held = held;
-        l->cap = cap;
+    if (sweep_add(&d->leftover.held, a, &slot) < 0) {
+        log_warning(&d->log, "out of memory: %s is freed while a process still holds it",
+                    a->meta.name);
+        return false;
     }
     registry_ref(a);
-    l->held[l->n++] = a;
     log_debug(&d->log, "%s array %s is released but still held by a process: its %" PRIu64
               " bytes count against uid %" PRIu32 " until it is closed",
               a->meta.persist ? "persistent" : "volatile", a->meta.name, a->meta.nbytes,
               a->meta.uid);
-    if (!uv_is_active((uv_handle_t *)&l->timer))
-        uv_timer_start(&l->timer, leftover_sweep, LEFTOVER_SWEEP_MS, LEFTOVER_SWEEP_MS);
     return true;
+}
+
+/* Still held by a process: kept; else let go. */
+static enum sweep_verdict leftover_look(void *ctx, struct registry_array *a)
+{
+    (void)ctx;
+    return leftover_held(a) > 0 ? SWEEP_KEEP : SWEEP_DROP;
+}
+
+/* The list's reference goes: a is freed. */
+static void leftover_let_go(void *ctx, struct registry_array *a)
+{
+    (void)ctx;
+    registry_unref(a);
 }
 
 void leftover_check(struct daemon *d, uint32_t uid)
 {
-    struct leftover *l = &d->leftover;
-    size_t steps = l->n, looked = 0;
-
-    /* One step per array there was: each passes one or lets one go, whose slot then
-     * holds one not yet looked at. Few held: all of them, from the first; many: the
-     * next ones in turn. */
-    if (l->n <= LEFTOVER_BATCH)
-        l->next = 0;
-    for (; steps > 0 && l->n > 0 && looked < LEFTOVER_BATCH; steps--) {
-        struct registry_array *a;
-
-        if (l->next >= l->n)
-            l->next = 0;
-        a = l->held[l->next];
-        if (uid != LEFTOVER_ANY_UID && a->meta.uid != uid) {
-            l->next++;
-            continue;
-        }
-        looked++;
-        if (leftover_held(a) > 0) {
-            l->next++;
-            continue;
-        }
-        /* Let go: the slot now holds another array, looked at next. */
-        l->held[l->next] = l->held[--l->n];
-        if (l->n == 0)
-            uv_timer_stop(&l->timer);
-        registry_unref(a);
-    }
+    sweep_pass(&d->leftover.held, uid, LEFTOVER_BATCH, leftover_look, leftover_let_go, NULL);
 }
 
 static void leftover_sweep(uv_timer_t *t)

@@ -20,19 +20,18 @@
 
 #include <uv.h>
 
+#include "sweep.h"
+
 #define LEFTOVER_SWEEP_MS 1000
 #define LEFTOVER_BATCH 64 /* looks in one go: each opens and leases a file, about 10 us */
-#define LEFTOVER_ANY_UID UINT32_MAX
+#define LEFTOVER_ANY_UID SWEEP_ANY_UID
 
 struct daemon;
 struct registry_array;
 
+/* The held arrays, each referenced, without a name or attachment (sweep.h). */
 struct leftover {
-    uv_timer_t timer;               /* the sweep; active only while held is not empty */
-    bool on;                        /* timer initialised and not closed */
-    struct registry_array **held;   /* each referenced, without a name or attachment */
-    size_t n, cap;
-    size_t next;                    /* where the next look begins */
+    struct sweep held;
 };
 
 /* Initialise d->leftover (no timer runs yet); warn once when the kernel cannot tell who
