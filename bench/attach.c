@@ -64,10 +64,25 @@ struct series {
     double secs;
 };
 
+/* Map fd's ATTACH_BYTES of data, unmap them and close fd, as an attach's user would. */
+static int attach_map_drop(int fd)
+{
+    void *p = mmap(NULL, ATTACH_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 4096);
+
+    if (p == MAP_FAILED) {
+        int err = -errno;
+
+        close(fd);
+        return err;
+    }
+    munmap(p, ATTACH_BYTES);
+    close(fd);
+    return 0;
+}
+
 static int attach_one(const struct run *run, sharr_t *conn, int sock, double *part_us)
 {
     uint64_t t0 = stats_ns();
-    void *p;
     int fd, r;
 
     switch (run->m) {
@@ -86,27 +101,14 @@ static int attach_one(const struct run *run, sharr_t *conn, int sock, double *pa
         if (r < 0)
             return r;
         *part_us = (double)(stats_ns() - t0) / 1e3;
-        p = mmap(NULL, ATTACH_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 4096);
-        if (p == MAP_FAILED) {
-            close(fd);
-            return -errno;
-        }
-        munmap(p, ATTACH_BYTES);
-        close(fd);
-        return run->m == M_FLOOR2 ? floor_ping(sock) : 0;
+        r = attach_map_drop(fd);
+        return r < 0 || run->m != M_FLOOR2 ? r : floor_ping(sock);
     case M_OPEN:
         fd = open(run->file_path, O_RDWR | O_CLOEXEC);
         if (fd < 0)
             return -errno;
         *part_us = (double)(stats_ns() - t0) / 1e3;
-        p = mmap(NULL, ATTACH_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 4096);
-        if (p == MAP_FAILED) {
-            close(fd);
-            return -errno;
-        }
-        munmap(p, ATTACH_BYTES);
-        close(fd);
-        return 0;
+        return attach_map_drop(fd);
     default:
         return -EINVAL;
     }

@@ -71,17 +71,29 @@ static void floor_serve(int lsock, int fd)
     }
 }
 
+/* A stream socket and the address of path, for floor_start to bind and floor_connect
+ * to connect: the socket, or a negative errno. */
+static int floor_socket(const char *path, struct sockaddr_un *addr)
+{
+    int s;
+
+    memset(addr, 0, sizeof(*addr));
+    addr->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(addr->sun_path))
+        return -ENAMETOOLONG;
+    memcpy(addr->sun_path, path, strlen(path) + 1);
+    s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    return s < 0 ? -errno : s;
+}
+
 int floor_start(struct floor_server *f, const char *path, int fd)
 {
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    struct sockaddr_un addr;
     int s, err;
 
-    if (strlen(path) >= sizeof(addr.sun_path))
-        return -ENAMETOOLONG;
-    memcpy(addr.sun_path, path, strlen(path) + 1);
-    s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    s = floor_socket(path, &addr);
     if (s < 0)
-        return -errno;
+        return s;
     unlink(path);
     if (bind(s, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(s, 1024) < 0) {
         err = -errno;
@@ -116,15 +128,12 @@ void floor_stop(struct floor_server *f)
 
 int floor_connect(const char *path)
 {
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    struct sockaddr_un addr;
     int s, err;
 
-    if (strlen(path) >= sizeof(addr.sun_path))
-        return -ENAMETOOLONG;
-    memcpy(addr.sun_path, path, strlen(path) + 1);
-    s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    s = floor_socket(path, &addr);
     if (s < 0)
-        return -errno;
+        return s;
     if (connect(s, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
         err = -errno;
         close(s);
