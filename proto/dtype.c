@@ -288,6 +288,24 @@ static int dtype_rec_string(struct dtype_rec *r, const char *what, const char **
     return 0;
 }
 
+/* A subarray dimension, 1..DTYPE_ITEMSIZE_MAX, read no further than r->end (the
+ * text of a .npy header is not NUL-terminated). */
+static int dtype_rec_count(struct dtype_rec *r, uint64_t *ret)
+{
+    uint64_t v = 0;
+
+    if (r->p >= r->end || !dtype_digit(*r->p) || *r->p == '0')
+        return -EINVAL;
+    while (r->p < r->end && dtype_digit(*r->p)) {
+        v = v * 10 + (uint64_t)(*r->p - '0');
+        if (v > DTYPE_ITEMSIZE_MAX)
+            return -EINVAL;
+        r->p++;
+    }
+    *ret = v;
+    return 0;
+}
+
 /* The subarray shape after a field's type: "(d, ...)" or one integer, each 1..2^31-1,
  * multiplying *size (the item size of the field's type). Written as Python writes a
  * tuple. */
@@ -311,7 +329,7 @@ static int dtype_rec_shape(struct dtype_rec *r, uint64_t *size)
         if (r->p < r->end && *r->p == '0')
             return dtype_rec_fail(r, "descr: a subarray dimension is 0 (zero-size fields "
                                   "are refused)");
-        if (dtype_parse_count(&r->p, &d) < 0)
+        if (dtype_rec_count(r, &d) < 0)
             return dtype_rec_fail(r, "descr: a subarray shape must be a tuple of "
                                   "integers in 1..2147483647");
         if (__builtin_mul_overflow(*size, d, size) || *size > DTYPE_ITEMSIZE_MAX)

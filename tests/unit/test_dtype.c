@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -323,6 +324,28 @@ static void test_dtype_record_rejects_hostile_descriptions(void **state)
     assert_int_equal(dtype_parse_descr(NULL, 0, NULL, NULL, NULL, 0), -EINVAL);
 }
 
+/* The parser reads no byte past len, wherever the text stops (a .npy header's text is
+ * not NUL-terminated): every prefix of a description, in an exact-size heap copy that
+ * ASan guards, is refused. (fuzz_npy found a read past a subarray's dimension.) */
+static void test_dtype_record_reads_nothing_past_its_length(void **state)
+{
+    const char *full = "[('x', '<f4', 9), ('p', [('a', '<i4'), ('b', '|u1', (2, 3))]), "
+                       "('', '|V3'), ('t', '<M8[ns]')]";
+    struct dtype d;
+
+    (void)state;
+    for (size_t len = 0; len < strlen(full); len++) {
+        char *copy = malloc(len > 0 ? len : 1);
+
+        assert_non_null(copy);
+        memcpy(copy, full, len);
+        if (dtype_parse_descr(copy, len, &d, NULL, NULL, 0) != -EINVAL)
+            fail_msg("accepted a prefix of %zu bytes", len);
+        free(copy);
+    }
+    assert_int_equal(dtype_parse_descr(full, strlen(full), &d, NULL, NULL, 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_dtype_record_field_count_stops_at_limit),
         cmocka_unit_test(test_dtype_record_longer_than_limit_is_refused),
         cmocka_unit_test(test_dtype_record_rejects_hostile_descriptions),
+        cmocka_unit_test(test_dtype_record_reads_nothing_past_its_length),
     };
     return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
