@@ -171,7 +171,7 @@ const char *format_space(uint64_t free_bytes, uint64_t capacity, char *buf, size
     return buf;
 }
 
-void format_json_info(FILE *out, const struct sharr_info *in)
+void format_json_info(FILE *out, const struct sharr_info *in, const char *descr)
 {
     char user[FORMAT_USER_MAX];
 
@@ -179,6 +179,10 @@ void format_json_info(FILE *out, const struct sharr_info *in)
     format_json_string(out, in->name);
     fputs(", \"dtype\": ", out);
     format_json_string(out, in->dtype);
+    if (descr != NULL) {
+        fputs(", \"descr\": ", out);
+        format_json_string(out, descr);
+    }
     fprintf(out, ", \"itemsize\": %" PRIu64 ", \"shape\": [", in->itemsize);
     for (int i = 0; i < in->ndim; i++)
         fprintf(out, "%s%" PRIu64, i > 0 ? ", " : "", in->shape[i]);

@@ -37,8 +37,9 @@ const char *format_duration_ms(int64_t ms, char *buf, size_t len);
 const char *format_space(uint64_t free_bytes, uint64_t capacity, char *buf, size_t len);
 
 /* Write one array's metadata as a JSON object with raw numbers (sizes in bytes,
- * perm as a number, ctime_ns in nanoseconds). */
-void format_json_info(FILE *out, const struct sharr_info *in);
+ * perm as a number, ctime_ns in nanoseconds); descr, when not NULL, is the dtype in
+ * numpy's notation (sharr_describe), under "descr". */
+void format_json_info(FILE *out, const struct sharr_info *in, const char *descr);
 
 /* Write s as a JSON string, quoted and escaped; bytes that are not UTF-8 become
  * U+FFFD so the output is always valid JSON. */

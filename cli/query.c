@@ -138,9 +138,9 @@ int query_ls(struct cli *cli)
             if (json) {
                 fputs(first ? "\n  " : ",\n  ", stdout);
                 if (lng)
-                    top_json_info(stdout, &page[i], &hs);
+                    top_json_info(stdout, &page[i], NULL, &hs);
                 else
-                    format_json_info(stdout, &page[i]);
+                    format_json_info(stdout, &page[i], NULL);
             } else if (lng) {
                 if (query_ls_row(table, &page[i], &hs) < 0) {
                     fprintf(stderr, "sharr: ls: out of memory\n");
@@ -198,6 +198,7 @@ int query_info(struct cli *cli)
     char shape[FORMAT_SHAPE_MAX], size[FORMAT_SIZE_MAX + 32], user[FORMAT_USER_MAX + 48];
     char uname[FORMAT_USER_MAX], when[FORMAT_TIME_MAX], perm[8], attached[16];
     char grown[FORMAT_SIZE_MAX], state[FORMAT_SIZE_MAX + 160];
+    char descr[SHARR_DESCR_MAX + 1];
     struct top_holders hs = { 0 };
     const char *values[1], *pos[1] = { 0 };
     unsigned flags;
@@ -209,7 +210,7 @@ int query_info(struct cli *cli)
     snprintf(what, sizeof(what), "info %s", pos[0]);
     if (cli_connect(cli) != 0)
         return CLI_EXIT_FAIL;
-    rc = sharr_stat(cli->conn, pos[0], &in);
+    rc = sharr_describe(cli->conn, pos[0], &in, descr, sizeof(descr));
     if (rc >= 0)
         rc = top_holders_fetch(cli->conn, pos[0], &hs);
     if (rc < 0) {
@@ -217,7 +218,7 @@ int query_info(struct cli *cli)
         return cli_fail(what, rc);
     }
     if (flags & 1u) {
-        top_json_info(stdout, &in, &hs);
+        top_json_info(stdout, &in, descr, &hs);
         fputc('\n', stdout);
         top_holders_free(&hs);
         return 0;
@@ -239,7 +240,7 @@ int query_info(struct cli *cli)
         const char order[2] = { in.order, '\0' };
         const char *rows[][2] = {
             { "name", in.name },
-            { "dtype", in.dtype },
+            { "dtype", descr },
             { "shape", format_shape(in.ndim, in.shape, shape, sizeof(shape)) },
             { "order", order },
             { "size", size },

@@ -291,19 +291,20 @@ out:
     return rc;
 }
 
-void top_json_info(FILE *out, const struct sharr_info *in, const struct top_holders *hs)
+void top_json_info(FILE *out, const struct sharr_info *in, const char *descr,
+                   const struct top_holders *hs)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&text, &len);
 
     if (mem == NULL) {
-        format_json_info(out, in);
+        format_json_info(out, in, descr);
         return;
     }
-    format_json_info(mem, in);
+    format_json_info(mem, in, descr);
     if (fclose(mem) != 0 || len == 0 || text[len - 1] != '}') {
-        format_json_info(out, in);
+        format_json_info(out, in, descr);
         free(text);
         return;
     }

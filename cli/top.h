@@ -31,7 +31,8 @@ const char *top_holders_brief(const struct top_holders *hs, const char *name, ch
 void top_holders_json(FILE *out, const struct top_holders *hs, const char *name);
 
 /* One array's JSON object (format_json_info) with a "holders" array added. */
-void top_json_info(FILE *out, const struct sharr_info *in, const struct top_holders *hs);
+void top_json_info(FILE *out, const struct sharr_info *in, const char *descr,
+                   const struct top_holders *hs);
 
 /* A table of the holders of name: PID, UID, COMMAND, MODE, SINCE. */
 int top_holders_table(FILE *out, const struct top_holders *hs, const char *name);

@@ -38,6 +38,7 @@ struct sharr_array {
     void *data;           /* map + info.offset: the array's data */
     char mode[3];         /* "r", "r+", "c", or "w+" for a create */
     struct sharr_info info;
+    char descr[];         /* a record's description (info.descr_len bytes), else "" */
 };
 
 static int array_pack_create(msgpack_sbuffer *out, uint32_t msgid, const void *params)
@@ -140,7 +141,7 @@ static int array_attach(sharr_t *conn, const char *name, const char *mode,
     }
     /* Not calloc: every field is set below (info by catalog_info_from_meta), and
      * clearing the 2 KiB of info first would cost an attach more than its decoding. */
-    a = malloc(sizeof(*a));
+    a = malloc(sizeof(*a) + strlen(r->meta.dtype.descr) + 1);
     if (a == NULL) {
         rc = -ENOMEM;
         snprintf(msg, sizeof(msg), "out of memory");
@@ -179,6 +180,7 @@ static int array_attach(sharr_t *conn, const char *name, const char *mode,
     a->fd = fd;
     snprintf(a->mode, sizeof(a->mode), "%s", mode);
     catalog_info_from_meta(&r->meta, &a->info);
+    memcpy(a->descr, r->meta.dtype.descr, a->info.descr_len + 1);
     *ret_array = a;
     return 0;
 fail:
@@ -227,8 +229,14 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
         return rc;
     if (ndim < 0 || ndim > PROTO_NDIM_MAX)
         return client_fail(-EINVAL, "ndim %d is outside 0..%d", ndim, PROTO_NDIM_MAX);
-    if (dtype_parse(dtype, &p.dtype) < 0)
+    if (dtype[0] == '[') {
+        char bad[160];
+
+        if (dtype_parse_descr(dtype, strlen(dtype), &p.dtype, NULL, bad, sizeof(bad)) < 0)
+            return client_fail(-EINVAL, "unsupported record dtype: %s", bad);
+    } else if (dtype_parse(dtype, &p.dtype) < 0) {
         return client_fail(-EINVAL, "unknown or unsupported dtype '%s'", dtype);
+    }
     if (opts->order != 0 && opts->order != 'C' && opts->order != 'F')
         return client_fail(-EINVAL, "order must be 'C' or 'F'");
     if (perm_check(opts->perm, why, sizeof(why)) < 0)
@@ -253,6 +261,7 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
     p.persist = opts->persist != 0;
     p.perm = opts->perm != 0 ? opts->perm : 0600;
     p.overwrite = opts->overwrite != 0;
+    req.needs_records = p.dtype.descr[0] != '\0';
 
     rc = client_call(conn, &req, &rep);
     if (rc < 0)
@@ -396,6 +405,13 @@ int sharr_array_fd(const sharr_array_t *array)
     if (array == NULL)
         return client_fail(-EINVAL, "sharr_array_fd: array is NULL");
     return array->fd;
+}
+
+const char *sharr_array_descr(const sharr_array_t *array)
+{
+    if (array == NULL)
+        return NULL;
+    return array->info.descr_len > 0 ? array->descr : array->info.dtype;
 }
 
 const char *sharr_array_mode(const sharr_array_t *array)

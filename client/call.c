@@ -214,6 +214,12 @@ int client_call(sharr_t *c, const struct client_request *req, struct client_repl
         if (rc < 0)
             goto unlock;
         gen = c->gen;
+        if (req->needs_records && !c->records) {
+            rc = client_fail(-EOPNOTSUPP, "this sharrd (%s) does not know record dtypes: "
+                             "upgrade it, or create the array as raw bytes ('|V<itemsize>')",
+                             c->server.server);
+            goto unlock;
+        }
         if (req->pack_notify != NULL && c->release_notify) {
             /* Nothing to wait for: the daemon applies it before any later request of
              * this connection, and no reply comes. */

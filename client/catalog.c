@@ -68,6 +68,7 @@ _Static_assert(offsetof(struct sharr_stats, reserved) == sizeof(struct codec_sta
 #define CATALOG_COPY_NBYTES CATALOG_COPY_U32
 #define CATALOG_COPY_OFFSET CATALOG_COPY_U32
 #define CATALOG_COPY_PERM CATALOG_COPY_U32
+#define CATALOG_COPY_DESCR(f) out->f = (uint32_t)strnlen(m->dtype.descr, sizeof(m->dtype.descr))
 
 void catalog_info_from_meta(const struct meta *m, struct sharr_info *out)
 {
@@ -147,6 +148,36 @@ int sharr_stat(sharr_t *conn, const char *name, struct sharr_info *ret_info)
     if (rc < 0)
         return rc;
     catalog_info_from_meta(&m, ret_info);
+    return 0;
+}
+
+int sharr_describe(sharr_t *conn, const char *name, struct sharr_info *ret_info, char *descr,
+                   size_t len)
+{
+    struct codec_name p;
+    struct meta m;
+    struct client_request req = {
+        .pack = catalog_pack_stat, .params = &p, .parse = catalog_parse_stat, .out = &m,
+    };
+    const char *text;
+    int rc;
+
+    if (conn == NULL || descr == NULL || len == 0)
+        return client_fail(-EINVAL, "sharr_describe: conn and descr must not be NULL, len "
+                           "not 0");
+    rc = catalog_name_params(name, &p);
+    if (rc < 0)
+        return rc;
+    rc = client_call(conn, &req, NULL);
+    if (rc < 0)
+        return rc;
+    text = m.dtype.descr[0] != '\0' ? m.dtype.descr : m.dtype.str;
+    if (strlen(text) >= len)
+        return client_fail(-ERANGE, "the dtype of '%s' takes %zu bytes and the NUL, %zu "
+                           "given", name, strlen(text), len);
+    memcpy(descr, text, strlen(text) + 1);
+    if (ret_info != NULL)
+        catalog_info_from_meta(&m, ret_info);
     return 0;
 }
 

@@ -77,6 +77,7 @@ static void client_link_caps_locked(sharr_t *c, const struct link *link)
     c->ring_off = false;
     c->release_notify = link->release_notify;
     c->release_ring = link->release_ring;
+    c->records = link->records;
 }
 
 int client_ensure_up_locked(sharr_t *c)

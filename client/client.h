@@ -42,6 +42,9 @@ struct client_request {
     /* Nonnull: when the connection's daemon offered "release_notify" in hello, this
      * form is sent instead and the call returns once it is sent, without a reply. */
     client_pack_notify_fn pack_notify;
+    /* True: the request carries a record dtype's description, which a daemon that does
+     * not offer "records" would drop; the call then fails with -EOPNOTSUPP unsent. */
+    bool needs_records;
 };
 
 struct client_reply {

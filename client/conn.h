@@ -67,6 +67,7 @@ struct sharr {
     struct sharr_server server;
     bool release_notify;        /* this connection's daemon takes release notifications */
     bool release_ring;          /* ... and offers a release ring */
+    bool records;               /* ... and keeps a record dtype's "descr" at create */
     void *ring;                 /* this generation's release ring (RING_BYTES), or NULL */
     bool ring_off;              /* this generation has no ring: releases go as messages */
 };

@@ -38,6 +38,7 @@ extern "C" {
 #define SHARR_NAME_MAX 255   /* bytes in an array name, excluding the NUL */
 #define SHARR_NDIM_MAX 64    /* dimensions of an array (numpy >= 2.0 allows 64) */
 #define SHARR_DTYPE_MAX 31   /* bytes in a dtype string, excluding the NUL */
+#define SHARR_DESCR_MAX 3584 /* bytes in a record dtype's description, excluding the NUL */
 #define SHARR_PATH_MAX 1024  /* bytes in a persistent array's path, with the NUL */
 #define SHARR_SOCKET_MAX 108 /* bytes in a socket path, with the NUL (sun_path) */
 #define SHARR_NPY_HEADER_MAX 16384 /* bytes that hold any .npy header sharr accepts */
@@ -78,7 +79,10 @@ struct sharr_info {
                                       * charged to the owner's quota; else 0 */
     int damaged;                     /* persistent: 1 when a writer cut the file below its
                                       * data; touching the missing part raises SIGBUS */
-    uint32_t reserved[35];           /* zero: see "Structs the library fills" above */
+    uint32_t descr_len;              /* a record dtype (dtype "|V<itemsize>"): the bytes of
+                                      * its description, which sharr_array_descr and
+                                      * sharr_describe give; 0 for every other dtype */
+    uint32_t reserved[34];           /* zero: see "Structs the library fills" above */
 };
 
 /* What the daemon says of itself (reply to hello). */
@@ -170,8 +174,12 @@ SHARR_EXPORT void sharr_disconnect(sharr_t *conn);
 /* The daemon's reply to hello, as received at connect (refreshed on reconnect). */
 SHARR_EXPORT int sharr_server_info(sharr_t *conn, struct sharr_server *ret_info);
 
-/* Create an array and attach it read/write. dtype is a numpy typestr ("<f4") or a
- * numpy name ("float32"); shape has ndim (0..64) dimensions, each >= 1 (ndim 0 is
+/* Create an array and attach it read/write. dtype is a numpy typestr ("<f4"), a
+ * numpy name ("float32"), or a record (structured) dtype in numpy's list form, the
+ * text of repr(dtype.descr): "[('x', '<f4'), ('p', [('a', '<i4')]), ('v', '<f8', (3,))]"
+ * (nested records, padding fields ('', '|V<n>') for explicit offsets and alignment,
+ * subarray fields; no objects, no titles; limits in proto/PROTOCOL.md). A record is
+ * -EOPNOTSUPP with a daemon that predates them. shape has ndim (0..64) dimensions, each >= 1 (ndim 0 is
  * numpy's 0-d array of one element; shape may then be NULL). */
 SHARR_EXPORT int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
                               const uint64_t *shape, const struct sharr_create_opts *opts,
@@ -226,6 +234,14 @@ SHARR_EXPORT const struct sharr_info *sharr_array_info(const sharr_array_t *arra
 SHARR_EXPORT int sharr_array_fd(const sharr_array_t *array);
 SHARR_EXPORT const char *sharr_array_mode(const sharr_array_t *array);
 
+/* The array's dtype in numpy's own notation, valid until sharr_close: for a record
+ * (structured) dtype, whose info.dtype is "|V<itemsize>", its list form as numpy
+ * prints dtype.descr and writes it in a .npy header ("[('x', '<f4'), ('y', '<i8')]",
+ * info.descr_len bytes, at most SHARR_DESCR_MAX); for any other dtype info.dtype.
+ * numpy.dtype(numpy.lib.format.descr_to_dtype(ast.literal_eval(s))) rebuilds it. NULL
+ * for a NULL array. */
+SHARR_EXPORT const char *sharr_array_descr(const sharr_array_t *array);
+
 /* Make the array's data durable: msync of the mapping, then, for persistent arrays,
  * an fsync by the daemon. Returns when data and metadata are on disk. Acts on this
  * attachment, not on the name: -ENOENT once the name was removed or given to a new
@@ -236,6 +252,12 @@ SHARR_EXPORT int sharr_sync(sharr_array_t *array);
 
 /* Metadata of one array by name. */
 SHARR_EXPORT int sharr_stat(sharr_t *conn, const char *name, struct sharr_info *ret_info);
+
+/* sharr_stat, and the array's dtype in numpy's notation (as sharr_array_descr gives it)
+ * into descr, len bytes (SHARR_DESCR_MAX + 1 always suffice): -ERANGE when it does not
+ * fit. ret_info may be NULL. */
+SHARR_EXPORT int sharr_describe(sharr_t *conn, const char *name, struct sharr_info *ret_info,
+                                char *descr, size_t len);
 
 /* One page of the arrays the caller may see, sorted by name, starting after the name
  * `after` (NULL or "" from the start). Fills up to cap entries of out; *ret_n is the

@@ -68,6 +68,7 @@ struct codec_hello_reply {
     CODEC_LIMITS_FIELDS(CODEC_LIMITS_MEMBER)
     bool release_notify;        /* capability "release_notify": release may be a notification */
     bool release_ring;          /* capability "release_ring": the method ring (ring.h) */
+    bool records;               /* capability "records": create keeps a record's "descr" */
 };
 
 struct codec_create {           /* create request; w+ is overwrite = true */

@@ -369,6 +369,29 @@ int codec_dtype(const struct codec_ctx *c, const char *key, const msgpack_object
     return 0;
 }
 
+int codec_descr(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                struct dtype *out)
+{
+    struct dtype rec;
+    char why[160];
+
+    out->descr[0] = '\0';
+    /* A list row has every column: "" there is a dtype that is not a record. */
+    if (v == NULL || (v->type == MSGPACK_OBJECT_STR && v->via.str.size == 0))
+        return 0;
+    if (v->type != MSGPACK_OBJECT_STR || v->via.str.size > PROTO_DESCR_MAX)
+        return codec_fail(c, -EINVAL, "'%s' must be a string of at most "
+                          CODEC_XSTR(PROTO_DESCR_MAX) " bytes", key);
+    if (dtype_parse_descr(v->via.str.ptr, v->via.str.size, &rec, NULL, why, sizeof(why)) < 0)
+        return codec_fail(c, -EINVAL, "'%s' is not a record numpy describes: %s", key, why);
+    if (strcmp(rec.str, out->str) != 0)
+        return codec_fail(c, -EINVAL, "'%s' describes %llu bytes an item, and 'dtype' is "
+                          "'%s', not '%s'", key, (unsigned long long)rec.itemsize, out->str,
+                          rec.str);
+    memcpy(out->descr, rec.descr, strlen(rec.descr) + 1);
+    return 0;
+}
+
 int codec_shape(const struct codec_ctx *c, const char *key, const msgpack_object *v,
                 uint32_t *ret_ndim, uint64_t *shape)
 {

@@ -170,6 +170,10 @@ int codec_name(const struct codec_ctx *c, const char *key, const msgpack_object 
 /* A numpy type string (dtype.h). */
 int codec_dtype(const struct codec_ctx *c, const char *key, const msgpack_object *v,
                 struct dtype *out);
+/* A record's description (dtype.h) into out->descr, which out->str ("|V<n>", read
+ * before) must match in item size. Absent or "": out->descr is "". */
+int codec_descr(const struct codec_ctx *c, const char *key, const msgpack_object *v,
+                struct dtype *out);
 
 /* 1..PROTO_NDIM_MAX positive dimensions. */
 int codec_shape(const struct codec_ctx *c, const char *key, const msgpack_object *v,

@@ -55,13 +55,14 @@ static bool codec_meta_packable(const struct meta *m)
 
 /* Bytes of a packed array map besides its name, path and shape entries: the map
  * and key headers, the dtype and order and every number at their widest. */
-#define CODEC_META_FIXED_MAX 224
+#define CODEC_META_FIXED_MAX 240
 
 /* The most bytes codec_put_meta writes for m. */
 static size_t codec_meta_packed_max(const struct meta *m)
 {
     return CODEC_META_FIXED_MAX + PACK_UINT_MAX * (size_t)m->ndim +
-           strnlen(m->name, sizeof(m->name)) + strnlen(m->path, sizeof(m->path));
+           strnlen(m->name, sizeof(m->name)) + strnlen(m->path, sizeof(m->path)) +
+           strnlen(m->dtype.descr, sizeof(m->dtype.descr));
 }
 
 /* Key k of an array map, or nothing in a list row (whose columns name its values). */
@@ -128,10 +129,13 @@ static inline char *codec_put_shape(char *p, bool keyed, enum codec_meta_key k, 
 #define CODEC_PUT_PERM CODEC_PUT_U32
 #define CODEC_PUT_I64(p, keyed, k, m, f) codec_put_int(p, keyed, k, (m)->f)
 #define CODEC_PUT_BOOL(p, keyed, k, m, f) codec_put_bool(p, keyed, k, (m)->f)
+#define CODEC_PUT_DESCR(p, keyed, k, m, f) \
+    codec_put_str(p, keyed, k, (m)->dtype.descr, strnlen((m)->dtype.descr, \
+                                                         sizeof((m)->dtype.descr)))
 
-/* Whether an array map leaves key k out: grown and damaged appear only when they say
- * something (not 0, not false), so a healthy array's map is no longer than before they
- * existed; a reader takes an absent one as its default. A list row has every column. */
+/* Whether an array map leaves key k out: grown, damaged and descr appear only when they
+ * say something (not 0, not false, not ""), so a healthy array's map is no longer than
+ * before they existed; a reader takes an absent one as its default. A list row has every column. */
 static inline bool codec_meta_omitted(enum codec_meta_key k, const struct meta *m)
 {
     switch (k) {
@@ -139,6 +143,8 @@ static inline bool codec_meta_omitted(enum codec_meta_key k, const struct meta *
         return m->grown == 0;
     case CODEC_META_DAMAGED:
         return !m->damaged;
+    case CODEC_META_DESCR:
+        return m->dtype.descr[0] == '\0';
     default:
         return false;
     }
@@ -152,7 +158,8 @@ static char *codec_put_meta(char *p, const struct meta *m, bool keyed)
 {
     if (keyed)
         p = pack_map(p, CODEC_META_NKEYS - codec_meta_omitted(CODEC_META_GROWN, m) -
-                            codec_meta_omitted(CODEC_META_DAMAGED, m));
+                            codec_meta_omitted(CODEC_META_DAMAGED, m) -
+                            codec_meta_omitted(CODEC_META_DESCR, m));
     else
         p = pack_array(p, CODEC_META_NKEYS);
 #define CODEC_META_PUT(id, field, key, kind, required)           \
@@ -362,6 +369,7 @@ static int codec_meta_offset(const struct codec_ctx *c, const char *key,
 #define CODEC_CHECK_I64(c, key, v, out, f) \
     codec_int(c, key, v, INT64_MIN, &(out)->f, "an integer")
 #define CODEC_CHECK_BOOL(c, key, v, out, f) codec_bool(c, key, v, &(out)->f)
+#define CODEC_CHECK_DESCR(c, key, v, out, f) codec_descr(c, key, v, &(out)->dtype)
 
 /* An array's metadata from its values, v[k] for codec_meta_keys[k] (NULL: absent, and
  * then not one of the required ones), checked in key order. */

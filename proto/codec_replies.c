@@ -13,13 +13,14 @@
 #include "errcode.h"
 
 /* What protocol version 1 offers beyond the bare methods. "release_notify" (release
- * as a notification) and "release_ring" (the method ring) change what a client may
- * send; the others are informational ("open_owner": open checks its "owner";
+ * as a notification), "release_ring" (the method ring) and "records" (create takes a
+ * record's "descr") change what a client may send; the others are informational ("open_owner": open checks its "owner";
  * "user_names": names under "uid<N>." are N's; "sync_handle": sync takes the
  * attachment's handle). */
 static const char *const codec_capabilities[] = {
     "open_wait", "persist", "overwrite", "sync", "list_paging", "holders", "adopt",
     "release_notify", "release_ring", "open_owner", "user_names", "sync_handle",
+    "records",
 };
 
 int codec_pack_reply_ring(msgpack_sbuffer *out, uint32_t msgid, uint32_t size)
@@ -139,6 +140,7 @@ int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_rep
     out->id = 0;
     out->release_notify = false;
     out->release_ring = false;
+    out->records = false;
     if ((r = codec_map(&c, result, false, "the result")) < 0 ||
         (r = CODEC_GET(&c, result, "version", true, codec_u32, &out->version)) < 0 ||
         (r = CODEC_GET(&c, result, "server", false, codec_str, out->server, sizeof(out->server),
@@ -168,6 +170,8 @@ int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_rep
             if (cap->size == sizeof("release_ring") - 1 &&
                 memcmp(cap->ptr, "release_ring", cap->size) == 0)
                 out->release_ring = true;
+            if (cap->size == sizeof("records") - 1 && memcmp(cap->ptr, "records", cap->size) == 0)
+                out->records = true;
         }
     }
     return 0;

@@ -3,12 +3,16 @@
  *
  * Canonical means: explicit byte order ('<' or '>'), '|' wherever order cannot
  * matter (one-byte types, S and V), and the item size in bytes (element count for
- * S/U/V, as numpy writes it). Only fixed-size, non-object types exist here.
+ * S/U/V, as numpy writes it). Only fixed-size, non-object types exist here. A record
+ * is checked and rewritten in the form numpy prints its list description in, by a
+ * parser whose recursion stops at the depth limit and which allocates nothing.
  */
 #include "dtype.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -197,6 +201,305 @@ static int dtype_parse_typestr(const char *in, struct dtype *out)
     return 0;
 }
 
+/* A record's description being parsed: the input, the canonical text written so
+ * far, and the names of the fields of the lists open now (offsets into out), to find a
+ * name repeated within its record. */
+struct dtype_rec {
+    const char *p, *end;
+    char out[PROTO_DESCR_MAX + 1];
+    size_t n;
+    unsigned nfields;
+    struct {
+        uint32_t off, len;
+    } names[PROTO_DESCR_FIELDS_MAX];
+    unsigned nnames;
+    char *err;
+    size_t errlen;
+};
+
+static int dtype_rec_fail(struct dtype_rec *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int dtype_rec_fail(struct dtype_rec *r, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (r->err != NULL && r->errlen > 0) {
+        va_start(ap, fmt);
+        vsnprintf(r->err, r->errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -EINVAL;
+}
+
+static void dtype_rec_ws(struct dtype_rec *r)
+{
+    while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r'))
+        r->p++;
+}
+
+/* Skip spaces, then take ch if it comes next. */
+static bool dtype_rec_take(struct dtype_rec *r, char ch)
+{
+    dtype_rec_ws(r);
+    if (r->p < r->end && *r->p == ch) {
+        r->p++;
+        return true;
+    }
+    return false;
+}
+
+/* Append n bytes of canonical text. */
+static int dtype_rec_emit(struct dtype_rec *r, const char *s, size_t n)
+{
+    if (n > PROTO_DESCR_MAX - r->n)
+        return dtype_rec_fail(r, "descr: longer than %d bytes", PROTO_DESCR_MAX);
+    memcpy(r->out + r->n, s, n);
+    r->n += n;
+    return 0;
+}
+
+/* A quoted string of printable ASCII without quotes or backslashes: *ret_s and *ret_n
+ * point into the input. */
+static int dtype_rec_string(struct dtype_rec *r, const char *what, const char **ret_s,
+                            size_t *ret_n)
+{
+    char quote;
+    const char *s;
+
+    dtype_rec_ws(r);
+    if (r->p >= r->end || (*r->p != '\'' && *r->p != '"'))
+        return dtype_rec_fail(r, "descr: %s must be a quoted string", what);
+    quote = *r->p++;
+    s = r->p;
+    while (r->p < r->end && *r->p != quote) {
+        unsigned char ch = (unsigned char)*r->p;
+
+        if (ch < 0x20 || ch > 0x7e || ch == '\'' || ch == '"' || ch == '\\')
+            return dtype_rec_fail(r, "descr: %s may hold only printable ASCII without "
+                                  "quotes or backslashes", what);
+        r->p++;
+    }
+    if (r->p >= r->end)
+        return dtype_rec_fail(r, "descr: %s is not terminated", what);
+    *ret_s = s;
+    *ret_n = (size_t)(r->p - s);
+    r->p++;
+    return 0;
+}
+
+/* A subarray dimension, 1..DTYPE_ITEMSIZE_MAX, read no further than r->end (the
+ * text of a .npy header is not NUL-terminated). */
+static int dtype_rec_count(struct dtype_rec *r, uint64_t *ret)
+{
+    uint64_t v = 0;
+
+    if (r->p >= r->end || !dtype_digit(*r->p) || *r->p == '0')
+        return -EINVAL;
+    while (r->p < r->end && dtype_digit(*r->p)) {
+        v = v * 10 + (uint64_t)(*r->p - '0');
+        if (v > DTYPE_ITEMSIZE_MAX)
+            return -EINVAL;
+        r->p++;
+    }
+    *ret = v;
+    return 0;
+}
+
+/* The subarray shape after a field's type: "(d, ...)" or one integer, each 1..2^31-1,
+ * multiplying *size (the item size of the field's type). Written as Python writes a
+ * tuple. */
+static int dtype_rec_shape(struct dtype_rec *r, uint64_t *size)
+{
+    bool tuple = dtype_rec_take(r, '(');
+    unsigned ndim = 0;
+    char digits[24];
+
+    if (dtype_rec_emit(r, "(", 1) < 0)
+        return -EINVAL;
+    for (;;) {
+        uint64_t d;
+
+        dtype_rec_ws(r);
+        if (tuple && ndim > 0 && dtype_rec_take(r, ')'))
+            break;
+        if (ndim == PROTO_NDIM_MAX)
+            return dtype_rec_fail(r, "descr: a subarray has more than %d dimensions",
+                                  PROTO_NDIM_MAX);
+        if (r->p < r->end && *r->p == '0')
+            return dtype_rec_fail(r, "descr: a subarray dimension is 0 (zero-size fields "
+                                  "are refused)");
+        if (dtype_rec_count(r, &d) < 0)
+            return dtype_rec_fail(r, "descr: a subarray shape must be a tuple of "
+                                  "integers in 1..2147483647");
+        if (__builtin_mul_overflow(*size, d, size) || *size > DTYPE_ITEMSIZE_MAX)
+            return dtype_rec_fail(r, "descr: a field is larger than 2147483647 bytes");
+        ndim++;
+        if (dtype_rec_emit(r, ", ", ndim > 1 ? 2 : 0) < 0 ||
+            dtype_rec_emit(r, digits, (size_t)snprintf(digits, sizeof(digits), "%llu",
+                                                       (unsigned long long)d)) < 0)
+            return -EINVAL;
+        if (!tuple)
+            break;
+        if (!dtype_rec_take(r, ',')) {
+            if (!dtype_rec_take(r, ')'))
+                return dtype_rec_fail(r, "descr: a subarray shape is not a tuple");
+            break;
+        }
+    }
+    if (ndim == 0)
+        return dtype_rec_fail(r, "descr: a subarray shape needs a dimension");
+    return dtype_rec_emit(r, ndim == 1 ? ",)" : ")", ndim == 1 ? 2 : 1);
+}
+
+static int dtype_rec_list(struct dtype_rec *r, unsigned depth, uint64_t *ret_size);
+
+/* One field, "(name, type)" or "(name, type, shape)", adding its bytes to *size. */
+static int dtype_rec_field(struct dtype_rec *r, unsigned depth, unsigned first_name,
+                           uint64_t *size)
+{
+    const char *name, *type;
+    size_t nlen, tlen;
+    uint64_t fsize;
+    bool padding = false;
+    int e;
+
+    if (!dtype_rec_take(r, '('))
+        return dtype_rec_fail(r, "descr: a field must be a tuple (name, type[, shape])");
+    dtype_rec_ws(r);
+    if (r->p < r->end && *r->p == '(')
+        return dtype_rec_fail(r, "descr: field titles are not supported");
+    if ((e = dtype_rec_string(r, "a field name", &name, &nlen)) < 0)
+        return e;
+    if (++r->nfields > PROTO_DESCR_FIELDS_MAX)
+        return dtype_rec_fail(r, "descr: more than %d fields", PROTO_DESCR_FIELDS_MAX);
+    for (unsigned i = first_name; nlen > 0 && i < r->nnames; i++)
+        if (r->names[i].len == nlen && memcmp(r->out + r->names[i].off, name, nlen) == 0)
+            return dtype_rec_fail(r, "descr: field '%.*s' occurs more than once", (int)nlen,
+                                  name);
+    if (dtype_rec_emit(r, "('", 2) < 0)
+        return -EINVAL;
+    r->names[r->nnames].off = (uint32_t)r->n;
+    r->names[r->nnames].len = (uint32_t)nlen;
+    r->nnames++;
+    if (dtype_rec_emit(r, name, nlen) < 0 || dtype_rec_emit(r, "', ", 3) < 0)
+        return -EINVAL;
+    if (!dtype_rec_take(r, ','))
+        return dtype_rec_fail(r, "descr: field '%.*s' has no type", (int)nlen, name);
+    dtype_rec_ws(r);
+    if (r->p < r->end && *r->p == '[') {
+        if (depth == PROTO_DESCR_DEPTH_MAX)
+            return dtype_rec_fail(r, "descr: records nested more than %d deep",
+                                  PROTO_DESCR_DEPTH_MAX);
+        if ((e = dtype_rec_list(r, depth + 1, &fsize)) < 0)
+            return e;
+    } else {
+        char text[PROTO_DTYPE_MAX + 1];
+        struct dtype dt;
+
+        if ((e = dtype_rec_string(r, "a field type", &type, &tlen)) < 0)
+            return e;
+        if (tlen > PROTO_DTYPE_MAX)
+            return dtype_rec_fail(r, "descr: field '%.*s' has a type longer than %d bytes",
+                                  (int)nlen, name, PROTO_DTYPE_MAX);
+        memcpy(text, type, tlen);
+        text[tlen] = '\0';
+        if (dtype_parse(text, &dt) < 0)
+            return dtype_rec_fail(r, "descr: field '%.*s' has type '%s', not one sharr "
+                                  "holds (objects are refused)", (int)nlen, name, text);
+        padding = dt.str[1] == 'V';
+        fsize = dt.itemsize;
+        if (dtype_rec_emit(r, "'", 1) < 0 || dtype_rec_emit(r, dt.str, strlen(dt.str)) < 0 ||
+            dtype_rec_emit(r, "'", 1) < 0)
+            return -EINVAL;
+    }
+    if (dtype_rec_take(r, ',')) {
+        dtype_rec_ws(r);
+        if (r->p < r->end && *r->p != ')') {
+            if (dtype_rec_emit(r, ", ", 2) < 0 || (e = dtype_rec_shape(r, &fsize)) < 0)
+                return -EINVAL;
+            padding = false;
+            (void)dtype_rec_take(r, ',');
+        }
+    }
+    if (!dtype_rec_take(r, ')'))
+        return dtype_rec_fail(r, "descr: field '%.*s' is not closed", (int)nlen, name);
+    if (nlen == 0 && !padding)
+        return dtype_rec_fail(r, "descr: only padding ('|V<n>') may have an empty name");
+    if (__builtin_add_overflow(*size, fsize, size) || *size > DTYPE_ITEMSIZE_MAX)
+        return dtype_rec_fail(r, "descr: the record is larger than 2147483647 bytes");
+    return dtype_rec_emit(r, ")", 1);
+}
+
+/* One list of fields at nesting depth (1 for the outermost), its item size in
+ * *ret_size. The names its fields add are forgotten when it closes. */
+static int dtype_rec_list(struct dtype_rec *r, unsigned depth, uint64_t *ret_size)
+{
+    unsigned first_name = r->nnames;
+    uint64_t size = 0;
+    unsigned n = 0;
+    int e;
+
+    if (!dtype_rec_take(r, '['))
+        return dtype_rec_fail(r, "descr: a record must be a list of fields");
+    if (dtype_rec_emit(r, "[", 1) < 0)
+        return -EINVAL;
+    while (!dtype_rec_take(r, ']')) {
+        if (r->p >= r->end)
+            return dtype_rec_fail(r, "descr: a list of fields is not terminated");
+        if (n > 0 && dtype_rec_emit(r, ", ", 2) < 0)
+            return -EINVAL;
+        if ((e = dtype_rec_field(r, depth, first_name, &size)) < 0)
+            return e;
+        n++;
+        if (!dtype_rec_take(r, ',')) {
+            if (!dtype_rec_take(r, ']'))
+                return dtype_rec_fail(r, "descr: fields must be separated by commas and "
+                                      "the list closed by ']'");
+            break;
+        }
+    }
+    if (n == 0)
+        return dtype_rec_fail(r, "descr: a record needs a field (zero-size records are "
+                              "refused)");
+    r->nnames = first_name;
+    *ret_size = size;
+    return dtype_rec_emit(r, "]", 1);
+}
+
+int dtype_parse_descr(const char *in, size_t len, struct dtype *out, size_t *ret_used,
+                      char *err, size_t errlen)
+{
+    struct dtype_rec r;
+    uint64_t itemsize;
+    int e;
+
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (in == NULL || out == NULL)
+        return -EINVAL;
+    r.p = in;
+    r.end = in + len;
+    r.n = 0;
+    r.nfields = 0;
+    r.nnames = 0;
+    r.err = err;
+    r.errlen = errlen;
+    if ((e = dtype_rec_list(&r, 1, &itemsize)) < 0)
+        return e;
+    if (ret_used == NULL)
+        dtype_rec_ws(&r);
+    if (ret_used == NULL && r.p != r.end)
+        return dtype_rec_fail(&r, "descr: text follows the list of fields");
+    r.out[r.n] = '\0';
+    dtype_format(out->str, '|', 'V', itemsize, "");
+    out->itemsize = itemsize;
+    memcpy(out->descr, r.out, r.n + 1);
+    if (ret_used != NULL)
+        *ret_used = (size_t)(r.p - in);
+    return 0;
+}
+
 int dtype_parse(const char *in, struct dtype *out)
 {
     struct dtype parsed;
@@ -204,6 +507,8 @@ int dtype_parse(const char *in, struct dtype *out)
 
     if (in == NULL || out == NULL)
         return -EINVAL;
+    if (in[0] == '[')
+        return dtype_parse_descr(in, strlen(in), out, NULL, NULL, 0);
     if (strnlen(in, PROTO_DTYPE_MAX + 1) > PROTO_DTYPE_MAX)
         return -EINVAL;
     typestr = in;
@@ -215,8 +520,11 @@ int dtype_parse(const char *in, struct dtype *out)
             break;
         }
     }
+    /* Only the typestr and size: a full copy would move the unused description too. */
     if (dtype_parse_typestr(typestr, &parsed) < 0)
         return -EINVAL;
-    *out = parsed;
+    memcpy(out->str, parsed.str, sizeof(out->str));
+    out->itemsize = parsed.itemsize;
+    out->descr[0] = '\0';
     return 0;
 }

@@ -10,6 +10,9 @@
 #define PROTO_NAME_MAX 255            /* bytes in an array name */
 #define PROTO_NDIM_MAX 64             /* dimensions of an array */
 #define PROTO_DTYPE_MAX 31            /* bytes in a dtype typestr */
+#define PROTO_DESCR_MAX 3584          /* bytes in a record dtype's description (dtype.h) */
+#define PROTO_DESCR_DEPTH_MAX 8       /* records nested in records, the outermost counted */
+#define PROTO_DESCR_FIELDS_MAX 256    /* fields of a record, nested ones counted */
 #define PROTO_METHOD_MAX 15           /* bytes in a method name */
 #define PROTO_TEXT_MAX 255            /* bytes in free text (error messages, client names) */
 #define PROTO_PATH_MAX 1024           /* bytes in a store path, with the NUL */

@@ -47,7 +47,9 @@ struct meta {
  * name, name.h), DTYPE, SHAPE (with ndim; it sets nbytes), ORDER ('C' or 'F', 'C' when
  * absent), NBYTES (shape times item size; a value given must match), OFFSET (where the
  * data starts, PROTO_DATA_OFFSET when absent), PERM (perm.h), TEXT (a string that fits
- * the field), U32, U64, I64, BOOL; 0 when absent. Required fields come first. */
+ * the field), U32, U64, I64, BOOL; 0 when absent. DESCR is a record's description
+ * (dtype.h), kept in dtype.descr ("" when absent, and then left out of a map); struct
+ * sharr_info carries its length under the field's name, the text being too long for it. Required fields come first. */
 #define META_FIELDS(X)                                   \
     X(NAME, name, "name", NAME, 1)                       \
     X(DTYPE, dtype, "dtype", DTYPE, 1)                   \
@@ -63,7 +65,8 @@ struct meta {
     X(NATTACHED, nattached, "nattached", U32, 0)         \
     X(PATH, path, "path", TEXT, 0)                       \
     X(GROWN, grown, "grown", U64, 0)                     \
-    X(DAMAGED, damaged, "damaged", BOOL, 0)
+    X(DAMAGED, damaged, "damaged", BOOL, 0)              \
+    X(DESCR, descr_len, "descr", DESCR, 0)
 
 /* "r", "r+", "c" -> mode; 0 or -EINVAL. ("w+" is create with overwrite, not an open.) */
 int meta_mode_parse(const char *s, enum meta_mode *ret_mode);

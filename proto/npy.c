@@ -4,6 +4,7 @@
  * the data is page aligned. Parsing reads any v1.0-3.0 header, whether numpy or sharr
  * wrote it, with a small bounded parser for the Python dict literal (no eval): only
  * the keys 'descr', 'fortran_order' and 'shape' with literal values are accepted.
+ * A record dtype's 'descr' is its list form, written and read as numpy does.
  */
 #include "npy.h"
 
@@ -17,6 +18,13 @@
 
 /* numpy's own default limit on the header text (max_header_size). */
 #define NPY_PARSE_TEXT_MAX 10000
+
+/* The longest header text formatting writes: the dict's keys and punctuation, the
+ * longest description, and 64 dimensions whose product is at most 2^62 (at most 83
+ * digits in all, and their separators). It always fits the 4096 bytes. */
+#define NPY_FORMAT_TEXT_MAX (64 + PROTO_DESCR_MAX + 83 + 2 * PROTO_NDIM_MAX)
+_Static_assert(NPY_FORMAT_TEXT_MAX < NPY_HEADER_LEN - 10,
+               "a record's description must fit the .npy header with any shape");
 
 static const uint8_t npy_magic[6] = { 0x93, 'N', 'U', 'M', 'P', 'Y' };
 
@@ -53,14 +61,23 @@ int npy_header_format(const struct meta *m, uint8_t out[NPY_HEADER_LEN])
         return -EINVAL;
     if (dtype_parse(m->dtype.str, &dt) < 0)
         return -EINVAL;
+    if (m->dtype.descr[0] != '\0' &&
+        (dtype_parse_descr(m->dtype.descr, strnlen(m->dtype.descr, sizeof(m->dtype.descr)),
+                           &dt, NULL, NULL, 0) < 0 ||
+         strcmp(dt.str, m->dtype.str) != 0))
+        return -EINVAL;
     if (m->order != 'C' && m->order != 'F')
         return -EINVAL;
     if (shape_nbytes(m->ndim, m->shape, dt.itemsize, &nbytes) < 0)
         return -EINVAL;
 
-    /* At most 64 dimensions of 20 digits: the text always fits in 4086 bytes. */
-    w = snprintf(text, sizeof(text), "{'descr': '%s', 'fortran_order': %s, 'shape': (",
-                 dt.str, m->order == 'F' ? "True" : "False");
+    /* A record's description is a list, unquoted; any other dtype a quoted typestr. */
+    if (dt.descr[0] != '\0')
+        w = snprintf(text, sizeof(text), "{'descr': %s, 'fortran_order': %s, 'shape': (",
+                     dt.descr, m->order == 'F' ? "True" : "False");
+    else
+        w = snprintf(text, sizeof(text), "{'descr': '%s', 'fortran_order': %s, 'shape': (",
+                     dt.str, m->order == 'F' ? "True" : "False");
     n = (size_t)w;
     for (uint32_t i = 0; i < m->ndim; i++) {
         w = snprintf(text + n, sizeof(text) - n, i == 0 ? "%llu" : ", %llu",
@@ -192,6 +209,8 @@ static int npy_dict(struct npy_cursor *c, struct meta *out, char *err, size_t er
     bool have_descr = false, have_order = false, have_shape = false;
     char key[16];
     char descr[PROTO_DTYPE_MAX + 1];
+    char why[160];
+    size_t used;
     int r;
 
     if (!npy_take(c, '{'))
@@ -202,10 +221,15 @@ static int npy_dict(struct npy_cursor *c, struct meta *out, char *err, size_t er
         if (strcmp(key, "descr") == 0 && !have_descr) {
             npy_skip_ws(c);
             if (c->p < c->end && *c->p == '[') {
-                npy_errf(err, errlen, "npy: structured dtypes are not supported");
-                return -EINVAL;
-            }
-            if (npy_string(c, descr, sizeof(descr)) < 0 || dtype_parse(descr, &out->dtype) < 0) {
+                if (dtype_parse_descr(c->p, (size_t)(c->end - c->p), &out->dtype, &used, why,
+                                      sizeof(why)) < 0) {
+                    npy_errf(err, errlen, "npy: 'descr' is a record sharr cannot hold: %s",
+                             why);
+                    return -EINVAL;
+                }
+                c->p += used;
+            } else if (npy_string(c, descr, sizeof(descr)) < 0 ||
+                       dtype_parse(descr, &out->dtype) < 0) {
                 npy_errf(err, errlen, "npy: 'descr' is not a dtype sharr supports");
                 return -EINVAL;
             }

@@ -12,6 +12,7 @@ import pwd
 import numpy as np
 
 from . import _attachment, _convert, _dask, _pickle
+from ._info import record_descr
 
 _MODES = {
     "r": "r", "readonly": "r",
@@ -60,8 +61,12 @@ def _offset(offset):
 
 
 def _typestr(dtype):
+    """What a create names dtype by: its typestr, or a record's description (numpy's
+    list form, as np.save writes it)."""
     dt = np.dtype(dtype)
-    if dt.names is not None or dt.subdtype is not None or dt.hasobject:
+    if dt.names is not None:
+        return record_descr(dt)
+    if dt.subdtype is not None or dt.hasobject:
         raise ValueError(f"sharr arrays hold plain fixed-size elements, not {dt}")
     return dt.str
 

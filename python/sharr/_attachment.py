@@ -81,7 +81,7 @@ class Attachment:
             c = _lib.Info.from_address(_lib.array_info(ptr))
             offset = c.offset
             nbytes = c.nbytes
-            self.dtype = numpy_dtype(c.dtype)
+            self.dtype = numpy_dtype(_lib.array_descr(ptr) if c.descr_len else c.dtype)
             self.shape = tuple(c.shape[:c.ndim])
             self.order = c.order.decode()
             self.path = c.path.decode() or None
@@ -109,7 +109,7 @@ class Attachment:
     def info(self):
         """The array's ArrayInfo as the attach reported it (built on first use)."""
         if self._info is None:
-            self._info = ArrayInfo.from_c(self._c_info)
+            self._info = ArrayInfo.from_c(self._c_info, _lib.array_descr(self._ptr))
         return self._info
 
     @property

@@ -20,8 +20,21 @@ def info(name, *, socket=None):
     """The daemon's ArrayInfo of the array name (FileNotFoundError if none)."""
     conn = _connection.get(_connection.resolve(socket))
     out = _lib.Info()
-    _errors.check(_lib.stat(conn, _attachment.encode_name(name), ctypes.byref(out)), name)
-    return ArrayInfo.from_c(out)
+    descr = ctypes.create_string_buffer(_lib.DESCR_MAX + 1)
+    _errors.check(_lib.describe(conn, _attachment.encode_name(name), ctypes.byref(out),
+                                descr, len(descr)), name)
+    return ArrayInfo.from_c(out, descr.value)
+
+
+def _from_c(conn, c):
+    """ArrayInfo of c, asking the daemon for a record's description, which a struct
+    sharr_info has no room for."""
+    if not c.descr_len:
+        return ArrayInfo.from_c(c)
+    descr = ctypes.create_string_buffer(_lib.DESCR_MAX + 1)
+    if _lib.describe(conn, c.name, None, descr, len(descr)) < 0:
+        return ArrayInfo.from_c(c)  # gone since: its raw bytes' dtype ("|V<n>")
+    return ArrayInfo.from_c(c, descr.value)
 
 
 def list(*, socket=None):
@@ -35,7 +48,7 @@ def list(*, socket=None):
     while True:
         _errors.check(_lib.list_(conn, after, page, _PAGE, ctypes.byref(n),
                                  ctypes.byref(more)))
-        result.extend(ArrayInfo.from_c(page[i]) for i in builtins.range(n.value))
+        result.extend(_from_c(conn, page[i]) for i in builtins.range(n.value))
         if not more.value or n.value == 0:
             return result
         after = page[n.value - 1].name
@@ -117,7 +130,7 @@ def adopt(path, name, *, perm=0o600, overwrite=False, socket=None):
     try:
         now = os.stat(path, follow_symlinks=False)
     except FileNotFoundError:
-        return ArrayInfo.from_c(out)
+        return _from_c(conn, out)
     if (now.st_dev, now.st_ino) == (sent.st_dev, sent.st_ino):
         os.unlink(path)
-    return ArrayInfo.from_c(out)
+    return _from_c(conn, out)

@@ -5,10 +5,12 @@ attachment) and Stats struct sharr_stats (the whole daemon); all are built from
 the ctypes structs of _lib.
 """
 
+import ast
 import dataclasses
 import typing
 
 import numpy as np
+import numpy.lib.format
 
 
 # numpy dtypes by the daemon's canonical typestr: np.dtype() parses the string each
@@ -18,13 +20,32 @@ _DTYPES_MAX = 256
 
 
 def numpy_dtype(typestr):
-    """The numpy dtype of a canonical typestr as libsharr reports it (bytes)."""
+    """The numpy dtype of a canonical typestr as libsharr reports it (bytes), or of a
+    record's description in numpy's list form (bytes starting with b'[', as
+    sharr_array_descr gives it; libsharr checked it), built as numpy.load builds it."""
     dt = _DTYPES.get(typestr)
     if dt is None:
-        dt = np.dtype(typestr.decode())
+        if typestr.startswith(b"["):
+            dt = numpy.lib.format.descr_to_dtype(ast.literal_eval(typestr.decode()))
+        else:
+            dt = np.dtype(typestr.decode())
         if len(_DTYPES) < _DTYPES_MAX:
             _DTYPES[typestr] = dt
     return dt
+
+
+def record_descr(dtype):
+    """The text a create sends for a record (structured) dtype: numpy's list form as a
+    .npy header holds it (repr of numpy.lib.format.dtype_to_descr). ValueError for a
+    dtype numpy cannot describe so (overlapping or out-of-order fields) or holding
+    Python objects."""
+    if dtype.hasobject:
+        raise ValueError(f"sharr arrays hold fixed-size elements, not Python objects: {dtype}")
+    try:
+        return repr(numpy.lib.format.dtype_to_descr(dtype))
+    except ValueError as e:
+        raise ValueError(f"a sharr array cannot hold dtype {dtype}: {e} (np.save cannot "
+                         "either)") from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,14 +69,16 @@ class ArrayInfo:
     damaged: bool       # persistent: a writer cut the file below its data
 
     @classmethod
-    def from_c(cls, c):
+    def from_c(cls, c, descr=None):
+        """From a struct sharr_info; descr is a record's description (bytes) when
+        c.descr_len is not 0 (the struct has no room for its text)."""
         # Fills the fields directly rather than through the frozen dataclass's
         # __init__ (one object.__setattr__ per field), which doubled an attach's cost
         # of building this record. ctypes returns integer fields as int already.
         info = object.__new__(cls)
         info.__dict__.update(
             name=c.name.decode(),
-            dtype=numpy_dtype(c.dtype),
+            dtype=numpy_dtype(descr if c.descr_len and descr else c.dtype),
             shape=tuple(c.shape[:c.ndim]),
             order=c.order.decode(),
             nbytes=c.nbytes,

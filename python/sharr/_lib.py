@@ -12,6 +12,7 @@ import os
 NAME_MAX = 255
 NDIM_MAX = 64
 DTYPE_MAX = 31
+DESCR_MAX = 3584
 PATH_MAX = 1024
 SOCKET_MAX = 108
 
@@ -46,7 +47,8 @@ class Info(ctypes.Structure):
         ("path", ctypes.c_char * PATH_MAX),
         ("grown", ctypes.c_uint64),
         ("damaged", ctypes.c_int),
-        ("reserved", ctypes.c_uint32 * 35),
+        ("descr_len", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32 * 34),
     ]
 
 
@@ -192,8 +194,11 @@ array_info = _proto("sharr_array_info", ctypes.c_void_p, _handle)
 array_data = _proto("sharr_array_data", ctypes.c_void_p, _handle)
 array_fd = _proto("sharr_array_fd", ctypes.c_int, _handle)
 array_mode = _proto("sharr_array_mode", ctypes.c_char_p, _handle)
+array_descr = _proto("sharr_array_descr", ctypes.c_char_p, _handle)
 sync = _proto("sharr_sync", ctypes.c_int, _handle)
 stat = _proto("sharr_stat", ctypes.c_int, _handle, ctypes.c_char_p, ctypes.POINTER(Info))
+describe = _proto("sharr_describe", ctypes.c_int, _handle, ctypes.c_char_p,
+                  ctypes.POINTER(Info), ctypes.c_char_p, ctypes.c_size_t)
 list_ = _proto("sharr_list", ctypes.c_int, _handle, ctypes.c_char_p, ctypes.POINTER(Info),
                ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t),
                ctypes.POINTER(ctypes.c_int))

@@ -1,10 +1,14 @@
 /* fuzz_npy.c — libFuzzer target for the .npy header parser, which reads files from
- * the persistent store at start and files given to import: hostile bytes there must
- * give an error, never a crash or a read past the buffer.
+ * the persistent store at start and files given to import, and for the record
+ * description parser under it (dtype.h), which also reads every create's "descr":
+ * hostile bytes there must give an error, never a crash or a read past the buffer.
  */
 #include <stddef.h>
 #include <stdint.h>
 
+#include <string.h>
+
+#include "dtype.h"
 #include "npy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -15,6 +19,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t offset;
     char err[256];
     uint8_t again[NPY_HEADER_LEN];
+    static struct dtype d, dd; /* large; kept off the stack */
+    size_t used;
+
+    /* A description that parses is canonical: parsing its text again gives it back. */
+    if (dtype_parse_descr((const char *)data, size, &d, &used, err, sizeof(err)) == 0 &&
+        (used > size ||
+         dtype_parse_descr(d.descr, strlen(d.descr), &dd, NULL, err, sizeof(err)) != 0 ||
+         strcmp(dd.descr, d.descr) != 0 || dd.itemsize != d.itemsize))
+        __builtin_trap();
 
     if (npy_header_parse(data, size, &m, &offset, err, sizeof(err)) == 0) {
         /* Whatever parses must format and parse back to the same description. */
@@ -22,7 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (npy_header_format(&m, again) == 0 &&
             (npy_header_parse(again, sizeof(again), &back, &offset, err, sizeof(err)) != 0 ||
-             back.ndim != m.ndim || back.nbytes != m.nbytes || back.order != m.order))
+             back.ndim != m.ndim || back.nbytes != m.nbytes || back.order != m.order ||
+             strcmp(back.dtype.descr, m.dtype.descr) != 0))
             __builtin_trap();
     }
     return 0;

@@ -1,7 +1,8 @@
 /* fuzz_seeds.c — writes the seed corpus of fuzz_wire and fuzz_daemon: one file per
  * valid request and reply and one whole session, encoded by the codec itself, so the
  * corpus follows the protocol as it changes.
- * Also writes a .npy header as the seed of fuzz_npy.
+ * Also writes .npy headers (one of a record dtype) and a record's description as the
+ * seeds of fuzz_npy.
  * Usage: fuzz_seeds WIRE_DIR NPY_DIR
  */
 #include <errno.h>
@@ -9,7 +10,13 @@
 #include <string.h>
 
 #include "codec.h"
+#include "dtype.h"
 #include "npy.h"
+
+/* A record with what records can hold: nesting, a subarray, padding, a big-endian
+ * field, a datetime and a string. */
+#define SEEDS_RECORD "[('t', '<M8[ns]'), ('p', [('a', '<i4'), ('b', '|u1', (2, 3))]), " \
+                     "('', '|V3'), ('v', '>f8', (2,)), ('s', '|S5')]"
 
 static int seeds_file(const char *dir, const char *name, const void *head, size_t headlen,
                       const void *body, size_t len)
@@ -38,12 +45,15 @@ int main(int argc, char **argv)
     msgpack_sbuffer b;
     struct codec_hello hello = {.version = PROTO_VERSION};
     struct codec_create create = {
-        .name = "seed", .dtype = {"<f4", 4}, .ndim = 2, .shape = {100, 10},
+        .name = "seed", .dtype = {.str = "<f4", .itemsize = 4}, .ndim = 2,
+        .shape = {100, 10},
         .order = 'C', .perm = 0600};
     /* A 0-d array: numpy's shape (), an empty shape on the wire and in the header. */
     struct codec_create create_0d = {
-        .name = "seed0d", .dtype = {"<c16", 16}, .ndim = 0, .order = 'C', .perm = 0600};
-    const struct meta meta_0d = {.name = "seed0d", .dtype = {"<c16", 16}, .ndim = 0,
+        .name = "seed0d", .dtype = {.str = "<c16", .itemsize = 16}, .ndim = 0, .order = 'C',
+        .perm = 0600};
+    const struct meta meta_0d = {.name = "seed0d", .dtype = {.str = "<c16", .itemsize = 16},
+                                 .ndim = 0,
                                  .order = 'C', .nbytes = 16, .perm = 0600};
     struct codec_open open = {.name = "seed", .mode = META_MODE_RPLUS, .wait_ms = 100};
     struct codec_open open_owner = {.name = "uid1000.seed", .mode = META_MODE_R,
@@ -62,13 +72,24 @@ int main(int argc, char **argv)
     int r = 0;
 
     uint8_t header[NPY_HEADER_LEN];
+    static struct codec_create create_rec; /* large: kept off the stack */
+    static struct meta meta_rec;
 
     if (argc != 3) {
         fprintf(stderr, "usage: fuzz_seeds WIRE_DIR NPY_DIR\n");
         return 2;
     }
     strcpy(hello.client, "fuzz");
-    ar.meta = (struct meta){.name = "seed", .dtype = {"<f8", 8}, .ndim = 1, .shape = {10},
+    create_rec = create;
+    strcpy(create_rec.name, "seedrec");
+    meta_rec = (struct meta){.name = "seedrec", .ndim = 1, .shape = {5}, .order = 'C',
+                             .perm = 0600};
+    if (dtype_parse(SEEDS_RECORD, &create_rec.dtype) != 0)
+        return 1;
+    meta_rec.dtype = create_rec.dtype;
+    meta_rec.nbytes = 5 * meta_rec.dtype.itemsize;
+    ar.meta = (struct meta){.name = "seed", .dtype = {.str = "<f8", .itemsize = 8}, .ndim = 1,
+                            .shape = {10},
                             .order = 'C', .nbytes = 80, .perm = 0600};
 #define SEED(file, call)                                  \
     do {                                                  \
@@ -81,6 +102,8 @@ int main(int argc, char **argv)
     SEED("create", codec_pack_create(&b, 2, &create));
     SEED("create_0d", codec_pack_create(&b, 2, &create_0d));
     SEED("reply_stat_0d", codec_pack_reply_stat(&b, 3, &meta_0d));
+    SEED("create_record", codec_pack_create(&b, 2, &create_rec));
+    SEED("reply_stat_record", codec_pack_reply_stat(&b, 3, &meta_rec));
     SEED("open", codec_pack_open(&b, 3, &open));
     SEED("open_owner", codec_pack_open(&b, 3, &open_owner));
     SEED("stat", codec_pack_name(&b, 4, "stat", &name));
@@ -120,6 +143,10 @@ int main(int argc, char **argv)
         r = 1;
     if (npy_header_format(&meta_0d, header) != 0 ||
         seeds_file(argv[2], "c16_0d", header, sizeof(header), "", 0) != 0)
+        r = 1;
+    if (npy_header_format(&meta_rec, header) != 0 ||
+        seeds_file(argv[2], "record_5", header, sizeof(header), "", 0) != 0 ||
+        seeds_file(argv[2], "record_descr", SEEDS_RECORD, strlen(SEEDS_RECORD), "", 0) != 0)
         r = 1;
     return r;
 }

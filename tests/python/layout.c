@@ -64,9 +64,9 @@ int main(void)
     FIELD(sharr_open_opts, flags); FIELD(sharr_open_opts, owner);
     END();
     printf(", \"constants\": {\"NAME_MAX\": %d, \"NDIM_MAX\": %d, \"DTYPE_MAX\": %d, "
-           "\"PATH_MAX\": %d, \"SOCKET_MAX\": %d, \"F_NOMAP\": %d, \"F_POPULATE\": %d, "
+           "\"DESCR_MAX\": %d, \"PATH_MAX\": %d, \"SOCKET_MAX\": %d, \"F_NOMAP\": %d, \"F_POPULATE\": %d, "
            "\"F_OWNER\": %d, \"ID_KEEP\": %u}", SHARR_NAME_MAX, SHARR_NDIM_MAX,
-           SHARR_DTYPE_MAX, SHARR_PATH_MAX, SHARR_SOCKET_MAX, SHARR_F_NOMAP, SHARR_F_POPULATE,
+           SHARR_DTYPE_MAX, SHARR_DESCR_MAX, SHARR_PATH_MAX, SHARR_SOCKET_MAX, SHARR_F_NOMAP, SHARR_F_POPULATE,
            SHARR_F_OWNER, (unsigned)SHARR_ID_KEEP);
     printf("}\n");
     return 0;

@@ -133,10 +133,3 @@ def test_a_subarray_dtype_folds_into_the_shape_as_numpy_folds_it(new_name, npfil
     with pytest.raises(ValueError, match="shape"):
         sharr.memmap(name, (control.dtype, (7,)), "r")
 
-
-def test_a_subarray_of_records_is_refused_like_records(new_name):
-    name = new_name()
-    with pytest.raises(ValueError):
-        sharr.memmap(name, ([("x", "f4")], (3,)), "w+", shape=2)
-    with pytest.raises(FileNotFoundError):
-        sharr.info(name)

@@ -173,6 +173,7 @@ void assert_meta_equal(const struct meta *a, const struct meta *b)
     assert_string_equal(a->path, b->path);
     assert_int_equal(a->grown, b->grown);
     assert_int_equal(a->damaged, b->damaged);
+    assert_string_equal(a->dtype.descr, b->dtype.descr);
 }
 
 bool map_has(const msgpack_object *map, const char *key)

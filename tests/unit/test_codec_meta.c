@@ -212,6 +212,8 @@ static void test_codec_array_map_holds_exactly_the_records_fields(void **state)
     unsigned n = 0;
 
     sample_meta(&in, "every-field");
+    assert_int_equal(dtype_parse("[('t', '<i8'), ('v', '<f4', (2,))]", &in.dtype), 0);
+    in.nbytes = 2ull * 3 * 1000000 * 16;
     msgpack_sbuffer_init(&sb);
     assert_int_equal(codec_pack_reply_stat(&sb, 5, &in), 0);
     wire_msg(w, &sb, CODEC_RESPONSE, 5, &msg);
@@ -224,8 +226,9 @@ static void test_codec_array_map_holds_exactly_the_records_fields(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
-/* A healthy array's map leaves grown and damaged out (0 and false say nothing) and
- * keeps every other field; it reads back with both at their defaults. */
+/* A healthy array's map leaves grown and damaged out (0 and false say nothing), and
+ * descr for a dtype that is no record, and keeps every other field; it reads back with
+ * them at their defaults. */
 static void test_codec_array_map_leaves_out_grown_and_damaged_at_their_defaults(void **state)
 {
     struct wire *w = *state;
@@ -246,18 +249,121 @@ static void test_codec_array_map_leaves_out_grown_and_damaged_at_their_defaults(
     array = &msg.result->via.map.ptr[0].val;
     assert_false(map_has(array, "grown"));
     assert_false(map_has(array, "damaged"));
+    assert_false(map_has(array, "descr"));
 #define COUNT(id, field, key, kind, required) n++;
     META_FIELDS(COUNT)
 #undef COUNT
-    assert_int_equal(array->via.map.size, n - 2);
+    assert_int_equal(array->via.map.size, n - 3);
     assert_int_equal(codec_parse_reply_attach(msg.result, &out, &has_fd, err, sizeof(err)), 0);
     assert_meta_equal(&out.meta, &in.meta);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* The string value of key in map, or NULL. */
+static const msgpack_object_str *map_str(const msgpack_object *map, const char *key)
+{
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object_kv *kv = &map->via.map.ptr[i];
+        if (kv->key.via.str.size == strlen(key) &&
+            memcmp(kv->key.via.str.ptr, key, kv->key.via.str.size) == 0)
+            return kv->val.type == MSGPACK_OBJECT_STR ? &kv->val.via.str : NULL;
+    }
+    return NULL;
+}
+
+/* A record travels as "dtype": "|V<itemsize>", which a reader that knows no "descr"
+ * takes as raw bytes of the right size, and "descr": its list form; it comes back
+ * whole in an attach, a stat, and a list as table and as maps. */
+static void test_codec_record_dtype_travels_as_void_typestr_and_descr(void **state)
+{
+    struct wire *w = *state;
+    struct codec_attach_reply in = { .handle = 4 }, out;
+    struct meta rows[2], back[2];
+    const struct meta *ptrs[2] = { &rows[0], &rows[1] };
+    const char *descr = "[('p', [('a', '<i4'), ('b', '|u1', (2, 3))]), ('s', '|S5')]";
+    const msgpack_object_str *s;
+    struct codec_msg msg;
+    msgpack_sbuffer sb;
+    size_t n = 0;
+    bool more = true;
+    int has_fd = 0;
+    char err[256];
+
+    sample_meta(&in.meta, "table");
+    assert_int_equal(dtype_parse(descr, &in.meta.dtype), 0);
+    in.meta.nbytes = 2ull * 3 * 1000000 * 15;
+    msgpack_sbuffer_init(&sb);
+    assert_int_equal(codec_pack_reply_attach(&sb, 9, &in), 0);
+    wire_msg(w, &sb, CODEC_RESPONSE, 9, &msg);
+    s = map_str(&msg.result->via.map.ptr[0].val, "dtype");
+    assert_non_null(s);
+    assert_int_equal(s->size, 4);
+    assert_memory_equal(s->ptr, "|V15", 4);
+    s = map_str(&msg.result->via.map.ptr[0].val, "descr");
+    assert_non_null(s);
+    assert_int_equal(s->size, strlen(descr));
+    assert_int_equal(codec_parse_reply_attach(msg.result, &out, &has_fd, err, sizeof(err)), 0);
+    assert_meta_equal(&out.meta, &in.meta);
+    msgpack_sbuffer_destroy(&sb);
+
+    rows[0] = in.meta;
+    sample_meta(&rows[1], "plain");
+    for (int table = 0; table < 2; table++) {
+        msgpack_sbuffer_init(&sb);
+        assert_int_equal(codec_pack_reply_list(&sb, 6, ptrs, 2, false, table), 0);
+        wire_msg(w, &sb, CODEC_RESPONSE, 6, &msg);
+        assert_int_equal(codec_parse_reply_list(msg.result, back, 2, &n, &more, err,
+                                                sizeof(err)), 0);
+        assert_int_equal(n, 2);
+        assert_meta_equal(&back[0], &rows[0]);
+        assert_meta_equal(&back[1], &rows[1]);
+        msgpack_sbuffer_destroy(&sb);
+    }
+}
+
+/* A descr that does not match the dtype's size, or is no record at all, is refused
+ * with the reason. */
+static void test_codec_record_descr_must_match_dtype(void **state)
+{
+    struct wire *w = *state;
+    struct meta in, out;
+    struct codec_msg msg;
+    msgpack_sbuffer sb;
+    char err[256];
+
+    sample_meta(&in, "bad");
+    assert_int_equal(dtype_parse("[('x', '<f4'), ('y', '<i8')]", &in.dtype), 0);
+    in.nbytes = 2ull * 3 * 1000000 * 12;
+    /* a |V16 beside a 12-byte record: offsets past the item size */
+    strcpy(in.dtype.str, "|V16");
+    in.dtype.itemsize = 16;
+    in.nbytes = 2ull * 3 * 1000000 * 16;
+    msgpack_sbuffer_init(&sb);
+    assert_int_equal(codec_pack_reply_stat(&sb, 2, &in), 0);
+    wire_msg(w, &sb, CODEC_RESPONSE, 2, &msg);
+    assert_int_equal(codec_parse_reply_stat(msg.result, &out, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "describes 12 bytes"));
+    msgpack_sbuffer_destroy(&sb);
+
+    strcpy(in.dtype.descr, "[('x', 'O')]");
+    strcpy(in.dtype.str, "|V8");
+    in.dtype.itemsize = 8;
+    in.nbytes = 2ull * 3 * 1000000 * 8;
+    msgpack_sbuffer_init(&sb);
+    assert_int_equal(codec_pack_reply_stat(&sb, 2, &in), 0);
+    wire_msg(w, &sb, CODEC_RESPONSE, 2, &msg);
+    assert_int_equal(codec_parse_reply_stat(msg.result, &out, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "objects are refused"));
     msgpack_sbuffer_destroy(&sb);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_codec_record_dtype_travels_as_void_typestr_and_descr,
+                                        wire_setup, wire_teardown),
+        cmocka_unit_test_setup_teardown(test_codec_record_descr_must_match_dtype,
+                                        wire_setup, wire_teardown),
         cmocka_unit_test_setup_teardown(test_codec_array_map_holds_exactly_the_records_fields,
                                         wire_setup, wire_teardown),
         cmocka_unit_test_setup_teardown(

@@ -7,6 +7,8 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -137,6 +139,213 @@ static void test_dtype_largest_string_items_fit(void **state)
     assert_int_equal(d.itemsize, 536870911ull * 4);
 }
 
+/* numpy's own repr(dtype.descr) of records (printed by numpy 1.24): each parses to
+ * itself, with the item size numpy gives and the typestr "|V<itemsize>". */
+static void test_dtype_records_read_as_numpy_prints_them(void **state)
+{
+    static const struct {
+        const char *in;
+        uint64_t itemsize;
+    } cases[] = {
+        { "[('x', '<f4'), ('y', '<i8')]", 12 },
+        { "[('x', '<f4'), ('', '|V4'), ('y', '<i8')]", 16 },
+        { "[('p', [('a', '<i4'), ('b', '|u1', (2, 3))]), ('s', '|S5')]", 15 },
+        { "[('a', '<i4'), ('', '|V4'), ('b', '<f8'), ('', '|V8')]", 24 },
+        { "[('d', '<M8[ns]'), ('u', '<U3')]", 20 },
+        { "[('x', [('y', '<f4')], (2,))]", 8 },
+        { "[('x', '>f4')]", 4 },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct dtype d;
+        char want[32];
+
+        if (dtype_parse(cases[i].in, &d) != 0)
+            fail_msg("dtype_parse(\"%s\") refused", cases[i].in);
+        snprintf(want, sizeof(want), "|V%llu", (unsigned long long)cases[i].itemsize);
+        assert_string_equal(d.descr, cases[i].in);
+        assert_string_equal(d.str, want);
+        assert_int_equal(d.itemsize, cases[i].itemsize);
+    }
+}
+
+static void test_dtype_record_is_rewritten_in_numpys_form(void **state)
+{
+    struct dtype d;
+    size_t used = 0;
+    const char *in = "[ (\"x\",'float32' ,), ('y','=i8',3),('z', \"u1\", (2,1,),),] tail";
+    char err[128];
+
+    (void)state;
+    assert_int_equal(dtype_parse_descr(in, strlen(in), &d, &used, err, sizeof(err)), 0);
+    assert_string_equal(d.descr, "[('x', '<f4'), ('y', '<i8', (3,)), ('z', '|u1', (2, 1))]");
+    assert_int_equal(d.itemsize, 4 + 24 + 2);
+    assert_string_equal(in + used, " tail");
+    assert_int_equal(dtype_parse_descr(in, strlen(in), &d, NULL, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "follows"));
+    /* plain types carry no description */
+    assert_int_equal(dtype_parse("<f4", &d), 0);
+    assert_string_equal(d.descr, "");
+}
+
+/* A record nested n deep: [('a', [('a', ... '<f4' ...)])]. */
+static void nested(char *buf, size_t len, unsigned n)
+{
+    size_t k = 0;
+
+    for (unsigned i = 0; i < n; i++)
+        k += (size_t)snprintf(buf + k, len - k, "[('a', ");
+    k += (size_t)snprintf(buf + k, len - k, "'<f4'");
+    for (unsigned i = 0; i < n; i++)
+        k += (size_t)snprintf(buf + k, len - k, ")]");
+}
+
+static void test_dtype_record_nesting_stops_at_limit(void **state)
+{
+    char buf[4096];
+    struct dtype d;
+    char err[128];
+
+    (void)state;
+    nested(buf, sizeof(buf), PROTO_DESCR_DEPTH_MAX);
+    assert_int_equal(dtype_parse(buf, &d), 0);
+    assert_int_equal(d.itemsize, 4);
+    nested(buf, sizeof(buf), PROTO_DESCR_DEPTH_MAX + 1);
+    assert_int_equal(dtype_parse_descr(buf, strlen(buf), &d, NULL, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "nested"));
+}
+
+static void test_dtype_record_field_count_stops_at_limit(void **state)
+{
+    static char buf[16384];
+    struct dtype d;
+    char err[128];
+    size_t k = 0;
+
+    (void)state;
+    /* 256 fields, half of them in a nested record: the limit counts every level */
+    k += (size_t)snprintf(buf + k, sizeof(buf) - k, "[('n', [");
+    for (unsigned i = 0; i < PROTO_DESCR_FIELDS_MAX / 2; i++)
+        k += (size_t)snprintf(buf + k, sizeof(buf) - k, "('', '|V1'), ");
+    k += (size_t)snprintf(buf + k, sizeof(buf) - k, "])");
+    for (unsigned i = 1; i < PROTO_DESCR_FIELDS_MAX / 2; i++)
+        k += (size_t)snprintf(buf + k, sizeof(buf) - k, ", ('', '|V1')");
+    snprintf(buf + k, sizeof(buf) - k, "]");
+    assert_int_equal(dtype_parse_descr(buf, strlen(buf), &d, NULL, err, sizeof(err)), 0);
+    assert_int_equal(d.itemsize, PROTO_DESCR_FIELDS_MAX - 1);
+    snprintf(buf + k, sizeof(buf) - k, ", ('', '|V1')]");
+    assert_int_equal(dtype_parse_descr(buf, strlen(buf), &d, NULL, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "more than 256 fields"));
+    /* a million fields claimed by text is stopped without reading it all */
+    k = (size_t)snprintf(buf, sizeof(buf), "[");
+    while (k + 8 < sizeof(buf))
+        k += (size_t)snprintf(buf + k, sizeof(buf) - k, "('','V1'),");
+    assert_int_equal(dtype_parse_descr(buf, k, &d, NULL, err, sizeof(err)), -EINVAL);
+}
+
+static void test_dtype_record_longer_than_limit_is_refused(void **state)
+{
+    static char buf[8192];
+    struct dtype d;
+    char err[128];
+    size_t k = 0;
+    char name[200];
+
+    (void)state;
+    memset(name, 'n', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    k += (size_t)snprintf(buf + k, sizeof(buf) - k, "[");
+    for (unsigned i = 0; i < 20; i++)
+        k += (size_t)snprintf(buf + k, sizeof(buf) - k, "('%s%u', '<f4'), ", name, i);
+    snprintf(buf + k, sizeof(buf) - k, "]");
+    assert_int_equal(dtype_parse_descr(buf, strlen(buf), &d, NULL, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "longer than 3584"));
+}
+
+/* Hostile or impossible descriptions: each refused with a reason, out untouched. */
+static void test_dtype_record_rejects_hostile_descriptions(void **state)
+{
+    static const struct {
+        const char *in;
+        const char *why;
+    } bad[] = {
+        { "[('x', '<f4')", "closed by" },
+        { "[('x', '<f4'", "not closed" },
+        { "[('x, '<f4')]", "type" },
+        { "[('x', '<f4)]", "not terminated" },
+        { "[(", "quoted" },
+        { "[", "not terminated" },
+        { "[]", "zero-size" },
+        { "[('x', [])]", "zero-size" },
+        { "[('x', '<f4', (0,))]", "zero-size" },
+        { "[('x', '<f4', ())]", "tuple" },
+        { "[('x', '<f4', (-1,))]", "tuple" },
+        { "[('x', '|S2147483647'), ('y', '|u1')]", "larger than" },
+        { "[('x', '<f8', (268435456,))]", "larger than" },
+        { "[('x', '<f8', (65536, 65536, 65536, 65536))]", "larger than" },
+        { "[('x', '<f4', (99999999999999999999,))]", "tuple" },
+        { "[('x', '<f4'), ('x', '<i8')]", "more than once" },
+        { "[('p', [('a', '<f4'), ('a', '<f4')])]", "more than once" },
+        { "[('\xc3\xa9', '<f4')]", "ASCII" },
+        { "[('a\\'b', '<f4')]", "ASCII" },
+        { "[('a\tb', '<f4')]", "ASCII" },
+        { "[('x', '|O')]", "objects" },
+        { "[('x', 'O')]", "objects" },
+        { "[('x', '<f4\x01')]", "ASCII" },
+        { "[(('t', 'x'), '<f4')]", "titles" },
+        { "[('', '<f4')]", "padding" },
+        { "[('', '|V4', (2,))]", "padding" },
+        { "[('x', '<f4') ('y', '<f4')]", "commas" },
+        { "[('x', '<f4')]]", "follows" },
+        { "[('x')]", "no type" },
+        { "{'names': ['x'], 'formats': ['<f4']}", "list" },
+        { "[('x', '<f4', (1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,"
+          "1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1))]",
+          "dimensions" },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct dtype d;
+        char err[160];
+
+        memset(&d, 0x5a, sizeof(d));
+        if (dtype_parse_descr(bad[i].in, strlen(bad[i].in), &d, NULL, err, sizeof(err)) !=
+            -EINVAL)
+            fail_msg("accepted: %s", bad[i].in);
+        if (strstr(err, bad[i].why) == NULL)
+            fail_msg("%s: message \"%s\" does not say \"%s\"", bad[i].in, err, bad[i].why);
+        assert_int_equal((unsigned char)d.str[0], 0x5a);
+        assert_int_equal((unsigned char)d.descr[0], 0x5a);
+        if (bad[i].in[0] == '[' && dtype_parse(bad[i].in, &d) != -EINVAL)
+            fail_msg("dtype_parse accepted: %s", bad[i].in);
+    }
+    assert_int_equal(dtype_parse_descr(NULL, 0, NULL, NULL, NULL, 0), -EINVAL);
+}
+
+/* The parser reads no byte past len, wherever the text stops (a .npy header's text is
+ * not NUL-terminated): every prefix of a description, in an exact-size heap copy that
+ * ASan guards, is refused. (fuzz_npy found a read past a subarray's dimension.) */
+static void test_dtype_record_reads_nothing_past_its_length(void **state)
+{
+    const char *full = "[('x', '<f4', 9), ('p', [('a', '<i4'), ('b', '|u1', (2, 3))]), "
+                       "('', '|V3'), ('t', '<M8[ns]')]";
+    struct dtype d;
+
+    (void)state;
+    for (size_t len = 0; len < strlen(full); len++) {
+        char *copy = malloc(len > 0 ? len : 1);
+
+        assert_non_null(copy);
+        memcpy(copy, full, len);
+        if (dtype_parse_descr(copy, len, &d, NULL, NULL, 0) != -EINVAL)
+            fail_msg("accepted a prefix of %zu bytes", len);
+        free(copy);
+    }
+    assert_int_equal(dtype_parse_descr(full, strlen(full), &d, NULL, NULL, 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -146,6 +355,13 @@ int main(void)
         cmocka_unit_test(test_dtype_rejects_what_numpy_lacks_or_sharr_cannot_map),
         cmocka_unit_test(test_dtype_rejects_input_longer_than_limit),
         cmocka_unit_test(test_dtype_largest_string_items_fit),
+        cmocka_unit_test(test_dtype_records_read_as_numpy_prints_them),
+        cmocka_unit_test(test_dtype_record_is_rewritten_in_numpys_form),
+        cmocka_unit_test(test_dtype_record_nesting_stops_at_limit),
+        cmocka_unit_test(test_dtype_record_field_count_stops_at_limit),
+        cmocka_unit_test(test_dtype_record_longer_than_limit_is_refused),
+        cmocka_unit_test(test_dtype_record_rejects_hostile_descriptions),
+        cmocka_unit_test(test_dtype_record_reads_nothing_past_its_length),
     };
     return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

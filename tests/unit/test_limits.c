@@ -23,6 +23,7 @@ static void test_limits_public_header_mirrors_protocol(void **state)
     assert_int_equal(SHARR_NAME_MAX, PROTO_NAME_MAX);
     assert_int_equal(SHARR_NDIM_MAX, PROTO_NDIM_MAX);
     assert_int_equal(SHARR_DTYPE_MAX, PROTO_DTYPE_MAX);
+    assert_int_equal(SHARR_DESCR_MAX, PROTO_DESCR_MAX);
     assert_int_equal(SHARR_PATH_MAX, PROTO_PATH_MAX);
     assert_int_equal(SHARR_SOCKET_MAX, sizeof(((struct sockaddr_un *)0)->sun_path));
     assert_int_equal(SHARR_NPY_HEADER_MAX, PROTO_DATA_OFFSET_MAX);
@@ -35,6 +36,9 @@ static void test_limits_have_their_documented_values(void **state)
     assert_int_equal(PROTO_NAME_MAX, 255);
     assert_int_equal(PROTO_NDIM_MAX, 64);
     assert_int_equal(PROTO_DTYPE_MAX, 31);
+    assert_int_equal(PROTO_DESCR_MAX, 3584);
+    assert_int_equal(PROTO_DESCR_DEPTH_MAX, 8);
+    assert_int_equal(PROTO_DESCR_FIELDS_MAX, 256);
     assert_int_equal(PROTO_METHOD_MAX, 15);
     assert_int_equal(PROTO_TEXT_MAX, 255);
     assert_int_equal(PROTO_PATH_MAX, 1024);

@@ -174,6 +174,47 @@ static void test_npy_largest_shape_fits_the_header(void **state)
     assert_int_equal(back.nbytes, PROTO_ARRAY_BYTES_MAX);
 }
 
+/* A record's header holds its list form unquoted, as numpy writes it: the longest
+ * description beside the longest shape fits the 4096 bytes and reads back. */
+static void test_npy_record_description_fits_with_any_shape_and_round_trips(void **state)
+{
+    static char descr[PROTO_DESCR_MAX + 1];
+    uint64_t shape[PROTO_NDIM_MAX];
+    uint8_t h[NPY_HEADER_LEN];
+    struct meta m, back;
+    uint64_t off;
+    char err[128] = "";
+    size_t name = PROTO_DESCR_MAX - strlen("[('', '|u1')]");
+
+    (void)state;
+    memcpy(descr, "[('", 3);
+    memset(descr + 3, 'n', name);
+    strcpy(descr + 3 + name, "', '|u1')]");
+    assert_int_equal(strlen(descr), PROTO_DESCR_MAX);
+    for (int i = 0; i < PROTO_NDIM_MAX; i++)
+        shape[i] = 1;
+    shape[0] = PROTO_ARRAY_BYTES_MAX;
+    meta_of(&m, descr, 'F', PROTO_NDIM_MAX, shape);
+    assert_int_equal(npy_header_format(&m, h), 0);
+    assert_non_null(memmem(h, sizeof(h), "{'descr': [('nnn", 16));
+    memset(&back, 0, sizeof(back));
+    assert_int_equal(parse_copy(h, sizeof(h), &back, &off, err, sizeof(err)), 0);
+    assert_string_equal(back.dtype.descr, descr);
+    assert_string_equal(back.dtype.str, "|V1");
+    assert_int_equal(back.nbytes, PROTO_ARRAY_BYTES_MAX);
+
+    shape[0] = 3;
+    meta_of(&m, "[('x', '<f4'), ('', '|V4'), ('y', '<i8', (2,))]", 'C', 1, shape);
+    assert_int_equal(npy_header_format(&m, h), 0);
+    assert_int_equal(parse_copy(h, sizeof(h), &back, &off, err, sizeof(err)), 0);
+    assert_string_equal(back.dtype.descr, m.dtype.descr);
+    assert_string_equal(back.dtype.str, "|V24");
+    /* a description that does not match the typestr is not written */
+    strcpy(m.dtype.str, "|V25");
+    m.dtype.itemsize = 25;
+    assert_int_equal(npy_header_format(&m, h), -EINVAL);
+}
+
 static void test_npy_format_refuses_what_it_cannot_describe(void **state)
 {
     const uint64_t shape[] = { 3 };
@@ -232,6 +273,14 @@ static void test_npy_parses_numpy_written_headers_of_every_version(void **state)
     assert_string_equal(m.dtype.str, "<f8");
     assert_int_equal(m.ndim, 2);
     assert_int_equal(m.order, 'F');
+    /* numpy 1.24's np.save of np.dtype([('x', '<f4'), ('y', '<i8')], align=True) */
+    n = make_header(buf, sizeof(buf), 1,
+                    "{'descr': [('x', '<f4'), ('', '|V4'), ('y', '<i8')], "
+                    "'fortran_order': False, 'shape': (2,), }         \n");
+    assert_int_equal(parse_copy(buf, n, &m, &off, err, sizeof(err)), 0);
+    assert_string_equal(m.dtype.str, "|V16");
+    assert_string_equal(m.dtype.descr, "[('x', '<f4'), ('', '|V4'), ('y', '<i8')]");
+    assert_int_equal(m.nbytes, 32);
 }
 
 static void test_npy_short_input_asks_for_more(void **state)
@@ -262,7 +311,11 @@ static void test_npy_rejects_hostile_headers(void **state)
         "{'fortran_order': False, 'shape': (3,)}",
         "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), 'extra': 1}",
         "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (3,)}",
-        "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,)}",
+        "{'descr': [('a', '<f4'), ('a', '<f4')], 'fortran_order': False, 'shape': (3,)}",
+        "{'descr': [('a', '|O')], 'fortran_order': False, 'shape': (3,)}",
+        "{'descr': [('a', '<f4'), 'fortran_order': False, 'shape': (3,)}",
+        "{'descr': [('a', '<f4')] 'fortran_order': False, 'shape': (3,)}",
+        "{'descr': [], 'fortran_order': False, 'shape': (3,)}",
         "{'descr': '|O', 'fortran_order': False, 'shape': (3,)}",
         "{'descr': '<f4', 'fortran_order': 0, 'shape': (3,)}",
         "{'descr': '<f4', 'fortran_order': false, 'shape': (3,)}",
@@ -590,6 +643,7 @@ int main(void)
         cmocka_unit_test(test_npy_zero_dimensions_are_numpys_empty_tuple_both_ways),
         cmocka_unit_test(test_npy_format_then_parse_round_trips),
         cmocka_unit_test(test_npy_largest_shape_fits_the_header),
+        cmocka_unit_test(test_npy_record_description_fits_with_any_shape_and_round_trips),
         cmocka_unit_test(test_npy_format_refuses_what_it_cannot_describe),
         cmocka_unit_test(test_npy_parses_numpy_written_headers_of_every_version),
         cmocka_unit_test(test_npy_short_input_asks_for_more),
