@@ -34,7 +34,8 @@ if [ -z "$out" ] && [ $quick -eq 0 ]; then
 fi
 
 start=$(date +%s)
-progs=(bench_attach bench_size bench_create bench_datapath bench_memory bench_scale)
+progs=(bench_attach bench_size bench_create bench_datapath bench_memory bench_scale
+       bench_pyloop sharr_cattach)
 if [ $build_it -eq 1 ]; then
   echo "run.sh: building Release in $build" >&2
   # Warnings elsewhere in the tree must not stop a measurement: no -Werror here.
@@ -136,6 +137,7 @@ fi
 run bench_memory "$build/bench/bench_memory"
 SHARR_BENCH_SCALE_SOCKET=$tmp/scale.sock run bench_scale "$build/bench/bench_scale"
 if [ $have_py -eq 1 ]; then
+  export SHARR_BENCH_PYLOOP=$build/bench/libbench_pyloop.so  # libsharr's attach timed in C
   run py_attach "$python" "$top/bench/py_attach.py"
   # Without dask or distributed (scripts/deps.sh) its section says so, as a failure.
   run py_dask "$python" "$top/bench/py_dask.py"

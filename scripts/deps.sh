@@ -4,7 +4,7 @@
 set -euo pipefail
 
 SHARR_PACKAGES=(build-essential cmake pkg-config libuv1-dev libmsgpack-dev libcmocka-dev
-                python3-numpy python3-pytest python3-joblib python3-dask python3-distributed
+                python3-dev python3-numpy python3-pytest python3-joblib python3-dask python3-distributed
                 valgrind clang libclang-rt-14-dev systemd groff-base abigail-tools)
 
 missing=()

@@ -6,7 +6,7 @@
 
 The arrays are numpy.memmap instances over pages every process shares; they pickle
 by name, so multiprocessing, concurrent.futures and joblib pass them without copying.
-This package binds libsharr with ctypes; see python/README.md for lifetimes.
+This package binds libsharr with a small C extension and ctypes; see python/README.md.
 """
 
 from ._array import create, memmap, open

@@ -11,7 +11,7 @@ import pwd
 
 import numpy as np
 
-from . import _attachment, _convert, _dask, _pickle
+from . import _attachment, _convert, _dask, _lib, _pickle
 from ._info import record_descr
 
 _MODES = {
@@ -89,6 +89,8 @@ def _create_args(dtype, shape):
 
 
 _wait_ms = _convert.wait_ms
+_attach = _attachment.attach
+_POPULATE = _lib.F_POPULATE
 
 
 def _owner(owner):
@@ -129,7 +131,8 @@ class memmap(np.memmap):
     """A named array of sharrd, mapped into this process; an ndarray like numpy.memmap.
 
     memmap(name, dtype=None, mode='r+', offset=0, shape=None, order=None, *,
-           persist=False, perm=0o600, wait=None, owner=None, socket=None)
+           persist=False, perm=0o600, wait=None, owner=None, socket=None,
+           populate=False)
 
     The arguments are numpy.memmap's, in numpy's order; sharr's own are keywords.
     mode 'w+' creates the array (shape required, an int or a tuple; dtype uint8 and
@@ -144,7 +147,9 @@ class memmap(np.memmap):
     that user: any user may create a free name, also one you wait for, so name the
     owner you trust; another owner's array raises PermissionError, also at the end
     of a wait. socket is the daemon's socket path (default: $SHARR_SOCKET, then the
-    usual places).
+    usual places). populate=True prefaults the whole mapping at attach or create
+    (MAP_POPULATE): the attach takes longer, and the first pass over the data then
+    takes no page faults.
 
     .name is the array's name, .filename the .npy path of a persistent array (None
     for a volatile one), .offset the data offset in it (4096, or where numpy's header ends in an
@@ -164,13 +169,15 @@ class memmap(np.memmap):
     mode = None
 
     def __new__(cls, name, dtype=None, mode="r+", offset=0, shape=None, order=None, *,
-                persist=False, perm=0o600, wait=None, owner=None, socket=None):
+                persist=False, perm=0o600, wait=None, owner=None, socket=None,
+                populate=False):
         try:  # _mode(), without a call: an attach is a few µs of Python in all
             mode = _MODES[mode]
         except (KeyError, TypeError):
             raise _bad_mode(mode) from None
         if offset != 0 or type(offset) is not int:
             _offset(offset)
+        flags = _POPULATE if populate else 0
         if mode == "w+":
             if shape is None:
                 raise ValueError("mode 'w+' needs a shape (shape must be given)")
@@ -182,19 +189,21 @@ class memmap(np.memmap):
                 raise ValueError("owner applies to attaching ('r', 'r+', 'c'), not 'w+': "
                                  "a create makes the array yours")
             att = _attachment.create(socket, name, *_create_args(dtype, shape),
-                                     _order(order or "C"), persist, perm, True)
+                                     _order(order or "C"), persist, perm, True, flags)
         elif owner is not None:
             att = cls._open_checked(socket, name, mode, dtype, shape, order, wait,
-                                    _owner(owner))
+                                    _owner(owner), flags)
         elif dtype is None and shape is None and order is None:
-            # The usual attach: nothing given to check.
-            att = _attachment.open_(socket, name, mode, 0 if wait is None else _wait_ms(wait))
+            # The usual attach: nothing given to check; one call builds the array.
+            return _attach(cls, socket, name, mode, 0 if wait is None else _wait_ms(wait),
+                           flags)
         else:
-            att = cls._open_checked(socket, name, mode, dtype, shape, order, wait, None)
+            att = cls._open_checked(socket, name, mode, dtype, shape, order, wait, None,
+                                    flags)
         return cls._over(att, att.shape, att.dtype, 0, None, att.order)
 
     @staticmethod
-    def _open_checked(socket, name, mode, dtype, shape, order, wait, owner):
+    def _open_checked(socket, name, mode, dtype, shape, order, wait, owner, flags):
         """The attach that checks what the caller gave (dtype, shape, order: None when
         not given) against the array, and asks for owner (a uid, or None)."""
         # Arguments are checked before the daemon is asked anything.
@@ -205,7 +214,7 @@ class memmap(np.memmap):
             sub = given.shape
             dtype, shape = _fold(given, shape)
         order = _order(order) if order is not None else None
-        att = _attachment.open_(socket, name, mode, _wait_ms(wait), owner)
+        att = _attachment.open_(socket, name, mode, _wait_ms(wait), owner, flags)
         why = _mismatch(att.info, dtype, shape, order)
         if why is None and sub and (len(sub) > len(att.shape) or
                                     att.shape[-len(sub):] != sub):
@@ -297,21 +306,24 @@ class memmap(np.memmap):
 
 
 def create(name, shape, dtype=np.float64, *, order="C", persist=False, perm=0o600,
-           overwrite=False, socket=None):
+           overwrite=False, socket=None, populate=False):
     """Create the array name, zero-filled, and return it mapped read/write.
 
     Unlike memmap(mode='w+'), an existing name raises FileExistsError unless
-    overwrite is true."""
+    overwrite is true. populate prefaults the mapping, as for memmap."""
     att = _attachment.create(socket, name, *_create_args(dtype, shape),
-                             _order(order), persist, perm, overwrite)
+                             _order(order), persist, perm, overwrite,
+                             _POPULATE if populate else 0)
     return memmap._over(att, att.shape, att.dtype, 0, None, att.order)
 
 
-def open(name, mode="r+", *, wait=None, owner=None, socket=None):
+def open(name, mode="r+", *, wait=None, owner=None, socket=None, populate=False):
     """Attach the existing array name in mode 'r', 'r+' or 'c'; wait (seconds,
     math.inf for ever) for it to be created if it does not exist yet; owner (a uid
-    or a user name) to accept only an array of that user (PermissionError else)."""
+    or a user name) to accept only an array of that user (PermissionError else);
+    populate prefaults the mapping, as for memmap."""
     mode = _mode(mode)
     if mode == "w+":
         raise ValueError("sharr.open attaches existing arrays; use sharr.create")
-    return memmap(name, mode=mode, wait=wait, owner=owner, socket=socket)
+    return memmap(name, mode=mode, wait=wait, owner=owner, socket=socket,
+                  populate=populate)

@@ -1,5 +1,10 @@
 """One attachment: a libsharr array handle, its mapping in this process, and their end.
 
+The extension sharr._cattach (python/cattach.c) attaches and builds the array in one
+call and closes the handle when the mapping's memoryview is garbage; the ctypes code
+below does the same, slower, only where the package was built without the extension
+(or $SHARR_LIBRARY names another libsharr than the one it links). NATIVE says which.
+
 libsharr maps the array, from byte 0 of its .npy bytes (an adopted numpy file has
 its data at 128, say, which is no page-aligned offset). Every numpy array over it
 holds, by reference, one memoryview of that mapping (read-only for mode 'r'), and
@@ -13,6 +18,17 @@ import weakref
 
 from . import _connection, _convert, _errors, _lib
 from ._info import ArrayInfo, numpy_dtype
+
+try:
+    from . import _cattach
+except ImportError:  # configured with -DSHARR_PYTHON_EXTENSION=OFF
+    _cattach = None
+# A handle passes between the extension and ctypes (create, pickling): both must be
+# one libsharr, not two copies of it.
+if _cattach is not None and \
+        _cattach.open_address() != ctypes.cast(_lib.open_, ctypes.c_void_p).value:
+    _cattach = None
+NATIVE = _cattach is not None
 
 # A memoryview of memory that the caller keeps valid for as long as the memoryview
 # lives, and its flags (Python's PyBUF_READ, PyBUF_WRITE) by mode.
@@ -59,64 +75,17 @@ def encode_name(name):
     return name.encode()
 
 
-class Attachment:
-    """An open array in this process: handle, metadata and the memoryview of its mapping.
-
-    mmap is the memoryview of the whole mapping (numpy.memmap's _mmap): every sharr
-    array is made over it, offset bytes in, so its .base is that memoryview, as a
-    numpy.memmap's is its mmap (no numpy.memmap or mmap.mmap in the chain: joblib,
-    which walks .base chains for those, leaves sharr arrays to their own pickling).
-    dtype, shape, order, offset and path are the array's, as in info, which is built
-    only when asked for; address is where the data starts in this process.
-    closed is set by memmap.close() and only makes flush() refuse: the release itself
-    follows the mapping's end."""
-    __slots__ = ("socket", "name", "mode", "mmap", "address", "closed", "dtype", "shape",
-                 "order", "offset", "path", "_c_info", "_info", "_ptr", "_server_id")
-
-    def __init__(self, socket, name, mode, ptr):
-        try:
-            # The handle's own struct sharr_info, valid as long as the handle, which
-            # self.mmap keeps open. Only what an array needs is read here: an
-            # ArrayInfo record costs as much again as the rest of this method.
-            c = _lib.Info.from_address(_lib.array_info(ptr))
-            offset = c.offset
-            nbytes = c.nbytes
-            self.dtype = numpy_dtype(_lib.array_descr(ptr) if c.descr_len else c.dtype)
-            self.shape = tuple(c.shape[:c.ndim])
-            self.order = c.order.decode()
-            self.path = c.path.decode() or None
-            address = _lib.array_data(ptr)
-            mm = _memoryview(address - offset, offset + nbytes, _BUFFER_FLAGS[mode])
-        except BaseException:
-            _lib.close(ptr)
-            raise
-        ref = _Mapping(mm, _release)
-        ref.ptr = ptr
-        _open_handles[id(ref)] = ref
-        self.socket = socket
-        self.name = name
-        self.mode = mode
-        self.offset = offset
-        self.mmap = mm
-        self.address = address
-        self.closed = False
-        self._c_info = c
-        self._info = None
-        self._ptr = ptr
-        self._server_id = None
+class _Methods:
+    """What an Attachment does beyond its fields, with or without the extension."""
+    __slots__ = ()
 
     @property
     def info(self):
         """The array's ArrayInfo as the attach reported it (built on first use)."""
         if self._info is None:
-            self._info = ArrayInfo.from_c(self._c_info, _lib.array_descr(self._ptr))
+            self._info = ArrayInfo.from_c(_lib.Info.from_address(_lib.array_info(self._ptr)),
+                                          _lib.array_descr(self._ptr))
         return self._info
-
-    @property
-    def ctime_ns(self):
-        """The array's creation time, which tells this incarnation of the name from
-        later ones (pickling asks it of every unpickled attach)."""
-        return self._c_info.ctime_ns
 
     @property
     def server_id(self):
@@ -136,31 +105,99 @@ class Attachment:
         _errors.check(_lib.sync(self._ptr), self.name)
 
 
-def create(socket, name, typestr, shape, order, persist, perm, overwrite):
+_ATTACHMENT_DOC = """An open array in this process: handle, metadata and the memoryview of its mapping.
+
+    mmap is the memoryview of the whole mapping (numpy.memmap's _mmap): every sharr
+    array is made over it, offset bytes in, so its .base is that memoryview, as a
+    numpy.memmap's is its mmap (no numpy.memmap or mmap.mmap in the chain: joblib,
+    which walks .base chains for those, leaves sharr arrays to their own pickling).
+    socket, name and mode are the attach's; dtype, shape, order, offset and path the
+    array's, as in info, which is built only when asked for; address is where the
+    data starts in this process; ctime_ns the array's creation time, which tells this
+    incarnation of the name from later ones. closed is set by memmap.close() and only
+    makes flush() refuse: the release itself follows the mapping's end."""
+
+if NATIVE:
+    class Attachment(_Methods, _cattach.Attachment):
+        __doc__ = _ATTACHMENT_DOC
+        __slots__ = ()
+
+    _cattach.setup(Attachment, _errors.from_result, numpy_dtype)
+
+    def wrap(socket, name, ptr):
+        """The Attachment of handle ptr (a sharr_array_t * as int), which it takes over."""
+        return _cattach.wrap(socket, name, ptr)
+else:
+    class Attachment(_Methods):
+        __doc__ = _ATTACHMENT_DOC
+        __slots__ = ("socket", "name", "mode", "mmap", "address", "closed", "dtype",
+                     "shape", "order", "offset", "path", "_info", "_ptr", "_server_id")
+
+        def __init__(self, socket, name, ptr):
+            try:
+                # The handle's own struct sharr_info, valid as long as the handle,
+                # which self.mmap keeps open. Only what an array needs is read here.
+                c = _lib.Info.from_address(_lib.array_info(ptr))
+                mode = _lib.array_mode(ptr).decode()
+                offset = c.offset
+                nbytes = c.nbytes
+                self.dtype = numpy_dtype(_lib.array_descr(ptr) if c.descr_len else c.dtype)
+                self.shape = tuple(c.shape[:c.ndim])
+                self.order = c.order.decode()
+                self.path = c.path.decode() or None
+                address = _lib.array_data(ptr)
+                mm = _memoryview(address - offset, offset + nbytes, _BUFFER_FLAGS[mode])
+            except BaseException:
+                _lib.close(ptr)
+                raise
+            ref = _Mapping(mm, _release)
+            ref.ptr = ptr
+            _open_handles[id(ref)] = ref
+            self.socket = socket
+            self.name = name
+            self.mode = mode
+            self.offset = offset
+            self.mmap = mm
+            self.address = address
+            self.closed = False
+            self._info = None
+            self._ptr = ptr
+            self._server_id = None
+
+        @property
+        def ctime_ns(self):
+            return _lib.Info.from_address(_lib.array_info(self._ptr)).ctime_ns
+
+    wrap = Attachment
+
+
+def create(socket, name, typestr, shape, order, persist, perm, overwrite, flags=0):
     """Create the array name and attach it read/write. typestr is a numpy typestr,
-    shape a tuple of ints, order 'C' or 'F'. Raises the daemon's error."""
+    shape a tuple of ints, order 'C' or 'F'; flags _lib.F_POPULATE or 0. Raises the
+    daemon's error."""
     # Checked before anything is sent: ctypes would wrap what does not fit.
     c_shape = (ctypes.c_uint64 * len(shape))(*_convert.shape(shape))
     opts = _lib.CreateOpts(order=order.encode(), persist=int(bool(persist)),
                            perm=_convert.create_perm(perm), overwrite=int(bool(overwrite)),
-                           flags=0)
+                           flags=flags)
     path = _connection.resolve(socket)
     conn = _connection.get(path)
     c_name = encode_name(name)
     ptr = ctypes.c_void_p()
     _errors.check(_lib.create(conn, c_name, typestr.encode(), len(shape), c_shape,
                               ctypes.byref(opts), ctypes.byref(ptr)), name)
-    return Attachment(path, name, "w+", ptr.value)
+    return wrap(path, name, ptr.value)
 
 
 # The mode as libsharr takes it, for the modes open_ is given.
 _C_MODES = {"r": b"r", "r+": b"r+", "c": b"c"}
 
 
-def open_(socket, name, mode, wait_ms, owner=None):
+def open_(socket, name, mode, wait_ms, owner=None, flags=0):
     """Attach the existing array name in mode 'r', 'r+' or 'c', waiting up to wait_ms
     for it to be created (0: no wait, -1: forever); owner (a uid, or None) is the
-    one uid the array may belong to. Raises the daemon's error."""
+    one uid the array may belong to; flags _lib.F_POPULATE or 0. Raises the daemon's
+    error."""
     path, conn = _connection.find(socket)
     # The usual name, a str without NUL, is encoded here; encode_name judges the rest.
     if type(name) is str and "\0" not in name:
@@ -170,11 +207,23 @@ def open_(socket, name, mode, wait_ms, owner=None):
     # NULL options are libsharr's defaults: no wait, no flags. ctypes passes a
     # struct or c_void_p by reference where the prototype wants a pointer to it.
     if owner is not None:
-        opts = _lib.OpenOpts(wait_ms, _lib.F_OWNER, owner)
+        opts = _lib.OpenOpts(wait_ms, flags | _lib.F_OWNER, owner)
     else:
-        opts = _lib.OpenOpts(wait_ms, 0) if wait_ms else None
+        opts = _lib.OpenOpts(wait_ms, flags) if wait_ms or flags else None
     ptr = ctypes.c_void_p()
     rc = _lib.open_(conn, c_name, _C_MODES[mode], opts, ptr)
     if rc < 0:
         raise _errors.from_result(rc, name)
-    return Attachment(path, name, mode, ptr.value)
+    return wrap(path, name, ptr.value)
+
+
+if NATIVE:
+    def attach(cls, socket, name, mode, wait_ms=0, flags=0):
+        """An array of class cls (a memmap) over the existing array name, attached in
+        mode 'r', 'r+' or 'c' as open_ does, in one call of the extension."""
+        path, conn = _connection.find(socket)
+        return _cattach.attach(cls, path, conn, name, mode, wait_ms, -1, flags)
+else:
+    def attach(cls, socket, name, mode, wait_ms=0, flags=0):
+        att = open_(socket, name, mode, wait_ms, None, flags)
+        return cls._over(att, att.shape, att.dtype, 0, None, att.order)

@@ -79,3 +79,53 @@ def test_seed_walkthrough_example_runs(sharr_socket):
     assert "sum=85.0, mean=8.5" in r.stdout
     assert "2 engines attached" in r.stdout
     assert "seed-" not in " ".join(i.name for i in sharr.list())
+
+
+def test_attach_is_made_by_the_c_extension(new_name):
+    # CI builds sharr._cattach (python/cattach.c); a build that lost it would pass
+    # every other test on the slower ctypes fallback, so its absence fails here.
+    from sharr import _attachment, _cattach
+    assert _attachment.NATIVE
+    name = new_name()
+    sharr.memmap(name, dtype="<i4", mode="w+", shape=(4,))[:] = 5
+    a = sharr.memmap(name, mode="r")
+    assert isinstance(a._sharr, _cattach.Attachment)
+    assert type(a.base) is memoryview and a.base is a._mmap
+    assert a.tolist() == [5, 5, 5, 5] and not a.flags.writeable
+
+
+def test_the_extension_uses_the_libsharr_of_sharr_library(tmp_path, sharr_socket, new_name):
+    # $SHARR_LIBRARY naming a copy of the library: ctypes loads it first, and the
+    # extension's libsharr.so.0 then binds to that copy (one library in the process,
+    # so a handle passes between the two bindings).
+    copy = tmp_path / "libsharr-copy.so"
+    with open(_lib.PATH, "rb") as src, open(copy, "wb") as dst:
+        dst.write(src.read())
+    name = new_name()
+    sharr.memmap(name, dtype="<i4", mode="w+", shape=(3,))[:] = 9
+    env = dict(os.environ, SHARR_LIBRARY=str(copy), SHARR_SOCKET=sharr_socket)
+    r = _python("import sharr\n"
+                "from sharr import _attachment, _lib\n"
+                f"a = sharr.memmap({name!r})\n"
+                "print(_attachment.NATIVE, _lib.PATH, a.tolist())\n", env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", str(copy), "[9,", "9,", "9]"]
+
+
+def test_without_the_extension_ctypes_attaches_alike(sharr_socket, new_name):
+    # The fallback of a build configured with -DSHARR_PYTHON_EXTENSION=OFF.
+    name = new_name()
+    sharr.memmap(name, dtype="<i4", mode="w+", shape=(3,))[:] = 9
+    env = dict(os.environ, SHARR_SOCKET=sharr_socket)
+    r = _python("import sys\n"
+                "sys.modules['sharr._cattach'] = None  # import fails, as when not built\n"
+                "import gc, numpy as np, sharr\n"
+                "from sharr import _attachment\n"
+                f"a = sharr.memmap({name!r}, mode='r', populate=True)\n"
+                "assert np.asarray(a).base is a and type(a.base) is memoryview\n"
+                "assert not a.flags.writeable\n"
+                f"b = sharr.memmap({name!r}, mode='r+'); b[0] = 4; b.flush(); del b\n"
+                "print(_attachment.NATIVE, a.tolist(), a._sharr.ctime_ns > 0)\n"
+                f"del a; gc.collect(); print(sharr.info({name!r}).nattached)\n", env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["False", "[4,", "9,", "9]", "True", "0"]
