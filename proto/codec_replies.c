@@ -16,10 +16,12 @@
  * as a notification) and "release_ring" (the method ring) change what a client may
  * send; the others are informational ("open_owner": open checks its "owner";
  * "user_names": names under "uid<N>." are N's; "sync_handle": sync takes the
- * attachment's handle). */
+ * attachment's handle; "publish": the method and open's "published"; "grow": the
+ * method and create's "max_len"). */
 static const char *const codec_capabilities[] = {
     "open_wait", "persist", "overwrite", "sync", "list_paging", "holders", "adopt",
-    "release_notify", "release_ring", "open_owner", "user_names", "sync_handle",
+    "release_notify", "release_ring", "open_owner", "user_names", "sync_handle", "publish",
+    "grow",
 };
 
 int codec_pack_reply_ring(msgpack_sbuffer *out, uint32_t msgid, uint32_t size)

@@ -46,7 +46,9 @@ class Info(ctypes.Structure):
         ("path", ctypes.c_char * PATH_MAX),
         ("grown", ctypes.c_uint64),
         ("damaged", ctypes.c_int),
-        ("reserved", ctypes.c_uint32 * 35),
+        ("published", ctypes.c_int),
+        ("max_len", ctypes.c_uint64),
+        ("reserved", ctypes.c_uint32 * 32),
     ]
 
 
@@ -117,6 +119,7 @@ class CreateOpts(_Sized):
         ("perm", ctypes.c_uint32),
         ("overwrite", ctypes.c_int),
         ("flags", ctypes.c_int),
+        ("max_len", ctypes.c_uint64),
     ]
 
 
