@@ -82,7 +82,8 @@ static int query_ls_row(struct format_table *t, const struct sharr_info *in,
     cells[1] = in->dtype;
     cells[2] = format_shape(in->ndim, in->shape, shape, sizeof(shape));
     cells[3] = format_size(in->nbytes, size, sizeof(size));
-    cells[4] = in->persist ? "persistent" : "volatile";
+    cells[4] = in->published ? (in->persist ? "persistent,published" : "volatile,published")
+               : in->persist ? "persistent" : "volatile";
     cells[5] = perm;
     cells[6] = format_user(in->uid, user, sizeof(user));
     cells[7] = attached;
@@ -245,6 +246,7 @@ int query_info(struct cli *cli)
             { "order", order },
             { "size", size },
             { "kind", in.persist ? "persistent" : "volatile" },
+            { "published", in.published ? "yes: complete and immutable" : "no" },
             { "path", in.path[0] != '\0' ? in.path : "-" },
             { "perm", perm },
             { "owner", user },

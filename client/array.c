@@ -24,7 +24,7 @@
 #include "shape.h"
 
 #define ARRAY_KNOWN_FLAGS (SHARR_F_NOMAP | SHARR_F_POPULATE)
-#define ARRAY_OPEN_FLAGS (ARRAY_KNOWN_FLAGS | SHARR_F_OWNER)
+#define ARRAY_OPEN_FLAGS (ARRAY_KNOWN_FLAGS | SHARR_F_OWNER | SHARR_F_PUBLISHED)
 #define ARRAY_MSG_MAX 384
 
 struct sharr_array {
@@ -37,8 +37,17 @@ struct sharr_array {
     size_t maplen;        /* info.offset + info.nbytes */
     void *data;           /* map + info.offset: the array's data */
     char mode[3];         /* "r", "r+", "c", or "w+" for a create */
+    struct array_map *old; /* mappings of shorter lengths that a refresh left in place */
     struct sharr_info info;
     char descr[];         /* a record's description (info.descr_len bytes), else "" */
+};
+
+/* A mapping a refresh could not extend in place: pointers into it stay valid until
+ * sharr_close unmaps it. */
+struct array_map {
+    void *map;
+    size_t len;
+    struct array_map *next;
 };
 
 static int array_pack_create(msgpack_sbuffer *out, uint32_t msgid, const void *params)
@@ -115,6 +124,13 @@ static int array_attach(sharr_t *conn, const char *name, const char *mode,
     rc = array_check_owner(name, r, owner, msg, sizeof(msg));
     if (rc < 0)
         goto fail;
+    /* A daemon older than publish ignores the request's "published". */
+    if ((flags & SHARR_F_PUBLISHED) && !r->meta.published) {
+        rc = -ENOSYS;
+        snprintf(msg, sizeof(msg), "sharrd does not know publish: it attached '%s' before "
+                 "it was published (upgrade sharrd)", name);
+        goto fail;
+    }
     if (r->meta.nbytes > SIZE_MAX - r->meta.offset) {
         rc = -EFBIG;
         snprintf(msg, sizeof(msg), "'%s' is too large for this process", name);
@@ -150,6 +166,7 @@ static int array_attach(sharr_t *conn, const char *name, const char *mode,
     a->map = NULL;
     a->maplen = 0;
     a->data = NULL;
+    a->old = NULL;
     if (strcmp(mode, "r") == 0)
         prot = PROT_READ;
     else if (strcmp(mode, "c") == 0)
@@ -262,6 +279,10 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
     p.perm = opts->perm != 0 ? opts->perm : 0600;
     p.overwrite = opts->overwrite != 0;
     req.needs_records = p.dtype.descr[0] != '\0';
+    p.max_len = OPTS_COVERS(opts, struct sharr_create_opts, max_len) ? opts->max_len : 0;
+    if (p.max_len > PROTO_LEN_MAX)
+        return client_fail(-EINVAL, "max_len %llu is larger than 2^62",
+                           (unsigned long long)p.max_len);
 
     rc = client_call(conn, &req, &rep);
     if (rc < 0)
@@ -311,6 +332,7 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
     p.wait_ms = opts->wait_ms;
     p.has_owner = (opts->flags & SHARR_F_OWNER) != 0;
     p.owner = p.has_owner ? opts->owner : 0;
+    p.published = (opts->flags & SHARR_F_PUBLISHED) != 0;
     clock_gettime(CLOCK_MONOTONIC, &start);
 
     /* A waiting open that loses its daemon (a restart) attached nothing: it asks
@@ -348,6 +370,12 @@ int sharr_close(sharr_array_t *array)
     conn = array->conn;
     if (array->map != NULL)
         munmap(array->map, array->maplen);
+    while (array->old != NULL) {
+        struct array_map *m = array->old;
+        array->old = m->next;
+        munmap(m->map, m->len);
+        free(m);
+    }
     close(array->fd);
     /* In a forked child the attachment is the parent's: only the local copies go. */
     if (array->pid == client_pid())
@@ -417,4 +445,86 @@ const char *sharr_array_descr(const sharr_array_t *array)
 const char *sharr_array_mode(const sharr_array_t *array)
 {
     return array != NULL ? array->mode : NULL;
+}
+
+/* The array's shape as its descriptor's .npy header says now, into *ret: read until
+ * two reads agree, so a header being rewritten by sharrd is never taken half-written.
+ * 0 or a negative errno with sharr_last_error() set. */
+static int array_read_header(const sharr_array_t *array, struct sharr_info *ret)
+{
+    static _Thread_local unsigned char buf[2][PROTO_DATA_OFFSET];
+    ssize_t n[2] = { -1, -1 };
+    int rc;
+
+    for (int i = 0; i < 8; i++) {
+        n[i % 2] = pread(array->fd, buf[i % 2], sizeof(buf[0]), 0);
+        if (n[i % 2] < 0) {
+            rc = -errno;
+            return client_fail(rc, "reading the header of '%s': %s", array->info.name,
+                               sharr_strerror(rc));
+        }
+        if (i > 0 && n[0] == n[1] && memcmp(buf[0], buf[1], (size_t)n[0]) == 0)
+            break;
+    }
+    if (n[0] != n[1] || memcmp(buf[0], buf[1], (size_t)n[0]) != 0)
+        return client_fail(-EAGAIN, "the header of '%s' kept changing", array->info.name);
+    return sharr_npy_parse(buf[0], (size_t)n[0], ret);
+}
+
+int sharr_array_refresh(sharr_array_t *array)
+{
+    struct sharr_info now;
+    struct array_map *keep;
+    int axis, prot, rc;
+    struct stat st;
+    size_t len;
+    void *p;
+
+    if (array == NULL)
+        return client_fail(-EINVAL, "sharr_array_refresh: array is NULL");
+    rc = array_read_header(array, &now);
+    if (rc < 0)
+        return rc;
+    axis = array->info.order == 'F' ? array->info.ndim - 1 : 0;
+    if (now.ndim != array->info.ndim || now.order != array->info.order
+        || now.offset != array->info.offset || strcmp(now.dtype, array->info.dtype) != 0
+        || (array->info.ndim > 0 && now.shape[axis] < array->info.shape[axis]))
+        return client_fail(-EPROTO, "the header of '%s' no longer describes it", array->info.name);
+    for (int i = 0; i < now.ndim; i++) {
+        if (i != axis && now.shape[i] != array->info.shape[i])
+            return client_fail(-EPROTO, "the header of '%s' no longer describes it",
+                               array->info.name);
+    }
+    if (now.nbytes == array->info.nbytes)
+        return 0;
+    if (now.nbytes > SIZE_MAX - now.offset)
+        return client_fail(-EFBIG, "'%s' grew too large for this process", array->info.name);
+    len = (size_t)(now.offset + now.nbytes);
+    /* As at attach: a file shorter than its header says would SIGBUS its mappers. */
+    if (fstat(array->fd, &st) < 0 || st.st_size < 0 || (uint64_t)st.st_size < len)
+        return client_fail(-EPROTO, "the descriptor of '%s' is shorter than its header says",
+                           array->info.name);
+    if (array->map != NULL) {
+        p = mremap(array->map, array->maplen, len, 0);
+        if (p == MAP_FAILED) {
+            keep = malloc(sizeof(*keep));
+            prot = strcmp(array->mode, "r") == 0 ? PROT_READ : PROT_READ | PROT_WRITE;
+            p = keep ? mmap(NULL, len, prot, strcmp(array->mode, "c") == 0 ? MAP_PRIVATE
+                            : MAP_SHARED, array->fd, 0) : MAP_FAILED;
+            if (p == MAP_FAILED) {
+                rc = keep ? -errno : -ENOMEM;
+                free(keep);
+                return client_fail(rc, "mapping '%s' anew: %s", array->info.name,
+                                   sharr_strerror(rc));
+            }
+            *keep = (struct array_map){ array->map, array->maplen, array->old };
+            array->old = keep;
+        }
+        array->map = p;
+        array->maplen = len;
+        array->data = (char *)p + now.offset;
+    }
+    array->info.shape[axis] = now.shape[axis];
+    array->info.nbytes = now.nbytes;
+    return 1;
 }

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "memstore.h"
 #include "name.h"
 #include "npy.h"
 #include "perm.h"
@@ -158,11 +159,13 @@ static int fdstore_check(struct fdstore_entry *e, char *err, size_t errlen)
         return -EINVAL;
     }
     if (npy_header_parse(header, (size_t)n, m, &offset, err, errlen) < 0
-        || offset != NPY_HEADER_LEN || (uint64_t)st.st_size != offset + m->nbytes) {
+        || offset != NPY_HEADER_LEN || (uint64_t)st.st_size < offset + m->nbytes) {
         snprintf(err, errlen, "its .npy header does not describe it");
         return -EINVAL;
     }
     m->offset = offset;
+    m->max_len = memstore_room(m, (uint64_t)st.st_size);
+    m->published = memstore_published(e->data);
     m->persist = false;
     m->path[0] = '\0';
     if (fdstore_name(m, e->data, fdname) < 0 || strcmp(fdname, e->fdname) != 0) {

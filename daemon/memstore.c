@@ -72,10 +72,35 @@ void memstore_budget_done(struct memstore_budget *b, uint64_t size)
     b->running = memstore_less(b->running, size);
 }
 
+int memstore_axis(const struct meta *m)
+{
+    if (m->ndim == 0)
+        return -1;
+    return m->order == 'F' ? (int)m->ndim - 1 : 0;
+}
+
+/* Bytes of one slice of m along its growing axis (0 for a 0-d array). */
+static uint64_t memstore_slice(const struct meta *m)
+{
+    int axis = memstore_axis(m);
+
+    return axis < 0 ? 0 : m->nbytes / m->shape[axis];
+}
+
+uint64_t memstore_room(const struct meta *m, uint64_t size)
+{
+    uint64_t slice = memstore_slice(m);
+
+    return slice == 0 || size < m->offset ? 0 : (size - m->offset) / slice;
+}
+
 int memstore_create(const struct meta *m, int *ret_fd, char *err, size_t errlen)
 {
     uint8_t header[NPY_HEADER_LEN];
     uint64_t size = NPY_HEADER_LEN + m->nbytes;
+    /* The room to grow into: the caller checked max_len * slice against the limits. */
+    uint64_t room = memstore_axis(m) < 0 || m->max_len <= m->shape[memstore_axis(m)]
+                    ? size : NPY_HEADER_LEN + m->max_len * memstore_slice(m);
     char label[64];
     size_t n;
     int fd, r;
@@ -117,7 +142,12 @@ int memstore_create(const struct meta *m, int *ret_fd, char *err, size_t errlen)
                  (unsigned long long)size, strerror(-r));
         goto close_fd;
     }
-    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+    if (room > size && ftruncate(fd, (off_t)room) < 0) {
+        r = -errno;
+        snprintf(err, errlen, "cannot make room to grow the array: %s", strerror(errno));
+        goto close_fd;
+    }
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0) {
         r = -errno;
         snprintf(err, errlen, "cannot seal the array: %s", strerror(errno));
         goto close_fd;
@@ -128,4 +158,44 @@ int memstore_create(const struct meta *m, int *ret_fd, char *err, size_t errlen)
 close_fd:
     close(fd);
     return r;
+}
+
+int memstore_publish(int fd)
+{
+    return fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) < 0 ? -errno : 0;
+}
+
+bool memstore_published(int fd)
+{
+    int seals = fcntl(fd, F_GET_SEALS);
+
+    return seals >= 0 && (seals & (F_SEAL_FUTURE_WRITE | F_SEAL_WRITE));
+}
+
+int memstore_grow(int fd, const struct meta *from, const struct meta *to, char *err,
+                  size_t errlen)
+{
+    uint8_t header[NPY_HEADER_LEN];
+    int r;
+
+    r = npy_header_format(to, header);
+    if (r < 0) {
+        snprintf(err, errlen, "cannot describe %s in a .npy header", to->dtype.str);
+        return r;
+    }
+    /* Only the new part is allocated; F_SEAL_GROW lets it be, within the size. */
+    r = -posix_fallocate(fd, (off_t)(from->offset + from->nbytes),
+                         (off_t)(to->nbytes - from->nbytes));
+    if (r < 0) {
+        if (r == -ENOSPC || r == -ENOMEM)
+            r = -ENOSPC;
+        snprintf(err, errlen, "not enough memory for %llu more bytes of volatile array: %s",
+                 (unsigned long long)(to->nbytes - from->nbytes), strerror(-r));
+        return r;
+    }
+    if (pwrite(fd, header, sizeof(header), 0) != (ssize_t)sizeof(header)) {
+        snprintf(err, errlen, "cannot rewrite the .npy header");
+        return -EIO;
+    }
+    return 0;
 }

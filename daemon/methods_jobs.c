@@ -252,6 +252,16 @@ int methods_create(struct conn *c, const struct codec_msg *msg)
                              "than 2^62 bytes" : "%s: every dimension must be at least 1", p.name);
     if (perm_check(m.perm, err, sizeof(err)) < 0)
         return methods_error(c, msg->msgid, -EINVAL, "%s", err);
+    /* A volatile array's room to grow is fixed now (memstore.h); it must fit as the
+     * array would. A persistent one grows as far as the quotas let it. */
+    if (!m.persist && memstore_axis(&m) >= 0) {
+        uint64_t len = m.shape[memstore_axis(&m)], room;
+        m.max_len = p.max_len > len ? p.max_len : len;
+        if (__builtin_mul_overflow(m.nbytes / len, m.max_len, &room)
+            || room > PROTO_ARRAY_BYTES_MAX)
+            return methods_error(c, msg->msgid, -EOVERFLOW, "%s: room for max_len %" PRIu64
+                                 " would be larger than 2^62 bytes", p.name, p.max_len);
+    }
     if (m.persist && strlen(m.name) > STORE_NAME_MAX)
         return methods_error(c, msg->msgid, -ENAMETOOLONG, "persistent array names are at most "
                              "%d bytes", STORE_NAME_MAX);

@@ -350,9 +350,11 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
         return recover_damaged(s, lg, name, RECOVER_BAD_NPY, "%s: %s", nm->file[RECOVER_NPY],
                                err);
     }
-    /* Write bits for others would let a holder of a read-only descriptor reopen it for
+    /* A published array's file lost its write bits (0400): that is its state. Write
+     * bits for others would let a holder of a read-only descriptor reopen it for
      * writing: made 0600 as sharrd's files are, or else damaged. */
-    if ((st.st_mode & 07777) != 0600) {
+    m.published = (st.st_mode & 07777) == 0400;
+    if ((st.st_mode & 07777) != 0600 && !m.published) {
         unsigned mode = (unsigned)st.st_mode & 07777;
         if (fchmod(fd, 0600) == 0) {
             log_warning(lg, "store %s: made %s 0600 (it was %04o), as sharrd's files are",

@@ -13,8 +13,6 @@
 
 #include "procfd.h"
 
-static void registry_wake(struct registry *reg, struct registry_array *a);
-
 /* What the opens waiting for name are answered with: its array once ready. */
 static void *registry_lookup_ready(void *arg, const char *name)
 {
@@ -279,9 +277,7 @@ void registry_keep_file(const struct store *s, struct registry_array *a)
     a->fd = fd;
 }
 
-/* a is ready (again): the opens waiting for its name are answered with it from the
- * next turn of the loop on (waiters.h), unless it is gone by then. */
-static void registry_wake(struct registry *reg, struct registry_array *a)
+void registry_wake(struct registry *reg, struct registry_array *a)
 {
     a->ready = true;
     waiters_wake(&reg->waiters, a->meta.name);

@@ -33,6 +33,7 @@ struct registry_array {
     struct quota *quota; /* charged for this array until it is freed, or NULL */
     struct quota_cost charged; /* what quota holds for it now (growth.c updates it) */
     unsigned writers;  /* attachments in mode r+ */
+    bool growing;      /* a grow of it runs (methods_grow.c): one at a time */
     size_t watch_slot; /* 1 + its place in growth.c's sweep list, 0 when not in it */
     struct registry *reg; /* the registry it was added to, for on_last */
 };
@@ -88,6 +89,9 @@ void registry_sort(struct registry *reg);
 /* The create of a reserved name finished with fd (taken): a volatile array keeps it,
  * a persistent one records the file's identity and closes it. Wakes its waiters. */
 void registry_ready(struct registry *reg, struct registry_array *a, int fd);
+/* a is ready (again), or now published: the opens waiting for its name are answered
+ * with it from the next turn of the loop on (waiters.h), unless it is gone by then. */
+void registry_wake(struct registry *reg, struct registry_array *a);
 /* Remove a's name and tell on_removed; the array lives on while references remain. */
 void registry_remove(struct registry *reg, struct registry_array *a);
 /* Give a ready array removed with registry_remove its name back (an overwrite of it

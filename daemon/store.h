@@ -165,6 +165,16 @@ int store_write_meta(const struct store *s, const struct store_file_id *id,
 int store_rewrite_meta(const struct store *s, const struct store_file_id *id,
                        const struct meta *m);
 
+/* Thread pool (store_grow.c). Grow the persistent array from (its .npy is the file id
+ * under name, with sharr's 4096-byte header, else -EINVAL) to to, the same with a
+ * longer growing axis: space reserved for all of to's data and flushed, then the new
+ * header written in one pwrite and flushed. A crash leaves the old header or the new
+ * one, never a torn one, and the file's data intact. 0, or a negative errno (-ENOSPC
+ * when the disk is full, -ESTALE/-ENOENT as store_reopen) with a message in err; the
+ * header then still describes from. */
+int store_grow(const struct store *s, const char *name, const struct store_file_id *id,
+               const struct meta *from, const struct meta *to, char *err, size_t errlen);
+
 /* Thread pool. fsync name's .npy, opened by name and checked to be the file id as
  * store_reopen does. 0, -ESTALE, -ENOENT or the negative errno of openat or fsync. */
 int store_sync(const struct store *s, const char *name, const struct store_file_id *id);

@@ -82,7 +82,12 @@ struct sharr_info {
     uint32_t descr_len;              /* a record dtype (dtype "|V<itemsize>"): the bytes of
                                       * its description, which sharr_array_descr and
                                       * sharr_describe give; 0 for every other dtype */
-    uint32_t reserved[34];           /* zero: see "Structs the library fills" above */
+    int published;                   /* 1: complete and immutable (sharr_publish): no
+                                      * writable attachment is given any more */
+    uint64_t max_len;                /* volatile: the length the first axis can grow to
+                                      * (sharr_grow), fixed at create; persistent: 0 (no
+                                      * bound but the daemon's quotas) */
+    uint32_t reserved[30];           /* zero: see "Structs the library fills" above */
 };
 
 /* What the daemon says of itself (reply to hello). */
@@ -138,6 +143,9 @@ struct sharr_create_opts {
     uint32_t perm;  /* permission bits; 0 means the default 0600 */
     int overwrite;  /* nonzero: replace an existing array of that name (mode w+) */
     int flags;      /* SHARR_F_* below */
+    uint64_t max_len; /* volatile arrays: the length the growing axis (sharr_grow) may
+                       * reach; its memory is set aside (not allocated) now. 0: the
+                       * array's own length. Persistent arrays grow with no such bound */
 };
 
 /* Options of sharr_open. */
@@ -160,6 +168,10 @@ struct sharr_open_opts {
 #define SHARR_F_POPULATE 0x2 /* prefault the mapping (MAP_POPULATE) */
 #define SHARR_F_OWNER    0x4 /* sharr_open only: attach only an array that belongs to
                               * opts->owner (below 2^32 - 1), else -EACCES */
+#define SHARR_F_PUBLISHED 0x8 /* sharr_open only: attach only a published array
+                              * (sharr_publish); with wait_ms, wait until it is
+                              * published (-ETIMEDOUT when it is not in time); without,
+                              * -EAGAIN for an array not published yet */
 
 /* Connect to sharrd. path NULL resolves the default socket: $SHARR_SOCKET, else
  * $XDG_RUNTIME_DIR/sharr/sharr.sock, else /run/sharr/sharr.sock, else
@@ -249,6 +261,40 @@ SHARR_EXPORT const char *sharr_array_descr(const sharr_array_t *array);
  * a forked child), the daemon knows no such attachment: the library then fsyncs the
  * attachment's own descriptor, the array's file. */
 SHARR_EXPORT int sharr_sync(sharr_array_t *array);
+
+/* Mark the array named name complete and immutable: its owner or root only (-EPERM).
+ * From then on, until the name is unlinked, no writable attachment is given (open in
+ * mode r+ fails with -EROFS; r and c work) and the opens waiting with
+ * SHARR_F_PUBLISHED return. A volatile array is sealed by the kernel
+ * (F_SEAL_FUTURE_WRITE): write(2) and every new writable shared mapping of any of its
+ * descriptors fail with EPERM. A persistent array's file loses its write bits. A
+ * mapping made writable before the publish (the producer's own) keeps its write
+ * access until it is unmapped: publish when the writing is done. Publishing a
+ * published array succeeds. -EBUSY while a grow of it runs; -ENOSYS from a daemon
+ * older than publish. On success *ret_info (may be NULL) describes the array. */
+SHARR_EXPORT int sharr_publish(sharr_t *conn, const char *name, struct sharr_info *ret_info);
+
+/* Make the growing axis of the array named name (the first in C order, the last in F
+ * order) new_len long, in place: processes keep their mappings, valid over the old
+ * length, and see the new part after sharr_array_refresh. A peer that may write the
+ * array may grow it. It never shrinks (-EINVAL), a 0-d array has no axis (-EINVAL), a
+ * published one is immutable (-EROFS), one grow at a time (-EBUSY). The daemon's
+ * quotas apply to the added bytes as to a create (-ENOSPC, -EDQUOT). A volatile array
+ * grows up to the max_len it was created with (-EFBIG beyond); a persistent one has
+ * space reserved first (-ENOSPC when the disk is full) and then its .npy header
+ * rewritten, so numpy.load sees the new shape and a crash leaves the old or the new,
+ * never a torn header. Returns once done; *ret_info (may be NULL) describes it. */
+SHARR_EXPORT int sharr_grow(sharr_t *conn, const char *name, uint64_t new_len,
+                            struct sharr_info *ret_info);
+
+/* Read the array's current shape from its own descriptor (the .npy header sharrd
+ * rewrites on a grow) and, when it grew, map the new length: the mapping is extended
+ * in place where the address space allows, else a new mapping is made and the old
+ * one stays valid until sharr_close (pointers into it keep working; a mode c array's
+ * private changes stay in the old one). sharr_array_info and sharr_array_data then
+ * describe the new length. Returns 1 when the array grew, 0 when it did not, or a
+ * negative errno (-EPROTO when the descriptor's header no longer describes this array). */
+SHARR_EXPORT int sharr_array_refresh(sharr_array_t *array);
 
 /* Metadata of one array by name. */
 SHARR_EXPORT int sharr_stat(sharr_t *conn, const char *name, struct sharr_info *ret_info);

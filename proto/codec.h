@@ -80,6 +80,8 @@ struct codec_create {           /* create request; w+ is overwrite = true */
     bool persist;
     uint32_t perm;              /* 0600 when absent */
     bool overwrite;
+    uint64_t max_len;           /* the first axis may grow to this (volatile arrays);
+                                 * 0 when absent: shape[0] */
 };
 
 struct codec_open {             /* open request */
@@ -88,6 +90,7 @@ struct codec_open {             /* open request */
     int64_t wait_ms;            /* 0 no wait, -1 forever */
     bool has_owner;             /* "owner" given: only an array of that uid will do */
     uint32_t owner;             /* < 2^32 - 1 */
+    bool published;             /* wait until the array is published, not only created */
 };
 
 struct codec_adopt {            /* adopt request; its descriptor travels with it */
@@ -172,7 +175,8 @@ int codec_pack_open(msgpack_sbuffer *out, uint32_t msgid, const struct codec_ope
 /* The sender must pass the file's descriptor with the first byte of this message;
  * the result is the stat result, {"array": meta}. */
 int codec_pack_adopt(msgpack_sbuffer *out, uint32_t msgid, const struct codec_adopt *p);
-/* method is "stat", "unlink" or "sync" (sync's name form, as older clients send it) */
+/* method is "stat", "unlink", "publish" or "sync" (sync's name form, as older clients
+ * send it) */
 int codec_pack_name(msgpack_sbuffer *out, uint32_t msgid, const char *method,
                     const struct codec_name *p);
 /* sync {"handle": n, "name": s}: each only when given (has_handle, a non-empty name). */
@@ -279,5 +283,18 @@ int codec_parse_chmod(const msgpack_object *params, struct codec_chmod *out,
 int codec_pack_chown(msgpack_sbuffer *out, uint32_t msgid, const struct codec_chown *p);
 int codec_parse_chown(const msgpack_object *params, struct codec_chown *out,
                       char *err, size_t errlen);
+
+/* publish: params {"name"}, packed with codec_pack_name and parsed with
+ * codec_parse_name; answers with the stat result. grow: params {"name", "len"}, len
+ * the new length of the first axis (C order) or of the last (F order), 1..2^62;
+ * answers with the stat result. (codec_produce.c) */
+struct codec_grow {
+    char name[PROTO_NAME_MAX + 1];
+    uint64_t len;
+};
+
+int codec_pack_grow(msgpack_sbuffer *out, uint32_t msgid, const struct codec_grow *p);
+int codec_parse_grow(const msgpack_object *params, struct codec_grow *out,
+                     char *err, size_t errlen);
 
 #endif

@@ -13,14 +13,15 @@
 #include "errcode.h"
 
 /* What protocol version 1 offers beyond the bare methods. "release_notify" (release
- * as a notification), "release_ring" (the method ring) and "records" (create takes a
- * record's "descr") change what a client may send; the others are informational ("open_owner": open checks its "owner";
- * "user_names": names under "uid<N>." are N's; "sync_handle": sync takes the
- * attachment's handle). */
+ * as a notification), "release_ring" (the method ring), "records" (create takes a
+ * record's "descr"), "publish" (the method and open's "published") and "grow" (the
+ * method and create's "max_len") change what a client may send; the others are
+ * informational ("open_owner": open checks its "owner"; "user_names": names under
+ * "uid<N>." are N's; "sync_handle": sync takes the attachment's handle). */
 static const char *const codec_capabilities[] = {
     "open_wait", "persist", "overwrite", "sync", "list_paging", "holders", "adopt",
     "release_notify", "release_ring", "open_owner", "user_names", "sync_handle",
-    "records",
+    "records", "publish", "grow",
 };
 
 int codec_pack_reply_ring(msgpack_sbuffer *out, uint32_t msgid, uint32_t size)

@@ -38,6 +38,11 @@ struct meta {
                           * what its data needs, charged to the owner; else 0 */
     bool damaged;        /* persistent arrays: the file is shorter than offset + nbytes
                           * (cut by a writer); mappers of the missing part get SIGBUS */
+    bool published;      /* complete and immutable (publish): no writable attachment
+                          * is given any more, until the name is unlinked */
+    uint64_t max_len;    /* volatile arrays: the length the first axis can grow to (the
+                          * memfd's room, fixed at create); persistent: 0, no bound
+                          * but the quotas */
 };
 
 /* The array record, field by field in the order it travels: X(ID, field, wire key,
@@ -66,7 +71,9 @@ struct meta {
     X(PATH, path, "path", TEXT, 0)                       \
     X(GROWN, grown, "grown", U64, 0)                     \
     X(DAMAGED, damaged, "damaged", BOOL, 0)              \
-    X(DESCR, descr_len, "descr", DESCR, 0)
+    X(DESCR, descr_len, "descr", DESCR, 0)               \
+    X(PUBLISHED, published, "published", BOOL, 0)        \
+    X(MAX_LEN, max_len, "max_len", U64, 0)
 
 /* "r", "r+", "c" -> mode; 0 or -EINVAL. ("w+" is create with overwrite, not an open.) */
 int meta_mode_parse(const char *s, enum meta_mode *ret_mode);

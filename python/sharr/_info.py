@@ -67,6 +67,8 @@ class ArrayInfo:
     grown: int          # persistent: bytes a writer allocated in the file beyond its
                         # data, counted in the owner's quota; else 0
     damaged: bool       # persistent: a writer cut the file below its data
+    published: bool     # complete and immutable (publish): no r+ any more
+    max_len: int        # volatile: the length the first axis can grow to; else 0
 
     @classmethod
     def from_c(cls, c, descr=None):
@@ -92,6 +94,8 @@ class ArrayInfo:
             path=c.path.decode() or None,
             grown=c.grown,
             damaged=bool(c.damaged),
+            published=bool(c.published),
+            max_len=c.max_len,
         )
         return info
 

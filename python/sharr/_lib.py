@@ -48,7 +48,9 @@ class Info(ctypes.Structure):
         ("grown", ctypes.c_uint64),
         ("damaged", ctypes.c_int),
         ("descr_len", ctypes.c_uint32),
-        ("reserved", ctypes.c_uint32 * 34),
+        ("published", ctypes.c_int),
+        ("max_len", ctypes.c_uint64),
+        ("reserved", ctypes.c_uint32 * 30),
     ]
 
 
@@ -119,6 +121,7 @@ class CreateOpts(_Sized):
         ("perm", ctypes.c_uint32),
         ("overwrite", ctypes.c_int),
         ("flags", ctypes.c_int),
+        ("max_len", ctypes.c_uint64),
     ]
 
 

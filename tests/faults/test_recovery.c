@@ -973,9 +973,59 @@ static void test_every_fault_point_of_every_operation_leaves_before_or_after(voi
                   "nothing else in the store\n", kills);
 }
 
+/* A grow killed at each of its steps (store_grow.c) leaves the array of the old shape
+ * or of the new one, with its data intact, and its .npy's own header (what numpy.load
+ * reads) saying the same shape as the daemon: never a torn header. */
+static void test_grow_killed_at_each_step_leaves_old_or_new_shape(void **state)
+{
+    struct harness *h = *state;
+    static const struct {
+        const char *point;
+        uint64_t want; /* rows after the restart */
+    } steps[] = { { "grow-reserved", 3 }, { "grow-written", 9 }, { "grow-done", 9 } };
+
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        char name[32];
+        const uint64_t shape[2] = { 3, 512 };
+        struct sharr_create_opts co = { .size = sizeof(co), .persist = 1 };
+        sharr_array_t *a = NULL;
+        snprintf(name, sizeof name, "g%zu", i);
+        fault_daemon_kill(h);
+        fault_daemon_start(h, steps[i].point, NULL);
+        sharr_t *c = harness_connect(h);
+        assert_rc(sharr_create(c, name, "<u8", 2, shape, &co, &a), 0);
+        fault_fill(sharr_array_data(a), sharr_array_info(a)->nbytes, 40 + i);
+        assert_rc(sharr_sync(a), 0);
+        assert_true(sharr_grow(c, name, 9, NULL) < 0);
+        if (fault_daemon_reap(h) != 1)
+            fail_msg("grow: the daemon did not reach %s", steps[i].point);
+        sharr_close(a);
+        sharr_disconnect(c);
+        fault_daemon_start(h, NULL, NULL);
+        c = harness_connect(h);
+        struct sharr_info info, file;
+        assert_rc(sharr_stat(c, name, &info), 0);
+        assert_int_equal(info.shape[0], steps[i].want);
+        unsigned char head[4096];
+        int fd = open(info.path, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(pread(fd, head, sizeof head, 0), (ssize_t)sizeof head);
+        close(fd);
+        assert_rc(sharr_npy_parse(head, sizeof head, &file), 0);
+        assert_int_equal(file.shape[0], steps[i].want);
+        assert_int_equal(file.shape[1], 512);
+        assert_rc(sharr_open(c, name, "r", NULL, &a), 0);
+        assert_int_equal(fault_check(sharr_array_data(a), 3 * 512 * 8, 40 + i), 1);
+        assert_rc(sharr_close(a), 0);
+        sharr_disconnect(c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_grow_killed_at_each_step_leaves_old_or_new_shape,
+                                        setup, harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_empty_record_of_a_killed_chmod_keeps_the_array_and_its_name, setup,
             harness_teardown),

@@ -58,6 +58,7 @@ int main(void)
     FIELD(sharr_create_opts, size); FIELD(sharr_create_opts, order);
     FIELD(sharr_create_opts, persist); FIELD(sharr_create_opts, perm);
     FIELD(sharr_create_opts, overwrite); FIELD(sharr_create_opts, flags);
+    FIELD(sharr_create_opts, max_len);
     END();
     BEGIN(sharr_open_opts);
     FIELD(sharr_open_opts, size); FIELD(sharr_open_opts, wait_ms);
