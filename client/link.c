@@ -126,6 +126,7 @@ static int link_await_hello(int fd, struct decoder *dec, struct link *link,
 #undef LINK_LIMITS_COPY
     link->release_notify = r.release_notify;
     link->release_ring = r.release_ring;
+    link->watch = r.watch;
     return 0;
 }
 

@@ -22,6 +22,7 @@ struct link {
     struct sharr_server server;
     bool release_notify;        /* the daemon offered the capability "release_notify" */
     bool release_ring;          /* ... and "release_ring" */
+    bool watch;                 /* ... and "watch" */
 };
 
 /* Send all len bytes on fd; with pass (not NULL) that descriptor goes with the first.

@@ -60,7 +60,7 @@ static const struct {
     { "release", methods_release, false }, { "sync", methods_sync, false },
     { "stats", methods_stats, true },      { "holders", methods_holders, true },
     { "chmod", methods_chmod, false },     { "chown", methods_chown, false },
-    { "ring", methods_ring, false },
+    { "ring", methods_ring, false },       { "watch", methods_watch, false },
 };
 
 bool methods_dispatch(struct conn *c, const msgpack_object *obj, const int *fds, unsigned nfds)
