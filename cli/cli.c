@@ -17,6 +17,7 @@
 #include "edit.h"
 #include "query.h"
 #include "sharr.h"
+#include "watch.h"
 
 static const char cli_usage_short[] =
     "usage: sharr [--socket PATH] ping [--json] | ls [-l] [--json] | info NAME [--json]\n"
@@ -27,7 +28,7 @@ static const char cli_usage_short[] =
     "                 [--persist] [--perm MODE] [--overwrite]\n"
     "             | import FILE NAME --move [--perm MODE] [--overwrite]\n"
     "             | export NAME FILE [--force] [--owner USER]\n"
-    "             | chmod MODE NAME | chown USER[:GROUP] NAME\n"
+    "             | chmod MODE NAME | chown USER[:GROUP] NAME | watch [PREFIX] [--json]\n"
     "try 'sharr --help' for more\n";
 
 static const char cli_usage_long[] =
@@ -75,6 +76,11 @@ static const char cli_usage_long[] =
     "                            owner or root only\n"
     "  chown USER[:GROUP] NAME   give the array to USER (root only) and/or GROUP (its\n"
     "                            owner or root); names or numbers, ':GROUP' for the group\n"
+    "  watch [PREFIX] [--json]   print a line per event on the arrays you may see whose\n"
+    "                            names start with PREFIX (all without): created,\n"
+    "                            published, resized, removed, chmod, chown; overflow when\n"
+    "                            it fell behind and events were lost. Runs until killed\n"
+    "                            or until sharrd stops (then exits 1)\n"
     "\n"
     "  --owner USER (sync, export) opens the array only if it belongs to USER (a name\n"
     "                            or uid), else fails with EACCES: any user may create a\n"
@@ -193,6 +199,7 @@ static const struct {
     { "create", edit_create }, { "rm", edit_rm }, { "stats", query_stats },
     { "top", query_top }, { "ps", query_top }, { "import", edit_import }, { "export", edit_export },
     { "sync", edit_sync }, { "chmod", edit_chmod }, { "chown", edit_chown },
+    { "watch", watch_run },
 };
 
 int main(int argc, char **argv)

@@ -6,6 +6,9 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -385,6 +388,108 @@ static void test_watch_ends_with_econnreset_when_the_daemon_restarts(void **stat
     sharr_disconnect(conn);
 }
 
+
+/* ---- sharr watch ---- */
+
+/* Start `sharr watch ARGS...` with its stdout on a pipe; *ret_out is the read end. */
+static pid_t start_cli_watch(const char *a1, const char *a2, int *ret_out)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        close(p[1]);
+        execl(harness_cli_path(), harness_cli_path(), "watch", a1, a2, (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    *ret_out = p[0];
+    return pid;
+}
+
+/* Everything fd gives until EOF (malloc'd, NUL-terminated); fd is closed. */
+static char *read_all(int fd)
+{
+    size_t len = 0, cap = 4096;
+    char *buf = malloc(cap);
+    ssize_t n;
+    assert_non_null(buf);
+    while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+        len += (size_t)n;
+        if (cap - len < 2) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+    }
+    buf[len] = '\0';
+    close(fd);
+    return buf;
+}
+
+static void test_cli_watch_prints_one_line_per_event(void **state)
+{
+    struct harness *h = *state;
+    sharr_t *conn = harness_connect(h);
+    int jfd, tfd, status;
+
+    pid_t jpid = start_cli_watch("job.", "--json", &jfd);
+    pid_t tpid = start_cli_watch("--", NULL, &tfd); /* every name, as text */
+    uint64_t watches = 0;
+    for (int i = 0; i < 500 && watches < 2; i++) {
+        watches = harness_stats(conn).watches;
+        if (watches < 2)
+            usleep(10000);
+    }
+    assert_int_equal(watches, 2);
+    make(conn, "other", 0600);
+    make(conn, "job.a", 0600);
+    assert_rc(sharr_chmod(conn, "job.a", 0640), 0);
+    assert_rc(sharr_unlink(conn, "job.a"), 0);
+    sharr_disconnect(conn);
+    /* Both have the events queued or read; a stopping daemon ends them with status 1. */
+    harness_daemon_restart(h);
+    char *json = read_all(jfd);
+    char *text = read_all(tfd);
+    assert_int_equal(waitpid(jpid, &status, 0), jpid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    assert_int_equal(waitpid(tpid, &status, 0), tpid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+
+    /* One JSON object per line, about job.a only. */
+    size_t n = strlen(json);
+    char *list = malloc(2 * n + 8);
+    assert_non_null(list);
+    char *q = list;
+    *q++ = '[';
+    for (char *line = strtok(json, "\n"); line; line = strtok(NULL, "\n"))
+        q += sprintf(q, "%s%s", q == list + 1 ? "" : ",", line);
+    strcpy(q, "]");
+    harness_check_json(h, list,
+                       "assert [e['event'] for e in d] == ['created', 'chmod', 'removed'], d\n"
+                       "assert all(e['array']['name'] == 'job.a' for e in d), d\n"
+                       "assert d[1]['array']['perm'] == 0o640, d\n"
+                       "assert d[0]['array']['shape'] == [3, 4], d\n");
+    free(list);
+    const char *want[] = { "created other <f4 3x4 0600 root volatile",
+                           "created job.a <f4 3x4 0600 root volatile",
+                           "chmod job.a <f4 3x4 0640 root volatile",
+                           "removed job.a <f4 3x4 0640 root volatile" };
+    char *at = text;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        size_t len = strlen(want[i]);
+        if (strncmp(at, want[i], len) != 0 || at[len] != '\n')
+            fail_msg("line %zu: expected '%s', got:\n%s", i + 1, want[i], text);
+        at += len + 1;
+    }
+    assert_string_equal(at, "");
+    free(json);
+    free(text);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, harness_setup, harness_teardown)
 
 int main(void)
@@ -396,6 +501,7 @@ int main(void)
         T(test_watches_per_uid_are_limited_and_root_is_exempt),
         T(test_one_watch_per_connection_and_bad_prefixes_are_refused),
         T(test_watch_ends_with_econnreset_when_the_daemon_restarts),
+        T(test_cli_watch_prints_one_line_per_event),
     };
     return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
