@@ -127,6 +127,7 @@ static int link_await_hello(int fd, struct decoder *dec, struct link *link,
     link->release_notify = r.release_notify;
     link->release_ring = r.release_ring;
     link->records = r.records;
+    link->watch = r.watch;
     return 0;
 }
 

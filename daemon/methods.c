@@ -64,7 +64,7 @@ static const struct {
     { "stats", methods_stats, true },      { "holders", methods_holders, true },
     { "chmod", methods_chmod, false },     { "chown", methods_chown, false },
     { "ring", methods_ring, false },       { "publish", methods_publish, false },
-    { "grow", methods_grow, false },
+    { "grow", methods_grow, false },       { "watch", methods_watch, false },
 };
 
 bool methods_dispatch(struct conn *c, const msgpack_object *obj, const int *fds, unsigned nfds)

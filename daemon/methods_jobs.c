@@ -28,6 +28,7 @@
 #include "releases.h"
 #include "session.h"
 #include "shape.h"
+#include "watch.h"
 
 /* Volatile arrays of at most this many data bytes are built on the loop thread: the
  * hand-off to the thread pool and back costs 100-300 us here under load, a fifth or
@@ -210,6 +211,9 @@ static void methods_create_done(uv_work_t *req, int status)
                         a->meta.name, job->err);
         if (job->old)
             methods_retire(d, job->old, a->meta.persist);
+        if (job->old)
+            watch_emit(&d->watches, EVENT_REMOVED, job->old);
+        watch_emit(&d->watches, EVENT_CREATED, a);
         if (!job->conn->closing && job->adopt)
             methods_stat_reply(job->conn, job->msgid, a);
         else if (!job->conn->closing)
@@ -479,11 +483,16 @@ int methods_unlink(struct conn *c, const struct codec_msg *msg)
         return methods_error(c, msg->msgid, -EPERM, "%s belongs to %s: only its owner or root "
                              "may unlink it", a->meta.name, whose);
     }
+    registry_ref(a); /* for the event: the name may have been its last reference */
     r = methods_remove(d, a, trash);
     if (r < 0) {
         log_warning(&d->log, "cannot unlink %s: %s", a->meta.name, strerror(-r));
-        return methods_error(c, msg->msgid, r, "cannot unlink %s: %s", a->meta.name, strerror(-r));
+        methods_error(c, msg->msgid, r, "cannot unlink %s: %s", a->meta.name, strerror(-r));
+        registry_unref(a);
+        return r;
     }
+    watch_emit(&d->watches, EVENT_REMOVED, a);
+    registry_unref(a);
     methods_empty(c, msg->msgid);
     job = trash[0] ? methods_job_new(d, NULL, 0, NULL) : NULL;
     if (!job) {

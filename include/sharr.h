@@ -124,7 +124,10 @@ struct sharr_stats {
                                       * does not match it; files kept, name reserved, not
                                       * in the other counts), or served with a file a
                                       * writer cut below its data (in the counts) */
-    uint64_t reserved[13];           /* zero: see "Structs the library fills" above */
+    uint64_t watches;                /* connections watching for events (sharr_watch_open) */
+    uint64_t queued_bytes;           /* memory of the replies and events the daemon holds
+                                      * for clients that have not read them yet */
+    uint64_t reserved[11];           /* zero: see "Structs the library fills" above */
 };
 
 /* Option structs start with their size. Start from the initialiser below (or set
@@ -348,6 +351,68 @@ SHARR_EXPORT int sharr_chmod(sharr_t *conn, const char *name, uint32_t perm);
  * SHARR_ID_KEEP leaves that one as it is. -EPERM when not allowed. */
 #define SHARR_ID_KEEP UINT32_MAX
 SHARR_EXPORT int sharr_chown(sharr_t *conn, const char *name, uint32_t uid, uint32_t gid);
+
+/* ---- Watching names ----
+ * A watch hears what happens to the arrays under a prefix that its uid may see (as
+ * sharr_stat and sharr_list would show them): created, published, resized, removed,
+ * a new mode or owner. It is a connection of its own to the daemon conn talks to,
+ * opened by sharr_watch_open and independent of conn afterwards (conn may be
+ * disconnected first), so events never wait behind replies. The library starts no
+ * thread: the caller polls sharr_watch_fd() for reading (poll, epoll, a selector)
+ * and calls sharr_watch_next() until it returns 0, then polls again (events already
+ * read from the socket do not make the descriptor readable). One thread at a time
+ * uses a watch; a forked child does not use its parent's.
+ *
+ * A watcher that falls behind costs the daemon a bounded amount of memory: once its
+ * unread events fill its share, later ones are dropped and counted, and when it has
+ * read the rest it gets one SHARR_EVENT_OVERFLOW whose lost says how many it missed
+ * (list again to catch up). When the daemon stops or restarts, sharr_watch_next
+ * returns -ECONNRESET: the events since are lost; open a new watch and list again. */
+typedef struct sharr_watch sharr_watch_t;
+
+/* sharr_event.kind: numbers never reused; sharr_event_name() gives their names. */
+#define SHARR_EVENT_CREATED 1   /* the name now holds a new array (created, adopted, or
+                                 * w+ over an old one, which gets SHARR_EVENT_REMOVED
+                                 * first) */
+#define SHARR_EVENT_PUBLISHED 2 /* its owner marked it complete */
+#define SHARR_EVENT_RESIZED 3   /* its first axis grew; info has the new shape */
+#define SHARR_EVENT_REMOVED 4   /* its name was removed (info: as it was then) */
+#define SHARR_EVENT_CHMOD 5     /* new permission bits (also sent to a watcher that may
+                                 * see the array only before the change) */
+#define SHARR_EVENT_CHOWN 6     /* new owner or group (likewise) */
+#define SHARR_EVENT_OVERFLOW 7  /* lost events were dropped; info is all zeros */
+
+/* One event. 2128 bytes, for the whole ABI (as the structs above). */
+struct sharr_event {
+    int kind;                 /* SHARR_EVENT_*; kinds a newer daemon adds are skipped */
+    uint32_t reserved0;       /* zero */
+    uint64_t lost;            /* SHARR_EVENT_OVERFLOW: the events dropped; else 0 */
+    struct sharr_info info;   /* the array after the event (its name in info.name) */
+    uint64_t reserved[8];     /* zero: see "Structs the library fills" above */
+};
+
+/* Watch the names that start with prefix (NULL or "" for every name; else the start of
+ * a valid name). Dials the daemon of conn's socket (retrying a few times while it
+ * restarts) and subscribes. Events that happen after it returns are reported, none
+ * before. -EOPNOTSUPP from a daemon without watches; -EMFILE past the daemon's
+ * --max-watches-per-uid. On success *ret_watch owns the connection: sharr_watch_close
+ * it. */
+SHARR_EXPORT int sharr_watch_open(sharr_t *conn, const char *prefix, sharr_watch_t **ret_watch);
+
+/* The descriptor to poll for reading (owned by the watch; never read it yourself). */
+SHARR_EXPORT int sharr_watch_fd(const sharr_watch_t *watch);
+
+/* The next event without blocking: 1 with *ret_event filled, 0 when none has arrived
+ * (poll sharr_watch_fd() then), or a negative errno: -ECONNRESET once the daemon closed
+ * the watch (every later call says so too), -EPROTO for a message not understood. */
+SHARR_EXPORT int sharr_watch_next(sharr_watch_t *watch, struct sharr_event *ret_event);
+
+/* End the watch and free it. NULL is a no-op. */
+SHARR_EXPORT void sharr_watch_close(sharr_watch_t *watch);
+
+/* The name of an event kind ("created", "overflow", ...), as the protocol and the
+ * sharr tool write it; "unknown" for another number. Static; never NULL. */
+SHARR_EXPORT const char *sharr_event_name(int kind);
 
 /* A static description of a negative errno returned by this library. */
 SHARR_EXPORT const char *sharr_strerror(int err);

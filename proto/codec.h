@@ -69,6 +69,7 @@ struct codec_hello_reply {
     bool release_notify;        /* capability "release_notify": release may be a notification */
     bool release_ring;          /* capability "release_ring": the method ring (ring.h) */
     bool records;               /* capability "records": create keeps a record's "descr" */
+    bool watch;                 /* capability "watch": the method watch (codec_watch.c) */
 };
 
 struct codec_create {           /* create request; w+ is overwrite = true */
@@ -296,5 +297,29 @@ struct codec_grow {
 int codec_pack_grow(msgpack_sbuffer *out, uint32_t msgid, const struct codec_grow *p);
 int codec_parse_grow(const msgpack_object *params, struct codec_grow *out,
                      char *err, size_t errlen);
+/* watch: params {"prefix": str} (optional; "" or absent: every name), result {}; then
+ * the daemon sends [2, "event", [{"event": kind, ...}]] notifications (PROTOCOL.md,
+ * watch). Implemented in codec_watch.c. */
+struct codec_watch {
+    char prefix[PROTO_NAME_MAX + 1]; /* "" or the start of a valid name (name.h) */
+};
+
+struct codec_event {
+    int kind;                   /* enum event_kind (event.h); 0: a kind this codec does
+                                 * not know (a newer daemon's), whose fields are unread */
+    struct meta meta;           /* every kind but overflow: the array after the event */
+    uint64_t lost;              /* overflow: events not sent since the last one sent */
+};
+
+int codec_pack_watch(msgpack_sbuffer *out, uint32_t msgid, const struct codec_watch *p);
+int codec_parse_watch(const msgpack_object *params, struct codec_watch *out, char *err,
+                      size_t errlen);
+/* The notification [2, "event", [{"event": name, "array": map}]], or for an overflow
+ * [2, "event", [{"event": "overflow", "lost": n}]]. 0, -EINVAL (an unknown kind, a meta
+ * that cannot travel) or -ENOMEM; nothing is left in out on failure. */
+int codec_pack_event(msgpack_sbuffer *out, const struct codec_event *e);
+/* The params of an "event" notification (codec_msg.params). */
+int codec_parse_event(const msgpack_object *params, struct codec_event *out, char *err,
+                      size_t errlen);
 
 #endif

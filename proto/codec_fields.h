@@ -80,6 +80,10 @@ int codec_pack_end(msgpack_sbuffer *out, size_t mark, int r);
  * where they start, or NULL when out of memory. */
 char *codec_room(msgpack_sbuffer *out, size_t n);
 
+/* m as an array map (PROTOCOL.md 5.6), appended to the packer's sbuffer: 0, -EINVAL
+ * when m cannot travel (a field out of its bounds), or -ENOMEM. */
+int codec_pack_array_map(msgpack_packer *pk, const struct meta *m);
+
 /* Where a parser is, for its error messages: "create", "stat reply: array". */
 struct codec_ctx {
     const char *what;

@@ -182,6 +182,13 @@ static int codec_pack_meta(msgpack_packer *pk, const struct meta *m, bool keyed)
     return 0;
 }
 
+int codec_pack_array_map(msgpack_packer *pk, const struct meta *m)
+{
+    if (!codec_meta_packable(m))
+        return -EINVAL;
+    return codec_pack_meta(pk, m, true) < 0 ? -ENOMEM : 0;
+}
+
 /* Bytes of an attach reply besides the array map: the envelope, the result's map,
  * its three keys, the handle and true. */
 #define CODEC_ATTACH_EXTRA (CODEC_HEAD_MAX + 3 * PACK_HEAD_MAX + 16 + PACK_UINT_MAX + 1)

@@ -17,11 +17,12 @@
  * record's "descr"), "publish" (the method and open's "published") and "grow" (the
  * method and create's "max_len") change what a client may send; the others are
  * informational ("open_owner": open checks its "owner"; "user_names": names under
- * "uid<N>." are N's; "sync_handle": sync takes the attachment's handle). */
+ * "uid<N>." are N's; "sync_handle": sync takes the attachment's handle; "watch": the
+ * method watch and its event notifications). */
 static const char *const codec_capabilities[] = {
     "open_wait", "persist", "overwrite", "sync", "list_paging", "holders", "adopt",
     "release_notify", "release_ring", "open_owner", "user_names", "sync_handle",
-    "records", "publish", "grow",
+    "records", "publish", "grow", "watch",
 };
 
 int codec_pack_reply_ring(msgpack_sbuffer *out, uint32_t msgid, uint32_t size)
@@ -142,6 +143,7 @@ int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_rep
     out->release_notify = false;
     out->release_ring = false;
     out->records = false;
+    out->watch = false;
     if ((r = codec_map(&c, result, false, "the result")) < 0 ||
         (r = CODEC_GET(&c, result, "version", true, codec_u32, &out->version)) < 0 ||
         (r = CODEC_GET(&c, result, "server", false, codec_str, out->server, sizeof(out->server),
@@ -173,6 +175,8 @@ int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_rep
                 out->release_ring = true;
             if (cap->size == sizeof("records") - 1 && memcmp(cap->ptr, "records", cap->size) == 0)
                 out->records = true;
+            if (cap->size == sizeof("watch") - 1 && memcmp(cap->ptr, "watch", cap->size) == 0)
+                out->watch = true;
         }
     }
     return 0;

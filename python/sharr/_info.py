@@ -145,6 +145,8 @@ class Stats:
     volatile_reserved: int       # memory volatile arrays hold or are being given
     bytes_grown: int             # bytes writers added to persistent files beyond data
     arrays_damaged: int          # persistent arrays kept aside at start or cut short
+    watches: int                 # connections watching for events
+    queued_bytes: int            # replies and events held for clients yet to read them
 
     @classmethod
     def from_c(cls, c):

@@ -81,8 +81,19 @@ class Stats(ctypes.Structure):
         ("uptime_ms", ctypes.c_int64),
     ] + [(f, ctypes.c_uint64) for f in (
         "volatile_limit", "volatile_limit_per_uid", "volatile_reserved",
-        "bytes_grown", "arrays_damaged")] + [
-        ("reserved", ctypes.c_uint64 * 13),
+        "bytes_grown", "arrays_damaged", "watches", "queued_bytes")] + [
+        ("reserved", ctypes.c_uint64 * 11),
+    ]
+
+
+class Event(ctypes.Structure):
+    """struct sharr_event."""
+    _fields_ = [
+        ("kind", ctypes.c_int),
+        ("reserved0", ctypes.c_uint32),
+        ("lost", ctypes.c_uint64),
+        ("info", Info),
+        ("reserved", ctypes.c_uint64 * 8),
     ]
 
 
@@ -213,6 +224,11 @@ holders = _proto("sharr_holders", ctypes.c_int, _handle, ctypes.c_char_p, ctypes
 chmod = _proto("sharr_chmod", ctypes.c_int, _handle, ctypes.c_char_p, ctypes.c_uint32)
 chown = _proto("sharr_chown", ctypes.c_int, _handle, ctypes.c_char_p, ctypes.c_uint32,
                ctypes.c_uint32)
+watch_open = _proto("sharr_watch_open", ctypes.c_int, _handle, ctypes.c_char_p, _p_handle)
+watch_fd = _proto("sharr_watch_fd", ctypes.c_int, _handle)
+watch_next = _proto("sharr_watch_next", ctypes.c_int, _handle, ctypes.POINTER(Event))
+watch_close = _proto("sharr_watch_close", None, _handle)
+event_name = _proto("sharr_event_name", ctypes.c_char_p, ctypes.c_int)
 strerror = _proto("sharr_strerror", ctypes.c_char_p, ctypes.c_int)
 default_socket = _proto("sharr_default_socket", ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t)
 last_error = _proto("sharr_last_error", ctypes.c_char_p)

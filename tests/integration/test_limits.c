@@ -345,6 +345,7 @@ static void test_limit_flags_out_of_range_are_refused(void **state)
         { "--reserved-root-connections", "x" }, { "--max-waiting-opens", "0" },
         { "--max-waiting-opens-per-uid", "-1" }, { "--max-attachments-per-uid", "1K" },
         { "--max-queued-total", "1K" },  { "--max-queued-total", "2T" },
+        { "--max-watches-per-uid", "x" }, { "--max-watches-per-uid", "1000001" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *const argv[] = { bad[i][0], bad[i][1], NULL };
@@ -371,7 +372,8 @@ static void test_limit_flags_out_of_range_are_refused(void **state)
                             "--max-connections-per-uid", "--request-timeout", "--max-queued",
                             "--max-request", "--socket-mode", "--reserved-root-connections",
                             "--max-waiting-opens ", "--max-waiting-opens-per-uid",
-                            "--max-attachments-per-uid", "--max-queued-total" };
+                            "--max-attachments-per-uid", "--max-queued-total",
+                            "--max-watches-per-uid" };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         assert_non_null(strstr(run.out, flags[i]));
     harness_run_free(&run);

@@ -54,6 +54,10 @@ int main(void)
     FIELD(sharr_holder, persist); FIELD(sharr_holder, unlinked);
     FIELD(sharr_holder, reserved);
     END();
+    BEGIN(sharr_event);
+    FIELD(sharr_event, kind); FIELD(sharr_event, reserved0); FIELD(sharr_event, lost);
+    FIELD(sharr_event, info); FIELD(sharr_event, reserved);
+    END();
     BEGIN(sharr_create_opts);
     FIELD(sharr_create_opts, size); FIELD(sharr_create_opts, order);
     FIELD(sharr_create_opts, persist); FIELD(sharr_create_opts, perm);
