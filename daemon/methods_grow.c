@@ -36,11 +36,13 @@ struct grow_job {
     char err[METHODS_ERR_MAX];
 };
 
-/* The grow succeeded: a's shape is to's. */
-static void grow_apply(struct registry_array *a, const struct meta *to)
+/* The grow succeeded: a's shape is to's, and the watchers of its name hear it. */
+static void grow_apply(struct daemon *d, struct registry_array *a, const struct meta *to)
 {
     memcpy(a->meta.shape, to->shape, sizeof(a->meta.shape));
     a->meta.nbytes = to->nbytes;
+    if (a->named)
+        watch_emit(&d->watches, EVENT_RESIZED, a);
 }
 
 static void grow_work(uv_work_t *req)
@@ -71,7 +73,7 @@ static void grow_done(uv_work_t *req, int status)
         if (!job->conn->closing)
             methods_error(job->conn, job->msgid, job->r, "%s", job->err);
     } else {
-        grow_apply(a, &job->to);
+        grow_apply(job->d, a, &job->to);
         if (!job->conn->closing)
             methods_stat_reply(job->conn, job->msgid, a);
     }

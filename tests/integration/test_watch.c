@@ -26,6 +26,7 @@ struct seen {
     char name[SHARR_NAME_MAX + 1];
     uint32_t perm, uid, gid;
     uint64_t lost;
+    uint64_t len;   /* the first axis's length after the event */
 };
 
 /* The next event of w, waiting for it (bounded by the test's timeout). 1 or the error. */
@@ -63,7 +64,8 @@ static int watcher_child(int rfd, int wfd, void *arg)
         struct sharr_event ev;
         CHILD_CHECK(next_event(w, &ev) == 1);
         struct seen s = { .kind = ev.kind, .perm = ev.info.perm, .uid = ev.info.uid,
-                          .gid = ev.info.gid, .lost = ev.lost };
+                          .gid = ev.info.gid, .lost = ev.lost,
+                          .len = ev.info.ndim > 0 ? ev.info.shape[0] : 0 };
         memcpy(s.name, ev.info.name, sizeof s.name);
         CHILD_CHECK(chan_put(wfd, &s, sizeof s) == 0);
     }
@@ -139,6 +141,38 @@ static void test_watch_delivers_an_arrays_life_in_order_to_another_process(void 
     expect_seen(&c, SHARR_EVENT_REMOVED, "job.b", NULL);
     assert_int_equal(harness_child_wait(h, &c), 0);
     /* ...and it said nothing more: the last event it was told to wait for was the sixth. */
+    sharr_disconnect(conn);
+}
+
+/* A producer's array: created with room to grow, grown, published, removed; a watcher
+ * in another process hears each, in that order, and the resized event carries the
+ * new length. */
+static void test_watch_delivers_resized_and_published_in_order(void **state)
+{
+    struct harness *h = *state;
+    struct harness_child c;
+    sharr_t *conn = harness_connect(h);
+    const uint64_t shape[2] = { 3, 4 };
+    struct sharr_create_opts o = SHARR_CREATE_OPTS_INIT;
+    struct sharr_info info;
+    sharr_array_t *a = NULL;
+    struct seen s;
+
+    start_watcher(h, &c, "prod.", 4, NULL);
+    o.max_len = 10;
+    assert_rc(sharr_create(conn, "prod.rows", "<f4", 2, shape, &o, &a), 0);
+    assert_rc(sharr_close(a), 0);
+    assert_rc(sharr_grow(conn, "prod.rows", 7, &info), 0);
+    assert_int_equal(info.shape[0], 7);
+    assert_rc(sharr_publish(conn, "prod.rows", &info), 0);
+    assert_rc(sharr_unlink(conn, "prod.rows"), 0);
+
+    expect_seen(&c, SHARR_EVENT_CREATED, "prod.rows", NULL);
+    expect_seen(&c, SHARR_EVENT_RESIZED, "prod.rows", &s);
+    assert_int_equal(s.len, 7);
+    expect_seen(&c, SHARR_EVENT_PUBLISHED, "prod.rows", NULL);
+    expect_seen(&c, SHARR_EVENT_REMOVED, "prod.rows", NULL);
+    assert_int_equal(harness_child_wait(h, &c), 0);
     sharr_disconnect(conn);
 }
 
@@ -503,6 +537,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_watch_delivers_an_arrays_life_in_order_to_another_process),
+        T(test_watch_delivers_resized_and_published_in_order),
         T(test_watch_hears_nothing_of_arrays_it_may_not_read),
         T(test_watcher_that_never_reads_costs_bounded_memory),
         T(test_watches_per_uid_are_limited_and_root_is_exempt),
