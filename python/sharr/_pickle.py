@@ -10,7 +10,9 @@ mode 'c' never come here: their private pages are no name's data, and
 memmap.__reduce_ex__ pickles them by value.
 """
 
-from . import _attachment, _connection
+import numpy as np
+
+from . import _attachment, _connection, _dask
 
 
 def _portable_dtype(dtype):
@@ -20,10 +22,14 @@ def _portable_dtype(dtype):
     return dtype
 
 
-def reduce(arr):
-    """The (callable, args) pickle of arr, a sharr memmap (or view) that has an
-    attachment in mode 'r', 'r+' or 'w+'. 'w+' travels as 'r+': unpickling must
-    never create or truncate."""
+def reduce(arr, protocol=2):
+    """The pickle (__reduce_ex__'s value for protocol) of arr, a sharr memmap (or
+    view) that has an attachment in mode 'r', 'r+' or 'w+': by name, except where
+    Dask distributed pickles it for a process that another sharrd may serve
+    (_dask.by_value), where it is numpy's pickle of its values. 'w+' travels as
+    'r+': unpickling must never create or truncate."""
+    if _dask.by_value(arr):
+        return arr.view(np.ndarray).__reduce_ex__(protocol)
     att = arr._sharr
     mode = "r+" if att.mode == "w+" else att.mode
     offset = arr.__array_interface__["data"][0] - att.address

@@ -16,8 +16,17 @@ import secrets
 
 import dask.array as da
 
+from . import _dask
 from ._array import create, memmap
 from ._catalog import list as list_arrays, unlink
+
+
+def dask_setup(server):
+    """distributed's preload hook: `dask worker --preload sharr.dask` (and the workers
+    that nannies of a process with sharr imported start) publish the id of their
+    sharrd to the scheduler, so that clients can tell whether a graph may carry
+    names (README, "With Dask")."""
+    _dask.setup(server)
 
 
 def from_sharr(source, chunks="auto", *, mode="r+", socket=None, **kwargs):

@@ -194,6 +194,16 @@ def test_another_daemons_workers_get_values_and_send_values_back(other_host_clie
     assert sharr.info("made-on-b", socket=b.socket).shape == (6,)
     with pytest.raises(FileNotFoundError):
         sharr.info("made-on-b")
+    # Task arguments and graphs, which distributed pickles before it knows the worker,
+    # and scatter through the scheduler: the cluster is not all served by daemon A, so
+    # they carry values, never a name that daemon B does not have.
+    assert client.submit(_probe, a[1:, ::-2]).result()[:2] == ("numpy.ndarray", None)
+    assert client.submit(lambda x: x.tolist(), a[1:, ::-2]).result() == a[1:, ::-2].tolist()
+    [g] = client.scatter([a])
+    assert client.submit(_probe, g).result()[:2] == ("numpy.ndarray", None)
+    x = da.from_array(a, chunks=(2, 2))
+    assert client.compute(x.sum()).result() == a.sum()
+    assert (client.compute(x[::-1] * 2).result() == np.asarray(a)[::-1] * 2).all()
 
 
 def test_a_pickle_from_another_sharrd_says_so_when_its_name_is_missing(own_daemon):
