@@ -71,7 +71,8 @@ class Attachment:
     closed is set by memmap.close() and only makes flush() refuse: the release itself
     follows the mapping's end."""
     __slots__ = ("socket", "name", "mode", "mmap", "address", "closed", "dtype", "shape",
-                 "order", "offset", "path", "_c_info", "_info", "_ptr", "_server_id")
+                 "order", "offset", "path", "_c_info", "_info", "_ptr", "_server_id",
+                 "_store_id")
 
     def __init__(self, socket, name, mode, ptr):
         try:
@@ -104,6 +105,7 @@ class Attachment:
         self._info = None
         self._ptr = ptr
         self._server_id = None
+        self._store_id = None
 
     @property
     def info(self):
@@ -125,6 +127,14 @@ class Attachment:
         if self._server_id is None:
             self._server_id = _connection.server_id(self.socket)
         return self._server_id
+
+    @property
+    def store_id(self):
+        """For a persistent array, the identity of the store that holds it (hello's
+        store_id, kept across restarts); 0 for a volatile one."""
+        if self._store_id is None:
+            self._store_id = _connection.store_id(self.socket) if self.path else 0
+        return self._store_id
 
     def flush(self):
         """Write the data back (sharr_sync: msync and, for persistent arrays, an
