@@ -217,14 +217,94 @@ def _normalize_token(arr):
 # The module a worker preloads: its dask_setup publishes the worker's daemon id.
 PRELOAD = "sharr.dask"
 
+# The dask config key that says how a worker's memory is measured against its
+# memory_limit: "rss" (distributed's own: every resident page, shared ones too) or
+# "private" (the process's private anonymous pages, RssAnon: no shared array's, no
+# mapped file's, no library's pages). Read at each measurement, by the nanny (its
+# terminate threshold) and by the worker (spill and pause thresholds, and the memory
+# it reports).
+MEMORY_KEY = "sharr.worker-memory"
+
+
+def _private():
+    import dask.config
+    return dask.config.get(MEMORY_KEY, default="rss") == "private"
+
+
+def private_memory(pid="self"):
+    """The private anonymous memory of process pid in bytes (RssAnon of
+    /proc/PID/status): what a worker holds of its own, where RSS also counts each
+    page of a shared array (RssShmem, RssFile) it touched. Raises OSError."""
+    with open(f"/proc/{pid}/status", "rb") as f:
+        for line in f:
+            if line.startswith(b"RssAnon:"):
+                return int(line.split()[1]) * 1024
+    raise OSError(f"/proc/{pid}/status has no RssAnon")
+
+
+class _Process:
+    """A psutil.Process whose memory_info().rss is private_memory() when MEMORY_KEY
+    says "private"."""
+
+    def __init__(self, proc):
+        self._proc = proc
+
+    def __getattr__(self, attr):
+        return getattr(self._proc, attr)
+
+    def memory_info(self):
+        info = self._proc.memory_info()
+        if _private():
+            try:
+                return info._replace(rss=private_memory(self._proc.pid))
+            except OSError:
+                pass
+        return info
+
+
+class _Psutil:
+    """psutil as distributed.worker_memory sees it: its Process is _Process."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def __getattr__(self, attr):
+        return getattr(self._real, attr)
+
+    def Process(self, *args, **kwargs):
+        return _Process(self._real.Process(*args, **kwargs))
+
+
+def _patch_nanny_memory():
+    """A nanny measures its worker with psutil.Process(pid).memory_info().rss, inline
+    in distributed.worker_memory: that module's psutil becomes _Psutil, so that
+    MEMORY_KEY decides there too."""
+    module = sys.modules.get("distributed.worker_memory")
+    real = getattr(module, "psutil", None)
+    if real is not None and not isinstance(real, _Psutil):
+        module.psutil = _Psutil(real)
+
 
 def setup(server):
     """distributed's preload hook (sharr.dask.dask_setup): a worker publishes the id of
     its default sharrd in its identity at the scheduler (startup_information, which
-    the scheduler keeps in WorkerState.extra), where clients read it (_cluster_ids)."""
+    the scheduler keeps in WorkerState.extra), where clients read it (_cluster_ids),
+    and measures its memory as MEMORY_KEY says (its monitor's get_process_memory)."""
     info = getattr(server, "startup_information", None)
     if info is not None:
         info[HANDSHAKE_KEY] = lambda worker: local_id()
+    monitor = getattr(server, "monitor", None)
+    base = getattr(monitor, "get_process_memory", None)
+    if info is not None and base is not None and not getattr(base, "_sharr", False):
+        def get_process_memory():
+            if _private():
+                try:
+                    return private_memory()
+                except OSError:
+                    pass
+            return base()
+        get_process_memory._sharr = True
+        monitor.get_process_memory = get_process_memory
 
 
 def _preload_in_workers():
@@ -323,6 +403,7 @@ def _register_distributed():
     _patch_handshake(Comm)
     _patch_scheduler(Scheduler, Listener)
     _patch_client(Client)
+    _patch_nanny_memory()
     # distributed's pickles: with no peer (graphs, spilling) through its pickle
     # module, and for a peer through the "pickle" family, which is told the peer.
     # (client.run's arguments too, which the client module pickles with the dumps it

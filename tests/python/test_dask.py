@@ -227,3 +227,36 @@ def test_dask_seed_example_reduces_on_two_workers_zero_copy(sharr_socket):
     assert r.returncode == 0, r.stderr
     assert "column sums equal rows * j: True" in r.stdout
     assert "(not its own: True)" in r.stdout
+
+
+def _sum_and_hold(name, hold_s):
+    # Touches every page of the shared array, so all of them count in this worker's
+    # RSS, and keeps them mapped while the nanny measures (every 100 ms).
+    import time
+    a = sharr.memmap(name, mode="r")
+    total = int(a.sum())
+    time.sleep(hold_s)
+    return total, os.getpid()
+
+
+def test_a_worker_that_maps_a_large_shared_array_is_not_restarted_counting_private_memory(
+        new_name):
+    name = new_name()
+    a = sharr.create(name, 512 << 20, np.uint8)
+    a[::4096] = 1
+    limits = {"distributed.scheduler.allowed-failures": 0}
+    with dask.config.set(limits), \
+            distributed.LocalCluster(n_workers=1, processes=True, threads_per_worker=1,
+                                     memory_limit="400MiB", dashboard_address=":0",
+                                     env={"SHARR_SOCKET": os.environ["SHARR_SOCKET"]}) \
+            as cluster, distributed.Client(cluster) as c:
+        # Counted as RSS (distributed's default), the 512 MiB of shared pages exceed
+        # the 400 MiB limit: the nanny kills the worker.
+        with pytest.raises(distributed.KilledWorker):
+            c.submit(_sum_and_hold, name, 120, pure=False).result()
+        # Counted as private memory (the README's recipe), they do not.
+        with dask.config.set({"sharr.worker-memory": "private"}):
+            c.wait_for_workers(1)
+            total, pid = c.submit(_sum_and_hold, name, 2, pure=False).result()
+            assert total == a.size // 4096
+            assert list(c.run(os.getpid).values()) == [pid]
