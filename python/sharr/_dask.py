@@ -97,11 +97,12 @@ def _shared(arr):
     return att is not None and att.mode != "c"
 
 
-def _cluster_ids():
+def _cluster_ids(with_self=True):
     """The daemon ids of every process a pickle with no single peer may reach: this
-    one, and the scheduler and workers of every running Client of this process, as
-    it last heard of them (None for one that names none, or a cluster with no worker)."""
-    ids = {local_id()}
+    one (unless with_self is false), and the scheduler and workers of every running
+    Client of this process, as it last heard of them (None for one that names none,
+    or a cluster with no worker)."""
+    ids = {local_id()} if with_self else set()
     client_cls = getattr(sys.modules.get("distributed.client"), "Client", None)
     for client in list(getattr(client_cls, "_instances", ())):
         if getattr(client, "status", None) not in ("running", "connecting"):
@@ -129,6 +130,16 @@ def _by_name(arr, recipient):
         if getattr(_tls, "recipient", None) is not None:
             _tls.ids = ids  # for the rest of this pickling
     return ids == {ident}
+
+
+def writers_elsewhere(socket):
+    """True when a distributed Client of this process has a scheduler or worker that
+    is not served by the sharrd at socket (a path, or None: the default): tasks
+    there would write into copies of that daemon's arrays (sharr.dask.to_sharr)."""
+    from . import _connection
+
+    ids = _cluster_ids(with_self=False)
+    return bool(ids) and ids != {daemon_id(_connection.resolve(socket))}
 
 
 def by_value(arr):

@@ -49,7 +49,13 @@ def to_sharr(x, name, *, persist=False, perm=0o600, overwrite=False, socket=None
     The array is created here with x's shape and dtype; each worker writes its chunks
     into it in place (dask.array.store with the array as target, which the graph holds
     by name), in parallel, and nothing is gathered. compute=False returns (array,
-    delayed) instead, the delayed to be computed by the caller."""
+    delayed) instead, the delayed to be computed by the caller. Raises ValueError,
+    before creating anything, when a distributed Client of this process has workers
+    (or a scheduler) that another sharrd serves: those would write into copies."""
+    if _dask.writers_elsewhere(socket):
+        raise ValueError(f"to_sharr cannot store into {name!r}: a distributed cluster of "
+                         "this process has workers that another sharrd serves (another "
+                         "host's), which would write into copies of it")
     target = create(name, x.shape, x.dtype, persist=persist, perm=perm,
                     overwrite=overwrite, socket=socket)
     stored = da.store(x, target, lock=False, compute=compute)

@@ -204,6 +204,14 @@ def test_another_daemons_workers_get_values_and_send_values_back(other_host_clie
     x = da.from_array(a, chunks=(2, 2))
     assert client.compute(x.sum()).result() == a.sum()
     assert (client.compute(x[::-1] * 2).result() == np.asarray(a)[::-1] * 2).all()
+    # to_sharr has workers write into the target in place: workers of another sharrd
+    # would write into copies, so it refuses, naming the target, before creating it.
+    dst = new_name("dst")
+    with pytest.raises(ValueError) as e:
+        sharr.dask.to_sharr(x, dst)
+    assert repr(dst) in str(e.value) and "another sharrd" in str(e.value)
+    with pytest.raises(FileNotFoundError):
+        sharr.info(dst)
 
 
 def test_a_pickle_from_another_sharrd_says_so_when_its_name_is_missing(own_daemon):
