@@ -268,3 +268,45 @@ def test_a_worker_that_maps_a_large_shared_array_is_not_restarted_counting_priva
             total, pid = c.submit(_sum_and_hold, name, 2, pure=False).result()
             assert total == a.size // 4096
             assert list(c.run(os.getpid).values()) == [pid]
+
+
+# distributed's serializers alone, no cluster: the recipient is a handshake.
+
+def _views(a):
+    rec = np.dtype([("x", "<f4"), ("y", "<f4")])
+    return {"negative strides": a[::-1, ::-2], "non-contiguous": a[:, 1::2],
+            "0-d": a[1, 2, ...], "a field": a.view(rec)["y"], "records": a.view(rec),
+            "transposed": a.T, "read-only": sharr.memmap(a.name, mode="r")[1:]}
+
+
+def test_views_of_every_kind_go_by_name_to_their_daemon_and_as_equal_values_elsewhere(
+        new_name):
+    from distributed.protocol.serialize import deserialize, serialize
+    a = sharr.create(new_name(), (4, 6), np.float32)
+    a[:] = np.arange(24).reshape(4, 6)
+    here = {"recipient": {sharr._dask.HANDSHAKE_KEY: a._sharr.server_id}}
+    there = {"recipient": {sharr._dask.HANDSHAKE_KEY: a._sharr.server_id ^ 1}}
+    for kind, v in _views(a).items():
+        for context, by_name in ((here, True), (there, False)):
+            for serializers in (["dask"], ["pickle"]):  # alone, and as in a task
+                header, frames = serialize([v], serializers=serializers, context=context,
+                                           on_error="raise")
+                [back] = deserialize(header, frames)
+                assert isinstance(back, sharr.memmap) == by_name, (kind, serializers)
+                assert back.dtype == v.dtype and back.shape == v.shape, kind
+                assert np.array_equal(np.asarray(back), np.asarray(v)), kind
+                assert back.flags.writeable == v.flags.writeable, kind
+                if by_name:
+                    assert back.name == a.name and back.strides == v.strides
+
+
+def test_a_name_recreated_between_sending_and_receiving_is_refused(new_name):
+    from distributed.protocol.serialize import deserialize, serialize
+    name = new_name()
+    a = sharr.create(name, 8)
+    here = {"recipient": {sharr._dask.HANDSHAKE_KEY: a._sharr.server_id}}
+    header, frames = serialize(a[2:], context=here, on_error="raise")
+    sharr.create(name, 8, overwrite=True)
+    with pytest.raises(ValueError) as e:
+        deserialize(header, frames)
+    assert repr(name) in str(e.value) and "replaced" in str(e.value)
