@@ -136,8 +136,6 @@ def writers_elsewhere(socket):
     """True when a distributed Client of this process has a scheduler or worker that
     is not served by the sharrd at socket (a path, or None: the default): tasks
     there would write into copies of that daemon's arrays (sharr.dask.to_sharr)."""
-    from . import _connection
-
     ids = _cluster_ids(with_self=False)
     return bool(ids) and ids != {daemon_id(_connection.resolve(socket))}
 
