@@ -68,3 +68,27 @@ def test_a_persistent_arrays_pickle_belongs_to_its_store_across_restarts(own_dae
         pickle.loads(data)
     assert "'kept'" in str(e.value) and "another store" in str(e.value)
     del kept
+
+
+def test_a_damaged_store_identity_is_drawn_again_and_a_half_written_one_removed(own_daemon):
+    sock = own_daemon.socket
+    first = sharr._connection.store_id(sock)
+    assert own_daemon.stop()
+    ident = os.path.join(own_daemon.store, ".store-id")
+    with open(ident, "rb") as f:
+        line = f.read()
+    assert line.startswith(b"sharr-store 1 id=%016x " % first) and line.endswith(b"\n")
+    # A bit flipped in the id (the checksum no longer matches), and the temporary
+    # file of an identity a crash cut short.
+    with open(ident, "wb") as f:
+        f.write(line[:17] + bytes([line[17] ^ 1]) + line[18:])
+    with open(os.path.join(own_daemon.store, ".tmp-store-id"), "wb") as f:
+        f.write(b"sharr-store 1 id=")
+    own_daemon.start()
+    again = sharr._connection.store_id(sock)
+    assert again not in (0, first)
+    assert "did not verify" in own_daemon.log_text()
+    assert not os.path.exists(os.path.join(own_daemon.store, ".tmp-store-id"))
+    assert own_daemon.stop()
+    own_daemon.start()
+    assert sharr._connection.store_id(sock) == again
