@@ -141,6 +141,7 @@ if [ $have_py -eq 1 ]; then
   run py_attach "$python" "$top/bench/py_attach.py"
   # Without dask or distributed (scripts/deps.sh) its section says so, as a failure.
   run py_dask "$python" "$top/bench/py_dask.py"
+  run py_dask_memory "$python" "$top/bench/py_dask_memory.py"
 fi
 # Instructions per attach and create against a base revision: counted, not timed, so
 # the load of the runs above does not matter; it starts daemons of its own.

@@ -121,6 +121,7 @@ static int link_await_hello(int fd, struct decoder *dec, struct link *link,
     snprintf(ret->server, sizeof(ret->server), "%s", r.server);
     ret->pid = r.pid;
     ret->id = r.id;
+    ret->store_id = r.store_id;
 #define LINK_LIMITS_COPY(field, key) ret->field = r.field;
     CODEC_LIMITS_FIELDS(LINK_LIMITS_COPY)
 #undef LINK_LIMITS_COPY

@@ -245,6 +245,10 @@ int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t e
     }
     registry_sort(&d->registry);
     log_info(&d->log, "store %s: %zu persistent arrays", d->store.path, d->registry.n);
+    if (d->store.id_replaced)
+        log_warning(&d->log, "store %s: its identity (.store-id) did not verify and was "
+                    "drawn again: pickles of its arrays made before are another store's",
+                    d->store.path);
     if (d->store.ndamaged > 0)
         log_warning(&d->log, "store %s: %zu damaged arrays kept aside (their names are "
                     "reserved; see the warnings above)", d->store.path, d->store.ndamaged);

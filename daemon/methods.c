@@ -27,7 +27,8 @@ static int methods_hello(struct conn *c, const struct codec_msg *msg)
     struct codec_hello p;
     struct codec_hello_reply rep = {
         .version = PROTO_VERSION, .server = "sharrd " SHARR_VERSION_STRING,
-        .pid = (uint32_t)getpid(), .id = daemon_of(c)->id, .max_name = PROTO_NAME_MAX,
+        .pid = (uint32_t)getpid(), .id = daemon_of(c)->id,
+        .store_id = daemon_of(c)->store.id, .max_name = PROTO_NAME_MAX,
         .max_ndim = PROTO_NDIM_MAX,
         .max_request = (uint32_t)daemon_of(c)->cfg.policy.max_request,
         .list_page_max = PROTO_LIST_PAGE_MAX,

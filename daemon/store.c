@@ -22,6 +22,7 @@
 #include "npy.h"
 #include "procfd.h"
 #include "record.h"
+#include "storeid.h"
 
 int store_file(char out[STORE_FILE_MAX], const char *prefix, const char *name,
                const char *suffix)
@@ -196,6 +197,8 @@ int store_open(struct store *s, const char *path, char *err, size_t errlen)
 
     s->dirfd = -1;
     s->trash_seq = 0;
+    s->id = 0;
+    s->id_replaced = 0;
     s->damaged = NULL;
     s->ndamaged = s->damaged_cap = 0;
 #ifdef SHARR_TEST_HOOKS
@@ -231,6 +234,9 @@ int store_open(struct store *s, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "store %s is in use by another sharrd", real);
         goto fail;
     }
+    r = storeid_load(s->dirfd, &s->id, &s->id_replaced, err, errlen);
+    if (r < 0)
+        goto fail;
     memcpy(s->path, real, strlen(real) + 1);
     return 0;
 

@@ -39,6 +39,8 @@ struct store {
 #ifdef SHARR_TEST_HOOKS
     char fault[32];              /* sharrd-test: SIGKILL the daemon at this point, or "" */
 #endif
+    uint64_t id;                 /* the store's identity (.store-id, storeid.c) */
+    int id_replaced;             /* a .store-id that did not verify was replaced */
     struct store_damaged *damaged; /* sorted by name; filled at start only */
     size_t ndamaged, damaged_cap;
 };
@@ -49,7 +51,9 @@ struct store {
  * one the path is resolved through, symbolic links followed) must belong to root or
  * that uid and, when others may write it, be sticky (as /tmp), and each symbolic
  * link on the way be root's or that uid's: so no other user can plant, change or swap
- * the store's files. Nothing is created before the directory it goes in is checked. Returns 0, or a negative
+ * the store's files. Nothing is created before the directory it goes in is checked.
+ * Reads the store's identity into s->id, drawing it the first time (storeid.c).
+ * Returns 0, or a negative
  * errno (-EPERM for a directory that fails these checks) with a message. */
 int store_open(struct store *s, const char *path, char *err, size_t errlen);
 /* Close the directory fd and forget the damaged names. Safe on a store whose open

@@ -99,7 +99,11 @@ struct sharr_server {
     uint64_t id;           /* drawn at random at each start of the daemon (never 0): two
                             * connections with the same id are served by the same
                             * sharrd; 0 from a daemon that does not send it */
-    uint32_t reserved[8];  /* zero: see "Structs the library fills" above */
+    uint64_t store_id;     /* the identity of the daemon's persistent store, kept in the
+                            * store across restarts (never 0): persistent arrays of two
+                            * connections with one store_id are one store's; 0 when
+                            * not sent */
+    uint32_t reserved[6];  /* zero: see "Structs the library fills" above */
 };
 
 /* Daemon-wide counters. Free/capacity fields are those of the filesystems that back

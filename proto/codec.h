@@ -65,6 +65,7 @@ struct codec_hello_reply {
     char server[64];
     uint32_t pid;
     uint64_t id;                /* the daemon's identity (random per start); 0: not sent */
+    uint64_t store_id;          /* its persistent store's identity; 0: not sent */
     CODEC_LIMITS_FIELDS(CODEC_LIMITS_MEMBER)
     bool release_notify;        /* capability "release_notify": release may be a notification */
     bool release_ring;          /* capability "release_ring": the method ring (ring.h) */

@@ -42,11 +42,13 @@ int codec_pack_reply_hello(msgpack_sbuffer *out, uint32_t msgid,
 
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     r |= codec_pack_response_head(&pk, msgid);
-    r |= msgpack_pack_map(&pk, 6);
+    r |= msgpack_pack_map(&pk, 7);
     r |= codec_pack_cstr(&pk, "version");
     r |= msgpack_pack_uint32(&pk, h->version);
     r |= codec_pack_cstr(&pk, "id");
     r |= msgpack_pack_uint64(&pk, h->id);
+    r |= codec_pack_cstr(&pk, "store_id");
+    r |= msgpack_pack_uint64(&pk, h->store_id);
     r |= codec_pack_cstr(&pk, "server");
     r |= codec_pack_strn(&pk, h->server, sizeof(h->server));
     r |= codec_pack_cstr(&pk, "pid");
@@ -140,6 +142,7 @@ int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_rep
 
     out->server[0] = '\0';
     out->id = 0;
+    out->store_id = 0;
     out->release_notify = false;
     out->release_ring = false;
     out->records = false;
@@ -150,6 +153,7 @@ int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_rep
                        true)) < 0 ||
         (r = CODEC_GET(&c, result, "pid", true, codec_u32, &out->pid)) < 0 ||
         (r = CODEC_GET(&c, result, "id", false, codec_u64, &out->id)) < 0 ||
+        (r = CODEC_GET(&c, result, "store_id", false, codec_u64, &out->store_id)) < 0 ||
         (r = CODEC_GET(&c, result, "limits", true, codec_submap, &limits)) < 0 ||
         (r = codec_map(&lc, limits, false, "'limits'")) < 0)
         return r;

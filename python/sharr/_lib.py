@@ -65,7 +65,8 @@ class Server(ctypes.Structure):
         ("max_request", ctypes.c_uint32),
         ("list_page_max", ctypes.c_uint32),
         ("id", ctypes.c_uint64),
-        ("reserved", ctypes.c_uint32 * 8),
+        ("store_id", ctypes.c_uint64),
+        ("reserved", ctypes.c_uint32 * 6),
     ]
 
 

@@ -342,7 +342,8 @@ int fault_store_files(const struct harness *h, char *names, size_t len)
     DIR *d = opendir(h->store);
     assert_non_null(d);
     while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+            strcmp(de->d_name, ".store-id") == 0)  /* the store's identity */
             continue;
         n++;
         if (strlen(names) + strlen(de->d_name) + 2 < len) {

@@ -38,7 +38,8 @@ int main(void)
     FIELD(sharr_server, version); FIELD(sharr_server, server); FIELD(sharr_server, pid);
     FIELD(sharr_server, max_name); FIELD(sharr_server, max_ndim);
     FIELD(sharr_server, max_request); FIELD(sharr_server, list_page_max);
-    FIELD(sharr_server, id); FIELD(sharr_server, reserved);
+    FIELD(sharr_server, id); FIELD(sharr_server, store_id);
+    FIELD(sharr_server, reserved);
     END();
     BEGIN(sharr_stats);
     /* The fields of proto/stats.h's table: _lib.Stats is checked against the record. */

@@ -30,7 +30,7 @@ static void test_codec_hello_reply_round_trips(void **state)
 {
     struct wire *w = *state;
     struct codec_hello_reply in = { .version = PROTO_VERSION, .server = "sharrd 0.1.0",
-                                    .pid = 4242, .id = UINT64_MAX - 1,
+                                    .pid = 4242, .id = UINT64_MAX - 1, .store_id = 0x0123456789abcdefULL,
                                     .max_name = PROTO_NAME_MAX,
                                     .max_ndim = PROTO_NDIM_MAX,
                                     .max_request = PROTO_REQUEST_MAX,
@@ -51,6 +51,7 @@ static void test_codec_hello_reply_round_trips(void **state)
     assert_string_equal(out.server, in.server);
     assert_int_equal(out.pid, in.pid);
     assert_true(out.id == in.id);
+    assert_true(out.store_id == in.store_id);
     assert_int_equal(out.max_name, in.max_name);
     assert_int_equal(out.max_ndim, in.max_ndim);
     assert_int_equal(out.max_request, in.max_request);
