@@ -3,7 +3,7 @@
 # Sourced by start.sh and test.sh; safe to run again (installs nothing when all present).
 set -euo pipefail
 
-SHARR_PACKAGES=(build-essential cmake pkg-config libuv1-dev libmsgpack-dev libcmocka-dev
+SHARR_PACKAGES=(build-essential cmake pkg-config libuv1-dev libcmocka-dev
                 python3-numpy python3-pytest python3-joblib valgrind clang
                 libclang-rt-14-dev systemd groff-base abigail-tools)
 
