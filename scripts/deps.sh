@@ -3,8 +3,9 @@
 # Sourced by start.sh and test.sh; safe to run again (installs nothing when all present).
 set -euo pipefail
 
-SHARR_PACKAGES=(build-essential cmake pkg-config libuv1-dev libcmocka-dev
-                python3-numpy python3-pytest python3-joblib valgrind clang
+SHARR_PACKAGES=(build-essential cmake pkg-config libuv1-dev libcmocka-dev debhelper lintian
+                python3-numpy python3-pytest python3-joblib python3-venv python3-setuptools
+                valgrind clang
                 libclang-rt-14-dev systemd groff-base abigail-tools)
 
 missing=()
