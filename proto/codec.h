@@ -80,6 +80,10 @@ struct codec_create {           /* create request; w+ is overwrite = true */
     bool persist;
     uint32_t perm;              /* 0600 when absent */
     bool overwrite;
+    struct dtype_text *descr_text; /* parse: where a record's "descr" is written canonical,
+                                    * dtype.descr pointing there (the caller's); NULL: it
+                                    * must come canonical, and dtype.descr points into
+                                    * params. Unused by the packer. */
 };
 
 struct codec_open {             /* open request */
@@ -118,7 +122,7 @@ struct codec_list {             /* list request */
 };
 
 struct codec_attach_reply {     /* create and open results; a descriptor comes with it */
-    struct meta meta;
+    struct meta meta;           /* parsed: meta.dtype.descr points into the result */
     uint64_t handle;            /* names this attachment in release */
 };
 
@@ -190,6 +194,9 @@ int codec_pack_reply_hello(msgpack_sbuffer *out, uint32_t msgid,
  * with the first byte of this message. */
 int codec_pack_reply_attach(msgpack_sbuffer *out, uint32_t msgid,
                             const struct codec_attach_reply *r);
+/* The same reply from the array's meta where it lives (sharrd's registry), not a copy. */
+int codec_pack_reply_attached(msgpack_sbuffer *out, uint32_t msgid, const struct meta *m,
+                              uint64_t handle);
 /* Result {"array": meta} */
 int codec_pack_reply_stat(msgpack_sbuffer *out, uint32_t msgid, const struct meta *m);
 /* Result {"columns": [key...], "rows": [[value...]...], "more": bool}: each array's
