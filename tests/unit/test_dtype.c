@@ -216,7 +216,8 @@ static void test_dtype_record_nesting_stops_at_limit(void **state)
     assert_int_equal(dtype_parse(buf, &d), 0);
     assert_int_equal(d.itemsize, 4);
     nested(buf, sizeof(buf), PROTO_DESCR_DEPTH_MAX + 1);
-    assert_int_equal(dtype_parse_descr(buf, strlen(buf), &d, &text, NULL, err, sizeof(err)), -EINVAL);
+    assert_int_equal(dtype_parse_descr(buf, strlen(buf), &d, &text, NULL, err, sizeof(err)),
+                     -EINVAL);
     assert_non_null(strstr(err, "nested"));
 }
 
@@ -240,7 +241,8 @@ static void test_dtype_record_field_count_stops_at_limit(void **state)
     assert_int_equal(dtype_parse_descr(buf, strlen(buf), &d, &text, NULL, err, sizeof(err)), 0);
     assert_int_equal(d.itemsize, PROTO_DESCR_FIELDS_MAX - 1);
     snprintf(buf + k, sizeof(buf) - k, ", ('', '|V1')]");
-    assert_int_equal(dtype_parse_descr(buf, strlen(buf), &d, &text, NULL, err, sizeof(err)), -EINVAL);
+    assert_int_equal(dtype_parse_descr(buf, strlen(buf), &d, &text, NULL, err, sizeof(err)),
+                     -EINVAL);
     assert_non_null(strstr(err, "more than 256 fields"));
     /* a million fields claimed by text is stopped without reading it all */
     k = (size_t)snprintf(buf, sizeof(buf), "[");
@@ -265,7 +267,8 @@ static void test_dtype_record_longer_than_limit_is_refused(void **state)
     for (unsigned i = 0; i < 20; i++)
         k += (size_t)snprintf(buf + k, sizeof(buf) - k, "('%s%u', '<f4'), ", name, i);
     snprintf(buf + k, sizeof(buf) - k, "]");
-    assert_int_equal(dtype_parse_descr(buf, strlen(buf), &d, &text, NULL, err, sizeof(err)), -EINVAL);
+    assert_int_equal(dtype_parse_descr(buf, strlen(buf), &d, &text, NULL, err, sizeof(err)),
+                     -EINVAL);
     assert_non_null(strstr(err, "longer than 3584"));
 }
 
