@@ -250,8 +250,7 @@ int methods_create(struct conn *c, const struct codec_msg *msg)
     int r;
 
     err[0] = '\0';
-    p.descr_text = &text;
-    r = codec_parse_create(msg->params, &p, err, sizeof(err));
+    r = codec_parse_create(msg->params, &p, &text, err, sizeof(err));
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
     r = shape_nbytes(p.ndim, p.shape, p.dtype.itemsize, &nbytes);

@@ -80,10 +80,6 @@ struct codec_create {           /* create request; w+ is overwrite = true */
     bool persist;
     uint32_t perm;              /* 0600 when absent */
     bool overwrite;
-    struct dtype_text *descr_text; /* parse: where a record's "descr" is written canonical,
-                                    * dtype.descr pointing there (the caller's); NULL: it
-                                    * must come canonical, and dtype.descr points into
-                                    * params. Unused by the packer. */
 };
 
 struct codec_open {             /* open request */
@@ -219,8 +215,10 @@ int codec_pack_error(msgpack_sbuffer *out, uint32_t msgid, int err, const char *
  * partly written on failure. */
 int codec_parse_hello(const msgpack_object *params, struct codec_hello *out,
                       char *err, size_t errlen);
+/* A record's "descr" is written canonical into text, the caller's, where dtype.descr
+ * then points; text NULL: it must come canonical, and dtype.descr points into params. */
 int codec_parse_create(const msgpack_object *params, struct codec_create *out,
-                       char *err, size_t errlen);
+                       struct dtype_text *text, char *err, size_t errlen);
 int codec_parse_open(const msgpack_object *params, struct codec_open *out,
                      char *err, size_t errlen);
 int codec_parse_adopt(const msgpack_object *params, struct codec_adopt *out,

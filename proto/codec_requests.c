@@ -223,7 +223,7 @@ int codec_parse_hello(const msgpack_object *params, struct codec_hello *out,
 }
 
 int codec_parse_create(const msgpack_object *params, struct codec_create *out,
-                       char *err, size_t errlen)
+                       struct dtype_text *text, char *err, size_t errlen)
 {
     struct codec_ctx c = { "create", err, errlen, NULL };
     uint64_t nbytes;
@@ -242,7 +242,7 @@ int codec_parse_create(const msgpack_object *params, struct codec_create *out,
         (r = CODEC_GET(&c, params, "perm", false, codec_perm, &out->perm)) < 0 ||
         (r = CODEC_GET(&c, params, "overwrite", false, codec_bool, &out->overwrite)) < 0 ||
         (r = CODEC_GET(&c, params, "descr", false, codec_descr, &out->dtype,
-                       out->descr_text)) < 0 ||
+                       text)) < 0 ||
         (r = codec_check_size(&c, out->ndim, out->shape, out->dtype.itemsize, &nbytes)) < 0)
         return r;
     return 0;
