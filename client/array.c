@@ -50,6 +50,13 @@ struct array_map {
     struct array_map *next;
 };
 
+/* An attach reply as the caller keeps it past the reply's bytes: the record
+ * description, if any, copied into descr (meta.dtype.descr points there). */
+struct array_reply {
+    struct codec_attach_reply r;
+    struct dtype_text descr;
+};
+
 static int array_pack_create(msgpack_sbuffer *out, uint32_t msgid, const void *params)
 {
     return codec_pack_create(out, msgid, params);
@@ -69,9 +76,13 @@ static int array_pack_sync(msgpack_sbuffer *out, uint32_t msgid, const void *par
 static int array_parse_attach(const msgpack_object *result, void *out, char *err,
                               size_t errlen)
 {
+    struct array_reply *ar = out;
     int has_fd = 0;
+    int rc = codec_parse_reply_attach(result, &ar->r, &has_fd, err, errlen);
 
-    return codec_parse_reply_attach(result, out, &has_fd, err, errlen);
+    if (rc == 0)
+        dtype_keep(&ar->r.meta.dtype, &ar->descr);
+    return rc;
 }
 
 /* Whether an open that required owner (NULL: none) may keep the array r describes:
@@ -157,7 +168,7 @@ static int array_attach(sharr_t *conn, const char *name, const char *mode,
     }
     /* Not calloc: every field is set below (info by catalog_info_from_meta), and
      * clearing the 2 KiB of info first would cost an attach more than its decoding. */
-    a = malloc(sizeof(*a) + strlen(r->meta.dtype.descr) + 1);
+    a = malloc(sizeof(*a) + r->meta.dtype.descr_len + 1);
     if (a == NULL) {
         rc = -ENOMEM;
         snprintf(msg, sizeof(msg), "out of memory");
@@ -197,7 +208,10 @@ static int array_attach(sharr_t *conn, const char *name, const char *mode,
     a->fd = fd;
     snprintf(a->mode, sizeof(a->mode), "%s", mode);
     catalog_info_from_meta(&r->meta, &a->info);
-    memcpy(a->descr, r->meta.dtype.descr, a->info.descr_len + 1);
+    /* The handle's own copy: r's lives on its caller's stack. */
+    if (r->meta.dtype.descr != NULL)
+        memcpy(a->descr, r->meta.dtype.descr, r->meta.dtype.descr_len);
+    a->descr[r->meta.dtype.descr_len] = '\0';
     *ret_array = a;
     return 0;
 fail:
@@ -226,7 +240,8 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
     struct sharr_create_opts o;
     const struct sharr_create_opts *opts = &o;
     struct codec_create p = { 0 };
-    struct codec_attach_reply r;
+    struct dtype_text text; /* a record's canonical description, p's while it is sent */
+    struct array_reply r;
     struct client_reply rep;
     struct client_request req = {
         .pack = array_pack_create, .params = &p, .parse = array_parse_attach, .out = &r,
@@ -249,7 +264,8 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
     if (dtype[0] == '[') {
         char bad[160];
 
-        if (dtype_parse_descr(dtype, strlen(dtype), &p.dtype, NULL, bad, sizeof(bad)) < 0)
+        if (dtype_parse_descr(dtype, strlen(dtype), &p.dtype, &text, NULL, bad,
+                              sizeof(bad)) < 0)
             return client_fail(-EINVAL, "unsupported record dtype: %s", bad);
     } else if (dtype_parse(dtype, &p.dtype) < 0) {
         return client_fail(-EINVAL, "unknown or unsupported dtype '%s'", dtype);
@@ -278,7 +294,7 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
     p.persist = opts->persist != 0;
     p.perm = opts->perm != 0 ? opts->perm : 0600;
     p.overwrite = opts->overwrite != 0;
-    req.needs_records = p.dtype.descr[0] != '\0';
+    req.needs_records = p.dtype.descr != NULL;
     p.max_len = OPTS_COVERS(opts, struct sharr_create_opts, max_len) ? opts->max_len : 0;
     if (p.max_len > PROTO_LEN_MAX)
         return client_fail(-EINVAL, "max_len %llu is larger than 2^62",
@@ -287,7 +303,7 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
     rc = client_call(conn, &req, &rep);
     if (rc < 0)
         return rc;
-    return array_attach(conn, name, "w+", &r, &rep, opts->flags, NULL, ret_array);
+    return array_attach(conn, name, "w+", &r.r, &rep, opts->flags, NULL, ret_array);
 }
 
 int sharr_open(sharr_t *conn, const char *name, const char *mode,
@@ -296,7 +312,7 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
     struct sharr_open_opts o;
     const struct sharr_open_opts *opts = &o;
     struct codec_open p = { 0 };
-    struct codec_attach_reply r;
+    struct array_reply r;
     struct client_reply rep;
     struct client_request req = {
         .pack = array_pack_open, .params = &p, .parse = array_parse_attach, .out = &r,
@@ -356,7 +372,7 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
     }
     if (rc < 0)
         return rc;
-    return array_attach(conn, name, meta_mode_name(p.mode), &r, &rep, opts->flags,
+    return array_attach(conn, name, meta_mode_name(p.mode), &r.r, &rep, opts->flags,
                         p.has_owner ? &p.owner : NULL, ret_array);
 }
 

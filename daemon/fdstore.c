@@ -34,7 +34,7 @@
 struct fdstore_entry {
     char fdname[FDSTORE_NAME_MAX];
     int data, meta;
-    struct meta m;
+    struct meta m;           /* m.dtype.descr: the entry's own copy (dtype_own) */
     int64_t version;         /* when this record was stored: the newest one wins */
 };
 
@@ -130,6 +130,7 @@ static int fdstore_check(struct fdstore_entry *e, char *err, size_t errlen)
 {
     char text[FDSTORE_META_MAX], name[PROTO_NAME_MAX + 2], fdname[FDSTORE_NAME_MAX], tail;
     uint8_t header[NPY_HEADER_LEN];
+    struct dtype_text descr;
     struct meta *m = &e->m;
     uint64_t offset;
     struct stat st;
@@ -158,9 +159,15 @@ static int fdstore_check(struct fdstore_entry *e, char *err, size_t errlen)
         snprintf(err, errlen, "not a sealed memfd");
         return -EINVAL;
     }
-    if (npy_header_parse(header, (size_t)n, m, &offset, err, errlen) < 0
+    if (npy_header_parse(header, (size_t)n, m, &descr, &offset, err, errlen) < 0
         || offset != NPY_HEADER_LEN || (uint64_t)st.st_size < offset + m->nbytes) {
+        m->dtype.descr = NULL;
         snprintf(err, errlen, "its .npy header does not describe it");
+        return -EINVAL;
+    }
+    if (dtype_own(&m->dtype) < 0) {
+        m->dtype.descr = NULL;
+        snprintf(err, errlen, "out of memory");
         return -EINVAL;
     }
     m->offset = offset;
@@ -284,6 +291,8 @@ size_t fdstore_load(const struct notify *n, const struct log_ctx *lg, fdstore_fo
                         e[i].m.name, e[i].fdname);
         fdstore_remove_name(n, e[i].fdname);
     }
+    for (size_t i = 0; i < ne; i++)
+        dtype_own_free(&e[i].m.dtype);
     free(e);
     return found;
 }

@@ -28,7 +28,6 @@ int methods_attach_reply(struct conn *c, uint32_t msgid, struct registry_array *
                                  enum meta_mode mode)
 {
     struct registry *reg = &daemon_of(c)->registry;
-    struct codec_attach_reply rep;
     struct registry_attach att;
     char err[METHODS_ERR_MAX];
     msgpack_sbuffer sb;
@@ -62,9 +61,9 @@ int methods_attach_reply(struct conn *c, uint32_t msgid, struct registry_array *
     }
     if (mode == META_MODE_RPLUS)
         growth_watch(daemon_of(c), a);
-    rep = (struct codec_attach_reply){ .meta = a->meta, .handle = att.handle };
     msgpack_sbuffer_init(&sb);
-    methods_send_with(c, &sb, codec_pack_reply_attach(&sb, msgid, &rep), -1, a, mode);
+    methods_send_with(c, &sb, codec_pack_reply_attached(&sb, msgid, &a->meta, att.handle), -1,
+                      a, mode);
     return 0;
 }
 

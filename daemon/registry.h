@@ -22,7 +22,8 @@
 #include "waiters.h"
 
 struct registry_array {
-    struct meta meta;  /* meta.nattached is kept current */
+    struct meta meta;  /* meta.nattached is kept current; meta.dtype.descr is the
+                        * array's own copy (dtype_own), freed with it */
     bool ready;        /* false while its create runs: the name is reserved */
     bool named;        /* reachable by name (false once unlinked or replaced) */
     int fd;            /* a volatile array's memfd, O_RDWR, -1 until ready; for a
@@ -76,7 +77,8 @@ struct registry_array *registry_find(const struct registry *reg, const char *nam
 /* Index in reg->arrays of the first name sorted after `after` ("" -> 0). */
 size_t registry_after(const struct registry *reg, const char *after);
 
-/* Add a name. fd < 0 reserves it for a create still running (finish with
+/* Add a name, keeping a copy of m (its record description too: m's may go as soon as
+ * this returns). fd < 0 reserves it for a create still running (finish with
  * registry_ready or registry_remove); fd >= 0 adds a ready array and takes fd as
  * registry_ready does. Returns 0 and sets *ret (may be NULL), -EEXIST, or -ENOMEM
  * (fd is then still the caller's). */

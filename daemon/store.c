@@ -315,6 +315,7 @@ int store_npy_path(const struct store *s, const char *name, char *out, size_t le
 int store_read_header(int fd, uint64_t size, struct meta *m, char *err, size_t errlen)
 {
     uint8_t header[PROTO_DATA_OFFSET_MAX];
+    struct dtype_text descr;
     uint64_t offset;
     ssize_t n;
     int r;
@@ -325,21 +326,29 @@ int store_read_header(int fd, uint64_t size, struct meta *m, char *err, size_t e
         return -EINVAL;
     }
     err[0] = '\0';
-    r = npy_header_parse(header, (size_t)n, m, &offset, err, errlen);
+    r = npy_header_parse(header, (size_t)n, m, &descr, &offset, err, errlen);
     if (r < 0) {
         if (r != -EINVAL || !err[0])
             snprintf(err, errlen, "not a .npy file: its header is cut short");
         return -EINVAL;
     }
+    /* descr goes with this function: m keeps a description only as its own copy. */
     if (offset % PROTO_DATA_OFFSET_ALIGN != 0 || offset > PROTO_DATA_OFFSET_MAX) {
+        m->dtype.descr = NULL;
         snprintf(err, errlen, "its data starts at byte %" PRIu64 ", not a multiple of %d "
                  "(a .npy written by numpy < 1.14)", offset, PROTO_DATA_OFFSET_ALIGN);
         return -EINVAL;
     }
     if (size < offset + m->nbytes) {
+        m->dtype.descr = NULL;
         snprintf(err, errlen, "it holds %" PRIu64 " bytes; its header describes %" PRIu64
                  " bytes of data after byte %" PRIu64, size, m->nbytes, offset);
         return -EINVAL;
+    }
+    if (dtype_own(&m->dtype) < 0) {
+        m->dtype.descr = NULL;
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
     }
     m->offset = offset;
     return 0;

@@ -90,7 +90,9 @@ struct store_file_id {
 
 /* Read the .npy header of the regular file fd (size bytes) into m's dtype, order,
  * ndim, shape, nbytes and offset. The data must start at a multiple of
- * PROTO_DATA_OFFSET_ALIGN and fit in the file. 0, or -EINVAL with a message in err. */
+ * PROTO_DATA_OFFSET_ALIGN and fit in the file. A record's description is m's own copy
+ * (dtype_own), which the caller frees with dtype_own_free. 0, or -EINVAL with a message
+ * in err (m holds no description then), or -ENOMEM. */
 int store_read_header(int fd, uint64_t size, struct meta *m, char *err, size_t errlen);
 
 /* The identity of the file open as fd. 0 or a negative errno from fstat. */
@@ -133,8 +135,9 @@ int store_create(const struct store *s, const struct meta *m, int *ret_fd,
  * (-EMLINK), on the store's filesystem (-EXDEV) but not in the store's directory
  * (-EINVAL: it would be another array's file), holding a .npy whose header sharr
  * reads, with its data at a multiple of PROTO_DATA_OFFSET_ALIGN and within the file
- * (-EINVAL). Fills m's dtype, order, ndim, shape, nbytes and offset; 0, or a negative
- * errno with a message in err. Never opens a path. */
+ * (-EINVAL). Fills m's dtype, order, ndim, shape, nbytes and offset (a record's
+ * description as store_read_header keeps it: m's own copy); 0, or a negative errno
+ * with a message in err. Never opens a path. */
 int store_adopt_check(const struct store *s, int fd, struct meta *m, char *err, size_t errlen);
 
 /* Thread pool. Make fd's file (checked by store_adopt_check) the persistent array m

@@ -123,7 +123,7 @@ struct codec_list {             /* list request */
 };
 
 struct codec_attach_reply {     /* create and open results; a descriptor comes with it */
-    struct meta meta;
+    struct meta meta;           /* parsed: meta.dtype.descr points into the result */
     uint64_t handle;            /* names this attachment in release */
 };
 
@@ -196,6 +196,9 @@ int codec_pack_reply_hello(msgpack_sbuffer *out, uint32_t msgid,
  * with the first byte of this message. */
 int codec_pack_reply_attach(msgpack_sbuffer *out, uint32_t msgid,
                             const struct codec_attach_reply *r);
+/* The same reply from the array's meta where it lives (sharrd's registry), not a copy. */
+int codec_pack_reply_attached(msgpack_sbuffer *out, uint32_t msgid, const struct meta *m,
+                              uint64_t handle);
 /* Result {"array": meta} */
 int codec_pack_reply_stat(msgpack_sbuffer *out, uint32_t msgid, const struct meta *m);
 /* Result {"columns": [key...], "rows": [[value...]...], "more": bool}: each array's
@@ -218,8 +221,10 @@ int codec_pack_error(msgpack_sbuffer *out, uint32_t msgid, int err, const char *
  * partly written on failure. */
 int codec_parse_hello(const msgpack_object *params, struct codec_hello *out,
                       char *err, size_t errlen);
+/* A record's "descr" is written canonical into text, the caller's, where dtype.descr
+ * then points; text NULL: it must come canonical, and dtype.descr points into params. */
 int codec_parse_create(const msgpack_object *params, struct codec_create *out,
-                       char *err, size_t errlen);
+                       struct dtype_text *text, char *err, size_t errlen);
 int codec_parse_open(const msgpack_object *params, struct codec_open *out,
                      char *err, size_t errlen);
 int codec_parse_adopt(const msgpack_object *params, struct codec_adopt *out,

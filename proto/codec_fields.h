@@ -175,9 +175,12 @@ int codec_name(const struct codec_ctx *c, const char *key, const msgpack_object 
 int codec_dtype(const struct codec_ctx *c, const char *key, const msgpack_object *v,
                 struct dtype *out);
 /* A record's description (dtype.h) into out->descr, which out->str ("|V<n>", read
- * before) must match in item size. Absent or "": out->descr is "". */
+ * before) must match in item size. Written canonical into text, where out->descr then
+ * points; text NULL: the value must be canonical (as sharrd sends every one), and
+ * out->descr points into v, valid while the decoded message lives. Absent or "":
+ * out->descr is NULL. */
 int codec_descr(const struct codec_ctx *c, const char *key, const msgpack_object *v,
-                struct dtype *out);
+                struct dtype *out, struct dtype_text *text);
 
 /* 1..PROTO_NDIM_MAX positive dimensions. */
 int codec_shape(const struct codec_ctx *c, const char *key, const msgpack_object *v,

@@ -62,7 +62,7 @@ static size_t codec_meta_packed_max(const struct meta *m)
 {
     return CODEC_META_FIXED_MAX + PACK_UINT_MAX * (size_t)m->ndim +
            strnlen(m->name, sizeof(m->name)) + strnlen(m->path, sizeof(m->path)) +
-           strnlen(m->dtype.descr, sizeof(m->dtype.descr));
+           m->dtype.descr_len;
 }
 
 /* Key k of an array map, or nothing in a list row (whose columns name its values). */
@@ -130,8 +130,8 @@ static inline char *codec_put_shape(char *p, bool keyed, enum codec_meta_key k, 
 #define CODEC_PUT_I64(p, keyed, k, m, f) codec_put_int(p, keyed, k, (m)->f)
 #define CODEC_PUT_BOOL(p, keyed, k, m, f) codec_put_bool(p, keyed, k, (m)->f)
 #define CODEC_PUT_DESCR(p, keyed, k, m, f) \
-    codec_put_str(p, keyed, k, (m)->dtype.descr, strnlen((m)->dtype.descr, \
-                                                         sizeof((m)->dtype.descr)))
+    codec_put_str(p, keyed, k, (m)->dtype.descr != NULL ? (m)->dtype.descr : "", \
+                  (m)->dtype.descr_len)
 
 /* Whether an array map leaves key k out: grown, damaged and descr appear only when they
  * say something (not 0, not false, not ""), so a healthy array's map is no longer than
@@ -144,7 +144,7 @@ static inline bool codec_meta_omitted(enum codec_meta_key k, const struct meta *
     case CODEC_META_DAMAGED:
         return !m->damaged;
     case CODEC_META_DESCR:
-        return m->dtype.descr[0] == '\0';
+        return m->dtype.descr == NULL;
     default:
         return false;
     }
@@ -198,20 +198,26 @@ int codec_pack_array_map(msgpack_packer *pk, const struct meta *m)
 int codec_pack_reply_attach(msgpack_sbuffer *out, uint32_t msgid,
                             const struct codec_attach_reply *a)
 {
+    return codec_pack_reply_attached(out, msgid, &a->meta, a->handle);
+}
+
+int codec_pack_reply_attached(msgpack_sbuffer *out, uint32_t msgid, const struct meta *m,
+                              uint64_t handle)
+{
     char *start;
     char *p;
 
-    if (!codec_meta_packable(&a->meta))
+    if (!codec_meta_packable(m))
         return -EINVAL;
-    p = start = codec_room(out, CODEC_ATTACH_EXTRA + codec_meta_packed_max(&a->meta));
+    p = start = codec_room(out, CODEC_ATTACH_EXTRA + codec_meta_packed_max(m));
     if (p == NULL)
         return -ENOMEM;
     p = codec_put_response_head(p, msgid);
     p = pack_map(p, 3);
     p = pack_str(p, "array", 5);
-    p = codec_put_meta(p, &a->meta, true);
+    p = codec_put_meta(p, m, true);
     p = pack_str(p, "handle", 6);
-    p = pack_uint(p, a->handle);
+    p = pack_uint(p, handle);
     p = pack_str(p, "fd", 2);
     p = pack_bool(p, true);
     out->size += (size_t)(p - start);
@@ -376,7 +382,7 @@ static int codec_meta_offset(const struct codec_ctx *c, const char *key,
 #define CODEC_CHECK_I64(c, key, v, out, f) \
     codec_int(c, key, v, INT64_MIN, &(out)->f, "an integer")
 #define CODEC_CHECK_BOOL(c, key, v, out, f) codec_bool(c, key, v, &(out)->f)
-#define CODEC_CHECK_DESCR(c, key, v, out, f) codec_descr(c, key, v, &(out)->dtype)
+#define CODEC_CHECK_DESCR(c, key, v, out, f) codec_descr(c, key, v, &(out)->dtype, NULL)
 
 /* An array's metadata from its values, v[k] for codec_meta_keys[k] (NULL: absent, and
  * then not one of the required ones), checked in key order. */

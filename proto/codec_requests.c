@@ -33,8 +33,8 @@ int codec_pack_create(msgpack_sbuffer *out, uint32_t msgid, const struct codec_c
         CODEC_OUT_B("persist", p->persist),
         CODEC_OUT_U("perm", p->perm),
         CODEC_OUT_B("overwrite", p->overwrite),
-        CODEC_OUT_S(p->dtype.descr[0] != '\0' ? "descr" : NULL, p->dtype.descr,
-                    sizeof(p->dtype.descr)),
+        CODEC_OUT_S(p->dtype.descr != NULL ? "descr" : NULL, p->dtype.descr,
+                    p->dtype.descr_len),
         CODEC_OUT_U(p->max_len ? "max_len" : NULL, p->max_len),
     };
 
@@ -225,7 +225,7 @@ int codec_parse_hello(const msgpack_object *params, struct codec_hello *out,
 }
 
 int codec_parse_create(const msgpack_object *params, struct codec_create *out,
-                       char *err, size_t errlen)
+                       struct dtype_text *text, char *err, size_t errlen)
 {
     struct codec_ctx c = { "create", err, errlen, NULL };
     uint64_t nbytes;
@@ -244,7 +244,8 @@ int codec_parse_create(const msgpack_object *params, struct codec_create *out,
         (r = CODEC_GET(&c, params, "persist", false, codec_bool, &out->persist)) < 0 ||
         (r = CODEC_GET(&c, params, "perm", false, codec_perm, &out->perm)) < 0 ||
         (r = CODEC_GET(&c, params, "overwrite", false, codec_bool, &out->overwrite)) < 0 ||
-        (r = CODEC_GET(&c, params, "descr", false, codec_descr, &out->dtype)) < 0 ||
+        (r = CODEC_GET(&c, params, "descr", false, codec_descr, &out->dtype,
+                       text)) < 0 ||
         (r = CODEC_GET(&c, params, "max_len", false, codec_uint, PROTO_LEN_MAX, &out->max_len,
                        "an integer in 0..2^62")) < 0 ||
         (r = codec_check_size(&c, out->ndim, out->shape, out->dtype.itemsize, &nbytes)) < 0)

@@ -1,7 +1,8 @@
 /* meta.h — what is known of one array: name, element type, shape, order, owner.
  *
  * Shared by the codec (it travels in replies), the daemon's registry and stores, and
- * the client. Plain data; no allocation.
+ * the client. Plain data; no allocation: a record's description is a view (dtype.h)
+ * whose owner each user of a meta names.
  */
 #ifndef PROTO_META_H
 #define PROTO_META_H
@@ -45,6 +46,13 @@ struct meta {
                           * but the quotas */
 };
 
+/* The most bytes a struct meta may take. The daemon keeps one per array and copies,
+ * and a client list page holds a thousand: anything large and rare (a record's
+ * description) is kept out of line, by reference (dtype.h), not in here. */
+#define META_SIZE_MAX 2048
+_Static_assert(sizeof(struct meta) <= META_SIZE_MAX,
+               "struct meta grew past META_SIZE_MAX: keep large, rare data out of line");
+
 /* The array record, field by field in the order it travels: X(ID, field, wire key,
  * kind, required). The codec's packer and parser (codec_meta.c), libsharr's copy into
  * struct sharr_info (client/catalog.c) and the layout the Python tests check expand
@@ -53,7 +61,7 @@ struct meta {
  * absent), NBYTES (shape times item size; a value given must match), OFFSET (where the
  * data starts, PROTO_DATA_OFFSET when absent), PERM (perm.h), TEXT (a string that fits
  * the field), U32, U64, I64, BOOL; 0 when absent. DESCR is a record's description
- * (dtype.h), kept in dtype.descr ("" when absent, and then left out of a map); struct
+ * (dtype.h), viewed by dtype.descr (NULL when absent, and then left out of a map); struct
  * sharr_info carries its length under the field's name, the text being too long for it. Required fields come first. */
 #define META_FIELDS(X)                                   \
     X(NAME, name, "name", NAME, 1)                       \

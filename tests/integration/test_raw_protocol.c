@@ -644,7 +644,8 @@ static void test_raw_open_reply_carries_descriptor_with_its_first_byte(void **st
     struct meta m;
     memset(&m, 0, sizeof m);
     uint64_t offset = 0;
-    assert_int_equal(npy_header_parse(header, sizeof header, &m, &offset, err, sizeof err), 0);
+    assert_int_equal(npy_header_parse(header, sizeof header, &m, NULL, &offset, err, sizeof err),
+                     0);
     assert_int_equal(offset, PROTO_DATA_OFFSET);
     assert_string_equal(m.dtype.str, "<i4");
     assert_int_equal(m.ndim, 1);

@@ -173,7 +173,10 @@ void assert_meta_equal(const struct meta *a, const struct meta *b)
     assert_string_equal(a->path, b->path);
     assert_int_equal(a->grown, b->grown);
     assert_int_equal(a->damaged, b->damaged);
-    assert_string_equal(a->dtype.descr, b->dtype.descr);
+    assert_int_equal(a->dtype.descr_len, b->dtype.descr_len);
+    assert_true((a->dtype.descr == NULL) == (b->dtype.descr == NULL));
+    if (a->dtype.descr != NULL)
+        assert_memory_equal(a->dtype.descr, b->dtype.descr, a->dtype.descr_len);
 }
 
 bool map_has(const msgpack_object *map, const char *key)

@@ -345,7 +345,8 @@ static void test_codec_record_descr_must_match_dtype(void **state)
     assert_non_null(strstr(err, "describes 12 bytes"));
     msgpack_sbuffer_destroy(&sb);
 
-    strcpy(in.dtype.descr, "[('x', 'O')]");
+    in.dtype.descr = "[('x', 'O')]";
+    in.dtype.descr_len = (uint32_t)strlen(in.dtype.descr);
     strcpy(in.dtype.str, "|V8");
     in.dtype.itemsize = 8;
     in.nbytes = 2ull * 3 * 1000000 * 8;
