@@ -73,7 +73,7 @@ ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 # Its volatile caps are off: bench_create and bench_size make arrays of up to 8 GiB,
 # past a quarter of a smaller host's memory, and skip a size MemAvailable cannot hold.
 start_sharrd() {
-  "$build/daemon/sharrd" --socket "$1" --store "$2" --log-level warning \
+  "$build/daemon/sharrd" --socket "$1" --store "$2" --log-level warning --config '' \
     --max-volatile-bytes 0 >"$3" 2>&1 </dev/null &
 }
 # wait_sharrd SOCKET LOG: until its socket appears, or exit with its log.

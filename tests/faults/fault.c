@@ -213,7 +213,8 @@ static int fault_daemon_launch(struct harness *h, const char *sharrd, const char
         /* Nothing else of the test's reaches the daemon, as under systemd, so its
          * descriptor counts compare across restarts. */
         close_range(3 + (unsigned)n, ~0u, 0);
-        execl(sharrd, sharrd, "--socket", h->sock, "--store", h->store, (char *)NULL);
+        execl(sharrd, sharrd, "--socket", h->sock, "--store", h->store, "--config", "",
+              (char *)NULL);
         _exit(127);
     }
     if (s)

@@ -28,7 +28,7 @@ rm -rf "$tmp/src/python/build" "$tmp/src/python/"*.egg-info
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 libdir=$(dirname "$(find "$tmp/prefix" -name 'libsharr.so.0' | head -n1)")
 
-"$sharrd" --socket "$tmp/s.sock" --store "$tmp/store" 2>"$tmp/sharrd.log" &
+"$sharrd" --socket "$tmp/s.sock" --store "$tmp/store" --config '' 2>"$tmp/sharrd.log" &
 daemon_pid=$!
 for _ in $(seq 1 200); do
   "$tmp/prefix/bin/sharr" --socket "$tmp/s.sock" ping >/dev/null 2>&1 && break

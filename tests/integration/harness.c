@@ -92,7 +92,7 @@ void harness_daemon_start(struct harness *h)
     if (pid == 0) {
         harness_daemon_child_prepare(h, parent);
         const char *path = harness_sharrd_path();
-        execl(path, path, "--socket", h->sock, "--store", h->store, (char *)NULL);
+        execl(path, path, "--socket", h->sock, "--store", h->store, "--config", "", (char *)NULL);
         _exit(127);
     }
     h->daemon = pid;
