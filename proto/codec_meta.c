@@ -133,9 +133,10 @@ static inline char *codec_put_shape(char *p, bool keyed, enum codec_meta_key k, 
     codec_put_str(p, keyed, k, (m)->dtype.descr != NULL ? (m)->dtype.descr : "", \
                   (m)->dtype.descr_len)
 
-/* Whether an array map leaves key k out: grown, damaged and descr appear only when they
- * say something (not 0, not false, not ""), so a healthy array's map is no longer than
- * before they existed; a reader takes an absent one as its default. A list row has every column. */
+/* Whether an array map leaves key k out: grown, damaged, descr and published appear
+ * only when they say something (not 0, not false, not ""), so a healthy array's map is
+ * no longer than before they existed; a reader takes an absent one as its default. A
+ * list row has every column. */
 static inline bool codec_meta_omitted(enum codec_meta_key k, const struct meta *m)
 {
     switch (k) {
@@ -145,6 +146,8 @@ static inline bool codec_meta_omitted(enum codec_meta_key k, const struct meta *
         return !m->damaged;
     case CODEC_META_DESCR:
         return m->dtype.descr == NULL;
+    case CODEC_META_PUBLISHED:
+        return !m->published;
     default:
         return false;
     }
@@ -159,7 +162,8 @@ static char *codec_put_meta(char *p, const struct meta *m, bool keyed)
     if (keyed)
         p = pack_map(p, CODEC_META_NKEYS - codec_meta_omitted(CODEC_META_GROWN, m) -
                             codec_meta_omitted(CODEC_META_DAMAGED, m) -
-                            codec_meta_omitted(CODEC_META_DESCR, m));
+                            codec_meta_omitted(CODEC_META_DESCR, m) -
+                            codec_meta_omitted(CODEC_META_PUBLISHED, m));
     else
         p = pack_array(p, CODEC_META_NKEYS);
 #define CODEC_META_PUT(id, field, key, kind, required)           \
@@ -294,19 +298,24 @@ static inline bool codec_meta_key_is(const msgpack_object *name, unsigned k)
  * order of META_FIELDS, where a codec_field per key compares every name. */
 static void codec_index(const msgpack_object *names, size_t stride, uint32_t n, int64_t *pos)
 {
+    unsigned next = 0; /* the key after the last one found: where a writer's order goes on */
+
     for (unsigned k = 0; k < CODEC_META_NKEYS; k++)
         pos[k] = CODEC_ABSENT;
     for (uint32_t i = 0; i < n; i++) {
         const msgpack_object *name = (const void *)((const char *)names + i * stride);
-        unsigned k = 0;
+        unsigned k = next, tries = 0;
 
-        if (i < CODEC_META_NKEYS && codec_meta_key_is(name, i))
-            k = i;
-        else
-            while (k < CODEC_META_NKEYS && !codec_meta_key_is(name, k))
-                k++;
-        if (k < CODEC_META_NKEYS)
-            pos[k] = pos[k] == CODEC_ABSENT ? (int64_t)i : CODEC_REPEATED;
+        /* From the expected key on, round the table once: keys left out (grown,
+         * damaged, ...) cost a comparison each, not a scan from the first. */
+        while (tries < CODEC_META_NKEYS && !codec_meta_key_is(name, k)) {
+            k = k + 1 < CODEC_META_NKEYS ? k + 1 : 0;
+            tries++;
+        }
+        if (tries == CODEC_META_NKEYS)
+            continue; /* not a key of an array map: ignored */
+        pos[k] = pos[k] == CODEC_ABSENT ? (int64_t)i : CODEC_REPEATED;
+        next = k + 1 < CODEC_META_NKEYS ? k + 1 : 0;
     }
 }
 
@@ -399,6 +408,8 @@ static int codec_meta_values(const struct codec_ctx *c, const msgpack_object *co
     out->path[0] = '\0';
     out->grown = 0;
     out->damaged = false;
+    out->published = false;
+    out->max_len = 0;
 #define CODEC_META_CHECK(id, field, key, kind, required)                                 \
     if ((r = CODEC_CHECK_##kind(c, key, v[CODEC_META_##id], out, field)) < 0)             \
         return r;

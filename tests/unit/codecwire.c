@@ -151,6 +151,8 @@ void sample_meta(struct meta *m, const char *name)
     strcpy(m->path, "/var/lib/sharr/arrays/x.npy");
     m->grown = 1ull << 40;
     m->damaged = true;
+    m->published = false;
+    m->max_len = 0;
 }
 
 void assert_meta_equal(const struct meta *a, const struct meta *b)
@@ -173,6 +175,8 @@ void assert_meta_equal(const struct meta *a, const struct meta *b)
     assert_string_equal(a->path, b->path);
     assert_int_equal(a->grown, b->grown);
     assert_int_equal(a->damaged, b->damaged);
+    assert_int_equal(a->published, b->published);
+    assert_int_equal(a->max_len, b->max_len);
     assert_int_equal(a->dtype.descr_len, b->dtype.descr_len);
     assert_true((a->dtype.descr == NULL) == (b->dtype.descr == NULL));
     if (a->dtype.descr != NULL)
