@@ -36,7 +36,7 @@ void rawconn_open(struct rawconn *rc, const char *path, size_t chunk);
 void rawconn_open_hello(struct rawconn *rc, const char *path, size_t chunk);
 /* The same over a socket connected already (taken; asuser_connect makes them). */
 void rawconn_adopt(struct rawconn *rc, int fd, size_t chunk);
-/* Close the socket and any descriptors not taken. */
+/* Close the socket and any descriptors not taken; a second call does nothing. */
 void rawconn_close(struct rawconn *rc);
 
 /* Send all len bytes (MSG_NOSIGNAL). Returns 0, or a negative errno when the daemon

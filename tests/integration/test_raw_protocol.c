@@ -32,6 +32,27 @@ static void expect_stat_keeper(struct rawconn *rc, uint32_t msgid)
     assert_int_equal(m.shape[0], KEEPER_N);
 }
 
+/* What most cases work with: the keeper, which checks after the case that the daemon
+ * still serves with its array intact, and a raw connection that has said hello. */
+struct raw_case {
+    struct keeper k;
+    struct rawconn rc;
+};
+
+static void raw_case_start(struct raw_case *t, void **state)
+{
+    keeper_start(&t->k, *state);
+    rawconn_open_hello(&t->rc, t->k.h->sock, 4096);
+}
+
+/* Close the connection (if the case has not), check the keeper and stop it. */
+static void raw_case_finish(struct raw_case *t)
+{
+    rawconn_close(&t->rc);
+    keeper_check(&t->k);
+    keeper_stop(&t->k);
+}
+
 /* The keeper's array has n attachments, as the library's stat reports them. */
 static void expect_keeper_attached(struct keeper *k, uint32_t n)
 {
@@ -75,24 +96,20 @@ static void test_raw_hello_reports_the_protocol_limits(void **state)
 
 static void test_raw_unknown_method_is_enosys(void **state)
 {
-    struct keeper k;
-    keeper_start(&k, *state);
-    struct rawconn rc;
-    rawconn_open_hello(&rc, k.h->sock, 4096);
+    struct raw_case t;
+    raw_case_start(&t, state);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     rawconn_pack_request_head(&pk, 5, "frobnicate");
     msgpack_pack_map(&pk, 0);
-    rawconn_send_sbuf(&rc, &sb);
-    rawconn_expect_reply(&rc, 5, "ENOSYS", NULL);
+    rawconn_send_sbuf(&t.rc, &sb);
+    rawconn_expect_reply(&t.rc, 5, "ENOSYS", NULL);
     /* The connection goes on. */
-    expect_stat_keeper(&rc, 6);
+    expect_stat_keeper(&t.rc, 6);
     msgpack_sbuffer_destroy(&sb);
-    rawconn_close(&rc);
-    keeper_check(&k);
-    keeper_stop(&k);
+    raw_case_finish(&t);
 }
 
 /* Sends sb's bytes (cleared after) after hello on a connection of its own and expects
@@ -218,20 +235,17 @@ static void persist_is_str(msgpack_packer *pk)
 
 static void test_raw_create_with_bad_param_types_is_einval(void **state)
 {
-    struct keeper k;
-    keeper_start(&k, *state);
-    struct rawconn rc;
-    rawconn_open_hello(&rc, k.h->sock, 4096);
+    struct raw_case t;
+    raw_case_start(&t, state);
     params_fn *cases[] = { name_is_int,     dtype_is_int,  shape_is_str,  shape_has_negative,
                            shape_has_float, shape_missing, persist_is_str };
     for (uint32_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        expect_create_error(&rc, 100 + i, cases[i], "EINVAL");
-    expect_stat_keeper(&rc, 200);
-    rawconn_close(&rc);
+        expect_create_error(&t.rc, 100 + i, cases[i], "EINVAL");
+    expect_stat_keeper(&t.rc, 200);
+    rawconn_close(&t.rc);
     struct sharr_info info;
-    assert_rc(sharr_stat(k.conn, "typed", &info), -ENOENT);
-    keeper_check(&k);
-    keeper_stop(&k);
+    assert_rc(sharr_stat(t.k.conn, "typed", &info), -ENOENT);
+    raw_case_finish(&t);
 }
 
 /* create with well-typed params whose values are invalid: the daemon must check
@@ -259,10 +273,8 @@ static void expect_create_refused(struct rawconn *rc, uint32_t msgid, const char
 
 static void test_raw_create_values_are_checked_by_the_daemon(void **state)
 {
-    struct keeper k;
-    keeper_start(&k, *state);
-    struct rawconn rc;
-    rawconn_open_hello(&rc, k.h->sock, 4096);
+    struct raw_case t;
+    raw_case_start(&t, state);
     uint64_t ones[PROTO_NDIM_MAX + 1];
     for (size_t i = 0; i <= PROTO_NDIM_MAX; i++)
         ones[i] = 1;
@@ -272,18 +284,18 @@ static void test_raw_create_values_are_checked_by_the_daemon(void **state)
     memset(long_name, 'n', sizeof long_name);
 
     uint32_t id = 10;
-    expect_create_refused(&rc, id++, "x", 1, "<f3", 1, four, "EINVAL");
-    expect_create_refused(&rc, id++, "x", 1, "<f4", 2, zero, "EINVAL");
-    expect_create_refused(&rc, id++, "x", 1, "<f4", PROTO_NDIM_MAX + 1, ones, "EINVAL");
-    expect_create_refused(&rc, id++, "x", 1, "<f8", 2, square, "EOVERFLOW");
+    expect_create_refused(&t.rc, id++, "x", 1, "<f3", 1, four, "EINVAL");
+    expect_create_refused(&t.rc, id++, "x", 1, "<f4", 2, zero, "EINVAL");
+    expect_create_refused(&t.rc, id++, "x", 1, "<f4", PROTO_NDIM_MAX + 1, ones, "EINVAL");
+    expect_create_refused(&t.rc, id++, "x", 1, "<f8", 2, square, "EOVERFLOW");
     const char *bad_names[] = { "", "..", ".hidden", "a/b", "../keep", "a\001b" };
     for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++)
-        expect_create_refused(&rc, id++, bad_names[i], strlen(bad_names[i]), "<f4", 1, four,
+        expect_create_refused(&t.rc, id++, bad_names[i], strlen(bad_names[i]), "<f4", 1, four,
                               "EINVAL");
-    expect_create_refused(&rc, id++, "nul\0inside", 10, "<f4", 1, four, "EINVAL");
-    expect_create_refused(&rc, id++, long_name, sizeof long_name, "<f4", 1, four,
+    expect_create_refused(&t.rc, id++, "nul\0inside", 10, "<f4", 1, four, "EINVAL");
+    expect_create_refused(&t.rc, id++, long_name, sizeof long_name, "<f4", 1, four,
                           "ENAMETOOLONG");
-    expect_create_refused(&rc, id++, KEEPER_NAME, strlen(KEEPER_NAME), "<f4", 1, four,
+    expect_create_refused(&t.rc, id++, KEEPER_NAME, strlen(KEEPER_NAME), "<f4", 1, four,
                           "EEXIST");
 
     /* A bad open mode, and stat/unlink of bad names. */
@@ -295,45 +307,41 @@ static void test_raw_create_values_are_checked_by_the_daemon(void **state)
     msgpack_pack_map(&pk, 2);
     rawconn_pack_str(&pk, "name"); rawconn_pack_str(&pk, KEEPER_NAME);
     rawconn_pack_str(&pk, "mode"); rawconn_pack_str(&pk, "w");
-    rawconn_send_sbuf(&rc, &sb);
-    rawconn_expect_reply(&rc, id++, "EINVAL", NULL);
+    rawconn_send_sbuf(&t.rc, &sb);
+    rawconn_expect_reply(&t.rc, id++, "EINVAL", NULL);
     rawconn_pack_request_head(&pk, id, "unlink");
     msgpack_pack_map(&pk, 1);
     rawconn_pack_str(&pk, "name"); rawconn_pack_str(&pk, "../" KEEPER_NAME);
-    rawconn_send_sbuf(&rc, &sb);
-    rawconn_expect_reply(&rc, id++, "EINVAL", NULL);
+    rawconn_send_sbuf(&t.rc, &sb);
+    rawconn_expect_reply(&t.rc, id++, "EINVAL", NULL);
     msgpack_sbuffer_destroy(&sb);
 
-    expect_stat_keeper(&rc, id++);
-    rawconn_close(&rc);
-    assert_int_equal(harness_stats(k.conn).arrays, 1);
-    keeper_check(&k);
-    keeper_stop(&k);
+    expect_stat_keeper(&t.rc, id++);
+    rawconn_close(&t.rc);
+    assert_int_equal(harness_stats(t.k.conn).arrays, 1);
+    raw_case_finish(&t);
 }
 
 static void test_raw_release_of_unknown_handle_is_an_error(void **state)
 {
-    struct keeper k;
-    keeper_start(&k, *state);
-    struct rawconn rc;
-    rawconn_open_hello(&rc, k.h->sock, 4096);
+    struct raw_case t;
+    raw_case_start(&t, state);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     const uint64_t handles[] = { 0, 1, 987654321, UINT64_MAX };
     for (uint32_t i = 0; i < sizeof handles / sizeof handles[0]; i++) {
         struct codec_release rel = { .handle = handles[i] };
         assert_int_equal(codec_pack_release(&sb, 20 + i, &rel), 0);
-        rawconn_send_sbuf(&rc, &sb);
-        rawconn_expect_reply(&rc, 20 + i, "EBADF", NULL);
+        rawconn_send_sbuf(&t.rc, &sb);
+        rawconn_expect_reply(&t.rc, 20 + i, "EBADF", NULL);
     }
     msgpack_sbuffer_destroy(&sb);
-    expect_stat_keeper(&rc, 30);
-    rawconn_close(&rc);
+    expect_stat_keeper(&t.rc, 30);
+    rawconn_close(&t.rc);
     /* Another connection's handle is not this one's to release either: the keeper's
      * attachment survives. */
-    expect_keeper_attached(&k, 1);
-    keeper_check(&k);
-    keeper_stop(&k);
+    expect_keeper_attached(&t.k, 1);
+    raw_case_finish(&t);
 }
 
 /* Sends bytes after hello and expects the daemon to close the connection. */
@@ -511,20 +519,16 @@ static void test_raw_pipelined_requests_are_all_answered(void **state)
 
 static void test_raw_request_sent_byte_by_byte_is_answered(void **state)
 {
-    struct keeper k;
-    keeper_start(&k, *state);
-    struct rawconn rc;
-    rawconn_open_hello(&rc, k.h->sock, 4096);
+    struct raw_case t;
+    raw_case_start(&t, state);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     rawconn_pack_name(&sb, 2, "stat", KEEPER_NAME);
     for (size_t i = 0; i < sb.size; i++)
-        rawconn_send_ok(&rc, sb.data + i, 1);
+        rawconn_send_ok(&t.rc, sb.data + i, 1);
     msgpack_sbuffer_destroy(&sb);
-    rawconn_expect_reply(&rc, 2, NULL, NULL);
-    rawconn_close(&rc);
-    keeper_check(&k);
-    keeper_stop(&k);
+    rawconn_expect_reply(&t.rc, 2, NULL, NULL);
+    raw_case_finish(&t);
 }
 
 static void test_raw_open_reply_carries_descriptor_with_its_first_byte(void **state)
@@ -602,13 +606,11 @@ static void test_raw_open_reply_carries_descriptor_with_its_first_byte(void **st
  * next request on the same connection. */
 static void test_raw_release_notification_is_unanswered_and_applied_in_order(void **state)
 {
-    struct keeper k;
-    keeper_start(&k, *state);
-    struct rawconn rc;
-    rawconn_open_hello(&rc, k.h->sock, 4096);
+    struct raw_case t;
+    raw_case_start(&t, state);
     struct codec_attach_reply att;
-    close(rawconn_open_read(&rc, 2, KEEPER_NAME, &att));
-    expect_keeper_attached(&k, 2);
+    close(rawconn_open_read(&t.rc, 2, KEEPER_NAME, &att));
+    expect_keeper_attached(&t.k, 2);
 
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -618,15 +620,13 @@ static void test_raw_release_notification_is_unanswered_and_applied_in_order(voi
     assert_int_equal(codec_pack_release_notify(&sb, &unknown), 0);
     assert_int_equal(codec_pack_release_notify(&sb, &rel), 0);
     assert_int_equal(codec_pack_release(&sb, 3, &rel), 0);
-    rawconn_send_sbuf(&rc, &sb);
+    rawconn_send_sbuf(&t.rc, &sb);
     /* The first message back answers request 3: the handle is gone already. */
-    rawconn_expect_reply(&rc, 3, "EBADF", NULL);
-    expect_keeper_attached(&k, 1);
-    expect_stat_keeper(&rc, 4);
+    rawconn_expect_reply(&t.rc, 3, "EBADF", NULL);
+    expect_keeper_attached(&t.k, 1);
+    expect_stat_keeper(&t.rc, 4);
     msgpack_sbuffer_destroy(&sb);
-    rawconn_close(&rc);
-    keeper_check(&k);
-    keeper_stop(&k);
+    raw_case_finish(&t);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, harness_setup, harness_teardown)
