@@ -326,6 +326,19 @@ void rawconn_pack_name(msgpack_sbuffer *sb, uint32_t msgid, const char *method,
     assert_int_equal(codec_pack_name(sb, msgid, method, &p), 0);
 }
 
+void rawconn_pack_stat_with_key(msgpack_sbuffer *sb, uint32_t msgid, const char *name,
+                                const char *key)
+{
+    msgpack_sbuffer_clear(sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    rawconn_pack_request_head(&pk, msgid, "stat");
+    msgpack_pack_map(&pk, 2);
+    rawconn_pack_str(&pk, "name");
+    rawconn_pack_str(&pk, name);
+    rawconn_pack_str(&pk, key);
+}
+
 void rawconn_pack_padded_stat(msgpack_sbuffer *sb, uint32_t msgid, const char *name,
                               size_t total)
 {
@@ -333,14 +346,9 @@ void rawconn_pack_padded_stat(msgpack_sbuffer *sb, uint32_t msgid, const char *n
      * the tests use, so the second try lands on total exactly. */
     size_t pad = total / 2;
     for (int attempt = 0; attempt < 2; attempt++) {
-        msgpack_sbuffer_clear(sb);
+        rawconn_pack_stat_with_key(sb, msgid, name, "pad");
         msgpack_packer pk;
         msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-        rawconn_pack_request_head(&pk, msgid, "stat");
-        msgpack_pack_map(&pk, 2);
-        rawconn_pack_str(&pk, "name");
-        rawconn_pack_str(&pk, name);
-        rawconn_pack_str(&pk, "pad");
         msgpack_pack_str(&pk, pad);
         char *filler = malloc(pad);
         assert_non_null(filler);

@@ -78,6 +78,10 @@ void rawconn_pack_str(msgpack_packer *pk, const char *s);
  * sync's name form), as the library packs it. */
 void rawconn_pack_name(msgpack_sbuffer *sb, uint32_t msgid, const char *method,
                        const char *name);
+/* Clear sb and begin a stat of name whose params map carries one more key, key: the
+ * caller packs its value next, with a packer of its own on sb. */
+void rawconn_pack_stat_with_key(msgpack_sbuffer *sb, uint32_t msgid, const char *name,
+                                const char *key);
 /* Clear sb and pack a stat of name padded with an unknown key to exactly total bytes. */
 void rawconn_pack_padded_stat(msgpack_sbuffer *sb, uint32_t msgid, const char *name,
                               size_t total);

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,10 +40,18 @@ struct raw_case {
     struct rawconn rc;
 };
 
-static void raw_case_start(struct raw_case *t, void **state)
+/* Start the keeper and open the connection, chunk bytes a read, with or without hello. */
+static void raw_case_start_as(struct raw_case *t, void **state, size_t chunk, bool hello)
 {
     keeper_start(&t->k, *state);
-    rawconn_open_hello(&t->rc, t->k.h->sock, 4096);
+    rawconn_open(&t->rc, t->k.h->sock, chunk);
+    if (hello)
+        rawconn_hello(&t->rc, 1);
+}
+
+static void raw_case_start(struct raw_case *t, void **state)
+{
+    raw_case_start_as(t, state, 4096, true);
 }
 
 /* Close the connection (if the case has not), check the keeper and stop it. */
@@ -63,35 +72,31 @@ static void expect_keeper_attached(struct keeper *k, uint32_t n)
 
 static void test_raw_hello_reports_the_protocol_limits(void **state)
 {
-    struct keeper k;
-    keeper_start(&k, *state);
-    struct rawconn rc;
-    rawconn_open(&rc, k.h->sock, 4096);
+    struct raw_case t;
+    raw_case_start_as(&t, state, 4096, false);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     struct codec_hello hello = { .version = PROTO_VERSION };
     strcpy(hello.client, "raw");
     assert_int_equal(codec_pack_hello(&sb, 1, &hello), 0);
-    rawconn_send_sbuf(&rc, &sb);
+    rawconn_send_sbuf(&t.rc, &sb);
     msgpack_sbuffer_destroy(&sb);
     const msgpack_object *result = NULL;
-    rawconn_expect_reply(&rc, 1, NULL, &result);
+    rawconn_expect_reply(&t.rc, 1, NULL, &result);
     struct codec_hello_reply reply;
     char err[256] = "";
     assert_int_equal(codec_parse_reply_hello(result, &reply, err, sizeof err), 0);
     assert_int_equal(reply.version, PROTO_VERSION);
-    assert_int_equal(reply.pid, k.h->daemon);
+    assert_int_equal(reply.pid, t.k.h->daemon);
     assert_int_equal(reply.max_name, PROTO_NAME_MAX);
     assert_int_equal(reply.max_ndim, PROTO_NDIM_MAX);
     assert_int_equal(reply.max_request, PROTO_REQUEST_MAX);
     assert_int_equal(reply.list_page_max, PROTO_LIST_PAGE_MAX);
     struct sharr_server server;
-    assert_rc(sharr_server_info(k.conn, &server), 0);
-    assert_int_equal(server.pid, k.h->daemon);
+    assert_rc(sharr_server_info(t.k.conn, &server), 0);
+    assert_int_equal(server.pid, t.k.h->daemon);
     assert_int_equal(server.max_request, PROTO_REQUEST_MAX);
-    rawconn_close(&rc);
-    keeper_check(&k);
-    keeper_stop(&k);
+    raw_case_finish(&t);
 }
 
 static void test_raw_unknown_method_is_enosys(void **state)
@@ -391,14 +396,9 @@ static void test_raw_huge_container_headers_close_the_connection(void **state)
  * the whole message nests exactly depth containers (request, params, map, arrays). */
 static void pack_nested_stat(msgpack_sbuffer *sb, uint32_t msgid, unsigned depth)
 {
-    msgpack_sbuffer_clear(sb);
+    rawconn_pack_stat_with_key(sb, msgid, KEEPER_NAME, "nest");
     msgpack_packer pk;
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    rawconn_pack_request_head(&pk, msgid, "stat");
-    msgpack_pack_map(&pk, 2);
-    rawconn_pack_str(&pk, "name");
-    rawconn_pack_str(&pk, KEEPER_NAME);
-    rawconn_pack_str(&pk, "nest");
     for (unsigned i = 3; i < depth; i++)
         msgpack_pack_array(&pk, 1);
     msgpack_pack_nil(&pk);
@@ -475,10 +475,8 @@ static void test_raw_truncated_frame_then_close_is_forgotten(void **state)
 
 static void test_raw_pipelined_requests_are_all_answered(void **state)
 {
-    struct keeper k;
-    keeper_start(&k, *state);
-    struct rawconn rc;
-    rawconn_open(&rc, k.h->sock, 4096);
+    struct raw_case t;
+    raw_case_start_as(&t, state, 4096, false);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     struct codec_hello hello = { .version = PROTO_VERSION };
@@ -489,14 +487,14 @@ static void test_raw_pipelined_requests_are_all_answered(void **state)
         else
             rawconn_pack_name(&sb, id, "stat", KEEPER_NAME);
     }
-    rawconn_send_sbuf(&rc, &sb);
+    rawconn_send_sbuf(&t.rc, &sb);
     msgpack_sbuffer_destroy(&sb);
 
     /* Replies may come in any order; each msgid exactly once. */
     int seen[40] = { 0 };
     for (int n = 1; n < 40; n++) {
         msgpack_object obj;
-        assert_int_equal(rawconn_next(&rc, &obj, NULL), 1);
+        assert_int_equal(rawconn_next(&t.rc, &obj, NULL), 1);
         assert_int_equal(obj.type, MSGPACK_OBJECT_ARRAY);
         struct codec_msg msg;
         char err[256] = "";
@@ -512,9 +510,7 @@ static void test_raw_pipelined_requests_are_all_answered(void **state)
             assert_string_equal(m.name, KEEPER_NAME);
         }
     }
-    rawconn_close(&rc);
-    keeper_check(&k);
-    keeper_stop(&k);
+    raw_case_finish(&t);
 }
 
 static void test_raw_request_sent_byte_by_byte_is_answered(void **state)
@@ -533,23 +529,20 @@ static void test_raw_request_sent_byte_by_byte_is_answered(void **state)
 
 static void test_raw_open_reply_carries_descriptor_with_its_first_byte(void **state)
 {
-    struct keeper k;
-    keeper_start(&k, *state);
-    struct rawconn rc;
-    rawconn_open(&rc, k.h->sock, 1); /* byte by byte: pins where the descriptor comes */
-    rawconn_hello(&rc, 1);
-    assert_int_equal(rawconn_take_fd(&rc, NULL), -1);
+    struct raw_case t;
+    raw_case_start_as(&t, state, 1, true); /* byte by byte: pins where the descriptor comes */
+    assert_int_equal(rawconn_take_fd(&t.rc, NULL), -1);
 
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     struct codec_open op = { .mode = META_MODE_R };
     strcpy(op.name, KEEPER_NAME);
     assert_int_equal(codec_pack_open(&sb, 2, &op), 0);
-    rawconn_send_sbuf(&rc, &sb);
+    rawconn_send_sbuf(&t.rc, &sb);
 
     msgpack_object obj;
     uint64_t reply_at = 0, fd_at = 0;
-    assert_int_equal(rawconn_next(&rc, &obj, &reply_at), 1);
+    assert_int_equal(rawconn_next(&t.rc, &obj, &reply_at), 1);
     struct codec_msg msg;
     char err[256] = "";
     assert_int_equal(codec_parse_msg(&obj, &msg, NULL, err, sizeof err), 0);
@@ -559,10 +552,10 @@ static void test_raw_open_reply_carries_descriptor_with_its_first_byte(void **st
     int has_fd = 0;
     assert_int_equal(codec_parse_reply_attach(msg.result, &att, &has_fd, err, sizeof err), 0);
     assert_int_equal(has_fd, 1);
-    int fd = rawconn_take_fd(&rc, &fd_at);
+    int fd = rawconn_take_fd(&t.rc, &fd_at);
     assert_true(fd >= 0);
     assert_int_equal(fd_at, reply_at);
-    assert_int_equal(rawconn_take_fd(&rc, NULL), -1);
+    assert_int_equal(rawconn_take_fd(&t.rc, NULL), -1);
 
     /* The descriptor is the array's .npy bytes, read only. */
     assert_int_equal(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDONLY);
@@ -587,19 +580,17 @@ static void test_raw_open_reply_carries_descriptor_with_its_first_byte(void **st
     close(fd);
 
     /* Its handle releases the attachment, once. */
-    expect_keeper_attached(&k, 2);
+    expect_keeper_attached(&t.k, 2);
     struct codec_release rel = { .handle = att.handle };
     assert_int_equal(codec_pack_release(&sb, 3, &rel), 0);
-    rawconn_send_sbuf(&rc, &sb);
-    rawconn_expect_reply(&rc, 3, NULL, NULL);
+    rawconn_send_sbuf(&t.rc, &sb);
+    rawconn_expect_reply(&t.rc, 3, NULL, NULL);
     assert_int_equal(codec_pack_release(&sb, 4, &rel), 0);
-    rawconn_send_sbuf(&rc, &sb);
-    rawconn_expect_reply(&rc, 4, "EBADF", NULL);
-    expect_keeper_attached(&k, 1);
+    rawconn_send_sbuf(&t.rc, &sb);
+    rawconn_expect_reply(&t.rc, 4, "EBADF", NULL);
+    expect_keeper_attached(&t.k, 1);
     msgpack_sbuffer_destroy(&sb);
-    rawconn_close(&rc);
-    keeper_check(&k);
-    keeper_stop(&k);
+    raw_case_finish(&t);
 }
 
 /* release as a notification: no reply (a bad handle neither), and applied before the
