@@ -167,6 +167,15 @@ sharr_t *harness_connect(const struct harness *h)
     return conn;
 }
 
+int harness_open_rc(sharr_t *c, const char *name, const char *mode)
+{
+    sharr_array_t *a = NULL;
+    int rc = sharr_open(c, name, mode, NULL, &a);
+    if (rc == 0)
+        sharr_close(a);
+    return rc;
+}
+
 struct sharr_stats harness_stats(sharr_t *conn)
 {
     struct sharr_stats st;
