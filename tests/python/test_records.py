@@ -175,3 +175,25 @@ def test_records_nested_deeper_than_the_limit_are_refused(new_name):
     name = new_name()
     with pytest.raises(ValueError, match="nested more than 8"):
         sharr.memmap(name, dtype=[("a", dtype)], mode="w+", shape=1)
+
+
+@pytest.mark.parametrize("kind", sorted(DTYPES))
+def test_cli_import_of_a_numpy_saved_record_keeps_its_dtype(new_name, tmp_path, kind):
+    # np.save's file, brought in by `sharr import` (copy, volatile and persistent):
+    # the array has the record dtype numpy.load gives, not the |V<n> of its bytes.
+    dtype = np.dtype(DTYPES[kind])
+    data = filled(dtype, 6).reshape(2, 3)
+    path = tmp_path / "in.npy"
+    np.save(path, data)
+    cli = os.path.join(os.environ["SHARR_BUILD_DIR"], "cli", "sharr")
+    for extra in ([], ["--persist"]):
+        name = new_name()
+        subprocess.run([cli, "import", str(path), name] + extra, check=True,
+                       capture_output=True)
+        a = sharr.memmap(name, mode="r")
+        assert a.dtype == np.load(path).dtype == numpy_loaded(dtype)
+        assert a.dtype.descr == numpy_loaded(dtype).descr
+        assert a.shape == (2, 3)
+        assert a.tobytes() == data.tobytes()
+        if extra:
+            assert np.load(a.filename).dtype == numpy_loaded(dtype)
