@@ -197,3 +197,26 @@ def test_cli_import_of_a_numpy_saved_record_keeps_its_dtype(new_name, tmp_path, 
         assert a.tobytes() == data.tobytes()
         if extra:
             assert np.load(a.filename).dtype == numpy_loaded(dtype)
+
+
+def test_the_creator_and_a_checked_attach_keep_the_callers_dtype_as_numpy_memmap_does(
+        new_name, tmp_path):
+    # np.memmap's array has the very dtype its caller gave: an aligned struct stays
+    # aligned (so it aligns as a field of another aligned struct), metadata stays.
+    # Only an attach that names no dtype gets the one the .npy header can carry.
+    aligned = np.dtype([("c", "u1"), ("x", "<f8")], align=True)
+    tagged = np.dtype("<f4", metadata={"unit": "m"})
+    for dtype in (aligned, tagged):
+        control = np.memmap(tmp_path / "c", dtype=dtype, mode="w+", shape=2)
+        name = new_name()
+        made = [sharr.memmap(name, dtype=dtype, mode="w+", shape=2),
+                sharr.memmap(name, dtype, "r"),
+                sharr.memmap(name, dtype, "c", shape=2),
+                sharr.create(new_name(), 2, dtype)]
+        for a in made:
+            assert a.dtype == control.dtype
+            assert a.dtype.isalignedstruct == control.dtype.isalignedstruct
+            assert a.dtype.metadata == control.dtype.metadata
+            outer = np.dtype([("k", "u1"), ("r", a.dtype)], align=True)
+            assert outer == np.dtype([("k", "u1"), ("r", control.dtype)], align=True)
+    assert sharr.memmap(name, mode="r").dtype.metadata is None
