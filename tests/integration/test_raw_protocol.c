@@ -300,6 +300,10 @@ static void test_raw_create_values_are_checked_by_the_daemon(void **state)
     rawconn_expect_reply(&rc, id++, "EINVAL", NULL);
     send_create(&rc, id, "x", 1, "<f8", 2, square);
     rawconn_expect_reply(&rc, id++, "EOVERFLOW", NULL);
+    /* A record goes as 'dtype' |V<n> and 'descr': a description in 'dtype' is
+     * refused, not created as the |V<n> of its bytes with the record dropped. */
+    send_create(&rc, id, "x", 1, "[('a', '|u1')]", 1, four);
+    rawconn_expect_reply(&rc, id++, "EINVAL", NULL);
     const char *bad_names[] = { "", "..", ".hidden", "a/b", "../keep", "a\001b" };
     for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
         send_create(&rc, id, bad_names[i], strlen(bad_names[i]), "<f4", 1, four);
