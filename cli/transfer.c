@@ -94,9 +94,10 @@ static int transfer_pwrite(int fd, const void *buf, size_t n, uint64_t off)
     return 0;
 }
 
-/* The dtype, shape, order and data offset of the .npy file fd, into *ret. */
+/* The dtype, shape, order and data offset of the .npy file fd, into *ret, and its dtype
+ * as sharr_create takes it (a record's description, or the typestr) into descr. */
 static int transfer_npy_header(int fd, const char *path, uint64_t size, struct sharr_info *ret,
-                               char *err, size_t errlen)
+                               char descr[SHARR_DESCR_MAX + 1], char *err, size_t errlen)
 {
     size_t n = size < SHARR_NPY_HEADER_MAX ? (size_t)size : SHARR_NPY_HEADER_MAX;
     uint8_t *buf = malloc(n ? n : 1);
@@ -109,7 +110,7 @@ static int transfer_npy_header(int fd, const char *path, uint64_t size, struct s
         free(buf);
         return transfer_fail(r, err, errlen, "cannot read %s: %s", path, strerror(-r));
     }
-    r = sharr_npy_parse(buf, n, ret);
+    r = sharr_npy_describe(buf, n, ret, descr, SHARR_DESCR_MAX + 1);
     free(buf);
     if (r == -EAGAIN || r == -EINVAL)
         return transfer_fail(-EINVAL, err, errlen, "%s is not a .npy file sharr can hold: %s "
@@ -175,6 +176,7 @@ int transfer_import(sharr_t *conn, const char *path, const char *name,
     uint64_t offset = how->offset, avail;
     struct stat st;
     struct sharr_info m;
+    char descr[SHARR_DESCR_MAX + 1];
     int fd, r;
 
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -186,7 +188,7 @@ int transfer_import(sharr_t *conn, const char *path, const char *name,
     }
     memset(&m, 0, sizeof(m));
     if (how->dtype == NULL) {
-        r = transfer_npy_header(fd, path, (uint64_t)st.st_size, &m, err, errlen);
+        r = transfer_npy_header(fd, path, (uint64_t)st.st_size, &m, descr, err, errlen);
         if (r < 0)
             goto out;
         offset = m.offset;
@@ -197,7 +199,7 @@ int transfer_import(sharr_t *conn, const char *path, const char *name,
         opts.order = how->order ? how->order : 'C';
     }
     opts.flags = SHARR_F_NOMAP;
-    r = sharr_create(conn, name, how->dtype ? how->dtype : m.dtype, m.ndim, m.shape,
+    r = sharr_create(conn, name, how->dtype ? how->dtype : descr, m.ndim, m.shape,
                      &opts, &a);
     if (r < 0) {
         transfer_fail(r, err, errlen, "%s", sharr_last_error());

@@ -454,6 +454,15 @@ SHARR_EXPORT int sharr_default_socket(char *buf, size_t len);
  * empty array), with the reason in sharr_last_error(). */
 SHARR_EXPORT int sharr_npy_parse(const void *buf, size_t len, struct sharr_info *ret_info);
 
+/* sharr_npy_parse of buf's len bytes, and the header's dtype in numpy's notation into
+ * descr, descrlen bytes (SHARR_DESCR_MAX + 1 always suffice): a record's description as sharr_array_descr
+ * gives it ("[('x', '<f4'), ('y', '<i8')]"; ret_info->dtype is then only "|V<n>"),
+ * else the typestr. That text is what sharr_create takes to create the array the
+ * header describes. -ERANGE when it does not fit descrlen (nothing written to descr);
+ * -EINVAL also for a NULL descr or a descrlen of 0. */
+SHARR_EXPORT int sharr_npy_describe(const void *buf, size_t len, struct sharr_info *ret_info,
+                                    char *descr, size_t descrlen);
+
 #ifdef __cplusplus
 }
 #endif

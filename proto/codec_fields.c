@@ -363,9 +363,13 @@ int codec_dtype(const struct codec_ctx *c, const char *key, const msgpack_object
 
     if (v == NULL)
         return 0;
-    if (!codec_copy_str(v, text, sizeof(text), false) || dtype_parse(text, out) < 0)
+    /* A record is '|V<n>' here and its description under 'descr' (5.2.1): one in this
+     * key would lose its fields, and leave out->descr pointing into text. */
+    if (!codec_copy_str(v, text, sizeof(text), false) || text[0] == '[' ||
+        dtype_parse(text, out) < 0)
         return codec_fail(c, -EINVAL, "'%s' must be a numpy type string such as "
-                          "\"<f4\" or \"float32\"", key);
+                          "\"<f4\" or \"float32\" (a record: \"|V<itemsize>\", and its "
+                          "description in 'descr')", key);
     return 0;
 }
 

@@ -88,6 +88,17 @@ def _create_args(dtype, shape):
     return _typestr(dt), _shape_to_create(shape)
 
 
+def _callers(dtype, att):
+    """The dtype an array over att gets: the caller's own (folded) dtype, as
+    numpy.memmap keeps its caller's, where it equals the array's (an aligned struct
+    stays aligned, metadata stays); else the one the daemon describes. dtype may be
+    None (not given)."""
+    if dtype is None:
+        return att.dtype
+    dt = _fold(dtype, None)[0]
+    return dt if dt == att.dtype else att.dtype
+
+
 _wait_ms = _convert.wait_ms
 _attach = _attachment.attach
 _POPULATE = _lib.F_POPULATE
@@ -139,7 +150,9 @@ class memmap(np.memmap):
     order 'C' unless given, as numpy's defaults), replacing an existing one of that
     name as numpy's 'w+' truncates a file. Modes 'r+', 'r' and 'c' attach an
     existing array and take dtype, shape and order from the daemon; those given are
-    checked (ValueError on mismatch). offset must be 0: a sharr array has no bytes
+    checked (ValueError on mismatch). A dtype given is kept as given, as numpy.memmap
+    keeps it (an aligned struct stays aligned); with none, a record dtype is the one
+    numpy.load gives for the array's .npy header. offset must be 0: a sharr array has no bytes
     before its data to skip (ValueError otherwise; a.view(np.uint8)[k:] is the view
     of its bytes from k on). persist (keep on disk) and perm (permission bits) apply
     to 'w+'; wait (seconds, math.inf for ever) lets an attach wait for the name to
@@ -190,6 +203,7 @@ class memmap(np.memmap):
                                  "a create makes the array yours")
             att = _attachment.create(socket, name, *_create_args(dtype, shape),
                                      _order(order or "C"), persist, perm, True, flags)
+            return cls._over(att, att.shape, _callers(dtype, att), 0, None, att.order)
         elif owner is not None:
             att = cls._open_checked(socket, name, mode, dtype, shape, order, wait,
                                     _owner(owner), flags)
@@ -200,7 +214,7 @@ class memmap(np.memmap):
         else:
             att = cls._open_checked(socket, name, mode, dtype, shape, order, wait, None,
                                     flags)
-        return cls._over(att, att.shape, att.dtype, 0, None, att.order)
+        return cls._over(att, att.shape, _callers(dtype, att), 0, None, att.order)
 
     @staticmethod
     def _open_checked(socket, name, mode, dtype, shape, order, wait, owner, flags):
@@ -314,7 +328,7 @@ def create(name, shape, dtype=np.float64, *, order="C", persist=False, perm=0o60
     att = _attachment.create(socket, name, *_create_args(dtype, shape),
                              _order(order), persist, perm, overwrite,
                              _POPULATE if populate else 0)
-    return memmap._over(att, att.shape, att.dtype, 0, None, att.order)
+    return memmap._over(att, att.shape, _callers(dtype, att), 0, None, att.order)
 
 
 def open(name, mode="r+", *, wait=None, owner=None, socket=None, populate=False):

@@ -42,9 +42,16 @@ def bounded(value, lo, hi, what):
 
 
 def shape(dims):
-    """A shape (an int or a sequence of ints) as a tuple of ints in 0..2**64-1."""
-    if isinstance(dims, (int, np.integer)):
+    """A shape (an int, numpy's included, or a sequence of ints) as a tuple of ints in
+    0..2**64-1; anything else is a TypeError naming the shape."""
+    if isinstance(dims, (int, np.integer)) or (isinstance(dims, np.ndarray) and
+                                               dims.ndim == 0):
         dims = (dims,)
+    try:
+        dims = tuple(dims)
+    except TypeError:
+        raise TypeError("shape must be an integer or a sequence of integers, not "
+                        f"{type(dims).__name__}") from None
     return tuple(bounded(d, 0, UINT64_MAX, f"dimension {i} of shape")
                  for i, d in enumerate(dims))
 
@@ -78,8 +85,9 @@ def wait_ms(wait):
     """Seconds (None: do not wait, math.inf: forever) as libsharr's int64 wait_ms."""
     if wait is None:
         return 0
-    if isinstance(wait, (bool, np.bool_)):
-        raise TypeError("wait must be a number of seconds, not bool")
+    # float() would also read text ("1") and bool as seconds.
+    if isinstance(wait, (bool, np.bool_, str, bytes, bytearray)):
+        raise TypeError(f"wait must be a number of seconds, not {type(wait).__name__}")
     try:
         wait = float(wait)
     except (TypeError, ValueError):

@@ -117,6 +117,51 @@ static void test_npy_parse_reads_a_numpy_header_and_refuses_the_rest(void **stat
     assert_rc(sharr_npy_parse(NULL, 0, &info), -EINVAL);
 }
 
+/* A record's header gives the description sharr_create takes (numpy's own text, with
+ * its spaces as a hand-written header may not have them), a plain one its typestr. */
+static void test_npy_describe_gives_what_create_takes_for_records_and_plain_types(void **state)
+{
+    struct harness *h = *state;
+    static const char dict[] = "{'descr': [('x','<f4'),( 'p', [('a', 'u1')], (2,) )], "
+                               "'fortran_order': False, 'shape': (3,), }";
+    static const char want[] = "[('x', '<f4'), ('p', [('a', '|u1')], (2,))]";
+    unsigned char buf[128];
+    char descr[SHARR_DESCR_MAX + 1];
+    struct sharr_info info;
+    sharr_array_t *a = NULL;
+
+    memset(buf, ' ', sizeof buf);
+    memcpy(buf, "\x93NUMPY\x01\x00", 8);
+    buf[8] = 128 - 10;
+    buf[9] = 0;
+    memcpy(buf + 10, dict, sizeof dict - 1);
+    buf[127] = '\n';
+    assert_rc(sharr_npy_describe(buf, sizeof buf, &info, descr, sizeof descr), 0);
+    assert_string_equal(descr, want);
+    assert_string_equal(info.dtype, "|V6");
+    assert_int_equal(info.descr_len, strlen(want));
+    assert_int_equal(info.shape[0], 3);
+    assert_int_equal(info.offset, 128);
+    sharr_t *c = harness_connect(h);
+    assert_rc(sharr_create(c, "from-header", descr, (int)info.ndim, info.shape, NULL, &a), 0);
+    assert_string_equal(sharr_array_descr(a), want);
+    assert_rc(sharr_close(a), 0);
+    sharr_disconnect(c);
+    /* Too small a buffer: ERANGE, and descr untouched. */
+    memset(descr, 'z', sizeof descr);
+    assert_rc(sharr_npy_describe(buf, sizeof buf, &info, descr, strlen(want)), -ERANGE);
+    assert_int_equal(descr[0], 'z');
+    assert_rc(sharr_npy_describe(buf, sizeof buf, &info, descr, 0), -EINVAL);
+    assert_rc(sharr_npy_describe(buf, sizeof buf, &info, NULL, 8), -EINVAL);
+    assert_rc(sharr_npy_describe(NULL, 0, &info, descr, sizeof descr), -EINVAL);
+    assert_rc(sharr_npy_describe(buf, 64, &info, descr, sizeof descr), -EAGAIN);
+    /* A plain dtype: its typestr, as sharr_npy_parse gives it. */
+    assert_rc(sharr_npy_describe(buf, npy_header(buf), &info, descr, sizeof descr), 0);
+    assert_string_equal(descr, "<i2");
+    assert_string_equal(info.dtype, "<i2");
+    assert_rc(sharr_npy_describe(buf, sizeof buf, &info, descr, 3), -ERANGE);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, harness_setup, harness_teardown)
@@ -125,6 +170,7 @@ int main(void)
         T(test_err_name_gives_the_protocols_stable_codes),
         T(test_default_socket_is_what_connect_null_dials),
         T(test_npy_parse_reads_a_numpy_header_and_refuses_the_rest),
+        T(test_npy_describe_gives_what_create_takes_for_records_and_plain_types),
     };
 #undef T
     return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));

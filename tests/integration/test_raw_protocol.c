@@ -293,6 +293,9 @@ static void test_raw_create_values_are_checked_by_the_daemon(void **state)
     expect_create_refused(&t.rc, id++, "x", 1, "<f4", 2, zero, "EINVAL");
     expect_create_refused(&t.rc, id++, "x", 1, "<f4", PROTO_NDIM_MAX + 1, ones, "EINVAL");
     expect_create_refused(&t.rc, id++, "x", 1, "<f8", 2, square, "EOVERFLOW");
+    /* A record goes as 'dtype' |V<n> and 'descr': a description in 'dtype' is
+     * refused, not created as the |V<n> of its bytes with the record dropped. */
+    expect_create_refused(&t.rc, id++, "x", 1, "[('a', '|u1')]", 1, four, "EINVAL");
     const char *bad_names[] = { "", "..", ".hidden", "a/b", "../keep", "a\001b" };
     for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++)
         expect_create_refused(&t.rc, id++, bad_names[i], strlen(bad_names[i]), "<f4", 1, four,

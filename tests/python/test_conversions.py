@@ -73,3 +73,25 @@ def test_a_nan_or_negative_wait_is_a_value_error(new_name, wait):
 def test_a_wait_that_fits_still_waits_and_times_out(new_name):
     with pytest.raises(TimeoutError):
         sharr.open(new_name(), wait=0.01)
+
+
+@pytest.mark.parametrize("wait", ["1", b"1", " 0.01 "])
+def test_a_wait_given_as_text_is_a_type_error_not_seconds(new_name, wait):
+    # float() reads "1" as 1.0; a number of seconds is a number, as perm is an integer.
+    with pytest.raises(TypeError, match="wait"):
+        sharr.open(new_name(), wait=wait)
+
+
+@pytest.mark.parametrize("shape", [np.array(4), np.int16(4), 4])
+def test_a_shape_given_as_one_integer_of_any_kind_is_a_1d_shape_as_in_numpy(new_name,
+                                                                            tmp_path, shape):
+    control = np.memmap(tmp_path / "c", "u1", "w+", shape=shape)
+    assert sharr.create(new_name(), shape, np.uint8).shape == control.shape == (4,)
+    assert sharr.memmap(new_name(), "u1", "w+", shape=shape).shape == (4,)
+
+
+def test_a_shape_that_is_neither_an_integer_nor_a_sequence_names_shape(new_name):
+    name = new_name()
+    with pytest.raises(TypeError, match="shape"):
+        sharr.memmap(name, "u1", "w+", shape=3.0)
+    _absent(name)

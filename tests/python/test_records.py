@@ -175,3 +175,48 @@ def test_records_nested_deeper_than_the_limit_are_refused(new_name):
     name = new_name()
     with pytest.raises(ValueError, match="nested more than 8"):
         sharr.memmap(name, dtype=[("a", dtype)], mode="w+", shape=1)
+
+
+@pytest.mark.parametrize("kind", sorted(DTYPES))
+def test_cli_import_of_a_numpy_saved_record_keeps_its_dtype(new_name, tmp_path, kind):
+    # np.save's file, brought in by `sharr import` (copy, volatile and persistent):
+    # the array has the record dtype numpy.load gives, not the |V<n> of its bytes.
+    dtype = np.dtype(DTYPES[kind])
+    data = filled(dtype, 6).reshape(2, 3)
+    path = tmp_path / "in.npy"
+    np.save(path, data)
+    cli = os.path.join(os.environ["SHARR_BUILD_DIR"], "cli", "sharr")
+    for extra in ([], ["--persist"]):
+        name = new_name()
+        subprocess.run([cli, "import", str(path), name] + extra, check=True,
+                       capture_output=True)
+        a = sharr.memmap(name, mode="r")
+        assert a.dtype == np.load(path).dtype == numpy_loaded(dtype)
+        assert a.dtype.descr == numpy_loaded(dtype).descr
+        assert a.shape == (2, 3)
+        assert a.tobytes() == data.tobytes()
+        if extra:
+            assert np.load(a.filename).dtype == numpy_loaded(dtype)
+
+
+def test_the_creator_and_a_checked_attach_keep_the_callers_dtype_as_numpy_memmap_does(
+        new_name, tmp_path):
+    # np.memmap's array has the very dtype its caller gave: an aligned struct stays
+    # aligned (so it aligns as a field of another aligned struct), metadata stays.
+    # Only an attach that names no dtype gets the one the .npy header can carry.
+    aligned = np.dtype([("c", "u1"), ("x", "<f8")], align=True)
+    tagged = np.dtype("<f4", metadata={"unit": "m"})
+    for dtype in (aligned, tagged):
+        control = np.memmap(tmp_path / "c", dtype=dtype, mode="w+", shape=2)
+        name = new_name()
+        made = [sharr.memmap(name, dtype=dtype, mode="w+", shape=2),
+                sharr.memmap(name, dtype, "r"),
+                sharr.memmap(name, dtype, "c", shape=2),
+                sharr.create(new_name(), 2, dtype)]
+        for a in made:
+            assert a.dtype == control.dtype
+            assert a.dtype.isalignedstruct == control.dtype.isalignedstruct
+            assert a.dtype.metadata == control.dtype.metadata
+            outer = np.dtype([("k", "u1"), ("r", a.dtype)], align=True)
+            assert outer == np.dtype([("k", "u1"), ("r", control.dtype)], align=True)
+    assert sharr.memmap(name, mode="r").dtype.metadata is None
