@@ -215,3 +215,22 @@ with sharr.watch({name!r}) as w:
     out, _ = watcher.communicate(timeout=HANG_GUARD_S)
     assert watcher.returncode == 0
     assert out.splitlines() == ["created 2 False", "resized 5 False", "published 5 True"]
+
+
+@pytest.mark.parametrize("kind", [[], ["--persist"]], ids=["volatile", "persistent"])
+def test_the_stream_example_readers_see_consistent_rows(kind):
+    # examples/stream_grow.py: a producer appends batches (grow, write, publish at the
+    # end) while readers refresh and check every final row, and a watcher follows.
+    import os
+    script = os.path.join(os.environ["SHARR_SOURCE_DIR"], "examples", "stream_grow.py")
+    run = subprocess.run([sys.executable, script, "--batches", "25", "--batch", "500",
+                          "--readers", "3"] + kind,
+                         capture_output=True, text=True, timeout=HANG_GUARD_S)
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    readers = [line for line in lines if line.startswith("reader ")]
+    assert len(readers) == 3
+    assert all("checked 12500 rows" in line and line.endswith(", consistent")
+               for line in readers), readers
+    assert "watcher: created, 24 x resized, published: in order" in lines
+    assert "producer: wrote 12500 rows in 25 batches, published shape (12500, 16)" in lines
