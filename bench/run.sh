@@ -35,7 +35,7 @@ fi
 
 start=$(date +%s)
 progs=(bench_attach bench_size bench_create bench_datapath bench_memory bench_scale
-       bench_pyloop sharr_cattach)
+       bench_publish bench_pyloop sharr_cattach)
 if [ $build_it -eq 1 ]; then
   echo "run.sh: building Release in $build" >&2
   # Warnings elsewhere in the tree must not stop a measurement: no -Werror here.
@@ -124,7 +124,7 @@ run() {
   fi
 }
 
-for p in bench_attach bench_size bench_create bench_datapath; do
+for p in bench_attach bench_publish bench_size bench_create bench_datapath; do
   run "$p" "$build/bench/$p"
 done
 have_py=0

@@ -68,22 +68,37 @@ static int edit_parse_order(const char *s, char *ret)
     return 0;
 }
 
+/* --max-len N (the length a volatile array's growing axis may reach) into *ret; 0 or
+ * a usage error status. */
+static int edit_parse_max_len(const char *s, uint64_t *ret)
+{
+    unsigned long long v;
+    char *end;
+
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (s[0] < '0' || s[0] > '9' || errno != 0 || *end != '\0')
+        return cli_usage_error("--max-len '%s' is not a length (a whole number of rows)", s);
+    *ret = v;
+    return 0;
+}
+
 int edit_create(struct cli *cli)
 {
-    enum { DTYPE, SHAPE, PERSIST, PERM, ORDER, OVERWRITE };
+    enum { DTYPE, SHAPE, PERSIST, PERM, ORDER, OVERWRITE, MAX_LEN };
     static const struct cli_opt spec[] = {
         { "dtype", 1, 0 }, { "shape", 1, 0 }, { "persist", 0, 0 },
-        { "perm", 1, 0 }, { "order", 1, 0 }, { "overwrite", 0, 0 },
+        { "perm", 1, 0 }, { "order", 1, 0 }, { "overwrite", 0, 0 }, { "max-len", 1, 0 },
     };
     struct sharr_create_opts opts = { .size = sizeof(opts), .flags = SHARR_F_NOMAP };
     uint64_t shape[SHARR_NDIM_MAX];
     sharr_array_t *a = NULL;
     char what[SHARR_NAME_MAX + 8];
-    const char *values[6] = { 0 }, *pos[1] = { 0 };
+    const char *values[7] = { 0 }, *pos[1] = { 0 };
     unsigned flags;
     int ndim = 0, rc;
 
-    rc = cli_parse(cli, spec, 6, &flags, values, pos, 1, "the NAME of the array");
+    rc = cli_parse(cli, spec, 7, &flags, values, pos, 1, "the NAME of the array");
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     if (!(flags & (1u << DTYPE)) || !(flags & (1u << SHAPE)))
@@ -94,6 +109,9 @@ int edit_create(struct cli *cli)
     if ((flags & (1u << PERM)) && (rc = edit_parse_perm(values[PERM], &opts.perm)) != 0)
         return rc;
     if ((flags & (1u << ORDER)) && (rc = edit_parse_order(values[ORDER], &opts.order)) != 0)
+        return rc;
+    if ((flags & (1u << MAX_LEN)) &&
+        (rc = edit_parse_max_len(values[MAX_LEN], &opts.max_len)) != 0)
         return rc;
     opts.persist = (flags & (1u << PERSIST)) != 0;
     opts.overwrite = (flags & (1u << OVERWRITE)) != 0;
@@ -200,24 +218,28 @@ static int edit_import_move(struct cli *cli, const char *path, const char *name,
 
 int edit_import(struct cli *cli)
 {
-    enum { DTYPE, SHAPE, OFFSET, ORDER, PERSIST, PERM, OVERWRITE, MOVE };
+    enum { DTYPE, SHAPE, OFFSET, ORDER, PERSIST, PERM, OVERWRITE, MOVE, MAX_LEN };
     static const struct cli_opt spec[] = {
         { "dtype", 1, 0 }, { "shape", 1, 0 }, { "offset", 1, 0 }, { "order", 1, 0 },
         { "persist", 0, 0 }, { "perm", 1, 0 }, { "overwrite", 0, 0 }, { "move", 0, 0 },
+        { "max-len", 1, 0 },
     };
     const unsigned raw = (1u << DTYPE) | (1u << SHAPE) | (1u << OFFSET) | (1u << ORDER);
     struct transfer_import how = { .opts = SHARR_CREATE_OPTS_INIT };
-    const char *values[8] = { 0 }, *pos[2] = { 0 };
+    const char *values[9] = { 0 }, *pos[2] = { 0 };
     char what[SHARR_NAME_MAX + 16], err[512];
     unsigned flags;
     int rc;
 
-    rc = cli_parse(cli, spec, 8, &flags, values, pos, 2, "a FILE and the NAME of the new array");
+    rc = cli_parse(cli, spec, 9, &flags, values, pos, 2, "a FILE and the NAME of the new array");
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     if ((flags & (1u << MOVE)) && (flags & raw))
         return cli_usage_error("--move keeps FILE as it is, and raw data has no .npy header "
                                "to keep: import a raw file without --move to copy it");
+    if ((flags & (1u << MOVE)) && (flags & (1u << MAX_LEN)))
+        return cli_usage_error("--max-len sets a volatile array's room to grow, and --move "
+                               "makes a persistent one (which grows as far as quotas allow)");
     if (!(flags & (1u << DTYPE)) != !(flags & (1u << SHAPE)))
         return cli_usage_error("import of raw data needs both --dtype and --shape");
     if ((flags & ((1u << OFFSET) | (1u << ORDER))) && !(flags & (1u << DTYPE)))
@@ -240,6 +262,9 @@ int edit_import(struct cli *cli)
     if ((flags & (1u << ORDER)) && (rc = edit_parse_order(values[ORDER], &how.order)) != 0)
         return rc;
     if ((flags & (1u << PERM)) && (rc = edit_parse_perm(values[PERM], &how.opts.perm)) != 0)
+        return rc;
+    if ((flags & (1u << MAX_LEN)) &&
+        (rc = edit_parse_max_len(values[MAX_LEN], &how.opts.max_len)) != 0)
         return rc;
     how.opts.persist = (flags & (1u << PERSIST)) != 0;
     how.opts.overwrite = (flags & (1u << OVERWRITE)) != 0;

@@ -44,13 +44,15 @@ static struct cattach_state *cattach_state(PyObject *module)
 
 /* ---- Release: closes a handle when the memoryview of its mapping is collected ---- */
 
-/* The weakref callback of one attachment's memoryview. The weakref and this object
- * refer to each other, so both live until the callback has run (or the interpreter
- * ends); no one else holds either. */
+/* The weakref callback of the memoryviews over one handle's mappings: the attach's,
+ * and one more per refresh that found the array longer (refresh). The handle is closed
+ * when the last of them is collected. This object and the weakrefs in refs refer to
+ * each other, so all live until the last callback has run (or the interpreter ends);
+ * the Attachments of the handle hold this object too. */
 typedef struct {
     PyObject_HEAD
     sharr_array_t *array;
-    PyObject *ref;
+    PyObject *refs;        /* list: the weakrefs of the memoryviews still alive */
 } cattach_release;
 
 static void cattach_close(sharr_array_t *array)
@@ -66,15 +68,27 @@ static PyObject *cattach_release_call(PyObject *self, PyObject *args, PyObject *
 {
     cattach_release *r = (cattach_release *)self;
     sharr_array_t *array = r->array;
-    PyObject *ref = r->ref;
+    PyObject *refs = r->refs;
+    PyObject *ref = PyTuple_Check(args) && PyTuple_GET_SIZE(args) == 1
+                    ? PyTuple_GET_ITEM(args, 0) : NULL;
 
-    (void)args;
     (void)kwargs;
+    if (refs == NULL)
+        Py_RETURN_NONE;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(refs); i++) {
+        if (PyList_GET_ITEM(refs, i) == ref) {
+            if (PyList_SetSlice(refs, i, i + 1, NULL) < 0)
+                return NULL;
+            break;
+        }
+    }
+    if (PyList_GET_SIZE(refs) > 0)
+        Py_RETURN_NONE;
     r->array = NULL;
-    r->ref = NULL;
+    r->refs = NULL;
     if (array != NULL)
         cattach_close(array);
-    Py_XDECREF(ref); /* breaks the cycle: self goes when the weakref drops it */
+    Py_DECREF(refs); /* breaks the cycle: self goes when its last holder does */
     Py_RETURN_NONE;
 }
 
@@ -86,7 +100,7 @@ static void cattach_release_dealloc(PyObject *self)
     /* Only reached after the callback ran, or at interpreter teardown. */
     if (r->array != NULL)
         cattach_close(r->array);
-    Py_XDECREF(r->ref);
+    Py_XDECREF(r->refs);
     type->tp_free(self);
     Py_DECREF(type); /* instances of a heap type hold a reference to it */
 }
@@ -121,6 +135,7 @@ typedef struct {
     PyObject *path;       /* the .npy path of a persistent array, else None */
     PyObject *info_cache; /* _info: the ArrayInfo, built by Python when asked */
     PyObject *server_id;  /* _server_id: set by Python when asked */
+    PyObject *release;    /* the handle's cattach_release, shared with its refreshes */
     int closed;
     sharr_array_t *array; /* valid while mmap lives, which this object holds */
 } cattach_attachment;
@@ -161,6 +176,7 @@ static void cattach_attachment_dealloc(PyObject *self)
     Py_XDECREF(a->order);
     Py_XDECREF(a->offset);
     Py_XDECREF(a->path);
+    Py_XDECREF(a->release);
     type->tp_free(self);
     Py_DECREF(type);
 }
@@ -247,6 +263,45 @@ static PyObject *cattach_dtype(struct cattach_state *st, const char *typestr)
     return dt;
 }
 
+/* A memoryview of len bytes at map (PyBUF_READ or PyBUF_WRITE in flags) whose
+ * collection rel hears of: its weakref joins rel->refs. */
+static PyObject *cattach_watched_view(cattach_release *rel, char *map, Py_ssize_t len,
+                                      int flags)
+{
+    PyObject *mv = PyMemoryView_FromMemory(map, len, flags);
+    PyObject *ref;
+
+    if (mv == NULL)
+        return NULL;
+    ref = PyWeakref_NewRef(mv, (PyObject *)rel);
+    if (ref == NULL || PyList_Append(rel->refs, ref) < 0) {
+        Py_XDECREF(ref);
+        Py_DECREF(mv);
+        return NULL;
+    }
+    Py_DECREF(ref); /* rel->refs holds it */
+    return mv;
+}
+
+/* The shape tuple of info. */
+static PyObject *cattach_shape(const struct sharr_info *info)
+{
+    PyObject *shape = PyTuple_New(info->ndim);
+
+    if (shape == NULL)
+        return NULL;
+    for (int i = 0; i < info->ndim; i++) {
+        PyObject *d = PyLong_FromUnsignedLongLong(info->shape[i]);
+
+        if (d == NULL) {
+            Py_DECREF(shape);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(shape, i, d);
+    }
+    return shape;
+}
+
 /* The interned mode string for mode ("r", "r+", "w+" or "c"). */
 static PyObject *cattach_mode(struct cattach_state *st, const char *mode)
 {
@@ -282,21 +337,21 @@ static cattach_attachment *cattach_wrap(struct cattach_state *st, PyTypeObject *
     if (rel == NULL)
         goto fail;
     rel->array = NULL;
-    rel->ref = NULL;
-    mv = PyMemoryView_FromMemory(data - info->offset,
-                                 (Py_ssize_t)(info->offset + info->nbytes), flags);
-    if (mv == NULL)
+    rel->refs = PyList_New(0);
+    if (rel->refs == NULL)
         goto fail;
-    rel->ref = PyWeakref_NewRef(mv, (PyObject *)rel);
-    if (rel->ref == NULL)
+    mv = cattach_watched_view(rel, data - info->offset,
+                              (Py_ssize_t)(info->offset + info->nbytes), flags);
+    if (mv == NULL)
         goto fail;
     /* From here on the weakref's callback closes the handle, when mv goes. */
     rel->array = array;
     array = NULL;
-    Py_CLEAR(rel);
     a = PyObject_GC_New(cattach_attachment, type);
     if (a == NULL)
         goto fail;
+    a->release = (PyObject *)rel;
+    rel = NULL;
     a->socket = Py_NewRef(socket);
     a->name = Py_NewRef(name);
     a->mode = cattach_mode(st, mode);
@@ -306,7 +361,7 @@ static cattach_attachment *cattach_wrap(struct cattach_state *st, PyTypeObject *
     a->closed = 0;
     a->info_cache = NULL;
     a->server_id = NULL;
-    a->shape = PyTuple_New(info->ndim);
+    a->shape = cattach_shape(info);
     /* A record's dtype comes from its description (numpy's list form), any other's
      * from its typestr: the factory, _info.numpy_dtype, takes either. */
     a->dtype = cattach_dtype(st, info->descr_len ? sharr_array_descr(handle) : info->dtype);
@@ -319,13 +374,6 @@ static cattach_attachment *cattach_wrap(struct cattach_state *st, PyTypeObject *
     if (a->shape == NULL || a->dtype == NULL || a->address == NULL || a->order == NULL ||
         a->offset == NULL || a->path == NULL)
         goto fail;
-    for (int i = 0; i < info->ndim; i++) {
-        PyObject *d = PyLong_FromUnsignedLongLong(info->shape[i]);
-
-        if (d == NULL)
-            goto fail;
-        PyTuple_SET_ITEM(a->shape, i, d);
-    }
     return a;
 fail:
     Py_XDECREF(a);
@@ -510,6 +558,72 @@ static PyObject *cattach_wrap_py(PyObject *module, PyObject *const *args, Py_ssi
     return (PyObject *)cattach_wrap(st, st->attachment_type, args[0], args[1], array);
 }
 
+PyDoc_STRVAR(cattach_refresh_doc,
+"refresh(attachment)\n"
+"--\n\n"
+"sharr_array_refresh of the attachment's handle: the Attachment that describes the\n"
+"array's current length, which is attachment itself when its mapping already covers\n"
+"it, else a new one over the handle's new mapping (same handle, same release: the\n"
+"handle is closed when the memoryviews of both are garbage). The attachment keeps\n"
+"its own memoryview, valid as before. Raises the library's error. The caller\n"
+"serialises refreshes and syncs of one handle; the GIL is held throughout.");
+
+static PyObject *cattach_refresh(PyObject *module, PyObject *arg)
+{
+    struct cattach_state *st = cattach_state(module);
+    cattach_attachment *a = (cattach_attachment *)arg, *n;
+    const struct sharr_info *info;
+    Py_buffer *view;
+    char *data;
+    int rc;
+
+    if (!PyObject_TypeCheck(arg, st->attachment_type)) {
+        PyErr_SetString(PyExc_TypeError, "refresh(): not an Attachment");
+        return NULL;
+    }
+    /* The GIL stays held: a pread and an mremap, and no other Python thread may touch
+     * the handle's mapping fields meanwhile. */
+    rc = sharr_array_refresh(a->array);
+    if (rc < 0)
+        return cattach_raise(st, rc, a->name);
+    info = sharr_array_info(a->array);
+    data = sharr_array_data(a->array);
+    view = PyMemoryView_GET_BUFFER(a->mmap);
+    if ((uint64_t)view->len == info->offset + info->nbytes &&
+        (char *)view->buf == data - info->offset)
+        return Py_NewRef(arg);
+    if (info->offset + info->nbytes > (uint64_t)PY_SSIZE_T_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "sharr: the array grew too large for this process");
+        return NULL;
+    }
+    n = PyObject_GC_New(cattach_attachment, Py_TYPE(arg));
+    if (n == NULL)
+        return NULL;
+    n->socket = Py_NewRef(a->socket);
+    n->name = Py_NewRef(a->name);
+    n->mode = Py_NewRef(a->mode);
+    n->dtype = Py_NewRef(a->dtype);
+    n->order = Py_NewRef(a->order);
+    n->offset = Py_NewRef(a->offset);
+    n->path = Py_NewRef(a->path);
+    n->release = Py_NewRef(a->release);
+    n->info_cache = NULL;
+    n->server_id = Py_XNewRef(a->server_id);
+    n->closed = 0;
+    n->array = a->array;
+    n->mmap = cattach_watched_view((cattach_release *)a->release, data - info->offset,
+                                   (Py_ssize_t)(info->offset + info->nbytes),
+                                   view->readonly ? PyBUF_READ : PyBUF_WRITE);
+    n->shape = cattach_shape(info);
+    n->address = PyLong_FromVoidPtr(data);
+    PyObject_GC_Track((PyObject *)n);
+    if (n->mmap == NULL || n->shape == NULL || n->address == NULL) {
+        Py_DECREF(n);
+        return NULL;
+    }
+    return (PyObject *)n;
+}
+
 PyDoc_STRVAR(cattach_setup_doc,
 "setup(attachment_type, error_factory, dtype_factory)\n"
 "--\n\n"
@@ -562,6 +676,7 @@ static PyObject *cattach_open_address(PyObject *module, PyObject *unused)
 static PyMethodDef cattach_methods[] = {
     {"attach", (PyCFunction)(void (*)(void))cattach_attach, METH_FASTCALL, cattach_attach_doc},
     {"wrap", (PyCFunction)(void (*)(void))cattach_wrap_py, METH_FASTCALL, cattach_wrap_doc},
+    {"refresh", cattach_refresh, METH_O, cattach_refresh_doc},
     {"setup", (PyCFunction)(void (*)(void))cattach_setup, METH_FASTCALL, cattach_setup_doc},
     {"open_address", cattach_open_address, METH_NOARGS, cattach_open_address_doc},
     {NULL, NULL, 0, NULL},

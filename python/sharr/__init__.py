@@ -13,6 +13,7 @@ from ._array import create, memmap, open
 from ._catalog import adopt, chmod, chown, holders, info, list, stats, unlink
 from ._connection import default_socket
 from ._info import ArrayInfo, Holder, Stats
+from ._produce import grow, publish
 from ._watch import Event, Watch, watch
 from . import _dask
 
@@ -22,4 +23,4 @@ _dask.install()
 # that `from sharr import *` does not shadow the builtins of those names.
 __all__ = ["memmap", "create", "adopt", "info", "holders", "stats", "unlink", "chmod",
            "chown", "default_socket", "ArrayInfo", "Holder", "Stats", "watch", "Watch",
-           "Event"]
+           "Event", "publish", "grow"]

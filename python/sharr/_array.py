@@ -11,7 +11,7 @@ import pwd
 
 import numpy as np
 
-from . import _attachment, _convert, _dask, _lib, _pickle
+from . import _attachment, _convert, _dask, _lib, _pickle, _produce
 from ._info import record_descr
 
 _MODES = {
@@ -102,6 +102,12 @@ def _callers(dtype, att):
 _wait_ms = _convert.wait_ms
 _attach = _attachment.attach
 _POPULATE = _lib.F_POPULATE
+_PUBLISHED = _lib.F_PUBLISHED
+
+
+def _max_len(max_len):
+    """max_len as a create sends it (0: the array's own length)."""
+    return _convert.bounded(max_len, 0, 2 ** 64 - 1, "max_len")
 
 
 def _owner(owner):
@@ -143,7 +149,7 @@ class memmap(np.memmap):
 
     memmap(name, dtype=None, mode='r+', offset=0, shape=None, order=None, *,
            persist=False, perm=0o600, wait=None, owner=None, socket=None,
-           populate=False)
+           populate=False, max_len=0, published=False)
 
     The arguments are numpy.memmap's, in numpy's order; sharr's own are keywords.
     mode 'w+' creates the array (shape required, an int or a tuple; dtype uint8 and
@@ -162,13 +168,21 @@ class memmap(np.memmap):
     of a wait. socket is the daemon's socket path (default: $SHARR_SOCKET, then the
     usual places). populate=True prefaults the whole mapping at attach or create
     (MAP_POPULATE): the attach takes longer, and the first pass over the data then
-    takes no page faults.
+    takes no page faults. max_len ('w+', volatile arrays) is the length the first
+    axis may grow to with sharr.grow (its memory is set aside, not allocated; 0: no
+    growth). published=True (attaching) accepts only an array its producer
+    published (sharr.publish, a.publish()): with wait, the attach returns once it is
+    published (TimeoutError when not in time); without, BlockingIOError while it is
+    not. A published array refuses mode 'r+' (PermissionError).
 
     .name is the array's name, .filename the .npy path of a persistent array (None
     for a volatile one), .offset the data offset in it (4096, or where numpy's header ends in an
     adopted file), .mode the mode.
     flush() makes writes durable. close() ends this array's use of the attachment;
     memory stays valid for every view until the last one is garbage (see README).
+    publish() marks the array complete; refresh() returns the array over its
+    current length after a grow (this one keeps its shape: numpy arrays never
+    change shape in place).
     Pickling carries the name, not the data, except in mode 'c', whose private
     pages pickle by value (np.asarray(a) pickles any array by value).
     """
@@ -183,7 +197,7 @@ class memmap(np.memmap):
 
     def __new__(cls, name, dtype=None, mode="r+", offset=0, shape=None, order=None, *,
                 persist=False, perm=0o600, wait=None, owner=None, socket=None,
-                populate=False):
+                populate=False, max_len=0, published=False):
         try:  # _mode(), without a call: an attach is a few µs of Python in all
             mode = _MODES[mode]
         except (KeyError, TypeError):
@@ -191,6 +205,14 @@ class memmap(np.memmap):
         if offset != 0 or type(offset) is not int:
             _offset(offset)
         flags = _POPULATE if populate else 0
+        if published:
+            if mode == "w+":
+                raise ValueError("published applies to attaching ('r', 'r+', 'c'), not "
+                                 "'w+': a create makes an unpublished array")
+            flags |= _PUBLISHED
+        if max_len and mode != "w+":
+            raise ValueError("max_len applies to creating ('w+'): an existing array's "
+                             "room to grow was set when it was made")
         if mode == "w+":
             if shape is None:
                 raise ValueError("mode 'w+' needs a shape (shape must be given)")
@@ -202,7 +224,8 @@ class memmap(np.memmap):
                 raise ValueError("owner applies to attaching ('r', 'r+', 'c'), not 'w+': "
                                  "a create makes the array yours")
             att = _attachment.create(socket, name, *_create_args(dtype, shape),
-                                     _order(order or "C"), persist, perm, True, flags)
+                                     _order(order or "C"), persist, perm, True, flags,
+                                     _max_len(max_len))
             return cls._over(att, att.shape, _callers(dtype, att), 0, None, att.order)
         elif owner is not None:
             att = cls._open_checked(socket, name, mode, dtype, shape, order, wait,
@@ -295,6 +318,37 @@ class memmap(np.memmap):
         if self._sharr is not None:
             self._sharr.flush()
 
+    def _attachment(self, what):
+        att = self._sharr
+        if att is None:
+            raise ValueError(f"{what}: this array has no attachment (a copy owns its "
+                             "memory)")
+        return att
+
+    def publish(self):
+        """sharr.publish of this array's name: complete and immutable from now on
+        (see sharr.publish); returns its ArrayInfo. This mapping keeps writing, as
+        any mapping writable before the publish: publish when the writing is done
+        (and flush() first if a persistent array's data must be on disk)."""
+        att = self._attachment("publish")
+        return _produce.publish(att.name, socket=att.socket)
+
+    def refresh(self):
+        """The whole array over its current length, after sharr.grow made it longer:
+        a new memmap over the new rows (a numpy array cannot change shape in place),
+        or this very array when it is the whole array and nothing grew. Called on a
+        view, it gives the whole array. This array and its views keep working over the
+        old length and share memory with the new one, except in mode 'c' when the
+        mapping had to move: private changes stay in the old pages. Reads the length
+        from the array's own descriptor, no daemon round trip."""
+        att = self._attachment("refresh")
+        new = _attachment.refresh(att)
+        if (new is att and self.shape == att.shape and self.dtype == att.dtype and
+                self.__array_interface__["data"][0] == att.address and
+                (self.flags.f_contiguous if att.order == "F" else self.flags.c_contiguous)):
+            return self
+        return type(self)._over(new, new.shape, new.dtype, 0, None, new.order)
+
     def close(self):
         """Declare this array's attachment done. Never invalidates memory: the mapping
         is unmapped and the daemon told when the last array or view of it is garbage
@@ -320,24 +374,27 @@ class memmap(np.memmap):
 
 
 def create(name, shape, dtype=np.float64, *, order="C", persist=False, perm=0o600,
-           overwrite=False, socket=None, populate=False):
+           overwrite=False, socket=None, populate=False, max_len=0):
     """Create the array name, zero-filled, and return it mapped read/write.
 
     Unlike memmap(mode='w+'), an existing name raises FileExistsError unless
-    overwrite is true. populate prefaults the mapping, as for memmap."""
+    overwrite is true. populate prefaults the mapping and max_len sets a volatile
+    array's room to grow, as for memmap."""
     att = _attachment.create(socket, name, *_create_args(dtype, shape),
                              _order(order), persist, perm, overwrite,
-                             _POPULATE if populate else 0)
+                             _POPULATE if populate else 0, _max_len(max_len))
     return memmap._over(att, att.shape, _callers(dtype, att), 0, None, att.order)
 
 
-def open(name, mode="r+", *, wait=None, owner=None, socket=None, populate=False):
+def open(name, mode="r+", *, wait=None, owner=None, socket=None, populate=False,
+         published=False):
     """Attach the existing array name in mode 'r', 'r+' or 'c'; wait (seconds,
     math.inf for ever) for it to be created if it does not exist yet; owner (a uid
     or a user name) to accept only an array of that user (PermissionError else);
-    populate prefaults the mapping, as for memmap."""
+    populate prefaults the mapping and published=True waits for (or requires) its
+    publish, as for memmap."""
     mode = _mode(mode)
     if mode == "w+":
         raise ValueError("sharr.open attaches existing arrays; use sharr.create")
     return memmap(name, mode=mode, wait=wait, owner=owner, socket=socket,
-                  populate=populate)
+                  populate=populate, published=published)

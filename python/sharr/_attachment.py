@@ -9,11 +9,14 @@ libsharr maps the array, from byte 0 of its .npy bytes (an adopted numpy file ha
 its data at 128, say, which is no page-aligned offset). Every numpy array over it
 holds, by reference, one memoryview of that mapping (read-only for mode 'r'), and
 only when that memoryview is garbage is the handle closed (sharr_close: unmap, then
-release the attachment in the daemon). Nothing here ever unmaps memory that a numpy
-object can still reach.
+release the attachment in the daemon). A refresh that finds the array grown
+(sharr_array_refresh) gives a second Attachment of the same handle with a memoryview
+of the longer mapping; the handle is then closed when every memoryview of it is
+garbage. Nothing here ever unmaps memory that a numpy object can still reach.
 """
 
 import ctypes
+import threading
 import weakref
 
 from . import _connection, _convert, _errors, _lib
@@ -42,9 +45,23 @@ _BUFFER_FLAGS = {
     "c": 0x200,   # libsharr maps 'c' MAP_PRIVATE: writes stay in this process
 }
 
+# Serialises what reads or changes a handle's mapping from several threads: a refresh
+# (which may move it) against another refresh or a flush (which msyncs it).
+_mapping_lock = threading.Lock()
+
+
+class _Handle:
+    """A sharr_array_t * and the number of memoryviews of its mappings still alive."""
+    __slots__ = ("ptr", "views")
+
+    def __init__(self, ptr):
+        self.ptr = ptr
+        self.views = 0
+
+
 class _Mapping(weakref.ref):
-    """A weakref to an attachment's memoryview that carries its sharr_array_t *."""
-    __slots__ = ("ptr",)
+    """A weakref to an attachment's memoryview that carries its _Handle."""
+    __slots__ = ("handle",)
 
 
 # id of a _Mapping -> that _Mapping, until its memoryview is garbage; the weakref lives
@@ -54,13 +71,16 @@ _open_handles = {}
 
 
 def _release(ref):
-    """Close the handle of the memoryview just collected, once.
+    """Close the handle of the memoryview just collected once no other memoryview of
+    it (a refresh's) is left.
 
     Errors are dropped: there is no caller left to tell, and the daemon releases
     whatever a connection still holds when the connection closes. In a forked child
     this only unmaps and closes the child's copies (libsharr's fork contract)."""
     if _open_handles.pop(id(ref), None) is not None:
-        _lib.close(ref.ptr)
+        ref.handle.views -= 1
+        if ref.handle.views == 0:
+            _lib.close(ref.handle.ptr)
 
 
 def encode_name(name):
@@ -109,7 +129,8 @@ class _Methods:
             raise ValueError(f"sharr array {self.name!r} is closed")
         if self.mode not in ("r+", "w+"):
             return
-        _errors.check(_lib.sync(self._ptr), self.name)
+        with _mapping_lock:
+            _errors.check(_lib.sync(self._ptr), self.name)
 
 
 _ATTACHMENT_DOC = """An open array in this process: handle, metadata and the memoryview of its mapping.
@@ -138,9 +159,12 @@ else:
     class Attachment(_Methods):
         __doc__ = _ATTACHMENT_DOC
         __slots__ = ("socket", "name", "mode", "mmap", "address", "closed", "dtype",
-                     "shape", "order", "offset", "path", "_info", "_ptr", "_server_id")
+                     "shape", "order", "offset", "path", "_info", "_ptr", "_server_id",
+                     "_handle")
 
-        def __init__(self, socket, name, ptr):
+        def __init__(self, socket, name, ptr, handle=None):
+            """The attachment of handle ptr, which it takes over; handle, the _Handle
+            of ptr when a refresh makes another Attachment of it."""
             try:
                 # The handle's own struct sharr_info, valid as long as the handle,
                 # which self.mmap keeps open. Only what an array needs is read here.
@@ -155,11 +179,16 @@ else:
                 address = _lib.array_data(ptr)
                 mm = _memoryview(address - offset, offset + nbytes, _BUFFER_FLAGS[mode])
             except BaseException:
-                _lib.close(ptr)
+                if handle is None:
+                    _lib.close(ptr)
                 raise
+            if handle is None:
+                handle = _Handle(ptr)
             ref = _Mapping(mm, _release)
-            ref.ptr = ptr
+            ref.handle = handle
+            handle.views += 1
             _open_handles[id(ref)] = ref
+            self._handle = handle
             self.socket = socket
             self.name = name
             self.mode = mode
@@ -177,16 +206,41 @@ else:
 
     wrap = Attachment
 
+    def _refreshed(att):
+        """sharr_array_refresh of att's handle and the Attachment of its current
+        length (att itself when its mapping covers it): see refresh."""
+        _errors.check(_lib.array_refresh(att._ptr), att.name)
+        c = _lib.Info.from_address(_lib.array_info(att._ptr))
+        address = _lib.array_data(att._ptr)
+        if address == att.address and tuple(c.shape[:c.ndim]) == att.shape:
+            return att
+        new = Attachment(att.socket, att.name, att._ptr, att._handle)
+        new._server_id = att._server_id
+        return new
 
-def create(socket, name, typestr, shape, order, persist, perm, overwrite, flags=0):
+
+def refresh(att):
+    """The Attachment over att's array at its current length, after a grow: att
+    itself when nothing grew since att was made, else a new Attachment of the same
+    handle over the longer mapping (libsharr extends the mapping in place, or maps
+    it anew and keeps the old one: att's memoryview stays valid either way). The
+    handle is closed when the memoryviews of all of them are garbage."""
+    with _mapping_lock:
+        if NATIVE:
+            return _cattach.refresh(att)
+        return _refreshed(att)
+
+
+def create(socket, name, typestr, shape, order, persist, perm, overwrite, flags=0,
+           max_len=0):
     """Create the array name and attach it read/write. typestr is a numpy typestr,
-    shape a tuple of ints, order 'C' or 'F'; flags _lib.F_POPULATE or 0. Raises the
-    daemon's error."""
+    shape a tuple of ints, order 'C' or 'F'; flags _lib.F_POPULATE or 0; max_len the
+    length the growing axis may reach (0: its own). Raises the daemon's error."""
     # Checked before anything is sent: ctypes would wrap what does not fit.
     c_shape = (ctypes.c_uint64 * len(shape))(*_convert.shape(shape))
     opts = _lib.CreateOpts(order=order.encode(), persist=int(bool(persist)),
                            perm=_convert.create_perm(perm), overwrite=int(bool(overwrite)),
-                           flags=flags)
+                           flags=flags, max_len=max_len)
     path = _connection.resolve(socket)
     conn = _connection.get(path)
     c_name = encode_name(name)
@@ -203,8 +257,8 @@ _C_MODES = {"r": b"r", "r+": b"r+", "c": b"c"}
 def open_(socket, name, mode, wait_ms, owner=None, flags=0):
     """Attach the existing array name in mode 'r', 'r+' or 'c', waiting up to wait_ms
     for it to be created (0: no wait, -1: forever); owner (a uid, or None) is the
-    one uid the array may belong to; flags _lib.F_POPULATE or 0. Raises the daemon's
-    error."""
+    one uid the array may belong to; flags _lib.F_POPULATE, _lib.F_PUBLISHED or 0.
+    Raises the daemon's error."""
     path, conn = _connection.find(socket)
     # The usual name, a str without NUL, is encoded here; encode_name judges the rest.
     if type(name) is str and "\0" not in name:

@@ -11,6 +11,8 @@ from . import _lib
 
 # Bad arguments are ValueError in Python, as numpy raises for a bad shape or dtype.
 _VALUE_ERRNOS = {errno.EINVAL, errno.EOVERFLOW}
+# A published array refuses writers (EROFS): a permission, as a read-only file's is.
+_PERMISSION_ERRNOS = {errno.EROFS}
 
 
 def from_result(rc, name=None):
@@ -18,16 +20,18 @@ def from_result(rc, name=None):
 
     Must be called on the thread that made the call, before any other libsharr call,
     because the message is per thread. OSError() itself picks FileNotFoundError,
-    FileExistsError, PermissionError, TimeoutError, ... from the errno."""
+    FileExistsError, PermissionError, TimeoutError, ... from the errno; EROFS (a
+    published array refuses writers) is a PermissionError too, errno EROFS."""
     code = -rc
     message = _lib.last_error().decode("utf-8", "replace")
     if not message:
         message = _lib.strerror(rc).decode("utf-8", "replace")
     if code in _VALUE_ERRNOS:
         return ValueError(f"{name}: {message}" if name is not None else message)
+    cls = PermissionError if code in _PERMISSION_ERRNOS else OSError
     if name is None:
-        return OSError(code, message)
-    return OSError(code, message, name)
+        return cls(code, message)
+    return cls(code, message, name)
 
 
 def check(rc, name=None):

@@ -19,6 +19,7 @@ SOCKET_MAX = 108
 F_NOMAP = 0x1
 F_POPULATE = 0x2
 F_OWNER = 0x4
+F_PUBLISHED = 0x8
 ID_KEEP = 2 ** 32 - 1
 
 
@@ -211,6 +212,10 @@ array_fd = _proto("sharr_array_fd", ctypes.c_int, _handle)
 array_mode = _proto("sharr_array_mode", ctypes.c_char_p, _handle)
 array_descr = _proto("sharr_array_descr", ctypes.c_char_p, _handle)
 sync = _proto("sharr_sync", ctypes.c_int, _handle)
+publish = _proto("sharr_publish", ctypes.c_int, _handle, ctypes.c_char_p, ctypes.POINTER(Info))
+grow = _proto("sharr_grow", ctypes.c_int, _handle, ctypes.c_char_p, ctypes.c_uint64,
+              ctypes.POINTER(Info))
+array_refresh = _proto("sharr_array_refresh", ctypes.c_int, _handle)
 stat = _proto("sharr_stat", ctypes.c_int, _handle, ctypes.c_char_p, ctypes.POINTER(Info))
 describe = _proto("sharr_describe", ctypes.c_int, _handle, ctypes.c_char_p,
                   ctypes.POINTER(Info), ctypes.c_char_p, ctypes.c_size_t)

@@ -14,6 +14,8 @@ Arrays in mode 'c' never come here: their private pages are no name's data, and
 memmap.__reduce_ex__ pickles them by value.
 """
 
+import errno
+
 import numpy as np
 
 from . import _attachment, _connection, _dask
@@ -83,9 +85,17 @@ def rebuild(cls, socket, name, mode, ctime_ns, dtype, shape, strides, offset, wr
     sharrd than the one at socket here. A persistent array's pickle names its store
     (store_id, kept across restarts): the same name in another store, even with the
     same creation time (a copy of the store), raises ValueError too. server_id and
-    store_id are absent from older pickles."""
+    store_id are absent from older pickles. A writable array published since it
+    was pickled comes back read-only, attached in mode 'r'."""
     try:
-        att = _attachment.open_(socket, name, mode, 0)
+        try:
+            att = _attachment.open_(socket, name, mode, 0)
+        except PermissionError as e:
+            # Published since it was pickled: immutable, so read-only is what it is.
+            if mode != "r+" or e.errno != errno.EROFS:
+                raise
+            att = _attachment.open_(socket, name, "r", 0)
+            writeable = False
     except FileNotFoundError as e:
         raise FileNotFoundError(
             e.errno, f"sharr array {name!r} does not exist any more: it was unlinked "

@@ -231,6 +231,66 @@ static void test_cli_usage_error_exits_2(void **state)
     sharr_disconnect(conn);
 }
 
+/* create and import take --max-len, the room a volatile array may grow into: grow
+ * reaches it and no further; a bad value, or --max-len with --move (which adopts a
+ * file as it is), is a usage error. */
+static void test_cli_create_and_import_take_max_len(void **state)
+{
+    struct harness *h = *state;
+    struct harness_run r;
+    struct sharr_info info;
+    char raw[256];
+    FILE *f;
+
+    run_cli(h, &r, "create", "cli-g", "--dtype", "u1", "--shape", "2,3", "--max-len", "10",
+            NULL);
+    expect_success(&r, "create --max-len");
+    harness_run_free(&r);
+    sharr_t *conn = harness_connect(h);
+    assert_int_equal(sharr_stat(conn, "cli-g", &info), 0);
+    assert_int_equal(info.max_len, 10);
+    assert_int_equal(info.shape[0], 2);
+    run_cli(h, &r, "grow", "cli-g", "10", NULL);
+    expect_success(&r, "grow to max_len");
+    harness_run_free(&r);
+    run_cli(h, &r, "grow", "cli-g", "11", NULL);
+    expect_failure(&r, 1, "grow past max_len");
+    assert_non_null(strstr(r.err, "EFBIG"));
+    harness_run_free(&r);
+    assert_int_equal(sharr_stat(conn, "cli-g", &info), 0);
+    assert_int_equal(info.shape[0], 10);
+
+    snprintf(raw, sizeof(raw), "%s/raw.bin", h->dir);
+    f = fopen(raw, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite("abcd", 1, 4, f), 4);
+    assert_int_equal(fclose(f), 0);
+    run_cli(h, &r, "import", raw, "cli-i", "--dtype", "u1", "--shape", "4", "--max-len", "8",
+            NULL);
+    expect_success(&r, "import --max-len");
+    harness_run_free(&r);
+    assert_int_equal(sharr_stat(conn, "cli-i", &info), 0);
+    assert_int_equal(info.max_len, 8);
+
+    const char *bad[][10] = {
+        { "create", "u", "--dtype", "f4", "--shape", "3", "--max-len", "x", NULL },
+        { "create", "u", "--dtype", "f4", "--shape", "3", "--max-len", "-1", NULL },
+        { "create", "u", "--dtype", "f4", "--shape", "3", "--max-len", "", NULL },
+        { "import", raw, "u", "--move", "--max-len", "9", NULL },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *argv[12] = { harness_cli_path() };
+        for (size_t j = 0; bad[i][j] != NULL; j++)
+            argv[j + 1] = bad[i][j];
+        harness_run(h, argv, &r);
+        expect_failure(&r, 2, bad[i][0]);
+        assert_non_null(strstr(r.err, "--max-len"));
+        harness_run_free(&r);
+    }
+    assert_int_equal(harness_stats(conn).arrays, 2);
+    sharr_disconnect(conn);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, harness_setup, harness_teardown)
 
 int main(void)
@@ -239,6 +299,7 @@ int main(void)
         T(test_cli_manages_arrays),
         T(test_cli_error_prints_sharr_message_and_exits_1),
         T(test_cli_usage_error_exits_2),
+        T(test_cli_create_and_import_take_max_len),
     };
     return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -26,7 +26,8 @@ def test_the_parameters_are_numpys_in_numpys_order_then_sharrs_keywords():
     positional = [p for p in ours.values() if p.kind == p.POSITIONAL_OR_KEYWORD]
     assert [p.name for p in positional][2:] == list(theirs)[2:]
     keywords = {p.name for p in ours.values() if p.kind == p.KEYWORD_ONLY}
-    assert keywords == {"persist", "perm", "wait", "owner", "socket", "populate"}
+    assert keywords == {"persist", "perm", "wait", "owner", "socket", "populate", "max_len",
+                        "published"}
 
 
 def test_positional_arguments_as_numpy_takes_them(new_name, npfile):
