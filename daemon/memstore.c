@@ -74,9 +74,7 @@ void memstore_budget_done(struct memstore_budget *b, uint64_t size)
 
 int memstore_axis(const struct meta *m)
 {
-    if (m->ndim == 0)
-        return -1;
-    return m->order == 'F' ? (int)m->ndim - 1 : 0;
+    return meta_grow_axis(m);
 }
 
 /* Bytes of one slice of m along its growing axis (0 for a 0-d array). */

@@ -83,6 +83,28 @@ _Static_assert(sizeof(struct meta) <= META_SIZE_MAX,
     X(PUBLISHED, published, "published", BOOL, 0)        \
     X(MAX_LEN, max_len, "max_len", U64, 0)
 
+/* The axis an array grows along: the first in C order, the last in F order; -1 for a
+ * 0-d array, which cannot grow. */
+static inline int meta_grow_axis(const struct meta *m)
+{
+    if (m->ndim == 0)
+        return -1;
+    return m->order == 'F' ? (int)m->ndim - 1 : 0;
+}
+
+/* The data bytes m has room for: max_len along its growing axis when that is more than
+ * its length (a volatile array's memfd is that long from its create), else nbytes. */
+static inline uint64_t meta_room_nbytes(const struct meta *m)
+{
+    int axis = meta_grow_axis(m);
+    uint64_t len, room;
+
+    if (axis < 0 || m->max_len <= (len = m->shape[axis]) || len == 0
+        || __builtin_mul_overflow(m->nbytes / len, m->max_len, &room))
+        return m->nbytes;
+    return room;
+}
+
 /* "r", "r+", "c" -> mode; 0 or -EINVAL. ("w+" is create with overwrite, not an open.) */
 int meta_mode_parse(const char *s, enum meta_mode *ret_mode);
 /* mode -> "r", "r+", "c". */

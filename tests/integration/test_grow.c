@@ -172,6 +172,33 @@ static void test_quota_applies_to_growth_as_to_create(void **state)
     sharr_disconnect(c);
 }
 
+/* A volatile array's room to grow is memory any holder of a descriptor can touch: it
+ * counts against the volatile limits from the create on, as if it were grown. */
+static void test_room_to_grow_counts_against_the_memory_limits(void **state)
+{
+    struct harness *h = *state;
+    const char *const flags[] = { "--max-volatile-bytes", "1M", NULL };
+    launch_daemon(h, flags, 0);
+    sharr_t *c = harness_connect(h);
+    const uint64_t shape[1] = { 4096 };
+    struct sharr_create_opts co = { .size = sizeof(co), .max_len = 4 << 20 };
+    sharr_array_t *a = NULL;
+    assert_rc(sharr_create(c, "big-room", "|u1", 1, shape, &co, &a), -ENOSPC);
+    assert_non_null(strstr(sharr_last_error(), "--max-volatile-bytes"));
+    co.max_len = 512 << 10;
+    assert_rc(sharr_create(c, "room", "|u1", 1, shape, &co, &a), 0);
+    assert_true(harness_stats(c).volatile_reserved >= (512 << 10) + 4096);
+    /* Growing within it takes nothing more: a second array of the rest still fits. */
+    assert_rc(sharr_grow(c, "room", 512 << 10, NULL), 0);
+    sharr_array_t *b = NULL;
+    const uint64_t rest[1] = { 256 << 10 };
+    struct sharr_create_opts plain = { .size = sizeof(plain) };
+    assert_rc(sharr_create(c, "rest", "|u1", 1, rest, &plain, &b), 0);
+    assert_rc(sharr_close(b), 0);
+    assert_rc(sharr_close(a), 0);
+    sharr_disconnect(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -184,6 +211,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_client_descriptor_cannot_grow_or_shrink_volatile,
                                         harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_quota_applies_to_growth_as_to_create,
+                                        harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_room_to_grow_counts_against_the_memory_limits,
                                         harness_setup, harness_teardown),
     };
     return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
