@@ -131,7 +131,9 @@ struct sharr_stats {
     uint64_t watches;                /* connections watching for events (sharr_watch_open) */
     uint64_t queued_bytes;           /* memory of the replies and events the daemon holds
                                       * for clients that have not read them yet */
-    uint64_t reserved[11];           /* zero: see "Structs the library fills" above */
+    uint64_t requests;               /* requests sharrd has answered since it started (this
+                                      * stats request included); 0 from a sharrd before it */
+    uint64_t reserved[10];           /* zero: see "Structs the library fills" above */
 };
 
 /* Option structs start with their size. Start from the initialiser below (or set
