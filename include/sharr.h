@@ -232,8 +232,20 @@ SHARR_EXPORT int sharr_adopt(sharr_t *conn, const char *name, int fd,
  * create) is refused likewise when it belongs to neither. */
 SHARR_EXPORT int sharr_open(sharr_t *conn, const char *name, const char *mode,
                             const struct sharr_open_opts *opts, sharr_array_t **ret_array);
+/* The cache of attachments: an open in mode r or r+ (flags none, SHARR_F_OWNER or
+ * SHARR_F_PUBLISHED) of an array this connection holds in that mode, or closed within
+ * $SHARR_CACHE_MS, is answered with no request to sharrd and shares the mapping
+ * (sharr_array_data gives the same address); sharrd counts one attachment for it.
+ * Never after the name was unlinked, overwritten, chmod-ed, chown-ed, grown or
+ * published (sharrd's generation page tells), after a reconnect, nor in a forked
+ * child. Modes c and SHARR_F_NOMAP or SHARR_F_POPULATE always ask sharrd. */
 
 /* Unmap, close the descriptor and tell the daemon the attachment is released.
+ * With libsharr's cache of attachments (below) a handle of mode r or r+ is a reference
+ * to a cached attachment instead: closing the last one keeps it mapped and attached
+ * for reuse, for up to $SHARR_CACHE_MS milliseconds (10000), at most $SHARR_CACHE_MAX
+ * (16) such per connection; it is released when it ages, makes room, or its name
+ * changes (read at sharr_connect; SHARR_CACHE_MAX=0 turns the cache off).
  * Always frees the handle, also when the release cannot be delivered (the error is
  * then returned). The release does not wait for the daemon: it is posted in the
  * connection's release ring (no message, no system call), or sent as a notification
