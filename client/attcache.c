@@ -287,6 +287,18 @@ void attcache_put(sharr_t *c, struct attcache_entry *e)
     attcache_destroy_all(c, drop);
 }
 
+void attcache_sweep(sharr_t *c)
+{
+    struct attcache_entry *drop = NULL;
+    uint64_t now = attcache_now_ns();
+
+    pthread_mutex_lock(&c->lock);
+    if (c->cache.head != NULL && c->state == CLIENT_UP && c->gens != NULL)
+        attcache_sweep_locked(c, now, &drop);
+    pthread_mutex_unlock(&c->lock);
+    attcache_destroy_all(c, drop);
+}
+
 size_t attcache_drop_idle(sharr_t *c)
 {
     struct attcache_entry **pp, *e, *drop = NULL;

@@ -85,6 +85,10 @@ struct attcache_entry *attcache_keep(sharr_t *c, const struct attcache_snap *sna
 /* A handle of e closed: drop its reference; the entry is kept for reuse or let go. */
 void attcache_put(sharr_t *c, struct attcache_entry *e);
 
+/* Let go of the entries that went stale or old (any call to sharrd runs this after
+ * its reply). */
+void attcache_sweep(sharr_t *c);
+
 /* Let go of every entry nobody holds. Returns how many went. */
 size_t attcache_drop_idle(sharr_t *c);
 
