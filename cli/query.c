@@ -309,12 +309,12 @@ int query_stats(struct cli *cli)
                ", \"volatile_limit\": %" PRIu64 ", \"volatile_limit_per_uid\": %" PRIu64
                ", \"volatile_reserved\": %" PRIu64 ", \"bytes_grown\": %" PRIu64
                ", \"arrays_damaged\": %" PRIu64 ", \"watches\": %" PRIu64
-               ", \"queued_bytes\": %" PRIu64 "}\n",
+               ", \"queued_bytes\": %" PRIu64 ", \"requests\": %" PRIu64 "}\n",
                s.arrays, s.arrays_volatile, s.arrays_persistent, s.bytes, s.bytes_volatile,
                s.bytes_persistent, s.connections, s.attachments, s.persist_capacity,
                s.persist_free, s.volatile_capacity, s.volatile_free, s.pid, s.uptime_ms,
                s.volatile_limit, s.volatile_limit_per_uid, s.volatile_reserved, s.bytes_grown,
-               s.arrays_damaged, s.watches, s.queued_bytes);
+               s.arrays_damaged, s.watches, s.queued_bytes, s.requests);
         return 0;
     }
     snprintf(arrays, sizeof(arrays), "%" PRIu64 " (%" PRIu64 " volatile, %" PRIu64

@@ -3,7 +3,9 @@
  *
  * A handle remembers the process and the connection generation it was attached
  * in: a forked child or a reconnected connection must not release what the daemon
- * no longer counts for it. Names and daemon-wide queries are in catalog.c.
+ * no longer counts for it. An open may be answered from the connection's cache of
+ * attachments (attcache.h): the handle then borrows the cached entry's descriptor and
+ * mapping. Names and daemon-wide queries are in catalog.c.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -15,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attcache.h"
 #include "client.h"
 #include "codec.h"
 #include "dtype.h"
@@ -38,6 +41,8 @@ struct sharr_array {
     void *data;           /* map + info.offset: the array's data */
     char mode[3];         /* "r", "r+", "c", or "w+" for a create */
     struct array_map *old; /* mappings of shorter lengths that a refresh left in place */
+    struct attcache_entry *entry; /* the cached attachment whose fd, handle and first
+                                   * mapping this handle borrows, or NULL: its own */
     struct sharr_info info;
     char descr[];         /* a record's description (info.descr_len bytes), else "" */
 };
@@ -111,7 +116,8 @@ static int array_check_owner(const char *name, const struct codec_attach_reply *
  * owner: the uid an open required, or NULL. */
 static int array_attach(sharr_t *conn, const char *name, const char *mode,
                         const struct codec_attach_reply *r, const struct client_reply *rep,
-                        int flags, const uint32_t *owner, sharr_array_t **ret_array)
+                        int flags, const uint32_t *owner, const struct attcache_snap *snap,
+                        sharr_array_t **ret_array)
 {
     char msg[ARRAY_MSG_MAX] = "";
     struct sharr_array *a = NULL;
@@ -178,6 +184,7 @@ static int array_attach(sharr_t *conn, const char *name, const char *mode,
     a->maplen = 0;
     a->data = NULL;
     a->old = NULL;
+    a->entry = NULL;
     if (strcmp(mode, "r") == 0)
         prot = PROT_READ;
     else if (strcmp(mode, "c") == 0)
@@ -212,6 +219,9 @@ static int array_attach(sharr_t *conn, const char *name, const char *mode,
     if (r->meta.dtype.descr != NULL)
         memcpy(a->descr, r->meta.dtype.descr, r->meta.dtype.descr_len);
     a->descr[r->meta.dtype.descr_len] = '\0';
+    if (snap != NULL)
+        a->entry = attcache_keep(conn, snap, mode, rep->gen, r->handle, fd, a->map, a->maplen,
+                                 &a->info, a->descr);
     *ret_array = a;
     return 0;
 fail:
@@ -221,6 +231,34 @@ fail:
     /* A reply without a descriptor still created an attachment on the daemon. */
     release_attachment(conn, rep->gen, r->handle);
     return client_fail(rc, "%s", msg);
+}
+
+/* A handle borrowing the cached attachment e (one reference, taken). 0, or -ENOMEM
+ * with the reference given back. */
+static int array_from_entry(sharr_t *conn, struct attcache_entry *e, sharr_array_t **ret_array)
+{
+    struct sharr_array *a = malloc(sizeof(*a) + e->info.descr_len + 1);
+
+    if (a == NULL) {
+        attcache_put(conn, e);
+        return client_fail(-ENOMEM, "out of memory");
+    }
+    client_ref(conn);
+    a->conn = conn;
+    a->pid = e->pid;
+    a->gen = e->gen;
+    a->handle = e->handle;
+    a->fd = e->fd;
+    a->map = e->map;
+    a->maplen = e->maplen;
+    a->data = (char *)e->map + e->info.offset;
+    memcpy(a->mode, e->mode, sizeof(a->mode));
+    a->old = NULL;
+    a->entry = e;
+    a->info = e->info;
+    memcpy(a->descr, e->descr, e->info.descr_len + 1);
+    *ret_array = a;
+    return 0;
 }
 
 /* flags must be among known (a create knows no SHARR_F_OWNER). */
@@ -303,7 +341,7 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
     rc = client_call(conn, &req, &rep);
     if (rc < 0)
         return rc;
-    return array_attach(conn, name, "w+", &r.r, &rep, opts->flags, NULL, ret_array);
+    return array_attach(conn, name, "w+", &r.r, &rep, opts->flags, NULL, NULL, ret_array);
 }
 
 int sharr_open(sharr_t *conn, const char *name, const char *mode,
@@ -317,6 +355,8 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
     struct client_request req = {
         .pack = array_pack_open, .params = &p, .parse = array_parse_attach, .out = &r,
     };
+    struct attcache_entry *entry;
+    struct attcache_snap snap;
     struct timespec start, now;
     int64_t waited_ms;
     int rc;
@@ -349,6 +389,9 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
     p.has_owner = (opts->flags & SHARR_F_OWNER) != 0;
     p.owner = p.has_owner ? opts->owner : 0;
     p.published = (opts->flags & SHARR_F_PUBLISHED) != 0;
+    if (attcache_take(conn, name, meta_mode_name(p.mode), opts->flags,
+                      p.has_owner ? &p.owner : NULL, &entry, &snap) == 1)
+        return array_from_entry(conn, entry, ret_array);
     clock_gettime(CLOCK_MONOTONIC, &start);
 
     /* A waiting open that loses its daemon (a restart) attached nothing: it asks
@@ -370,10 +413,14 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
             p.wait_ms = opts->wait_ms - waited_ms;
         }
     }
+    /* Attachments the cache keeps idle count against the daemon's limits: give them
+     * back and ask once more. */
+    if (rc == -EMFILE && attcache_drop_idle(conn) > 0)
+        rc = client_call(conn, &req, &rep);
     if (rc < 0)
         return rc;
     return array_attach(conn, name, meta_mode_name(p.mode), &r.r, &rep, opts->flags,
-                        p.has_owner ? &p.owner : NULL, ret_array);
+                        p.has_owner ? &p.owner : NULL, &snap, ret_array);
 }
 
 int sharr_close(sharr_array_t *array)
@@ -384,13 +431,20 @@ int sharr_close(sharr_array_t *array)
     if (array == NULL)
         return 0;
     conn = array->conn;
-    if (array->map != NULL)
+    if (array->map != NULL && (array->entry == NULL || array->map != array->entry->map))
         munmap(array->map, array->maplen);
     while (array->old != NULL) {
         struct array_map *m = array->old;
         array->old = m->next;
         munmap(m->map, m->len);
         free(m);
+    }
+    /* A borrowed attachment goes back to the cache, which releases it in time. */
+    if (array->entry != NULL) {
+        attcache_put(conn, array->entry);
+        free(array);
+        client_unref(conn);
+        return 0;
     }
     close(array->fd);
     /* In a forked child the attachment is the parent's: only the local copies go. */
@@ -491,6 +545,7 @@ int sharr_array_refresh(sharr_array_t *array)
 {
     struct sharr_info now;
     struct array_map *keep;
+    bool borrowed;
     int axis, prot, rc;
     struct stat st;
     size_t len;
@@ -520,21 +575,26 @@ int sharr_array_refresh(sharr_array_t *array)
     if (fstat(array->fd, &st) < 0 || st.st_size < 0 || (uint64_t)st.st_size < len)
         return client_fail(-EPROTO, "the descriptor of '%s' is shorter than its header says",
                            array->info.name);
+    /* A mapping borrowed from the cache is shared with other handles: it is never
+     * resized, and stays the cache's; this handle maps the new length for itself. */
+    borrowed = array->entry != NULL && array->map == array->entry->map;
     if (array->map != NULL) {
-        p = mremap(array->map, array->maplen, len, 0);
+        p = borrowed ? MAP_FAILED : mremap(array->map, array->maplen, len, 0);
         if (p == MAP_FAILED) {
-            keep = malloc(sizeof(*keep));
+            keep = borrowed ? NULL : malloc(sizeof(*keep));
             prot = strcmp(array->mode, "r") == 0 ? PROT_READ : PROT_READ | PROT_WRITE;
-            p = keep ? mmap(NULL, len, prot, strcmp(array->mode, "c") == 0 ? MAP_PRIVATE
-                            : MAP_SHARED, array->fd, 0) : MAP_FAILED;
+            p = keep || borrowed ? mmap(NULL, len, prot, strcmp(array->mode, "c") == 0
+                                        ? MAP_PRIVATE : MAP_SHARED, array->fd, 0) : MAP_FAILED;
             if (p == MAP_FAILED) {
-                rc = keep ? -errno : -ENOMEM;
+                rc = keep || borrowed ? -errno : -ENOMEM;
                 free(keep);
                 return client_fail(rc, "mapping '%s' anew: %s", array->info.name,
                                    sharr_strerror(rc));
             }
-            *keep = (struct array_map){ array->map, array->maplen, array->old };
-            array->old = keep;
+            if (keep != NULL) {
+                *keep = (struct array_map){ array->map, array->maplen, array->old };
+                array->old = keep;
+            }
         }
         array->map = p;
         array->maplen = len;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "attcache.h"
 #include "conn.h"
 #include "decoder.h"
 #include "limits.h"
@@ -270,5 +271,8 @@ out:
     } else if (call.fd >= 0) {
         close(call.fd);
     }
+    /* Whatever the request was (an unlink, a stat), the cache lets go of what went
+     * stale or old meanwhile: an idle client's unlinked array is not kept for T. */
+    attcache_sweep(c);
     return rc;
 }

@@ -21,6 +21,7 @@
 
 #include "conn.h"
 #include "decoder.h"
+#include "gens.h"
 #include "limits.h"
 #include "ring.h"
 #include "sockpath.h"
@@ -75,6 +76,12 @@ static void client_link_caps_locked(sharr_t *c, const struct link *link)
         munmap(c->ring, RING_BYTES);
     c->ring = NULL;
     c->ring_off = false;
+    /* Entries of the generation before go at the next sweep: its attachments are gone. */
+    if (c->gens != NULL)
+        munmap(c->gens, GENS_BYTES);
+    c->gens = NULL;
+    c->gens_off = false;
+    c->attach_cache = link->attach_cache;
     c->release_notify = link->release_notify;
     c->release_ring = link->release_ring;
     c->records = link->records;
@@ -150,8 +157,11 @@ static void client_reset_after_fork(sharr_t *c)
     c->reading = false;
     c->calls = NULL;
     c->fdq_len = 0;
-    /* The ring was mapped MADV_DONTFORK: it is not in the child. */
+    /* The ring and the generation page were mapped MADV_DONTFORK: they are not in the
+     * child, nor is any attachment the cache holds. */
     c->ring = NULL;
+    c->gens = NULL;
+    attcache_after_fork(&c->cache, consistent);
     /* Initialised, not destroyed: destroying a condition that parent threads were
      * waiting on blocks forever. */
     pthread_cond_init(&c->cond, NULL);
@@ -271,6 +281,9 @@ void client_ring_set(sharr_t *c, uint64_t gen, void *map)
 
 static void client_free(sharr_t *c)
 {
+    attcache_free(&c->cache);
+    if (c->gens != NULL)
+        munmap(c->gens, GENS_BYTES);
     if (c->ring != NULL)
         munmap(c->ring, RING_BYTES);
     if (c->fd >= 0)
@@ -308,6 +321,7 @@ int sharr_connect(const char *path, sharr_t **ret_conn)
     if (c == NULL)
         return client_fail(-ENOMEM, "out of memory");
     c->fd = -1;
+    attcache_init(&c->cache);
     if (path == NULL) {
         rc = sockpath_client(c->path, sizeof(c->path));
         if (rc < 0) {

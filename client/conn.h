@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/un.h>
 
+#include "attcache.h"
 #include "client.h"
 #include "link.h"
 
@@ -70,6 +71,11 @@ struct sharr {
     bool records;               /* ... and keeps a record dtype's "descr" at create */
     void *ring;                 /* this generation's release ring (RING_BYTES), or NULL */
     bool ring_off;              /* this generation has no ring: releases go as messages */
+    bool attach_cache;          /* this connection's daemon offers "attach_cache" */
+    void *gens;                 /* this generation's generation page (GENS_BYTES, read
+                                 * only, attcache.c), or NULL */
+    bool gens_off;              /* this generation has no page: nothing is cached */
+    struct attcache cache;      /* attachments kept for reuse (attcache.h) */
 };
 
 /* Drop the socket and fail every call in flight with err. Only while nobody reads:

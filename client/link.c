@@ -129,6 +129,7 @@ static int link_await_hello(int fd, struct decoder *dec, struct link *link,
     link->release_ring = r.release_ring;
     link->records = r.records;
     link->watch = r.watch;
+    link->attach_cache = r.attach_cache;
     return 0;
 }
 

@@ -24,6 +24,7 @@ struct link {
     bool release_ring;          /* ... and "release_ring" */
     bool records;               /* ... and "records" */
     bool watch;                 /* ... and "watch" */
+    bool attach_cache;          /* ... and "attach_cache" */
 };
 
 /* Send all len bytes on fd; with pass (not NULL) that descriptor goes with the first.

@@ -111,6 +111,7 @@ static void daemon_on_removed(void *arg, struct registry_array *a)
 {
     struct daemon *d = arg;
 
+    genpage_bump(&d->gens, a->meta.name); /* cached attachments of it are let go */
     descriptors_drop_all(d, a);
     registry_keep_file(&d->store, a); /* a replaced one's file still has the name */
     releases_sweep(d);
@@ -184,10 +185,12 @@ static int daemon_found_volatile(void *arg, const struct meta *m, int fd)
 
 int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t errlen)
 {
+    char gens_err[128];
     size_t kept;
     int r;
 
     memset(d, 0, sizeof(*d));
+    d->gens.fd = -1;
     d->cfg = *cfg;
     d->log.level = cfg->log_level;
     d->log.journal = log_stderr_is_journal();
@@ -224,6 +227,9 @@ int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t e
     quota_init(&d->quota);
     d->registry.quota = &d->quota;
     releases_init(d);
+    /* Without the page clients cache no attachment; the daemon serves all the same. */
+    if (genpage_open(&d->gens, gens_err, sizeof(gens_err)) < 0)
+        log_warning(&d->log, "%s: clients will not cache attachments", gens_err);
     growth_init(d);
     leftover_init(d);
     r = service_start(d, err, errlen);
@@ -312,6 +318,7 @@ void daemon_close(struct daemon *d)
     quota_close(&d->quota);
     store_close(&d->store);
     notify_close(&d->notify);
+    genpage_close(&d->gens);
     if (uv_loop_close(&d->loop) != 0)
         log_warning(&d->log, "the event loop still had open handles at exit");
 }

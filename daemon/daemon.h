@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "conn.h"
+#include "genpage.h"
 #include "growth.h"
 #include "leftover.h"
 #include "log.h"
@@ -58,6 +59,9 @@ struct daemon {
     struct growth growth;   /* persistent files writers grew or cut (growth.c) */
     struct leftover leftover; /* arrays let go of that a process still holds (leftover.c) */
     struct watches watches; /* connections subscribed to events on names (watch.c) */
+    struct genpage gens;    /* counters of events on names, shared read-only with clients
+                             * so they can reuse cached attachments (genpage.c) */
+    uint64_t requests;      /* requests handled since start (stats) */
 };
 
 /* Set up d from cfg: raise RLIMIT_NOFILE, listen, open the store and load its

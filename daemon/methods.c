@@ -66,6 +66,7 @@ static const struct {
     { "chmod", methods_chmod, false },     { "chown", methods_chown, false },
     { "ring", methods_ring, false },       { "publish", methods_publish, false },
     { "grow", methods_grow, false },       { "watch", methods_watch, false },
+    { "gens", methods_gens, false },
 };
 
 bool methods_dispatch(struct conn *c, const msgpack_object *obj, const int *fds, unsigned nfds)
@@ -87,6 +88,7 @@ bool methods_dispatch(struct conn *c, const msgpack_object *obj, const int *fds,
                         (unsigned long long)c->id, c->peer.pid, err);
         conn_close(c, "malformed message");
     } else if (msg.type == CODEC_REQUEST) {
+        daemon_of(c)->requests++;
         while (i < sizeof(methods_table) / sizeof(methods_table[0])
                && strcmp(msg.method, methods_table[i].name) != 0)
             i++;

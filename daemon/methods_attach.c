@@ -1,4 +1,4 @@
-/* methods_attach.c — open, release and ring: what makes a connection's attachments and
+/* methods_attach.c — open, release, ring and gens: what makes a connection's attachments and
  * what drops them. An open of a name not there yet waits in the registry (methods_wait)
  * holding a reference to its connection. The arrays themselves are made elsewhere
  * (methods_jobs.c); this file only attaches to ready ones.
@@ -19,6 +19,7 @@
 #include "growth.h"
 #include "methods_reply.h"
 #include "releases.h"
+#include "gens.h"
 #include "ring.h"
 #include "session.h"
 
@@ -261,5 +262,21 @@ int methods_ring(struct conn *c, const struct codec_msg *msg)
     msgpack_sbuffer_init(&sb);
     methods_send(c, &sb, codec_pack_reply_ring(&sb, msg->msgid, RING_BYTES), fd);
     conn_release_fd(c, fd); /* the daemon keeps its mapping, not the descriptor */
+    return 0;
+}
+
+/* A read-only descriptor of the daemon's generation page (genpage.h) with the reply. */
+int methods_gens(struct conn *c, const struct codec_msg *msg)
+{
+    char err[METHODS_ERR_MAX] = "";
+    msgpack_sbuffer sb;
+    int fd, r;
+
+    r = genpage_reopen(&daemon_of(c)->gens, &fd, err, sizeof(err));
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, "%s", err);
+    msgpack_sbuffer_init(&sb);
+    methods_send(c, &sb, codec_pack_reply_ring(&sb, msg->msgid, GENS_BYTES), fd);
+    conn_release_fd(c, fd);
     return 0;
 }

@@ -20,11 +20,12 @@ struct conn;
 int methods_attach_reply(struct conn *c, uint32_t msgid, struct registry_array *a,
                          enum meta_mode mode);
 
-/* The handlers of open, release and ring: each answers msg exactly once, now or later
+/* The handlers of open, release, ring and gens: each answers msg exactly once, now or later
  * (an open that waits for its name), and returns 0 or the error answered. */
 int methods_open(struct conn *c, const struct codec_msg *msg);
 int methods_release(struct conn *c, const struct codec_msg *msg);
 int methods_ring(struct conn *c, const struct codec_msg *msg);
+int methods_gens(struct conn *c, const struct codec_msg *msg);
 
 /* release as a notification: the same effect, and no reply, whatever happened. */
 void methods_release_notified(struct conn *c, const struct codec_msg *msg);

@@ -41,6 +41,7 @@ static void grow_apply(struct daemon *d, struct registry_array *a, const struct 
 {
     memcpy(a->meta.shape, to->shape, sizeof(a->meta.shape));
     a->meta.nbytes = to->nbytes;
+    genpage_bump(&d->gens, a->meta.name);
     if (a->named)
         watch_emit(&d->watches, EVENT_RESIZED, a);
 }

@@ -71,6 +71,7 @@ int publish_array(struct daemon *d, const struct access_peer *peer, struct regis
     }
     a->meta.published = true;
     registry_wake(&d->registry, a);
+    genpage_bump(&d->gens, a->meta.name); /* no cached r+ attachment is handed out again */
     if (a->named)
         watch_emit(&d->watches, EVENT_PUBLISHED, a);
     return 0;

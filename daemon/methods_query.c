@@ -110,6 +110,7 @@ int methods_stats(struct conn *c, const struct codec_msg *msg)
     s.attachments = d->registry.nattached;
     s.watches = d->watches.n;
     s.queued_bytes = d->conns.queued_total;
+    s.requests = d->requests;
     methods_statvfs(d->store.path, &s.persist_capacity, &s.persist_free);
     methods_statvfs("/dev/shm", &s.volatile_capacity, &s.volatile_free);
     s.pid = (uint32_t)getpid();
@@ -165,6 +166,7 @@ int methods_chmod(struct conn *c, const struct codec_msg *msg)
     r = ownership_chmod(daemon_of(c), &c->peer, a, p.perm, err, sizeof(err));
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
+    genpage_bump(&daemon_of(c)->gens, a->meta.name); /* checked again at the next attach */
     watch_emit_change(&daemon_of(c)->watches, EVENT_CHMOD, a, &before);
     return methods_stat_reply(c, msg->msgid, a);
 }
@@ -187,6 +189,7 @@ int methods_chown(struct conn *c, const struct codec_msg *msg)
                         p.has_gid ? &p.gid : NULL, err, sizeof(err));
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
+    genpage_bump(&daemon_of(c)->gens, a->meta.name);
     watch_emit_change(&daemon_of(c)->watches, EVENT_CHOWN, a, &before);
     return methods_stat_reply(c, msg->msgid, a);
 }

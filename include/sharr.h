@@ -131,7 +131,9 @@ struct sharr_stats {
     uint64_t watches;                /* connections watching for events (sharr_watch_open) */
     uint64_t queued_bytes;           /* memory of the replies and events the daemon holds
                                       * for clients that have not read them yet */
-    uint64_t reserved[11];           /* zero: see "Structs the library fills" above */
+    uint64_t requests;               /* requests sharrd has answered since it started (this
+                                      * stats request included); 0 from a sharrd before it */
+    uint64_t reserved[10];           /* zero: see "Structs the library fills" above */
 };
 
 /* Option structs start with their size. Start from the initialiser below (or set
@@ -230,8 +232,20 @@ SHARR_EXPORT int sharr_adopt(sharr_t *conn, const char *name, int fd,
  * create) is refused likewise when it belongs to neither. */
 SHARR_EXPORT int sharr_open(sharr_t *conn, const char *name, const char *mode,
                             const struct sharr_open_opts *opts, sharr_array_t **ret_array);
+/* The cache of attachments: an open in mode r or r+ (flags none, SHARR_F_OWNER or
+ * SHARR_F_PUBLISHED) of an array this connection holds in that mode, or closed within
+ * $SHARR_CACHE_MS, is answered with no request to sharrd and shares the mapping
+ * (sharr_array_data gives the same address); sharrd counts one attachment for it.
+ * Never after the name was unlinked, overwritten, chmod-ed, chown-ed, grown or
+ * published (sharrd's generation page tells), after a reconnect, nor in a forked
+ * child. Modes c and SHARR_F_NOMAP or SHARR_F_POPULATE always ask sharrd. */
 
 /* Unmap, close the descriptor and tell the daemon the attachment is released.
+ * With libsharr's cache of attachments (below) a handle of mode r or r+ is a reference
+ * to a cached attachment instead: closing the last one keeps it mapped and attached
+ * for reuse, for up to $SHARR_CACHE_MS milliseconds (10000), at most $SHARR_CACHE_MAX
+ * (16) such per connection; it is released when it ages, makes room, or its name
+ * changes (read at sharr_connect; SHARR_CACHE_MAX=0 turns the cache off).
  * Always frees the handle, also when the release cannot be delivered (the error is
  * then returned). The release does not wait for the daemon: it is posted in the
  * connection's release ring (no message, no system call), or sent as a notification

@@ -71,6 +71,7 @@ struct codec_hello_reply {
     bool release_ring;          /* capability "release_ring": the method ring (ring.h) */
     bool records;               /* capability "records": create keeps a record's "descr" */
     bool watch;                 /* capability "watch": the method watch (codec_watch.c) */
+    bool attach_cache;          /* capability "attach_cache": the method gens (gens.h) */
 };
 
 struct codec_create {           /* create request; w+ is overwrite = true */
@@ -189,6 +190,8 @@ int codec_pack_release_notify(msgpack_sbuffer *out, const struct codec_release *
 int codec_pack_list(msgpack_sbuffer *out, uint32_t msgid, const struct codec_list *p);
 int codec_pack_stats(msgpack_sbuffer *out, uint32_t msgid);
 int codec_pack_ring(msgpack_sbuffer *out, uint32_t msgid);
+/* gens: no params; answered as ring is, {"size": GENS_BYTES, "fd": true}. */
+int codec_pack_gens(msgpack_sbuffer *out, uint32_t msgid);
 
 int codec_pack_reply_hello(msgpack_sbuffer *out, uint32_t msgid,
                            const struct codec_hello_reply *r);

@@ -18,11 +18,12 @@
  * method and create's "max_len") change what a client may send; the others are
  * informational ("open_owner": open checks its "owner"; "user_names": names under
  * "uid<N>." are N's; "sync_handle": sync takes the attachment's handle; "watch": the
- * method watch and its event notifications). */
+ * method watch and its event notifications; "attach_cache": the method gens, whose
+ * page lets a client reuse its attachments without a round trip, gens.h). */
 static const char *const codec_capabilities[] = {
     "open_wait", "persist", "overwrite", "sync", "list_paging", "holders", "adopt",
     "release_notify", "release_ring", "open_owner", "user_names", "sync_handle",
-    "records", "publish", "grow", "watch",
+    "records", "publish", "grow", "watch", "attach_cache",
 };
 
 int codec_pack_reply_ring(msgpack_sbuffer *out, uint32_t msgid, uint32_t size)
@@ -147,6 +148,7 @@ int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_rep
     out->release_ring = false;
     out->records = false;
     out->watch = false;
+    out->attach_cache = false;
     if ((r = codec_map(&c, result, false, "the result")) < 0 ||
         (r = CODEC_GET(&c, result, "version", true, codec_u32, &out->version)) < 0 ||
         (r = CODEC_GET(&c, result, "server", false, codec_str, out->server, sizeof(out->server),
@@ -181,6 +183,9 @@ int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_rep
                 out->records = true;
             if (cap->size == sizeof("watch") - 1 && memcmp(cap->ptr, "watch", cap->size) == 0)
                 out->watch = true;
+            if (cap->size == sizeof("attach_cache") - 1 &&
+                memcmp(cap->ptr, "attach_cache", cap->size) == 0)
+                out->attach_cache = true;
         }
     }
     return 0;

@@ -138,6 +138,11 @@ int codec_pack_ring(msgpack_sbuffer *out, uint32_t msgid)
     return codec_pack_bare(out, msgid, "ring");
 }
 
+int codec_pack_gens(msgpack_sbuffer *out, uint32_t msgid)
+{
+    return codec_pack_bare(out, msgid, "gens");
+}
+
 int codec_parse_msg(const msgpack_object *obj, struct codec_msg *out,
                     int *ret_msgid_known, char *err, size_t errlen)
 {

@@ -34,7 +34,8 @@
     X(bytes_grown, uint64_t, "bytes_grown", 0)                         \
     X(arrays_damaged, uint64_t, "arrays_damaged", 0)                   \
     X(watches, uint64_t, "watches", 0)                                 \
-    X(queued_bytes, uint64_t, "queued_bytes", 0)
+    X(queued_bytes, uint64_t, "queued_bytes", 0)                       \
+    X(requests, uint64_t, "requests", 0)
 
 /* Expanders for the common uses: a struct member, and one per field (a count). */
 #define PROTO_STATS_MEMBER(field, type, key, required) type field;

@@ -147,6 +147,7 @@ class Stats:
     arrays_damaged: int          # persistent arrays kept aside at start or cut short
     watches: int                 # connections watching for events
     queued_bytes: int            # replies and events held for clients yet to read them
+    requests: int                # requests sharrd answered since it started
 
     @classmethod
     def from_c(cls, c):

@@ -83,8 +83,8 @@ class Stats(ctypes.Structure):
         ("uptime_ms", ctypes.c_int64),
     ] + [(f, ctypes.c_uint64) for f in (
         "volatile_limit", "volatile_limit_per_uid", "volatile_reserved",
-        "bytes_grown", "arrays_damaged", "watches", "queued_bytes")] + [
-        ("reserved", ctypes.c_uint64 * 11),
+        "bytes_grown", "arrays_damaged", "watches", "queued_bytes", "requests")] + [
+        ("reserved", ctypes.c_uint64 * 10),
     ]
 
 
