@@ -194,8 +194,8 @@ void format_json_info(FILE *out, const struct sharr_info *in, const char *descr)
             ", \"owner\": ", in->perm, in->uid, in->gid);
     format_json_string(out, format_user(in->uid, user, sizeof(user)));
     fprintf(out, ", \"ctime_ns\": %" PRId64 ", \"attached\": %" PRIu32 ", \"grown\": %"
-            PRIu64 ", \"damaged\": %s}", in->ctime_ns, in->nattached, in->grown,
-            in->damaged ? "true" : "false");
+            PRIu64 ", \"damaged\": %s, \"page_size\": %" PRIu32 "}", in->ctime_ns,
+            in->nattached, in->grown, in->damaged ? "true" : "false", in->page_size);
 }
 
 struct format_table *format_table_new(const char *align)

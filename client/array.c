@@ -26,6 +26,8 @@
 #define ARRAY_KNOWN_FLAGS (SHARR_F_NOMAP | SHARR_F_POPULATE)
 #define ARRAY_OPEN_FLAGS (ARRAY_KNOWN_FLAGS | SHARR_F_OWNER)
 #define ARRAY_MSG_MAX 384
+#define ARRAY_SMALL_PAGE_MAX 65536          /* a page size above this is a huge page's */
+#define ARRAY_HUGE_PAGE_MAX (1u << 30)      /* the largest huge page (x86-64's 1 GiB) */
 
 struct sharr_array {
     sharr_t *conn;        /* holds one reference */
@@ -84,6 +86,19 @@ static int array_check_owner(const char *name, const struct codec_attach_reply *
         return -EACCES;
     }
     return 0;
+}
+
+/* Bytes to map of the array m: its header and data, rounded up to whole pages of
+ * m->page_size when that is a huge page size (a power of two up to 1 GiB), as the
+ * daemon sized the file: a hugetlb mapping is unmapped only in whole huge pages. */
+static size_t array_map_length(const struct meta *m)
+{
+    size_t len = (size_t)(m->offset + m->nbytes), page = m->page_size;
+
+    if (page > ARRAY_SMALL_PAGE_MAX && page <= ARRAY_HUGE_PAGE_MAX && (page & (page - 1)) == 0
+        && len <= SIZE_MAX - page)
+        len = (len + page - 1) / page * page;
+    return len;
 }
 
 /* Turn an attach reply and its descriptor into a handle. Takes ownership of
@@ -159,7 +174,7 @@ static int array_attach(sharr_t *conn, const char *name, const char *mode,
     /* The data offset need not be page aligned (an adopted numpy file has its data at
      * 128, say): map from byte 0 and point past the header. */
     if (!(flags & SHARR_F_NOMAP)) {
-        size_t len = (size_t)(r->meta.offset + r->meta.nbytes);
+        size_t len = array_map_length(&r->meta);
         void *p = mmap(NULL, len, prot, mflags, fd, 0);
 
         if (p == MAP_FAILED) {
@@ -168,6 +183,11 @@ static int array_attach(sharr_t *conn, const char *name, const char *mode,
                      sharr_strerror(rc));
             goto fail;
         }
+        /* Huge pages: shmem under shmem_enabled=advise maps them (and a copy-on-write
+         * mapping copies into them) only where asked to; elsewhere the advice is
+         * harmless, and ignored where it does not apply (a hugetlb mapping). */
+        if (r->meta.page_size > ARRAY_SMALL_PAGE_MAX)
+            madvise(p, len, MADV_HUGEPAGE);
         a->map = p;
         a->maplen = len;
         a->data = (char *)p + r->meta.offset;

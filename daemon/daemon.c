@@ -23,6 +23,7 @@
 #include "conn.h"
 #include "descriptors.h"
 #include "fdstore.h"
+#include "hugepages.h"
 #include "methods.h"
 #include "nofile.h"
 #include "recover.h"
@@ -127,12 +128,20 @@ static void daemon_log_memory(struct daemon *d)
 {
     const struct memlimit *ml = &d->cfg.memory;
     const struct policy *p = &d->cfg.policy;
+    struct hugepages_host host;
+    uint64_t huge;
+
+    hugepages_read("", true, &host);
+    huge = hugepages_size_now(&host, d->cfg.huge_pages);
 
     log_info(&d->log, "memory: %" PRIu64 " bytes (%s); volatile arrays: at most %" PRIu64
              " bytes in all, %" PRIu64 " per uid (0: no limit)", ml->ceiling,
              ml->cgroup < ml->total || (ml->total == 0 && ml->cgroup_file[0])
                  ? ml->cgroup_file : "MemTotal of /proc/meminfo",
              p->max_volatile_bytes, p->max_volatile_bytes_per_uid);
+    log_info(&d->log, "huge pages: %s; a large volatile array created now gets pages of %"
+             PRIu64 " bytes", hugepages_mode_name(d->cfg.huge_pages),
+             huge ? huge : (uint64_t)sysconf(_SC_PAGESIZE));
     if (ml->ceiling == 0 && (p->volatile_share.percent || p->volatile_uid_share.percent))
         log_warning(&d->log, "cannot tell how much memory there is: the volatile caps given "
                     "as a percentage are off");

@@ -7,6 +7,7 @@
 #include "fdstore.h"
 
 #include <errno.h>
+#include <linux/magic.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -124,6 +126,34 @@ int fdstore_drop(const struct notify *n, const struct meta *m, int fd)
     return r < 0 ? r : fdstore_remove_name(n, fdname);
 }
 
+/* The page size of a data memfd of st whose header and data take need bytes: a
+ * hugetlb file's (a multiple of which it is long), else the THP size when the file is
+ * need rounded up to it (memstore.c sized it for huge pages), else the system's. -EINVAL
+ * when the size fits none of these. */
+static int fdstore_pages(int fd, const struct stat *st, uint64_t need, uint32_t *ret_page)
+{
+    uint64_t size = (uint64_t)st->st_size, page = (uint64_t)sysconf(_SC_PAGESIZE);
+    unsigned long long pmd = 0;
+    struct statfs fs;
+    FILE *f;
+
+    if (fstatfs(fd, &fs) == 0 && fs.f_type == HUGETLBFS_MAGIC && fs.f_bsize > 0) {
+        page = (uint64_t)fs.f_bsize;
+    } else if (size != need) {
+        f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "re");
+        if (f && fscanf(f, "%llu", &pmd) != 1)
+            pmd = 0;
+        if (f)
+            fclose(f);
+        page = pmd;
+    }
+    if (page == 0 || page > UINT32_MAX || size < need
+        || (size != need && size != (need + page - 1) / page * page))
+        return -EINVAL;
+    *ret_page = (uint32_t)page;
+    return 0;
+}
+
 /* Check an entry's two descriptors and fill its meta. 0, or -EINVAL with a reason. */
 static int fdstore_check(struct fdstore_entry *e, char *err, size_t errlen)
 {
@@ -158,7 +188,8 @@ static int fdstore_check(struct fdstore_entry *e, char *err, size_t errlen)
         return -EINVAL;
     }
     if (npy_header_parse(header, (size_t)n, m, &offset, err, errlen) < 0
-        || offset != NPY_HEADER_LEN || (uint64_t)st.st_size != offset + m->nbytes) {
+        || offset != NPY_HEADER_LEN || fdstore_pages(e->data, &st, offset + m->nbytes,
+                                                     &m->page_size) < 0) {
         snprintf(err, errlen, "its .npy header does not describe it");
         return -EINVAL;
     }

@@ -16,6 +16,10 @@
 
 #include "npy.h"
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
 #define MEMSTORE_BUDGET_TTL_NS (1000ull * 1000 * 1000) /* a reading older than 1 s is read again */
 
 /* MemAvailable of /proc/meminfo in bytes, or UINT64_MAX when unknown. */
@@ -72,51 +76,108 @@ void memstore_budget_done(struct memstore_budget *b, uint64_t size)
     b->running = memstore_less(b->running, size);
 }
 
-int memstore_create(const struct meta *m, int *ret_fd, char *err, size_t errlen)
+/* A memfd named after the array: the label shows in /proc/PID/fd and helps whoever
+ * debugs memory use. memfds start as 0777: another uid could reopen a read-only
+ * descriptor for writing through /proc/self/fd/N, hence the fchmod. */
+static int memstore_memfd(const struct meta *m, unsigned flags, char *err, size_t errlen)
 {
-    uint8_t header[NPY_HEADER_LEN];
-    uint64_t size = NPY_HEADER_LEN + m->nbytes;
     char label[64];
     size_t n;
     int fd, r;
 
-    r = npy_header_format(m, header);
-    if (r < 0) {
-        snprintf(err, errlen, "cannot describe %s in a .npy header", m->dtype.str);
-        return r;
-    }
-    /* The label shows in /proc/PID/fd and helps whoever debugs memory use. */
     memcpy(label, "sharr:", 6);
     n = strnlen(m->name, sizeof(label) - 7);
     memcpy(label + 6, m->name, n);
     label[6 + n] = '\0';
-    fd = memfd_create(label, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    fd = memfd_create(label, MFD_CLOEXEC | MFD_ALLOW_SEALING | flags);
     if (fd < 0) {
         r = -errno;
         snprintf(err, errlen, "memfd_create: %s", strerror(errno));
         return r;
     }
-    /* memfds start as 0777: another uid could reopen a read-only descriptor for
-     * writing through /proc/self/fd/N. The header's write and posix_fallocate then
-     * give the file its size. */
     if (fchmod(fd, 0600) < 0) {
         r = -errno;
         snprintf(err, errlen, "cannot restrict the array's mode: %s", strerror(errno));
-        goto close_fd;
+        close(fd);
+        return r;
     }
-    if (pwrite(fd, header, sizeof(header), 0) != (ssize_t)sizeof(header)) {
-        r = -EIO;
-        snprintf(err, errlen, "cannot write the .npy header");
-        goto close_fd;
+    return fd;
+}
+
+/* Write the header through a mapping of len bytes from byte 0, and with populate
+ * allocate every page of it too (MADV_POPULATE_WRITE; MADV_HUGEPAGE first when thp).
+ * The only way to write a hugetlb file (it has no write()), and the only way shmem
+ * under shmem_enabled=advise hands out huge pages. The daemon maps array data nowhere
+ * else: no client holds this memfd yet, so none can cut it under the mapping. */
+static int memstore_map_write(int fd, const uint8_t *header, size_t hlen, uint64_t len,
+                              bool thp, bool populate, char *err, size_t errlen)
+{
+    void *p = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    int r = 0;
+
+    if (p == MAP_FAILED) {
+        r = -errno;
+        snprintf(err, errlen, "cannot map the new array: %s", strerror(errno));
+        return r;
     }
-    r = -posix_fallocate(fd, 0, (off_t)size);
+    if (thp)
+        madvise(p, (size_t)len, MADV_HUGEPAGE);
+    memcpy(p, header, hlen);
+    if (populate && madvise(p, (size_t)len, MADV_POPULATE_WRITE) < 0) {
+        r = -errno;
+        snprintf(err, errlen, "cannot allocate the new array's pages: %s", strerror(errno));
+    }
+    munmap(p, (size_t)len);
+    return r;
+}
+
+/* Give fd, whose size is set, every page up to size. */
+static int memstore_allocate(int fd, uint64_t size, bool hugetlb, char *err, size_t errlen)
+{
+    /* hugetlbfs has fallocate(2) but no write(): glibc's emulation of posix_fallocate
+     * would not do there. */
+    int r = hugetlb ? (fallocate(fd, 0, 0, (off_t)size) < 0 ? -errno : 0)
+                    : -posix_fallocate(fd, 0, (off_t)size);
+
     if (r < 0) {
         if (r == -ENOSPC || r == -ENOMEM)
             r = -ENOSPC;
         snprintf(err, errlen, "not enough memory for %llu bytes of volatile array: %s",
                  (unsigned long long)size, strerror(-r));
+    }
+    return r;
+}
+
+/* Build the memfd of m backed as hp says. */
+static int memstore_build(const struct meta *m, const struct hugepages_choice *hp,
+                          const uint8_t *header, int *ret_fd, char *err, size_t errlen)
+{
+    bool hugetlb = hp->kind == HUGEPAGES_POOL;
+    uint64_t size = hp->kind == HUGEPAGES_SMALL ? NPY_HEADER_LEN + m->nbytes : hp->size;
+    int fd, r;
+
+    fd = memstore_memfd(m, hugetlb ? MFD_HUGETLB : 0, err, errlen);
+    if (fd < 0)
+        return fd;
+    /* The size first: shmem_enabled=within_size gives huge pages only below it. */
+    if (hp->kind != HUGEPAGES_SMALL && ftruncate(fd, (off_t)size) < 0) {
+        r = -errno;
+        snprintf(err, errlen, "cannot size the array: %s", strerror(errno));
         goto close_fd;
     }
+    if (hugetlb || hp->kind == HUGEPAGES_SHMEM_MAPPED) {
+        r = memstore_map_write(fd, header, NPY_HEADER_LEN, hugetlb ? hp->page_size : size,
+                               !hugetlb, !hugetlb, err, errlen);
+        if (r < 0)
+            goto close_fd;
+    } else if (pwrite(fd, header, NPY_HEADER_LEN, 0) != (ssize_t)NPY_HEADER_LEN) {
+        r = -EIO;
+        snprintf(err, errlen, "cannot write the .npy header");
+        goto close_fd;
+    }
+    r = memstore_allocate(fd, size, hugetlb, err, errlen);
+    if (r < 0)
+        goto close_fd;
     if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
         r = -errno;
         snprintf(err, errlen, "cannot seal the array: %s", strerror(errno));
@@ -127,5 +188,31 @@ int memstore_create(const struct meta *m, int *ret_fd, char *err, size_t errlen)
 
 close_fd:
     close(fd);
+    return r;
+}
+
+int memstore_create(struct meta *m, const struct hugepages_choice *hp, int *ret_fd,
+                    char *err, size_t errlen)
+{
+    struct hugepages_choice small = { .kind = HUGEPAGES_SMALL,
+                                      .page_size = (uint64_t)sysconf(_SC_PAGESIZE) };
+    uint8_t header[NPY_HEADER_LEN];
+    int r;
+
+    r = npy_header_format(m, header);
+    if (r < 0) {
+        snprintf(err, errlen, "cannot describe %s in a .npy header", m->dtype.str);
+        return r;
+    }
+    r = memstore_build(m, hp, header, ret_fd, err, errlen);
+    /* The pool ran dry since the choice (another create, another program): small
+     * pages serve as well, only slower to fault in. */
+    if (hp->kind == HUGEPAGES_POOL && (r == -ENOMEM || r == -ENOSPC)) {
+        r = memstore_build(m, &small, header, ret_fd, err, errlen);
+        if (r == 0) {
+            m->page_size = (uint32_t)small.page_size;
+            return 1;
+        }
+    }
     return r;
 }

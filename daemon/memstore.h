@@ -1,7 +1,8 @@
 /* memstore.h — volatile arrays: sealed memfd files that live in memory only.
  *
  * A memfd cannot be shrunk or grown once sealed, so no client holding a writable
- * descriptor can make other mappers die of SIGBUS. The daemon never maps it.
+ * descriptor can make other mappers die of SIGBUS. The daemon maps it only while it
+ * builds it, before any client can hold it (a hugetlb file has no write()).
  */
 #ifndef DAEMON_MEMSTORE_H
 #define DAEMON_MEMSTORE_H
@@ -9,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hugepages.h"
 #include "meta.h"
 
 /* Volatile bytes the kernel can spare, from /proc/meminfo's MemAvailable: a check
@@ -35,12 +37,15 @@ int memstore_budget_take(struct memstore_budget *b, uint64_t size, uint64_t now_
 /* The create granted size bytes by memstore_budget_take is done (built or failed). */
 void memstore_budget_done(struct memstore_budget *b, uint64_t size);
 
-/* Create the memfd of m (m->nbytes of data after the npy header at 4096): mode
- * 0600, header written, every page allocated (posix_fallocate: slow for large
- * arrays, so call it on the thread pool), sealed against shrink, grow and further
- * seals. The caller has checked the size against a memstore_budget. Returns 0 and
- * sets *ret_fd (O_RDWR, O_CLOEXEC), or a negative errno with a message in err;
- * nothing is left behind on failure. */
-int memstore_create(const struct meta *m, int *ret_fd, char *err, size_t errlen);
+/* Create the memfd of m (m->nbytes of data after the npy header at 4096), backed as
+ * hp says (hugepages.h; HUGEPAGES_SMALL: exactly header and data long, else hp->size,
+ * whole huge pages): mode 0600, header written, every page allocated
+ * (slow for large arrays, so call it on the thread pool), sealed against shrink, grow
+ * and further seals. The caller has checked the size against a memstore_budget.
+ * Returns 0, or 1 when the hugetlb pool had too few pages left and the array got small
+ * pages instead (m->page_size then says so), and sets *ret_fd (O_RDWR, O_CLOEXEC); or
+ * a negative errno with a message in err, leaving nothing behind. */
+int memstore_create(struct meta *m, const struct hugepages_choice *hp, int *ret_fd,
+                    char *err, size_t errlen);
 
 #endif

@@ -42,7 +42,10 @@ struct quota_uid quota_of(const struct quota *q, uint32_t uid)
 
 struct quota_cost quota_cost_of(const struct meta *m)
 {
-    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), size = m->offset + m->nbytes;
+    /* A volatile array's memfd is a whole number of its pages: huge pages are counted
+     * whole, as the kernel takes them. */
+    uint64_t page = m->page_size ? m->page_size : (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t size = m->offset + m->nbytes;
     struct quota_cost c = { .bytes = m->nbytes + m->grown };
 
     if (!m->persist)

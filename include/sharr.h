@@ -82,7 +82,11 @@ struct sharr_info {
     uint32_t descr_len;              /* a record dtype (dtype "|V<itemsize>"): the bytes of
                                       * its description, which sharr_array_descr and
                                       * sharr_describe give; 0 for every other dtype */
-    uint32_t reserved[34];           /* zero: see "Structs the library fills" above */
+    uint32_t page_size;              /* volatile: bytes of the pages backing it, 4096 or a
+                                      * huge page size (2 MiB on x86-64); its memory is a
+                                      * whole number of them. 0: persistent, or a daemon
+                                      * that does not say */
+    uint32_t reserved[33];           /* zero: see "Structs the library fills" above */
 };
 
 /* What the daemon says of itself (reply to hello). */
@@ -119,7 +123,10 @@ struct sharr_stats {
                                       * does not match it; files kept, name reserved, not
                                       * in the other counts), or served with a file a
                                       * writer cut below its data (in the counts) */
-    uint64_t reserved[13];           /* zero: see "Structs the library fills" above */
+    uint64_t volatile_huge;          /* of volatile_reserved, the memory in huge pages */
+    uint64_t huge_page_size;         /* the huge page size a large volatile array created
+                                      * now would get (sharrd --huge-pages); 0: none */
+    uint64_t reserved[11];           /* zero: see "Structs the library fills" above */
 };
 
 /* Option structs start with their size. Start from the initialiser below (or set

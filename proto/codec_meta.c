@@ -55,7 +55,7 @@ static bool codec_meta_packable(const struct meta *m)
 
 /* Bytes of a packed array map besides its name, path and shape entries: the map
  * and key headers, the dtype and order and every number at their widest. */
-#define CODEC_META_FIXED_MAX 240
+#define CODEC_META_FIXED_MAX 256
 
 /* The most bytes codec_put_meta writes for m. */
 static size_t codec_meta_packed_max(const struct meta *m)
@@ -133,7 +133,7 @@ static inline char *codec_put_shape(char *p, bool keyed, enum codec_meta_key k, 
     codec_put_str(p, keyed, k, (m)->dtype.descr, strnlen((m)->dtype.descr, \
                                                          sizeof((m)->dtype.descr)))
 
-/* Whether an array map leaves key k out: grown, damaged and descr appear only when they
+/* Whether an array map leaves key k out: grown, damaged, descr and page_size appear only when they
  * say something (not 0, not false, not ""), so a healthy array's map is no longer than
  * before they existed; a reader takes an absent one as its default. A list row has every column. */
 static inline bool codec_meta_omitted(enum codec_meta_key k, const struct meta *m)
@@ -145,6 +145,8 @@ static inline bool codec_meta_omitted(enum codec_meta_key k, const struct meta *
         return !m->damaged;
     case CODEC_META_DESCR:
         return m->dtype.descr[0] == '\0';
+    case CODEC_META_PAGE_SIZE:
+        return m->page_size == 0;
     default:
         return false;
     }
@@ -159,7 +161,8 @@ static char *codec_put_meta(char *p, const struct meta *m, bool keyed)
     if (keyed)
         p = pack_map(p, CODEC_META_NKEYS - codec_meta_omitted(CODEC_META_GROWN, m) -
                             codec_meta_omitted(CODEC_META_DAMAGED, m) -
-                            codec_meta_omitted(CODEC_META_DESCR, m));
+                            codec_meta_omitted(CODEC_META_DESCR, m) -
+                            codec_meta_omitted(CODEC_META_PAGE_SIZE, m));
     else
         p = pack_array(p, CODEC_META_NKEYS);
 #define CODEC_META_PUT(id, field, key, kind, required)           \
@@ -386,6 +389,7 @@ static int codec_meta_values(const struct codec_ctx *c, const msgpack_object *co
     out->path[0] = '\0';
     out->grown = 0;
     out->damaged = false;
+    out->page_size = 0;
 #define CODEC_META_CHECK(id, field, key, kind, required)                                 \
     if ((r = CODEC_CHECK_##kind(c, key, v[CODEC_META_##id], out, field)) < 0)             \
         return r;

@@ -38,6 +38,9 @@ struct meta {
                           * what its data needs, charged to the owner; else 0 */
     bool damaged;        /* persistent arrays: the file is shorter than offset + nbytes
                           * (cut by a writer); mappers of the missing part get SIGBUS */
+    uint32_t page_size;  /* volatile arrays: the size of the pages backing the memfd
+                          * (4096, or a huge page size, a multiple of which the memfd's
+                          * size then is); 0 for persistent arrays or when not known */
 };
 
 /* The array record, field by field in the order it travels: X(ID, field, wire key,
@@ -66,7 +69,8 @@ struct meta {
     X(PATH, path, "path", TEXT, 0)                       \
     X(GROWN, grown, "grown", U64, 0)                     \
     X(DAMAGED, damaged, "damaged", BOOL, 0)              \
-    X(DESCR, descr_len, "descr", DESCR, 0)
+    X(DESCR, descr_len, "descr", DESCR, 0)              \
+    X(PAGE_SIZE, page_size, "page_size", U32, 0)
 
 /* "r", "r+", "c" -> mode; 0 or -EINVAL. ("w+" is create with overwrite, not an open.) */
 int meta_mode_parse(const char *s, enum meta_mode *ret_mode);

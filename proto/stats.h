@@ -32,7 +32,9 @@
     X(volatile_limit_per_uid, uint64_t, "volatile_limit_per_uid", 0)   \
     X(volatile_reserved, uint64_t, "volatile_reserved", 0)             \
     X(bytes_grown, uint64_t, "bytes_grown", 0)                         \
-    X(arrays_damaged, uint64_t, "arrays_damaged", 0)
+    X(arrays_damaged, uint64_t, "arrays_damaged", 0)                   \
+    X(volatile_huge, uint64_t, "volatile_huge", 0)                     \
+    X(huge_page_size, uint64_t, "huge_page_size", 0)
 
 /* Expanders for the common uses: a struct member, and one per field (a count). */
 #define PROTO_STATS_MEMBER(field, type, key, required) type field;

@@ -67,6 +67,8 @@ class ArrayInfo:
     grown: int          # persistent: bytes a writer allocated in the file beyond its
                         # data, counted in the owner's quota; else 0
     damaged: bool       # persistent: a writer cut the file below its data
+    page_size: int      # volatile: bytes of the pages backing it (4096, or a huge page
+                        # size); 0 for persistent arrays or when the daemon does not say
 
     @classmethod
     def from_c(cls, c, descr=None):
@@ -92,6 +94,7 @@ class ArrayInfo:
             path=c.path.decode() or None,
             grown=c.grown,
             damaged=bool(c.damaged),
+            page_size=c.page_size,
         )
         return info
 
@@ -141,6 +144,8 @@ class Stats:
     volatile_reserved: int       # memory volatile arrays hold or are being given
     bytes_grown: int             # bytes writers added to persistent files beyond data
     arrays_damaged: int          # persistent arrays kept aside at start or cut short
+    volatile_huge: int           # of volatile_reserved, the memory in huge pages
+    huge_page_size: int          # huge page size a large new array would get; 0: none
 
     @classmethod
     def from_c(cls, c):

@@ -48,7 +48,8 @@ class Info(ctypes.Structure):
         ("grown", ctypes.c_uint64),
         ("damaged", ctypes.c_int),
         ("descr_len", ctypes.c_uint32),
-        ("reserved", ctypes.c_uint32 * 34),
+        ("page_size", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32 * 33),
     ]
 
 
@@ -79,8 +80,8 @@ class Stats(ctypes.Structure):
         ("uptime_ms", ctypes.c_int64),
     ] + [(f, ctypes.c_uint64) for f in (
         "volatile_limit", "volatile_limit_per_uid", "volatile_reserved",
-        "bytes_grown", "arrays_damaged")] + [
-        ("reserved", ctypes.c_uint64 * 13),
+        "bytes_grown", "arrays_damaged", "volatile_huge", "huge_page_size")] + [
+        ("reserved", ctypes.c_uint64 * 11),
     ]
 
 

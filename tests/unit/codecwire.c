@@ -151,6 +151,7 @@ void sample_meta(struct meta *m, const char *name)
     strcpy(m->path, "/var/lib/sharr/arrays/x.npy");
     m->grown = 1ull << 40;
     m->damaged = true;
+    m->page_size = 2u << 20;
 }
 
 void assert_meta_equal(const struct meta *a, const struct meta *b)
@@ -173,6 +174,7 @@ void assert_meta_equal(const struct meta *a, const struct meta *b)
     assert_string_equal(a->path, b->path);
     assert_int_equal(a->grown, b->grown);
     assert_int_equal(a->damaged, b->damaged);
+    assert_int_equal(a->page_size, b->page_size);
     assert_string_equal(a->dtype.descr, b->dtype.descr);
 }
 

@@ -226,9 +226,9 @@ static void test_codec_array_map_holds_exactly_the_records_fields(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
-/* A healthy array's map leaves grown and damaged out (0 and false say nothing), and
- * descr for a dtype that is no record, and keeps every other field; it reads back with
- * them at their defaults. */
+/* A healthy array's map leaves grown and damaged out (0 and false say nothing), descr
+ * for a dtype that is no record and page_size when not known (a persistent array), and
+ * keeps every other field; it reads back with them at their defaults. */
 static void test_codec_array_map_leaves_out_grown_and_damaged_at_their_defaults(void **state)
 {
     struct wire *w = *state;
@@ -243,6 +243,7 @@ static void test_codec_array_map_leaves_out_grown_and_damaged_at_their_defaults(
     sample_meta(&in.meta, "healthy");
     in.meta.grown = 0;
     in.meta.damaged = false;
+    in.meta.page_size = 0;
     msgpack_sbuffer_init(&sb);
     assert_int_equal(codec_pack_reply_attach(&sb, 9, &in), 0);
     wire_msg(w, &sb, CODEC_RESPONSE, 9, &msg);
@@ -250,10 +251,11 @@ static void test_codec_array_map_leaves_out_grown_and_damaged_at_their_defaults(
     assert_false(map_has(array, "grown"));
     assert_false(map_has(array, "damaged"));
     assert_false(map_has(array, "descr"));
+    assert_false(map_has(array, "page_size"));
 #define COUNT(id, field, key, kind, required) n++;
     META_FIELDS(COUNT)
 #undef COUNT
-    assert_int_equal(array->via.map.size, n - 3);
+    assert_int_equal(array->via.map.size, n - 4);
     assert_int_equal(codec_parse_reply_attach(msg.result, &out, &has_fd, err, sizeof(err)), 0);
     assert_meta_equal(&out.meta, &in.meta);
     msgpack_sbuffer_destroy(&sb);

@@ -71,7 +71,7 @@ static void test_codec_stats_reply_round_trips(void **state)
 {
     struct wire *w = *state;
     struct codec_stats_reply in = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, UINT64_MAX, 12, -13,
-                                    14, 15, 16, 17, 18 };
+                                    14, 15, 16, 17, 18, 19, 20 };
     struct codec_stats_reply out;
     struct codec_msg msg;
     msgpack_sbuffer sb;
@@ -101,6 +101,8 @@ static void test_codec_stats_reply_round_trips(void **state)
     assert_int_equal(out.volatile_reserved, 16);
     assert_int_equal(out.bytes_grown, 17);
     assert_int_equal(out.arrays_damaged, 18);
+    assert_int_equal(out.volatile_huge, 19);
+    assert_int_equal(out.huge_page_size, 20);
     msgpack_sbuffer_destroy(&sb);
 }
 
