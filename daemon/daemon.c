@@ -26,6 +26,7 @@
 #include "hugepages.h"
 #include "methods.h"
 #include "nofile.h"
+#include "openers.h"
 #include "recover.h"
 #include "releases.h"
 #include "session.h"
@@ -156,19 +157,26 @@ static void daemon_on_signal(uv_signal_t *h, int signum)
 }
 
 /* A persistent array found at start: what writers did to its file while the daemon
- * was away is charged and reported from the start. */
+ * was away is charged and reported from the start. A process that still holds the
+ * file (a writer of the daemon that ran before may) has it watched, as a writer
+ * attached now would; fd, the daemon's only description of it, is asked with a write
+ * lease, which any other description refuses. */
 static void daemon_found_array(void *arg, const struct meta *m, int fd)
 {
     struct daemon *d = arg;
     struct meta found = *m;
     struct stat st;
+    bool held;
 
     if (fstat(fd, &st) == 0) {
         growth_measure(&found, &st, &found.grown, &found.damaged);
         growth_report_found(d, &found);
     }
+    held = openers_probe(fd, false) != 0; /* when the kernel cannot tell, too */
     if (registry_append(&d->registry, &found, fd) < 0)
         log_warning(&d->log, "out of memory: cannot serve persistent array %s", m->name);
+    else if (held)
+        growth_watch(d, d->registry.arrays[d->registry.n - 1]); /* appended last */
 }
 
 static int daemon_found_volatile(void *arg, const struct meta *m, int fd)

@@ -57,13 +57,17 @@ static bool codec_meta_packable(const struct meta *m)
  * and key headers, the dtype and order and every number at their widest. */
 #define CODEC_META_FIXED_MAX 256
 
-/* The most bytes codec_put_meta writes for m. */
+/* The most bytes codec_put_meta writes for m: its texts at their longest, so that
+ * nothing of m but ndim is read twice (a list page of 1,024 arrays is memory bound:
+ * each text measured here was a cache miss taken again when packed). */
 static size_t codec_meta_packed_max(const struct meta *m)
 {
-    return CODEC_META_FIXED_MAX + PACK_UINT_MAX * (size_t)m->ndim +
-           strnlen(m->name, sizeof(m->name)) + strnlen(m->path, sizeof(m->path)) +
-           strnlen(m->dtype.descr, sizeof(m->dtype.descr));
+    return CODEC_META_FIXED_MAX + PACK_UINT_MAX * (size_t)m->ndim + PROTO_NAME_MAX +
+           PROTO_PATH_MAX + PROTO_DESCR_MAX;
 }
+
+/* Bytes a list row usually takes: what a page reserves at once for each row. */
+#define CODEC_META_ROW_GUESS 160
 
 /* Key k of an array map, or nothing in a list row (whose columns name its values). */
 static inline char *codec_put_key(char *p, bool keyed, enum codec_meta_key k)
@@ -237,18 +241,13 @@ int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct met
 {
     size_t mark = out->size;
     msgpack_packer pk;
-    size_t estimate = 64 + CODEC_META_FIXED_MAX; /* the envelope, "more" and the columns */
     int r = 0;
 
     if (n > 0 && ms == NULL)
         return -EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        if (!codec_meta_packable(ms[i]))
-            return -EINVAL;
-        estimate += codec_meta_packed_max(ms[i]);
-    }
-    /* One allocation for the whole page, not a doubling per few dozen arrays. */
-    if (codec_room(out, estimate) == NULL)
+    /* About one allocation for the whole page, not a doubling per few dozen arrays,
+     * guessed without a pass over the arrays (each row is checked as it is packed). */
+    if (codec_room(out, 64 + CODEC_META_FIXED_MAX + n * CODEC_META_ROW_GUESS) == NULL)
         return -ENOMEM;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     r |= codec_pack_response_head(&pk, msgid);
@@ -261,8 +260,13 @@ int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct met
     }
     r |= codec_pack_cstr(&pk, table ? "rows" : "arrays");
     r |= msgpack_pack_array(&pk, n);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n && r == 0; i++) {
+        if (!codec_meta_packable(ms[i])) {
+            out->size = mark;
+            return -EINVAL;
+        }
         r |= codec_pack_meta(&pk, ms[i], !table);
+    }
     r |= codec_pack_cstr(&pk, "more");
     r |= more ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
     return codec_pack_end(out, mark, r);
