@@ -467,9 +467,27 @@ int codec_parse_reply_stat(const msgpack_object *result, struct meta *out,
 
 /* A list reply in the form asked for by "table": maps ({"arrays": [array map...]}),
  * what a daemon that predates tables sends whatever it was asked. */
+/* Where array i of a page is parsed: out[i], or the one scratch meta when row is set,
+ * which then gets it. */
+struct codec_list_out {
+    struct meta *out;
+    codec_list_row_cb *row;
+    void *arg;
+};
+
+static inline struct meta *codec_list_slot(const struct codec_list_out *o, size_t i)
+{
+    return o->row ? o->out : &o->out[i];
+}
+
+static inline int codec_list_done(const struct codec_list_out *o, size_t i)
+{
+    return o->row ? o->row(o->arg, i, o->out) : 0;
+}
+
 static int codec_parse_reply_list_maps(struct codec_ctx *c, const msgpack_object *result,
-                                       struct meta *out, size_t cap, size_t *ret_n,
-                                       bool *ret_more)
+                                       const struct codec_list_out *o, size_t cap,
+                                       size_t *ret_n, bool *ret_more)
 {
     struct codec_ctx ac = { "list reply: arrays[]", c->err, c->errlen, NULL };
     const msgpack_object_array *arrays;
@@ -479,8 +497,8 @@ static int codec_parse_reply_list_maps(struct codec_ctx *c, const msgpack_object
     if (r < 0)
         return r;
     for (uint32_t i = 0; i < arrays->size; i++) {
-        r = codec_meta(&ac, &arrays->ptr[i], &out[i]);
-        if (r < 0)
+        r = codec_meta(&ac, &arrays->ptr[i], codec_list_slot(o, i));
+        if (r < 0 || (r = codec_list_done(o, i)) < 0)
             return r;
     }
     *ret_n = arrays->size;
@@ -492,8 +510,9 @@ static int codec_parse_reply_list_maps(struct codec_ctx *c, const msgpack_object
  * of each of its "rows" once per page, so that a row carries no keys. Columns this
  * reader does not know are skipped; a missing one takes an array map's default. A
  * reply without "columns" is the older form of maps. */
-int codec_parse_reply_list(const msgpack_object *result, struct meta *out, size_t cap,
-                           size_t *ret_n, bool *ret_more, char *err, size_t errlen)
+static int codec_list_parse(const msgpack_object *result, const struct codec_list_out *o,
+                            size_t cap, size_t *ret_n, bool *ret_more, char *err,
+                            size_t errlen)
 {
     struct codec_ctx c = { "list reply", err, errlen, NULL };
     struct codec_ctx cc = { "list reply: columns", err, errlen, NULL };
@@ -508,7 +527,7 @@ int codec_parse_reply_list(const msgpack_object *result, struct meta *out, size_
         (r = codec_field(&c, result, "arrays", false, &arrays)) < 0)
         return r;
     if (columns == NULL && arrays != NULL)
-        return codec_parse_reply_list_maps(&c, result, out, cap, ret_n, ret_more);
+        return codec_parse_reply_list_maps(&c, result, o, cap, ret_n, ret_more);
     r = codec_page(&c, result, "rows", cap, &rows, &more);
     if (r < 0 || (r = codec_field(&c, result, "columns", true, &columns)) < 0)
         return r;
@@ -525,11 +544,30 @@ int codec_parse_reply_list(const msgpack_object *result, struct meta *out, size_
             return codec_fail(&rc, -EINVAL, "a row must be an array of one value per column");
         for (unsigned k = 0; k < CODEC_META_NKEYS; k++)
             v[k] = pos[k] >= 0 ? &row->via.array.ptr[pos[k]] : NULL;
-        r = codec_meta_values(&rc, v, &out[i]);
-        if (r < 0)
+        r = codec_meta_values(&rc, v, codec_list_slot(o, i));
+        if (r < 0 || (r = codec_list_done(o, i)) < 0)
             return r;
     }
     *ret_n = rows->size;
     *ret_more = more;
     return 0;
+}
+
+int codec_parse_reply_list(const msgpack_object *result, struct meta *out, size_t cap,
+                           size_t *ret_n, bool *ret_more, char *err, size_t errlen)
+{
+    const struct codec_list_out o = { out, NULL, NULL };
+
+    return codec_list_parse(result, &o, cap, ret_n, ret_more, err, errlen);
+}
+
+int codec_parse_reply_list_each(const msgpack_object *result, struct meta *scratch, size_t cap,
+                                codec_list_row_cb *row, void *arg, size_t *ret_n,
+                                bool *ret_more, char *err, size_t errlen)
+{
+    const struct codec_list_out o = { scratch, row, arg };
+
+    if (scratch == NULL || row == NULL)
+        return -EINVAL;
+    return codec_list_parse(result, &o, cap, ret_n, ret_more, err, errlen);
 }
