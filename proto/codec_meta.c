@@ -156,36 +156,93 @@ static inline bool codec_meta_omitted(enum codec_meta_key k, const struct meta *
     }
 }
 
-/* m as an array map (keyed) or as a list row of the values alone, in the order of
- * META_FIELDS, at p, which has codec_meta_packed_max(m) bytes of room. Written with
- * pack.h's stores: a list reply holds a thousand of these, and msgpack-c's one write
+/* m as an array map, in the order of META_FIELDS, at p, which has
+ * codec_meta_packed_max(m) bytes of room. Written with pack.h's stores: a list reply
+ * holds a thousand of these (or of codec_put_row's rows), and msgpack-c's one write
  * call per value was most of its cost. */
-static char *codec_put_meta(char *p, const struct meta *m, bool keyed)
+static char *codec_put_meta(char *p, const struct meta *m)
 {
-    if (keyed)
-        p = pack_map(p, CODEC_META_NKEYS - codec_meta_omitted(CODEC_META_GROWN, m) -
-                            codec_meta_omitted(CODEC_META_DAMAGED, m) -
-                            codec_meta_omitted(CODEC_META_DESCR, m) -
-                            codec_meta_omitted(CODEC_META_PAGE_SIZE, m));
-    else
-        p = pack_array(p, CODEC_META_NKEYS);
+    p = pack_map(p, CODEC_META_NKEYS - codec_meta_omitted(CODEC_META_GROWN, m) -
+                        codec_meta_omitted(CODEC_META_DAMAGED, m) -
+                        codec_meta_omitted(CODEC_META_DESCR, m) -
+                        codec_meta_omitted(CODEC_META_PAGE_SIZE, m));
 #define CODEC_META_PUT(id, field, key, kind, required)           \
-    if (!keyed || !codec_meta_omitted(CODEC_META_##id, m))       \
-        p = CODEC_PUT_##kind(p, keyed, CODEC_META_##id, m, field);
+    if (!codec_meta_omitted(CODEC_META_##id, m))                 \
+        p = CODEC_PUT_##kind(p, true, CODEC_META_##id, m, field);
     META_FIELDS(CODEC_META_PUT)
 #undef CODEC_META_PUT
     return p;
 }
 
-/* Append m to the packer's sbuffer, keyed or as a row; 0 or -1 (out of memory). */
-static int codec_pack_meta(msgpack_packer *pk, const struct meta *m, bool keyed)
+_Static_assert(CODEC_META_NKEYS <= 32, "META_FIELDS: a list page's columns are a 32-bit set");
+
+/* Whether m's value under key k is what a reader takes when a list page has no such
+ * column: nbytes always (the shape and dtype give it), the array map's defaults for
+ * the others, never for the required ones. */
+static inline bool codec_meta_at_default(enum codec_meta_key k, const struct meta *m)
+{
+    switch (k) {
+    case CODEC_META_ORDER: return m->order == 'C';
+    case CODEC_META_NBYTES: return true;
+    case CODEC_META_OFFSET: return m->offset == PROTO_DATA_OFFSET;
+    case CODEC_META_PERSIST: return !m->persist;
+    case CODEC_META_PERM: return m->perm == 0;
+    case CODEC_META_UID: return m->uid == 0;
+    case CODEC_META_GID: return m->gid == 0;
+    case CODEC_META_CTIME_NS: return m->ctime_ns == 0;
+    case CODEC_META_NATTACHED: return m->nattached == 0;
+    case CODEC_META_PATH: return m->path[0] == '\0';
+    case CODEC_META_GROWN: return m->grown == 0;
+    case CODEC_META_DAMAGED: return !m->damaged;
+    case CODEC_META_DESCR: return m->dtype.descr[0] == '\0';
+    case CODEC_META_PAGE_SIZE: return m->page_size == 0;
+    default: return false;
+    }
+}
+
+/* The columns of a list page of the n arrays ms (bit k: key k): the required keys,
+ * and each other key some array holds a value other than its default under. A page of
+ * volatile arrays of root sends 6 of the 17, and rows of fewer values are cheaper to
+ * pack, to send, and to scan, unpack and check at the other end. */
+static uint32_t codec_list_columns(const struct meta *const *ms, size_t n)
+{
+    const uint32_t all = (uint32_t)((1ull << CODEC_META_NKEYS) - 1);
+    uint32_t cols = (1u << CODEC_META_NREQUIRED) - 1;
+
+    for (size_t i = 0; i < n && cols != all; i++) {
+        for (unsigned k = CODEC_META_NREQUIRED; k < CODEC_META_NKEYS; k++) {
+            if (!(cols & (1u << k)) && !codec_meta_at_default((enum codec_meta_key)k, ms[i]))
+                cols |= 1u << k;
+        }
+    }
+    return cols;
+}
+
+/* m as a list row of the values of the columns cols (ncols of them), at p, which has
+ * codec_meta_packed_max(m) bytes of room. */
+static char *codec_put_row(char *p, const struct meta *m, uint32_t cols, unsigned ncols)
+{
+    p = pack_array(p, ncols);
+#define CODEC_META_PUT_COLUMN(id, field, key, kind, required) \
+    if (cols & (1u << CODEC_META_##id))                        \
+        p = CODEC_PUT_##kind(p, false, CODEC_META_##id, m, field);
+    META_FIELDS(CODEC_META_PUT_COLUMN)
+#undef CODEC_META_PUT_COLUMN
+    return p;
+}
+
+/* Append m to the packer's sbuffer as an array map, or (cols not 0) as a row of the
+ * ncols columns cols; 0 or -1 (out of memory). */
+static int codec_pack_meta(msgpack_packer *pk, const struct meta *m, uint32_t cols,
+                           unsigned ncols)
 {
     msgpack_sbuffer *out = pk->data;
     char *p = codec_room(out, codec_meta_packed_max(m));
 
     if (p == NULL)
         return -1;
-    out->size += (size_t)(codec_put_meta(p, m, keyed) - p);
+    out->size += (size_t)((cols ? codec_put_row(p, m, cols, ncols) : codec_put_meta(p, m))
+                          - p);
     return 0;
 }
 
@@ -209,7 +266,7 @@ int codec_pack_reply_attach(msgpack_sbuffer *out, uint32_t msgid,
     p = codec_put_response_head(p, msgid);
     p = pack_map(p, 3);
     p = pack_str(p, "array", 5);
-    p = codec_put_meta(p, &a->meta, true);
+    p = codec_put_meta(p, &a->meta);
     p = pack_str(p, "handle", 6);
     p = pack_uint(p, a->handle);
     p = pack_str(p, "fd", 2);
@@ -231,7 +288,7 @@ int codec_pack_reply_stat(msgpack_sbuffer *out, uint32_t msgid, const struct met
     p = codec_put_response_head(p, msgid);
     p = pack_map(p, 1);
     p = pack_str(p, "array", 5);
-    p = codec_put_meta(p, m, true);
+    p = codec_put_meta(p, m);
     out->size += (size_t)(p - start);
     return 0;
 }
@@ -241,10 +298,16 @@ int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct met
 {
     size_t mark = out->size;
     msgpack_packer pk;
+    uint32_t cols = 0;
+    unsigned ncols = 0;
     int r = 0;
 
     if (n > 0 && ms == NULL)
         return -EINVAL;
+    if (table) {
+        cols = codec_list_columns(ms, n);
+        ncols = (unsigned)__builtin_popcount(cols);
+    }
     /* About one allocation for the whole page, not a doubling per few dozen arrays,
      * guessed without a pass over the arrays (each row is checked as it is packed). */
     if (codec_room(out, 64 + CODEC_META_FIXED_MAX + n * CODEC_META_ROW_GUESS) == NULL)
@@ -254,9 +317,11 @@ int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct met
     r |= msgpack_pack_map(&pk, table ? 3 : 2);
     if (table) {
         r |= codec_pack_cstr(&pk, "columns");
-        r |= msgpack_pack_array(&pk, CODEC_META_NKEYS);
-        for (unsigned k = 0; k < CODEC_META_NKEYS; k++)
-            r |= codec_pack_cstr(&pk, codec_meta_keys[k]);
+        r |= msgpack_pack_array(&pk, ncols);
+        for (unsigned k = 0; k < CODEC_META_NKEYS; k++) {
+            if (cols & (1u << k))
+                r |= codec_pack_cstr(&pk, codec_meta_keys[k]);
+        }
     }
     r |= codec_pack_cstr(&pk, table ? "rows" : "arrays");
     r |= msgpack_pack_array(&pk, n);
@@ -265,7 +330,7 @@ int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct met
             out->size = mark;
             return -EINVAL;
         }
-        r |= codec_pack_meta(&pk, ms[i], !table);
+        r |= codec_pack_meta(&pk, ms[i], cols, ncols);
     }
     r |= codec_pack_cstr(&pk, "more");
     r |= more ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
