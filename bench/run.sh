@@ -73,7 +73,7 @@ ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 # Its volatile caps are off: bench_create and bench_size make arrays of up to 8 GiB,
 # past a quarter of a smaller host's memory, and skip a size MemAvailable cannot hold.
 start_sharrd() {
-  "$build/daemon/sharrd" --socket "$1" --store "$2" --log-level warning \
+  "$build/daemon/sharrd" --socket "$1" --store "$2" --log-level warning --config '' \
     --max-volatile-bytes 0 >"$3" 2>&1 </dev/null &
 }
 # wait_sharrd SOCKET LOG: until its socket appears, or exit with its log.
@@ -141,6 +141,7 @@ if [ $have_py -eq 1 ]; then
   run py_attach "$python" "$top/bench/py_attach.py"
   # Without dask or distributed (scripts/deps.sh) its section says so, as a failure.
   run py_dask "$python" "$top/bench/py_dask.py"
+  run py_dask_memory "$python" "$top/bench/py_dask_memory.py"
 fi
 # Instructions per attach and create against a base revision: counted, not timed, so
 # the load of the runs above does not matter; it starts daemons of its own.

@@ -15,8 +15,10 @@
 
 #include "cli.h"
 #include "edit.h"
+#include "produce.h"
 #include "query.h"
 #include "sharr.h"
+#include "watch.h"
 
 static const char cli_usage_short[] =
     "usage: sharr [--socket PATH] ping [--json] | ls [-l] [--json] | info NAME [--json]\n"
@@ -28,6 +30,8 @@ static const char cli_usage_short[] =
     "             | import FILE NAME --move [--perm MODE] [--overwrite]\n"
     "             | export NAME FILE [--force] [--owner USER]\n"
     "             | chmod MODE NAME | chown USER[:GROUP] NAME\n"
+    "             | publish NAME | wait NAME [--published] [--timeout S] | grow NAME N\n"
+    "             | watch [PREFIX] [--json]\n"
     "try 'sharr --help' for more\n";
 
 static const char cli_usage_long[] =
@@ -75,6 +79,18 @@ static const char cli_usage_long[] =
     "                            owner or root only\n"
     "  chown USER[:GROUP] NAME   give the array to USER (root only) and/or GROUP (its\n"
     "                            owner or root); names or numbers, ':GROUP' for the group\n"
+    "  publish NAME              mark the array complete and immutable (its owner or\n"
+    "                            root): no r+ any more until it is removed\n"
+    "  wait NAME [--published] [--timeout S]\n"
+    "                            return once the array exists (--published: once it is\n"
+    "                            published); ETIMEDOUT after S seconds (default: never)\n"
+    "  grow NAME N               make the array's first axis (last, for order F) N long\n"
+    "                            in place; processes keep their mappings\n"
+    "  watch [PREFIX] [--json]   print a line per event on the arrays you may see whose\n"
+    "                            names start with PREFIX (all without): created,\n"
+    "                            published, resized, removed, chmod, chown; overflow when\n"
+    "                            it fell behind and events were lost. Runs until killed\n"
+    "                            or until sharrd stops (then exits 1)\n"
     "\n"
     "  --owner USER (sync, export) opens the array only if it belongs to USER (a name\n"
     "                            or uid), else fails with EACCES: any user may create a\n"
@@ -193,6 +209,8 @@ static const struct {
     { "create", edit_create }, { "rm", edit_rm }, { "stats", query_stats },
     { "top", query_top }, { "ps", query_top }, { "import", edit_import }, { "export", edit_export },
     { "sync", edit_sync }, { "chmod", edit_chmod }, { "chown", edit_chown },
+    { "publish", produce_publish }, { "wait", produce_wait }, { "grow", produce_grow },
+    { "watch", watch_run },
 };
 
 int main(int argc, char **argv)

@@ -84,7 +84,8 @@ static int query_ls_row(struct format_table *t, const struct sharr_info *in,
     cells[1] = in->dtype;
     cells[2] = format_shape(in->ndim, in->shape, shape, sizeof(shape));
     cells[3] = format_size(in->nbytes, size, sizeof(size));
-    cells[4] = in->persist ? "persistent" : "volatile";
+    cells[4] = in->published ? (in->persist ? "persistent,published" : "volatile,published")
+               : in->persist ? "persistent" : "volatile";
     cells[5] = in->page_size ? format_size(in->page_size, pages, sizeof(pages)) : "-";
     cells[6] = perm;
     cells[7] = format_user(in->uid, user, sizeof(user));
@@ -253,6 +254,7 @@ int query_info(struct cli *cli)
             { "size", size },
             { "kind", in.persist ? "persistent" : "volatile" },
             { "pages", in.page_size ? pages : "-" },
+            { "published", in.published ? "yes: complete and immutable" : "no" },
             { "path", in.path[0] != '\0' ? in.path : "-" },
             { "perm", perm },
             { "owner", user },
@@ -315,13 +317,14 @@ int query_stats(struct cli *cli)
                ", \"pid\": %" PRIu32 ", \"uptime_ms\": %" PRId64
                ", \"volatile_limit\": %" PRIu64 ", \"volatile_limit_per_uid\": %" PRIu64
                ", \"volatile_reserved\": %" PRIu64 ", \"bytes_grown\": %" PRIu64
-               ", \"arrays_damaged\": %" PRIu64 ", \"volatile_huge\": %" PRIu64
+               ", \"arrays_damaged\": %" PRIu64 ", \"watches\": %" PRIu64
+               ", \"queued_bytes\": %" PRIu64 ", \"volatile_huge\": %" PRIu64
                ", \"huge_page_size\": %" PRIu64 "}\n",
                s.arrays, s.arrays_volatile, s.arrays_persistent, s.bytes, s.bytes_volatile,
                s.bytes_persistent, s.connections, s.attachments, s.persist_capacity,
                s.persist_free, s.volatile_capacity, s.volatile_free, s.pid, s.uptime_ms,
                s.volatile_limit, s.volatile_limit_per_uid, s.volatile_reserved, s.bytes_grown,
-               s.arrays_damaged, s.volatile_huge, s.huge_page_size);
+               s.arrays_damaged, s.watches, s.queued_bytes, s.volatile_huge, s.huge_page_size);
         return 0;
     }
     snprintf(arrays, sizeof(arrays), "%" PRIu64 " (%" PRIu64 " volatile, %" PRIu64

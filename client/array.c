@@ -24,7 +24,7 @@
 #include "shape.h"
 
 #define ARRAY_KNOWN_FLAGS (SHARR_F_NOMAP | SHARR_F_POPULATE)
-#define ARRAY_OPEN_FLAGS (ARRAY_KNOWN_FLAGS | SHARR_F_OWNER)
+#define ARRAY_OPEN_FLAGS (ARRAY_KNOWN_FLAGS | SHARR_F_OWNER | SHARR_F_PUBLISHED)
 #define ARRAY_MSG_MAX 384
 #define ARRAY_SMALL_PAGE_MAX 65536          /* a page size above this is a huge page's */
 #define ARRAY_HUGE_PAGE_MAX (1u << 30)      /* the largest huge page (x86-64's 1 GiB) */
@@ -39,8 +39,24 @@ struct sharr_array {
     size_t maplen;        /* info.offset + info.nbytes */
     void *data;           /* map + info.offset: the array's data */
     char mode[3];         /* "r", "r+", "c", or "w+" for a create */
+    struct array_map *old; /* mappings of shorter lengths that a refresh left in place */
     struct sharr_info info;
     char descr[];         /* a record's description (info.descr_len bytes), else "" */
+};
+
+/* A mapping a refresh could not extend in place: pointers into it stay valid until
+ * sharr_close unmaps it. */
+struct array_map {
+    void *map;
+    size_t len;
+    struct array_map *next;
+};
+
+/* An attach reply as the caller keeps it past the reply's bytes: the record
+ * description, if any, copied into descr (meta.dtype.descr points there). */
+struct array_reply {
+    struct codec_attach_reply r;
+    struct dtype_text descr;
 };
 
 static int array_pack_create(msgpack_sbuffer *out, uint32_t msgid, const void *params)
@@ -62,9 +78,13 @@ static int array_pack_sync(msgpack_sbuffer *out, uint32_t msgid, const void *par
 static int array_parse_attach(const msgpack_object *result, void *out, char *err,
                               size_t errlen)
 {
+    struct array_reply *ar = out;
     int has_fd = 0;
+    int rc = codec_parse_reply_attach(result, &ar->r, &has_fd, err, errlen);
 
-    return codec_parse_reply_attach(result, out, &has_fd, err, errlen);
+    if (rc == 0)
+        dtype_keep(&ar->r.meta.dtype, &ar->descr);
+    return rc;
 }
 
 /* Whether an open that required owner (NULL: none) may keep the array r describes:
@@ -88,17 +108,21 @@ static int array_check_owner(const char *name, const struct codec_attach_reply *
     return 0;
 }
 
-/* Bytes to map of the array m: its header and data, rounded up to whole pages of
- * m->page_size when that is a huge page size (a power of two up to 1 GiB), as the
- * daemon sized the file: a hugetlb mapping is unmapped only in whole huge pages. */
-static size_t array_map_length(const struct meta *m)
+/* Bytes to map of the array m (array_map_length; array_map_whole: of len bytes in
+ * pages of page): its header and data, rounded up to whole pages of m->page_size when
+ * that is a huge page size (a power of two up to 1 GiB), as the daemon sized the file:
+ * a hugetlb mapping is unmapped (and remapped) only in whole huge pages. */
+static size_t array_map_whole(size_t len, size_t page)
 {
-    size_t len = (size_t)(m->offset + m->nbytes), page = m->page_size;
-
     if (page > ARRAY_SMALL_PAGE_MAX && page <= ARRAY_HUGE_PAGE_MAX && (page & (page - 1)) == 0
         && len <= SIZE_MAX - page)
         len = (len + page - 1) / page * page;
     return len;
+}
+
+static size_t array_map_length(const struct meta *m)
+{
+    return array_map_whole((size_t)(m->offset + m->nbytes), m->page_size);
 }
 
 /* Turn an attach reply and its descriptor into a handle. Takes ownership of
@@ -130,6 +154,13 @@ static int array_attach(sharr_t *conn, const char *name, const char *mode,
     rc = array_check_owner(name, r, owner, msg, sizeof(msg));
     if (rc < 0)
         goto fail;
+    /* A daemon older than publish ignores the request's "published". */
+    if ((flags & SHARR_F_PUBLISHED) && !r->meta.published) {
+        rc = -ENOSYS;
+        snprintf(msg, sizeof(msg), "sharrd does not know publish: it attached '%s' before "
+                 "it was published (upgrade sharrd)", name);
+        goto fail;
+    }
     if (r->meta.nbytes > SIZE_MAX - r->meta.offset) {
         rc = -EFBIG;
         snprintf(msg, sizeof(msg), "'%s' is too large for this process", name);
@@ -156,7 +187,7 @@ static int array_attach(sharr_t *conn, const char *name, const char *mode,
     }
     /* Not calloc: every field is set below (info by catalog_info_from_meta), and
      * clearing the 2 KiB of info first would cost an attach more than its decoding. */
-    a = malloc(sizeof(*a) + strlen(r->meta.dtype.descr) + 1);
+    a = malloc(sizeof(*a) + r->meta.dtype.descr_len + 1);
     if (a == NULL) {
         rc = -ENOMEM;
         snprintf(msg, sizeof(msg), "out of memory");
@@ -165,6 +196,7 @@ static int array_attach(sharr_t *conn, const char *name, const char *mode,
     a->map = NULL;
     a->maplen = 0;
     a->data = NULL;
+    a->old = NULL;
     if (strcmp(mode, "r") == 0)
         prot = PROT_READ;
     else if (strcmp(mode, "c") == 0)
@@ -200,7 +232,10 @@ static int array_attach(sharr_t *conn, const char *name, const char *mode,
     a->fd = fd;
     snprintf(a->mode, sizeof(a->mode), "%s", mode);
     catalog_info_from_meta(&r->meta, &a->info);
-    memcpy(a->descr, r->meta.dtype.descr, a->info.descr_len + 1);
+    /* The handle's own copy: r's lives on its caller's stack. */
+    if (r->meta.dtype.descr != NULL)
+        memcpy(a->descr, r->meta.dtype.descr, r->meta.dtype.descr_len);
+    a->descr[r->meta.dtype.descr_len] = '\0';
     *ret_array = a;
     return 0;
 fail:
@@ -229,7 +264,8 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
     struct sharr_create_opts o;
     const struct sharr_create_opts *opts = &o;
     struct codec_create p = { 0 };
-    struct codec_attach_reply r;
+    struct dtype_text text; /* a record's canonical description, p's while it is sent */
+    struct array_reply r;
     struct client_reply rep;
     struct client_request req = {
         .pack = array_pack_create, .params = &p, .parse = array_parse_attach, .out = &r,
@@ -252,7 +288,8 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
     if (dtype[0] == '[') {
         char bad[160];
 
-        if (dtype_parse_descr(dtype, strlen(dtype), &p.dtype, NULL, bad, sizeof(bad)) < 0)
+        if (dtype_parse_descr(dtype, strlen(dtype), &p.dtype, &text, NULL, bad,
+                              sizeof(bad)) < 0)
             return client_fail(-EINVAL, "unsupported record dtype: %s", bad);
     } else if (dtype_parse(dtype, &p.dtype) < 0) {
         return client_fail(-EINVAL, "unknown or unsupported dtype '%s'", dtype);
@@ -281,12 +318,16 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
     p.persist = opts->persist != 0;
     p.perm = opts->perm != 0 ? opts->perm : 0600;
     p.overwrite = opts->overwrite != 0;
-    req.needs_records = p.dtype.descr[0] != '\0';
+    req.needs_records = p.dtype.descr != NULL;
+    p.max_len = OPTS_COVERS(opts, struct sharr_create_opts, max_len) ? opts->max_len : 0;
+    if (p.max_len > PROTO_LEN_MAX)
+        return client_fail(-EINVAL, "max_len %llu is larger than 2^62",
+                           (unsigned long long)p.max_len);
 
     rc = client_call(conn, &req, &rep);
     if (rc < 0)
         return rc;
-    return array_attach(conn, name, "w+", &r, &rep, opts->flags, NULL, ret_array);
+    return array_attach(conn, name, "w+", &r.r, &rep, opts->flags, NULL, ret_array);
 }
 
 int sharr_open(sharr_t *conn, const char *name, const char *mode,
@@ -295,7 +336,7 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
     struct sharr_open_opts o;
     const struct sharr_open_opts *opts = &o;
     struct codec_open p = { 0 };
-    struct codec_attach_reply r;
+    struct array_reply r;
     struct client_reply rep;
     struct client_request req = {
         .pack = array_pack_open, .params = &p, .parse = array_parse_attach, .out = &r,
@@ -331,6 +372,7 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
     p.wait_ms = opts->wait_ms;
     p.has_owner = (opts->flags & SHARR_F_OWNER) != 0;
     p.owner = p.has_owner ? opts->owner : 0;
+    p.published = (opts->flags & SHARR_F_PUBLISHED) != 0;
     clock_gettime(CLOCK_MONOTONIC, &start);
 
     /* A waiting open that loses its daemon (a restart) attached nothing: it asks
@@ -354,7 +396,7 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
     }
     if (rc < 0)
         return rc;
-    return array_attach(conn, name, meta_mode_name(p.mode), &r, &rep, opts->flags,
+    return array_attach(conn, name, meta_mode_name(p.mode), &r.r, &rep, opts->flags,
                         p.has_owner ? &p.owner : NULL, ret_array);
 }
 
@@ -368,6 +410,12 @@ int sharr_close(sharr_array_t *array)
     conn = array->conn;
     if (array->map != NULL)
         munmap(array->map, array->maplen);
+    while (array->old != NULL) {
+        struct array_map *m = array->old;
+        array->old = m->next;
+        munmap(m->map, m->len);
+        free(m);
+    }
     close(array->fd);
     /* In a forked child the attachment is the parent's: only the local copies go. */
     if (array->pid == client_pid())
@@ -437,4 +485,89 @@ const char *sharr_array_descr(const sharr_array_t *array)
 const char *sharr_array_mode(const sharr_array_t *array)
 {
     return array != NULL ? array->mode : NULL;
+}
+
+/* The array's shape as its descriptor's .npy header says now, into *ret: read until
+ * two reads agree, so a header being rewritten by sharrd is never taken half-written.
+ * 0 or a negative errno with sharr_last_error() set. */
+static int array_read_header(const sharr_array_t *array, struct sharr_info *ret)
+{
+    static _Thread_local unsigned char buf[2][PROTO_DATA_OFFSET];
+    ssize_t n[2] = { -1, -1 };
+    int rc;
+
+    for (int i = 0; i < 8; i++) {
+        n[i % 2] = pread(array->fd, buf[i % 2], sizeof(buf[0]), 0);
+        if (n[i % 2] < 0) {
+            rc = -errno;
+            return client_fail(rc, "reading the header of '%s': %s", array->info.name,
+                               sharr_strerror(rc));
+        }
+        if (i > 0 && n[0] == n[1] && memcmp(buf[0], buf[1], (size_t)n[0]) == 0)
+            break;
+    }
+    if (n[0] != n[1] || memcmp(buf[0], buf[1], (size_t)n[0]) != 0)
+        return client_fail(-EAGAIN, "the header of '%s' kept changing", array->info.name);
+    return sharr_npy_parse(buf[0], (size_t)n[0], ret);
+}
+
+int sharr_array_refresh(sharr_array_t *array)
+{
+    struct sharr_info now;
+    struct array_map *keep;
+    int axis, prot, rc;
+    struct stat st;
+    size_t len;
+    void *p;
+
+    if (array == NULL)
+        return client_fail(-EINVAL, "sharr_array_refresh: array is NULL");
+    rc = array_read_header(array, &now);
+    if (rc < 0)
+        return rc;
+    axis = array->info.order == 'F' ? array->info.ndim - 1 : 0;
+    if (now.ndim != array->info.ndim || now.order != array->info.order
+        || now.offset != array->info.offset || strcmp(now.dtype, array->info.dtype) != 0
+        || (array->info.ndim > 0 && now.shape[axis] < array->info.shape[axis]))
+        return client_fail(-EPROTO, "the header of '%s' no longer describes it", array->info.name);
+    for (int i = 0; i < now.ndim; i++) {
+        if (i != axis && now.shape[i] != array->info.shape[i])
+            return client_fail(-EPROTO, "the header of '%s' no longer describes it",
+                               array->info.name);
+    }
+    if (now.nbytes == array->info.nbytes)
+        return 0;
+    if (now.nbytes > SIZE_MAX - now.offset)
+        return client_fail(-EFBIG, "'%s' grew too large for this process", array->info.name);
+    len = (size_t)(now.offset + now.nbytes);
+    /* As at attach: a file shorter than its header says would SIGBUS its mappers. */
+    if (fstat(array->fd, &st) < 0 || st.st_size < 0 || (uint64_t)st.st_size < len)
+        return client_fail(-EPROTO, "the descriptor of '%s' is shorter than its header says",
+                           array->info.name);
+    if (array->map != NULL) {
+        len = array_map_whole(len, array->info.page_size);
+        p = len == array->maplen ? array->map : mremap(array->map, array->maplen, len, 0);
+        if (p == MAP_FAILED) {
+            keep = malloc(sizeof(*keep));
+            prot = strcmp(array->mode, "r") == 0 ? PROT_READ : PROT_READ | PROT_WRITE;
+            p = keep ? mmap(NULL, len, prot, strcmp(array->mode, "c") == 0 ? MAP_PRIVATE
+                            : MAP_SHARED, array->fd, 0) : MAP_FAILED;
+            if (p == MAP_FAILED) {
+                rc = keep ? -errno : -ENOMEM;
+                free(keep);
+                return client_fail(rc, "mapping '%s' anew: %s", array->info.name,
+                                   sharr_strerror(rc));
+            }
+            *keep = (struct array_map){ array->map, array->maplen, array->old };
+            array->old = keep;
+        }
+        if (array->info.page_size > ARRAY_SMALL_PAGE_MAX)
+            madvise(p, len, MADV_HUGEPAGE);
+        array->map = p;
+        array->maplen = len;
+        array->data = (char *)p + now.offset;
+    }
+    array->info.shape[axis] = now.shape[axis];
+    array->info.nbytes = now.nbytes;
+    return 1;
 }

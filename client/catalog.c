@@ -14,11 +14,11 @@
 #include "limits.h"
 #include "perm.h"
 
-/* Where a list reply is parsed to: the page and whether more follow. */
 /* A page of sharr_list: each array parsed into scratch is copied into out[] at once. */
 struct catalog_page {
     struct sharr_info *out;
-    struct meta *scratch;
+    struct meta *scratch;   /* its dtype.descr points into the reply while a row is
+                             * copied: only descr_len is read from it */
     size_t cap;
     size_t n;
     bool more;
@@ -70,7 +70,7 @@ _Static_assert(offsetof(struct sharr_stats, reserved) == sizeof(struct codec_sta
 #define CATALOG_COPY_NBYTES CATALOG_COPY_U32
 #define CATALOG_COPY_OFFSET CATALOG_COPY_U32
 #define CATALOG_COPY_PERM CATALOG_COPY_U32
-#define CATALOG_COPY_DESCR(f) out->f = (uint32_t)strnlen(m->dtype.descr, sizeof(m->dtype.descr))
+#define CATALOG_COPY_DESCR(f) out->f = m->dtype.descr_len
 
 void catalog_info_from_meta(const struct meta *m, struct sharr_info *out)
 {
@@ -101,10 +101,28 @@ static int catalog_pack_stats(msgpack_sbuffer *out, uint32_t msgid, const void *
     return codec_pack_stats(out, msgid);
 }
 
+/* A stat reply as kept past its bytes: the record description, if any, copied into
+ * descr (m.dtype.descr points there). */
+struct catalog_stat {
+    struct meta m;
+    struct dtype_text descr;
+};
+
 static int catalog_parse_stat(const msgpack_object *result, void *out, char *err,
                               size_t errlen)
 {
     return codec_parse_reply_stat(result, out, err, errlen);
+}
+
+static int catalog_parse_describe(const msgpack_object *result, void *out, char *err,
+                                  size_t errlen)
+{
+    struct catalog_stat *st = out;
+    int rc = codec_parse_reply_stat(result, &st->m, err, errlen);
+
+    if (rc == 0)
+        dtype_keep(&st->m.dtype, &st->descr);
+    return rc;
 }
 
 static int catalog_list_row(void *arg, size_t i, const struct meta *m)
@@ -165,11 +183,12 @@ int sharr_describe(sharr_t *conn, const char *name, struct sharr_info *ret_info,
                    size_t len)
 {
     struct codec_name p;
-    struct meta m;
+    struct catalog_stat st;
     struct client_request req = {
-        .pack = catalog_pack_stat, .params = &p, .parse = catalog_parse_stat, .out = &m,
+        .pack = catalog_pack_stat, .params = &p, .parse = catalog_parse_describe, .out = &st,
     };
     const char *text;
+    size_t n;
     int rc;
 
     if (conn == NULL || descr == NULL || len == 0)
@@ -181,13 +200,14 @@ int sharr_describe(sharr_t *conn, const char *name, struct sharr_info *ret_info,
     rc = client_call(conn, &req, NULL);
     if (rc < 0)
         return rc;
-    text = m.dtype.descr[0] != '\0' ? m.dtype.descr : m.dtype.str;
-    if (strlen(text) >= len)
+    text = st.m.dtype.descr != NULL ? st.m.dtype.descr : st.m.dtype.str;
+    n = strlen(text);
+    if (n >= len)
         return client_fail(-ERANGE, "the dtype of '%s' takes %zu bytes and the NUL, %zu "
-                           "given", name, strlen(text), len);
-    memcpy(descr, text, strlen(text) + 1);
+                           "given", name, n, len);
+    memcpy(descr, text, n + 1);
     if (ret_info != NULL)
-        catalog_info_from_meta(&m, ret_info);
+        catalog_info_from_meta(&st.m, ret_info);
     return 0;
 }
 

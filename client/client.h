@@ -113,7 +113,8 @@ int opts_read(const void *opts, size_t known, void *out, const char *what);
 #define OPTS_COVERS(o, type, field) \
     ((o)->size >= offsetof(type, field) + sizeof(((type *)0)->field))
 
-/* An array's metadata as the public struct sees it. */
+/* An array's metadata as the public struct sees it (of a record's description, only
+ * its length: m->dtype.descr is not read). */
 void catalog_info_from_meta(const struct meta *m, struct sharr_info *out);
 
 #endif

@@ -121,12 +121,14 @@ static int link_await_hello(int fd, struct decoder *dec, struct link *link,
     snprintf(ret->server, sizeof(ret->server), "%s", r.server);
     ret->pid = r.pid;
     ret->id = r.id;
+    ret->store_id = r.store_id;
 #define LINK_LIMITS_COPY(field, key) ret->field = r.field;
     CODEC_LIMITS_FIELDS(LINK_LIMITS_COPY)
 #undef LINK_LIMITS_COPY
     link->release_notify = r.release_notify;
     link->release_ring = r.release_ring;
     link->records = r.records;
+    link->watch = r.watch;
     return 0;
 }
 

@@ -23,6 +23,7 @@ struct link {
     bool release_notify;        /* the daemon offered the capability "release_notify" */
     bool release_ring;          /* ... and "release_ring" */
     bool records;               /* ... and "records" */
+    bool watch;                 /* ... and "watch" */
 };
 
 /* Send all len bytes on fd; with pass (not NULL) that descriptor goes with the first.

@@ -11,6 +11,7 @@
 int sharr_npy_parse(const void *buf, size_t len, struct sharr_info *ret_info)
 {
     char why[256] = "";
+    struct dtype_text descr; /* only its length goes into ret_info */
     struct meta m;
     uint64_t offset = 0;
     int rc;
@@ -18,7 +19,7 @@ int sharr_npy_parse(const void *buf, size_t len, struct sharr_info *ret_info)
     if (buf == NULL || ret_info == NULL)
         return client_fail(-EINVAL, "sharr_npy_parse: buf and ret_info must not be NULL");
     memset(&m, 0, sizeof(m));
-    rc = npy_header_parse(buf, len, &m, &offset, why, sizeof(why));
+    rc = npy_header_parse(buf, len, &m, &descr, &offset, why, sizeof(why));
     if (rc == -EAGAIN)
         return client_fail(rc, "npy: the header does not end within the %zu bytes given",
                            len);

@@ -35,9 +35,6 @@
 #include "decoder.h"
 #include "fdio.h"
 
-/* What one queued reply costs beyond its bytes: its entry and two malloc headers. */
-#define CONN_OUT_OVERHEAD (sizeof(struct conn_out) + 32)
-
 struct conn_out {
     struct conn_out *next;
     char *data;
@@ -52,6 +49,19 @@ struct conn_out {
 
 static void conn_on_poll(uv_poll_t *poll, int status, int events);
 static void conn_process(struct conn *c);
+
+/* What one queued reply costs beyond its bytes: its entry and two malloc headers. */
+#define CONN_OUT_OVERHEAD (sizeof(struct conn_out) + 32)
+
+size_t conn_reply_cost(size_t len)
+{
+    return len + CONN_OUT_OVERHEAD;
+}
+
+size_t conn_queued_memory(const struct conn *c)
+{
+    return c->out_bytes + c->out_n * CONN_OUT_OVERHEAD;
+}
 
 bool conn_queues_full(const struct conn_pool *pool)
 {
@@ -258,6 +268,7 @@ static void conn_out_free(struct conn *c, struct conn_out *e)
     size_t cost = e->len + CONN_OUT_OVERHEAD;
 
     c->pool->queued_total -= cost;
+    c->out_n--;
     trim_note(c->pool->trim, cost);
     conn_out_drop_fd(c, e);
     free(e->data);
@@ -470,6 +481,7 @@ static int conn_queue(struct conn *c, char *data, size_t len, int fd, void *ref,
     *c->out_tail = e;
     c->out_tail = &e->next;
     c->out_bytes += len;
+    c->out_n++;
     before = c->pool->queued_total;
     c->pool->queued_total += len + CONN_OUT_OVERHEAD;
     conn_flush(c);
@@ -644,8 +656,11 @@ static void conn_on_poll(uv_poll_t *poll, int status, int events)
         conn_close(c, uv_strerror(status));
         return;
     }
-    if (events & UV_WRITABLE)
+    if (events & UV_WRITABLE) {
         conn_flush(c);
+        if (!c->closing && !c->out_head && c->hooks->on_drained)
+            c->hooks->on_drained(c);
+    }
     if (!c->closing && (events & UV_READABLE) && !c->backlog)
         conn_read(c);
     else if (!c->closing && !c->backlog)

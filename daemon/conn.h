@@ -70,6 +70,9 @@ struct conn_hooks {
     /* A reply queued with conn_send_ref no longer needs ref (sent, dropped, or given a
      * descriptor of its own by conn_pin): let go of the reference it was queued with. */
     void (*out_unref)(void *ref);
+    /* The socket took the last of c's queued replies after having to wait for room
+     * (a slow reader caught up). May be NULL; may queue replies. */
+    void (*on_drained)(struct conn *c);
 };
 
 /* What every connection of one daemon shares: their list, the bytes of replies they
@@ -110,6 +113,7 @@ struct conn {
     struct conn_out *out_head, **out_tail;
     struct conn_out *spare;        /* a freed queue entry kept for the next reply */
     size_t out_bytes;              /* queued reply bytes not yet sent */
+    size_t out_n;                  /* replies queued */
     struct peers_uid *uid;         /* what its uid holds (peers.h); NULL once closed */
     bool backlog;                  /* has requests left for a later turn (pool->backlog) */
     struct conn *backlog_next;
@@ -170,6 +174,12 @@ void conn_release_fd(struct conn *c, int fd);
  * queued reply was for (ref, tag). Each pin counts in c->pinned until its last reply
  * goes. */
 bool conn_pin(struct conn *c, const void *ref, int tag, int fd);
+
+/* The memory c's queued replies hold now: their unsent bytes and each one's entry (as
+ * pool->queued_total counts it). */
+size_t conn_queued_memory(const struct conn *c);
+/* The memory a reply of len bytes holds while it is queued. */
+size_t conn_reply_cost(size_t len);
 
 /* Whether the replies waiting on all of pool's connections together reach
  * --max-queued-total. Then only connections with none waiting are answered, one reply

@@ -49,10 +49,12 @@ static void daemon_refuse(struct daemon *d, int fd, const struct access_peer *pe
     close(fd);
 }
 
-/* A closing connection lets go of what its client holds, then of its release ring
- * and of the descriptions it was handed. */
+/* A closing connection stops watching, lets go of what its client holds, then of its
+ * release ring and of the descriptions it was handed. */
 static void daemon_on_conn_close(struct conn *c)
 {
+    watch_remove(&daemon_of(c)->watches, session_of(c)->watch);
+    session_of(c)->watch = NULL;
     session_close(c);
     releases_ring_drop(c);
     descriptors_drop(c, NULL);
@@ -61,6 +63,12 @@ static void daemon_on_conn_close(struct conn *c)
 /* What a connection hands up: its requests to the methods, its release ring to
  * releases.c, its close to all; its replies' array descriptors come from
  * descriptors.c; its session goes with it. */
+/* A watcher that read all it was sent hears of the events it lost meanwhile. */
+static void daemon_on_conn_drained(struct conn *c)
+{
+    watch_drained(session_of(c)->watch);
+}
+
 static const struct conn_hooks daemon_conn_hooks = {
     .on_message = methods_dispatch,
     .on_read = releases_take,
@@ -68,6 +76,7 @@ static const struct conn_hooks daemon_conn_hooks = {
     .on_free = session_free,
     .out_fd = descriptors_out_fd,
     .out_unref = descriptors_out_unref,
+    .on_drained = daemon_on_conn_drained,
 };
 
 struct conn *daemon_conn_new(struct daemon *d, int fd, const struct access_peer *peer)
@@ -224,6 +233,7 @@ int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t e
     conn_pool_init(&d->conns, &d->loop, &d->log, &d->cfg.policy, &d->peers, &d->trim,
                    &d->closings);
     registry_init(&d->registry, &d->loop);
+    watches_init(&d->watches, &d->cfg.policy);
     d->registry.on_removed = daemon_on_removed;
     d->registry.on_removed_arg = d;
     d->registry.on_last = daemon_on_last;
@@ -252,6 +262,10 @@ int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t e
     }
     registry_sort(&d->registry);
     log_info(&d->log, "store %s: %zu persistent arrays", d->store.path, d->registry.n);
+    if (d->store.id_replaced)
+        log_warning(&d->log, "store %s: its identity (.store-id) did not verify and was "
+                    "drawn again: pickles of its arrays made before are another store's",
+                    d->store.path);
     if (d->store.ndamaged > 0)
         log_warning(&d->log, "store %s: %zu damaged arrays kept aside (their names are "
                     "reserved; see the warnings above)", d->store.path, d->store.ndamaged);

@@ -26,6 +26,7 @@
 #include "service.h"
 #include "store.h"
 #include "trim.h"
+#include "watch.h"
 
 struct daemon {
     uv_loop_t loop;
@@ -60,6 +61,7 @@ struct daemon {
     unsigned nrings;        /* connections with a release ring */
     struct growth growth;   /* persistent files writers grew or cut (growth.c) */
     struct leftover leftover; /* arrays let go of that a process still holds (leftover.c) */
+    struct watches watches; /* connections subscribed to events on names (watch.c) */
 };
 
 /* Set up d from cfg: raise RLIMIT_NOFILE, listen, open the store and load its

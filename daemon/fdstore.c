@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "memstore.h"
 #include "name.h"
 #include "npy.h"
 #include "perm.h"
@@ -35,7 +36,7 @@
 struct fdstore_entry {
     char fdname[FDSTORE_NAME_MAX];
     int data, meta;
-    struct meta m;
+    struct meta m;           /* m.dtype.descr: the entry's own copy (dtype_own) */
     int64_t version;         /* when this record was stored: the newest one wins */
 };
 
@@ -128,8 +129,11 @@ int fdstore_drop(const struct notify *n, const struct meta *m, int fd)
 
 /* The page size of a data memfd of st whose header and data take need bytes: a
  * hugetlb file's (a multiple of which it is long), else the THP size when the file is
- * need rounded up to it (memstore.c sized it for huge pages), else the system's. -EINVAL
- * when the size fits none of these. */
+ * longer than need and a whole number of THPs (memstore.c sized it for huge pages; a
+ * file in small pages whose room to grow happens to end on a THP boundary reads as
+ * THP too, which only counts its last page whole), else the system's. A file may be
+ * longer than need: its room to grow (memstore_room). -EINVAL when the size fits none
+ * of these. */
 static int fdstore_pages(int fd, const struct stat *st, uint64_t need, uint32_t *ret_page)
 {
     uint64_t size = (uint64_t)st->st_size, page = (uint64_t)sysconf(_SC_PAGESIZE);
@@ -139,16 +143,18 @@ static int fdstore_pages(int fd, const struct stat *st, uint64_t need, uint32_t 
 
     if (fstatfs(fd, &fs) == 0 && fs.f_type == HUGETLBFS_MAGIC && fs.f_bsize > 0) {
         page = (uint64_t)fs.f_bsize;
-    } else if (size != need) {
+        if (size % page != 0)
+            return -EINVAL;
+    } else if (size > need) {
         f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "re");
         if (f && fscanf(f, "%llu", &pmd) != 1)
             pmd = 0;
         if (f)
             fclose(f);
-        page = pmd;
+        if (pmd > page && size % pmd == 0)
+            page = pmd;
     }
-    if (page == 0 || page > UINT32_MAX || size < need
-        || (size != need && size != (need + page - 1) / page * page))
+    if (page > UINT32_MAX || size < need)
         return -EINVAL;
     *ret_page = (uint32_t)page;
     return 0;
@@ -159,6 +165,7 @@ static int fdstore_check(struct fdstore_entry *e, char *err, size_t errlen)
 {
     char text[FDSTORE_META_MAX], name[PROTO_NAME_MAX + 2], fdname[FDSTORE_NAME_MAX], tail;
     uint8_t header[NPY_HEADER_LEN];
+    struct dtype_text descr;
     struct meta *m = &e->m;
     uint64_t offset;
     struct stat st;
@@ -187,13 +194,21 @@ static int fdstore_check(struct fdstore_entry *e, char *err, size_t errlen)
         snprintf(err, errlen, "not a sealed memfd");
         return -EINVAL;
     }
-    if (npy_header_parse(header, (size_t)n, m, &offset, err, errlen) < 0
+    if (npy_header_parse(header, (size_t)n, m, &descr, &offset, err, errlen) < 0
         || offset != NPY_HEADER_LEN || fdstore_pages(e->data, &st, offset + m->nbytes,
                                                      &m->page_size) < 0) {
+        m->dtype.descr = NULL;
         snprintf(err, errlen, "its .npy header does not describe it");
         return -EINVAL;
     }
+    if (dtype_own(&m->dtype) < 0) {
+        m->dtype.descr = NULL;
+        snprintf(err, errlen, "out of memory");
+        return -EINVAL;
+    }
     m->offset = offset;
+    m->max_len = memstore_room(m, (uint64_t)st.st_size);
+    m->published = memstore_published(e->data);
     m->persist = false;
     m->path[0] = '\0';
     if (fdstore_name(m, e->data, fdname) < 0 || strcmp(fdname, e->fdname) != 0) {
@@ -312,6 +327,8 @@ size_t fdstore_load(const struct notify *n, const struct log_ctx *lg, fdstore_fo
                         e[i].m.name, e[i].fdname);
         fdstore_remove_name(n, e[i].fdname);
     }
+    for (size_t i = 0; i < ne; i++)
+        dtype_own_free(&e[i].m.dtype);
     free(e);
     return found;
 }

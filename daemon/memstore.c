@@ -6,12 +6,14 @@
 #include "memstore.h"
 
 #include <errno.h>
+#include <linux/magic.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "npy.h"
@@ -76,6 +78,34 @@ void memstore_budget_done(struct memstore_budget *b, uint64_t size)
     b->running = memstore_less(b->running, size);
 }
 
+int memstore_axis(const struct meta *m)
+{
+    if (m->ndim == 0)
+        return -1;
+    return m->order == 'F' ? (int)m->ndim - 1 : 0;
+}
+
+/* Bytes of one slice of m along its growing axis (0 for a 0-d array). */
+static uint64_t memstore_slice(const struct meta *m)
+{
+    int axis = memstore_axis(m);
+
+    return axis < 0 ? 0 : m->nbytes / m->shape[axis];
+}
+
+uint64_t memstore_room(const struct meta *m, uint64_t size)
+{
+    uint64_t slice = memstore_slice(m);
+
+    return slice == 0 || size < m->offset ? 0 : (size - m->offset) / slice;
+}
+
+/* n rounded up to a whole number of pages of page bytes. */
+static uint64_t memstore_whole(uint64_t n, uint64_t page)
+{
+    return (n + page - 1) / page * page;
+}
+
 /* A memfd named after the array: the label shows in /proc/PID/fd and helps whoever
  * debugs memory use. memfds start as 0777: another uid could reopen a read-only
  * descriptor for writing through /proc/self/fd/N, hence the fchmod. */
@@ -104,69 +134,87 @@ static int memstore_memfd(const struct meta *m, unsigned flags, char *err, size_
     return fd;
 }
 
-/* Write the header through a mapping of len bytes from byte 0, and with populate
- * allocate every page of it too (MADV_POPULATE_WRITE; MADV_HUGEPAGE first when thp).
- * The only way to write a hugetlb file (it has no write()), and the only way shmem
- * under shmem_enabled=advise hands out huge pages. The daemon maps array data nowhere
- * else: no client holds this memfd yet, so none can cut it under the mapping. */
-static int memstore_map_write(int fd, const uint8_t *header, size_t hlen, uint64_t len,
-                              bool thp, bool populate, char *err, size_t errlen)
+/* Write hlen bytes of header (none when hlen is 0) through a mapping of fd's bytes
+ * [start, start + len), and with populate allocate every page of it too
+ * (MADV_POPULATE_WRITE; MADV_HUGEPAGE first when thp). The only way to write a
+ * hugetlb file (it has no write()), and the only way shmem under shmem_enabled=advise
+ * hands out huge pages. The daemon maps array data nowhere else: at create no client
+ * holds the memfd yet, and at grow it is sealed against shrinking, so none can cut it
+ * under the mapping. */
+static int memstore_map_write(int fd, const uint8_t *header, size_t hlen, uint64_t start,
+                              uint64_t len, bool thp, bool populate, char *err,
+                              size_t errlen)
 {
-    void *p = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void *p = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)start);
     int r = 0;
 
     if (p == MAP_FAILED) {
         r = -errno;
-        snprintf(err, errlen, "cannot map the new array: %s", strerror(errno));
+        snprintf(err, errlen, "cannot map the array: %s", strerror(errno));
         return r;
     }
     if (thp)
         madvise(p, (size_t)len, MADV_HUGEPAGE);
-    memcpy(p, header, hlen);
+    if (hlen > 0)
+        memcpy(p, header, hlen);
     if (populate && madvise(p, (size_t)len, MADV_POPULATE_WRITE) < 0) {
         r = -errno;
-        snprintf(err, errlen, "cannot allocate the new array's pages: %s", strerror(errno));
+        if (r == -ENOMEM || r == -EFAULT)
+            r = -ENOSPC;
+        snprintf(err, errlen, "not enough memory for %llu bytes of volatile array: %s",
+                 (unsigned long long)len, strerror(errno));
     }
     munmap(p, (size_t)len);
     return r;
 }
 
-/* Give fd, whose size is set, every page up to size. */
-static int memstore_allocate(int fd, uint64_t size, bool hugetlb, char *err, size_t errlen)
+/* Give fd, whose size is set, every page in [start, start + len). */
+static int memstore_allocate(int fd, uint64_t start, uint64_t len, bool hugetlb, char *err,
+                             size_t errlen)
 {
     /* hugetlbfs has fallocate(2) but no write(): glibc's emulation of posix_fallocate
      * would not do there. */
-    int r = hugetlb ? (fallocate(fd, 0, 0, (off_t)size) < 0 ? -errno : 0)
-                    : -posix_fallocate(fd, 0, (off_t)size);
+    int r = hugetlb ? (fallocate(fd, 0, (off_t)start, (off_t)len) < 0 ? -errno : 0)
+                    : -posix_fallocate(fd, (off_t)start, (off_t)len);
 
     if (r < 0) {
         if (r == -ENOSPC || r == -ENOMEM)
             r = -ENOSPC;
         snprintf(err, errlen, "not enough memory for %llu bytes of volatile array: %s",
-                 (unsigned long long)size, strerror(-r));
+                 (unsigned long long)len, strerror(-r));
     }
     return r;
 }
 
-/* Build the memfd of m backed as hp says. */
+/* Build the memfd of m backed as hp says: sized to its room (whole huge pages in huge
+ * pages), header written, the pages of header and data allocated, sealed. */
 static int memstore_build(const struct meta *m, const struct hugepages_choice *hp,
                           const uint8_t *header, int *ret_fd, char *err, size_t errlen)
 {
-    bool hugetlb = hp->kind == HUGEPAGES_POOL;
-    uint64_t size = hp->kind == HUGEPAGES_SMALL ? NPY_HEADER_LEN + m->nbytes : hp->size;
+    bool hugetlb = hp->kind == HUGEPAGES_POOL, small = hp->kind == HUGEPAGES_SMALL;
+    uint64_t size = small ? NPY_HEADER_LEN + m->nbytes : hp->size;
+    /* The room to grow into: the caller checked max_len * slice against the limits. */
+    uint64_t room = memstore_axis(m) < 0 || m->max_len <= m->shape[memstore_axis(m)]
+                    ? NPY_HEADER_LEN + m->nbytes
+                    : NPY_HEADER_LEN + m->max_len * memstore_slice(m);
     int fd, r;
 
+    if (!small)
+        room = memstore_whole(room, hp->page_size);
+    if (room < size)
+        room = size;
     fd = memstore_memfd(m, hugetlb ? MFD_HUGETLB : 0, err, errlen);
     if (fd < 0)
         return fd;
-    /* The size first: shmem_enabled=within_size gives huge pages only below it. */
-    if (hp->kind != HUGEPAGES_SMALL && ftruncate(fd, (off_t)size) < 0) {
+    /* The size first in huge pages: shmem_enabled=within_size gives huge pages only
+     * below it. Small pages: the header's write and the allocation give it. */
+    if (!small && ftruncate(fd, (off_t)room) < 0) {
         r = -errno;
         snprintf(err, errlen, "cannot size the array: %s", strerror(errno));
         goto close_fd;
     }
     if (hugetlb || hp->kind == HUGEPAGES_SHMEM_MAPPED) {
-        r = memstore_map_write(fd, header, NPY_HEADER_LEN, hugetlb ? hp->page_size : size,
+        r = memstore_map_write(fd, header, NPY_HEADER_LEN, 0, hugetlb ? hp->page_size : size,
                                !hugetlb, !hugetlb, err, errlen);
         if (r < 0)
             goto close_fd;
@@ -175,10 +223,15 @@ static int memstore_build(const struct meta *m, const struct hugepages_choice *h
         snprintf(err, errlen, "cannot write the .npy header");
         goto close_fd;
     }
-    r = memstore_allocate(fd, size, hugetlb, err, errlen);
+    r = memstore_allocate(fd, 0, size, hugetlb, err, errlen);
     if (r < 0)
         goto close_fd;
-    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+    if (small && room > size && ftruncate(fd, (off_t)room) < 0) {
+        r = -errno;
+        snprintf(err, errlen, "cannot make room to grow the array: %s", strerror(errno));
+        goto close_fd;
+    }
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0) {
         r = -errno;
         snprintf(err, errlen, "cannot seal the array: %s", strerror(errno));
         goto close_fd;
@@ -215,4 +268,57 @@ int memstore_create(struct meta *m, const struct hugepages_choice *hp, int *ret_
         }
     }
     return r;
+}
+
+int memstore_publish(int fd)
+{
+    return fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) < 0 ? -errno : 0;
+}
+
+bool memstore_published(int fd)
+{
+    int seals = fcntl(fd, F_GET_SEALS);
+
+    return seals >= 0 && (seals & (F_SEAL_FUTURE_WRITE | F_SEAL_WRITE));
+}
+
+int memstore_grow(int fd, const struct meta *from, const struct meta *to, char *err,
+                  size_t errlen)
+{
+    uint64_t sys = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t page = from->page_size > sys ? from->page_size : 0;
+    uint64_t start = from->offset + from->nbytes, end = to->offset + to->nbytes;
+    uint8_t header[NPY_HEADER_LEN];
+    struct statfs fs;
+    bool hugetlb;
+    int r;
+
+    r = npy_header_format(to, header);
+    if (r < 0) {
+        snprintf(err, errlen, "cannot describe %s in a .npy header", to->dtype.str);
+        return r;
+    }
+    hugetlb = fstatfs(fd, &fs) == 0 && fs.f_type == HUGETLBFS_MAGIC;
+    /* Only the new part is allocated; F_SEAL_GROW lets it be, within the size. In huge
+     * pages the memfd is whole pages long and the pages up to start's are there. */
+    if (page != 0) {
+        start = memstore_whole(start, page);
+        end = memstore_whole(end, page);
+    }
+    if (end > start) {
+        if (page != 0 && !hugetlb)
+            r = memstore_map_write(fd, NULL, 0, start, end - start, true, true, err, errlen);
+        else
+            r = memstore_allocate(fd, start, end - start, hugetlb, err, errlen);
+        if (r < 0)
+            return r;
+    }
+    if (hugetlb)
+        return memstore_map_write(fd, header, sizeof(header), 0, page, false, false, err,
+                                  errlen);
+    if (pwrite(fd, header, sizeof(header), 0) != (ssize_t)sizeof(header)) {
+        snprintf(err, errlen, "cannot rewrite the .npy header");
+        return -EIO;
+    }
+    return 0;
 }

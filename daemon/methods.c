@@ -1,5 +1,6 @@
 /* methods.c — the method table: from one decoded message to the handler of its method
- * (methods_attach.c, methods_jobs.c, methods_query.c), and hello, which checks the
+ * (methods_attach.c, methods_jobs.c, methods_query.c, methods_publish.c,
+ * methods_grow.c), and hello, which checks the
  * protocol version. Each request gets exactly one reply; replies are made in
  * methods_reply.c.
  */
@@ -14,7 +15,9 @@
 #include "conn.h"
 #include "daemon.h"
 #include "methods_attach.h"
+#include "methods_grow.h"
 #include "methods_jobs.h"
+#include "methods_publish.h"
 #include "methods_query.h"
 #include "methods_reply.h"
 #include "releases.h"
@@ -24,7 +27,8 @@ static int methods_hello(struct conn *c, const struct codec_msg *msg)
     struct codec_hello p;
     struct codec_hello_reply rep = {
         .version = PROTO_VERSION, .server = "sharrd " SHARR_VERSION_STRING,
-        .pid = (uint32_t)getpid(), .id = daemon_of(c)->id, .max_name = PROTO_NAME_MAX,
+        .pid = (uint32_t)getpid(), .id = daemon_of(c)->id,
+        .store_id = daemon_of(c)->store.id, .max_name = PROTO_NAME_MAX,
         .max_ndim = PROTO_NDIM_MAX,
         .max_request = (uint32_t)daemon_of(c)->cfg.policy.max_request,
         .list_page_max = PROTO_LIST_PAGE_MAX,
@@ -60,7 +64,8 @@ static const struct {
     { "release", methods_release, false }, { "sync", methods_sync, false },
     { "stats", methods_stats, true },      { "holders", methods_holders, true },
     { "chmod", methods_chmod, false },     { "chown", methods_chown, false },
-    { "ring", methods_ring, false },
+    { "ring", methods_ring, false },       { "publish", methods_publish, false },
+    { "grow", methods_grow, false },       { "watch", methods_watch, false },
 };
 
 bool methods_dispatch(struct conn *c, const msgpack_object *obj, const int *fds, unsigned nfds)

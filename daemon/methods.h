@@ -1,5 +1,5 @@
 /* methods.h — what sharrd does for each request: hello, create, adopt, open, stat,
- * list, unlink, release, sync, stats, holders, chmod, chown.
+ * list, unlink, release, sync, stats, holders, chmod, chown, publish, grow, ring, watch.
  *
  * Parses with proto/codec, decides with the registry, stores and access rules,
  * and answers through conn_send. Slow file work goes to libuv's thread pool.

@@ -28,7 +28,6 @@ int methods_attach_reply(struct conn *c, uint32_t msgid, struct registry_array *
                                  enum meta_mode mode)
 {
     struct registry *reg = &daemon_of(c)->registry;
-    struct codec_attach_reply rep;
     struct registry_attach att;
     char err[METHODS_ERR_MAX];
     msgpack_sbuffer sb;
@@ -62,9 +61,9 @@ int methods_attach_reply(struct conn *c, uint32_t msgid, struct registry_array *
     }
     if (mode == META_MODE_RPLUS)
         growth_watch(daemon_of(c), a);
-    rep = (struct codec_attach_reply){ .meta = a->meta, .handle = att.handle };
     msgpack_sbuffer_init(&sb);
-    methods_send_with(c, &sb, codec_pack_reply_attach(&sb, msgid, &rep), -1, a, mode);
+    methods_send_with(c, &sb, codec_pack_reply_attached(&sb, msgid, &a->meta, att.handle), -1,
+                      a, mode);
     return 0;
 }
 
@@ -108,6 +107,9 @@ static int methods_open_ready(struct conn *c, uint32_t msgid, struct registry_ar
                              "(owner uid %" PRIu32 " gid %" PRIu32 ", perm %04" PRIo32 ")",
                              c->peer.uid, m->name, meta_mode_name(mode), m->uid, m->gid,
                              m->perm);
+    if (m->published && mode == META_MODE_RPLUS)
+        return methods_error(c, msgid, -EROFS, "%s is published: it is immutable until it is "
+                             "unlinked (open it in mode r or c)", m->name);
     return methods_attach_reply(c, msgid, a, mode);
 }
 
@@ -120,14 +122,32 @@ struct methods_wait {
     enum meta_mode mode;
     bool has_owner;     /* only an array of owner will do */
     uint32_t owner;
+    bool published;     /* only a published array will do */
+    uint64_t deadline;  /* uv_now when the wait ends; UINT64_MAX: never */
 };
 
 static void methods_open_woken(void *arg, const char *name, void *found, int err)
 {
     struct methods_wait *w = arg;
+    struct registry_array *a = found;
+    uint64_t now = uv_now(&daemon_of(w->conn)->loop);
 
+    /* Created but not yet published: the wait goes on for what is left of it, until
+     * the publish (methods_publish.c) wakes the name again. */
+    if (err == 0 && w->published && !a->meta.published && !w->conn->closing
+        && w->deadline > now) {
+        err = registry_wait(&daemon_of(w->conn)->registry, name, w->deadline == UINT64_MAX ? -1
+                            : (int64_t)(w->deadline - now), &session_of(w->conn)->waits,
+                            methods_open_woken, w);
+        if (err == 0)
+            return;
+        methods_error(w->conn, w->msgid, err, "out of memory");
+    } else if (err == 0 && w->published && !a->meta.published && !w->conn->closing) {
+        err = -ETIMEDOUT;
+    }
     if (err == -ETIMEDOUT)
-        methods_error(w->conn, w->msgid, err, "no array named %s appeared within %lld ms",
+        methods_error(w->conn, w->msgid, err, w->published ? "no array named %s was published "
+                      "within %lld ms" : "no array named %s appeared within %lld ms",
                       name, (long long)w->wait_ms);
     else if (err == 0 && !w->conn->closing)
         methods_open_ready(w->conn, w->msgid, found, w->mode, w->has_owner ? &w->owner : NULL);
@@ -148,10 +168,13 @@ int methods_open(struct conn *c, const struct codec_msg *msg)
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
     a = registry_find(&daemon_of(c)->registry, p.name);
-    if (a && a->ready)
+    if (a && a->ready && (!p.published || a->meta.published))
         return methods_open_ready(c, msg->msgid, a, p.mode, p.has_owner ? &p.owner : NULL);
     if (!a && store_damaged(&daemon_of(c)->store, p.name))
         return methods_damaged(c, msg->msgid, p.name);
+    if (p.wait_ms == 0 && a && a->ready)
+        return methods_error(c, msg->msgid, -EAGAIN, "%s is not published yet (wait for it)",
+                             p.name);
     if (p.wait_ms == 0)
         return methods_error(c, msg->msgid, -ENOENT, "no array named %s", p.name);
     if (session_of(c)->waits.n >= pol->max_waiting_opens)
@@ -167,7 +190,10 @@ int methods_open(struct conn *c, const struct codec_msg *msg)
     if (!w)
         return methods_error(c, msg->msgid, -ENOMEM, "out of memory");
     *w = (struct methods_wait){ .conn = c, .wait_ms = p.wait_ms, .msgid = msg->msgid,
-                                .mode = p.mode, .has_owner = p.has_owner, .owner = p.owner };
+                                .mode = p.mode, .has_owner = p.has_owner, .owner = p.owner,
+                                .published = p.published,
+                                .deadline = p.wait_ms < 0 ? UINT64_MAX
+                                            : uv_now(&daemon_of(c)->loop) + (uint64_t)p.wait_ms };
     r = registry_wait(&daemon_of(c)->registry, p.name, p.wait_ms, &session_of(c)->waits,
                       methods_open_woken, w);
     if (r < 0) {

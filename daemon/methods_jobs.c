@@ -28,6 +28,7 @@
 #include "releases.h"
 #include "session.h"
 #include "shape.h"
+#include "watch.h"
 
 /* Volatile arrays of at most this many data bytes are built on the loop thread: the
  * hand-off to the thread pool and back costs 100-300 us here under load, a fifth or
@@ -46,7 +47,8 @@ struct methods_job {
     struct conn *conn;             /* referenced; NULL when nobody waits for a reply */
     uint32_t msgid;
     struct registry_array *array;  /* referenced, or NULL */
-    struct meta meta;              /* create: the array to build */
+    struct meta meta;              /* create: the array to build; its dtype.descr is NULL
+                                    * or the job's own copy (dtype_own), freed with it */
     char trash[STORE_TRASH_MAX];   /* a removed file to delete first, or "" */
     int fd;                        /* create: the new backing descriptor */
     int src_fd;                    /* adopt: the client's file, closed with the job */
@@ -73,8 +75,22 @@ static struct methods_job *methods_job_new(struct daemon *d, struct conn *c, uin
 
     if (!job)
         return NULL;
-    *job = (struct methods_job){ .d = d, .conn = c, .msgid = msgid, .array = a, .fd = -1,
-                                 .src_fd = -1 };
+    /* Not zeroed whole: meta, trash and err are 2 KiB that only a create, adopt or
+     * trash job fills, and each fills what it reads. */
+    job->d = d;
+    job->conn = c;
+    job->msgid = msgid;
+    job->array = a;
+    job->meta.dtype.descr = NULL;
+    job->meta.dtype.descr_len = 0;
+    job->trash[0] = '\0';
+    job->fd = -1;
+    job->src_fd = -1;
+    job->adopt = job->overwrite = job->retried = false;
+    job->granted = 0;
+    job->r = 0;
+    job->err[0] = '\0';
+    job->old = NULL;
     job->req.data = job;
     if (c)
         conn_ref(c);
@@ -103,6 +119,7 @@ static void methods_job_free(struct methods_job *job)
     if (job->old)
         registry_unref(job->old);
     methods_job_close_src(job);
+    dtype_own_free(&job->meta.dtype);
     free(job);
 }
 
@@ -249,6 +266,9 @@ static void methods_create_done(uv_work_t *req, int status)
                         a->meta.name, job->err);
         if (job->old)
             methods_retire(d, job->old, a->meta.persist);
+        if (job->old)
+            watch_emit(&d->watches, EVENT_REMOVED, job->old);
+        watch_emit(&d->watches, EVENT_CREATED, a);
         if (!job->conn->closing && job->adopt)
             methods_stat_reply(job->conn, job->msgid, a);
         else if (!job->conn->closing)
@@ -279,49 +299,81 @@ int methods_create(struct conn *c, const struct codec_msg *msg)
 {
     struct daemon *d = daemon_of(c);
     struct methods_job *job;
-    char err[METHODS_ERR_MAX] = "";
-    struct hugepages_choice pages = { 0 };
+    char err[METHODS_ERR_MAX];
+    struct dtype_text text;
     struct codec_create p;
     struct timespec now;
-    struct meta m;
+    struct meta *m;
+    uint64_t nbytes;
+    uint32_t perm;
     int r;
 
-    r = codec_parse_create(msg->params, &p, err, sizeof(err));
+    err[0] = '\0';
+    r = codec_parse_create(msg->params, &p, &text, err, sizeof(err));
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
-    memset(&m, 0, sizeof(m));
-    memcpy(m.name, p.name, sizeof(m.name));
-    m.dtype = p.dtype;
-    m.ndim = p.ndim;
-    memcpy(m.shape, p.shape, sizeof(m.shape));
-    m.order = p.order;
-    m.offset = PROTO_DATA_OFFSET;
-    m.persist = p.persist;
-    m.perm = p.perm ? p.perm : 0600;
-    m.uid = c->peer.uid;
-    m.gid = c->peer.gid;
-    clock_gettime(CLOCK_REALTIME, &now);
-    m.ctime_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-    r = shape_nbytes(m.ndim, m.shape, m.dtype.itemsize, &m.nbytes);
+    r = shape_nbytes(p.ndim, p.shape, p.dtype.itemsize, &nbytes);
     if (r < 0)
         return methods_error(c, msg->msgid, r, r == -EOVERFLOW ? "%s: the array would be larger "
                              "than 2^62 bytes" : "%s: every dimension must be at least 1", p.name);
-    if (!m.persist) {
-        pages = methods_pages(d, m.offset + m.nbytes);
-        m.page_size = (uint32_t)pages.page_size;
-    }
-    if (perm_check(m.perm, err, sizeof(err)) < 0)
+    perm = p.perm ? p.perm : 0600;
+    if (perm_check(perm, err, sizeof(err)) < 0)
         return methods_error(c, msg->msgid, -EINVAL, "%s", err);
-    if (m.persist && strlen(m.name) > STORE_NAME_MAX)
+    if (p.persist && strlen(p.name) > STORE_NAME_MAX)
         return methods_error(c, msg->msgid, -ENAMETOOLONG, "persistent array names are at most "
                              "%d bytes", STORE_NAME_MAX);
-    if (m.persist)
-        store_npy_path(&d->store, m.name, m.path, sizeof(m.path));
     job = methods_job_new(d, c, msg->msgid, NULL);
     if (!job)
         return methods_error(c, msg->msgid, -ENOMEM, "out of memory");
-    job->meta = m;
-    job->pages = pages;
+    /* Every field set here rather than the 2 KiB cleared first: names and paths are
+     * read up to their NUL. The record description, in text now, becomes the job's. */
+    m = &job->meta;
+    memcpy(m->name, p.name, strlen(p.name) + 1);
+    m->dtype = p.dtype;
+    if (dtype_own(&m->dtype) < 0) {
+        m->dtype.descr = NULL;
+        methods_job_free(job);
+        return methods_error(c, msg->msgid, -ENOMEM, "out of memory");
+    }
+    m->ndim = p.ndim;
+    memcpy(m->shape, p.shape, (size_t)p.ndim * sizeof(m->shape[0]));
+    m->order = p.order;
+    m->nbytes = nbytes;
+    m->offset = PROTO_DATA_OFFSET;
+    m->persist = p.persist;
+    m->perm = perm;
+    m->uid = c->peer.uid;
+    m->gid = c->peer.gid;
+    clock_gettime(CLOCK_REALTIME, &now);
+    m->ctime_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+    m->nattached = 0;
+    m->path[0] = '\0';
+    if (m->persist)
+        store_npy_path(&d->store, m->name, m->path, sizeof(m->path));
+    m->grown = 0;
+    m->damaged = false;
+    m->published = false;
+    m->max_len = 0;
+    /* A volatile array's room to grow is fixed now (memstore.h); it must fit as the
+     * array would. A persistent one grows as far as the quotas let it. */
+    if (!m->persist && memstore_axis(m) >= 0) {
+        uint64_t len = m->shape[memstore_axis(m)], room;
+
+        m->max_len = p.max_len > len ? p.max_len : len;
+        if (__builtin_mul_overflow(m->nbytes / len, m->max_len, &room)
+            || room > PROTO_ARRAY_BYTES_MAX) {
+            methods_job_free(job);
+            return methods_error(c, msg->msgid, -EOVERFLOW, "%s: room for max_len %" PRIu64
+                                 " would be larger than 2^62 bytes", p.name, p.max_len);
+        }
+    }
+    /* The pages are chosen for the data: the room beyond it is a hole until a grow. */
+    m->page_size = 0;
+    job->pages = (struct hugepages_choice){ 0 };
+    if (!m->persist) {
+        job->pages = methods_pages(d, m->offset + m->nbytes);
+        m->page_size = (uint32_t)job->pages.page_size;
+    }
     return methods_build(job, p.overwrite);
 }
 
@@ -530,11 +582,16 @@ int methods_unlink(struct conn *c, const struct codec_msg *msg)
         return methods_error(c, msg->msgid, -EPERM, "%s belongs to %s: only its owner or root "
                              "may unlink it", a->meta.name, whose);
     }
+    registry_ref(a); /* for the event: the name may have been its last reference */
     r = methods_remove(d, a, trash);
     if (r < 0) {
         log_warning(&d->log, "cannot unlink %s: %s", a->meta.name, strerror(-r));
-        return methods_error(c, msg->msgid, r, "cannot unlink %s: %s", a->meta.name, strerror(-r));
+        methods_error(c, msg->msgid, r, "cannot unlink %s: %s", a->meta.name, strerror(-r));
+        registry_unref(a);
+        return r;
     }
+    watch_emit(&d->watches, EVENT_REMOVED, a);
+    registry_unref(a);
     methods_empty(c, msg->msgid);
     job = trash[0] ? methods_job_new(d, NULL, 0, NULL) : NULL;
     if (!job) {

@@ -1,5 +1,5 @@
 /* methods_query.c — stat, list, stats, holders, chmod and chown: requests answered at
- * once from the registry and the store, without attaching. holders.c collects the
+ * once from the registry and the store, without attaching, and watch. holders.c collects the
  * attachments, ownership.c decides and records chmod and chown.
  */
 #include "methods_query.h"
@@ -18,6 +18,8 @@
 #include "hugepages.h"
 #include "methods_reply.h"
 #include "ownership.h"
+#include "session.h"
+#include "watch.h"
 
 /* Entries of a list or holders page while the reply queues are full (conn_queues_full):
  * its reader pages on with "more", so what such a reply adds beyond the cap is small. */
@@ -115,6 +117,8 @@ int methods_stats(struct conn *c, const struct codec_msg *msg)
     s.huge_page_size = hugepages_size_now(&host, d->cfg.huge_pages);
     s.connections = d->conns.n;
     s.attachments = d->registry.nattached;
+    s.watches = d->watches.n;
+    s.queued_bytes = d->conns.queued_total;
     methods_statvfs(d->store.path, &s.persist_capacity, &s.persist_free);
     methods_statvfs("/dev/shm", &s.volatile_capacity, &s.volatile_free);
     s.pid = (uint32_t)getpid();
@@ -158,6 +162,7 @@ int methods_chmod(struct conn *c, const struct codec_msg *msg)
     char err[METHODS_ERR_MAX] = "";
     struct registry_array *a;
     struct codec_chmod p;
+    struct meta before;
     int r = codec_parse_chmod(msg->params, &p, err, sizeof(err));
 
     if (r < 0)
@@ -165,9 +170,11 @@ int methods_chmod(struct conn *c, const struct codec_msg *msg)
     a = methods_lookup(c, msg, false);
     if (!a)
         return -ENOENT;
+    before = a->meta;
     r = ownership_chmod(daemon_of(c), &c->peer, a, p.perm, err, sizeof(err));
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
+    watch_emit_change(&daemon_of(c)->watches, EVENT_CHMOD, a, &before);
     return methods_stat_reply(c, msg->msgid, a);
 }
 
@@ -176,6 +183,7 @@ int methods_chown(struct conn *c, const struct codec_msg *msg)
     char err[METHODS_ERR_MAX] = "";
     struct registry_array *a;
     struct codec_chown p;
+    struct meta before;
     int r = codec_parse_chown(msg->params, &p, err, sizeof(err));
 
     if (r < 0)
@@ -183,9 +191,29 @@ int methods_chown(struct conn *c, const struct codec_msg *msg)
     a = methods_lookup(c, msg, false);
     if (!a)
         return -ENOENT;
+    before = a->meta;
     r = ownership_chown(daemon_of(c), &c->peer, a, p.has_uid ? &p.uid : NULL,
                         p.has_gid ? &p.gid : NULL, err, sizeof(err));
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
+    watch_emit_change(&daemon_of(c)->watches, EVENT_CHOWN, a, &before);
     return methods_stat_reply(c, msg->msgid, a);
+}
+
+int methods_watch(struct conn *c, const struct codec_msg *msg)
+{
+    struct session *s = session_of(c);
+    char err[METHODS_ERR_MAX] = "";
+    struct codec_watch p;
+    int r = codec_parse_watch(msg->params, &p, err, sizeof(err));
+
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, "%s", err);
+    if (s->watch)
+        return methods_error(c, msg->msgid, -EBUSY, "this connection watches already (one "
+                             "watch per connection: open another)");
+    r = watch_add(&daemon_of(c)->watches, c, p.prefix, &s->watch, err, sizeof(err));
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, "%s", err);
+    return methods_empty(c, msg->msgid);
 }

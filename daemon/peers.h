@@ -19,6 +19,7 @@ struct peers_uid {
     unsigned conns;         /* connections open */
     uint64_t waits;         /* opens waiting for a name */
     uint64_t atts;          /* attachments */
+    uint64_t watches;       /* connections watching (watch.h) */
     uint64_t turn;          /* the turn of the loop answered counts (conn.c) */
     unsigned answered;      /* requests of its connections answered in that turn */
     struct peers_uid *next;

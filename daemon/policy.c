@@ -23,6 +23,7 @@ void policy_defaults(struct policy *p)
     p->max_waiting_opens = POLICY_MAX_WAITING_OPENS_DEFAULT;
     p->max_waiting_opens_per_uid = POLICY_MAX_WAITING_OPENS_PER_UID_DEFAULT;
     p->max_attachments_per_uid = POLICY_MAX_ATTACHMENTS_PER_UID_DEFAULT;
+    p->max_watches_per_uid = POLICY_MAX_WATCHES_PER_UID_DEFAULT;
     p->max_queued_total = POLICY_MAX_QUEUED_TOTAL_DEFAULT;
     p->request_timeout_ms = POLICY_REQUEST_TIMEOUT_MS_DEFAULT;
     p->max_queued = POLICY_MAX_QUEUED_DEFAULT;
@@ -126,6 +127,7 @@ int policy_parse(int opt, const char *arg, struct policy *p, char *err, size_t e
         { "max-waiting-opens-per-uid", false, 0, UINT32_MAX, "0..4294967295" },
         { "max-attachments-per-uid", false, 0, UINT32_MAX, "0..4294967295" },
         { "max-queued-total", true, 1ull << 20, 1ull << 40, "1M..1T" },
+        { "max-watches-per-uid", false, 0, 1000000, "0..1000000" },
     };
     unsigned i = (unsigned)(opt - POLICY_OPT_FIRST);
     uint64_t v;
@@ -156,6 +158,7 @@ int policy_parse(int opt, const char *arg, struct policy *p, char *err, size_t e
     case 11: p->max_waiting_opens = v; break;
     case 12: p->max_waiting_opens_per_uid = v; break;
     case 13: p->max_attachments_per_uid = v; break;
+    case 15: p->max_watches_per_uid = v; break;
     default: p->max_queued_total = (size_t)v; break;
     }
     return 1;
@@ -228,11 +231,14 @@ void policy_usage(FILE *f, uint64_t memory)
             "                         EAGAIN (default %d, 0: no limit)\n"
             "  --max-attachments-per-uid N  arrays held open by all connections of one\n"
             "                         uid; EMFILE (default %d, 0: no limit)\n"
+            "  --max-watches-per-uid N  watches (sharr watch) of all connections of one\n"
+            "                         uid; EMFILE (default %d, 0: no limit)\n"
             "  --max-request SIZE     bytes of one request; a longer one gets E2BIG and\n"
             "                         the connection is closed (default and most 64K)\n",
             POLICY_MAX_ARRAYS_DEFAULT, POLICY_MAX_ARRAYS_PER_UID_DEFAULT,
             POLICY_REQUEST_TIMEOUT_MS_DEFAULT, POLICY_MAX_WAITING_OPENS_DEFAULT,
-            POLICY_MAX_WAITING_OPENS_PER_UID_DEFAULT, POLICY_MAX_ATTACHMENTS_PER_UID_DEFAULT);
+            POLICY_MAX_WAITING_OPENS_PER_UID_DEFAULT, POLICY_MAX_ATTACHMENTS_PER_UID_DEFAULT,
+            POLICY_MAX_WATCHES_PER_UID_DEFAULT);
     fprintf(f,
             "  --max-volatile-bytes SIZE|N%%  memory of all volatile arrays (their pages and\n"
             "                         headers); N%% is of memory: MemTotal, or the memory\n"

@@ -1,6 +1,6 @@
 /* policy.h — the daemon's resource limits as flags: what each peer may make the
- * daemon hold (bytes, arrays, connections, waiting opens, attachments, queued
- * replies, half-sent requests).
+ * daemon hold (bytes, arrays, connections, waiting opens, attachments, watches,
+ * queued replies, half-sent requests).
  *
  * Only the values, their defaults, parsing and help text; quota.c counts arrays and
  * bytes against them, conn.c, the methods_*.c files and daemon.c apply the rest. 0 means "no
@@ -27,6 +27,7 @@
 #define POLICY_MAX_WAITING_OPENS_DEFAULT 1024
 #define POLICY_MAX_WAITING_OPENS_PER_UID_DEFAULT 4096
 #define POLICY_MAX_ATTACHMENTS_PER_UID_DEFAULT 65536
+#define POLICY_MAX_WATCHES_PER_UID_DEFAULT 64
 #define POLICY_MAX_QUEUED_TOTAL_DEFAULT (64u * 1024 * 1024)
 #define POLICY_REQUEST_TIMEOUT_MS_DEFAULT 30000
 #define POLICY_MAX_QUEUED_DEFAULT (16u * 1024 * 1024)
@@ -51,6 +52,7 @@ struct policy {
     uint64_t max_waiting_opens;       /* opens waiting for a name, per connection */
     uint64_t max_waiting_opens_per_uid; /* the same for all of one uid's; 0: no limit */
     uint64_t max_attachments_per_uid; /* attachments one uid's connections hold; 0: none */
+    uint64_t max_watches_per_uid;     /* watches one uid's connections hold; 0: none */
     uint64_t request_timeout_ms;      /* a half-sent request may wait this long */
     size_t max_queued;                /* reply bytes queued for one client before closing it */
     size_t max_queued_total;          /* reply bytes queued for all clients: reading pauses */
@@ -79,7 +81,8 @@ struct policy {
     { "max-waiting-opens", required_argument, NULL, POLICY_OPT_FIRST + 11 },            \
     { "max-waiting-opens-per-uid", required_argument, NULL, POLICY_OPT_FIRST + 12 },    \
     { "max-attachments-per-uid", required_argument, NULL, POLICY_OPT_FIRST + 13 },      \
-    { "max-queued-total", required_argument, NULL, POLICY_OPT_FIRST + 14 }
+    { "max-queued-total", required_argument, NULL, POLICY_OPT_FIRST + 14 },              \
+    { "max-watches-per-uid", required_argument, NULL, POLICY_OPT_FIRST + 15 }
 
 void policy_defaults(struct policy *p);
 

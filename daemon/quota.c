@@ -59,13 +59,14 @@ static bool quota_over(uint64_t limit, uint64_t used, uint64_t more)
     return limit && (used > limit || more > limit - used);
 }
 
-int quota_check(const struct quota *q, const struct policy *p, uint32_t uid,
-                struct quota_cost c, char *err, size_t errlen)
+/* quota_check, of one more array (one) or of more bytes for one counted already. */
+static int quota_check_cost(const struct quota *q, const struct policy *p, uint32_t uid,
+                            struct quota_cost c, bool one, char *err, size_t errlen)
 {
     struct quota_uid u = quota_of(q, uid);
     uint64_t nbytes = c.bytes;
 
-    if (p->max_arrays && q->arrays >= p->max_arrays) {
+    if (one && p->max_arrays && q->arrays >= p->max_arrays) {
         snprintf(err, errlen, "sharrd holds its most arrays (%" PRIu64 ", --max-arrays)",
                  p->max_arrays);
         return -ENOSPC;
@@ -83,7 +84,7 @@ int quota_check(const struct quota *q, const struct policy *p, uint32_t uid,
     }
     if (uid == 0)
         return 0;
-    if (p->max_arrays_per_uid && u.arrays >= p->max_arrays_per_uid) {
+    if (one && p->max_arrays_per_uid && u.arrays >= p->max_arrays_per_uid) {
         snprintf(err, errlen, "uid %" PRIu32 " owns its most arrays (%" PRIu64
                  ", --max-arrays-per-uid)", uid, p->max_arrays_per_uid);
         return -EDQUOT;
@@ -102,6 +103,18 @@ int quota_check(const struct quota *q, const struct policy *p, uint32_t uid,
         return -EDQUOT;
     }
     return 0;
+}
+
+int quota_check(const struct quota *q, const struct policy *p, uint32_t uid,
+                struct quota_cost c, char *err, size_t errlen)
+{
+    return quota_check_cost(q, p, uid, c, true, err, errlen);
+}
+
+int quota_check_more(const struct quota *q, const struct policy *p, uint32_t uid,
+                     struct quota_cost more, char *err, size_t errlen)
+{
+    return quota_check_cost(q, p, uid, more, false, err, errlen);
 }
 
 int quota_charge(struct quota *q, uint32_t uid, struct quota_cost c)

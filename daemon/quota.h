@@ -50,6 +50,11 @@ struct quota_cost quota_cost_of(const struct meta *m);
 int quota_check(const struct quota *q, const struct policy *p, uint32_t uid,
                 struct quota_cost c, char *err, size_t errlen);
 
+/* As quota_check, for an array of uid counted already that is to cost more on top
+ * (a grow): the same limits on bytes and memory, no new array counted. */
+int quota_check_more(const struct quota *q, const struct policy *p, uint32_t uid,
+                     struct quota_cost more, char *err, size_t errlen);
+
 /* Count an array of uid. 0 or -ENOMEM (nothing counted). */
 int quota_charge(struct quota *q, uint32_t uid, struct quota_cost c);
 /* Forget an array counted by quota_charge with the same cost. */

@@ -345,20 +345,25 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
                                            "of an array before it in name order too (a hard "
                                            "link?)", nm->file[RECOVER_NPY]);
     }
-    if (store_read_header(fd, (uint64_t)st.st_size, &m, err, sizeof(err)) < 0) {
+    r = store_read_header(fd, (uint64_t)st.st_size, &m, err, sizeof(err));
+    if (r < 0) {
         close(fd);
-        return recover_damaged(s, lg, name, RECOVER_BAD_NPY, "%s: %s", nm->file[RECOVER_NPY],
-                               err);
+        return r == -ENOMEM ? r : recover_damaged(s, lg, name, RECOVER_BAD_NPY, "%s: %s",
+                                                  nm->file[RECOVER_NPY], err);
     }
-    /* Write bits for others would let a holder of a read-only descriptor reopen it for
+    /* From here m.dtype.descr is m's own copy (store_read_header): freed below. */
+    /* A published array's file lost its write bits (0400): that is its state. Write
+     * bits for others would let a holder of a read-only descriptor reopen it for
      * writing: made 0600 as sharrd's files are, or else damaged. */
-    if ((st.st_mode & 07777) != 0600) {
+    m.published = (st.st_mode & 07777) == 0400;
+    if ((st.st_mode & 07777) != 0600 && !m.published) {
         unsigned mode = (unsigned)st.st_mode & 07777;
         if (fchmod(fd, 0600) == 0) {
             log_warning(lg, "store %s: made %s 0600 (it was %04o), as sharrd's files are",
                         s->path, nm->file[RECOVER_NPY], mode);
         } else if (mode & (S_IWGRP | S_IWOTH)) {
             close(fd);
+            dtype_own_free(&m.dtype);
             return recover_damaged(s, lg, name, RECOVER_BAD_OWNER, "%s has mode %04o and "
                                    "cannot be made 0600: %s", nm->file[RECOVER_NPY], mode,
                                    strerror(errno));
@@ -384,6 +389,7 @@ static int recover_committed(struct store *s, const struct log_ctx *lg, struct r
     if (nm->has[RECOVER_TMP] && !(narrowed && r < 0))
         recover_remove(s, lg, nm->file[RECOVER_TMP], "a record never put in force");
     cb(arg, &m, fd);
+    dtype_own_free(&m.dtype);
     return 0;
 }
 

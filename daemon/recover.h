@@ -9,7 +9,7 @@
 #include "store.h"
 
 /* Called for each array found committed; takes ownership of fd (the .npy opened
- * O_RDWR) whatever it does. */
+ * O_RDWR) whatever it does. m, its record description too, lives only for the call. */
 typedef void recover_found_cb(void *arg, const struct meta *m, int fd);
 
 /* Read the store s: complete a create committed before its .npy had its name, remove

@@ -13,8 +13,6 @@
 
 #include "procfd.h"
 
-static void registry_wake(struct registry *reg, struct registry_array *a);
-
 /* What the opens waiting for name are answered with: its array once ready. */
 static void *registry_lookup_ready(void *arg, const char *name)
 {
@@ -104,15 +102,21 @@ static struct registry_array *registry_array_new(struct registry *reg, const str
 {
     struct registry_array *a = calloc(1, sizeof(*a));
 
-    if (a)
+    if (a) {
+        a->meta = *m;
         a->charged = quota_cost_of(m);
-    if (!a || (reg->quota && quota_charge(reg->quota, m->uid, a->charged) < 0)) {
+    }
+    if (!a || dtype_own(&a->meta.dtype) < 0) {
+        free(a);
+        return NULL;
+    }
+    if (reg->quota && quota_charge(reg->quota, m->uid, a->charged) < 0) {
+        dtype_own_free(&a->meta.dtype);
         free(a);
         return NULL;
     }
     a->quota = reg->quota;
     a->reg = reg;
-    a->meta = *m;
     a->meta.nattached = 0;
     a->ready = fd >= 0; /* the caller hands the data of a ready array */
     a->named = true;
@@ -219,6 +223,7 @@ void registry_unref(struct registry_array *a)
         quota_release(a->quota, a->meta.uid, a->charged);
     if (a->fd >= 0)
         close(a->fd);
+    dtype_own_free(&a->meta.dtype);
     free(a);
 }
 
@@ -279,9 +284,7 @@ void registry_keep_file(const struct store *s, struct registry_array *a)
     a->fd = fd;
 }
 
-/* a is ready (again): the opens waiting for its name are answered with it from the
- * next turn of the loop on (waiters.h), unless it is gone by then. */
-static void registry_wake(struct registry *reg, struct registry_array *a)
+void registry_wake(struct registry *reg, struct registry_array *a)
 {
     a->ready = true;
     waiters_wake(&reg->waiters, a->meta.name);

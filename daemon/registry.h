@@ -22,7 +22,8 @@
 #include "waiters.h"
 
 struct registry_array {
-    struct meta meta;  /* meta.nattached is kept current */
+    struct meta meta;  /* meta.nattached is kept current; meta.dtype.descr is the
+                        * array's own copy (dtype_own), freed with it */
     bool ready;        /* false while its create runs: the name is reserved */
     bool named;        /* reachable by name (false once unlinked or replaced) */
     int fd;            /* a volatile array's memfd, O_RDWR, -1 until ready; for a
@@ -33,6 +34,7 @@ struct registry_array {
     struct quota *quota; /* charged for this array until it is freed, or NULL */
     struct quota_cost charged; /* what quota holds for it now (growth.c updates it) */
     unsigned writers;  /* attachments in mode r+ */
+    bool growing;      /* a grow of it runs (methods_grow.c): one at a time */
     size_t watch_slot; /* 1 + its place in growth.c's sweep list, 0 when not in it */
     struct registry *reg; /* the registry it was added to, for on_last */
 };
@@ -75,7 +77,8 @@ struct registry_array *registry_find(const struct registry *reg, const char *nam
 /* Index in reg->arrays of the first name sorted after `after` ("" -> 0). */
 size_t registry_after(const struct registry *reg, const char *after);
 
-/* Add a name. fd < 0 reserves it for a create still running (finish with
+/* Add a name, keeping a copy of m (its record description too: m's may go as soon as
+ * this returns). fd < 0 reserves it for a create still running (finish with
  * registry_ready or registry_remove); fd >= 0 adds a ready array and takes fd as
  * registry_ready does. Returns 0 and sets *ret (may be NULL), -EEXIST, or -ENOMEM
  * (fd is then still the caller's). */
@@ -88,6 +91,9 @@ void registry_sort(struct registry *reg);
 /* The create of a reserved name finished with fd (taken): a volatile array keeps it,
  * a persistent one records the file's identity and closes it. Wakes its waiters. */
 void registry_ready(struct registry *reg, struct registry_array *a, int fd);
+/* a is ready (again), or now published: the opens waiting for its name are answered
+ * with it from the next turn of the loop on (waiters.h), unless it is gone by then. */
+void registry_wake(struct registry *reg, struct registry_array *a);
 /* Remove a's name and tell on_removed; the array lives on while references remain. */
 void registry_remove(struct registry *reg, struct registry_array *a);
 /* Give a ready array removed with registry_remove its name back (an overwrite of it

@@ -17,6 +17,7 @@
 #include "fdcache.h"
 #include "registry.h"
 #include "waiters.h"
+#include "watch.h"
 
 struct session {
     struct attachments atts;    /* the attachments it holds, by handle */
@@ -25,6 +26,8 @@ struct session {
     void *ring;                 /* the release ring shared with the client, or NULL */
     uint64_t ring_tail;         /* handles taken from it so far (releases.c) */
     char comm[CODEC_COMM_MAX + 1]; /* the peer's command name at accept, or "" (holders.c) */
+    struct watch *watch;        /* its subscription to events (watch.h), or NULL; daemon.c
+                                 * ends it when the connection closes */
 };
 
 /* A client's empty session, or NULL when out of memory. */

@@ -22,6 +22,7 @@
 #include "npy.h"
 #include "procfd.h"
 #include "record.h"
+#include "storeid.h"
 
 int store_file(char out[STORE_FILE_MAX], const char *prefix, const char *name,
                const char *suffix)
@@ -196,6 +197,8 @@ int store_open(struct store *s, const char *path, char *err, size_t errlen)
 
     s->dirfd = -1;
     s->trash_seq = 0;
+    s->id = 0;
+    s->id_replaced = 0;
     s->damaged = NULL;
     s->ndamaged = s->damaged_cap = 0;
 #ifdef SHARR_TEST_HOOKS
@@ -231,6 +234,9 @@ int store_open(struct store *s, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "store %s is in use by another sharrd", real);
         goto fail;
     }
+    r = storeid_load(s->dirfd, &s->id, &s->id_replaced, err, errlen);
+    if (r < 0)
+        goto fail;
     memcpy(s->path, real, strlen(real) + 1);
     return 0;
 
@@ -309,6 +315,7 @@ int store_npy_path(const struct store *s, const char *name, char *out, size_t le
 int store_read_header(int fd, uint64_t size, struct meta *m, char *err, size_t errlen)
 {
     uint8_t header[PROTO_DATA_OFFSET_MAX];
+    struct dtype_text descr;
     uint64_t offset;
     ssize_t n;
     int r;
@@ -319,21 +326,29 @@ int store_read_header(int fd, uint64_t size, struct meta *m, char *err, size_t e
         return -EINVAL;
     }
     err[0] = '\0';
-    r = npy_header_parse(header, (size_t)n, m, &offset, err, errlen);
+    r = npy_header_parse(header, (size_t)n, m, &descr, &offset, err, errlen);
     if (r < 0) {
         if (r != -EINVAL || !err[0])
             snprintf(err, errlen, "not a .npy file: its header is cut short");
         return -EINVAL;
     }
+    /* descr goes with this function: m keeps a description only as its own copy. */
     if (offset % PROTO_DATA_OFFSET_ALIGN != 0 || offset > PROTO_DATA_OFFSET_MAX) {
+        m->dtype.descr = NULL;
         snprintf(err, errlen, "its data starts at byte %" PRIu64 ", not a multiple of %d "
                  "(a .npy written by numpy < 1.14)", offset, PROTO_DATA_OFFSET_ALIGN);
         return -EINVAL;
     }
     if (size < offset + m->nbytes) {
+        m->dtype.descr = NULL;
         snprintf(err, errlen, "it holds %" PRIu64 " bytes; its header describes %" PRIu64
                  " bytes of data after byte %" PRIu64, size, m->nbytes, offset);
         return -EINVAL;
+    }
+    if (dtype_own(&m->dtype) < 0) {
+        m->dtype.descr = NULL;
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
     }
     m->offset = offset;
     return 0;

@@ -39,6 +39,8 @@ struct store {
 #ifdef SHARR_TEST_HOOKS
     char fault[32];              /* sharrd-test: SIGKILL the daemon at this point, or "" */
 #endif
+    uint64_t id;                 /* the store's identity (.store-id, storeid.c) */
+    int id_replaced;             /* a .store-id that did not verify was replaced */
     struct store_damaged *damaged; /* sorted by name; filled at start only */
     size_t ndamaged, damaged_cap;
 };
@@ -49,7 +51,9 @@ struct store {
  * one the path is resolved through, symbolic links followed) must belong to root or
  * that uid and, when others may write it, be sticky (as /tmp), and each symbolic
  * link on the way be root's or that uid's: so no other user can plant, change or swap
- * the store's files. Nothing is created before the directory it goes in is checked. Returns 0, or a negative
+ * the store's files. Nothing is created before the directory it goes in is checked.
+ * Reads the store's identity into s->id, drawing it the first time (storeid.c).
+ * Returns 0, or a negative
  * errno (-EPERM for a directory that fails these checks) with a message. */
 int store_open(struct store *s, const char *path, char *err, size_t errlen);
 /* Close the directory fd and forget the damaged names. Safe on a store whose open
@@ -86,7 +90,9 @@ struct store_file_id {
 
 /* Read the .npy header of the regular file fd (size bytes) into m's dtype, order,
  * ndim, shape, nbytes and offset. The data must start at a multiple of
- * PROTO_DATA_OFFSET_ALIGN and fit in the file. 0, or -EINVAL with a message in err. */
+ * PROTO_DATA_OFFSET_ALIGN and fit in the file. A record's description is m's own copy
+ * (dtype_own), which the caller frees with dtype_own_free. 0, or -EINVAL with a message
+ * in err (m holds no description then), or -ENOMEM. */
 int store_read_header(int fd, uint64_t size, struct meta *m, char *err, size_t errlen);
 
 /* The identity of the file open as fd. 0 or a negative errno from fstat. */
@@ -129,8 +135,9 @@ int store_create(const struct store *s, const struct meta *m, int *ret_fd,
  * (-EMLINK), on the store's filesystem (-EXDEV) but not in the store's directory
  * (-EINVAL: it would be another array's file), holding a .npy whose header sharr
  * reads, with its data at a multiple of PROTO_DATA_OFFSET_ALIGN and within the file
- * (-EINVAL). Fills m's dtype, order, ndim, shape, nbytes and offset; 0, or a negative
- * errno with a message in err. Never opens a path. */
+ * (-EINVAL). Fills m's dtype, order, ndim, shape, nbytes and offset (a record's
+ * description as store_read_header keeps it: m's own copy); 0, or a negative errno
+ * with a message in err. Never opens a path. */
 int store_adopt_check(const struct store *s, int fd, struct meta *m, char *err, size_t errlen);
 
 /* Thread pool. Make fd's file (checked by store_adopt_check) the persistent array m
@@ -164,6 +171,16 @@ int store_write_meta(const struct store *s, const struct store_file_id *id,
  * in force. 0 or -errno. */
 int store_rewrite_meta(const struct store *s, const struct store_file_id *id,
                        const struct meta *m);
+
+/* Thread pool (store_grow.c). Grow the persistent array from (its .npy is the file id
+ * under name, with sharr's 4096-byte header, else -EINVAL) to to, the same with a
+ * longer growing axis: space reserved for all of to's data and flushed, then the new
+ * header written in one pwrite and flushed. A crash leaves the old header or the new
+ * one, never a torn one, and the file's data intact. 0, or a negative errno (-ENOSPC
+ * when the disk is full, -ESTALE/-ENOENT as store_reopen) with a message in err; the
+ * header then still describes from. */
+int store_grow(const struct store *s, const char *name, const struct store_file_id *id,
+               const struct meta *from, const struct meta *to, char *err, size_t errlen);
 
 /* Thread pool. fsync name's .npy, opened by name and checked to be the file id as
  * store_reopen does. 0, -ESTALE, -ENOENT or the negative errno of openat or fsync. */

@@ -82,11 +82,16 @@ struct sharr_info {
     uint32_t descr_len;              /* a record dtype (dtype "|V<itemsize>"): the bytes of
                                       * its description, which sharr_array_descr and
                                       * sharr_describe give; 0 for every other dtype */
+    int published;                   /* 1: complete and immutable (sharr_publish): no
+                                      * writable attachment is given any more */
+    uint64_t max_len;                /* volatile: the length the first axis can grow to
+                                      * (sharr_grow), fixed at create; persistent: 0 (no
+                                      * bound but the daemon's quotas) */
     uint32_t page_size;              /* volatile: bytes of the pages backing it, 4096 or a
                                       * huge page size (2 MiB on x86-64); its memory is a
                                       * whole number of them. 0: persistent, or a daemon
                                       * that does not say */
-    uint32_t reserved[33];           /* zero: see "Structs the library fills" above */
+    uint32_t reserved[29];           /* zero: see "Structs the library fills" above */
 };
 
 /* What the daemon says of itself (reply to hello). */
@@ -98,7 +103,11 @@ struct sharr_server {
     uint64_t id;           /* drawn at random at each start of the daemon (never 0): two
                             * connections with the same id are served by the same
                             * sharrd; 0 from a daemon that does not send it */
-    uint32_t reserved[8];  /* zero: see "Structs the library fills" above */
+    uint64_t store_id;     /* the identity of the daemon's persistent store, kept in the
+                            * store across restarts (never 0): persistent arrays of two
+                            * connections with one store_id are one store's; 0 when
+                            * not sent */
+    uint32_t reserved[6];  /* zero: see "Structs the library fills" above */
 };
 
 /* Daemon-wide counters. Free/capacity fields are those of the filesystems that back
@@ -123,10 +132,13 @@ struct sharr_stats {
                                       * does not match it; files kept, name reserved, not
                                       * in the other counts), or served with a file a
                                       * writer cut below its data (in the counts) */
+    uint64_t watches;                /* connections watching for events (sharr_watch_open) */
+    uint64_t queued_bytes;           /* memory of the replies and events the daemon holds
+                                      * for clients that have not read them yet */
     uint64_t volatile_huge;          /* of volatile_reserved, the memory in huge pages */
     uint64_t huge_page_size;         /* the huge page size a large volatile array created
                                       * now would get (sharrd --huge-pages); 0: none */
-    uint64_t reserved[11];           /* zero: see "Structs the library fills" above */
+    uint64_t reserved[9];            /* zero: see "Structs the library fills" above */
 };
 
 /* Option structs start with their size. Start from the initialiser below (or set
@@ -145,6 +157,9 @@ struct sharr_create_opts {
     uint32_t perm;  /* permission bits; 0 means the default 0600 */
     int overwrite;  /* nonzero: replace an existing array of that name (mode w+) */
     int flags;      /* SHARR_F_* below */
+    uint64_t max_len; /* volatile arrays: the length the growing axis (sharr_grow) may
+                       * reach; its memory is set aside (not allocated) now. 0: the
+                       * array's own length. Persistent arrays grow with no such bound */
 };
 
 /* Options of sharr_open. */
@@ -167,6 +182,10 @@ struct sharr_open_opts {
 #define SHARR_F_POPULATE 0x2 /* prefault the mapping (MAP_POPULATE) */
 #define SHARR_F_OWNER    0x4 /* sharr_open only: attach only an array that belongs to
                               * opts->owner (below 2^32 - 1), else -EACCES */
+#define SHARR_F_PUBLISHED 0x8 /* sharr_open only: attach only a published array
+                              * (sharr_publish); with wait_ms, wait until it is
+                              * published (-ETIMEDOUT when it is not in time); without,
+                              * -EAGAIN for an array not published yet */
 
 /* Connect to sharrd. path NULL resolves the default socket: $SHARR_SOCKET, else
  * $XDG_RUNTIME_DIR/sharr/sharr.sock, else /run/sharr/sharr.sock, else
@@ -257,6 +276,40 @@ SHARR_EXPORT const char *sharr_array_descr(const sharr_array_t *array);
  * attachment's own descriptor, the array's file. */
 SHARR_EXPORT int sharr_sync(sharr_array_t *array);
 
+/* Mark the array named name complete and immutable: its owner or root only (-EPERM).
+ * From then on, until the name is unlinked, no writable attachment is given (open in
+ * mode r+ fails with -EROFS; r and c work) and the opens waiting with
+ * SHARR_F_PUBLISHED return. A volatile array is sealed by the kernel
+ * (F_SEAL_FUTURE_WRITE): write(2) and every new writable shared mapping of any of its
+ * descriptors fail with EPERM. A persistent array's file loses its write bits. A
+ * mapping made writable before the publish (the producer's own) keeps its write
+ * access until it is unmapped: publish when the writing is done. Publishing a
+ * published array succeeds. -EBUSY while a grow of it runs; -ENOSYS from a daemon
+ * older than publish. On success *ret_info (may be NULL) describes the array. */
+SHARR_EXPORT int sharr_publish(sharr_t *conn, const char *name, struct sharr_info *ret_info);
+
+/* Make the growing axis of the array named name (the first in C order, the last in F
+ * order) new_len long, in place: processes keep their mappings, valid over the old
+ * length, and see the new part after sharr_array_refresh. A peer that may write the
+ * array may grow it. It never shrinks (-EINVAL), a 0-d array has no axis (-EINVAL), a
+ * published one is immutable (-EROFS), one grow at a time (-EBUSY). The daemon's
+ * quotas apply to the added bytes as to a create (-ENOSPC, -EDQUOT). A volatile array
+ * grows up to the max_len it was created with (-EFBIG beyond); a persistent one has
+ * space reserved first (-ENOSPC when the disk is full) and then its .npy header
+ * rewritten, so numpy.load sees the new shape and a crash leaves the old or the new,
+ * never a torn header. Returns once done; *ret_info (may be NULL) describes it. */
+SHARR_EXPORT int sharr_grow(sharr_t *conn, const char *name, uint64_t new_len,
+                            struct sharr_info *ret_info);
+
+/* Read the array's current shape from its own descriptor (the .npy header sharrd
+ * rewrites on a grow) and, when it grew, map the new length: the mapping is extended
+ * in place where the address space allows, else a new mapping is made and the old
+ * one stays valid until sharr_close (pointers into it keep working; a mode c array's
+ * private changes stay in the old one). sharr_array_info and sharr_array_data then
+ * describe the new length. Returns 1 when the array grew, 0 when it did not, or a
+ * negative errno (-EPROTO when the descriptor's header no longer describes this array). */
+SHARR_EXPORT int sharr_array_refresh(sharr_array_t *array);
+
 /* Metadata of one array by name. */
 SHARR_EXPORT int sharr_stat(sharr_t *conn, const char *name, struct sharr_info *ret_info);
 
@@ -309,6 +362,68 @@ SHARR_EXPORT int sharr_chmod(sharr_t *conn, const char *name, uint32_t perm);
  * SHARR_ID_KEEP leaves that one as it is. -EPERM when not allowed. */
 #define SHARR_ID_KEEP UINT32_MAX
 SHARR_EXPORT int sharr_chown(sharr_t *conn, const char *name, uint32_t uid, uint32_t gid);
+
+/* ---- Watching names ----
+ * A watch hears what happens to the arrays under a prefix that its uid may see (as
+ * sharr_stat and sharr_list would show them): created, published, resized, removed,
+ * a new mode or owner. It is a connection of its own to the daemon conn talks to,
+ * opened by sharr_watch_open and independent of conn afterwards (conn may be
+ * disconnected first), so events never wait behind replies. The library starts no
+ * thread: the caller polls sharr_watch_fd() for reading (poll, epoll, a selector)
+ * and calls sharr_watch_next() until it returns 0, then polls again (events already
+ * read from the socket do not make the descriptor readable). One thread at a time
+ * uses a watch; a forked child does not use its parent's.
+ *
+ * A watcher that falls behind costs the daemon a bounded amount of memory: once its
+ * unread events fill its share, later ones are dropped and counted, and when it has
+ * read the rest it gets one SHARR_EVENT_OVERFLOW whose lost says how many it missed
+ * (list again to catch up). When the daemon stops or restarts, sharr_watch_next
+ * returns -ECONNRESET: the events since are lost; open a new watch and list again. */
+typedef struct sharr_watch sharr_watch_t;
+
+/* sharr_event.kind: numbers never reused; sharr_event_name() gives their names. */
+#define SHARR_EVENT_CREATED 1   /* the name now holds a new array (created, adopted, or
+                                 * w+ over an old one, which gets SHARR_EVENT_REMOVED
+                                 * first) */
+#define SHARR_EVENT_PUBLISHED 2 /* its owner marked it complete */
+#define SHARR_EVENT_RESIZED 3   /* its first axis grew; info has the new shape */
+#define SHARR_EVENT_REMOVED 4   /* its name was removed (info: as it was then) */
+#define SHARR_EVENT_CHMOD 5     /* new permission bits (also sent to a watcher that may
+                                 * see the array only before the change) */
+#define SHARR_EVENT_CHOWN 6     /* new owner or group (likewise) */
+#define SHARR_EVENT_OVERFLOW 7  /* lost events were dropped; info is all zeros */
+
+/* One event. 2128 bytes, for the whole ABI (as the structs above). */
+struct sharr_event {
+    int kind;                 /* SHARR_EVENT_*; kinds a newer daemon adds are skipped */
+    uint32_t reserved0;       /* zero */
+    uint64_t lost;            /* SHARR_EVENT_OVERFLOW: the events dropped; else 0 */
+    struct sharr_info info;   /* the array after the event (its name in info.name) */
+    uint64_t reserved[8];     /* zero: see "Structs the library fills" above */
+};
+
+/* Watch the names that start with prefix (NULL or "" for every name; else the start of
+ * a valid name). Dials the daemon of conn's socket (retrying a few times while it
+ * restarts) and subscribes. Events that happen after it returns are reported, none
+ * before. -EOPNOTSUPP from a daemon without watches; -EMFILE past the daemon's
+ * --max-watches-per-uid. On success *ret_watch owns the connection: sharr_watch_close
+ * it. */
+SHARR_EXPORT int sharr_watch_open(sharr_t *conn, const char *prefix, sharr_watch_t **ret_watch);
+
+/* The descriptor to poll for reading (owned by the watch; never read it yourself). */
+SHARR_EXPORT int sharr_watch_fd(const sharr_watch_t *watch);
+
+/* The next event without blocking: 1 with *ret_event filled, 0 when none has arrived
+ * (poll sharr_watch_fd() then), or a negative errno: -ECONNRESET once the daemon closed
+ * the watch (every later call says so too), -EPROTO for a message not understood. */
+SHARR_EXPORT int sharr_watch_next(sharr_watch_t *watch, struct sharr_event *ret_event);
+
+/* End the watch and free it. NULL is a no-op. */
+SHARR_EXPORT void sharr_watch_close(sharr_watch_t *watch);
+
+/* The name of an event kind ("created", "overflow", ...), as the protocol and the
+ * sharr tool write it; "unknown" for another number. Static; never NULL. */
+SHARR_EXPORT const char *sharr_event_name(int kind);
 
 /* A static description of a negative errno returned by this library. */
 SHARR_EXPORT const char *sharr_strerror(int err);

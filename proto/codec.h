@@ -65,10 +65,12 @@ struct codec_hello_reply {
     char server[64];
     uint32_t pid;
     uint64_t id;                /* the daemon's identity (random per start); 0: not sent */
+    uint64_t store_id;          /* its persistent store's identity; 0: not sent */
     CODEC_LIMITS_FIELDS(CODEC_LIMITS_MEMBER)
     bool release_notify;        /* capability "release_notify": release may be a notification */
     bool release_ring;          /* capability "release_ring": the method ring (ring.h) */
     bool records;               /* capability "records": create keeps a record's "descr" */
+    bool watch;                 /* capability "watch": the method watch (codec_watch.c) */
 };
 
 struct codec_create {           /* create request; w+ is overwrite = true */
@@ -80,6 +82,8 @@ struct codec_create {           /* create request; w+ is overwrite = true */
     bool persist;
     uint32_t perm;              /* 0600 when absent */
     bool overwrite;
+    uint64_t max_len;           /* the first axis may grow to this (volatile arrays);
+                                 * 0 when absent: shape[0] */
 };
 
 struct codec_open {             /* open request */
@@ -88,6 +92,7 @@ struct codec_open {             /* open request */
     int64_t wait_ms;            /* 0 no wait, -1 forever */
     bool has_owner;             /* "owner" given: only an array of that uid will do */
     uint32_t owner;             /* < 2^32 - 1 */
+    bool published;             /* wait until the array is published, not only created */
 };
 
 struct codec_adopt {            /* adopt request; its descriptor travels with it */
@@ -118,7 +123,7 @@ struct codec_list {             /* list request */
 };
 
 struct codec_attach_reply {     /* create and open results; a descriptor comes with it */
-    struct meta meta;
+    struct meta meta;           /* parsed: meta.dtype.descr points into the result */
     uint64_t handle;            /* names this attachment in release */
 };
 
@@ -172,7 +177,8 @@ int codec_pack_open(msgpack_sbuffer *out, uint32_t msgid, const struct codec_ope
 /* The sender must pass the file's descriptor with the first byte of this message;
  * the result is the stat result, {"array": meta}. */
 int codec_pack_adopt(msgpack_sbuffer *out, uint32_t msgid, const struct codec_adopt *p);
-/* method is "stat", "unlink" or "sync" (sync's name form, as older clients send it) */
+/* method is "stat", "unlink", "publish" or "sync" (sync's name form, as older clients
+ * send it) */
 int codec_pack_name(msgpack_sbuffer *out, uint32_t msgid, const char *method,
                     const struct codec_name *p);
 /* sync {"handle": n, "name": s}: each only when given (has_handle, a non-empty name). */
@@ -190,6 +196,9 @@ int codec_pack_reply_hello(msgpack_sbuffer *out, uint32_t msgid,
  * with the first byte of this message. */
 int codec_pack_reply_attach(msgpack_sbuffer *out, uint32_t msgid,
                             const struct codec_attach_reply *r);
+/* The same reply from the array's meta where it lives (sharrd's registry), not a copy. */
+int codec_pack_reply_attached(msgpack_sbuffer *out, uint32_t msgid, const struct meta *m,
+                              uint64_t handle);
 /* Result {"array": meta} */
 int codec_pack_reply_stat(msgpack_sbuffer *out, uint32_t msgid, const struct meta *m);
 /* Result {"columns": [key...], "rows": [[value...]...], "more": bool}: each array's
@@ -212,8 +221,10 @@ int codec_pack_error(msgpack_sbuffer *out, uint32_t msgid, int err, const char *
  * partly written on failure. */
 int codec_parse_hello(const msgpack_object *params, struct codec_hello *out,
                       char *err, size_t errlen);
+/* A record's "descr" is written canonical into text, the caller's, where dtype.descr
+ * then points; text NULL: it must come canonical, and dtype.descr points into params. */
 int codec_parse_create(const msgpack_object *params, struct codec_create *out,
-                       char *err, size_t errlen);
+                       struct dtype_text *text, char *err, size_t errlen);
 int codec_parse_open(const msgpack_object *params, struct codec_open *out,
                      char *err, size_t errlen);
 int codec_parse_adopt(const msgpack_object *params, struct codec_adopt *out,
@@ -289,5 +300,42 @@ int codec_parse_chmod(const msgpack_object *params, struct codec_chmod *out,
 int codec_pack_chown(msgpack_sbuffer *out, uint32_t msgid, const struct codec_chown *p);
 int codec_parse_chown(const msgpack_object *params, struct codec_chown *out,
                       char *err, size_t errlen);
+
+/* publish: params {"name"}, packed with codec_pack_name and parsed with
+ * codec_parse_name; answers with the stat result. grow: params {"name", "len"}, len
+ * the new length of the first axis (C order) or of the last (F order), 1..2^62;
+ * answers with the stat result. (codec_produce.c) */
+struct codec_grow {
+    char name[PROTO_NAME_MAX + 1];
+    uint64_t len;
+};
+
+int codec_pack_grow(msgpack_sbuffer *out, uint32_t msgid, const struct codec_grow *p);
+int codec_parse_grow(const msgpack_object *params, struct codec_grow *out,
+                     char *err, size_t errlen);
+/* watch: params {"prefix": str} (optional; "" or absent: every name), result {}; then
+ * the daemon sends [2, "event", [{"event": kind, ...}]] notifications (PROTOCOL.md,
+ * watch). Implemented in codec_watch.c. */
+struct codec_watch {
+    char prefix[PROTO_NAME_MAX + 1]; /* "" or the start of a valid name (name.h) */
+};
+
+struct codec_event {
+    int kind;                   /* enum event_kind (event.h); 0: a kind this codec does
+                                 * not know (a newer daemon's), whose fields are unread */
+    struct meta meta;           /* every kind but overflow: the array after the event */
+    uint64_t lost;              /* overflow: events not sent since the last one sent */
+};
+
+int codec_pack_watch(msgpack_sbuffer *out, uint32_t msgid, const struct codec_watch *p);
+int codec_parse_watch(const msgpack_object *params, struct codec_watch *out, char *err,
+                      size_t errlen);
+/* The notification [2, "event", [{"event": name, "array": map}]], or for an overflow
+ * [2, "event", [{"event": "overflow", "lost": n}]]. 0, -EINVAL (an unknown kind, a meta
+ * that cannot travel) or -ENOMEM; nothing is left in out on failure. */
+int codec_pack_event(msgpack_sbuffer *out, const struct codec_event *e);
+/* The params of an "event" notification (codec_msg.params). */
+int codec_parse_event(const msgpack_object *params, struct codec_event *out, char *err,
+                      size_t errlen);
 
 #endif

@@ -370,25 +370,28 @@ int codec_dtype(const struct codec_ctx *c, const char *key, const msgpack_object
 }
 
 int codec_descr(const struct codec_ctx *c, const char *key, const msgpack_object *v,
-                struct dtype *out)
+                struct dtype *out, struct dtype_text *text)
 {
     struct dtype rec;
     char why[160];
 
-    out->descr[0] = '\0';
+    out->descr = NULL;
+    out->descr_len = 0;
     /* A list row has every column: "" there is a dtype that is not a record. */
     if (v == NULL || (v->type == MSGPACK_OBJECT_STR && v->via.str.size == 0))
         return 0;
     if (v->type != MSGPACK_OBJECT_STR || v->via.str.size > PROTO_DESCR_MAX)
         return codec_fail(c, -EINVAL, "'%s' must be a string of at most "
                           CODEC_XSTR(PROTO_DESCR_MAX) " bytes", key);
-    if (dtype_parse_descr(v->via.str.ptr, v->via.str.size, &rec, NULL, why, sizeof(why)) < 0)
+    if (dtype_parse_descr(v->via.str.ptr, v->via.str.size, &rec, text, NULL, why,
+                          sizeof(why)) < 0)
         return codec_fail(c, -EINVAL, "'%s' is not a record numpy describes: %s", key, why);
     if (strcmp(rec.str, out->str) != 0)
         return codec_fail(c, -EINVAL, "'%s' describes %llu bytes an item, and 'dtype' is "
                           "'%s', not '%s'", key, (unsigned long long)rec.itemsize, out->str,
                           rec.str);
-    memcpy(out->descr, rec.descr, strlen(rec.descr) + 1);
+    out->descr = rec.descr;
+    out->descr_len = rec.descr_len;
     return 0;
 }
 

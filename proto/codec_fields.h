@@ -80,6 +80,10 @@ int codec_pack_end(msgpack_sbuffer *out, size_t mark, int r);
  * where they start, or NULL when out of memory. */
 char *codec_room(msgpack_sbuffer *out, size_t n);
 
+/* m as an array map (PROTOCOL.md 5.6), appended to the packer's sbuffer: 0, -EINVAL
+ * when m cannot travel (a field out of its bounds), or -ENOMEM. */
+int codec_pack_array_map(msgpack_packer *pk, const struct meta *m);
+
 /* Where a parser is, for its error messages: "create", "stat reply: array". */
 struct codec_ctx {
     const char *what;
@@ -171,9 +175,12 @@ int codec_name(const struct codec_ctx *c, const char *key, const msgpack_object 
 int codec_dtype(const struct codec_ctx *c, const char *key, const msgpack_object *v,
                 struct dtype *out);
 /* A record's description (dtype.h) into out->descr, which out->str ("|V<n>", read
- * before) must match in item size. Absent or "": out->descr is "". */
+ * before) must match in item size. Written canonical into text, where out->descr then
+ * points; text NULL: the value must be canonical (as sharrd sends every one), and
+ * out->descr points into v, valid while the decoded message lives. Absent or "":
+ * out->descr is NULL. */
 int codec_descr(const struct codec_ctx *c, const char *key, const msgpack_object *v,
-                struct dtype *out);
+                struct dtype *out, struct dtype_text *text);
 
 /* 1..PROTO_NDIM_MAX positive dimensions. */
 int codec_shape(const struct codec_ctx *c, const char *key, const msgpack_object *v,

@@ -55,7 +55,7 @@ static bool codec_meta_packable(const struct meta *m)
 
 /* Bytes of a packed array map besides its name, path and shape entries: the map
  * and key headers, the dtype and order and every number at their widest. */
-#define CODEC_META_FIXED_MAX 256
+#define CODEC_META_FIXED_MAX 272
 
 /* The most bytes codec_put_meta writes for m: its texts at their longest, so that
  * nothing of m but ndim is read twice (a list page of 1,024 arrays is memory bound:
@@ -63,7 +63,7 @@ static bool codec_meta_packable(const struct meta *m)
 static size_t codec_meta_packed_max(const struct meta *m)
 {
     return CODEC_META_FIXED_MAX + PACK_UINT_MAX * (size_t)m->ndim + PROTO_NAME_MAX +
-           PROTO_PATH_MAX + PROTO_DESCR_MAX;
+           PROTO_PATH_MAX + m->dtype.descr_len;
 }
 
 /* Bytes a list row usually takes: what a page reserves at once for each row. */
@@ -134,12 +134,13 @@ static inline char *codec_put_shape(char *p, bool keyed, enum codec_meta_key k, 
 #define CODEC_PUT_I64(p, keyed, k, m, f) codec_put_int(p, keyed, k, (m)->f)
 #define CODEC_PUT_BOOL(p, keyed, k, m, f) codec_put_bool(p, keyed, k, (m)->f)
 #define CODEC_PUT_DESCR(p, keyed, k, m, f) \
-    codec_put_str(p, keyed, k, (m)->dtype.descr, strnlen((m)->dtype.descr, \
-                                                         sizeof((m)->dtype.descr)))
+    codec_put_str(p, keyed, k, (m)->dtype.descr != NULL ? (m)->dtype.descr : "", \
+                  (m)->dtype.descr_len)
 
-/* Whether an array map leaves key k out: grown, damaged, descr and page_size appear only when they
- * say something (not 0, not false, not ""), so a healthy array's map is no longer than
- * before they existed; a reader takes an absent one as its default. A list row has every column. */
+/* Whether an array map leaves key k out: grown, damaged, descr, published and
+ * page_size appear only when they say something (not 0, not false, no description), so
+ * a healthy array's map is no longer than before they existed; a reader takes an
+ * absent one as its default. A list row's columns are chosen by codec_list_columns. */
 static inline bool codec_meta_omitted(enum codec_meta_key k, const struct meta *m)
 {
     switch (k) {
@@ -148,7 +149,9 @@ static inline bool codec_meta_omitted(enum codec_meta_key k, const struct meta *
     case CODEC_META_DAMAGED:
         return !m->damaged;
     case CODEC_META_DESCR:
-        return m->dtype.descr[0] == '\0';
+        return m->dtype.descr == NULL;
+    case CODEC_META_PUBLISHED:
+        return !m->published;
     case CODEC_META_PAGE_SIZE:
         return m->page_size == 0;
     default:
@@ -165,6 +168,7 @@ static char *codec_put_meta(char *p, const struct meta *m)
     p = pack_map(p, CODEC_META_NKEYS - codec_meta_omitted(CODEC_META_GROWN, m) -
                         codec_meta_omitted(CODEC_META_DAMAGED, m) -
                         codec_meta_omitted(CODEC_META_DESCR, m) -
+                        codec_meta_omitted(CODEC_META_PUBLISHED, m) -
                         codec_meta_omitted(CODEC_META_PAGE_SIZE, m));
 #define CODEC_META_PUT(id, field, key, kind, required)           \
     if (!codec_meta_omitted(CODEC_META_##id, m))                 \
@@ -194,7 +198,9 @@ static inline bool codec_meta_at_default(enum codec_meta_key k, const struct met
     case CODEC_META_PATH: return m->path[0] == '\0';
     case CODEC_META_GROWN: return m->grown == 0;
     case CODEC_META_DAMAGED: return !m->damaged;
-    case CODEC_META_DESCR: return m->dtype.descr[0] == '\0';
+    case CODEC_META_DESCR: return m->dtype.descr == NULL;
+    case CODEC_META_PUBLISHED: return !m->published;
+    case CODEC_META_MAX_LEN: return m->max_len == 0;
     case CODEC_META_PAGE_SIZE: return m->page_size == 0;
     default: return false;
     }
@@ -202,7 +208,7 @@ static inline bool codec_meta_at_default(enum codec_meta_key k, const struct met
 
 /* The columns of a list page of the n arrays ms (bit k: key k): the required keys,
  * and each other key some array holds a value other than its default under. A page of
- * volatile arrays of root sends 6 of the 17, and rows of fewer values are cheaper to
+ * volatile arrays of root sends 6 of the 20, and rows of fewer values are cheaper to
  * pack, to send, and to scan, unpack and check at the other end. */
 static uint32_t codec_list_columns(const struct meta *const *ms, size_t n)
 {
@@ -246,6 +252,13 @@ static int codec_pack_meta(msgpack_packer *pk, const struct meta *m, uint32_t co
     return 0;
 }
 
+int codec_pack_array_map(msgpack_packer *pk, const struct meta *m)
+{
+    if (!codec_meta_packable(m))
+        return -EINVAL;
+    return codec_pack_meta(pk, m, 0, 0) < 0 ? -ENOMEM : 0;
+}
+
 /* Bytes of an attach reply besides the array map: the envelope, the result's map,
  * its three keys, the handle and true. */
 #define CODEC_ATTACH_EXTRA (CODEC_HEAD_MAX + 3 * PACK_HEAD_MAX + 16 + PACK_UINT_MAX + 1)
@@ -255,20 +268,26 @@ static int codec_pack_meta(msgpack_packer *pk, const struct meta *m, uint32_t co
 int codec_pack_reply_attach(msgpack_sbuffer *out, uint32_t msgid,
                             const struct codec_attach_reply *a)
 {
+    return codec_pack_reply_attached(out, msgid, &a->meta, a->handle);
+}
+
+int codec_pack_reply_attached(msgpack_sbuffer *out, uint32_t msgid, const struct meta *m,
+                              uint64_t handle)
+{
     char *start;
     char *p;
 
-    if (!codec_meta_packable(&a->meta))
+    if (!codec_meta_packable(m))
         return -EINVAL;
-    p = start = codec_room(out, CODEC_ATTACH_EXTRA + codec_meta_packed_max(&a->meta));
+    p = start = codec_room(out, CODEC_ATTACH_EXTRA + codec_meta_packed_max(m));
     if (p == NULL)
         return -ENOMEM;
     p = codec_put_response_head(p, msgid);
     p = pack_map(p, 3);
     p = pack_str(p, "array", 5);
-    p = codec_put_meta(p, &a->meta);
+    p = codec_put_meta(p, m);
     p = pack_str(p, "handle", 6);
-    p = pack_uint(p, a->handle);
+    p = pack_uint(p, handle);
     p = pack_str(p, "fd", 2);
     p = pack_bool(p, true);
     out->size += (size_t)(p - start);
@@ -353,19 +372,24 @@ static inline bool codec_meta_key_is(const msgpack_object *name, unsigned k)
  * order of META_FIELDS, where a codec_field per key compares every name. */
 static void codec_index(const msgpack_object *names, size_t stride, uint32_t n, int64_t *pos)
 {
+    unsigned next = 0; /* the key after the last one found: where a writer's order goes on */
+
     for (unsigned k = 0; k < CODEC_META_NKEYS; k++)
         pos[k] = CODEC_ABSENT;
     for (uint32_t i = 0; i < n; i++) {
         const msgpack_object *name = (const void *)((const char *)names + i * stride);
-        unsigned k = 0;
+        unsigned k = next, tries = 0;
 
-        if (i < CODEC_META_NKEYS && codec_meta_key_is(name, i))
-            k = i;
-        else
-            while (k < CODEC_META_NKEYS && !codec_meta_key_is(name, k))
-                k++;
-        if (k < CODEC_META_NKEYS)
-            pos[k] = pos[k] == CODEC_ABSENT ? (int64_t)i : CODEC_REPEATED;
+        /* From the expected key on, round the table once: keys left out (grown,
+         * damaged, ...) cost a comparison each, not a scan from the first. */
+        while (tries < CODEC_META_NKEYS && !codec_meta_key_is(name, k)) {
+            k = k + 1 < CODEC_META_NKEYS ? k + 1 : 0;
+            tries++;
+        }
+        if (tries == CODEC_META_NKEYS)
+            continue; /* not a key of an array map: ignored */
+        pos[k] = pos[k] == CODEC_ABSENT ? (int64_t)i : CODEC_REPEATED;
+        next = k + 1 < CODEC_META_NKEYS ? k + 1 : 0;
     }
 }
 
@@ -441,7 +465,7 @@ static int codec_meta_offset(const struct codec_ctx *c, const char *key,
 #define CODEC_CHECK_I64(c, key, v, out, f) \
     codec_int(c, key, v, INT64_MIN, &(out)->f, "an integer")
 #define CODEC_CHECK_BOOL(c, key, v, out, f) codec_bool(c, key, v, &(out)->f)
-#define CODEC_CHECK_DESCR(c, key, v, out, f) codec_descr(c, key, v, &(out)->dtype)
+#define CODEC_CHECK_DESCR(c, key, v, out, f) codec_descr(c, key, v, &(out)->dtype, NULL)
 
 /* An array's metadata from its values, v[k] for codec_meta_keys[k] (NULL: absent, and
  * then not one of the required ones), checked in key order. */
@@ -458,6 +482,8 @@ static int codec_meta_values(const struct codec_ctx *c, const msgpack_object *co
     out->path[0] = '\0';
     out->grown = 0;
     out->damaged = false;
+    out->published = false;
+    out->max_len = 0;
     out->page_size = 0;
 #define CODEC_META_CHECK(id, field, key, kind, required)                                 \
     if ((r = CODEC_CHECK_##kind(c, key, v[CODEC_META_##id], out, field)) < 0)             \

@@ -13,14 +13,16 @@
 #include "errcode.h"
 
 /* What protocol version 1 offers beyond the bare methods. "release_notify" (release
- * as a notification), "release_ring" (the method ring) and "records" (create takes a
- * record's "descr") change what a client may send; the others are informational ("open_owner": open checks its "owner";
- * "user_names": names under "uid<N>." are N's; "sync_handle": sync takes the
- * attachment's handle). */
+ * as a notification), "release_ring" (the method ring), "records" (create takes a
+ * record's "descr"), "publish" (the method and open's "published") and "grow" (the
+ * method and create's "max_len") change what a client may send; the others are
+ * informational ("open_owner": open checks its "owner"; "user_names": names under
+ * "uid<N>." are N's; "sync_handle": sync takes the attachment's handle; "watch": the
+ * method watch and its event notifications). */
 static const char *const codec_capabilities[] = {
     "open_wait", "persist", "overwrite", "sync", "list_paging", "holders", "adopt",
     "release_notify", "release_ring", "open_owner", "user_names", "sync_handle",
-    "records",
+    "records", "publish", "grow", "watch",
 };
 
 int codec_pack_reply_ring(msgpack_sbuffer *out, uint32_t msgid, uint32_t size)
@@ -40,11 +42,13 @@ int codec_pack_reply_hello(msgpack_sbuffer *out, uint32_t msgid,
 
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     r |= codec_pack_response_head(&pk, msgid);
-    r |= msgpack_pack_map(&pk, 6);
+    r |= msgpack_pack_map(&pk, 7);
     r |= codec_pack_cstr(&pk, "version");
     r |= msgpack_pack_uint32(&pk, h->version);
     r |= codec_pack_cstr(&pk, "id");
     r |= msgpack_pack_uint64(&pk, h->id);
+    r |= codec_pack_cstr(&pk, "store_id");
+    r |= msgpack_pack_uint64(&pk, h->store_id);
     r |= codec_pack_cstr(&pk, "server");
     r |= codec_pack_strn(&pk, h->server, sizeof(h->server));
     r |= codec_pack_cstr(&pk, "pid");
@@ -138,15 +142,18 @@ int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_rep
 
     out->server[0] = '\0';
     out->id = 0;
+    out->store_id = 0;
     out->release_notify = false;
     out->release_ring = false;
     out->records = false;
+    out->watch = false;
     if ((r = codec_map(&c, result, false, "the result")) < 0 ||
         (r = CODEC_GET(&c, result, "version", true, codec_u32, &out->version)) < 0 ||
         (r = CODEC_GET(&c, result, "server", false, codec_str, out->server, sizeof(out->server),
                        true)) < 0 ||
         (r = CODEC_GET(&c, result, "pid", true, codec_u32, &out->pid)) < 0 ||
         (r = CODEC_GET(&c, result, "id", false, codec_u64, &out->id)) < 0 ||
+        (r = CODEC_GET(&c, result, "store_id", false, codec_u64, &out->store_id)) < 0 ||
         (r = CODEC_GET(&c, result, "limits", true, codec_submap, &limits)) < 0 ||
         (r = codec_map(&lc, limits, false, "'limits'")) < 0)
         return r;
@@ -172,6 +179,8 @@ int codec_parse_reply_hello(const msgpack_object *result, struct codec_hello_rep
                 out->release_ring = true;
             if (cap->size == sizeof("records") - 1 && memcmp(cap->ptr, "records", cap->size) == 0)
                 out->records = true;
+            if (cap->size == sizeof("watch") - 1 && memcmp(cap->ptr, "watch", cap->size) == 0)
+                out->watch = true;
         }
     }
     return 0;

@@ -33,8 +33,9 @@ int codec_pack_create(msgpack_sbuffer *out, uint32_t msgid, const struct codec_c
         CODEC_OUT_B("persist", p->persist),
         CODEC_OUT_U("perm", p->perm),
         CODEC_OUT_B("overwrite", p->overwrite),
-        CODEC_OUT_S(p->dtype.descr[0] != '\0' ? "descr" : NULL, p->dtype.descr,
-                    sizeof(p->dtype.descr)),
+        CODEC_OUT_S(p->dtype.descr != NULL ? "descr" : NULL, p->dtype.descr,
+                    p->dtype.descr_len),
+        CODEC_OUT_U(p->max_len ? "max_len" : NULL, p->max_len),
     };
 
     if (p->ndim > PROTO_NDIM_MAX)
@@ -49,6 +50,7 @@ int codec_pack_open(msgpack_sbuffer *out, uint32_t msgid, const struct codec_ope
         CODEC_OUT_S("mode", meta_mode_name(p->mode), SIZE_MAX),
         CODEC_OUT_I("wait_ms", p->wait_ms),
         CODEC_OUT_U(p->has_owner ? "owner" : NULL, p->owner),
+        CODEC_OUT_B(p->published ? "published" : NULL, true),
     };
 
     return codec_pack_params(out, CODEC_REQUEST, msgid, "open", f, CODEC_NOUT(f));
@@ -70,7 +72,7 @@ int codec_pack_name(msgpack_sbuffer *out, uint32_t msgid, const char *method,
     const struct codec_out f[] = { CODEC_OUT_S("name", p->name, sizeof(p->name)) };
 
     if (method == NULL || (strcmp(method, "stat") != 0 && strcmp(method, "unlink") != 0 &&
-                           strcmp(method, "sync") != 0))
+                           strcmp(method, "sync") != 0 && strcmp(method, "publish") != 0))
         return -EINVAL;
     return codec_pack_params(out, CODEC_REQUEST, msgid, method, f, CODEC_NOUT(f));
 }
@@ -223,7 +225,7 @@ int codec_parse_hello(const msgpack_object *params, struct codec_hello *out,
 }
 
 int codec_parse_create(const msgpack_object *params, struct codec_create *out,
-                       char *err, size_t errlen)
+                       struct dtype_text *text, char *err, size_t errlen)
 {
     struct codec_ctx c = { "create", err, errlen, NULL };
     uint64_t nbytes;
@@ -233,6 +235,7 @@ int codec_parse_create(const msgpack_object *params, struct codec_create *out,
     out->persist = false;
     out->perm = 0600;
     out->overwrite = false;
+    out->max_len = 0;
     if ((r = codec_map(&c, params, true, "params")) < 0 ||
         (r = CODEC_GET(&c, params, "name", true, codec_name, out->name)) < 0 ||
         (r = CODEC_GET(&c, params, "dtype", true, codec_dtype, &out->dtype)) < 0 ||
@@ -241,7 +244,10 @@ int codec_parse_create(const msgpack_object *params, struct codec_create *out,
         (r = CODEC_GET(&c, params, "persist", false, codec_bool, &out->persist)) < 0 ||
         (r = CODEC_GET(&c, params, "perm", false, codec_perm, &out->perm)) < 0 ||
         (r = CODEC_GET(&c, params, "overwrite", false, codec_bool, &out->overwrite)) < 0 ||
-        (r = CODEC_GET(&c, params, "descr", false, codec_descr, &out->dtype)) < 0 ||
+        (r = CODEC_GET(&c, params, "descr", false, codec_descr, &out->dtype,
+                       text)) < 0 ||
+        (r = CODEC_GET(&c, params, "max_len", false, codec_uint, PROTO_LEN_MAX, &out->max_len,
+                       "an integer in 0..2^62")) < 0 ||
         (r = codec_check_size(&c, out->ndim, out->shape, out->dtype.itemsize, &nbytes)) < 0)
         return r;
     return 0;
@@ -272,12 +278,14 @@ int codec_parse_open(const msgpack_object *params, struct codec_open *out,
     int r;
 
     out->wait_ms = 0;
+    out->published = false;
     if ((r = codec_map(&c, params, true, "params")) < 0 ||
         (r = CODEC_GET(&c, params, "name", true, codec_name, out->name)) < 0 ||
         (r = CODEC_GET(&c, params, "wait_ms", false, codec_int, -1, &out->wait_ms,
                        "an integer >= -1 (-1 waits forever)")) < 0 ||
         (r = CODEC_GET(&c, params, "owner", false, codec_uint, UINT32_MAX - 1, &owner,
-                       "a uid, an integer in 0..4294967294")) < 0)
+                       "a uid, an integer in 0..4294967294")) < 0 ||
+        (r = CODEC_GET(&c, params, "published", false, codec_bool, &out->published)) < 0)
         return r;
     out->has_owner = owner != UINT64_MAX;
     out->owner = out->has_owner ? (uint32_t)owner : 0;

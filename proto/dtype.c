@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -467,11 +468,12 @@ static int dtype_rec_list(struct dtype_rec *r, unsigned depth, uint64_t *ret_siz
     return dtype_rec_emit(r, "]", 1);
 }
 
-int dtype_parse_descr(const char *in, size_t len, struct dtype *out, size_t *ret_used,
-                      char *err, size_t errlen)
+int dtype_parse_descr(const char *in, size_t len, struct dtype *out, struct dtype_text *text,
+                      size_t *ret_used, char *err, size_t errlen)
 {
     struct dtype_rec r;
     uint64_t itemsize;
+    size_t used;
     int e;
 
     if (err != NULL && errlen > 0)
@@ -487,17 +489,58 @@ int dtype_parse_descr(const char *in, size_t len, struct dtype *out, size_t *ret
     r.errlen = errlen;
     if ((e = dtype_rec_list(&r, 1, &itemsize)) < 0)
         return e;
+    used = (size_t)(r.p - in);
     if (ret_used == NULL)
         dtype_rec_ws(&r);
     if (ret_used == NULL && r.p != r.end)
         return dtype_rec_fail(&r, "descr: text follows the list of fields");
+    if (text == NULL && (used != r.n || memcmp(in, r.out, r.n) != 0))
+        return dtype_rec_fail(&r, "descr: not written as numpy prints it (%.*s)",
+                              (int)(r.n < 96 ? r.n : 96), r.out);
     r.out[r.n] = '\0';
     dtype_format(out->str, '|', 'V', itemsize, "");
     out->itemsize = itemsize;
-    memcpy(out->descr, r.out, r.n + 1);
+    if (text != NULL) {
+        memcpy(text->s, r.out, r.n + 1);
+        out->descr = text->s;
+    } else {
+        out->descr = in;
+    }
+    out->descr_len = (uint32_t)r.n;
     if (ret_used != NULL)
-        *ret_used = (size_t)(r.p - in);
+        *ret_used = used;
     return 0;
+}
+
+int dtype_own(struct dtype *dt)
+{
+    char *copy;
+
+    if (dt->descr == NULL)
+        return 0;
+    copy = malloc((size_t)dt->descr_len + 1);
+    if (copy == NULL)
+        return -ENOMEM;
+    memcpy(copy, dt->descr, dt->descr_len);
+    copy[dt->descr_len] = '\0';
+    dt->descr = copy;
+    return 0;
+}
+
+void dtype_keep(struct dtype *dt, struct dtype_text *text)
+{
+    if (dt->descr == NULL || dt->descr == text->s)
+        return;
+    memcpy(text->s, dt->descr, dt->descr_len);
+    text->s[dt->descr_len] = '\0';
+    dt->descr = text->s;
+}
+
+void dtype_own_free(struct dtype *dt)
+{
+    free((char *)dt->descr);
+    dt->descr = NULL;
+    dt->descr_len = 0;
 }
 
 int dtype_parse(const char *in, struct dtype *out)
@@ -508,7 +551,7 @@ int dtype_parse(const char *in, struct dtype *out)
     if (in == NULL || out == NULL)
         return -EINVAL;
     if (in[0] == '[')
-        return dtype_parse_descr(in, strlen(in), out, NULL, NULL, 0);
+        return dtype_parse_descr(in, strlen(in), out, NULL, NULL, NULL, 0);
     if (strnlen(in, PROTO_DTYPE_MAX + 1) > PROTO_DTYPE_MAX)
         return -EINVAL;
     typestr = in;
@@ -525,6 +568,7 @@ int dtype_parse(const char *in, struct dtype *out)
         return -EINVAL;
     memcpy(out->str, parsed.str, sizeof(out->str));
     out->itemsize = parsed.itemsize;
-    out->descr[0] = '\0';
+    out->descr = NULL;
+    out->descr_len = 0;
     return 0;
 }

@@ -25,5 +25,6 @@
 #define PROTO_DATA_OFFSET_ALIGN 64    /* an array's data offset is a multiple of this (numpy's) */
 #define PROTO_DATA_OFFSET_MAX 16384   /* largest data offset: a .npy header of 10,000 text bytes */
 #define PROTO_ARRAY_BYTES_MAX (1ull << 62) /* data bytes of one array */
+#define PROTO_LEN_MAX (1ull << 62)    /* length of an axis (grow, create's max_len) */
 
 #endif

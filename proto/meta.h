@@ -1,7 +1,8 @@
 /* meta.h — what is known of one array: name, element type, shape, order, owner.
  *
  * Shared by the codec (it travels in replies), the daemon's registry and stores, and
- * the client. Plain data; no allocation.
+ * the client. Plain data; no allocation: a record's description is a view (dtype.h)
+ * whose owner each user of a meta names.
  */
 #ifndef PROTO_META_H
 #define PROTO_META_H
@@ -38,10 +39,22 @@ struct meta {
                           * what its data needs, charged to the owner; else 0 */
     bool damaged;        /* persistent arrays: the file is shorter than offset + nbytes
                           * (cut by a writer); mappers of the missing part get SIGBUS */
+    bool published;      /* complete and immutable (publish): no writable attachment
+                          * is given any more, until the name is unlinked */
+    uint64_t max_len;    /* volatile arrays: the length the first axis can grow to (the
+                          * memfd's room, fixed at create); persistent: 0, no bound
+                          * but the quotas */
     uint32_t page_size;  /* volatile arrays: the size of the pages backing the memfd
                           * (4096, or a huge page size, a multiple of which the memfd's
                           * size then is); 0 for persistent arrays or when not known */
 };
+
+/* The most bytes a struct meta may take. The daemon keeps one per array and copies,
+ * and a client list page holds a thousand: anything large and rare (a record's
+ * description) is kept out of line, by reference (dtype.h), not in here. */
+#define META_SIZE_MAX 2048
+_Static_assert(sizeof(struct meta) <= META_SIZE_MAX,
+               "struct meta grew past META_SIZE_MAX: keep large, rare data out of line");
 
 /* The array record, field by field in the order it travels: X(ID, field, wire key,
  * kind, required). The codec's packer and parser (codec_meta.c), libsharr's copy into
@@ -51,7 +64,7 @@ struct meta {
  * absent), NBYTES (shape times item size; a value given must match), OFFSET (where the
  * data starts, PROTO_DATA_OFFSET when absent), PERM (perm.h), TEXT (a string that fits
  * the field), U32, U64, I64, BOOL; 0 when absent. DESCR is a record's description
- * (dtype.h), kept in dtype.descr ("" when absent, and then left out of a map); struct
+ * (dtype.h), viewed by dtype.descr (NULL when absent, and then left out of a map); struct
  * sharr_info carries its length under the field's name, the text being too long for it. Required fields come first. */
 #define META_FIELDS(X)                                   \
     X(NAME, name, "name", NAME, 1)                       \
@@ -69,7 +82,9 @@ struct meta {
     X(PATH, path, "path", TEXT, 0)                       \
     X(GROWN, grown, "grown", U64, 0)                     \
     X(DAMAGED, damaged, "damaged", BOOL, 0)              \
-    X(DESCR, descr_len, "descr", DESCR, 0)              \
+    X(DESCR, descr_len, "descr", DESCR, 0)               \
+    X(PUBLISHED, published, "published", BOOL, 0)        \
+    X(MAX_LEN, max_len, "max_len", U64, 0)               \
     X(PAGE_SIZE, page_size, "page_size", U32, 0)
 
 /* "r", "r+", "c" -> mode; 0 or -EINVAL. ("w+" is create with overwrite, not an open.) */

@@ -61,9 +61,8 @@ int npy_header_format(const struct meta *m, uint8_t out[NPY_HEADER_LEN])
         return -EINVAL;
     if (dtype_parse(m->dtype.str, &dt) < 0)
         return -EINVAL;
-    if (m->dtype.descr[0] != '\0' &&
-        (dtype_parse_descr(m->dtype.descr, strnlen(m->dtype.descr, sizeof(m->dtype.descr)),
-                           &dt, NULL, NULL, 0) < 0 ||
+    if (m->dtype.descr != NULL &&
+        (dtype_parse_descr(m->dtype.descr, m->dtype.descr_len, &dt, NULL, NULL, NULL, 0) < 0 ||
          strcmp(dt.str, m->dtype.str) != 0))
         return -EINVAL;
     if (m->order != 'C' && m->order != 'F')
@@ -72,9 +71,9 @@ int npy_header_format(const struct meta *m, uint8_t out[NPY_HEADER_LEN])
         return -EINVAL;
 
     /* A record's description is a list, unquoted; any other dtype a quoted typestr. */
-    if (dt.descr[0] != '\0')
-        w = snprintf(text, sizeof(text), "{'descr': %s, 'fortran_order': %s, 'shape': (",
-                     dt.descr, m->order == 'F' ? "True" : "False");
+    if (dt.descr != NULL)
+        w = snprintf(text, sizeof(text), "{'descr': %.*s, 'fortran_order': %s, 'shape': (",
+                     (int)dt.descr_len, dt.descr, m->order == 'F' ? "True" : "False");
     else
         w = snprintf(text, sizeof(text), "{'descr': '%s', 'fortran_order': %s, 'shape': (",
                      dt.str, m->order == 'F' ? "True" : "False");
@@ -204,7 +203,8 @@ bad:
 }
 
 /* The dict literal in [c->p, c->end). */
-static int npy_dict(struct npy_cursor *c, struct meta *out, char *err, size_t errlen)
+static int npy_dict(struct npy_cursor *c, struct meta *out, struct dtype_text *text,
+                    char *err, size_t errlen)
 {
     bool have_descr = false, have_order = false, have_shape = false;
     char key[16];
@@ -221,8 +221,8 @@ static int npy_dict(struct npy_cursor *c, struct meta *out, char *err, size_t er
         if (strcmp(key, "descr") == 0 && !have_descr) {
             npy_skip_ws(c);
             if (c->p < c->end && *c->p == '[') {
-                if (dtype_parse_descr(c->p, (size_t)(c->end - c->p), &out->dtype, &used, why,
-                                      sizeof(why)) < 0) {
+                if (dtype_parse_descr(c->p, (size_t)(c->end - c->p), &out->dtype, text, &used,
+                                      why, sizeof(why)) < 0) {
                     npy_errf(err, errlen, "npy: 'descr' is a record sharr cannot hold: %s",
                              why);
                     return -EINVAL;
@@ -271,7 +271,7 @@ bad:
     return -EINVAL;
 }
 
-int npy_header_parse(const uint8_t *buf, size_t len, struct meta *m,
+int npy_header_parse(const uint8_t *buf, size_t len, struct meta *m, struct dtype_text *text,
                      uint64_t *ret_offset, char *err, size_t errlen)
 {
     struct meta parsed;
@@ -309,7 +309,7 @@ int npy_header_parse(const uint8_t *buf, size_t len, struct meta *m,
     memset(&parsed, 0, sizeof(parsed));
     c.p = (const char *)buf + preamble;
     c.end = c.p + text_len;
-    r = npy_dict(&c, &parsed, err, errlen);
+    r = npy_dict(&c, &parsed, text, err, errlen);
     if (r < 0)
         return r;
     r = shape_nbytes(parsed.ndim, parsed.shape, parsed.dtype.itemsize, &nbytes);

@@ -20,10 +20,12 @@ int npy_header_format(const struct meta *m, uint8_t out[NPY_HEADER_LEN]);
 
 /* Parse a header from the first len bytes of a file. On success fills m->dtype,
  * m->order, m->ndim, m->shape, m->nbytes (other fields untouched), sets
- * *ret_offset to where the data starts and returns 0. Returns -EINVAL (not a .npy
- * header, or one sharr cannot represent, e.g. an object dtype) with a message in
- * err, or -EAGAIN if len is too short to hold the whole header. */
-int npy_header_parse(const uint8_t *buf, size_t len, struct meta *m,
+ * *ret_offset to where the data starts and returns 0. A record's description is
+ * written canonical into text, the caller's, and m->dtype.descr points there (text
+ * NULL: it must be canonical in buf, and m->dtype.descr points into buf). Returns
+ * -EINVAL (not a .npy header, or one sharr cannot represent, e.g. an object dtype)
+ * with a message in err, or -EAGAIN if len is too short to hold the whole header. */
+int npy_header_parse(const uint8_t *buf, size_t len, struct meta *m, struct dtype_text *text,
                      uint64_t *ret_offset, char *err, size_t errlen);
 
 #endif

@@ -33,6 +33,8 @@
     X(volatile_reserved, uint64_t, "volatile_reserved", 0)             \
     X(bytes_grown, uint64_t, "bytes_grown", 0)                         \
     X(arrays_damaged, uint64_t, "arrays_damaged", 0)                   \
+    X(watches, uint64_t, "watches", 0)                                 \
+    X(queued_bytes, uint64_t, "queued_bytes", 0)                       \
     X(volatile_huge, uint64_t, "volatile_huge", 0)                     \
     X(huge_page_size, uint64_t, "huge_page_size", 0)
 

@@ -7,7 +7,11 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 secs=${SHARR_FUZZ_SECONDS:-60}
 dir="$top/build-fuzz"
-CC=clang cmake -S "$top" -B "$dir" -DSHARR_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# deps.sh installs nothing now (test.sh ran it) but prints where msgpack-c's headers are.
+deps_out=$("$top/scripts/deps.sh")
+read -ra msgpack_opts <<<"$deps_out"
+CC=clang cmake -S "$top" -B "$dir" -DSHARR_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  "${msgpack_opts[@]}" >/dev/null
 cmake --build "$dir" -j"$(nproc)"
 rm -rf "$dir/seeds" "$dir/findings"
 mkdir -p "$dir/seeds/wire" "$dir/seeds/npy" "$dir/seeds/daemon" "$dir/corpus/wire" \

@@ -4,9 +4,10 @@
 # once the packages are there). Prints the socket it serves and where its log goes.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-"$top/scripts/deps.sh"
+deps_out=$("$top/scripts/deps.sh")
+read -ra msgpack_opts <<<"$deps_out"
 
-cmake -S "$top" -B "$top/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S "$top" -B "$top/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${msgpack_opts[@]}" >/dev/null
 cmake --build "$top/build" -j"$(nproc)" >/dev/null
 
 log="${TMPDIR:-/tmp}/sharrd-$(id -u).log"

@@ -6,13 +6,15 @@
 # reason (a missing prerequisite is a failure, not a skip). .ci/run calls exactly this.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-"$top/scripts/deps.sh"
+# deps.sh prints the options that say where msgpack-c's headers are, if not installed.
+deps_out=$("$top/scripts/deps.sh")
+read -ra msgpack_opts <<<"$deps_out"
 jobs=$(nproc)
 
 run_build() { # name, cmake options...
   local dir="$top/build-$1"; shift
   echo "== build $dir"
-  cmake -S "$top" -B "$dir" -DSHARR_WERROR=ON "$@" >/dev/null
+  cmake -S "$top" -B "$dir" -DSHARR_WERROR=ON "${msgpack_opts[@]}" "$@" >/dev/null
   cmake --build "$dir" -j"$jobs"
   echo "== test $dir"
   (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 600)

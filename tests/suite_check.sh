@@ -18,7 +18,7 @@ problems=()
 mapfile -t registered < <(find "$build" -name CTestTestfile.cmake -exec cat {} + \
   | sed -nE 's/^add_test\((\[=\[)?([^] "]+)(\]=\])? .*/\2/p')
 has() { local t; for t in "${registered[@]}"; do [ "$t" = "$1" ] && return 0; done; return 1; }
-want=(python install.consumer install.no_test_hooks systemd.verify docs.man docs.sharrd_flags
+want=(python install.consumer install.no_test_hooks install.light_build_deps install.pip systemd.verify docs.man docs.sharrd_flags
       docs.sharr_flags shape.daemon_cycles)
 for f in "$src"/tests/unit/test_*.c; do a=$(basename "$f" .c); want+=("unit_${a#test_}"); done
 for group in integration faults; do

@@ -13,6 +13,7 @@ from ._array import create, memmap, open
 from ._catalog import adopt, chmod, chown, holders, info, list, stats, unlink
 from ._connection import default_socket
 from ._info import ArrayInfo, Holder, Stats
+from ._watch import Event, Watch, watch
 from . import _dask
 
 _dask.install()
@@ -20,4 +21,5 @@ _dask.install()
 # open and list stay attributes (sharr.open, sharr.list) but are left out here, so
 # that `from sharr import *` does not shadow the builtins of those names.
 __all__ = ["memmap", "create", "adopt", "info", "holders", "stats", "unlink", "chmod",
-           "chown", "default_socket", "ArrayInfo", "Holder", "Stats"]
+           "chown", "default_socket", "ArrayInfo", "Holder", "Stats", "watch", "Watch",
+           "Event"]

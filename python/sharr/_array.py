@@ -294,7 +294,7 @@ class memmap(np.memmap):
         # no attach elsewhere could see: both pickle by value, as numpy.memmap does.
         if self._sharr is None or self._sharr.mode == "c":
             return self.view(np.ndarray).__reduce_ex__(protocol)
-        return _pickle.reduce(self)
+        return _pickle.reduce(self, protocol)
 
     def __reduce__(self):
         return self.__reduce_ex__(2)

@@ -95,6 +95,13 @@ class _Methods:
             self._server_id = _connection.server_id(self.socket)
         return self._server_id
 
+    @property
+    def store_id(self):
+        """For a persistent array, the identity of the store that holds it (hello's
+        store_id, kept across restarts, which the connection keeps); 0 for a volatile
+        one."""
+        return _connection.store_id(self.socket) if self.path else 0
+
     def flush(self):
         """Write the data back (sharr_sync: msync and, for persistent arrays, an
         fsync by the daemon). Nothing to do for 'r' and 'c' mappings, as with numpy.memmap."""

@@ -126,3 +126,13 @@ def server_id(path):
     srv = _lib.Server()
     _errors.check(_lib.server_info(get(path), ctypes.byref(srv)), path)
     return srv.id
+
+
+def store_id(path):
+    """The identity of the persistent store of the daemon at path (from resolve()), as
+    its hello gave it: kept in the store's directory, so the same across restarts of
+    the daemon on that store and different on another store. 0 from a daemon that
+    sends none. Connects on first use; raises the connect error."""
+    srv = _lib.Server()
+    _errors.check(_lib.server_info(get(path), ctypes.byref(srv)), path)
+    return srv.store_id

@@ -1,12 +1,22 @@
 """sharr arrays under Dask: by name between processes of one sharrd, by value otherwise.
 
 This module owns what Dask and distributed need to know of sharr arrays: a
-serialization family entry (dask_serialize/dask_deserialize) that sends a name where
-the receiving process is served by the same sharrd and the values where it is not,
-the daemon id each process offers in distributed's connection handshake so that a
-sender can tell, a constant-time token (tokenize) and a sizeof that does not count
-shared pages as a worker's own. It is registered when both sharr and distributed (or
-dask) are imported, in either order (install()); it never imports dask itself.
+serialization family entry (dask_serialize/dask_deserialize) and a decision for the
+pickles distributed makes (by_value), both sending a name only where every process
+that may unpickle it is served by the same sharrd; the daemon id each process offers
+in distributed's connection handshake and each worker publishes to the scheduler, so
+that a sender can tell; a constant-time token (tokenize) and a sizeof that does not
+count shared pages as a worker's own. It is registered when both sharr and
+distributed (or dask) are imported, in either order (install()); it never imports
+dask itself.
+
+The rule, for a shared array of sharrd D (copies and 'c' mappings always go by value):
+- to a peer that computes with what it gets (a worker, a client: distributed says
+  which in the serializer's context), by name iff the peer's handshake names D;
+- to a scheduler (which hands it on to workers it picks later), or where
+  distributed pickles with no peer (graphs, spilling): by name iff this process, and
+  the scheduler and every worker of each cluster this process is a client of, name D
+  (at least one worker known); otherwise by value.
 """
 
 import importlib.abc
@@ -20,8 +30,17 @@ import numpy as np
 from . import _connection
 
 # The key of the handshake (distributed.comm.core.Comm.handshake_info) under which a
-# process names the id of the sharrd it attaches by default.
+# process names the id of the sharrd it attaches by default; a worker's identity at
+# the scheduler carries it under the same key (setup()).
 HANDSHAKE_KEY = "sharr-daemon-id"
+# The key of a scheduler's handshake (its listeners'): what is sent there is handed on.
+FORWARDS_KEY = "sharr-forwards"
+
+# What distributed is pickling for in this thread: None (not distributed: pickles go
+# by name, as for multiprocessing), _ANY (no single known peer) or the peer's
+# handshake; and the daemon ids of the processes _ANY stands for, once computed.
+_tls = threading.local()
+_ANY = {}
 
 # socket path -> (id or None, when it was asked): a process asks its default daemon
 # once; a daemon that was not there is asked again after _RETRY_S.
@@ -78,22 +97,94 @@ def _shared(arr):
     return att is not None and att.mode != "c"
 
 
+def _cluster_ids(with_self=True):
+    """The daemon ids of every process a pickle with no single peer may reach: this
+    one (unless with_self is false), and the scheduler and workers of every running
+    Client of this process, as it last heard of them (None for one that names none,
+    or a cluster with no worker)."""
+    ids = {local_id()} if with_self else set()
+    client_cls = getattr(sys.modules.get("distributed.client"), "Client", None)
+    for client in list(getattr(client_cls, "_instances", ())):
+        if getattr(client, "status", None) not in ("running", "connecting"):
+            continue
+        workers = (getattr(client, "_scheduler_identity", None) or {}).get("workers") or {}
+        ids.update(w.get(HANDSHAKE_KEY) for w in workers.values())
+        comm = getattr(getattr(client, "scheduler_comm", None), "comm", None)
+        ids.add((getattr(comm, "remote_info", None) or {}).get(HANDSHAKE_KEY))
+        if not workers:
+            ids.add(None)
+    return ids
+
+
+def _by_name(arr, recipient):
+    """True when the shared array arr may go by name to recipient (a handshake, or
+    _ANY), by the rule of this module's docstring."""
+    ident = arr._sharr.server_id
+    if not ident:
+        return False
+    if recipient is not _ANY and not recipient.get(FORWARDS_KEY):
+        return recipient.get(HANDSHAKE_KEY) == ident
+    ids = getattr(_tls, "ids", None)
+    if ids is None:
+        ids = _cluster_ids()
+        if getattr(_tls, "recipient", None) is not None:
+            _tls.ids = ids  # for the rest of this pickling
+    return ids == {ident}
+
+
+def writers_elsewhere(socket):
+    """True when a distributed Client of this process has a scheduler or worker that
+    is not served by the sharrd at socket (a path, or None: the default): tasks
+    there would write into copies of that daemon's arrays (sharr.dask.to_sharr)."""
+    ids = _cluster_ids(with_self=False)
+    return bool(ids) and ids != {daemon_id(_connection.resolve(socket))}
+
+
+def by_value(arr):
+    """True when distributed is pickling in this thread and the shared array arr must
+    go by value (_pickle.reduce asks); False outside distributed's pickling."""
+    recipient = getattr(_tls, "recipient", None)
+    return recipient is not None and not _by_name(arr, recipient)
+
+
+def _pickling_for(recipient, dumps, *args, **kwargs):
+    """dumps(*args, **kwargs) with recipient as what distributed pickles for, unless
+    an outer call already said."""
+    if getattr(_tls, "recipient", None) is not None:
+        return dumps(*args, **kwargs)
+    _tls.recipient = recipient
+    try:
+        return dumps(*args, **kwargs)
+    finally:
+        _tls.recipient = None
+        _tls.ids = None
+
+
+def _name_pickle(arr):
+    """arr's pickle by name, whatever distributed is pickling around this call."""
+    saved = getattr(_tls, "recipient", None), getattr(_tls, "ids", None)
+    _tls.recipient = None
+    try:
+        return pickle.dumps(arr, protocol=pickle.HIGHEST_PROTOCOL)
+    finally:
+        _tls.recipient, _tls.ids = saved
+
+
 def serialize(arr, context=None):
     """distributed's dask_serialize for sharr arrays: (header, frames).
 
-    By name when the recipient (context["recipient"], its handshake) is served by the
-    sharrd that serves arr; by value (distributed's numpy serializer) when it is not,
-    when it offers no id (sharr not imported there) or when there is no context, and
-    for 'c' mappings and copies, whose pages are this process's own."""
+    By name when the rule of this module's docstring allows it for the recipient
+    (context["recipient"], its handshake; no context: no single peer); otherwise,
+    and for 'c' mappings and copies, whose pages are this process's own, by value
+    (distributed's numpy serializer)."""
     from distributed.protocol.numpy import serialize_numpy_ndarray
 
     if _shared(arr):
-        recipient = (context or {}).get("recipient") or {}
-        ident = arr._sharr.server_id
-        if ident and recipient.get(HANDSHAKE_KEY) == ident:
-            header = {"sharr": "name", "id": ident, "socket": arr._sharr.socket,
-                      "name": arr._sharr.name}
-            return header, [pickle.dumps(arr, protocol=pickle.HIGHEST_PROTOCOL)]
+        recipient = (context or {}).get("recipient") or _ANY
+        if _by_name(arr, recipient):
+            header = {"sharr": "name", "id": arr._sharr.server_id,
+                      "socket": arr._sharr.socket, "name": arr._sharr.name}
+            return header, [_name_pickle(arr)]
     header, frames = serialize_numpy_ndarray(np.asarray(arr).view(np.ndarray))
     header["sharr"] = "value"
     return header, frames
@@ -132,44 +223,225 @@ def _normalize_token(arr):
     return token(arr) or value_token(arr)
 
 
+# The module a worker preloads: its dask_setup publishes the worker's daemon id.
+PRELOAD = "sharr.dask"
+
+# The dask config key that says how a worker's memory is measured against its
+# memory_limit: "rss" (distributed's own: every resident page, shared ones too) or
+# "private" (the process's private anonymous pages, RssAnon: no shared array's, no
+# mapped file's, no library's pages). Read at each measurement, by the nanny (its
+# terminate threshold) and by the worker (spill and pause thresholds, and the memory
+# it reports).
+MEMORY_KEY = "sharr.worker-memory"
+
+
+def _private():
+    import dask.config
+    return dask.config.get(MEMORY_KEY, default="rss") == "private"
+
+
+def private_memory(pid="self"):
+    """The private anonymous memory of process pid in bytes (RssAnon of
+    /proc/PID/status): what a worker holds of its own, where RSS also counts each
+    page of a shared array (RssShmem, RssFile) it touched. Raises OSError."""
+    with open(f"/proc/{pid}/status", "rb") as f:
+        for line in f:
+            if line.startswith(b"RssAnon:"):
+                return int(line.split()[1]) * 1024
+    raise OSError(f"/proc/{pid}/status has no RssAnon")
+
+
+class _Process:
+    """A psutil.Process whose memory_info().rss is private_memory() when MEMORY_KEY
+    says "private"."""
+
+    def __init__(self, proc):
+        self._proc = proc
+
+    def __getattr__(self, attr):
+        return getattr(self._proc, attr)
+
+    def memory_info(self):
+        info = self._proc.memory_info()
+        if _private():
+            try:
+                return info._replace(rss=private_memory(self._proc.pid))
+            except OSError:
+                pass
+        return info
+
+
+class _Psutil:
+    """psutil as distributed.worker_memory sees it: its Process is _Process."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def __getattr__(self, attr):
+        return getattr(self._real, attr)
+
+    def Process(self, *args, **kwargs):
+        return _Process(self._real.Process(*args, **kwargs))
+
+
+def _patch_nanny_memory():
+    """A nanny measures its worker with psutil.Process(pid).memory_info().rss, inline
+    in distributed.worker_memory: that module's psutil becomes _Psutil, so that
+    MEMORY_KEY decides there too."""
+    module = sys.modules.get("distributed.worker_memory")
+    real = getattr(module, "psutil", None)
+    if real is not None and not isinstance(real, _Psutil):
+        module.psutil = _Psutil(real)
+
+
+def setup(server):
+    """distributed's preload hook (sharr.dask.dask_setup): a worker publishes the id of
+    its default sharrd in its identity at the scheduler (startup_information, which
+    the scheduler keeps in WorkerState.extra), where clients read it (_cluster_ids),
+    and measures its memory as MEMORY_KEY says (its monitor's get_process_memory)."""
+    info = getattr(server, "startup_information", None)
+    if info is not None:
+        info[HANDSHAKE_KEY] = lambda worker: local_id()
+    monitor = getattr(server, "monitor", None)
+    base = getattr(monitor, "get_process_memory", None)
+    if info is not None and base is not None and not getattr(base, "_sharr", False):
+        def get_process_memory():
+            if _private():
+                try:
+                    return private_memory()
+                except OSError:
+                    pass
+            return base()
+        get_process_memory._sharr = True
+        monitor.get_process_memory = get_process_memory
+
+
 def _preload_in_workers():
-    """Have every worker that a nanny of this process starts (or restarts) import
-    sharr first, before it opens a connection: a worker's handshake offers its sharrd's
-    id only once sharr is imported there. Nannies hand their config to their workers;
-    workers started elsewhere take `--preload sharr` (README)."""
+    """Have every worker that a nanny of this process starts (or restarts) preload
+    sharr.dask, before it opens a connection: a worker's handshake offers its
+    sharrd's id only once sharr is imported there, and it publishes the id only
+    through the preload. Nannies hand their config to their workers; workers
+    started elsewhere take `--preload sharr.dask` (README)."""
     import dask.config
 
     preload = dask.config.get("distributed.worker.preload", default=None) or []
     if isinstance(preload, str):
         preload = [preload]
-    if "sharr" not in preload:
-        dask.config.set({"distributed.worker.preload": [*preload, "sharr"]})
+    if PRELOAD not in preload:
+        dask.config.set({"distributed.worker.preload": [*preload, PRELOAD]})
 
 
-def _register_distributed():
-    from distributed.comm.core import Comm
-    from distributed.protocol.serialize import dask_deserialize, dask_serialize
-
-    from ._array import memmap
-
-    dask_serialize.register(memmap)(serialize)
-    dask_deserialize.register(memmap)(deserialize)
-    _preload_in_workers()
-    # Without the handshake's id (a distributed without handshake_info) nothing goes
-    # by name through these serializers: values are always right, only copied.
-    if not hasattr(Comm, "handshake_info") or getattr(Comm.handshake_info, "_sharr", False):
+def _patch_handshake(Comm):
+    """Comm.handshake_info, wrapped to add this process's daemon id: a staticmethod
+    in distributed 2022.12, a method of the comm in later releases."""
+    raw = Comm.__dict__.get("handshake_info")
+    if raw is None or getattr(Comm.handshake_info, "_sharr", False):
         return
     base = Comm.handshake_info
 
-    def handshake_info():
-        info = base()
+    def handshake_info(*args):
+        info = base(*args)
         ident = local_id()
         if ident is not None:
             info[HANDSHAKE_KEY] = ident
         return info
 
     handshake_info._sharr = True
-    Comm.handshake_info = staticmethod(handshake_info)
+    Comm.handshake_info = staticmethod(handshake_info) if isinstance(raw, staticmethod) \
+        else handshake_info
+
+
+def _patch_scheduler(Scheduler, Listener):
+    """Mark a scheduler's listeners, and have a marked listener add FORWARDS_KEY to
+    the handshake it sends: what a peer sends a scheduler is handed on to workers the
+    scheduler picks. (distributed's listeners take no handshake overrides of their
+    own: Listener.on_connection is given none.)"""
+    if getattr(Scheduler.listen, "_sharr", False):
+        return
+    base_listen = Scheduler.listen
+    base_on_connection = Listener.on_connection
+
+    async def listen(self, *args, **kwargs):
+        result = await base_listen(self, *args, **kwargs)
+        for listener in self.listeners:
+            listener._sharr_forwards = True
+        return result
+
+    async def on_connection(self, comm, handshake_overrides=None):
+        if getattr(self, "_sharr_forwards", False):
+            handshake_overrides = {**(handshake_overrides or {}), FORWARDS_KEY: True}
+        return await base_on_connection(self, comm, handshake_overrides)
+
+    listen._sharr = True
+    Scheduler.listen = listen
+    Listener.on_connection = on_connection
+
+
+def _patch_client(Client):
+    """Client._restart, wrapped to refresh the client's view of its workers when the
+    restart is done: between two of distributed's periodic refreshes, a view taken
+    while the workers were away (none: by value) would outlive them."""
+    if not hasattr(Client, "_restart") or getattr(Client._restart, "_sharr", False):
+        return
+    base = Client._restart
+
+    async def _restart(self, *args, **kwargs):
+        result = await base(self, *args, **kwargs)
+        update = getattr(self, "_update_scheduler_info", None)
+        if update is not None:
+            await update()
+        return result
+
+    _restart._sharr = True
+    Client._restart = _restart
+
+
+def _register_distributed():
+    from distributed.client import Client
+    from distributed.comm.core import Comm, Listener
+    from distributed.protocol import pickle as dpickle
+    from distributed.protocol.serialize import (dask_deserialize, dask_serialize, families,
+                                                register_serialization_family)
+    from distributed.scheduler import Scheduler
+
+    from ._array import memmap
+
+    dask_serialize.register(memmap)(serialize)
+    dask_deserialize.register(memmap)(deserialize)
+    _preload_in_workers()
+    _patch_handshake(Comm)
+    _patch_scheduler(Scheduler, Listener)
+    _patch_client(Client)
+    _patch_nanny_memory()
+    # distributed's pickles: with no peer (graphs, spilling) through its pickle
+    # module, and for a peer through the "pickle" family, which is told the peer.
+    # (client.run's arguments too, which the client module pickles with the dumps it
+    # imported by name.)
+    base_dumps = dpickle.dumps
+    if not getattr(base_dumps, "_sharr", False):
+        def dumps(*args, **kwargs):
+            return _pickling_for(_ANY, base_dumps, *args, **kwargs)
+        dumps._sharr = True
+        dpickle.dumps = dumps
+        for module in ("distributed.client", "distributed.scheduler"):
+            if getattr(sys.modules.get(module), "dumps", None) is base_dumps:
+                sys.modules[module].dumps = dumps
+    # distributed 2022.12 pickles a graph's tasks in the client with dumps_task,
+    # through a warn_dumps that bound pickle.dumps when it was defined.
+    worker = sys.modules.get("distributed.worker")
+    base_task = getattr(worker, "dumps_task", None)
+    if base_task is not None and not getattr(base_task, "_sharr", False):
+        def dumps_task(*args, **kwargs):
+            return _pickling_for(_ANY, base_task, *args, **kwargs)
+        dumps_task._sharr = True
+        worker.dumps_task = dumps_task
+    family_dumps, family_loads, _ = families["pickle"]
+    if not getattr(family_dumps, "_sharr", False):
+        def pickle_dumps(x, context=None):
+            recipient = (context or {}).get("recipient") or _ANY
+            return _pickling_for(recipient, family_dumps, x, context=context)
+        pickle_dumps._sharr = True
+        register_serialization_family("pickle", pickle_dumps, family_loads)
 
 
 def _register_dask():

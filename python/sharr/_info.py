@@ -67,6 +67,8 @@ class ArrayInfo:
     grown: int          # persistent: bytes a writer allocated in the file beyond its
                         # data, counted in the owner's quota; else 0
     damaged: bool       # persistent: a writer cut the file below its data
+    published: bool     # complete and immutable (publish): no r+ any more
+    max_len: int        # volatile: the length the first axis can grow to; else 0
     page_size: int      # volatile: bytes of the pages backing it (4096, or a huge page
                         # size); 0 for persistent arrays or when the daemon does not say
 
@@ -94,6 +96,8 @@ class ArrayInfo:
             path=c.path.decode() or None,
             grown=c.grown,
             damaged=bool(c.damaged),
+            published=bool(c.published),
+            max_len=c.max_len,
             page_size=c.page_size,
         )
         return info
@@ -144,6 +148,8 @@ class Stats:
     volatile_reserved: int       # memory volatile arrays hold or are being given
     bytes_grown: int             # bytes writers added to persistent files beyond data
     arrays_damaged: int          # persistent arrays kept aside at start or cut short
+    watches: int                 # connections watching for events
+    queued_bytes: int            # replies and events held for clients yet to read them
     volatile_huge: int           # of volatile_reserved, the memory in huge pages
     huge_page_size: int          # huge page size a large new array would get; 0: none
 

@@ -48,8 +48,10 @@ class Info(ctypes.Structure):
         ("grown", ctypes.c_uint64),
         ("damaged", ctypes.c_int),
         ("descr_len", ctypes.c_uint32),
+        ("published", ctypes.c_int),
+        ("max_len", ctypes.c_uint64),
         ("page_size", ctypes.c_uint32),
-        ("reserved", ctypes.c_uint32 * 33),
+        ("reserved", ctypes.c_uint32 * 29),
     ]
 
 
@@ -64,7 +66,8 @@ class Server(ctypes.Structure):
         ("max_request", ctypes.c_uint32),
         ("list_page_max", ctypes.c_uint32),
         ("id", ctypes.c_uint64),
-        ("reserved", ctypes.c_uint32 * 8),
+        ("store_id", ctypes.c_uint64),
+        ("reserved", ctypes.c_uint32 * 6),
     ]
 
 
@@ -80,8 +83,20 @@ class Stats(ctypes.Structure):
         ("uptime_ms", ctypes.c_int64),
     ] + [(f, ctypes.c_uint64) for f in (
         "volatile_limit", "volatile_limit_per_uid", "volatile_reserved",
-        "bytes_grown", "arrays_damaged", "volatile_huge", "huge_page_size")] + [
-        ("reserved", ctypes.c_uint64 * 11),
+        "bytes_grown", "arrays_damaged", "watches", "queued_bytes", "volatile_huge",
+        "huge_page_size")] + [
+        ("reserved", ctypes.c_uint64 * 9),
+    ]
+
+
+class Event(ctypes.Structure):
+    """struct sharr_event."""
+    _fields_ = [
+        ("kind", ctypes.c_int),
+        ("reserved0", ctypes.c_uint32),
+        ("lost", ctypes.c_uint64),
+        ("info", Info),
+        ("reserved", ctypes.c_uint64 * 8),
     ]
 
 
@@ -120,6 +135,7 @@ class CreateOpts(_Sized):
         ("perm", ctypes.c_uint32),
         ("overwrite", ctypes.c_int),
         ("flags", ctypes.c_int),
+        ("max_len", ctypes.c_uint64),
     ]
 
 
@@ -211,6 +227,11 @@ holders = _proto("sharr_holders", ctypes.c_int, _handle, ctypes.c_char_p, ctypes
 chmod = _proto("sharr_chmod", ctypes.c_int, _handle, ctypes.c_char_p, ctypes.c_uint32)
 chown = _proto("sharr_chown", ctypes.c_int, _handle, ctypes.c_char_p, ctypes.c_uint32,
                ctypes.c_uint32)
+watch_open = _proto("sharr_watch_open", ctypes.c_int, _handle, ctypes.c_char_p, _p_handle)
+watch_fd = _proto("sharr_watch_fd", ctypes.c_int, _handle)
+watch_next = _proto("sharr_watch_next", ctypes.c_int, _handle, ctypes.POINTER(Event))
+watch_close = _proto("sharr_watch_close", None, _handle)
+event_name = _proto("sharr_event_name", ctypes.c_char_p, ctypes.c_int)
 strerror = _proto("sharr_strerror", ctypes.c_char_p, ctypes.c_int)
 default_socket = _proto("sharr_default_socket", ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t)
 last_error = _proto("sharr_last_error", ctypes.c_char_p)

@@ -16,8 +16,17 @@ import secrets
 
 import dask.array as da
 
+from . import _dask
 from ._array import create, memmap
 from ._catalog import list as list_arrays, unlink
+
+
+def dask_setup(server):
+    """distributed's preload hook: `dask worker --preload sharr.dask` (and the workers
+    that nannies of a process with sharr imported start) publish the id of their
+    sharrd to the scheduler, so that clients can tell whether a graph may carry
+    names (README, "With Dask")."""
+    _dask.setup(server)
 
 
 def from_sharr(source, chunks="auto", *, mode="r+", socket=None, **kwargs):
@@ -40,7 +49,13 @@ def to_sharr(x, name, *, persist=False, perm=0o600, overwrite=False, socket=None
     The array is created here with x's shape and dtype; each worker writes its chunks
     into it in place (dask.array.store with the array as target, which the graph holds
     by name), in parallel, and nothing is gathered. compute=False returns (array,
-    delayed) instead, the delayed to be computed by the caller."""
+    delayed) instead, the delayed to be computed by the caller. Raises ValueError,
+    before creating anything, when a distributed Client of this process has workers
+    (or a scheduler) that another sharrd serves: those would write into copies."""
+    if _dask.writers_elsewhere(socket):
+        raise ValueError(f"to_sharr cannot store into {name!r}: a distributed cluster of "
+                         "this process has workers that another sharrd serves (another "
+                         "host's), which would write into copies of it")
     target = create(name, x.shape, x.dtype, persist=persist, perm=perm,
                     overwrite=overwrite, socket=socket)
     stored = da.store(x, target, lock=False, compute=compute)

@@ -213,7 +213,8 @@ static int fault_daemon_launch(struct harness *h, const char *sharrd, const char
         /* Nothing else of the test's reaches the daemon, as under systemd, so its
          * descriptor counts compare across restarts. */
         close_range(3 + (unsigned)n, ~0u, 0);
-        execl(sharrd, sharrd, "--socket", h->sock, "--store", h->store, (char *)NULL);
+        execl(sharrd, sharrd, "--socket", h->sock, "--store", h->store, "--config", "",
+              (char *)NULL);
         _exit(127);
     }
     if (s)
@@ -342,7 +343,8 @@ int fault_store_files(const struct harness *h, char *names, size_t len)
     DIR *d = opendir(h->store);
     assert_non_null(d);
     while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+            strcmp(de->d_name, ".store-id") == 0)  /* the store's identity */
             continue;
         n++;
         if (strlen(names) + strlen(de->d_name) + 2 < len) {

@@ -214,7 +214,8 @@ int model_store_clean(const struct harness *h, int narrays, char *why, size_t le
     }
     why[0] = '\0';
     while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+            strcmp(de->d_name, ".store-id") == 0)  /* the store's identity */
             continue;
         files++;
         stray += de->d_name[0] == '.';

@@ -686,78 +686,64 @@ static void test_store_copied_file_by_file_loads_and_records_the_new_inodes(void
  * array's data, a trash file. The daemon is stopped. */
 static void plant_leftovers(struct harness *h, const char *p, uint64_t seed, int what)
 {
+    /* The arrays, created in this order, each by its uid with seed + its place + 1. */
+    static const struct {
+        const char *name;
+        uint64_t n;
+        uint32_t perm, uid;
+        int only_if; /* a PLANT_* bit without which it is not made, or 0 */
+    } arrays[] = {
+        { "narrow", OLD_N, 0644, U1, PLANT_NARROW },
+        { "done", OLD_N, 0600, U1, 0 },
+        { "donenew", NEW_N, 0640, U2, 0 },
+        { "copied", OLD_N, 0640, U1, PLANT_COPIED },
+        { "unlinked", OLD_N, 0640, U1, 0 },
+        { "fresh", OLD_N, 0640, U2, 0 },
+        { "kept", OLD_N, 0600, U2, 0 },
+    };
     char a[64], b[64], c[512];
-#define N(buf, fmt) snprintf(buf, sizeof buf, fmt, p)
-    N(a, "%snarrow");
-    struct job narrow = { a, OLD_N, 0644, 0, seed + 1, 0 };
-    if (what & PLANT_NARROW)
-        as_user(U1, child_create, &narrow);
-    N(a, "%sdone");
-    struct job done = { a, OLD_N, 0600, 0, seed + 2, 0 };
-    as_user(U1, child_create, &done);
-    N(a, "%sdonenew");
-    struct job donenew = { a, NEW_N, 0640, 0, seed + 3, 0 };
-    as_user(U2, child_create, &donenew);
-    N(a, "%scopied");
-    struct job copied = { a, OLD_N, 0640, 0, seed + 4, 0 };
-    if (what & PLANT_COPIED)
-        as_user(U1, child_create, &copied);
-    N(a, "%sunlinked");
-    struct job unlinked = { a, OLD_N, 0640, 0, seed + 5, 0 };
-    as_user(U1, child_create, &unlinked);
-    N(a, "%sfresh");
-    struct job fresh = { a, OLD_N, 0640, 0, seed + 6, 0 };
-    as_user(U2, child_create, &fresh);
-    N(a, "%skept");
-    struct job kept = { a, OLD_N, 0600, 0, seed + 7, 0 };
-    as_user(U2, child_create, &kept);
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) {
+        if (arrays[i].only_if != 0 && !(what & arrays[i].only_if))
+            continue;
+        snprintf(a, sizeof a, "%s%s", p, arrays[i].name);
+        struct job job = { a, arrays[i].n, arrays[i].perm, 0, seed + i + 1, 0 };
+        as_user(arrays[i].uid, child_create, &job);
+    }
     assert_int_equal(harness_daemon_stop(h), 0);
 
+#define N(buf, fmt) snprintf(buf, sizeof buf, fmt, p)
+#define PLANT(fmt, text) (N(a, fmt), plant(h, a, text))
+#define RENAME(from, to) (N(a, from), N(b, to), plant_rename(h, a, b))
+#define COPY(from, to) (N(a, from), N(b, to), plant_copy(h, a, b))
     /* narrow: 0644 in force, an older daemon's chmod to 0600 cut short */
-    N(a, "%snarrow.meta");
-    N(b, ".tmp-%snarrow.meta");
     if (what & PLANT_NARROW) {
-        plant(h, a, "sharr-meta 1 61001 61001 644 1700000000000000000\n");
-        plant(h, b, "sharr-meta 1 61001 61001 600 1700000000000000000\n");
+        PLANT("%snarrow.meta", "sharr-meta 1 61001 61001 644 1700000000000000000\n");
+        PLANT(".tmp-%snarrow.meta", "sharr-meta 1 61001 61001 600 1700000000000000000\n");
     }
     /* done: an overwrite (by U2's data and record) committed, its rename not done */
-    N(a, "%sdonenew.npy");
-    N(b, ".inflight-%sdone.npy");
-    plant_rename(h, a, b);
-    N(a, "%sdonenew.meta");
-    N(b, "%sdone.meta");
-    plant_rename(h, a, b);
-    N(a, ".tmp-%sdone.meta");
-    plant(h, a, "");
+    RENAME("%sdonenew.npy", ".inflight-%sdone.npy");
+    RENAME("%sdonenew.meta", "%sdone.meta");
+    PLANT(".tmp-%sdone.meta", "");
     /* copied: its data a new inode, and a record never put in force */
-    N(a, "%scopied.npy");
-    N(b, "%scopied.npy.copy");
     if (what & PLANT_COPIED) {
-        plant_copy(h, a, b);
-        plant_rename(h, b, a);
-        N(a, ".tmp-%scopied.meta");
-        plant(h, a, "sharr-meta 2 ino=1");
+        COPY("%scopied.npy", "%scopied.npy.copy");
+        RENAME("%scopied.npy.copy", "%scopied.npy");
+        PLANT(".tmp-%scopied.meta", "sharr-meta 2 ino=1");
     }
     /* unlinked: its record removed, not yet its data */
     N(a, "%sunlinked.meta");
     snprintf(c, sizeof c, "%s/%s", h->store, a);
     assert_int_equal(unlink(c), 0);
     /* never: a create of a new name, uncommitted */
-    N(a, "%sfresh.npy");
-    N(b, ".inflight-%snever.npy");
-    plant_rename(h, a, b);
-    N(a, "%sfresh.meta");
-    N(b, ".tmp-%snever.meta");
-    plant_rename(h, a, b);
+    RENAME("%sfresh.npy", ".inflight-%snever.npy");
+    RENAME("%sfresh.meta", ".tmp-%snever.meta");
     /* kept: an overwrite of it, uncommitted */
-    N(a, "%skept.npy");
-    N(b, ".inflight-%skept.npy");
-    plant_copy(h, a, b);
-    N(a, "%skept.meta");
-    N(b, ".tmp-%skept.meta");
-    plant_copy(h, a, b);
-    N(a, ".trash-%s");
-    plant(h, a, "data of an unlinked array");
+    COPY("%skept.npy", ".inflight-%skept.npy");
+    COPY("%skept.meta", ".tmp-%skept.meta");
+    PLANT(".trash-%s", "data of an unlinked array");
+#undef COPY
+#undef RENAME
+#undef PLANT
 #undef N
 }
 
@@ -973,9 +959,59 @@ static void test_every_fault_point_of_every_operation_leaves_before_or_after(voi
                   "nothing else in the store\n", kills);
 }
 
+/* A grow killed at each of its steps (store_grow.c) leaves the array of the old shape
+ * or of the new one, with its data intact, and its .npy's own header (what numpy.load
+ * reads) saying the same shape as the daemon: never a torn header. */
+static void test_grow_killed_at_each_step_leaves_old_or_new_shape(void **state)
+{
+    struct harness *h = *state;
+    static const struct {
+        const char *point;
+        uint64_t want; /* rows after the restart */
+    } steps[] = { { "grow-reserved", 3 }, { "grow-written", 9 }, { "grow-done", 9 } };
+
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        char name[32];
+        const uint64_t shape[2] = { 3, 512 };
+        struct sharr_create_opts co = { .size = sizeof(co), .persist = 1 };
+        sharr_array_t *a = NULL;
+        snprintf(name, sizeof name, "g%zu", i);
+        fault_daemon_kill(h);
+        fault_daemon_start(h, steps[i].point, NULL);
+        sharr_t *c = harness_connect(h);
+        assert_rc(sharr_create(c, name, "<u8", 2, shape, &co, &a), 0);
+        fault_fill(sharr_array_data(a), sharr_array_info(a)->nbytes, 40 + i);
+        assert_rc(sharr_sync(a), 0);
+        assert_true(sharr_grow(c, name, 9, NULL) < 0);
+        if (fault_daemon_reap(h) != 1)
+            fail_msg("grow: the daemon did not reach %s", steps[i].point);
+        sharr_close(a);
+        sharr_disconnect(c);
+        fault_daemon_start(h, NULL, NULL);
+        c = harness_connect(h);
+        struct sharr_info info, file;
+        assert_rc(sharr_stat(c, name, &info), 0);
+        assert_int_equal(info.shape[0], steps[i].want);
+        unsigned char head[4096];
+        int fd = open(info.path, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(pread(fd, head, sizeof head, 0), (ssize_t)sizeof head);
+        close(fd);
+        assert_rc(sharr_npy_parse(head, sizeof head, &file), 0);
+        assert_int_equal(file.shape[0], steps[i].want);
+        assert_int_equal(file.shape[1], 512);
+        assert_rc(sharr_open(c, name, "r", NULL, &a), 0);
+        assert_int_equal(fault_check(sharr_array_data(a), 3 * 512 * 8, 40 + i), 1);
+        assert_rc(sharr_close(a), 0);
+        sharr_disconnect(c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_grow_killed_at_each_step_leaves_old_or_new_shape,
+                                        setup, harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_empty_record_of_a_killed_chmod_keeps_the_array_and_its_name, setup,
             harness_teardown),

@@ -16,6 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void fuzz_params(const struct codec_msg *m)
 {
+    static struct dtype_text text; /* large; kept off the stack */
     char err[256];
     union {
         struct codec_hello hello;
@@ -30,7 +31,8 @@ static void fuzz_params(const struct codec_msg *m)
     } p;
 
     codec_parse_hello(m->params, &p.hello, err, sizeof(err));
-    codec_parse_create(m->params, &p.create, err, sizeof(err));
+    codec_parse_create(m->params, &p.create, &text, err, sizeof(err));
+    codec_parse_create(m->params, &p.create, NULL, err, sizeof(err));
     codec_parse_open(m->params, &p.open, err, sizeof(err));
     codec_parse_name(m->params, &p.name, err, sizeof(err));
     codec_parse_release(m->params, &p.release, err, sizeof(err));

@@ -55,7 +55,7 @@ PKG_CONFIG_PATH="$libdir/pkgconfig" cc ${CFLAGS:-} -o "$tmp/consumer-pc" \
   "$src/tests/install/consumer/consumer.c" \
   $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs sharr) ${LDFLAGS:-}
 
-"$prefix/sbin/sharrd" --socket "$tmp/s.sock" --store "$tmp/store" 2>"$tmp/sharrd.log" &
+"$prefix/sbin/sharrd" --socket "$tmp/s.sock" --store "$tmp/store" --config '' 2>"$tmp/sharrd.log" &
 daemon_pid=$!
 export LD_LIBRARY_PATH="$libdir"
 for _ in $(seq 1 200); do

@@ -22,6 +22,12 @@ void asuser_open_dir(struct harness *h)
     assert_int_equal(chmod(h->dir, 0711), 0);
 }
 
+void asuser_keeper_start(struct keeper *k, struct harness *h)
+{
+    asuser_open_dir(h);
+    keeper_start(k, h);
+}
+
 int asuser_become(uint32_t uid, uint32_t gid)
 {
     if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)

@@ -7,12 +7,15 @@
 #define ASUSER_H
 
 #include "harness.h"
+#include "keeper.h"
 
 #define ASUSER_UID 65534u
 #define ASUSER_GID 65534u
 
 /* Let other uids reach h's socket (the harness directory is 0700). */
 void asuser_open_dir(struct harness *h);
+/* asuser_open_dir, then keeper_start: the start of most tests with other users. */
+void asuser_keeper_start(struct keeper *k, struct harness *h);
 
 /* Fork, drop to uid/gid (no supplementary groups; dumpable, as a process started as
  * that user is), run fn(arg) and exit with its result. Returns the exit code, or 128 +

@@ -92,7 +92,7 @@ void harness_daemon_start(struct harness *h)
     if (pid == 0) {
         harness_daemon_child_prepare(h, parent);
         const char *path = harness_sharrd_path();
-        execl(path, path, "--socket", h->sock, "--store", h->store, (char *)NULL);
+        execl(path, path, "--socket", h->sock, "--store", h->store, "--config", "", (char *)NULL);
         _exit(127);
     }
     h->daemon = pid;
@@ -165,6 +165,15 @@ sharr_t *harness_connect(const struct harness *h)
     assert_rc(sharr_connect(h->sock, &conn), 0);
     assert_non_null(conn);
     return conn;
+}
+
+int harness_open_rc(sharr_t *c, const char *name, const char *mode)
+{
+    sharr_array_t *a = NULL;
+    int rc = sharr_open(c, name, mode, NULL, &a);
+    if (rc == 0)
+        sharr_close(a);
+    return rc;
 }
 
 struct sharr_stats harness_stats(sharr_t *conn)

@@ -51,6 +51,10 @@ void harness_daemon_restart(struct harness *h);
 /* A new connection to h's daemon; fails the test on error. */
 sharr_t *harness_connect(const struct harness *h);
 
+/* Open name with mode on c and close it at once. Returns sharr_open's result and never
+ * fails the test itself, so forked children may call it too. */
+int harness_open_rc(sharr_t *c, const char *name, const char *mode);
+
 /* Daemon-wide counters; fails the test on error. */
 struct sharr_stats harness_stats(sharr_t *conn);
 

@@ -13,6 +13,8 @@
 
 #include <msgpack.h>
 
+#include "codec.h"
+
 #define RAWCONN_FDS_MAX 16
 
 struct rawconn {
@@ -30,9 +32,11 @@ struct rawconn {
 
 /* Connect to path. chunk is the recvmsg size (1 to read byte by byte). */
 void rawconn_open(struct rawconn *rc, const char *path, size_t chunk);
+/* rawconn_open, then hello as msgid 1: a connection ready for requests. */
+void rawconn_open_hello(struct rawconn *rc, const char *path, size_t chunk);
 /* The same over a socket connected already (taken; asuser_connect makes them). */
 void rawconn_adopt(struct rawconn *rc, int fd, size_t chunk);
-/* Close the socket and any descriptors not taken. */
+/* Close the socket and any descriptors not taken; a second call does nothing. */
 void rawconn_close(struct rawconn *rc);
 
 /* Send all len bytes (MSG_NOSIGNAL). Returns 0, or a negative errno when the daemon
@@ -64,6 +68,31 @@ void rawconn_expect_reply(struct rawconn *rc, uint32_t msgid, const char *want_c
 
 /* Send an sbuffer's bytes and clear it. */
 void rawconn_send_sbuf(struct rawconn *rc, msgpack_sbuffer *sb);
+
+/* Begin a request packed by hand, [0, msgid, method, [ — the caller packs its one
+ * params value next. */
+void rawconn_pack_request_head(msgpack_packer *pk, uint32_t msgid, const char *method);
+/* Pack a NUL-terminated string. */
+void rawconn_pack_str(msgpack_packer *pk, const char *s);
+/* Append to sb a request whose params are {"name": name} (stat, unlink, publish,
+ * sync's name form), as the library packs it. */
+void rawconn_pack_name(msgpack_sbuffer *sb, uint32_t msgid, const char *method,
+                       const char *name);
+/* Clear sb and begin a stat of name whose params map carries one more key, key: the
+ * caller packs its value next, with a packer of its own on sb. */
+void rawconn_pack_stat_with_key(msgpack_sbuffer *sb, uint32_t msgid, const char *name,
+                                const char *key);
+/* Clear sb and pack a stat of name padded with an unknown key to exactly total bytes. */
+void rawconn_pack_padded_stat(msgpack_sbuffer *sb, uint32_t msgid, const char *name,
+                              size_t total);
+/* Send that request (no reply is read). */
+void rawconn_send_name(struct rawconn *rc, uint32_t msgid, const char *method,
+                       const char *name);
+
+/* Open name read-only as msgid and expect success with a descriptor: *ret_att (may
+ * be NULL) gets the reply, and the descriptor is returned for the caller to close. */
+int rawconn_open_read(struct rawconn *rc, uint32_t msgid, const char *name,
+                      struct codec_attach_reply *ret_att);
 
 /* The value of key in a msgpack map, or NULL. */
 const msgpack_object *rawconn_map_get(const msgpack_object *map, const char *key);

@@ -147,6 +147,48 @@ static int hello_or_refused(struct rawconn *rc)
     return -EMFILE;
 }
 
+/* n connections made as uid (gid the same), adopted with chunk bytes a read into
+ * rcs, each having said hello. */
+static void connect_hello_as(struct harness *h, uint32_t uid, struct rawconn *rcs, int n,
+                             size_t chunk)
+{
+    int *fds = malloc(sizeof(int) * (size_t)n);
+    assert_non_null(fds);
+    asuser_connect(h, uid, uid, fds, n);
+    for (int i = 0; i < n; i++) {
+        rawconn_adopt(&rcs[i], fds[i], chunk);
+        rawconn_hello(&rcs[i], 1);
+    }
+    free(fds);
+}
+
+/* Read the replies to count stats from msgid first on b, each one's attachments at
+ * least the last (prev to begin with). Returns the last; *ret_most_rise gets the
+ * largest rise between two, *ret_during how many saw more than 1 and fewer than
+ * total + 1 attachments (stats answered while the others' requests were). */
+static uint64_t read_attachment_rises(struct rawconn *b, uint32_t first, int count,
+                                      uint64_t prev, uint64_t total, uint64_t *ret_most_rise,
+                                      int *ret_during)
+{
+    uint64_t most_rise = 0;
+    int during = 0;
+    for (int i = 0; i < count; i++) {
+        const msgpack_object *result = NULL;
+        rawconn_expect_reply(b, first + (uint32_t)i, NULL, &result);
+        struct codec_stats_reply rep;
+        char err[256];
+        assert_int_equal(codec_parse_reply_stats(result, &rep, err, sizeof err), 0);
+        assert_true(rep.attachments >= prev);
+        if (rep.attachments - prev > most_rise)
+            most_rise = rep.attachments - prev;
+        during += rep.attachments > 1 && rep.attachments < total + 1;
+        prev = rep.attachments;
+    }
+    *ret_most_rise = most_rise;
+    *ret_during = during;
+    return prev;
+}
+
 /* ---- finding 4: connections ---- */
 
 /* Connect up to n times as uid and keep the connections the daemon serves in rcs;
@@ -383,14 +425,9 @@ static void test_waiting_opens_are_bounded_per_connection_and_per_uid(void **sta
     asuser_open_dir(h);
     struct keeper k;
     keeper_start(&k, h);
-    int fds[3];
-    asuser_connect(h, ASUSER_UID, ASUSER_GID, fds, 3);
     struct rawconn rc[3];
     char text[256];
-    for (int i = 0; i < 3; i++) {
-        rawconn_adopt(&rc[i], fds[i], 4096);
-        rawconn_hello(&rc[i], 1);
-    }
+    connect_hello_as(h, ASUSER_UID, rc, 3, 4096);
     assert_int_equal(wait_many(&rc[0], 10, 9, "a", text, sizeof text), 1);
     assert_non_null(strstr(text, "--max-waiting-opens"));
     assert_int_equal(wait_many(&rc[1], 10, 9, "b", text, sizeof text), 1);
@@ -400,8 +437,7 @@ static void test_waiting_opens_are_bounded_per_connection_and_per_uid(void **sta
     /* Root is held to the per-connection limit only. */
     struct rawconn root[3];
     for (int i = 0; i < 3; i++) {
-        rawconn_open(&root[i], h->sock, 4096);
-        rawconn_hello(&root[i], 1);
+        rawconn_open_hello(&root[i], h->sock, 4096);
         assert_int_equal(wait_many(&root[i], 10, 8, "r", NULL, 0), 0);
     }
     /* A create answers the waits for its name; a closed connection gives its waits back
@@ -439,13 +475,11 @@ static void test_waiting_opens_of_four_uids_cost_little_and_their_memory_returns
     struct rawconn rc[UIDS][CONNS];
     int waiting = 0;
     for (int u = 0; u < UIDS; u++) {
-        int fds[CONNS], uid_waiting = 0;
-        asuser_connect(h, fair_uids[u], fair_uids[u], fds, CONNS);
+        int uid_waiting = 0;
+        connect_hello_as(h, fair_uids[u], rc[u], CONNS, 65536);
         for (int i = 0; i < CONNS; i++) {
             char prefix[32];
             snprintf(prefix, sizeof prefix, "w%d-%d", u, i);
-            rawconn_adopt(&rc[u][i], fds[i], 65536);
-            rawconn_hello(&rc[u][i], 1);
             uid_waiting += OPENS - wait_many(&rc[u][i], 10, OPENS, prefix, NULL, 0);
         }
         print_message("uid %u: %d waiting opens\n", fair_uids[u], uid_waiting);
@@ -498,8 +532,7 @@ static void test_expired_waiting_opens_are_answered_a_slice_per_turn(void **stat
     const char *const flags[] = { "--max-waiting-opens", "4096", NULL };
     launch_daemon(h, flags, 0);
     struct rawconn w;
-    rawconn_open(&w, h->sock, 65536);
-    rawconn_hello(&w, 1);
+    rawconn_open_hello(&w, h->sock, 65536);
     wait_for_name(&w, 10, WAITS, "never", WAIT_MS);
     /* All expire while the daemon is stopped, so its loop finds them due at once, with
      * the same connection's other requests waiting to be read. */
@@ -548,19 +581,13 @@ static void test_a_create_answers_the_opens_waiting_for_it_a_slice_per_turn(void
     raise_own_nofile(1024);
     struct rawconn rc[UIDS][CONNS];
     for (int u = 0; u < UIDS; u++) {
-        int fds[CONNS];
-        asuser_connect(h, fair_uids[u], fair_uids[u], fds, CONNS);
-        for (int i = 0; i < CONNS; i++) {
-            rawconn_adopt(&rc[u][i], fds[i], 65536);
-            rawconn_hello(&rc[u][i], 1);
+        connect_hello_as(h, fair_uids[u], rc[u], CONNS, 65536);
+        for (int i = 0; i < CONNS; i++)
             wait_for_name(&rc[u][i], 10, PER_CONN, "awaited", -1);
-        }
     }
     struct rawconn b, maker;
-    rawconn_open(&b, h->sock, 65536);
-    rawconn_hello(&b, 1);
-    rawconn_open(&maker, h->sock, 65536);
-    rawconn_hello(&maker, 1);
+    rawconn_open_hello(&b, h->sock, 65536);
+    rawconn_open_hello(&maker, h->sock, 65536);
     msgpack_sbuffer st, cr;
     msgpack_sbuffer_init(&st);
     msgpack_sbuffer_init(&cr);
@@ -582,21 +609,10 @@ static void test_a_create_answers_the_opens_waiting_for_it_a_slice_per_turn(void
     close(fd);
     /* Attachments as each of B's stats saw them (none before): the create's own, then
      * the waits'. */
-    uint64_t prev = 0, most_rise = 0;
+    uint64_t most_rise = 0;
     int during = 0;
-    for (int i = 0; i < STATS; i++) {
-        const msgpack_object *result = NULL;
-        rawconn_expect_reply(&b, 2 + (uint32_t)i, NULL, &result);
-        struct codec_stats_reply rep;
-        char err[256];
-        assert_int_equal(codec_parse_reply_stats(result, &rep, err, sizeof err), 0);
-        assert_true(rep.attachments >= prev);
-        if (rep.attachments - prev > most_rise)
-            most_rise = rep.attachments - prev;
-        during += rep.attachments > 1 && rep.attachments < WAITS + 1;
-        prev = rep.attachments;
-    }
-    assert_int_equal(prev, WAITS + 1);
+    uint64_t last = read_attachment_rises(&b, 2, STATS, 0, WAITS, &most_rise, &during);
+    assert_int_equal(last, WAITS + 1);
     /* Every wait was answered with the array. */
     for (int u = 0; u < UIDS; u++) {
         for (int i = 0; i < CONNS; i++) {
@@ -733,8 +749,7 @@ static void test_a_batch_of_releases_shares_the_loop_with_another_client(void **
     for (int i = 0; i < STATS; i++)
         assert_int_equal(codec_pack_stats(&st, 2 + (uint32_t)i), 0);
     struct rawconn b;
-    rawconn_open(&b, h->sock, 65536);
-    rawconn_hello(&b, 1);
+    rawconn_open_hello(&b, h->sock, 65536);
     /* Both arrive while the daemon is stopped, so its loop finds both ready at once. */
     assert_int_equal(kill(h->daemon, SIGSTOP), 0);
     rawconn_send_ok(&b, st.data, st.size);
@@ -799,14 +814,8 @@ static void test_a_uid_gets_one_share_of_each_turn_however_many_connections_it_h
     struct sharr_create_opts open_to_all = { .size = sizeof(open_to_all), .perm = 0644 };
     assert_rc(sharr_create(c, "shared", "|u1", 1, shape, &open_to_all, &own), 0);
     struct rawconn rc[UIDS][CONNS];
-    for (int u = 0; u < UIDS; u++) {
-        int fds[CONNS];
-        asuser_connect(h, fair_uids[u], fair_uids[u], fds, CONNS);
-        for (int i = 0; i < CONNS; i++) {
-            rawconn_adopt(&rc[u][i], fds[i], 65536);
-            rawconn_hello(&rc[u][i], 1);
-        }
-    }
+    for (int u = 0; u < UIDS; u++)
+        connect_hello_as(h, fair_uids[u], rc[u], CONNS, 65536);
     msgpack_sbuffer opens, st;
     msgpack_sbuffer_init(&opens);
     msgpack_sbuffer_init(&st);
@@ -818,8 +827,7 @@ static void test_a_uid_gets_one_share_of_each_turn_however_many_connections_it_h
     for (int i = 0; i < STATS; i++)
         assert_int_equal(codec_pack_stats(&st, 2 + (uint32_t)i), 0);
     struct rawconn b;
-    rawconn_open(&b, h->sock, 65536);
-    rawconn_hello(&b, 1);
+    rawconn_open_hello(&b, h->sock, 65536);
     /* Everything arrives while the daemon is stopped, so its loop finds it at once. */
     assert_int_equal(kill(h->daemon, SIGSTOP), 0);
     for (int u = 0; u < UIDS; u++)
@@ -829,20 +837,9 @@ static void test_a_uid_gets_one_share_of_each_turn_however_many_connections_it_h
     rawconn_send_ok(&b, st.data, st.size);
     assert_int_equal(kill(h->daemon, SIGCONT), 0);
     /* The four uids' opens answered between two of root's stats, as root saw them. */
-    uint64_t prev = 1, most_rise = 0;
+    uint64_t most_rise = 0;
     int during = 0;
-    for (int i = 0; i < STATS; i++) {
-        const msgpack_object *result = NULL;
-        rawconn_expect_reply(&b, 2 + (uint32_t)i, NULL, &result);
-        struct codec_stats_reply rep;
-        char err[256];
-        assert_int_equal(codec_parse_reply_stats(result, &rep, err, sizeof err), 0);
-        assert_true(rep.attachments >= prev);
-        if (rep.attachments - prev > most_rise)
-            most_rise = rep.attachments - prev;
-        during += rep.attachments > 1 && rep.attachments < TOTAL + 1;
-        prev = rep.attachments;
-    }
+    read_attachment_rises(&b, 2, STATS, 1, TOTAL, &most_rise, &during);
     assert_int_equal(harness_wait_attachments(c, TOTAL + 1), TOTAL + 1);
     print_message("root's stats answered while %d connections of %d uids made %d opens: %d; "
                   "most opens between two of them: %llu\n", UIDS * CONNS, UIDS, TOTAL, during,
@@ -881,8 +878,7 @@ static void test_clients_that_never_read_are_held_to_the_total_reply_cap(void **
         assert_int_equal(codec_pack_stats(&sb, 2 + (uint32_t)i), 0);
     struct rawconn rc[CLIENTS];
     for (int i = 0; i < CLIENTS; i++) {
-        rawconn_open(&rc[i], h->sock, 4096);
-        rawconn_hello(&rc[i], 1);
+        rawconn_open_hello(&rc[i], h->sock, 4096);
         ssize_t n = send(rc[i].fd, sb.data, sb.size, MSG_DONTWAIT | MSG_NOSIGNAL);
         assert_int_equal(n, (ssize_t)sb.size);
     }
@@ -945,8 +941,7 @@ static void test_clients_that_never_read_full_pages_are_held_to_the_total_reply_
     struct rawconn rc[CLIENTS];
     for (int i = 0; i < CLIENTS; i++) {
         const msgpack_sbuffer *sb = i % 2 ? &holders : &lists;
-        rawconn_open(&rc[i], h->sock, 4096);
-        rawconn_hello(&rc[i], 1);
+        rawconn_open_hello(&rc[i], h->sock, 4096);
         assert_int_equal(send(rc[i].fd, sb->data, sb->size, MSG_DONTWAIT | MSG_NOSIGNAL),
                          (ssize_t)sb->size);
     }
@@ -1099,8 +1094,7 @@ static void test_replies_left_unread_still_carry_the_descriptors_of_unlinked_arr
         assert_rc(sharr_close(a), 0);
     }
     struct rawconn rc;
-    rawconn_open(&rc, h->sock, 4096);
-    rawconn_hello(&rc, 1);
+    rawconn_open_hello(&rc, h->sock, 4096);
     open_in_turn_unread(&rc, "gone", ARRAYS, OPENS);
     assert_int_equal(harness_wait_attachments(c, OPENS), OPENS);
     for (int i = 0; i < ARRAYS; i++) {
@@ -1166,14 +1160,8 @@ static void test_four_uids_holding_descriptors_leave_root_served_at_a_limit_shar
     /* Half of each uid's connections never read the replies to opens of arrays in turn;
      * the other half hold a half-sent request with descriptors. */
     struct rawconn rc[UIDS][PER_UID];
-    for (int u = 0; u < UIDS; u++) {
-        int fds[PER_UID];
-        asuser_connect(h, fair_uids[u], fair_uids[u], fds, PER_UID);
-        for (int i = 0; i < PER_UID; i++) {
-            rawconn_adopt(&rc[u][i], fds[i], 4096);
-            rawconn_hello(&rc[u][i], 1);
-        }
-    }
+    for (int u = 0; u < UIDS; u++)
+        connect_hello_as(h, fair_uids[u], rc[u], PER_UID, 4096);
     for (int u = 0; u < UIDS; u++) {
         for (int i = 0; i < PER_UID; i++) {
             if (i % 2)

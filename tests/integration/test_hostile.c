@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -103,11 +104,7 @@ static void pack_with_wrong_field(msgpack_sbuffer *sb, uint32_t msgid, size_t m,
     size_t n = 0;
     while (n < 8 && methods[m].fields[n].key)
         n++;
-    msgpack_pack_array(&pk, 4);
-    msgpack_pack_uint32(&pk, 0);
-    msgpack_pack_uint32(&pk, msgid);
-    msgpack_pack_str_with_body(&pk, methods[m].method, strlen(methods[m].method));
-    msgpack_pack_array(&pk, 1);
+    rawconn_pack_request_head(&pk, msgid, methods[m].method);
     msgpack_pack_map(&pk, n);
     for (size_t i = 0; i < n; i++) {
         const struct field *f = &methods[m].fields[i];
@@ -124,8 +121,7 @@ static void test_wrong_type_at_every_param_is_einval(void **state)
     struct keeper k;
     keeper_start(&k, *state);
     struct rawconn rc;
-    rawconn_open(&rc, k.h->sock, 65536);
-    rawconn_hello(&rc, 1);
+    rawconn_open_hello(&rc, k.h->sock, 65536);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     uint32_t id = 100;
@@ -151,11 +147,7 @@ static void test_wrong_type_at_every_param_is_einval(void **state)
         msgpack_sbuffer_clear(&sb);
         msgpack_packer pk;
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_array(&pk, 4);
-        msgpack_pack_uint32(&pk, 0);
-        msgpack_pack_uint32(&pk, id);
-        msgpack_pack_str_with_body(&pk, "create", 6);
-        msgpack_pack_array(&pk, 1);
+        rawconn_pack_request_head(&pk, id, "create");
         msgpack_pack_map(&pk, 3);
         msgpack_pack_str_with_body(&pk, "name", 4); v_fresh(&pk);
         msgpack_pack_str_with_body(&pk, "dtype", 5); v_dtype(&pk);
@@ -170,22 +162,14 @@ static void test_wrong_type_at_every_param_is_einval(void **state)
     msgpack_sbuffer_clear(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 4);
-    msgpack_pack_uint32(&pk, 0);
-    msgpack_pack_uint32(&pk, id);
-    msgpack_pack_str_with_body(&pk, "stat", 4);
-    msgpack_pack_array(&pk, 1);
+    rawconn_pack_request_head(&pk, id, "stat");
     msgpack_pack_map(&pk, 2);
     msgpack_pack_str_with_body(&pk, "name", 4); v_keep(&pk);
     msgpack_pack_uint64(&pk, 1); v_keep(&pk);
     rawconn_send_sbuf(&rc, &sb);
     rawconn_expect_reply(&rc, id++, "EINVAL", NULL);
     msgpack_sbuffer_clear(&sb);
-    msgpack_pack_array(&pk, 4);
-    msgpack_pack_uint32(&pk, 0);
-    msgpack_pack_uint32(&pk, id);
-    msgpack_pack_str_with_body(&pk, "stat", 4);
-    msgpack_pack_array(&pk, 1);
+    rawconn_pack_request_head(&pk, id, "stat");
     msgpack_pack_map(&pk, 2);
     msgpack_pack_str_with_body(&pk, "name", 4); v_keep(&pk);
     msgpack_pack_str_with_body(&pk, "name", 4); v_keep(&pk);
@@ -233,19 +217,14 @@ static void test_wrong_type_at_every_envelope_position(void **state)
             if ((pos == 1 && kd == K_POS) || (pos == 2 && kd == K_STR))
                 continue;
             struct rawconn rc;
-            rawconn_open(&rc, k.h->sock, 4096);
-            rawconn_hello(&rc, 1);
+            rawconn_open_hello(&rc, k.h->sock, 4096);
             msgpack_sbuffer_clear(&sb);
             pack_wrong_envelope(&sb, pos, kd);
             rawconn_send_sbuf(&rc, &sb);
             if (pos >= 2) {
                 /* The msgid was readable: an answer, and the connection goes on. */
                 rawconn_expect_reply(&rc, 9, "EBADMSG", NULL);
-                struct codec_name p;
-                memset(&p, 0, sizeof p);
-                strcpy(p.name, KEEPER_NAME);
-                assert_int_equal(codec_pack_name(&sb, 10, "stat", &p), 0);
-                rawconn_send_sbuf(&rc, &sb);
+                rawconn_send_name(&rc, 10, "stat", KEEPER_NAME);
                 rawconn_expect_reply(&rc, 10, NULL, NULL);
             } else {
                 assert_int_equal(rawconn_expect_closed(&rc), 0);
@@ -260,18 +239,15 @@ static void test_wrong_type_at_every_envelope_position(void **state)
 
 /* ---- names and sizes ---- */
 
-static void send_create_raw(struct rawconn *rc, uint32_t msgid, const char *name, size_t len,
-                            int64_t dim, uint64_t perm)
+/* Send create {name (len bytes), "<f4", [dim], perm} and expect the error code want. */
+static void expect_create_refused(struct rawconn *rc, uint32_t msgid, const char *name,
+                                  size_t len, int64_t dim, uint64_t perm, const char *want)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 4);
-    msgpack_pack_uint32(&pk, 0);
-    msgpack_pack_uint32(&pk, msgid);
-    msgpack_pack_str_with_body(&pk, "create", 6);
-    msgpack_pack_array(&pk, 1);
+    rawconn_pack_request_head(&pk, msgid, "create");
     msgpack_pack_map(&pk, 4);
     msgpack_pack_str_with_body(&pk, "name", 4);
     msgpack_pack_str_with_body(&pk, name, len);
@@ -283,6 +259,7 @@ static void send_create_raw(struct rawconn *rc, uint32_t msgid, const char *name
     msgpack_pack_uint64(&pk, perm);
     rawconn_send_sbuf(rc, &sb);
     msgpack_sbuffer_destroy(&sb);
+    rawconn_expect_reply(rc, msgid, want, NULL);
 }
 
 static void test_hostile_names_and_sizes_are_refused(void **state)
@@ -290,8 +267,7 @@ static void test_hostile_names_and_sizes_are_refused(void **state)
     struct keeper k;
     keeper_start(&k, *state);
     struct rawconn rc;
-    rawconn_open(&rc, k.h->sock, 65536);
-    rawconn_hello(&rc, 1);
+    rawconn_open_hello(&rc, k.h->sock, 65536);
     static const struct { const char *name; size_t len; } bad[] = {
         { "\xff\xfe", 2 }, { "caf\xc3", 4 }, { "\xc3\x28", 2 }, { "\xed\xa0\x80", 3 },
         { "a\x7f", 2 }, { "a\nb", 3 }, { "a\rb", 3 }, { "\x1b[2J", 4 }, { "/", 1 },
@@ -300,30 +276,25 @@ static void test_hostile_names_and_sizes_are_refused(void **state)
     };
     uint32_t id = 10;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        send_create_raw(&rc, id, bad[i].name, bad[i].len, 4, 0600);
-        rawconn_expect_reply(&rc, id++, "EINVAL", NULL);
+        expect_create_refused(&rc, id++, bad[i].name, bad[i].len, 4, 0600, "EINVAL");
     }
     char *long_name = malloc(4000);
     assert_non_null(long_name);
     memset(long_name, 'n', 4000);
     const size_t long_lens[] = { 256, 300, 1000, 4000 };
     for (size_t i = 0; i < 4; i++) {
-        send_create_raw(&rc, id, long_name, long_lens[i], 4, 0600);
-        rawconn_expect_reply(&rc, id++, "ENAMETOOLONG", NULL);
+        expect_create_refused(&rc, id++, long_name, long_lens[i], 4, 0600, "ENAMETOOLONG");
     }
     free(long_name);
     /* Negative, zero and overflowing dimensions and sizes; bad permission bits. */
     const int64_t dims[] = { -1, INT64_MIN, 0, -4096 };
     for (size_t i = 0; i < 4; i++) {
-        send_create_raw(&rc, id, "sized", 5, dims[i], 0600);
-        rawconn_expect_reply(&rc, id++, "EINVAL", NULL);
+        expect_create_refused(&rc, id++, "sized", 5, dims[i], 0600, "EINVAL");
     }
-    send_create_raw(&rc, id, "sized", 5, INT64_MAX, 0600);
-    rawconn_expect_reply(&rc, id++, "EOVERFLOW", NULL);
+    expect_create_refused(&rc, id++, "sized", 5, INT64_MAX, 0600, "EOVERFLOW");
     const uint64_t perms[] = { 01000, 04755, 07777, 010000, UINT64_MAX };
     for (size_t i = 0; i < 5; i++) {
-        send_create_raw(&rc, id, "sized", 5, 4, perms[i]);
-        rawconn_expect_reply(&rc, id++, "EINVAL", NULL);
+        expect_create_refused(&rc, id++, "sized", 5, 4, perms[i], "EINVAL");
     }
     rawconn_close(&rc);
     assert_int_equal(harness_stats(k.conn).arrays, 1);
@@ -364,25 +335,21 @@ static void test_client_sent_descriptors_are_closed_not_leaked(void **state)
     keeper_start(&k, *state);
     pid_t d = k.h->daemon;
     struct rawconn rc;
-    rawconn_open(&rc, k.h->sock, 4096);
-    rawconn_hello(&rc, 1);
+    rawconn_open_hello(&rc, k.h->sock, 4096);
     int base = launch_count_fds(d);
     assert_true(base > 0);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    struct codec_name p;
-    memset(&p, 0, sizeof p);
-    strcpy(p.name, KEEPER_NAME);
     for (uint32_t id = 2; id < 52; id++) {
         msgpack_sbuffer_clear(&sb);
-        assert_int_equal(codec_pack_name(&sb, id, "stat", &p), 0);
+        rawconn_pack_name(&sb, id, "stat", KEEPER_NAME);
         /* 2 to 32 descriptors: more than the daemon's control buffer takes at once. */
         send_with_fds(rc.fd, sb.data, sb.size, 2 + (int)(id % 16) * 2);
         rawconn_expect_reply(&rc, id, NULL, NULL);
     }
     /* Descriptors that come with half a request, and with the bytes of no request. */
     msgpack_sbuffer_clear(&sb);
-    assert_int_equal(codec_pack_name(&sb, 60, "stat", &p), 0);
+    rawconn_pack_name(&sb, 60, "stat", KEEPER_NAME);
     send_with_fds(rc.fd, sb.data, 3, 8);
     send_with_fds(rc.fd, sb.data + 3, sb.size - 3, 8);
     rawconn_expect_reply(&rc, 60, NULL, NULL);
@@ -411,22 +378,34 @@ static void raise_own_nofile(rlim_t want)
     }
 }
 
-static void test_thousand_simultaneous_connections_are_served(void **state)
+/* Open n connections (calloc'd, for the caller to close and free) and send each a
+ * hello without reading its reply; with may_drop a failed send is no failure (the
+ * daemon may have dropped the connection already). */
+static struct rawconn *open_many_sending_hello(const char *sock, int n, bool may_drop)
 {
-    struct keeper k;
-    keeper_start(&k, *state);
-    raise_own_nofile(MANY * 2 + 256);
-    struct rawconn *rc = calloc(MANY, sizeof *rc);
+    struct rawconn *rc = calloc((size_t)n, sizeof *rc);
     assert_non_null(rc);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     struct codec_hello hello = { .version = PROTO_VERSION };
     assert_int_equal(codec_pack_hello(&sb, 1, &hello), 0);
-    for (int i = 0; i < MANY; i++) {
-        rawconn_open(&rc[i], k.h->sock, 4096);
-        rawconn_send_ok(&rc[i], sb.data, sb.size);
+    for (int i = 0; i < n; i++) {
+        rawconn_open(&rc[i], sock, 4096);
+        if (may_drop)
+            rawconn_send(&rc[i], sb.data, sb.size);
+        else
+            rawconn_send_ok(&rc[i], sb.data, sb.size);
     }
     msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
+static void test_thousand_simultaneous_connections_are_served(void **state)
+{
+    struct keeper k;
+    keeper_start(&k, *state);
+    raise_own_nofile(MANY * 2 + 256);
+    struct rawconn *rc = open_many_sending_hello(k.h->sock, MANY, false);
     for (int i = 0; i < MANY; i++)
         rawconn_expect_reply(&rc[i], 1, NULL, NULL);
     assert_int_equal(harness_stats(k.conn).connections, MANY + 1);
@@ -450,17 +429,7 @@ static void test_out_of_descriptors_at_accept_then_serves_again(void **state)
     raise_own_nofile(1024);
     /* Twice as many connections as the daemon has descriptors left. */
     int n = room * 2 + 8, served = 0, dropped = 0;
-    struct rawconn *rc = calloc((size_t)n, sizeof *rc);
-    assert_non_null(rc);
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    struct codec_hello hello = { .version = PROTO_VERSION };
-    assert_int_equal(codec_pack_hello(&sb, 1, &hello), 0);
-    for (int i = 0; i < n; i++) {
-        rawconn_open(&rc[i], h->sock, 4096);
-        rawconn_send(&rc[i], sb.data, sb.size); /* may be dropped already */
-    }
-    msgpack_sbuffer_destroy(&sb);
+    struct rawconn *rc = open_many_sending_hello(h->sock, n, true);
     for (int i = 0; i < n; i++) {
         msgpack_object obj;
         int r = rawconn_next(&rc[i], &obj, NULL);

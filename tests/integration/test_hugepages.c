@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "fault.h"
@@ -450,6 +451,93 @@ static void test_huge_page_arrays_come_back_from_the_fd_store(void **state)
     fault_daemon_start(h, NULL, NULL);
 }
 
+/* Grow and publish of an array in huge pages, for the pool and for shmem THP under
+ * advise (the daemon allocates through a mapping): the room is a hole in whole huge
+ * pages (the pool gives the data's pages only), a grow takes the new whole pages and
+ * counts them, the client's refresh maps the new rows, and publish seals the memfd
+ * against writing, hugetlb's too: a new writable shared mapping fails with EPERM. */
+static void grow_and_publish(sharr_t *c, const char *name, uint64_t page, bool pool)
+{
+    const uint64_t shape[1] = { ARRAY_ELEMS }, len2 = 2 * ARRAY_ELEMS;
+    const uint64_t memory2 = round_up(PROTO_DATA_OFFSET + len2 * 8, page);
+    struct sharr_create_opts o = SHARR_CREATE_OPTS_INIT;
+    uint64_t free0 = meminfo("HugePages_Free");
+    sharr_array_t *a = NULL, *r = NULL;
+    struct sharr_info in;
+    struct sharr_stats s0 = harness_stats(c), s;
+
+    o.max_len = len2;
+    assert_rc(sharr_create(c, name, "<f8", 1, shape, &o, &a), 0);
+    assert_int_equal(sharr_array_info(a)->page_size, page);
+    assert_int_equal(sharr_array_info(a)->max_len, len2);
+    if (pool)
+        assert_int_equal(free0 - meminfo("HugePages_Free"), array_memory(page) / page);
+    fill(a);
+    assert_rc(sharr_grow(c, name, len2, &in), 0);
+    assert_int_equal(in.shape[0], len2);
+    assert_int_equal(in.page_size, page);
+    if (pool)
+        assert_int_equal(free0 - meminfo("HugePages_Free"), memory2 / page);
+    s = harness_stats(c);
+    assert_int_equal(s.volatile_reserved - s0.volatile_reserved, memory2);
+    assert_int_equal(s.volatile_huge - s0.volatile_huge, memory2);
+    assert_int_equal(sharr_array_refresh(a), 1);
+    double *d = sharr_array_data(a);
+    for (uint64_t i = 0; i < ARRAY_ELEMS; i += 4099)
+        assert_true(d[i] == (double)i);
+    for (uint64_t i = ARRAY_ELEMS; i < len2; i++)
+        d[i] = (double)i;
+    if (!pool) {
+        uint64_t mapped = pmd_mapped(d);
+        if (mapped < len2 * 8 - page)
+            fail_msg("%s: %llu bytes of the grown array mapped by PMD, want at least %llu",
+                     name, (unsigned long long)mapped, (unsigned long long)(len2 * 8 - page));
+    }
+    assert_rc(sharr_publish(c, name, &in), 0);
+    assert_int_equal(in.published, 1);
+    assert_ptr_equal(mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_SHARED,
+                          sharr_array_fd(a), 0), MAP_FAILED);
+    assert_int_equal(errno, EPERM);
+    assert_rc(sharr_open(c, name, "r+", NULL, &r), -EROFS);
+    assert_rc(sharr_open(c, name, "r", NULL, &r), 0);
+    const double *rd = sharr_array_data(r);
+    for (uint64_t i = 0; i < len2; i += 4099)
+        assert_true(rd[i] == (double)i);
+    assert_true(rd[len2 - 1] == (double)(len2 - 1));
+    assert_rc(sharr_close(r), 0);
+    assert_rc(sharr_close(a), 0);
+    assert_rc(sharr_unlink(c, name), 0);
+}
+
+static void test_huge_page_array_grows_and_publishes_in_the_pool(void **state)
+{
+    struct harness *h = *state;
+    uint64_t hp = huge_size();
+
+    set_pool(round_up(PROTO_DATA_OFFSET + 2 * ARRAY_ELEMS * 8, hp) / hp + 1);
+    set_shmem("never");
+    sharr_t *c = harness_connect(h);
+    grow_and_publish(c, "pooled", hp, true);
+    sharr_disconnect(c);
+}
+
+static void test_huge_page_array_grows_and_publishes_in_thp(void **state)
+{
+    struct harness *h = *state;
+    static const char *const modes[] = { "advise", "within_size" };
+    uint64_t pmd = pmd_size();
+
+    if (pmd == 0)
+        testskip("this kernel has no transparent huge pages (%s)", PMD_SIZE);
+    set_pool(0);
+    sharr_t *c = harness_connect(h);
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        set_shmem(modes[i]);
+        grow_and_publish(c, modes[i], pmd, false);
+    }
+    sharr_disconnect(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -464,6 +552,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_huge_pages_never_keeps_small_pages, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_huge_page_arrays_come_back_from_the_fd_store,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_huge_page_array_grows_and_publishes_in_the_pool, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_huge_page_array_grows_and_publishes_in_thp,
                                         setup, teardown),
     };
     return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));

@@ -201,18 +201,6 @@ static void test_connection_limits_are_emfile_for_the_newcomer_only(void **state
     keeper_stop(&k);
 }
 
-static void send_stat(struct rawconn *rc, uint32_t msgid)
-{
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    struct codec_name p;
-    memset(&p, 0, sizeof p);
-    strcpy(p.name, KEEPER_NAME);
-    assert_int_equal(codec_pack_name(&sb, msgid, "stat", &p), 0);
-    rawconn_send_sbuf(rc, &sb);
-    msgpack_sbuffer_destroy(&sb);
-}
-
 static void test_half_sent_request_times_out_with_etimedout(void **state)
 {
     struct harness *h = *state;
@@ -222,25 +210,20 @@ static void test_half_sent_request_times_out_with_etimedout(void **state)
     keeper_start(&k, h);
     /* A quiet connection with nothing half-sent is never timed out. */
     struct rawconn quiet;
-    rawconn_open(&quiet, h->sock, 4096);
-    rawconn_hello(&quiet, 1);
+    rawconn_open_hello(&quiet, h->sock, 4096);
 
     struct rawconn rc;
-    rawconn_open(&rc, h->sock, 4096);
-    rawconn_hello(&rc, 1);
+    rawconn_open_hello(&rc, h->sock, 4096);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    struct codec_name p;
-    memset(&p, 0, sizeof p);
-    strcpy(p.name, KEEPER_NAME);
-    assert_int_equal(codec_pack_name(&sb, 2, "stat", &p), 0);
+    rawconn_pack_name(&sb, 2, "stat", KEEPER_NAME);
     rawconn_send_ok(&rc, sb.data, sb.size - 3);
     msgpack_sbuffer_destroy(&sb);
     rawconn_expect_reply(&rc, 0, "ETIMEDOUT", NULL);
     assert_int_equal(rawconn_expect_closed(&rc), 0);
     rawconn_close(&rc);
 
-    send_stat(&quiet, 2);
+    rawconn_send_name(&quiet, 2, "stat", KEEPER_NAME);
     rawconn_expect_reply(&quiet, 2, NULL, NULL);
     rawconn_close(&quiet);
     keeper_check(&k);
@@ -255,18 +238,14 @@ static void test_client_that_never_reads_is_closed(void **state)
     struct keeper k;
     keeper_start(&k, h);
     struct rawconn rc;
-    rawconn_open(&rc, h->sock, 4096);
-    rawconn_hello(&rc, 1);
+    rawconn_open_hello(&rc, h->sock, 4096);
     /* Thousands of stats, never a read: far more replies than the socket buffers and
      * the daemon's queue hold. The daemon keeps reading until it drops the client,
      * so this send ends (with EPIPE or ECONNRESET at the latest). */
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    struct codec_name p;
-    memset(&p, 0, sizeof p);
-    strcpy(p.name, KEEPER_NAME);
     for (uint32_t id = 2; id < 40000; id++)
-        assert_int_equal(codec_pack_name(&sb, id, "stat", &p), 0);
+        rawconn_pack_name(&sb, id, "stat", KEEPER_NAME);
     int r = rawconn_send(&rc, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     assert_true(r == 0 || r == -EPIPE || r == -ECONNRESET);
@@ -275,33 +254,6 @@ static void test_client_that_never_reads_is_closed(void **state)
     rawconn_close(&rc);
     keeper_check(&k);
     keeper_stop(&k);
-}
-
-/* A stat padded with an unknown key to exactly total bytes. */
-static void pack_padded_stat(msgpack_sbuffer *sb, uint32_t msgid, size_t total)
-{
-    size_t pad = total / 2;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        msgpack_sbuffer_clear(sb);
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-        msgpack_pack_array(&pk, 4);
-        msgpack_pack_uint32(&pk, 0);
-        msgpack_pack_uint32(&pk, msgid);
-        msgpack_pack_str_with_body(&pk, "stat", 4);
-        msgpack_pack_array(&pk, 1);
-        msgpack_pack_map(&pk, 2);
-        msgpack_pack_str_with_body(&pk, "name", 4);
-        msgpack_pack_str_with_body(&pk, KEEPER_NAME, strlen(KEEPER_NAME));
-        msgpack_pack_str_with_body(&pk, "pad", 3);
-        msgpack_pack_str(&pk, pad);
-        char zeros[4096];
-        memset(zeros, 'p', sizeof zeros);
-        assert_true(pad <= sizeof zeros);
-        msgpack_pack_str_body(&pk, zeros, pad);
-        pad = pad + total - sb->size;
-    }
-    assert_int_equal(sb->size, total);
 }
 
 static void test_request_over_max_request_is_e2big(void **state)
@@ -317,12 +269,11 @@ static void test_request_over_max_request_is_e2big(void **state)
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     struct rawconn rc;
-    rawconn_open(&rc, h->sock, 4096);
-    rawconn_hello(&rc, 1);
-    pack_padded_stat(&sb, 2, 1024);
+    rawconn_open_hello(&rc, h->sock, 4096);
+    rawconn_pack_padded_stat(&sb, 2, KEEPER_NAME, 1024);
     rawconn_send_sbuf(&rc, &sb);
     rawconn_expect_reply(&rc, 2, NULL, NULL);
-    pack_padded_stat(&sb, 3, 1025);
+    rawconn_pack_padded_stat(&sb, 3, KEEPER_NAME, 1025);
     rawconn_send(&rc, sb.data, sb.size);
     rawconn_expect_reply(&rc, 0, "E2BIG", NULL);
     assert_int_equal(rawconn_expect_closed(&rc), 0);
@@ -345,6 +296,7 @@ static void test_limit_flags_out_of_range_are_refused(void **state)
         { "--reserved-root-connections", "x" }, { "--max-waiting-opens", "0" },
         { "--max-waiting-opens-per-uid", "-1" }, { "--max-attachments-per-uid", "1K" },
         { "--max-queued-total", "1K" },  { "--max-queued-total", "2T" },
+        { "--max-watches-per-uid", "x" }, { "--max-watches-per-uid", "1000001" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *const argv[] = { bad[i][0], bad[i][1], NULL };
@@ -371,7 +323,8 @@ static void test_limit_flags_out_of_range_are_refused(void **state)
                             "--max-connections-per-uid", "--request-timeout", "--max-queued",
                             "--max-request", "--socket-mode", "--reserved-root-connections",
                             "--max-waiting-opens ", "--max-waiting-opens-per-uid",
-                            "--max-attachments-per-uid", "--max-queued-total" };
+                            "--max-attachments-per-uid", "--max-queued-total",
+                            "--max-watches-per-uid" };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         assert_non_null(strstr(run.out, flags[i]));
     harness_run_free(&run);

@@ -51,15 +51,6 @@ static int make(sharr_t *c, const char *name, uint32_t perm, int32_t fill)
     return sharr_close(a);
 }
 
-static int open_rc(sharr_t *c, const char *name, const char *mode)
-{
-    sharr_array_t *a = NULL;
-    int rc = sharr_open(c, name, mode, NULL, &a);
-    if (rc == 0)
-        sharr_close(a);
-    return rc;
-}
-
 /* The last error message does not name the squatter's uid or gid. */
 static int quiet(void)
 {
@@ -86,11 +77,7 @@ static void pack_open(struct rawconn *rc, uint32_t msgid, const char *name, cons
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 4);
-    msgpack_pack_uint32(&pk, 0);
-    msgpack_pack_uint32(&pk, msgid);
-    msgpack_pack_str_with_body(&pk, "open", 4);
-    msgpack_pack_array(&pk, 1);
+    rawconn_pack_request_head(&pk, msgid, "open");
     msgpack_pack_map(&pk, owner != NULL ? 4 : 3);
     msgpack_pack_str_with_body(&pk, "name", 4);
     msgpack_pack_str_with_body(&pk, name, strlen(name));
@@ -117,9 +104,8 @@ static void owner_nil(msgpack_packer *pk) { msgpack_pack_nil(pk); }
 static void test_open_with_owner_is_refused_by_the_daemon_also_after_a_wait(void **state)
 {
     struct harness *h = g_h = *state;
-    asuser_open_dir(h);
     struct keeper k;
-    keeper_start(&k, h);
+    asuser_keeper_start(&k, h);
     assert_rc(make(k.conn, "rooted", 0666, 1), 0);
     struct rawconn rc;
     rawconn_open(&rc, h->sock, 4096);
@@ -135,12 +121,7 @@ static void test_open_with_owner_is_refused_by_the_daemon_also_after_a_wait(void
     pack_open(&rc, 3, "awaited", "r+", WAIT_MS, owner_victim);
     /* The daemon handles a connection's messages in order: once this stat is answered,
      * the open above is waiting. */
-    struct codec_name stat = { .name = "awaited" };
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    assert_int_equal(codec_pack_name(&sb, 4, "stat", &stat), 0);
-    rawconn_send_sbuf(&rc, &sb);
-    msgpack_sbuffer_destroy(&sb);
+    rawconn_send_name(&rc, 4, "stat", "awaited");
     rawconn_expect_reply(&rc, 4, "ENOENT", NULL);
     assert_int_equal(asuser_run(h, SQUATTER_UID, SQUATTER_GID, child_squat, "awaited"), 0);
     rawconn_expect_reply(&rc, 3, "EACCES", NULL);
@@ -211,7 +192,7 @@ static int child_squat_overwrite(void *arg)
     CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
     CHILD_CHECK(sharr_create(c, "uid65534.results", "<i4", 1, shape, &o, &a) == -EACCES);
     /* Reading follows the permission bits, as everywhere. */
-    CHILD_CHECK(open_rc(c, "uid65534.results", "r+") == 0);
+    CHILD_CHECK(harness_open_rc(c, "uid65534.results", "r+") == 0);
     sharr_disconnect(c);
     return 0;
 }
@@ -252,9 +233,8 @@ static int child_victim_produces_late(void *arg)
 static void test_names_under_uid_prefix_are_created_only_by_that_uid_and_root(void **state)
 {
     struct harness *h = g_h = *state;
-    asuser_open_dir(h);
     struct keeper k;
-    keeper_start(&k, h);
+    asuser_keeper_start(&k, h);
     struct harness_child waiter;
     harness_child_start(h, &waiter, child_victim_waits_in_prefix, NULL);
     char ack = 0;
@@ -307,7 +287,7 @@ static int child_owner_makes(void *arg)
     CHILD_CHECK(sharr_list(c, NULL, page, 8, &n, &more) == 0 && more == 0);
     CHILD_CHECK(n == 4 && strcmp(page[2].name, "sealed") == 0 && page[2].perm == 0);
     CHILD_CHECK(sharr_stat(c, "sealed", &info) == 0 && info.uid == SQUATTER_UID);
-    CHILD_CHECK(open_rc(c, "sealed", "r") == -EACCES);
+    CHILD_CHECK(harness_open_rc(c, "sealed", "r") == -EACCES);
     sharr_disconnect(c);
     return 0;
 }
@@ -331,18 +311,18 @@ static int child_other_user_probes(void *arg)
     /* A name is public: every request tells an existing one from a free one (create
      * could not do otherwise) ... */
     CHILD_CHECK(sharr_stat(c, "nothing", &info) == -ENOENT);
-    CHILD_CHECK(open_rc(c, "nothing", "r") == -ENOENT);
+    CHILD_CHECK(harness_open_rc(c, "nothing", "r") == -ENOENT);
     CHILD_CHECK(sharr_unlink(c, "nothing") == -ENOENT);
     CHILD_CHECK(sharr_stat(c, "secret", &info) == -EACCES && quiet());
-    CHILD_CHECK(open_rc(c, "secret", "r") == -EACCES && quiet());
-    CHILD_CHECK(open_rc(c, "sealed", "c") == -EACCES && quiet());
+    CHILD_CHECK(harness_open_rc(c, "secret", "r") == -EACCES && quiet());
+    CHILD_CHECK(harness_open_rc(c, "sealed", "c") == -EACCES && quiet());
     CHILD_CHECK(sharr_unlink(c, "secret") == -EPERM && quiet());
     CHILD_CHECK(sharr_chmod(c, "secret", 0666) == -EPERM && quiet());
     CHILD_CHECK(sharr_chown(c, "secret", SHARR_ID_KEEP, VICTIM_GID) == -EPERM && quiet());
     CHILD_CHECK(make(c, "secret", 0600, 0) == -EEXIST && quiet());
     CHILD_CHECK(sharr_create(c, "secret", "<i4", 1, shape, &over, &a) == -EPERM && quiet());
     /* ... but its owner, group, mode and contents are for those who may read it. */
-    CHILD_CHECK(open_rc(c, "public", "r+") == -EACCES);
+    CHILD_CHECK(harness_open_rc(c, "public", "r+") == -EACCES);
     CHILD_CHECK(strstr(sharr_last_error(), "owner uid " SQUATTER_TEXT) != NULL);
     CHILD_CHECK(sharr_unlink(c, "public") == -EPERM);
     CHILD_CHECK(strstr(sharr_last_error(), "uid " SQUATTER_TEXT) != NULL);
@@ -393,9 +373,8 @@ static int child_other_user_guesses_owners(void *arg)
 static void test_users_learn_names_but_not_owners_of_arrays_they_may_not_read(void **state)
 {
     struct harness *h = g_h = *state;
-    asuser_open_dir(h);
     struct keeper k;
-    keeper_start(&k, h);
+    asuser_keeper_start(&k, h);
     assert_rc(make(k.conn, "rootpub", 0604, 1), 0);
     assert_int_equal(asuser_run(h, SQUATTER_UID, SQUATTER_GID, child_owner_makes, NULL), 0);
     assert_int_equal(asuser_run(h, VICTIM_UID, VICTIM_GID, child_other_user_probes, NULL), 0);
@@ -511,9 +490,8 @@ static int squat_while_waiting(struct harness *h, struct waiter_arg *w, uint32_t
 static void test_a_waiter_with_owner_gets_eacces_not_the_squatters_array(void **state)
 {
     struct harness *h = g_h = *state;
-    asuser_open_dir(h);
     struct keeper k;
-    keeper_start(&k, h);
+    asuser_keeper_start(&k, h);
     uint32_t uid = 0;
     /* The attack: without owner=, the waiter attaches the squatter's array and writes
      * its results where the squatter reads them. */
@@ -553,9 +531,8 @@ static void test_a_waiter_with_owner_gets_eacces_not_the_squatters_array(void **
 static void test_open_with_owner_through_the_library(void **state)
 {
     struct harness *h = g_h = *state;
-    asuser_open_dir(h);
     struct keeper k;
-    keeper_start(&k, h);
+    asuser_keeper_start(&k, h);
     assert_int_equal(asuser_run(h, SQUATTER_UID, SQUATTER_GID, child_squat, "theirs"), 0);
     sharr_array_t *a = NULL;
     struct sharr_open_opts o = { .size = sizeof(o), .flags = SHARR_F_OWNER, .owner = VICTIM_UID };
@@ -766,9 +743,8 @@ static void test_the_library_refuses_an_owner_an_older_daemon_did_not_check(void
 static void test_cli_owner_guards_export_and_sync(void **state)
 {
     struct harness *h = g_h = *state;
-    asuser_open_dir(h);
     struct keeper k;
-    keeper_start(&k, h);
+    asuser_keeper_start(&k, h);
     assert_int_equal(asuser_run(h, SQUATTER_UID, SQUATTER_GID, child_squat, "theirs"), 0);
     char out[256];
     snprintf(out, sizeof out, "%s/theirs.npy", h->dir);

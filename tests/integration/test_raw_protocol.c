@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,37 +20,10 @@
 #include "rawconn.h"
 #include "testskip.h"
 
-/* [0, msgid, method, [ — the caller packs one params map after it. */
-static void pack_request_head(msgpack_packer *pk, uint32_t msgid, const char *method)
-{
-    msgpack_pack_array(pk, 4);
-    msgpack_pack_uint32(pk, 0);
-    msgpack_pack_uint32(pk, msgid);
-    msgpack_pack_str_with_body(pk, method, strlen(method));
-    msgpack_pack_array(pk, 1);
-}
-
-static void pack_str(msgpack_packer *pk, const char *s)
-{
-    msgpack_pack_str_with_body(pk, s, strlen(s));
-}
-
-static void send_stat(struct rawconn *rc, uint32_t msgid, const char *name)
-{
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    struct codec_name p;
-    memset(&p, 0, sizeof p);
-    strcpy(p.name, name);
-    assert_int_equal(codec_pack_name(&sb, msgid, "stat", &p), 0);
-    rawconn_send_sbuf(rc, &sb);
-    msgpack_sbuffer_destroy(&sb);
-}
-
 /* The keeper's stat on this raw connection answers, with the keeper's shape. */
 static void expect_stat_keeper(struct rawconn *rc, uint32_t msgid)
 {
-    send_stat(rc, msgid, KEEPER_NAME);
+    rawconn_send_name(rc, msgid, "stat", KEEPER_NAME);
     const msgpack_object *result = NULL;
     rawconn_expect_reply(rc, msgid, NULL, &result);
     struct meta m;
@@ -59,60 +33,100 @@ static void expect_stat_keeper(struct rawconn *rc, uint32_t msgid)
     assert_int_equal(m.shape[0], KEEPER_N);
 }
 
+/* What most cases work with: the keeper, which checks after the case that the daemon
+ * still serves with its array intact, and a raw connection that has said hello. */
+struct raw_case {
+    struct keeper k;
+    struct rawconn rc;
+};
+
+/* Start the keeper and open the connection, chunk bytes a read, with or without hello. */
+static void raw_case_start_as(struct raw_case *t, void **state, size_t chunk, bool hello)
+{
+    keeper_start(&t->k, *state);
+    rawconn_open(&t->rc, t->k.h->sock, chunk);
+    if (hello)
+        rawconn_hello(&t->rc, 1);
+}
+
+static void raw_case_start(struct raw_case *t, void **state)
+{
+    raw_case_start_as(t, state, 4096, true);
+}
+
+/* Close the connection (if the case has not), check the keeper and stop it. */
+static void raw_case_finish(struct raw_case *t)
+{
+    rawconn_close(&t->rc);
+    keeper_check(&t->k);
+    keeper_stop(&t->k);
+}
+
+/* The keeper's array has n attachments, as the library's stat reports them. */
+static void expect_keeper_attached(struct keeper *k, uint32_t n)
+{
+    struct sharr_info info;
+    assert_rc(sharr_stat(k->conn, KEEPER_NAME, &info), 0);
+    assert_int_equal(info.nattached, n);
+}
+
 static void test_raw_hello_reports_the_protocol_limits(void **state)
 {
-    struct keeper k;
-    keeper_start(&k, *state);
-    struct rawconn rc;
-    rawconn_open(&rc, k.h->sock, 4096);
+    struct raw_case t;
+    raw_case_start_as(&t, state, 4096, false);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     struct codec_hello hello = { .version = PROTO_VERSION };
     strcpy(hello.client, "raw");
     assert_int_equal(codec_pack_hello(&sb, 1, &hello), 0);
-    rawconn_send_sbuf(&rc, &sb);
+    rawconn_send_sbuf(&t.rc, &sb);
     msgpack_sbuffer_destroy(&sb);
     const msgpack_object *result = NULL;
-    rawconn_expect_reply(&rc, 1, NULL, &result);
+    rawconn_expect_reply(&t.rc, 1, NULL, &result);
     struct codec_hello_reply reply;
     char err[256] = "";
     assert_int_equal(codec_parse_reply_hello(result, &reply, err, sizeof err), 0);
     assert_int_equal(reply.version, PROTO_VERSION);
-    assert_int_equal(reply.pid, k.h->daemon);
+    assert_int_equal(reply.pid, t.k.h->daemon);
     assert_int_equal(reply.max_name, PROTO_NAME_MAX);
     assert_int_equal(reply.max_ndim, PROTO_NDIM_MAX);
     assert_int_equal(reply.max_request, PROTO_REQUEST_MAX);
     assert_int_equal(reply.list_page_max, PROTO_LIST_PAGE_MAX);
     struct sharr_server server;
-    assert_rc(sharr_server_info(k.conn, &server), 0);
-    assert_int_equal(server.pid, k.h->daemon);
+    assert_rc(sharr_server_info(t.k.conn, &server), 0);
+    assert_int_equal(server.pid, t.k.h->daemon);
     assert_int_equal(server.max_request, PROTO_REQUEST_MAX);
-    rawconn_close(&rc);
-    keeper_check(&k);
-    keeper_stop(&k);
+    raw_case_finish(&t);
 }
 
 static void test_raw_unknown_method_is_enosys(void **state)
 {
-    struct keeper k;
-    keeper_start(&k, *state);
-    struct rawconn rc;
-    rawconn_open(&rc, k.h->sock, 4096);
-    rawconn_hello(&rc, 1);
+    struct raw_case t;
+    raw_case_start(&t, state);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    pack_request_head(&pk, 5, "frobnicate");
+    rawconn_pack_request_head(&pk, 5, "frobnicate");
     msgpack_pack_map(&pk, 0);
-    rawconn_send_sbuf(&rc, &sb);
-    rawconn_expect_reply(&rc, 5, "ENOSYS", NULL);
+    rawconn_send_sbuf(&t.rc, &sb);
+    rawconn_expect_reply(&t.rc, 5, "ENOSYS", NULL);
     /* The connection goes on. */
-    expect_stat_keeper(&rc, 6);
+    expect_stat_keeper(&t.rc, 6);
     msgpack_sbuffer_destroy(&sb);
+    raw_case_finish(&t);
+}
+
+/* Sends sb's bytes (cleared after) after hello on a connection of its own and expects
+ * success (want NULL) or the error code want in reply to msgid. */
+static void expect_reply_on_new_connection(struct keeper *k, msgpack_sbuffer *sb,
+                                           uint32_t msgid, const char *want)
+{
+    struct rawconn rc;
+    rawconn_open_hello(&rc, k->h->sock, 4096);
+    rawconn_send_sbuf(&rc, sb);
+    rawconn_expect_reply(&rc, msgid, want, NULL);
     rawconn_close(&rc);
-    keeper_check(&k);
-    keeper_stop(&k);
 }
 
 static void test_raw_malformed_envelope_with_msgid_is_ebadmsg(void **state)
@@ -125,39 +139,26 @@ static void test_raw_malformed_envelope_with_msgid_is_ebadmsg(void **state)
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 
     /* The method is not a string. */
-    struct rawconn rc;
-    rawconn_open(&rc, k.h->sock, 4096);
-    rawconn_hello(&rc, 1);
     msgpack_pack_array(&pk, 4);
     msgpack_pack_uint32(&pk, 0);
     msgpack_pack_uint32(&pk, 7);
     msgpack_pack_uint32(&pk, 42);
     msgpack_pack_array(&pk, 0);
-    rawconn_send_sbuf(&rc, &sb);
-    rawconn_expect_reply(&rc, 7, "EBADMSG", NULL);
-    rawconn_close(&rc);
+    expect_reply_on_new_connection(&k, &sb, 7, "EBADMSG");
 
     /* A request of three elements. */
-    rawconn_open(&rc, k.h->sock, 4096);
-    rawconn_hello(&rc, 1);
     msgpack_pack_array(&pk, 3);
     msgpack_pack_uint32(&pk, 0);
     msgpack_pack_uint32(&pk, 8);
-    pack_str(&pk, "stats");
-    rawconn_send_sbuf(&rc, &sb);
-    rawconn_expect_reply(&rc, 8, "EBADMSG", NULL);
-    rawconn_close(&rc);
+    rawconn_pack_str(&pk, "stats");
+    expect_reply_on_new_connection(&k, &sb, 8, "EBADMSG");
 
     /* Params that are an array holding an array, not a map. */
-    rawconn_open(&rc, k.h->sock, 4096);
-    rawconn_hello(&rc, 1);
-    pack_request_head(&pk, 9, "create");
+    rawconn_pack_request_head(&pk, 9, "create");
     msgpack_pack_array(&pk, 2);
-    pack_str(&pk, "typed");
-    pack_str(&pk, "<f4");
-    rawconn_send_sbuf(&rc, &sb);
-    rawconn_expect_reply(&rc, 9, "EBADMSG", NULL);
-    rawconn_close(&rc);
+    rawconn_pack_str(&pk, "typed");
+    rawconn_pack_str(&pk, "<f4");
+    expect_reply_on_new_connection(&k, &sb, 9, "EBADMSG");
 
     msgpack_sbuffer_destroy(&sb);
     keeper_check(&k);
@@ -174,7 +175,7 @@ static void expect_create_error(struct rawconn *rc, uint32_t msgid, params_fn *f
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    pack_request_head(&pk, msgid, "create");
+    rawconn_pack_request_head(&pk, msgid, "create");
     fn(&pk);
     rawconn_send_sbuf(rc, &sb);
     msgpack_sbuffer_destroy(&sb);
@@ -184,105 +185,101 @@ static void expect_create_error(struct rawconn *rc, uint32_t msgid, params_fn *f
 static void name_is_int(msgpack_packer *pk)
 {
     msgpack_pack_map(pk, 3);
-    pack_str(pk, "name"); msgpack_pack_int(pk, 5);
-    pack_str(pk, "dtype"); pack_str(pk, "<f4");
-    pack_str(pk, "shape"); msgpack_pack_array(pk, 1); msgpack_pack_int(pk, 4);
+    rawconn_pack_str(pk, "name"); msgpack_pack_int(pk, 5);
+    rawconn_pack_str(pk, "dtype"); rawconn_pack_str(pk, "<f4");
+    rawconn_pack_str(pk, "shape"); msgpack_pack_array(pk, 1); msgpack_pack_int(pk, 4);
 }
 
 static void dtype_is_int(msgpack_packer *pk)
 {
     msgpack_pack_map(pk, 3);
-    pack_str(pk, "name"); pack_str(pk, "typed");
-    pack_str(pk, "dtype"); msgpack_pack_int(pk, 4);
-    pack_str(pk, "shape"); msgpack_pack_array(pk, 1); msgpack_pack_int(pk, 4);
+    rawconn_pack_str(pk, "name"); rawconn_pack_str(pk, "typed");
+    rawconn_pack_str(pk, "dtype"); msgpack_pack_int(pk, 4);
+    rawconn_pack_str(pk, "shape"); msgpack_pack_array(pk, 1); msgpack_pack_int(pk, 4);
 }
 
 static void shape_is_str(msgpack_packer *pk)
 {
     msgpack_pack_map(pk, 3);
-    pack_str(pk, "name"); pack_str(pk, "typed");
-    pack_str(pk, "dtype"); pack_str(pk, "<f4");
-    pack_str(pk, "shape"); pack_str(pk, "4");
+    rawconn_pack_str(pk, "name"); rawconn_pack_str(pk, "typed");
+    rawconn_pack_str(pk, "dtype"); rawconn_pack_str(pk, "<f4");
+    rawconn_pack_str(pk, "shape"); rawconn_pack_str(pk, "4");
 }
 
 static void shape_has_negative(msgpack_packer *pk)
 {
     msgpack_pack_map(pk, 3);
-    pack_str(pk, "name"); pack_str(pk, "typed");
-    pack_str(pk, "dtype"); pack_str(pk, "<f4");
-    pack_str(pk, "shape"); msgpack_pack_array(pk, 1); msgpack_pack_int(pk, -4);
+    rawconn_pack_str(pk, "name"); rawconn_pack_str(pk, "typed");
+    rawconn_pack_str(pk, "dtype"); rawconn_pack_str(pk, "<f4");
+    rawconn_pack_str(pk, "shape"); msgpack_pack_array(pk, 1); msgpack_pack_int(pk, -4);
 }
 
 static void shape_has_float(msgpack_packer *pk)
 {
     msgpack_pack_map(pk, 3);
-    pack_str(pk, "name"); pack_str(pk, "typed");
-    pack_str(pk, "dtype"); pack_str(pk, "<f4");
-    pack_str(pk, "shape"); msgpack_pack_array(pk, 1); msgpack_pack_double(pk, 4.0);
+    rawconn_pack_str(pk, "name"); rawconn_pack_str(pk, "typed");
+    rawconn_pack_str(pk, "dtype"); rawconn_pack_str(pk, "<f4");
+    rawconn_pack_str(pk, "shape"); msgpack_pack_array(pk, 1); msgpack_pack_double(pk, 4.0);
 }
 
 static void shape_missing(msgpack_packer *pk)
 {
     msgpack_pack_map(pk, 2);
-    pack_str(pk, "name"); pack_str(pk, "typed");
-    pack_str(pk, "dtype"); pack_str(pk, "<f4");
+    rawconn_pack_str(pk, "name"); rawconn_pack_str(pk, "typed");
+    rawconn_pack_str(pk, "dtype"); rawconn_pack_str(pk, "<f4");
 }
 
 static void persist_is_str(msgpack_packer *pk)
 {
     msgpack_pack_map(pk, 4);
-    pack_str(pk, "name"); pack_str(pk, "typed");
-    pack_str(pk, "dtype"); pack_str(pk, "<f4");
-    pack_str(pk, "shape"); msgpack_pack_array(pk, 1); msgpack_pack_int(pk, 4);
-    pack_str(pk, "persist"); pack_str(pk, "yes");
+    rawconn_pack_str(pk, "name"); rawconn_pack_str(pk, "typed");
+    rawconn_pack_str(pk, "dtype"); rawconn_pack_str(pk, "<f4");
+    rawconn_pack_str(pk, "shape"); msgpack_pack_array(pk, 1); msgpack_pack_int(pk, 4);
+    rawconn_pack_str(pk, "persist"); rawconn_pack_str(pk, "yes");
 }
 
 static void test_raw_create_with_bad_param_types_is_einval(void **state)
 {
-    struct keeper k;
-    keeper_start(&k, *state);
-    struct rawconn rc;
-    rawconn_open(&rc, k.h->sock, 4096);
-    rawconn_hello(&rc, 1);
+    struct raw_case t;
+    raw_case_start(&t, state);
     params_fn *cases[] = { name_is_int,     dtype_is_int,  shape_is_str,  shape_has_negative,
                            shape_has_float, shape_missing, persist_is_str };
     for (uint32_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        expect_create_error(&rc, 100 + i, cases[i], "EINVAL");
-    expect_stat_keeper(&rc, 200);
-    rawconn_close(&rc);
+        expect_create_error(&t.rc, 100 + i, cases[i], "EINVAL");
+    expect_stat_keeper(&t.rc, 200);
+    rawconn_close(&t.rc);
     struct sharr_info info;
-    assert_rc(sharr_stat(k.conn, "typed", &info), -ENOENT);
-    keeper_check(&k);
-    keeper_stop(&k);
+    assert_rc(sharr_stat(t.k.conn, "typed", &info), -ENOENT);
+    raw_case_finish(&t);
 }
 
 /* create with well-typed params whose values are invalid: the daemon must check
- * them itself, whatever the client library does. */
-static void send_create(struct rawconn *rc, uint32_t msgid, const char *name, size_t name_len,
-                        const char *dtype, uint32_t ndim, const uint64_t *shape)
+ * them itself, whatever the client library does. Sends the create and expects the
+ * error code want. */
+static void expect_create_refused(struct rawconn *rc, uint32_t msgid, const char *name,
+                                  size_t name_len, const char *dtype, uint32_t ndim,
+                                  const uint64_t *shape, const char *want)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    pack_request_head(&pk, msgid, "create");
+    rawconn_pack_request_head(&pk, msgid, "create");
     msgpack_pack_map(&pk, 3);
-    pack_str(&pk, "name"); msgpack_pack_str_with_body(&pk, name, name_len);
-    pack_str(&pk, "dtype"); pack_str(&pk, dtype);
-    pack_str(&pk, "shape"); msgpack_pack_array(&pk, ndim);
+    rawconn_pack_str(&pk, "name"); msgpack_pack_str_with_body(&pk, name, name_len);
+    rawconn_pack_str(&pk, "dtype"); rawconn_pack_str(&pk, dtype);
+    rawconn_pack_str(&pk, "shape"); msgpack_pack_array(&pk, ndim);
     for (uint32_t i = 0; i < ndim; i++)
         msgpack_pack_uint64(&pk, shape[i]);
     rawconn_send_sbuf(rc, &sb);
     msgpack_sbuffer_destroy(&sb);
+    rawconn_expect_reply(rc, msgid, want, NULL);
 }
 
 static void test_raw_create_values_are_checked_by_the_daemon(void **state)
 {
-    struct keeper k;
-    keeper_start(&k, *state);
-    struct rawconn rc;
-    rawconn_open(&rc, k.h->sock, 4096);
-    rawconn_hello(&rc, 1);
+    struct raw_case t;
+    raw_case_start(&t, state);
     uint64_t ones[PROTO_NDIM_MAX + 1];
     for (size_t i = 0; i <= PROTO_NDIM_MAX; i++)
         ones[i] = 1;
@@ -292,85 +289,71 @@ static void test_raw_create_values_are_checked_by_the_daemon(void **state)
     memset(long_name, 'n', sizeof long_name);
 
     uint32_t id = 10;
-    send_create(&rc, id, "x", 1, "<f3", 1, four);
-    rawconn_expect_reply(&rc, id++, "EINVAL", NULL);
-    send_create(&rc, id, "x", 1, "<f4", 2, zero);
-    rawconn_expect_reply(&rc, id++, "EINVAL", NULL);
-    send_create(&rc, id, "x", 1, "<f4", PROTO_NDIM_MAX + 1, ones);
-    rawconn_expect_reply(&rc, id++, "EINVAL", NULL);
-    send_create(&rc, id, "x", 1, "<f8", 2, square);
-    rawconn_expect_reply(&rc, id++, "EOVERFLOW", NULL);
+    expect_create_refused(&t.rc, id++, "x", 1, "<f3", 1, four, "EINVAL");
+    expect_create_refused(&t.rc, id++, "x", 1, "<f4", 2, zero, "EINVAL");
+    expect_create_refused(&t.rc, id++, "x", 1, "<f4", PROTO_NDIM_MAX + 1, ones, "EINVAL");
+    expect_create_refused(&t.rc, id++, "x", 1, "<f8", 2, square, "EOVERFLOW");
     const char *bad_names[] = { "", "..", ".hidden", "a/b", "../keep", "a\001b" };
-    for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
-        send_create(&rc, id, bad_names[i], strlen(bad_names[i]), "<f4", 1, four);
-        rawconn_expect_reply(&rc, id++, "EINVAL", NULL);
-    }
-    send_create(&rc, id, "nul\0inside", 10, "<f4", 1, four);
-    rawconn_expect_reply(&rc, id++, "EINVAL", NULL);
-    send_create(&rc, id, long_name, sizeof long_name, "<f4", 1, four);
-    rawconn_expect_reply(&rc, id++, "ENAMETOOLONG", NULL);
-    send_create(&rc, id, KEEPER_NAME, strlen(KEEPER_NAME), "<f4", 1, four);
-    rawconn_expect_reply(&rc, id++, "EEXIST", NULL);
+    for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++)
+        expect_create_refused(&t.rc, id++, bad_names[i], strlen(bad_names[i]), "<f4", 1, four,
+                              "EINVAL");
+    expect_create_refused(&t.rc, id++, "nul\0inside", 10, "<f4", 1, four, "EINVAL");
+    expect_create_refused(&t.rc, id++, long_name, sizeof long_name, "<f4", 1, four,
+                          "ENAMETOOLONG");
+    expect_create_refused(&t.rc, id++, KEEPER_NAME, strlen(KEEPER_NAME), "<f4", 1, four,
+                          "EEXIST");
 
     /* A bad open mode, and stat/unlink of bad names. */
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    pack_request_head(&pk, id, "open");
+    rawconn_pack_request_head(&pk, id, "open");
     msgpack_pack_map(&pk, 2);
-    pack_str(&pk, "name"); pack_str(&pk, KEEPER_NAME);
-    pack_str(&pk, "mode"); pack_str(&pk, "w");
-    rawconn_send_sbuf(&rc, &sb);
-    rawconn_expect_reply(&rc, id++, "EINVAL", NULL);
-    pack_request_head(&pk, id, "unlink");
+    rawconn_pack_str(&pk, "name"); rawconn_pack_str(&pk, KEEPER_NAME);
+    rawconn_pack_str(&pk, "mode"); rawconn_pack_str(&pk, "w");
+    rawconn_send_sbuf(&t.rc, &sb);
+    rawconn_expect_reply(&t.rc, id++, "EINVAL", NULL);
+    rawconn_pack_request_head(&pk, id, "unlink");
     msgpack_pack_map(&pk, 1);
-    pack_str(&pk, "name"); pack_str(&pk, "../" KEEPER_NAME);
-    rawconn_send_sbuf(&rc, &sb);
-    rawconn_expect_reply(&rc, id++, "EINVAL", NULL);
+    rawconn_pack_str(&pk, "name"); rawconn_pack_str(&pk, "../" KEEPER_NAME);
+    rawconn_send_sbuf(&t.rc, &sb);
+    rawconn_expect_reply(&t.rc, id++, "EINVAL", NULL);
     msgpack_sbuffer_destroy(&sb);
 
-    expect_stat_keeper(&rc, id++);
-    rawconn_close(&rc);
-    assert_int_equal(harness_stats(k.conn).arrays, 1);
-    keeper_check(&k);
-    keeper_stop(&k);
+    expect_stat_keeper(&t.rc, id++);
+    rawconn_close(&t.rc);
+    assert_int_equal(harness_stats(t.k.conn).arrays, 1);
+    raw_case_finish(&t);
 }
 
 static void test_raw_release_of_unknown_handle_is_an_error(void **state)
 {
-    struct keeper k;
-    keeper_start(&k, *state);
-    struct rawconn rc;
-    rawconn_open(&rc, k.h->sock, 4096);
-    rawconn_hello(&rc, 1);
+    struct raw_case t;
+    raw_case_start(&t, state);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     const uint64_t handles[] = { 0, 1, 987654321, UINT64_MAX };
     for (uint32_t i = 0; i < sizeof handles / sizeof handles[0]; i++) {
         struct codec_release rel = { .handle = handles[i] };
         assert_int_equal(codec_pack_release(&sb, 20 + i, &rel), 0);
-        rawconn_send_sbuf(&rc, &sb);
-        rawconn_expect_reply(&rc, 20 + i, "EBADF", NULL);
+        rawconn_send_sbuf(&t.rc, &sb);
+        rawconn_expect_reply(&t.rc, 20 + i, "EBADF", NULL);
     }
     msgpack_sbuffer_destroy(&sb);
-    expect_stat_keeper(&rc, 30);
-    rawconn_close(&rc);
+    expect_stat_keeper(&t.rc, 30);
+    rawconn_close(&t.rc);
     /* Another connection's handle is not this one's to release either: the keeper's
      * attachment survives. */
-    struct sharr_info info;
-    assert_rc(sharr_stat(k.conn, KEEPER_NAME, &info), 0);
-    assert_int_equal(info.nattached, 1);
-    keeper_check(&k);
-    keeper_stop(&k);
+    expect_keeper_attached(&t.k, 1);
+    raw_case_finish(&t);
 }
 
 /* Sends bytes after hello and expects the daemon to close the connection. */
 static void expect_closed_after(struct keeper *k, const void *bytes, size_t len)
 {
     struct rawconn rc;
-    rawconn_open(&rc, k->h->sock, 4096);
-    rawconn_hello(&rc, 1);
+    rawconn_open_hello(&rc, k->h->sock, 4096);
     /* The daemon may close before it has read everything: a failed send is fine. */
     rawconn_send(&rc, bytes, len);
     assert_int_equal(rawconn_expect_closed(&rc), 0);
@@ -413,14 +396,9 @@ static void test_raw_huge_container_headers_close_the_connection(void **state)
  * the whole message nests exactly depth containers (request, params, map, arrays). */
 static void pack_nested_stat(msgpack_sbuffer *sb, uint32_t msgid, unsigned depth)
 {
-    msgpack_sbuffer_clear(sb);
+    rawconn_pack_stat_with_key(sb, msgid, KEEPER_NAME, "nest");
     msgpack_packer pk;
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    pack_request_head(&pk, msgid, "stat");
-    msgpack_pack_map(&pk, 2);
-    pack_str(&pk, "name");
-    pack_str(&pk, KEEPER_NAME);
-    pack_str(&pk, "nest");
     for (unsigned i = 3; i < depth; i++)
         msgpack_pack_array(&pk, 1);
     msgpack_pack_nil(&pk);
@@ -438,40 +416,13 @@ static void test_raw_deep_nesting_closes_the_connection(void **state)
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     /* At the limit: answered, the unknown key ignored. */
-    struct rawconn rc;
-    rawconn_open(&rc, k.h->sock, 4096);
-    rawconn_hello(&rc, 1);
     pack_nested_stat(&sb, 2, PROTO_DEPTH_MAX);
-    rawconn_send_sbuf(&rc, &sb);
-    rawconn_expect_reply(&rc, 2, NULL, NULL);
-    rawconn_close(&rc);
+    expect_reply_on_new_connection(&k, &sb, 2, NULL);
     /* One level deeper: closed. */
     pack_nested_stat(&sb, 3, PROTO_DEPTH_MAX + 1);
     expect_closed_after(&k, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     keeper_stop(&k);
-}
-
-/* A stat request padded with an unknown key to exactly total bytes. */
-static void pack_padded_stat(msgpack_sbuffer *sb, uint32_t msgid, size_t total)
-{
-    size_t pad = 60000;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        msgpack_sbuffer_clear(sb);
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-        pack_request_head(&pk, msgid, "stat");
-        msgpack_pack_map(&pk, 2);
-        pack_str(&pk, "name"); pack_str(&pk, KEEPER_NAME);
-        pack_str(&pk, "pad"); msgpack_pack_str(&pk, pad);
-        char *zeros = calloc(1, pad);
-        assert_non_null(zeros);
-        memset(zeros, 'p', pad);
-        msgpack_pack_str_body(&pk, zeros, pad);
-        free(zeros);
-        pad = pad + total - sb->size;
-    }
-    assert_int_equal(sb->size, total);
 }
 
 static void test_raw_frame_limit_is_exact(void **state)
@@ -482,25 +433,20 @@ static void test_raw_frame_limit_is_exact(void **state)
     msgpack_sbuffer_init(&sb);
 
     /* Exactly PROTO_REQUEST_MAX bytes: answered (unknown keys are ignored). */
-    struct rawconn rc;
-    rawconn_open(&rc, k.h->sock, 4096);
-    rawconn_hello(&rc, 1);
-    pack_padded_stat(&sb, 2, PROTO_REQUEST_MAX);
-    rawconn_send_sbuf(&rc, &sb);
-    rawconn_expect_reply(&rc, 2, NULL, NULL);
-    rawconn_close(&rc);
+    rawconn_pack_padded_stat(&sb, 2, KEEPER_NAME, PROTO_REQUEST_MAX);
+    expect_reply_on_new_connection(&k, &sb, 2, NULL);
 
     /* One byte more: closed. */
-    pack_padded_stat(&sb, 3, PROTO_REQUEST_MAX + 1);
+    rawconn_pack_padded_stat(&sb, 3, KEEPER_NAME, PROTO_REQUEST_MAX + 1);
     expect_closed_after(&k, sb.data, sb.size);
 
     /* Far more, with a valid header: closed without reading it all. */
     msgpack_sbuffer_clear(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    pack_request_head(&pk, 4, "stat");
+    rawconn_pack_request_head(&pk, 4, "stat");
     msgpack_pack_map(&pk, 1);
-    pack_str(&pk, "name"); msgpack_pack_str(&pk, 1u << 24);
+    rawconn_pack_str(&pk, "name"); msgpack_pack_str(&pk, 1u << 24);
     expect_closed_after(&k, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     keeper_stop(&k);
@@ -512,14 +458,10 @@ static void test_raw_truncated_frame_then_close_is_forgotten(void **state)
     keeper_start(&k, *state);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    struct codec_name p;
-    memset(&p, 0, sizeof p);
-    strcpy(p.name, KEEPER_NAME);
-    assert_int_equal(codec_pack_name(&sb, 2, "stat", &p), 0);
+    rawconn_pack_name(&sb, 2, "stat", KEEPER_NAME);
     for (size_t cut = 1; cut < sb.size; cut += 3) {
         struct rawconn rc;
-        rawconn_open(&rc, k.h->sock, 4096);
-        rawconn_hello(&rc, 1);
+        rawconn_open_hello(&rc, k.h->sock, 4096);
         rawconn_send_ok(&rc, sb.data, cut);
         rawconn_close(&rc);
     }
@@ -533,31 +475,26 @@ static void test_raw_truncated_frame_then_close_is_forgotten(void **state)
 
 static void test_raw_pipelined_requests_are_all_answered(void **state)
 {
-    struct keeper k;
-    keeper_start(&k, *state);
-    struct rawconn rc;
-    rawconn_open(&rc, k.h->sock, 4096);
+    struct raw_case t;
+    raw_case_start_as(&t, state, 4096, false);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     struct codec_hello hello = { .version = PROTO_VERSION };
     assert_int_equal(codec_pack_hello(&sb, 1, &hello), 0);
-    struct codec_name p;
-    memset(&p, 0, sizeof p);
-    strcpy(p.name, KEEPER_NAME);
     for (uint32_t id = 2; id < 40; id++) {
         if (id % 3 == 0)
             assert_int_equal(codec_pack_stats(&sb, id), 0);
         else
-            assert_int_equal(codec_pack_name(&sb, id, "stat", &p), 0);
+            rawconn_pack_name(&sb, id, "stat", KEEPER_NAME);
     }
-    rawconn_send_sbuf(&rc, &sb);
+    rawconn_send_sbuf(&t.rc, &sb);
     msgpack_sbuffer_destroy(&sb);
 
     /* Replies may come in any order; each msgid exactly once. */
     int seen[40] = { 0 };
     for (int n = 1; n < 40; n++) {
         msgpack_object obj;
-        assert_int_equal(rawconn_next(&rc, &obj, NULL), 1);
+        assert_int_equal(rawconn_next(&t.rc, &obj, NULL), 1);
         assert_int_equal(obj.type, MSGPACK_OBJECT_ARRAY);
         struct codec_msg msg;
         char err[256] = "";
@@ -573,52 +510,39 @@ static void test_raw_pipelined_requests_are_all_answered(void **state)
             assert_string_equal(m.name, KEEPER_NAME);
         }
     }
-    rawconn_close(&rc);
-    keeper_check(&k);
-    keeper_stop(&k);
+    raw_case_finish(&t);
 }
 
 static void test_raw_request_sent_byte_by_byte_is_answered(void **state)
 {
-    struct keeper k;
-    keeper_start(&k, *state);
-    struct rawconn rc;
-    rawconn_open(&rc, k.h->sock, 4096);
-    rawconn_hello(&rc, 1);
+    struct raw_case t;
+    raw_case_start(&t, state);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    struct codec_name p;
-    memset(&p, 0, sizeof p);
-    strcpy(p.name, KEEPER_NAME);
-    assert_int_equal(codec_pack_name(&sb, 2, "stat", &p), 0);
+    rawconn_pack_name(&sb, 2, "stat", KEEPER_NAME);
     for (size_t i = 0; i < sb.size; i++)
-        rawconn_send_ok(&rc, sb.data + i, 1);
+        rawconn_send_ok(&t.rc, sb.data + i, 1);
     msgpack_sbuffer_destroy(&sb);
-    rawconn_expect_reply(&rc, 2, NULL, NULL);
-    rawconn_close(&rc);
-    keeper_check(&k);
-    keeper_stop(&k);
+    rawconn_expect_reply(&t.rc, 2, NULL, NULL);
+    raw_case_finish(&t);
 }
 
 static void test_raw_open_reply_carries_descriptor_with_its_first_byte(void **state)
 {
-    struct keeper k;
-    keeper_start(&k, *state);
-    struct rawconn rc;
-    rawconn_open(&rc, k.h->sock, 1); /* byte by byte: pins where the descriptor comes */
-    rawconn_hello(&rc, 1);
-    assert_int_equal(rawconn_take_fd(&rc, NULL), -1);
+    struct raw_case t;
+    raw_case_start_as(&t, state, 1, true); /* byte by byte: pins where the descriptor comes */
+    assert_int_equal(rawconn_take_fd(&t.rc, NULL), -1);
 
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     struct codec_open op = { .mode = META_MODE_R };
     strcpy(op.name, KEEPER_NAME);
     assert_int_equal(codec_pack_open(&sb, 2, &op), 0);
-    rawconn_send_sbuf(&rc, &sb);
+    rawconn_send_sbuf(&t.rc, &sb);
 
     msgpack_object obj;
     uint64_t reply_at = 0, fd_at = 0;
-    assert_int_equal(rawconn_next(&rc, &obj, &reply_at), 1);
+    assert_int_equal(rawconn_next(&t.rc, &obj, &reply_at), 1);
     struct codec_msg msg;
     char err[256] = "";
     assert_int_equal(codec_parse_msg(&obj, &msg, NULL, err, sizeof err), 0);
@@ -628,10 +552,10 @@ static void test_raw_open_reply_carries_descriptor_with_its_first_byte(void **st
     int has_fd = 0;
     assert_int_equal(codec_parse_reply_attach(msg.result, &att, &has_fd, err, sizeof err), 0);
     assert_int_equal(has_fd, 1);
-    int fd = rawconn_take_fd(&rc, &fd_at);
+    int fd = rawconn_take_fd(&t.rc, &fd_at);
     assert_true(fd >= 0);
     assert_int_equal(fd_at, reply_at);
-    assert_int_equal(rawconn_take_fd(&rc, NULL), -1);
+    assert_int_equal(rawconn_take_fd(&t.rc, NULL), -1);
 
     /* The descriptor is the array's .npy bytes, read only. */
     assert_int_equal(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDONLY);
@@ -644,7 +568,8 @@ static void test_raw_open_reply_carries_descriptor_with_its_first_byte(void **st
     struct meta m;
     memset(&m, 0, sizeof m);
     uint64_t offset = 0;
-    assert_int_equal(npy_header_parse(header, sizeof header, &m, &offset, err, sizeof err), 0);
+    assert_int_equal(npy_header_parse(header, sizeof header, &m, NULL, &offset, err, sizeof err),
+                     0);
     assert_int_equal(offset, PROTO_DATA_OFFSET);
     assert_string_equal(m.dtype.str, "<i4");
     assert_int_equal(m.ndim, 1);
@@ -656,71 +581,44 @@ static void test_raw_open_reply_carries_descriptor_with_its_first_byte(void **st
     close(fd);
 
     /* Its handle releases the attachment, once. */
-    struct sharr_info info;
-    assert_rc(sharr_stat(k.conn, KEEPER_NAME, &info), 0);
-    assert_int_equal(info.nattached, 2);
+    expect_keeper_attached(&t.k, 2);
     struct codec_release rel = { .handle = att.handle };
     assert_int_equal(codec_pack_release(&sb, 3, &rel), 0);
-    rawconn_send_sbuf(&rc, &sb);
-    rawconn_expect_reply(&rc, 3, NULL, NULL);
+    rawconn_send_sbuf(&t.rc, &sb);
+    rawconn_expect_reply(&t.rc, 3, NULL, NULL);
     assert_int_equal(codec_pack_release(&sb, 4, &rel), 0);
-    rawconn_send_sbuf(&rc, &sb);
-    rawconn_expect_reply(&rc, 4, "EBADF", NULL);
-    assert_rc(sharr_stat(k.conn, KEEPER_NAME, &info), 0);
-    assert_int_equal(info.nattached, 1);
+    rawconn_send_sbuf(&t.rc, &sb);
+    rawconn_expect_reply(&t.rc, 4, "EBADF", NULL);
+    expect_keeper_attached(&t.k, 1);
     msgpack_sbuffer_destroy(&sb);
-    rawconn_close(&rc);
-    keeper_check(&k);
-    keeper_stop(&k);
+    raw_case_finish(&t);
 }
 
 /* release as a notification: no reply (a bad handle neither), and applied before the
  * next request on the same connection. */
 static void test_raw_release_notification_is_unanswered_and_applied_in_order(void **state)
 {
-    struct keeper k;
-    keeper_start(&k, *state);
-    struct rawconn rc;
-    rawconn_open(&rc, k.h->sock, 4096);
-    rawconn_hello(&rc, 1);
+    struct raw_case t;
+    raw_case_start(&t, state);
+    struct codec_attach_reply att;
+    close(rawconn_open_read(&t.rc, 2, KEEPER_NAME, &att));
+    expect_keeper_attached(&t.k, 2);
+
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    struct codec_open op = { .mode = META_MODE_R };
-    strcpy(op.name, KEEPER_NAME);
-    assert_int_equal(codec_pack_open(&sb, 2, &op), 0);
-    rawconn_send_sbuf(&rc, &sb);
-    msgpack_object obj;
-    assert_int_equal(rawconn_next(&rc, &obj, NULL), 1);
-    struct codec_msg msg;
-    char err[256] = "";
-    assert_int_equal(codec_parse_msg(&obj, &msg, NULL, err, sizeof err), 0);
-    assert_int_equal(msg.msgid, 2);
-    assert_int_equal(msg.err, 0);
-    struct codec_attach_reply att;
-    int has_fd = 0;
-    assert_int_equal(codec_parse_reply_attach(msg.result, &att, &has_fd, err, sizeof err), 0);
-    int fd = rawconn_take_fd(&rc, NULL);
-    assert_true(fd >= 0);
-    close(fd);
-    struct sharr_info info;
-    assert_rc(sharr_stat(k.conn, KEEPER_NAME, &info), 0);
-    assert_int_equal(info.nattached, 2);
 
     struct codec_release unknown = { .handle = 987654321 };
     struct codec_release rel = { .handle = att.handle };
     assert_int_equal(codec_pack_release_notify(&sb, &unknown), 0);
     assert_int_equal(codec_pack_release_notify(&sb, &rel), 0);
     assert_int_equal(codec_pack_release(&sb, 3, &rel), 0);
-    rawconn_send_sbuf(&rc, &sb);
+    rawconn_send_sbuf(&t.rc, &sb);
     /* The first message back answers request 3: the handle is gone already. */
-    rawconn_expect_reply(&rc, 3, "EBADF", NULL);
-    assert_rc(sharr_stat(k.conn, KEEPER_NAME, &info), 0);
-    assert_int_equal(info.nattached, 1);
-    expect_stat_keeper(&rc, 4);
+    rawconn_expect_reply(&t.rc, 3, "EBADF", NULL);
+    expect_keeper_attached(&t.k, 1);
+    expect_stat_keeper(&t.rc, 4);
     msgpack_sbuffer_destroy(&sb);
-    rawconn_close(&rc);
-    keeper_check(&k);
-    keeper_stop(&k);
+    raw_case_finish(&t);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, harness_setup, harness_teardown)

@@ -15,22 +15,8 @@
 /* Open the keeper read-only on rc (request msgid) and return the attachment's handle. */
 static uint64_t open_keeper_handle(struct rawconn *rc, uint32_t msgid)
 {
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    struct codec_open op = { .mode = META_MODE_R };
-    strcpy(op.name, KEEPER_NAME);
-    assert_int_equal(codec_pack_open(&sb, msgid, &op), 0);
-    rawconn_send_sbuf(rc, &sb);
-    msgpack_sbuffer_destroy(&sb);
-    const msgpack_object *result = NULL;
-    rawconn_expect_reply(rc, msgid, NULL, &result);
     struct codec_attach_reply att;
-    char err[256] = "";
-    int has_fd = 0;
-    assert_int_equal(codec_parse_reply_attach(result, &att, &has_fd, err, sizeof err), 0);
-    int fd = rawconn_take_fd(rc, NULL);
-    assert_true(fd >= 0);
-    close(fd);
+    close(rawconn_open_read(rc, msgid, KEEPER_NAME, &att));
     return att.handle;
 }
 
@@ -51,10 +37,8 @@ static void test_raw_sync_takes_only_this_connections_handles(void **state)
     struct keeper k;
     keeper_start(&k, *state);
     struct rawconn rc, other;
-    rawconn_open(&rc, k.h->sock, 4096);
-    rawconn_hello(&rc, 1);
-    rawconn_open(&other, k.h->sock, 4096);
-    rawconn_hello(&other, 1);
+    rawconn_open_hello(&rc, k.h->sock, 4096);
+    rawconn_open_hello(&other, k.h->sock, 4096);
     uint64_t handle = open_keeper_handle(&rc, 2);
 
     struct codec_sync by_handle = { .has_handle = true, .handle = handle };
@@ -79,30 +63,19 @@ static void test_raw_sync_by_name_alone_still_works_and_neither_is_einval(void *
     struct keeper k;
     keeper_start(&k, *state);
     struct rawconn rc;
-    rawconn_open(&rc, k.h->sock, 4096);
-    rawconn_hello(&rc, 1);
+    rawconn_open_hello(&rc, k.h->sock, 4096);
 
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    struct codec_name old_form;
-    memset(&old_form, 0, sizeof old_form);
-    strcpy(old_form.name, KEEPER_NAME);
-    assert_int_equal(codec_pack_name(&sb, 2, "sync", &old_form), 0);
-    rawconn_send_sbuf(&rc, &sb);
+    rawconn_send_name(&rc, 2, "sync", KEEPER_NAME);
     rawconn_expect_reply(&rc, 2, NULL, NULL);
-    strcpy(old_form.name, "absent");
-    assert_int_equal(codec_pack_name(&sb, 3, "sync", &old_form), 0);
-    rawconn_send_sbuf(&rc, &sb);
+    rawconn_send_name(&rc, 3, "sync", "absent");
     rawconn_expect_reply(&rc, 3, "ENOENT", NULL);
 
     /* [0, 4, "sync", [{}]] */
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 4);
-    msgpack_pack_uint32(&pk, 0);
-    msgpack_pack_uint32(&pk, 4);
-    msgpack_pack_str_with_body(&pk, "sync", 4);
-    msgpack_pack_array(&pk, 1);
+    rawconn_pack_request_head(&pk, 4, "sync");
     msgpack_pack_map(&pk, 0);
     rawconn_send_sbuf(&rc, &sb);
     rawconn_expect_reply(&rc, 4, "EINVAL", NULL);

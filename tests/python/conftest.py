@@ -62,7 +62,7 @@ class Daemon:
             raise pytest.UsageError("set SHARR_SHARRD to the sharrd binary (CTest does)")
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [sharrd, "--socket", self.socket, "--store", self.store],
+                [sharrd, "--socket", self.socket, "--store", self.store, "--config", ""],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         # Readiness: poll until a request is answered, or the daemon has exited. The
         # bound only keeps a daemon that never listens from hanging the run.

@@ -38,7 +38,8 @@ int main(void)
     FIELD(sharr_server, version); FIELD(sharr_server, server); FIELD(sharr_server, pid);
     FIELD(sharr_server, max_name); FIELD(sharr_server, max_ndim);
     FIELD(sharr_server, max_request); FIELD(sharr_server, list_page_max);
-    FIELD(sharr_server, id); FIELD(sharr_server, reserved);
+    FIELD(sharr_server, id); FIELD(sharr_server, store_id);
+    FIELD(sharr_server, reserved);
     END();
     BEGIN(sharr_stats);
     /* The fields of proto/stats.h's table: _lib.Stats is checked against the record. */
@@ -54,10 +55,15 @@ int main(void)
     FIELD(sharr_holder, persist); FIELD(sharr_holder, unlinked);
     FIELD(sharr_holder, reserved);
     END();
+    BEGIN(sharr_event);
+    FIELD(sharr_event, kind); FIELD(sharr_event, reserved0); FIELD(sharr_event, lost);
+    FIELD(sharr_event, info); FIELD(sharr_event, reserved);
+    END();
     BEGIN(sharr_create_opts);
     FIELD(sharr_create_opts, size); FIELD(sharr_create_opts, order);
     FIELD(sharr_create_opts, persist); FIELD(sharr_create_opts, perm);
     FIELD(sharr_create_opts, overwrite); FIELD(sharr_create_opts, flags);
+    FIELD(sharr_create_opts, max_len);
     END();
     BEGIN(sharr_open_opts);
     FIELD(sharr_open_opts, size); FIELD(sharr_open_opts, wait_ms);

@@ -194,6 +194,24 @@ def test_another_daemons_workers_get_values_and_send_values_back(other_host_clie
     assert sharr.info("made-on-b", socket=b.socket).shape == (6,)
     with pytest.raises(FileNotFoundError):
         sharr.info("made-on-b")
+    # Task arguments and graphs, which distributed pickles before it knows the worker,
+    # and scatter through the scheduler: the cluster is not all served by daemon A, so
+    # they carry values, never a name that daemon B does not have.
+    assert client.submit(_probe, a[1:, ::-2]).result()[:2] == ("numpy.ndarray", None)
+    assert client.submit(lambda x: x.tolist(), a[1:, ::-2]).result() == a[1:, ::-2].tolist()
+    [g] = client.scatter([a])
+    assert client.submit(_probe, g).result()[:2] == ("numpy.ndarray", None)
+    x = da.from_array(a, chunks=(2, 2))
+    assert client.compute(x.sum()).result() == a.sum()
+    assert (client.compute(x[::-1] * 2).result() == np.asarray(a)[::-1] * 2).all()
+    # to_sharr has workers write into the target in place: workers of another sharrd
+    # would write into copies, so it refuses, naming the target, before creating it.
+    dst = new_name("dst")
+    with pytest.raises(ValueError) as e:
+        sharr.dask.to_sharr(x, dst)
+    assert repr(dst) in str(e.value) and "another sharrd" in str(e.value)
+    with pytest.raises(FileNotFoundError):
+        sharr.info(dst)
 
 
 def test_a_pickle_from_another_sharrd_says_so_when_its_name_is_missing(own_daemon):
@@ -217,3 +235,78 @@ def test_dask_seed_example_reduces_on_two_workers_zero_copy(sharr_socket):
     assert r.returncode == 0, r.stderr
     assert "column sums equal rows * j: True" in r.stdout
     assert "(not its own: True)" in r.stdout
+
+
+def _sum_and_hold(name, hold_s):
+    # Touches every page of the shared array, so all of them count in this worker's
+    # RSS, and keeps them mapped while the nanny measures (every 100 ms).
+    import time
+    a = sharr.memmap(name, mode="r")
+    total = int(a.sum())
+    time.sleep(hold_s)
+    return total, os.getpid()
+
+
+def test_a_worker_that_maps_a_large_shared_array_is_not_restarted_counting_private_memory(
+        new_name):
+    name = new_name()
+    a = sharr.create(name, 512 << 20, np.uint8)
+    a[::4096] = 1
+    limits = {"distributed.scheduler.allowed-failures": 0}
+    with dask.config.set(limits), \
+            distributed.LocalCluster(n_workers=1, processes=True, threads_per_worker=1,
+                                     memory_limit="400MiB", dashboard_address=":0",
+                                     env={"SHARR_SOCKET": os.environ["SHARR_SOCKET"]}) \
+            as cluster, distributed.Client(cluster) as c:
+        # Counted as RSS (distributed's default), the 512 MiB of shared pages exceed
+        # the 400 MiB limit: the nanny kills the worker.
+        with pytest.raises(distributed.KilledWorker):
+            c.submit(_sum_and_hold, name, 120, pure=False).result()
+        # Counted as private memory (the README's recipe), they do not.
+        with dask.config.set({"sharr.worker-memory": "private"}):
+            c.wait_for_workers(1)
+            total, pid = c.submit(_sum_and_hold, name, 2, pure=False).result()
+            assert total == a.size // 4096
+            assert list(c.run(os.getpid).values()) == [pid]
+
+
+# distributed's serializers alone, no cluster: the recipient is a handshake.
+
+def _views(a):
+    rec = np.dtype([("x", "<f4"), ("y", "<f4")])
+    return {"negative strides": a[::-1, ::-2], "non-contiguous": a[:, 1::2],
+            "0-d": a[1, 2, ...], "a field": a.view(rec)["y"], "records": a.view(rec),
+            "transposed": a.T, "read-only": sharr.memmap(a.name, mode="r")[1:]}
+
+
+def test_views_of_every_kind_go_by_name_to_their_daemon_and_as_equal_values_elsewhere(
+        new_name):
+    from distributed.protocol.serialize import deserialize, serialize
+    a = sharr.create(new_name(), (4, 6), np.float32)
+    a[:] = np.arange(24).reshape(4, 6)
+    here = {"recipient": {sharr._dask.HANDSHAKE_KEY: a._sharr.server_id}}
+    there = {"recipient": {sharr._dask.HANDSHAKE_KEY: a._sharr.server_id ^ 1}}
+    for kind, v in _views(a).items():
+        for context, by_name in ((here, True), (there, False)):
+            for serializers in (["dask"], ["pickle"]):  # alone, and as in a task
+                header, frames = serialize([v], serializers=serializers, context=context,
+                                           on_error="raise")
+                [back] = deserialize(header, frames)
+                assert isinstance(back, sharr.memmap) == by_name, (kind, serializers)
+                assert back.dtype == v.dtype and back.shape == v.shape, kind
+                assert np.array_equal(np.asarray(back), np.asarray(v)), kind
+                assert back.flags.writeable == v.flags.writeable, kind
+                if by_name:
+                    assert back.name == a.name and back.strides == v.strides
+
+
+def test_a_name_recreated_between_sending_and_receiving_is_refused(new_name):
+    from distributed.protocol.serialize import deserialize, serialize
+    name = new_name()
+    a = sharr.create(name, 8)
+    here = {"recipient": {sharr._dask.HANDSHAKE_KEY: a._sharr.server_id}}
+    header, frames = serialize(a[2:], context=here, on_error="raise")
+    sharr.create(name, 8, overwrite=True)
+    with pytest.raises(ValueError) as e:
+        deserialize(header, frames)
+    assert repr(name) in str(e.value) and "replaced" in str(e.value)

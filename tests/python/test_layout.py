@@ -20,11 +20,12 @@ MIRRORS = {
     "sharr_create_opts": _lib.CreateOpts,
     "sharr_open_opts": _lib.OpenOpts,
     "sharr_holder": _lib.Holder,
+    "sharr_event": _lib.Event,
 }
 
 # Structs the library fills never change size (sharr.h): new fields take reserved space.
 FIXED_SIZES = {"sharr_info": 2048, "sharr_server": 128, "sharr_stats": 256,
-               "sharr_holder": 384}
+               "sharr_holder": 384, "sharr_event": 2128}
 
 
 @pytest.fixture(scope="module")

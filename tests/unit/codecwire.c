@@ -151,6 +151,8 @@ void sample_meta(struct meta *m, const char *name)
     strcpy(m->path, "/var/lib/sharr/arrays/x.npy");
     m->grown = 1ull << 40;
     m->damaged = true;
+    m->published = false;
+    m->max_len = 0;
     m->page_size = 2u << 20;
 }
 
@@ -174,8 +176,13 @@ void assert_meta_equal(const struct meta *a, const struct meta *b)
     assert_string_equal(a->path, b->path);
     assert_int_equal(a->grown, b->grown);
     assert_int_equal(a->damaged, b->damaged);
+    assert_int_equal(a->published, b->published);
+    assert_int_equal(a->max_len, b->max_len);
     assert_int_equal(a->page_size, b->page_size);
-    assert_string_equal(a->dtype.descr, b->dtype.descr);
+    assert_int_equal(a->dtype.descr_len, b->dtype.descr_len);
+    assert_true((a->dtype.descr == NULL) == (b->dtype.descr == NULL));
+    if (a->dtype.descr != NULL)
+        assert_memory_equal(a->dtype.descr, b->dtype.descr, a->dtype.descr_len);
 }
 
 bool map_has(const msgpack_object *map, const char *key)

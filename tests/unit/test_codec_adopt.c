@@ -29,24 +29,18 @@ static void test_adopt_request_round_trips(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct codec_adopt q;
-        msgpack_sbuffer sb;
-        msgpack_zone z;
-        struct codec_msg msg;
+        struct roundtrip rt;
         char err[256];
 
-        msgpack_sbuffer_init(&sb);
-        msgpack_zone_init(&z, 1024);
-        assert_int_equal(codec_pack_adopt(&sb, 9, &cases[i]), 0);
-        roundtrip_decode(&sb, &z, &msg);
-        assert_string_equal(msg.method, "adopt");
-        assert_int_equal(msg.msgid, 9);
+        roundtrip_init(&rt);
+        assert_int_equal(codec_pack_adopt(&rt.sb, 9, &cases[i]), 0);
+        const msgpack_object *params = roundtrip_request(&rt, "adopt", 9);
         memset(&q, 0xff, sizeof q);
-        assert_int_equal(codec_parse_adopt(msg.params, &q, err, sizeof err), 0);
+        assert_int_equal(codec_parse_adopt(params, &q, err, sizeof err), 0);
         assert_string_equal(q.name, cases[i].name);
         assert_int_equal(q.perm, cases[i].perm);
         assert_int_equal(q.overwrite, cases[i].overwrite);
-        msgpack_zone_destroy(&z);
-        msgpack_sbuffer_destroy(&sb);
+        roundtrip_free(&rt);
     }
 }
 

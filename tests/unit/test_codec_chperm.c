@@ -23,24 +23,18 @@ static void test_chmod_request_round_trips(void **state)
 {
     (void)state;
     struct codec_chmod p = { .perm = 0640 }, q;
-    msgpack_sbuffer sb;
-    msgpack_zone z;
-    struct codec_msg msg;
+    struct roundtrip rt;
     char err[256];
 
     snprintf(p.name, sizeof p.name, "weights.v2");
-    msgpack_sbuffer_init(&sb);
-    msgpack_zone_init(&z, 1024);
-    assert_int_equal(codec_pack_chmod(&sb, 3, &p), 0);
-    roundtrip_decode(&sb, &z, &msg);
-    assert_string_equal(msg.method, "chmod");
-    assert_int_equal(msg.msgid, 3);
+    roundtrip_init(&rt);
+    assert_int_equal(codec_pack_chmod(&rt.sb, 3, &p), 0);
+    const msgpack_object *params = roundtrip_request(&rt, "chmod", 3);
     memset(&q, 0xff, sizeof q);
-    assert_int_equal(codec_parse_chmod(msg.params, &q, err, sizeof err), 0);
+    assert_int_equal(codec_parse_chmod(params, &q, err, sizeof err), 0);
     assert_string_equal(q.name, "weights.v2");
     assert_int_equal(q.perm, 0640);
-    msgpack_zone_destroy(&z);
-    msgpack_sbuffer_destroy(&sb);
+    roundtrip_free(&rt);
 }
 
 static void test_chown_request_round_trips_with_either_id(void **state)
@@ -53,18 +47,14 @@ static void test_chown_request_round_trips_with_either_id(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct codec_chown q;
-        msgpack_sbuffer sb;
-        msgpack_zone z;
-        struct codec_msg msg;
+        struct roundtrip rt;
         char err[256];
 
-        msgpack_sbuffer_init(&sb);
-        msgpack_zone_init(&z, 1024);
-        assert_int_equal(codec_pack_chown(&sb, 4, &cases[i]), 0);
-        roundtrip_decode(&sb, &z, &msg);
-        assert_string_equal(msg.method, "chown");
+        roundtrip_init(&rt);
+        assert_int_equal(codec_pack_chown(&rt.sb, 4, &cases[i]), 0);
+        const msgpack_object *params = roundtrip_request(&rt, "chown", 4);
         memset(&q, 0xff, sizeof q);
-        assert_int_equal(codec_parse_chown(msg.params, &q, err, sizeof err), 0);
+        assert_int_equal(codec_parse_chown(params, &q, err, sizeof err), 0);
         assert_string_equal(q.name, cases[i].name);
         assert_int_equal(q.has_uid, cases[i].has_uid);
         assert_int_equal(q.has_gid, cases[i].has_gid);
@@ -72,8 +62,7 @@ static void test_chown_request_round_trips_with_either_id(void **state)
             assert_int_equal(q.uid, cases[i].uid);
         if (q.has_gid)
             assert_int_equal(q.gid, cases[i].gid);
-        msgpack_zone_destroy(&z);
-        msgpack_sbuffer_destroy(&sb);
+        roundtrip_free(&rt);
     }
 }
 

@@ -22,19 +22,15 @@ static void test_holders_request_round_trips(void **state)
 {
     (void)state;
     struct codec_holders p = { .after = 77, .limit = 5 }, q;
-    msgpack_sbuffer sb;
-    msgpack_zone z;
-    struct codec_msg msg;
+    struct roundtrip rt;
     char err[256];
 
     snprintf(p.name, sizeof p.name, "weights.v2");
-    msgpack_sbuffer_init(&sb);
-    msgpack_zone_init(&z, 1024);
-    assert_int_equal(codec_pack_holders(&sb, 9, &p), 0);
-    roundtrip_decode(&sb, &z, &msg);
-    assert_string_equal(msg.method, "holders");
+    roundtrip_init(&rt);
+    assert_int_equal(codec_pack_holders(&rt.sb, 9, &p), 0);
+    const msgpack_object *params = roundtrip_request(&rt, "holders", 9);
     memset(&q, 0xff, sizeof q);
-    assert_int_equal(codec_parse_holders(msg.params, &q, err, sizeof err), 0);
+    assert_int_equal(codec_parse_holders(params, &q, err, sizeof err), 0);
     assert_string_equal(q.name, "weights.v2");
     assert_int_equal(q.after, 77);
     assert_int_equal(q.limit, 5);
@@ -43,8 +39,7 @@ static void test_holders_request_round_trips(void **state)
     assert_string_equal(q.name, "");
     assert_int_equal(q.after, 0);
     assert_int_equal(q.limit, PROTO_LIST_PAGE_DEFAULT);
-    msgpack_zone_destroy(&z);
-    msgpack_sbuffer_destroy(&sb);
+    roundtrip_free(&rt);
 }
 
 /* params {key: value} with value packed by fn. */

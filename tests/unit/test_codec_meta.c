@@ -33,6 +33,8 @@ static void test_codec_attach_reply_round_trips_and_declares_fd(void **state)
     char err[256];
 
     sample_meta(&in.meta, "weights");
+    in.meta.published = true;
+    in.meta.max_len = 1u << 20;
     msgpack_sbuffer_init(&sb);
     assert_int_equal(codec_pack_reply_attach(&sb, 12, &in), 0);
     wire_msg(w, &sb, CODEC_RESPONSE, 12, &msg);
@@ -269,6 +271,7 @@ static void test_codec_array_map_holds_exactly_the_records_fields(void **state)
     unsigned n = 0;
 
     sample_meta(&in, "every-field");
+    in.published = true; /* left out when false */
     assert_int_equal(dtype_parse("[('t', '<i8'), ('v', '<f4', (2,))]", &in.dtype), 0);
     in.nbytes = 2ull * 3 * 1000000 * 16;
     msgpack_sbuffer_init(&sb);
@@ -300,6 +303,7 @@ static void test_codec_array_map_leaves_out_grown_and_damaged_at_their_defaults(
     sample_meta(&in.meta, "healthy");
     in.meta.grown = 0;
     in.meta.damaged = false;
+    in.meta.published = false;
     in.meta.page_size = 0;
     msgpack_sbuffer_init(&sb);
     assert_int_equal(codec_pack_reply_attach(&sb, 9, &in), 0);
@@ -308,11 +312,12 @@ static void test_codec_array_map_leaves_out_grown_and_damaged_at_their_defaults(
     assert_false(map_has(array, "grown"));
     assert_false(map_has(array, "damaged"));
     assert_false(map_has(array, "descr"));
+    assert_false(map_has(array, "published"));
     assert_false(map_has(array, "page_size"));
 #define COUNT(id, field, key, kind, required) n++;
     META_FIELDS(COUNT)
 #undef COUNT
-    assert_int_equal(array->via.map.size, n - 4);
+    assert_int_equal(array->via.map.size, n - 5);
     assert_int_equal(codec_parse_reply_attach(msg.result, &out, &has_fd, err, sizeof(err)), 0);
     assert_meta_equal(&out.meta, &in.meta);
     msgpack_sbuffer_destroy(&sb);
@@ -404,7 +409,8 @@ static void test_codec_record_descr_must_match_dtype(void **state)
     assert_non_null(strstr(err, "describes 12 bytes"));
     msgpack_sbuffer_destroy(&sb);
 
-    strcpy(in.dtype.descr, "[('x', 'O')]");
+    in.dtype.descr = "[('x', 'O')]";
+    in.dtype.descr_len = (uint32_t)strlen(in.dtype.descr);
     strcpy(in.dtype.str, "|V8");
     in.dtype.itemsize = 8;
     in.nbytes = 2ull * 3 * 1000000 * 8;

@@ -30,7 +30,7 @@ static void test_codec_hello_reply_round_trips(void **state)
 {
     struct wire *w = *state;
     struct codec_hello_reply in = { .version = PROTO_VERSION, .server = "sharrd 0.1.0",
-                                    .pid = 4242, .id = UINT64_MAX - 1,
+                                    .pid = 4242, .id = UINT64_MAX - 1, .store_id = 0x0123456789abcdefULL,
                                     .max_name = PROTO_NAME_MAX,
                                     .max_ndim = PROTO_NDIM_MAX,
                                     .max_request = PROTO_REQUEST_MAX,
@@ -51,6 +51,7 @@ static void test_codec_hello_reply_round_trips(void **state)
     assert_string_equal(out.server, in.server);
     assert_int_equal(out.pid, in.pid);
     assert_true(out.id == in.id);
+    assert_true(out.store_id == in.store_id);
     assert_int_equal(out.max_name, in.max_name);
     assert_int_equal(out.max_ndim, in.max_ndim);
     assert_int_equal(out.max_request, in.max_request);
@@ -71,7 +72,7 @@ static void test_codec_stats_reply_round_trips(void **state)
 {
     struct wire *w = *state;
     struct codec_stats_reply in = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, UINT64_MAX, 12, -13,
-                                    14, 15, 16, 17, 18, 19, 20 };
+                                    14, 15, 16, 17, 18, 19, 20, 21, 22 };
     struct codec_stats_reply out;
     struct codec_msg msg;
     msgpack_sbuffer sb;
@@ -101,8 +102,10 @@ static void test_codec_stats_reply_round_trips(void **state)
     assert_int_equal(out.volatile_reserved, 16);
     assert_int_equal(out.bytes_grown, 17);
     assert_int_equal(out.arrays_damaged, 18);
-    assert_int_equal(out.volatile_huge, 19);
-    assert_int_equal(out.huge_page_size, 20);
+    assert_int_equal(out.watches, 19);
+    assert_int_equal(out.queued_bytes, 20);
+    assert_int_equal(out.volatile_huge, 21);
+    assert_int_equal(out.huge_page_size, 22);
     msgpack_sbuffer_destroy(&sb);
 }
 

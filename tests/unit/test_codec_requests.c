@@ -62,7 +62,7 @@ static void test_codec_create_round_trips(void **state)
     wire_msg(w, &sb, CODEC_REQUEST, UINT32_MAX, &msg);
     assert_string_equal(msg.method, "create");
     memset(&out, 0, sizeof(out));
-    assert_int_equal(codec_parse_create(msg.params, &out, err, sizeof(err)), 0);
+    assert_int_equal(codec_parse_create(msg.params, &out, NULL, err, sizeof(err)), 0);
     assert_string_equal(out.name, "weights");
     assert_string_equal(out.dtype.str, "<f4");
     assert_int_equal(out.dtype.itemsize, 4);
@@ -90,12 +90,44 @@ static void test_codec_create_defaults_apply_when_keys_are_absent(void **state)
     char err[256];
 
     memset(&out, 0x5a, sizeof(out));
-    assert_int_equal(codec_parse_create(wire_object(w, o_map(kv, 4)), &out, err, sizeof(err)), 0);
+    assert_int_equal(codec_parse_create(wire_object(w, o_map(kv, 4)), &out, NULL, err,
+                                        sizeof(err)), 0);
     assert_string_equal(out.dtype.str, "|u1");
     assert_int_equal(out.order, 'C');
     assert_false(out.persist);
     assert_int_equal(out.perm, 0600);
     assert_false(out.overwrite);
+}
+
+/* A create's "descr" may be written as Python writes it; with a text buffer it comes
+ * out canonical there, and without one (a reader of sharrd's own output) only the
+ * canonical form is taken, viewed in place. */
+static void test_codec_create_descr_is_rewritten_into_the_callers_text(void **state)
+{
+    struct wire *w = *state;
+    msgpack_object dims[] = { o_uint(3) };
+    msgpack_object_kv kv[] = {
+        { o_str("name"), o_str("rec") },
+        { o_str("dtype"), o_str("|V12") },
+        { o_str("shape"), o_array(dims, 1) },
+        { o_str("descr"), o_str("[(\"x\",'f4'),('y','<i8',),]") },
+    };
+    const msgpack_object *params = wire_object(w, o_map(kv, 4));
+    struct dtype_text text;
+    struct codec_create out;
+    char err[256];
+
+    assert_int_equal(codec_parse_create(params, &out, &text, err, sizeof(err)), 0);
+    assert_ptr_equal(out.dtype.descr, text.s);
+    assert_string_equal(text.s, "[('x', '<f4'), ('y', '<i8')]");
+    assert_int_equal(out.dtype.descr_len, strlen(text.s));
+    assert_int_equal(codec_parse_create(params, &out, NULL, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "numpy prints"));
+    kv[3].val = o_str("[('x', '<f4'), ('y', '<i8')]");
+    params = wire_object(w, o_map(kv, 4));
+    assert_int_equal(codec_parse_create(params, &out, NULL, err, sizeof(err)), 0);
+    assert_int_equal(out.dtype.descr_len, strlen("[('x', '<f4'), ('y', '<i8')]"));
+    assert_memory_equal(out.dtype.descr, "[('x', '<f4'), ('y', '<i8')]", out.dtype.descr_len);
 }
 
 static void test_codec_open_round_trips_every_mode(void **state)
@@ -295,7 +327,7 @@ static int parse_hello(const msgpack_object *m, char *err, size_t errlen)
 static int parse_create(const msgpack_object *m, char *err, size_t errlen)
 {
     struct codec_create out;
-    return codec_parse_create(m, &out, err, errlen);
+    return codec_parse_create(m, &out, NULL, err, errlen);
 }
 
 static int parse_open(const msgpack_object *m, char *err, size_t errlen)
@@ -384,7 +416,7 @@ static int create_with(struct wire *w, const char *key, msgpack_object value, ch
         n++;
     }
     err[0] = '\0';
-    return codec_parse_create(wire_object(w, o_map(extra, n)), out, err, errlen);
+    return codec_parse_create(wire_object(w, o_map(extra, n)), out, NULL, err, errlen);
 }
 
 static void test_codec_create_checks_values(void **state)
@@ -457,7 +489,7 @@ static void test_codec_create_checks_values(void **state)
     assert_int_equal(out.perm, 0);
 
     /* no params at all: the name is missing */
-    assert_int_equal(codec_parse_create(NULL, &out, err, sizeof(err)), -EINVAL);
+    assert_int_equal(codec_parse_create(NULL, &out, NULL, err, sizeof(err)), -EINVAL);
     assert_string_equal(err, "create: 'name' is required");
 }
 
@@ -527,6 +559,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_codec_hello_round_trips, wire_setup, wire_teardown),
         cmocka_unit_test_setup_teardown(test_codec_create_round_trips, wire_setup, wire_teardown),
+        cmocka_unit_test_setup_teardown(test_codec_create_descr_is_rewritten_into_the_callers_text,
+                                        wire_setup, wire_teardown),
         cmocka_unit_test_setup_teardown(test_codec_create_defaults_apply_when_keys_are_absent,
                                         wire_setup, wire_teardown),
         cmocka_unit_test_setup_teardown(test_codec_open_round_trips_every_mode, wire_setup,

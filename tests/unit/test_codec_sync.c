@@ -28,24 +28,18 @@ static void test_sync_request_round_trips_handle_name_and_both(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct codec_sync q;
-        msgpack_sbuffer sb;
-        msgpack_zone z;
-        struct codec_msg msg;
+        struct roundtrip rt;
         char err[256];
 
-        msgpack_sbuffer_init(&sb);
-        msgpack_zone_init(&z, 1024);
-        assert_int_equal(codec_pack_sync(&sb, 11, &cases[i]), 0);
-        roundtrip_decode(&sb, &z, &msg);
-        assert_string_equal(msg.method, "sync");
-        assert_int_equal(msg.msgid, 11);
+        roundtrip_init(&rt);
+        assert_int_equal(codec_pack_sync(&rt.sb, 11, &cases[i]), 0);
+        const msgpack_object *params = roundtrip_request(&rt, "sync", 11);
         memset(&q, 0xff, sizeof q);
-        assert_int_equal(codec_parse_sync(msg.params, &q, err, sizeof err), 0);
+        assert_int_equal(codec_parse_sync(params, &q, err, sizeof err), 0);
         assert_string_equal(q.name, cases[i].name);
         assert_int_equal(q.has_handle, cases[i].has_handle);
         assert_int_equal(q.handle, cases[i].has_handle ? cases[i].handle : 0);
-        msgpack_zone_destroy(&z);
-        msgpack_sbuffer_destroy(&sb);
+        roundtrip_free(&rt);
     }
 }
 
