@@ -194,9 +194,10 @@ void format_json_info(FILE *out, const struct sharr_info *in, const char *descr)
             ", \"owner\": ", in->perm, in->uid, in->gid);
     format_json_string(out, format_user(in->uid, user, sizeof(user)));
     fprintf(out, ", \"ctime_ns\": %" PRId64 ", \"attached\": %" PRIu32 ", \"grown\": %"
-            PRIu64 ", \"damaged\": %s, \"published\": %s, \"max_len\": %" PRIu64 "}",
-            in->ctime_ns, in->nattached, in->grown, in->damaged ? "true" : "false",
-            in->published ? "true" : "false", in->max_len);
+            PRIu64 ", \"damaged\": %s, \"published\": %s, \"max_len\": %" PRIu64
+            ", \"page_size\": %" PRIu32 "}", in->ctime_ns, in->nattached, in->grown,
+            in->damaged ? "true" : "false", in->published ? "true" : "false", in->max_len,
+            in->page_size);
 }
 
 struct format_table *format_table_new(const char *align)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "format.h"
@@ -74,7 +75,8 @@ static int query_ls_row(struct format_table *t, const struct sharr_info *in,
 {
     char shape[FORMAT_SHAPE_MAX], size[FORMAT_SIZE_MAX], user[FORMAT_USER_MAX];
     char perm[8], attached[16], held[512];
-    const char *cells[9];
+    char pages[FORMAT_SIZE_MAX];
+    const char *cells[10];
 
     snprintf(perm, sizeof(perm), "%04o", (unsigned)in->perm);
     snprintf(attached, sizeof(attached), "%" PRIu32, in->nattached);
@@ -84,18 +86,19 @@ static int query_ls_row(struct format_table *t, const struct sharr_info *in,
     cells[3] = format_size(in->nbytes, size, sizeof(size));
     cells[4] = in->published ? (in->persist ? "persistent,published" : "volatile,published")
                : in->persist ? "persistent" : "volatile";
-    cells[5] = perm;
-    cells[6] = format_user(in->uid, user, sizeof(user));
-    cells[7] = attached;
-    cells[8] = top_holders_brief(hs, in->name, held, sizeof(held));
+    cells[5] = in->page_size ? format_size(in->page_size, pages, sizeof(pages)) : "-";
+    cells[6] = perm;
+    cells[7] = format_user(in->uid, user, sizeof(user));
+    cells[8] = attached;
+    cells[9] = top_holders_brief(hs, in->name, held, sizeof(held));
     return format_table_add(t, cells);
 }
 
 int query_ls(struct cli *cli)
 {
     static const struct cli_opt spec[] = { { "long", 0, 'l' }, { "json", 0, 0 } };
-    static const char *const header[] = { "NAME", "DTYPE", "SHAPE", "SIZE", "KIND", "PERM",
-                                          "OWNER", "ATTACHED", "HELD BY" };
+    static const char *const header[] = { "NAME", "DTYPE", "SHAPE", "SIZE", "KIND", "PAGES",
+                                          "PERM", "OWNER", "ATTACHED", "HELD BY" };
     struct top_holders hs = { 0 };
     struct sharr_info *page = NULL;
     struct format_table *table = NULL;
@@ -117,7 +120,7 @@ int query_ls(struct cli *cli)
         goto out;
     }
     page = malloc(CLI_LIST_PAGE * sizeof(*page));
-    table = format_table_new("lllrlllrl");
+    table = format_table_new("lllrlrllrl");
     if (page == NULL || table == NULL || format_table_add(table, header) < 0) {
         fprintf(stderr, "sharr: ls: out of memory\n");
         status = CLI_EXIT_FAIL;
@@ -198,7 +201,8 @@ int query_info(struct cli *cli)
     char what[SHARR_NAME_MAX + 8];
     char shape[FORMAT_SHAPE_MAX], size[FORMAT_SIZE_MAX + 32], user[FORMAT_USER_MAX + 48];
     char uname[FORMAT_USER_MAX], when[FORMAT_TIME_MAX], perm[8], attached[16];
-    char grown[FORMAT_SIZE_MAX], state[FORMAT_SIZE_MAX + 160];
+    char grown[FORMAT_SIZE_MAX], state[FORMAT_SIZE_MAX + 160], pages[FORMAT_SIZE_MAX + 16];
+    char psize[FORMAT_SIZE_MAX];
     char descr[SHARR_DESCR_MAX + 1];
     struct top_holders hs = { 0 };
     const char *values[1], *pos[1] = { 0 };
@@ -232,6 +236,9 @@ int query_info(struct cli *cli)
     snprintf(perm, sizeof(perm), "%04o", (unsigned)in.perm);
     snprintf(attached, sizeof(attached), "%" PRIu32, in.nattached);
     format_size(in.grown, grown, sizeof(grown));
+    if (in.page_size)
+        snprintf(pages, sizeof(pages), "%s%s", format_size(in.page_size, psize, sizeof(psize)),
+                 in.page_size > (uint32_t)sysconf(_SC_PAGESIZE) ? " (huge pages)" : "");
     snprintf(state, sizeof(state), "%s%s%s%s%s", in.damaged ? "damaged: its file is shorter "
              "than its data (touching the rest raises SIGBUS)" : "",
              in.damaged && in.grown ? "; " : "", in.grown ? "its file has grown by " : "",
@@ -246,6 +253,7 @@ int query_info(struct cli *cli)
             { "order", order },
             { "size", size },
             { "kind", in.persist ? "persistent" : "volatile" },
+            { "pages", in.page_size ? pages : "-" },
             { "published", in.published ? "yes: complete and immutable" : "no" },
             { "path", in.path[0] != '\0' ? in.path : "-" },
             { "perm", perm },
@@ -288,6 +296,7 @@ int query_stats(struct cli *cli)
     struct sharr_stats s;
     char arrays[96], bytes[128], conns[24], atts[24], vol[96], per[96], pid[16], up[48];
     char damaged[24], grown[FORMAT_SIZE_MAX + 32], memory[3 * FORMAT_SIZE_MAX + 48];
+    char huge[2 * FORMAT_SIZE_MAX + 48];
     char s1[FORMAT_SIZE_MAX], s2[FORMAT_SIZE_MAX], s3[FORMAT_SIZE_MAX];
     bool json;
     int rc;
@@ -309,12 +318,14 @@ int query_stats(struct cli *cli)
                ", \"volatile_limit\": %" PRIu64 ", \"volatile_limit_per_uid\": %" PRIu64
                ", \"volatile_reserved\": %" PRIu64 ", \"bytes_grown\": %" PRIu64
                ", \"arrays_damaged\": %" PRIu64 ", \"watches\": %" PRIu64
-               ", \"queued_bytes\": %" PRIu64 ", \"requests\": %" PRIu64 "}\n",
+               ", \"queued_bytes\": %" PRIu64 ", \"requests\": %" PRIu64
+               ", \"volatile_huge\": %" PRIu64 ", \"huge_page_size\": %" PRIu64 "}\n",
                s.arrays, s.arrays_volatile, s.arrays_persistent, s.bytes, s.bytes_volatile,
                s.bytes_persistent, s.connections, s.attachments, s.persist_capacity,
                s.persist_free, s.volatile_capacity, s.volatile_free, s.pid, s.uptime_ms,
                s.volatile_limit, s.volatile_limit_per_uid, s.volatile_reserved, s.bytes_grown,
-               s.arrays_damaged, s.watches, s.queued_bytes, s.requests);
+               s.arrays_damaged, s.watches, s.queued_bytes, s.requests, s.volatile_huge,
+               s.huge_page_size);
         return 0;
     }
     snprintf(arrays, sizeof(arrays), "%" PRIu64 " (%" PRIu64 " volatile, %" PRIu64
@@ -329,6 +340,13 @@ int query_stats(struct cli *cli)
                                       : "no limit");
     snprintf(grown, sizeof(grown), "%s grown beyond their data",
              format_size(s.bytes_grown, s1, sizeof(s1)));
+    if (s.huge_page_size)
+        snprintf(huge, sizeof(huge), "%s in use; new large arrays get %s pages",
+                 format_size(s.volatile_huge, s1, sizeof(s1)),
+                 format_size(s.huge_page_size, s2, sizeof(s2)));
+    else
+        snprintf(huge, sizeof(huge), "%s in use; new arrays get small pages",
+                 format_size(s.volatile_huge, s1, sizeof(s1)));
     snprintf(conns, sizeof(conns), "%" PRIu64, s.connections);
     snprintf(atts, sizeof(atts), "%" PRIu64, s.attachments);
     snprintf(pid, sizeof(pid), "%" PRIu32, s.pid);
@@ -339,6 +357,7 @@ int query_stats(struct cli *cli)
             { "damaged arrays", damaged },
             { "bytes", bytes },
             { "volatile memory", memory },
+            { "huge pages", huge },
             { "persistent files", grown },
             { "connections", conns },
             { "attachments", atts },

@@ -29,6 +29,8 @@
 #define ARRAY_KNOWN_FLAGS (SHARR_F_NOMAP | SHARR_F_POPULATE)
 #define ARRAY_OPEN_FLAGS (ARRAY_KNOWN_FLAGS | SHARR_F_OWNER | SHARR_F_PUBLISHED)
 #define ARRAY_MSG_MAX 384
+#define ARRAY_SMALL_PAGE_MAX 65536          /* a page size above this is a huge page's */
+#define ARRAY_HUGE_PAGE_MAX (1u << 30)      /* the largest huge page (x86-64's 1 GiB) */
 
 struct sharr_array {
     sharr_t *conn;        /* holds one reference */
@@ -109,6 +111,23 @@ static int array_check_owner(const char *name, const struct codec_attach_reply *
         return -EACCES;
     }
     return 0;
+}
+
+/* Bytes to map of the array m (array_map_length; array_map_whole: of len bytes in
+ * pages of page): its header and data, rounded up to whole pages of m->page_size when
+ * that is a huge page size (a power of two up to 1 GiB), as the daemon sized the file:
+ * a hugetlb mapping is unmapped (and remapped) only in whole huge pages. */
+static size_t array_map_whole(size_t len, size_t page)
+{
+    if (page > ARRAY_SMALL_PAGE_MAX && page <= ARRAY_HUGE_PAGE_MAX && (page & (page - 1)) == 0
+        && len <= SIZE_MAX - page)
+        len = (len + page - 1) / page * page;
+    return len;
+}
+
+static size_t array_map_length(const struct meta *m)
+{
+    return array_map_whole((size_t)(m->offset + m->nbytes), m->page_size);
 }
 
 /* Turn an attach reply and its descriptor into a handle. Takes ownership of
@@ -194,7 +213,7 @@ static int array_attach(sharr_t *conn, const char *name, const char *mode,
     /* The data offset need not be page aligned (an adopted numpy file has its data at
      * 128, say): map from byte 0 and point past the header. */
     if (!(flags & SHARR_F_NOMAP)) {
-        size_t len = (size_t)(r->meta.offset + r->meta.nbytes);
+        size_t len = array_map_length(&r->meta);
         void *p = mmap(NULL, len, prot, mflags, fd, 0);
 
         if (p == MAP_FAILED) {
@@ -203,6 +222,11 @@ static int array_attach(sharr_t *conn, const char *name, const char *mode,
                      sharr_strerror(rc));
             goto fail;
         }
+        /* Huge pages: shmem under shmem_enabled=advise maps them (and a copy-on-write
+         * mapping copies into them) only where asked to; elsewhere the advice is
+         * harmless, and ignored where it does not apply (a hugetlb mapping). */
+        if (r->meta.page_size > ARRAY_SMALL_PAGE_MAX)
+            madvise(p, len, MADV_HUGEPAGE);
         a->map = p;
         a->maplen = len;
         a->data = (char *)p + r->meta.offset;
@@ -579,7 +603,9 @@ int sharr_array_refresh(sharr_array_t *array)
      * resized, and stays the cache's; this handle maps the new length for itself. */
     borrowed = array->entry != NULL && array->map == array->entry->map;
     if (array->map != NULL) {
-        p = borrowed ? MAP_FAILED : mremap(array->map, array->maplen, len, 0);
+        len = array_map_whole(len, array->info.page_size);
+        p = borrowed ? MAP_FAILED
+                     : len == array->maplen ? array->map : mremap(array->map, array->maplen, len, 0);
         if (p == MAP_FAILED) {
             keep = borrowed ? NULL : malloc(sizeof(*keep));
             prot = strcmp(array->mode, "r") == 0 ? PROT_READ : PROT_READ | PROT_WRITE;
@@ -596,6 +622,8 @@ int sharr_array_refresh(sharr_array_t *array)
                 array->old = keep;
             }
         }
+        if (array->info.page_size > ARRAY_SMALL_PAGE_MAX)
+            madvise(p, len, MADV_HUGEPAGE);
         array->map = p;
         array->maplen = len;
         array->data = (char *)p + now.offset;

@@ -14,10 +14,11 @@
 #include "limits.h"
 #include "perm.h"
 
-/* Where a list reply is parsed to: the page and whether more follow. */
+/* A page of sharr_list: each array parsed into scratch is copied into out[] at once. */
 struct catalog_page {
-    struct meta *metas;     /* their dtype.descr point into the reply, gone once the call
-                             * returns: only descr_len is read after it */
+    struct sharr_info *out;
+    struct meta *scratch;   /* its dtype.descr points into the reply while a row is
+                             * copied: only descr_len is read from it */
     size_t cap;
     size_t n;
     bool more;
@@ -124,13 +125,21 @@ static int catalog_parse_describe(const msgpack_object *result, void *out, char 
     return rc;
 }
 
+static int catalog_list_row(void *arg, size_t i, const struct meta *m)
+{
+    struct catalog_page *page = arg;
+
+    catalog_info_from_meta(m, &page->out[i]);
+    return 0;
+}
+
 static int catalog_parse_list(const msgpack_object *result, void *out, char *err,
                               size_t errlen)
 {
     struct catalog_page *page = out;
 
-    return codec_parse_reply_list(result, page->metas, page->cap, &page->n, &page->more,
-                                  err, errlen);
+    return codec_parse_reply_list_each(result, page->scratch, page->cap, catalog_list_row,
+                                       page, &page->n, &page->more, err, errlen);
 }
 
 static int catalog_parse_stats(const msgpack_object *result, void *out, char *err,
@@ -221,20 +230,20 @@ int sharr_list(sharr_t *conn, const char *after, struct sharr_info *out, size_t 
     if (rc < 0)
         return rc;
     page.cap = client_page_size(conn, cap);
+    page.out = out;
     p.limit = (uint32_t)page.cap;
     p.table = true;
-    page.metas = malloc(page.cap * sizeof(*page.metas));
-    if (page.metas == NULL)
+    /* One meta for the whole page: rows are copied into out as they are parsed. On a
+     * failed parse out may hold the rows before it; *ret_n and *ret_more are untouched. */
+    page.scratch = malloc(sizeof(*page.scratch));
+    if (page.scratch == NULL)
         return client_fail(-ENOMEM, "out of memory");
     rc = client_call(conn, &req, NULL);
-    if (rc < 0)
-        goto out;
-    for (size_t i = 0; i < page.n; i++)
-        catalog_info_from_meta(&page.metas[i], &out[i]);
-    *ret_n = page.n;
-    *ret_more = page.more ? 1 : 0;
-out:
-    free(page.metas);
+    if (rc >= 0) {
+        *ret_n = page.n;
+        *ret_more = page.more ? 1 : 0;
+    }
+    free(page.scratch);
     return rc;
 }
 

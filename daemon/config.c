@@ -1,7 +1,8 @@
 /* config.c — sharrd's command line and the defaults it falls back to.
  *
  * Flags: --socket PATH, --socket-mode MODE, --store DIR, --log-level LEVEL,
- * --max-connections N, the limits of policy.h, --config FILE, --help, --version.
+ * --max-connections N, --huge-pages MODE, the limits of policy.h, --config FILE, --help,
+ * --version.
  * Defaults need no config file, so a user can just run sharrd.
  */
 #include "config.h"
@@ -59,6 +60,10 @@ void config_usage(FILE *f)
             "  --socket-mode MODE     octal permission bits of the socket file, at least\n"
             "                         0600 (default 0600; 0666 for root, whose daemon\n"
             "                         serves every user and checks each peer itself)\n"
+            "  --huge-pages MODE      pages of large volatile arrays: auto (default: the\n"
+            "                         hugetlb pool's when it has room, else transparent huge\n"
+            "                         pages when shmem_enabled allows them, else 4 KiB),\n"
+            "                         hugetlb, thp or never\n"
             "  --config FILE          read flags from FILE first (default:\n"
             "                         %s if it exists; '' reads none):\n"
             "                         'name = value' lines, names as the long flags, '#'\n"
@@ -86,6 +91,7 @@ static int config_parse_flags(int argc, char **argv, struct config *out, char *e
         { "version", no_argument, NULL, 'V' },
         { "config", required_argument, NULL, 'c' }, /* read by conffile_load */
         { "socket-mode", required_argument, NULL, 'M' },
+        { "huge-pages", required_argument, NULL, 'P' },
         POLICY_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
@@ -143,6 +149,12 @@ static int config_parse_flags(int argc, char **argv, struct config *out, char *e
                 return -EINVAL;
             }
             out->socket_mode = (unsigned)n;
+            break;
+        case 'P':
+            if (hugepages_mode_parse(optarg, &out->huge_pages) < 0) {
+                snprintf(err, errlen, "--huge-pages must be auto, hugetlb, thp or never");
+                return -EINVAL;
+            }
             break;
         default:
             r = policy_parse(opt, optarg, &out->policy, err, errlen);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "hugepages.h"
 #include "limits.h"
 #include "log.h"
 #include "memlimit.h"
@@ -30,6 +31,7 @@ struct config {
     unsigned socket_mode;          /* permission bits of the socket file we bind */
     struct policy policy;          /* resource limits (policy.h) */
     struct memlimit memory;        /* the memory the volatile caps were resolved against */
+    enum hugepages_mode huge_pages; /* --huge-pages: pages of large volatile arrays */
 };
 
 enum config_action { CONFIG_RUN = 0, CONFIG_HELP = 1, CONFIG_VERSION = 2 };

@@ -23,8 +23,10 @@
 #include "conn.h"
 #include "descriptors.h"
 #include "fdstore.h"
+#include "hugepages.h"
 #include "methods.h"
 #include "nofile.h"
+#include "openers.h"
 #include "recover.h"
 #include "releases.h"
 #include "session.h"
@@ -137,12 +139,20 @@ static void daemon_log_memory(struct daemon *d)
 {
     const struct memlimit *ml = &d->cfg.memory;
     const struct policy *p = &d->cfg.policy;
+    struct hugepages_host host;
+    uint64_t huge;
+
+    hugepages_read("", true, &host);
+    huge = hugepages_size_now(&host, d->cfg.huge_pages);
 
     log_info(&d->log, "memory: %" PRIu64 " bytes (%s); volatile arrays: at most %" PRIu64
              " bytes in all, %" PRIu64 " per uid (0: no limit)", ml->ceiling,
              ml->cgroup < ml->total || (ml->total == 0 && ml->cgroup_file[0])
                  ? ml->cgroup_file : "MemTotal of /proc/meminfo",
              p->max_volatile_bytes, p->max_volatile_bytes_per_uid);
+    log_info(&d->log, "huge pages: %s; a large volatile array created now gets pages of %"
+             PRIu64 " bytes", hugepages_mode_name(d->cfg.huge_pages),
+             huge ? huge : (uint64_t)sysconf(_SC_PAGESIZE));
     if (ml->ceiling == 0 && (p->volatile_share.percent || p->volatile_uid_share.percent))
         log_warning(&d->log, "cannot tell how much memory there is: the volatile caps given "
                     "as a percentage are off");
@@ -157,19 +167,26 @@ static void daemon_on_signal(uv_signal_t *h, int signum)
 }
 
 /* A persistent array found at start: what writers did to its file while the daemon
- * was away is charged and reported from the start. */
+ * was away is charged and reported from the start. A process that still holds the
+ * file (a writer of the daemon that ran before may) has it watched, as a writer
+ * attached now would; fd, the daemon's only description of it, is asked with a write
+ * lease, which any other description refuses. */
 static void daemon_found_array(void *arg, const struct meta *m, int fd)
 {
     struct daemon *d = arg;
     struct meta found = *m;
     struct stat st;
+    bool held;
 
     if (fstat(fd, &st) == 0) {
         growth_measure(&found, &st, &found.grown, &found.damaged);
         growth_report_found(d, &found);
     }
+    held = openers_probe(fd, false) != 0; /* when the kernel cannot tell, too */
     if (registry_append(&d->registry, &found, fd) < 0)
         log_warning(&d->log, "out of memory: cannot serve persistent array %s", m->name);
+    else if (held)
+        growth_watch(d, d->registry.arrays[d->registry.n - 1]); /* appended last */
 }
 
 static int daemon_found_volatile(void *arg, const struct meta *m, int fd)

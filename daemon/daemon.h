@@ -53,6 +53,10 @@ struct daemon {
     struct service service; /* READY/STATUS/WATCHDOG/STOPPING and SIGHUP (service.c) */
     struct quota quota;     /* arrays and bytes per owner, charged by the registry */
     struct memstore_budget membudget; /* memory volatile creates may take (memstore.c) */
+    struct hugepages_host huge; /* what the host offered at the last reading (methods_jobs.c) */
+    uint64_t huge_read_ns;  /* when that was, uv_hrtime(); 0: never */
+    bool huge_short;        /* the hugetlb pool ran out at the last create that asked for
+                             * it (logged once, until a create gets its pages again) */
     uv_timer_t releases_timer; /* sweeps the release rings while any exists (releases.c) */
     bool releases_on;       /* releases_timer was initialised and is not closed */
     unsigned nrings;        /* connections with a release ring */

@@ -7,6 +7,7 @@
 #include "fdstore.h"
 
 #include <errno.h>
+#include <linux/magic.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -125,6 +127,39 @@ int fdstore_drop(const struct notify *n, const struct meta *m, int fd)
     return r < 0 ? r : fdstore_remove_name(n, fdname);
 }
 
+/* The page size of a data memfd of st whose header and data take need bytes: a
+ * hugetlb file's (a multiple of which it is long), else the THP size when the file is
+ * longer than need and a whole number of THPs (memstore.c sized it for huge pages; a
+ * file in small pages whose room to grow happens to end on a THP boundary reads as
+ * THP too, which only counts its last page whole), else the system's. A file may be
+ * longer than need: its room to grow (memstore_room). -EINVAL when the size fits none
+ * of these. */
+static int fdstore_pages(int fd, const struct stat *st, uint64_t need, uint32_t *ret_page)
+{
+    uint64_t size = (uint64_t)st->st_size, page = (uint64_t)sysconf(_SC_PAGESIZE);
+    unsigned long long pmd = 0;
+    struct statfs fs;
+    FILE *f;
+
+    if (fstatfs(fd, &fs) == 0 && fs.f_type == HUGETLBFS_MAGIC && fs.f_bsize > 0) {
+        page = (uint64_t)fs.f_bsize;
+        if (size % page != 0)
+            return -EINVAL;
+    } else if (size > need) {
+        f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "re");
+        if (f && fscanf(f, "%llu", &pmd) != 1)
+            pmd = 0;
+        if (f)
+            fclose(f);
+        if (pmd > page && size % pmd == 0)
+            page = pmd;
+    }
+    if (page > UINT32_MAX || size < need)
+        return -EINVAL;
+    *ret_page = (uint32_t)page;
+    return 0;
+}
+
 /* Check an entry's two descriptors and fill its meta. 0, or -EINVAL with a reason. */
 static int fdstore_check(struct fdstore_entry *e, char *err, size_t errlen)
 {
@@ -160,7 +195,8 @@ static int fdstore_check(struct fdstore_entry *e, char *err, size_t errlen)
         return -EINVAL;
     }
     if (npy_header_parse(header, (size_t)n, m, &descr, &offset, err, errlen) < 0
-        || offset != NPY_HEADER_LEN || (uint64_t)st.st_size < offset + m->nbytes) {
+        || offset != NPY_HEADER_LEN || fdstore_pages(e->data, &st, offset + m->nbytes,
+                                                     &m->page_size) < 0) {
         m->dtype.descr = NULL;
         snprintf(err, errlen, "its .npy header does not describe it");
         return -EINVAL;

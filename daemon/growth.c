@@ -182,6 +182,11 @@ void growth_forget(struct daemon *d, struct registry_array *a)
     }
 }
 
+bool growth_may_change(const struct registry_array *a)
+{
+    return a->meta.persist && (a->watch_slot != 0 || a->writers > 0);
+}
+
 void growth_watch(struct daemon *d, struct registry_array *a)
 {
     size_t slot;
@@ -189,7 +194,8 @@ void growth_watch(struct daemon *d, struct registry_array *a)
     if (!a->meta.persist || a->watch_slot || !d->growth.watched.on)
         return;
     if (sweep_add(&d->growth.watched, a, &slot) < 0) {
-        /* Not watched: still looked at by its stat, list and sync. */
+        /* Not watched: still looked at by its stat and sync, and by list while it is
+         * attached r+. */
         log_warning(&d->log, "out of memory: %s is not swept for growth", a->meta.name);
         return;
     }

@@ -3,12 +3,14 @@
  * A client with an r+ descriptor of a plain file can fallocate or ftruncate it (only
  * memfds can be sealed): the kernel cannot stop it, so the daemon notices after the
  * fact. It looks at the file (fstatat by name, the same file checked by identity; or
- * fstat of the descriptor an array without a name kept) at start, at stat, list and
- * sync of the array; and, for the arrays attached r+ or adopted, for as long as any
- * process holds their file open for writing (openers.h: a writer may keep its
- * descriptor or mapping after its release), up to GROWTH_BATCH at a time, in turn, at
- * stats, before a create under a byte quota, and by a sweep every GROWTH_SWEEP_MS: a
- * libuv timer that runs only while there are any, so an idle daemon sets no timer.
+ * fstat of the descriptor an array without a name kept) at start, at stat and sync of
+ * the array; and, for the arrays attached r+ or adopted (and, at start, those a
+ * process still holds open for writing), for as long as any process holds their file
+ * open for writing (openers.h: a writer may keep its descriptor or mapping after its
+ * release): at list, and up to GROWTH_BATCH at a time, in turn, at stats, before a
+ * create under a byte quota, and by a sweep every GROWTH_SWEEP_MS: a libuv timer that
+ * runs only while there are any, so an idle daemon sets no timer. A file nobody can
+ * write to keeps what the last look found, so list need not look at it again.
  * Blocks allocated beyond what the data needs are charged to the owner (meta.grown,
  * quota.h); a file shorter than its data is reported as damaged (meta.damaged) and
  * logged.
@@ -60,6 +62,11 @@ void growth_report_found(struct daemon *d, const struct meta *m);
  * a->meta.grown charged to the owner through the quota, a->meta.damaged set or
  * cleared, each change logged once. */
 void growth_check(struct daemon *d, struct registry_array *a);
+
+/* Whether a's file may have changed since the daemon last looked: a persistent array
+ * that is watched (a writer may hold it) or attached r+ now. Nothing else can change a
+ * file of the store (0700, the daemon's) but root by hand. */
+bool growth_may_change(const struct registry_array *a);
 
 /* growth_check of the watched arrays of uid (GROWTH_ANY_UID: of all), at most
  * GROWTH_BATCH of them, the next ones in turn at the next call. */

@@ -6,15 +6,21 @@
 #include "memstore.h"
 
 #include <errno.h>
+#include <linux/magic.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "npy.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
 
 #define MEMSTORE_BUDGET_TTL_NS (1000ull * 1000 * 1000) /* a reading older than 1 s is read again */
 
@@ -92,55 +98,133 @@ uint64_t memstore_room(const struct meta *m, uint64_t size)
     return slice == 0 || size < m->offset ? 0 : (size - m->offset) / slice;
 }
 
-int memstore_create(const struct meta *m, int *ret_fd, char *err, size_t errlen)
+/* n rounded up to a whole number of pages of page bytes. */
+static uint64_t memstore_whole(uint64_t n, uint64_t page)
 {
-    uint8_t header[NPY_HEADER_LEN];
-    uint64_t size = NPY_HEADER_LEN + m->nbytes;
-    /* The room to grow into: the caller checked max_len * slice against the limits. */
-    uint64_t room = memstore_axis(m) < 0 || m->max_len <= m->shape[memstore_axis(m)]
-                    ? size : NPY_HEADER_LEN + m->max_len * memstore_slice(m);
+    return (n + page - 1) / page * page;
+}
+
+/* A memfd named after the array: the label shows in /proc/PID/fd and helps whoever
+ * debugs memory use. memfds start as 0777: another uid could reopen a read-only
+ * descriptor for writing through /proc/self/fd/N, hence the fchmod. */
+static int memstore_memfd(const struct meta *m, unsigned flags, char *err, size_t errlen)
+{
     char label[64];
     size_t n;
     int fd, r;
 
-    r = npy_header_format(m, header);
-    if (r < 0) {
-        snprintf(err, errlen, "cannot describe %s in a .npy header", m->dtype.str);
-        return r;
-    }
-    /* The label shows in /proc/PID/fd and helps whoever debugs memory use. */
     memcpy(label, "sharr:", 6);
     n = strnlen(m->name, sizeof(label) - 7);
     memcpy(label + 6, m->name, n);
     label[6 + n] = '\0';
-    fd = memfd_create(label, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    fd = memfd_create(label, MFD_CLOEXEC | MFD_ALLOW_SEALING | flags);
     if (fd < 0) {
         r = -errno;
         snprintf(err, errlen, "memfd_create: %s", strerror(errno));
         return r;
     }
-    /* memfds start as 0777: another uid could reopen a read-only descriptor for
-     * writing through /proc/self/fd/N. The header's write and posix_fallocate then
-     * give the file its size. */
     if (fchmod(fd, 0600) < 0) {
         r = -errno;
         snprintf(err, errlen, "cannot restrict the array's mode: %s", strerror(errno));
-        goto close_fd;
+        close(fd);
+        return r;
     }
-    if (pwrite(fd, header, sizeof(header), 0) != (ssize_t)sizeof(header)) {
-        r = -EIO;
-        snprintf(err, errlen, "cannot write the .npy header");
-        goto close_fd;
+    return fd;
+}
+
+/* Write hlen bytes of header (none when hlen is 0) through a mapping of fd's bytes
+ * [start, start + len), and with populate allocate every page of it too
+ * (MADV_POPULATE_WRITE; MADV_HUGEPAGE first when thp). The only way to write a
+ * hugetlb file (it has no write()), and the only way shmem under shmem_enabled=advise
+ * hands out huge pages. The daemon maps array data nowhere else: at create no client
+ * holds the memfd yet, and at grow it is sealed against shrinking, so none can cut it
+ * under the mapping. */
+static int memstore_map_write(int fd, const uint8_t *header, size_t hlen, uint64_t start,
+                              uint64_t len, bool thp, bool populate, char *err,
+                              size_t errlen)
+{
+    void *p = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)start);
+    int r = 0;
+
+    if (p == MAP_FAILED) {
+        r = -errno;
+        snprintf(err, errlen, "cannot map the array: %s", strerror(errno));
+        return r;
     }
-    r = -posix_fallocate(fd, 0, (off_t)size);
+    if (thp)
+        madvise(p, (size_t)len, MADV_HUGEPAGE);
+    if (hlen > 0)
+        memcpy(p, header, hlen);
+    if (populate && madvise(p, (size_t)len, MADV_POPULATE_WRITE) < 0) {
+        r = -errno;
+        if (r == -ENOMEM || r == -EFAULT)
+            r = -ENOSPC;
+        snprintf(err, errlen, "not enough memory for %llu bytes of volatile array: %s",
+                 (unsigned long long)len, strerror(errno));
+    }
+    munmap(p, (size_t)len);
+    return r;
+}
+
+/* Give fd, whose size is set, every page in [start, start + len). */
+static int memstore_allocate(int fd, uint64_t start, uint64_t len, bool hugetlb, char *err,
+                             size_t errlen)
+{
+    /* hugetlbfs has fallocate(2) but no write(): glibc's emulation of posix_fallocate
+     * would not do there. */
+    int r = hugetlb ? (fallocate(fd, 0, (off_t)start, (off_t)len) < 0 ? -errno : 0)
+                    : -posix_fallocate(fd, (off_t)start, (off_t)len);
+
     if (r < 0) {
         if (r == -ENOSPC || r == -ENOMEM)
             r = -ENOSPC;
         snprintf(err, errlen, "not enough memory for %llu bytes of volatile array: %s",
-                 (unsigned long long)size, strerror(-r));
+                 (unsigned long long)len, strerror(-r));
+    }
+    return r;
+}
+
+/* Build the memfd of m backed as hp says: sized to its room (whole huge pages in huge
+ * pages), header written, the pages of header and data allocated, sealed. */
+static int memstore_build(const struct meta *m, const struct hugepages_choice *hp,
+                          const uint8_t *header, int *ret_fd, char *err, size_t errlen)
+{
+    bool hugetlb = hp->kind == HUGEPAGES_POOL, small = hp->kind == HUGEPAGES_SMALL;
+    uint64_t size = small ? NPY_HEADER_LEN + m->nbytes : hp->size;
+    /* The room to grow into: the caller checked max_len * slice against the limits. */
+    uint64_t room = memstore_axis(m) < 0 || m->max_len <= m->shape[memstore_axis(m)]
+                    ? NPY_HEADER_LEN + m->nbytes
+                    : NPY_HEADER_LEN + m->max_len * memstore_slice(m);
+    int fd, r;
+
+    if (!small)
+        room = memstore_whole(room, hp->page_size);
+    if (room < size)
+        room = size;
+    fd = memstore_memfd(m, hugetlb ? MFD_HUGETLB : 0, err, errlen);
+    if (fd < 0)
+        return fd;
+    /* The size first in huge pages: shmem_enabled=within_size gives huge pages only
+     * below it. Small pages: the header's write and the allocation give it. */
+    if (!small && ftruncate(fd, (off_t)room) < 0) {
+        r = -errno;
+        snprintf(err, errlen, "cannot size the array: %s", strerror(errno));
         goto close_fd;
     }
-    if (room > size && ftruncate(fd, (off_t)room) < 0) {
+    if (hugetlb || hp->kind == HUGEPAGES_SHMEM_MAPPED) {
+        r = memstore_map_write(fd, header, NPY_HEADER_LEN, 0, hugetlb ? hp->page_size : size,
+                               !hugetlb, !hugetlb, err, errlen);
+        if (r < 0)
+            goto close_fd;
+    } else if (pwrite(fd, header, NPY_HEADER_LEN, 0) != (ssize_t)NPY_HEADER_LEN) {
+        r = -EIO;
+        snprintf(err, errlen, "cannot write the .npy header");
+        goto close_fd;
+    }
+    r = memstore_allocate(fd, 0, size, hugetlb, err, errlen);
+    if (r < 0)
+        goto close_fd;
+    if (small && room > size && ftruncate(fd, (off_t)room) < 0) {
         r = -errno;
         snprintf(err, errlen, "cannot make room to grow the array: %s", strerror(errno));
         goto close_fd;
@@ -155,6 +239,32 @@ int memstore_create(const struct meta *m, int *ret_fd, char *err, size_t errlen)
 
 close_fd:
     close(fd);
+    return r;
+}
+
+int memstore_create(struct meta *m, const struct hugepages_choice *hp, int *ret_fd,
+                    char *err, size_t errlen)
+{
+    struct hugepages_choice small = { .kind = HUGEPAGES_SMALL,
+                                      .page_size = (uint64_t)sysconf(_SC_PAGESIZE) };
+    uint8_t header[NPY_HEADER_LEN];
+    int r;
+
+    r = npy_header_format(m, header);
+    if (r < 0) {
+        snprintf(err, errlen, "cannot describe %s in a .npy header", m->dtype.str);
+        return r;
+    }
+    r = memstore_build(m, hp, header, ret_fd, err, errlen);
+    /* The pool ran dry since the choice (another create, another program): small
+     * pages serve as well, only slower to fault in. */
+    if (hp->kind == HUGEPAGES_POOL && (r == -ENOMEM || r == -ENOSPC)) {
+        r = memstore_build(m, &small, header, ret_fd, err, errlen);
+        if (r == 0) {
+            m->page_size = (uint32_t)small.page_size;
+            return 1;
+        }
+    }
     return r;
 }
 
@@ -173,7 +283,12 @@ bool memstore_published(int fd)
 int memstore_grow(int fd, const struct meta *from, const struct meta *to, char *err,
                   size_t errlen)
 {
+    uint64_t sys = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t page = from->page_size > sys ? from->page_size : 0;
+    uint64_t start = from->offset + from->nbytes, end = to->offset + to->nbytes;
     uint8_t header[NPY_HEADER_LEN];
+    struct statfs fs;
+    bool hugetlb;
     int r;
 
     r = npy_header_format(to, header);
@@ -181,16 +296,24 @@ int memstore_grow(int fd, const struct meta *from, const struct meta *to, char *
         snprintf(err, errlen, "cannot describe %s in a .npy header", to->dtype.str);
         return r;
     }
-    /* Only the new part is allocated; F_SEAL_GROW lets it be, within the size. */
-    r = -posix_fallocate(fd, (off_t)(from->offset + from->nbytes),
-                         (off_t)(to->nbytes - from->nbytes));
-    if (r < 0) {
-        if (r == -ENOSPC || r == -ENOMEM)
-            r = -ENOSPC;
-        snprintf(err, errlen, "not enough memory for %llu more bytes of volatile array: %s",
-                 (unsigned long long)(to->nbytes - from->nbytes), strerror(-r));
-        return r;
+    hugetlb = fstatfs(fd, &fs) == 0 && fs.f_type == HUGETLBFS_MAGIC;
+    /* Only the new part is allocated; F_SEAL_GROW lets it be, within the size. In huge
+     * pages the memfd is whole pages long and the pages up to start's are there. */
+    if (page != 0) {
+        start = memstore_whole(start, page);
+        end = memstore_whole(end, page);
     }
+    if (end > start) {
+        if (page != 0 && !hugetlb)
+            r = memstore_map_write(fd, NULL, 0, start, end - start, true, true, err, errlen);
+        else
+            r = memstore_allocate(fd, start, end - start, hugetlb, err, errlen);
+        if (r < 0)
+            return r;
+    }
+    if (hugetlb)
+        return memstore_map_write(fd, header, sizeof(header), 0, page, false, false, err,
+                                  errlen);
     if (pwrite(fd, header, sizeof(header), 0) != (ssize_t)sizeof(header)) {
         snprintf(err, errlen, "cannot rewrite the .npy header");
         return -EIO;

@@ -35,6 +35,10 @@
  * more of reserving 16 MiB of pages (about 1 ms), so other clients wait at most that
  * long behind one create. Larger ones go to the pool. */
 #define METHODS_INLINE_CREATE_MAX (16ull * 1024 * 1024)
+/* From this size on a volatile array may be large enough for huge pages (no huge
+ * page is smaller than 256 KiB): its create reads the host afresh. */
+#define METHODS_HUGE_READ_MIN (1024ull * 1024)
+#define METHODS_HUGE_READ_NS (1000ull * 1000 * 1000)  /* a reading older than 1 s is stale */
 
 /* A request answered later by thread-pool work. */
 struct methods_job {
@@ -54,6 +58,7 @@ struct methods_job {
                                     * descriptors */
     uint64_t granted;              /* create: bytes memstore_budget_take granted, given
                                     * back when the job is freed */
+    struct hugepages_choice pages; /* create of a volatile array: how its memfd is backed */
     int r;
     char err[METHODS_ERR_MAX];
     struct registry_array *old;    /* create: the array it replaces, referenced, or NULL */
@@ -151,7 +156,8 @@ static void methods_create_work(uv_work_t *req)
     else if (job->meta.persist)
         job->r = store_create(&job->d->store, &job->meta, &job->fd, job->err, sizeof(job->err));
     else
-        job->r = memstore_create(&job->meta, &job->fd, job->err, sizeof(job->err));
+        job->r = memstore_create(&job->meta, &job->pages, &job->fd, job->err,
+                                 sizeof(job->err));
 }
 
 /* The create that replaced old succeeded: remove what is left of old. A persistent
@@ -189,6 +195,38 @@ static int methods_create_start(struct methods_job *job)
     return uv_queue_work(&job->d->loop, &job->req, methods_create_work, methods_create_done);
 }
 
+/* A volatile array was built. When the hugetlb pool had no room for it (seen as it
+ * was chosen, or memstore_create returned 1: the pool ran dry since), say so once
+ * until the pool serves a create again; in the second case charge it at the pages it
+ * got. */
+static void methods_pages_done(struct methods_job *job)
+{
+    struct daemon *d = job->d;
+    struct registry_array *a = job->array;
+    struct quota_cost cost;
+
+    if (job->meta.persist)
+        return;
+    if (job->pages.kind == HUGEPAGES_POOL && job->r == 0) {
+        d->huge_short = false;
+        return;
+    }
+    if (job->r == 1) {
+        a->meta.page_size = job->meta.page_size;
+        cost = quota_cost_of(&a->meta);
+        if (a->quota)
+            quota_recharge(a->quota, a->meta.uid, a->charged, cost);
+        a->charged = cost;
+    } else if (!job->pages.pool_short) {
+        return;
+    }
+    if (!d->huge_short)
+        log_warning(&d->log, "the hugetlb pool has run out: %s and the large volatile arrays "
+                    "after it get %" PRIu32 "-byte pages until it has room again "
+                    "(vm.nr_hugepages)", a->meta.name, a->meta.page_size);
+    d->huge_short = true;
+}
+
 static void methods_create_done(uv_work_t *req, int status)
 {
     struct methods_job *job = req->data;
@@ -216,6 +254,7 @@ static void methods_create_done(uv_work_t *req, int status)
             log_warning(&d->log, "out of memory: cannot serve %s again", a->meta.name);
         methods_error(job->conn, job->msgid, job->r, "%s", job->err);
     } else {
+        methods_pages_done(job);
         log_debug(&d->log, "%s %s %s array %s", job->adopt ? "adopted" : "created",
                   a->meta.persist ? "persistent" : "volatile", a->meta.dtype.str, a->meta.name);
         registry_ready(&d->registry, a, job->fd);
@@ -239,6 +278,22 @@ static void methods_create_done(uv_work_t *req, int status)
 }
 
 static int methods_build(struct methods_job *job, bool overwrite);
+
+/* How a new volatile array of size bytes is backed. A large one reads the host now
+ * (the pool's free pages change with every create); a small one can only be affected
+ * by shmem_enabled=always, read again at most once a second. */
+static struct hugepages_choice methods_pages(struct daemon *d, uint64_t size)
+{
+    uint64_t now = uv_hrtime();
+    bool large = size >= METHODS_HUGE_READ_MIN;
+
+    if (large || d->huge_read_ns == 0 || now - d->huge_read_ns >= METHODS_HUGE_READ_NS) {
+        hugepages_read("", large && d->cfg.huge_pages != HUGEPAGES_NEVER
+                               && d->cfg.huge_pages != HUGEPAGES_THP, &d->huge);
+        d->huge_read_ns = now;
+    }
+    return hugepages_choose(&d->huge, d->cfg.huge_pages, size);
+}
 
 int methods_create(struct conn *c, const struct codec_msg *msg)
 {
@@ -312,6 +367,13 @@ int methods_create(struct conn *c, const struct codec_msg *msg)
                                  " would be larger than 2^62 bytes", p.name, p.max_len);
         }
     }
+    /* The pages are chosen for the data: the room beyond it is a hole until a grow. */
+    m->page_size = 0;
+    job->pages = (struct hugepages_choice){ 0 };
+    if (!m->persist) {
+        job->pages = methods_pages(d, m->offset + m->nbytes);
+        m->page_size = (uint32_t)job->pages.page_size;
+    }
     return methods_build(job, p.overwrite);
 }
 
@@ -381,14 +443,14 @@ static int methods_build(struct methods_job *job, bool overwrite)
         goto fail;
     }
     if (!m->persist) {
-        r = memstore_budget_take(&d->membudget, m->offset + m->nbytes, uv_hrtime(), why,
+        r = memstore_budget_take(&d->membudget, job->pages.size, uv_hrtime(), why,
                                  sizeof(why));
         if (r < 0) {
             log_warning(&d->log, "cannot %s %s: %s", verb, m->name, why);
             snprintf(err, sizeof(err), "%s", why);
             goto fail;
         }
-        job->granted = m->offset + m->nbytes;
+        job->granted = job->pages.size;
     }
     /* The old array keeps its files until the new one is committed over them. */
     if (old) {

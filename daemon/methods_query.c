@@ -15,6 +15,7 @@
 #include "daemon.h"
 #include "growth.h"
 #include "holders.h"
+#include "hugepages.h"
 #include "methods_reply.h"
 #include "ownership.h"
 #include "session.h"
@@ -61,7 +62,9 @@ int methods_list(struct conn *c, const struct codec_msg *msg)
             more = true;
             break;
         }
-        growth_check(daemon_of(c), a);
+        /* What a file nobody can write to showed at the last look still holds. */
+        if (growth_may_change(a))
+            growth_check(daemon_of(c), a);
         page[n++] = &a->meta;
     }
     msgpack_sbuffer_init(&sb);
@@ -82,6 +85,8 @@ static void methods_statvfs(const char *path, uint64_t *ret_capacity, uint64_t *
 int methods_stats(struct conn *c, const struct codec_msg *msg)
 {
     struct daemon *d = daemon_of(c);
+    uint32_t page = (uint32_t)sysconf(_SC_PAGESIZE);
+    struct hugepages_host host;
     struct codec_stats_reply s;
     msgpack_sbuffer sb;
 
@@ -101,11 +106,15 @@ int methods_stats(struct conn *c, const struct codec_msg *msg)
         *(a->meta.persist ? &s.bytes_persistent : &s.bytes_volatile) += bytes;
         s.bytes_grown += a->meta.grown;
         s.arrays_damaged += a->meta.damaged;
+        if (!a->meta.persist && a->meta.page_size > page)
+            s.volatile_huge += a->charged.memory;
     }
     s.arrays_damaged += d->store.ndamaged;
     s.volatile_limit = d->cfg.policy.max_volatile_bytes;
     s.volatile_limit_per_uid = d->cfg.policy.max_volatile_bytes_per_uid;
     s.volatile_reserved = d->quota.memory;
+    hugepages_read("", true, &host);
+    s.huge_page_size = hugepages_size_now(&host, d->cfg.huge_pages);
     s.connections = d->conns.n;
     s.attachments = d->registry.nattached;
     s.watches = d->watches.n;

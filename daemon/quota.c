@@ -42,9 +42,10 @@ struct quota_uid quota_of(const struct quota *q, uint32_t uid)
 
 struct quota_cost quota_cost_of(const struct meta *m)
 {
-    /* A volatile array's memory is its whole memfd, room to grow included: any holder
-     * of a descriptor can touch those pages before a grow. */
-    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    /* A volatile array's memory is its whole memfd, room to grow included (any holder
+     * of a descriptor can touch those pages before a grow), in whole pages of its own
+     * size: huge pages are counted whole, as the kernel takes them. */
+    uint64_t page = m->page_size ? m->page_size : (uint64_t)sysconf(_SC_PAGESIZE);
     uint64_t size = m->offset + (m->persist ? m->nbytes : meta_room_nbytes(m));
     struct quota_cost c = { .bytes = m->nbytes + m->grown };
 

@@ -22,7 +22,8 @@
 struct quota_cost {
     uint64_t bytes;   /* its data bytes, and for a persistent array the blocks a writer
                        * added to its file beyond them (meta.grown) */
-    uint64_t memory;  /* a volatile array's memfd: header and data, in whole pages */
+    uint64_t memory;  /* a volatile array's memfd: header and data, in whole pages of its
+                       * page_size (huge pages when it has them) */
 };
 
 struct quota_uid {

@@ -87,7 +87,11 @@ struct sharr_info {
     uint64_t max_len;                /* volatile: the length the first axis can grow to
                                       * (sharr_grow), fixed at create; persistent: 0 (no
                                       * bound but the daemon's quotas) */
-    uint32_t reserved[30];           /* zero: see "Structs the library fills" above */
+    uint32_t page_size;              /* volatile: bytes of the pages backing it, 4096 or a
+                                      * huge page size (2 MiB on x86-64); its memory is a
+                                      * whole number of them. 0: persistent, or a daemon
+                                      * that does not say */
+    uint32_t reserved[29];           /* zero: see "Structs the library fills" above */
 };
 
 /* What the daemon says of itself (reply to hello). */
@@ -133,7 +137,10 @@ struct sharr_stats {
                                       * for clients that have not read them yet */
     uint64_t requests;               /* requests sharrd has answered since it started (this
                                       * stats request included); 0 from a sharrd before it */
-    uint64_t reserved[10];           /* zero: see "Structs the library fills" above */
+    uint64_t volatile_huge;          /* of volatile_reserved, the memory in huge pages */
+    uint64_t huge_page_size;         /* the huge page size a large volatile array created
+                                      * now would get (sharrd --huge-pages); 0: none */
+    uint64_t reserved[8];            /* zero: see "Structs the library fills" above */
 };
 
 /* Option structs start with their size. Start from the initialiser below (or set

@@ -257,6 +257,16 @@ int codec_parse_reply_stat(const msgpack_object *result, struct meta *out,
  * Columns it does not know are skipped. -EOVERFLOW if the reply holds more than cap. */
 int codec_parse_reply_list(const msgpack_object *result, struct meta *out, size_t cap,
                            size_t *ret_n, bool *ret_more, char *err, size_t errlen);
+/* Called for each array of a list reply, in order, as soon as it is parsed: i is its
+ * place, m the scratch meta it was parsed into (valid until the next call). A negative
+ * return stops the parse and is returned. */
+typedef int codec_list_row_cb(void *arg, size_t i, const struct meta *m);
+/* As codec_parse_reply_list, parsing every array into the one *scratch and handing it
+ * to row at once: a page's arrays are used while they sit in the cache, and the
+ * caller needs no room for a page of metas. */
+int codec_parse_reply_list_each(const msgpack_object *result, struct meta *scratch, size_t cap,
+                                codec_list_row_cb *row, void *arg, size_t *ret_n,
+                                bool *ret_more, char *err, size_t errlen);
 int codec_parse_reply_stats(const msgpack_object *result, struct codec_stats_reply *out,
                             char *err, size_t errlen);
 

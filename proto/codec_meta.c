@@ -55,15 +55,19 @@ static bool codec_meta_packable(const struct meta *m)
 
 /* Bytes of a packed array map besides its name, path and shape entries: the map
  * and key headers, the dtype and order and every number at their widest. */
-#define CODEC_META_FIXED_MAX 240
+#define CODEC_META_FIXED_MAX 272
 
-/* The most bytes codec_put_meta writes for m. */
+/* The most bytes codec_put_meta writes for m: its texts at their longest, so that
+ * nothing of m but ndim is read twice (a list page of 1,024 arrays is memory bound:
+ * each text measured here was a cache miss taken again when packed). */
 static size_t codec_meta_packed_max(const struct meta *m)
 {
-    return CODEC_META_FIXED_MAX + PACK_UINT_MAX * (size_t)m->ndim +
-           strnlen(m->name, sizeof(m->name)) + strnlen(m->path, sizeof(m->path)) +
-           m->dtype.descr_len;
+    return CODEC_META_FIXED_MAX + PACK_UINT_MAX * (size_t)m->ndim + PROTO_NAME_MAX +
+           PROTO_PATH_MAX + m->dtype.descr_len;
 }
+
+/* Bytes a list row usually takes: what a page reserves at once for each row. */
+#define CODEC_META_ROW_GUESS 160
 
 /* Key k of an array map, or nothing in a list row (whose columns name its values). */
 static inline char *codec_put_key(char *p, bool keyed, enum codec_meta_key k)
@@ -133,10 +137,10 @@ static inline char *codec_put_shape(char *p, bool keyed, enum codec_meta_key k, 
     codec_put_str(p, keyed, k, (m)->dtype.descr != NULL ? (m)->dtype.descr : "", \
                   (m)->dtype.descr_len)
 
-/* Whether an array map leaves key k out: grown, damaged, descr and published appear
- * only when they say something (not 0, not false, not ""), so a healthy array's map is
- * no longer than before they existed; a reader takes an absent one as its default. A
- * list row has every column. */
+/* Whether an array map leaves key k out: grown, damaged, descr, published and
+ * page_size appear only when they say something (not 0, not false, no description), so
+ * a healthy array's map is no longer than before they existed; a reader takes an
+ * absent one as its default. A list row's columns are chosen by codec_list_columns. */
 static inline bool codec_meta_omitted(enum codec_meta_key k, const struct meta *m)
 {
     switch (k) {
@@ -148,41 +152,103 @@ static inline bool codec_meta_omitted(enum codec_meta_key k, const struct meta *
         return m->dtype.descr == NULL;
     case CODEC_META_PUBLISHED:
         return !m->published;
+    case CODEC_META_PAGE_SIZE:
+        return m->page_size == 0;
     default:
         return false;
     }
 }
 
-/* m as an array map (keyed) or as a list row of the values alone, in the order of
- * META_FIELDS, at p, which has codec_meta_packed_max(m) bytes of room. Written with
- * pack.h's stores: a list reply holds a thousand of these, and msgpack-c's one write
+/* m as an array map, in the order of META_FIELDS, at p, which has
+ * codec_meta_packed_max(m) bytes of room. Written with pack.h's stores: a list reply
+ * holds a thousand of these (or of codec_put_row's rows), and msgpack-c's one write
  * call per value was most of its cost. */
-static char *codec_put_meta(char *p, const struct meta *m, bool keyed)
+static char *codec_put_meta(char *p, const struct meta *m)
 {
-    if (keyed)
-        p = pack_map(p, CODEC_META_NKEYS - codec_meta_omitted(CODEC_META_GROWN, m) -
-                            codec_meta_omitted(CODEC_META_DAMAGED, m) -
-                            codec_meta_omitted(CODEC_META_DESCR, m) -
-                            codec_meta_omitted(CODEC_META_PUBLISHED, m));
-    else
-        p = pack_array(p, CODEC_META_NKEYS);
+    p = pack_map(p, CODEC_META_NKEYS - codec_meta_omitted(CODEC_META_GROWN, m) -
+                        codec_meta_omitted(CODEC_META_DAMAGED, m) -
+                        codec_meta_omitted(CODEC_META_DESCR, m) -
+                        codec_meta_omitted(CODEC_META_PUBLISHED, m) -
+                        codec_meta_omitted(CODEC_META_PAGE_SIZE, m));
 #define CODEC_META_PUT(id, field, key, kind, required)           \
-    if (!keyed || !codec_meta_omitted(CODEC_META_##id, m))       \
-        p = CODEC_PUT_##kind(p, keyed, CODEC_META_##id, m, field);
+    if (!codec_meta_omitted(CODEC_META_##id, m))                 \
+        p = CODEC_PUT_##kind(p, true, CODEC_META_##id, m, field);
     META_FIELDS(CODEC_META_PUT)
 #undef CODEC_META_PUT
     return p;
 }
 
-/* Append m to the packer's sbuffer, keyed or as a row; 0 or -1 (out of memory). */
-static int codec_pack_meta(msgpack_packer *pk, const struct meta *m, bool keyed)
+_Static_assert(CODEC_META_NKEYS <= 32, "META_FIELDS: a list page's columns are a 32-bit set");
+
+/* Whether m's value under key k is what a reader takes when a list page has no such
+ * column: nbytes always (the shape and dtype give it), the array map's defaults for
+ * the others, never for the required ones. */
+static inline bool codec_meta_at_default(enum codec_meta_key k, const struct meta *m)
+{
+    switch (k) {
+    case CODEC_META_ORDER: return m->order == 'C';
+    case CODEC_META_NBYTES: return true;
+    case CODEC_META_OFFSET: return m->offset == PROTO_DATA_OFFSET;
+    case CODEC_META_PERSIST: return !m->persist;
+    case CODEC_META_PERM: return m->perm == 0;
+    case CODEC_META_UID: return m->uid == 0;
+    case CODEC_META_GID: return m->gid == 0;
+    case CODEC_META_CTIME_NS: return m->ctime_ns == 0;
+    case CODEC_META_NATTACHED: return m->nattached == 0;
+    case CODEC_META_PATH: return m->path[0] == '\0';
+    case CODEC_META_GROWN: return m->grown == 0;
+    case CODEC_META_DAMAGED: return !m->damaged;
+    case CODEC_META_DESCR: return m->dtype.descr == NULL;
+    case CODEC_META_PUBLISHED: return !m->published;
+    case CODEC_META_MAX_LEN: return m->max_len == 0;
+    case CODEC_META_PAGE_SIZE: return m->page_size == 0;
+    default: return false;
+    }
+}
+
+/* The columns of a list page of the n arrays ms (bit k: key k): the required keys,
+ * and each other key some array holds a value other than its default under. A page of
+ * volatile arrays of root sends 6 of the 20, and rows of fewer values are cheaper to
+ * pack, to send, and to scan, unpack and check at the other end. */
+static uint32_t codec_list_columns(const struct meta *const *ms, size_t n)
+{
+    const uint32_t all = (uint32_t)((1ull << CODEC_META_NKEYS) - 1);
+    uint32_t cols = (1u << CODEC_META_NREQUIRED) - 1;
+
+    for (size_t i = 0; i < n && cols != all; i++) {
+        for (unsigned k = CODEC_META_NREQUIRED; k < CODEC_META_NKEYS; k++) {
+            if (!(cols & (1u << k)) && !codec_meta_at_default((enum codec_meta_key)k, ms[i]))
+                cols |= 1u << k;
+        }
+    }
+    return cols;
+}
+
+/* m as a list row of the values of the columns cols (ncols of them), at p, which has
+ * codec_meta_packed_max(m) bytes of room. */
+static char *codec_put_row(char *p, const struct meta *m, uint32_t cols, unsigned ncols)
+{
+    p = pack_array(p, ncols);
+#define CODEC_META_PUT_COLUMN(id, field, key, kind, required) \
+    if (cols & (1u << CODEC_META_##id))                        \
+        p = CODEC_PUT_##kind(p, false, CODEC_META_##id, m, field);
+    META_FIELDS(CODEC_META_PUT_COLUMN)
+#undef CODEC_META_PUT_COLUMN
+    return p;
+}
+
+/* Append m to the packer's sbuffer as an array map, or (cols not 0) as a row of the
+ * ncols columns cols; 0 or -1 (out of memory). */
+static int codec_pack_meta(msgpack_packer *pk, const struct meta *m, uint32_t cols,
+                           unsigned ncols)
 {
     msgpack_sbuffer *out = pk->data;
     char *p = codec_room(out, codec_meta_packed_max(m));
 
     if (p == NULL)
         return -1;
-    out->size += (size_t)(codec_put_meta(p, m, keyed) - p);
+    out->size += (size_t)((cols ? codec_put_row(p, m, cols, ncols) : codec_put_meta(p, m))
+                          - p);
     return 0;
 }
 
@@ -190,7 +256,7 @@ int codec_pack_array_map(msgpack_packer *pk, const struct meta *m)
 {
     if (!codec_meta_packable(m))
         return -EINVAL;
-    return codec_pack_meta(pk, m, true) < 0 ? -ENOMEM : 0;
+    return codec_pack_meta(pk, m, 0, 0) < 0 ? -ENOMEM : 0;
 }
 
 /* Bytes of an attach reply besides the array map: the envelope, the result's map,
@@ -219,7 +285,7 @@ int codec_pack_reply_attached(msgpack_sbuffer *out, uint32_t msgid, const struct
     p = codec_put_response_head(p, msgid);
     p = pack_map(p, 3);
     p = pack_str(p, "array", 5);
-    p = codec_put_meta(p, m, true);
+    p = codec_put_meta(p, m);
     p = pack_str(p, "handle", 6);
     p = pack_uint(p, handle);
     p = pack_str(p, "fd", 2);
@@ -241,7 +307,7 @@ int codec_pack_reply_stat(msgpack_sbuffer *out, uint32_t msgid, const struct met
     p = codec_put_response_head(p, msgid);
     p = pack_map(p, 1);
     p = pack_str(p, "array", 5);
-    p = codec_put_meta(p, m, true);
+    p = codec_put_meta(p, m);
     out->size += (size_t)(p - start);
     return 0;
 }
@@ -251,32 +317,40 @@ int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct met
 {
     size_t mark = out->size;
     msgpack_packer pk;
-    size_t estimate = 64 + CODEC_META_FIXED_MAX; /* the envelope, "more" and the columns */
+    uint32_t cols = 0;
+    unsigned ncols = 0;
     int r = 0;
 
     if (n > 0 && ms == NULL)
         return -EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        if (!codec_meta_packable(ms[i]))
-            return -EINVAL;
-        estimate += codec_meta_packed_max(ms[i]);
+    if (table) {
+        cols = codec_list_columns(ms, n);
+        ncols = (unsigned)__builtin_popcount(cols);
     }
-    /* One allocation for the whole page, not a doubling per few dozen arrays. */
-    if (codec_room(out, estimate) == NULL)
+    /* About one allocation for the whole page, not a doubling per few dozen arrays,
+     * guessed without a pass over the arrays (each row is checked as it is packed). */
+    if (codec_room(out, 64 + CODEC_META_FIXED_MAX + n * CODEC_META_ROW_GUESS) == NULL)
         return -ENOMEM;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     r |= codec_pack_response_head(&pk, msgid);
     r |= msgpack_pack_map(&pk, table ? 3 : 2);
     if (table) {
         r |= codec_pack_cstr(&pk, "columns");
-        r |= msgpack_pack_array(&pk, CODEC_META_NKEYS);
-        for (unsigned k = 0; k < CODEC_META_NKEYS; k++)
-            r |= codec_pack_cstr(&pk, codec_meta_keys[k]);
+        r |= msgpack_pack_array(&pk, ncols);
+        for (unsigned k = 0; k < CODEC_META_NKEYS; k++) {
+            if (cols & (1u << k))
+                r |= codec_pack_cstr(&pk, codec_meta_keys[k]);
+        }
     }
     r |= codec_pack_cstr(&pk, table ? "rows" : "arrays");
     r |= msgpack_pack_array(&pk, n);
-    for (size_t i = 0; i < n; i++)
-        r |= codec_pack_meta(&pk, ms[i], !table);
+    for (size_t i = 0; i < n && r == 0; i++) {
+        if (!codec_meta_packable(ms[i])) {
+            out->size = mark;
+            return -EINVAL;
+        }
+        r |= codec_pack_meta(&pk, ms[i], cols, ncols);
+    }
     r |= codec_pack_cstr(&pk, "more");
     r |= more ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
     return codec_pack_end(out, mark, r);
@@ -410,6 +484,7 @@ static int codec_meta_values(const struct codec_ctx *c, const msgpack_object *co
     out->damaged = false;
     out->published = false;
     out->max_len = 0;
+    out->page_size = 0;
 #define CODEC_META_CHECK(id, field, key, kind, required)                                 \
     if ((r = CODEC_CHECK_##kind(c, key, v[CODEC_META_##id], out, field)) < 0)             \
         return r;
@@ -483,9 +558,27 @@ int codec_parse_reply_stat(const msgpack_object *result, struct meta *out,
 
 /* A list reply in the form asked for by "table": maps ({"arrays": [array map...]}),
  * what a daemon that predates tables sends whatever it was asked. */
+/* Where array i of a page is parsed: out[i], or the one scratch meta when row is set,
+ * which then gets it. */
+struct codec_list_out {
+    struct meta *out;
+    codec_list_row_cb *row;
+    void *arg;
+};
+
+static inline struct meta *codec_list_slot(const struct codec_list_out *o, size_t i)
+{
+    return o->row ? o->out : &o->out[i];
+}
+
+static inline int codec_list_done(const struct codec_list_out *o, size_t i)
+{
+    return o->row ? o->row(o->arg, i, o->out) : 0;
+}
+
 static int codec_parse_reply_list_maps(struct codec_ctx *c, const msgpack_object *result,
-                                       struct meta *out, size_t cap, size_t *ret_n,
-                                       bool *ret_more)
+                                       const struct codec_list_out *o, size_t cap,
+                                       size_t *ret_n, bool *ret_more)
 {
     struct codec_ctx ac = { "list reply: arrays[]", c->err, c->errlen, NULL };
     const msgpack_object_array *arrays;
@@ -495,8 +588,8 @@ static int codec_parse_reply_list_maps(struct codec_ctx *c, const msgpack_object
     if (r < 0)
         return r;
     for (uint32_t i = 0; i < arrays->size; i++) {
-        r = codec_meta(&ac, &arrays->ptr[i], &out[i]);
-        if (r < 0)
+        r = codec_meta(&ac, &arrays->ptr[i], codec_list_slot(o, i));
+        if (r < 0 || (r = codec_list_done(o, i)) < 0)
             return r;
     }
     *ret_n = arrays->size;
@@ -508,8 +601,9 @@ static int codec_parse_reply_list_maps(struct codec_ctx *c, const msgpack_object
  * of each of its "rows" once per page, so that a row carries no keys. Columns this
  * reader does not know are skipped; a missing one takes an array map's default. A
  * reply without "columns" is the older form of maps. */
-int codec_parse_reply_list(const msgpack_object *result, struct meta *out, size_t cap,
-                           size_t *ret_n, bool *ret_more, char *err, size_t errlen)
+static int codec_list_parse(const msgpack_object *result, const struct codec_list_out *o,
+                            size_t cap, size_t *ret_n, bool *ret_more, char *err,
+                            size_t errlen)
 {
     struct codec_ctx c = { "list reply", err, errlen, NULL };
     struct codec_ctx cc = { "list reply: columns", err, errlen, NULL };
@@ -524,7 +618,7 @@ int codec_parse_reply_list(const msgpack_object *result, struct meta *out, size_
         (r = codec_field(&c, result, "arrays", false, &arrays)) < 0)
         return r;
     if (columns == NULL && arrays != NULL)
-        return codec_parse_reply_list_maps(&c, result, out, cap, ret_n, ret_more);
+        return codec_parse_reply_list_maps(&c, result, o, cap, ret_n, ret_more);
     r = codec_page(&c, result, "rows", cap, &rows, &more);
     if (r < 0 || (r = codec_field(&c, result, "columns", true, &columns)) < 0)
         return r;
@@ -541,11 +635,30 @@ int codec_parse_reply_list(const msgpack_object *result, struct meta *out, size_
             return codec_fail(&rc, -EINVAL, "a row must be an array of one value per column");
         for (unsigned k = 0; k < CODEC_META_NKEYS; k++)
             v[k] = pos[k] >= 0 ? &row->via.array.ptr[pos[k]] : NULL;
-        r = codec_meta_values(&rc, v, &out[i]);
-        if (r < 0)
+        r = codec_meta_values(&rc, v, codec_list_slot(o, i));
+        if (r < 0 || (r = codec_list_done(o, i)) < 0)
             return r;
     }
     *ret_n = rows->size;
     *ret_more = more;
     return 0;
+}
+
+int codec_parse_reply_list(const msgpack_object *result, struct meta *out, size_t cap,
+                           size_t *ret_n, bool *ret_more, char *err, size_t errlen)
+{
+    const struct codec_list_out o = { out, NULL, NULL };
+
+    return codec_list_parse(result, &o, cap, ret_n, ret_more, err, errlen);
+}
+
+int codec_parse_reply_list_each(const msgpack_object *result, struct meta *scratch, size_t cap,
+                                codec_list_row_cb *row, void *arg, size_t *ret_n,
+                                bool *ret_more, char *err, size_t errlen)
+{
+    const struct codec_list_out o = { scratch, row, arg };
+
+    if (scratch == NULL || row == NULL)
+        return -EINVAL;
+    return codec_list_parse(result, &o, cap, ret_n, ret_more, err, errlen);
 }

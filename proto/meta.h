@@ -44,6 +44,9 @@ struct meta {
     uint64_t max_len;    /* volatile arrays: the length the first axis can grow to (the
                           * memfd's room, fixed at create); persistent: 0, no bound
                           * but the quotas */
+    uint32_t page_size;  /* volatile arrays: the size of the pages backing the memfd
+                          * (4096, or a huge page size, a multiple of which the memfd's
+                          * size then is); 0 for persistent arrays or when not known */
 };
 
 /* The most bytes a struct meta may take. The daemon keeps one per array and copies,
@@ -81,7 +84,8 @@ _Static_assert(sizeof(struct meta) <= META_SIZE_MAX,
     X(DAMAGED, damaged, "damaged", BOOL, 0)              \
     X(DESCR, descr_len, "descr", DESCR, 0)               \
     X(PUBLISHED, published, "published", BOOL, 0)        \
-    X(MAX_LEN, max_len, "max_len", U64, 0)
+    X(MAX_LEN, max_len, "max_len", U64, 0)               \
+    X(PAGE_SIZE, page_size, "page_size", U32, 0)
 
 /* The axis an array grows along: the first in C order, the last in F order; -1 for a
  * 0-d array, which cannot grow. */

@@ -69,6 +69,8 @@ class ArrayInfo:
     damaged: bool       # persistent: a writer cut the file below its data
     published: bool     # complete and immutable (publish): no r+ any more
     max_len: int        # volatile: the length the first axis can grow to; else 0
+    page_size: int      # volatile: bytes of the pages backing it (4096, or a huge page
+                        # size); 0 for persistent arrays or when the daemon does not say
 
     @classmethod
     def from_c(cls, c, descr=None):
@@ -96,6 +98,7 @@ class ArrayInfo:
             damaged=bool(c.damaged),
             published=bool(c.published),
             max_len=c.max_len,
+            page_size=c.page_size,
         )
         return info
 
@@ -148,6 +151,8 @@ class Stats:
     watches: int                 # connections watching for events
     queued_bytes: int            # replies and events held for clients yet to read them
     requests: int                # requests sharrd answered since it started
+    volatile_huge: int           # of volatile_reserved, the memory in huge pages
+    huge_page_size: int          # huge page size a large new array would get; 0: none
 
     @classmethod
     def from_c(cls, c):

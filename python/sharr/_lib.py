@@ -51,7 +51,8 @@ class Info(ctypes.Structure):
         ("descr_len", ctypes.c_uint32),
         ("published", ctypes.c_int),
         ("max_len", ctypes.c_uint64),
-        ("reserved", ctypes.c_uint32 * 30),
+        ("page_size", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32 * 29),
     ]
 
 
@@ -83,8 +84,9 @@ class Stats(ctypes.Structure):
         ("uptime_ms", ctypes.c_int64),
     ] + [(f, ctypes.c_uint64) for f in (
         "volatile_limit", "volatile_limit_per_uid", "volatile_reserved",
-        "bytes_grown", "arrays_damaged", "watches", "queued_bytes", "requests")] + [
-        ("reserved", ctypes.c_uint64 * 10),
+        "bytes_grown", "arrays_damaged", "watches", "queued_bytes", "requests",
+        "volatile_huge", "huge_page_size")] + [
+        ("reserved", ctypes.c_uint64 * 8),
     ]
 
 

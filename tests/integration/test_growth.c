@@ -1,8 +1,9 @@
 /* test_growth.c — a writer that grows or shrinks a persistent array's file behind the
  * daemon's back (fallocate, ftruncate through its r+ descriptor: the kernel lets it).
  *
- * The daemon notices at stat, list, stats, sync, at a create under a byte quota, at
- * start, and by a sweep while writers hold persistent arrays; it charges the blocks
+ * The daemon notices at stat, sync, at start, and while a process may write to the
+ * file (a writer attached, or one that kept its descriptor, also across a restart) at
+ * list, stats, a create under a byte quota and by a sweep; it charges the blocks
  * beyond the data to the owner, refuses the owner's creates until the file is back
  * within the quota, and reports a file shorter than its data as damaged.
  */
@@ -387,6 +388,73 @@ static void test_growth_through_the_adopters_descriptor_is_charged(void **state)
     assert_true(daemon_sleeps_without_timer(h->daemon));
 }
 
+/* The first entry of a list of every array named name, or fails. */
+static struct sharr_info listed(sharr_t *c, const char *name)
+{
+    struct sharr_info page[8];
+    size_t n = 0;
+    int more = 0;
+    assert_rc(sharr_list(c, NULL, page, 8, &n, &more), 0);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(page[i].name, name) == 0)
+            return page[i];
+    fail_msg("%s is not listed", name);
+    return page[0];
+}
+
+/* list looks again only at the files a process may write to: one cut through a held
+ * r+ descriptor shows at once; one nobody holds keeps what the last look found (only
+ * root, by hand in the store, can change it) until stat or sync looks again. */
+static void test_list_looks_again_only_at_files_a_writer_may_hold(void **state)
+{
+    struct harness *h = *state;
+    const uint64_t shape[1] = { 64 * 1024 };
+    sharr_array_t *held = NULL;
+    struct sharr_info info;
+
+    sharr_t *c = harness_connect(h);
+    assert_rc(create_rc(c, "idle", 64 * 1024, &persist), 0);
+    assert_rc(sharr_stat(c, "idle", &info), 0);
+    /* The creator's connection cached the file open for writing: it goes with it. */
+    sharr_disconnect(c);
+    assert_true(daemon_sleeps_without_timer(h->daemon)); /* nothing left to watch */
+    c = harness_connect(h);
+    assert_rc(sharr_create(c, "held", "|u1", 1, shape, &persist, &held), 0);
+
+    assert_int_equal(truncate(info.path, 4096), 0); /* root, by hand */
+    assert_int_equal(ftruncate(sharr_array_fd(held), 4096), 0);
+    assert_int_equal(listed(c, "held").damaged, 1);
+    assert_int_equal(listed(c, "idle").damaged, 0);
+    assert_rc(sharr_stat(c, "idle", &info), 0);
+    assert_int_equal(info.damaged, 1);
+    assert_int_equal(listed(c, "idle").damaged, 1);
+    assert_rc(sharr_close(held), 0);
+    sharr_disconnect(c);
+}
+
+/* A writer that kept its descriptor across a restart of the daemon is watched by the
+ * new one: list sees it cut the file. */
+static void test_writer_kept_across_a_restart_is_seen_by_list(void **state)
+{
+    struct harness *h = *state;
+    const uint64_t shape[1] = { 64 * 1024 };
+    sharr_array_t *a = NULL;
+
+    sharr_t *c = harness_connect(h);
+    assert_rc(sharr_create(c, "kept", "|u1", 1, shape, &persist, &a), 0);
+    int fd = dup(sharr_array_fd(a));
+    assert_true(fd >= 0);
+    sharr_close(a);
+    sharr_disconnect(c);
+    harness_daemon_restart(h);
+    c = harness_connect(h);
+    assert_int_equal(listed(c, "kept").damaged, 0);
+    assert_int_equal(ftruncate(fd, 4096), 0);
+    assert_int_equal(listed(c, "kept").damaged, 1);
+    close(fd);
+    sharr_disconnect(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,6 +477,10 @@ int main(void)
             test_unlinked_file_grown_through_a_kept_descriptor_is_charged, harness_setup,
             harness_teardown),
         cmocka_unit_test_setup_teardown(test_growth_through_the_adopters_descriptor_is_charged,
+                                        harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_list_looks_again_only_at_files_a_writer_may_hold,
+                                        harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_writer_kept_across_a_restart_is_seen_by_list,
                                         harness_setup, harness_teardown),
     };
     return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));

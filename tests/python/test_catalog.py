@@ -21,6 +21,29 @@ def test_info_describes_an_array(new_name):
     assert a._sharr.info.ctime_ns == i.ctime_ns
 
 
+def _small_array_page_size():
+    """The page size sharrd gives a small volatile array: whole huge pages only where
+    shmem_enabled=always (or force) makes the kernel give them to every memfd."""
+    thp = "/sys/kernel/mm/transparent_hugepage/"
+    try:
+        with open(thp + "shmem_enabled") as f:
+            mode = f.read()
+        with open(thp + "hpage_pmd_size") as f:
+            pmd = int(f.read())
+    except OSError:
+        return os.sysconf("SC_PAGESIZE")
+    return pmd if "[always]" in mode or "[force]" in mode else os.sysconf("SC_PAGESIZE")
+
+
+def test_info_reports_the_page_size_of_volatile_arrays_only(new_name):
+    v, p = new_name("v"), new_name("p")
+    sharr.create(v, 10, np.float32)
+    sharr.create(p, 10, np.float32, persist=True)
+    assert sharr.info(v).page_size == _small_array_page_size()
+    assert sharr.info(p).page_size == 0
+    assert {i.name: i.page_size for i in sharr.list()}[v] == _small_array_page_size()
+
+
 def test_default_permission_is_owner_only(new_name):
     name = new_name()
     sharr.create(name, 1)

@@ -153,6 +153,7 @@ void sample_meta(struct meta *m, const char *name)
     m->damaged = true;
     m->published = false;
     m->max_len = 0;
+    m->page_size = 2u << 20;
 }
 
 void assert_meta_equal(const struct meta *a, const struct meta *b)
@@ -177,6 +178,7 @@ void assert_meta_equal(const struct meta *a, const struct meta *b)
     assert_int_equal(a->damaged, b->damaged);
     assert_int_equal(a->published, b->published);
     assert_int_equal(a->max_len, b->max_len);
+    assert_int_equal(a->page_size, b->page_size);
     assert_int_equal(a->dtype.descr_len, b->dtype.descr_len);
     assert_true((a->dtype.descr == NULL) == (b->dtype.descr == NULL));
     if (a->dtype.descr != NULL)

@@ -113,6 +113,63 @@ static void test_codec_list_reply_round_trips_and_respects_cap(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* The column names of a list reply, joined by spaces into out. */
+static void list_columns(const msgpack_object *result, char *out, size_t len)
+{
+    out[0] = '\0';
+    for (uint32_t i = 0; i < result->via.map.size; i++) {
+        const msgpack_object_kv *kv = &result->via.map.ptr[i];
+        if (kv->key.via.str.size != 7 || memcmp(kv->key.via.str.ptr, "columns", 7) != 0)
+            continue;
+        for (uint32_t j = 0; j < kv->val.via.array.size; j++) {
+            const msgpack_object_str *c = &kv->val.via.array.ptr[j].via.str;
+            snprintf(out + strlen(out), len - strlen(out), "%s%.*s", j ? " " : "",
+                     (int)c->size, c->ptr);
+        }
+    }
+}
+
+/* A list page names only the columns some row holds other than its default (never
+ * nbytes, which shape and dtype give): rows of fewer values, read back the same. */
+static void test_codec_list_page_leaves_out_columns_at_their_defaults(void **state)
+{
+    struct wire *w = *state;
+    struct meta rows[2], back[2];
+    const struct meta *ptrs[2] = { &rows[0], &rows[1] };
+    struct codec_msg msg;
+    msgpack_sbuffer sb;
+    char cols[512], err[256];
+    size_t n = 0;
+    bool more = true;
+
+    for (int i = 0; i < 2; i++) {
+        sample_meta(&rows[i], i ? "b" : "a");
+        rows[i].persist = false;
+        rows[i].path[0] = '\0';
+        rows[i].grown = 0;
+        rows[i].damaged = false;
+        rows[i].nattached = 0;
+        rows[i].order = 'C';
+        rows[i].uid = rows[i].gid = 0;
+        rows[i].page_size = 4096;
+    }
+    for (int round = 0; round < 2; round++) {
+        msgpack_sbuffer_init(&sb);
+        assert_int_equal(codec_pack_reply_list(&sb, 6, ptrs, 2, false, true), 0);
+        wire_msg(w, &sb, CODEC_RESPONSE, 6, &msg);
+        list_columns(msg.result, cols, sizeof(cols));
+        assert_string_equal(cols, round ? "name dtype shape perm ctime_ns nattached page_size"
+                                        : "name dtype shape perm ctime_ns page_size");
+        assert_int_equal(codec_parse_reply_list(msg.result, back, 2, &n, &more, err,
+                                                sizeof(err)), 0);
+        assert_int_equal(n, 2);
+        assert_meta_equal(&back[0], &rows[0]);
+        assert_meta_equal(&back[1], &rows[1]);
+        msgpack_sbuffer_destroy(&sb);
+        rows[1].nattached = 2; /* one row that says something keeps the column */
+    }
+}
+
 /* A peer may send the columns in any order and columns this reader does not know;
  * a column left out takes an array map's default, and a row must fill every column. */
 static void test_codec_list_reply_rows_are_read_by_column_name(void **state)
@@ -229,9 +286,9 @@ static void test_codec_array_map_holds_exactly_the_records_fields(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
-/* A healthy array's map leaves grown and damaged out (0 and false say nothing), and
- * descr for a dtype that is no record, and keeps every other field; it reads back with
- * them at their defaults. */
+/* A healthy array's map leaves grown and damaged out (0 and false say nothing), descr
+ * for a dtype that is no record and page_size when not known (a persistent array), and
+ * keeps every other field; it reads back with them at their defaults. */
 static void test_codec_array_map_leaves_out_grown_and_damaged_at_their_defaults(void **state)
 {
     struct wire *w = *state;
@@ -247,6 +304,7 @@ static void test_codec_array_map_leaves_out_grown_and_damaged_at_their_defaults(
     in.meta.grown = 0;
     in.meta.damaged = false;
     in.meta.published = false;
+    in.meta.page_size = 0;
     msgpack_sbuffer_init(&sb);
     assert_int_equal(codec_pack_reply_attach(&sb, 9, &in), 0);
     wire_msg(w, &sb, CODEC_RESPONSE, 9, &msg);
@@ -255,10 +313,11 @@ static void test_codec_array_map_leaves_out_grown_and_damaged_at_their_defaults(
     assert_false(map_has(array, "damaged"));
     assert_false(map_has(array, "descr"));
     assert_false(map_has(array, "published"));
+    assert_false(map_has(array, "page_size"));
 #define COUNT(id, field, key, kind, required) n++;
     META_FIELDS(COUNT)
 #undef COUNT
-    assert_int_equal(array->via.map.size, n - 4);
+    assert_int_equal(array->via.map.size, n - 5);
     assert_int_equal(codec_parse_reply_attach(msg.result, &out, &has_fd, err, sizeof(err)), 0);
     assert_meta_equal(&out.meta, &in.meta);
     msgpack_sbuffer_destroy(&sb);
@@ -380,6 +439,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_codec_stat_reply_round_trips, wire_setup,
                                         wire_teardown),
         cmocka_unit_test_setup_teardown(test_codec_list_reply_round_trips_and_respects_cap,
+                                        wire_setup, wire_teardown),
+        cmocka_unit_test_setup_teardown(test_codec_list_page_leaves_out_columns_at_their_defaults,
                                         wire_setup, wire_teardown),
         cmocka_unit_test_setup_teardown(test_codec_list_reply_rows_are_read_by_column_name,
                                         wire_setup, wire_teardown),

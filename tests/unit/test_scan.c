@@ -119,6 +119,42 @@ static void test_scan_every_prefix_needs_more(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* A list page's shape: an array of rows of short values (fixints, nil, booleans,
+ * short strings), which the scan reads without classifying one by one; rows close
+ * and the page goes on. Every prefix needs more; one byte less room than the whole
+ * is too big as soon as the owed elements say so. */
+static void test_scan_rows_of_short_values_end_exactly(void **state)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    size_t len;
+
+    (void)state;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 3);
+    for (int row = 0; row < 3; row++) {
+        msgpack_pack_array(&pk, 6);
+        msgpack_pack_str_with_body(&pk, "a00012", 6);
+        msgpack_pack_uint32(&pk, (uint32_t)row);
+        msgpack_pack_nil(&pk);
+        msgpack_pack_true(&pk);
+        msgpack_pack_array(&pk, 1); /* a row with a nested short array */
+        msgpack_pack_int32(&pk, -3);
+        msgpack_pack_str_with_body(&pk, "", 0);
+    }
+    for (size_t cut = 0; cut < sb.size; cut++)
+        assert_int_equal(scan_copy(sb.data, cut, sb.size, 8, &len), 0);
+    assert_int_equal(scan_copy(sb.data, sb.size, sb.size, 8, &len), 1);
+    assert_int_equal(len, sb.size);
+    assert_int_equal(scan_copy(sb.data, sb.size, sb.size - 1, 8, &len), -E2BIG);
+    /* Two objects back to back: the first ends where it ends. */
+    msgpack_pack_uint32(&pk, 7);
+    assert_int_equal(scan_copy(sb.data, sb.size, sb.size, 8, &len), 1);
+    assert_int_equal(len, sb.size - 1);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 static void test_scan_rejects_0xc1_anywhere(void **state)
 {
     const uint8_t top[] = { 0xc1 };
@@ -316,6 +352,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scan_finds_end_of_each_type),
         cmocka_unit_test(test_scan_every_prefix_needs_more),
+        cmocka_unit_test(test_scan_rows_of_short_values_end_exactly),
         cmocka_unit_test(test_scan_rejects_0xc1_anywhere),
         cmocka_unit_test(test_scan_rejects_huge_headers_from_header_alone),
         cmocka_unit_test(test_scan_object_of_exactly_max_len_fits),
