@@ -5,7 +5,8 @@
  * quota is charged for the new size before the work starts (a grant, as a create's),
  * then the thread pool allocates the new part and rewrites the .npy header
  * (memstore_grow, store_grow); grow_apply, on the loop, is the one place the array's
- * shape changes. One grow of an array runs at a time.
+ * shape changes, and growth_check then measures the file anew (blocks a writer had
+ * allocated beyond the old data may now be data). One grow of an array runs at a time.
  */
 #include "methods_grow.h"
 
@@ -42,6 +43,7 @@ static void grow_apply(struct daemon *d, struct registry_array *a, const struct 
     memcpy(a->meta.shape, to->shape, sizeof(a->meta.shape));
     a->meta.nbytes = to->nbytes;
     genpage_bump(&d->gens, a->meta.name);
+    a->meta.grown = to->grown; /* as charged; growth_check measures it next */
     if (a->named)
         watch_emit(&d->watches, EVENT_RESIZED, a);
 }
@@ -70,11 +72,13 @@ static void grow_done(uv_work_t *req, int status)
         if (a->quota)
             quota_recharge(a->quota, a->meta.uid, a->charged, job->was);
         a->charged = job->was;
+        growth_check(job->d, a); /* a failed fallocate may leave blocks behind */
         log_warning(&job->d->log, "cannot grow %s: %s", a->meta.name, job->err);
         if (!job->conn->closing)
             methods_error(job->conn, job->msgid, job->r, "%s", job->err);
     } else {
         grow_apply(job->d, a, &job->to);
+        growth_check(job->d, a);
         if (!job->conn->closing)
             methods_stat_reply(job->conn, job->msgid, a);
     }
@@ -124,8 +128,12 @@ static int grow_check(const struct registry_array *a, const struct access_peer *
                  m->max_len, axis);
         return -EFBIG;
     }
+    /* Blocks a writer allocated beyond the data (grown) become data as the file grows
+     * over them: the grow is charged its size, and growth_check measures what is left
+     * beyond once it is done. */
     *to = *m;
     to->shape[axis] = len;
+    to->grown = 0;
     if (shape_nbytes(to->ndim, to->shape, to->dtype.itemsize, &to->nbytes) < 0) {
         snprintf(err, errlen, "%s would be larger than 2^62 bytes", m->name);
         return -EOVERFLOW;

@@ -6,12 +6,13 @@ results), close() and pickling by name. Mapping and release live in _attachment.
 the pickle format in _pickle.py.
 """
 
+import errno
 import operator
 import pwd
 
 import numpy as np
 
-from . import _attachment, _convert, _dask, _lib, _pickle, _produce
+from . import _attachment, _catalog, _convert, _dask, _lib, _pickle, _produce
 from ._info import record_descr
 
 _MODES = {
@@ -329,8 +330,15 @@ class memmap(np.memmap):
         """sharr.publish of this array's name: complete and immutable from now on
         (see sharr.publish); returns its ArrayInfo. This mapping keeps writing, as
         any mapping writable before the publish: publish when the writing is done
-        (and flush() first if a persistent array's data must be on disk)."""
+        (and flush() first if a persistent array's data must be on disk).
+        FileNotFoundError when this array was unlinked and its name now names another
+        array (sharr.publish goes by name; this checks the creation time first, so
+        only a replacement in between that check and the publish escapes it)."""
         att = self._attachment("publish")
+        if _catalog.info(att.name, socket=att.socket).ctime_ns != att.ctime_ns:
+            raise FileNotFoundError(errno.ENOENT, f"{att.name} was unlinked and its name "
+                                    "now names another array: publish that one through "
+                                    "its own mapping or sharr.publish", att.name)
         return _produce.publish(att.name, socket=att.socket)
 
     def refresh(self):

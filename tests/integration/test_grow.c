@@ -199,6 +199,35 @@ static void test_room_to_grow_counts_against_the_memory_limits(void **state)
     sharr_disconnect(c);
 }
 
+/* Blocks a writer allocated beyond a persistent array's data (meta.grown) that a grow
+ * then covers are the array's data: the grow is charged the new size, not the new size
+ * and the old excess, and its reply and the stats say nothing is grown beyond. */
+static void test_grow_into_blocks_a_writer_allocated_charges_them_once(void **state)
+{
+    struct harness *h = *state;
+    const char *const flags[] = { "--max-bytes", "1536K", NULL };
+    launch_daemon(h, flags, 0);
+    sharr_t *c = harness_connect(h);
+    const uint64_t shape[1] = { 2048 };
+    struct sharr_create_opts co = { .size = sizeof(co), .persist = 1 };
+    sharr_array_t *a = NULL;
+    assert_rc(sharr_create(c, "held", "|u1", 1, shape, &co, &a), 0);
+    int fd = open(sharr_array_info(a)->path, O_RDWR | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(posix_fallocate(fd, 0, 4096 + 2048 + (1 << 20)), 0);
+    close(fd);
+    struct sharr_info info;
+    assert_rc(sharr_stat(c, "held", &info), 0);
+    assert_true(info.grown >= 1 << 20);
+    /* 1 MiB of data in the blocks the file has already: within the 1.5 MiB. */
+    assert_rc(sharr_grow(c, "held", 1 << 20, &info), 0);
+    assert_int_equal(info.nbytes, 1 << 20);
+    assert_int_equal(info.grown, 0);
+    assert_int_equal(harness_stats(c).bytes, 1 << 20);
+    assert_rc(sharr_close(a), 0);
+    sharr_disconnect(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +243,9 @@ int main(void)
                                         harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_room_to_grow_counts_against_the_memory_limits,
                                         harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_grow_into_blocks_a_writer_allocated_charges_them_once, harness_setup,
+            harness_teardown),
     };
     return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -78,6 +78,27 @@ def test_an_open_for_a_published_array_that_is_not_published_yet(new_name):
     assert sharr.open(name, "r", published=True).shape == (4,)
 
 
+def test_publish_of_an_array_whose_name_now_names_another_publishes_neither(new_name):
+    # publish() goes by name: the array this mapping shows, unlinked and its name
+    # taken by a half-written array, must not publish the newcomer to the consumers
+    # waiting for that name.
+    name = new_name()
+    old = sharr.create(name, 4, np.int8)
+    sharr.unlink(name)
+    new = sharr.create(name, 4, np.int8)
+    with pytest.raises(FileNotFoundError, match="another array"):
+        old.publish()
+    assert not sharr.info(name).published
+    with pytest.raises(BlockingIOError, match="not published"):
+        sharr.memmap(name, mode="r", published=True)
+    # overwritten in place (w+) the same holds; the newcomer's own mapping publishes it
+    newer = sharr.memmap(name, dtype=np.int8, mode="w+", shape=4)
+    with pytest.raises(FileNotFoundError, match="another array"):
+        new.publish()
+    assert not sharr.info(name).published
+    assert newer.publish().published
+
+
 def test_pickle_of_a_writable_array_after_publish_unpickles_read_only(new_name):
     name = new_name()
     a = sharr.memmap(name, dtype=np.int16, mode="w+", shape=6)
