@@ -53,7 +53,7 @@ installed=
 kept=()
 # The state a run killed before its cleanup leaves for the next: "installed" once
 # apt-get may have installed something, "daemon PID" while sharrd runs, "kept DIR MODE
-# UID GID" for each directory to put back after the purge.
+# UID GID" for each directory to put back after the purge, "tmp DIR" its scratch space.
 note() { echo "$*" >>"$state"; }
 restore() { local k d mode uid gid
   for k in "${kept[@]}"; do read -r d mode uid gid <<<"$k"
@@ -80,6 +80,60 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+
+# One run at a time on this machine, from whichever checkout (the lock is the state
+# file; one removed by the run before is taken afresh), held from the start so that a
+# killed run is undone before anything else.
+while :; do
+  exec 9>>"$state"
+  flock 9
+  [ "$(stat -L -c %i /proc/self/fd/9)" = "$(stat -c %i "$state" 2>/dev/null)" ] && break
+done
+locked=yes
+if [ -s "$state" ]; then
+  echo "recovering from a run that was killed before it cleaned up ($state):" >&2
+  cat "$state" >&2
+  while read -r what a b c d; do
+    case $what in
+      daemon) stop_daemon "$a" ;;
+      installed) installed=yes ;;
+      kept) kept+=("$a $b $c $d") ;;
+      tmp) [[ $a == "$(dirname "$tmp")"/tmp.* ]] && rm -rf "$a" ;;
+    esac
+  done <"$state"
+  if [ -n "$installed" ] && ! purge; then
+    cat "$tmp/purge.log" >&2
+    echo "could not purge the packages that run installed: purge ${pkgs[*]} by hand" \
+         "(dpkg --configure -a first if dpkg was interrupted), then remove $state" >&2
+    installed='' kept=() locked=''
+    exit 1
+  fi
+  installed=
+  restore
+  kept=()
+  : >"$state"
+fi
+note "tmp $tmp"
+
+# A root sharrd started with its defaults leaves /run/sharr and /var/lib/sharr: when
+# empty they are put back as found after the purge (which removes them), else stop.
+for d in /run/sharr /var/lib/sharr; do
+  [ -e "$d" ] || continue
+  [ -d "$d" ] && [ -z "$(ls -A "$d")" ] || { echo "$d is in use here; this test would remove it" >&2; kept=(); exit 1; }
+  kept+=("$d $(stat -c '%a %u %g' "$d")")
+done
+unkept() { local line k skip
+  while IFS= read -r line; do skip=
+    for k in "${kept[@]}"; do [ "$line" = "file: ${k%% *}" ] && skip=1; done
+    [ -n "$skip" ] || [ -z "$line" ] || echo "$line"; done; }
+before=$(leftovers | unkept)
+if [ -n "$before" ]; then
+  echo "sharr is already installed here; this test would remove it, so it stops:" >&2
+  echo "$before" >&2
+  kept=()
+  exit 1
+fi
+for k in "${kept[@]}"; do note "kept $k"; done
 
 # The packages, from a copy of the tree's files (git's, or all but build trees).
 mkdir -p "$tmp/src"
@@ -129,56 +183,6 @@ for p in "${pkgs[@]}"; do
   upgrade_debs+=("$(echo "$tmp/upgrade/${p}_${upgrade_version}_"*.deb)")
 done
 
-# From here on this run changes the machine: one run at a time (the lock is the
-# state file; one removed by the run before is taken afresh).
-while :; do
-  exec 9>>"$state"
-  flock 9
-  [ "$(stat -L -c %i /proc/self/fd/9)" = "$(stat -c %i "$state" 2>/dev/null)" ] && break
-done
-locked=yes
-if [ -s "$state" ]; then
-  echo "recovering from a run that was killed before it cleaned up ($state):" >&2
-  cat "$state" >&2
-  while read -r what a b c d; do
-    case $what in
-      daemon) stop_daemon "$a" ;;
-      installed) installed=yes ;;
-      kept) kept+=("$a $b $c $d") ;;
-    esac
-  done <"$state"
-  if [ -n "$installed" ] && ! purge; then
-    cat "$tmp/purge.log" >&2
-    echo "could not purge the packages that run installed: purge ${pkgs[*]} by hand" \
-         "(dpkg --configure -a first if dpkg was interrupted), then remove $state" >&2
-    installed='' kept=() locked=''
-    exit 1
-  fi
-  installed=
-  restore
-  : >"$state"
-fi
-
-# A root sharrd started with its defaults leaves /run/sharr and /var/lib/sharr: when
-# empty they are put back as found after the purge (which removes them), else stop.
-for d in /run/sharr /var/lib/sharr; do
-  [ -e "$d" ] || continue
-  [ -d "$d" ] && [ -z "$(ls -A "$d")" ] || { echo "$d is in use here; this test would remove it" >&2; kept=(); exit 1; }
-  kept+=("$d $(stat -c '%a %u %g' "$d")")
-done
-unkept() { local line k skip
-  while IFS= read -r line; do skip=
-    for k in "${kept[@]}"; do [ "$line" = "file: ${k%% *}" ] && skip=1; done
-    [ -n "$skip" ] || [ -z "$line" ] || echo "$line"; done; }
-before=$(leftovers | unkept)
-if [ -n "$before" ]; then
-  echo "sharr is already installed here; this test would remove it, so it stops:" >&2
-  echo "$before" >&2
-  kept=()
-  exit 1
-fi
-for k in "${kept[@]}"; do note "kept $k"; done
-
 install_debs() {
   installed=yes
   note installed
@@ -208,8 +212,10 @@ start_daemon() {
   exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
   user=$(sed -n 's/^User=//p' "$unit") group=$(sed -n 's/^Group=//p' "$unit")
   [ "${exec_start%% *}" = /usr/sbin/sharrd ] || { echo "ExecStart is $exec_start" >&2; exit 1; }
+  # Not holding the lock (fd 9), which a daemon outliving a killed run would keep
+  # from the next run that is to stop it.
   # shellcheck disable=SC2086 # ExecStart is a word list, as systemd splits it
-  setpriv --reuid="$user" --regid="$group" --init-groups -- $exec_start 2>"$tmp/sharrd.log" &
+  setpriv --reuid="$user" --regid="$group" --init-groups -- $exec_start 2>"$tmp/sharrd.log" 9>&- &
   daemon_pid=$!
   note "daemon $daemon_pid"
   for _ in $(seq 1 200); do [ -S "$sock" ] && break; sleep 0.05; done
