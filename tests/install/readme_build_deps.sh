@@ -20,13 +20,11 @@ build_deps=$(sed -n '/^Build-Depends:/,/^[A-Z]/p' "$src/debian/control" | grep -
   sed -e 's/(.*)//' -e 's/\[.*\]//' -e 's/[[:space:]]//g' | grep -v '^$')
 missing=()
 for dep in build-essential $build_deps; do
+  # dep itself, and the packages that provide it
+  providers=$(printf '%s\n' "$dep"; apt-cache showpkg "$dep" |
+    sed -n '/^Reverse Provides:/,$p' | sed -n '2,$s/ .*//p')
   found=
-  for p in "${listed[@]}"; do
-    if [ "$p" = "$dep" ] ||
-       apt-cache showpkg "$dep" | sed -n '/^Reverse Provides:/,$p' | grep -q "^$p "; then
-      found=1; break
-    fi
-  done
+  for p in "${listed[@]}"; do grep -qx -- "$p" <<<"$providers" && { found=1; break; }; done
   [ -n "$found" ] || missing+=("$dep")
 done
 if [ ${#missing[@]} -gt 0 ]; then
