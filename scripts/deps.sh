@@ -8,7 +8,8 @@
 # Boost into this C project. So only the C runtime library, libmsgpackc2, is
 # installed; when libmsgpack-dev is not installed, its package file of the same
 # version is downloaded (not installed) into ${XDG_CACHE_HOME:-~/.cache}/sharr/,
-# checked, and only its headers are unpacked; the option printed,
+# checked, and only its headers are unpacked (again, from the kept package file, if a
+# later run finds one missing or of another size than the package's); the option printed,
 # -DSHARR_MSGPACK_HEADERS=DIR, points CMake at them (cmake/msgpack.cmake).
 set -euo pipefail
 
@@ -39,27 +40,49 @@ fi
 installed libmsgpack-dev && exit 0
 version=$(dpkg-query -W -f='${Version}' libmsgpackc2)
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/sharr"
-headers="$cache/libmsgpack-dev_$version/include"
-if [ ! -f "$headers/msgpack.h" ]; then
+dir="$cache/libmsgpack-dev_$version"
+headers="$dir/include"
+# The package file kept in the cache, if it is libmsgpack-dev $version and whole.
+cached_deb() {
+  local deb
+  deb=$(echo "$dir"/libmsgpack-dev_*.deb)
+  [ -f "$deb" ] && [ "$(dpkg-deb --field "$deb" Package 2>/dev/null)" = libmsgpack-dev ] &&
+    [ "$(dpkg-deb --field "$deb" Version 2>/dev/null)" = "$version" ] &&
+    dpkg-deb -c "$deb" >/dev/null 2>&1 && echo "$deb"
+}
+# The cached headers are every header of package file $1, at its size.
+headers_complete() {
+  dpkg-deb -c "$1" | awk '$1 ~ /^-/ && $6 ~ /^\.\/usr\/include\// { print $3, substr($6, 15) }' |
+    while read -r size path; do [ "$(stat -c %s "$headers/$path" 2>/dev/null)" = "$size" ] || exit 1; done
+}
+if ! deb=$(cached_deb) || ! headers_complete "$deb"; then
   mkdir -p "$cache"
   work=$(mktemp -d "$cache/download.XXXXXX")
   trap 'rm -rf "$work"' EXIT
-  echo "deps: downloading libmsgpack-dev $version for its headers (not installing it)" >&2
-  if ! (cd "$work" && apt-get download -q "libmsgpack-dev=$version" >&2); then
-    as_root apt-get update -qq
-    (cd "$work" && apt-get download -q "libmsgpack-dev=$version" >&2)
+  if ! deb=$(cached_deb); then
+    echo "deps: downloading libmsgpack-dev $version for its headers (not installing it)" >&2
+    if ! (cd "$work" && apt-get download -q "libmsgpack-dev=$version" >&2); then
+      as_root apt-get update -qq
+      (cd "$work" && apt-get download -q "libmsgpack-dev=$version" >&2)
+    fi
+    deb=$(echo "$work"/libmsgpack-dev_*.deb)
+    [ -f "$deb" ] || { echo "deps: apt-get download left no libmsgpack-dev package" >&2; exit 1; }
+    [ "$(dpkg-deb --field "$deb" Package)" = libmsgpack-dev ] &&
+      [ "$(dpkg-deb --field "$deb" Version)" = "$version" ] ||
+      { echo "deps: $deb is not libmsgpack-dev $version:" >&2; dpkg-deb --info "$deb" >&2; exit 1; }
+  else
+    echo "deps: the headers in $headers are damaged; unpacking them again" >&2
   fi
-  deb=("$work"/libmsgpack-dev_*.deb)
-  [ -f "${deb[0]}" ] || { echo "deps: apt-get download left no libmsgpack-dev package" >&2; exit 1; }
-  [ "$(dpkg-deb --field "${deb[0]}" Package)" = libmsgpack-dev ] &&
-    [ "$(dpkg-deb --field "${deb[0]}" Version)" = "$version" ] ||
-    { echo "deps: ${deb[0]} is not libmsgpack-dev $version:" >&2; dpkg-deb --info "${deb[0]}" >&2; exit 1; }
-  dpkg-deb -x "${deb[0]}" "$work/root"
-  [ -f "$work/root/usr/include/msgpack.h" ] || { echo "deps: ${deb[0]} holds no msgpack.h" >&2; exit 1; }
-  # Only the headers: the package's pkg-config and CMake files name /usr.
-  rm -rf "$(dirname "$headers")"
-  mkdir -p "$(dirname "$headers")"
+  dpkg-deb -x "$deb" "$work/root"
+  [ -f "$work/root/usr/include/msgpack.h" ] || { echo "deps: $deb holds no msgpack.h" >&2; exit 1; }
+  # Only the headers: the package's pkg-config and CMake files name /usr. The package
+  # file is kept beside them, to check them against on every run.
+  rm -rf "$headers"
+  mkdir -p "$dir"
   mv "$work/root/usr/include" "$headers"
-  mv "${deb[0]}" "$(dirname "$headers")/"
+  if [ "$(dirname "$deb")" = "$work" ]; then
+    rm -f "$dir"/libmsgpack-dev_*.deb
+    mv "$deb" "$dir/"
+  fi
 fi
 echo "-DSHARR_MSGPACK_HEADERS=$headers"
