@@ -9,7 +9,7 @@
 
 #include "client.h"
 #include "codec.h"
-#include "limits.h"
+#include "proto_limits.h"
 #include "perm.h"
 
 static int adopt_pack(msgpack_sbuffer *out, uint32_t msgid, const void *params)

@@ -21,7 +21,7 @@
 #include "client.h"
 #include "codec.h"
 #include "dtype.h"
-#include "limits.h"
+#include "proto_limits.h"
 #include "name.h"
 #include "perm.h"
 #include "shape.h"

@@ -17,7 +17,7 @@
 #include "attcache.h"
 #include "conn.h"
 #include "decoder.h"
-#include "limits.h"
+#include "proto_limits.h"
 
 #define CALL_SEND_TRIES 2         /* a request whose send failed goes once more */
 

@@ -11,7 +11,7 @@
 
 #include "client.h"
 #include "codec.h"
-#include "limits.h"
+#include "proto_limits.h"
 #include "perm.h"
 
 /* A page of sharr_list: each array parsed into scratch is copied into out[] at once. */

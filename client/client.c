@@ -22,7 +22,7 @@
 #include "conn.h"
 #include "decoder.h"
 #include "gens.h"
-#include "limits.h"
+#include "proto_limits.h"
 #include "ring.h"
 #include "sockpath.h"
 

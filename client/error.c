@@ -12,7 +12,7 @@
 
 #include "client.h"
 #include "errcode.h"
-#include "limits.h"
+#include "proto_limits.h"
 #include "name.h"
 
 #define ERROR_MESSAGE_MAX 512

@@ -15,7 +15,7 @@
 #include "codec.h"
 #include "decoder.h"
 #include "fdio.h"
-#include "limits.h"
+#include "proto_limits.h"
 #include "link.h"
 
 #define LINK_DIAL_FIRST_DELAY_MS 62

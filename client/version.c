@@ -4,7 +4,7 @@
 #include <stdint.h>
 
 #include "client.h"
-#include "limits.h"
+#include "proto_limits.h"
 
 const char *sharr_version(void)
 {

@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "hugepages.h"
-#include "limits.h"
+#include "proto_limits.h"
 #include "log.h"
 #include "memlimit.h"
 #include "policy.h"

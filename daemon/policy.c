@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "proto_limits.h"
 
 void policy_defaults(struct policy *p)
 {

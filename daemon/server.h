@@ -13,7 +13,7 @@
 #include <uv.h>
 
 #include "access.h"
-#include "limits.h"
+#include "proto_limits.h"
 #include "log.h"
 #include "ratelog.h"
 

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "event.h"
-#include "limits.h"
+#include "proto_limits.h"
 #include "meta.h"
 #include "policy.h"
 

@@ -19,7 +19,7 @@
 
 #include <msgpack.h>
 
-#include "limits.h"
+#include "proto_limits.h"
 #include "meta.h"
 #include "stats.h"
 

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "proto_limits.h"
 
 struct dtype {
     char str[PROTO_DTYPE_MAX + 1]; /* canonical typestr: "<f4", "|u1", "|b1", "|S10";

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "dtype.h"
-#include "limits.h"
+#include "proto_limits.h"
 
 enum meta_mode {
     META_MODE_R = 0,     /* read only: O_RDONLY, PROT_READ, MAP_SHARED */

@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "limits.h"
+#include "proto_limits.h"
 
 static bool name_char_ok(unsigned char c)
 {

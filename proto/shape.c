@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <stddef.h>
 
-#include "limits.h"
+#include "proto_limits.h"
 
 int shape_nbytes(uint32_t ndim, const uint64_t *shape, uint64_t itemsize,
                  uint64_t *ret_nbytes)

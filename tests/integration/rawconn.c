@@ -20,7 +20,7 @@
 #include <cmocka.h>
 
 #include "codec.h"
-#include "limits.h"
+#include "proto_limits.h"
 #include "scan.h"
 
 #define RAWCONN_WAIT_MS 20000

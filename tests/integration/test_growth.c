@@ -19,7 +19,7 @@
 #include "asuser.h"
 #include "launch.h"
 #include "testskip.h"
-#include "limits.h"
+#include "proto_limits.h"
 
 #define MIB (1024ull * 1024)
 

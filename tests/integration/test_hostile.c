@@ -20,7 +20,7 @@
 #include "codec.h"
 #include "keeper.h"
 #include "launch.h"
-#include "limits.h"
+#include "proto_limits.h"
 #include "rawconn.h"
 #include "testskip.h"
 

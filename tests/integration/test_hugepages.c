@@ -20,7 +20,7 @@
 
 #include "fault.h"
 #include "launch.h"
-#include "limits.h"
+#include "proto_limits.h"
 #include "testskip.h"
 
 #define MIB (1024ull * 1024)

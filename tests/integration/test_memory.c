@@ -20,7 +20,7 @@
 #include "cgroup.h"
 #include "launch.h"
 #include "testskip.h"
-#include "limits.h"
+#include "proto_limits.h"
 
 #define MIB (1024ull * 1024)
 

@@ -13,7 +13,7 @@
 
 #include "harness.h"
 #include "testskip.h"
-#include "limits.h"
+#include "proto_limits.h"
 
 #define N 2048u /* float64: four pages of data */
 

@@ -15,7 +15,7 @@
 
 #include "codec.h"
 #include "keeper.h"
-#include "limits.h"
+#include "proto_limits.h"
 #include "npy.h"
 #include "rawconn.h"
 #include "testskip.h"

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 #include <msgpack.h>
 
-#include "limits.h"
+#include "proto_limits.h"
 
 msgpack_object o_nil(void)
 {

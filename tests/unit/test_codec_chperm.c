@@ -16,7 +16,7 @@
 
 #include "codec.h"
 #include "roundtrip.h"
-#include "limits.h"
+#include "proto_limits.h"
 #include "testskip.h"
 
 static void test_chmod_request_round_trips(void **state)

@@ -15,7 +15,7 @@
 
 #include "codec.h"
 #include "roundtrip.h"
-#include "limits.h"
+#include "proto_limits.h"
 #include "testskip.h"
 
 static void test_holders_request_round_trips(void **state)

@@ -20,7 +20,7 @@
 #include "codec.h"
 #include "codecwire.h"
 #include "decoder.h"
-#include "limits.h"
+#include "proto_limits.h"
 #include "testskip.h"
 
 static void test_codec_attach_reply_round_trips_and_declares_fd(void **state)

@@ -21,7 +21,7 @@
 #include "codec.h"
 #include "codecwire.h"
 #include "decoder.h"
-#include "limits.h"
+#include "proto_limits.h"
 #include "testskip.h"
 
 /* Round trips: requests. */

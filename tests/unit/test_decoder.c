@@ -13,7 +13,7 @@
 
 #include "codec.h"
 #include "decoder.h"
-#include "limits.h"
+#include "proto_limits.h"
 #include "testskip.h"
 
 static void pack_open_request(msgpack_sbuffer *sb, uint32_t msgid, const char *name)

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "codec.h"
-#include "limits.h"
+#include "proto_limits.h"
 #include "sharr.h"
 #include "testskip.h"
 

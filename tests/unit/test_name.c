@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "limits.h"
+#include "proto_limits.h"
 #include "name.h"
 #include "testskip.h"
 

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 #include <msgpack.h>
 
-#include "limits.h"
+#include "proto_limits.h"
 #include "scan.h"
 #include "testskip.h"
 

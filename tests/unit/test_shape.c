@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "limits.h"
+#include "proto_limits.h"
 #include "shape.h"
 #include "testskip.h"
 

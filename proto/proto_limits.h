@@ -1,4 +1,6 @@
-/* limits.h — every limit of the sharr wire protocol, named once.
+/* proto_limits.h — every limit of the sharr wire protocol, named once. (Not limits.h:
+ * GCC's <limits.h> reaches the next limits.h on the quote path with #include_next, and
+ * would take this one for glibc's.)
  *
  * Each constant here has a test in tests/unit and is reported to clients by hello.
  * Daemon policy limits (connections, quotas) live in daemon/config.h, not here.
