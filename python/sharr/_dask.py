@@ -75,20 +75,28 @@ def local_id():
 
 def token(arr):
     """What tokenize() makes of a sharr array or view: the daemon's id, the name, the
-    creation time of this incarnation of the name and the view's geometry.
+    creation time of this incarnation of the name, the view's geometry and whether
+    it may be written (its mode, 'w+' as 'r+', and its writeable flag).
 
     Constant time: no byte of data is read. The token says which array and which part
     of it, not what it holds: writes in place do not change it (as numpy.memmap's
     token, taken from its file name, does not change with the file's data), while a
     name re-created (unlinked, overwritten) gets a new creation time and so a new
-    token. The mode is left out: 'r', 'r+' and 'w+' map the same pages. Copies and 'c'
+    token. A read-only and a writable view of the same pages get different tokens:
+    dask keeps one object per key when it merges graphs, and a read-only one standing
+    in for a writable one fails the task that writes in place. Copies and 'c'
     mappings, whose pages are this process's own, are hashed by value (None here), as
     numpy arrays are."""
     if not _shared(arr):
         return None
     att = arr._sharr
     offset = arr.__array_interface__["data"][0] - att.address
-    return ("sharr", att.server_id, att.socket, att.name, att.ctime_ns, arr.dtype.str, arr.shape, arr.strides, offset)
+    mode = "r+" if att.mode == "w+" else att.mode
+    # A record dtype's str is only its size ('|V8'): its repr has the fields.
+    dtype = arr.dtype
+    dtype = dtype.str if dtype.names is None and dtype.subdtype is None else repr(dtype)
+    return ("sharr", att.server_id, att.socket, att.name, att.ctime_ns, dtype,
+            arr.shape, arr.strides, offset, mode, bool(arr.flags.writeable))
 
 
 def _shared(arr):

@@ -97,18 +97,22 @@ def rebuild(cls, socket, name, mode, ctime_ns, dtype, shape, strides, offset, wr
             att = _attachment.open_(socket, name, "r", 0)
             writeable = False
     except FileNotFoundError as e:
-        raise FileNotFoundError(
-            e.errno, f"sharr array {name!r} does not exist any more: it was unlinked "
-            f"after it was pickled, before this process unpickled it"
-            f"{_elsewhere(socket, server_id)}", name) from None
+        # From another sharrd, the name was never this daemon's: "unlinked" would mislead.
+        elsewhere = _elsewhere(socket, server_id)
+        why = f"it is not at {socket}{elsewhere}" if elsewhere else \
+            "it was unlinked after it was pickled, before this process unpickled it"
+        raise FileNotFoundError(e.errno, f"sharr array {name!r} does not exist any "
+                                f"more: {why}", name) from None
     other = _other_store(socket, att, store_id)
     if other:
         del att
         raise ValueError(f"sharr array {name!r} is not the array that was pickled: {other}")
     if att.ctime_ns != ctime_ns:
         del att  # release before raising, not when the traceback dies
-        raise ValueError(f"sharr array {name!r} was replaced after it was pickled"
-                         f"{_elsewhere(socket, server_id)}")
+        elsewhere = _elsewhere(socket, server_id)
+        why = f"another array has its name at {socket}{elsewhere}" if elsewhere else \
+            "it was replaced after it was pickled"
+        raise ValueError(f"sharr array {name!r} is not the array that was pickled: {why}")
     arr = cls._over(att, shape, dtype, offset, strides)
     if not writeable:
         arr.flags.writeable = False

@@ -92,3 +92,27 @@ def test_a_damaged_store_identity_is_drawn_again_and_a_half_written_one_removed(
     assert own_daemon.stop()
     own_daemon.start()
     assert sharr._connection.store_id(sock) == again
+
+
+def test_a_pickle_from_another_sharrd_says_so_and_not_that_it_was_unlinked(own_daemon):
+    # A daemon started again on the same socket stands for another host's sharrd
+    # serving the same path: the volatile array is not there, and was never unlinked.
+    sock = own_daemon.socket
+    a = sharr.create("gone", 3, socket=sock)
+    data = pickle.dumps(a)
+    first = sharr._connection.server_id(sock)
+    del a
+    assert own_daemon.stop()
+    own_daemon.start()
+    with pytest.raises(FileNotFoundError) as e:
+        pickle.loads(data)
+    message = str(e.value)
+    assert "'gone'" in message and f"{first:016x}" in message
+    assert "another host's, or the daemon restarted" in message
+    assert "unlinked" not in message
+    # The same name made again on the new daemon is another array: refused, saying why.
+    sharr.create("gone", 3, socket=sock)
+    with pytest.raises(ValueError) as e:
+        pickle.loads(data)
+    assert "'gone'" in str(e.value) and f"{first:016x}" in str(e.value)
+    assert "another host's, or the daemon restarted" in str(e.value)
