@@ -16,7 +16,7 @@ import secrets
 
 import dask.array as da
 
-from . import _dask
+from . import _connection, _dask
 from ._array import create, memmap
 from ._catalog import list as list_arrays, unlink
 
@@ -51,7 +51,12 @@ def to_sharr(x, name, *, persist=False, perm=0o600, overwrite=False, socket=None
     by name), in parallel, and nothing is gathered. compute=False returns (array,
     delayed) instead, the delayed to be computed by the caller. Raises ValueError,
     before creating anything, when a distributed Client of this process has workers
-    (or a scheduler) that another sharrd serves: those would write into copies."""
+    (or a scheduler) that another sharrd serves: those would write into copies; and
+    when x reads the array name itself (overwrite=True would replace it before the
+    workers attach it: its data lost, and the tasks failing)."""
+    if name in _names_read(x, socket):
+        raise ValueError(f"to_sharr cannot store into {name!r}: the dask array reads "
+                         f"{name!r}, which creating the target would replace")
     if _dask.writers_elsewhere(socket):
         raise ValueError(f"to_sharr cannot store into {name!r}: a distributed cluster of "
                          "this process has workers that another sharrd serves (another "
@@ -60,6 +65,24 @@ def to_sharr(x, name, *, persist=False, perm=0o600, overwrite=False, socket=None
                     overwrite=overwrite, socket=socket)
     stored = da.store(x, target, lock=False, compute=compute)
     return target if compute else (target, stored)
+
+
+def _names_read(x, socket):
+    """The names of the sharr arrays of the daemon at socket that x's graph holds, in
+    its tasks (tuples, lists, dicts) or as values of its own."""
+    here = _connection.resolve(socket)
+    names, todo = set(), list(dict(x.__dask_graph__()).values())
+    while todo:
+        v = todo.pop()
+        if isinstance(v, memmap):
+            att = v._sharr
+            if att is not None and v.name is not None and att.socket == here:
+                names.add(v.name)
+        elif isinstance(v, (tuple, list)):
+            todo.extend(v)
+        elif isinstance(v, dict):
+            todo.extend(v.values())
+    return names
 
 
 class Scope:

@@ -345,3 +345,21 @@ def test_views_of_equal_geometry_share_a_token_and_other_record_fields_do_not(ne
     x = a.view([("x", "<i8")])
     y = a.view([("y", "<i8")])
     assert tokenize(x) != tokenize(y)
+
+
+def test_to_sharr_refuses_an_existing_target_and_never_its_own_source(client, new_name):
+    src, dst = new_name("src"), new_name("dst")
+    a = sharr.create(src, 8, np.int64)
+    a[:] = np.arange(8)
+    sharr.create(dst, 3)
+    x = sharr.dask.from_sharr(src, chunks=4) * 2
+    with pytest.raises(FileExistsError):
+        sharr.dask.to_sharr(x, dst)
+    assert sharr.info(dst).shape == (3,)
+    assert (sharr.dask.to_sharr(x, dst, overwrite=True) == np.arange(8) * 2).all()
+    # Overwriting the array the graph reads would replace it before the workers read
+    # it: refused before anything is created, and the source keeps its data.
+    del a
+    with pytest.raises(ValueError, match=repr(src)):
+        sharr.dask.to_sharr(sharr.dask.from_sharr(src, chunks=4) + 1, src, overwrite=True)
+    assert sharr.memmap(src).tolist() == list(range(8))
