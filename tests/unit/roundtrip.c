@@ -1,6 +1,7 @@
 /* roundtrip.c — see roundtrip.h. */
 #include "roundtrip.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -109,4 +110,20 @@ void roundtrip_params_cases(parse_fn parse, const char *what, const struct param
         if (r < 0 && c->errhas && !strstr(err, c->errhas))
             fail_msg("case %zu: \"%s\" does not say %s", i, err, c->errhas);
     }
+}
+
+void roundtrip_perm_cases(parse_fn parse, const char *what)
+{
+    const struct params_case cases[] = {
+        { { P_STR("name", "w"), P_UINT("perm", 0777) }, 0, NULL },
+        { { P_STR("name", "w"), P_UINT("perm", 02777) }, -EINVAL, NULL },
+        { { P_STR("name", "w"), P_UINT("perm", 04755) }, -EINVAL, NULL },
+        { { P_STR("name", "w"), P_UINT("perm", 07777) }, -EINVAL, NULL },
+        { { P_STR("name", "w"), P_UINT("perm", 010000) }, -EINVAL, NULL },
+        { { P_STR("name", "w"), P_NEG("perm") }, -EINVAL, NULL },
+        { { P_STR("name", "w"), P_STR("perm", "yes") }, -EINVAL, NULL },
+        { { P_STR("name", "w"), P_STR("perm", "0644") }, -EINVAL, NULL },
+        { { P_STR("name", "w"), P_NIL("perm") }, -EINVAL, NULL },
+    };
+    roundtrip_params_cases(parse, what, cases, sizeof cases / sizeof cases[0]);
 }

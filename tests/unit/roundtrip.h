@@ -84,4 +84,9 @@ struct params_case {
 void roundtrip_params_cases(parse_fn parse, const char *what, const struct params_case *cases,
                             size_t n);
 
+/* The perm field of a request whose one other required field is its name, parsed by
+ * parse: rwx bits are taken; setuid, setgid and sticky bits, bits above 07777, a
+ * negative number, a string and nil are refused (roundtrip_params_cases, with what). */
+void roundtrip_perm_cases(parse_fn parse, const char *what);
+
 #endif

@@ -36,11 +36,7 @@ static void test_holders_request_round_trips(void **state)
     assert_int_equal(q.limit, PROTO_LIST_PAGE_DEFAULT);
 }
 
-static int parse_holders(const msgpack_object *params, char *err, size_t errlen)
-{
-    struct codec_holders q;
-    return codec_parse_holders(params, &q, err, errlen);
-}
+PARSE_FN(holders, struct codec_holders)
 
 static void test_holders_request_rejects_bad_fields(void **state)
 {

@@ -65,11 +65,7 @@ static void test_sync_with_neither_handle_nor_name_is_not_packed(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
-static int parse_sync(const msgpack_object *params, char *err, size_t errlen)
-{
-    struct codec_sync q;
-    return codec_parse_sync(params, &q, err, errlen);
-}
+PARSE_FN(sync, struct codec_sync)
 
 static void test_sync_params_without_handle_or_name_or_mistyped_are_einval(void **state)
 {

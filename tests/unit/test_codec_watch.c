@@ -32,11 +32,7 @@ static void test_watch_request_round_trips_with_and_without_prefix(void **state)
     }
 }
 
-static int parse_watch(const msgpack_object *params, char *err, size_t errlen)
-{
-    struct codec_watch q;
-    return codec_parse_watch(params, &q, err, errlen);
-}
+PARSE_FN(watch, struct codec_watch)
 
 static void test_watch_refuses_prefixes_no_name_starts_with(void **state)
 {
