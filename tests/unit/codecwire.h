@@ -63,6 +63,15 @@ size_t wrong_values(msgpack_object *out);
 
 typedef int (*parse_fn)(const msgpack_object *map, char *err, size_t errlen);
 
+/* Defines parse_<method>, the parse_fn that parses with codec_parse_<method> into a
+ * local value of type and lets it go. */
+#define PARSE_FN(method, type)                                                         \
+    static int parse_##method(const msgpack_object *m, char *err, size_t errlen)       \
+    {                                                                                  \
+        type out;                                                                      \
+        return codec_parse_##method(m, &out, err, errlen);                             \
+    }
+
 struct field {
     const char *key;
     msgpack_object value;

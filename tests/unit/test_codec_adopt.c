@@ -29,100 +29,55 @@ static void test_adopt_request_round_trips(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct codec_adopt q;
-        struct roundtrip rt;
-        char err[256];
 
-        roundtrip_init(&rt);
-        assert_int_equal(codec_pack_adopt(&rt.sb, 9, &cases[i]), 0);
-        const msgpack_object *params = roundtrip_request(&rt, "adopt", 9);
-        memset(&q, 0xff, sizeof q);
-        assert_int_equal(codec_parse_adopt(params, &q, err, sizeof err), 0);
+        ROUNDTRIP_REQUEST(adopt, 9, &cases[i], &q);
         assert_string_equal(q.name, cases[i].name);
         assert_int_equal(q.perm, cases[i].perm);
         assert_int_equal(q.overwrite, cases[i].overwrite);
-        roundtrip_free(&rt);
     }
-}
-
-/* Params {"name": name, key: value} with value packed by kind: 0 uint v, 1 int -1,
- * 2 str, 3 nil, 4 true; key NULL for no second field, name NULL for no name. */
-static int parse_with(const char *name, const char *key, int kind, uint64_t v,
-                      struct codec_adopt *q)
-{
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_zone z;
-    msgpack_object obj;
-    size_t off = 0;
-    char err[256] = "";
-    int r;
-
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, (name ? 1 : 0) + (key ? 1 : 0));
-    if (name) {
-        msgpack_pack_str_with_body(&pk, "name", 4);
-        msgpack_pack_str_with_body(&pk, name, strlen(name));
-    }
-    if (key) {
-        msgpack_pack_str_with_body(&pk, key, strlen(key));
-        if (kind == 0)
-            msgpack_pack_uint64(&pk, v);
-        else if (kind == 1)
-            msgpack_pack_int64(&pk, -1);
-        else if (kind == 2)
-            msgpack_pack_str_with_body(&pk, "yes", 3);
-        else if (kind == 3)
-            msgpack_pack_nil(&pk);
-        else
-            msgpack_pack_true(&pk);
-    }
-    msgpack_zone_init(&z, 1024);
-    assert_int_equal(msgpack_unpack(sb.data, sb.size, &off, &z, &obj), MSGPACK_UNPACK_SUCCESS);
-    r = codec_parse_adopt(&obj, q, err, sizeof err);
-    if (r < 0) {
-        assert_true(strlen(err) > 0);
-        assert_non_null(strstr(err, "adopt"));
-    }
-    msgpack_zone_destroy(&z);
-    msgpack_sbuffer_destroy(&sb);
-    return r;
 }
 
 static void test_adopt_defaults_to_0600_without_overwrite(void **state)
 {
     (void)state;
+    const struct param name_only[] = { P_STR("name", "w") };
+    const struct param overwrite[] = { P_STR("name", "w"), P_TRUE("overwrite") };
     struct codec_adopt q;
+    struct roundtrip rt;
+    char err[256];
 
+    roundtrip_init(&rt);
     memset(&q, 0xff, sizeof q);
-    assert_int_equal(parse_with("w", NULL, 0, 0, &q), 0);
+    assert_int_equal(codec_parse_adopt(roundtrip_params(&rt, name_only, 1), &q, err, sizeof err),
+                     0);
     assert_string_equal(q.name, "w");
     assert_int_equal(q.perm, 0600);
     assert_false(q.overwrite);
-    assert_int_equal(parse_with("w", "overwrite", 4, 0, &q), 0);
+    assert_int_equal(codec_parse_adopt(roundtrip_params(&rt, overwrite, 2), &q, err, sizeof err),
+                     0);
     assert_true(q.overwrite);
+    roundtrip_free(&rt);
 }
+
+PARSE_FN(adopt, struct codec_adopt)
 
 static void test_adopt_rejects_bad_fields(void **state)
 {
     (void)state;
     char long_name[PROTO_NAME_MAX + 2];
-    struct codec_adopt q;
 
     memset(long_name, 'x', sizeof long_name - 1);
     long_name[sizeof long_name - 1] = '\0';
-    assert_int_equal(parse_with("w", "perm", 0, 0777, &q), 0);
-    assert_int_equal(parse_with("w", "perm", 0, 02777, &q), -EINVAL);
-    assert_int_equal(parse_with("w", "perm", 0, 07777, &q), -EINVAL);
-    assert_int_equal(parse_with("w", "perm", 0, 010000, &q), -EINVAL);
-    assert_int_equal(parse_with("w", "perm", 1, 0, &q), -EINVAL);
-    assert_int_equal(parse_with("w", "perm", 2, 0, &q), -EINVAL);
-    assert_int_equal(parse_with("w", "overwrite", 0, 1, &q), -EINVAL);
-    assert_int_equal(parse_with("w", "overwrite", 3, 0, &q), -EINVAL);
-    assert_int_equal(parse_with(NULL, "perm", 0, 0600, &q), -EINVAL);
-    assert_int_equal(parse_with("../w", NULL, 0, 0, &q), -EINVAL);
-    assert_int_equal(parse_with("", NULL, 0, 0, &q), -EINVAL);
-    assert_int_equal(parse_with(long_name, NULL, 0, 0, &q), -ENAMETOOLONG);
+    const struct params_case cases[] = {
+        { { P_STR("name", "w"), P_UINT("overwrite", 1) }, -EINVAL, NULL },
+        { { P_STR("name", "w"), P_NIL("overwrite") }, -EINVAL, NULL },
+        { { P_UINT("perm", 0600) }, -EINVAL, NULL },
+        { { P_STR("name", "../w") }, -EINVAL, NULL },
+        { { P_STR("name", "") }, -EINVAL, NULL },
+        { { P_STR("name", long_name) }, -ENAMETOOLONG, NULL },
+    };
+    roundtrip_perm_cases(parse_adopt, "adopt");
+    roundtrip_params_cases(parse_adopt, "adopt", cases, sizeof cases / sizeof cases[0]);
 }
 
 int main(void)

@@ -22,15 +22,10 @@ static void test_holders_request_round_trips(void **state)
 {
     (void)state;
     struct codec_holders p = { .after = 77, .limit = 5 }, q;
-    struct roundtrip rt;
     char err[256];
 
     snprintf(p.name, sizeof p.name, "weights.v2");
-    roundtrip_init(&rt);
-    assert_int_equal(codec_pack_holders(&rt.sb, 9, &p), 0);
-    const msgpack_object *params = roundtrip_request(&rt, "holders", 9);
-    memset(&q, 0xff, sizeof q);
-    assert_int_equal(codec_parse_holders(params, &q, err, sizeof err), 0);
+    ROUNDTRIP_REQUEST(holders, 9, &p, &q);
     assert_string_equal(q.name, "weights.v2");
     assert_int_equal(q.after, 77);
     assert_int_equal(q.limit, 5);
@@ -39,53 +34,29 @@ static void test_holders_request_round_trips(void **state)
     assert_string_equal(q.name, "");
     assert_int_equal(q.after, 0);
     assert_int_equal(q.limit, PROTO_LIST_PAGE_DEFAULT);
-    roundtrip_free(&rt);
 }
 
-/* params {key: value} with value packed by fn. */
-static int parse_one(const char *key, int kind, uint64_t u, const char *s)
-{
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_zone z;
-    msgpack_object obj;
-    struct codec_holders q;
-    size_t off = 0;
-    char err[256];
-
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 1);
-    msgpack_pack_str_with_body(&pk, key, strlen(key));
-    if (kind == 0)
-        msgpack_pack_uint64(&pk, u);
-    else if (kind == 1)
-        msgpack_pack_str_with_body(&pk, s, strlen(s));
-    else
-        msgpack_pack_int64(&pk, -1);
-    msgpack_zone_init(&z, 1024);
-    assert_int_equal(msgpack_unpack(sb.data, sb.size, &off, &z, &obj), MSGPACK_UNPACK_SUCCESS);
-    int r = codec_parse_holders(&obj, &q, err, sizeof err);
-    msgpack_zone_destroy(&z);
-    msgpack_sbuffer_destroy(&sb);
-    return r;
-}
+PARSE_FN(holders, struct codec_holders)
 
 static void test_holders_request_rejects_bad_fields(void **state)
 {
     (void)state;
-    assert_int_equal(parse_one("limit", 0, 0, NULL), -EINVAL);
-    assert_int_equal(parse_one("limit", 0, PROTO_LIST_PAGE_MAX + 1, NULL), -EINVAL);
-    assert_int_equal(parse_one("limit", 0, PROTO_LIST_PAGE_MAX, NULL), 0);
-    assert_int_equal(parse_one("after", 2, 0, NULL), -EINVAL);
-    assert_int_equal(parse_one("after", 1, 0, "5"), -EINVAL);
-    assert_int_equal(parse_one("name", 1, 0, "a/b"), -EINVAL);
-    assert_int_equal(parse_one("name", 1, 0, ""), -EINVAL);
-    assert_int_equal(parse_one("name", 0, 3, NULL), -EINVAL);
     char longname[PROTO_NAME_MAX + 2];
+
     memset(longname, 'a', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
-    assert_int_equal(parse_one("name", 1, 0, longname), -ENAMETOOLONG);
+    const struct params_case cases[] = {
+        { { P_UINT("limit", 0) }, -EINVAL, NULL },
+        { { P_UINT("limit", PROTO_LIST_PAGE_MAX + 1) }, -EINVAL, NULL },
+        { { P_UINT("limit", PROTO_LIST_PAGE_MAX) }, 0, NULL },
+        { { P_NEG("after") }, -EINVAL, NULL },
+        { { P_STR("after", "5") }, -EINVAL, NULL },
+        { { P_STR("name", "a/b") }, -EINVAL, NULL },
+        { { P_STR("name", "") }, -EINVAL, NULL },
+        { { P_UINT("name", 3) }, -EINVAL, NULL },
+        { { P_STR("name", longname) }, -ENAMETOOLONG, NULL },
+    };
+    roundtrip_params_cases(parse_holders, NULL, cases, sizeof cases / sizeof cases[0]);
 }
 
 static void test_holders_reply_round_trips_and_respects_cap(void **state)

@@ -23,6 +23,23 @@
 #include "proto_limits.h"
 #include "testskip.h"
 
+/* in packed as stat reply 2 and parsed back into out through w: the parse's result,
+ * with its message in err. */
+static int stat_round_trip(struct wire *w, const struct meta *in, struct meta *out,
+                           char *err, size_t errlen)
+{
+    struct codec_msg msg;
+    msgpack_sbuffer sb;
+    int r;
+
+    msgpack_sbuffer_init(&sb);
+    assert_int_equal(codec_pack_reply_stat(&sb, 2, in), 0);
+    wire_msg(w, &sb, CODEC_RESPONSE, 2, &msg);
+    r = codec_parse_reply_stat(msg.result, out, err, errlen);
+    msgpack_sbuffer_destroy(&sb);
+    return r;
+}
+
 static void test_codec_attach_reply_round_trips_and_declares_fd(void **state)
 {
     struct wire *w = *state;
@@ -49,8 +66,6 @@ static void test_codec_stat_reply_round_trips(void **state)
 {
     struct wire *w = *state;
     struct meta in, out;
-    struct codec_msg msg;
-    msgpack_sbuffer sb;
     char err[256];
 
     sample_meta(&in, "a");
@@ -63,12 +78,8 @@ static void test_codec_stat_reply_round_trips(void **state)
     in.nbytes = 60;
     in.offset = 128; /* an adopted numpy file's data offset */
     in.ctime_ns = -5;
-    msgpack_sbuffer_init(&sb);
-    assert_int_equal(codec_pack_reply_stat(&sb, 2, &in), 0);
-    wire_msg(w, &sb, CODEC_RESPONSE, 2, &msg);
-    assert_int_equal(codec_parse_reply_stat(msg.result, &out, err, sizeof(err)), 0);
+    assert_int_equal(stat_round_trip(w, &in, &out, err, sizeof(err)), 0);
     assert_meta_equal(&out, &in);
-    msgpack_sbuffer_destroy(&sb);
 }
 
 static void test_codec_list_reply_round_trips_and_respects_cap(void **state)
@@ -391,8 +402,6 @@ static void test_codec_record_descr_must_match_dtype(void **state)
 {
     struct wire *w = *state;
     struct meta in, out;
-    struct codec_msg msg;
-    msgpack_sbuffer sb;
     char err[256];
 
     sample_meta(&in, "bad");
@@ -402,24 +411,16 @@ static void test_codec_record_descr_must_match_dtype(void **state)
     strcpy(in.dtype.str, "|V16");
     in.dtype.itemsize = 16;
     in.nbytes = 2ull * 3 * 1000000 * 16;
-    msgpack_sbuffer_init(&sb);
-    assert_int_equal(codec_pack_reply_stat(&sb, 2, &in), 0);
-    wire_msg(w, &sb, CODEC_RESPONSE, 2, &msg);
-    assert_int_equal(codec_parse_reply_stat(msg.result, &out, err, sizeof(err)), -EINVAL);
+    assert_int_equal(stat_round_trip(w, &in, &out, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "describes 12 bytes"));
-    msgpack_sbuffer_destroy(&sb);
 
     in.dtype.descr = "[('x', 'O')]";
     in.dtype.descr_len = (uint32_t)strlen(in.dtype.descr);
     strcpy(in.dtype.str, "|V8");
     in.dtype.itemsize = 8;
     in.nbytes = 2ull * 3 * 1000000 * 8;
-    msgpack_sbuffer_init(&sb);
-    assert_int_equal(codec_pack_reply_stat(&sb, 2, &in), 0);
-    wire_msg(w, &sb, CODEC_RESPONSE, 2, &msg);
-    assert_int_equal(codec_parse_reply_stat(msg.result, &out, err, sizeof(err)), -EINVAL);
+    assert_int_equal(stat_round_trip(w, &in, &out, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "objects are refused"));
-    msgpack_sbuffer_destroy(&sb);
 }
 
 int main(void)

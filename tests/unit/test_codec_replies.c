@@ -168,17 +168,8 @@ static void test_codec_error_reply_from_peer_is_bounded_and_unknown_codes_are_ei
     assert_int_equal(strlen(msg.errmsg), PROTO_TEXT_MAX);
 }
 
-static int parse_meta(const msgpack_object *m, char *err, size_t errlen)
-{
-    struct meta out;
-    return codec_parse_meta(m, &out, err, errlen);
-}
-
-static int parse_reply_hello(const msgpack_object *m, char *err, size_t errlen)
-{
-    struct codec_hello_reply out;
-    return codec_parse_reply_hello(m, &out, err, errlen);
-}
+PARSE_FN(meta, struct meta)
+PARSE_FN(reply_hello, struct codec_hello_reply)
 
 static int parse_reply_attach(const msgpack_object *m, char *err, size_t errlen)
 {
@@ -187,11 +178,7 @@ static int parse_reply_attach(const msgpack_object *m, char *err, size_t errlen)
     return codec_parse_reply_attach(m, &out, &has_fd, err, errlen);
 }
 
-static int parse_reply_stat(const msgpack_object *m, char *err, size_t errlen)
-{
-    struct meta out;
-    return codec_parse_reply_stat(m, &out, err, errlen);
-}
+PARSE_FN(reply_stat, struct meta)
 
 static int parse_reply_list(const msgpack_object *m, char *err, size_t errlen)
 {
@@ -201,11 +188,7 @@ static int parse_reply_list(const msgpack_object *m, char *err, size_t errlen)
     return codec_parse_reply_list(m, out, 2, &n, &more, err, errlen);
 }
 
-static int parse_reply_stats(const msgpack_object *m, char *err, size_t errlen)
-{
-    struct codec_stats_reply out;
-    return codec_parse_reply_stats(m, &out, err, errlen);
-}
+PARSE_FN(reply_stats, struct codec_stats_reply)
 
 /* A meta map nested where the replies carry it. */
 static int parse_meta_in_attach(const msgpack_object *m, char *err, size_t errlen)

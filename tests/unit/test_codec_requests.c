@@ -318,11 +318,7 @@ static void test_codec_stats_request_has_no_params(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
-static int parse_hello(const msgpack_object *m, char *err, size_t errlen)
-{
-    struct codec_hello out;
-    return codec_parse_hello(m, &out, err, errlen);
-}
+PARSE_FN(hello, struct codec_hello)
 
 static int parse_create(const msgpack_object *m, char *err, size_t errlen)
 {
@@ -330,29 +326,10 @@ static int parse_create(const msgpack_object *m, char *err, size_t errlen)
     return codec_parse_create(m, &out, NULL, err, errlen);
 }
 
-static int parse_open(const msgpack_object *m, char *err, size_t errlen)
-{
-    struct codec_open out;
-    return codec_parse_open(m, &out, err, errlen);
-}
-
-static int parse_name(const msgpack_object *m, char *err, size_t errlen)
-{
-    struct codec_name out;
-    return codec_parse_name(m, &out, err, errlen);
-}
-
-static int parse_release(const msgpack_object *m, char *err, size_t errlen)
-{
-    struct codec_release out;
-    return codec_parse_release(m, &out, err, errlen);
-}
-
-static int parse_list(const msgpack_object *m, char *err, size_t errlen)
-{
-    struct codec_list out;
-    return codec_parse_list(m, &out, err, errlen);
-}
+PARSE_FN(open, struct codec_open)
+PARSE_FN(name, struct codec_name)
+PARSE_FN(release, struct codec_release)
+PARSE_FN(list, struct codec_list)
 
 static void test_codec_rejects_wrong_types_in_every_request_field(void **state)
 {

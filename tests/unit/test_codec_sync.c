@@ -28,18 +28,11 @@ static void test_sync_request_round_trips_handle_name_and_both(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct codec_sync q;
-        struct roundtrip rt;
-        char err[256];
 
-        roundtrip_init(&rt);
-        assert_int_equal(codec_pack_sync(&rt.sb, 11, &cases[i]), 0);
-        const msgpack_object *params = roundtrip_request(&rt, "sync", 11);
-        memset(&q, 0xff, sizeof q);
-        assert_int_equal(codec_parse_sync(params, &q, err, sizeof err), 0);
+        ROUNDTRIP_REQUEST(sync, 11, &cases[i], &q);
         assert_string_equal(q.name, cases[i].name);
         assert_int_equal(q.has_handle, cases[i].has_handle);
         assert_int_equal(q.handle, cases[i].has_handle ? cases[i].handle : 0);
-        roundtrip_free(&rt);
     }
 }
 
@@ -49,20 +42,15 @@ static void test_sync_name_form_of_older_clients_parses(void **state)
     (void)state;
     struct codec_name p = { .name = "kept" };
     struct codec_sync q;
-    msgpack_sbuffer sb;
-    msgpack_zone z;
-    struct codec_msg msg;
+    struct roundtrip rt;
     char err[256];
 
-    msgpack_sbuffer_init(&sb);
-    msgpack_zone_init(&z, 1024);
-    assert_int_equal(codec_pack_name(&sb, 3, "sync", &p), 0);
-    roundtrip_decode(&sb, &z, &msg);
-    assert_int_equal(codec_parse_sync(msg.params, &q, err, sizeof err), 0);
+    roundtrip_init(&rt);
+    assert_int_equal(codec_pack_name(&rt.sb, 3, "sync", &p), 0);
+    assert_int_equal(codec_parse_sync(roundtrip_message(&rt)->params, &q, err, sizeof err), 0);
     assert_string_equal(q.name, "kept");
     assert_false(q.has_handle);
-    msgpack_zone_destroy(&z);
-    msgpack_sbuffer_destroy(&sb);
+    roundtrip_free(&rt);
 }
 
 static void test_sync_with_neither_handle_nor_name_is_not_packed(void **state)
@@ -77,52 +65,21 @@ static void test_sync_with_neither_handle_nor_name_is_not_packed(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
-/* Params of one key: kind 0 uint 5, 1 int -1, 2 str "x", 3 nil; key NULL for {}. */
-static int parse_with(const char *key, int kind, char *err, size_t errlen)
-{
-    struct codec_sync q;
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_zone z;
-    msgpack_object obj;
-    size_t off = 0;
-    int r;
-
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, key ? 1 : 0);
-    if (key) {
-        msgpack_pack_str_with_body(&pk, key, strlen(key));
-        if (kind == 0)
-            msgpack_pack_uint64(&pk, 5);
-        else if (kind == 1)
-            msgpack_pack_int64(&pk, -1);
-        else if (kind == 2)
-            msgpack_pack_str_with_body(&pk, "x", 1);
-        else
-            msgpack_pack_nil(&pk);
-    }
-    msgpack_zone_init(&z, 1024);
-    assert_int_equal(msgpack_unpack(sb.data, sb.size, &off, &z, &obj), MSGPACK_UNPACK_SUCCESS);
-    r = codec_parse_sync(&obj, &q, err, errlen);
-    msgpack_zone_destroy(&z);
-    msgpack_sbuffer_destroy(&sb);
-    return r;
-}
+PARSE_FN(sync, struct codec_sync)
 
 static void test_sync_params_without_handle_or_name_or_mistyped_are_einval(void **state)
 {
     (void)state;
-    char err[256] = "";
-
-    assert_int_equal(parse_with(NULL, 0, err, sizeof err), -EINVAL);
-    assert_non_null(strstr(err, "name"));
-    assert_int_equal(parse_with("handle", 1, err, sizeof err), -EINVAL);
-    assert_int_equal(parse_with("handle", 2, err, sizeof err), -EINVAL);
-    assert_int_equal(parse_with("handle", 3, err, sizeof err), -EINVAL);
-    assert_int_equal(parse_with("name", 0, err, sizeof err), -EINVAL);
-    assert_int_equal(parse_with("handle", 0, err, sizeof err), 0);
-    assert_int_equal(parse_with("name", 2, err, sizeof err), 0);
+    const struct params_case cases[] = {
+        { { P_UINT(NULL, 0) }, -EINVAL, "name" }, /* {} */
+        { { P_NEG("handle") }, -EINVAL, NULL },
+        { { P_STR("handle", "x") }, -EINVAL, NULL },
+        { { P_NIL("handle") }, -EINVAL, NULL },
+        { { P_UINT("name", 5) }, -EINVAL, NULL },
+        { { P_UINT("handle", 5) }, 0, NULL },
+        { { P_STR("name", "x") }, 0, NULL },
+    };
+    roundtrip_params_cases(parse_sync, NULL, cases, sizeof cases / sizeof cases[0]);
 }
 
 int main(void)

@@ -169,17 +169,26 @@ static void test_conn_reply_asks_for_its_descriptor_when_its_first_byte_goes(voi
     connpair_free(p);
 }
 
-static void test_conn_pinned_descriptor_travels_with_waiting_replies(void **state)
+/* A pipe for descriptors to travel (pipefd) and a connection whose socket a plain
+ * reply of 64 KiB has filled, so that the replies after it wait in its queue. */
+static struct connpair *pair_with_a_full_socket(int pipefd[2])
 {
     struct connpair *p = connpair_new();
-    int pipefd[2];
-    char byte;
 
-    (void)state;
     assert_int_equal(pipe2(pipefd, O_CLOEXEC | O_NONBLOCK), 0);
     p->reply_len = 64u << 10;
     write_requests(p, 0, 1); /* a plain reply fills the socket */
     connpair_settle(p);
+    return p;
+}
+
+static void test_conn_pinned_descriptor_travels_with_waiting_replies(void **state)
+{
+    int pipefd[2];
+    struct connpair *p = pair_with_a_full_socket(pipefd);
+    char byte;
+
+    (void)state;
     p->reply_ref = true;
     write_requests(p, 1, 2);
     connpair_settle(p);
@@ -200,16 +209,12 @@ static void test_conn_pinned_descriptor_travels_with_waiting_replies(void **stat
 
 static void test_conn_descriptor_sent_once_is_closed_after_its_reply(void **state)
 {
-    struct connpair *p = connpair_new();
     int pipefd[2];
+    struct connpair *p = pair_with_a_full_socket(pipefd);
     char *data;
     char byte;
 
     (void)state;
-    assert_int_equal(pipe2(pipefd, O_CLOEXEC | O_NONBLOCK), 0);
-    p->reply_len = 64u << 10;
-    write_requests(p, 0, 1); /* a plain reply fills the socket */
-    connpair_settle(p);
     data = calloc(1, 100);
     assert_non_null(data);
     assert_int_equal(conn_send(p->c, data, 100, pipefd[1]), 0);

@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +18,7 @@
 #include <cmocka.h>
 
 #include "dtype.h"
+#include "fakeroot.h"
 #include "hugepages.h"
 #include "memstore.h"
 #include "npy.h"
@@ -27,65 +27,28 @@
 #define MIB (1024ull * 1024)
 #define PMD (2 * MIB)
 
-static char root[64];
-
-/* root/path holds text, directories made as needed. */
-static void put(const char *path, const char *text)
-{
-    char full[1024];
-    snprintf(full, sizeof full, "%s%s", root, path);
-    for (char *p = full + strlen(root) + 1; (p = strchr(p, '/')) != NULL; p++) {
-        *p = '\0';
-        assert_true(mkdir(full, 0755) == 0 || errno == EEXIST);
-        *p = '/';
-    }
-    FILE *f = fopen(full, "we");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static int unlink_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(root, sizeof root, "/tmp/sharr-hugepages-XXXXXX");
-    return mkdtemp(root) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return nftw(root, unlink_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* A host with a 2 MiB hugetlb pool of total pages (free of them free, resv reserved)
- * and shmem_enabled set to shmem. */
-static void host(const char *shmem, const char *total, const char *free_pages,
-                 const char *resv)
+/* A host under root with a 2 MiB hugetlb pool of total pages (free of them free, resv
+ * reserved) and shmem_enabled set to shmem. */
+static void host(const char *root, const char *shmem, const char *total,
+                 const char *free_pages, const char *resv)
 {
     char line[128];
 
-    put("/proc/meminfo", "MemTotal: 1000 kB\nHugepagesize:       2048 kB\n");
-    put("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", total);
-    put("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", free_pages);
-    put("/sys/kernel/mm/hugepages/hugepages-2048kB/resv_hugepages", resv);
-    put("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "2097152\n");
+    fakeroot_put(root, "/proc/meminfo", "MemTotal: 1000 kB\nHugepagesize:       2048 kB\n");
+    fakeroot_put(root, "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", total);
+    fakeroot_put(root, "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", free_pages);
+    fakeroot_put(root, "/sys/kernel/mm/hugepages/hugepages-2048kB/resv_hugepages", resv);
+    fakeroot_put(root, "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "2097152\n");
     snprintf(line, sizeof line, "%s\n", shmem);
-    put("/sys/kernel/mm/transparent_hugepage/shmem_enabled", line);
+    fakeroot_put(root, "/sys/kernel/mm/transparent_hugepage/shmem_enabled", line);
 }
 
 static void test_host_is_read_from_proc_and_sys(void **state)
 {
     struct hugepages_host h;
 
-    (void)state;
-    host("always within_size [advise] never deny force", "10\n", "7\n", "2\n");
+    const char *root = *state;
+    host(root, "always within_size [advise] never deny force", "10\n", "7\n", "2\n");
     hugepages_read(root, true, &h);
     assert_int_equal(h.shmem, HUGEPAGES_SHMEM_ADVISE);
     assert_int_equal(h.pmd, PMD);
@@ -95,11 +58,11 @@ static void test_host_is_read_from_proc_and_sys(void **state)
     hugepages_read(root, false, &h);
     assert_int_equal(h.tlb, 0);
     /* mTHP kernels: the PMD size's own setting wins unless it inherits. */
-    put("/sys/kernel/mm/transparent_hugepage/hugepages-2048kB/shmem_enabled",
+    fakeroot_put(root, "/sys/kernel/mm/transparent_hugepage/hugepages-2048kB/shmem_enabled",
         "always [inherit] within_size advise never\n");
     hugepages_read(root, false, &h);
     assert_int_equal(h.shmem, HUGEPAGES_SHMEM_ADVISE);
-    put("/sys/kernel/mm/transparent_hugepage/hugepages-2048kB/shmem_enabled",
+    fakeroot_put(root, "/sys/kernel/mm/transparent_hugepage/hugepages-2048kB/shmem_enabled",
         "always inherit [within_size] advise never\n");
     hugepages_read(root, false, &h);
     assert_int_equal(h.shmem, HUGEPAGES_SHMEM_WITHIN);
@@ -109,8 +72,8 @@ static void test_host_without_huge_pages_offers_none(void **state)
 {
     struct hugepages_host h;
 
-    (void)state;
-    put("/proc/meminfo", "MemTotal: 1000 kB\n");
+    const char *root = *state;
+    fakeroot_put(root, "/proc/meminfo", "MemTotal: 1000 kB\n");
     hugepages_read(root, true, &h);
     assert_int_equal(h.shmem, HUGEPAGES_SHMEM_NEVER);
     assert_int_equal(h.pmd, 0);
@@ -229,9 +192,10 @@ static void test_memstore_falls_back_to_small_pages_when_pool_is_empty(void **st
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_host_is_read_from_proc_and_sys, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_host_without_huge_pages_offers_none, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_host_is_read_from_proc_and_sys, fakeroot_setup,
+                                        fakeroot_teardown),
+        cmocka_unit_test_setup_teardown(test_host_without_huge_pages_offers_none, fakeroot_setup,
+                                        fakeroot_teardown),
         cmocka_unit_test(test_pool_backs_large_arrays_in_auto_and_hugetlb),
         cmocka_unit_test(test_pool_too_small_is_short_and_thp_takes_over),
         cmocka_unit_test(test_shmem_always_counts_every_array_in_huge_pages),

@@ -72,19 +72,28 @@ static size_t make_header(uint8_t *out, size_t cap, int major, const char *dict)
     return pre + n;
 }
 
+/* The header npy_header_format writes into h for an array of dtype, order and shape
+ * starts its dict (after the magic, the version and the length) with want. */
+static void expect_header_dict(uint8_t h[NPY_HEADER_LEN], const char *dtype, char order,
+                               uint32_t ndim, const uint64_t *shape, const char *want)
+{
+    struct meta m;
+
+    meta_of(&m, dtype, order, ndim, shape);
+    assert_int_equal(npy_header_format(&m, h), 0);
+    assert_memory_equal(h + 10, want, strlen(want));
+}
+
 static void test_npy_header_is_exactly_4096_bytes_numpy_style(void **state)
 {
     const uint64_t shape[] = { 1000000, 100 };
     const char *want = "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 100), }";
     uint8_t h[NPY_HEADER_LEN];
-    struct meta m;
 
     (void)state;
-    meta_of(&m, "float32", 'C', 2, shape);
-    assert_int_equal(npy_header_format(&m, h), 0);
+    expect_header_dict(h, "float32", 'C', 2, shape, want);
     assert_memory_equal(h, "\x93NUMPY\x01\x00", 8);
     assert_int_equal(h[8] | h[9] << 8, NPY_HEADER_LEN - 10);
-    assert_memory_equal(h + 10, want, strlen(want));
     for (size_t i = 10 + strlen(want); i < NPY_HEADER_LEN - 1; i++)
         assert_int_equal(h[i], ' ');
     assert_int_equal(h[NPY_HEADER_LEN - 1], '\n');
@@ -98,15 +107,10 @@ static void test_npy_one_dimension_has_trailing_comma_and_fortran_is_true(void *
     const char *want1 = "{'descr': '|u1', 'fortran_order': False, 'shape': (10,), }";
     const char *want2 = "{'descr': '<c16', 'fortran_order': True, 'shape': (3, 4), }";
     uint8_t h[NPY_HEADER_LEN];
-    struct meta m;
 
     (void)state;
-    meta_of(&m, "uint8", 'C', 1, one);
-    assert_int_equal(npy_header_format(&m, h), 0);
-    assert_memory_equal(h + 10, want1, strlen(want1));
-    meta_of(&m, "<c16", 'F', 2, two);
-    assert_int_equal(npy_header_format(&m, h), 0);
-    assert_memory_equal(h + 10, want2, strlen(want2));
+    expect_header_dict(h, "uint8", 'C', 1, one, want1);
+    expect_header_dict(h, "<c16", 'F', 2, two, want2);
 }
 
 static void test_npy_zero_dimensions_are_numpys_empty_tuple_both_ways(void **state)

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "daemon.h"
+#include "heldregistry.h"
 #include "releases.h"
 #include "ring.h"
 #include "session.h"
@@ -70,8 +71,6 @@ static const struct conn_hooks hooks = {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct meta m;
-    int fd;
 
     assert_non_null(f);
     f->d.log.level = LOG_LEVEL_ERROR;
@@ -81,21 +80,9 @@ static int setup(void **state)
     ratelog_init(&f->d.closings, &f->d.loop, &f->d.log, "connections closed");
     conn_pool_init(&f->d.conns, &f->d.loop, &f->d.log, &f->d.cfg.policy, &f->d.peers,
                    &f->d.trim, &f->d.closings);
-    quota_init(&f->d.quota);
-    registry_init(&f->d.registry, &f->d.loop);
-    f->d.registry.quota = &f->d.quota;
+    heldregistry_open(&f->d);
     releases_init(&f->d);
-    memset(&m, 0, sizeof(m));
-    snprintf(m.name, sizeof(m.name), "held");
-    m.ndim = 1;
-    m.shape[0] = 8;
-    m.nbytes = 8;
-    m.offset = 4096;
-    m.uid = 1000;
-    fd = memfd_create("test_releases", MFD_CLOEXEC);
-    assert_true(fd >= 0);
-    assert_int_equal(ftruncate(fd, 4096 + 8), 0);
-    assert_int_equal(registry_add(&f->d.registry, &m, fd, &f->a), 0);
+    heldregistry_add(&f->d, "test_releases", &f->a);
     *state = f;
     return 0;
 }
@@ -110,13 +97,7 @@ static int teardown(void **state)
     conn_pool_close(&f->d.conns);
     ratelog_close(&f->d.closings);
     trim_close(&f->d.trim);
-    waiters_close(&f->d.registry.waiters);
-    registry_close(&f->d.registry);
-    assert_int_equal(uv_run(&f->d.loop, UV_RUN_DEFAULT), 0);
-    assert_int_equal(uv_loop_close(&f->d.loop), 0);
-    assert_int_equal(f->d.quota.arrays, 0); /* every array freed */
-    quota_close(&f->d.quota);
-    assert_null(f->d.peers.head);
+    heldregistry_close(&f->d);
     free(f);
     return 0;
 }

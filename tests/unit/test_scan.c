@@ -91,11 +91,22 @@ static void test_scan_finds_end_of_each_type(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* Every prefix of sb's bytes needs more; all of them are one object, which fits in room
+ * and nests no deeper than depth. */
+static void expect_one_whole_object(const msgpack_sbuffer *sb, size_t room, unsigned depth)
+{
+    size_t len;
+
+    for (size_t cut = 0; cut < sb->size; cut++)
+        assert_int_equal(scan_copy(sb->data, cut, room, depth, &len), 0);
+    assert_int_equal(scan_copy(sb->data, sb->size, room, depth, &len), 1);
+    assert_int_equal(len, sb->size);
+}
+
 static void test_scan_every_prefix_needs_more(void **state)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
-    size_t len;
 
     (void)state;
     msgpack_sbuffer_init(&sb);
@@ -112,10 +123,7 @@ static void test_scan_every_prefix_needs_more(void **state)
     msgpack_pack_double(&pk, 3.0);
     msgpack_pack_str_with_body(&pk, "bin", 3);
     msgpack_pack_bin_with_body(&pk, "\0\1\2", 3);
-    for (size_t cut = 0; cut < sb.size; cut++)
-        assert_int_equal(scan_copy(sb.data, cut, PROTO_REQUEST_MAX, PROTO_DEPTH_MAX, &len), 0);
-    assert_int_equal(scan_copy(sb.data, sb.size, PROTO_REQUEST_MAX, PROTO_DEPTH_MAX, &len), 1);
-    assert_int_equal(len, sb.size);
+    expect_one_whole_object(&sb, PROTO_REQUEST_MAX, PROTO_DEPTH_MAX);
     msgpack_sbuffer_destroy(&sb);
 }
 
@@ -143,10 +151,7 @@ static void test_scan_rows_of_short_values_end_exactly(void **state)
         msgpack_pack_int32(&pk, -3);
         msgpack_pack_str_with_body(&pk, "", 0);
     }
-    for (size_t cut = 0; cut < sb.size; cut++)
-        assert_int_equal(scan_copy(sb.data, cut, sb.size, 8, &len), 0);
-    assert_int_equal(scan_copy(sb.data, sb.size, sb.size, 8, &len), 1);
-    assert_int_equal(len, sb.size);
+    expect_one_whole_object(&sb, sb.size, 8);
     assert_int_equal(scan_copy(sb.data, sb.size, sb.size - 1, 8, &len), -E2BIG);
     /* Two objects back to back: the first ends where it ends. */
     msgpack_pack_uint32(&pk, 7);

@@ -15,12 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "daemon.h"
+#include "heldregistry.h"
 #include "session.h"
 #include "testskip.h"
 
@@ -32,25 +32,11 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct meta m;
-    int fd;
 
     assert_non_null(f);
     assert_int_equal(uv_loop_init(&f->d.loop), 0);
-    quota_init(&f->d.quota);
-    registry_init(&f->d.registry, &f->d.loop);
-    f->d.registry.quota = &f->d.quota;
-    memset(&m, 0, sizeof(m));
-    snprintf(m.name, sizeof(m.name), "held");
-    m.ndim = 1;
-    m.shape[0] = 8;
-    m.nbytes = 8;
-    m.offset = 4096;
-    m.uid = 1000;
-    fd = memfd_create("test_session", MFD_CLOEXEC);
-    assert_true(fd >= 0);
-    assert_int_equal(ftruncate(fd, 4096 + 8), 0);
-    assert_int_equal(registry_add(&f->d.registry, &m, fd, &f->a), 0);
+    heldregistry_open(&f->d);
+    heldregistry_add(&f->d, "test_session", &f->a);
     *state = f;
     return 0;
 }
@@ -59,13 +45,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
 
-    waiters_close(&f->d.registry.waiters);
-    registry_close(&f->d.registry);
-    assert_int_equal(uv_run(&f->d.loop, UV_RUN_DEFAULT), 0);
-    assert_int_equal(uv_loop_close(&f->d.loop), 0);
-    assert_int_equal(f->d.quota.arrays, 0); /* every array freed */
-    quota_close(&f->d.quota);
-    assert_null(f->d.peers.head);
+    heldregistry_close(&f->d);
     free(f);
     return 0;
 }
