@@ -50,6 +50,7 @@ daemon_pid=""
 scale_pid=""
 scale_store=""
 cleanup() {
+  [ -s "$tmp/scale.pid" ] && scale_pid=$(cat "$tmp/scale.pid")
   for pid in "$daemon_pid" "$scale_pid"; do
     if [ -n "$pid" ]; then
       kill "$pid" 2>/dev/null || true
@@ -94,7 +95,29 @@ wait_sharrd "$sock" "$tmp/sharrd.log"
 scale_store=$(mktemp -d /dev/shm/sharr-scale.XXXXXX)
 start_sharrd "$tmp/scale.sock" "$scale_store" "$tmp/sharrd-scale.log"
 scale_pid=$!
+echo "$scale_pid" >"$tmp/scale.pid"
 wait_sharrd "$tmp/scale.sock" "$tmp/sharrd-scale.log"
+# bench_scale lists at steady state by restarting that daemon on its store through this
+# script: after a create, the daemon watches each new file for writers, and lets go of
+# 64 a second; a daemon started on the store watches none that no process holds open
+# for writing. The new daemon's pid goes to scale.pid, which cleanup reads.
+cat >"$tmp/scale-restart.sh" <<EOF
+#!/usr/bin/env bash
+set -eu
+pid=\$(cat "$tmp/scale.pid")
+kill "\$pid"
+while [ -e "/proc/\$pid" ] && ! grep -q '^State:.*Z' "/proc/\$pid/status" 2>/dev/null; do
+  sleep 0.05
+done
+rm -f "$tmp/scale.sock"
+"$build/daemon/sharrd" --socket "$tmp/scale.sock" --store "$scale_store" --log-level warning \\
+  --config '' --max-volatile-bytes 0 >>"$tmp/sharrd-scale.log" 2>&1 </dev/null &
+echo \$! >"$tmp/scale.pid"
+for _ in \$(seq 1 1200); do [ -S "$tmp/scale.sock" ] && exit 0; sleep 0.05; done
+echo "scale-restart.sh: sharrd did not start again" >&2
+exit 1
+EOF
+chmod +x "$tmp/scale-restart.sh"
 export SHARR_SOCKET=$sock
 export SHARR_BENCH_SUMMARY=$tmp/summary.md
 : >"$SHARR_BENCH_SUMMARY"
@@ -135,7 +158,8 @@ if "$python" -c 'import numpy' 2>/dev/null && [ -d "$build/python/sharr" ]; then
   run py_datapath "$python" "$top/bench/py_datapath.py"
 fi
 run bench_memory "$build/bench/bench_memory"
-SHARR_BENCH_SCALE_SOCKET=$tmp/scale.sock run bench_scale "$build/bench/bench_scale"
+SHARR_BENCH_SCALE_SOCKET=$tmp/scale.sock SHARR_BENCH_SCALE_RESTART=$tmp/scale-restart.sh \
+  run bench_scale "$build/bench/bench_scale"
 if [ $have_py -eq 1 ]; then
   export SHARR_BENCH_PYLOOP=$build/bench/libbench_pyloop.so  # libsharr's attach timed in C
   run py_attach "$python" "$top/bench/py_attach.py"

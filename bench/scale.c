@@ -7,7 +7,10 @@
  * For each: create and unlink rates, the time to page through every name with
  * sharr_list and its cost per name (extrapolated linearly to the full count when
  * creating stopped short), the daemon's memory per array (VmRSS of sharrd before and
- * after). With the volatile arrays registered and 1,000 idle connections open: the
+ * after). The persistent set is listed once right after creating, while the daemon
+ * still watches each new file for writers (and looks at each at list), then at steady
+ * state, what a user sees: on the daemon restarted on its store
+ * ($SHARR_BENCH_SCALE_RESTART, a command run.sh gives), which watches none. With the volatile arrays registered and 1,000 idle connections open: the
  * daemon's memory per connection and another client's attach latency. Names are
  * created in a shuffled order: the registry is sorted, and names rarely arrive sorted.
  */
@@ -81,6 +84,8 @@ struct scale_set {
     double create_secs, unlink_secs, kernel_bytes;
     struct stats_summary cs, ls;
     size_t listed;
+    double first_secs;          /* the first listing, right after creating */
+    int steady;                 /* ls was taken on the restarted daemon */
     int64_t rss0, rss1, rss2;
     char stop[256];             /* why creating stopped short, or "" */
 };
@@ -167,6 +172,7 @@ static int scale_persistent(const struct harness *h, const uint32_t *order, doub
                             struct scale_set *set)
 {
     const char *sock = getenv("SHARR_BENCH_SCALE_SOCKET");
+    const char *restart = getenv("SHARR_BENCH_SCALE_RESTART");
     struct sharr_server srv;
     sharr_t *conn;
 
@@ -177,6 +183,19 @@ static int scale_persistent(const struct harness *h, const uint32_t *order, doub
     set->pid = (pid_t)srv.pid;
     scale_create(conn, order, 1, lat, set);
     scale_kernel_bytes(h, conn, order, set);
+    set->first_secs = scale_list(h, conn, page, cap, &set->listed);
+    if (restart != NULL && restart[0] != '\0') {
+        sharr_disconnect(conn);
+        if (system(restart) != 0) {
+            fprintf(stderr, "%s: %s failed\n", h->prog, restart);
+            exit(1);
+        }
+        harness_check(h, sharr_connect(sock, &conn), sock);
+        harness_check(h, sharr_server_info(conn, &srv), "server info");
+        set->pid = (pid_t)srv.pid;
+        set->steady = 1;
+        scale_list(h, conn, page, cap, &set->listed); /* its first: pages in its registry */
+    }
     scale_lists(h, conn, page, cap, reps, set);
     scale_unlink(h, conn, order, set);
     sharr_disconnect(conn);
@@ -242,11 +261,16 @@ static void scale_table(const struct scale_set *p, const struct scale_set *v, si
              p ? p->unlink_secs : 0);
     report_row("unlink rate | %s | %.0f /s, %.1f s in all", p ? pc : na,
                v->kept / v->unlink_secs, v->unlink_secs);
-    snprintf(pc, sizeof(pc), "%zu names: p50 %.1f ms, min %.1f, max %.1f", p ? p->listed : 0,
-             p ? p->ls.p50 * 1e3 : 0, p ? p->ls.min * 1e3 : 0, p ? p->ls.max * 1e3 : 0);
+    snprintf(pc, sizeof(pc), "%.1f ms", p ? p->first_secs * 1e3 : 0);
+    report_row("list all names once right after creating (a persistent array's file is "
+               "looked at while writers may hold it) | %s | (in the runs below)", p ? pc : na);
+    snprintf(pc, sizeof(pc), "%zu names: p50 %.1f ms, min %.1f, max %.1f%s", p ? p->listed : 0,
+             p ? p->ls.p50 * 1e3 : 0, p ? p->ls.min * 1e3 : 0, p ? p->ls.max * 1e3 : 0,
+             p && p->steady ? " (steady state: the daemon restarted on its store, its "
+             "first listing left out)" : " (right after creating: no restart command given)");
     report_row("list all names (pages of %zu), %d runs | %s | %zu names: p50 %.1f ms, min %.1f, "
-               "max %.1f", cap, reps, p ? pc : na, v->listed, v->ls.p50 * 1e3, v->ls.min * 1e3,
-               v->ls.max * 1e3);
+               "max %.1f (volatile arrays are never looked at)", cap, reps, p ? pc : na,
+               v->listed, v->ls.p50 * 1e3, v->ls.min * 1e3, v->ls.max * 1e3);
     snprintf(pc, sizeof(pc), "%.3f µs", p ? scale_per_name_us(p) : 0);
     report_row("list cost per name (p50 / names) | %s | %.3f µs", p ? pc : na,
                scale_per_name_us(v));
@@ -255,7 +279,8 @@ static void scale_table(const struct scale_set *p, const struct scale_set *v, si
                    scale_per_name_us(v) * v->asked / 1e3);
     snprintf(pc, sizeof(pc), "%.1f / %.1f / %.1f MiB", p ? (double)p->rss0 / 1024 : 0,
              p ? (double)p->rss1 / 1024 : 0, p ? (double)p->rss2 / 1024 : 0);
-    report_row("sharrd VmRSS before / after creating / after unlinking all | %s | "
+    report_row("sharrd VmRSS before / after creating / after unlinking all (persistent: "
+               "the last on the restarted daemon) | %s | "
                "%.1f / %.1f / %.1f MiB", p ? pc : na, (double)v->rss0 / 1024,
                (double)v->rss1 / 1024, (double)v->rss2 / 1024);
     snprintf(pc, sizeof(pc), "%.0f bytes", p ? scale_per_array(p) : 0);
@@ -272,7 +297,7 @@ int main(int argc, char **argv)
 {
     struct harness h;
     struct sharr_server srv;
-    char load[64], measured[200], why[400];
+    char load[64], measured[320], why[400];
     struct scale_set pset, vset;
 
     struct rlimit nofile = { 0, 0 };
@@ -366,8 +391,13 @@ int main(int argc, char **argv)
     const char *kind = have_p ? "persistent arrays, tmpfs store" : "volatile arrays";
     double per_name_us = scale_per_name_us(t);
     int full = t->measured == narrays && t->listed >= narrays;
-    snprintf(measured, sizeof(measured), "%.1f ms for %zu names (%s)", t->ls.p50 * 1e3,
-             t->listed, kind);
+    if (t->steady)
+        snprintf(measured, sizeof(measured), "%.1f ms for %zu names (%s, steady state; right "
+                 "after creating: %.1f ms)", t->ls.p50 * 1e3, t->listed, kind,
+                 t->first_secs * 1e3);
+    else
+        snprintf(measured, sizeof(measured), "%.1f ms for %zu names (%s)", t->ls.p50 * 1e3,
+                 t->listed, kind);
     if (!full)
         snprintf(why, sizeof(why), "only %u arrays could be created (%s); listing %zu "
                  "took %.1f ms (%.3f µs a name), about %.0f ms per %u if linear", t->measured,
@@ -376,10 +406,10 @@ int main(int argc, char **argv)
     else
         snprintf(why, sizeof(why), "each page is a round trip that encodes, sends and "
                  "decodes up to %zu rows of every field", cap);
-    int met = full && t->ls.p50 < 0.1;
-    report_target(h.quick ? "list every array in < 100 ms (quick run: 5,000 arrays)" :
-                  "100,000 arrays listed in < 100 ms", measured, full ? met : -1,
-                  met ? NULL : why);
+    int met = full && t->ls.p50 < 0.05;
+    report_target(h.quick ? "list every array in < 50 ms (quick run: 5,000 arrays)" :
+                  "100,000 arrays listed in < 50 ms (p50, steady state)", measured,
+                  full ? met : -1, met ? NULL : why);
     snprintf(measured, sizeof(measured), "%.0f bytes of sharrd RSS (%s; + %.0f bytes of file "
              "pages in the kernel)", scale_per_array(t), kind, t->kernel_bytes);
     met = t->measured > 0 && scale_per_array(t) < 2048;

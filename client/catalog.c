@@ -158,21 +158,26 @@ static int catalog_name_params(const char *name, struct codec_name *p)
     return 0;
 }
 
-int sharr_stat(sharr_t *conn, const char *name, struct sharr_info *ret_info)
+/* Ask for the stat of name on conn, its reply parsed by parse into out. */
+static int catalog_stat_call(sharr_t *conn, const char *name, client_parse_fn parse,
+                             void *out)
 {
     struct codec_name p;
+    struct client_request req = { .pack = catalog_pack_stat, .params = &p, .parse = parse,
+                                  .out = out };
+    int rc = catalog_name_params(name, &p);
+
+    return rc < 0 ? rc : client_call(conn, &req, NULL);
+}
+
+int sharr_stat(sharr_t *conn, const char *name, struct sharr_info *ret_info)
+{
     struct meta m;
-    struct client_request req = {
-        .pack = catalog_pack_stat, .params = &p, .parse = catalog_parse_stat, .out = &m,
-    };
     int rc;
 
     if (conn == NULL || ret_info == NULL)
         return client_fail(-EINVAL, "sharr_stat: conn and ret_info must not be NULL");
-    rc = catalog_name_params(name, &p);
-    if (rc < 0)
-        return rc;
-    rc = client_call(conn, &req, NULL);
+    rc = catalog_stat_call(conn, name, catalog_parse_stat, &m);
     if (rc < 0)
         return rc;
     catalog_info_from_meta(&m, ret_info);
@@ -182,11 +187,7 @@ int sharr_stat(sharr_t *conn, const char *name, struct sharr_info *ret_info)
 int sharr_describe(sharr_t *conn, const char *name, struct sharr_info *ret_info, char *descr,
                    size_t len)
 {
-    struct codec_name p;
     struct catalog_stat st;
-    struct client_request req = {
-        .pack = catalog_pack_stat, .params = &p, .parse = catalog_parse_describe, .out = &st,
-    };
     const char *text;
     size_t n;
     int rc;
@@ -194,10 +195,7 @@ int sharr_describe(sharr_t *conn, const char *name, struct sharr_info *ret_info,
     if (conn == NULL || descr == NULL || len == 0)
         return client_fail(-EINVAL, "sharr_describe: conn and descr must not be NULL, len "
                            "not 0");
-    rc = catalog_name_params(name, &p);
-    if (rc < 0)
-        return rc;
-    rc = client_call(conn, &req, NULL);
+    rc = catalog_stat_call(conn, name, catalog_parse_describe, &st);
     if (rc < 0)
         return rc;
     text = st.m.dtype.descr != NULL ? st.m.dtype.descr : st.m.dtype.str;

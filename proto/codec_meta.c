@@ -29,12 +29,6 @@ static const char *const codec_meta_keys[CODEC_META_NKEYS] = {
 #undef CODEC_META_KEY
 };
 
-static const uint8_t codec_meta_key_lens[CODEC_META_NKEYS] = {
-#define CODEC_META_KEY_LEN(id, field, key, kind, required) sizeof(key) - 1,
-    META_FIELDS(CODEC_META_KEY_LEN)
-#undef CODEC_META_KEY_LEN
-};
-
 /* The keys an array map must have: the first ones of META_FIELDS. */
 #define CODEC_META_ONE_REQUIRED(id, field, key, kind, required) +(required)
 enum { CODEC_META_NREQUIRED = 0 META_FIELDS(CODEC_META_ONE_REQUIRED) };
@@ -271,8 +265,10 @@ int codec_pack_reply_attach(msgpack_sbuffer *out, uint32_t msgid,
     return codec_pack_reply_attached(out, msgid, &a->meta, a->handle);
 }
 
-int codec_pack_reply_attached(msgpack_sbuffer *out, uint32_t msgid, const struct meta *m,
-                              uint64_t handle)
+/* A reply whose result holds the array map of m: {"array": m, "handle": handle,
+ * "fd": true} when attached, else {"array": m}. */
+static int codec_pack_reply_array(msgpack_sbuffer *out, uint32_t msgid, const struct meta *m,
+                                  bool attached, uint64_t handle)
 {
     char *start;
     char *p;
@@ -283,33 +279,28 @@ int codec_pack_reply_attached(msgpack_sbuffer *out, uint32_t msgid, const struct
     if (p == NULL)
         return -ENOMEM;
     p = codec_put_response_head(p, msgid);
-    p = pack_map(p, 3);
+    p = pack_map(p, attached ? 3 : 1);
     p = pack_str(p, "array", 5);
     p = codec_put_meta(p, m);
-    p = pack_str(p, "handle", 6);
-    p = pack_uint(p, handle);
-    p = pack_str(p, "fd", 2);
-    p = pack_bool(p, true);
+    if (attached) {
+        p = pack_str(p, "handle", 6);
+        p = pack_uint(p, handle);
+        p = pack_str(p, "fd", 2);
+        p = pack_bool(p, true);
+    }
     out->size += (size_t)(p - start);
     return 0;
 }
 
+int codec_pack_reply_attached(msgpack_sbuffer *out, uint32_t msgid, const struct meta *m,
+                              uint64_t handle)
+{
+    return codec_pack_reply_array(out, msgid, m, true, handle);
+}
+
 int codec_pack_reply_stat(msgpack_sbuffer *out, uint32_t msgid, const struct meta *m)
 {
-    char *start;
-    char *p;
-
-    if (!codec_meta_packable(m))
-        return -EINVAL;
-    p = start = codec_room(out, CODEC_ATTACH_EXTRA + codec_meta_packed_max(m));
-    if (p == NULL)
-        return -ENOMEM;
-    p = codec_put_response_head(p, msgid);
-    p = pack_map(p, 1);
-    p = pack_str(p, "array", 5);
-    p = codec_put_meta(p, m);
-    out->size += (size_t)(p - start);
-    return 0;
+    return codec_pack_reply_array(out, msgid, m, false, 0);
 }
 
 int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct meta *const *ms,
@@ -359,38 +350,82 @@ int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct met
 #define CODEC_ABSENT (-1)
 #define CODEC_REPEATED (-2)
 
-/* name is key k of an array map. */
-static inline bool codec_meta_key_is(const msgpack_object *name, unsigned k)
+/* The key k whose name is the n bytes at s, or -1: one switch on the length and the
+ * first bytes, then one comparison of a length known when compiled (inlined), in
+ * whatever order the keys come. A loop over the table cost a memcmp call per key
+ * tried, about a thousand instructions per array map, more than the rest of a reply.
+ * tests/unit/test_codec_meta_keys.c gives every key, and a near miss of each, in
+ * turn. */
+static int codec_meta_key_of(const char *s, uint32_t n)
 {
-    return name->type == MSGPACK_OBJECT_STR && name->via.str.size == codec_meta_key_lens[k] &&
-           memcmp(name->via.str.ptr, codec_meta_keys[k], codec_meta_key_lens[k]) == 0;
+#define CODEC_META_IS(id, key) (memcmp(s, key, sizeof(key) - 1) == 0 ? CODEC_META_##id : -1)
+    switch (n) {
+    case 3:
+        return s[0] == 'u' ? CODEC_META_IS(UID, "uid") : CODEC_META_IS(GID, "gid");
+    case 4:
+        if (s[0] == 'n')
+            return CODEC_META_IS(NAME, "name");
+        return s[1] == 'e' ? CODEC_META_IS(PERM, "perm") : CODEC_META_IS(PATH, "path");
+    case 5:
+        switch (s[0]) {
+        case 'd': return s[1] == 't' ? CODEC_META_IS(DTYPE, "dtype") : CODEC_META_IS(DESCR, "descr");
+        case 's': return CODEC_META_IS(SHAPE, "shape");
+        case 'o': return CODEC_META_IS(ORDER, "order");
+        default: return CODEC_META_IS(GROWN, "grown");
+        }
+    case 6:
+        return s[0] == 'n' ? CODEC_META_IS(NBYTES, "nbytes") : CODEC_META_IS(OFFSET, "offset");
+    case 7:
+        switch (s[0]) {
+        case 'p': return CODEC_META_IS(PERSIST, "persist");
+        case 'd': return CODEC_META_IS(DAMAGED, "damaged");
+        default: return CODEC_META_IS(MAX_LEN, "max_len");
+        }
+    case 8:
+        return CODEC_META_IS(CTIME_NS, "ctime_ns");
+    case 9:
+        if (s[0] == 'n')
+            return CODEC_META_IS(NATTACHED, "nattached");
+        return s[1] == 'u' ? CODEC_META_IS(PUBLISHED, "published")
+                           : CODEC_META_IS(PAGE_SIZE, "page_size");
+    default:
+        return -1;
+    }
+#undef CODEC_META_IS
 }
+
+/* The keys an array map must have, as a set (bit k: key k). */
+#define CODEC_META_REQUIRED_SET ((1u << CODEC_META_NREQUIRED) - 1)
 
 /* Where each key of an array map stands among n str objects stride bytes apart (a
  * map's keys, or a list reply's columns): pos[k] is its index, CODEC_ABSENT or
- * CODEC_REPEATED. One pass; about one comparison a name when the names come in the
- * order of META_FIELDS, where a codec_field per key compares every name. */
-static void codec_index(const msgpack_object *names, size_t stride, uint32_t n, int64_t *pos)
+ * CODEC_REPEATED. Names that are no key are ignored. Returns 1 when every required key
+ * is there once and none repeats, 0 when not (codec_check_index says which), -1 when
+ * a name is not a str. */
+static int codec_index(const msgpack_object *names, size_t stride, uint32_t n, int64_t *pos)
 {
-    unsigned next = 0; /* the key after the last one found: where a writer's order goes on */
+    uint32_t seen = 0, repeated = 0;
 
     for (unsigned k = 0; k < CODEC_META_NKEYS; k++)
         pos[k] = CODEC_ABSENT;
     for (uint32_t i = 0; i < n; i++) {
         const msgpack_object *name = (const void *)((const char *)names + i * stride);
-        unsigned k = next, tries = 0;
+        int k;
 
-        /* From the expected key on, round the table once: keys left out (grown,
-         * damaged, ...) cost a comparison each, not a scan from the first. */
-        while (tries < CODEC_META_NKEYS && !codec_meta_key_is(name, k)) {
-            k = k + 1 < CODEC_META_NKEYS ? k + 1 : 0;
-            tries++;
-        }
-        if (tries == CODEC_META_NKEYS)
+        if (name->type != MSGPACK_OBJECT_STR)
+            return -1;
+        k = codec_meta_key_of(name->via.str.ptr, name->via.str.size);
+        if (k < 0)
             continue; /* not a key of an array map: ignored */
-        pos[k] = pos[k] == CODEC_ABSENT ? (int64_t)i : CODEC_REPEATED;
-        next = k + 1 < CODEC_META_NKEYS ? k + 1 : 0;
+        if (seen & (1u << k)) {
+            repeated |= 1u << k;
+            pos[k] = CODEC_REPEATED;
+        } else {
+            seen |= 1u << k;
+            pos[k] = (int64_t)i;
+        }
     }
+    return repeated == 0 && (seen & CODEC_META_REQUIRED_SET) == CODEC_META_REQUIRED_SET;
 }
 
 /* The first of keys that repeats, or is absent among the first nrequired, as an error
@@ -450,27 +485,100 @@ static int codec_meta_offset(const struct codec_ctx *c, const char *key,
     return 0;
 }
 
+/* The common case of the value checks, inline: a value of the right type within its
+ * bounds is stored here; anything else goes to codec_fields.c's check, which refuses
+ * it with its message. A list page checks a thousand arrays, an attach reply one, and
+ * a call per absent or plain value was a third of either. */
+static inline int codec_meta_u64(const struct codec_ctx *c, const char *key,
+                                 const msgpack_object *v, uint64_t *out)
+{
+    if (v == NULL)
+        return 0;
+    if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        *out = v->via.u64;
+        return 0;
+    }
+    return codec_uint(c, key, v, UINT64_MAX, out, "a non-negative integer");
+}
+
+static inline int codec_meta_u32(const struct codec_ctx *c, const char *key,
+                                 const msgpack_object *v, uint32_t *out)
+{
+    if (v == NULL)
+        return 0;
+    if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 <= UINT32_MAX) {
+        *out = (uint32_t)v->via.u64;
+        return 0;
+    }
+    return codec_u32(c, key, v, out);
+}
+
+static inline int codec_meta_i64(const struct codec_ctx *c, const char *key,
+                                 const msgpack_object *v, int64_t *out)
+{
+    if (v == NULL)
+        return 0;
+    if ((v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 <= INT64_MAX) ||
+        v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        *out = v->via.i64;
+        return 0;
+    }
+    return codec_int(c, key, v, INT64_MIN, out, "an integer");
+}
+
+static inline int codec_meta_bool(const struct codec_ctx *c, const char *key,
+                                  const msgpack_object *v, bool *out)
+{
+    if (v == NULL)
+        return 0;
+    if (v->type == MSGPACK_OBJECT_BOOLEAN) {
+        *out = v->via.boolean;
+        return 0;
+    }
+    return codec_bool(c, key, v, out);
+}
+
+/* The dtype; prev, when not NULL, is the dtype of the row before in a list page: the
+ * same text again (nearly every row of a page) is taken from it, not parsed again, as
+ * the canonical text it is parses to itself. */
+static inline int codec_meta_dtype(const struct codec_ctx *c, const char *key,
+                                   const msgpack_object *v, struct dtype *out,
+                                   const struct dtype *prev)
+{
+    if (prev != NULL && v != NULL && v->type == MSGPACK_OBJECT_STR &&
+        v->via.str.size < sizeof(prev->str) && prev->str[v->via.str.size] == '\0' &&
+        memcmp(v->via.str.ptr, prev->str, v->via.str.size) == 0 && prev->str[0] != '\0') {
+        if (out != prev) {
+            memcpy(out->str, prev->str, v->via.str.size + 1);
+            out->itemsize = prev->itemsize;
+        }
+        out->descr = NULL;
+        out->descr_len = 0;
+        return 0;
+    }
+    return codec_dtype(c, key, v, out);
+}
+
 /* How each kind of META_FIELDS is checked: value v under key into field f of out. */
 #define CODEC_CHECK_NAME(c, key, v, out, f) codec_name(c, key, v, (out)->f)
 #define CODEC_CHECK_TEXT(c, key, v, out, f) codec_str(c, key, v, (out)->f, sizeof((out)->f), false)
-#define CODEC_CHECK_DTYPE(c, key, v, out, f) codec_dtype(c, key, v, &(out)->f)
+#define CODEC_CHECK_DTYPE(c, key, v, out, f) codec_meta_dtype(c, key, v, &(out)->f, prev)
 #define CODEC_CHECK_SHAPE(c, key, v, out, f) codec_meta_shape(c, key, v, out)
 #define CODEC_CHECK_ORDER(c, key, v, out, f) codec_order(c, key, v, &(out)->f)
 #define CODEC_CHECK_NBYTES(c, key, v, out, f) codec_meta_nbytes(c, key, v, out)
 #define CODEC_CHECK_OFFSET(c, key, v, out, f) codec_meta_offset(c, key, v, &(out)->f)
 #define CODEC_CHECK_PERM(c, key, v, out, f) codec_perm(c, key, v, &(out)->f)
-#define CODEC_CHECK_U32(c, key, v, out, f) codec_u32(c, key, v, &(out)->f)
-#define CODEC_CHECK_U64(c, key, v, out, f) \
-    codec_uint(c, key, v, UINT64_MAX, &(out)->f, "a non-negative integer")
-#define CODEC_CHECK_I64(c, key, v, out, f) \
-    codec_int(c, key, v, INT64_MIN, &(out)->f, "an integer")
-#define CODEC_CHECK_BOOL(c, key, v, out, f) codec_bool(c, key, v, &(out)->f)
+#define CODEC_CHECK_U32(c, key, v, out, f) codec_meta_u32(c, key, v, &(out)->f)
+#define CODEC_CHECK_U64(c, key, v, out, f) codec_meta_u64(c, key, v, &(out)->f)
+#define CODEC_CHECK_I64(c, key, v, out, f) codec_meta_i64(c, key, v, &(out)->f)
+#define CODEC_CHECK_BOOL(c, key, v, out, f) codec_meta_bool(c, key, v, &(out)->f)
 #define CODEC_CHECK_DESCR(c, key, v, out, f) codec_descr(c, key, v, &(out)->dtype, NULL)
 
 /* An array's metadata from its values, v[k] for codec_meta_keys[k] (NULL: absent, and
- * then not one of the required ones), checked in key order. */
+ * then not one of the required ones), checked in key order. prev: the dtype of the
+ * array parsed before in the same page (codec_meta_dtype), or NULL. */
 static int codec_meta_values(const struct codec_ctx *c, const msgpack_object *const *v,
-                             struct meta *out)
+                             struct meta *out, const struct dtype *prev)
 {
     int r;
 
@@ -501,16 +609,18 @@ static int codec_meta(const struct codec_ctx *c, const msgpack_object *obj, stru
     int64_t pos[CODEC_META_NKEYS];
     int r;
 
-    if ((r = codec_map(c, obj, false, "the array")) < 0)
-        return r;
-    codec_index(obj->via.map.size > 0 ? &obj->via.map.ptr[0].key : NULL,
-                sizeof(msgpack_object_kv), obj->via.map.size, pos);
-    r = codec_check_index(c, codec_meta_keys, CODEC_META_NKEYS, CODEC_META_NREQUIRED, pos);
+    if (obj == NULL || obj->type != MSGPACK_OBJECT_MAP)
+        return codec_fail(c, -EINVAL, "the array must be a map");
+    r = codec_index(obj->via.map.size > 0 ? &obj->via.map.ptr[0].key : NULL,
+                    sizeof(msgpack_object_kv), obj->via.map.size, pos);
     if (r < 0)
-        return r;
+        return codec_fail(c, -EINVAL, "the array keys must be strings");
+    if (r == 0)
+        return codec_check_index(c, codec_meta_keys, CODEC_META_NKEYS, CODEC_META_NREQUIRED,
+                                 pos);
     for (unsigned k = 0; k < CODEC_META_NKEYS; k++)
         v[k] = pos[k] >= 0 ? &obj->via.map.ptr[pos[k]].val : NULL;
-    return codec_meta_values(c, v, out);
+    return codec_meta_values(c, v, out, NULL);
 }
 
 int codec_parse_meta(const msgpack_object *obj, struct meta *out, char *err, size_t errlen)
@@ -611,6 +721,8 @@ static int codec_list_parse(const msgpack_object *result, const struct codec_lis
     const msgpack_object *columns = NULL, *arrays = NULL, *v[CODEC_META_NKEYS];
     const msgpack_object_array *rows;
     int64_t pos[CODEC_META_NKEYS];
+    uint8_t have[CODEC_META_NKEYS];
+    unsigned nhave = 0;
     bool more;
     int r = codec_map(&c, result, false, "the result");
 
@@ -624,18 +736,25 @@ static int codec_list_parse(const msgpack_object *result, const struct codec_lis
         return r;
     if (!codec_str_array(columns))
         return codec_fail(&c, -EINVAL, "'columns' must be an array of strings");
-    codec_index(columns->via.array.ptr, sizeof(msgpack_object), columns->via.array.size, pos);
-    r = codec_check_index(&cc, codec_meta_keys, CODEC_META_NKEYS, CODEC_META_NREQUIRED, pos);
-    if (r < 0)
-        return r;
+    if (codec_index(columns->via.array.ptr, sizeof(msgpack_object), columns->via.array.size,
+                    pos) == 0)
+        return codec_check_index(&cc, codec_meta_keys, CODEC_META_NKEYS, CODEC_META_NREQUIRED,
+                                 pos);
+    /* The keys this page has, and where: only theirs change from row to row. */
+    for (unsigned k = 0; k < CODEC_META_NKEYS; k++) {
+        v[k] = NULL;
+        if (pos[k] >= 0)
+            have[nhave++] = (uint8_t)k;
+    }
     for (uint32_t i = 0; i < rows->size; i++) {
         const msgpack_object *row = &rows->ptr[i];
 
         if (row->type != MSGPACK_OBJECT_ARRAY || row->via.array.size != columns->via.array.size)
             return codec_fail(&rc, -EINVAL, "a row must be an array of one value per column");
-        for (unsigned k = 0; k < CODEC_META_NKEYS; k++)
-            v[k] = pos[k] >= 0 ? &row->via.array.ptr[pos[k]] : NULL;
-        r = codec_meta_values(&rc, v, codec_list_slot(o, i));
+        for (unsigned j = 0; j < nhave; j++)
+            v[have[j]] = &row->via.array.ptr[pos[have[j]]];
+        r = codec_meta_values(&rc, v, codec_list_slot(o, i),
+                              i > 0 ? &codec_list_slot(o, i - 1)->dtype : NULL);
         if (r < 0 || (r = codec_list_done(o, i)) < 0)
             return r;
     }

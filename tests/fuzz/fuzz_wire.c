@@ -42,6 +42,14 @@ static void fuzz_params(const struct codec_msg *m)
     codec_parse_chown(m->params, &p.chown, err, sizeof(err));
 }
 
+/* A list page's row as libsharr takes it: the scratch meta read, nothing kept. */
+static int fuzz_row(void *arg, size_t i, const struct meta *m)
+{
+    (void)i;
+    *(size_t *)arg += m->nbytes != 0;
+    return 0;
+}
+
 static void fuzz_results(const struct codec_msg *m)
 {
     static struct meta metas[4]; /* large; kept off the stack. Scratch only. */
@@ -50,6 +58,7 @@ static void fuzz_results(const struct codec_msg *m)
     bool more;
     int has_fd;
     uint32_t ring_size;
+    size_t rows = 0;
     union {
         struct codec_hello_reply hello;
         struct codec_attach_reply attach;
@@ -60,6 +69,9 @@ static void fuzz_results(const struct codec_msg *m)
     codec_parse_reply_attach(m->result, &r.attach, &has_fd, err, sizeof(err));
     codec_parse_reply_stat(m->result, &metas[0], err, sizeof(err));
     codec_parse_reply_list(m->result, metas, 4, &n, &more, err, sizeof(err));
+    /* One scratch meta for every row: a row's dtype may be taken from the row before. */
+    codec_parse_reply_list_each(m->result, &metas[0], 4, fuzz_row, &rows, &n, &more, err,
+                                sizeof(err));
     codec_parse_reply_stats(m->result, &r.stats, err, sizeof(err));
     codec_parse_reply_ring(m->result, &ring_size, err, sizeof(err));
 }
