@@ -150,6 +150,73 @@ def test_an_array_unlinked_before_the_worker_attaches_says_which_and_why(client,
     assert repr(name) in message and "was unlinked after it was pickled" in message
 
 
+# A hang guard on result(): far above what these small computations take, it turns a
+# cluster that hangs (the workers' connections broken by an error while unpickling)
+# into a failure instead of a test run that never ends.
+RESULT_GUARD_S = 60
+
+
+def _workers_alive_and_computing(client, pids, new_name):
+    """The same worker processes as before (none died, none restarted) compute the
+    next graph right."""
+    assert client.run(os.getpid, wait=True) == pids
+    b = sharr.create(new_name("next"), 12, np.int64)
+    b[:] = np.arange(12)
+    x = sharr.dask.from_sharr(b, chunks=4).sum()
+    assert client.compute(x).result(timeout=RESULT_GUARD_S) == 66
+
+
+def test_a_graph_over_an_array_unlinked_before_it_runs_fails_naming_it(client, new_name):
+    name = new_name()
+    pids = client.run(os.getpid)
+    a = sharr.create(name, 16)
+    x = sharr.dask.from_sharr(a, chunks=4).sum()
+    sharr.unlink(name)
+    with pytest.raises(FileNotFoundError) as e:
+        client.compute(x).result(timeout=RESULT_GUARD_S)
+    assert repr(name) in str(e.value) and "was unlinked after it was pickled" in str(e.value)
+    _workers_alive_and_computing(client, pids, new_name)
+
+
+def test_a_task_argument_unlinked_before_it_runs_fails_naming_it(client, new_name):
+    name = new_name()
+    pids = client.run(os.getpid)
+    a = sharr.create(name, 16)
+    sharr.unlink(name)
+    with pytest.raises(FileNotFoundError) as e:
+        client.submit(_probe, a, 1.0).result(timeout=RESULT_GUARD_S)
+    assert repr(name) in str(e.value) and "was unlinked after it was pickled" in str(e.value)
+    _workers_alive_and_computing(client, pids, new_name)
+
+
+def test_a_scattered_array_unlinked_before_it_arrives_fails_the_task_using_it(client,
+                                                                              new_name):
+    name = new_name()
+    pids = client.run(os.getpid)
+    a = sharr.create(name, 16)
+    sharr.unlink(name)
+    [f] = client.scatter([a])
+    with pytest.raises(FileNotFoundError) as e:
+        client.submit(_probe, f, 1.0).result(timeout=RESULT_GUARD_S)
+    assert repr(name) in str(e.value) and "was unlinked after it was pickled" in str(e.value)
+    _workers_alive_and_computing(client, pids, new_name)
+
+
+def test_a_graph_over_a_name_recreated_before_it_runs_never_reads_the_new_array(client,
+                                                                                  new_name):
+    name = new_name()
+    pids = client.run(os.getpid)
+    a = sharr.create(name, 16, np.int64)
+    a[:] = 1
+    x = sharr.dask.from_sharr(a, chunks=4).sum()
+    b = sharr.create(name, (4, 8), np.int64, overwrite=True)
+    b[:] = 2
+    with pytest.raises(ValueError) as e:
+        client.compute(x).result(timeout=RESULT_GUARD_S)
+    assert repr(name) in str(e.value) and "replaced" in str(e.value)
+    _workers_alive_and_computing(client, pids, new_name)
+
+
 def test_scope_unlinks_every_array_made_under_it_in_workers(client, new_name):
     with sharr.dask.scope() as s:
         names = [s.name(i) for i in range(3)]
