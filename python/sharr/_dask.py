@@ -168,6 +168,23 @@ def _pickling_for(recipient, dumps, *args, **kwargs):
         _tls.ids = None
 
 
+def unpickling():
+    """True when distributed is unpickling in this thread (its pickle module's loads,
+    the "pickle" family, sharr's dask_deserialize): _pickle.rebuild then returns a
+    Missing for an array it cannot attach, instead of raising where distributed
+    reads a message."""
+    return getattr(_tls, "unpickling", 0) > 0
+
+
+def _unpickling(loads, *args, **kwargs):
+    """loads(*args, **kwargs) with this thread marked as distributed's unpickling."""
+    _tls.unpickling = getattr(_tls, "unpickling", 0) + 1
+    try:
+        return loads(*args, **kwargs)
+    finally:
+        _tls.unpickling -= 1
+
+
 def _name_pickle(arr):
     """arr's pickle by name, whatever distributed is pickling around this call."""
     saved = getattr(_tls, "recipient", None), getattr(_tls, "ids", None)
@@ -200,14 +217,15 @@ def serialize(arr, context=None):
 
 def deserialize(header, frames):
     """distributed's dask_deserialize for sharr arrays: the array a header of
-    serialize() describes. By name: the same array, attached here by its pickle
-    (_pickle.rebuild, whose errors name the array and say why: unlinked since, or
-    another sharrd). By value: a numpy array holding the values."""
+    serialize() describes. By name: the same array, attached here by its pickle, or,
+    when it cannot be attached, a Missing (_pickle.rebuild) whose use raises the
+    error, which names the array and says why (unlinked since, replaced, another
+    sharrd). By value: a numpy array holding the values."""
     from distributed.protocol.numpy import deserialize_numpy_ndarray
 
     if header.get("sharr") != "name":
         return deserialize_numpy_ndarray(header, frames)
-    return pickle.loads(frames[0])
+    return _unpickling(pickle.loads, frames[0])
 
 
 def sizeof(arr):
@@ -388,20 +406,50 @@ def _patch_scheduler(Scheduler, Listener):
 def _patch_client(Client):
     """Client._restart, wrapped to refresh the client's view of its workers when the
     restart is done: between two of distributed's periodic refreshes, a view taken
-    while the workers were away (none: by value) would outlive them."""
-    if not hasattr(Client, "_restart") or getattr(Client._restart, "_sharr", False):
-        return
-    base = Client._restart
+    while the workers were away (none: by value) would outlive them. Client._gather
+    (result(), gather()), wrapped to raise the error of a sharr array gathered as a
+    Missing."""
+    if hasattr(Client, "_restart") and not getattr(Client._restart, "_sharr", False):
+        base = Client._restart
 
-    async def _restart(self, *args, **kwargs):
-        result = await base(self, *args, **kwargs)
-        update = getattr(self, "_update_scheduler_info", None)
-        if update is not None:
-            await update()
-        return result
+        async def _restart(self, *args, **kwargs):
+            result = await base(self, *args, **kwargs)
+            update = getattr(self, "_update_scheduler_info", None)
+            if update is not None:
+                await update()
+            return result
 
-    _restart._sharr = True
-    Client._restart = _restart
+        _restart._sharr = True
+        Client._restart = _restart
+    if hasattr(Client, "_gather") and not getattr(Client._gather, "_sharr", False):
+        base_gather = Client._gather
+
+        async def _gather(self, futures, errors="raise", *args, **kwargs):
+            result = await base_gather(self, futures, errors, *args, **kwargs)
+            if errors == "raise":
+                _raise_missing(result)
+            return result
+
+        _gather._sharr = True
+        Client._gather = _gather
+
+
+def _raise_missing(result):
+    """Raise the error of the first Missing in result (a value, or lists, tuples,
+    sets and dicts of them, as Client.gather returns): a sharr array that was
+    gathered after it could not be attached fails the gather, as a task that uses
+    it fails."""
+    from ._missing import Missing
+
+    todo = [result]
+    while todo:
+        v = todo.pop()
+        if isinstance(v, Missing):
+            v._raise()
+        if type(v) in (list, tuple, set):
+            todo.extend(v)
+        elif type(v) is dict:
+            todo.extend(v.values())
 
 
 def _register_distributed():
@@ -443,13 +491,26 @@ def _register_distributed():
             return _pickling_for(_ANY, base_task, *args, **kwargs)
         dumps_task._sharr = True
         worker.dumps_task = dumps_task
+    # Its unpickling, of task arguments, graphs and data, by the same two ways: an
+    # array that cannot be attached there becomes a Missing (unpickling()).
+    base_loads = dpickle.loads
+    if not getattr(base_loads, "_sharr", False):
+        def loads(*args, **kwargs):
+            return _unpickling(base_loads, *args, **kwargs)
+        loads._sharr = True
+        dpickle.loads = loads
+        if getattr(sys.modules.get("distributed.client"), "loads", None) is base_loads:
+            sys.modules["distributed.client"].loads = loads
     family_dumps, family_loads, _ = families["pickle"]
     if not getattr(family_dumps, "_sharr", False):
         def pickle_dumps(x, context=None):
             recipient = (context or {}).get("recipient") or _ANY
             return _pickling_for(recipient, family_dumps, x, context=context)
+
+        def pickle_loads(header, frames):
+            return _unpickling(family_loads, header, frames)
         pickle_dumps._sharr = True
-        register_serialization_family("pickle", pickle_dumps, family_loads)
+        register_serialization_family("pickle", pickle_dumps, pickle_loads)
 
 
 def _register_dask():

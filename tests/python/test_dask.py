@@ -199,6 +199,11 @@ def test_a_scattered_array_unlinked_before_it_arrives_fails_the_task_using_it(cl
     with pytest.raises(FileNotFoundError) as e:
         client.submit(_probe, f, 1.0).result(timeout=RESULT_GUARD_S)
     assert repr(name) in str(e.value) and "was unlinked after it was pickled" in str(e.value)
+    # Gathered back, it fails the same way: result() never hands out a stand-in.
+    with pytest.raises(FileNotFoundError, match=repr(name)):
+        f.result(timeout=RESULT_GUARD_S)
+    with pytest.raises(FileNotFoundError, match=repr(name)):
+        client.gather({"x": [f]})
     _workers_alive_and_computing(client, pids, new_name)
 
 
@@ -374,9 +379,46 @@ def test_a_name_recreated_between_sending_and_receiving_is_refused(new_name):
     here = {"recipient": {sharr._dask.HANDSHAKE_KEY: a._sharr.server_id}}
     header, frames = serialize(a[2:], context=here, on_error="raise")
     sharr.create(name, 8, overwrite=True)
+    # distributed deserializes while it reads a message: what it gets stands in for
+    # the array, and its first use raises the error.
+    back = deserialize(header, frames)
+    assert not isinstance(back, np.ndarray)
     with pytest.raises(ValueError) as e:
-        deserialize(header, frames)
+        back.sum()
     assert repr(name) in str(e.value) and "replaced" in str(e.value)
+
+
+def test_what_stands_in_for_a_missing_array_raises_at_every_use_and_pickles_as_it(
+        new_name):
+    from distributed.protocol.serialize import deserialize, serialize
+    name = new_name()
+    a = sharr.create(name, (2, 3))
+    here = {"recipient": {sharr._dask.HANDSHAKE_KEY: a._sharr.server_id}}
+    header, frames = serialize(a[1:], context=here, on_error="raise")
+    sharr.unlink(name)
+    back = deserialize(header, frames)
+    uses = {"attribute": lambda m: m.shape, "method": lambda m: m.sum(),
+            "sharr's": lambda m: m.name,
+            "index": lambda m: m[0], "assign": lambda m: m.__setitem__(0, 1),
+            "len": len, "iter": list, "numpy": np.asarray, "ufunc": np.negative,
+            "array function": np.sum, "arithmetic": lambda m: m + 1,
+            "reflected": lambda m: 1 - m, "in place": lambda m: m.__iadd__(1),
+            "float": float, "bool": bool, "compare": lambda m: m < 1}
+    for use, f in uses.items():
+        with pytest.raises(FileNotFoundError) as e:
+            f(back)
+        assert repr(name) in str(e.value) and "unlinked" in str(e.value), use
+        assert e.value.filename == name, use
+    assert repr(name) in repr(back)
+    # Protocol probes find nothing, as for any other object.
+    assert not hasattr(back, "__dask_graph__") and not hasattr(back, "__cuda_array_interface__")
+    assert getattr(back, "dask_key_name", None) is None
+    # Pickled again it is the array's pickle: plain pickle raises, as for the array.
+    with pytest.raises(FileNotFoundError, match=repr(name)):
+        pickle.loads(pickle.dumps(back))
+    sharr.create(name, (2, 3))[:] = 5
+    with pytest.raises(ValueError, match="replaced"):
+        pickle.loads(pickle.dumps(back))
 
 
 def _add_one_in_place(b):
