@@ -24,6 +24,7 @@ import pickle
 import sys
 import threading
 import time
+import warnings
 
 import numpy as np
 
@@ -266,20 +267,51 @@ def _private():
     return dask.config.get(MEMORY_KEY, default="rss") == "private"
 
 
+# Where a process's status is read (formatted with its pid, or "self"); and the status
+# files found without RssAnon, each warned of once.
+PROC_STATUS = "/proc/{pid}/status"
+_no_rss_anon = set()
+
+
 def private_memory(pid="self"):
     """The private anonymous memory of process pid in bytes (RssAnon of
     /proc/PID/status): what a worker holds of its own, where RSS also counts each
-    page of a shared array (RssShmem, RssFile) it touched. Raises OSError."""
-    with open(f"/proc/{pid}/status", "rb") as f:
+    page of a shared array (RssShmem, RssFile) it touched. None where the status has
+    no RssAnon (Linux before 4.5). Raises OSError."""
+    with open(PROC_STATUS.format(pid=pid), "rb") as f:
         for line in f:
             if line.startswith(b"RssAnon:"):
                 return int(line.split()[1]) * 1024
-    raise OSError(f"/proc/{pid}/status has no RssAnon")
+    return None
+
+
+def _measured(pid, rss):
+    """A process's memory as MEMORY_KEY says: private_memory(pid) for "private", where
+    the kernel tells it; else rss() (distributed's measure, RSS). A status without
+    RssAnon is warned of once (RuntimeWarning, on the measuring process's stderr):
+    the measure silently counting shared arrays again would restart workers that
+    merely map them."""
+    if not _private():
+        return rss()
+    try:
+        private = private_memory(pid)
+    except OSError:  # the process is gone: distributed's measure says so its way
+        return rss()
+    if private is not None:
+        return private
+    path = PROC_STATUS.format(pid=pid)
+    if path not in _no_rss_anon:
+        _no_rss_anon.add(path)
+        warnings.warn(f"sharr: {MEMORY_KEY} is 'private' but {path} has no RssAnon "
+                      "(Linux before 4.5): this worker's memory is measured as RSS, "
+                      "every page of a shared array it touched included",
+                      RuntimeWarning, stacklevel=2)
+    return rss()
 
 
 class _Process:
     """A psutil.Process whose memory_info().rss is private_memory() when MEMORY_KEY
-    says "private"."""
+    says "private" (_measured)."""
 
     def __init__(self, proc):
         self._proc = proc
@@ -289,12 +321,7 @@ class _Process:
 
     def memory_info(self):
         info = self._proc.memory_info()
-        if _private():
-            try:
-                return info._replace(rss=private_memory(self._proc.pid))
-            except OSError:
-                pass
-        return info
+        return info._replace(rss=_measured(self._proc.pid, lambda: info.rss))
 
 
 class _Psutil:
@@ -332,12 +359,7 @@ def setup(server):
     base = getattr(monitor, "get_process_memory", None)
     if info is not None and base is not None and not getattr(base, "_sharr", False):
         def get_process_memory():
-            if _private():
-                try:
-                    return private_memory()
-                except OSError:
-                    pass
-            return base()
+            return _measured("self", base)
         get_process_memory._sharr = True
         monitor.get_process_memory = get_process_memory
 

@@ -342,6 +342,57 @@ def test_a_worker_that_maps_a_large_shared_array_is_not_restarted_counting_priva
             assert list(c.run(os.getpid).values()) == [pid]
 
 
+def _status_file(path, rss_anon_kb=None):
+    """This process's status, written to path without its RssAnon line (a kernel
+    before 4.5) or with RssAnon rss_anon_kb; returns path."""
+    with open("/proc/self/status") as f:
+        lines = [line for line in f if not line.startswith("RssAnon:")]
+    if rss_anon_kb is not None:
+        lines.append(f"RssAnon:\t{rss_anon_kb} kB\n")
+    path.write_text("".join(lines))
+    return str(path)
+
+
+def _measures_once_warned(measure):
+    """[(value, warnings)] of two calls of measure()."""
+    import warnings
+    out = []
+    for _ in range(2):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            value = measure()
+        out.append((value, [str(x.message) for x in w if x.category is RuntimeWarning]))
+    return out
+
+
+def test_private_memory_without_rss_anon_in_proc_warns_once_and_measures_rss(
+        tmp_path, monkeypatch, new_name):
+    import distributed.worker_memory
+    a = sharr.create(new_name(), 64 << 20, np.uint8)
+    a[::4096] = 1  # 64 MiB of shared pages in this process's RSS
+    # How a nanny measures its worker (distributed.worker_memory's psutil) and a
+    # worker itself (its monitor, with sharr.dask preloaded): this process stands in.
+    nanny = distributed.worker_memory.psutil.Process(os.getpid())
+    with dask.config.set({"sharr.worker-memory": "private"}), \
+            distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=":0") \
+            as cluster:
+        [worker] = cluster.workers.values()
+        for measure in (lambda: nanny.memory_info().rss, worker.monitor.get_process_memory):
+            # Where the kernel tells RssAnon, that is the measure.
+            with_anon = _status_file(tmp_path / "with", 7)
+            monkeypatch.setattr(sharr._dask, "PROC_STATUS", with_anon)
+            assert _measures_once_warned(measure) == [(7 << 10, [])] * 2
+            # Where it does not: RSS, the shared pages included, and one warning
+            # naming the setting and the file.
+            without = _status_file(tmp_path / f"without-{len(os.listdir(tmp_path))}")
+            monkeypatch.setattr(sharr._dask, "PROC_STATUS", without)
+            (first, warned), (second, again) = _measures_once_warned(measure)
+            assert first >= a.nbytes and second >= a.nbytes
+            assert len(warned) == 1 and again == []
+            assert "sharr.worker-memory" in warned[0] and without in warned[0]
+            assert "no RssAnon" in warned[0]
+
+
 # distributed's serializers alone, no cluster: the recipient is a handshake.
 
 def _views(a):
