@@ -24,6 +24,7 @@ import pickle
 import sys
 import threading
 import time
+import warnings
 
 import numpy as np
 
@@ -168,6 +169,23 @@ def _pickling_for(recipient, dumps, *args, **kwargs):
         _tls.ids = None
 
 
+def unpickling():
+    """True when distributed is unpickling in this thread (its pickle module's loads,
+    the "pickle" family, sharr's dask_deserialize): _pickle.rebuild then returns a
+    Missing for an array it cannot attach, instead of raising where distributed
+    reads a message."""
+    return getattr(_tls, "unpickling", 0) > 0
+
+
+def _unpickling(loads, *args, **kwargs):
+    """loads(*args, **kwargs) with this thread marked as distributed's unpickling."""
+    _tls.unpickling = getattr(_tls, "unpickling", 0) + 1
+    try:
+        return loads(*args, **kwargs)
+    finally:
+        _tls.unpickling -= 1
+
+
 def _name_pickle(arr):
     """arr's pickle by name, whatever distributed is pickling around this call."""
     saved = getattr(_tls, "recipient", None), getattr(_tls, "ids", None)
@@ -200,14 +218,15 @@ def serialize(arr, context=None):
 
 def deserialize(header, frames):
     """distributed's dask_deserialize for sharr arrays: the array a header of
-    serialize() describes. By name: the same array, attached here by its pickle
-    (_pickle.rebuild, whose errors name the array and say why: unlinked since, or
-    another sharrd). By value: a numpy array holding the values."""
+    serialize() describes. By name: the same array, attached here by its pickle, or,
+    when it cannot be attached, a Missing (_pickle.rebuild) whose use raises the
+    error, which names the array and says why (unlinked since, replaced, another
+    sharrd). By value: a numpy array holding the values."""
     from distributed.protocol.numpy import deserialize_numpy_ndarray
 
     if header.get("sharr") != "name":
         return deserialize_numpy_ndarray(header, frames)
-    return pickle.loads(frames[0])
+    return _unpickling(pickle.loads, frames[0])
 
 
 def sizeof(arr):
@@ -248,20 +267,51 @@ def _private():
     return dask.config.get(MEMORY_KEY, default="rss") == "private"
 
 
+# Where a process's status is read (formatted with its pid, or "self"); and the status
+# files found without RssAnon, each warned of once.
+PROC_STATUS = "/proc/{pid}/status"
+_no_rss_anon = set()
+
+
 def private_memory(pid="self"):
     """The private anonymous memory of process pid in bytes (RssAnon of
     /proc/PID/status): what a worker holds of its own, where RSS also counts each
-    page of a shared array (RssShmem, RssFile) it touched. Raises OSError."""
-    with open(f"/proc/{pid}/status", "rb") as f:
+    page of a shared array (RssShmem, RssFile) it touched. None where the status has
+    no RssAnon (Linux before 4.5). Raises OSError."""
+    with open(PROC_STATUS.format(pid=pid), "rb") as f:
         for line in f:
             if line.startswith(b"RssAnon:"):
                 return int(line.split()[1]) * 1024
-    raise OSError(f"/proc/{pid}/status has no RssAnon")
+    return None
+
+
+def _measured(pid, rss):
+    """A process's memory as MEMORY_KEY says: private_memory(pid) for "private", where
+    the kernel tells it; else rss() (distributed's measure, RSS). A status without
+    RssAnon is warned of once (RuntimeWarning, on the measuring process's stderr):
+    the measure silently counting shared arrays again would restart workers that
+    merely map them."""
+    if not _private():
+        return rss()
+    try:
+        private = private_memory(pid)
+    except OSError:  # the process is gone: distributed's measure says so its way
+        return rss()
+    if private is not None:
+        return private
+    path = PROC_STATUS.format(pid=pid)
+    if path not in _no_rss_anon:
+        _no_rss_anon.add(path)
+        warnings.warn(f"sharr: {MEMORY_KEY} is 'private' but {path} has no RssAnon "
+                      "(Linux before 4.5): this worker's memory is measured as RSS, "
+                      "every page of a shared array it touched included",
+                      RuntimeWarning, stacklevel=2)
+    return rss()
 
 
 class _Process:
     """A psutil.Process whose memory_info().rss is private_memory() when MEMORY_KEY
-    says "private"."""
+    says "private" (_measured)."""
 
     def __init__(self, proc):
         self._proc = proc
@@ -271,12 +321,7 @@ class _Process:
 
     def memory_info(self):
         info = self._proc.memory_info()
-        if _private():
-            try:
-                return info._replace(rss=private_memory(self._proc.pid))
-            except OSError:
-                pass
-        return info
+        return info._replace(rss=_measured(self._proc.pid, lambda: info.rss))
 
 
 class _Psutil:
@@ -314,12 +359,7 @@ def setup(server):
     base = getattr(monitor, "get_process_memory", None)
     if info is not None and base is not None and not getattr(base, "_sharr", False):
         def get_process_memory():
-            if _private():
-                try:
-                    return private_memory()
-                except OSError:
-                    pass
-            return base()
+            return _measured("self", base)
         get_process_memory._sharr = True
         monitor.get_process_memory = get_process_memory
 
@@ -388,20 +428,50 @@ def _patch_scheduler(Scheduler, Listener):
 def _patch_client(Client):
     """Client._restart, wrapped to refresh the client's view of its workers when the
     restart is done: between two of distributed's periodic refreshes, a view taken
-    while the workers were away (none: by value) would outlive them."""
-    if not hasattr(Client, "_restart") or getattr(Client._restart, "_sharr", False):
-        return
-    base = Client._restart
+    while the workers were away (none: by value) would outlive them. Client._gather
+    (result(), gather()), wrapped to raise the error of a sharr array gathered as a
+    Missing."""
+    if hasattr(Client, "_restart") and not getattr(Client._restart, "_sharr", False):
+        base = Client._restart
 
-    async def _restart(self, *args, **kwargs):
-        result = await base(self, *args, **kwargs)
-        update = getattr(self, "_update_scheduler_info", None)
-        if update is not None:
-            await update()
-        return result
+        async def _restart(self, *args, **kwargs):
+            result = await base(self, *args, **kwargs)
+            update = getattr(self, "_update_scheduler_info", None)
+            if update is not None:
+                await update()
+            return result
 
-    _restart._sharr = True
-    Client._restart = _restart
+        _restart._sharr = True
+        Client._restart = _restart
+    if hasattr(Client, "_gather") and not getattr(Client._gather, "_sharr", False):
+        base_gather = Client._gather
+
+        async def _gather(self, futures, errors="raise", *args, **kwargs):
+            result = await base_gather(self, futures, errors, *args, **kwargs)
+            if errors == "raise":
+                _raise_missing(result)
+            return result
+
+        _gather._sharr = True
+        Client._gather = _gather
+
+
+def _raise_missing(result):
+    """Raise the error of the first Missing in result (a value, or lists, tuples,
+    sets and dicts of them, as Client.gather returns): a sharr array that was
+    gathered after it could not be attached fails the gather, as a task that uses
+    it fails."""
+    from ._missing import Missing
+
+    todo = [result]
+    while todo:
+        v = todo.pop()
+        if isinstance(v, Missing):
+            v._raise()
+        if type(v) in (list, tuple, set):
+            todo.extend(v)
+        elif type(v) is dict:
+            todo.extend(v.values())
 
 
 def _register_distributed():
@@ -443,13 +513,26 @@ def _register_distributed():
             return _pickling_for(_ANY, base_task, *args, **kwargs)
         dumps_task._sharr = True
         worker.dumps_task = dumps_task
+    # Its unpickling, of task arguments, graphs and data, by the same two ways: an
+    # array that cannot be attached there becomes a Missing (unpickling()).
+    base_loads = dpickle.loads
+    if not getattr(base_loads, "_sharr", False):
+        def loads(*args, **kwargs):
+            return _unpickling(base_loads, *args, **kwargs)
+        loads._sharr = True
+        dpickle.loads = loads
+        if getattr(sys.modules.get("distributed.client"), "loads", None) is base_loads:
+            sys.modules["distributed.client"].loads = loads
     family_dumps, family_loads, _ = families["pickle"]
     if not getattr(family_dumps, "_sharr", False):
         def pickle_dumps(x, context=None):
             recipient = (context or {}).get("recipient") or _ANY
             return _pickling_for(recipient, family_dumps, x, context=context)
+
+        def pickle_loads(header, frames):
+            return _unpickling(family_loads, header, frames)
         pickle_dumps._sharr = True
-        register_serialization_family("pickle", pickle_dumps, family_loads)
+        register_serialization_family("pickle", pickle_dumps, pickle_loads)
 
 
 def _register_dask():

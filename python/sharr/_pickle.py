@@ -9,7 +9,8 @@ must match the store that serves the name there (it survives restarts of the
 daemon; another store, even a copy, is another array's); the daemon id, drawn at
 each start, only serves to say, when an attach fails, that the pickle came from
 another sharrd (another host's, or before a restart). Where Dask distributed pickles
-for a process another sharrd may serve, an array goes by value (_dask.by_value).
+for a process another sharrd may serve, an array goes by value (_dask.by_value);
+where it unpickles, an array that cannot be attached becomes a Missing (_missing.py).
 Arrays in mode 'c' never come here: their private pages are no name's data, and
 memmap.__reduce_ex__ pickles them by value.
 """
@@ -19,6 +20,7 @@ import errno
 import numpy as np
 
 from . import _attachment, _connection, _dask
+from ._missing import Missing
 
 
 def _portable_dtype(dtype):
@@ -74,8 +76,22 @@ def _other_store(socket, att, store_id):
            f"store {store_id:016x}: another store (another host's, or a copy)"
 
 
-def rebuild(cls, socket, name, mode, ctime_ns, dtype, shape, strides, offset, writeable,
-            server_id=0, store_id=0):
+def rebuild(*args):
+    """Attach name again and return the view the pickle describes (_rebuild), or,
+    where Dask distributed unpickles (_dask.unpickling) and that fails, a Missing
+    that raises the error when a task uses it: raised there, the error would break
+    the connection distributed reads from. Elsewhere (pickle, multiprocessing,
+    joblib) the error is raised."""
+    try:
+        return _rebuild(*args)
+    except (OSError, ValueError) as e:
+        if not _dask.unpickling():
+            raise
+        return Missing(e, args)
+
+
+def _rebuild(cls, socket, name, mode, ctime_ns, dtype, shape, strides, offset, writeable,
+             server_id=0, store_id=0):
     """Attach name again and return the view the pickle describes.
 
     Raises FileNotFoundError when the name is gone (unlinked since the pickling), and

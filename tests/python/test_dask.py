@@ -150,6 +150,78 @@ def test_an_array_unlinked_before_the_worker_attaches_says_which_and_why(client,
     assert repr(name) in message and "was unlinked after it was pickled" in message
 
 
+# A hang guard on result(): far above what these small computations take, it turns a
+# cluster that hangs (the workers' connections broken by an error while unpickling)
+# into a failure instead of a test run that never ends.
+RESULT_GUARD_S = 60
+
+
+def _workers_alive_and_computing(client, pids, new_name):
+    """The same worker processes as before (none died, none restarted) compute the
+    next graph right."""
+    assert client.run(os.getpid, wait=True) == pids
+    b = sharr.create(new_name("next"), 12, np.int64)
+    b[:] = np.arange(12)
+    x = sharr.dask.from_sharr(b, chunks=4).sum()
+    assert client.compute(x).result(timeout=RESULT_GUARD_S) == 66
+
+
+def test_a_graph_over_an_array_unlinked_before_it_runs_fails_naming_it(client, new_name):
+    name = new_name()
+    pids = client.run(os.getpid)
+    a = sharr.create(name, 16)
+    x = sharr.dask.from_sharr(a, chunks=4).sum()
+    sharr.unlink(name)
+    with pytest.raises(FileNotFoundError) as e:
+        client.compute(x).result(timeout=RESULT_GUARD_S)
+    assert repr(name) in str(e.value) and "was unlinked after it was pickled" in str(e.value)
+    _workers_alive_and_computing(client, pids, new_name)
+
+
+def test_a_task_argument_unlinked_before_it_runs_fails_naming_it(client, new_name):
+    name = new_name()
+    pids = client.run(os.getpid)
+    a = sharr.create(name, 16)
+    sharr.unlink(name)
+    with pytest.raises(FileNotFoundError) as e:
+        client.submit(_probe, a, 1.0).result(timeout=RESULT_GUARD_S)
+    assert repr(name) in str(e.value) and "was unlinked after it was pickled" in str(e.value)
+    _workers_alive_and_computing(client, pids, new_name)
+
+
+def test_a_scattered_array_unlinked_before_it_arrives_fails_the_task_using_it(client,
+                                                                              new_name):
+    name = new_name()
+    pids = client.run(os.getpid)
+    a = sharr.create(name, 16)
+    sharr.unlink(name)
+    [f] = client.scatter([a])
+    with pytest.raises(FileNotFoundError) as e:
+        client.submit(_probe, f, 1.0).result(timeout=RESULT_GUARD_S)
+    assert repr(name) in str(e.value) and "was unlinked after it was pickled" in str(e.value)
+    # Gathered back, it fails the same way: result() never hands out a stand-in.
+    with pytest.raises(FileNotFoundError, match=repr(name)):
+        f.result(timeout=RESULT_GUARD_S)
+    with pytest.raises(FileNotFoundError, match=repr(name)):
+        client.gather({"x": [f]})
+    _workers_alive_and_computing(client, pids, new_name)
+
+
+def test_a_graph_over_a_name_recreated_before_it_runs_never_reads_the_new_array(client,
+                                                                                  new_name):
+    name = new_name()
+    pids = client.run(os.getpid)
+    a = sharr.create(name, 16, np.int64)
+    a[:] = 1
+    x = sharr.dask.from_sharr(a, chunks=4).sum()
+    b = sharr.create(name, (4, 8), np.int64, overwrite=True)
+    b[:] = 2
+    with pytest.raises(ValueError) as e:
+        client.compute(x).result(timeout=RESULT_GUARD_S)
+    assert repr(name) in str(e.value) and "replaced" in str(e.value)
+    _workers_alive_and_computing(client, pids, new_name)
+
+
 def test_scope_unlinks_every_array_made_under_it_in_workers(client, new_name):
     with sharr.dask.scope() as s:
         names = [s.name(i) for i in range(3)]
@@ -270,6 +342,57 @@ def test_a_worker_that_maps_a_large_shared_array_is_not_restarted_counting_priva
             assert list(c.run(os.getpid).values()) == [pid]
 
 
+def _status_file(path, rss_anon_kb=None):
+    """This process's status, written to path without its RssAnon line (a kernel
+    before 4.5) or with RssAnon rss_anon_kb; returns path."""
+    with open("/proc/self/status") as f:
+        lines = [line for line in f if not line.startswith("RssAnon:")]
+    if rss_anon_kb is not None:
+        lines.append(f"RssAnon:\t{rss_anon_kb} kB\n")
+    path.write_text("".join(lines))
+    return str(path)
+
+
+def _measures_once_warned(measure):
+    """[(value, warnings)] of two calls of measure()."""
+    import warnings
+    out = []
+    for _ in range(2):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            value = measure()
+        out.append((value, [str(x.message) for x in w if x.category is RuntimeWarning]))
+    return out
+
+
+def test_private_memory_without_rss_anon_in_proc_warns_once_and_measures_rss(
+        tmp_path, monkeypatch, new_name):
+    import distributed.worker_memory
+    a = sharr.create(new_name(), 64 << 20, np.uint8)
+    a[::4096] = 1  # 64 MiB of shared pages in this process's RSS
+    # How a nanny measures its worker (distributed.worker_memory's psutil) and a
+    # worker itself (its monitor, with sharr.dask preloaded): this process stands in.
+    nanny = distributed.worker_memory.psutil.Process(os.getpid())
+    with dask.config.set({"sharr.worker-memory": "private"}), \
+            distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=":0") \
+            as cluster:
+        [worker] = cluster.workers.values()
+        for measure in (lambda: nanny.memory_info().rss, worker.monitor.get_process_memory):
+            # Where the kernel tells RssAnon, that is the measure.
+            with_anon = _status_file(tmp_path / "with", 7)
+            monkeypatch.setattr(sharr._dask, "PROC_STATUS", with_anon)
+            assert _measures_once_warned(measure) == [(7 << 10, [])] * 2
+            # Where it does not: RSS, the shared pages included, and one warning
+            # naming the setting and the file.
+            without = _status_file(tmp_path / f"without-{len(os.listdir(tmp_path))}")
+            monkeypatch.setattr(sharr._dask, "PROC_STATUS", without)
+            (first, warned), (second, again) = _measures_once_warned(measure)
+            assert first >= a.nbytes and second >= a.nbytes
+            assert len(warned) == 1 and again == []
+            assert "sharr.worker-memory" in warned[0] and without in warned[0]
+            assert "no RssAnon" in warned[0]
+
+
 # distributed's serializers alone, no cluster: the recipient is a handshake.
 
 def _views(a):
@@ -307,9 +430,46 @@ def test_a_name_recreated_between_sending_and_receiving_is_refused(new_name):
     here = {"recipient": {sharr._dask.HANDSHAKE_KEY: a._sharr.server_id}}
     header, frames = serialize(a[2:], context=here, on_error="raise")
     sharr.create(name, 8, overwrite=True)
+    # distributed deserializes while it reads a message: what it gets stands in for
+    # the array, and its first use raises the error.
+    back = deserialize(header, frames)
+    assert not isinstance(back, np.ndarray)
     with pytest.raises(ValueError) as e:
-        deserialize(header, frames)
+        back.sum()
     assert repr(name) in str(e.value) and "replaced" in str(e.value)
+
+
+def test_what_stands_in_for_a_missing_array_raises_at_every_use_and_pickles_as_it(
+        new_name):
+    from distributed.protocol.serialize import deserialize, serialize
+    name = new_name()
+    a = sharr.create(name, (2, 3))
+    here = {"recipient": {sharr._dask.HANDSHAKE_KEY: a._sharr.server_id}}
+    header, frames = serialize(a[1:], context=here, on_error="raise")
+    sharr.unlink(name)
+    back = deserialize(header, frames)
+    uses = {"attribute": lambda m: m.shape, "method": lambda m: m.sum(),
+            "sharr's": lambda m: m.name,
+            "index": lambda m: m[0], "assign": lambda m: m.__setitem__(0, 1),
+            "len": len, "iter": list, "numpy": np.asarray, "ufunc": np.negative,
+            "array function": np.sum, "arithmetic": lambda m: m + 1,
+            "reflected": lambda m: 1 - m, "in place": lambda m: m.__iadd__(1),
+            "float": float, "bool": bool, "compare": lambda m: m < 1}
+    for use, f in uses.items():
+        with pytest.raises(FileNotFoundError) as e:
+            f(back)
+        assert repr(name) in str(e.value) and "unlinked" in str(e.value), use
+        assert e.value.filename == name, use
+    assert repr(name) in repr(back)
+    # Protocol probes find nothing, as for any other object.
+    assert not hasattr(back, "__dask_graph__") and not hasattr(back, "__cuda_array_interface__")
+    assert getattr(back, "dask_key_name", None) is None
+    # Pickled again it is the array's pickle: plain pickle raises, as for the array.
+    with pytest.raises(FileNotFoundError, match=repr(name)):
+        pickle.loads(pickle.dumps(back))
+    sharr.create(name, (2, 3))[:] = 5
+    with pytest.raises(ValueError, match="replaced"):
+        pickle.loads(pickle.dumps(back))
 
 
 def _add_one_in_place(b):
