@@ -41,6 +41,23 @@ int harness_teardown(void **state);
  * finish hello (bounded retries). Fails the test if it does not come up. */
 void harness_daemon_start(struct harness *h);
 
+/* The pieces of harness_daemon_start, for tests that start sharrd otherwise.
+ * harness_daemon_argv: argv of program serving h's socket, with store (h->store when
+ * NULL), no configuration file and then the NULL-terminated extra flags (may be NULL). */
+#define HARNESS_ARGS_MAX 32
+void harness_daemon_argv(const struct harness *h, const char *program, const char *store,
+                         const char *const *extra, const char *argv[HARNESS_ARGS_MAX]);
+/* Fork a daemon child (harness_daemon_child_prepare), run child_fn(arg) in it when set
+ * (it _exits on failure), exec argv. Returns the child's pid; it is not reaped. */
+pid_t harness_daemon_spawn(const struct harness *h, const char *const argv[],
+                           void (*child_fn)(void *arg), void *arg);
+/* Poll until a client can connect to h's socket (0), or pid exits first (1, reaped,
+ * its wait status in *ret_status), or 20 s pass (-ETIMEDOUT). */
+int harness_daemon_await(const struct harness *h, pid_t pid, int *ret_status);
+/* pid becomes h's daemon once it answers; the test fails, with the log's tail, if it
+ * exits or does not answer first. */
+void harness_daemon_up(struct harness *h, pid_t pid);
+
 /* SIGTERM the daemon and reap it. Returns 0 if it exited with status 0, else -1 after
  * printing what happened and the tail of its log. */
 int harness_daemon_stop(struct harness *h);
@@ -100,9 +117,18 @@ _Noreturn void harness_child_fail(const char *file, int line, const char *what);
  * or another negative errno. */
 int chan_put(int fd, const void *buf, size_t len);
 int chan_get(int fd, void *buf, size_t len);
+/* chan_put over a socket (send with MSG_NOSIGNAL): a closed peer is -EPIPE, no signal. */
+int chan_send(int fd, const void *buf, size_t len);
 /* The parent's side: the same, failing the test on error. */
 void harness_put(int fd, const void *buf, size_t len);
 void harness_get(int fd, void *buf, size_t len);
+
+/* Lines of h's log that contain what, and in *ret_sum (when not NULL) the sum of the
+ * first number after each occurrence of after (when not NULL) in those lines. */
+int harness_log_lines(const struct harness *h, const char *what, const char *after,
+                      unsigned long long *ret_sum);
+/* Whether a line of h's log contains what. */
+int harness_log_has(const struct harness *h, const char *what);
 
 /* ---- programs ---- */
 struct harness_run {

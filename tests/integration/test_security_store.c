@@ -28,36 +28,20 @@
  * it came up (it is then stopped again). */
 static int refused(struct harness *h, const char *store)
 {
+    const char *argv[HARNESS_ARGS_MAX];
+    int status = 0;
     assert_int_equal(truncate(h->log, 0), 0);
-    pid_t parent = getpid();
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        harness_daemon_child_prepare(h, parent);
-        const char *path = harness_sharrd_path();
-        execl(path, path, "--socket", h->sock, "--store", store, "--config", "", (char *)NULL);
-        _exit(127);
+    harness_daemon_argv(h, harness_sharrd_path(), store, NULL, argv);
+    pid_t pid = harness_daemon_spawn(h, argv, NULL, NULL);
+    int r = harness_daemon_await(h, pid, &status);
+    if (r == 1) {
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+        return 1;
     }
-    for (int i = 0; i < STEPS; i++) {
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0);
-            return 1;
-        }
-        sharr_t *c = NULL;
-        if (sharr_connect(h->sock, &c) == 0) {
-            sharr_disconnect(c);
-            kill(pid, SIGTERM);
-            waitpid(pid, &status, 0);
-            return 0;
-        }
-        struct timespec ts = { 0, 5 * 1000 * 1000L };
-        nanosleep(&ts, NULL);
-    }
-    kill(pid, SIGKILL);
+    kill(pid, r == 0 ? SIGTERM : SIGKILL);
     waitpid(pid, NULL, 0);
-    fail_msg("sharrd neither came up nor exited");
+    if (r < 0)
+        fail_msg("sharrd neither came up nor exited");
     return 0;
 }
 
