@@ -237,7 +237,7 @@ static int fault_daemon_launch(struct harness *h, const char *sharrd, const char
     }
     int status = 0;
     h->daemon = pid;
-    int r = harness_daemon_await(h, pid, &status);
+    int r = harness_daemon_await(h->sock, pid, &status);
     if (r == 1) {
         h->daemon = 0;
         if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)

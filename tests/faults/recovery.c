@@ -55,6 +55,13 @@ int recovery_child_create(void *arg)
     return 0;
 }
 
+void recovery_make(struct harness *h, uint32_t uid, const struct recovery_job *jobs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        recovery_as_user(uid, recovery_child_create, (void *)&jobs[i]);
+    assert_int_equal(harness_daemon_stop(h), 0);
+}
+
 int recovery_child_op(void *arg)
 {
     sharr_t *c = recovery_child_connect();

@@ -36,6 +36,10 @@ struct recovery_job {
 };
 int recovery_child_create(void *job);
 
+/* Create each of jobs (their want 0) as uid, then stop the daemon (asserting a clean
+ * exit) so that the test can edit its store. */
+void recovery_make(struct harness *h, uint32_t uid, const struct recovery_job *jobs, size_t n);
+
 /* A child running one model operation (a struct model_op): exit 0 when it succeeded,
  * 1 when it failed. */
 int recovery_child_op(void *op);

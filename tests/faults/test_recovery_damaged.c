@@ -38,9 +38,8 @@ static void test_array_that_does_not_verify_is_kept_aside_with_its_name(void **s
     struct harness *h = *state;
     struct recovery_job kept = { "kept", OLD_N, 0600, 0, 11, 0 };
     recovery_as_user(U1, recovery_child_create, &kept);
-    struct recovery_job fine = { "fine", OLD_N, 0644, 0, 12, 0 };
-    recovery_as_user(U2, recovery_child_create, &fine);
-    assert_int_equal(harness_daemon_stop(h), 0);
+    const struct recovery_job made[] = { { "fine", OLD_N, 0644, 0, 12, 0 } };
+    recovery_make(h, U2, made, sizeof made / sizeof made[0]);
     char good[256], text[256];
     size_t ngood, n;
     recovery_read_file(h, "kept.meta", good, sizeof good, &ngood);
@@ -177,11 +176,11 @@ static int child_snoop(void *arg)
 static void test_damaged_array_tells_other_users_nothing_of_its_record_or_data(void **state)
 {
     struct harness *h = *state;
-    struct recovery_job a = { "setuid", OLD_N, 0600, 0, 51, 0 };
-    struct recovery_job b = { "short", OLD_N, 0600, 0, 52, 0 };
-    recovery_as_user(U1, recovery_child_create, &a);
-    recovery_as_user(U1, recovery_child_create, &b);
-    assert_int_equal(harness_daemon_stop(h), 0);
+    const struct recovery_job made[] = {
+        { "setuid", OLD_N, 0600, 0, 51, 0 },
+        { "short", OLD_N, 0600, 0, 52, 0 },
+    };
+    recovery_make(h, U1, made, sizeof made / sizeof made[0]);
 
     /* setuid: a record whose checksum matches, with bits 04640 */
     char path[512];
@@ -209,13 +208,12 @@ static void test_damaged_array_tells_other_users_nothing_of_its_record_or_data(v
 static void test_record_that_is_a_fifo_is_damaged_and_never_waited_for(void **state)
 {
     struct harness *h = *state;
-    struct recovery_job a = { "fifo1", OLD_N, 0600, 0, 41, 0 };
-    struct recovery_job b = { "fifo2", OLD_N, 0600, 0, 42, 0 };
-    struct recovery_job c = { "fifo3", OLD_N, 0600, 0, 43, 0 };
-    recovery_as_user(U1, recovery_child_create, &a);
-    recovery_as_user(U1, recovery_child_create, &b);
-    recovery_as_user(U1, recovery_child_create, &c);
-    assert_int_equal(harness_daemon_stop(h), 0);
+    const struct recovery_job made[] = {
+        { "fifo1", OLD_N, 0600, 0, 41, 0 },
+        { "fifo2", OLD_N, 0600, 0, 42, 0 },
+        { "fifo3", OLD_N, 0600, 0, 43, 0 },
+    };
+    recovery_make(h, U1, made, sizeof made / sizeof made[0]);
     const char *fifos[] = { "fifo1.meta", ".tmp-fifo2.meta", "fifo3.npy" };
     for (size_t i = 0; i < sizeof fifos / sizeof fifos[0]; i++) {
         char path[512];
@@ -248,11 +246,11 @@ static void test_record_that_is_a_fifo_is_damaged_and_never_waited_for(void **st
 static void test_data_file_another_uid_owns_or_may_write_is_never_served_so(void **state)
 {
     struct harness *h = *state;
-    struct recovery_job a = { "lent", OLD_N, 0644, 0, 71, 0 };
-    struct recovery_job b = { "loose", OLD_N, 0644, 0, 72, 0 };
-    recovery_as_user(U2, recovery_child_create, &a);
-    recovery_as_user(U2, recovery_child_create, &b);
-    assert_int_equal(harness_daemon_stop(h), 0);
+    const struct recovery_job made[] = {
+        { "lent", OLD_N, 0644, 0, 71, 0 },
+        { "loose", OLD_N, 0644, 0, 72, 0 },
+    };
+    recovery_make(h, U2, made, sizeof made / sizeof made[0]);
     char outside[512], npy[512];
     snprintf(outside, sizeof outside, "%s/theirs.npy", h->dir);
     snprintf(npy, sizeof npy, "%s/lent.npy", h->store);
@@ -302,9 +300,8 @@ static void test_record_of_inode_0_renames_nothing(void **state)
 static void test_two_names_of_one_data_file_are_not_both_served(void **state)
 {
     struct harness *h = *state;
-    struct recovery_job a = { "twin1", OLD_N, 0600, 0, 81, 0 };
-    recovery_as_user(U1, recovery_child_create, &a);
-    assert_int_equal(harness_daemon_stop(h), 0);
+    const struct recovery_job made[] = { { "twin1", OLD_N, 0600, 0, 81, 0 } };
+    recovery_make(h, U1, made, sizeof made / sizeof made[0]);
     char from[512], to[512];
     snprintf(from, sizeof from, "%s/twin1.npy", h->store);
     snprintf(to, sizeof to, "%s/twin2.npy", h->store);

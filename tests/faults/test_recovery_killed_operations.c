@@ -25,9 +25,8 @@
 static void test_empty_record_of_a_killed_chmod_keeps_the_array_and_its_name(void **state)
 {
     struct harness *h = *state;
-    struct recovery_job mine = { "mine", OLD_N, 0600, 0, 7, 0 };
-    recovery_as_user(U1, recovery_child_create, &mine);
-    assert_int_equal(harness_daemon_stop(h), 0);
+    const struct recovery_job made[] = { { "mine", OLD_N, 0600, 0, 7, 0 } };
+    recovery_make(h, U1, made, sizeof made / sizeof made[0]);
     recovery_plant(h, ".tmp-mine.meta", "");
     harness_daemon_start(h);
 

@@ -22,11 +22,11 @@
 static void test_store_of_version_1_records_loads_and_never_widens(void **state)
 {
     struct harness *h = *state;
-    struct recovery_job a = { "old1", OLD_N, 0600, 0, 21, 0 };
-    struct recovery_job b = { "old2", OLD_N, 0600, 0, 22, 0 };
-    recovery_as_user(U1, recovery_child_create, &a);
-    recovery_as_user(U1, recovery_child_create, &b);
-    assert_int_equal(harness_daemon_stop(h), 0);
+    const struct recovery_job made[] = {
+        { "old1", OLD_N, 0600, 0, 21, 0 },
+        { "old2", OLD_N, 0600, 0, 22, 0 },
+    };
+    recovery_make(h, U1, made, sizeof made / sizeof made[0]);
     recovery_plant(h, "old1.meta", "sharr-meta 1 61001 61001 640 1700000000000000000\n");
     recovery_plant(h, "old2.meta", "sharr-meta 1 61001 61001 644 1700000000000000000\n");
     recovery_plant(h, ".tmp-old2.meta", "sharr-meta 1 61001 61001 600 1700000000000000000\n");
@@ -54,9 +54,8 @@ static void test_store_of_version_1_records_loads_and_never_widens(void **state)
 static void test_store_copied_file_by_file_loads_and_records_the_new_inodes(void **state)
 {
     struct harness *h = *state;
-    struct recovery_job a = { "copied", OLD_N, 0640, 0, 31, 0 };
-    recovery_as_user(U1, recovery_child_create, &a);
-    assert_int_equal(harness_daemon_stop(h), 0);
+    const struct recovery_job made[] = { { "copied", OLD_N, 0640, 0, 31, 0 } };
+    recovery_make(h, U1, made, sizeof made / sizeof made[0]);
     char from[512], to[512], cmd[1200];
     snprintf(from, sizeof from, "%s/copied.npy", h->store);
     snprintf(to, sizeof to, "%s/copied.npy.new", h->store);

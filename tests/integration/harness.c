@@ -118,7 +118,7 @@ pid_t harness_daemon_spawn(const struct harness *h, const char *const argv[],
     return pid;
 }
 
-int harness_daemon_await(const struct harness *h, pid_t pid, int *ret_status)
+int harness_daemon_await(const char *sock, pid_t pid, int *ret_status)
 {
     for (int i = 0; i < POLL_STEPS; i++) {
         int status;
@@ -127,7 +127,7 @@ int harness_daemon_await(const struct harness *h, pid_t pid, int *ret_status)
             return 1;
         }
         sharr_t *conn = NULL;
-        if (sharr_connect(h->sock, &conn) == 0) {
+        if (sharr_connect(sock, &conn) == 0) {
             sharr_disconnect(conn);
             return 0;
         }
@@ -140,7 +140,7 @@ void harness_daemon_up(struct harness *h, pid_t pid)
 {
     int status = 0;
     h->daemon = pid;
-    int r = harness_daemon_await(h, pid, &status);
+    int r = harness_daemon_await(h->sock, pid, &status);
     if (r == 0)
         return;
     if (r == 1) {

@@ -51,9 +51,9 @@ void harness_daemon_argv(const struct harness *h, const char *program, const cha
  * (it _exits on failure), exec argv. Returns the child's pid; it is not reaped. */
 pid_t harness_daemon_spawn(const struct harness *h, const char *const argv[],
                            void (*child_fn)(void *arg), void *arg);
-/* Poll until a client can connect to h's socket (0), or pid exits first (1, reaped,
- * its wait status in *ret_status), or 20 s pass (-ETIMEDOUT). */
-int harness_daemon_await(const struct harness *h, pid_t pid, int *ret_status);
+/* Poll until a client can connect to sock (0), or pid exits first (1, reaped, its wait
+ * status in *ret_status), or 20 s pass (-ETIMEDOUT). */
+int harness_daemon_await(const char *sock, pid_t pid, int *ret_status);
 /* pid becomes h's daemon once it answers; the test fails, with the log's tail, if it
  * exits or does not answer first. */
 void harness_daemon_up(struct harness *h, pid_t pid);
