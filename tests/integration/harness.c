@@ -529,3 +529,25 @@ int harness_log_has(const struct harness *h, const char *what)
 {
     return harness_log_lines(h, what, NULL, NULL) > 0;
 }
+
+void harness_npy_header(unsigned char buf[HARNESS_NPY_HEADER], const char *dict)
+{
+    size_t len = strlen(dict);
+    assert_true(len <= HARNESS_NPY_HEADER - 11);
+    memset(buf, ' ', HARNESS_NPY_HEADER);
+    memcpy(buf, "\x93NUMPY\x01\x00", 8);
+    buf[8] = HARNESS_NPY_HEADER - 10;
+    buf[9] = 0;
+    memcpy(buf + 10, dict, len);
+    buf[HARNESS_NPY_HEADER - 1] = '\n';
+}
+
+char *harness_read_text(const char *path, char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    return buf;
+}

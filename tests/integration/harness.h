@@ -130,6 +130,15 @@ int harness_log_lines(const struct harness *h, const char *what, const char *aft
 /* Whether a line of h's log contains what. */
 int harness_log_has(const struct harness *h, const char *what);
 
+/* A .npy version 1 header of HARNESS_NPY_HEADER bytes holding dict (numpy's header
+ * dictionary, padded with spaces and ended by a newline) into buf. */
+#define HARNESS_NPY_HEADER 128
+void harness_npy_header(unsigned char buf[HARNESS_NPY_HEADER], const char *dict);
+
+/* The first len - 1 bytes of the file at path in buf, NUL-terminated ("" when it
+ * cannot be read); returns buf. */
+char *harness_read_text(const char *path, char *buf, size_t len);
+
 /* ---- programs ---- */
 struct harness_run {
     int status;  /* exit code, or 128 + signal */

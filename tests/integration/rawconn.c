@@ -309,6 +309,14 @@ void rawconn_pack_request_head(msgpack_packer *pk, uint32_t msgid, const char *m
     msgpack_pack_array(pk, 1);
 }
 
+void rawconn_request_begin(msgpack_sbuffer *sb, msgpack_packer *pk, uint32_t msgid,
+                           const char *method)
+{
+    msgpack_sbuffer_init(sb);
+    msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
+    rawconn_pack_request_head(pk, msgid, method);
+}
+
 void rawconn_pack_str(msgpack_packer *pk, const char *s)
 {
     msgpack_pack_str_with_body(pk, s, strlen(s));

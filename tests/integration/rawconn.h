@@ -76,6 +76,10 @@ void rawconn_send_sbuf(struct rawconn *rc, msgpack_sbuffer *sb);
 /* Begin a request packed by hand, [0, msgid, method, [ — the caller packs its one
  * params value next. */
 void rawconn_pack_request_head(msgpack_packer *pk, uint32_t msgid, const char *method);
+/* Initialise sb and a packer pk writing into it, and begin a request as
+ * rawconn_pack_request_head does. The caller destroys sb. */
+void rawconn_request_begin(msgpack_sbuffer *sb, msgpack_packer *pk, uint32_t msgid,
+                           const char *method);
 /* Pack a NUL-terminated string. */
 void rawconn_pack_str(msgpack_packer *pk, const char *s);
 /* Append to sb a request whose params are {"name": name} (stat, unlink, publish,
