@@ -221,6 +221,14 @@ int harness_open_rc(sharr_t *c, const char *name, const char *mode)
     return rc;
 }
 
+sharr_array_t *harness_create(sharr_t *c, const char *name, const char *dtype, uint64_t n)
+{
+    const uint64_t shape[1] = { n };
+    sharr_array_t *a = NULL;
+    assert_rc(sharr_create(c, name, dtype, 1, shape, NULL, &a), 0);
+    return a;
+}
+
 struct sharr_stats harness_stats(sharr_t *conn)
 {
     struct sharr_stats st;

@@ -72,6 +72,10 @@ sharr_t *harness_connect(const struct harness *h);
  * fails the test itself, so forked children may call it too. */
 int harness_open_rc(sharr_t *c, const char *name, const char *mode);
 
+/* A new volatile 1-d array name of n elements of dtype, with the default options;
+ * fails the test on error. */
+sharr_array_t *harness_create(sharr_t *c, const char *name, const char *dtype, uint64_t n);
+
 /* Daemon-wide counters; fails the test on error. */
 struct sharr_stats harness_stats(sharr_t *conn);
 
