@@ -6,6 +6,8 @@
  */
 #include "fault.h"
 
+#include "launch.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -164,6 +166,45 @@ void fault_fdstore_close(struct fault_fdstore *s)
     pthread_mutex_destroy(&s->lock);
 }
 
+/* What the daemon's child sets up before exec: its fault point, and the descriptors
+ * of the fd store as systemd passes them ($LISTEN_FDS from 3, $NOTIFY_SOCKET). */
+struct fault_child {
+    const char *point;
+    const struct fault_fdstore *s;
+    size_t n;
+    const int *fds;
+    const char *names;
+};
+
+static void fault_child_prepare(void *arg)
+{
+    const struct fault_child *fc = arg;
+    size_t n = fc->n;
+    char num[32];
+    if (fc->point)
+        setenv("SHARR_FAULT_POINT", fc->point, 1);
+    if (fc->s) {
+        int tmp[FAULT_STORE_MAX];
+        setenv("NOTIFY_SOCKET", fc->s->path, 1);
+        for (size_t i = 0; i < n; i++)
+            if ((tmp[i] = fcntl(fc->fds[i], F_DUPFD_CLOEXEC, 3 + (int)n + 16)) < 0)
+                _exit(124);
+        for (size_t i = 0; i < n; i++)
+            if (dup2(tmp[i], 3 + (int)i) < 0)
+                _exit(124);
+        if (n > 0) {
+            snprintf(num, sizeof(num), "%zu", n);
+            setenv("LISTEN_FDS", num, 1);
+            setenv("LISTEN_FDNAMES", fc->names, 1);
+            snprintf(num, sizeof(num), "%d", (int)getpid());
+            setenv("LISTEN_PID", num, 1);
+        }
+    }
+    /* Nothing else of the test's reaches the daemon, as under systemd, so its
+     * descriptor counts compare across restarts. */
+    close_range(3 + (unsigned)n, ~0u, 0);
+}
+
 /* Start the program sharrd as fault_daemon_start does; returns 0 once it answers, or
  * 1 if it died of SIGKILL (its fault point) before (only when may_die). */
 static int fault_daemon_launch(struct harness *h, const char *sharrd, const char *point,
@@ -172,6 +213,7 @@ static int fault_daemon_launch(struct harness *h, const char *sharrd, const char
     char names[FAULT_STORE_MAX * 65] = "";
     int fds[FAULT_STORE_MAX];
     size_t n = 0;
+    const char *argv[HARNESS_ARGS_MAX];
 
     assert_int_equal(h->daemon, 0);
     if (s) {
@@ -184,60 +226,29 @@ static int fault_daemon_launch(struct harness *h, const char *sharrd, const char
             strcat(names, s->names[i]);
         }
     }
-    pid_t parent = getpid();
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        char num[32];
-        harness_daemon_child_prepare(h, parent);
-        if (point)
-            setenv("SHARR_FAULT_POINT", point, 1);
-        if (s) {
-            int tmp[FAULT_STORE_MAX];
-            setenv("NOTIFY_SOCKET", s->path, 1);
-            for (size_t i = 0; i < n; i++)
-                if ((tmp[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3 + (int)n + 16)) < 0)
-                    _exit(124);
-            for (size_t i = 0; i < n; i++)
-                if (dup2(tmp[i], 3 + (int)i) < 0)
-                    _exit(124);
-            if (n > 0) {
-                snprintf(num, sizeof(num), "%zu", n);
-                setenv("LISTEN_FDS", num, 1);
-                setenv("LISTEN_FDNAMES", names, 1);
-                snprintf(num, sizeof(num), "%d", (int)getpid());
-                setenv("LISTEN_PID", num, 1);
-            }
-        }
-        /* Nothing else of the test's reaches the daemon, as under systemd, so its
-         * descriptor counts compare across restarts. */
-        close_range(3 + (unsigned)n, ~0u, 0);
-        execl(sharrd, sharrd, "--socket", h->sock, "--store", h->store, "--config", "",
-              (char *)NULL);
-        _exit(127);
-    }
+    struct fault_child fc = { point, s, n, fds, names };
+    harness_daemon_argv(h, sharrd, NULL, NULL, argv);
+    pid_t pid = harness_daemon_spawn(h, argv, fault_child_prepare, &fc);
     if (s)
         pthread_mutex_unlock(&s->lock);
-    h->daemon = pid;
-    for (int i = 0; i < FAULT_POLL_STEPS; i++) {
-        int status;
-        sharr_t *conn = NULL;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            h->daemon = 0;
-            if (may_die && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-                return 1;
-            print_error("sharrd exited during start (status 0x%x)\n", status);
-            fail();
-        }
-        if (sharr_connect(h->sock, &conn) == 0) {
-            sharr_disconnect(conn);
-            return 0;
-        }
-        fault_pause();
+    if (!may_die) {
+        harness_daemon_up(h, pid);
+        return 0;
     }
-    print_error("sharrd did not answer on %s\n", h->sock);
-    fail();
+    int status = 0;
+    h->daemon = pid;
+    int r = harness_daemon_await(h->sock, pid, &status);
+    if (r == 1) {
+        h->daemon = 0;
+        if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+            return 1;
+        print_error("sharrd exited during start (status 0x%x)\n", status);
+        fail();
+    }
+    if (r < 0) {
+        print_error("sharrd did not answer on %s\n", h->sock);
+        fail();
+    }
     return 0;
 }
 
@@ -292,34 +303,15 @@ int fault_daemon_reap(struct harness *h)
 
 int fault_daemon_fds(const struct harness *h, sharr_t *c)
 {
-    char path[64];
-    struct dirent *de;
-    int n = 0;
-
     (void)harness_stats(c);
-
-    snprintf(path, sizeof(path), "/proc/%d/fd", (int)h->daemon);
-    DIR *d = opendir(path);
-    assert_non_null(d);
-    while ((de = readdir(d)) != NULL)
-        n += de->d_name[0] != '.';
-    closedir(d);
+    int n = launch_count_fds(h->daemon);
+    assert_true(n >= 0);
     return n;
 }
 
 long fault_daemon_rss_kib(const struct harness *h)
 {
-    char path[64], line[256];
-    long kib = -1;
-
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)h->daemon);
-    FILE *f = fopen(path, "re");
-    assert_non_null(f);
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
+    return launch_rss_kib(h->daemon);
 }
 
 void fault_assert_rss_at_most(long kib, long limit_kib, const char *what)

@@ -34,8 +34,8 @@
 #define NAMES 4      /* per worker */
 #define BATCH 24     /* operations per worker per round */
 #define ROUNDS 200   /* scaled by $SHARR_FAULTS_SCALE ... */
-#define ROUNDS_MIN 120 /* ... but never below this: with the 92 kills of test_recovery,
-                        * over 200 in every build */
+#define ROUNDS_MIN 120 /* ... but never below this: with the 92 kills of
+                        * test_recovery_killed_operations, over 200 in every build */
 #define SEED_DEFAULT 20240612u
 
 static const uint32_t uids[WORKERS] = { 0, U1, U2 };

@@ -7,13 +7,8 @@
 # builds of the consumer (a sanitizer build sets them).
 set -euo pipefail
 build=$1 src=$2
-tmp=$(mktemp -d)
-daemon_pid=
-cleanup() {
-  [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=daemon.sh
+. "$src/tests/install/daemon.sh"
 prefix="$tmp/prefix"
 cmake --install "$build" --prefix "$prefix" >/dev/null
 libdir=$(dirname "$(find "$prefix" -name 'libsharr.so' | head -n1)")
@@ -55,13 +50,8 @@ PKG_CONFIG_PATH="$libdir/pkgconfig" cc ${CFLAGS:-} -o "$tmp/consumer-pc" \
   "$src/tests/install/consumer/consumer.c" \
   $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs sharr) ${LDFLAGS:-}
 
-"$prefix/sbin/sharrd" --socket "$tmp/s.sock" --store "$tmp/store" --config '' 2>"$tmp/sharrd.log" &
-daemon_pid=$!
+daemon_start "$prefix/sbin/sharrd" env LD_LIBRARY_PATH="$libdir" "$prefix/bin/sharr"
 export LD_LIBRARY_PATH="$libdir"
-for _ in $(seq 1 200); do
-  "$prefix/bin/sharr" --socket "$tmp/s.sock" ping >/dev/null 2>&1 && break
-  sleep 0.05
-done
 "$tmp/consumer/consumer" "$tmp/s.sock" via-cmake
 "$tmp/consumer/consumer_static" "$tmp/s.sock" via-cmake-static
 "$tmp/consumer-pc" "$tmp/s.sock" via-pkg-config

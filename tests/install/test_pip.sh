@@ -10,13 +10,8 @@
 # build's runtime) is preloaded into the Python that loads libsharr, nothing else.
 set -euo pipefail
 src=$1 build=$2 version=$3 sharrd=$4
-tmp=$(mktemp -d)
-daemon_pid=
-cleanup() {
-  [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=daemon.sh
+. "$src/tests/install/daemon.sh"
 
 mkdir -p "$tmp/src"
 cp "$src/CMakeLists.txt" "$tmp/src/"
@@ -28,12 +23,7 @@ rm -rf "$tmp/src/python/build" "$tmp/src/python/"*.egg-info
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 libdir=$(dirname "$(find "$tmp/prefix" -name 'libsharr.so.0' | head -n1)")
 
-"$sharrd" --socket "$tmp/s.sock" --store "$tmp/store" --config '' 2>"$tmp/sharrd.log" &
-daemon_pid=$!
-for _ in $(seq 1 200); do
-  "$tmp/prefix/bin/sharr" --socket "$tmp/s.sock" ping >/dev/null 2>&1 && break
-  sleep 0.05
-done
+daemon_start "$sharrd" "$tmp/prefix/bin/sharr"
 
 attach() { # how, expected library path, environment...
   local how=$1 want=$2; shift 2

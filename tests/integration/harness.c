@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -82,38 +83,82 @@ void harness_daemon_child_prepare(const struct harness *h, pid_t parent)
         _exit(126);
 }
 
-void harness_daemon_start(struct harness *h)
+void harness_daemon_argv(const struct harness *h, const char *program, const char *store,
+                         const char *const *extra, const char *argv[HARNESS_ARGS_MAX])
 {
-    assert_int_equal(h->daemon, 0);
+    int n = 0;
+    argv[n++] = program;
+    argv[n++] = "--socket";
+    argv[n++] = h->sock;
+    argv[n++] = "--store";
+    argv[n++] = store ? store : h->store;
+    argv[n++] = "--config";
+    argv[n++] = "";
+    for (int i = 0; extra && extra[i]; i++) {
+        assert_true(n < HARNESS_ARGS_MAX - 1);
+        argv[n++] = extra[i];
+    }
+    argv[n] = NULL;
+}
+
+pid_t harness_daemon_spawn(const struct harness *h, const char *const argv[],
+                           void (*child_fn)(void *arg), void *arg)
+{
     pid_t parent = getpid();
     fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         harness_daemon_child_prepare(h, parent);
-        const char *path = harness_sharrd_path();
-        execl(path, path, "--socket", h->sock, "--store", h->store, "--config", "", (char *)NULL);
+        if (child_fn)
+            child_fn(arg);
+        execv(argv[0], (char *const *)argv);
         _exit(127);
     }
-    h->daemon = pid;
+    return pid;
+}
+
+int harness_daemon_await(const char *sock, pid_t pid, int *ret_status)
+{
     for (int i = 0; i < POLL_STEPS; i++) {
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
-            h->daemon = 0;
-            print_error("sharrd exited during start with status %d\n", status_code(status));
-            dump_log(h);
-            fail();
+            *ret_status = status;
+            return 1;
         }
         sharr_t *conn = NULL;
-        if (sharr_connect(h->sock, &conn) == 0) {
+        if (sharr_connect(sock, &conn) == 0) {
             sharr_disconnect(conn);
-            return;
+            return 0;
         }
         poll_pause();
     }
-    print_error("sharrd did not answer on %s\n", h->sock);
+    return -ETIMEDOUT;
+}
+
+void harness_daemon_up(struct harness *h, pid_t pid)
+{
+    int status = 0;
+    h->daemon = pid;
+    int r = harness_daemon_await(h->sock, pid, &status);
+    if (r == 0)
+        return;
+    if (r == 1) {
+        h->daemon = 0;
+        print_error("sharrd exited during start with status %d\n", status_code(status));
+    } else {
+        print_error("sharrd did not answer on %s\n", h->sock);
+    }
     dump_log(h);
     fail();
+}
+
+void harness_daemon_start(struct harness *h)
+{
+    const char *argv[HARNESS_ARGS_MAX];
+    assert_int_equal(h->daemon, 0);
+    harness_daemon_argv(h, harness_sharrd_path(), NULL, NULL, argv);
+    harness_daemon_up(h, harness_daemon_spawn(h, argv, NULL, NULL));
 }
 
 int harness_daemon_stop(struct harness *h)
@@ -174,6 +219,14 @@ int harness_open_rc(sharr_t *c, const char *name, const char *mode)
     if (rc == 0)
         sharr_close(a);
     return rc;
+}
+
+sharr_array_t *harness_create(sharr_t *c, const char *name, const char *dtype, uint64_t n)
+{
+    const uint64_t shape[1] = { n };
+    sharr_array_t *a = NULL;
+    assert_rc(sharr_create(c, name, dtype, 1, shape, NULL, &a), 0);
+    return a;
 }
 
 struct sharr_stats harness_stats(sharr_t *conn)
@@ -313,26 +366,17 @@ int harness_child_wait(struct harness *h, struct harness_child *c)
     return status_code(status);
 }
 
-int chan_put(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
+/* Move len bytes between buf and fd: written (CHAN_WRITE), sent (CHAN_SEND) or read
+ * (CHAN_READ); the contract of chan_put, chan_send and chan_get. */
+enum chan_way { CHAN_WRITE, CHAN_SEND, CHAN_READ };
 
-int chan_get(int fd, void *buf, size_t len)
+static int chan_move(int fd, void *buf, size_t len, enum chan_way way)
 {
     char *p = buf;
     while (len > 0) {
-        ssize_t n = read(fd, p, len);
+        ssize_t n = way == CHAN_READ   ? read(fd, p, len)
+                    : way == CHAN_SEND ? send(fd, p, len, MSG_NOSIGNAL)
+                                       : write(fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -343,6 +387,21 @@ int chan_get(int fd, void *buf, size_t len)
         len -= (size_t)n;
     }
     return 0;
+}
+
+int chan_put(int fd, const void *buf, size_t len)
+{
+    return chan_move(fd, (void *)buf, len, CHAN_WRITE);
+}
+
+int chan_send(int fd, const void *buf, size_t len)
+{
+    return chan_move(fd, (void *)buf, len, CHAN_SEND);
+}
+
+int chan_get(int fd, void *buf, size_t len)
+{
+    return chan_move(fd, buf, len, CHAN_READ);
 }
 
 void harness_put(int fd, const void *buf, size_t len)
@@ -450,4 +509,53 @@ void harness_check_json(struct harness *h, const char *json, const char *script)
                     r.status, json, r.err);
     assert_int_equal(r.status, 0);
     harness_run_free(&r);
+}
+
+int harness_log_lines(const struct harness *h, const char *what, const char *after,
+                      unsigned long long *ret_sum)
+{
+    FILE *f = fopen(h->log, "re");
+    assert_non_null(f);
+    char line[2048];
+    int n = 0;
+    unsigned long long sum = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!strstr(line, what))
+            continue;
+        n++;
+        const char *p = after ? strstr(line, after) : NULL;
+        if (p)
+            sum += strtoull(p + strlen(after), NULL, 10);
+    }
+    fclose(f);
+    if (ret_sum)
+        *ret_sum = sum;
+    return n;
+}
+
+int harness_log_has(const struct harness *h, const char *what)
+{
+    return harness_log_lines(h, what, NULL, NULL) > 0;
+}
+
+void harness_npy_header(unsigned char buf[HARNESS_NPY_HEADER], const char *dict)
+{
+    size_t len = strlen(dict);
+    assert_true(len <= HARNESS_NPY_HEADER - 11);
+    memset(buf, ' ', HARNESS_NPY_HEADER);
+    memcpy(buf, "\x93NUMPY\x01\x00", 8);
+    buf[8] = HARNESS_NPY_HEADER - 10;
+    buf[9] = 0;
+    memcpy(buf + 10, dict, len);
+    buf[HARNESS_NPY_HEADER - 1] = '\n';
+}
+
+char *harness_read_text(const char *path, char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    return buf;
 }

@@ -41,6 +41,23 @@ int harness_teardown(void **state);
  * finish hello (bounded retries). Fails the test if it does not come up. */
 void harness_daemon_start(struct harness *h);
 
+/* The pieces of harness_daemon_start, for tests that start sharrd otherwise.
+ * harness_daemon_argv: argv of program serving h's socket, with store (h->store when
+ * NULL), no configuration file and then the NULL-terminated extra flags (may be NULL). */
+#define HARNESS_ARGS_MAX 32
+void harness_daemon_argv(const struct harness *h, const char *program, const char *store,
+                         const char *const *extra, const char *argv[HARNESS_ARGS_MAX]);
+/* Fork a daemon child (harness_daemon_child_prepare), run child_fn(arg) in it when set
+ * (it _exits on failure), exec argv. Returns the child's pid; it is not reaped. */
+pid_t harness_daemon_spawn(const struct harness *h, const char *const argv[],
+                           void (*child_fn)(void *arg), void *arg);
+/* Poll until a client can connect to sock (0), or pid exits first (1, reaped, its wait
+ * status in *ret_status), or 20 s pass (-ETIMEDOUT). */
+int harness_daemon_await(const char *sock, pid_t pid, int *ret_status);
+/* pid becomes h's daemon once it answers; the test fails, with the log's tail, if it
+ * exits or does not answer first. */
+void harness_daemon_up(struct harness *h, pid_t pid);
+
 /* SIGTERM the daemon and reap it. Returns 0 if it exited with status 0, else -1 after
  * printing what happened and the tail of its log. */
 int harness_daemon_stop(struct harness *h);
@@ -54,6 +71,10 @@ sharr_t *harness_connect(const struct harness *h);
 /* Open name with mode on c and close it at once. Returns sharr_open's result and never
  * fails the test itself, so forked children may call it too. */
 int harness_open_rc(sharr_t *c, const char *name, const char *mode);
+
+/* A new volatile 1-d array name of n elements of dtype, with the default options;
+ * fails the test on error. */
+sharr_array_t *harness_create(sharr_t *c, const char *name, const char *dtype, uint64_t n);
 
 /* Daemon-wide counters; fails the test on error. */
 struct sharr_stats harness_stats(sharr_t *conn);
@@ -100,9 +121,27 @@ _Noreturn void harness_child_fail(const char *file, int line, const char *what);
  * or another negative errno. */
 int chan_put(int fd, const void *buf, size_t len);
 int chan_get(int fd, void *buf, size_t len);
+/* chan_put over a socket (send with MSG_NOSIGNAL): a closed peer is -EPIPE, no signal. */
+int chan_send(int fd, const void *buf, size_t len);
 /* The parent's side: the same, failing the test on error. */
 void harness_put(int fd, const void *buf, size_t len);
 void harness_get(int fd, void *buf, size_t len);
+
+/* Lines of h's log that contain what, and in *ret_sum (when not NULL) the sum of the
+ * first number after each occurrence of after (when not NULL) in those lines. */
+int harness_log_lines(const struct harness *h, const char *what, const char *after,
+                      unsigned long long *ret_sum);
+/* Whether a line of h's log contains what. */
+int harness_log_has(const struct harness *h, const char *what);
+
+/* A .npy version 1 header of HARNESS_NPY_HEADER bytes holding dict (numpy's header
+ * dictionary, padded with spaces and ended by a newline) into buf. */
+#define HARNESS_NPY_HEADER 128
+void harness_npy_header(unsigned char buf[HARNESS_NPY_HEADER], const char *dict);
+
+/* The first len - 1 bytes of the file at path in buf, NUL-terminated ("" when it
+ * cannot be read); returns buf. */
+char *harness_read_text(const char *path, char *buf, size_t len);
 
 /* ---- programs ---- */
 struct harness_run {

@@ -6,14 +6,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#define LAUNCH_ARGS_MAX 32
 #define LAUNCH_STEP_NS (5 * 1000 * 1000L)
 #define LAUNCH_STEPS 4000 /* 20 s */
 
@@ -23,65 +20,35 @@ static void launch_pause(void)
     nanosleep(&ts, NULL);
 }
 
-static void launch_argv(struct harness *h, const char *const *extra, const char **argv)
+/* What the daemon's child does before exec: its descriptor limit, its cgroup. */
+struct launch_child {
+    rlim_t nofile;     /* 0: inherited */
+    const char *procs; /* NULL: the test's cgroup */
+};
+
+static void launch_child_prepare(void *arg)
 {
-    int n = 0;
-    argv[n++] = harness_sharrd_path();
-    argv[n++] = "--socket";
-    argv[n++] = h->sock;
-    argv[n++] = "--store";
-    argv[n++] = h->store;
-    argv[n++] = "--config";
-    argv[n++] = "";
-    for (int i = 0; extra && extra[i]; i++) {
-        assert_true(n < LAUNCH_ARGS_MAX - 1);
-        argv[n++] = extra[i];
+    const struct launch_child *lc = arg;
+    struct rlimit rl = { lc->nofile, lc->nofile };
+    if (lc->nofile > 0 && setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        _exit(124);
+    if (lc->procs) {
+        int fd = open(lc->procs, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "0", 1) != 1)
+            _exit(123);
+        close(fd);
     }
-    argv[n] = NULL;
 }
 
 /* Start sharrd as launch_daemon says, moved into the cgroup of procs first when set. */
 static void launch_start(struct harness *h, const char *const *extra, rlim_t nofile,
                          const char *procs)
 {
-    const char *argv[LAUNCH_ARGS_MAX];
+    const char *argv[HARNESS_ARGS_MAX];
+    struct launch_child lc = { nofile, procs };
     assert_int_equal(harness_daemon_stop(h), 0);
-    launch_argv(h, extra, argv);
-    pid_t parent = getpid();
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        harness_daemon_child_prepare(h, parent);
-        struct rlimit rl = { nofile, nofile };
-        if (nofile > 0 && setrlimit(RLIMIT_NOFILE, &rl) < 0)
-            _exit(124);
-        if (procs) {
-            int fd = open(procs, O_WRONLY | O_CLOEXEC);
-            if (fd < 0 || write(fd, "0", 1) != 1)
-                _exit(123);
-            close(fd);
-        }
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    h->daemon = pid;
-    for (int i = 0; i < LAUNCH_STEPS; i++) {
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            h->daemon = 0;
-            print_error("sharrd exited during start (status %d)\n", status);
-            fail();
-        }
-        sharr_t *conn = NULL;
-        if (sharr_connect(h->sock, &conn) == 0) {
-            sharr_disconnect(conn);
-            return;
-        }
-        launch_pause();
-    }
-    print_error("sharrd did not answer on %s\n", h->sock);
-    fail();
+    harness_daemon_argv(h, harness_sharrd_path(), NULL, extra, argv);
+    harness_daemon_up(h, harness_daemon_spawn(h, argv, launch_child_prepare, &lc));
 }
 
 void launch_daemon(struct harness *h, const char *const *extra, rlim_t nofile)
@@ -96,8 +63,8 @@ void launch_daemon_in(struct harness *h, const char *const *extra, const char *p
 
 void launch_run(struct harness *h, const char *const *extra, struct harness_run *ret)
 {
-    const char *argv[LAUNCH_ARGS_MAX];
-    launch_argv(h, extra, argv);
+    const char *argv[HARNESS_ARGS_MAX];
+    harness_daemon_argv(h, harness_sharrd_path(), NULL, extra, argv);
     harness_run(h, argv, ret);
 }
 
@@ -114,6 +81,20 @@ int launch_count_fds(pid_t pid)
         n += de->d_name[0] != '.';
     closedir(dir);
     return n;
+}
+
+long launch_rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    long kib = -1;
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
 }
 
 int launch_wait_fds(pid_t pid, int want)

@@ -26,6 +26,9 @@ void launch_run(struct harness *h, const char *const *extra, struct harness_run 
 /* Descriptors open in process pid now (from /proc/pid/fd), or -1. */
 int launch_count_fds(pid_t pid);
 
+/* Resident memory of process pid in KiB (VmRSS of /proc/pid/status), or -1. */
+long launch_rss_kib(pid_t pid);
+
 /* Poll until pid has want descriptors open; returns the last count seen. */
 int launch_wait_fds(pid_t pid, int want);
 

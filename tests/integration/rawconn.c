@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,6 +21,7 @@
 #include <cmocka.h>
 
 #include "codec.h"
+#include "harness.h"
 #include "proto_limits.h"
 #include "scan.h"
 
@@ -70,17 +72,7 @@ void rawconn_close(struct rawconn *rc)
 
 int rawconn_send(struct rawconn *rc, const void *bytes, size_t len)
 {
-    const uint8_t *p = bytes;
-    while (len > 0) {
-        ssize_t n = send(rc->fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    return chan_send(rc->fd, bytes, len);
 }
 
 void rawconn_send_ok(struct rawconn *rc, const void *bytes, size_t len)
@@ -282,6 +274,15 @@ void rawconn_expect_reply(struct rawconn *rc, uint32_t msgid, const char *want_c
         *ret_result = NULL;
 }
 
+const msgpack_object *rawconn_call(struct rawconn *rc, uint32_t msgid, msgpack_sbuffer *sb)
+{
+    const msgpack_object *result = NULL;
+    rawconn_send_sbuf(rc, sb);
+    msgpack_sbuffer_destroy(sb);
+    rawconn_expect_reply(rc, msgid, NULL, &result);
+    return result;
+}
+
 void rawconn_hello(struct rawconn *rc, uint32_t msgid)
 {
     msgpack_sbuffer sb;
@@ -289,10 +290,7 @@ void rawconn_hello(struct rawconn *rc, uint32_t msgid)
     struct codec_hello hello = { .version = PROTO_VERSION };
     strcpy(hello.client, "sharr integration rawconn");
     assert_int_equal(codec_pack_hello(&sb, msgid, &hello), 0);
-    rawconn_send_sbuf(rc, &sb);
-    msgpack_sbuffer_destroy(&sb);
-    const msgpack_object *result = NULL;
-    rawconn_expect_reply(rc, msgid, NULL, &result);
+    const msgpack_object *result = rawconn_call(rc, msgid, &sb);
     struct codec_hello_reply reply;
     char err[256] = "";
     int r = codec_parse_reply_hello(result, &reply, err, sizeof err);
@@ -309,6 +307,14 @@ void rawconn_pack_request_head(msgpack_packer *pk, uint32_t msgid, const char *m
     msgpack_pack_uint32(pk, msgid);
     rawconn_pack_str(pk, method);
     msgpack_pack_array(pk, 1);
+}
+
+void rawconn_request_begin(msgpack_sbuffer *sb, msgpack_packer *pk, uint32_t msgid,
+                           const char *method)
+{
+    msgpack_sbuffer_init(sb);
+    msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
+    rawconn_pack_request_head(pk, msgid, method);
 }
 
 void rawconn_pack_str(msgpack_packer *pk, const char *s)
@@ -379,10 +385,7 @@ int rawconn_open_read(struct rawconn *rc, uint32_t msgid, const char *name,
     assert_true(strlen(name) < sizeof op.name);
     strcpy(op.name, name);
     assert_int_equal(codec_pack_open(&sb, msgid, &op), 0);
-    rawconn_send_sbuf(rc, &sb);
-    msgpack_sbuffer_destroy(&sb);
-    const msgpack_object *result = NULL;
-    rawconn_expect_reply(rc, msgid, NULL, &result);
+    const msgpack_object *result = rawconn_call(rc, msgid, &sb);
     struct codec_attach_reply att;
     char err[256] = "";
     int has_fd = 0;
@@ -393,4 +396,25 @@ int rawconn_open_read(struct rawconn *rc, uint32_t msgid, const char *name,
     if (ret_att != NULL)
         *ret_att = att;
     return fd;
+}
+
+void rawconn_reply_code(const msgpack_object *obj, char *code, size_t len)
+{
+    code[0] = '\0';
+    const msgpack_object *e = obj->via.array.ptr;
+    if (e[2].type != MSGPACK_OBJECT_MAP)
+        return;
+    const msgpack_object *c = rawconn_map_get(&e[2], "code");
+    assert_non_null(c);
+    snprintf(code, len, "%.*s", (int)c->via.str.size, c->via.str.ptr);
+}
+
+void rawconn_reply_message(const msgpack_object *obj, char *text, size_t len)
+{
+    text[0] = '\0';
+    const msgpack_object *e = obj->via.array.ptr;
+    const msgpack_object *m = e[2].type == MSGPACK_OBJECT_MAP ? rawconn_map_get(&e[2], "message")
+                                                              : NULL;
+    if (m)
+        snprintf(text, len, "%.*s", (int)m->via.str.size, m->via.str.ptr);
 }

@@ -66,12 +66,20 @@ void rawconn_hello(struct rawconn *rc, uint32_t msgid);
 void rawconn_expect_reply(struct rawconn *rc, uint32_t msgid, const char *want_code,
                           const msgpack_object **ret_result);
 
+/* Send the request packed in sb as msgid, destroy sb, and expect a successful reply:
+ * its result object (valid until the next read). */
+const msgpack_object *rawconn_call(struct rawconn *rc, uint32_t msgid, msgpack_sbuffer *sb);
+
 /* Send an sbuffer's bytes and clear it. */
 void rawconn_send_sbuf(struct rawconn *rc, msgpack_sbuffer *sb);
 
 /* Begin a request packed by hand, [0, msgid, method, [ — the caller packs its one
  * params value next. */
 void rawconn_pack_request_head(msgpack_packer *pk, uint32_t msgid, const char *method);
+/* Initialise sb and a packer pk writing into it, and begin a request as
+ * rawconn_pack_request_head does. The caller destroys sb. */
+void rawconn_request_begin(msgpack_sbuffer *sb, msgpack_packer *pk, uint32_t msgid,
+                           const char *method);
 /* Pack a NUL-terminated string. */
 void rawconn_pack_str(msgpack_packer *pk, const char *s);
 /* Append to sb a request whose params are {"name": name} (stat, unlink, publish,
@@ -96,5 +104,11 @@ int rawconn_open_read(struct rawconn *rc, uint32_t msgid, const char *name,
 
 /* The value of key in a msgpack map, or NULL. */
 const msgpack_object *rawconn_map_get(const msgpack_object *map, const char *key);
+
+/* The error code of a reply object (its error map's "code"), copied into code; "" for
+ * a success. */
+void rawconn_reply_code(const msgpack_object *obj, char *code, size_t len);
+/* The message of an error reply object, or "". */
+void rawconn_reply_message(const msgpack_object *obj, char *text, size_t len);
 
 #endif

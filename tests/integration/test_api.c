@@ -79,15 +79,8 @@ static void test_default_socket_is_what_connect_null_dials(void **state)
 /* A numpy v1.0 header of (2, 3) <i2 in Fortran order, data at 128. */
 static size_t npy_header(unsigned char *buf)
 {
-    static const char dict[] = "{'descr': '<i2', 'fortran_order': True, 'shape': (2, 3), }";
-
-    memset(buf, ' ', 128);
-    memcpy(buf, "\x93NUMPY\x01\x00", 8);
-    buf[8] = 128 - 10;
-    buf[9] = 0;
-    memcpy(buf + 10, dict, sizeof dict - 1);
-    buf[127] = '\n';
-    return 128;
+    harness_npy_header(buf, "{'descr': '<i2', 'fortran_order': True, 'shape': (2, 3), }");
+    return HARNESS_NPY_HEADER;
 }
 
 static void test_npy_parse_reads_a_numpy_header_and_refuses_the_rest(void **state)

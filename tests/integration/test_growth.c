@@ -349,15 +349,9 @@ static void test_unlinked_file_grown_through_a_kept_descriptor_is_charged(void *
 /* An (8,) |u1 .npy file, as numpy writes it, at path; its descriptor, O_RDWR. */
 static int write_small_npy(const char *path)
 {
-    static const char dict[] = "{'descr': '|u1', 'fortran_order': False, 'shape': (8,), }";
-    unsigned char buf[128 + 8];
-    memset(buf, ' ', 128);
-    memcpy(buf, "\x93NUMPY\x01\x00", 8);
-    buf[8] = 128 - 10;
-    buf[9] = 0;
-    memcpy(buf + 10, dict, sizeof dict - 1);
-    buf[127] = '\n';
-    memset(buf + 128, 7, 8);
+    unsigned char buf[HARNESS_NPY_HEADER + 8];
+    harness_npy_header(buf, "{'descr': '|u1', 'fortran_order': False, 'shape': (8,), }");
+    memset(buf + HARNESS_NPY_HEADER, 7, 8);
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     assert_true(fd >= 0);
     assert_int_equal(write(fd, buf, sizeof buf), (ssize_t)sizeof buf);

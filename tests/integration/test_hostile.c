@@ -244,10 +244,8 @@ static void expect_create_refused(struct rawconn *rc, uint32_t msgid, const char
                                   size_t len, int64_t dim, uint64_t perm, const char *want)
 {
     msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    rawconn_pack_request_head(&pk, msgid, "create");
+    rawconn_request_begin(&sb, &pk, msgid, "create");
     msgpack_pack_map(&pk, 4);
     msgpack_pack_str_with_body(&pk, "name", 4);
     msgpack_pack_str_with_body(&pk, name, len);

@@ -198,6 +198,17 @@ static int log_count(const char *text)
     return n;
 }
 
+/* The PMD size, with no pool of huge pages reserved: only transparent huge pages. A
+ * kernel without them skips the test (reported to CTest). */
+static uint64_t thp_only(void)
+{
+    uint64_t pmd = pmd_size();
+    if (pmd == 0)
+        testskip("this kernel has no transparent huge pages (%s)", PMD_SIZE);
+    set_pool(0);
+    return pmd;
+}
+
 /* Bytes of the mapping at addr mapped by PMD (ShmemPmdMapped or FilePmdMapped in
  * /proc/self/smaps). */
 static uint64_t pmd_mapped(const void *addr)
@@ -322,11 +333,7 @@ static void test_thp_backs_large_array_under_each_shmem_mode(void **state)
 {
     struct harness *h = *state;
     static const char *const modes[] = { "within_size", "advise", "always" };
-    uint64_t pmd = pmd_size();
-
-    if (pmd == 0)
-        testskip("this kernel has no transparent huge pages (%s)", PMD_SIZE);
-    set_pool(0);
+    uint64_t pmd = thp_only();
     sharr_t *c = harness_connect(h);
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
         sharr_array_t *a = NULL;
@@ -353,11 +360,7 @@ static void test_volatile_cap_counts_whole_huge_pages(void **state)
     struct harness *h = *state;
     static const char *const flags[] = { "--max-volatile-bytes", "25M", NULL };
     sharr_array_t *a[3] = { NULL };
-    uint64_t pmd = pmd_size();
-
-    if (pmd == 0)
-        testskip("this kernel has no transparent huge pages (%s)", PMD_SIZE);
-    set_pool(0);
+    uint64_t pmd = thp_only();
     set_shmem("within_size");
     launch_daemon(h, flags, 0);
     sharr_t *c = harness_connect(h);
@@ -525,11 +528,7 @@ static void test_huge_page_array_grows_and_publishes_in_thp(void **state)
 {
     struct harness *h = *state;
     static const char *const modes[] = { "advise", "within_size" };
-    uint64_t pmd = pmd_size();
-
-    if (pmd == 0)
-        testskip("this kernel has no transparent huge pages (%s)", PMD_SIZE);
-    set_pool(0);
+    uint64_t pmd = thp_only();
     sharr_t *c = harness_connect(h);
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
         set_shmem(modes[i]);

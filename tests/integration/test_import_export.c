@@ -64,12 +64,7 @@ static const char *cli_output(struct harness *h)
     static char buf[8192];
     char path[256];
     snprintf(path, sizeof path, "%s/cli.out", h->dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-    if (fd >= 0)
-        close(fd);
-    buf[n > 0 ? n : 0] = '\0';
-    return buf;
+    return harness_read_text(path, buf, sizeof buf);
 }
 
 static void expect_cli(struct harness *h, int want, const char *needle, ...)

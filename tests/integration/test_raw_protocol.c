@@ -104,10 +104,8 @@ static void test_raw_unknown_method_is_enosys(void **state)
     struct raw_case t;
     raw_case_start(&t, state);
     msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    rawconn_pack_request_head(&pk, 5, "frobnicate");
+    rawconn_request_begin(&sb, &pk, 5, "frobnicate");
     msgpack_pack_map(&pk, 0);
     rawconn_send_sbuf(&t.rc, &sb);
     rawconn_expect_reply(&t.rc, 5, "ENOSYS", NULL);
@@ -172,10 +170,8 @@ static void expect_create_error(struct rawconn *rc, uint32_t msgid, params_fn *f
                                 const char *want)
 {
     msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    rawconn_pack_request_head(&pk, msgid, "create");
+    rawconn_request_begin(&sb, &pk, msgid, "create");
     fn(&pk);
     rawconn_send_sbuf(rc, &sb);
     msgpack_sbuffer_destroy(&sb);
@@ -261,10 +257,8 @@ static void expect_create_refused(struct rawconn *rc, uint32_t msgid, const char
                                   const uint64_t *shape, const char *want)
 {
     msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    rawconn_pack_request_head(&pk, msgid, "create");
+    rawconn_request_begin(&sb, &pk, msgid, "create");
     msgpack_pack_map(&pk, 3);
     rawconn_pack_str(&pk, "name"); msgpack_pack_str_with_body(&pk, name, name_len);
     rawconn_pack_str(&pk, "dtype"); rawconn_pack_str(&pk, dtype);
@@ -308,10 +302,8 @@ static void test_raw_create_values_are_checked_by_the_daemon(void **state)
 
     /* A bad open mode, and stat/unlink of bad names. */
     msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    rawconn_pack_request_head(&pk, id, "open");
+    rawconn_request_begin(&sb, &pk, id, "open");
     msgpack_pack_map(&pk, 2);
     rawconn_pack_str(&pk, "name"); rawconn_pack_str(&pk, KEEPER_NAME);
     rawconn_pack_str(&pk, "mode"); rawconn_pack_str(&pk, "w");

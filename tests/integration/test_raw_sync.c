@@ -72,10 +72,8 @@ static void test_raw_sync_by_name_alone_still_works_and_neither_is_einval(void *
 
     /* [0, 4, "sync", [{}]] */
     msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    rawconn_pack_request_head(&pk, 4, "sync");
+    rawconn_request_begin(&sb, &pk, 4, "sync");
     msgpack_pack_map(&pk, 0);
     rawconn_send_sbuf(&rc, &sb);
     rawconn_expect_reply(&rc, 4, "EINVAL", NULL);

@@ -22,42 +22,25 @@
 #include "testskip.h"
 
 #define OTHER_UID 61001u
-#define STEPS 4000 /* of 5 ms: 20 s, only to turn a hang into a failure */
 
 /* Start sharrd on store; 1 if it exited (refused) with its output in h->log, 0 if
  * it came up (it is then stopped again). */
 static int refused(struct harness *h, const char *store)
 {
+    const char *argv[HARNESS_ARGS_MAX];
+    int status = 0;
     assert_int_equal(truncate(h->log, 0), 0);
-    pid_t parent = getpid();
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        harness_daemon_child_prepare(h, parent);
-        const char *path = harness_sharrd_path();
-        execl(path, path, "--socket", h->sock, "--store", store, "--config", "", (char *)NULL);
-        _exit(127);
+    harness_daemon_argv(h, harness_sharrd_path(), store, NULL, argv);
+    pid_t pid = harness_daemon_spawn(h, argv, NULL, NULL);
+    int r = harness_daemon_await(h->sock, pid, &status);
+    if (r == 1) {
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+        return 1;
     }
-    for (int i = 0; i < STEPS; i++) {
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0);
-            return 1;
-        }
-        sharr_t *c = NULL;
-        if (sharr_connect(h->sock, &c) == 0) {
-            sharr_disconnect(c);
-            kill(pid, SIGTERM);
-            waitpid(pid, &status, 0);
-            return 0;
-        }
-        struct timespec ts = { 0, 5 * 1000 * 1000L };
-        nanosleep(&ts, NULL);
-    }
-    kill(pid, SIGKILL);
+    kill(pid, r == 0 ? SIGTERM : SIGKILL);
     waitpid(pid, NULL, 0);
-    fail_msg("sharrd neither came up nor exited");
+    if (r < 0)
+        fail_msg("sharrd neither came up nor exited");
     return 0;
 }
 
@@ -149,6 +132,19 @@ static void assert_exists(const char *path)
     assert_int_equal(lstat(path, &st), 0);
 }
 
+/* The store dir/store, a link of uid's to target, is refused for why, and victim (a
+ * file of target's) stays. */
+static void assert_link_refused(struct harness *h, const char *target, const char *dir,
+                                uid_t uid, const char *why, const char *victim)
+{
+    char store[300];
+    snprintf(store, sizeof store, "%s/store", dir);
+    make_link(target, store, uid);
+    assert_true(refused(h, store));
+    assert_log_has(h, why);
+    assert_exists(victim);
+}
+
 /* A store reached through a symbolic link that another uid could change (its own
  * link in a sticky directory, any link in a directory others may write, a link in
  * a trusted directory that leads through such a one) is refused as a store inside
@@ -172,11 +168,8 @@ static void test_store_reached_through_a_link_another_uid_controls_is_refused(vo
     /* Their link in a directory anyone may write (not sticky). */
     snprintf(open_dir, sizeof open_dir, "%s/open", h->dir);
     make_dir(open_dir, 0777, 0);
-    snprintf(store, sizeof store, "%s/store", open_dir);
-    make_link(target, store, OTHER_UID);
-    assert_true(refused(h, store));
-    assert_log_has(h, "is writable by its group or others and not sticky");
-    assert_exists(victim);
+    assert_link_refused(h, target, open_dir, OTHER_UID,
+                        "is writable by its group or others and not sticky", victim);
 
     /* Nor does sharrd create the directories of a store path through their link. */
     char made[300];
@@ -190,22 +183,15 @@ static void test_store_reached_through_a_link_another_uid_controls_is_refused(vo
     /* Their link in a sticky directory (as /tmp): they may replace it at will. */
     snprintf(sticky, sizeof sticky, "%s/sticky", h->dir);
     make_dir(sticky, 01777, 0);
-    snprintf(store, sizeof store, "%s/store", sticky);
-    make_link(target, store, OTHER_UID);
-    assert_true(refused(h, store));
-    assert_log_has(h, "belongs to uid 61001");
-    assert_exists(victim);
+    assert_link_refused(h, target, sticky, OTHER_UID, "belongs to uid 61001", victim);
 
     /* Root's link in root's directory, leading through a link in the open one. */
     snprintf(trusted, sizeof trusted, "%s/trusted", h->dir);
     make_dir(trusted, 0755, 0);
     snprintf(via, sizeof via, "%s/via", open_dir);
     make_link(target, via, 0);
-    snprintf(store, sizeof store, "%s/store", trusted);
-    make_link(via, store, 0);
-    assert_true(refused(h, store));
-    assert_log_has(h, "is writable by its group or others and not sticky");
-    assert_exists(victim);
+    assert_link_refused(h, via, trusted, 0, "is writable by its group or others and not sticky",
+                        victim);
 
     /* Root's links in root's directories lead to the store as ever. */
     char real[256], link[300];
@@ -218,44 +204,42 @@ static void test_store_reached_through_a_link_another_uid_controls_is_refused(vo
     harness_daemon_start(h);
 }
 
+/* Who a first run is and where its home is (become_user, in the daemon's child). */
+struct first_run {
+    uint32_t uid;
+    const char *home;
+};
+
 /* Start sharrd as uid with HOME=home, no --store, no config and no $SHARR_STORE or
  * $XDG_DATA_HOME (a user's first run, as scripts/start.sh does), serving sock; its
  * pid once it answers (fails the test if it exits). */
+static void become_user(void *arg)
+{
+    const struct first_run *fr = arg;
+    if (asuser_become(fr->uid, fr->uid) != 0)
+        _exit(120);
+    setenv("HOME", fr->home, 1);
+    unsetenv("XDG_DATA_HOME");
+    unsetenv("SHARR_STORE");
+}
+
 static pid_t start_as_user(struct harness *h, uint32_t uid, const char *home, const char *sock)
 {
-    pid_t parent = getpid();
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        harness_daemon_child_prepare(h, parent);
-        if (asuser_become(uid, uid) != 0)
-            _exit(120);
-        setenv("HOME", home, 1);
-        unsetenv("XDG_DATA_HOME");
-        unsetenv("SHARR_STORE");
-        const char *path = harness_sharrd_path();
-        execl(path, path, "--socket", sock, "--config", "", (char *)NULL);
-        _exit(127);
+    const struct first_run fr = { uid, home };
+    const char *const argv[] = { harness_sharrd_path(), "--socket", sock, "--config", "", NULL };
+    int status = 0;
+    pid_t pid = harness_daemon_spawn(h, argv, become_user, (void *)&fr);
+    int r = harness_daemon_await(sock, pid, &status);
+    if (r == 1) {
+        assert_log_has(h, "listening on");
+        fail_msg("sharrd as uid %u exited", (unsigned)uid);
     }
-    for (int i = 0; i < STEPS; i++) {
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            assert_log_has(h, "listening on");
-            fail_msg("sharrd as uid %u exited", (unsigned)uid);
-        }
-        sharr_t *c = NULL;
-        if (sharr_connect(sock, &c) == 0) {
-            sharr_disconnect(c);
-            return pid;
-        }
-        struct timespec ts = { 0, 5 * 1000 * 1000L };
-        nanosleep(&ts, NULL);
+    if (r < 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        fail_msg("sharrd as uid %u did not answer", (unsigned)uid);
     }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    fail_msg("sharrd as uid %u did not answer", (unsigned)uid);
-    return -1;
+    return pid;
 }
 
 static void stop_pid(pid_t pid)

@@ -94,12 +94,7 @@ static sharr_t *connect_retry(const char *path)
 static char *read_file(const char *path)
 {
     static char buf[65536];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-    if (fd >= 0)
-        close(fd);
-    buf[n > 0 ? n : 0] = '\0';
-    return buf;
+    return harness_read_text(path, buf, sizeof buf);
 }
 
 /* Poll the log file until it contains want. Bounded; 1 if found. */

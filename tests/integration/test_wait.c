@@ -99,9 +99,7 @@ static void test_waiting_open_does_not_block_other_requests(void **state)
 {
     struct harness *h = *state;
     sharr_t *conn = harness_connect(h);
-    const uint64_t shape[1] = { 8 };
-    sharr_array_t *present = NULL;
-    assert_rc(sharr_create(conn, "present", "<i4", 1, shape, NULL, &present), 0);
+    sharr_array_t *present = harness_create(conn, "present", "<i4", 8);
     int32_t *p = sharr_array_data(present);
     for (int i = 0; i < 8; i++)
         p[i] = 100 + i;
@@ -132,8 +130,7 @@ static void test_waiting_open_does_not_block_other_requests(void **state)
     assert_int_equal(atomic_load(&w->done), 0);
 
     /* Creating the awaited name ends the wait with success. */
-    sharr_array_t *awaited = NULL;
-    assert_rc(sharr_create(conn, "awaited", "<i4", 1, shape, NULL, &awaited), 0);
+    sharr_array_t *awaited = harness_create(conn, "awaited", "<i4", 8);
     assert_int_equal(pthread_join(tid, NULL), 0);
     assert_rc(w->rc, 0);
     assert_string_equal(sharr_array_info(w->arr)->name, "awaited");
