@@ -150,11 +150,16 @@ if NATIVE:
         __doc__ = _ATTACHMENT_DOC
         __slots__ = ()
 
-    _cattach.setup(Attachment, _errors.from_result, numpy_dtype)
+    _cattach.setup(Attachment, _errors.from_result, numpy_dtype, _connection.find,
+                   _connection._found, _connection._ENVIRON)
 
     def wrap(socket, name, ptr):
         """The Attachment of handle ptr (a sharr_array_t * as int), which it takes over."""
         return _cattach.wrap(socket, name, ptr)
+
+    # memmap.__new__ and __array_finalize__ in C (see memmap).
+    New = _cattach.New
+    array_finalize = _cattach.array_finalize
 else:
     class Attachment(_Methods):
         __doc__ = _ATTACHMENT_DOC
