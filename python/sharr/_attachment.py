@@ -1,6 +1,6 @@
 """One attachment: a libsharr array handle, its mapping in this process, and their end.
 
-The extension sharr._cattach (python/cattach.c) attaches and builds the array in one
+The extension sharr._cattach (python/cattach*.c) attaches and builds the array in one
 call and closes the handle when the mapping's memoryview is garbage; the ctypes code
 below does the same, slower, only where the package was built without the extension
 (or $SHARR_LIBRARY names another libsharr than the one it links). NATIVE says which.
