@@ -216,9 +216,9 @@ def main():
         c_share = (f"libsharr's attach alone (sharr_open + sharr_close: a round trip to "
                    f"sharrd passing a descriptor, mmap, then munmap, close and a store to "
                    f"the release ring) takes {c_p50 * 1e6:.1f} µs of the {base * 1e6:.1f}, the "
-                   f"Python layer (memmap.__new__, one call of the C extension: a "
-                   f"memoryview of the mapping, the attachment, the ndarray; then close "
-                   f"and the release when the array goes) the other "
+                   f"Python layer (memmap.__new__, which is the C extension for this "
+                   f"call: a memoryview of the mapping, the attachment, the ndarray; then "
+                   f"close and the release when the array goes) the other "
                    f"{(base - c_p50) * 1e6:.1f} µs")
         H.target(f"sharr.memmap adds at most about 1 µs to libsharr's attach ({where})",
                  f"{(base - c_p50) * 1e6:.2f} µs ({base * 1e6:.1f} µs vs "

@@ -289,6 +289,16 @@ class memmap(np.memmap):
         # A view shares obj's attachment; a copy (numpy sets _mmap None) has none.
         self._sharr = getattr(obj, "_sharr", None) if self._mmap is not None else None
 
+    if _attachment.NATIVE:
+        # With the extension, the usual attach (a name, a mode, perhaps a socket) is
+        # parsed and done in C, with no Python frame; any other call goes to the
+        # __new__ above as given. __array_finalize__ is a C method that does nothing,
+        # with no Python frame, where the rule above returns at once, and calls it,
+        # as _array_finalize, otherwise.
+        __new__ = _attachment.New(__new__, _MODES)
+        _array_finalize = __array_finalize__
+        __array_finalize__ = _attachment.array_finalize()
+
     def __array_wrap__(self, arr, context=None, *args):
         # numpy.memmap unwraps results for its exact type only, and leaves those of
         # subclasses as they are; likewise for ours: np.sum() gives a numpy scalar

@@ -1,6 +1,6 @@
 """One attachment: a libsharr array handle, its mapping in this process, and their end.
 
-The extension sharr._cattach (python/cattach.c) attaches and builds the array in one
+The extension sharr._cattach (python/cattach*.c) attaches and builds the array in one
 call and closes the handle when the mapping's memoryview is garbage; the ctypes code
 below does the same, slower, only where the package was built without the extension
 (or $SHARR_LIBRARY names another libsharr than the one it links). NATIVE says which.
@@ -150,11 +150,16 @@ if NATIVE:
         __doc__ = _ATTACHMENT_DOC
         __slots__ = ()
 
-    _cattach.setup(Attachment, _errors.from_result, numpy_dtype)
+    _cattach.setup(Attachment, _errors.from_result, numpy_dtype, _connection.find,
+                   _connection._found, _connection._ENVIRON)
 
     def wrap(socket, name, ptr):
         """The Attachment of handle ptr (a sharr_array_t * as int), which it takes over."""
         return _cattach.wrap(socket, name, ptr)
+
+    # memmap.__new__ and __array_finalize__ in C (see memmap).
+    New = _cattach.New
+    array_finalize = _cattach.array_finalize
 else:
     class Attachment(_Methods):
         __doc__ = _ATTACHMENT_DOC

@@ -26,10 +26,11 @@ def _reset_after_fork():
     # sharr_t structs are deliberately not disconnected here: touching them could
     # block on a mutex some parent thread held at fork, and libsharr promises a
     # child never talks on its parent's socket anyway.
-    global _lock, _connections, _by_env
+    # _found is emptied, not replaced: sharr._cattach reads this very dict.
+    global _lock, _connections
     _lock = threading.Lock()
     _connections = {}
-    _by_env = {}
+    _found.clear()
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)
@@ -81,24 +82,27 @@ def resolve(socket):
 _ENVIRON = os.environ._data
 _SHARR_SOCKET = os.fsencode("SHARR_SOCKET")
 
-# $SHARR_SOCKET values (encoded; absolute; a few) -> (the path, this process's
-# connection there): an attach given no socket finds both with one environment read
-# and one dict read. Emptied in a child of os.fork, as _connections.
-_by_env = {}
+# Socket arguments (absolute; a few) -> (the path, this process's connection there),
+# keyed by the socket given (str or bytes) or, for none, by $SHARR_SOCKET's encoded
+# value: an attach finds both with one environment read and one dict read.
+# sharr._cattach reads it too (its memmap.__new__). Emptied in a child of os.fork,
+# as _connections.
+_found = {}
 
 
 def find(socket):
     """(resolve(socket), get() of that path) in one call; raises as they do."""
-    env = None
-    if socket is None:
-        env = _ENVIRON.get(_SHARR_SOCKET)
-        found = _by_env.get(env) if env else None
+    key = _ENVIRON.get(_SHARR_SOCKET) if socket is None else socket
+    cacheable = type(key) is bytes or type(key) is str
+    if cacheable:
+        found = _found.get(key)
         if found is not None:
             return found
     path = resolve(socket)
     found = (path, get(path))
-    if env and env.startswith(b"/") and b"\0" not in env and len(_by_env) < 16:
-        _by_env[env] = found
+    # A relative path, or one with a NUL byte (refused by resolve), is not kept.
+    if cacheable and key.startswith("/" if type(key) is str else b"/") and len(_found) < 16:
+        _found[key] = found
     return found
 
 
