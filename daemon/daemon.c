@@ -60,15 +60,15 @@ static void daemon_on_conn_close(struct conn *c)
     descriptors_drop(c, NULL);
 }
 
-/* What a connection hands up: its requests to the methods, its release ring to
- * releases.c, its close to all; its replies' array descriptors come from
- * descriptors.c; its session goes with it. */
 /* A watcher that read all it was sent hears of the events it lost meanwhile. */
 static void daemon_on_conn_drained(struct conn *c)
 {
     watch_drained(session_of(c)->watch);
 }
 
+/* What a connection hands up: its requests to the methods, its release ring to
+ * releases.c, its close to all; its replies' array descriptors come from
+ * descriptors.c; its session goes with it. */
 static const struct conn_hooks daemon_conn_hooks = {
     .on_message = methods_dispatch,
     .on_read = releases_take,
