@@ -81,7 +81,8 @@ static bool attcache_current_locked(const sharr_t *c, const struct attcache_entr
 {
     if (e->gen != c->gen || c->gens == NULL || gens_read(c->gens, e->slot) != e->slot_gen)
         return false;
-    return e->refs > 0 || now - e->released_ns <= c->cache.ttl_ns;
+    /* Kept less than T: T = 0 lets an entry go at its last close. */
+    return e->refs > 0 || now - e->released_ns < c->cache.ttl_ns;
 }
 
 /* Unlist the entries that are no longer current; those nobody holds are chained onto

@@ -62,7 +62,8 @@ struct attcache_snap {
     uint64_t slot_gen;
 };
 
-/* Settings from $SHARR_CACHE_MAX (N, 0 turns the cache off) and $SHARR_CACHE_MS (T),
+/* Settings from $SHARR_CACHE_MAX (N, 0 turns the cache off) and $SHARR_CACHE_MS (T, 0
+ * lets an entry go at its last close),
  * defaults otherwise; no entries. */
 void attcache_init(struct attcache *ac);
 

@@ -252,7 +252,8 @@ SHARR_EXPORT int sharr_open(sharr_t *conn, const char *name, const char *mode,
  * to a cached attachment instead: closing the last one keeps it mapped and attached
  * for reuse, for up to $SHARR_CACHE_MS milliseconds (10000), at most $SHARR_CACHE_MAX
  * (16) such per connection; it is released when it ages, makes room, or its name
- * changes (read at sharr_connect; SHARR_CACHE_MAX=0 turns the cache off).
+ * changes (read at sharr_connect; SHARR_CACHE_MAX=0 turns the cache off, and
+ * SHARR_CACHE_MS=0 lets the attachment go at its last close).
  * Always frees the handle, also when the release cannot be delivered (the error is
  * then returned). The release does not wait for the daemon: it is posted in the
  * connection's release ring (no message, no system call), or sent as a notification

@@ -94,7 +94,10 @@ static PyObject *new_usual(cattach_new *self, PyObject *const *args, Py_ssize_t 
         if (!PyUnicode_CheckExact(given[NEW_MODE]))
             return NULL;
         mode = PyDict_GetItemWithError(self->modes, given[NEW_MODE]);
-        if (mode == NULL || mode == st->modes[2]) /* unknown, or 'w+' (a create) */
+        /* Unknown, or 'w+' (a create), known by value: _MODES' strings are not
+         * interned ('+' is no identifier character). */
+        if (mode == NULL || !PyUnicode_CheckExact(mode) ||
+            PyUnicode_Compare(mode, st->modes[2]) == 0)
             return NULL;
     }
     found = new_find(st, given[NEW_SOCKET]);

@@ -438,6 +438,28 @@ static void test_the_cache_is_off_with_n_zero(void **state)
     sharr_disconnect(obs);
 }
 
+/* T = 0 keeps nothing after its last close: the close itself lets the attachment go
+ * (sharrd sees no holder), though handles still open share one attachment. */
+static void test_t_zero_lets_go_at_the_last_close(void **state)
+{
+    struct harness *h = *state;
+    sharr_t *obs = harness_connect(h), *c = cached_connect(h, "16", "0");
+    sharr_array_t *a = NULL, *b = NULL;
+    uint64_t k;
+
+    make(obs, "x", 0600, 0);
+    assert_rc(sharr_open(c, "x", "r", NULL, &a), 0);
+    assert_rc(open_counted(c, obs, "x", "r", &b, &k), 0);
+    assert_int_equal(k, 0);
+    assert_int_equal(holders(obs, "x"), 1);
+    assert_rc(sharr_close(b), 0);
+    assert_int_equal(holders(obs, "x"), 1);
+    assert_rc(sharr_close(a), 0);
+    assert_int_equal(holders(obs, "x"), 0);
+    sharr_disconnect(c);
+    sharr_disconnect(obs);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, harness_setup, harness_teardown)
 
 int main(void)
@@ -457,6 +479,7 @@ int main(void)
         T(test_at_most_n_idle_attachments_are_kept),
         T(test_idle_attachments_are_kept_at_most_t),
         T(test_the_cache_is_off_with_n_zero),
+        T(test_t_zero_lets_go_at_the_last_close),
     };
 
     return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));

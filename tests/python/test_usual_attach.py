@@ -99,6 +99,21 @@ def test_what_the_c_path_does_not_take_goes_to_python_with_its_errors(new_name):
     assert sharr.memmap(name, np.uint8, "r", 0, 3, "C").shape == (3,)
 
 
+@pytest.mark.parametrize("mode", ["w+", "write"])
+def test_a_create_with_no_shape_raises_what_the_python_path_raises(new_name, mode):
+    # 'w+' is a create, which the C path leaves to Python: it must know 'w+' by its
+    # value, not by the identity of _MODES' string (not interned: it has a '+').
+    name = new_name()
+    sharr.create(name, 3, np.uint8)
+    slow = sharr.memmap.__new__.__wrapped__
+    for new in (sharr.memmap.__new__, slow):
+        with pytest.raises(ValueError, match="needs a shape"):
+            new(sharr.memmap, name, mode=mode)
+        with pytest.raises(ValueError, match="needs a shape"):
+            new(sharr.memmap, name, None, mode, 0, None, None)
+    assert sharr.memmap(name, mode="r").shape == (3,)
+
+
 def test_a_socket_given_by_path_str_or_bytes_attaches_there(sharr_socket, new_name):
     name = new_name()
     sharr.create(name, 3, np.uint8)
