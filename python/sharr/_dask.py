@@ -19,6 +19,7 @@ The rule, for a shared array of sharrd D (copies and 'c' mappings always go by v
   (at least one worker known); otherwise by value.
 """
 
+import contextvars
 import importlib.abc
 import pickle
 import sys
@@ -425,12 +426,28 @@ def _patch_scheduler(Scheduler, Listener):
     Listener.on_connection = on_connection
 
 
-def _patch_client(Client):
+# Set while Future._result(raiseit=False) gathers (as_completed with results): the
+# gather then hands a Missing back, which _result turns into the error it returns.
+_keep_missing = contextvars.ContextVar("sharr_keep_missing", default=False)
+
+
+class _Failure(tuple):
+    """(type, error, None): what Future._result(raiseit=False), and so as_completed with
+    results, gives for a future whose value holds a Missing, as it gives (type, error,
+    traceback) for a failed future."""
+
+
+def _patch_client(Client, Future, as_completed):
     """Client._restart, wrapped to refresh the client's view of its workers when the
     restart is done: between two of distributed's periodic refreshes, a view taken
-    while the workers were away (none: by value) would outlive them. Client._gather
-    (result(), gather()), wrapped to raise the error of a sharr array gathered as a
-    Missing."""
+    while the workers were away (none: by value) would outlive them. And where the
+    client hands out what it gathered, a value that holds a Missing (a sharr array
+    gathered after it could not be attached) is its error, as a failed future's:
+    Client._gather (result(), gather(), compute()) raises it, or with errors="skip"
+    leaves the value out (_skip_missing); Future._result(raiseit=False) returns it
+    (a _Failure), which Future.result() raises and as_completed with results raises
+    as it raises a failed future's (or yields it, raise_errors=False);
+    Client._get_dataset raises it."""
     if hasattr(Client, "_restart") and not getattr(Client._restart, "_sharr", False):
         base = Client._restart
 
@@ -448,34 +465,113 @@ def _patch_client(Client):
 
         async def _gather(self, futures, errors="raise", *args, **kwargs):
             result = await base_gather(self, futures, errors, *args, **kwargs)
-            if errors == "raise":
+            if errors == "raise" and not _keep_missing.get():
                 _raise_missing(result)
+            elif errors == "skip":
+                result = _skip_missing(result)
             return result
 
         _gather._sharr = True
         Client._gather = _gather
+    if hasattr(Future, "_result") and not getattr(Future._result, "_sharr", False):
+        base_result = Future._result
+
+        async def _result(self, raiseit=True):
+            if raiseit:
+                return await base_result(self, raiseit)
+            keep = _keep_missing.set(True)
+            try:
+                result = await base_result(self, raiseit)
+            finally:
+                _keep_missing.reset(keep)
+            error = _missing_error(result)
+            return result if error is None else _Failure((type(error), error, None))
+
+        _result._sharr = True
+        Future._result = _result
+    if hasattr(Future, "result") and not getattr(Future.result, "_sharr", False):
+        base_sync_result = Future.result
+
+        # distributed's own result() asks _result(raiseit=False) and raises what a
+        # failed future returns: a _Failure is raised too.
+        def result(self, *args, **kwargs):
+            value = base_sync_result(self, *args, **kwargs)
+            if isinstance(value, _Failure):
+                raise value[1]
+            return value
+
+        result.__doc__ = base_sync_result.__doc__
+        result._sharr = True
+        Future.result = result
+    get_and_raise = getattr(as_completed, "_get_and_raise", None)
+    if get_and_raise is not None and not getattr(get_and_raise, "_sharr", False):
+        def _get_and_raise(self):
+            res = get_and_raise(self)
+            if self.with_results and self.raise_errors and isinstance(res[1], _Failure):
+                raise res[1][1]
+            return res
+
+        _get_and_raise._sharr = True
+        as_completed._get_and_raise = _get_and_raise
+    if hasattr(Client, "_get_dataset") and not getattr(Client._get_dataset, "_sharr", False):
+        base_dataset = Client._get_dataset
+
+        async def _get_dataset(self, *args, **kwargs):
+            result = await base_dataset(self, *args, **kwargs)
+            _raise_missing(result)
+            return result
+
+        _get_dataset._sharr = True
+        Client._get_dataset = _get_dataset
+
+
+def _missing_error(value):
+    """The error (a fresh copy) of the first Missing in value (itself, or in the lists,
+    tuples, sets and dicts it holds, their subclasses too: named tuples...), or None.
+    Searched only while a Missing is alive in this process: a gather of a million
+    records is not walked for nothing."""
+    from . import _missing
+
+    if not _missing.live():
+        return None
+    todo = [value]
+    while todo:
+        v = todo.pop()
+        if isinstance(v, _missing.Missing):
+            return v.error()
+        if isinstance(v, (list, tuple, set, frozenset)):
+            todo.extend(v)
+        elif isinstance(v, dict):
+            todo.extend(v.values())
+    return None
 
 
 def _raise_missing(result):
-    """Raise the error of the first Missing in result (a value, or lists, tuples,
-    sets and dicts of them, as Client.gather returns): a sharr array that was
-    gathered after it could not be attached fails the gather, as a task that uses
-    it fails."""
-    from ._missing import Missing
+    """Raise the error of the first Missing in result (a value, or the structure of
+    values Client.gather returns): a sharr array that was gathered after it could not
+    be attached fails the gather, as a task that uses it fails."""
+    error = _missing_error(result)
+    if error is not None:
+        raise error
 
-    todo = [result]
-    while todo:
-        v = todo.pop()
-        if isinstance(v, Missing):
-            v._raise()
-        if type(v) in (list, tuple, set):
-            todo.extend(v)
-        elif type(v) is dict:
-            todo.extend(v.values())
+
+def _skip_missing(result):
+    """What Client.gather(errors="skip") returns for result: each value (each element
+    of the list, tuple, set or dict gathered, or result itself) that holds a Missing
+    is left out as a failed future's is: dropped from a list, None elsewhere."""
+    if _missing_error(result) is None:
+        return result
+    if type(result) is list:
+        return [v for v in result if _missing_error(v) is None]
+    if type(result) in (tuple, set, frozenset):
+        return type(result)(v if _missing_error(v) is None else None for v in result)
+    if type(result) is dict:
+        return {k: v if _missing_error(v) is None else None for k, v in result.items()}
+    return None
 
 
 def _register_distributed():
-    from distributed.client import Client
+    from distributed.client import Client, Future, as_completed
     from distributed.comm.core import Comm, Listener
     from distributed.protocol import pickle as dpickle
     from distributed.protocol.serialize import (dask_deserialize, dask_serialize, families,
@@ -489,7 +585,7 @@ def _register_distributed():
     _preload_in_workers()
     _patch_handshake(Comm)
     _patch_scheduler(Scheduler, Listener)
-    _patch_client(Client)
+    _patch_client(Client, Future, as_completed)
     _patch_nanny_memory()
     # distributed's pickles: with no peer (graphs, spilling) through its pickle
     # module, and for a peer through the "pickle" family, which is told the peer.

@@ -6,28 +6,44 @@ message from a connection; an error there breaks the connection (the worker's to
 the scheduler: every worker dies, and the computation never ends). A Missing takes
 the error to the task that uses the array, which fails with it, and the cluster goes
 on. It owns no attachment. Pickled again (handed on to another worker, gathered),
-it is the array's pickle again, attached anew by whoever unpickles it.
+it is the array's pickle again, attached anew by whoever unpickles it. The Missings
+alive in this process are known (live()), so that what the client gathers is searched
+for one only when there may be one.
 """
 
 import copy
+import weakref
+
+# id -> each Missing alive in this process (weakly: values, so a Missing, unhashable
+# as an array is, need not be hashed).
+_live = weakref.WeakValueDictionary()
+
+
+def live():
+    """True when a Missing is alive in this process."""
+    return len(_live) > 0
 
 
 class Missing:
     """The array a sharr pickle names, which could not be attached here: error (an
     OSError or ValueError that names the array and says why) is raised by every use
-    of it (a sharr array's attributes and methods, indexing, numpy, arithmetic, len,
-    iteration, conversions).
+    of it (a sharr array's attributes and methods, indexing, numpy, arithmetic and
+    comparisons, == and != too, len, iteration, conversions). Unhashable, as an array.
     rebuild_args are the pickle's (_pickle.rebuild's arguments)."""
 
-    __slots__ = ("_error", "_rebuild_args")
+    __slots__ = ("_error", "_rebuild_args", "__weakref__")
 
     def __init__(self, error, rebuild_args):
         object.__setattr__(self, "_error", error)
         object.__setattr__(self, "_rebuild_args", rebuild_args)
+        _live[id(self)] = self
+
+    def error(self):
+        """The error, a fresh copy: no traceback or context of an earlier use piles up."""
+        return copy.copy(self._error).with_traceback(None)
 
     def _raise(self, *args, **kwargs):
-        # A copy each time: no traceback or context of an earlier use piles up.
-        raise copy.copy(self._error).with_traceback(None)
+        raise self.error()
 
     def __getattr__(self, attr):
         # A method or attribute of a sharr array raises the error. Probes for other
@@ -57,6 +73,7 @@ class Missing:
     __mod__ = __rmod__ = __pow__ = __rpow__ = __divmod__ = __rdivmod__ = _raise
     __and__ = __rand__ = __or__ = __ror__ = __xor__ = __rxor__ = _raise
     __lshift__ = __rlshift__ = __rshift__ = __rrshift__ = _raise
-    __lt__ = __le__ = __gt__ = __ge__ = _raise
+    __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = _raise
+    __hash__ = None
     __iadd__ = __isub__ = __imul__ = __itruediv__ = __ifloordiv__ = __imod__ = _raise
     __ipow__ = __iand__ = __ior__ = __ixor__ = __ilshift__ = __irshift__ = _raise

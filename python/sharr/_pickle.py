@@ -16,6 +16,7 @@ memmap.__reduce_ex__ pickles them by value.
 """
 
 import errno
+import os
 
 import numpy as np
 
@@ -94,7 +95,8 @@ def _rebuild(cls, socket, name, mode, ctime_ns, dtype, shape, strides, offset, w
              server_id=0, store_id=0):
     """Attach name again and return the view the pickle describes.
 
-    Raises FileNotFoundError when the name is gone (unlinked since the pickling), and
+    Raises FileNotFoundError when the name is gone (unlinked since the pickling), or
+    no daemon listens at socket any more (the connect's error, which says so), and
     ValueError when the name now belongs to another array (unlinked or overwritten
     since): handing out a view of different data under the old geometry would be
     wrong. Both messages name the array and say when the pickle came from another
@@ -113,6 +115,9 @@ def _rebuild(cls, socket, name, mode, ctime_ns, dtype, shape, strides, offset, w
             att = _attachment.open_(socket, name, "r", 0)
             writeable = False
     except FileNotFoundError as e:
+        # No socket: no daemon to have unlinked anything (stopped, or not started).
+        if not os.path.exists(socket):
+            raise
         # From another sharrd, the name was never this daemon's: "unlinked" would mislead.
         elsewhere = _elsewhere(socket, server_id)
         why = f"it is not at {socket}{elsewhere}" if elsewhere else \

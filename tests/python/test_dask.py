@@ -5,6 +5,7 @@ sharr.dask. Real LocalClusters of worker processes; small arrays, as size does n
 matter to whether a transfer goes by name.
 """
 
+import collections
 import os
 import pickle
 
@@ -207,6 +208,87 @@ def test_a_scattered_array_unlinked_before_it_arrives_fails_the_task_using_it(cl
     _workers_alive_and_computing(client, pids, new_name)
 
 
+def _as_completed_in_a_thread(futures, **kwargs):
+    """What iterating distributed.as_completed(futures, with_results=True, **kwargs)
+    gives: ("yields", [(future, result)...]) or ("raises", error), or "hangs" after
+    RESULT_GUARD_S (the iteration left blocked in a daemon thread)."""
+    import threading
+    out = []
+
+    def run():
+        try:
+            out.append(("yields", list(distributed.as_completed(futures, with_results=True,
+                                                                **kwargs))))
+        except Exception as e:
+            out.append(("raises", e))
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(RESULT_GUARD_S)
+    return out[0] if out else "hangs"
+
+
+async def _async_as_completed(address, a):
+    async with distributed.Client(address, asynchronous=True) as c:
+        [f] = await c.scatter([a])
+        try:
+            async for _ in distributed.as_completed([f], with_results=True):
+                pass
+        except FileNotFoundError as e:
+            return e
+
+
+def test_as_completed_with_results_raises_a_missing_arrays_error_as_a_failed_tasks(
+        client, new_name):
+    import asyncio
+    name = new_name()
+    pids = client.run(os.getpid)
+    a = sharr.create(name, 16)
+    sharr.unlink(name)
+    [f] = client.scatter([a])
+    ok = client.submit(lambda: 3)
+    got = _as_completed_in_a_thread([f, ok])
+    assert got != "hangs"
+    how, error = got
+    assert how == "raises" and isinstance(error, FileNotFoundError)
+    assert repr(name) in str(error) and "was unlinked after it was pickled" in str(error)
+    how, pairs = _as_completed_in_a_thread([f, ok], raise_errors=False)
+    assert how == "yields"
+    results = dict(pairs)
+    assert results[ok] == 3
+    kind, error, _ = results[f]
+    assert kind is FileNotFoundError and repr(name) in str(error)
+    # An asynchronous client's, in its own loop.
+    error = asyncio.run(asyncio.wait_for(_async_as_completed(client.scheduler.address, a),
+                                         RESULT_GUARD_S))
+    assert repr(name) in str(error)
+    _workers_alive_and_computing(client, pids, new_name)
+
+
+Pair = collections.namedtuple("Pair", "x y")
+
+
+def test_gather_never_hands_out_a_missing_array_however_it_is_held(client, new_name):
+    name = new_name()
+    pids = client.run(os.getpid)
+    a = sharr.create(name, 16)
+    sharr.unlink(name)
+    [f] = client.scatter([a])
+    ok = client.submit(lambda: 3)
+    # errors="skip" leaves it out as it leaves out a failed future: from a list, or
+    # None in its place elsewhere.
+    assert client.gather([f, ok], errors="skip") == [3]
+    assert client.gather({"f": f, "ok": ok}, errors="skip") == {"f": None, "ok": 3}
+    # Held in a value of another type than a list, tuple or dict: raised too.
+    pair = client.submit(Pair, f, 1)
+    with pytest.raises(FileNotFoundError, match=repr(name)):
+        pair.result(timeout=RESULT_GUARD_S)
+    # A published dataset too.
+    client.publish_dataset(**{name: a})
+    with pytest.raises(FileNotFoundError, match=repr(name)):
+        client.get_dataset(name)
+    _workers_alive_and_computing(client, pids, new_name)
+
+
 def test_a_graph_over_a_name_recreated_before_it_runs_never_reads_the_new_array(client,
                                                                                   new_name):
     name = new_name()
@@ -295,6 +377,15 @@ def test_a_pickle_from_another_sharrd_says_so_when_its_name_is_missing(own_daemo
     with pytest.raises(FileNotFoundError) as e:
         pickle.loads(data)
     assert "'gone'" in str(e.value) and "is served by sharrd" in str(e.value)
+
+
+def test_a_pickle_whose_daemon_stopped_says_it_cannot_connect_not_unlinked(own_daemon):
+    data = pickle.dumps(sharr.create("kept", 3, socket=own_daemon.socket))
+    assert own_daemon.stop()  # a clean stop removes the socket
+    with pytest.raises(FileNotFoundError) as e:
+        pickle.loads(data)
+    assert "cannot connect to sharrd" in str(e.value) and "unlinked" not in str(e.value)
+    assert e.value.filename == "kept"
 
 
 def test_dask_seed_example_reduces_on_two_workers_zero_copy(sharr_socket):
@@ -454,13 +545,17 @@ def test_what_stands_in_for_a_missing_array_raises_at_every_use_and_pickles_as_i
             "len": len, "iter": list, "numpy": np.asarray, "ufunc": np.negative,
             "array function": np.sum, "arithmetic": lambda m: m + 1,
             "reflected": lambda m: 1 - m, "in place": lambda m: m.__iadd__(1),
-            "float": float, "bool": bool, "compare": lambda m: m < 1}
+            "float": float, "bool": bool, "compare": lambda m: m < 1,
+            "equal": lambda m: m == 1, "not equal": lambda m: m != 1}
     for use, f in uses.items():
         with pytest.raises(FileNotFoundError) as e:
             f(back)
         assert repr(name) in str(e.value) and "unlinked" in str(e.value), use
         assert e.value.filename == name, use
     assert repr(name) in repr(back)
+    # Unhashable, as an array is (dask's ishashable expects TypeError).
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(back)
     # Protocol probes find nothing, as for any other object.
     assert not hasattr(back, "__dask_graph__") and not hasattr(back, "__cuda_array_interface__")
     assert getattr(back, "dask_key_name", None) is None
