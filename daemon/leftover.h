@@ -32,9 +32,12 @@ struct registry_array;
 /* The held arrays, each referenced, without a name or attachment (sweep.h). */
 struct leftover {
     struct sweep held;
+    bool own_lease; /* a memfd's own description takes a read lease when no other is
+                     * open for writing (leftover.c), checked at leftover_init */
 };
 
-/* Initialise d->leftover (no timer runs yet); warn once when the kernel cannot tell who
+/* Initialise d->leftover (no timer runs yet) and find out whether a memfd's own
+ * description takes a read lease (own_lease); warn once when the kernel cannot tell who
  * holds a file (leases disabled), as held arrays are then freed as before. */
 void leftover_init(struct daemon *d);
 /* Let go of every held array (they are freed: the daemon is stopping) and close the
