@@ -24,16 +24,18 @@
 #include "openers.h"
 
 /* 1 when another process holds a's memfd or file, 0 when none does, or a negative
- * errno when the kernel cannot tell. */
-static int leftover_held(const struct leftover *l, const struct registry_array *a)
+ * errno when the kernel cannot tell. closing: a is freed at once unless held, and its
+ * memfd is the daemon's alone, so a lease on it goes with its close. */
+static int leftover_held(const struct leftover *l, const struct registry_array *a,
+                         bool closing)
 {
     if (a->fd < 0)
         return -EBADF;
     if (a->meta.persist)
-        return openers_probe(a->fd, false);
+        return closing ? openers_probe_closing(a->fd, false) : openers_probe(a->fd, false);
     if (a->readers_made || !l->own_lease)
         return openers_probe_reopen(a->fd, false);
-    return openers_probe(a->fd, true);
+    return closing ? openers_probe_closing(a->fd, true) : openers_probe(a->fd, true);
 }
 
 static void leftover_sweep(uv_timer_t *t);
@@ -78,7 +80,10 @@ bool leftover_keep(struct daemon *d, struct registry_array *a)
 {
     size_t slot;
 
-    if (!d->leftover.held.on || leftover_held(&d->leftover, a) <= 0)
+    /* Not held, a is freed now (daemon_on_last): its memfd is closed, and with it a
+     * lease, unless systemd's fd store keeps a copy of it. */
+    if (!d->leftover.held.on
+        || leftover_held(&d->leftover, a, !notify_enabled(&d->notify)) <= 0)
         return false;
     if (sweep_add(&d->leftover.held, a, &slot) < 0) {
         log_warning(&d->log, "out of memory: %s is freed while a process still holds it",
@@ -96,7 +101,7 @@ bool leftover_keep(struct daemon *d, struct registry_array *a)
 /* Still held by a process: kept; else let go. */
 static enum sweep_verdict leftover_look(void *ctx, struct registry_array *a)
 {
-    return leftover_held(ctx, a) > 0 ? SWEEP_KEEP : SWEEP_DROP;
+    return leftover_held(ctx, a, false) > 0 ? SWEEP_KEEP : SWEEP_DROP;
 }
 
 /* The list's reference goes: a is freed. */

@@ -46,7 +46,8 @@ void leftover_close(struct daemon *d);
 
 /* The last reference to a just went. True when another process still holds its
  * memfd or file (a's descriptor, fd, is what is asked about): a is kept, with a
- * reference of the list's own, still charged. False when a can be freed now. */
+ * reference of the list's own, still charged. False when a is to be freed now: its
+ * descriptor must be closed at once, as the lease that asked may still be on it. */
 bool leftover_keep(struct daemon *d, struct registry_array *a);
 
 /* Look again at the held arrays of uid (LEFTOVER_ANY_UID: of all), at most

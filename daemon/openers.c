@@ -32,6 +32,11 @@ int openers_probe(int fd, bool writers_only)
     return r;
 }
 
+int openers_probe_closing(int fd, bool writers_only)
+{
+    return openers_lease(fd, writers_only);
+}
+
 int openers_probe_reopen(int fd, bool writers_only)
 {
     char path[PROCFD_PATH_MAX];

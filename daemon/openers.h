@@ -23,6 +23,11 @@
  * for a daemon without CAP_LEASE). */
 int openers_probe(int fd, bool writers_only);
 
+/* openers_probe of fd, which the caller closes next, as the last descriptor of its
+ * description anywhere (none sent on, not even to systemd's fd store): a lease taken
+ * is left to that close to let go, one system call fewer. */
+int openers_probe_closing(int fd, bool writers_only);
+
 /* openers_probe of a new O_RDONLY description of the file open on fd (through
  * /proc/self/fd), for a memfd whose own O_RDWR descriptor is the daemon's: an open,
  * the lease and a close (which lets the lease go). */
