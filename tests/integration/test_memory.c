@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "asuser.h"
@@ -498,6 +499,40 @@ static void test_arrays_released_but_still_mapped_count_until_unmapped(void **st
     munmap(k, sizeof *k);
 }
 
+/* A volatile array has every page of its header and data from its create on (a full
+ * memory is an error at create, never a SIGBUS later), its header in place and its
+ * data zero: small arrays, whose zeros are written with the header, as large ones. */
+static void test_volatile_arrays_have_every_page_from_the_create(void **state)
+{
+    struct harness *h = g_h = *state;
+    const uint64_t sizes[] = { 1, 4095, 4096, 40000, 64 * 1024, 64 * 1024 + 1, MIB + 3 };
+    launch_daemon(h, NULL, 0);
+    sharr_t *c = NULL;
+    assert_int_equal(sharr_connect(h->sock, &c), 0);
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        const uint64_t n = sizes[i], pages = (PROTO_DATA_OFFSET + n + 4095) / 4096;
+        sharr_array_t *a = NULL;
+        struct stat st;
+        char head[6];
+        if (sharr_create(c, "pages", "|u1", 1, &n, NULL, &a) != 0)
+            fail_msg("create of %llu bytes: %s", (unsigned long long)n, sharr_last_error());
+        assert_int_equal(fstat(sharr_array_fd(a), &st), 0);
+        printf("%llu bytes of data: size %lld, %lld blocks of 512\n", (unsigned long long)n,
+               (long long)st.st_size, (long long)st.st_blocks);
+        assert_int_equal(st.st_size, PROTO_DATA_OFFSET + n);
+        assert_true((uint64_t)st.st_blocks * 512 >= pages * 4096);
+        assert_int_equal(pread(sharr_array_fd(a), head, sizeof head, 0), (ssize_t)sizeof head);
+        assert_memory_equal(head, "\x93NUMPY", sizeof head);
+        for (uint64_t j = 0; j < n; j++)
+            if (((const unsigned char *)sharr_array_data(a))[j] != 0)
+                fail_msg("byte %llu of %llu is not zero", (unsigned long long)j,
+                         (unsigned long long)n);
+        assert_int_equal(sharr_close(a), 0);
+        assert_int_equal(sharr_unlink(c, "pages"), 0);
+    }
+    sharr_disconnect(c);
+}
+
 /* What the child that keeps read-only holds saw: volatile_reserved with all four kept,
  * then after each is let go in turn. */
 struct kept_readers {
@@ -617,6 +652,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_arrays_released_but_held_by_readers_or_descriptors_count_until_let_go,
             harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_volatile_arrays_have_every_page_from_the_create,
+                                        harness_setup, harness_teardown),
     };
     return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
