@@ -5,8 +5,9 @@
  *
  * The daemon uses it to keep counting what a client holds after it let go of its
  * attachments (leftover.c) and to keep watching a file a writer can still change
- * (growth.c). It owns no state; a lease never outlives the call. A lease being
- * broken sends SIGIO to the daemon, which main.c ignores.
+ * (growth.c). It owns no state; a lease never outlives the call, but for
+ * openers_probe_closing's, which the close that follows ends. A lease being broken
+ * sends SIGIO to the daemon, which main.c ignores.
  */
 #ifndef DAEMON_OPENERS_H
 #define DAEMON_OPENERS_H
