@@ -32,9 +32,12 @@ struct registry_array;
 /* The held arrays, each referenced, without a name or attachment (sweep.h). */
 struct leftover {
     struct sweep held;
+    bool own_lease; /* a memfd's own description takes a read lease when no other is
+                     * open for writing (leftover.c), checked at leftover_init */
 };
 
-/* Initialise d->leftover (no timer runs yet); warn once when the kernel cannot tell who
+/* Initialise d->leftover (no timer runs yet) and find out whether a memfd's own
+ * description takes a read lease (own_lease); warn once when the kernel cannot tell who
  * holds a file (leases disabled), as held arrays are then freed as before. */
 void leftover_init(struct daemon *d);
 /* Let go of every held array (they are freed: the daemon is stopping) and close the
@@ -43,7 +46,8 @@ void leftover_close(struct daemon *d);
 
 /* The last reference to a just went. True when another process still holds its
  * memfd or file (a's descriptor, fd, is what is asked about): a is kept, with a
- * reference of the list's own, still charged. False when a can be freed now. */
+ * reference of the list's own, still charged. False when a is to be freed now: its
+ * descriptor must be closed at once, as the lease that asked may still be on it. */
 bool leftover_keep(struct daemon *d, struct registry_array *a);
 
 /* Look again at the held arrays of uid (LEFTOVER_ANY_UID: of all), at most

@@ -157,50 +157,50 @@ int methods_holders(struct conn *c, const struct codec_msg *msg)
     return 0;
 }
 
-/* chmod and chown (ownership.c decides and records); both answer with the stat result. */
+/* chmod (perm set) or chown (uid and gid, NULL to keep, when perm is NULL) of the array
+ * msg names, as ownership.c decides and records; the change is announced to attach caches
+ * and watchers, and the answer is the stat result. err holds what parsing left there. */
+static int methods_change_owner(struct conn *c, const struct codec_msg *msg,
+                                const uint32_t *perm, const uint32_t *uid,
+                                const uint32_t *gid, char err[METHODS_ERR_MAX])
+{
+    struct registry_array *a = methods_lookup(c, msg, false);
+    struct meta before;
+    int r;
+
+    if (!a)
+        return -ENOENT;
+    before = a->meta;
+    r = perm ? ownership_chmod(daemon_of(c), &c->peer, a, *perm, err, METHODS_ERR_MAX)
+             : ownership_chown(daemon_of(c), &c->peer, a, uid, gid, err, METHODS_ERR_MAX);
+    if (r < 0)
+        return methods_error(c, msg->msgid, r, "%s", err);
+    genpage_bump(&daemon_of(c)->gens, a->meta.name); /* checked again at the next attach */
+    watch_emit_change(&daemon_of(c)->watches, perm ? EVENT_CHMOD : EVENT_CHOWN, a, &before);
+    return methods_stat_reply(c, msg->msgid, a);
+}
+
 int methods_chmod(struct conn *c, const struct codec_msg *msg)
 {
     char err[METHODS_ERR_MAX] = "";
-    struct registry_array *a;
     struct codec_chmod p;
-    struct meta before;
     int r = codec_parse_chmod(msg->params, &p, err, sizeof(err));
 
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
-    a = methods_lookup(c, msg, false);
-    if (!a)
-        return -ENOENT;
-    before = a->meta;
-    r = ownership_chmod(daemon_of(c), &c->peer, a, p.perm, err, sizeof(err));
-    if (r < 0)
-        return methods_error(c, msg->msgid, r, "%s", err);
-    genpage_bump(&daemon_of(c)->gens, a->meta.name); /* checked again at the next attach */
-    watch_emit_change(&daemon_of(c)->watches, EVENT_CHMOD, a, &before);
-    return methods_stat_reply(c, msg->msgid, a);
+    return methods_change_owner(c, msg, &p.perm, NULL, NULL, err);
 }
 
 int methods_chown(struct conn *c, const struct codec_msg *msg)
 {
     char err[METHODS_ERR_MAX] = "";
-    struct registry_array *a;
     struct codec_chown p;
-    struct meta before;
     int r = codec_parse_chown(msg->params, &p, err, sizeof(err));
 
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
-    a = methods_lookup(c, msg, false);
-    if (!a)
-        return -ENOENT;
-    before = a->meta;
-    r = ownership_chown(daemon_of(c), &c->peer, a, p.has_uid ? &p.uid : NULL,
-                        p.has_gid ? &p.gid : NULL, err, sizeof(err));
-    if (r < 0)
-        return methods_error(c, msg->msgid, r, "%s", err);
-    genpage_bump(&daemon_of(c)->gens, a->meta.name);
-    watch_emit_change(&daemon_of(c)->watches, EVENT_CHOWN, a, &before);
-    return methods_stat_reply(c, msg->msgid, a);
+    return methods_change_owner(c, msg, NULL, p.has_uid ? &p.uid : NULL,
+                                p.has_gid ? &p.gid : NULL, err);
 }
 
 int methods_watch(struct conn *c, const struct codec_msg *msg)

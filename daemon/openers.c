@@ -2,7 +2,8 @@
  *
  * F_SETLEASE fails with EAGAIN when the lease would conflict with an open: for a
  * write lease, any description of the file but the caller's (its own counts once,
- * as a reader); for a read lease, any description open for writing.
+ * as a reader); for a read lease, any description open for writing. A lease is the
+ * description's: closing the last descriptor of it lets the lease go too.
  */
 #include "openers.h"
 
@@ -12,14 +13,28 @@
 
 #include "procfd.h"
 
-int openers_probe(int fd, bool writers_only)
+/* Take the lease openers_probe asks with: 1 when another description is in the way,
+ * 0 when it is taken (the caller lets it go), or a negative errno. */
+static int openers_lease(int fd, bool writers_only)
 {
     if (fcntl(fd, F_SETLEASE, writers_only ? F_RDLCK : F_WRLCK) < 0)
         return errno == EAGAIN ? 1 : -errno;
-    /* Held for a few instructions: an open that came in between waited only that long. */
-    if (fcntl(fd, F_SETLEASE, F_UNLCK) < 0)
-        return -errno;
     return 0;
+}
+
+int openers_probe(int fd, bool writers_only)
+{
+    int r = openers_lease(fd, writers_only);
+
+    /* Held for a few instructions: an open that came in between waited only that long. */
+    if (r == 0 && fcntl(fd, F_SETLEASE, F_UNLCK) < 0)
+        return -errno;
+    return r;
+}
+
+int openers_probe_closing(int fd, bool writers_only)
+{
+    return openers_lease(fd, writers_only);
 }
 
 int openers_probe_reopen(int fd, bool writers_only)
@@ -30,7 +45,7 @@ int openers_probe_reopen(int fd, bool writers_only)
     probe = open(procfd_path(path, fd), O_RDONLY | O_CLOEXEC);
     if (probe < 0)
         return -errno;
-    r = openers_probe(probe, writers_only);
-    close(probe);
+    r = openers_lease(probe, writers_only);
+    close(probe); /* the only descriptor of its description: a lease taken goes with it */
     return r;
 }

@@ -119,6 +119,7 @@ static struct registry_array *registry_array_new(struct registry *reg, const str
     a->reg = reg;
     a->meta.nattached = 0;
     a->ready = fd >= 0; /* the caller hands the data of a ready array */
+    a->readers_made = fd >= 0; /* found at start: readers of an earlier daemon may hold it */
     a->named = true;
     a->refs = 1;
     registry_take(a, fd);
@@ -256,7 +257,7 @@ void registry_detach(struct registry *reg, struct registry_attach *att)
     att->array = NULL;
 }
 
-int registry_descriptor(const struct store *s, const struct registry_array *a,
+int registry_descriptor(const struct store *s, struct registry_array *a,
                         enum meta_mode mode, int *ret_fd)
 {
     int flags = mode == META_MODE_RPLUS ? O_RDWR : O_RDONLY;
@@ -270,6 +271,8 @@ int registry_descriptor(const struct store *s, const struct registry_array *a,
     fd = open(procfd_path(path, a->fd), flags | O_CLOEXEC);
     if (fd < 0)
         return -errno;
+    if (flags == O_RDONLY)
+        a->readers_made = true;
     *ret_fd = fd;
     return 0;
 }

@@ -30,6 +30,10 @@ struct registry_array {
                         * persistent array -1, or once it lost its name, an O_RDONLY
                         * descriptor of its file (registry_keep_file) */
     struct store_file_id file; /* a persistent array's .npy, once ready */
+    bool readers_made; /* volatile: an O_RDONLY description of its memfd may exist (one
+                        * was made for a reader, or it was found at start, when an
+                        * earlier daemon may have made some); every other description
+                        * but the memfd's own is open for writing (leftover.c) */
     unsigned refs;     /* the name, each attachment, each job in flight */
     struct quota *quota; /* charged for this array until it is freed, or NULL */
     struct quota_cost charged; /* what quota holds for it now (growth.c updates it) */
@@ -119,11 +123,12 @@ void registry_detach(struct registry *reg, struct registry_attach *att);
 
 /* A new descriptor of the ready array a in mode, a new open file description:
  * O_RDWR for r+, else O_RDONLY so the client cannot write through it. A volatile
- * array's memfd is reopened through /proc/self/fd/N; a persistent array's .npy is
+ * array's memfd is reopened through /proc/self/fd/N (an O_RDONLY one sets
+ * a->readers_made); a persistent array's .npy is
  * opened by name in store s and checked to be a's file (store_reopen: -ESTALE when
  * the name now holds another file, -ENOENT when it holds none). The caller owns it
  * (conn.c caches it per connection). 0 or -errno. */
-int registry_descriptor(const struct store *s, const struct registry_array *a,
+int registry_descriptor(const struct store *s, struct registry_array *a,
                         enum meta_mode mode, int *ret_fd);
 
 /* Wait for name to become ready, up to timeout_ms (-1: forever), on behalf of owner

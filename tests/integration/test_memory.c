@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "asuser.h"
@@ -498,6 +499,138 @@ static void test_arrays_released_but_still_mapped_count_until_unmapped(void **st
     munmap(k, sizeof *k);
 }
 
+/* A volatile array has every page of its header and data from its create on (a full
+ * memory is an error at create, never a SIGBUS later), its header in place and its
+ * data zero: small arrays, whose zeros are written with the header, as large ones. */
+static void test_volatile_arrays_have_every_page_from_the_create(void **state)
+{
+    struct harness *h = g_h = *state;
+    const uint64_t sizes[] = { 1, 4095, 4096, 40000, 64 * 1024, 64 * 1024 + 1, MIB + 3 };
+    launch_daemon(h, NULL, 0);
+    sharr_t *c = NULL;
+    assert_int_equal(sharr_connect(h->sock, &c), 0);
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        const uint64_t n = sizes[i], pages = (PROTO_DATA_OFFSET + n + 4095) / 4096;
+        sharr_array_t *a = NULL;
+        struct stat st;
+        char head[6];
+        if (sharr_create(c, "pages", "|u1", 1, &n, NULL, &a) != 0)
+            fail_msg("create of %llu bytes: %s", (unsigned long long)n, sharr_last_error());
+        assert_int_equal(fstat(sharr_array_fd(a), &st), 0);
+        printf("%llu bytes of data: size %lld, %lld blocks of 512\n", (unsigned long long)n,
+               (long long)st.st_size, (long long)st.st_blocks);
+        assert_int_equal(st.st_size, PROTO_DATA_OFFSET + n);
+        assert_true((uint64_t)st.st_blocks * 512 >= pages * 4096);
+        assert_int_equal(pread(sharr_array_fd(a), head, sizeof head, 0), (ssize_t)sizeof head);
+        assert_memory_equal(head, "\x93NUMPY", sizeof head);
+        for (uint64_t j = 0; j < n; j++)
+            if (((const unsigned char *)sharr_array_data(a))[j] != 0)
+                fail_msg("byte %llu of %llu is not zero", (unsigned long long)j,
+                         (unsigned long long)n);
+        assert_int_equal(sharr_close(a), 0);
+        assert_int_equal(sharr_unlink(c, "pages"), 0);
+    }
+    sharr_disconnect(c);
+}
+
+/* What the child that keeps read-only holds saw: volatile_reserved with all four kept,
+ * then after each is let go in turn. */
+struct kept_readers {
+    uint64_t reserved[5];
+};
+
+/* Create name (each bytes), write it, close it: the creator holds nothing after. */
+static int create_written(sharr_t *c, const char *name, uint64_t each)
+{
+    const uint64_t shape[1] = { each };
+    sharr_array_t *a = NULL;
+    unsigned char *p;
+
+    if (sharr_create(c, name, "|u1", 1, shape, NULL, &a) != 0)
+        return -1;
+    p = sharr_array_data(a);
+    memset(p, 7, each);
+    return sharr_close(a);
+}
+
+static int child_keeps_read_only_holds(void *arg)
+{
+    struct kept_readers *k = arg;
+    const uint64_t each = 4 * MIB, len = PROTO_DATA_OFFSET + each;
+    static const char *const names[] = { "rmap", "rfd", "wfd", "cow" };
+    struct sharr_stats st;
+    sharr_array_t *a = NULL;
+    sharr_t *c = NULL;
+    unsigned char *rmap, *cow;
+    int rfd, wfd;
+
+    CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
+    for (size_t i = 0; i < 4; i++)
+        CHILD_CHECK(create_written(c, names[i], each) == 0);
+    /* A reader's own shared mapping of its O_RDONLY descriptor. */
+    CHILD_CHECK(sharr_open(c, "rmap", "r", NULL, &a) == 0);
+    rmap = mmap(NULL, len, PROT_READ, MAP_SHARED, sharr_array_fd(a), 0);
+    CHILD_CHECK(rmap != MAP_FAILED);
+    CHILD_CHECK(sharr_close(a) == 0);
+    /* A reader's descriptor, nothing mapped. */
+    CHILD_CHECK(sharr_open(c, "rfd", "r", NULL, &a) == 0);
+    rfd = dup(sharr_array_fd(a));
+    CHILD_CHECK(rfd >= 0 && sharr_close(a) == 0);
+    /* A writer's descriptor, nothing mapped. */
+    CHILD_CHECK(sharr_open(c, "wfd", "r+", NULL, &a) == 0);
+    wfd = dup(sharr_array_fd(a));
+    CHILD_CHECK(wfd >= 0 && sharr_close(a) == 0);
+    /* A copy-on-write mapping (mode c: O_RDONLY, MAP_PRIVATE) with a page copied. */
+    CHILD_CHECK(sharr_open(c, "cow", "c", NULL, &a) == 0);
+    cow = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, sharr_array_fd(a), 0);
+    CHILD_CHECK(cow != MAP_FAILED);
+    cow[PROTO_DATA_OFFSET] = 9;
+    CHILD_CHECK(sharr_close(a) == 0);
+    for (size_t i = 0; i < 4; i++)
+        CHILD_CHECK(sharr_unlink(c, names[i]) == 0);
+
+    CHILD_CHECK(sharr_stats(c, &st) == 0);
+    k->reserved[0] = st.volatile_reserved;
+    CHILD_CHECK(rmap[len - 1] == 7 && munmap(rmap, len) == 0);
+    CHILD_CHECK(sharr_stats(c, &st) == 0);
+    k->reserved[1] = st.volatile_reserved;
+    CHILD_CHECK(close(rfd) == 0);
+    CHILD_CHECK(sharr_stats(c, &st) == 0);
+    k->reserved[2] = st.volatile_reserved;
+    CHILD_CHECK(close(wfd) == 0);
+    CHILD_CHECK(sharr_stats(c, &st) == 0);
+    k->reserved[3] = st.volatile_reserved;
+    CHILD_CHECK(cow[PROTO_DATA_OFFSET] == 9 && munmap(cow, len) == 0);
+    CHILD_CHECK(sharr_stats(c, &st) == 0);
+    k->reserved[4] = st.volatile_reserved;
+    sharr_disconnect(c);
+    return 0;
+}
+
+/* Not only a creator's mapping keeps an unlinked array's memory: a reader's shared or
+ * copy-on-write mapping, or a descriptor kept without a mapping (read-only or
+ * writable), do too, and each counts against its owner until that one is let go. */
+static void test_arrays_released_but_held_by_readers_or_descriptors_count_until_let_go(
+    void **state)
+{
+    struct harness *h = g_h = *state;
+    const char *const flags[] = { "--max-volatile-bytes", "64M",
+                                  "--max-volatile-bytes-per-uid", "32M", NULL };
+    launch_daemon(h, flags, 0);
+    asuser_open_dir(h);
+    struct kept_readers *k = mmap(NULL, sizeof *k, PROT_READ | PROT_WRITE,
+                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(k != MAP_FAILED);
+    memset(k, 0xff, sizeof *k);
+    assert_int_equal(asuser_run(h, ASUSER_UID, ASUSER_GID, child_keeps_read_only_holds, k), 0);
+    for (int i = 0; i < 5; i++) {
+        printf("%d of 4 holds let go: volatile_reserved %llu\n", i,
+               (unsigned long long)k->reserved[i]);
+        assert_int_equal(k->reserved[i], (uint64_t)(4 - i) * volatile_cost(4 * MIB));
+    }
+    munmap(k, sizeof *k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -516,6 +649,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_arrays_released_but_still_mapped_count_until_unmapped, harness_setup,
             harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_arrays_released_but_held_by_readers_or_descriptors_count_until_let_go,
+            harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_volatile_arrays_have_every_page_from_the_create,
+                                        harness_setup, harness_teardown),
     };
     return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
