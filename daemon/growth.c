@@ -169,7 +169,15 @@ void growth_check_uid(struct daemon *d, uint32_t uid)
 
 static void growth_sweep(uv_timer_t *t)
 {
-    growth_pass(t->data, GROWTH_ANY_UID, true);
+    struct daemon *d = t->data;
+
+    d->growth.sweeps++;
+    growth_pass(d, GROWTH_ANY_UID, true);
+}
+
+size_t growth_watched(const struct daemon *d)
+{
+    return d->growth.watched.n;
 }
 
 void growth_forget(struct daemon *d, struct registry_array *a)

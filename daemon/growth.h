@@ -39,6 +39,7 @@ struct registry_array;
 /* The watched arrays: attached r+ or adopted, a writer maybe left (sweep.h). */
 struct growth {
     struct sweep watched;
+    uint64_t sweeps;        /* passes of the sweep since start (stats) */
 };
 
 /* Initialise d->growth (no timer runs yet). */
@@ -67,6 +68,9 @@ void growth_check(struct daemon *d, struct registry_array *a);
  * that is watched (a writer may hold it) or attached r+ now. Nothing else can change a
  * file of the store (0700, the daemon's) but root by hand. */
 bool growth_may_change(const struct registry_array *a);
+
+/* How many arrays are watched now (stats). */
+size_t growth_watched(const struct daemon *d);
 
 /* growth_check of the watched arrays of uid (GROWTH_ANY_UID: of all), at most
  * GROWTH_BATCH of them, the next ones in turn at the next call. */
