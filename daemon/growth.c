@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -222,19 +223,30 @@ static void growth_sweep(uv_timer_t *t)
     growth_pass(d, &d->growth.watched, GROWTH_ANY_UID, GROWTH_BATCH, true);
 }
 
+/* The CPU time the daemon's loop thread has used, in ns. */
+static uint64_t growth_cpu_ns(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* A pass over the fresh arrays. One that asked the kernel about any may have left
- * more to ask about: the next comes after GROWTH_SHARE times its length (the timer
- * counts from the loop's time, taken before the pass), else after GROWTH_SWEEP_MS. */
+ * more to ask about: the next comes after GROWTH_SHARE times the CPU time it took (a
+ * pass preempted by other processes is not made to wait longer; the timer counts from
+ * the loop's time, taken before the pass), else after GROWTH_SWEEP_MS. */
 static void growth_sweep_fresh(uv_timer_t *t)
 {
     struct daemon *d = t->data;
-    uint64_t start = uv_hrtime(), ms;
+    uint64_t start = growth_cpu_ns(), ms;
 
     d->growth.sweeps++;
     if (growth_pass(d, &d->growth.fresh, GROWTH_ANY_UID, GROWTH_BATCH, true) == 0)
         return;
-    ms = ((uv_hrtime() - start) * GROWTH_SHARE + 999999) / 1000000;
-    sweep_again(&d->growth.fresh, ms < GROWTH_SWEEP_MS ? ms : GROWTH_SWEEP_MS);
+    ms = ((growth_cpu_ns() - start) * GROWTH_SHARE + 999999) / 1000000;
+    sweep_again(&d->growth.fresh, ms < 1 ? 1 : ms < GROWTH_SWEEP_MS ? ms : GROWTH_SWEEP_MS);
 }
 
 size_t growth_watched(const struct daemon *d)

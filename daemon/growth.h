@@ -15,7 +15,7 @@
  * lets go of it after one last look, else it moves it to the watched list, asked
  * again GROWTH_PROBES at a time every GROWTH_SWEEP_MS. The fresh sweep asks up to
  * GROWTH_FRESH_PROBES a pass and, while a pass found some to ask about, comes back
- * after GROWTH_SHARE times the pass's length (at most a tenth of the loop), so that a
+ * after GROWTH_SHARE times the CPU time it took (a tenth of the loop at most), so that a
  * burst of creates is let go of in seconds and list soon looks at none of them. A
  * file nobody can write to keeps what the last look found, so list need not look at
  * it again.
@@ -40,7 +40,7 @@
 #define GROWTH_BATCH 1024        /* files looked at in one go (about 1.5 ms here), in turn */
 #define GROWTH_PROBES 64         /* of them, asked whether a writer is left (about 10 us each) */
 #define GROWTH_FRESH_PROBES 128  /* fresh ones asked in one pass (about 1.5 ms here) */
-#define GROWTH_SHARE 10          /* a fresh pass that asked any: the next in 10x its length */
+#define GROWTH_SHARE 10          /* a fresh pass that asked any: the next in 10x its CPU time */
 #define GROWTH_ANY_UID SWEEP_ANY_UID
 
 struct daemon;
