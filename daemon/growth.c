@@ -151,6 +151,7 @@ struct growth_pass {
     bool sweep;     /* let go of the arrays no process can write to any more */
     size_t probes;  /* kernel questions asked so far */
     size_t most;    /* and at most */
+    size_t gone;    /* arrays let go of */
 };
 
 /* Check a; a sweep of the watched list also lets go of it when no process can write
@@ -163,6 +164,7 @@ static enum sweep_verdict growth_look(void *ctx, struct registry_array *a)
     growth_check(p->d, a);
     if (p->sweep && a->writers == 0 && p->probes++ < p->most && !growth_writable(p->d, a)) {
         a->watch_slot = 0;
+        p->gone++;
         return SWEEP_DROP;
     }
     return SWEEP_KEEP;
@@ -182,6 +184,7 @@ static enum sweep_verdict growth_look_fresh(void *ctx, struct registry_array *a)
     p->probes++;
     if (!growth_writable(p->d, a)) {
         a->watch_slot = 0;
+        p->gone++;
         return SWEEP_DROP;
     }
     if (sweep_add(&p->d->growth.watched, a, &slot) < 0)
@@ -192,16 +195,18 @@ static enum sweep_verdict growth_look_fresh(void *ctx, struct registry_array *a)
 }
 
 /* Look at up to batch arrays of list (fresh or watched) of uid (or of all), going on
- * from where the last look stopped so that every one gets its turn. Returns how many
- * the kernel was asked about. */
+ * from where the last look stopped so that every one gets its turn. *ret_gone (or
+ * NULL): how many a sweep let go of. Returns how many the kernel was asked about. */
 static size_t growth_pass(struct daemon *d, struct sweep *list, uint32_t uid, size_t batch,
-                          bool sweep)
+                          bool sweep, size_t *ret_gone)
 {
     bool fresh = list == &d->growth.fresh;
-    struct growth_pass p = { d, sweep, 0, fresh ? GROWTH_FRESH_PROBES : GROWTH_PROBES };
+    struct growth_pass p = { d, sweep, 0, fresh ? GROWTH_FRESH_PROBES : GROWTH_PROBES, 0 };
 
     sweep_pass(list, uid, batch, fresh ? growth_look_fresh : growth_look, NULL, &p);
-    return p.probes;
+    if (ret_gone)
+        *ret_gone = p.gone;
+    return p.probes < p.most ? p.probes : p.most;
 }
 
 void growth_check_uid(struct daemon *d, uint32_t uid)
@@ -210,17 +215,9 @@ void growth_check_uid(struct daemon *d, uint32_t uid)
 
     if (fresh > 0 && d->growth.watched.n > 0)
         batch = GROWTH_BATCH / 2;
-    growth_pass(d, &d->growth.fresh, uid, batch, false);
+    growth_pass(d, &d->growth.fresh, uid, batch, false, NULL);
     growth_pass(d, &d->growth.watched, uid, GROWTH_BATCH - (fresh < batch ? fresh : batch),
-                false);
-}
-
-static void growth_sweep(uv_timer_t *t)
-{
-    struct daemon *d = t->data;
-
-    d->growth.sweeps++;
-    growth_pass(d, &d->growth.watched, GROWTH_ANY_UID, GROWTH_BATCH, true);
+                false, NULL);
 }
 
 /* The CPU time the daemon's loop thread has used, in ns. */
@@ -233,20 +230,40 @@ static uint64_t growth_cpu_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* A pass over the fresh arrays. One that asked the kernel about any may have left
- * more to ask about: the next comes after GROWTH_SHARE times the CPU time it took (a
- * pass preempted by other processes is not made to wait longer; the timer counts from
- * the loop's time, taken before the pass), else after GROWTH_SWEEP_MS. */
+/* A sweep pass of list. One that may have left more to let go of (busy) has the next
+ * come after GROWTH_SHARE times the CPU time it took (a pass preempted by other
+ * processes is not made to wait longer; the timer counts from the loop's time, taken
+ * before the pass), else after GROWTH_SWEEP_MS. A fresh pass is busy when it asked
+ * the kernel about any; a watched one when it let go of at least a quarter of those
+ * it asked about (files writers held that they have let go of since): arrays writers
+ * keep open are asked about GROWTH_PROBES a second. */
+static void growth_sweep_list(struct daemon *d, struct sweep *list)
+{
+    uint64_t start = growth_cpu_ns(), ms;
+    size_t asked, gone;
+    bool busy;
+
+    d->growth.sweeps++;
+    asked = growth_pass(d, list, GROWTH_ANY_UID, GROWTH_BATCH, true, &gone);
+    busy = list == &d->growth.fresh ? asked > 0 : gone > 0 && gone * 4 >= asked;
+    if (!busy)
+        return;
+    ms = ((growth_cpu_ns() - start) * GROWTH_SHARE + 999999) / 1000000;
+    sweep_again(list, ms < 1 ? 1 : ms < GROWTH_SWEEP_MS ? ms : GROWTH_SWEEP_MS);
+}
+
+static void growth_sweep(uv_timer_t *t)
+{
+    struct daemon *d = t->data;
+
+    growth_sweep_list(d, &d->growth.watched);
+}
+
 static void growth_sweep_fresh(uv_timer_t *t)
 {
     struct daemon *d = t->data;
-    uint64_t start = growth_cpu_ns(), ms;
 
-    d->growth.sweeps++;
-    if (growth_pass(d, &d->growth.fresh, GROWTH_ANY_UID, GROWTH_BATCH, true) == 0)
-        return;
-    ms = ((growth_cpu_ns() - start) * GROWTH_SHARE + 999999) / 1000000;
-    sweep_again(&d->growth.fresh, ms < 1 ? 1 : ms < GROWTH_SWEEP_MS ? ms : GROWTH_SWEEP_MS);
+    growth_sweep_list(d, &d->growth.fresh);
 }
 
 size_t growth_watched(const struct daemon *d)

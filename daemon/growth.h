@@ -13,7 +13,8 @@
  * adopted goes on the fresh list; a sweep of it asks the kernel, once its writers
  * have released it, whether any process can still write to its file: if none can, it
  * lets go of it after one last look, else it moves it to the watched list, asked
- * again GROWTH_PROBES at a time every GROWTH_SWEEP_MS. The fresh sweep asks up to
+ * again GROWTH_PROBES at a time every GROWTH_SWEEP_MS, or sooner while its passes
+ * find files writers have let go of (growth_sweep_list). The fresh sweep asks up to
  * GROWTH_FRESH_PROBES a pass and, while a pass found some to ask about, comes back
  * after GROWTH_SHARE times the CPU time it took (a tenth of the loop at most), so that a
  * burst of creates is let go of in seconds and list soon looks at none of them. A
