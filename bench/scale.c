@@ -8,18 +8,21 @@
  * sharr_list and its cost per name (extrapolated linearly to the full count when
  * creating stopped short), the daemon's memory per array (VmRSS of sharrd before and
  * after). The persistent set is listed once right after creating, while the daemon
- * still watches each new file for writers (and looks at each at list), then at steady
- * state, what a user sees: on the daemon restarted on its store
+ * still watches each new file for writers (and looks at each at list); once more when
+ * its sweep has let go of them all (stats arrays_watched is 0, polled, with the time
+ * that took after the creator left), then at steady state, what a user sees: on the daemon restarted on its store
  * ($SHARR_BENCH_SCALE_RESTART, a command run.sh gives), which watches none. With the volatile arrays registered and 1,000 idle connections open: the
  * daemon's memory per connection and another client's attach latency. Names are
  * created in a shuffled order: the registry is sorted, and names rarely arrive sorted.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "harness.h"
 #include "proc.h"
@@ -85,6 +88,9 @@ struct scale_set {
     struct stats_summary cs, ls;
     size_t listed;
     double first_secs;          /* the first listing, right after creating */
+    uint64_t watched;           /* files the daemon watched when the creator left */
+    double drain_secs;          /* until it watched none (< 0: not within the wait) */
+    double drained_secs;        /* a listing then */
     int steady;                 /* ls was taken on the restarted daemon */
     int64_t rss0, rss1, rss2;
     char stop[256];             /* why creating stopped short, or "" */
@@ -165,6 +171,32 @@ static void scale_unlink(const struct harness *h, sharr_t *conn, const uint32_t 
     set->rss2 = proc_kib(set->pid, "status", "VmRSS");
 }
 
+/* After the creator left (conn closed): poll stats on a new connection until the
+ * daemon watches no file for a writer, at most wait_secs; then list once. */
+static sharr_t *scale_drain(const struct harness *h, const char *sock, struct sharr_info *page,
+                            size_t cap, double wait_secs, struct scale_set *set)
+{
+    struct sharr_stats st;
+    uint64_t t0 = stats_ns();
+    sharr_t *conn;
+
+    harness_check(h, sharr_connect(sock, &conn), sock);
+    harness_check(h, sharr_stats(conn, &st), "stats");
+    set->watched = st.arrays_watched;
+    set->drain_secs = -1;
+    while ((double)(stats_ns() - t0) / 1e9 < wait_secs) {
+        harness_check(h, sharr_stats(conn, &st), "stats");
+        if (st.arrays_watched == 0) {
+            set->drain_secs = (double)(stats_ns() - t0) / 1e9;
+            break;
+        }
+        struct timespec ts = { 0, 10 * 1000 * 1000L };
+        nanosleep(&ts, NULL);
+    }
+    set->drained_secs = scale_list(h, conn, page, cap, &set->listed);
+    return conn;
+}
+
 /* The persistent set, on the daemon at $SHARR_BENCH_SCALE_SOCKET (a tmpfs store):
  * created, listed and unlinked. Returns 0, or -1 when no such daemon was given. */
 static int scale_persistent(const struct harness *h, const uint32_t *order, double *lat,
@@ -184,6 +216,8 @@ static int scale_persistent(const struct harness *h, const uint32_t *order, doub
     scale_create(conn, order, 1, lat, set);
     scale_kernel_bytes(h, conn, order, set);
     set->first_secs = scale_list(h, conn, page, cap, &set->listed);
+    sharr_disconnect(conn); /* its cached descriptors go: nobody can write any file */
+    conn = scale_drain(h, sock, page, cap, h->quick ? 20 : 60, set);
     if (restart != NULL && restart[0] != '\0') {
         sharr_disconnect(conn);
         if (system(restart) != 0) {
@@ -264,6 +298,16 @@ static void scale_table(const struct scale_set *p, const struct scale_set *v, si
     snprintf(pc, sizeof(pc), "%.1f ms", p ? p->first_secs * 1e3 : 0);
     report_row("list all names once right after creating (a persistent array's file is "
                "looked at while writers may hold it) | %s | (in the runs below)", p ? pc : na);
+    if (p && p->drain_secs >= 0)
+        snprintf(pc, sizeof(pc), "%" PRIu64 " files watched when the creator left; none "
+                 "after %.1f s; a listing then %.1f ms", p->watched, p->drain_secs,
+                 p->drained_secs * 1e3);
+    else
+        snprintf(pc, sizeof(pc), "%" PRIu64 " files watched when the creator left; still "
+                 "some after the wait; a listing then %.1f ms", p ? p->watched : 0,
+                 p ? p->drained_secs * 1e3 : 0);
+    report_row("the sweep letting go of the new files (stats arrays_watched polled until "
+               "0) | %s | (never watched)", p ? pc : na);
     snprintf(pc, sizeof(pc), "%zu names: p50 %.1f ms, min %.1f, max %.1f%s", p ? p->listed : 0,
              p ? p->ls.p50 * 1e3 : 0, p ? p->ls.min * 1e3 : 0, p ? p->ls.max * 1e3 : 0,
              p && p->steady ? " (steady state: the daemon restarted on its store, its "

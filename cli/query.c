@@ -295,7 +295,7 @@ int query_stats(struct cli *cli)
 {
     struct sharr_stats s;
     char arrays[96], bytes[128], conns[24], atts[24], vol[96], per[96], pid[16], up[48];
-    char damaged[24], grown[FORMAT_SIZE_MAX + 32], memory[3 * FORMAT_SIZE_MAX + 48];
+    char damaged[24], grown[FORMAT_SIZE_MAX + 96], memory[3 * FORMAT_SIZE_MAX + 48];
     char huge[2 * FORMAT_SIZE_MAX + 48];
     char s1[FORMAT_SIZE_MAX], s2[FORMAT_SIZE_MAX], s3[FORMAT_SIZE_MAX];
     bool json;
@@ -319,13 +319,14 @@ int query_stats(struct cli *cli)
                ", \"volatile_reserved\": %" PRIu64 ", \"bytes_grown\": %" PRIu64
                ", \"arrays_damaged\": %" PRIu64 ", \"watches\": %" PRIu64
                ", \"queued_bytes\": %" PRIu64 ", \"requests\": %" PRIu64
-               ", \"volatile_huge\": %" PRIu64 ", \"huge_page_size\": %" PRIu64 "}\n",
+               ", \"volatile_huge\": %" PRIu64 ", \"huge_page_size\": %" PRIu64
+               ", \"arrays_watched\": %" PRIu64 ", \"sweeps\": %" PRIu64 "}\n",
                s.arrays, s.arrays_volatile, s.arrays_persistent, s.bytes, s.bytes_volatile,
                s.bytes_persistent, s.connections, s.attachments, s.persist_capacity,
                s.persist_free, s.volatile_capacity, s.volatile_free, s.pid, s.uptime_ms,
                s.volatile_limit, s.volatile_limit_per_uid, s.volatile_reserved, s.bytes_grown,
                s.arrays_damaged, s.watches, s.queued_bytes, s.requests, s.volatile_huge,
-               s.huge_page_size);
+               s.huge_page_size, s.arrays_watched, s.sweeps);
         return 0;
     }
     snprintf(arrays, sizeof(arrays), "%" PRIu64 " (%" PRIu64 " volatile, %" PRIu64
@@ -338,8 +339,9 @@ int query_stats(struct cli *cli)
              s.volatile_limit ? format_size(s.volatile_limit, s2, sizeof(s2)) : "no limit",
              s.volatile_limit_per_uid ? format_size(s.volatile_limit_per_uid, s3, sizeof(s3))
                                       : "no limit");
-    snprintf(grown, sizeof(grown), "%s grown beyond their data",
-             format_size(s.bytes_grown, s1, sizeof(s1)));
+    snprintf(grown, sizeof(grown), "%s grown beyond their data; %" PRIu64 " watched for a "
+             "writer (%" PRIu64 " sweeps)", format_size(s.bytes_grown, s1, sizeof(s1)),
+             s.arrays_watched, s.sweeps);
     if (s.huge_page_size)
         snprintf(huge, sizeof(huge), "%s in use; new large arrays get %s pages",
                  format_size(s.volatile_huge, s1, sizeof(s1)),

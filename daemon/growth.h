@@ -8,9 +8,18 @@
  * process still holds open for writing), for as long as any process holds their file
  * open for writing (openers.h: a writer may keep its descriptor or mapping after its
  * release): at list, and up to GROWTH_BATCH at a time, in turn, at stats, before a
- * create under a byte quota, and by a sweep every GROWTH_SWEEP_MS: a libuv timer that
- * runs only while there are any, so an idle daemon sets no timer. A file nobody can
- * write to keeps what the last look found, so list need not look at it again.
+ * create under a byte quota, and by sweeps (libuv timers that run only while there
+ * are arrays to look at, so an idle daemon sets no timer). An array attached r+ or
+ * adopted goes on the fresh list; a sweep of it asks the kernel, once its writers
+ * have released it, whether any process can still write to its file: if none can, it
+ * lets go of it after one last look, else it moves it to the watched list, asked
+ * again GROWTH_PROBES at a time every GROWTH_SWEEP_MS, or sooner while its passes
+ * find files writers have let go of (growth_sweep_list). The fresh sweep asks up to
+ * GROWTH_FRESH_PROBES a pass and, while a pass found some to ask about, comes back
+ * after GROWTH_SHARE times the CPU time it took (a tenth of the loop at most), so that a
+ * burst of creates is let go of in seconds and list soon looks at none of them. A
+ * file nobody can write to keeps what the last look found, so list need not look at
+ * it again.
  * Blocks allocated beyond what the data needs are charged to the owner (meta.grown,
  * quota.h); a file shorter than its data is reported as damaged (meta.damaged) and
  * logged.
@@ -31,14 +40,19 @@
 #define GROWTH_SWEEP_MS 1000     /* between two looks at the arrays writers hold */
 #define GROWTH_BATCH 1024        /* files looked at in one go (about 1.5 ms here), in turn */
 #define GROWTH_PROBES 64         /* of them, asked whether a writer is left (about 10 us each) */
+#define GROWTH_FRESH_PROBES 128  /* fresh ones asked in one pass (about 1.5 ms here) */
+#define GROWTH_SHARE 10          /* a fresh pass that asked any: the next in 10x its CPU time */
 #define GROWTH_ANY_UID SWEEP_ANY_UID
 
 struct daemon;
 struct registry_array;
 
-/* The watched arrays: attached r+ or adopted, a writer maybe left (sweep.h). */
+/* The arrays looked at (sweep.h): fresh, attached r+ or adopted since the kernel was
+ * last asked about them; watched, a process could still write to them when it was. */
 struct growth {
+    struct sweep fresh;
     struct sweep watched;
+    uint64_t sweeps;        /* passes of both sweeps since start (stats) */
 };
 
 /* Initialise d->growth (no timer runs yet). */
@@ -64,16 +78,20 @@ void growth_report_found(struct daemon *d, const struct meta *m);
 void growth_check(struct daemon *d, struct registry_array *a);
 
 /* Whether a's file may have changed since the daemon last looked: a persistent array
- * that is watched (a writer may hold it) or attached r+ now. Nothing else can change a
+ * on either list (a writer may hold it) or attached r+ now. Nothing else can change a
  * file of the store (0700, the daemon's) but root by hand. */
 bool growth_may_change(const struct registry_array *a);
 
-/* growth_check of the watched arrays of uid (GROWTH_ANY_UID: of all), at most
- * GROWTH_BATCH of them, the next ones in turn at the next call. */
+/* How many arrays are looked at now, fresh and watched (stats). */
+size_t growth_watched(const struct daemon *d);
+
+/* growth_check of the fresh and watched arrays of uid (GROWTH_ANY_UID: of all), at
+ * most GROWTH_BATCH of them (shared between the two lists when both hold some), the
+ * next ones in turn at the next call. */
 void growth_check_uid(struct daemon *d, uint32_t uid);
 
-/* a was just attached r+ or adopted: watch it until the sweep finds no process that
- * can write to its file. */
+/* a was just attached r+ or adopted: put it on the fresh list (from the watched one
+ * if there), looked at until a sweep finds no process that can write to its file. */
 void growth_watch(struct daemon *d, struct registry_array *a);
 
 /* a is being freed: stop watching it. The watch holds no reference, so it never keeps

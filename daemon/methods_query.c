@@ -118,6 +118,8 @@ int methods_stats(struct conn *c, const struct codec_msg *msg)
     s.connections = d->conns.n;
     s.attachments = d->registry.nattached;
     s.watches = d->watches.n;
+    s.arrays_watched = growth_watched(d);
+    s.sweeps = d->growth.sweeps;
     s.queued_bytes = d->conns.queued_total;
     s.requests = d->requests;
     methods_statvfs(d->store.path, &s.persist_capacity, &s.persist_free);

@@ -39,7 +39,8 @@ struct registry_array {
     struct quota_cost charged; /* what quota holds for it now (growth.c updates it) */
     unsigned writers;  /* attachments in mode r+ */
     bool growing;      /* a grow of it runs (methods_grow.c): one at a time */
-    size_t watch_slot; /* 1 + its place in growth.c's sweep list, 0 when not in it */
+    size_t watch_slot; /* 1 + its place in a sweep list of growth.c, 0 when in none */
+    bool watch_fresh;  /* that list is growth.c's fresh one, not its watched one */
     struct registry *reg; /* the registry it was added to, for on_last */
 };
 

@@ -52,6 +52,12 @@ int sweep_add(struct sweep *s, struct registry_array *a, size_t *ret_slot)
     return 0;
 }
 
+void sweep_again(struct sweep *s, uint64_t ms)
+{
+    if (s->on && s->n > 0)
+        uv_timer_start(&s->timer, s->tick, ms, s->period_ms);
+}
+
 void sweep_drop(struct sweep *s, size_t slot)
 {
     s->items[slot] = s->items[--s->n];

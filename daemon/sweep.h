@@ -46,6 +46,10 @@ void sweep_close(struct sweep *s);
 /* List a; starts the timer. 0, or -ENOMEM (a is not listed). *ret_slot: its place. */
 int sweep_add(struct sweep *s, struct registry_array *a, size_t *ret_slot);
 
+/* The next pass comes in ms (then every period_ms again), when any are listed: a list
+ * with a backlog asks for a pass again soon. */
+void sweep_again(struct sweep *s, uint64_t ms);
+
 /* Take the array at slot off the list (the last one takes its place and is told);
  * the timer stops when the list is empty. */
 void sweep_drop(struct sweep *s, size_t slot);

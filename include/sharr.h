@@ -140,7 +140,10 @@ struct sharr_stats {
     uint64_t volatile_huge;          /* of volatile_reserved, the memory in huge pages */
     uint64_t huge_page_size;         /* the huge page size a large volatile array created
                                       * now would get (sharrd --huge-pages); 0: none */
-    uint64_t reserved[8];            /* zero: see "Structs the library fills" above */
+    uint64_t arrays_watched;         /* persistent arrays whose files sharrd still looks at
+                                      * for a writer that may grow or cut them */
+    uint64_t sweeps;                 /* passes of that look since sharrd started */
+    uint64_t reserved[6];            /* zero: see "Structs the library fills" above */
 };
 
 /* Option structs start with their size. Start from the initialiser below (or set

@@ -37,7 +37,9 @@
     X(queued_bytes, uint64_t, "queued_bytes", 0)                       \
     X(requests, uint64_t, "requests", 0)                               \
     X(volatile_huge, uint64_t, "volatile_huge", 0)                     \
-    X(huge_page_size, uint64_t, "huge_page_size", 0)
+    X(huge_page_size, uint64_t, "huge_page_size", 0)                   \
+    X(arrays_watched, uint64_t, "arrays_watched", 0)                   \
+    X(sweeps, uint64_t, "sweeps", 0)
 
 /* Expanders for the common uses: a struct member, and one per field (a count). */
 #define PROTO_STATS_MEMBER(field, type, key, required) type field;

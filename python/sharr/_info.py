@@ -153,6 +153,8 @@ class Stats:
     requests: int                # requests sharrd answered since it started
     volatile_huge: int           # of volatile_reserved, the memory in huge pages
     huge_page_size: int          # huge page size a large new array would get; 0: none
+    arrays_watched: int          # persistent files still looked at for a writer
+    sweeps: int                  # passes of that look since sharrd started
 
     @classmethod
     def from_c(cls, c):

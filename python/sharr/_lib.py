@@ -85,8 +85,8 @@ class Stats(ctypes.Structure):
     ] + [(f, ctypes.c_uint64) for f in (
         "volatile_limit", "volatile_limit_per_uid", "volatile_reserved",
         "bytes_grown", "arrays_damaged", "watches", "queued_bytes", "requests",
-        "volatile_huge", "huge_page_size")] + [
-        ("reserved", ctypes.c_uint64 * 8),
+        "volatile_huge", "huge_page_size", "arrays_watched", "sweeps")] + [
+        ("reserved", ctypes.c_uint64 * 6),
     ]
 
 

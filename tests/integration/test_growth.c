@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -449,6 +450,40 @@ static void test_writer_kept_across_a_restart_is_seen_by_list(void **state)
     sharr_disconnect(c);
 }
 
+/* Creates in a burst, each closed at once (a writable descriptor handed out each
+ * time, so each file is watched), and the creator gone: the sweep asks about many of
+ * them in each pass, not GROWTH_PROBES (64) a pass, so it soon looks at none. */
+static void test_burst_of_released_creates_is_let_go_in_few_sweeps(void **state)
+{
+    enum { burst = 1024, asked_per_pass = 128 };
+    struct harness *h = *state;
+    sharr_t *c = harness_connect(h);
+    char name[32];
+
+    for (int i = 0; i < burst; i++) {
+        snprintf(name, sizeof name, "burst.%04d", i);
+        assert_rc(create_rc(c, name, 8, &persist), 0);
+    }
+    /* Its connection's cached descriptors go with it: nobody can write any of them. */
+    sharr_disconnect(c);
+    c = harness_connect(h);
+    struct sharr_stats first = harness_stats(c), st = first;
+    const uint64_t most = first.arrays_watched / asked_per_pass + 3;
+    for (int polls = 0; st.arrays_watched > 0 && polls < 1000000; polls++) {
+        if (st.sweeps - first.sweeps > most)
+            fail_msg("%" PRIu64 " arrays still watched after %" PRIu64 " sweeps (of %" PRIu64
+                     " watched after the burst; at most %" PRIu64 " sweeps expected)",
+                     st.arrays_watched, st.sweeps - first.sweeps, first.arrays_watched, most);
+        struct timespec ts = { 0, 10 * 1000 * 1000L };
+        nanosleep(&ts, NULL);
+        st = harness_stats(c);
+    }
+    assert_int_equal(st.arrays_watched, 0);
+    assert_int_equal(st.arrays_persistent, burst);
+    sharr_disconnect(c);
+    assert_true(daemon_sleeps_without_timer(h->daemon));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -475,6 +510,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_looks_again_only_at_files_a_writer_may_hold,
                                         harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_writer_kept_across_a_restart_is_seen_by_list,
+                                        harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_burst_of_released_creates_is_let_go_in_few_sweeps,
                                         harness_setup, harness_teardown),
     };
     return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));

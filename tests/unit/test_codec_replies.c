@@ -72,7 +72,7 @@ static void test_codec_stats_reply_round_trips(void **state)
 {
     struct wire *w = *state;
     struct codec_stats_reply in = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, UINT64_MAX, 12, -13,
-                                    14, 15, 16, 17, 18, 19, 20, 21, 22, 23 };
+                                    14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25 };
     struct codec_stats_reply out;
     struct codec_msg msg;
     msgpack_sbuffer sb;
@@ -107,6 +107,8 @@ static void test_codec_stats_reply_round_trips(void **state)
     assert_int_equal(out.requests, 21);
     assert_int_equal(out.volatile_huge, 22);
     assert_int_equal(out.huge_page_size, 23);
+    assert_int_equal(out.arrays_watched, 24);
+    assert_int_equal(out.sweeps, 25);
     msgpack_sbuffer_destroy(&sb);
 }
 
