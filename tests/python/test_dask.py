@@ -179,11 +179,18 @@ def test_a_graph_over_an_array_unlinked_before_it_runs_fails_naming_it(client, n
     _workers_alive_and_computing(client, pids, new_name)
 
 
-def test_a_task_argument_unlinked_before_it_runs_fails_naming_it(client, new_name):
+def _unlinked(client, new_name):
+    """A new name, the workers' pids, and an array of 16 float64 by that name, already
+    unlinked: what a worker attaching it by name no longer finds."""
     name = new_name()
     pids = client.run(os.getpid)
     a = sharr.create(name, 16)
     sharr.unlink(name)
+    return name, pids, a
+
+
+def test_a_task_argument_unlinked_before_it_runs_fails_naming_it(client, new_name):
+    name, pids, a = _unlinked(client, new_name)
     with pytest.raises(FileNotFoundError) as e:
         client.submit(_probe, a, 1.0).result(timeout=RESULT_GUARD_S)
     assert repr(name) in str(e.value) and "was unlinked after it was pickled" in str(e.value)
@@ -192,10 +199,7 @@ def test_a_task_argument_unlinked_before_it_runs_fails_naming_it(client, new_nam
 
 def test_a_scattered_array_unlinked_before_it_arrives_fails_the_task_using_it(client,
                                                                               new_name):
-    name = new_name()
-    pids = client.run(os.getpid)
-    a = sharr.create(name, 16)
-    sharr.unlink(name)
+    name, pids, a = _unlinked(client, new_name)
     [f] = client.scatter([a])
     with pytest.raises(FileNotFoundError) as e:
         client.submit(_probe, f, 1.0).result(timeout=RESULT_GUARD_S)
@@ -240,10 +244,7 @@ async def _async_as_completed(address, a):
 def test_as_completed_with_results_raises_a_missing_arrays_error_as_a_failed_tasks(
         client, new_name):
     import asyncio
-    name = new_name()
-    pids = client.run(os.getpid)
-    a = sharr.create(name, 16)
-    sharr.unlink(name)
+    name, pids, a = _unlinked(client, new_name)
     [f] = client.scatter([a])
     ok = client.submit(lambda: 3)
     got = _as_completed_in_a_thread([f, ok])
@@ -268,10 +269,7 @@ Pair = collections.namedtuple("Pair", "x y")
 
 
 def test_gather_never_hands_out_a_missing_array_however_it_is_held(client, new_name):
-    name = new_name()
-    pids = client.run(os.getpid)
-    a = sharr.create(name, 16)
-    sharr.unlink(name)
+    name, pids, a = _unlinked(client, new_name)
     [f] = client.scatter([a])
     ok = client.submit(lambda: 3)
     # errors="skip" leaves it out as it leaves out a failed future: from a list, or
