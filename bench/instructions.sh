@@ -2,7 +2,9 @@
 # instructions.sh — instructions sharrd and the client execute per attach and per
 # create, counted by callgrind, for the current tree and a base revision: a figure
 # that does not move with the machine's load, unlike the wall-clock benchmarks.
-# Prints a Markdown section (base, current, ratio per operation).
+# Prints a Markdown section (base, current, ratio per operation). Attaches are run
+# with libsharr's attach cache as configured by default and with it off
+# (SHARR_CACHE_MAX=0: every attach a round trip, as on a base without the cache).
 #
 # Then times the same operations without valgrind, both revisions in turn, round
 # after round, daemon and client on one CPU: the wall-clock side of "no slower".
@@ -197,8 +199,9 @@ one_run() {
     >"$tmp/out/$tag.sharrd.log" 2>&1 </dev/null &
   daemon_pid=$!
   wait_socket "$tmp/run/sock" "$daemon_pid" "$tmp/out/$tag.sharrd.log"
-  if ! SHARR_SOCKET=$tmp/run/sock LD_LIBRARY_PATH=$lib "${asuser[@]}" valgrind \
-       --tool=callgrind --callgrind-out-file="$tmp/client/$tag.client" "$ops" "$op" "$count" \
+  if ! SHARR_SOCKET=$tmp/run/sock LD_LIBRARY_PATH=$lib SHARR_CACHE_MAX=$(cache_max "$op") \
+       "${asuser[@]}" valgrind --tool=callgrind --callgrind-out-file="$tmp/client/$tag.client" \
+       "$ops" "${op%-nocache}" "$count" \
        >"$tmp/client/$tag.log" 2>&1 </dev/null; then
     echo "instructions.sh: bench_ops $op $count failed:" >&2
     cat "$tmp/client/$tag.log" >&2
@@ -215,10 +218,15 @@ one_run() {
 # per_op ZERO_FILE N_FILE: instructions per operation, (with N - with 0) / N.
 per_op() {
   cg_count "$1" "$2" | { read -r zero; read -r full; awk -v z="$zero" -v f="$full" \
-    -v n="$n" 'BEGIN { printf "%.0f", (f - z) / n }'; }
+    -v n="$n" 'BEGIN { v = (f - z) / n; printf "%.0f", v < 0.5 && v > -0.5 ? 0 : v }'; }
 }
 
-ops_list=(attach-volatile attach-persistent create-volatile create-persistent)
+# An attach of an array the process held a moment ago is served by libsharr's attach
+# cache with no round trip; OP-nocache runs OP with the cache off (SHARR_CACHE_MAX=0),
+# every attach a round trip to sharrd as on the base, which has no cache.
+ops_list=(attach-volatile attach-persistent attach-volatile-nocache attach-persistent-nocache
+          create-volatile create-persistent)
+cache_max() { case "$1" in *-nocache) echo 0 ;; *) echo "" ;; esac; } # "": the default
 declare -A count
 start=$(date +%s)
 for rev in base current; do
@@ -264,8 +272,9 @@ timed_run() {
     --log-level warning --config '' >"$tmp/out/timed.sharrd.log" 2>&1 </dev/null &
   daemon_pid=$!
   wait_socket "$tmp/run/sock" "$daemon_pid" "$tmp/out/timed.sharrd.log"
-  if ! t=$(SHARR_SOCKET=$tmp/run/sock LD_LIBRARY_PATH=$lib "${asuser[@]}" taskset -c 0 \
-           "$ops" "$op" "$count" 2>"$tmp/client/timed.log" </dev/null); then
+  if ! t=$(SHARR_SOCKET=$tmp/run/sock LD_LIBRARY_PATH=$lib SHARR_CACHE_MAX=$(cache_max "$op") \
+           "${asuser[@]}" taskset -c 0 "$ops" "${op%-nocache}" "$count" \
+           2>"$tmp/client/timed.log" </dev/null); then
     echo "instructions.sh: bench_ops $op $count failed:" >&2
     cat "$tmp/client/timed.log" >&2
     exit 1
@@ -311,6 +320,8 @@ label() {
   case "$1" in
     attach-volatile) echo "attach, volatile 1 MiB (open r+ by name + close)" ;;
     attach-persistent) echo "attach, persistent 1 MiB (open r+ by name + close)" ;;
+    attach-volatile-nocache) echo "attach, volatile 1 MiB, attach cache off (SHARR_CACHE_MAX=0)" ;;
+    attach-persistent-nocache) echo "attach, persistent 1 MiB, attach cache off (SHARR_CACHE_MAX=0)" ;;
     create-volatile) echo "create, volatile 4 KiB (create + close + unlink)" ;;
     create-persistent) echo "create, persistent 4 KiB (create + close + unlink)" ;;
   esac
