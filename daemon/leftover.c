@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "memstore.h"
 #include "openers.h"
 
 /* 1 when another process holds a's memfd or file, 0 when none does, or a negative
@@ -80,10 +81,18 @@ bool leftover_keep(struct daemon *d, struct registry_array *a)
 {
     size_t slot;
 
+    int held;
+
     /* Not held, a is freed now (daemon_on_last): its memfd is closed, and with it a
      * lease, unless systemd's fd store keeps a copy of it. */
-    if (!d->leftover.held.on
-        || leftover_held(&d->leftover, a, !notify_enabled(&d->notify)) <= 0)
+    if (!d->leftover.held.on)
+        return false;
+    held = leftover_held(&d->leftover, a, !notify_enabled(&d->notify));
+    /* Nobody reads or writes it: descriptions opened with O_PATH, which no lease sees,
+     * keep no memory either. */
+    if (held == 0 && !a->meta.persist)
+        memstore_drop_pages(a->fd);
+    if (held <= 0)
         return false;
     if (sweep_add(&d->leftover.held, a, &slot) < 0) {
         log_warning(&d->log, "out of memory: %s is freed while a process still holds it",
