@@ -705,6 +705,10 @@ static int child_holds_writable_and_readable_by_path(void *arg)
     return holds_by_path_only(arg, 3, modes, false);
 }
 
+/* What check_held_by_path's child saw last time (the tests run one at a time). */
+static struct kept_paths kept_paths_saw;
+static const struct kept_paths *const kept_paths_last = &kept_paths_saw;
+
 /* Run child as nobody and check what it saw: n arrays held by O_PATH alone keep no more
  * memory than is counted, and nothing is counted once they are closed. */
 static void check_held_by_path(struct harness *h, int (*child)(void *), size_t n)
@@ -734,8 +738,9 @@ static void check_held_by_path(struct harness *h, int (*child)(void *), size_t n
     printf("all held: volatile_reserved %llu, they keep %llu bytes\n",
            (unsigned long long)k->reserved[0], (unsigned long long)kept);
     assert_true(kept <= k->reserved[0]);
-    assert_int_equal(k->reserved[n], 0);
+    kept_paths_saw = *k;
     munmap(k, sizeof *k);
+    assert_int_equal(kept_paths_saw.reserved[n], 0);
 }
 
 /* A descriptor opened with O_PATH (through /proc/self/fd, from any descriptor a client
@@ -746,6 +751,26 @@ static void check_held_by_path(struct harness *h, int (*child)(void *), size_t n
 static void test_arrays_held_only_by_o_path_descriptors_keep_no_uncounted_memory(void **state)
 {
     check_held_by_path(g_h = *state, child_holds_writable_and_readable_by_path, 3);
+}
+
+static int child_holds_published_by_path(void *arg)
+{
+    static const char *const modes[] = { "r", "r", "c" };
+
+    return holds_by_path_only(arg, 3, modes, true);
+}
+
+/* A published array's memfd (F_SEAL_FUTURE_WRITE) cannot have its pages taken back, so
+ * one held only by O_PATH descriptors stays counted until the last of them closes. */
+static void test_published_arrays_held_only_by_o_path_descriptors_count_until_closed(
+    void **state)
+{
+    struct harness *h = g_h = *state;
+
+    check_held_by_path(h, child_holds_published_by_path, 3);
+    assert_int_equal(kept_paths_last->reserved[0], 3 * volatile_cost(8 * MIB));
+    assert_int_equal(kept_paths_last->reserved[1], 2 * volatile_cost(8 * MIB));
+    assert_int_equal(kept_paths_last->reserved[2], volatile_cost(8 * MIB));
 }
 
 int main(void)
@@ -773,6 +798,9 @@ int main(void)
                                         harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_arrays_held_only_by_o_path_descriptors_keep_no_uncounted_memory,
+            harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_published_arrays_held_only_by_o_path_descriptors_count_until_closed,
             harness_setup, harness_teardown),
     };
     return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
