@@ -17,18 +17,26 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "daemon.h"
+#include "memstore.h"
 #include "openers.h"
+#include "procfd.h"
 
 /* 1 when another process holds a's memfd or file, 0 when none does, or a negative
  * errno when the kernel cannot tell. closing: a is freed at once unless held, and its
  * memfd is the daemon's alone, so a lease on it goes with its close. */
-static int leftover_held(const struct leftover *l, const struct registry_array *a,
-                         bool closing)
+static void leftover_read_closes(struct leftover *l, struct registry_array *extra);
+
+static int leftover_held(struct leftover *l, const struct registry_array *a, bool closing)
 {
+    if (a->last_close_wd != 0) {
+        leftover_read_closes(l, NULL);
+        return a->last_close_wd > 0;
+    }
     if (a->fd < 0)
         return -EBADF;
     if (a->meta.persist)
@@ -40,10 +48,61 @@ static int leftover_held(const struct leftover *l, const struct registry_array *
 
 static void leftover_sweep(uv_timer_t *t);
 
+/* Take the reports of last closes that came: each marks its array, held or extra (not
+ * yet held: NULL for none), let go of (last_close_wd -1). inotify numbers its watches
+ * in turn, so a number reported is not that of a watch still on. */
+static void leftover_read_closes(struct leftover *l, struct registry_array *extra)
+{
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    const struct inotify_event *ev;
+    ssize_t n;
+
+    if (l->last_closes < 0)
+        return;
+    while ((n = read(l->last_closes, buf, sizeof(buf))) > 0)
+        for (char *p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
+            ev = (const struct inotify_event *)p;
+            if (!(ev->mask & IN_IGNORED))
+                continue;
+            if (extra != NULL && extra->last_close_wd == ev->wd)
+                extra->last_close_wd = -1;
+            for (size_t i = 0; i < l->held.n; i++)
+                if (l->held.items[i]->last_close_wd == ev->wd)
+                    l->held.items[i]->last_close_wd = -1;
+        }
+}
+
+/* a, volatile and sealed, is read and written by nobody, but descriptions opened with
+ * O_PATH may keep its pages, which its seals keep it from giving back: watch its memfd
+ * for its last close and close the daemon's descriptor. 0 when that was the last (a
+ * is freed now), 1 when some description is left (a stays counted until the watch
+ * reports it gone), or a negative errno (a is freed, as before). */
+static int leftover_watch_last_close(struct leftover *l, struct registry_array *a)
+{
+    char path[PROCFD_PATH_MAX];
+    int wd;
+
+    if (l->last_closes < 0)
+        l->last_closes = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (l->last_closes < 0)
+        return -errno;
+    /* The kernel reports IN_DELETE_SELF then IN_IGNORED when the memfd's dentry goes,
+     * at the close of the last description of it, whatever its kind. */
+    wd = inotify_add_watch(l->last_closes, procfd_path(path, a->fd), IN_DELETE_SELF);
+    if (wd < 0)
+        return -errno;
+    close(a->fd); /* the report comes in this call when it was the last */
+    a->fd = -1;
+    a->last_close_wd = wd;
+    leftover_read_closes(l, a);
+    return a->last_close_wd > 0;
+}
+
 void leftover_init(struct daemon *d)
 {
     int fd, r = -ENOMEM;
 
+    d->leftover.last_closes = -1;
     sweep_init(&d->leftover.held, &d->loop, d, leftover_sweep, LEFTOVER_SWEEP_MS, NULL);
     fd = memfd_create("sharr:probe", MFD_CLOEXEC);
     if (fd >= 0) {
@@ -67,6 +126,9 @@ void leftover_close(struct daemon *d)
 
     if (!held->on)
         return;
+    if (d->leftover.last_closes >= 0)
+        close(d->leftover.last_closes);
+    d->leftover.last_closes = -1;
     /* Closed first, so that freeing them keeps nothing more. */
     held->items = NULL;
     held->n = 0;
@@ -79,11 +141,18 @@ void leftover_close(struct daemon *d)
 bool leftover_keep(struct daemon *d, struct registry_array *a)
 {
     size_t slot;
+    int held;
 
     /* Not held, a is freed now (daemon_on_last): its memfd is closed, and with it a
      * lease, unless systemd's fd store keeps a copy of it. */
-    if (!d->leftover.held.on
-        || leftover_held(&d->leftover, a, !notify_enabled(&d->notify)) <= 0)
+    if (!d->leftover.held.on)
+        return false;
+    held = leftover_held(&d->leftover, a, !notify_enabled(&d->notify));
+    /* Nobody reads or writes it: descriptions opened with O_PATH, which no lease sees,
+     * keep no memory either. */
+    if (held == 0 && !a->meta.persist && a->fd >= 0 && memstore_drop_pages(a->fd) == -EPERM)
+        held = leftover_watch_last_close(&d->leftover, a);
+    if (held <= 0)
         return false;
     if (sweep_add(&d->leftover.held, a, &slot) < 0) {
         log_warning(&d->log, "out of memory: %s is freed while a process still holds it",

@@ -8,7 +8,12 @@
  * the kernel says that no other open description of its memfd or file is left
  * (openers.h). Held arrays are looked at again by a sweep every LEFTOVER_SWEEP_MS, up
  * to LEFTOVER_BATCH at a time, in turn (a libuv timer that runs only while there are
- * any), by stats, and before a create is refused for quota. Nothing here survives a
+ * any), by stats, and before a create is refused for quota. No lease sees a
+ * description opened with O_PATH (which a client can make of any descriptor it was
+ * given): an array freed with nothing else left gives its pages back (memstore.h), or,
+ * published (sealed: they cannot be), is watched with inotify for the last close of its
+ * memfd, which the kernel reports once no description of any kind is left, and counts
+ * until then. Nothing here survives a
  * restart: a new daemon does not know what the old one handed out.
  */
 #ifndef DAEMON_LEFTOVER_H
@@ -34,6 +39,8 @@ struct leftover {
     struct sweep held;
     bool own_lease; /* a memfd's own description takes a read lease when no other is
                      * open for writing (leftover.c), checked at leftover_init */
+    int last_closes; /* inotify instance watching freed published memfds for their last
+                      * close (registry_array.last_close_wd), -1 until one is needed */
 };
 
 /* Initialise d->leftover (no timer runs yet) and find out whether a memfd's own

@@ -319,6 +319,19 @@ bool memstore_published(int fd)
     return seals >= 0 && (seals & (F_SEAL_FUTURE_WRITE | F_SEAL_WRITE));
 }
 
+int memstore_drop_pages(int fd)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if (st.st_size == 0)
+        return 0;
+    return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, st.st_size) < 0
+               ? -errno
+               : 0;
+}
+
 int memstore_grow(int fd, const struct meta *from, const struct meta *to, char *err,
                   size_t errlen)
 {

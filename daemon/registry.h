@@ -34,6 +34,9 @@ struct registry_array {
                         * was made for a reader, or it was found at start, when an
                         * earlier daemon may have made some); every other description
                         * but the memfd's own is open for writing (leftover.c) */
+    int last_close_wd; /* volatile, freed but sealed (leftover.c): >0 the inotify
+                        * watch that tells of its memfd's last close (fd is then -1),
+                        * -1 once told, 0 not watched */
     unsigned refs;     /* the name, each attachment, each job in flight */
     struct quota *quota; /* charged for this array until it is freed, or NULL */
     struct quota_cost charged; /* what quota holds for it now (growth.c updates it) */

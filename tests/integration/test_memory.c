@@ -8,8 +8,10 @@
  * skipped.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -631,6 +633,146 @@ static void test_arrays_released_but_held_by_readers_or_descriptors_count_until_
     munmap(k, sizeof *k);
 }
 
+/* What the child that holds arrays only by O_PATH descriptors saw. */
+struct kept_paths {
+    uint32_t mode, owner;  /* the memfd's inode as the client sees it */
+    int reopen_errno;      /* its O_RDONLY reopen through /proc/self/fd */
+    uint64_t reserved[4];  /* with all held, then after each is closed in turn */
+    uint64_t kept[3];      /* bytes of memory each held file still has (st_blocks) */
+};
+
+/* An O_PATH descriptor of the file a's descriptor is open on, made through /proc. */
+static int path_of(sharr_array_t *a)
+{
+    char path[64];
+
+    snprintf(path, sizeof path, "/proc/self/fd/%d", sharr_array_fd(a));
+    return open(path, O_PATH | O_CLOEXEC);
+}
+
+/* Create n arrays of 8 MiB (published when publish), hold each by an O_PATH descriptor
+ * made from one opened in modes[i], unlink them all, and say what is counted and kept. */
+static int holds_by_path_only(struct kept_paths *k, size_t n, const char *const *modes,
+                              bool publish)
+{
+    const uint64_t each = 8 * MIB;
+    static const char *const names[] = { "path0", "path1", "path2" };
+    struct sharr_stats st;
+    sharr_array_t *a = NULL;
+    sharr_t *c = NULL;
+    struct stat sb;
+    char path[64];
+    int held[3], fd;
+
+    CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
+    for (size_t i = 0; i < n; i++) {
+        CHILD_CHECK(create_written(c, names[i], each) == 0);
+        if (publish)
+            CHILD_CHECK(sharr_publish(c, names[i], NULL) == 0);
+        CHILD_CHECK(sharr_open(c, names[i], modes[i], NULL, &a) == 0);
+        CHILD_CHECK(fstat(sharr_array_fd(a), &sb) == 0);
+        k->mode = sb.st_mode & 07777;
+        k->owner = sb.st_uid;
+        snprintf(path, sizeof path, "/proc/self/fd/%d", sharr_array_fd(a));
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        k->reopen_errno = fd < 0 ? errno : 0;
+        if (fd >= 0)
+            close(fd);
+        held[i] = path_of(a);
+        CHILD_CHECK(held[i] >= 0);
+        CHILD_CHECK(sharr_close(a) == 0);
+        CHILD_CHECK(sharr_unlink(c, names[i]) == 0);
+    }
+    CHILD_CHECK(sharr_stats(c, &st) == 0);
+    k->reserved[0] = st.volatile_reserved;
+    for (size_t i = 0; i < n; i++) {
+        CHILD_CHECK(fstat(held[i], &sb) == 0);
+        k->kept[i] = (uint64_t)sb.st_blocks * 512;
+    }
+    for (size_t i = 0; i < n; i++) {
+        CHILD_CHECK(close(held[i]) == 0);
+        CHILD_CHECK(sharr_stats(c, &st) == 0);
+        k->reserved[i + 1] = st.volatile_reserved;
+    }
+    sharr_disconnect(c);
+    return 0;
+}
+
+static int child_holds_writable_and_readable_by_path(void *arg)
+{
+    static const char *const modes[] = { "r+", "r", "c" };
+
+    return holds_by_path_only(arg, 3, modes, false);
+}
+
+/* What check_held_by_path's child saw last time (the tests run one at a time). */
+static struct kept_paths kept_paths_saw;
+static const struct kept_paths *const kept_paths_last = &kept_paths_saw;
+
+/* Run child as nobody and check what it saw: n arrays held by O_PATH alone keep no more
+ * memory than is counted, and nothing is counted once they are closed. */
+static void check_held_by_path(struct harness *h, int (*child)(void *), size_t n)
+{
+    const char *const flags[] = { "--max-volatile-bytes", "256M",
+                                  "--max-volatile-bytes-per-uid", "128M", NULL };
+    uint64_t kept = 0;
+
+    launch_daemon(h, flags, 0);
+    asuser_open_dir(h);
+    struct kept_paths *k = mmap(NULL, sizeof *k, PROT_READ | PROT_WRITE,
+                                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(k != MAP_FAILED);
+    memset(k, 0, sizeof *k);
+    assert_int_equal(asuser_run(h, ASUSER_UID, ASUSER_GID, child, k), 0);
+    printf("memfd mode %o owner %u; O_RDONLY reopen: %s\n", k->mode, k->owner,
+           strerror(k->reopen_errno));
+    assert_int_equal(k->mode & 0077, 0);
+    assert_int_equal(k->owner, 0);
+    assert_int_equal(k->reopen_errno, EACCES);
+    for (size_t i = 0; i < n; i++) {
+        printf("held by O_PATH %zu: keeps %llu bytes; volatile_reserved %llu after its "
+               "close\n", i, (unsigned long long)k->kept[i],
+               (unsigned long long)k->reserved[i + 1]);
+        kept += k->kept[i];
+    }
+    printf("all held: volatile_reserved %llu, they keep %llu bytes\n",
+           (unsigned long long)k->reserved[0], (unsigned long long)kept);
+    assert_true(kept <= k->reserved[0]);
+    kept_paths_saw = *k;
+    munmap(k, sizeof *k);
+    assert_int_equal(kept_paths_saw.reserved[n], 0);
+}
+
+/* A descriptor opened with O_PATH (through /proc/self/fd, from any descriptor a client
+ * was given) is neither a reader nor a writer, so no lease sees it, yet it keeps the
+ * memfd and its pages. Nobody may keep memory that way uncounted: an array freed while
+ * only such descriptors remain has no pages left. The client cannot reopen the memfd
+ * for reading or writing (the daemon's, 0600), so none come back. */
+static void test_arrays_held_only_by_o_path_descriptors_keep_no_uncounted_memory(void **state)
+{
+    check_held_by_path(g_h = *state, child_holds_writable_and_readable_by_path, 3);
+}
+
+static int child_holds_published_by_path(void *arg)
+{
+    static const char *const modes[] = { "r", "r", "c" };
+
+    return holds_by_path_only(arg, 3, modes, true);
+}
+
+/* A published array's memfd (F_SEAL_FUTURE_WRITE) cannot have its pages taken back, so
+ * one held only by O_PATH descriptors stays counted until the last of them closes. */
+static void test_published_arrays_held_only_by_o_path_descriptors_count_until_closed(
+    void **state)
+{
+    struct harness *h = g_h = *state;
+
+    check_held_by_path(h, child_holds_published_by_path, 3);
+    assert_int_equal(kept_paths_last->reserved[0], 3 * volatile_cost(8 * MIB));
+    assert_int_equal(kept_paths_last->reserved[1], 2 * volatile_cost(8 * MIB));
+    assert_int_equal(kept_paths_last->reserved[2], volatile_cost(8 * MIB));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -654,6 +796,12 @@ int main(void)
             harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_volatile_arrays_have_every_page_from_the_create,
                                         harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_arrays_held_only_by_o_path_descriptors_keep_no_uncounted_memory,
+            harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_published_arrays_held_only_by_o_path_descriptors_count_until_closed,
+            harness_setup, harness_teardown),
     };
     return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
