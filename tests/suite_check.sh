@@ -19,7 +19,7 @@ mapfile -t registered < <(find "$build" -name CTestTestfile.cmake -exec cat {} +
   | sed -nE 's/^add_test\((\[=\[)?([^] "]+)(\]=\])? .*/\2/p')
 has() { local t; for t in "${registered[@]}"; do [ "$t" = "$1" ] && return 0; done; return 1; }
 want=(python install.consumer install.no_test_hooks install.light_build_deps install.pip systemd.verify docs.man docs.sharrd_flags
-      docs.sharr_flags shape.daemon_cycles shape.conn_transport
+      docs.sharr_flags shape.daemon_cycles shape.conn_transport shape.file_prefixes
       abi.static_library_shows_only_the_api abi.shared_library_exports_only_the_api_versioned
       abi.cli_links_only_the_shared_library_api abi.symbols_catch_an_unprefixed_global
       abi.shared_library_keeps_the_baseline_abi)
