@@ -47,15 +47,17 @@ static int edit_parse_shape(const char *s, int *ret_ndim, uint64_t *shape)
     return 0;
 }
 
-/* --perm MODE as octal 1..07777 into *ret; 0 or a usage error status. */
+/* --perm MODE, an octal mode as chmod takes it (owner_parse_mode) but not 0, into *ret;
+ * 0 or a usage error status. */
 static int edit_parse_perm(const char *s, uint32_t *ret)
 {
-    char *end;
-    unsigned long v = strtoul(s, &end, 8);
+    char err[128];
 
-    if (s[0] == '\0' || *end != '\0' || v == 0 || v > 07777)
-        return cli_usage_error("--perm '%s' is not an octal mode like 0640", s);
-    *ret = (uint32_t)v;
+    if (owner_parse_mode(s, ret, err, sizeof(err)) < 0)
+        return cli_usage_error("--perm %s", err);
+    if (*ret == 0)
+        return cli_usage_error("--perm '%s': a new array needs some permission bits "
+                               "(without --perm it gets 0600)", s);
     return 0;
 }
 

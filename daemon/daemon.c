@@ -236,7 +236,7 @@ int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t e
     conn_pool_init(&d->conns, &d->loop, &d->log, &d->cfg.policy, &d->peers, &d->trim,
                    &d->closings);
     registry_init(&d->registry, &d->loop);
-    watches_init(&d->watches, &d->cfg.policy);
+    watch_init(&d->watches, &d->cfg.policy);
     d->registry.on_removed = daemon_on_removed;
     d->registry.on_removed_arg = d;
     d->registry.on_last = daemon_on_last;

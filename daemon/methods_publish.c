@@ -6,8 +6,8 @@
  * (memstore_publish: F_SEAL_FUTURE_WRITE); for a persistent one the daemon, which
  * refuses r+, and the file, which loses its write bits (mode 0400, also the state a
  * restart reads back). Mappings made writable before the publish keep writing: the
- * publish is the producer's word that it has finished. publish_array is the one place
- * the state changes.
+ * publish is the producer's word that it has finished. methods_publish_array is the
+ * one place the state changes.
  */
 #include "methods_publish.h"
 
@@ -39,8 +39,8 @@ static int publish_file(struct daemon *d, const struct registry_array *a)
     return r;
 }
 
-int publish_array(struct daemon *d, const struct access_peer *peer, struct registry_array *a,
-                  char *err, size_t errlen)
+int methods_publish_array(struct daemon *d, const struct access_peer *peer,
+                          struct registry_array *a, char *err, size_t errlen)
 {
     char whose[32];
     int r;
@@ -85,7 +85,7 @@ int methods_publish(struct conn *c, const struct codec_msg *msg)
 
     if (!a)
         return -ENOENT;
-    r = publish_array(daemon_of(c), &c->peer, a, err, sizeof(err));
+    r = methods_publish_array(daemon_of(c), &c->peer, a, err, sizeof(err));
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
     return methods_stat_reply(c, msg->msgid, a);

@@ -18,8 +18,8 @@ struct registry_array;
  * it woken. Publishing a published array succeeds and changes nothing. -EBUSY while a
  * grow of it runs; another negative errno when the seal or the file's mode cannot be
  * changed (nothing changed then). The message is in err. */
-int publish_array(struct daemon *d, const struct access_peer *peer, struct registry_array *a,
-                  char *err, size_t errlen);
+int methods_publish_array(struct daemon *d, const struct access_peer *peer,
+                          struct registry_array *a, char *err, size_t errlen);
 
 /* publish {"name"}: answers with the stat result. */
 int methods_publish(struct conn *c, const struct codec_msg *msg);

@@ -18,7 +18,7 @@
 #include "conn.h"
 #include "registry.h"
 
-void watches_init(struct watches *ws, const struct policy *policy)
+void watch_init(struct watches *ws, const struct policy *policy)
 {
     ws->policy = policy;
     ws->head = NULL;

@@ -41,7 +41,7 @@ struct watches {
 };
 
 /* An empty set of watches under policy (which must outlive ws). */
-void watches_init(struct watches *ws, const struct policy *policy);
+void watch_init(struct watches *ws, const struct policy *policy);
 
 /* Make c a watcher of the names starting with prefix ("" for all), counted in its
  * uid's record (c->uid->watches). 0 and *ret (the caller keeps it for watch_remove);

@@ -2,8 +2,8 @@
 # suite_check.sh SOURCE_DIR BUILD_DIR — no test can pass by not running:
 #  - every tests/{unit,integration,faults}/test_<area>.c is a registered CTest test
 #    (unit_<area>, integration.<area>, faults.<area>), and so are the Python suite, the
-#    install checks, the systemd units' check, the manual pages' checks and the daemon's
-#    shape check, in every build;
+#    install checks, the systemd units' check, the manual pages' checks, the daemon's
+#    shape checks and libsharr's ABI checks, in every build;
 #  - no C test calls cmocka's skip() itself, which passes silently, but testskip()
 #    (tests/support/testskip.h), and every cmocka program returns through
 #    testskip_exit, so a skip exits 77 and CTest reports it skipped;
@@ -19,7 +19,10 @@ mapfile -t registered < <(find "$build" -name CTestTestfile.cmake -exec cat {} +
   | sed -nE 's/^add_test\((\[=\[)?([^] "]+)(\]=\])? .*/\2/p')
 has() { local t; for t in "${registered[@]}"; do [ "$t" = "$1" ] && return 0; done; return 1; }
 want=(python install.consumer install.no_test_hooks install.light_build_deps install.pip systemd.verify docs.man docs.sharrd_flags
-      docs.sharr_flags shape.daemon_cycles)
+      docs.sharr_flags shape.daemon_cycles shape.conn_transport shape.file_prefixes
+      abi.static_library_shows_only_the_api abi.shared_library_exports_only_the_api_versioned
+      abi.cli_links_only_the_shared_library_api abi.symbols_catch_an_unprefixed_global
+      abi.shared_library_keeps_the_baseline_abi)
 for f in "$src"/tests/unit/test_*.c; do a=$(basename "$f" .c); want+=("unit_${a#test_}"); done
 for group in integration faults; do
   for f in "$src/tests/$group"/test_*.c; do a=$(basename "$f" .c); want+=("$group.${a#test_}"); done

@@ -206,7 +206,7 @@ static void test_cli_usage_error_exits_2(void **state)
 {
     struct harness *h = *state;
     struct harness_run r;
-    const char *cases[][8] = {
+    const char *cases[][10] = {
         { NULL },
         { "frobnicate", NULL },
         { "info", NULL },
@@ -216,9 +216,12 @@ static void test_cli_usage_error_exits_2(void **state)
         { "create", "u", "--dtype", "f4", "--shape", "0", NULL },
         { "create", "u", "--dtype", "f4", "--shape", "3,", NULL },
         { "ls", "--bogus", NULL },
+        /* Permission bits are 0777 at most (proto/perm.c): the CLI says so itself. */
+        { "create", "u", "--dtype", "f4", "--shape", "3", "--perm", "04755", NULL },
+        { "create", "u", "--dtype", "f4", "--shape", "3", "--perm", "0", NULL },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const char *argv[10] = { harness_cli_path() };
+        const char *argv[12] = { harness_cli_path() };
         for (size_t j = 0; cases[i][j] != NULL; j++)
             argv[j + 1] = cases[i][j];
         harness_run(h, argv, &r);

@@ -6,7 +6,7 @@
  * registered with it as SKIP_RETURN_CODE) when something was skipped and nothing
  * failed. Only what this host or build cannot do is skipped (not root, no mount, a
  * sanitizer's RSS): a program the project's scripts install is required, and a test
- * fails without it. tests/skips_lint.sh keeps bare skip() out of the tests.
+ * fails without it. tests/suite_check.sh keeps bare skip() out of the tests.
  */
 #ifndef TESTSKIP_H
 #define TESTSKIP_H
