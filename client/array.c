@@ -27,7 +27,8 @@
 #include "shape.h"
 
 #define ARRAY_KNOWN_FLAGS (SHARR_F_NOMAP | SHARR_F_POPULATE)
-#define ARRAY_OPEN_FLAGS (ARRAY_KNOWN_FLAGS | SHARR_F_OWNER | SHARR_F_PUBLISHED)
+#define ARRAY_OPEN_FLAGS (ARRAY_KNOWN_FLAGS | SHARR_F_OWNER | SHARR_F_PUBLISHED | \
+                          SHARR_F_CACHED_ONLY)
 #define ARRAY_MSG_MAX 384
 #define ARRAY_SMALL_PAGE_MAX 65536          /* a page size above this is a huge page's */
 #define ARRAY_HUGE_PAGE_MAX (1u << 30)      /* the largest huge page (x86-64's 1 GiB) */
@@ -413,6 +414,13 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
     p.has_owner = (opts->flags & SHARR_F_OWNER) != 0;
     p.owner = p.has_owner ? opts->owner : 0;
     p.published = (opts->flags & SHARR_F_PUBLISHED) != 0;
+    if (opts->flags & SHARR_F_CACHED_ONLY) {
+        if (attcache_peek(conn, name, meta_mode_name(p.mode),
+                          opts->flags & ~SHARR_F_CACHED_ONLY, p.has_owner ? &p.owner : NULL,
+                          &entry) == 1)
+            return array_from_entry(conn, entry, ret_array);
+        return client_fail(-EAGAIN, "%s is not in the cache of attachments now", name);
+    }
     if (attcache_take(conn, name, meta_mode_name(p.mode), opts->flags,
                       p.has_owner ? &p.owner : NULL, &entry, &snap) == 1)
         return array_from_entry(conn, entry, ret_array);
