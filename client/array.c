@@ -391,6 +391,18 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
     rc = opts_read(caller_opts, sizeof(o), &o, "sharr_open_opts");
     if (rc < 0)
         return rc;
+    /* Before the checks: the cache holds only what a valid open attached, and a miss
+     * is the full open's to check (the caller's next call). */
+    if (opts->flags & SHARR_F_CACHED_ONLY) {
+        uint32_t owner = opts->owner;
+
+        if (name != NULL &&
+            attcache_peek(conn, name, mode, opts->flags & ~SHARR_F_CACHED_ONLY,
+                          (opts->flags & SHARR_F_OWNER) ? &owner : NULL, &entry) == 1)
+            return array_from_entry(conn, entry, ret_array);
+        return client_fail_text(-EAGAIN, "not in this connection's cache of attachments "
+                                         "now (SHARR_F_CACHED_ONLY)");
+    }
     rc = client_check_name(name);
     if (rc < 0)
         return rc;
@@ -414,13 +426,6 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
     p.has_owner = (opts->flags & SHARR_F_OWNER) != 0;
     p.owner = p.has_owner ? opts->owner : 0;
     p.published = (opts->flags & SHARR_F_PUBLISHED) != 0;
-    if (opts->flags & SHARR_F_CACHED_ONLY) {
-        if (attcache_peek(conn, name, meta_mode_name(p.mode),
-                          opts->flags & ~SHARR_F_CACHED_ONLY, p.has_owner ? &p.owner : NULL,
-                          &entry) == 1)
-            return array_from_entry(conn, entry, ret_array);
-        return client_fail(-EAGAIN, "%s is not in the cache of attachments now", name);
-    }
     if (attcache_take(conn, name, meta_mode_name(p.mode), opts->flags,
                       p.has_owner ? &p.owner : NULL, &entry, &snap) == 1)
         return array_from_entry(conn, entry, ret_array);

@@ -193,7 +193,8 @@ struct sharr_open_opts {
                               * message to sharrd, no system call that can block and no
                               * wait (wait_ms is not used), when the cache cannot serve
                               * the open now (a miss, a stale or busy cache, a mode or
-                              * flag it never serves); then open without the flag. For
+                              * flag it never serves, arguments a plain open refuses);
+                              * then open without the flag, which checks them. For
                               * callers that hold a lock of their own, such as
                               * Python's GIL, around the cheap case only */
 
