@@ -235,3 +235,41 @@ def test_a_miss_waits_for_the_daemon_without_the_gil(own_daemon, monkeypatch):
     t.join()
     assert errors == [] and got[0].tolist() == [7, 7, 7, 7]
     del got, owner
+
+
+def test_close_runs_no_python_function_and_keeps_its_rule(new_name):
+    name = new_name()
+    owner = sharr.create(name, 4, np.int64)
+    a = sharr.memmap(name, mode="r+")
+
+    def fn():
+        a.close()
+
+    assert _python_calls(fn) == []
+    with pytest.raises(ValueError, match="closed"):
+        a.flush()
+    assert a._sharr.closed and not owner._sharr.closed
+    a[0] = 5  # closing never invalidates memory
+    assert owner[0] == 5
+    bound = owner.close  # read as an attribute: a bound method, as a Python one's
+    assert bound.__self__ is owner and bound() is None and owner._sharr.closed
+    owner.close()  # idempotent
+    copy = a + 1  # a plain ndarray: no close; a copy of the class has no attachment
+    assert not hasattr(copy, "close")
+    sharr.memmap.close(a.copy())
+    with pytest.raises(TypeError):
+        a.close(1)
+    assert sharr.memmap.close.__doc__.startswith("Declare this array's attachment done")
+    assert list(inspect.signature(sharr.memmap.close).parameters) == ["self"]
+
+
+def test_close_of_a_subclass_and_of_a_view_closes_the_attachment(new_name):
+    class Sub(sharr.memmap):
+        pass
+
+    name = new_name()
+    owner = sharr.create(name, 6, np.int32)
+    s = Sub(name, mode="r")
+    v = s[2:]
+    v.close()
+    assert type(s) is Sub and s._sharr.closed and not owner._sharr.closed
