@@ -177,11 +177,12 @@ static bool attcache_fits(const char *mode, int flags)
 }
 
 /* The first listed entry of name (in slot) in mode that an open with flags and owner
- * may take and that is current now, or NULL. */
+ * may take, or NULL; with check, one that is current at now (a sweep that just ran
+ * made every listed entry current). */
 static struct attcache_entry *attcache_find_locked(const sharr_t *c, uint32_t slot,
                                                    const char *name, const char *mode,
                                                    int flags, const uint32_t *owner,
-                                                   uint64_t now)
+                                                   bool check, uint64_t now)
 {
     struct attcache_entry *e;
 
@@ -189,7 +190,7 @@ static struct attcache_entry *attcache_find_locked(const sharr_t *c, uint32_t sl
         if (e->slot == slot && strcmp(e->mode, mode) == 0 &&
             strcmp(e->info.name, name) == 0 && (owner == NULL || e->info.uid == *owner) &&
             (!(flags & SHARR_F_PUBLISHED) || e->info.published) &&
-            attcache_current_locked(c, e, now))
+            (!check || attcache_current_locked(c, e, now)))
             break;
     }
     return e;
@@ -212,7 +213,7 @@ int attcache_peek(sharr_t *c, const char *name, const char *mode, int flags,
         return 0;
     if (c->state == CLIENT_UP && c->attach_cache && !c->gens_off && c->gens != NULL &&
         !attcache_hung_up_locked(c)) {
-        e = attcache_find_locked(c, slot, name, mode, flags, owner, now);
+        e = attcache_find_locked(c, slot, name, mode, flags, owner, true, now);
         if (e != NULL && e->refs++ == 0)
             c->cache.nidle--;
     }
@@ -253,7 +254,7 @@ int attcache_take(sharr_t *c, const char *name, const char *mode, int flags,
             continue;
         }
         attcache_sweep_locked(c, now, &drop);
-        e = attcache_find_locked(c, slot, name, mode, flags, owner, now);
+        e = attcache_find_locked(c, slot, name, mode, flags, owner, false, now);
         if (e != NULL) {
             if (e->refs++ == 0)
                 c->cache.nidle--;
