@@ -27,7 +27,8 @@
 #include "shape.h"
 
 #define ARRAY_KNOWN_FLAGS (SHARR_F_NOMAP | SHARR_F_POPULATE)
-#define ARRAY_OPEN_FLAGS (ARRAY_KNOWN_FLAGS | SHARR_F_OWNER | SHARR_F_PUBLISHED)
+#define ARRAY_OPEN_FLAGS (ARRAY_KNOWN_FLAGS | SHARR_F_OWNER | SHARR_F_PUBLISHED | \
+                          SHARR_F_CACHED_ONLY)
 #define ARRAY_MSG_MAX 384
 #define ARRAY_SMALL_PAGE_MAX 65536          /* a page size above this is a huge page's */
 #define ARRAY_HUGE_PAGE_MAX (1u << 30)      /* the largest huge page (x86-64's 1 GiB) */
@@ -390,6 +391,18 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
     rc = opts_read(caller_opts, sizeof(o), &o, "sharr_open_opts");
     if (rc < 0)
         return rc;
+    /* Before the checks: the cache holds only what a valid open attached, and a miss
+     * is the full open's to check (the caller's next call). */
+    if (opts->flags & SHARR_F_CACHED_ONLY) {
+        uint32_t owner = opts->owner;
+
+        if (name != NULL &&
+            attcache_peek(conn, name, mode, opts->flags & ~SHARR_F_CACHED_ONLY,
+                          (opts->flags & SHARR_F_OWNER) ? &owner : NULL, &entry) == 1)
+            return array_from_entry(conn, entry, ret_array);
+        return client_fail_text(-EAGAIN, "not in this connection's cache of attachments "
+                                         "now (SHARR_F_CACHED_ONLY)");
+    }
     rc = client_check_name(name);
     if (rc < 0)
         return rc;

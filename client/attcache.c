@@ -176,6 +176,54 @@ static bool attcache_fits(const char *mode, int flags)
            (flags & ~(SHARR_F_OWNER | SHARR_F_PUBLISHED)) == 0;
 }
 
+/* The first listed entry of name (in slot) in mode that an open with flags and owner
+ * may take, or NULL; with check, one that is current at now (a sweep that just ran
+ * made every listed entry current). */
+static struct attcache_entry *attcache_find_locked(const sharr_t *c, uint32_t slot,
+                                                   const char *name, const char *mode,
+                                                   int flags, const uint32_t *owner,
+                                                   bool check, uint64_t now)
+{
+    struct attcache_entry *e;
+
+    for (e = c->cache.head; e != NULL; e = e->next) {
+        if (e->slot == slot && strcmp(e->mode, mode) == 0 &&
+            strcmp(e->info.name, name) == 0 && (owner == NULL || e->info.uid == *owner) &&
+            (!(flags & SHARR_F_PUBLISHED) || e->info.published) &&
+            (!check || attcache_current_locked(c, e, now)))
+            break;
+    }
+    return e;
+}
+
+int attcache_peek(sharr_t *c, const char *name, const char *mode, int flags,
+                  const uint32_t *owner, struct attcache_entry **ret)
+{
+    struct attcache_entry *e = NULL;
+    uint32_t slot;
+    uint64_t now;
+
+    /* In a forked child the first call resets the connection: a full open's work. */
+    if (c->cache.max_idle == 0 || !attcache_fits(mode, flags) ||
+        atomic_load(&c->owner_pid) != (int)client_pid())
+        return 0;
+    slot = gens_slot(name, strlen(name));
+    now = attcache_now_ns();
+    if (pthread_mutex_trylock(&c->lock) != 0)
+        return 0;
+    if (c->state == CLIENT_UP && c->attach_cache && !c->gens_off && c->gens != NULL &&
+        !attcache_hung_up_locked(c)) {
+        e = attcache_find_locked(c, slot, name, mode, flags, owner, true, now);
+        if (e != NULL && e->refs++ == 0)
+            c->cache.nidle--;
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (e == NULL)
+        return 0;
+    *ret = e;
+    return 1;
+}
+
 int attcache_take(sharr_t *c, const char *name, const char *mode, int flags,
                   const uint32_t *owner, struct attcache_entry **ret,
                   struct attcache_snap *snap)
@@ -206,12 +254,7 @@ int attcache_take(sharr_t *c, const char *name, const char *mode, int flags,
             continue;
         }
         attcache_sweep_locked(c, now, &drop);
-        for (e = c->cache.head; e != NULL; e = e->next) {
-            if (e->slot == slot && strcmp(e->mode, mode) == 0 &&
-                strcmp(e->info.name, name) == 0 && (owner == NULL || e->info.uid == *owner) &&
-                (!(flags & SHARR_F_PUBLISHED) || e->info.published))
-                break;
-        }
+        e = attcache_find_locked(c, slot, name, mode, flags, owner, false, now);
         if (e != NULL) {
             if (e->refs++ == 0)
                 c->cache.nidle--;

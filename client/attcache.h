@@ -74,6 +74,13 @@ int attcache_take(sharr_t *c, const char *name, const char *mode, int flags,
                   const uint32_t *owner, struct attcache_entry **ret,
                   struct attcache_snap *snap);
 
+/* attcache_take for SHARR_F_CACHED_ONLY: the same entry it would hand out, but with
+ * no waiting and no I/O: no page fetched, nothing dropped, the lock only tried. 1: *ret
+ * is it, with one more reference; 0: not served now (the caller's full open does the
+ * rest). */
+int attcache_peek(sharr_t *c, const char *name, const char *mode, int flags,
+                  const uint32_t *owner, struct attcache_entry **ret);
+
 /* After a miss: make an entry of what the attach brought (fd, map, handle of the
  * attachment of generation gen, info and descr as attached) when snap allows it.
  * Returns the entry with one reference (the caller's handle now borrows fd and map

@@ -93,6 +93,10 @@ void client_unref(sharr_t *c);
 /* Set the calling thread's message for sharr_last_error() and return err. */
 int client_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* client_fail with a message that needs no formatting, for a path too hot for
+ * vsnprintf (msg shorter than the buffer, else cut). */
+int client_fail_text(int err, const char *msg);
+
 /* 0 when name is a valid array name (name.h); else -EINVAL or -ENAMETOOLONG with a
  * message saying what names may be. */
 int client_check_name(const char *name);

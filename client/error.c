@@ -29,6 +29,15 @@ int client_fail(int err, const char *fmt, ...)
     return err;
 }
 
+int client_fail_text(int err, const char *msg)
+{
+    size_t n = strnlen(msg, sizeof(error_message) - 1);
+
+    memcpy(error_message, msg, n);
+    error_message[n] = '\0';
+    return err;
+}
+
 int client_check_name(const char *name)
 {
     int rc;

@@ -191,6 +191,15 @@ struct sharr_open_opts {
                               * (sharr_publish); with wait_ms, wait until it is
                               * published (-ETIMEDOUT when it is not in time); without,
                               * -EAGAIN for an array not published yet */
+#define SHARR_F_CACHED_ONLY 0x10 /* sharr_open only: answer from this connection's cache
+                              * of attachments (below) or not at all: -EAGAIN, with no
+                              * message to sharrd, no system call that can block and no
+                              * wait (wait_ms is not used), when the cache cannot serve
+                              * the open now (a miss, a stale or busy cache, a mode or
+                              * flag it never serves, arguments a plain open refuses);
+                              * then open without the flag, which checks them. For
+                              * callers that hold a lock of their own, such as
+                              * Python's GIL, around the cheap case only */
 
 /* Connect to sharrd. path NULL resolves the default socket: $SHARR_SOCKET, else
  * $XDG_RUNTIME_DIR/sharr/sharr.sock, else /run/sharr/sharr.sock, else
@@ -248,7 +257,8 @@ SHARR_EXPORT int sharr_open(sharr_t *conn, const char *name, const char *mode,
  * (sharr_array_data gives the same address); sharrd counts one attachment for it.
  * Never after the name was unlinked, overwritten, chmod-ed, chown-ed, grown or
  * published (sharrd's generation page tells), after a reconnect, nor in a forked
- * child. Modes c and SHARR_F_NOMAP or SHARR_F_POPULATE always ask sharrd. */
+ * child. Modes c and SHARR_F_NOMAP or SHARR_F_POPULATE always ask sharrd.
+ * SHARR_F_CACHED_ONLY asks the cache alone. */
 
 /* Unmap, close the descriptor and tell the daemon the attachment is released.
  * With libsharr's cache of attachments (below) a handle of mode r or r+ is a reference

@@ -257,6 +257,7 @@ static int cattach_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->error_factory);
     Py_VISIT(st->dtype_factory);
     Py_VISIT(st->new_type);
+    Py_VISIT(st->close_type);
     Py_VISIT(st->find);
     Py_VISIT(st->found);
     Py_VISIT(st->environ);
@@ -274,6 +275,7 @@ static int cattach_clear(PyObject *module)
     Py_CLEAR(st->error_factory);
     Py_CLEAR(st->dtype_factory);
     Py_CLEAR(st->new_type);
+    Py_CLEAR(st->close_type);
     Py_CLEAR(st->find);
     Py_CLEAR(st->found);
     Py_CLEAR(st->environ);
@@ -283,6 +285,7 @@ static int cattach_clear(PyObject *module)
     Py_CLEAR(st->str_filename);
     Py_CLEAR(st->str_offset);
     Py_CLEAR(st->str_mode);
+    Py_CLEAR(st->str_closed);
     for (size_t i = 0; i < 4; i++)
         Py_CLEAR(st->modes[i]);
     for (size_t i = 0; i < st->ndtypes; i++)
@@ -322,6 +325,7 @@ PyMODINIT_FUNC PyInit__cattach(void)
     st->attachment_type = cattach_attachment_type_new(m);
     st->release_type = cattach_release_type_new(m);
     st->new_type = cattach_new_type_new(m);
+    st->close_type = cattach_close_type_new(m);
     st->error_factory = Py_NewRef(Py_None);
     st->dtype_factory = Py_NewRef(Py_None);
     st->find = Py_NewRef(Py_None);
@@ -333,9 +337,11 @@ PyMODINIT_FUNC PyInit__cattach(void)
     st->str_filename = PyUnicode_InternFromString("filename");
     st->str_offset = PyUnicode_InternFromString("offset");
     st->str_mode = PyUnicode_InternFromString("mode");
+    st->str_closed = PyUnicode_InternFromString("closed");
     for (size_t i = 0; i < 4; i++)
         st->modes[i] = PyUnicode_InternFromString(modes[i]);
     if (st->attachment_type == NULL || st->release_type == NULL || st->new_type == NULL ||
+        st->close_type == NULL || st->str_closed == NULL ||
         st->found == NULL || st->environ == NULL || st->bytes_socket_env == NULL ||
         st->str_sharr == NULL ||
         st->str_mmap == NULL || st->str_filename == NULL || st->str_offset == NULL ||
@@ -343,6 +349,7 @@ PyMODINIT_FUNC PyInit__cattach(void)
         st->modes[2] == NULL || st->modes[3] == NULL ||
         PyModule_AddObjectRef(m, "Attachment", (PyObject *)st->attachment_type) < 0 ||
         PyModule_AddObjectRef(m, "New", (PyObject *)st->new_type) < 0 ||
+        PyModule_AddObjectRef(m, "Close", (PyObject *)st->close_type) < 0 ||
         PyModule_AddIntConstant(m, "F_POPULATE", SHARR_F_POPULATE) < 0) {
         Py_DECREF(m);
         return NULL;

@@ -3,7 +3,7 @@
  *
  * cattach.c is the module (its functions and setup), cattach_attachment.c the
  * Attachment and Release types, cattach_array.c the ndarray built over an attachment,
- * cattach_new.c memmap.__new__'s usual case. None of them speaks the protocol: every
+ * cattach_new.c memmap.__new__'s usual case, cattach_close.c memmap.close. None of them speaks the protocol: every
  * request goes through libsharr.
  */
 #ifndef SHARR_PYTHON_CATTACH_H
@@ -31,12 +31,13 @@ struct cattach_state {
     PyTypeObject *attachment_type; /* sharr._cattach.Attachment, or setup()'s subclass */
     PyTypeObject *release_type;    /* sharr._cattach.Release */
     PyTypeObject *new_type;        /* sharr._cattach.New */
+    PyTypeObject *close_type;      /* sharr._cattach.Close */
     PyObject *error_factory;       /* _errors.from_result(rc, name) -> exception */
     PyObject *dtype_factory;       /* _info.numpy_dtype(typestr bytes) -> dtype */
     PyObject *find;                /* _connection.find(socket) -> (path, conn) */
     PyObject *found;               /* _connection._found: find's cache, read here */
     PyObject *environ;             /* os.environ._data: encoded names -> values */
-    PyObject *str_sharr, *str_mmap, *str_filename, *str_offset, *str_mode;
+    PyObject *str_sharr, *str_mmap, *str_filename, *str_offset, *str_mode, *str_closed;
     PyObject *bytes_socket_env;    /* b"SHARR_SOCKET" */
     PyObject *modes[4];            /* "r", "r+", "w+", "c" */
     size_t ndtypes;
@@ -84,11 +85,12 @@ struct cattach_state *cattach_state(PyObject *module);
  * tell, and the daemon releases what a connection holds when it closes). */
 void cattach_close(sharr_array_t *array);
 
-/* The types of cattach_attachment.c and cattach_new.c, made for module; NULL with an
+/* The types of cattach_attachment.c, cattach_new.c and cattach_close.c, made for module; NULL with an
  * exception set on failure. */
 PyTypeObject *cattach_release_type_new(PyObject *module);
 PyTypeObject *cattach_attachment_type_new(PyObject *module);
 PyTypeObject *cattach_new_type_new(PyObject *module);
+PyTypeObject *cattach_close_type_new(PyObject *module);
 
 /* An Attachment of st->attachment_type for array, taking ownership of array (closed
  * on failure). socket and name are kept by reference. NULL with an exception set. */

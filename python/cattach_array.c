@@ -5,6 +5,7 @@
  */
 #include "cattach.h"
 
+#include <errno.h>
 #include <string.h>
 
 /* The array of class cls over a's whole data, as memmap._over makes it: base the
@@ -49,14 +50,22 @@ PyObject *cattach_open(struct cattach_state *st, PyTypeObject *cls, PyObject *so
                        sharr_t *conn, PyObject *name, const char *cname, const char *mode,
                        const struct sharr_open_opts *opts)
 {
+    struct sharr_open_opts cached = *opts;
     sharr_array_t *array = NULL;
     cattach_attachment *a;
     PyObject *arr;
-    int rc;
+    int rc = -EAGAIN;
 
-    Py_BEGIN_ALLOW_THREADS
-    rc = sharr_open(conn, cname, mode, opts, &array);
-    Py_END_ALLOW_THREADS
+    /* An attach the cache of attachments serves never blocks: it runs with the GIL
+     * held. Anything else (a round trip, a wait) runs without it. */
+    cached.flags |= SHARR_F_CACHED_ONLY;
+    if (mode[0] == 'r' && !(opts->flags & SHARR_F_POPULATE))
+        rc = sharr_open(conn, cname, mode, &cached, &array);
+    if (rc == -EAGAIN) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = sharr_open(conn, cname, mode, opts, &array);
+        Py_END_ALLOW_THREADS
+    }
     if (rc < 0)
         return cattach_raise(st, rc, name);
     a = cattach_wrap(st, socket, name, array);

@@ -391,6 +391,12 @@ class memmap(np.memmap):
         return _dask.token(self) or _dask.value_token(self)
 
 
+if _attachment.NATIVE:
+    # memmap.close's rule in C, with no Python frame (a method descriptor: a.close()
+    # makes no bound method either).
+    memmap.close = _attachment.Close(memmap.close)
+
+
 def create(name, shape, dtype=np.float64, *, order="C", persist=False, perm=0o600,
            overwrite=False, socket=None, populate=False, max_len=0):
     """Create the array name, zero-filled, and return it mapped read/write.

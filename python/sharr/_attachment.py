@@ -157,8 +157,9 @@ if NATIVE:
         """The Attachment of handle ptr (a sharr_array_t * as int), which it takes over."""
         return _cattach.wrap(socket, name, ptr)
 
-    # memmap.__new__ and __array_finalize__ in C (see memmap).
+    # memmap.__new__, __array_finalize__ and close in C (see memmap).
     New = _cattach.New
+    Close = _cattach.Close
     array_finalize = _cattach.array_finalize
 else:
     class Attachment(_Methods):

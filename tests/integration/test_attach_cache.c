@@ -460,6 +460,79 @@ static void test_t_zero_lets_go_at_the_last_close(void **state)
     sharr_disconnect(obs);
 }
 
+/* sharr_open with SHARR_F_CACHED_ONLY on c, and the requests it took (obs counts). */
+static int cached_only(sharr_t *c, sharr_t *obs, const char *name, const char *mode, int flags,
+                       sharr_array_t **ret, uint64_t *ret_requests)
+{
+    struct sharr_open_opts o = { .size = sizeof(o), .flags = SHARR_F_CACHED_ONLY | flags };
+    uint64_t before = requests(obs);
+    int rc;
+
+    *ret = NULL;
+    rc = sharr_open(c, name, mode, &o, ret);
+    *ret_requests = requests(obs) - before - 1;
+    return rc;
+}
+
+/* SHARR_F_CACHED_ONLY hands out what the cache holds, the same mapping as a plain
+ * open would, and otherwise says -EAGAIN without a request: a miss, a mode or flag
+ * the cache never serves, a stale entry, a connection with the cache off. */
+static void test_cached_only_serves_a_hit_and_refuses_the_rest_without_a_request(void **state)
+{
+    struct harness *h = *state;
+    sharr_t *obs = harness_connect(h), *c = cached_connect(h, "16", "60000");
+    sharr_t *off = cached_connect(h, "0", "60000");
+    sharr_array_t *a = NULL, *b = NULL;
+    uint64_t k;
+
+    make(obs, "x", 0600, 0);
+    assert_rc(cached_only(c, obs, "x", "r+", 0, &b, &k), -EAGAIN);
+    assert_int_equal(k, 0);
+    assert_null(b);
+    assert_rc(sharr_open(c, "x", "r+", NULL, &a), 0);
+    assert_rc(cached_only(c, obs, "x", "r+", 0, &b, &k), 0);
+    assert_int_equal(k, 0);
+    assert_ptr_equal(sharr_array_data(b), sharr_array_data(a));
+    assert_int_equal(sharr_array_info(b)->ctime_ns, sharr_array_info(a)->ctime_ns);
+    assert_string_equal(sharr_array_mode(b), "r+");
+    assert_rc(sharr_close(b), 0);
+    assert_rc(sharr_close(a), 0);
+    /* Let go of, kept within T: still served. */
+    assert_rc(cached_only(c, obs, "x", "r+", 0, &b, &k), 0);
+    assert_int_equal(k, 0);
+    assert_int_equal(((double *)sharr_array_data(b))[0], 1.0);
+    assert_rc(sharr_close(b), 0);
+    assert_int_equal(holders(obs, "x"), 1);
+    /* What the cache never serves, or not in this mode. */
+    assert_rc(cached_only(c, obs, "x", "r", 0, &b, &k), -EAGAIN);
+    assert_int_equal(k, 0);
+    assert_rc(cached_only(c, obs, "x", "c", 0, &b, &k), -EAGAIN);
+    assert_int_equal(k, 0);
+    assert_rc(cached_only(c, obs, "x", "r+", SHARR_F_POPULATE, &b, &k), -EAGAIN);
+    assert_int_equal(k, 0);
+    assert_rc(cached_only(off, obs, "x", "r+", 0, &b, &k), -EAGAIN);
+    assert_int_equal(k, 0);
+    /* Arguments a plain open refuses: the open without the flag says why. */
+    assert_rc(cached_only(c, obs, "x", "w+", 0, &b, &k), -EAGAIN);
+    assert_rc(cached_only(c, obs, "x", "r+", 0x1000, &b, &k), -EAGAIN);
+    assert_int_equal(k, 0);
+    /* Stale: the name was unlinked and made again. The entry is not handed out, and
+     * the full open that follows attaches the new array. */
+    assert_rc(sharr_unlink(obs, "x"), 0);
+    make(obs, "x", 0600, 0);
+    assert_rc(cached_only(c, obs, "x", "r+", 0, &b, &k), -EAGAIN);
+    assert_int_equal(k, 0);
+    struct sharr_info now;
+    assert_rc(sharr_stat(obs, "x", &now), 0);
+    assert_rc(sharr_open(c, "x", "r+", NULL, &a), 0);
+    assert_int_equal(sharr_array_info(a)->ctime_ns, now.ctime_ns);
+    assert_rc(sharr_close(a), 0);
+    sharr_disconnect(off);
+    sharr_disconnect(c);
+    assert_int_equal(harness_wait_attachments(obs, 0), 0);
+    sharr_disconnect(obs);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, harness_setup, harness_teardown)
 
 int main(void)
@@ -480,6 +553,7 @@ int main(void)
         T(test_idle_attachments_are_kept_at_most_t),
         T(test_the_cache_is_off_with_n_zero),
         T(test_t_zero_lets_go_at_the_last_close),
+        T(test_cached_only_serves_a_hit_and_refuses_the_rest_without_a_request),
     };
 
     return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));

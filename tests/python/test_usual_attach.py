@@ -10,6 +10,8 @@ must not use its parent's connection.
 import inspect
 import os
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -167,3 +169,107 @@ def test_a_forked_child_attaches_on_its_own_connection(new_name):
     assert os.read(r, 1) == b"1"
     os.close(r)
     os.waitpid(pid, 0)
+
+
+def _cache_on(own_daemon, monkeypatch):
+    """A path to own_daemon's socket whose connection in this process has libsharr's
+    cache of attachments on (ctest turns it off for the tests; the fixture's own
+    connection to the socket was made with it off): a symlink, a path of its own."""
+    sock = os.path.join(own_daemon.root, "cached.sock")
+    os.symlink(own_daemon.socket, sock)
+    monkeypatch.setenv("SHARR_CACHE_MAX", "16")
+    monkeypatch.setenv("SHARR_CACHE_MS", "60000")
+    sharr.stats(socket=sock)  # connects now, with the cache on
+    monkeypatch.setenv("SHARR_CACHE_MAX", "0")
+    return sock
+
+
+def _described(a):
+    return (type(a), a.shape, a.dtype, a.strides, a.flags.writeable, a.flags.c_contiguous,
+            a.flags.f_contiguous, a.flags.aligned, a.flags.owndata, a.filename, a.offset,
+            a.mode, a.name, type(a.base), a.base is a._mmap, a._sharr.mode,
+            a.__array_interface__["data"][0], a.tolist())
+
+
+@pytest.mark.parametrize("mode", ["r", "r+"])
+def test_a_cache_hit_gives_the_array_a_miss_gives(own_daemon, monkeypatch, mode):
+    # The extension asks the cache first with the GIL held (SHARR_F_CACHED_ONLY), and
+    # makes the round trip without it: both must build the same array.
+    sock = _cache_on(own_daemon, monkeypatch)
+    owner = sharr.create("x", (3, 2), "<i4", order="F", socket=sock)
+    owner[:] = np.arange(6).reshape(3, 2)
+    miss = sharr.memmap("x", mode=mode, socket=sock)
+    before = sharr.stats(socket=sock).requests
+    hit = sharr.memmap("x", mode=mode, socket=sock)
+    assert sharr.stats(socket=sock).requests == before + 1  # the stats call alone
+    assert _described(hit) == _described(miss)
+    assert hit._sharr is not miss._sharr and hit.base is not miss.base
+    miss.close()
+    del miss
+    # Let go of and kept by the cache: served again, and still the same.
+    again = sharr.memmap("x", mode=mode, socket=sock)
+    assert _described(again) == _described(hit)
+    if mode == "r+":
+        again[0, 1] = 42
+        assert hit[0, 1] == 42 and owner[0, 1] == 42
+    del hit, again, owner
+
+
+def test_a_miss_waits_for_the_daemon_without_the_gil(own_daemon, monkeypatch):
+    # A wait runs as a round trip (the cache cannot serve it): while it waits, this
+    # thread runs Python and creates the array it waits for. Held GIL: TimeoutError.
+    sock = _cache_on(own_daemon, monkeypatch)
+    got, errors = [], []
+
+    def waiter():
+        try:
+            got.append(sharr.memmap("late", mode="r", wait=30, socket=sock))
+        except BaseException as e:
+            errors.append(e)
+
+    t = threading.Thread(target=waiter)
+    t.start()
+    time.sleep(0.2)  # the waiter is waiting by now, most likely (ordering only)
+    owner = sharr.create("late", 4, np.int16, socket=sock)
+    owner[:] = 7
+    t.join()
+    assert errors == [] and got[0].tolist() == [7, 7, 7, 7]
+    del got, owner
+
+
+def test_close_runs_no_python_function_and_keeps_its_rule(new_name):
+    name = new_name()
+    owner = sharr.create(name, 4, np.int64)
+    a = sharr.memmap(name, mode="r+")
+
+    def fn():
+        a.close()
+
+    assert _python_calls(fn) == []
+    with pytest.raises(ValueError, match="closed"):
+        a.flush()
+    assert a._sharr.closed and not owner._sharr.closed
+    a[0] = 5  # closing never invalidates memory
+    assert owner[0] == 5
+    bound = owner.close  # read as an attribute: a bound method, as a Python one's
+    assert bound.__self__ is owner and bound() is None and owner._sharr.closed
+    owner.close()  # idempotent
+    copy = a + 1  # a plain ndarray: no close; a copy of the class has no attachment
+    assert not hasattr(copy, "close")
+    sharr.memmap.close(a.copy())
+    with pytest.raises(TypeError):
+        a.close(1)
+    assert sharr.memmap.close.__doc__.startswith("Declare this array's attachment done")
+    assert list(inspect.signature(sharr.memmap.close).parameters) == ["self"]
+
+
+def test_close_of_a_subclass_and_of_a_view_closes_the_attachment(new_name):
+    class Sub(sharr.memmap):
+        pass
+
+    name = new_name()
+    owner = sharr.create(name, 6, np.int32)
+    s = Sub(name, mode="r")
+    v = s[2:]
+    v.close()
+    assert type(s) is Sub and s._sharr.closed and not owner._sharr.closed
