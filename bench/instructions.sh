@@ -218,7 +218,7 @@ one_run() {
 # per_op ZERO_FILE N_FILE: instructions per operation, (with N - with 0) / N.
 per_op() {
   cg_count "$1" "$2" | { read -r zero; read -r full; awk -v z="$zero" -v f="$full" \
-    -v n="$n" 'BEGIN { v = (f - z) / n; printf "%.0f", v < 0.5 && v > -0.5 ? 0 : v }'; }
+    -v n="$n" 'BEGIN { v = (f - z) / n; printf "%.0f", (v < 0.5 && v > -0.5) ? 0 : v }'; }
 }
 
 # An attach of an array the process held a moment ago is served by libsharr's attach
