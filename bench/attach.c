@@ -2,8 +2,11 @@
  * its floor measured in the same run and the same CPU placement.
  *
  * An attach is sharr_open + sharr_close on one persistent connection per client
- * process (open by name, map, unmap, release). Its floor is floor.c's server: one
- * round trip whose reply carries a descriptor, then mmap + munmap + close of it.
+ * process (open by name, map, unmap, release), with libsharr's attach cache off so
+ * that each is a round trip to sharrd; once more with the cache at its default, where
+ * the array the process attached a moment ago comes from the cache. Its floor is
+ * floor.c's server: one round trip whose reply carries a descriptor, then mmap +
+ * munmap + close of it.
  * Also measured: the floor with a second plain round trip (what a release costs),
  * and open()+mmap of a tmpfs file by path. 1, 2, 8 and 32 client processes, first
  * on any CPU, then everything (daemon threads, floor server, clients) on CPU 0.
@@ -28,11 +31,16 @@
 #define ATTACH_WARMUP 50
 #define ATTACH_SAMPLES (1u << 20)    /* latency samples kept per run, all members */
 
-enum method { M_SHARR, M_SHARR_R, M_FLOOR, M_FLOOR2, M_OPEN, M_COUNT };
+/* M_SHARR and M_SHARR_R run with libsharr's attach cache off (SHARR_CACHE_MAX=0): every
+ * attach a round trip to sharrd, the path the floor stands for. M_SHARR_CACHED runs
+ * with the cache at its default: an array the process attached a moment ago, attached
+ * again with no round trip. */
+enum method { M_SHARR, M_SHARR_R, M_SHARR_CACHED, M_FLOOR, M_FLOOR2, M_OPEN, M_COUNT };
 
 static const char *const method_names[M_COUNT] = {
     [M_SHARR] = "sharr_open(r+) + sharr_close",
     [M_SHARR_R] = "sharr_open(r) + sharr_close",
+    [M_SHARR_CACHED] = "sharr_open(r+) + sharr_close, attach cache on (default)",
     [M_FLOOR] = "floor: fd round trip + mmap/munmap",
     [M_FLOOR2] = "floor + 2nd round trip (as a release)",
     [M_OPEN] = "open() + mmap/munmap of a tmpfs file",
@@ -87,7 +95,8 @@ static int attach_one(const struct run *run, sharr_t *conn, int sock, double *pa
 
     switch (run->m) {
     case M_SHARR:
-    case M_SHARR_R: {
+    case M_SHARR_R:
+    case M_SHARR_CACHED: {
         sharr_array_t *a;
         r = sharr_open(conn, ATTACH_NAME, run->m == M_SHARR ? "r+" : "r", NULL, &a);
         if (r < 0)
@@ -124,8 +133,14 @@ static int attach_member(struct proc_team *t, int i, void *arg)
     uint64_t ops = 0, now;
     int sock = -1, r = 0;
 
-    if (run->m == M_SHARR || run->m == M_SHARR_R)
+    if (run->m == M_SHARR || run->m == M_SHARR_R || run->m == M_SHARR_CACHED) {
+        /* The connection reads SHARR_CACHE_MAX when it is made; members are forked. */
+        if (run->m == M_SHARR_CACHED)
+            unsetenv("SHARR_CACHE_MAX");
+        else
+            setenv("SHARR_CACHE_MAX", "0", 1);
         r = sharr_connect(NULL, &conn);
+    }
     else if (run->m == M_FLOOR || run->m == M_FLOOR2)
         r = sock = floor_connect(run->floor_path);
     for (int w = 0; r >= 0 && w < ATTACH_WARMUP; w++) {
