@@ -24,27 +24,28 @@
 struct registry_array {
     struct meta meta;  /* meta.nattached is kept current; meta.dtype.descr is the
                         * array's own copy (dtype_own), freed with it */
-    bool ready;        /* false while its create runs: the name is reserved */
-    bool named;        /* reachable by name (false once unlinked or replaced) */
+    struct quota *quota; /* charged for this array until it is freed, or NULL */
+    struct registry *reg; /* the registry it was added to, for on_last */
+    size_t watch_slot; /* 1 + its place in a sweep list of growth.c, 0 when in none */
+    struct quota_cost charged; /* what quota holds for it now (growth.c updates it) */
+    struct store_file_id file; /* a persistent array's .npy, once ready */
     int fd;            /* a volatile array's memfd, O_RDWR, -1 until ready; for a
                         * persistent array -1, or once it lost its name, an O_RDONLY
                         * descriptor of its file (registry_keep_file) */
-    struct store_file_id file; /* a persistent array's .npy, once ready */
-    bool readers_made; /* volatile: an O_RDONLY description of its memfd may exist (one
-                        * was made for a reader, or it was found at start, when an
-                        * earlier daemon may have made some); every other description
-                        * but the memfd's own is open for writing (leftover.c) */
     int last_close_wd; /* volatile, freed but sealed (leftover.c): >0 the inotify
                         * watch that tells of its memfd's last close (fd is then -1),
                         * -1 once told, 0 not watched */
     unsigned refs;     /* the name, each attachment, each job in flight */
-    struct quota *quota; /* charged for this array until it is freed, or NULL */
-    struct quota_cost charged; /* what quota holds for it now (growth.c updates it) */
     unsigned writers;  /* attachments in mode r+ */
+    /* The flags last, together: no padding between them. */
+    bool ready;        /* false while its create runs: the name is reserved */
+    bool named;        /* reachable by name (false once unlinked or replaced) */
+    bool readers_made; /* volatile: an O_RDONLY description of its memfd may exist (one
+                        * was made for a reader, or it was found at start, when an
+                        * earlier daemon may have made some); every other description
+                        * but the memfd's own is open for writing (leftover.c) */
     bool growing;      /* a grow of it runs (methods_grow.c): one at a time */
-    size_t watch_slot; /* 1 + its place in a sweep list of growth.c, 0 when in none */
     bool watch_fresh;  /* that list is growth.c's fresh one, not its watched one */
-    struct registry *reg; /* the registry it was added to, for on_last */
 };
 
 /* One client's hold on an array, named by a daemon-unique handle. */

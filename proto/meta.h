@@ -23,13 +23,14 @@ struct meta {
     char name[PROTO_NAME_MAX + 1];
     struct dtype dtype;
     uint32_t ndim;
+    uint32_t page_size;  /* volatile arrays: the size of the pages backing the memfd
+                          * (4096, or a huge page size, a multiple of which the memfd's
+                          * size then is); 0 for persistent arrays or when not known */
     uint64_t shape[PROTO_NDIM_MAX];
-    char order;          /* 'C' or 'F' */
     uint64_t nbytes;     /* data bytes, from shape_nbytes() */
     uint64_t offset;     /* where the data starts in the array's bytes: PROTO_DATA_OFFSET
                           * for arrays sharr creates, where numpy's header ends for an
                           * adopted .npy (a multiple of PROTO_DATA_OFFSET_ALIGN) */
-    bool persist;        /* on disk (true) or in memory (false) */
     uint32_t perm;       /* permission bits, 0777 at most (perm.h) */
     uint32_t uid, gid;   /* owner */
     int64_t ctime_ns;    /* creation time */
@@ -37,16 +38,16 @@ struct meta {
     char path[PROTO_PATH_MAX]; /* persistent arrays: the .npy path; else "" */
     uint64_t grown;      /* persistent arrays: bytes a writer allocated in the file beyond
                           * what its data needs, charged to the owner; else 0 */
+    uint64_t max_len;    /* volatile arrays: the length the first axis can grow to (the
+                          * memfd's room, fixed at create); persistent: 0, no bound
+                          * but the quotas */
+    /* The one-byte fields last, together: no padding between them. */
+    char order;          /* 'C' or 'F' */
+    bool persist;        /* on disk (true) or in memory (false) */
     bool damaged;        /* persistent arrays: the file is shorter than offset + nbytes
                           * (cut by a writer); mappers of the missing part get SIGBUS */
     bool published;      /* complete and immutable (publish): no writable attachment
                           * is given any more, until the name is unlinked */
-    uint64_t max_len;    /* volatile arrays: the length the first axis can grow to (the
-                          * memfd's room, fixed at create); persistent: 0, no bound
-                          * but the quotas */
-    uint32_t page_size;  /* volatile arrays: the size of the pages backing the memfd
-                          * (4096, or a huge page size, a multiple of which the memfd's
-                          * size then is); 0 for persistent arrays or when not known */
 };
 
 /* The most bytes a struct meta may take. The daemon keeps one per array and copies,
