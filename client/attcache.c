@@ -127,46 +127,18 @@ static int attcache_pack_gens(msgpack_sbuffer *out, uint32_t msgid, const void *
     return codec_pack_gens(out, msgid);
 }
 
-static int attcache_parse_gens(const msgpack_object *result, void *out, char *err,
-                               size_t errlen)
-{
-    return codec_parse_reply_ring(result, out, err, errlen);
-}
-
 /* Ask for generation gen's page and map it read-only; on any failure the generation
  * is marked as having none (its opens go to the daemon). */
 static void attcache_fetch_page(sharr_t *c, uint64_t gen)
 {
-    uint32_t size = 0;
-    struct client_request req = {
-        .pack = attcache_pack_gens, .parse = attcache_parse_gens, .out = &size,
-        .only_gen = gen,
-    };
-    struct client_reply rep = { .fd = -1 };
-    void *map = NULL;
-    int rc = client_call(c, &req, &rep);
+    void *map;
 
-    if (rc == 0 && rep.gen == gen && rep.fd >= 0 && size == GENS_BYTES) {
-        map = mmap(NULL, GENS_BYTES, PROT_READ, MAP_SHARED, rep.fd, 0);
-        if (map == MAP_FAILED)
-            map = NULL;
-        /* A forked child never reads its parent's page: it holds no entry to check. */
-        if (map != NULL && (madvise(map, GENS_BYTES, MADV_DONTFORK) < 0 || !gens_valid(map))) {
-            munmap(map, GENS_BYTES);
-            map = NULL;
-        }
-    }
-    if (rep.fd >= 0)
-        close(rep.fd);
-    pthread_mutex_lock(&c->lock);
-    if (c->gen == gen && c->gens == NULL && !c->gens_off) {
-        c->gens = map;
-        c->gens_off = map == NULL;
+    (void)client_call_page(c, attcache_pack_gens, gen, GENS_BYTES, PROT_READ, &map);
+    if (map != NULL && !gens_valid(map)) {
+        munmap(map, GENS_BYTES);
         map = NULL;
     }
-    pthread_mutex_unlock(&c->lock);
-    if (map != NULL)
-        munmap(map, GENS_BYTES);
+    client_gens_set(c, gen, map);
 }
 
 /* Whether an open with flags, owner and mode may be answered from the cache at all. */

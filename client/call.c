@@ -4,13 +4,16 @@
  * queue). Connecting, reconnecting and fork safety are client.c's.
  *
  * It knows the envelope of messages (codec.h) but not what any method means: the
- * caller packs the request and parses the result (array.c, catalog.c).
+ * caller packs the request and parses the result (array.c, catalog.c). One shape of
+ * call is here whole: asking for a page shared with the daemon (the release ring, the
+ * generation page) and mapping the descriptor that comes with it.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "codec.h"
@@ -274,5 +277,37 @@ out:
     /* Whatever the request was (an unlink, a stat), the cache lets go of what went
      * stale or old meanwhile: an idle client's unlinked array is not kept for T. */
     attcache_sweep(c);
+    return rc;
+}
+
+static int call_parse_page(const msgpack_object *result, void *out, char *err, size_t errlen)
+{
+    return codec_parse_reply_ring(result, out, err, errlen);
+}
+
+int client_call_page(sharr_t *c, client_pack_fn pack, uint64_t gen, size_t bytes, int prot,
+                     void **ret_map)
+{
+    uint32_t size = 0;
+    struct client_request req = {
+        .pack = pack, .parse = call_parse_page, .out = &size, .only_gen = gen,
+    };
+    struct client_reply rep = { .fd = -1 };
+    void *map = NULL;
+    int rc = client_call(c, &req, &rep);
+
+    if (rc == 0 && rep.gen == gen && rep.fd >= 0 && size == bytes) {
+        map = mmap(NULL, bytes, prot, MAP_SHARED, rep.fd, 0);
+        if (map == MAP_FAILED)
+            map = NULL;
+        /* A forked child gets its own connection and pages, never these. */
+        if (map != NULL && madvise(map, bytes, MADV_DONTFORK) < 0) {
+            munmap(map, bytes);
+            map = NULL;
+        }
+    }
+    if (rep.fd >= 0)
+        close(rep.fd);
+    *ret_map = map;
     return rc;
 }

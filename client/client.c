@@ -265,18 +265,32 @@ int client_ring_post(sharr_t *c, uint64_t gen, uint64_t handle)
     return rc;
 }
 
-void client_ring_set(sharr_t *c, uint64_t gen, void *map)
+/* Give generation gen the shared page map (bytes long, taken) in *page, or mark it as
+ * having none (*off) when map is NULL; map is unmapped when gen is gone or already has
+ * its page or has none. */
+static void client_page_keep(sharr_t *c, uint64_t gen, void **page, bool *off, void *map,
+                             size_t bytes)
 {
     client_check_fork(c);
     pthread_mutex_lock(&c->lock);
-    if (c->gen == gen && c->ring == NULL && !c->ring_off) {
-        c->ring = map;
-        c->ring_off = map == NULL;
+    if (c->gen == gen && *page == NULL && !*off) {
+        *page = map;
+        *off = map == NULL;
         map = NULL;
     }
     pthread_mutex_unlock(&c->lock);
     if (map != NULL)
-        munmap(map, RING_BYTES);
+        munmap(map, bytes);
+}
+
+void client_ring_set(sharr_t *c, uint64_t gen, void *map)
+{
+    client_page_keep(c, gen, &c->ring, &c->ring_off, map, RING_BYTES);
+}
+
+void client_gens_set(sharr_t *c, uint64_t gen, void *map)
+{
+    client_page_keep(c, gen, &c->gens, &c->gens_off, map, GENS_BYTES);
 }
 
 static void client_free(sharr_t *c)

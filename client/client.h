@@ -61,6 +61,14 @@ struct client_reply {
  * flight, -EPROTO when the daemon's reply could not be understood. */
 int client_call(sharr_t *c, const struct client_request *req, struct client_reply *ret);
 
+/* Ask, with the request pack encodes (no parameters; its reply is {"size", "fd": true}),
+ * for a page of bytes shared with the daemon by connection generation gen, and map the
+ * descriptor that comes with it with prot, MAP_SHARED, not inherited by a fork. Returns
+ * client_call's result; *ret_map is the mapping (bytes long, the caller's), or NULL when
+ * the call failed, gen is gone, or no descriptor of that size came or could be mapped. */
+int client_call_page(sharr_t *c, client_pack_fn pack, uint64_t gen, size_t bytes, int prot,
+                     void **ret_map);
+
 /* True when the connection is down because the last attempt to dial sharrd failed
  * (no socket yet, nobody listening): the daemon is away, not answering. */
 bool client_unreachable(sharr_t *c);
@@ -76,6 +84,9 @@ int client_ring_post(sharr_t *c, uint64_t gen, uint64_t handle);
 /* Give generation gen its ring (map, RING_BYTES, taken: unmapped if gen is gone or has
  * one), or NULL: it has none, and its releases go as messages. */
 void client_ring_set(sharr_t *c, uint64_t gen, void *map);
+/* Give generation gen its generation page (map, GENS_BYTES, taken: unmapped if gen is
+ * gone or has one), or NULL: it has none, and its opens go to the daemon (attcache.c). */
+void client_gens_set(sharr_t *c, uint64_t gen, void *map);
 
 /* Tell the daemon attachment handle of generation gen is gone (release.c). 0, or a
  * negative errno with sharr_last_error() set when a message for it could not be sent. */

@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include "client.h"
 #include "codec.h"
@@ -30,40 +29,16 @@ static int release_pack_ring(msgpack_sbuffer *out, uint32_t msgid, const void *p
     return codec_pack_ring(out, msgid);
 }
 
-static int release_parse_ring(const msgpack_object *result, void *out, char *err,
-                              size_t errlen)
-{
-    return codec_parse_reply_ring(result, out, err, errlen);
-}
-
 /* Ask for generation gen's ring and map it; a connection without one (any failure
  * but EEXIST, which says another thread's request made it) is marked so that its
  * releases go as messages without asking again. */
 static void release_ring_setup(sharr_t *conn, uint64_t gen)
 {
-    uint32_t size = 0;
-    struct client_request req = {
-        .pack = release_pack_ring, .parse = release_parse_ring, .out = &size,
-        .only_gen = gen,
-    };
-    struct client_reply rep = { .fd = -1 };
-    void *map = NULL;
-    int rc = client_call(conn, &req, &rep);
+    void *map;
 
-    if (rc == -EEXIST)
+    if (client_call_page(conn, release_pack_ring, gen, RING_BYTES, PROT_READ | PROT_WRITE,
+                         &map) == -EEXIST)
         return;
-    if (rc == 0 && rep.gen == gen && rep.fd >= 0 && size == RING_BYTES) {
-        map = mmap(NULL, RING_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, rep.fd, 0);
-        if (map == MAP_FAILED)
-            map = NULL;
-        /* A forked child gets its own connection and ring, never this one. */
-        if (map != NULL && madvise(map, RING_BYTES, MADV_DONTFORK) < 0) {
-            munmap(map, RING_BYTES);
-            map = NULL;
-        }
-    }
-    if (rep.fd >= 0)
-        close(rep.fd);
     client_ring_set(conn, gen, map);
 }
 

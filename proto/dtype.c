@@ -5,7 +5,8 @@
  * matter (one-byte types, S and V), and the item size in bytes (element count for
  * S/U/V, as numpy writes it). Only fixed-size, non-object types exist here. A record
  * is checked and rewritten in the form numpy prints its list description in, by a
- * parser whose recursion stops at the depth limit and which allocates nothing.
+ * parser whose recursion stops at the depth limit and which allocates nothing (its
+ * tokens are read by pylit.h).
  */
 #include "dtype.h"
 
@@ -15,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "pylit.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #define DTYPE_HOST_ORDER '>'
@@ -206,7 +209,7 @@ static int dtype_parse_typestr(const char *in, struct dtype *out)
  * far, and the names of the fields of the lists open now (offsets into out), to find a
  * name repeated within its record. */
 struct dtype_rec {
-    const char *p, *end;
+    struct pylit in;
     char out[PROTO_DESCR_MAX + 1];
     size_t n;
     unsigned nfields;
@@ -233,23 +236,6 @@ static int dtype_rec_fail(struct dtype_rec *r, const char *fmt, ...)
     return -EINVAL;
 }
 
-static void dtype_rec_ws(struct dtype_rec *r)
-{
-    while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r'))
-        r->p++;
-}
-
-/* Skip spaces, then take ch if it comes next. */
-static bool dtype_rec_take(struct dtype_rec *r, char ch)
-{
-    dtype_rec_ws(r);
-    if (r->p < r->end && *r->p == ch) {
-        r->p++;
-        return true;
-    }
-    return false;
-}
-
 /* Append n bytes of canonical text. */
 static int dtype_rec_emit(struct dtype_rec *r, const char *s, size_t n)
 {
@@ -265,45 +251,15 @@ static int dtype_rec_emit(struct dtype_rec *r, const char *s, size_t n)
 static int dtype_rec_string(struct dtype_rec *r, const char *what, const char **ret_s,
                             size_t *ret_n)
 {
-    char quote;
-    const char *s;
+    int e = pylit_string(&r->in, PYLIT_PRINTABLE, ret_s, ret_n);
 
-    dtype_rec_ws(r);
-    if (r->p >= r->end || (*r->p != '\'' && *r->p != '"'))
+    if (e == -ENOENT)
         return dtype_rec_fail(r, "descr: %s must be a quoted string", what);
-    quote = *r->p++;
-    s = r->p;
-    while (r->p < r->end && *r->p != quote) {
-        unsigned char ch = (unsigned char)*r->p;
-
-        if (ch < 0x20 || ch > 0x7e || ch == '\'' || ch == '"' || ch == '\\')
-            return dtype_rec_fail(r, "descr: %s may hold only printable ASCII without "
-                                  "quotes or backslashes", what);
-        r->p++;
-    }
-    if (r->p >= r->end)
+    if (e == -EILSEQ)
+        return dtype_rec_fail(r, "descr: %s may hold only printable ASCII without "
+                              "quotes or backslashes", what);
+    if (e < 0)
         return dtype_rec_fail(r, "descr: %s is not terminated", what);
-    *ret_s = s;
-    *ret_n = (size_t)(r->p - s);
-    r->p++;
-    return 0;
-}
-
-/* A subarray dimension, 1..DTYPE_ITEMSIZE_MAX, read no further than r->end (the
- * text of a .npy header is not NUL-terminated). */
-static int dtype_rec_count(struct dtype_rec *r, uint64_t *ret)
-{
-    uint64_t v = 0;
-
-    if (r->p >= r->end || !dtype_digit(*r->p) || *r->p == '0')
-        return -EINVAL;
-    while (r->p < r->end && dtype_digit(*r->p)) {
-        v = v * 10 + (uint64_t)(*r->p - '0');
-        if (v > DTYPE_ITEMSIZE_MAX)
-            return -EINVAL;
-        r->p++;
-    }
-    *ret = v;
     return 0;
 }
 
@@ -312,25 +268,32 @@ static int dtype_rec_count(struct dtype_rec *r, uint64_t *ret)
  * tuple. */
 static int dtype_rec_shape(struct dtype_rec *r, uint64_t *size)
 {
-    bool tuple = dtype_rec_take(r, '(');
+    bool tuple = pylit_take(&r->in, '(');
     unsigned ndim = 0;
     char digits[24];
+    int more;
 
     if (dtype_rec_emit(r, "(", 1) < 0)
         return -EINVAL;
     for (;;) {
         uint64_t d;
 
-        dtype_rec_ws(r);
-        if (tuple && ndim > 0 && dtype_rec_take(r, ')'))
+        if (tuple) {
+            more = pylit_seq_next(&r->in, ')', ndim, NULL);
+            if (more < 0)
+                return dtype_rec_fail(r, "descr: a subarray shape is not a tuple");
+            if (more == 0)
+                break;
+        } else if (ndim == 1) {
             break;
+        }
         if (ndim == PROTO_NDIM_MAX)
             return dtype_rec_fail(r, "descr: a subarray has more than %d dimensions",
                                   PROTO_NDIM_MAX);
-        if (r->p < r->end && *r->p == '0')
+        if (pylit_peek(&r->in, '0'))
             return dtype_rec_fail(r, "descr: a subarray dimension is 0 (zero-size fields "
                                   "are refused)");
-        if (dtype_rec_count(r, &d) < 0)
+        if (pylit_uint(&r->in, DTYPE_ITEMSIZE_MAX, &d) < 0)
             return dtype_rec_fail(r, "descr: a subarray shape must be a tuple of "
                                   "integers in 1..2147483647");
         if (__builtin_mul_overflow(*size, d, size) || *size > DTYPE_ITEMSIZE_MAX)
@@ -340,16 +303,11 @@ static int dtype_rec_shape(struct dtype_rec *r, uint64_t *size)
             dtype_rec_emit(r, digits, (size_t)snprintf(digits, sizeof(digits), "%llu",
                                                        (unsigned long long)d)) < 0)
             return -EINVAL;
-        if (!tuple)
-            break;
-        if (!dtype_rec_take(r, ',')) {
-            if (!dtype_rec_take(r, ')'))
-                return dtype_rec_fail(r, "descr: a subarray shape is not a tuple");
-            break;
-        }
     }
+    /* "()": no dimension where a tuple of them must be. */
     if (ndim == 0)
-        return dtype_rec_fail(r, "descr: a subarray shape needs a dimension");
+        return dtype_rec_fail(r, "descr: a subarray shape must be a tuple of "
+                              "integers in 1..2147483647");
     return dtype_rec_emit(r, ndim == 1 ? ",)" : ")", ndim == 1 ? 2 : 1);
 }
 
@@ -365,10 +323,9 @@ static int dtype_rec_field(struct dtype_rec *r, unsigned depth, unsigned first_n
     bool padding = false;
     int e;
 
-    if (!dtype_rec_take(r, '('))
+    if (!pylit_take(&r->in, '('))
         return dtype_rec_fail(r, "descr: a field must be a tuple (name, type[, shape])");
-    dtype_rec_ws(r);
-    if (r->p < r->end && *r->p == '(')
+    if (pylit_peek(&r->in, '('))
         return dtype_rec_fail(r, "descr: field titles are not supported");
     if ((e = dtype_rec_string(r, "a field name", &name, &nlen)) < 0)
         return e;
@@ -385,10 +342,9 @@ static int dtype_rec_field(struct dtype_rec *r, unsigned depth, unsigned first_n
     r->nnames++;
     if (dtype_rec_emit(r, name, nlen) < 0 || dtype_rec_emit(r, "', ", 3) < 0)
         return -EINVAL;
-    if (!dtype_rec_take(r, ','))
+    if (!pylit_take(&r->in, ','))
         return dtype_rec_fail(r, "descr: field '%.*s' has no type", (int)nlen, name);
-    dtype_rec_ws(r);
-    if (r->p < r->end && *r->p == '[') {
+    if (pylit_peek(&r->in, '[')) {
         if (depth == PROTO_DESCR_DEPTH_MAX)
             return dtype_rec_fail(r, "descr: records nested more than %d deep",
                                   PROTO_DESCR_DEPTH_MAX);
@@ -414,16 +370,15 @@ static int dtype_rec_field(struct dtype_rec *r, unsigned depth, unsigned first_n
             dtype_rec_emit(r, "'", 1) < 0)
             return -EINVAL;
     }
-    if (dtype_rec_take(r, ',')) {
-        dtype_rec_ws(r);
-        if (r->p < r->end && *r->p != ')') {
+    if (pylit_take(&r->in, ',')) {
+        if (!pylit_done(&r->in) && !pylit_peek(&r->in, ')')) {
             if (dtype_rec_emit(r, ", ", 2) < 0 || (e = dtype_rec_shape(r, &fsize)) < 0)
                 return -EINVAL;
             padding = false;
-            (void)dtype_rec_take(r, ',');
+            (void)pylit_take(&r->in, ',');
         }
     }
-    if (!dtype_rec_take(r, ')'))
+    if (!pylit_take(&r->in, ')'))
         return dtype_rec_fail(r, "descr: field '%.*s' is not closed", (int)nlen, name);
     if (nlen == 0 && !padding)
         return dtype_rec_fail(r, "descr: only padding ('|V<n>') may have an empty name");
@@ -441,25 +396,22 @@ static int dtype_rec_list(struct dtype_rec *r, unsigned depth, uint64_t *ret_siz
     unsigned n = 0;
     int e;
 
-    if (!dtype_rec_take(r, '['))
+    if (!pylit_take(&r->in, '['))
         return dtype_rec_fail(r, "descr: a record must be a list of fields");
     if (dtype_rec_emit(r, "[", 1) < 0)
         return -EINVAL;
-    while (!dtype_rec_take(r, ']')) {
-        if (r->p >= r->end)
+    while ((e = pylit_seq_next(&r->in, ']', n, NULL)) > 0) {
+        if (pylit_done(&r->in))
             return dtype_rec_fail(r, "descr: a list of fields is not terminated");
         if (n > 0 && dtype_rec_emit(r, ", ", 2) < 0)
             return -EINVAL;
         if ((e = dtype_rec_field(r, depth, first_name, &size)) < 0)
             return e;
         n++;
-        if (!dtype_rec_take(r, ',')) {
-            if (!dtype_rec_take(r, ']'))
-                return dtype_rec_fail(r, "descr: fields must be separated by commas and "
-                                      "the list closed by ']'");
-            break;
-        }
     }
+    if (e < 0)
+        return dtype_rec_fail(r, "descr: fields must be separated by commas and "
+                              "the list closed by ']'");
     if (n == 0)
         return dtype_rec_fail(r, "descr: a record needs a field (zero-size records are "
                               "refused)");
@@ -480,8 +432,7 @@ int dtype_parse_descr(const char *in, size_t len, struct dtype *out, struct dtyp
         err[0] = '\0';
     if (in == NULL || out == NULL)
         return -EINVAL;
-    r.p = in;
-    r.end = in + len;
+    pylit_init(&r.in, in, len);
     r.n = 0;
     r.nfields = 0;
     r.nnames = 0;
@@ -489,10 +440,8 @@ int dtype_parse_descr(const char *in, size_t len, struct dtype *out, struct dtyp
     r.errlen = errlen;
     if ((e = dtype_rec_list(&r, 1, &itemsize)) < 0)
         return e;
-    used = (size_t)(r.p - in);
-    if (ret_used == NULL)
-        dtype_rec_ws(&r);
-    if (ret_used == NULL && r.p != r.end)
+    used = (size_t)(r.in.p - in);
+    if (ret_used == NULL && !pylit_done(&r.in))
         return dtype_rec_fail(&r, "descr: text follows the list of fields");
     if (text == NULL && (used != r.n || memcmp(in, r.out, r.n) != 0))
         return dtype_rec_fail(&r, "descr: not written as numpy prints it (%.*s)",

@@ -2,8 +2,9 @@
  *
  * Formatting writes a v1.0 header space-padded to exactly NPY_HEADER_LEN bytes, so
  * the data is page aligned. Parsing reads any v1.0-3.0 header, whether numpy or sharr
- * wrote it, with a small bounded parser for the Python dict literal (no eval): only
- * the keys 'descr', 'fortran_order' and 'shape' with literal values are accepted.
+ * wrote it, with a small bounded parser for the Python dict literal (no eval; its
+ * tokens are read by pylit.h): only the keys 'descr', 'fortran_order' and 'shape'
+ * with literal values are accepted.
  * A record dtype's 'descr' is its list form, written and read as numpy does.
  */
 #include "npy.h"
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pylit.h"
 #include "shape.h"
 
 /* numpy's own default limit on the header text (max_header_size). */
@@ -27,12 +29,6 @@ _Static_assert(NPY_FORMAT_TEXT_MAX < NPY_HEADER_LEN - 10,
                "a record's description must fit the .npy header with any shape");
 
 static const uint8_t npy_magic[6] = { 0x93, 'N', 'U', 'M', 'P', 'Y' };
-
-/* A cursor over the header's dict text. */
-struct npy_cursor {
-    const char *p;
-    const char *end;
-};
 
 static void npy_errf(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -99,90 +95,40 @@ int npy_header_format(const struct meta *m, uint8_t out[NPY_HEADER_LEN])
     return 0;
 }
 
-static void npy_skip_ws(struct npy_cursor *c)
-{
-    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
-        c->p++;
-}
-
-static bool npy_take(struct npy_cursor *c, char ch)
-{
-    npy_skip_ws(c);
-    if (c->p < c->end && *c->p == ch) {
-        c->p++;
-        return true;
-    }
-    return false;
-}
-
-static bool npy_take_word(struct npy_cursor *c, const char *word)
-{
-    size_t n = strlen(word);
-
-    npy_skip_ws(c);
-    if ((size_t)(c->end - c->p) >= n && memcmp(c->p, word, n) == 0) {
-        c->p += n;
-        return true;
-    }
-    return false;
-}
-
 /* A quoted Python string without escapes, copied into out (outlen with the NUL). */
-static int npy_string(struct npy_cursor *c, char *out, size_t outlen)
+static int npy_string(struct pylit *c, char *out, size_t outlen)
 {
-    char quote;
-    size_t n = 0;
+    const char *s;
+    size_t n;
 
-    npy_skip_ws(c);
-    if (c->p >= c->end || (*c->p != '\'' && *c->p != '"'))
+    if (pylit_string(c, PYLIT_ANY, &s, &n) < 0 || n >= outlen)
         return -EINVAL;
-    quote = *c->p++;
-    while (c->p < c->end && *c->p != quote) {
-        if (*c->p == '\\' || *c->p == '\0' || n + 1 >= outlen)
-            return -EINVAL;
-        out[n++] = *c->p++;
-    }
-    if (c->p >= c->end)
-        return -EINVAL;
-    c->p++;
+    memcpy(out, s, n);
     out[n] = '\0';
     return 0;
 }
 
 /* A non-negative decimal integer, with the 'L' suffix old Python 2 numpy wrote. */
-static int npy_uint(struct npy_cursor *c, uint64_t *ret)
+static int npy_uint(struct pylit *c, uint64_t *ret)
 {
-    uint64_t v = 0;
-    bool any = false;
+    int r = pylit_uint(c, UINT64_MAX, ret);
 
-    npy_skip_ws(c);
-    while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
-        if (__builtin_mul_overflow(v, 10, &v) ||
-            __builtin_add_overflow(v, (uint64_t)(*c->p - '0'), &v))
-            return -EOVERFLOW;
-        c->p++;
-        any = true;
-    }
-    if (!any)
-        return -EINVAL;
-    if (c->p < c->end && *c->p == 'L')
-        c->p++;
-    *ret = v;
-    return 0;
+    if (r == 0)
+        (void)pylit_take_next(c, 'L');
+    return r;
 }
 
 /* "(a, b, ...)" as Python writes a tuple: one element needs its trailing comma. */
-static int npy_shape(struct npy_cursor *c, uint32_t *ret_ndim, uint64_t *shape,
+static int npy_shape(struct pylit *c, uint32_t *ret_ndim, uint64_t *shape,
                      char *err, size_t errlen)
 {
     uint32_t ndim = 0;
     bool comma = false;
+    int more;
 
-    if (!npy_take(c, '('))
+    if (!pylit_take(c, '('))
         goto bad;
-    while (!npy_take(c, ')')) {
-        if (ndim > 0 && !comma)
-            goto bad;
+    while ((more = pylit_seq_next(c, ')', ndim, &comma)) > 0) {
         if (ndim == PROTO_NDIM_MAX) {
             npy_errf(err, errlen, "npy: more than %d dimensions", PROTO_NDIM_MAX);
             return -EINVAL;
@@ -190,9 +136,8 @@ static int npy_shape(struct npy_cursor *c, uint32_t *ret_ndim, uint64_t *shape,
         if (npy_uint(c, &shape[ndim]) < 0)
             goto bad;
         ndim++;
-        comma = npy_take(c, ',');
     }
-    if (ndim == 1 && !comma)
+    if (more < 0 || (ndim == 1 && !comma))
         goto bad;
     *ret_ndim = ndim;
     return 0;
@@ -203,7 +148,7 @@ bad:
 }
 
 /* The dict literal in [c->p, c->end). */
-static int npy_dict(struct npy_cursor *c, struct meta *out, struct dtype_text *text,
+static int npy_dict(struct pylit *c, struct meta *out, struct dtype_text *text,
                     char *err, size_t errlen)
 {
     bool have_descr = false, have_order = false, have_shape = false;
@@ -211,16 +156,16 @@ static int npy_dict(struct npy_cursor *c, struct meta *out, struct dtype_text *t
     char descr[PROTO_DTYPE_MAX + 1];
     char why[160];
     size_t used;
+    unsigned n = 0;
     int r;
 
-    if (!npy_take(c, '{'))
+    if (!pylit_take(c, '{'))
         goto bad;
-    while (!npy_take(c, '}')) {
-        if (npy_string(c, key, sizeof(key)) < 0 || !npy_take(c, ':'))
+    while ((r = pylit_seq_next(c, '}', n++, NULL)) > 0) {
+        if (npy_string(c, key, sizeof(key)) < 0 || !pylit_take(c, ':'))
             goto bad;
         if (strcmp(key, "descr") == 0 && !have_descr) {
-            npy_skip_ws(c);
-            if (c->p < c->end && *c->p == '[') {
+            if (pylit_peek(c, '[')) {
                 if (dtype_parse_descr(c->p, (size_t)(c->end - c->p), &out->dtype, text, &used,
                                       why, sizeof(why)) < 0) {
                     npy_errf(err, errlen, "npy: 'descr' is a record sharr cannot hold: %s",
@@ -235,9 +180,9 @@ static int npy_dict(struct npy_cursor *c, struct meta *out, struct dtype_text *t
             }
             have_descr = true;
         } else if (strcmp(key, "fortran_order") == 0 && !have_order) {
-            if (npy_take_word(c, "True"))
+            if (pylit_take_word(c, "True"))
                 out->order = 'F';
-            else if (npy_take_word(c, "False"))
+            else if (pylit_take_word(c, "False"))
                 out->order = 'C';
             else
                 goto bad;
@@ -251,14 +196,8 @@ static int npy_dict(struct npy_cursor *c, struct meta *out, struct dtype_text *t
             npy_errf(err, errlen, "npy: unexpected or repeated key '%s'", key);
             return -EINVAL;
         }
-        if (!npy_take(c, ',')) {
-            if (!npy_take(c, '}'))
-                goto bad;
-            break;
-        }
     }
-    npy_skip_ws(c);
-    if (c->p != c->end)
+    if (r < 0 || !pylit_done(c))
         goto bad;
     if (!have_descr || !have_order || !have_shape) {
         npy_errf(err, errlen, "npy: header lacks 'descr', 'fortran_order' or 'shape'");
@@ -275,7 +214,7 @@ int npy_header_parse(const uint8_t *buf, size_t len, struct meta *m, struct dtyp
                      uint64_t *ret_offset, char *err, size_t errlen)
 {
     struct meta parsed;
-    struct npy_cursor c;
+    struct pylit c;
     size_t preamble, text_len;
     uint64_t nbytes;
     int r;
@@ -307,8 +246,7 @@ int npy_header_parse(const uint8_t *buf, size_t len, struct meta *m, struct dtyp
         return -EAGAIN;
 
     memset(&parsed, 0, sizeof(parsed));
-    c.p = (const char *)buf + preamble;
-    c.end = c.p + text_len;
+    pylit_init(&c, (const char *)buf + preamble, text_len);
     r = npy_dict(&c, &parsed, text, err, errlen);
     if (r < 0)
         return r;
