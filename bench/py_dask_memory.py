@@ -42,7 +42,9 @@ def _sum_and_hold(name, hold_s):
 
 def main():
     args = H.parse_args(__doc__)
-    size = (256 << 20) if args.quick else (2 << 30)
+    # The limit must sit well above a worker's own RSS (about 105 MiB: Python, numpy,
+    # distributed), or the worker pauses at 80% before the task and never runs it.
+    size = (1 << 30) if args.quick else (2 << 30)
     limit = size // 2
     a = sharr.create(NAME, size, np.uint8, overwrite=True)
     a[::4096] = 1
@@ -58,10 +60,12 @@ def main():
                 before = list(client.run(os.getpid).values())
                 try:
                     total, pid, seen = client.submit(_sum_and_hold, NAME, 5,
-                                                     pure=False).result()
+                                                     pure=False).result(timeout=300)
                     outcome = "kept" if total == want and [pid] == before else "wrong"
                 except KilledWorker:
                     outcome, seen = "restarted by its nanny", {}
+                except TimeoutError:
+                    outcome, seen = "no result in 300 s (worker paused?)", {}
                 rows.append((measure, outcome, seen))
     sharr.unlink(NAME)
 
