@@ -142,16 +142,38 @@ static void list_columns(const msgpack_object *result, char *out, size_t len)
 
 /* A list page names only the columns some row holds other than its default (never
  * nbytes, which shape and dtype give): rows of fewer values, read back the same. */
-static void test_codec_list_page_leaves_out_columns_at_their_defaults(void **state)
+/* A list page of rows[0..2) packed (as a table or as maps) and parsed back gives the
+ * same two rows; want_cols, if given, is the page's columns, in order. */
+static void assert_list_round_trips(struct wire *w, struct meta rows[2], bool table,
+                                    const char *want_cols)
 {
-    struct wire *w = *state;
-    struct meta rows[2], back[2];
     const struct meta *ptrs[2] = { &rows[0], &rows[1] };
+    struct meta back[2];
     struct codec_msg msg;
     msgpack_sbuffer sb;
     char cols[512], err[256];
     size_t n = 0;
     bool more = true;
+
+    msgpack_sbuffer_init(&sb);
+    assert_int_equal(codec_pack_reply_list(&sb, 6, ptrs, 2, false, table), 0);
+    wire_msg(w, &sb, CODEC_RESPONSE, 6, &msg);
+    if (want_cols != NULL) {
+        list_columns(msg.result, cols, sizeof(cols));
+        assert_string_equal(cols, want_cols);
+    }
+    assert_int_equal(codec_parse_reply_list(msg.result, back, 2, &n, &more, err,
+                                            sizeof(err)), 0);
+    assert_int_equal(n, 2);
+    assert_meta_equal(&back[0], &rows[0]);
+    assert_meta_equal(&back[1], &rows[1]);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_codec_list_page_leaves_out_columns_at_their_defaults(void **state)
+{
+    struct wire *w = *state;
+    struct meta rows[2];
 
     for (int i = 0; i < 2; i++) {
         sample_meta(&rows[i], i ? "b" : "a");
@@ -165,18 +187,9 @@ static void test_codec_list_page_leaves_out_columns_at_their_defaults(void **sta
         rows[i].page_size = 4096;
     }
     for (int round = 0; round < 2; round++) {
-        msgpack_sbuffer_init(&sb);
-        assert_int_equal(codec_pack_reply_list(&sb, 6, ptrs, 2, false, true), 0);
-        wire_msg(w, &sb, CODEC_RESPONSE, 6, &msg);
-        list_columns(msg.result, cols, sizeof(cols));
-        assert_string_equal(cols, round ? "name dtype shape perm ctime_ns nattached page_size"
-                                        : "name dtype shape perm ctime_ns page_size");
-        assert_int_equal(codec_parse_reply_list(msg.result, back, 2, &n, &more, err,
-                                                sizeof(err)), 0);
-        assert_int_equal(n, 2);
-        assert_meta_equal(&back[0], &rows[0]);
-        assert_meta_equal(&back[1], &rows[1]);
-        msgpack_sbuffer_destroy(&sb);
+        assert_list_round_trips(w, rows, true,
+                                round ? "name dtype shape perm ctime_ns nattached page_size"
+                                      : "name dtype shape perm ctime_ns page_size");
         rows[1].nattached = 2; /* one row that says something keeps the column */
     }
 }
@@ -353,14 +366,11 @@ static void test_codec_record_dtype_travels_as_void_typestr_and_descr(void **sta
 {
     struct wire *w = *state;
     struct codec_attach_reply in = { .handle = 4 }, out;
-    struct meta rows[2], back[2];
-    const struct meta *ptrs[2] = { &rows[0], &rows[1] };
+    struct meta rows[2];
     const char *descr = "[('p', [('a', '<i4'), ('b', '|u1', (2, 3))]), ('s', '|S5')]";
     const msgpack_object_str *s;
     struct codec_msg msg;
     msgpack_sbuffer sb;
-    size_t n = 0;
-    bool more = true;
     int has_fd = 0;
     char err[256];
 
@@ -383,17 +393,8 @@ static void test_codec_record_dtype_travels_as_void_typestr_and_descr(void **sta
 
     rows[0] = in.meta;
     sample_meta(&rows[1], "plain");
-    for (int table = 0; table < 2; table++) {
-        msgpack_sbuffer_init(&sb);
-        assert_int_equal(codec_pack_reply_list(&sb, 6, ptrs, 2, false, table), 0);
-        wire_msg(w, &sb, CODEC_RESPONSE, 6, &msg);
-        assert_int_equal(codec_parse_reply_list(msg.result, back, 2, &n, &more, err,
-                                                sizeof(err)), 0);
-        assert_int_equal(n, 2);
-        assert_meta_equal(&back[0], &rows[0]);
-        assert_meta_equal(&back[1], &rows[1]);
-        msgpack_sbuffer_destroy(&sb);
-    }
+    for (int table = 0; table < 2; table++)
+        assert_list_round_trips(w, rows, table, NULL);
 }
 
 /* A descr that does not match the dtype's size, or is no record at all, is refused
