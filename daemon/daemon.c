@@ -27,6 +27,7 @@
 #include "methods.h"
 #include "nofile.h"
 #include "openers.h"
+#include "procfd.h"
 #include "recover.h"
 #include "releases.h"
 #include "session.h"
@@ -202,12 +203,13 @@ static int daemon_found_volatile(void *arg, const struct meta *m, int fd)
 
 int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t errlen)
 {
-    char gens_err[128];
+    char gens_err[128], procfd_err[128];
     size_t kept;
     int r;
 
     memset(d, 0, sizeof(*d));
     d->gens.fd = -1;
+    d->procfd = -1;
     d->cfg = *cfg;
     d->log.level = cfg->log_level;
     d->log.journal = log_stderr_is_journal();
@@ -244,6 +246,13 @@ int daemon_start(struct daemon *d, const struct config *cfg, char *err, size_t e
     quota_init(&d->quota);
     d->registry.quota = &d->quota;
     releases_init(d);
+    /* Every descriptor of a volatile array or of the generation page a client gets is
+     * a new description of the daemon's own, reopened here; persistent arrays are
+     * opened by name, so without /proc the daemon serves them alone. sharrd forks
+     * nothing: the directory names no other process's descriptors. */
+    if (procfd_open(&d->procfd, procfd_err, sizeof(procfd_err)) < 0)
+        log_warning(&d->log, "%s: volatile arrays cannot be created or attached, nor "
+                    "attachments cached (persistent arrays are served)", procfd_err);
     /* Without the page clients cache no attachment; the daemon serves all the same. */
     if (genpage_open(&d->gens, gens_err, sizeof(gens_err)) < 0)
         log_warning(&d->log, "%s: clients will not cache attachments", gens_err);
@@ -336,6 +345,9 @@ void daemon_close(struct daemon *d)
     store_close(&d->store);
     notify_close(&d->notify);
     genpage_close(&d->gens);
+    if (d->procfd >= 0)
+        close(d->procfd);
+    d->procfd = -1;
     if (uv_loop_close(&d->loop) != 0)
         log_warning(&d->log, "the event loop still had open handles at exit");
 }

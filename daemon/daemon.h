@@ -65,6 +65,8 @@ struct daemon {
     struct watches watches; /* connections subscribed to events on names (watch.c) */
     struct genpage gens;    /* counters of events on names, shared read-only with clients
                              * so they can reuse cached attachments (genpage.c) */
+    int procfd;             /* the daemon's /proc/self/fd directory (procfd.h), through
+                             * which memfds are reopened; -1 without /proc */
     uint64_t requests;      /* requests handled since start (stats) */
 };
 

@@ -23,9 +23,9 @@ int descriptors_get(struct conn *c, struct registry_array *a, enum meta_mode mod
     }
     if (c->closing)
         return -EPIPE;
-    r = registry_descriptor(&daemon_of(c)->store, a, mode, &fd);
+    r = registry_descriptor(&daemon_of(c)->store, daemon_of(c)->procfd, a, mode, &fd);
     if ((r == -EMFILE || r == -ENFILE) && descriptors_drop_all(daemon_of(c), NULL) > 0)
-        r = registry_descriptor(&daemon_of(c)->store, a, mode, &fd);
+        r = registry_descriptor(&daemon_of(c)->store, daemon_of(c)->procfd, a, mode, &fd);
     if (r < 0)
         return r;
     conn_release_fd(c, fdcache_put(descs, a, mode, fd));

@@ -62,21 +62,20 @@ void genpage_bump(struct genpage *g, const char *name)
         gens_bump(g->map, gens_slot(name, strlen(name)));
 }
 
-int genpage_reopen(const struct genpage *g, int *ret_fd, char *err, size_t errlen)
+int genpage_reopen(const struct genpage *g, int procfd, int *ret_fd, char *err,
+                   size_t errlen)
 {
-    char path[PROCFD_PATH_MAX];
-    int fd, r;
+    int fd;
 
     if (g->fd < 0) {
         snprintf(err, errlen, "this sharrd has no generation page (it could not make one "
                  "at start)");
         return -ENOMEM;
     }
-    fd = open(procfd_path(path, g->fd), O_RDONLY | O_CLOEXEC);
+    fd = procfd_reopen(procfd, g->fd, O_RDONLY);
     if (fd < 0) {
-        r = -errno;
-        snprintf(err, errlen, "cannot reopen the generation page: %s", strerror(-r));
-        return r;
+        snprintf(err, errlen, "cannot reopen the generation page: %s", strerror(-fd));
+        return fd;
     }
     *ret_fd = fd;
     return 0;

@@ -25,8 +25,10 @@ void genpage_close(struct genpage *g);
 /* Count an event on name. A no-op without a page. */
 void genpage_bump(struct genpage *g, const char *name);
 
-/* A new O_RDONLY descriptor (a description of its own) of g's page into *ret_fd. 0, or
- * a negative errno with a message in err. */
-int genpage_reopen(const struct genpage *g, int *ret_fd, char *err, size_t errlen);
+/* A new O_RDONLY descriptor (a description of its own) of g's page into *ret_fd, made
+ * through procfd, the daemon's /proc/self/fd (procfd.h). 0, or a negative errno with a
+ * message in err. */
+int genpage_reopen(const struct genpage *g, int procfd, int *ret_fd, char *err,
+                   size_t errlen);
 
 #endif

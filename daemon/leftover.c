@@ -7,8 +7,8 @@
  * (registry_array.readers_made), any other is open for writing, and a read lease on
  * the memfd itself tells whether one is left: one fcntl when the array is freed (its
  * close lets the lease go), where asking about every description takes a new one
- * through /proc/self/fd (an open, the lease and a close: about 5 us more to each
- * create and unlink). A persistent array without a name holds an O_RDONLY descriptor
+ * through /proc/self/fd (an open, the lease and a close: several microseconds more to
+ * each create and unlink). A persistent array without a name holds an O_RDONLY descriptor
  * of its file (registry_keep_file), asked about as is.
  */
 #include "leftover.h"
@@ -31,8 +31,10 @@
  * memfd is the daemon's alone, so a lease on it goes with its close. */
 static void leftover_read_closes(struct leftover *l, struct registry_array *extra);
 
-static int leftover_held(struct leftover *l, const struct registry_array *a, bool closing)
+static int leftover_held(struct daemon *d, const struct registry_array *a, bool closing)
 {
+    struct leftover *l = &d->leftover;
+
     if (a->last_close_wd != 0) {
         leftover_read_closes(l, NULL);
         return a->last_close_wd > 0;
@@ -42,7 +44,7 @@ static int leftover_held(struct leftover *l, const struct registry_array *a, boo
     if (a->meta.persist)
         return closing ? openers_probe_closing(a->fd, false) : openers_probe(a->fd, false);
     if (a->readers_made || !l->own_lease)
-        return openers_probe_reopen(a->fd, false);
+        return openers_probe_reopen(d->procfd, a->fd, false);
     return closing ? openers_probe_closing(a->fd, true) : openers_probe(a->fd, true);
 }
 
@@ -106,7 +108,7 @@ void leftover_init(struct daemon *d)
     sweep_init(&d->leftover.held, &d->loop, d, leftover_sweep, LEFTOVER_SWEEP_MS, NULL);
     fd = memfd_create("sharr:probe", MFD_CLOEXEC);
     if (fd >= 0) {
-        r = openers_probe_reopen(fd, false);
+        r = openers_probe_reopen(d->procfd, fd, false);
         /* A memfd's own description is not counted as a writer: alone, it gets a read
          * lease. A kernel that counted it would refuse one always; then ask anew. */
         d->leftover.own_lease = r == 0 && openers_probe(fd, true) == 0;
@@ -147,10 +149,11 @@ bool leftover_keep(struct daemon *d, struct registry_array *a)
      * lease, unless systemd's fd store keeps a copy of it. */
     if (!d->leftover.held.on)
         return false;
-    held = leftover_held(&d->leftover, a, !notify_enabled(&d->notify));
+    held = leftover_held(d, a, !notify_enabled(&d->notify));
     /* Nobody reads or writes it: descriptions opened with O_PATH, which no lease sees,
      * keep no memory either. */
-    if (held == 0 && !a->meta.persist && a->fd >= 0 && memstore_drop_pages(a->fd) == -EPERM)
+    if (held == 0 && !a->meta.persist && a->fd >= 0
+        && memstore_drop_pages(a->fd, &a->meta) == -EPERM)
         held = leftover_watch_last_close(&d->leftover, a);
     if (held <= 0)
         return false;
@@ -182,8 +185,7 @@ static void leftover_let_go(void *ctx, struct registry_array *a)
 
 void leftover_check(struct daemon *d, uint32_t uid)
 {
-    sweep_pass(&d->leftover.held, uid, LEFTOVER_BATCH, leftover_look, leftover_let_go,
-               &d->leftover);
+    sweep_pass(&d->leftover.held, uid, LEFTOVER_BATCH, leftover_look, leftover_let_go, d);
 }
 
 static void leftover_sweep(uv_timer_t *t)

@@ -108,6 +108,17 @@ static uint64_t memstore_whole(uint64_t n, uint64_t page)
     return (n + page - 1) / page * page;
 }
 
+/* The bytes m's memfd spans as memstore_build sizes it: the header and the data, or the
+ * room to grow to m->max_len when that is more, in whole pages of page unless page is 0
+ * (small pages: the size is exact). */
+static uint64_t memstore_extent(const struct meta *m, uint64_t page)
+{
+    uint64_t room = m->max_len * memstore_slice(m);
+    uint64_t n = NPY_HEADER_LEN + (room > m->nbytes ? room : m->nbytes);
+
+    return page != 0 ? memstore_whole(n, page) : n;
+}
+
 /* A memfd named after the array: the label shows in /proc/PID/fd and helps whoever
  * debugs memory use. memfds start as 0777: another uid could reopen a read-only
  * descriptor for writing through /proc/self/fd/N, hence the fchmod. */
@@ -226,13 +237,9 @@ static int memstore_build(const struct meta *m, const struct hugepages_choice *h
     bool hugetlb = hp->kind == HUGEPAGES_POOL, small = hp->kind == HUGEPAGES_SMALL;
     uint64_t size = small ? NPY_HEADER_LEN + m->nbytes : hp->size;
     /* The room to grow into: the caller checked max_len * slice against the limits. */
-    uint64_t room = memstore_axis(m) < 0 || m->max_len <= m->shape[memstore_axis(m)]
-                    ? NPY_HEADER_LEN + m->nbytes
-                    : NPY_HEADER_LEN + m->max_len * memstore_slice(m);
+    uint64_t room = memstore_extent(m, small ? 0 : hp->page_size);
     int fd, r;
 
-    if (!small)
-        room = memstore_whole(room, hp->page_size);
     if (room < size)
         room = size;
     fd = memstore_memfd(m, hugetlb ? MFD_HUGETLB : 0, err, errlen);
@@ -319,15 +326,16 @@ bool memstore_published(int fd)
     return seals >= 0 && (seals & (F_SEAL_FUTURE_WRITE | F_SEAL_WRITE));
 }
 
-int memstore_drop_pages(int fd)
+/* The whole file as memstore_build sized it, not only the array's present length: a
+ * grow allocated pages up to that, and a writer may have written into the room beyond
+ * it. A memfd kept across a restart (fdstore.c) has its max_len read back from its size,
+ * which gives that size again. */
+int memstore_drop_pages(int fd, const struct meta *m)
 {
-    struct stat st;
+    uint64_t sys = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t size = memstore_extent(m, m->page_size > sys ? m->page_size : 0);
 
-    if (fstat(fd, &st) < 0)
-        return -errno;
-    if (st.st_size == 0)
-        return 0;
-    return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, st.st_size) < 0
+    return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)size) < 0
                ? -errno
                : 0;
 }

@@ -76,13 +76,15 @@ int memstore_publish(int fd);
 /* Whether the memfd fd is published (sealed against writing). */
 bool memstore_published(int fd);
 
-/* Give back every page of the volatile array on fd, which nobody reads or writes any
+/* Give back every page of the volatile array m on fd, which nobody reads or writes any
  * more (openers.h found no other description open for reading or writing) and which
  * is about to be freed. A description opened with O_PATH, which a client can make of
  * any descriptor it was given, is seen by no lease yet keeps the file and its pages
- * until it closes; it cannot read, write or map them, so they go now. Not for a
- * published array (its F_SEAL_FUTURE_WRITE refuses with -EPERM). 0 or -errno. */
-int memstore_drop_pages(int fd);
+ * until it closes; it cannot read, write or map them, so they go now. The length
+ * punched is the memfd's size as memstore_create made it (its room to grow included),
+ * known from m without asking the kernel. Not for a published array (its
+ * F_SEAL_FUTURE_WRITE refuses with -EPERM). 0 or -errno. */
+int memstore_drop_pages(int fd, const struct meta *m);
 
 /* Grow the memfd fd of the array from to the array to (the same but a longer growing
  * axis, within the room memstore_create left): the new pages are allocated first, in

@@ -272,7 +272,7 @@ int methods_gens(struct conn *c, const struct codec_msg *msg)
     msgpack_sbuffer sb;
     int fd, r;
 
-    r = genpage_reopen(&daemon_of(c)->gens, &fd, err, sizeof(err));
+    r = genpage_reopen(&daemon_of(c)->gens, daemon_of(c)->procfd, &fd, err, sizeof(err));
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
     msgpack_sbuffer_init(&sb);

@@ -151,8 +151,8 @@ static void methods_create_work(uv_work_t *req)
     struct methods_job *job = req->data;
 
     if (job->adopt)
-        job->r = store_adopt(&job->d->store, job->src_fd, &job->meta, &job->fd, job->err,
-                             sizeof(job->err));
+        job->r = store_adopt(&job->d->store, job->d->procfd, job->src_fd, &job->meta,
+                             &job->fd, job->err, sizeof(job->err));
     else if (job->meta.persist)
         job->r = store_create(&job->d->store, &job->meta, &job->fd, job->err, sizeof(job->err));
     else
@@ -480,8 +480,8 @@ static void methods_adopt_check_work(uv_work_t *req)
 {
     struct methods_job *job = req->data;
 
-    job->r = store_adopt_check(&job->d->store, job->src_fd, &job->meta, job->err,
-                               sizeof(job->err));
+    job->r = store_adopt_check(&job->d->store, job->d->procfd, job->src_fd, &job->meta,
+                               job->err, sizeof(job->err));
 }
 
 /* The file is fit to adopt: go on as a create of what its header describes. */

@@ -37,14 +37,13 @@ int openers_probe_closing(int fd, bool writers_only)
     return openers_lease(fd, writers_only);
 }
 
-int openers_probe_reopen(int fd, bool writers_only)
+int openers_probe_reopen(int procfd, int fd, bool writers_only)
 {
-    char path[PROCFD_PATH_MAX];
     int probe, r;
 
-    probe = open(procfd_path(path, fd), O_RDONLY | O_CLOEXEC);
+    probe = procfd_reopen(procfd, fd, O_RDONLY);
     if (probe < 0)
-        return -errno;
+        return probe;
     r = openers_lease(probe, writers_only);
     close(probe); /* the only descriptor of its description: a lease taken goes with it */
     return r;

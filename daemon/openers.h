@@ -29,9 +29,10 @@ int openers_probe(int fd, bool writers_only);
  * is left to that close to let go, one system call fewer. */
 int openers_probe_closing(int fd, bool writers_only);
 
-/* openers_probe of a new O_RDONLY description of the file open on fd (through
- * /proc/self/fd), for a memfd whose own O_RDWR descriptor is the daemon's: an open,
- * the lease and a close (which lets the lease go). */
-int openers_probe_reopen(int fd, bool writers_only);
+/* openers_probe of a new O_RDONLY description of the file open on fd, made through
+ * procfd, the daemon's /proc/self/fd (procfd.h), for a memfd whose own O_RDWR
+ * descriptor is the daemon's: an open, the lease and a close (which lets the lease
+ * go). */
+int openers_probe_reopen(int procfd, int fd, bool writers_only);
 
 #endif

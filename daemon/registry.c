@@ -257,20 +257,19 @@ void registry_detach(struct registry *reg, struct registry_attach *att)
     att->array = NULL;
 }
 
-int registry_descriptor(const struct store *s, struct registry_array *a,
+int registry_descriptor(const struct store *s, int procfd, struct registry_array *a,
                         enum meta_mode mode, int *ret_fd)
 {
     int flags = mode == META_MODE_RPLUS ? O_RDWR : O_RDONLY;
-    char path[PROCFD_PATH_MAX];
     int fd;
 
     if (a->meta.persist)
         return store_reopen(s, a->meta.name, &a->file, flags, ret_fd);
     /* A new open file description, so one connection's fcntl(F_SETFL), file offset
      * or flock never reaches another's; a memfd's seals stay with the inode. */
-    fd = open(procfd_path(path, a->fd), flags | O_CLOEXEC);
+    fd = procfd_reopen(procfd, a->fd, flags);
     if (fd < 0)
-        return -errno;
+        return fd;
     if (flags == O_RDONLY)
         a->readers_made = true;
     *ret_fd = fd;

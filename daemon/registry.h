@@ -128,12 +128,12 @@ void registry_detach(struct registry *reg, struct registry_attach *att);
 
 /* A new descriptor of the ready array a in mode, a new open file description:
  * O_RDWR for r+, else O_RDONLY so the client cannot write through it. A volatile
- * array's memfd is reopened through /proc/self/fd/N (an O_RDONLY one sets
- * a->readers_made); a persistent array's .npy is
+ * array's memfd is reopened through procfd, the daemon's /proc/self/fd (procfd.h; an
+ * O_RDONLY one sets a->readers_made); a persistent array's .npy is
  * opened by name in store s and checked to be a's file (store_reopen: -ESTALE when
  * the name now holds another file, -ENOENT when it holds none). The caller owns it
  * (conn.c caches it per connection). 0 or -errno. */
-int registry_descriptor(const struct store *s, struct registry_array *a,
+int registry_descriptor(const struct store *s, int procfd, struct registry_array *a,
                         enum meta_mode mode, int *ret_fd);
 
 /* Wait for name to become ready, up to timeout_ms (-1: forever), on behalf of owner

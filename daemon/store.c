@@ -523,13 +523,13 @@ remove_tmp:
 
 /* Whether the file open on fd sits in the store's directory, by the path the kernel
  * keeps for it (only read, never opened). */
-static bool store_holds(const struct store *s, int fd)
+static bool store_holds(const struct store *s, int procfd, int fd)
 {
-    char proc[PROCFD_PATH_MAX], path[PROTO_PATH_MAX + STORE_FILE_MAX];
+    char path[PROTO_PATH_MAX + STORE_FILE_MAX];
     size_t dir = strlen(s->path);
     ssize_t n;
 
-    n = readlink(procfd_path(proc, fd), path, sizeof(path) - 1);
+    n = procfd_readlink(procfd, fd, path, sizeof(path) - 1);
     if (n < 0)
         return false;
     path[n] = '\0';
@@ -537,7 +537,8 @@ static bool store_holds(const struct store *s, int fd)
            && strchr(path + dir + 1, '/') == NULL;
 }
 
-int store_adopt_check(const struct store *s, int fd, struct meta *m, char *err, size_t errlen)
+int store_adopt_check(const struct store *s, int procfd, int fd, struct meta *m, char *err,
+                      size_t errlen)
 {
     struct stat st, dir;
     int flags;
@@ -585,17 +586,16 @@ int store_adopt_check(const struct store *s, int fd, struct meta *m, char *err, 
     }
     /* A file of the store itself (a daemon running as its user lets the user open
      * them) is another array's data: two names for one file would lose it. */
-    if (store_holds(s, fd)) {
+    if (store_holds(s, procfd, fd)) {
         snprintf(err, errlen, "the file is already in the store %s", s->path);
         return -EINVAL;
     }
     return store_read_header(fd, (uint64_t)st.st_size, m, err, errlen);
 }
 
-int store_adopt(const struct store *s, int fd, const struct meta *m, int *ret_fd,
-                char *err, size_t errlen)
+int store_adopt(const struct store *s, int procfd, int fd, const struct meta *m,
+                int *ret_fd, char *err, size_t errlen)
 {
-    char proc[PROCFD_PATH_MAX];
     struct store_names n;
     struct stat st, mine;
     bool committed = false;
@@ -608,12 +608,11 @@ int store_adopt(const struct store *s, int fd, const struct meta *m, int *ret_fd
     /* The name is reserved: any such file is a leftover. */
     unlinkat(s->dirfd, n.tmp, 0);
     unlinkat(s->dirfd, n.mtmp, 0);
-    procfd_path(proc, fd);
     step = "link the file into the store as";
-    if (linkat(AT_FDCWD, proc, s->dirfd, n.tmp, AT_SYMLINK_FOLLOW) < 0) {
-        r = -errno;
+    r = procfd_link(procfd, fd, s->dirfd, n.tmp);
+    if (r < 0) {
         snprintf(err, errlen, "cannot %s %s in %s: %s", step, m->name, s->path,
-                 strerror(errno));
+                 strerror(-r));
         return r == -ENOENT ? -EINVAL : r;
     }
     store_fault(s, "adopt-linked");

@@ -137,16 +137,19 @@ int store_create(const struct store *s, const struct meta *m, int *ret_fd,
  * reads, with its data at a multiple of PROTO_DATA_OFFSET_ALIGN and within the file
  * (-EINVAL). Fills m's dtype, order, ndim, shape, nbytes and offset (a record's
  * description as store_read_header keeps it: m's own copy); 0, or a negative errno
- * with a message in err. Never opens a path. */
-int store_adopt_check(const struct store *s, int fd, struct meta *m, char *err, size_t errlen);
+ * with a message in err. Never opens a path; reads where fd points through procfd,
+ * the daemon's /proc/self/fd (procfd.h). */
+int store_adopt_check(const struct store *s, int procfd, int fd, struct meta *m, char *err,
+                      size_t errlen);
 
 /* Thread pool. Make fd's file (checked by store_adopt_check) the persistent array m
- * without copying it: hard-linked into the store as .inflight-<name>.npy, made 0600
+ * without copying it: hard-linked into the store as .inflight-<name>.npy (through
+ * procfd, the daemon's /proc/self/fd, procfd.h), made 0600
  * and fsynced, then committed exactly as store_create commits. Returns 0 and sets
  * *ret_fd (the store's own O_RDWR descriptor of the file), or a negative errno with a
  * message in err and nothing new left behind. fd stays the caller's. */
-int store_adopt(const struct store *s, int fd, const struct meta *m, int *ret_fd,
-                char *err, size_t errlen);
+int store_adopt(const struct store *s, int procfd, int fd, const struct meta *m,
+                int *ret_fd, char *err, size_t errlen);
 
 /* Loop. Remove name at once: its .meta goes (the commit), then its .npy is
  * renamed to a trash name written into trash (STORE_TRASH_MAX bytes) for

@@ -760,6 +760,78 @@ static int child_holds_published_by_path(void *arg)
     return holds_by_path_only(arg, 3, modes, true);
 }
 
+/* Create an array of 4 MiB with room to grow to 16 MiB, write it, grow it to 8 MiB and
+ * write the new part, then through a mapping of the whole memfd write 4 MiB of its room
+ * beyond the array too (a writer's descriptor reaches all of it): every page the file
+ * has, held by an O_PATH descriptor alone once unlinked. */
+static int child_holds_grown_by_path(void *arg)
+{
+    struct kept_paths *k = arg;
+    struct sharr_create_opts opts = SHARR_CREATE_OPTS_INIT;
+    const uint64_t shape[1] = { 4 * MIB };
+    struct sharr_stats st;
+    sharr_array_t *a = NULL;
+    sharr_t *c = NULL;
+    struct stat sb;
+    unsigned char *p;
+    char path[64];
+    int held, fd;
+
+    opts.max_len = 16 * MIB;
+    CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
+    CHILD_CHECK(sharr_create(c, "grown", "|u1", 1, shape, &opts, &a) == 0);
+    CHILD_CHECK(fstat(sharr_array_fd(a), &sb) == 0);
+    k->mode = sb.st_mode & 07777;
+    k->owner = sb.st_uid;
+    snprintf(path, sizeof path, "/proc/self/fd/%d", sharr_array_fd(a));
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    k->reopen_errno = fd < 0 ? errno : 0;
+    if (fd >= 0)
+        close(fd);
+    memset(sharr_array_data(a), 7, 4 * MIB);
+    CHILD_CHECK(sharr_grow(c, "grown", 8 * MIB, NULL) == 0);
+    CHILD_CHECK(sharr_array_refresh(a) == 1);
+    memset((unsigned char *)sharr_array_data(a) + 4 * MIB, 8, 4 * MIB);
+    CHILD_CHECK(fstat(sharr_array_fd(a), &sb) == 0);
+    CHILD_CHECK((uint64_t)sb.st_size >= PROTO_DATA_OFFSET + 16 * MIB);
+    p = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+             sharr_array_fd(a), 0);
+    CHILD_CHECK(p != MAP_FAILED);
+    memset(p + PROTO_DATA_OFFSET + 12 * MIB, 9, 4 * MIB);
+    CHILD_CHECK(munmap(p, (size_t)sb.st_size) == 0);
+    CHILD_CHECK(fstat(sharr_array_fd(a), &sb) == 0);
+    k->kept[1] = (uint64_t)sb.st_blocks * 512; /* what the file had while attached */
+    held = path_of(a);
+    CHILD_CHECK(held >= 0);
+    CHILD_CHECK(sharr_close(a) == 0);
+    CHILD_CHECK(sharr_unlink(c, "grown") == 0);
+    CHILD_CHECK(sharr_stats(c, &st) == 0);
+    k->reserved[0] = st.volatile_reserved;
+    CHILD_CHECK(fstat(held, &sb) == 0);
+    k->kept[0] = (uint64_t)sb.st_blocks * 512;
+    CHILD_CHECK(close(held) == 0);
+    CHILD_CHECK(sharr_stats(c, &st) == 0);
+    k->reserved[1] = st.volatile_reserved;
+    sharr_disconnect(c);
+    return 0;
+}
+
+/* A grown array's memfd has pages past the length it was created with, and a writer
+ * may have filled part of the room it has left to grow: freed while only an O_PATH
+ * descriptor holds it, it keeps none of them (the whole file is given back, not the
+ * array's first length nor only its present one). */
+static void test_grown_array_held_only_by_o_path_descriptor_keeps_no_page(void **state)
+{
+    struct harness *h = g_h = *state;
+
+    check_held_by_path(h, child_holds_grown_by_path, 1);
+    printf("the grown array's file had %llu bytes of pages while attached\n",
+           (unsigned long long)kept_paths_last->kept[1]);
+    assert_true(kept_paths_last->kept[1] >= 12 * MIB);
+    assert_int_equal(kept_paths_last->reserved[0], 0);
+    assert_int_equal(kept_paths_last->kept[0], 0);
+}
+
 /* A published array's memfd (F_SEAL_FUTURE_WRITE) cannot have its pages taken back, so
  * one held only by O_PATH descriptors stays counted until the last of them closes. */
 static void test_published_arrays_held_only_by_o_path_descriptors_count_until_closed(
@@ -799,6 +871,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_arrays_held_only_by_o_path_descriptors_keep_no_uncounted_memory,
             harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_grown_array_held_only_by_o_path_descriptor_keeps_no_page, harness_setup,
+            harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_published_arrays_held_only_by_o_path_descriptors_count_until_closed,
             harness_setup, harness_teardown),

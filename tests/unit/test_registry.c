@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "procfd.h"
 #include "quota.h"
 #include "registry.h"
 #include "store.h"
@@ -220,13 +221,15 @@ static void test_registry_descriptor_is_a_new_description_per_mode(void **state)
     struct meta m = meta_of("fds", 1000);
     struct store none;
     struct registry_array *a;
-    int r1, r2, w;
+    char err[128];
+    int r1, r2, w, procfd = -1;
 
     memset(&none, 0, sizeof(none));
+    assert_int_equal(procfd_open(&procfd, err, sizeof(err)), 0);
     assert_int_equal(registry_add(&f->reg, &m, data_fd(), &a), 0);
-    assert_int_equal(registry_descriptor(&none, a, META_MODE_R, &r1), 0);
-    assert_int_equal(registry_descriptor(&none, a, META_MODE_R, &r2), 0);
-    assert_int_equal(registry_descriptor(&none, a, META_MODE_RPLUS, &w), 0);
+    assert_int_equal(registry_descriptor(&none, procfd, a, META_MODE_R, &r1), 0);
+    assert_int_equal(registry_descriptor(&none, procfd, a, META_MODE_R, &r2), 0);
+    assert_int_equal(registry_descriptor(&none, procfd, a, META_MODE_RPLUS, &w), 0);
     assert_int_equal(fcntl(r1, F_GETFL) & O_ACCMODE, O_RDONLY);
     assert_int_equal(fcntl(w, F_GETFL) & O_ACCMODE, O_RDWR);
     assert_true(fcntl(r1, F_GETFD) & FD_CLOEXEC);
@@ -236,6 +239,7 @@ static void test_registry_descriptor_is_a_new_description_per_mode(void **state)
     close(r1);
     close(r2);
     close(w);
+    close(procfd);
 }
 
 int main(void)
