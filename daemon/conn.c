@@ -575,7 +575,8 @@ static void conn_process(struct conn *c)
             if (took > 0) {
                 decoder_skip(c->dec, took);
                 c->nrequests++;
-                c->uid->answered++;
+                if (!c->closing) /* the answer may have closed c: its uid record is gone */
+                    c->uid->answered++;
                 served = true;
                 continue;
             }
