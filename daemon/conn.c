@@ -564,6 +564,23 @@ static void conn_process(struct conn *c)
             break;
         }
         start = c->rx_bytes - decoder_pending(c->dec);
+        /* The layer above may answer a request from its bytes, sparing its decoding;
+         * only one that came with no descriptor, so none is left to hand out. */
+        if (c->nfds_in == 0 && c->hooks->on_frame) {
+            const uint8_t *bytes;
+            size_t len, took;
+
+            decoder_peek(c->dec, &bytes, &len);
+            took = len > 0 ? c->hooks->on_frame(c, bytes, len) : 0;
+            if (took > 0) {
+                decoder_skip(c->dec, took);
+                c->nrequests++;
+                if (!c->closing) /* the answer may have closed c: its uid record is gone */
+                    c->uid->answered++;
+                served = true;
+                continue;
+            }
+        }
         r = decoder_next(c->dec, &obj);
         if (r == 0)
             break;

@@ -56,6 +56,11 @@ struct conn_hooks {
      * turn of the loop ends. */
     bool (*on_message)(struct conn *c, const msgpack_object *obj, const int *fds,
                        unsigned nfds);
+    /* May be NULL. The bytes waiting to be decoded (valid during the call), offered
+     * when no descriptor came with them: the length of the whole request at their start
+     * it answered itself, one that walks no daemon-wide state, or 0 to have that request
+     * decoded and passed to on_message as usual. */
+    size_t (*on_frame)(struct conn *c, const uint8_t *bytes, size_t len);
     /* Before the bytes of one read are decoded. Returns false once c was closed. */
     bool (*on_read)(struct conn *c);
     /* In conn_close, first: c is closing, its queued replies and its uid's record

@@ -72,6 +72,7 @@ static void daemon_on_conn_drained(struct conn *c)
  * descriptors.c; its session goes with it. */
 static const struct conn_hooks daemon_conn_hooks = {
     .on_message = methods_dispatch,
+    .on_frame = methods_frame,
     .on_read = releases_take,
     .on_close = daemon_on_conn_close,
     .on_free = session_free,

@@ -1,7 +1,8 @@
 /* methods.c — the method table: from one decoded message to the handler of its method
  * (methods_attach.c, methods_jobs.c, methods_query.c, methods_publish.c,
  * methods_grow.c), and hello, which checks the
- * protocol version. Each request gets exactly one reply; replies are made in
+ * protocol version; an open in libsharr's form goes to its handler straight from its
+ * bytes (methods_frame, openframe.h), the attach path's one request. Each request gets exactly one reply; replies are made in
  * methods_reply.c.
  */
 #include "methods.h"
@@ -20,6 +21,7 @@
 #include "methods_publish.h"
 #include "methods_query.h"
 #include "methods_reply.h"
+#include "openframe.h"
 #include "releases.h"
 
 static int methods_hello(struct conn *c, const struct codec_msg *msg)
@@ -111,4 +113,17 @@ bool methods_dispatch(struct conn *c, const msgpack_object *obj, const int *fds,
     } /* responses and other notifications from a client need no answer */
     methods_close_fds(fds, nfds);
     return heavy;
+}
+
+size_t methods_frame(struct conn *c, const uint8_t *bytes, size_t len)
+{
+    struct codec_open p;
+    uint32_t msgid;
+    size_t n;
+
+    if (!openframe_parse(bytes, len, daemon_of(c)->cfg.policy.max_request, &msgid, &p, &n))
+        return 0;
+    daemon_of(c)->requests++;
+    methods_open_parsed(c, msgid, &p);
+    return n;
 }

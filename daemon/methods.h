@@ -23,4 +23,9 @@ struct conn;
  * which the caller ends c's turn of the loop. */
 bool methods_dispatch(struct conn *c, const msgpack_object *obj, const int *fds, unsigned nfds);
 
+/* conn_hooks.on_frame: answer the request at the start of bytes (len of them) when it
+ * is an open in the form openframe.h reads, as methods_dispatch would answer it.
+ * Returns its length, or 0 when it is not one (methods_dispatch gets it decoded). */
+size_t methods_frame(struct conn *c, const uint8_t *bytes, size_t len);
+
 #endif

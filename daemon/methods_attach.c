@@ -158,48 +158,55 @@ static void methods_open_woken(void *arg, const char *name, void *found, int err
 
 int methods_open(struct conn *c, const struct codec_msg *msg)
 {
-    const struct policy *pol = &daemon_of(c)->cfg.policy;
     char err[METHODS_ERR_MAX] = "";
-    struct registry_array *a;
-    struct methods_wait *w;
     struct codec_open p;
     int r;
 
     r = codec_parse_open(msg->params, &p, err, sizeof(err));
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
-    a = registry_find(&daemon_of(c)->registry, p.name);
-    if (a && a->ready && (!p.published || a->meta.published))
-        return methods_open_ready(c, msg->msgid, a, p.mode, p.has_owner ? &p.owner : NULL);
-    if (!a && store_damaged(&daemon_of(c)->store, p.name))
-        return methods_damaged(c, msg->msgid, p.name);
-    if (p.wait_ms == 0 && a && a->ready)
-        return methods_error(c, msg->msgid, -EAGAIN, "%s is not published yet (wait for it)",
-                             p.name);
-    if (p.wait_ms == 0)
-        return methods_error(c, msg->msgid, -ENOENT, "no array named %s", p.name);
+    return methods_open_parsed(c, msg->msgid, &p);
+}
+
+int methods_open_parsed(struct conn *c, uint32_t msgid, const struct codec_open *req)
+{
+    const struct policy *pol = &daemon_of(c)->cfg.policy;
+    struct registry_array *a;
+    struct methods_wait *w;
+    int r;
+
+    a = registry_find(&daemon_of(c)->registry, req->name);
+    if (a && a->ready && (!req->published || a->meta.published))
+        return methods_open_ready(c, msgid, a, req->mode, req->has_owner ? &req->owner : NULL);
+    if (!a && store_damaged(&daemon_of(c)->store, req->name))
+        return methods_damaged(c, msgid, req->name);
+    if (req->wait_ms == 0 && a && a->ready)
+        return methods_error(c, msgid, -EAGAIN, "%s is not published yet (wait for it)",
+                             req->name);
+    if (req->wait_ms == 0)
+        return methods_error(c, msgid, -ENOENT, "no array named %s", req->name);
     if (session_of(c)->waits.n >= pol->max_waiting_opens)
-        return methods_error(c, msg->msgid, -EAGAIN, "this connection already waits for %"
+        return methods_error(c, msgid, -EAGAIN, "this connection already waits for %"
                              PRIu64 " names, the most allowed (--max-waiting-opens)",
                              session_of(c)->waits.n);
     if (c->peer.uid != 0 && pol->max_waiting_opens_per_uid
         && *session_of(c)->waits.shared >= pol->max_waiting_opens_per_uid)
-        return methods_error(c, msg->msgid, -EAGAIN, "uid %" PRIu32 " already waits for %"
+        return methods_error(c, msgid, -EAGAIN, "uid %" PRIu32 " already waits for %"
                              PRIu64 " names, the most allowed (--max-waiting-opens-per-uid)",
                              c->peer.uid, *session_of(c)->waits.shared);
     w = malloc(sizeof(*w));
     if (!w)
-        return methods_error(c, msg->msgid, -ENOMEM, "out of memory");
-    *w = (struct methods_wait){ .conn = c, .wait_ms = p.wait_ms, .msgid = msg->msgid,
-                                .mode = p.mode, .has_owner = p.has_owner, .owner = p.owner,
-                                .published = p.published,
-                                .deadline = p.wait_ms < 0 ? UINT64_MAX
-                                            : uv_now(&daemon_of(c)->loop) + (uint64_t)p.wait_ms };
-    r = registry_wait(&daemon_of(c)->registry, p.name, p.wait_ms, &session_of(c)->waits,
+        return methods_error(c, msgid, -ENOMEM, "out of memory");
+    *w = (struct methods_wait){ .conn = c, .wait_ms = req->wait_ms, .msgid = msgid,
+                                .mode = req->mode, .has_owner = req->has_owner, .owner = req->owner,
+                                .published = req->published,
+                                .deadline = req->wait_ms < 0 ? UINT64_MAX
+                                            : uv_now(&daemon_of(c)->loop) + (uint64_t)req->wait_ms };
+    r = registry_wait(&daemon_of(c)->registry, req->name, req->wait_ms, &session_of(c)->waits,
                       methods_open_woken, w);
     if (r < 0) {
         free(w);
-        return methods_error(c, msg->msgid, r, "out of memory");
+        return methods_error(c, msgid, r, "out of memory");
     }
     conn_ref(c);
     return 0;

@@ -23,6 +23,9 @@ int methods_attach_reply(struct conn *c, uint32_t msgid, struct registry_array *
 /* The handlers of open, release, ring and gens: each answers msg exactly once, now or later
  * (an open that waits for its name), and returns 0 or the error answered. */
 int methods_open(struct conn *c, const struct codec_msg *msg);
+/* methods_open of a request already parsed (req, read during the call; msgid its id): one reply,
+ * now or when the name appears. Returns 0 or what methods_error returns. */
+int methods_open_parsed(struct conn *c, uint32_t msgid, const struct codec_open *req);
 int methods_release(struct conn *c, const struct codec_msg *msg);
 int methods_ring(struct conn *c, const struct codec_msg *msg);
 int methods_gens(struct conn *c, const struct codec_msg *msg);

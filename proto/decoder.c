@@ -116,6 +116,17 @@ fail:
     return r;
 }
 
+void decoder_peek(const struct decoder *d, const uint8_t **ret_bytes, size_t *ret_len)
+{
+    *ret_bytes = d->buf + d->start;
+    *ret_len = d->err < 0 ? 0 : d->end - d->start;
+}
+
+void decoder_skip(struct decoder *d, size_t len)
+{
+    d->start += len <= d->end - d->start ? len : d->end - d->start;
+}
+
 size_t decoder_pending(const struct decoder *d)
 {
     return d->end - d->start;

@@ -29,6 +29,15 @@ int decoder_feed(struct decoder *d, const void *bytes, size_t len);
  * sticky: the stream cannot be resynchronised and the connection should close. */
 int decoder_next(struct decoder *d, msgpack_object *ret_obj);
 
+/* The bytes fed but not yet returned (*ret_len of them at *ret_bytes, valid until the
+ * next decoder_feed or decoder_free), for a caller that reads a frame itself; none
+ * once an error stuck. */
+void decoder_peek(const struct decoder *d, const uint8_t **ret_bytes, size_t *ret_len);
+
+/* Consume the first len bytes that decoder_peek showed, a whole frame the caller read
+ * itself (len no more than it showed). The bytes stay valid until the next feed. */
+void decoder_skip(struct decoder *d, size_t len);
+
 /* Bytes fed but not yet returned as objects (a half-sent request when nonzero). */
 size_t decoder_pending(const struct decoder *d);
 

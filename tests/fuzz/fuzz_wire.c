@@ -1,16 +1,20 @@
 /* fuzz_wire.c — libFuzzer target for everything a peer's bytes reach before the
  * daemon acts: the push decoder (scan + unpack), the envelope parser and every
- * method's params parser, and, from the client's side, every reply parser.
+ * method's params parser, and, from the client's side, every reply parser; and the
+ * daemon's open read from its bytes (openframe.h), which must decline whatever the
+ * general path does not read as the very same open request.
  *
  * The input is split into feeds of varying size (its first byte picks the stride) so
  * that partial frames are exercised as a socket would deliver them.
  */
+#include <stdlib.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "codec.h"
 #include "decoder.h"
+#include "openframe.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -76,6 +80,35 @@ static void fuzz_results(const struct codec_msg *m)
     codec_parse_reply_ring(m->result, &ring_size, err, sizeof(err));
 }
 
+/* The bytes as one buffer through openframe_parse and, when it reads an open, through
+ * the decoder and the codec's parsers: the same request, or abort. */
+static void fuzz_openframe(const uint8_t *data, size_t size)
+{
+    struct codec_open fast, slow;
+    struct decoder *d;
+    struct codec_msg msg;
+    msgpack_object obj;
+    uint32_t id;
+    size_t len;
+    char err[256];
+
+    if (!openframe_parse(data, size, PROTO_REQUEST_MAX, &id, &fast, &len))
+        return;
+    d = decoder_new(PROTO_REQUEST_MAX, PROTO_DEPTH_MAX);
+    if (d == NULL)
+        return;
+    if (decoder_feed(d, data, size) < 0 || decoder_next(d, &obj) != 1 ||
+        size - decoder_pending(d) != len ||
+        codec_parse_msg(&obj, &msg, NULL, err, sizeof(err)) < 0 ||
+        msg.type != CODEC_REQUEST || strcmp(msg.method, "open") != 0 || msg.msgid != id ||
+        codec_parse_open(msg.params, &slow, err, sizeof(err)) < 0 ||
+        strcmp(fast.name, slow.name) != 0 || fast.mode != slow.mode ||
+        fast.wait_ms != slow.wait_ms || fast.has_owner != slow.has_owner ||
+        fast.owner != slow.owner || fast.published != slow.published)
+        abort();
+    decoder_free(d);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct decoder *d;
@@ -86,6 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     stride = (size_t)(data[0] % 64) + 1;
     data++;
     size--;
+    fuzz_openframe(data, size);
     d = decoder_new(PROTO_REQUEST_MAX, PROTO_DEPTH_MAX);
     if (d == NULL)
         return 0;

@@ -616,6 +616,61 @@ static void test_raw_release_notification_is_unanswered_and_applied_in_order(voi
     raw_case_finish(&t);
 }
 
+/* Bad opens, each in one write with a good open of the keeper after it: every bad one
+ * gets its error, the good one its attachment, whether the bytes are read whole or
+ * byte by byte (the daemon reads libsharr's open from its bytes, openframe.h). */
+static void test_raw_bad_opens_are_refused_and_the_next_open_served(void **state)
+{
+#define O(...) { (const uint8_t[]){ __VA_ARGS__ }, sizeof((const uint8_t[]){ __VA_ARGS__ }) }
+#define OPEN_HEAD(id) 0x94, 0x00, id, 0xa4, 'o', 'p', 'e', 'n'
+#define NAME_X 0xa4, 'n', 'a', 'm', 'e', 0xa1, 'x'
+    const struct { const uint8_t *b; size_t n; } bad[] = {
+        O(OPEN_HEAD(9), 0x91, 0x81, 0xa4, 'n', 'a', 'm', 'e', 0xa2, '.', 'x'),
+        O(OPEN_HEAD(9), 0x91, 0x80),
+        O(OPEN_HEAD(9), 0x91, 0x82, NAME_X, NAME_X),
+        O(OPEN_HEAD(9), 0x91, 0x82, NAME_X, 0xa4, 'm', 'o', 'd', 'e', 0xa1, 'w'),
+        O(OPEN_HEAD(9), 0x91, 0x82, NAME_X, 0xa7, 'w', 'a', 'i', 't', '_', 'm', 's', 0xfe),
+        O(OPEN_HEAD(9), 0x91, 0x82, NAME_X, 0xa5, 'o', 'w', 'n', 'e', 'r', 0xce, 0xff, 0xff,
+          0xff, 0xff),
+        O(OPEN_HEAD(9), 0x91, 0x82, NAME_X, 0xa9, 'p', 'u', 'b', 'l', 'i', 's', 'h', 'e', 'd',
+          0x01),
+        O(OPEN_HEAD(9), 0x92, 0x81, NAME_X, 0x80),
+    };
+    const char *want[] = { "EINVAL", "EINVAL", "EINVAL", "EINVAL", "EINVAL", "EINVAL",
+                           "EINVAL", "EBADMSG" };
+#undef NAME_X
+#undef OPEN_HEAD
+#undef O
+    struct codec_open op = { .mode = META_MODE_R };
+    strcpy(op.name, KEEPER_NAME);
+    struct raw_case t;
+    raw_case_start_as(&t, state, 1, true);
+    for (size_t chunk = 1; chunk <= 4096; chunk += 4095) {
+        if (chunk > 1) {
+            rawconn_close(&t.rc);
+            rawconn_open(&t.rc, t.k.h->sock, chunk);
+            rawconn_hello(&t.rc, 1);
+        }
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            msgpack_sbuffer sb;
+            msgpack_sbuffer_init(&sb);
+            msgpack_sbuffer_write(&sb, (const char *)bad[i].b, bad[i].n);
+            assert_int_equal(codec_pack_open(&sb, 10, &op), 0);
+            rawconn_send_sbuf(&t.rc, &sb);
+            msgpack_sbuffer_destroy(&sb);
+            rawconn_expect_reply(&t.rc, 9, want[i], NULL);
+            rawconn_expect_reply(&t.rc, 10, NULL, NULL);
+            int fd = rawconn_take_fd(&t.rc, NULL);
+            assert_true(fd >= 0);
+            close(fd);
+        }
+        if (chunk == 1) /* the other connection's are dropped when the daemon sees it go */
+            expect_keeper_attached(&t.k, 1 + sizeof bad / sizeof bad[0]);
+        expect_stat_keeper(&t.rc, 11);
+    }
+    raw_case_finish(&t);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, harness_setup, harness_teardown)
 
 int main(void)
@@ -636,6 +691,7 @@ int main(void)
         T(test_raw_pipelined_requests_are_all_answered),
         T(test_raw_request_sent_byte_by_byte_is_answered),
         T(test_raw_open_reply_carries_descriptor_with_its_first_byte),
+        T(test_raw_bad_opens_are_refused_and_the_next_open_served),
     };
     return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
