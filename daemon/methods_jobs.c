@@ -319,6 +319,12 @@ int methods_create(struct conn *c, const struct codec_msg *msg)
     perm = p.perm ? p.perm : 0600;
     if (perm_check(perm, err, sizeof(err)) < 0)
         return methods_error(c, msg->msgid, -EINVAL, "%s", err);
+    /* Every descriptor of a memfd is handed out through /proc/self/fd (procfd.h): a
+     * volatile array made without it could never be attached, not even by its creator. */
+    if (!p.persist && d->procfd < 0)
+        return methods_error(c, msg->msgid, -ENOENT, "%s: volatile arrays cannot be created: "
+                             "sharrd could not open /proc/self/fd at start (is /proc mounted?); "
+                             "persistent arrays are served", p.name);
     if (p.persist && strlen(p.name) > STORE_NAME_MAX)
         return methods_error(c, msg->msgid, -ENAMETOOLONG, "persistent array names are at most "
                              "%d bytes", STORE_NAME_MAX);

@@ -6,7 +6,11 @@
  * in test_raw_protocol.c.
  */
 #include <errno.h>
+#include <sched.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
 
 #include "keeper.h"
 #include "testskip.h"
@@ -195,12 +199,48 @@ static void test_close_null_is_noop(void **state)
     keeper_stop(&k);
 }
 
+/* Run in sharrd's child before exec: a mount namespace of its own with no /proc. */
+static void without_proc(void *arg)
+{
+    (void)arg;
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0
+        || umount2("/proc", MNT_DETACH) < 0)
+        _exit(97);
+}
+
+/* Without /proc sharrd cannot hand out a volatile array's memfd: a volatile create is
+ * refused with the reason and leaves no name behind, and persistent arrays are served. */
+static void test_volatile_create_without_proc_is_refused_and_leaves_no_name(void **state)
+{
+    struct harness *h = *state;
+    const char *argv[HARNESS_ARGS_MAX];
+    const uint64_t shape[1] = { 16 };
+    struct sharr_create_opts persist = { .size = sizeof(persist), .persist = 1 };
+    struct sharr_info info;
+    sharr_array_t *arr = NULL;
+
+    assert_int_equal(harness_daemon_stop(h), 0);
+    harness_daemon_argv(h, harness_sharrd_path(), NULL, NULL, argv);
+    harness_daemon_up(h, harness_daemon_spawn(h, argv, without_proc, NULL));
+    sharr_t *c = harness_connect(h);
+    assert_rc(sharr_create(c, "vol", "<f8", 1, shape, NULL, &arr), -ENOENT);
+    assert_null(arr);
+    assert_non_null(strstr(sharr_last_error(), "/proc"));
+    assert_rc(sharr_stat(c, "vol", &info), -ENOENT);
+    assert_rc(sharr_create(c, "kept", "<f8", 1, shape, &persist, &arr), 0);
+    assert_rc(sharr_close(arr), 0);
+    assert_rc(sharr_stat(c, "kept", &info), 0);
+    assert_rc(sharr_unlink(c, "kept"), 0);
+    sharr_disconnect(c);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, harness_setup, harness_teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_unknown_name_is_enoent),
+        T(test_volatile_create_without_proc_is_refused_and_leaves_no_name),
         T(test_create_existing_name_is_eexist),
         T(test_create_bad_dtype_is_einval),
         T(test_create_zero_dimension_is_einval),
