@@ -84,6 +84,20 @@ char *codec_room(msgpack_sbuffer *out, size_t n);
  * when m cannot travel (a field out of its bounds), or -ENOMEM. */
 int codec_pack_array_map(msgpack_packer *pk, const struct meta *m);
 
+/* The keys of an array map and the columns of a list reply, in the order of
+ * META_FIELDS, in which codec_put_meta writes them; codec_meta reads a map fastest in
+ * this order. */
+enum codec_meta_key {
+#define CODEC_META_ENUM(id, field, key, kind, required) CODEC_META_##id,
+    META_FIELDS(CODEC_META_ENUM)
+#undef CODEC_META_ENUM
+    CODEC_META_NKEYS
+};
+
+/* The place in META_FIELDS of the key of an array map that is the n bytes at s, or -1
+ * when it is none of them. */
+int codec_meta_key_of(const char *s, uint32_t n);
+
 /* Where a parser is, for its error messages: "create", "stat reply: array". */
 struct codec_ctx {
     const char *what;

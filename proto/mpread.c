@@ -1,0 +1,250 @@
+/* mpread.c — reads msgpack values from bytes one header at a time (mpread.h).
+ *
+ * Every read first checks that the bytes it needs are there; a value is stepped over
+ * by scan_object, the decoder's own check, so what is skipped is held to the same
+ * depth and byte rules as a frame the decoder takes.
+ */
+#include "mpread.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "scan.h"
+
+void mpread_init(struct mpread *r, const void *buf, size_t len, unsigned max_depth)
+{
+    r->p = buf;
+    r->end = r->p + len;
+    r->max_depth = max_depth;
+}
+
+/* The big-endian unsigned integer of width bytes at p. */
+static uint64_t mpread_be(const uint8_t *p, unsigned width)
+{
+    uint64_t v = 0;
+
+    for (unsigned i = 0; i < width; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* The width of the length field of the str, bin, ext, array or map type byte b, and
+ * what it is; 0 when b is none of those with a length field. */
+static unsigned mpread_width(uint8_t b, msgpack_object_type *type)
+{
+    switch (b) {
+    case 0xd9: *type = MSGPACK_OBJECT_STR; return 1;
+    case 0xda: *type = MSGPACK_OBJECT_STR; return 2;
+    case 0xdb: *type = MSGPACK_OBJECT_STR; return 4;
+    case 0xc4: *type = MSGPACK_OBJECT_BIN; return 1;
+    case 0xc5: *type = MSGPACK_OBJECT_BIN; return 2;
+    case 0xc6: *type = MSGPACK_OBJECT_BIN; return 4;
+    case 0xc7: *type = MSGPACK_OBJECT_EXT; return 1;
+    case 0xc8: *type = MSGPACK_OBJECT_EXT; return 2;
+    case 0xc9: *type = MSGPACK_OBJECT_EXT; return 4;
+    case 0xdc: *type = MSGPACK_OBJECT_ARRAY; return 2;
+    case 0xdd: *type = MSGPACK_OBJECT_ARRAY; return 4;
+    case 0xde: *type = MSGPACK_OBJECT_MAP; return 2;
+    case 0xdf: *type = MSGPACK_OBJECT_MAP; return 4;
+    default: return 0;
+    }
+}
+
+/* An integer of a signed type: negative ones are NEGATIVE_INTEGER, as msgpack-c has it. */
+static void mpread_int(msgpack_object *o, int64_t v)
+{
+    if (v < 0) {
+        o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+        o->via.i64 = v;
+    } else {
+        o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+        o->via.u64 = (uint64_t)v;
+    }
+}
+
+/* A fixed-size scalar of type byte b whose n payload bytes are at p. */
+static void mpread_scalar(uint8_t b, const uint8_t *p, unsigned n, msgpack_object *o)
+{
+    uint64_t v = mpread_be(p, n);
+
+    switch (b) {
+    case 0xca: {
+        uint32_t bits = (uint32_t)v;
+        float f;
+
+        memcpy(&f, &bits, sizeof(f));
+        o->type = MSGPACK_OBJECT_FLOAT32;
+        o->via.f64 = f;
+        return;
+    }
+    case 0xcb:
+        o->type = MSGPACK_OBJECT_FLOAT64;
+        memcpy(&o->via.f64, &v, sizeof(v));
+        return;
+    case 0xd0: mpread_int(o, (int8_t)v); return;
+    case 0xd1: mpread_int(o, (int16_t)v); return;
+    case 0xd2: mpread_int(o, (int32_t)v); return;
+    case 0xd3: mpread_int(o, (int64_t)v); return;
+    default: /* 0xcc..0xcf */
+        o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+        o->via.u64 = v;
+        return;
+    }
+}
+
+/* The payload bytes of the fixed-size scalar or fixext type byte b (0: none of them). */
+static unsigned mpread_fixed(uint8_t b)
+{
+    static const uint8_t size[] = {
+        [0xca - 0xca] = 4, [0xcb - 0xca] = 8, [0xcc - 0xca] = 1, [0xcd - 0xca] = 2,
+        [0xce - 0xca] = 4, [0xcf - 0xca] = 8, [0xd0 - 0xca] = 1, [0xd1 - 0xca] = 2,
+        [0xd2 - 0xca] = 4, [0xd3 - 0xca] = 8, [0xd4 - 0xca] = 1, [0xd5 - 0xca] = 2,
+        [0xd6 - 0xca] = 4, [0xd7 - 0xca] = 8, [0xd8 - 0xca] = 16,
+    };
+
+    return b >= 0xca && b <= 0xd8 ? size[b - 0xca] : 0;
+}
+
+int mpread_next(struct mpread *r, unsigned depth, msgpack_object *ret)
+{
+    const uint8_t *p = r->p;
+    size_t avail = (size_t)(r->end - p);
+    msgpack_object o = { .type = MSGPACK_OBJECT_NIL };
+    uint64_t len;
+    unsigned width, fixed;
+    uint8_t b;
+
+    if (avail == 0)
+        return -EAGAIN;
+    b = *p++;
+    avail--;
+    if (b <= 0x7f) {
+        o.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+        o.via.u64 = b;
+    } else if (b >= 0xe0) {
+        o.type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+        o.via.i64 = (int8_t)b;
+    } else if (b <= 0x8f || (b >= 0x90 && b <= 0x9f)) {
+        o.type = b <= 0x8f ? MSGPACK_OBJECT_MAP : MSGPACK_OBJECT_ARRAY;
+        len = b & 0x0f;
+        goto container;
+    } else if (b <= 0xbf) {
+        len = b & 0x1f;
+        o.type = MSGPACK_OBJECT_STR;
+        goto body;
+    } else if (b == 0xc0) {
+        o.type = MSGPACK_OBJECT_NIL;
+    } else if (b == 0xc2 || b == 0xc3) {
+        o.type = MSGPACK_OBJECT_BOOLEAN;
+        o.via.boolean = b == 0xc3;
+    } else if ((fixed = mpread_fixed(b)) > 0) {
+        if (b >= 0xd4) { /* fixext: a type byte, then the payload */
+            if (avail < 1u + fixed)
+                return -EAGAIN;
+            o.type = MSGPACK_OBJECT_EXT;
+            o.via.ext.type = (int8_t)p[0];
+            o.via.ext.size = fixed;
+            o.via.ext.ptr = (const char *)p + 1;
+            p += 1 + fixed;
+        } else {
+            if (avail < fixed)
+                return -EAGAIN;
+            mpread_scalar(b, p, fixed, &o);
+            p += fixed;
+        }
+    } else if ((width = mpread_width(b, &o.type)) > 0) {
+        if (avail < width)
+            return -EAGAIN;
+        len = mpread_be(p, width);
+        p += width;
+        avail -= width;
+        if (o.type == MSGPACK_OBJECT_ARRAY || o.type == MSGPACK_OBJECT_MAP)
+            goto container;
+        if (o.type == MSGPACK_OBJECT_EXT) {
+            if (avail < 1)
+                return -EAGAIN;
+            o.via.ext.type = (int8_t)*p++;
+            avail--;
+        }
+        goto body;
+    } else {
+        return -EBADMSG; /* 0xc1 */
+    }
+    r->p = p;
+    *ret = o;
+    return 0;
+
+body: /* str, bin and ext: len bytes of payload at p */
+    if (len > avail)
+        return -EAGAIN;
+    if (o.type == MSGPACK_OBJECT_EXT) {
+        o.via.ext.size = (uint32_t)len;
+        o.via.ext.ptr = (const char *)p;
+    } else {
+        /* str and bin share their layout in msgpack_object. */
+        o.via.str.size = (uint32_t)len;
+        o.via.str.ptr = (const char *)p;
+    }
+    r->p = p + len;
+    *ret = o;
+    return 0;
+
+container:
+    if (len > 0 && depth >= r->max_depth)
+        return -ELOOP;
+    if (o.type == MSGPACK_OBJECT_MAP) {
+        o.via.map.size = (uint32_t)len;
+        o.via.map.ptr = NULL;
+    } else {
+        o.via.array.size = (uint32_t)len;
+        o.via.array.ptr = NULL;
+    }
+    r->p = p;
+    *ret = o;
+    return 0;
+}
+
+int mpread_skip(struct mpread *r, unsigned depth)
+{
+    size_t avail = (size_t)(r->end - r->p);
+    size_t len = 0;
+    int rc;
+
+    if (depth > r->max_depth)
+        return -ELOOP;
+    rc = scan_object(r->p, avail, avail, r->max_depth - depth, &len);
+    if (rc == 0 || rc == -E2BIG)
+        return -EAGAIN; /* as scan_object says it: the bytes end inside the value */
+    if (rc < 0)
+        return rc;
+    r->p += len;
+    return 0;
+}
+
+int mpread_object(struct mpread *r, unsigned depth, msgpack_object *ret,
+                  msgpack_object *elems, uint32_t nelems)
+{
+    const uint8_t *start = r->p;
+    msgpack_object o;
+    int rc = mpread_next(r, depth, &o);
+
+    if (rc < 0)
+        return rc;
+    if (o.type == MSGPACK_OBJECT_ARRAY && o.via.array.size > 0 && o.via.array.size <= nelems) {
+        for (uint32_t i = 0; i < o.via.array.size; i++) {
+            rc = mpread_object(r, depth + 1, &elems[i], NULL, 0);
+            if (rc < 0) {
+                r->p = start;
+                return rc;
+            }
+        }
+        o.via.array.ptr = elems;
+    } else if ((o.type == MSGPACK_OBJECT_ARRAY && o.via.array.size > 0) ||
+               (o.type == MSGPACK_OBJECT_MAP && o.via.map.size > 0)) {
+        r->p = start;
+        if ((rc = mpread_skip(r, depth)) < 0)
+            return rc;
+    }
+    *ret = o;
+    return 0;
+}
