@@ -108,21 +108,24 @@ static int call_dispatch_locked(sharr_t *c, const msgpack_object *obj)
  * given it, without unpacking it whole. 1 when one was, 0 when the decoder takes the
  * next bytes (another reply, or one cut short or malformed: it then says what is
  * wrong), or a negative errno when the connection was broken. */
+static bool call_wants_frame(void *arg, uint32_t msgid)
+{
+    const struct client_call *call = ((sharr_t *)arg)->calls;
+
+    while (call != NULL && call->msgid != msgid)
+        call = call->next;
+    return call != NULL && call->frame;
+}
+
 static int call_read_frame_locked(sharr_t *c)
 {
     struct codec_frame f;
     const uint8_t *buf;
-    struct client_call *call;
     size_t len, used;
-    uint32_t msgid;
 
     decoder_peek(c->dec, &buf, &len);
-    if (len == 0 || !codec_frame_msgid(buf, len, &msgid))
-        return 0;
-    for (call = c->calls; call != NULL && call->msgid != msgid; call = call->next)
-        ;
-    if (call == NULL || !call->frame ||
-        !codec_frame_read(buf, len, PROTO_DEPTH_MAX, &f, &used))
+    if (len == 0 ||
+        !codec_frame_read(buf, len, PROTO_DEPTH_MAX, call_wants_frame, c, &f, &used))
         return 0;
     decoder_skip(c->dec, used);
     return call_dispatch_locked(c, &f.msg) < 0 ? -EPROTO : 1;

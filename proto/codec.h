@@ -275,17 +275,17 @@ struct codec_frame {
     msgpack_object shape[PROTO_NDIM_MAX];
 };
 
-/* 1 and *ret_msgid when buf[0..len) starts as a successful response does,
- * [1, msgid, nil, ...]; 0 when not, or when too few bytes are there to tell. */
-int codec_frame_msgid(const void *buf, size_t len, uint32_t *ret_msgid);
+/* Whether the successful response to msgid is to be read by codec_frame_read. */
+typedef bool codec_frame_want_fn(void *arg, uint32_t msgid);
 
-/* Read the first message of buf[0..len), a successful response whose result is read
- * by codec_parse_reply_attach or codec_parse_reply_stat, into f: 1, with f->msg the
- * message and *ret_len its bytes; 0 when it is read no further here: not a successful
- * response, cut short, or not msgpack within max_depth as scan_object counts it (the
- * decoder then takes the bytes and says what is wrong with them). Never reads outside
- * buf[0..len). f->msg points into f and buf. */
-int codec_frame_read(const void *buf, size_t len, unsigned max_depth, struct codec_frame *f,
+/* Read the first message of buf[0..len), a successful response ([1, msgid, nil, result])
+ * that want(arg, msgid) (NULL: any) says is an attach, create or stat reply, into f: 1,
+ * with f->msg the message and *ret_len its bytes; 0 when it is read no further here:
+ * not a successful response, not wanted, cut short, or not msgpack within max_depth as
+ * scan_object counts it (the decoder then takes the bytes and says what is wrong with
+ * them). Never reads outside buf[0..len). f->msg points into f and buf. */
+int codec_frame_read(const void *buf, size_t len, unsigned max_depth,
+                     codec_frame_want_fn *want, void *arg, struct codec_frame *f,
                      size_t *ret_len);
 
 int codec_parse_reply_list(const msgpack_object *result, struct meta *out, size_t cap,

@@ -57,10 +57,14 @@ struct codec_out {
 #define CODEC_NOUT(f) (sizeof(f) / sizeof((f)[0]))
 #define CODEC_OUT_SHAPE(k, d, n) { .key = (k), .kind = CODEC_OUT_SHAPE, .shape = (d), .ndim = (n) }
 
+/* The most entries codec_pack_params takes (a create has 9). */
+#define CODEC_OUT_MAX 16
+
 /* A request [0, msgid, method, [params]] (type CODEC_REQUEST), a notification
  * [2, method, [params]] (CODEC_NOTIFY) or a successful response [1, msgid, nil, result]
  * (CODEC_RESPONSE; method unused) whose map holds the entries of f[0..n) that have a
- * key, and says so: its count is theirs. 0, or -ENOMEM (nothing written). */
+ * key, and says so: its count is theirs. 0, -EINVAL when n > CODEC_OUT_MAX, or -ENOMEM
+ * (nothing written either way). */
 int codec_pack_params(msgpack_sbuffer *out, enum codec_type type, uint32_t msgid,
                       const char *method, const struct codec_out *f, size_t n);
 

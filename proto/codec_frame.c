@@ -32,27 +32,17 @@ static int codec_frame_head(struct mpread *r, msgpack_object *env)
 {
     msgpack_object o;
 
-    if (mpread_next_inline(r, 0, &o) < 0 || o.type != MSGPACK_OBJECT_ARRAY || o.via.array.size != 4)
+    if (mpread_next_inline(r, 0, &o) < 0 || o.type != MSGPACK_OBJECT_ARRAY ||
+        o.via.array.size != 4)
         return 0;
     for (unsigned i = 0; i < 3; i++) {
         if (mpread_object_inline(r, 1, &env[i], NULL, 0) < 0)
             return 0;
     }
-    return env[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER && env[0].via.u64 == CODEC_RESPONSE &&
+    return env[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+           env[0].via.u64 == CODEC_RESPONSE &&
            env[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER && env[1].via.u64 <= UINT32_MAX &&
            env[2].type == MSGPACK_OBJECT_NIL;
-}
-
-int codec_frame_msgid(const void *buf, size_t len, uint32_t *ret_msgid)
-{
-    msgpack_object env[3];
-    struct mpread r;
-
-    mpread_init(&r, buf, len, PROTO_DEPTH_MAX);
-    if (!codec_frame_head(&r, env))
-        return 0;
-    *ret_msgid = (uint32_t)env[1].via.u64;
-    return 1;
 }
 
 /* A map's entries, the map's header (of size entries) read at depth - 1. */
@@ -145,13 +135,15 @@ static int codec_frame_meta(struct mpread *r, unsigned depth, struct codec_frame
     return codec_frame_map(r, depth, f, codec_meta_key_of, f->array, ret);
 }
 
-int codec_frame_read(const void *buf, size_t len, unsigned max_depth, struct codec_frame *f,
+int codec_frame_read(const void *buf, size_t len, unsigned max_depth,
+                     codec_frame_want_fn *want, void *arg, struct codec_frame *f,
                      size_t *ret_len)
 {
     struct mpread r;
 
     mpread_init(&r, buf, len, max_depth);
     if (!codec_frame_head(&r, f->env) ||
+        (want != NULL && !want(arg, (uint32_t)f->env[1].via.u64)) ||
         codec_frame_map(&r, 1, f, codec_frame_result_key, f->result, &f->env[3]) < 0)
         return 0;
     f->msg = (msgpack_object){ .type = MSGPACK_OBJECT_ARRAY,

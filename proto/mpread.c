@@ -18,14 +18,26 @@ void mpread_init(struct mpread *r, const void *buf, size_t len, unsigned max_dep
     r->max_depth = max_depth;
 }
 
-/* The big-endian unsigned integer of width bytes at p. */
-static uint64_t mpread_be(const uint8_t *p, unsigned width)
+/* The big-endian unsigned integer of width (1, 2, 4 or 8) bytes at p. */
+static inline uint64_t mpread_be(const uint8_t *p, unsigned width)
 {
-    uint64_t v = 0;
+    uint16_t u16;
+    uint32_t u32;
+    uint64_t u64;
 
-    for (unsigned i = 0; i < width; i++)
-        v = (v << 8) | p[i];
-    return v;
+    switch (width) {
+    case 1:
+        return p[0];
+    case 2:
+        memcpy(&u16, p, 2);
+        return __builtin_bswap16(u16);
+    case 4:
+        memcpy(&u32, p, 4);
+        return __builtin_bswap32(u32);
+    default:
+        memcpy(&u64, p, 8);
+        return __builtin_bswap64(u64);
+    }
 }
 
 /* The width of the length field of the str, bin, ext, array or map type byte b, and
@@ -51,7 +63,7 @@ static unsigned mpread_width(uint8_t b, msgpack_object_type *type)
 }
 
 /* An integer of a signed type: negative ones are NEGATIVE_INTEGER, as msgpack-c has it. */
-static void mpread_int(msgpack_object *o, int64_t v)
+static inline void mpread_int(msgpack_object *o, int64_t v)
 {
     if (v < 0) {
         o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
@@ -62,117 +74,124 @@ static void mpread_int(msgpack_object *o, int64_t v)
     }
 }
 
-/* A fixed-size scalar of type byte b whose n payload bytes are at p. */
-static void mpread_scalar(uint8_t b, const uint8_t *p, unsigned n, msgpack_object *o)
+/* The signed integer of width bytes whose bits are v. */
+static inline int64_t mpread_signed(uint64_t v, unsigned width)
 {
-    uint64_t v = mpread_be(p, n);
-
-    switch (b) {
-    case 0xca: {
-        uint32_t bits = (uint32_t)v;
-        float f;
-
-        memcpy(&f, &bits, sizeof(f));
-        o->type = MSGPACK_OBJECT_FLOAT32;
-        o->via.f64 = f;
-        return;
+    switch (width) {
+    case 1: return (int8_t)v;
+    case 2: return (int16_t)v;
+    case 4: return (int32_t)v;
+    default: return (int64_t)v;
     }
-    case 0xcb:
-        o->type = MSGPACK_OBJECT_FLOAT64;
-        memcpy(&o->via.f64, &v, sizeof(v));
-        return;
-    case 0xd0: mpread_int(o, (int8_t)v); return;
-    case 0xd1: mpread_int(o, (int16_t)v); return;
-    case 0xd2: mpread_int(o, (int32_t)v); return;
-    case 0xd3: mpread_int(o, (int64_t)v); return;
-    default: /* 0xcc..0xcf */
-        o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-        o->via.u64 = v;
-        return;
-    }
-}
-
-/* The payload bytes of the fixed-size scalar or fixext type byte b (0: none of them). */
-static unsigned mpread_fixed(uint8_t b)
-{
-    static const uint8_t size[] = {
-        [0xca - 0xca] = 4, [0xcb - 0xca] = 8, [0xcc - 0xca] = 1, [0xcd - 0xca] = 2,
-        [0xce - 0xca] = 4, [0xcf - 0xca] = 8, [0xd0 - 0xca] = 1, [0xd1 - 0xca] = 2,
-        [0xd2 - 0xca] = 4, [0xd3 - 0xca] = 8, [0xd4 - 0xca] = 1, [0xd5 - 0xca] = 2,
-        [0xd6 - 0xca] = 4, [0xd7 - 0xca] = 8, [0xd8 - 0xca] = 16,
-    };
-
-    return b >= 0xca && b <= 0xd8 ? size[b - 0xca] : 0;
 }
 
 int mpread_next(struct mpread *r, unsigned depth, msgpack_object *ret)
 {
     const uint8_t *p = r->p;
     size_t avail = (size_t)(r->end - p);
-    msgpack_object o = { .type = MSGPACK_OBJECT_NIL };
+    msgpack_object o;
     uint64_t len;
-    unsigned width, fixed;
+    unsigned width;
     uint8_t b;
 
     if (avail == 0)
         return -EAGAIN;
     b = *p++;
     avail--;
-    if (b <= 0x7f) {
+    switch (b) {
+    case 0xcc: case 0xcd: case 0xce: case 0xcf: /* uint 8..64 */
+        width = 1u << (b - 0xcc);
+        if (avail < width)
+            return -EAGAIN;
         o.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-        o.via.u64 = b;
-    } else if (b >= 0xe0) {
-        o.type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
-        o.via.i64 = (int8_t)b;
-    } else if (b <= 0x8f || (b >= 0x90 && b <= 0x9f)) {
-        o.type = b <= 0x8f ? MSGPACK_OBJECT_MAP : MSGPACK_OBJECT_ARRAY;
-        len = b & 0x0f;
-        goto container;
-    } else if (b <= 0xbf) {
-        len = b & 0x1f;
-        o.type = MSGPACK_OBJECT_STR;
-        goto body;
-    } else if (b == 0xc0) {
-        o.type = MSGPACK_OBJECT_NIL;
-    } else if (b == 0xc2 || b == 0xc3) {
-        o.type = MSGPACK_OBJECT_BOOLEAN;
-        o.via.boolean = b == 0xc3;
-    } else if ((fixed = mpread_fixed(b)) > 0) {
-        if (b >= 0xd4) { /* fixext: a type byte, then the payload */
-            if (avail < 1u + fixed)
-                return -EAGAIN;
-            o.type = MSGPACK_OBJECT_EXT;
-            o.via.ext.type = (int8_t)p[0];
-            o.via.ext.size = fixed;
-            o.via.ext.ptr = (const char *)p + 1;
-            p += 1 + fixed;
-        } else {
-            if (avail < fixed)
-                return -EAGAIN;
-            mpread_scalar(b, p, fixed, &o);
-            p += fixed;
-        }
-    } else if ((width = mpread_width(b, &o.type)) > 0) {
+        o.via.u64 = mpread_be(p, width);
+        r->p = p + width;
+        *ret = o;
+        return 0;
+    case 0xd0: case 0xd1: case 0xd2: case 0xd3: /* int 8..64 */
+        width = 1u << (b - 0xd0);
+        if (avail < width)
+            return -EAGAIN;
+        mpread_int(&o, mpread_signed(mpread_be(p, width), width));
+        r->p = p + width;
+        *ret = o;
+        return 0;
+    case 0xca: case 0xcb: /* float 32, 64 */
+        width = b == 0xca ? 4 : 8;
         if (avail < width)
             return -EAGAIN;
         len = mpread_be(p, width);
-        p += width;
-        avail -= width;
-        if (o.type == MSGPACK_OBJECT_ARRAY || o.type == MSGPACK_OBJECT_MAP)
-            goto container;
-        if (o.type == MSGPACK_OBJECT_EXT) {
-            if (avail < 1)
-                return -EAGAIN;
-            o.via.ext.type = (int8_t)*p++;
-            avail--;
+        if (width == 4) {
+            uint32_t bits = (uint32_t)len;
+            float f;
+
+            memcpy(&f, &bits, sizeof(f));
+            o.type = MSGPACK_OBJECT_FLOAT32;
+            o.via.f64 = f;
+        } else {
+            o.type = MSGPACK_OBJECT_FLOAT64;
+            memcpy(&o.via.f64, &len, sizeof(len));
         }
-        goto body;
-    } else {
-        return -EBADMSG; /* 0xc1 */
+        r->p = p + width;
+        *ret = o;
+        return 0;
+    case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: /* fixext: type, payload */
+        len = 1u << (b - 0xd4);
+        if (avail < 1 + len)
+            return -EAGAIN;
+        o.type = MSGPACK_OBJECT_EXT;
+        o.via.ext.type = (int8_t)p[0];
+        o.via.ext.size = (uint32_t)len;
+        o.via.ext.ptr = (const char *)p + 1;
+        r->p = p + 1 + len;
+        *ret = o;
+        return 0;
+    case 0xc1:
+        return -EBADMSG;
+    case 0xc0:
+        o.type = MSGPACK_OBJECT_NIL;
+        r->p = p;
+        *ret = o;
+        return 0;
+    case 0xc2: case 0xc3:
+        o.type = MSGPACK_OBJECT_BOOLEAN;
+        o.via.boolean = b == 0xc3;
+        r->p = p;
+        *ret = o;
+        return 0;
+    default:
+        break;
     }
-    r->p = p;
-    *ret = o;
-    return 0;
+    if (b <= 0x7f || b >= 0xe0) { /* fixints */
+        mpread_int(&o, (int8_t)b);
+        r->p = p;
+        *ret = o;
+        return 0;
+    }
+    if (b <= 0x9f) { /* fixmap, fixarray */
+        o.type = b <= 0x8f ? MSGPACK_OBJECT_MAP : MSGPACK_OBJECT_ARRAY;
+        len = b & 0x0f;
+        goto container;
+    }
+    if (b <= 0xbf) { /* fixstr */
+        o.type = MSGPACK_OBJECT_STR;
+        len = b & 0x1f;
+        goto body;
+    }
+    width = mpread_width(b, &o.type); /* what is left has a length field */
+    if (avail < width)
+        return -EAGAIN;
+    len = mpread_be(p, width);
+    p += width;
+    avail -= width;
+    if (o.type == MSGPACK_OBJECT_ARRAY || o.type == MSGPACK_OBJECT_MAP)
+        goto container;
+    if (o.type == MSGPACK_OBJECT_EXT) {
+        if (avail < 1)
+            return -EAGAIN;
+        o.via.ext.type = (int8_t)*p++;
+        avail--;
+    }
 
 body: /* str, bin and ext: len bytes of payload at p */
     if (len > avail)
