@@ -30,6 +30,7 @@ int sharr_adopt(sharr_t *conn, const char *name, int fd,
     struct meta m;
     struct client_request req = {
         .pack = adopt_pack, .params = &p, .parse = adopt_parse, .out = &m, .send_fd = &fd,
+        .frame = true,
     };
     char why[64];
     int rc;

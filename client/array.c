@@ -308,6 +308,7 @@ int sharr_create(sharr_t *conn, const char *name, const char *dtype, int ndim,
     struct client_reply rep;
     struct client_request req = {
         .pack = array_pack_create, .params = &p, .parse = array_parse_attach, .out = &r,
+        .frame = true,
     };
     uint64_t nbytes;
     char why[64];
@@ -379,6 +380,7 @@ int sharr_open(sharr_t *conn, const char *name, const char *mode,
     struct client_reply rep;
     struct client_request req = {
         .pack = array_pack_open, .params = &p, .parse = array_parse_attach, .out = &r,
+        .frame = true,
     };
     struct attcache_entry *entry;
     struct attcache_snap snap;

@@ -306,8 +306,13 @@ void attcache_put(sharr_t *c, struct attcache_entry *e)
 void attcache_sweep(sharr_t *c)
 {
     struct attcache_entry *drop = NULL;
-    uint64_t now = attcache_now_ns();
+    uint64_t now;
 
+    /* A cache that is off keeps nothing (attcache_take never snaps for it), and its N is
+     * set once at init: no clock read, no lock after every call. */
+    if (c->cache.max_idle == 0)
+        return;
+    now = attcache_now_ns();
     pthread_mutex_lock(&c->lock);
     if (c->cache.head != NULL && c->state == CLIENT_UP && c->gens != NULL)
         attcache_sweep_locked(c, now, &drop);

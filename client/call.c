@@ -103,6 +103,34 @@ static int call_dispatch_locked(sharr_t *c, const msgpack_object *obj)
     return 0;
 }
 
+/* A successful reply to a call whose result codec_frame_read reads (attach, create,
+ * stat) is read from the decoder's bytes and dispatched as the decoder would have
+ * given it, without unpacking it whole. 1 when one was, 0 when the decoder takes the
+ * next bytes (another reply, or one cut short or malformed: it then says what is
+ * wrong), or a negative errno when the connection was broken. */
+static bool call_wants_frame(void *arg, uint32_t msgid)
+{
+    const struct client_call *call = ((sharr_t *)arg)->calls;
+
+    while (call != NULL && call->msgid != msgid)
+        call = call->next;
+    return call != NULL && call->frame;
+}
+
+static int call_read_frame_locked(sharr_t *c)
+{
+    struct codec_frame f;
+    const uint8_t *buf;
+    size_t len, used;
+
+    decoder_peek(c->dec, &buf, &len);
+    if (len == 0 ||
+        !codec_frame_read(buf, len, PROTO_DEPTH_MAX, call_wants_frame, c, &f, &used))
+        return 0;
+    decoder_skip(c->dec, used);
+    return call_dispatch_locked(c, &f.msg) < 0 ? -EPROTO : 1;
+}
+
 /* A descriptor arrives with the first byte of its reply, so after the complete
  * replies took theirs, only a reply still half-received can own one: the newest.
  * Older ones were announced by nobody and are closed. */
@@ -157,7 +185,14 @@ static void call_read_locked(sharr_t *c)
         client_break_locked(c, -EPROTO, "replies from sharrd: %s", sharr_strerror(rc));
         goto wake;
     }
-    while ((rc = decoder_next(c->dec, &obj)) == 1) {
+    for (;;) {
+        rc = call_read_frame_locked(c);
+        if (rc < 0)
+            goto wake;
+        if (rc == 1)
+            continue;
+        if ((rc = decoder_next(c->dec, &obj)) != 1)
+            break;
         if (call_dispatch_locked(c, &obj) < 0)
             goto wake;
     }
@@ -186,7 +221,7 @@ static uint32_t call_next_msgid(sharr_t *c)
 int client_call(sharr_t *c, const struct client_request *req, struct client_reply *ret)
 {
     struct client_call call = {
-        .fd = -1, .parse = req->parse, .out = req->out,
+        .fd = -1, .parse = req->parse, .out = req->out, .frame = req->frame,
     };
     msgpack_sbuffer sb, nb;
     uint64_t gen = 0;

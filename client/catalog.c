@@ -164,7 +164,7 @@ static int catalog_stat_call(sharr_t *conn, const char *name, client_parse_fn pa
 {
     struct codec_name p;
     struct client_request req = { .pack = catalog_pack_stat, .params = &p, .parse = parse,
-                                  .out = out };
+                                  .out = out, .frame = true };
     int rc = catalog_name_params(name, &p);
 
     return rc < 0 ? rc : client_call(conn, &req, NULL);

@@ -33,6 +33,10 @@ struct client_request {
     const void *params;
     client_parse_fn parse;  /* NULL: the result is not looked at */
     void *out;
+    /* True: parse is codec_parse_reply_attach or codec_parse_reply_stat (or reads no
+     * more of the result than they do), so a successful reply is read straight from its
+     * bytes by codec_frame_read rather than unpacked by the decoder. */
+    bool frame;
     /* Nonzero: send only while the connection is still this generation and up;
      * otherwise succeed without sending. A release names an attachment of one
      * connection, which the daemon already dropped when that connection closed. */

@@ -36,6 +36,7 @@ struct client_call {
     uint32_t msgid;
     client_parse_fn parse;
     void *out;
+    bool frame;                 /* its reply is read from the bytes (client_request) */
     bool done;
     int rc;
     int fd;

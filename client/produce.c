@@ -41,6 +41,7 @@ static int produce_call(sharr_t *conn, const char *what, const char *name, char 
     memcpy(pname, name, strlen(name) + 1);
     req->parse = produce_parse_stat;
     req->out = &m;
+    req->frame = true;
     rc = client_call(conn, req, NULL);
     if (rc == -ENOSYS)
         return client_fail(rc, "%s: sharrd does not know this method (upgrade sharrd)", what);

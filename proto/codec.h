@@ -8,7 +8,8 @@
  * validate types and ranges, and return -EINVAL with a message in err on bad input.
  * Implemented in codec_requests.c (envelope, requests), codec_replies.c (results
  * without an array record), codec_meta.c (the array record: attach, stat, list) on
- * codec_fields.c (one field's get and put).
+ * codec_fields.c (one field's get and put); codec_frame.c reads the replies that carry
+ * one array record straight from their bytes for those parsers.
  */
 #ifndef PROTO_CODEC_H
 #define PROTO_CODEC_H
@@ -255,6 +256,38 @@ int codec_parse_reply_stat(const msgpack_object *result, struct meta *out,
                            char *err, size_t errlen);
 /* Fills up to cap metas from the rows; *ret_n filled, *ret_more from the reply.
  * Columns it does not know are skipped. -EOVERFLOW if the reply holds more than cap. */
+/* An attach, create or stat reply read straight from its bytes (codec_frame.c), without
+ * msgpack-c's unpacker: the message as codec_parse_msg, codec_parse_reply_attach and
+ * codec_parse_reply_stat see it unpacked whole, but for what none of them looks at
+ * (keys of no meaning to them, a key's third and later entries, nested containers
+ * other than the array map and its shape: of those only type and size, ptr NULL).
+ * Its objects point into the bytes read. */
+#define CODEC_FRAME_ONE_KEY(id, field, key, kind, required) +1
+#define CODEC_FRAME_META_KEYS (0 META_FIELDS(CODEC_FRAME_ONE_KEY))
+#define CODEC_FRAME_RESULT_KEYS 3 /* "array", "handle", "fd" */
+struct codec_frame {
+    msgpack_object msg;           /* [1, msgid, nil, result] */
+    msgpack_object env[4];
+    /* Each key's first two entries (a second is refused as a repeat), and the first
+     * key that is not a str (refused as such). */
+    msgpack_object_kv result[2 * CODEC_FRAME_RESULT_KEYS + 1];
+    msgpack_object_kv array[2 * CODEC_FRAME_META_KEYS + 1];
+    msgpack_object shape[PROTO_NDIM_MAX];
+};
+
+/* Whether the successful response to msgid is to be read by codec_frame_read. */
+typedef bool codec_frame_want_fn(void *arg, uint32_t msgid);
+
+/* Read the first message of buf[0..len), a successful response ([1, msgid, nil, result])
+ * that want(arg, msgid) (NULL: any) says is an attach, create or stat reply, into f: 1,
+ * with f->msg the message and *ret_len its bytes; 0 when it is read no further here:
+ * not a successful response, not wanted, cut short, or not msgpack within max_depth as
+ * scan_object counts it (the decoder then takes the bytes and says what is wrong with
+ * them). Never reads outside buf[0..len). f->msg points into f and buf. */
+int codec_frame_read(const void *buf, size_t len, unsigned max_depth,
+                     codec_frame_want_fn *want, void *arg, struct codec_frame *f,
+                     size_t *ret_len);
+
 int codec_parse_reply_list(const msgpack_object *result, struct meta *out, size_t cap,
                            size_t *ret_n, bool *ret_more, char *err, size_t errlen);
 /* Called for each array of a list reply, in order, as soon as it is parsed: i is its

@@ -59,23 +59,22 @@ int codec_pack_end(msgpack_sbuffer *out, size_t mark, int r)
     return 0;
 }
 
-/* The most bytes field f takes in a params map, its key included. */
-static size_t codec_out_max(const struct codec_out *f)
+/* The most bytes field f takes in a params map besides its key, whose text (a STR) is
+ * slen bytes. */
+static size_t codec_out_max(const struct codec_out *f, size_t slen)
 {
-    size_t n = PACK_HEAD_MAX + strlen(f->key);
-
     switch (f->kind) {
     case CODEC_OUT_STR:
-        return n + PACK_HEAD_MAX + strnlen(f->s, f->max);
+        return PACK_HEAD_MAX + slen;
     case CODEC_OUT_SHAPE:
-        return n + PACK_HEAD_MAX + PACK_UINT_MAX * (size_t)f->ndim;
+        return PACK_HEAD_MAX + PACK_UINT_MAX * (size_t)f->ndim;
     default:
-        return n + PACK_UINT_MAX;
+        return PACK_UINT_MAX;
     }
 }
 
-/* Field f's value at p, which has codec_out_max(f) bytes of room after its key. */
-static char *codec_put_out(char *p, const struct codec_out *f)
+/* Field f's value at p, which has codec_out_max(f, slen) bytes of room. */
+static char *codec_put_out(char *p, const struct codec_out *f, size_t slen)
 {
     switch (f->kind) {
     case CODEC_OUT_UINT:
@@ -85,7 +84,7 @@ static char *codec_put_out(char *p, const struct codec_out *f)
     case CODEC_OUT_BOOL:
         return pack_bool(p, f->b);
     case CODEC_OUT_STR:
-        return pack_str(p, f->s, strnlen(f->s, f->max));
+        return pack_str(p, f->s, slen);
     case CODEC_OUT_SHAPE:
         p = pack_array(p, f->ndim);
         for (uint32_t d = 0; d < f->ndim; d++)
@@ -96,20 +95,27 @@ static char *codec_put_out(char *p, const struct codec_out *f)
 }
 
 /* Written with pack.h's stores into one reserved stretch: every attach and create
- * sends one of these, and msgpack-c's write call per value was most of its cost. */
+ * sends one of these, and msgpack-c's write call per value was most of its cost. Each
+ * text is measured once, for the room and the write both. */
 int codec_pack_params(msgpack_sbuffer *out, enum codec_type type, uint32_t msgid,
                       const char *method, const struct codec_out *f, size_t n)
 {
-    size_t room = CODEC_HEAD_MAX + (method != NULL ? strlen(method) : 0);
+    size_t mlen = method != NULL ? strlen(method) : 0;
+    size_t room = CODEC_HEAD_MAX + mlen;
+    size_t klen[CODEC_OUT_MAX], slen[CODEC_OUT_MAX];
     uint32_t count = 0;
     char *start;
     char *p;
 
+    if (n > CODEC_OUT_MAX)
+        return -EINVAL;
     for (size_t k = 0; k < n; k++) {
         if (f[k].key == NULL)
             continue;
         count++;
-        room += codec_out_max(&f[k]);
+        klen[k] = strlen(f[k].key);
+        slen[k] = f[k].kind == CODEC_OUT_STR ? strnlen(f[k].s, f[k].max) : 0;
+        room += PACK_HEAD_MAX + klen[k] + codec_out_max(&f[k], slen[k]);
     }
     p = start = codec_room(out, room);
     if (p == NULL)
@@ -117,7 +123,7 @@ int codec_pack_params(msgpack_sbuffer *out, enum codec_type type, uint32_t msgid
     if (type == CODEC_NOTIFY) {
         p = pack_array(p, 3);
         p = pack_uint(p, CODEC_NOTIFY);
-        p = pack_str(p, method, strlen(method));
+        p = pack_str(p, method, mlen);
         p = pack_array(p, 1);
     } else if (type == CODEC_RESPONSE) {
         p = codec_put_response_head(p, msgid);
@@ -125,15 +131,15 @@ int codec_pack_params(msgpack_sbuffer *out, enum codec_type type, uint32_t msgid
         p = pack_array(p, 4);
         p = pack_uint(p, CODEC_REQUEST);
         p = pack_uint(p, msgid);
-        p = pack_str(p, method, strlen(method));
+        p = pack_str(p, method, mlen);
         p = pack_array(p, 1);
     }
     p = pack_map(p, count);
     for (size_t k = 0; k < n; k++) {
         if (f[k].key == NULL)
             continue;
-        p = pack_str(p, f[k].key, strlen(f[k].key));
-        p = codec_put_out(p, &f[k]);
+        p = pack_str(p, f[k].key, klen[k]);
+        p = codec_put_out(p, &f[k], slen[k]);
     }
     out->size += (size_t)(p - start);
     return 0;

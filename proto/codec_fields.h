@@ -57,10 +57,14 @@ struct codec_out {
 #define CODEC_NOUT(f) (sizeof(f) / sizeof((f)[0]))
 #define CODEC_OUT_SHAPE(k, d, n) { .key = (k), .kind = CODEC_OUT_SHAPE, .shape = (d), .ndim = (n) }
 
+/* The most entries codec_pack_params takes (a create has 9). */
+#define CODEC_OUT_MAX 16
+
 /* A request [0, msgid, method, [params]] (type CODEC_REQUEST), a notification
  * [2, method, [params]] (CODEC_NOTIFY) or a successful response [1, msgid, nil, result]
  * (CODEC_RESPONSE; method unused) whose map holds the entries of f[0..n) that have a
- * key, and says so: its count is theirs. 0, or -ENOMEM (nothing written). */
+ * key, and says so: its count is theirs. 0, -EINVAL when n > CODEC_OUT_MAX, or -ENOMEM
+ * (nothing written either way). */
 int codec_pack_params(msgpack_sbuffer *out, enum codec_type type, uint32_t msgid,
                       const char *method, const struct codec_out *f, size_t n);
 
@@ -83,6 +87,20 @@ char *codec_room(msgpack_sbuffer *out, size_t n);
 /* m as an array map (PROTOCOL.md 5.6), appended to the packer's sbuffer: 0, -EINVAL
  * when m cannot travel (a field out of its bounds), or -ENOMEM. */
 int codec_pack_array_map(msgpack_packer *pk, const struct meta *m);
+
+/* The keys of an array map and the columns of a list reply, in the order of
+ * META_FIELDS, in which codec_put_meta writes them; codec_meta reads a map fastest in
+ * this order. */
+enum codec_meta_key {
+#define CODEC_META_ENUM(id, field, key, kind, required) CODEC_META_##id,
+    META_FIELDS(CODEC_META_ENUM)
+#undef CODEC_META_ENUM
+    CODEC_META_NKEYS
+};
+
+/* The place in META_FIELDS of the key of an array map that is the n bytes at s, or -1
+ * when it is none of them. */
+int codec_meta_key_of(const char *s, uint32_t n);
 
 /* Where a parser is, for its error messages: "create", "stat reply: array". */
 struct codec_ctx {

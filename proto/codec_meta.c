@@ -13,16 +13,6 @@
 #include "codec_fields.h"
 #include "pack.h"
 
-/* The keys of an array map and the columns of a list reply, in the order of
- * META_FIELDS, in which codec_put_meta writes them; codec_meta reads a map fastest in
- * this order. */
-enum codec_meta_key {
-#define CODEC_META_ENUM(id, field, key, kind, required) CODEC_META_##id,
-    META_FIELDS(CODEC_META_ENUM)
-#undef CODEC_META_ENUM
-    CODEC_META_NKEYS
-};
-
 static const char *const codec_meta_keys[CODEC_META_NKEYS] = {
 #define CODEC_META_KEY(id, field, key, kind, required) key,
     META_FIELDS(CODEC_META_KEY)
@@ -356,7 +346,7 @@ int codec_pack_reply_list(msgpack_sbuffer *out, uint32_t msgid, const struct met
  * tried, about a thousand instructions per array map, more than the rest of a reply.
  * tests/unit/test_codec_meta_keys.c gives every key, and a near miss of each, in
  * turn. */
-static int codec_meta_key_of(const char *s, uint32_t n)
+int codec_meta_key_of(const char *s, uint32_t n)
 {
 #define CODEC_META_IS(id, key) (memcmp(s, key, sizeof(key) - 1) == 0 ? CODEC_META_##id : -1)
     switch (n) {

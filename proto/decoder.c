@@ -3,7 +3,8 @@
  * Bytes are appended by decoder_feed; decoder_next lets scan_object find and vet the
  * next whole object, then unpacks exactly those bytes into a zone the decoder owns.
  * Unpacked strings point into the buffer, so consumed bytes are only moved away
- * (compacted) by the next feed, when the previous object is no longer valid.
+ * (compacted) by the next feed, when the previous object is no longer valid. A caller
+ * may read a message from the bytes itself instead (decoder_peek, decoder_skip).
  */
 #include "decoder.h"
 
@@ -116,15 +117,18 @@ fail:
     return r;
 }
 
-void decoder_peek(const struct decoder *d, const uint8_t **ret_bytes, size_t *ret_len)
+void decoder_peek(const struct decoder *d, const uint8_t **ret_buf, size_t *ret_len)
 {
-    *ret_bytes = d->buf + d->start;
-    *ret_len = d->err < 0 ? 0 : d->end - d->start;
+    size_t n = d->err < 0 || d->buf == NULL ? 0 : d->end - d->start;
+
+    *ret_buf = n > 0 ? d->buf + d->start : NULL;
+    *ret_len = n < d->max_len ? n : d->max_len;
 }
 
 void decoder_skip(struct decoder *d, size_t len)
 {
-    d->start += len <= d->end - d->start ? len : d->end - d->start;
+    if (len <= d->end - d->start)
+        d->start += len;
 }
 
 size_t decoder_pending(const struct decoder *d)

@@ -2,12 +2,14 @@
  *
  * Used by both ends of a connection. It owns a byte buffer and an unpack zone;
  * every object is checked by scan_object before msgpack-c sees it, so memory use
- * is bounded by the frame limit. It does no I/O and does not interpret messages.
+ * is bounded by the frame limit. It does no I/O and does not interpret messages; a
+ * caller that reads some messages from the bytes itself peeks at them and skips them.
  */
 #ifndef PROTO_DECODER_H
 #define PROTO_DECODER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <msgpack.h>
 
@@ -29,13 +31,13 @@ int decoder_feed(struct decoder *d, const void *bytes, size_t len);
  * sticky: the stream cannot be resynchronised and the connection should close. */
 int decoder_next(struct decoder *d, msgpack_object *ret_obj);
 
-/* The bytes fed but not yet returned (*ret_len of them at *ret_bytes, valid until the
- * next decoder_feed or decoder_free), for a caller that reads a frame itself; none
- * once an error stuck. */
-void decoder_peek(const struct decoder *d, const uint8_t **ret_bytes, size_t *ret_len);
+/* The bytes fed but not yet returned, at most max_len of them, for a caller that
+ * reads a message from them itself (codec_frame_read): *ret_buf (valid until the next
+ * decoder_feed or decoder_free) and *ret_len, 0 when none, or when the stream failed. */
+void decoder_peek(const struct decoder *d, const uint8_t **ret_buf, size_t *ret_len);
 
-/* Consume the first len bytes that decoder_peek showed, a whole frame the caller read
- * itself (len no more than it showed). The bytes stay valid until the next feed. */
+/* The first len bytes of what decoder_peek gave were a whole message the caller took:
+ * they count as returned, as an object of decoder_next's would. */
 void decoder_skip(struct decoder *d, size_t len);
 
 /* Bytes fed but not yet returned as objects (a half-sent request when nonzero). */

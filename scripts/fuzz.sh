@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fuzz.sh — build the libFuzzer targets with clang and run each for a bounded time
-# (SHARR_FUZZ_SECONDS, default 60 for the wire, a third of it each for .npy headers
-# and for request sequences served by an in-process daemon).
+# (SHARR_FUZZ_SECONDS, default 60 for the wire, a third of it each for .npy headers,
+# for request sequences served by an in-process daemon and for the replies libsharr
+# reads straight from their bytes, checked against the decoder's unpacking).
 # Exits non-zero on any finding; the crashing input is left in build-fuzz/findings.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,10 +15,11 @@ CC=clang cmake -S "$top" -B "$dir" -DSHARR_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDeb
   "${msgpack_opts[@]}" >/dev/null
 cmake --build "$dir" -j"$(nproc)"
 rm -rf "$dir/seeds" "$dir/findings"
-mkdir -p "$dir/seeds/wire" "$dir/seeds/npy" "$dir/seeds/daemon" "$dir/corpus/wire" \
-  "$dir/corpus/npy" "$dir/corpus/daemon" "$dir/findings"
+mkdir -p "$dir/seeds/wire" "$dir/seeds/npy" "$dir/seeds/daemon" "$dir/seeds/reply" \
+  "$dir/corpus/wire" "$dir/corpus/npy" "$dir/corpus/daemon" "$dir/corpus/reply" "$dir/findings"
 "$dir/tests/fuzz/fuzz_seeds" "$dir/seeds/wire" "$dir/seeds/npy"
 cp "$dir/seeds/wire/"* "$dir/seeds/daemon/"
+cp "$dir/seeds/wire/reply_"* "$dir/seeds/reply/"
 run() { # target, seconds
   echo "== fuzz $1 for $2 s"
   "$dir/tests/fuzz/fuzz_$1" -max_total_time="$2" -timeout=10 -rss_limit_mb=2048 \
@@ -29,4 +31,5 @@ run() { # target, seconds
 run wire "$secs"
 run npy $(( secs / 3 > 5 ? secs / 3 : 5 ))
 run daemon $(( secs / 3 > 5 ? secs / 3 : 5 ))
+run reply $(( secs / 3 > 5 ? secs / 3 : 5 ))
 echo "== fuzzing found nothing"
