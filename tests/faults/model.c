@@ -1,5 +1,5 @@
-/* model.c — persistent operations run by a test client, their expected effect, and
- * the check of a name and of the store after a restart (model.h).
+/* model.c — persistent operations run by a test client, the daemon's expected reply
+ * and effect, and the check of a name and of the store after a restart (model.h).
  *
  * model_do runs in forked children of any uid, so it reports errors by return value
  * and never asserts.
@@ -19,6 +19,7 @@ const char *model_kind_name(enum model_kind kind)
 {
     static const char *const names[MODEL_KINDS] = {
         "create", "overwrite", "chmod", "chown", "unlink", "adopt", "sync", "fill",
+        "grow", "publish",
     };
     return kind < MODEL_KINDS ? names[kind] : "?";
 }
@@ -108,8 +109,27 @@ int model_do(sharr_t *c, const struct model_op *op)
     case MODEL_SYNC:
     case MODEL_FILL:
         return model_open_do(c, op);
+    case MODEL_GROW:
+        return sharr_grow(c, op->name, op->n, NULL);
+    case MODEL_PUBLISH:
+        return sharr_publish(c, op->name, NULL);
     default:
         return -EINVAL;
+    }
+}
+
+int model_expect(const struct model_state *s, const struct model_op *op)
+{
+    switch (op->kind) {
+    case MODEL_FILL:
+        return s->published ? -EROFS : 0;
+    case MODEL_GROW:
+        /* methods_grow.c checks in this order */
+        if (s->published)
+            return -EROFS;
+        return op->n < s->n || s->adopted ? -EINVAL : 0;
+    default:
+        return 0;
     }
 }
 
@@ -118,12 +138,16 @@ struct model_state model_apply(const struct model_state *s, const struct model_o
 {
     struct model_state t = *s;
 
+    if (model_expect(s, op) != 0)
+        return t;
     switch (op->kind) {
     case MODEL_CREATE:
     case MODEL_OVERWRITE:
     case MODEL_ADOPT:
-        t = (struct model_state){ 1, op->n, uid, gid, op->perm,
-                                  op->kind == MODEL_ADOPT ? op->seed : 0 };
+        t = (struct model_state){ .exists = 1, .n = op->n, .uid = uid, .gid = gid,
+                                  .perm = op->perm,
+                                  .seed = op->kind == MODEL_ADOPT ? op->seed : 0,
+                                  .nseed = op->n, .adopted = op->kind == MODEL_ADOPT };
         break;
     case MODEL_CHMOD:
         t.perm = op->perm;
@@ -139,6 +163,13 @@ struct model_state model_apply(const struct model_state *s, const struct model_o
         break;
     case MODEL_FILL:
         t.seed = op->seed;
+        t.nseed = t.n;
+        break;
+    case MODEL_GROW:
+        t.n = op->n; /* the data stays, the new part is zero */
+        break;
+    case MODEL_PUBLISH:
+        t.published = 1;
         break;
     default:
         break;
@@ -152,20 +183,21 @@ void model_describe(const struct model_state *s, char *out, size_t len)
         snprintf(out, len, "absent");
     else
         snprintf(out, len, "%" PRIu64 " elements, uid %" PRIu32 " gid %" PRIu32 " perm %04"
-                 PRIo32 ", data %s%" PRIu64, s->n, s->uid, s->gid, s->perm,
-                 s->seed == MODEL_SEED_ANY ? "any " : "of seed ",
-                 s->seed == MODEL_SEED_ANY ? 0 : s->seed);
+                 PRIo32 ", data %s%" PRIu64 " over %" PRIu64 " then zero%s%s", s->n, s->uid,
+                 s->gid, s->perm, s->seed == MODEL_SEED_ANY ? "any " : "of seed ",
+                 s->seed == MODEL_SEED_ANY ? 0 : s->seed, s->nseed,
+                 s->published ? ", published" : "", s->adopted ? ", adopted" : "");
 }
 
-static int model_data_is(const void *data, uint64_t n, uint64_t seed)
+/* The first nseed of n elements are seed's (or any, or zero), the rest zero. */
+static int model_data_is(const void *data, uint64_t n, uint64_t seed, uint64_t nseed)
 {
     const uint64_t *w = data;
+    uint64_t from = seed == 0 ? 0 : nseed < n ? nseed : n;
 
-    if (seed == MODEL_SEED_ANY)
-        return 1;
-    if (seed != 0)
-        return fault_check(data, n * 8, seed);
-    for (uint64_t i = 0; i < n; i++)
+    if (seed != 0 && seed != MODEL_SEED_ANY && !fault_check(data, from * 8, seed))
+        return 0;
+    for (uint64_t i = from; i < n; i++)
         if (w[i] != 0)
             return 0;
     return 1;
@@ -189,14 +221,17 @@ int model_match(sharr_t *c, const char *name, const struct model_state *ok, int 
     for (int i = 0; i < nok && found < 0; i++) {
         if (ok[i].exists && in->ndim == 1 && in->shape[0] == ok[i].n && in->uid == ok[i].uid
             && in->gid == ok[i].gid && in->perm == ok[i].perm && in->persist
-            && strcmp(in->dtype, "<u8") == 0
-            && model_data_is(sharr_array_data(a), ok[i].n, ok[i].seed))
+            && strcmp(in->dtype, "<u8") == 0 && !in->published == !ok[i].published
+            && (in->offset == 4096) == !ok[i].adopted
+            && model_data_is(sharr_array_data(a), ok[i].n, ok[i].seed, ok[i].nseed))
             found = i;
     }
     if (found < 0)
         snprintf(why, len, "%" PRIu64 " elements, uid %" PRIu32 " gid %" PRIu32 " perm %04"
-                 PRIo32 ", data %s", in->shape[0], in->uid, in->gid, in->perm,
-                 model_data_is(sharr_array_data(a), in->shape[0], 0) ? "zero" : "not zero");
+                 PRIo32 ", data %s%s, header %" PRIu64 " bytes", in->shape[0], in->uid,
+                 in->gid, in->perm,
+                 model_data_is(sharr_array_data(a), in->shape[0], 0, 0) ? "zero" : "not zero",
+                 in->published ? ", published" : "", in->offset);
     sharr_close(a);
     return found;
 }

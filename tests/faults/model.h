@@ -1,11 +1,13 @@
 /* model.h — what a named persistent array should be across daemon kills: the state a
  * name holds, the persistent operations that change it (create, overwrite, chmod,
- * chown, unlink, adopt, sync, and a fill of its data), run by a client of any uid,
- * and the check of a name against the states allowed after a kill.
+ * chown, unlink, adopt, sync, a fill of its data, grow, publish), run by a client of
+ * any uid, the reply the daemon gives each (model_expect: a published array refuses
+ * fills and grows, an adopted one grows not), and the check of a name against the
+ * states allowed after a kill.
  *
  * Arrays are 1-d <u8. The element count tells data files apart (a test gives every
- * new data file of a name a new count), so a name showing one file's count with
- * another's owner or bits is caught: old data with new metadata.
+ * new data file of a name a new count, and a grow makes it longer), so a name showing
+ * one file's count with another's owner or bits is caught: old data with new metadata.
  */
 #ifndef MODEL_H
 #define MODEL_H
@@ -23,6 +25,10 @@ struct model_state {
     uint64_t n;              /* <u8 elements */
     uint32_t uid, gid, perm;
     uint64_t seed;           /* data: fault_fill of seed; 0: all zero; MODEL_SEED_ANY */
+    uint64_t nseed;          /* the first nseed elements are seed's, the rest zero (a
+                              * grow adds zeros after the data) */
+    int published;           /* sharr_publish'd: immutable until overwritten or unlinked */
+    int adopted;             /* numpy's 128-byte header (adopt): it cannot grow */
 };
 
 enum model_kind {
@@ -34,6 +40,8 @@ enum model_kind {
     MODEL_ADOPT,     /* the .npy at path (n elements of seed), with perm and overwrite */
     MODEL_SYNC,      /* open r, sync, close: nothing changes */
     MODEL_FILL,      /* open r+, fill with seed, sync, close */
+    MODEL_GROW,      /* grow to n elements (shorter: refused) */
+    MODEL_PUBLISH,
     MODEL_KINDS,
 };
 
@@ -43,6 +51,7 @@ struct model_op {
     uint64_t n, seed;
     uint32_t perm, uid, gid;
     char path[256];          /* adopt: the file, outside the store, same filesystem */
+    int expect;              /* the reply model_expect predicts: 0 or -errno */
 };
 
 /* The name of kind, for messages. */
@@ -53,7 +62,15 @@ const char *model_kind_name(enum model_kind kind);
  * failed. Usable in a child: never asserts. */
 int model_do(sharr_t *c, const struct model_op *op);
 
-/* The state after op, run by a peer of uid/gid, succeeds on a name in state s. */
+/* What the daemon replies to op on a name in state s, from a peer that owns the name
+ * or is root (the tests run no other): 0, -EROFS for a fill or grow of a published
+ * array, -EINVAL for a grow that shortens or of an adopted array (PROTOCOL.md, grow).
+ * Operations that make an array are only asked of absent names and the others of
+ * existing ones. */
+int model_expect(const struct model_state *s, const struct model_op *op);
+
+/* The state after op, run by a peer of uid/gid, on a name in state s: s itself when
+ * model_expect refuses op. */
 struct model_state model_apply(const struct model_state *s, const struct model_op *op,
                                uint32_t uid, uint32_t gid);
 

@@ -1,15 +1,19 @@
 /* test_kills.c — sharrd SIGKILLed at random moments while three clients of three
  * uids (root and two unprivileged ones) run every persistent operation: create,
  * overwrite, chmod, chown, unlink, adopt (root's: sharrd adopts only its own uid's
- * files), sync, and fills of the data. After each restart every name holds what its
- * acknowledged operations made, or that plus the one operation in flight; never old
- * data with new metadata; nothing vanished; the store holds no leftover and nothing
- * damaged (STORE.md).
+ * files), sync, fills of the data, grow and publish. After each restart every name
+ * holds what its acknowledged operations made, or that plus the one operation in
+ * flight; never old data with new metadata; nothing vanished; the store holds no
+ * leftover and nothing damaged (STORE.md).
  *
- * The operations come from a seeded generator ($SHARR_KILLS_SEED, printed); each
- * client reports each operation before it sends it and once it is acknowledged, and
- * the kill lands after a random number of reports plus a random pause, so it falls
- * anywhere inside an operation.
+ * The operations come from a seeded generator ($SHARR_KILLS_SEED, printed), which
+ * also asks for what the daemon must refuse (a fill or grow of a published array, a
+ * grow of an adopted one or to a shorter length): every reply is the one the model
+ * predicts (model_expect), so a wrong refusal or a wrong acceptance fails. Each
+ * client reports each operation before it sends it and once it is answered, and the
+ * kill lands after a random number of reports plus a random pause, so it falls
+ * anywhere inside an operation; the kills in flight are counted per operation, and
+ * an operation no kill landed in fails the test.
  */
 #include <errno.h>
 #include <grp.h>
@@ -34,7 +38,7 @@
 #define NAMES 4      /* per worker */
 #define BATCH 24     /* operations per worker per round */
 #define ROUNDS 200   /* scaled by $SHARR_FAULTS_SCALE ... */
-#define ROUNDS_MIN 120 /* ... but never below this: with the 92 kills of
+#define ROUNDS_MIN 120 /* ... but never below this: with the 119 kills of
                         * test_recovery_killed_operations, over 200 in every build */
 #define SEED_DEFAULT 20240612u
 
@@ -91,17 +95,21 @@ static void next_op(struct worker *w, int wi, struct model_state *sim, uint64_t 
     snprintf(op->name, sizeof(op->name), "k%d_%d", wi, j);
     if (!s->exists)
         op->kind = root && r < 30 ? MODEL_ADOPT : r < 65 ? MODEL_CREATE : MODEL_OVERWRITE;
-    else if (r < 20)
+    else if (r < 16)
         op->kind = MODEL_OVERWRITE;
-    else if (r < 35)
+    else if (r < 28)
         op->kind = MODEL_CHMOD;
-    else if (r < 50)
+    else if (r < 40)
         op->kind = MODEL_CHOWN;
-    else if (r < 60)
+    else if (r < 48)
         op->kind = MODEL_UNLINK;
-    else if (r < 70)
+    else if (r < 56)
         op->kind = MODEL_SYNC;
-    else if (r < 90 || !root)
+    else if (r < 72)
+        op->kind = MODEL_GROW;
+    else if (r < 80)
+        op->kind = MODEL_PUBLISH;
+    else if (r < 92 || !root)
         op->kind = MODEL_FILL;
     else
         op->kind = MODEL_ADOPT;
@@ -109,11 +117,19 @@ static void next_op(struct worker *w, int wi, struct model_state *sim, uint64_t 
     do {
         op->n = 1 + (*gen)++ % 3000;
     } while (op->n == s->n);
+    /* A grow lengthens by up to 1000 elements; now and then it asks for a shorter
+     * length (refused) or the same (a success that changes nothing). */
+    if (op->kind == MODEL_GROW) {
+        uint64_t g = rnd() % 20;
+        op->n = g == 0 && s->n > 1 ? 1 + rnd() % (s->n - 1)
+                : g == 1 ? s->n : s->n + 1 + rnd() % 1000;
+    }
     op->seed = 1 + (*gen)++;
     op->perm = pick(perms, sizeof(perms) / sizeof(perms[0]));
     op->uid = root ? pick(uids, WORKERS) : SHARR_ID_KEEP;
     op->gid = pick(gids, sizeof(gids) / sizeof(gids[0]));
     snprintf(op->path, sizeof(op->path), "%s/adoptee-%d-%" PRIu64 ".npy", g_h->dir, wi, op->seed);
+    op->expect = model_expect(s, op);
     *s = model_apply(s, op, w->uid, w->uid);
 }
 
@@ -147,11 +163,11 @@ static int worker_main(int rfd, int wfd, void *arg)
     for (int i = 0; i < BATCH; i++) {
         put_report(wfd, 'B', i, 0);
         int rc = model_do(c, &w->ops[i]);
-        if (rc < 0) {
+        if (rc != w->ops[i].expect) {
             put_report(wfd, 'F', i, rc);
             break;
         }
-        put_report(wfd, 'A', i, 0);
+        put_report(wfd, 'A', i, rc);
     }
     put_report(wfd, 'D', -1, 0);
     /* Wait to be killed, holding nothing the parent needs. */
@@ -171,12 +187,15 @@ static void take(struct worker *w, const struct report *r, int64_t killed_at, in
         break;
     case 'F':
         w->failed_rc = r->rc;
-        /* Before the kill nothing may fail: the operations are valid for the states
-         * they are generated from. */
-        if (killed_at == 0 || r->t_ns < killed_at)
-            fail_msg("round %d: uid %u: %s %s failed before the kill: %s", round,
-                     (unsigned)w->uid, model_kind_name(w->ops[r->idx].kind),
-                     w->ops[r->idx].name, sharr_strerror(r->rc));
+        /* Before the kill every reply is the model's: success for what is valid in
+         * the state the operation was generated from, the model's error otherwise. */
+        if (killed_at == 0 || r->t_ns < killed_at) {
+            const struct model_op *op = &w->ops[r->idx];
+            fail_msg("round %d: uid %u: %s %s (%" PRIu64 ") answered %s before the kill; the "
+                     "model expects %s", round, (unsigned)w->uid, model_kind_name(op->kind),
+                     op->name, op->n, r->rc == 0 ? "success" : sharr_strerror(r->rc),
+                     op->expect == 0 ? "success" : sharr_strerror(op->expect));
+        }
         break;
     case 'D':
         w->done = 1;
@@ -224,7 +243,8 @@ static void test_random_kills_leave_every_operation_whole_or_undone(void **state
     const char *env = getenv("SHARR_KILLS_SEED");
     uint64_t seed = env ? strtoull(env, NULL, 0) : SEED_DEFAULT, gen = 1;
     int rounds = (int)(ROUNDS * fault_scale()), inflight = 0, kinds[MODEL_KINDS] = { 0 };
-    int acked = 0, done_in_flight = 0;
+    int acked = 0, refused = 0, done_in_flight = 0, refused_in_flight = 0;
+    int killed_in[MODEL_KINDS] = { 0 }; /* kills with an operation of that kind in flight */
 
     if (rounds < ROUNDS_MIN)
         rounds = ROUNDS_MIN;
@@ -287,10 +307,16 @@ static void test_random_kills_leave_every_operation_whole_or_undone(void **state
                 *s = model_apply(s, op, w[i].uid, w[i].uid);
                 kinds[op->kind]++;
                 acked++;
+                refused += op->expect != 0;
             }
             if (w[i].began > w[i].acked) {
                 fly = &w[i].ops[w[i].began];
                 inflight++;
+                /* A refusal in flight is no kill inside the operation. */
+                if (fly->expect == 0)
+                    killed_in[fly->kind]++;
+                else
+                    refused_in_flight++;
             }
             for (int j = 0; j < NAMES; j++) {
                 struct model_state ok[2] = { w[i].state[j] };
@@ -300,7 +326,7 @@ static void test_random_kills_leave_every_operation_whole_or_undone(void **state
                 if (fly && strcmp(fly->name, name) == 0) {
                     ok[1] = model_apply(&ok[0], fly, w[i].uid, w[i].uid);
                     /* A fill cut short leaves any bytes. */
-                    if (fly->kind == MODEL_FILL)
+                    if (fly->kind == MODEL_FILL && fly->expect == 0)
                         ok[1].seed = MODEL_SEED_ANY;
                     nok = 2;
                 }
@@ -334,12 +360,23 @@ static void test_random_kills_leave_every_operation_whole_or_undone(void **state
             fail();
         }
     }
-    print_message("%d kills; %d operations acknowledged (create %d, overwrite %d, chmod %d, "
-                  "chown %d, unlink %d, adopt %d, sync %d, fill %d); %d in flight at a kill, "
-                  "%d of them found done\n",
-                  rounds, acked, kinds[MODEL_CREATE], kinds[MODEL_OVERWRITE], kinds[MODEL_CHMOD],
-                  kinds[MODEL_CHOWN], kinds[MODEL_UNLINK], kinds[MODEL_ADOPT], kinds[MODEL_SYNC],
-                  kinds[MODEL_FILL], inflight, done_in_flight);
+    char acks[512], kills[512];
+    size_t na = 0, nk = 0;
+    for (int k = 0; k < MODEL_KINDS; k++) {
+        na += (size_t)snprintf(acks + na, sizeof(acks) - na, "%s%s %d", k ? ", " : "",
+                               model_kind_name((enum model_kind)k), kinds[k]);
+        nk += (size_t)snprintf(kills + nk, sizeof(kills) - nk, "%s%s %d", k ? ", " : "",
+                               model_kind_name((enum model_kind)k), killed_in[k]);
+    }
+    print_message("%d kills; %d operations answered as the model predicts (%s), %d of them "
+                  "refusals; %d in flight at a kill (%s; %d refusals), %d of them found done\n",
+                  rounds, acked, acks, refused, inflight, kills, refused_in_flight,
+                  done_in_flight);
+    for (int k = 0; k < MODEL_KINDS; k++)
+        if (killed_in[k] == 0)
+            fail_msg("seed %" PRIu64 ": no kill landed while a %s was in flight in %d rounds: "
+                     "the random kills do not cover it", seed,
+                     model_kind_name((enum model_kind)k), rounds);
 }
 
 int main(void)

@@ -1,6 +1,7 @@
 /* test_recovery_killed_operations.c — the daemon killed inside a persistent operation
- * (daemon/STORE.md): at every fault point of every operation of three uids each name
- * is exactly as before or after it, a killed chmod never costs an array or frees its
+ * (daemon/STORE.md: create, overwrite, chmod, chown, unlink, sync, adopt, grow,
+ * publish): at every fault point of every operation of three uids each name is
+ * exactly as before or after it, a killed chmod never costs an array or frees its
  * name, a killed overwrite never gives the old data the new permission bits, and a
  * killed grow leaves the old shape or the new one with a header that says so.
  *
@@ -144,6 +145,8 @@ static const struct {
     { MODEL_ADOPT, "meta-opened", 0 },           { MODEL_ADOPT, "meta-written", 0 },
     { MODEL_ADOPT, "create-meta-written", 0 },   { MODEL_ADOPT, "create-committed", 1 },
     { MODEL_ADOPT, "create-done", 1 },
+    { MODEL_GROW, "grow-reserved", 0 },          { MODEL_GROW, "grow-written", 1 },
+    { MODEL_GROW, "grow-done", 1 },              { MODEL_PUBLISH, "publish-done", 1 },
 };
 
 static void test_every_fault_point_of_every_operation_leaves_before_or_after(void **state)
@@ -180,7 +183,7 @@ static void test_every_fault_point_of_every_operation_leaves_before_or_after(voi
                     recovery_as_user(uid, recovery_child_op, &fill);
                     *st = model_apply(st, &fill, uid, uid);
                 }
-                op.n = 2000 + i;
+                op.n = 2000 + i; /* longer than the array before: a grow's new length */
                 op.seed = 3000 + i;
                 op.perm = 0644;
                 op.uid = uid == 0 ? U2 : SHARR_ID_KEEP;
