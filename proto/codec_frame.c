@@ -53,6 +53,8 @@ struct codec_frame_map {
     uint8_t count[32];                        /* entries kept per place */
     bool other;                               /* a key that is not a str is kept */
 };
+_Static_assert(CODEC_FRAME_META_KEYS <= 32 && CODEC_FRAME_RESULT_KEYS <= 32,
+               "codec_frame_map.count has a place for every key kept");
 
 static int codec_frame_meta(struct mpread *r, unsigned depth, struct codec_frame *f,
                             msgpack_object *ret);
