@@ -501,6 +501,38 @@ static void test_full_descriptor_table_keeps_counting_an_unlinked_array_still_he
     sharr_disconnect(c);
 }
 
+/* A published array (its pages cannot be given back) is held only by an O_PATH
+ * descriptor when it loses its name, and the daemon is out of descriptors: it keeps
+ * counting the array until that descriptor closes, as with descriptors to spare. */
+static void test_full_descriptor_table_keeps_counting_a_published_array_held_by_path(
+    void **state)
+{
+    struct harness *h = *state;
+    sharr_t *maker = harness_connect(h);
+    char path[64];
+    uint64_t cost;
+    rlim_t was;
+    int fd;
+
+    sharr_array_t *a = create_filled(maker, "pub", 0, 0, 5);
+    assert_rc(sharr_publish(maker, "pub", NULL), 0);
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", sharr_array_fd(a));
+    fd = open(path, O_PATH | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_rc(sharr_close(a), 0);
+    sharr_disconnect(maker); /* its cached descriptors go with it */
+    sharr_t *c = harness_connect(h);
+    cost = harness_stats(c).volatile_reserved;
+    assert_true(cost > 0);
+    was = daemon_limit_descriptors(h, 0);
+    assert_rc(sharr_unlink(c, "pub"), 0);
+    assert_int_equal(harness_stats(c).volatile_reserved, cost);
+    daemon_unlimit_descriptors(h, was);
+    assert_int_equal(close(fd), 0);
+    assert_int_equal(harness_stats(c).volatile_reserved, 0);
+    sharr_disconnect(c);
+}
+
 /* The daemon has one descriptor left, which the new array's memfd takes: the reply has
  * none to carry, so the create fails with EMFILE and a message, and leaves no array
  * behind (no name, nothing counted); with descriptors back, the same create succeeds. */
@@ -571,6 +603,9 @@ int main(void)
             harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_full_descriptor_table_keeps_counting_an_unlinked_array_still_held,
+            harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_full_descriptor_table_keeps_counting_a_published_array_held_by_path,
             harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_create_without_a_descriptor_for_its_reply_leaves_no_array, harness_setup,
