@@ -110,7 +110,9 @@ void leftover_init(struct daemon *d)
 {
     int fd, r = -ENOMEM;
 
-    d->leftover.last_closes = -1;
+    /* Made now, not when a published array is first held by O_PATH alone: a daemon out
+     * of descriptors then would let that array go uncounted. */
+    d->leftover.last_closes = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     sweep_init(&d->leftover.held, &d->loop, d, leftover_sweep, LEFTOVER_SWEEP_MS, NULL);
     fd = memfd_create("sharr:probe", MFD_CLOEXEC);
     if (fd >= 0) {
