@@ -33,6 +33,11 @@ int descriptors_get(struct conn *c, struct registry_array *a, enum meta_mode mod
     return 0;
 }
 
+void descriptors_put(struct conn *c, struct registry_array *a, enum meta_mode mode, int fd)
+{
+    conn_release_fd(c, fdcache_put(&session_of(c)->descs, a, mode, fd));
+}
+
 int descriptors_send(struct conn *c, char *data, size_t len, struct registry_array *a,
                      enum meta_mode mode)
 {

@@ -37,6 +37,10 @@ struct daemon;
 int descriptors_get(struct conn *c, struct registry_array *a, enum meta_mode mode,
                     int *ret_fd);
 
+/* Cache fd, a new description of a in mode made for c's peer (registry_descriptor's
+ * kind, made before a was ready), where descriptors_get finds it. Takes fd. */
+void descriptors_put(struct conn *c, struct registry_array *a, enum meta_mode mode, int fd);
+
 /* Queue a reply (data, malloc'd, taken) that carries a descriptor of a in mode: the
  * one c's cache holds when its first byte is sent (call descriptors_get first, to
  * check there is one). While it waits it holds a reference to a, no descriptor; if

@@ -26,8 +26,9 @@
 #include "openers.h"
 #include "procfd.h"
 
-/* 1 when another process holds a's memfd or file, 0 when none does, or a negative
- * errno when the kernel cannot tell. closing: a is freed at once unless held, and its
+/* 1 when another process holds a's memfd or file (or may: the daemon is out of
+ * descriptors to ask with), 0 when none does, or a negative errno when the kernel
+ * cannot tell. closing: a is freed at once unless held, and its
  * memfd is the daemon's alone, so a lease on it goes with its close. */
 static void leftover_read_closes(struct leftover *l, struct registry_array *extra);
 
@@ -43,8 +44,13 @@ static int leftover_held(struct daemon *d, const struct registry_array *a, bool 
         return -EBADF;
     if (a->meta.persist)
         return closing ? openers_probe_closing(a->fd, false) : openers_probe(a->fd, false);
-    if (a->readers_made || !l->own_lease)
-        return openers_probe_reopen(d->procfd, a->fd, false);
+    if (a->readers_made || !l->own_lease) {
+        int r = openers_probe_reopen(d->procfd, a->fd, false);
+
+        /* Out of descriptors, the kernel cannot be asked now: the array stays counted
+         * as held, and a later look asks again. */
+        return r == -EMFILE || r == -ENFILE ? 1 : r;
+    }
     return closing ? openers_probe_closing(a->fd, true) : openers_probe(a->fd, true);
 }
 
@@ -104,7 +110,9 @@ void leftover_init(struct daemon *d)
 {
     int fd, r = -ENOMEM;
 
-    d->leftover.last_closes = -1;
+    /* Made now, not when a published array is first held by O_PATH alone: a daemon out
+     * of descriptors then would let that array go uncounted. */
+    d->leftover.last_closes = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     sweep_init(&d->leftover.held, &d->loop, d, leftover_sweep, LEFTOVER_SWEEP_MS, NULL);
     fd = memfd_create("sharr:probe", MFD_CLOEXEC);
     if (fd >= 0) {

@@ -40,7 +40,8 @@ struct leftover {
     bool own_lease; /* a memfd's own description takes a read lease when no other is
                      * open for writing (leftover.c), checked at leftover_init */
     int last_closes; /* inotify instance watching freed published memfds for their last
-                      * close (registry_array.last_close_wd), -1 until one is needed */
+                      * close (registry_array.last_close_wd), made at leftover_init;
+                      * -1 when that failed, then tried again when one is needed */
 };
 
 /* Initialise d->leftover (no timer runs yet) and find out whether a memfd's own

@@ -25,6 +25,7 @@
 #include "methods_attach.h"
 #include "methods_reply.h"
 #include "perm.h"
+#include "procfd.h"
 #include "releases.h"
 #include "session.h"
 #include "shape.h"
@@ -227,11 +228,36 @@ static void methods_pages_done(struct methods_job *job)
     d->huge_short = true;
 }
 
+/* The creator's descriptor of the new volatile array, made before the array is served
+ * (the reply carries it): at EMFILE/ENFILE the connections' cached ones are given up
+ * and it is tried once more. Without one the create fails whole: job->fd is closed and
+ * job->r and job->err say why. The descriptor, or -1. */
+static int methods_create_reopen(struct methods_job *job)
+{
+    struct daemon *d = job->d;
+    char text[sizeof(job->err) + PROTO_NAME_MAX + 64];
+    int fd = procfd_reopen(d->procfd, job->fd, O_RDWR);
+
+    if ((fd == -EMFILE || fd == -ENFILE) && descriptors_drop_all(d, NULL) > 0)
+        fd = procfd_reopen(d->procfd, job->fd, O_RDWR);
+    if (fd >= 0)
+        return fd;
+    snprintf(text, sizeof(text), "sharrd could open no descriptor of %s for the reply, so "
+             "it was not made: %s", job->meta.name, strerror(-fd));
+    memcpy(job->err, text, sizeof(job->err) - 1);
+    job->err[sizeof(job->err) - 1] = '\0';
+    job->r = fd;
+    close(job->fd);
+    job->fd = -1;
+    return -1;
+}
+
 static void methods_create_done(uv_work_t *req, int status)
 {
     struct methods_job *job = req->data;
     struct daemon *d = job->d;
     struct registry_array *a = job->array;
+    int reply_fd = -1;
 
     (void)status; /* never cancelled: uv_cancel is not used */
     /* Out of descriptors: the connections' cached ones can go, and the create with them
@@ -244,6 +270,8 @@ static void methods_create_done(uv_work_t *req, int status)
         methods_create_start(job);
         return;
     }
+    if (job->r >= 0 && !job->adopt && !job->meta.persist && !job->conn->closing)
+        reply_fd = methods_create_reopen(job);
     methods_job_close_src(job);
     if (job->r < 0) {
         log_warning(&d->log, "cannot %s %s: %s", job->adopt ? "adopt" : "create", a->meta.name,
@@ -258,6 +286,8 @@ static void methods_create_done(uv_work_t *req, int status)
         log_debug(&d->log, "%s %s %s array %s", job->adopt ? "adopted" : "created",
                   a->meta.persist ? "persistent" : "volatile", a->meta.dtype.str, a->meta.name);
         registry_ready(&d->registry, a, job->fd);
+        if (reply_fd >= 0)
+            descriptors_put(job->conn, a, META_MODE_RPLUS, reply_fd);
         if (job->adopt)
             growth_watch(d, a); /* the adopter kept its own descriptor of the file */
         if (!a->meta.persist && fdstore_push(&d->notify, &a->meta, a->fd, job->err,

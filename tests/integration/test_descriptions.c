@@ -10,6 +10,7 @@
  * gives up its cached descriptors before it turns a client or a create away.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -338,6 +339,8 @@ static int daemon_lowest_free_fd(const struct harness *h)
     }
 }
 
+static rlim_t daemon_limit_descriptors(const struct harness *h, int free);
+
 #define FULL_ARRAYS 6
 
 /* Arrays f0..f5 created by *owner; *other attached f0..f3 and let go of them, so
@@ -363,10 +366,30 @@ static void fill_the_descriptor_table(struct harness *h, sharr_t **owner, sharr_
     (void)harness_stats(*owner);
     (void)harness_stats(*other);
     assert_int_equal(daemon_fds_on(h, &st[0]), 2); /* its own and other's cached one */
-    int limit = daemon_lowest_free_fd(h);
+    daemon_limit_descriptors(h, 0);
+}
+
+/* Set the daemon's soft descriptor limit to its lowest free number and free more
+ * above it: it can open free more descriptors before it meets EMFILE. Returns the
+ * limit it had, for daemon_unlimit_descriptors. */
+static rlim_t daemon_limit_descriptors(const struct harness *h, int free)
+{
     struct rlimit rl;
+    rlim_t was;
+
     assert_int_equal(prlimit(h->daemon, RLIMIT_NOFILE, NULL, &rl), 0);
-    rl.rlim_cur = (rlim_t)limit;
+    was = rl.rlim_cur;
+    rl.rlim_cur = (rlim_t)(daemon_lowest_free_fd(h) + free);
+    assert_int_equal(prlimit(h->daemon, RLIMIT_NOFILE, &rl, NULL), 0);
+    return was;
+}
+
+static void daemon_unlimit_descriptors(const struct harness *h, rlim_t was)
+{
+    struct rlimit rl;
+
+    assert_int_equal(prlimit(h->daemon, RLIMIT_NOFILE, NULL, &rl), 0);
+    rl.rlim_cur = was;
     assert_int_equal(prlimit(h->daemon, RLIMIT_NOFILE, &rl, NULL), 0);
 }
 
@@ -445,6 +468,98 @@ static void test_full_descriptor_table_gives_up_cached_ones_to_sync(void **state
     sharr_disconnect(other);
 }
 
+/* A process keeps a descriptor of an unlinked volatile array that was attached
+ * read-only, and no connection has one cached: the daemon, out of descriptors when the
+ * array loses its name, cannot ask the kernel who holds it (that takes a descriptor)
+ * and keeps counting it rather than letting it go uncounted, until the holder closes. */
+static void test_full_descriptor_table_keeps_counting_an_unlinked_array_still_held(
+    void **state)
+{
+    struct harness *h = *state;
+    sharr_t *maker = harness_connect(h);
+    uint64_t cost;
+    rlim_t was;
+    int fd;
+
+    assert_rc(sharr_close(create_filled(maker, "held", 0, 0, 3)), 0);
+    sharr_array_t *r = open_mode(maker, "held", "r");
+    fd = dup(sharr_array_fd(r));
+    assert_true(fd >= 0);
+    assert_rc(sharr_close(r), 0);
+    sharr_disconnect(maker); /* its cached descriptors go with it */
+    sharr_t *c = harness_connect(h);
+    cost = harness_stats(c).volatile_reserved;
+    assert_true(cost > 0);
+    was = daemon_limit_descriptors(h, 0);
+    assert_rc(sharr_unlink(c, "held"), 0);
+    assert_int_equal(harness_stats(c).volatile_reserved, cost);
+    daemon_unlimit_descriptors(h, was);
+    assert_int_equal(harness_stats(c).volatile_reserved, cost);
+    assert_int_equal(close(fd), 0);
+    assert_int_equal(harness_stats(c).volatile_reserved, 0);
+    assert_int_equal(harness_stats(c).arrays_volatile, 0);
+    sharr_disconnect(c);
+}
+
+/* A published array (its pages cannot be given back) is held only by an O_PATH
+ * descriptor when it loses its name, and the daemon is out of descriptors: it keeps
+ * counting the array until that descriptor closes, as with descriptors to spare. */
+static void test_full_descriptor_table_keeps_counting_a_published_array_held_by_path(
+    void **state)
+{
+    struct harness *h = *state;
+    sharr_t *maker = harness_connect(h);
+    char path[64];
+    uint64_t cost;
+    rlim_t was;
+    int fd;
+
+    sharr_array_t *a = create_filled(maker, "pub", 0, 0, 5);
+    assert_rc(sharr_publish(maker, "pub", NULL), 0);
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", sharr_array_fd(a));
+    fd = open(path, O_PATH | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_rc(sharr_close(a), 0);
+    sharr_disconnect(maker); /* its cached descriptors go with it */
+    sharr_t *c = harness_connect(h);
+    cost = harness_stats(c).volatile_reserved;
+    assert_true(cost > 0);
+    was = daemon_limit_descriptors(h, 0);
+    assert_rc(sharr_unlink(c, "pub"), 0);
+    assert_int_equal(harness_stats(c).volatile_reserved, cost);
+    daemon_unlimit_descriptors(h, was);
+    assert_int_equal(close(fd), 0);
+    assert_int_equal(harness_stats(c).volatile_reserved, 0);
+    sharr_disconnect(c);
+}
+
+/* The daemon has one descriptor left, which the new array's memfd takes: the reply has
+ * none to carry, so the create fails with EMFILE and a message, and leaves no array
+ * behind (no name, nothing counted); with descriptors back, the same create succeeds. */
+static void test_create_without_a_descriptor_for_its_reply_leaves_no_array(void **state)
+{
+    struct harness *h = *state;
+    const uint64_t shape[1] = { N };
+    sharr_array_t *a = NULL;
+    struct sharr_info in;
+    rlim_t was;
+
+    sharr_t *c = harness_connect(h);
+    (void)harness_stats(c);
+    was = daemon_limit_descriptors(h, 1);
+    int rc = sharr_create(c, "late", "<i8", 1, shape, NULL, &a);
+    printf("create with one descriptor left: %d (%s)\n", rc, rc ? sharr_last_error() : "");
+    daemon_unlimit_descriptors(h, was);
+    assert_int_equal(rc, -EMFILE);
+    assert_non_null(strstr(sharr_last_error(), "late"));
+    assert_rc(sharr_stat(c, "late", &in), -ENOENT);
+    struct sharr_stats st = harness_stats(c);
+    assert_int_equal(st.arrays_volatile, 0);
+    assert_int_equal(st.volatile_reserved, 0);
+    assert_rc(sharr_close(create_filled(c, "late", 0, 0, 4)), 0);
+    sharr_disconnect(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -485,6 +600,15 @@ int main(void)
             harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_full_descriptor_table_gives_up_cached_ones_to_sync, harness_setup,
+            harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_full_descriptor_table_keeps_counting_an_unlinked_array_still_held,
+            harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_full_descriptor_table_keeps_counting_a_published_array_held_by_path,
+            harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_create_without_a_descriptor_for_its_reply_leaves_no_array, harness_setup,
             harness_teardown),
     };
     return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
