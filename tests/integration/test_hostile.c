@@ -360,6 +360,103 @@ static void test_client_sent_descriptors_are_closed_not_leaked(void **state)
     keeper_stop(&k);
 }
 
+/* Opens in libsharr's form (which the daemon answers from their bytes), an open in
+ * another form, a stat and refused opens, pipelined in one stream cut in two at every
+ * byte, with descriptors sent along with either half: each request gets its answer
+ * and only the successful opens a descriptor, and the daemon keeps none of those sent. */
+static void test_pipelined_opens_cut_anywhere_with_descriptors_are_answered_and_leak_nothing(
+    void **state)
+{
+    struct keeper k;
+    keeper_start(&k, *state);
+    pid_t d = k.h->daemon;
+    int base = launch_count_fds(d);
+    assert_true(base > 0);
+
+    static const struct { uint32_t id; const char *code; bool fd; } want[] = {
+        { 2, NULL, true }, { 3, NULL, false }, { 4, "ENOENT", false },
+        { 5, "EACCES", false }, { 6, NULL, true }, { 7, NULL, true },
+    };
+    size_t ends[6];
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    struct codec_open op = { .mode = META_MODE_R };
+    strcpy(op.name, KEEPER_NAME);
+    assert_int_equal(codec_pack_open(&sb, 2, &op), 0);
+    ends[0] = sb.size;
+    rawconn_pack_name(&sb, 3, "stat", KEEPER_NAME);
+    ends[1] = sb.size;
+    struct codec_open missing = { .mode = META_MODE_R };
+    strcpy(missing.name, "missing");
+    assert_int_equal(codec_pack_open(&sb, 4, &missing), 0);
+    ends[2] = sb.size;
+    struct codec_open other = op;
+    other.has_owner = true;
+    other.owner = 4242;
+    assert_int_equal(codec_pack_open(&sb, 5, &other), 0);
+    ends[3] = sb.size;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    rawconn_pack_request_head(&pk, 6, "open"); /* a key it does not know: the general path */
+    msgpack_pack_map(&pk, 3);
+    rawconn_pack_str(&pk, "name");
+    rawconn_pack_str(&pk, KEEPER_NAME);
+    rawconn_pack_str(&pk, "mode");
+    rawconn_pack_str(&pk, "c");
+    rawconn_pack_str(&pk, "x");
+    msgpack_pack_nil(&pk);
+    ends[4] = sb.size;
+    struct codec_open rw = op;
+    rw.mode = META_MODE_RPLUS;
+    assert_int_equal(codec_pack_open(&sb, 7, &rw), 0);
+    ends[5] = sb.size;
+
+    for (size_t cut = 1; cut < sb.size; cut++) {
+        struct rawconn rc;
+        rawconn_open_hello(&rc, k.h->sock, 1); /* byte by byte: pins where descriptors come */
+        send_with_fds(rc.fd, sb.data, cut, cut % 2 ? 2 : 0);
+        size_t got = 0;
+        uint64_t at[6];
+        /* What the first half holds whole is answered before the second half is sent. */
+        for (int pass = 0; pass < 2; pass++) {
+            size_t upto = 0;
+            while (upto < 6 && ends[upto] <= cut)
+                upto++;
+            if (pass == 1) {
+                send_with_fds(rc.fd, sb.data + cut, sb.size - cut, cut % 3 ? 0 : 4);
+                upto = 6;
+            }
+            for (; got < upto; got++) {
+                msgpack_object obj;
+                struct codec_msg msg;
+                char err[256] = "", code[32] = "";
+                assert_int_equal(rawconn_next(&rc, &obj, &at[got]), 1);
+                assert_int_equal(codec_parse_msg(&obj, &msg, NULL, err, sizeof err), 0);
+                assert_int_equal(msg.msgid, want[got].id);
+                rawconn_reply_code(&obj, code, sizeof code);
+                assert_string_equal(code, want[got].code ? want[got].code : "");
+            }
+        }
+        /* Each descriptor came with the first byte of a successful open's reply. */
+        for (size_t i = 0; i < 6; i++) {
+            if (!want[i].fd)
+                continue;
+            uint64_t fd_at = UINT64_MAX;
+            int fd = rawconn_take_fd(&rc, &fd_at);
+            assert_true(fd >= 0);
+            close(fd);
+            assert_int_equal(fd_at, at[i]);
+        }
+        assert_int_equal(rawconn_take_fd(&rc, NULL), -1);
+        rawconn_close(&rc);
+    }
+    msgpack_sbuffer_destroy(&sb);
+    assert_int_equal(harness_wait_connections(k.conn, 1), 1);
+    assert_int_equal(launch_wait_fds(d, base), base);
+    keeper_check(&k);
+    keeper_stop(&k);
+}
+
 /* ---- many connections, few descriptors ---- */
 
 #define MANY 1000
@@ -501,6 +598,7 @@ int main(void)
         T(test_thousand_simultaneous_connections_are_served),
         T(test_out_of_descriptors_at_accept_then_serves_again),
         T(test_peer_leaving_mid_reply_with_descriptors_leaks_nothing),
+        T(test_pipelined_opens_cut_anywhere_with_descriptors_are_answered_and_leak_nothing),
     };
     return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
