@@ -3,12 +3,18 @@
  * under callgrind (a run with N ops minus a run with 0, over N), and time them: the
  * loop's nanoseconds per operation go to stdout (two clock reads, in every run).
  *
+ * With $BENCH_OPS_TURNS=IN:OUT:BATCH the loop runs in turns with a partner, another
+ * bench_ops against another daemon: wait for a byte on the FIFO IN, time BATCH ops,
+ * print their ns per op, pass the byte on through the FIFO OUT; so two revisions
+ * alternate every few milliseconds and meet the machine's load alike.
+ *
  * Both runs do the same setup, warm-up and teardown; only the loop differs. It uses
  * only calls and fields libsharr has had since before issue 12 (e33b65b), so
  * instructions.sh compiles this one source against each revision's sharr.h and
  * libsharr with one command line, and the client-side loop is the same code for both.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,13 +98,63 @@ static int ops_usage(void)
     return 2;
 }
 
+/* The ns between t0 and t1. */
+static double ops_ns(const struct timespec *t0, const struct timespec *t1)
+{
+    return (double)(t1->tv_sec - t0->tv_sec) * 1e9 + (double)(t1->tv_nsec - t0->tv_nsec);
+}
+
+/* n ops of op in turns (BENCH_OPS_TURNS, spec "IN:OUT:BATCH"): each batch's ns per op
+ * on a line. 0, or -1 with the reason said. */
+static int ops_turns(struct ops *o, int (*op)(struct ops *), long n, const char *spec)
+{
+    char in[256], out[256];
+    long batch;
+    int fin, fout, r = 0;
+    char token = 't';
+
+    if (sscanf(spec, "%255[^:]:%255[^:]:%ld", in, out, &batch) != 3 || batch <= 0) {
+        fprintf(stderr, "bench_ops: BENCH_OPS_TURNS wants IN:OUT:BATCH, not %s\n", spec);
+        return -1;
+    }
+    /* O_RDWR: a FIFO opened so never waits for its other end. */
+    fin = open(in, O_RDWR | O_CLOEXEC);
+    fout = open(out, O_RDWR | O_CLOEXEC);
+    if (fin < 0 || fout < 0) {
+        perror("bench_ops: the turns' FIFOs");
+        return -1;
+    }
+    for (long done = 0; r >= 0 && done < n; done += batch) {
+        struct timespec t0, t1;
+        long k = n - done < batch ? n - done : batch;
+
+        if (read(fin, &token, 1) != 1) {
+            perror("bench_ops: waiting for its turn");
+            return -1;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (long i = 0; r >= 0 && i < k; i++)
+            r = op(o);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        printf("%.1f\n", ops_ns(&t0, &t1) / (double)k);
+        fflush(stdout);
+        if (write(fout, &token, 1) != 1) {
+            perror("bench_ops: passing the turn");
+            return -1;
+        }
+    }
+    close(fin);
+    close(fout);
+    return r;
+}
+
 int main(int argc, char **argv)
 {
     struct ops o = { .floor_sock = -1 };
     struct floor_server fl = { 0 };
     struct timespec t0, t1;
     int (*op)(struct ops *);
-    const char *kind;
+    const char *kind, *turns = getenv("BENCH_OPS_TURNS");
     char *end;
     long n;
     int memfd = -1, r = 0;
@@ -164,6 +220,11 @@ int main(int argc, char **argv)
 
     for (long i = 0; r >= 0 && i < OPS_WARMUP; i++)
         r = op(&o);
+    if (r >= 0 && turns != NULL) {
+        if (ops_turns(&o, op, n, turns) < 0 && r >= 0)
+            r = -EIO;
+        n = 0; /* each batch printed its own */
+    }
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (long i = 0; r >= 0 && i < n; i++)
         r = op(&o);
@@ -181,8 +242,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (n > 0)
-        printf("%.1f\n", ((double)(t1.tv_sec - t0.tv_sec) * 1e9 +
-                          (double)(t1.tv_nsec - t0.tv_nsec)) / (double)n);
+        printf("%.1f\n", ops_ns(&t0, &t1) / (double)n);
     if (op == ops_attach && sharr_unlink(o.conn, OPS_NAME) < 0) {
         fprintf(stderr, "bench_ops: unlink: %s\n", sharr_last_error());
         return 1;
