@@ -6,8 +6,9 @@
 # with libsharr's attach cache as configured by default and with it off
 # (SHARR_CACHE_MAX=0: every attach a round trip, as on a base without the cache).
 #
-# Then times the same operations without valgrind, both revisions in turn, round
-# after round, daemon and client on one CPU: the wall-clock side of "no slower".
+# Then times the same operations without valgrind, the two revisions taking turns
+# every few milliseconds, daemons and clients on one CPU: the wall-clock side of "no
+# slower".
 #
 #   bench/instructions.sh [--base REV] [--n N] [--quick] [--no-build] [--build DIR]
 #                         [--uid UID] [--scratch DIR] [--keep DIR] [--rounds R]
@@ -23,7 +24,8 @@
 # --scratch DIR where the temporary worktree, builds and stores go (default $TMPDIR)
 # --keep DIR    keep the callgrind files there (REV.OP.{0,n}.{sharrd,client}), to see
 #               with callgrind_annotate where the instructions go
-# --rounds R    timed rounds, each running both revisions (default 7; --quick: 3)
+# --rounds R    timed rounds, each with fresh daemons of both revisions taking turns
+#               (default 7; --quick: 3)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -98,7 +100,9 @@ if [ ${#asuser[@]} -gt 0 ]; then
   fi
 fi
 daemon_pid=""
+timed_daemons=()
 cleanup() {
+  kill "${timed_daemons[@]}" 2>/dev/null || true
   if [ -n "$daemon_pid" ]; then
     kill "$daemon_pid" 2>/dev/null || true
     wait "$daemon_pid" 2>/dev/null || true
@@ -261,52 +265,78 @@ done
 floor_server=$(per_op "$tmp/client/floor.0.server" "$tmp/client/floor.n.server")
 floor_client=$(per_op "$tmp/client/floor.0.client" "$tmp/client/floor.n.client")
 
-# timed_run SHARRD LIBDIR OPS OP COUNT: nanoseconds per operation of OPS's loop, a
-# fresh daemon and client both on CPU 0 (no migrations, the same placement for both
-# revisions), without valgrind.
-timed_run() {
-  local sharrd=$1 lib=$2 ops=$3 op=$4 count=$5 t
-  rm -rf "$tmp/run/store" "$tmp/run/sock"
-  mkdir -m 700 "$tmp/run/store"
-  taskset -c 0 "$sharrd" --socket "$tmp/run/sock" --store "$tmp/run/store" \
-    --log-level warning --config '' >"$tmp/out/timed.sharrd.log" 2>&1 </dev/null &
-  daemon_pid=$!
-  wait_socket "$tmp/run/sock" "$daemon_pid" "$tmp/out/timed.sharrd.log"
-  if ! t=$(SHARR_SOCKET=$tmp/run/sock LD_LIBRARY_PATH=$lib SHARR_CACHE_MAX=$(cache_max "$op") \
-           "${asuser[@]}" taskset -c 0 "$ops" "${op%-nocache}" "$count" \
-           2>"$tmp/client/timed.log" </dev/null); then
-    echo "instructions.sh: bench_ops $op $count failed:" >&2
-    cat "$tmp/client/timed.log" >&2
-    exit 1
-  fi
-  kill "$daemon_pid"
-  wait "$daemon_pid" || true
-  daemon_pid=""
-  echo "$t"
+# timed_pair OP COUNT BATCH FIRST: a fresh daemon of each revision, both on CPU 0, and
+# a bench_ops of each against its own, taking turns through two FIFOs (ops.c): BATCH
+# operations of one, then BATCH of the other, COUNT in all each, FIRST (base or current)
+# starting. The revisions so alternate every few milliseconds, and a burst of the
+# machine's load falls on a pair of batches, not on one revision. Prints one line per
+# batch pair: base's ns per op, current's.
+timed_pair() {
+  local op=$1 count=$2 batch=$3 first=$4 rev pids=() dpids=()
+  rm -rf "$tmp/run/timed"
+  mkdir -p "$tmp/run/timed"
+  chmod 755 "$tmp/run/timed"
+  mkfifo -m 666 "$tmp/run/timed/turn.base" "$tmp/run/timed/turn.current"
+  for rev in base current; do
+    mkdir -m 755 "$tmp/run/timed/$rev"
+    mkdir -m 700 "$tmp/run/timed/$rev/store"
+    taskset -c 0 "${sharrd_of[$rev]}" --socket "$tmp/run/timed/$rev/sock" \
+      --store "$tmp/run/timed/$rev/store" --log-level warning --config '' \
+      >"$tmp/out/timed.$rev.log" 2>&1 </dev/null &
+    dpids+=($!)
+    timed_daemons=("${dpids[@]}")
+    daemon_pid=$!
+    wait_socket "$tmp/run/timed/$rev/sock" "$daemon_pid" "$tmp/out/timed.$rev.log"
+  done
+  for rev in base current; do
+    local other=current
+    [ $rev = current ] && other=base
+    SHARR_SOCKET=$tmp/run/timed/$rev/sock LD_LIBRARY_PATH=${lib_of[$rev]} \
+      SHARR_CACHE_MAX=$(cache_max "$op") \
+      BENCH_OPS_TURNS=$tmp/run/timed/turn.$rev:$tmp/run/timed/turn.$other:$batch \
+      "${asuser[@]}" taskset -c 0 timeout 600 "$tmp/run/bench_ops.$rev" "${op%-nocache}" \
+      "$count" >"$tmp/out/timed.$rev.ns" 2>"$tmp/client/timed.$rev.log" </dev/null &
+    pids+=($!)
+  done
+  printf t >"$tmp/run/timed/turn.$first"
+  for rev in 0 1; do
+    if ! wait "${pids[$rev]}"; then
+      echo "instructions.sh: bench_ops $op $count in turns failed:" >&2
+      cat "$tmp"/client/timed.*.log >&2
+      kill "${pids[@]}" 2>/dev/null || true
+      exit 1
+    fi
+  done
+  kill "${dpids[@]}"
+  wait "${dpids[@]}" || true
+  daemon_pid="" timed_daemons=()
+  paste -d ' ' "$tmp/out/timed.base.ns" "$tmp/out/timed.current.ns"
 }
 
-# Rounds of base then current (odd rounds) or current then base (even), so a drift in
-# the machine's load weighs on both alike; the medians are compared.
-declare -A times
+# Rounds, each with fresh daemons, the first turn alternating between the revisions.
+declare -A sharrd_of=([base]=$tmp/base-build/daemon/sharrd [current]=$build/daemon/sharrd)
+declare -A lib_of=([base]=$tmp/base-build/client [current]=$build/client)
+declare -A pairs round_ratios
 timed_n() { case "$1" in attach-*) echo $((n * 10)) ;; *) echo $((n * 2)) ;; esac; }
+timed_batch() { case "$1" in attach-*) echo $((n / 4 > 0 ? n / 4 : 1)) ;; *) echo $((n / 20 > 0 ? n / 20 : 1)) ;; esac; }
+# stat COLUMN|ratio [QUANTILE]: the median (or the quantile, 0..1) of stdin's pairs'
+# base (1), current (2) or current/base (ratio) values.
+stat() {
+  awk -v col="$1" -v q="${2:-0.5}" '{ v[NR] = col == "ratio" ? $2 / $1 : $col } END {
+    for (i = 2; i <= NR; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
+    k = q * (NR - 1) + 1; lo = int(k); hi = lo < NR ? lo + 1 : lo
+    printf "%.4f", v[lo] + (k - lo) * (v[hi] - v[lo]) }'
+}
 for r in $(seq 1 "$rounds"); do
-  order="base current"
-  [ $((r % 2)) -eq 0 ] && order="current base"
-  for rev in $order; do
-    if [ $rev = base ]; then
-      sharrd=$tmp/base-build/daemon/sharrd lib=$tmp/base-build/client
-    else
-      sharrd=$build/daemon/sharrd lib=$build/client
-    fi
-    for op in "${ops_list[@]}"; do
-      echo "instructions.sh: timed round $r, $rev $op" >&2
-      times[$rev.$op]="${times[$rev.$op]:-} $(timed_run "$sharrd" "$lib" \
-        "$tmp/run/bench_ops.$rev" "$op" "$(timed_n "$op")")"
-    done
+  first=base
+  [ $((r % 2)) -eq 0 ] && first=current
+  for op in "${ops_list[@]}"; do
+    echo "instructions.sh: timed round $r, $op in turns ($first first)" >&2
+    got=$(timed_pair "$op" "$(timed_n "$op")" "$(timed_batch "$op")" "$first")
+    pairs[$op]="${pairs[$op]:-}$got"$'\n'
+    round_ratios[$op]="${round_ratios[$op]:-} $(echo "$got" | stat ratio)"
   done
 done
-median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END {
-  printf "%.1f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 elapsed=$(( $(date +%s) - start ))
 if [ -n "$keep" ]; then
@@ -366,22 +396,25 @@ echo
 
 echo "### The same operations timed"
 echo
-echo "No valgrind: each round starts a fresh daemon of each revision in turn (the order"
-echo "alternating from round to round) and runs the same \`bench_ops\` loop against it,"
-echo "daemon and client both on CPU 0; $(timed_n attach-volatile) attaches or $(timed_n create-volatile) creates a run,"
-echo "$rounds rounds. Median of the rounds' µs per operation; the machine is shared, so"
-echo "compare the ratio with its spread across rounds (each round's figures are listed)."
+echo "No valgrind: in each round a fresh daemon of each revision and a \`bench_ops\` of"
+echo "each against its own, all four on CPU 0, take turns (\`BENCH_OPS_TURNS\`, two FIFOs):"
+echo "$(timed_batch attach-volatile) attaches or $(timed_batch create-volatile) creates of one revision, then as many of the other, until"
+echo "each ran $(timed_n attach-volatile) attaches or $(timed_n create-volatile) creates; $rounds rounds, the revision that starts"
+echo "alternating. So the two meet the machine's load within milliseconds of each other."
+echo "µs/op: the median of every batch; current / base: the median of the ratios of the"
+echo "batch pairs, with their middle half (25%-75%) and each round's median ratio."
 echo
-echo "| operation | base $base_short µs/op | current µs/op | current / base | base rounds (µs) | current rounds (µs) |"
+echo "| operation | base $base_short µs/op | current µs/op | current / base | middle half of the pairs | each round's ratio |"
 echo "|---|--:|--:|--:|---|---|"
 worst_t=0 worst_t_op=""
-us_list() { for v in $1; do awk -v v="$v" 'BEGIN { printf "%.1f ", v / 1000 }'; done; }
 for op in "${ops_list[@]}"; do
-  b=$(echo "${times[base.$op]}" | median) c=$(echo "${times[current.$op]}" | median)
-  r=$(ratio "$b" "$c")
+  p=$(printf '%s' "${pairs[$op]}" | grep .)
+  b=$(echo "$p" | stat 1) c=$(echo "$p" | stat 2) r=$(echo "$p" | stat ratio)
+  r=$(awk -v r="$r" 'BEGIN { printf "%.3f", r }')
   echo "| $(label "$op") | $(awk -v v="$b" 'BEGIN { printf "%.2f", v / 1000 }') |" \
        "$(awk -v v="$c" 'BEGIN { printf "%.2f", v / 1000 }') | $r |" \
-       "$(us_list "${times[base.$op]}")| $(us_list "${times[current.$op]}")|"
+       "$(echo "$p" | stat ratio 0.25 | awk '{ printf "%.3f", $1 }')-$(echo "$p" | stat ratio 0.75 | awk '{ printf "%.3f", $1 }') |" \
+       "$(for v in ${round_ratios[$op]}; do awk -v v="$v" 'BEGIN { printf "%.3f ", v }'; done)|"
   if awk -v r="$r" -v w="$worst_t" 'BEGIN { exit !(r > w) }'; then
     worst_t=$r worst_t_op="$op"
   fi
@@ -398,7 +431,7 @@ if [ -n "${SHARR_BENCH_SUMMARY:-}" ]; then
     >>"$SHARR_BENCH_SUMMARY"
   met=$(awk -v w="$worst_t" 'BEGIN { print (w <= 1.02 ? "met" : "**MISSED**") }')
   why=""
-  [ "$met" = met ] || why="the timed table lists every round: a ratio inside the rounds' spread is the machine's noise, one outside it a real cost, which the instruction table above locates"
-  echo "| attach and create timed, both on CPU 0: no slower than ${base_short} (median of $rounds rounds, within 2%) | highest current/base: ${worst_t}x, $worst_t_op | $met | $why |" \
+  [ "$met" = met ] || why="the timed table gives the middle half of the batch pairs' ratios and each round's: a ratio inside their spread is the machine's noise, one outside it a real cost, which the instruction table above locates"
+  echo "| attach and create timed in turns with ${base_short}, all on CPU 0: no slower (median of the batch pairs' ratios, within 2%) | highest current/base: ${worst_t}x, $worst_t_op | $met | $why |" \
     >>"$SHARR_BENCH_SUMMARY"
 fi
