@@ -25,6 +25,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +162,7 @@ void conn_pool_init(struct conn_pool *pool, uv_loop_t *loop, struct log_ctx *log
     pool->n = 0;
     pool->next_id = 1;
     pool->queued_total = 0;
+    pool->spare_reply = NULL;
     ratelog_init(&pool->queues_full, loop, log, "times the reply queues filled up");
     uv_idle_init(loop, &pool->backlog_idle);
     pool->backlog_idle.data = pool;
@@ -193,6 +195,8 @@ void conn_pool_close(struct conn_pool *pool)
     uv_close((uv_handle_t *)&pool->backlog_idle, NULL);
     uv_close((uv_handle_t *)&pool->turn_check, NULL);
     ratelog_close(&pool->queues_full);
+    free(pool->spare_reply);
+    pool->spare_reply = NULL;
     pool->on = false;
 }
 
@@ -262,6 +266,33 @@ static void conn_out_drop_fd(struct conn *c, struct conn_out *e)
     e->fd = -1;
 }
 
+/* Keep data, a sent reply's buffer, for the next reply when the pool has none and
+ * it is the size conn_reply_init hands out (not a large reply's, nor a tight copy);
+ * else free it. One for the whole daemon: the loop builds one reply at a time. */
+static void conn_reply_keep(struct conn_pool *pool, char *data)
+{
+    size_t size;
+
+    if (data && pool->on && !pool->spare_reply) {
+        size = malloc_usable_size(data);
+        if (size >= CONN_REPLY_ROOM && size < 2 * CONN_REPLY_ROOM) {
+            pool->spare_reply = data;
+            return;
+        }
+    }
+    free(data);
+}
+
+void conn_reply_init(struct conn *c, msgpack_sbuffer *sb)
+{
+    msgpack_sbuffer_init(sb);
+    if (c->pool->spare_reply) {
+        sb->data = c->pool->spare_reply;
+        sb->alloc = CONN_REPLY_ROOM;
+        c->pool->spare_reply = NULL;
+    }
+}
+
 /* Free e, a reply of c taken off its queue, and stop charging its memory. */
 static void conn_out_free(struct conn *c, struct conn_out *e)
 {
@@ -271,7 +302,7 @@ static void conn_out_free(struct conn *c, struct conn_out *e)
     c->out_n--;
     trim_note(c->pool->trim, cost);
     conn_out_drop_fd(c, e);
-    free(e->data);
+    conn_reply_keep(c->pool, e->data);
     /* Most replies are sent as soon as queued: keeping one entry spares them a malloc. */
     if (!c->spare)
         c->spare = e;

@@ -101,6 +101,8 @@ struct conn_pool {
     uv_check_t turn_check;       /* counts the turns of the loop */
     uint64_t turn;
     bool on;                     /* backlog_idle and turn_check initialised and not closed */
+    char *spare_reply;           /* a sent reply's buffer of CONN_REPLY_ROOM bytes or a
+                                  * few more, kept for the next (conn_reply_init), or NULL */
 };
 
 struct conn {
@@ -161,6 +163,15 @@ void conn_unref(struct conn *c);
  * 0, or a negative errno when c is closed or had to be closed (a client that lets more
  * than --max-queued bytes of replies pile up). */
 int conn_send(struct conn *c, char *data, size_t len, int fd);
+
+/* The bytes a buffer from conn_reply_init holds at first: msgpack's first allocation. */
+#define CONN_REPLY_ROOM MSGPACK_SBUFFER_INIT_SIZE
+
+/* Start sb, empty, for a reply to c that goes to conn_send or conn_send_ref: with the
+ * buffer of a reply sent before, when the pool kept one, so a reply that is sent at
+ * once (most are) costs no malloc and no free. The caller owns sb as after
+ * msgpack_sbuffer_init (msgpack_sbuffer_release or _destroy). */
+void conn_reply_init(struct conn *c, msgpack_sbuffer *sb);
 
 /* As conn_send, for a message whose descriptor is known only when its first byte is
  * sent: then hooks->out_fd gives it for (ref, tag). The message holds ref (a

@@ -25,6 +25,7 @@
 #include "fdstore.h"
 #include "hugepages.h"
 #include "methods.h"
+#include "methods_jobs.h"
 #include "nofile.h"
 #include "openers.h"
 #include "procfd.h"
@@ -341,6 +342,7 @@ void daemon_close(struct daemon *d)
     daemon_stop(d);
     /* Run the close callbacks and any queued work before freeing what they use. */
     uv_run(&d->loop, UV_RUN_DEFAULT);
+    methods_jobs_close(d);
     registry_close(&d->registry);
     quota_close(&d->quota);
     store_close(&d->store);

@@ -55,6 +55,7 @@ struct daemon {
     struct memstore_budget membudget; /* memory volatile creates may take (memstore.c) */
     struct hugepages_host huge; /* what the host offered at the last reading (methods_jobs.c) */
     uint64_t huge_read_ns;  /* when that was, uv_hrtime(); 0: never */
+    struct methods_job *spare_job; /* a finished job kept for the next (methods_jobs.c) */
     bool huge_short;        /* the hugetlb pool ran out at the last create that asked for
                              * it (logged once, until a create gets its pages again) */
     uv_timer_t releases_timer; /* sweeps the release rings while any exists (releases.c) */

@@ -47,7 +47,7 @@ static int methods_hello(struct conn *c, const struct codec_msg *msg)
                              "client speaks %" PRIu32, PROTO_VERSION, p.version);
     log_debug(&daemon_of(c)->log, "connection %llu: hello from %s", (unsigned long long)c->id,
               p.client);
-    msgpack_sbuffer_init(&sb);
+    conn_reply_init(c, &sb);
     methods_send(c, &sb, codec_pack_reply_hello(&sb, msg->msgid, &rep), -1);
     return 0;
 }

@@ -62,7 +62,7 @@ int methods_attach_reply(struct conn *c, uint32_t msgid, struct registry_array *
     }
     if (mode == META_MODE_RPLUS)
         growth_watch(daemon_of(c), a);
-    msgpack_sbuffer_init(&sb);
+    conn_reply_init(c, &sb);
     methods_send_with(c, &sb, codec_pack_reply_attached(&sb, msgid, &a->meta, att.handle), -1,
                       a, mode);
     return 0;
@@ -266,7 +266,7 @@ int methods_ring(struct conn *c, const struct codec_msg *msg)
         return methods_error(c, msg->msgid, r, "this connection has its release ring");
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
-    msgpack_sbuffer_init(&sb);
+    conn_reply_init(c, &sb);
     methods_send(c, &sb, codec_pack_reply_ring(&sb, msg->msgid, RING_BYTES), fd);
     conn_release_fd(c, fd); /* the daemon keeps its mapping, not the descriptor */
     return 0;
@@ -282,7 +282,7 @@ int methods_gens(struct conn *c, const struct codec_msg *msg)
     r = genpage_reopen(&daemon_of(c)->gens, daemon_of(c)->procfd, &fd, err, sizeof(err));
     if (r < 0)
         return methods_error(c, msg->msgid, r, "%s", err);
-    msgpack_sbuffer_init(&sb);
+    conn_reply_init(c, &sb);
     methods_send(c, &sb, codec_pack_reply_ring(&sb, msg->msgid, GENS_BYTES), fd);
     conn_release_fd(c, fd);
     return 0;

@@ -72,10 +72,12 @@ static void methods_create_done(uv_work_t *req, int status);
 static struct methods_job *methods_job_new(struct daemon *d, struct conn *c, uint32_t msgid,
                                            struct registry_array *a)
 {
-    struct methods_job *job = malloc(sizeof(*job));
+    /* A create and its unlink each take a job of 2 KiB: the last one freed is kept. */
+    struct methods_job *job = d->spare_job ? d->spare_job : malloc(sizeof(*job));
 
     if (!job)
         return NULL;
+    d->spare_job = NULL;
     /* Not zeroed whole: meta, trash and err are 2 KiB that only a create, adopt or
      * trash job fills, and each fills what it reads. */
     job->d = d;
@@ -121,7 +123,16 @@ static void methods_job_free(struct methods_job *job)
         registry_unref(job->old);
     methods_job_close_src(job);
     dtype_own_free(&job->meta.dtype);
-    free(job);
+    if (!job->d->spare_job)
+        job->d->spare_job = job;
+    else
+        free(job);
+}
+
+void methods_jobs_close(struct daemon *d)
+{
+    free(d->spare_job);
+    d->spare_job = NULL;
 }
 
 /* Remove a's name now; a persistent array's .npy is left in trash for the pool. */

@@ -33,7 +33,7 @@ int methods_stat(struct conn *c, const struct codec_msg *msg)
     if (!a)
         return -ENOENT;
     growth_check(daemon_of(c), a);
-    msgpack_sbuffer_init(&sb);
+    conn_reply_init(c, &sb);
     methods_send(c, &sb, codec_pack_reply_stat(&sb, msg->msgid, &a->meta), -1);
     return 0;
 }
@@ -67,7 +67,7 @@ int methods_list(struct conn *c, const struct codec_msg *msg)
             growth_check(daemon_of(c), a);
         page[n++] = &a->meta;
     }
-    msgpack_sbuffer_init(&sb);
+    conn_reply_init(c, &sb);
     methods_send(c, &sb, codec_pack_reply_list(&sb, msg->msgid, page, n, more, p.table), -1);
     return 0;
 }
@@ -126,7 +126,7 @@ int methods_stats(struct conn *c, const struct codec_msg *msg)
     methods_statvfs("/dev/shm", &s.volatile_capacity, &s.volatile_free);
     s.pid = (uint32_t)getpid();
     s.uptime_ms = (int64_t)((uv_hrtime() - d->start_ns) / 1000000);
-    msgpack_sbuffer_init(&sb);
+    conn_reply_init(c, &sb);
     methods_send(c, &sb, codec_pack_reply_stats(&sb, msg->msgid, &s), -1);
     return 0;
 }
@@ -153,7 +153,7 @@ int methods_holders(struct conn *c, const struct codec_msg *msg)
         free(page);
         return methods_error(c, msg->msgid, r, "out of memory");
     }
-    msgpack_sbuffer_init(&sb);
+    conn_reply_init(c, &sb);
     methods_send(c, &sb, codec_pack_reply_holders(&sb, msg->msgid, page, n, more), -1);
     free(page);
     return 0;

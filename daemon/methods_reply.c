@@ -57,7 +57,7 @@ int methods_error(struct conn *c, uint32_t msgid, int err, const char *fmt, ...)
     va_end(ap);
     log_debug(&daemon_of(c)->log, "connection %llu: request %" PRIu32 ": %s: %s",
               (unsigned long long)c->id, msgid, errcode_name(err), text);
-    msgpack_sbuffer_init(&sb);
+    conn_reply_init(c, &sb);
     methods_send(c, &sb, codec_pack_error(&sb, msgid, err, text), -1);
     return err;
 }
@@ -66,7 +66,7 @@ int methods_empty(struct conn *c, uint32_t msgid)
 {
     msgpack_sbuffer sb;
 
-    msgpack_sbuffer_init(&sb);
+    conn_reply_init(c, &sb);
     methods_send(c, &sb, codec_pack_reply_empty(&sb, msgid), -1);
     return 0;
 }
@@ -125,7 +125,7 @@ int methods_stat_reply(struct conn *c, uint32_t msgid, const struct registry_arr
 {
     msgpack_sbuffer sb;
 
-    msgpack_sbuffer_init(&sb);
+    conn_reply_init(c, &sb);
     methods_send(c, &sb, codec_pack_reply_stat(&sb, msgid, &a->meta), -1);
     return 0;
 }

@@ -21,6 +21,7 @@
 #include "store.h"
 #include "waiters.h"
 
+/* registry_array_new sets every field: one added here is set there too. */
 struct registry_array {
     struct meta meta;  /* meta.nattached is kept current; meta.dtype.descr is the
                         * array's own copy (dtype_own), freed with it */
