@@ -66,24 +66,6 @@ static char *npy_put_u64(char *p, uint64_t v)
 
 #define NPY_PUT_LIT(p, lit) npy_put((p), (lit), sizeof(lit) - 1)
 
-/* Spaces from p to end: 32 set, then copied onto the next bytes in doubling runs.
- * glibc's memset does a 4 KiB run byte by byte with rep stosb, which valgrind counts
- * as one instruction a byte and which bench/instructions.sh would charge to every
- * create; its memcpy of these sizes takes vector loops. */
-static void npy_pad(char *p, char *end)
-{
-    size_t n = (size_t)(end - p);
-    size_t have = n < 32 ? n : 32;
-
-    memset(p, ' ', have);
-    while (have < n) {
-        size_t k = have < n - have ? have : n - have;
-
-        memcpy(p + have, p, k);
-        have += k;
-    }
-}
-
 /* The dict is written straight into out by hand, not with snprintf: this runs on
  * every create. Every check comes before the first write, and NPY_FORMAT_TEXT_MAX
  * bounds what the writes can reach, so out is untouched on failure. */
@@ -127,7 +109,7 @@ int npy_header_format(const struct meta *m, uint8_t out[NPY_HEADER_LEN])
     if (m->ndim == 1)
         *p++ = ',';
     p = NPY_PUT_LIT(p, "), }");
-    npy_pad(p, text + text_len - 1);
+    memset(p, ' ', (size_t)(text + text_len - 1 - p));
     text[text_len - 1] = '\n';
 
     memcpy(out, npy_magic, sizeof(npy_magic));
