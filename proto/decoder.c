@@ -39,12 +39,12 @@ struct decoder {
     msgpack_unpacked unpacked; /* owns the zone of the last object msgpack-c unpacked */
 };
 
-/* A non-empty container the one pass is filling: its elements (a map's as key, value,
- * key...) still to read. */
+/* A non-empty container the one pass is filling: where its next element goes and how
+ * many are still to come. A map's entries are read as their objects in order (key,
+ * value, key...), which is how msgpack_object_kv lays them out. */
 struct decoder_open {
-    msgpack_object *obj; /* the container, whose ptr is set */
-    uint32_t next;       /* elements read so far */
-    uint32_t count;      /* elements in all */
+    msgpack_object *next;
+    uint32_t left;
 };
 
 struct decoder *decoder_new(size_t max_len, unsigned max_depth)
@@ -110,21 +110,12 @@ int decoder_feed(struct decoder *d, const void *bytes, size_t len)
 _Static_assert(sizeof(msgpack_object_kv) == 2 * sizeof(msgpack_object),
                "a map's entries take two objects of the arena each");
 
-/* Where the next element of the open container o goes. */
-static msgpack_object *decoder_slot(const struct decoder_open *o)
-{
-    if (o->obj->type == MSGPACK_OBJECT_ARRAY)
-        return &o->obj->via.array.ptr[o->next];
-    return o->next % 2 == 0 ? &o->obj->via.map.ptr[o->next / 2].key
-                            : &o->obj->via.map.ptr[o->next / 2].val;
-}
-
 /* Read the object at buf[0..len) in one pass, its elements into the arena. 1 with
  * *ret_obj and *ret_len; 0 when this pass does not take it (cut short, a limit broken,
  * 0xc1: scan_object says which) or -ENOSPC when the arena is too small for it; the
- * arena and *ret_obj may be written either way. Every
- * count is believed only when there are bytes for its elements, one each at least, so
- * the arena is never asked for more objects than bytes have come. */
+ * arena and *ret_obj may be written either way. Every count is believed only when
+ * there are bytes for its elements, one each at least, so the arena is never asked
+ * for more objects than bytes have come. */
 static int decoder_read(struct decoder *d, const uint8_t *buf, size_t len,
                         msgpack_object *ret_obj, size_t *ret_len)
 {
@@ -158,19 +149,20 @@ static int decoder_read(struct decoder *d, const uint8_t *buf, size_t len,
                 slot->via.array.ptr = d->arena + used;
             else
                 slot->via.map.ptr = (msgpack_object_kv *)(void *)(d->arena + used);
+            slot = d->arena + used;
             used += count;
-            open[depth++] = (struct decoder_open){ .obj = slot, .count = count };
-            slot = decoder_slot(&open[depth - 1]);
+            open[depth++] = (struct decoder_open){ .next = slot + 1, .left = count - 1 };
             continue;
         }
         /* A whole element: close every container it completes. */
-        while (depth > 0 && ++open[depth - 1].next == open[depth - 1].count)
+        while (depth > 0 && open[depth - 1].left == 0)
             depth--;
         if (depth == 0) {
             *ret_len = (size_t)(r.p - buf);
             return 1;
         }
-        slot = decoder_slot(&open[depth - 1]);
+        open[depth - 1].left--;
+        slot = open[depth - 1].next++;
     }
 }
 
