@@ -36,9 +36,11 @@ static int decoderdiff_ref_feed(struct decoderdiff_ref *d, const uint8_t *bytes,
         return 0;
     if (len > 2 * d->max_len || waiting > 2 * d->max_len - len)
         return -ENOBUFS;
-    memmove(d->buf, d->buf + d->start, waiting);
-    d->start = 0;
-    d->end = waiting;
+    if (d->start > 0) {
+        memmove(d->buf, d->buf + d->start, waiting);
+        d->start = 0;
+        d->end = waiting;
+    }
     grown = realloc(d->buf, waiting + len);
     if (grown == NULL)
         return -ENOMEM;
