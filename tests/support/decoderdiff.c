@@ -126,6 +126,9 @@ static bool decoderdiff_equal(const msgpack_object *a, const msgpack_object *b)
 }
 
 static int decoderdiff_fail(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int decoderdiff_fail(char *why, size_t whylen, const char *fmt, ...)
 {
     va_list ap;
 
