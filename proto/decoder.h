@@ -1,9 +1,11 @@
 /* decoder.h — the push decoder: feed bytes, pull whole msgpack objects.
  *
- * Used by both ends of a connection. It owns a byte buffer and an unpack zone;
- * every object is checked by scan_object before msgpack-c sees it, so memory use
- * is bounded by the frame limit. It does no I/O and does not interpret messages; a
- * caller that reads some messages from the bytes itself peeks at them and skips them.
+ * Used by both ends of a connection. It owns a byte buffer, an arena of objects it
+ * reads frames into with mpread, and an unpack zone for the rare frame that needs more
+ * objects than the arena holds, which scan_object checks before msgpack-c sees it; so
+ * memory use is bounded by the frame limit. It does no I/O and does not interpret
+ * messages; a caller that reads some messages from the bytes itself peeks at them and
+ * skips them.
  */
 #ifndef PROTO_DECODER_H
 #define PROTO_DECODER_H
