@@ -185,6 +185,18 @@ static int decoder_arena_grow(struct decoder *d)
     return 0;
 }
 
+/* The last frame's objects are let go at the next decoder_next: an arena a large frame
+ * grew goes back to its first size then, so one large frame holds no memory after it. */
+static void decoder_arena_trim(struct decoder *d)
+{
+    msgpack_object *trimmed = realloc(d->arena, DECODER_ARENA_INITIAL * sizeof(*trimmed));
+
+    if (trimmed != NULL) {
+        d->arena = trimmed;
+        d->arena_cap = DECODER_ARENA_INITIAL;
+    }
+}
+
 int decoder_next(struct decoder *d, msgpack_object *ret_obj)
 {
     size_t frame_len = 0, off = 0, avail;
@@ -199,6 +211,8 @@ int decoder_next(struct decoder *d, msgpack_object *ret_obj)
 
     /* The one pass, over no more bytes than a frame may have. A frame it does not
      * take goes to scan_object and msgpack-c, which answer for it as they always did. */
+    if (d->arena_cap > DECODER_ARENA_INITIAL)
+        decoder_arena_trim(d);
     avail = d->end - d->start;
     if (avail > d->max_len)
         avail = d->max_len;

@@ -3,7 +3,8 @@
  * Used by both ends of a connection. It owns a byte buffer, an arena of objects it
  * reads frames into with mpread, and an unpack zone for the rare frame that needs more
  * objects than the arena holds, which scan_object checks before msgpack-c sees it; so
- * memory use is bounded by the frame limit. It does no I/O and does not interpret
+ * memory use is bounded by the frame limit. An arena a large frame grew goes back to
+ * its first size (256 objects) at the next decoder_next. It does no I/O and does not interpret
  * messages; a caller that reads some messages from the bytes itself peeks at them and
  * skips them.
  */
