@@ -650,6 +650,24 @@ static int path_of(sharr_array_t *a)
     return open(path, O_PATH | O_CLOEXEC);
 }
 
+/* Into k: the mode and owner of a's descriptor's file, and how an O_RDONLY reopen of
+ * it through /proc/self/fd ends (0 or its errno). In a child: exits on failure. */
+static void note_descriptor(struct kept_paths *k, sharr_array_t *a)
+{
+    struct stat sb;
+    char path[64];
+    int fd;
+
+    CHILD_CHECK(fstat(sharr_array_fd(a), &sb) == 0);
+    k->mode = sb.st_mode & 07777;
+    k->owner = sb.st_uid;
+    snprintf(path, sizeof path, "/proc/self/fd/%d", sharr_array_fd(a));
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    k->reopen_errno = fd < 0 ? errno : 0;
+    if (fd >= 0)
+        close(fd);
+}
+
 /* Create n arrays of 8 MiB (published when publish), hold each by an O_PATH descriptor
  * made from one opened in modes[i], unlink them all, and say what is counted and kept. */
 static int holds_by_path_only(struct kept_paths *k, size_t n, const char *const *modes,
@@ -661,8 +679,7 @@ static int holds_by_path_only(struct kept_paths *k, size_t n, const char *const 
     sharr_array_t *a = NULL;
     sharr_t *c = NULL;
     struct stat sb;
-    char path[64];
-    int held[3], fd;
+    int held[3];
 
     CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
     for (size_t i = 0; i < n; i++) {
@@ -670,14 +687,7 @@ static int holds_by_path_only(struct kept_paths *k, size_t n, const char *const 
         if (publish)
             CHILD_CHECK(sharr_publish(c, names[i], NULL) == 0);
         CHILD_CHECK(sharr_open(c, names[i], modes[i], NULL, &a) == 0);
-        CHILD_CHECK(fstat(sharr_array_fd(a), &sb) == 0);
-        k->mode = sb.st_mode & 07777;
-        k->owner = sb.st_uid;
-        snprintf(path, sizeof path, "/proc/self/fd/%d", sharr_array_fd(a));
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        k->reopen_errno = fd < 0 ? errno : 0;
-        if (fd >= 0)
-            close(fd);
+        note_descriptor(k, a);
         held[i] = path_of(a);
         CHILD_CHECK(held[i] >= 0);
         CHILD_CHECK(sharr_close(a) == 0);
@@ -774,20 +784,12 @@ static int child_holds_grown_by_path(void *arg)
     sharr_t *c = NULL;
     struct stat sb;
     unsigned char *p;
-    char path[64];
-    int held, fd;
+    int held;
 
     opts.max_len = 16 * MIB;
     CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
     CHILD_CHECK(sharr_create(c, "grown", "|u1", 1, shape, &opts, &a) == 0);
-    CHILD_CHECK(fstat(sharr_array_fd(a), &sb) == 0);
-    k->mode = sb.st_mode & 07777;
-    k->owner = sb.st_uid;
-    snprintf(path, sizeof path, "/proc/self/fd/%d", sharr_array_fd(a));
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    k->reopen_errno = fd < 0 ? errno : 0;
-    if (fd >= 0)
-        close(fd);
+    note_descriptor(k, a);
     memset(sharr_array_data(a), 7, 4 * MIB);
     CHILD_CHECK(sharr_grow(c, "grown", 8 * MIB, NULL) == 0);
     CHILD_CHECK(sharr_array_refresh(a) == 1);
