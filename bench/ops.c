@@ -6,7 +6,8 @@
  * With $BENCH_OPS_TURNS=IN:OUT:BATCH the loop runs in turns with a partner, another
  * bench_ops against another daemon: wait for a byte on the FIFO IN, time BATCH ops,
  * print their ns per op, pass the byte on through the FIFO OUT; so two revisions
- * alternate every few milliseconds and meet the machine's load alike.
+ * alternate every few milliseconds and meet the machine's load alike. A create's
+ * line also gives the ns per op of its two halves apart: create + close, then unlink.
  *
  * Both runs do the same setup, warm-up and teardown; only the loop differs. It uses
  * only calls and fields libsharr has had since before issue 12 (e33b65b), so
@@ -42,6 +43,9 @@ struct ops {
     sharr_t *conn;
     int persist;
     int floor_sock;
+    int halves;       /* time a create's two halves apart, into the next two */
+    double create_ns; /* sharr_create + sharr_close */
+    double unlink_ns; /* sharr_unlink */
 };
 
 /* sharr_open(r+) by name + sharr_close of the array main made. */
@@ -53,20 +57,39 @@ static int ops_attach(struct ops *o)
     return r < 0 ? r : sharr_close(a);
 }
 
-/* sharr_create of a small array + sharr_close + sharr_unlink. */
+/* The ns between t0 and t1. */
+static double ops_ns(const struct timespec *t0, const struct timespec *t1)
+{
+    return (double)(t1->tv_sec - t0->tv_sec) * 1e9 + (double)(t1->tv_nsec - t0->tv_nsec);
+}
+
+/* sharr_create of a small array + sharr_close + sharr_unlink; with o->halves, the time
+ * of each half added to its sum (three clock reads more, in the timed runs only). */
 static int ops_create(struct ops *o)
 {
     struct sharr_create_opts co = OPS_CREATE_OPTS;
     uint64_t shape[1] = { OPS_CREATE_BYTES };
+    struct timespec t[3];
     sharr_array_t *a;
     int r;
 
     co.persist = o->persist;
+    if (o->halves)
+        clock_gettime(CLOCK_MONOTONIC, &t[0]);
     r = sharr_create(o->conn, OPS_NAME, "|u1", 1, shape, &co, &a);
     if (r < 0)
         return r;
     r = sharr_close(a);
-    return r < 0 ? r : sharr_unlink(o->conn, OPS_NAME);
+    if (o->halves)
+        clock_gettime(CLOCK_MONOTONIC, &t[1]);
+    if (r >= 0)
+        r = sharr_unlink(o->conn, OPS_NAME);
+    if (o->halves) {
+        clock_gettime(CLOCK_MONOTONIC, &t[2]);
+        o->create_ns += ops_ns(&t[0], &t[1]);
+        o->unlink_ns += ops_ns(&t[1], &t[2]);
+    }
+    return r;
 }
 
 /* The floor's attach: a descriptor by SCM_RIGHTS, then mmap + munmap + close. */
@@ -98,14 +121,9 @@ static int ops_usage(void)
     return 2;
 }
 
-/* The ns between t0 and t1. */
-static double ops_ns(const struct timespec *t0, const struct timespec *t1)
-{
-    return (double)(t1->tv_sec - t0->tv_sec) * 1e9 + (double)(t1->tv_nsec - t0->tv_nsec);
-}
-
 /* n ops of op in turns (BENCH_OPS_TURNS, spec "IN:OUT:BATCH"): each batch's ns per op
- * on a line. 0, or -1 with the reason said. */
+ * on a line, a create's followed by those of its halves. 0, or -1 with the reason
+ * said. */
 static int ops_turns(struct ops *o, int (*op)(struct ops *), long n, const char *spec)
 {
     char in[256], out[256];
@@ -132,11 +150,16 @@ static int ops_turns(struct ops *o, int (*op)(struct ops *), long n, const char 
             perror("bench_ops: waiting for its turn");
             return -1;
         }
+        o->create_ns = o->unlink_ns = 0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         for (long i = 0; r >= 0 && i < k; i++)
             r = op(o);
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        printf("%.1f\n", ops_ns(&t0, &t1) / (double)k);
+        if (o->halves)
+            printf("%.1f %.1f %.1f\n", ops_ns(&t0, &t1) / (double)k,
+                   o->create_ns / (double)k, o->unlink_ns / (double)k);
+        else
+            printf("%.1f\n", ops_ns(&t0, &t1) / (double)k);
         fflush(stdout);
         if (write(fout, &token, 1) != 1) {
             perror("bench_ops: passing the turn");
@@ -221,6 +244,7 @@ int main(int argc, char **argv)
     for (long i = 0; r >= 0 && i < OPS_WARMUP; i++)
         r = op(&o);
     if (r >= 0 && turns != NULL) {
+        o.halves = op == ops_create;
         if (ops_turns(&o, op, n, turns) < 0 && r >= 0)
             r = -EIO;
         n = 0; /* each batch printed its own */
