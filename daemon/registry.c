@@ -111,6 +111,7 @@ static struct registry_array *registry_array_new(struct registry *reg, const str
         a->watch_slot = 0;
         a->charged = quota_cost_of(m);
         a->file = (struct store_file_id){ 0, 0 };
+        a->trash = 0;
         a->fd = -1;
         a->last_close_wd = 0;
         a->refs = 0;

@@ -30,6 +30,8 @@ struct registry_array {
     size_t watch_slot; /* 1 + its place in a sweep list of growth.c, 0 when in none */
     struct quota_cost charged; /* what quota holds for it now (growth.c updates it) */
     struct store_file_id file; /* a persistent array's .npy, once ready */
+    uint64_t trash;    /* persistent, unlinked: the number of the trash name its file was
+                        * given (store_unlink), for leftover.c; 0 for none */
     int fd;            /* a volatile array's memfd, O_RDWR, -1 until ready; for a
                         * persistent array -1, or once it lost its name, an O_RDONLY
                         * descriptor of its file (registry_keep_file) */
