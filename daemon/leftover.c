@@ -9,16 +9,19 @@
  * close lets the lease go), where asking about every description takes a new one
  * through /proc/self/fd (an open, the lease and a close: several microseconds more to
  * each create and unlink). A persistent array without a name holds an O_RDONLY descriptor
- * of its file (registry_keep_file), asked about as is.
+ * of its file (registry_keep_file), asked about as is; freed with no other description
+ * left, its file's blocks are given back on the thread pool (leftover_drop_blocks).
  */
 #include "leftover.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -29,7 +32,9 @@
 /* 1 when another process holds a's memfd or file (or may: the daemon is out of
  * descriptors to ask with), 0 when none does, or a negative errno when the kernel
  * cannot tell. closing: a is freed at once unless held, and its
- * memfd is the daemon's alone, so a lease on it goes with its close. */
+ * memfd is the daemon's alone, so a lease on it goes with its close. A persistent
+ * array's lease is let go of at once whatever closing says: its file may be opened
+ * again to give its blocks back, which would break a lease of the daemon's own. */
 static void leftover_read_closes(struct leftover *l, struct registry_array *extra);
 
 static int leftover_held(struct daemon *d, const struct registry_array *a, bool closing)
@@ -43,7 +48,7 @@ static int leftover_held(struct daemon *d, const struct registry_array *a, bool 
     if (a->fd < 0)
         return -EBADF;
     if (a->meta.persist)
-        return closing ? openers_probe_closing(a->fd, false) : openers_probe(a->fd, false);
+        return openers_probe(a->fd, false);
     if (a->readers_made || !l->own_lease) {
         int r = openers_probe_reopen(d->procfd, a->fd, false);
 
@@ -106,6 +111,101 @@ static int leftover_watch_last_close(struct leftover *l, struct registry_array *
     return a->last_close_wd > 0;
 }
 
+/* The giving back of the blocks of a persistent array's file, on the thread pool. */
+struct leftover_drop {
+    uv_work_t req;      /* req.data points back here */
+    struct daemon *d;
+    int fd;             /* O_WRONLY, the job's */
+    uint64_t trash;     /* the array's (registry_array.trash) */
+    uint64_t bytes;     /* what the file had, once cut */
+    int r;              /* store_drop_blocks's answer */
+    char name[];        /* the array's, for the log */
+};
+
+/* Thread pool. */
+static void leftover_drop_work(uv_work_t *req)
+{
+    struct leftover_drop *job = req->data;
+
+    job->r = store_drop_blocks(&job->d->store, job->fd, job->trash, &job->bytes);
+}
+
+/* What became of the file: said in the log. */
+static void leftover_drop_told(struct daemon *d, const char *name, int r, uint64_t bytes)
+{
+    if (r > 0)
+        log_debug(&d->log, "persistent array %s: gave back the %" PRIu64 " bytes of disk "
+                  "its file without a name had", name, bytes);
+    else if (r == 0)
+        log_debug(&d->log, "persistent array %s: its file has a name of its own outside the "
+                  "store (or another owner): its blocks are left to it", name);
+    else
+        log_warning(&d->log, "persistent array %s: cannot give back the blocks of its file, "
+                    "which descriptors opened with O_PATH may keep uncounted: %s", name,
+                    strerror(-r));
+}
+
+static void leftover_drop_done(uv_work_t *req, int status)
+{
+    struct leftover_drop *job = req->data;
+
+    (void)status; /* never cancelled: uv_cancel is not used */
+    close(job->fd);
+    leftover_drop_told(job->d, job->name, job->r, job->bytes);
+    free(job);
+}
+
+/* a, persistent and without a name, is read and written by nobody (the lease said
+ * so), but descriptions opened with O_PATH may keep its file, and with it its disk
+ * blocks, once its charge is gone: give them back on the thread pool
+ * (store_drop_blocks) through a writable description of the file made now, when no
+ * name but the store's trash leads to it any more (store_unreached, asked here and
+ * again right before the cut). 0 when a is to be freed now, or 1 when the daemon is
+ * out of descriptors for it: a stays counted and is asked about again (as
+ * leftover_held does). */
+static int leftover_drop_blocks(struct daemon *d, struct registry_array *a)
+{
+    size_t len = strlen(a->meta.name) + 1;
+    struct leftover_drop *job;
+    uint64_t bytes = 0;
+    int fd, r;
+
+    r = store_unreached(&d->store, a->fd, a->trash);
+    if (r <= 0) {
+        leftover_drop_told(d, a->meta.name, r, 0);
+        return 0;
+    }
+    fd = procfd_reopen(d->procfd, a->fd, O_WRONLY);
+    /* Published (0400): the daemon's own file, which no name leads to, is made
+     * writable to its owner again. */
+    if (fd == -EACCES && fchmod(a->fd, 0600) == 0)
+        fd = procfd_reopen(d->procfd, a->fd, O_WRONLY);
+    if (fd == -EMFILE || fd == -ENFILE)
+        return 1;
+    if (fd < 0) {
+        leftover_drop_told(d, a->meta.name, fd, 0);
+        return 0;
+    }
+    job = malloc(sizeof(*job) + len);
+    if (job) {
+        job->req.data = job;
+        job->d = d;
+        job->fd = fd;
+        job->trash = a->trash;
+        job->bytes = 0;
+        job->r = 0;
+        memcpy(job->name, a->meta.name, len);
+        if (uv_queue_work(&d->loop, &job->req, leftover_drop_work, leftover_drop_done) == 0)
+            return 0;
+        free(job);
+    }
+    /* On the loop, if it must. */
+    r = store_drop_blocks(&d->store, fd, a->trash, &bytes);
+    close(fd);
+    leftover_drop_told(d, a->meta.name, r, bytes);
+    return 0;
+}
+
 void leftover_init(struct daemon *d)
 {
     int fd, r = -ENOMEM;
@@ -163,6 +263,9 @@ bool leftover_keep(struct daemon *d, struct registry_array *a)
     if (held == 0 && !a->meta.persist && a->fd >= 0
         && memstore_drop_pages(a->fd, &a->meta) == -EPERM)
         held = leftover_watch_last_close(&d->leftover, a);
+    /* Nor disk: a persistent array's file keeps its blocks while it is open. */
+    if (held == 0 && a->meta.persist && a->fd >= 0)
+        held = leftover_drop_blocks(d, a);
     if (held <= 0)
         return false;
     if (sweep_add(&d->leftover.held, a, &slot) < 0) {

@@ -119,7 +119,8 @@ void registry_unref(struct registry_array *a);
 
 /* The ready persistent array a is losing its name: keep an O_RDONLY descriptor of its
  * file (opened by name in s, checked to be a's) in a->fd, so what becomes of the file
- * can still be asked about (leftover.h, growth.h) once the name is gone. Call while the
+ * can still be asked about (leftover.h, growth.h), and its blocks given back
+ * (leftover.h), once the name is gone. Call while the
  * name still leads to the file (an unlink renames it first, an overwrite later).
  * Nothing is kept when it cannot be opened or the name holds another file. */
 void registry_keep_file(const struct store *s, struct registry_array *a);

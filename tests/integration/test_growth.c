@@ -6,6 +6,11 @@
  * list, stats, a create under a byte quota and by a sweep; it charges the blocks
  * beyond the data to the owner, refuses the owner's creates until the file is back
  * within the quota, and reports a file shorter than its data as damaged.
+ *
+ * And a file that lost its name (unlinked, replaced) held only by descriptors opened
+ * with O_PATH, which no lease sees: its blocks are given back once nobody can read or
+ * write it, never while somebody can, and never when the file has a name of its own
+ * outside the store (an adopter's hard link).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -484,6 +490,415 @@ static void test_burst_of_released_creates_is_let_go_in_few_sweeps(void **state)
     assert_true(daemon_sleeps_without_timer(h->daemon));
 }
 
+/* An O_PATH descriptor of the file a's descriptor is open on, made through /proc, as
+ * any client can make of a descriptor it was given. */
+static int path_of(sharr_array_t *a)
+{
+    char path[64];
+
+    snprintf(path, sizeof path, "/proc/self/fd/%d", sharr_array_fd(a));
+    return open(path, O_PATH | O_CLOEXEC);
+}
+
+/* Bytes of disk the files of fds[0..n) still have, into kept[], once the daemon has
+ * had the time to give them back: polls fstat (bounded, 4000 x 5 ms) until none has
+ * any block left. The sum. */
+static uint64_t blocks_left(const int *fds, size_t n, uint64_t *kept)
+{
+    uint64_t sum = 0;
+
+    for (int i = 0; i < 4000; i++) {
+        sum = 0;
+        for (size_t j = 0; j < n; j++) {
+            struct stat sb;
+            kept[j] = fstat(fds[j], &sb) == 0 ? (uint64_t)sb.st_blocks * 512 : UINT64_MAX;
+            sum += kept[j];
+        }
+        if (sum == 0)
+            break;
+        struct timespec ts = { 0, 5 * 1000 * 1000L };
+        nanosleep(&ts, NULL);
+    }
+    return sum;
+}
+
+/* Create a persistent array name of n bytes, each byte fill; the creator's array. */
+static sharr_array_t *create_filled(sharr_t *c, const char *name, uint64_t n, int fill,
+                                    const struct sharr_create_opts *o)
+{
+    const uint64_t shape[1] = { n };
+    sharr_array_t *a = NULL;
+
+    CHILD_CHECK(sharr_create(c, name, "|u1", 1, shape, o, &a) == 0);
+    memset(sharr_array_data(a), fill, n);
+    return a;
+}
+
+/* Does every byte of p[0..n) hold fill? */
+static int all_are(const unsigned char *p, uint64_t n, int fill)
+{
+    for (uint64_t i = 0; i < n; i++)
+        if (p[i] != (unsigned char)fill)
+            return 0;
+    return 1;
+}
+
+#define KEPT_FILES 8
+#define KEPT_EACH (768 * 1024ull)
+
+/* What the child holding unlinked persistent files by O_PATH alone saw. */
+struct kept_files {
+    uint32_t mode, owner;    /* of the files, as the client sees them */
+    int reopen_errno;        /* an O_RDONLY reopen of one through /proc/self/fd */
+    uint64_t held[KEPT_FILES]; /* disk bytes each file had when it was unlinked */
+    uint64_t kept[KEPT_FILES]; /* disk bytes each still has after the daemon's free */
+};
+
+/* Create KEPT_FILES persistent arrays of 768 KiB in turn under a 1 MiB quota, each
+ * written whole, held by an O_PATH descriptor made from the creator's descriptor or
+ * one opened r+, r or c, then closed and unlinked: every create after the first
+ * succeeds only because nothing of the ones before is charged any more. */
+static int child_holds_unlinked_files_by_path(void *arg)
+{
+    static const char *const modes[] = { NULL, "r+", "r", "c" };
+    struct kept_files *k = arg;
+    int held[KEPT_FILES];
+    sharr_t *c = NULL;
+    struct stat sb;
+
+    CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
+    for (int i = 0; i < KEPT_FILES; i++) {
+        char name[16];
+        sharr_array_t *a, *b = NULL;
+
+        snprintf(name, sizeof name, "disk%d", i);
+        a = create_filled(c, name, KEPT_EACH, i + 1, &persist);
+        if (modes[i % 4])
+            CHILD_CHECK(sharr_open(c, name, modes[i % 4], NULL, &b) == 0);
+        held[i] = path_of(b ? b : a);
+        CHILD_CHECK(held[i] >= 0);
+        CHILD_CHECK(fstat(held[i], &sb) == 0);
+        k->held[i] = (uint64_t)sb.st_blocks * 512;
+        k->mode = sb.st_mode & 07777;
+        k->owner = sb.st_uid;
+        if (b)
+            CHILD_CHECK(sharr_close(b) == 0);
+        CHILD_CHECK(sharr_close(a) == 0);
+        CHILD_CHECK(sharr_unlink(c, name) == 0);
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", held[0]);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    k->reopen_errno = fd < 0 ? errno : 0;
+    if (fd >= 0)
+        close(fd);
+    blocks_left(held, KEPT_FILES, k->kept);
+    for (int i = 0; i < KEPT_FILES; i++)
+        CHILD_CHECK(close(held[i]) == 0);
+    sharr_disconnect(c);
+    return 0;
+}
+
+/* A descriptor opened with O_PATH (through /proc/self/fd, from any descriptor of an
+ * array a client was given) is neither a reader nor a writer, so no lease sees it, yet
+ * it keeps an unlinked file and its blocks. With a 1 MiB quota a user could so fill
+ * the store's filesystem, 768 KiB at a time, each charged only until its unlink: a
+ * file freed with no reader or writer left has no block left either. The client
+ * cannot reopen the file for reading or writing (the daemon's, 0600), so nothing it
+ * could reach is lost. */
+static void test_unlinked_files_held_only_by_o_path_descriptors_keep_no_uncounted_disk(
+    void **state)
+{
+    struct harness *h = g_h = *state;
+    const char *const flags[] = { "--max-bytes-per-uid", "1M", NULL };
+    uint64_t kept = 0;
+
+    launch_daemon(h, flags, 0);
+    asuser_open_dir(h);
+    struct kept_files *k = mmap(NULL, sizeof *k, PROT_READ | PROT_WRITE,
+                                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(k != MAP_FAILED);
+    memset(k, 0, sizeof *k);
+    assert_int_equal(asuser_run(h, ASUSER_UID, ASUSER_GID, child_holds_unlinked_files_by_path,
+                                k), 0);
+    printf("file mode %o owner %u; O_RDONLY reopen: %s\n", k->mode, k->owner,
+           strerror(k->reopen_errno));
+    assert_int_equal(k->mode & 0077, 0);
+    assert_int_equal(k->owner, geteuid());
+    assert_int_equal(k->reopen_errno, EACCES);
+    for (int i = 0; i < KEPT_FILES; i++) {
+        printf("held by O_PATH %d: %llu bytes of disk while named, %llu after its free\n", i,
+               (unsigned long long)k->held[i], (unsigned long long)k->kept[i]);
+        assert_true(k->held[i] >= KEPT_EACH);
+        kept += k->kept[i];
+    }
+    printf("all unlinked, none charged: the files keep %llu bytes\n", (unsigned long long)kept);
+    assert_int_equal(kept, 0);
+    munmap(k, sizeof *k);
+}
+
+/* What the child holding files by O_PATH and by a writer's mapping saw. */
+struct kept_beside {
+    int refused;            /* a 768 KiB create, while the holders hold both files */
+    uint64_t disk_held[2];  /* disk bytes each file has then */
+    int intact;             /* the holders read their data back */
+    int created;            /* the same create once they let go */
+    uint64_t kept[2];       /* disk bytes each file keeps then */
+};
+
+/* Two persistent arrays, each held by an O_PATH descriptor and by an r+ holder that
+ * reads and writes it across its unlink: one by a mapping kept after its release (the
+ * sweep finds it let go), one by an attachment (freed at its close). */
+static int child_holds_by_path_beside_a_writer(void *arg)
+{
+    struct kept_beside *k = arg;
+    const size_t len = PROTO_DATA_OFFSET + KEPT_EACH;
+    sharr_array_t *a, *b = NULL, *att = NULL;
+    unsigned char *map;
+    sharr_t *c = NULL;
+    int held[2];
+    struct stat sb;
+
+    CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
+    a = create_filled(c, "mapped", KEPT_EACH, 5, &persist);
+    CHILD_CHECK(sharr_open(c, "mapped", "r+", NULL, &b) == 0);
+    map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, sharr_array_fd(b), 0);
+    CHILD_CHECK(map != MAP_FAILED);
+    held[0] = path_of(b);
+    CHILD_CHECK(held[0] >= 0 && sharr_close(b) == 0 && sharr_close(a) == 0);
+    CHILD_CHECK(sharr_unlink(c, "mapped") == 0);
+    a = create_filled(c, "attached", KEPT_EACH, 6, &persist);
+    CHILD_CHECK(sharr_open(c, "attached", "r+", NULL, &att) == 0);
+    held[1] = path_of(att);
+    CHILD_CHECK(held[1] >= 0 && sharr_close(a) == 0);
+    CHILD_CHECK(sharr_unlink(c, "attached") == 0);
+    /* A few sweeps, and a create refused for quota, each of which looks again at
+     * what is held: both files are still charged. */
+    daemon_wait(c, 2500);
+    k->refused = create_rc(c, "probe", KEPT_EACH, &persist);
+    for (int i = 0; i < 2; i++) {
+        CHILD_CHECK(fstat(held[i], &sb) == 0);
+        k->disk_held[i] = (uint64_t)sb.st_blocks * 512;
+    }
+    memset(map + PROTO_DATA_OFFSET, 7, 4096);
+    memset(sharr_array_data(att), 8, 4096);
+    k->intact = all_are(map + PROTO_DATA_OFFSET, 4096, 7)
+                && all_are(map + PROTO_DATA_OFFSET + 4096, KEPT_EACH - 4096, 5)
+                && all_are(sharr_array_data(att), 4096, 8)
+                && all_are((unsigned char *)sharr_array_data(att) + 4096, KEPT_EACH - 4096, 6);
+    CHILD_CHECK(munmap(map, len) == 0);
+    CHILD_CHECK(sharr_close(att) == 0);
+    blocks_left(held, 2, k->kept);
+    k->created = create_rc(c, "probe", KEPT_EACH, &persist);
+    CHILD_CHECK(close(held[0]) == 0 && close(held[1]) == 0);
+    sharr_disconnect(c);
+    return 0;
+}
+
+/* Blocks are given back only when nobody can read or write the file: an unlinked
+ * array that a writer still maps, or still has attached, keeps its data (written and
+ * read back after sweeps that looked at it) and its charge beside an O_PATH holder;
+ * once the writer lets go, its blocks go, whether the sweep or the close frees it. */
+static void test_unlinked_file_held_by_o_path_and_a_writer_keeps_its_data_until_let_go(
+    void **state)
+{
+    struct harness *h = g_h = *state;
+    const char *const flags[] = { "--max-bytes-per-uid", "2M", NULL };
+
+    launch_daemon(h, flags, 0);
+    asuser_open_dir(h);
+    struct kept_beside *k = mmap(NULL, sizeof *k, PROT_READ | PROT_WRITE,
+                                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(k != MAP_FAILED);
+    memset(k, 0, sizeof *k);
+    assert_int_equal(asuser_run(h, ASUSER_UID, ASUSER_GID, child_holds_by_path_beside_a_writer,
+                                k), 0);
+    printf("held: a create %s, disk %llu and %llu, data %s; let go: a create %s, disk %llu "
+           "and %llu\n", strerror(-k->refused), (unsigned long long)k->disk_held[0],
+           (unsigned long long)k->disk_held[1], k->intact ? "intact" : "LOST",
+           strerror(-k->created), (unsigned long long)k->kept[0], (unsigned long long)k->kept[1]);
+    assert_int_equal(k->refused, -EDQUOT);
+    assert_true(k->disk_held[0] >= KEPT_EACH && k->disk_held[1] >= KEPT_EACH);
+    assert_true(k->intact);
+    assert_int_equal(k->created, 0);
+    assert_int_equal(k->kept[0], 0);
+    assert_int_equal(k->kept[1], 0);
+    munmap(k, sizeof *k);
+}
+
+/* What the child overwriting held arrays saw. */
+struct kept_over {
+    int intact;           /* the holders of the old files read their data back */
+    int replaced;         /* the new arrays hold their own data */
+    uint64_t disk_held[2]; /* disk bytes the old files have while held */
+    uint64_t kept[2];     /* and once let go */
+};
+
+/* Two persistent arrays, each mapped r+ after its release and held by O_PATH, then
+ * replaced by w+: one by a persistent array (its file is renamed over), one by a
+ * volatile one (its file goes to the store's trash). */
+static int child_overwrites_held_arrays(void *arg)
+{
+    static const char *const names[] = { "over.persistent", "over.volatile" };
+    const struct sharr_create_opts over[] = {
+        { .size = sizeof(over[0]), .persist = 1, .overwrite = 1 },
+        { .size = sizeof(over[1]), .overwrite = 1 },
+    };
+    const size_t len = PROTO_DATA_OFFSET + KEPT_EACH;
+    struct kept_over *k = arg;
+    unsigned char *map[2];
+    sharr_t *c = NULL;
+    int held[2];
+    struct stat sb;
+
+    k->intact = k->replaced = 1;
+    CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
+    for (int i = 0; i < 2; i++) {
+        sharr_array_t *a = create_filled(c, names[i], KEPT_EACH, 5 + i, &persist), *b;
+
+        map[i] = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, sharr_array_fd(a), 0);
+        CHILD_CHECK(map[i] != MAP_FAILED);
+        held[i] = path_of(a);
+        CHILD_CHECK(held[i] >= 0 && sharr_close(a) == 0);
+        b = create_filled(c, names[i], KEPT_EACH, 9, &over[i]);
+        CHILD_CHECK(sharr_close(b) == 0);
+    }
+    daemon_wait(c, 2500);
+    for (int i = 0; i < 2; i++) {
+        sharr_array_t *b = NULL;
+
+        CHILD_CHECK(fstat(held[i], &sb) == 0);
+        k->disk_held[i] = (uint64_t)sb.st_blocks * 512;
+        k->intact &= all_are(map[i] + PROTO_DATA_OFFSET, KEPT_EACH, 5 + i);
+        CHILD_CHECK(sharr_open(c, names[i], "r", NULL, &b) == 0);
+        k->replaced &= all_are(sharr_array_data(b), KEPT_EACH, 9);
+        CHILD_CHECK(sharr_close(b) == 0);
+        CHILD_CHECK(munmap(map[i], len) == 0);
+    }
+    blocks_left(held, 2, k->kept);
+    CHILD_CHECK(close(held[0]) == 0 && close(held[1]) == 0);
+    sharr_disconnect(c);
+    return 0;
+}
+
+/* An overwrite (w+) of a persistent array whose file a writer still maps leaves that
+ * writer its data, whether the new array is persistent (renamed over the old file) or
+ * volatile (the old file goes to the trash); once the writer lets go, the old file's
+ * blocks go although an O_PATH descriptor still holds it. */
+static void test_overwrite_of_a_held_persistent_array_keeps_the_holders_data(void **state)
+{
+    struct harness *h = g_h = *state;
+
+    asuser_open_dir(h);
+    struct kept_over *k = mmap(NULL, sizeof *k, PROT_READ | PROT_WRITE,
+                               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(k != MAP_FAILED);
+    memset(k, 0, sizeof *k);
+    assert_int_equal(asuser_run(h, ASUSER_UID, ASUSER_GID, child_overwrites_held_arrays, k), 0);
+    printf("held: disk %llu and %llu, data %s, new arrays %s; let go: disk %llu and %llu\n",
+           (unsigned long long)k->disk_held[0], (unsigned long long)k->disk_held[1],
+           k->intact ? "intact" : "LOST", k->replaced ? "their own" : "WRONG",
+           (unsigned long long)k->kept[0], (unsigned long long)k->kept[1]);
+    assert_true(k->intact);
+    assert_true(k->replaced);
+    assert_true(k->disk_held[0] >= KEPT_EACH && k->disk_held[1] >= KEPT_EACH);
+    assert_int_equal(k->kept[0], 0);
+    assert_int_equal(k->kept[1], 0);
+    munmap(k, sizeof *k);
+}
+
+/* A .npy at path in the harness directory (the store's filesystem) with KEPT_EACH
+ * bytes of fill, adopted as name, the adopter's descriptor closed: path stays its own
+ * name of the file. Returns the file's disk bytes. */
+static uint64_t adopt_keeping_a_link(struct harness *h, sharr_t *c, const char *path,
+                                     const char *name, int fill)
+{
+    unsigned char header[HARNESS_NPY_HEADER];
+    unsigned char *data = malloc(KEPT_EACH);
+    struct stat sb;
+    int fd;
+
+    assert_non_null(data);
+    harness_npy_header(header, "{'descr': '|u1', 'fortran_order': False, "
+                               "'shape': (786432,), }");
+    memset(data, fill, KEPT_EACH);
+    fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, header, sizeof header), (ssize_t)sizeof header);
+    assert_int_equal(write(fd, data, KEPT_EACH), (ssize_t)KEPT_EACH);
+    free(data);
+    assert_rc(sharr_adopt(c, name, fd, NULL, NULL), 0);
+    assert_int_equal(fstat(fd, &sb), 0);
+    assert_int_equal(sb.st_nlink, 2); /* path, and the store's name */
+    assert_int_equal(close(fd), 0);
+    (void)h;
+    return (uint64_t)sb.st_blocks * 512;
+}
+
+/* The file at path still holds a header and KEPT_EACH bytes of fill, and has disk
+ * bytes of blocks. */
+static void assert_file_whole(const char *path, int fill, uint64_t disk)
+{
+    unsigned char *data = malloc(HARNESS_NPY_HEADER + KEPT_EACH);
+    struct stat sb;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    assert_non_null(data);
+    assert_true(fd >= 0);
+    assert_int_equal(fstat(fd, &sb), 0);
+    printf("%s: %llu bytes, %llu of disk (%llu before)\n", path, (unsigned long long)sb.st_size,
+           (unsigned long long)sb.st_blocks * 512, (unsigned long long)disk);
+    assert_int_equal(sb.st_size, HARNESS_NPY_HEADER + KEPT_EACH);
+    assert_int_equal((uint64_t)sb.st_blocks * 512, disk);
+    assert_int_equal(read(fd, data, HARNESS_NPY_HEADER + KEPT_EACH),
+                     (ssize_t)(HARNESS_NPY_HEADER + KEPT_EACH));
+    assert_int_equal(memcmp(data, "\x93NUMPY", 6), 0);
+    assert_true(all_are(data + HARNESS_NPY_HEADER, KEPT_EACH, fill));
+    free(data);
+    close(fd);
+}
+
+/* A file adopted while its adopter kept its own name for it (a hard link outside the
+ * store) is the adopter's file again once the array goes: neither an unlink nor an
+ * overwrite (by a persistent or a volatile array) takes its blocks, although nobody
+ * holds it open. The daemon says so in its log, which the test waits for. */
+static void test_adopted_file_with_its_own_link_keeps_its_data_after_unlink_or_overwrite(
+    void **state)
+{
+    struct harness *h = *state;
+    static const char *const names[] = { "adopted.unlinked", "adopted.persistent",
+                                         "adopted.volatile" };
+    const struct sharr_create_opts over[] = {
+        { .size = sizeof(over[0]), .persist = 1, .overwrite = 1 },
+        { .size = sizeof(over[1]), .overwrite = 1 },
+    };
+    const char *const flags[] = { "--log-level", "debug", NULL };
+    char path[3][256], line[300];
+    uint64_t disk[3];
+
+    launch_daemon(h, flags, 0);
+    sharr_t *c = harness_connect(h);
+    for (int i = 0; i < 3; i++) {
+        snprintf(path[i], sizeof path[i], "%s/%s.npy", h->dir, names[i]);
+        disk[i] = adopt_keeping_a_link(h, c, path[i], names[i], 3 + i);
+        assert_true(disk[i] >= KEPT_EACH);
+    }
+    assert_rc(sharr_unlink(c, names[0]), 0);
+    for (int i = 1; i < 3; i++) {
+        const uint64_t shape[1] = { 8 };
+        sharr_array_t *b = NULL;
+        assert_rc(sharr_create(c, names[i], "|u1", 1, shape, &over[i - 1], &b), 0);
+        sharr_close(b);
+    }
+    for (int i = 0; i < 3; i++) {
+        snprintf(line, sizeof line, "persistent array %s: its file has a name of its own",
+                 names[i]);
+        assert_true(log_wait(h, line));
+        assert_file_whole(path[i], 3 + i, disk[i]);
+    }
+    sharr_disconnect(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -513,6 +928,18 @@ int main(void)
                                         harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_burst_of_released_creates_is_let_go_in_few_sweeps,
                                         harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_unlinked_files_held_only_by_o_path_descriptors_keep_no_uncounted_disk,
+            harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_unlinked_file_held_by_o_path_and_a_writer_keeps_its_data_until_let_go,
+            harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_overwrite_of_a_held_persistent_array_keeps_the_holders_data, harness_setup,
+            harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_adopted_file_with_its_own_link_keeps_its_data_after_unlink_or_overwrite,
+            harness_setup, harness_teardown),
     };
     return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
