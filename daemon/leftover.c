@@ -158,11 +158,10 @@ static void leftover_drop_done(uv_work_t *req, int status)
 /* a, persistent and without a name, is read and written by nobody (the lease said
  * so), but descriptions opened with O_PATH may keep its file, and with it its disk
  * blocks, once its charge is gone: give them back on the thread pool
- * (store_drop_blocks) through a writable description of the file made now, when no
- * name but the store's trash leads to it any more (store_unreached, asked here and
- * again right before the cut). 0 when a is to be freed now, or 1 when the daemon is
- * out of descriptors for it: a stays counted and is asked about again (as
- * leftover_held does). */
+ * (store_drop_blocks, which cuts the file only when no name but the store's trash
+ * leads to it any more) through a writable description of the file made now. 0 when
+ * a is to be freed now, or 1 when the daemon is out of descriptors for it: a stays
+ * counted and is asked about again (as leftover_held does). */
 static int leftover_drop_blocks(struct daemon *d, struct registry_array *a)
 {
     size_t len = strlen(a->meta.name) + 1;
@@ -170,16 +169,18 @@ static int leftover_drop_blocks(struct daemon *d, struct registry_array *a)
     uint64_t bytes = 0;
     int fd, r;
 
-    r = store_unreached(&d->store, a->fd, a->trash);
-    if (r <= 0) {
-        leftover_drop_told(d, a->meta.name, r, 0);
-        return 0;
-    }
     fd = procfd_reopen(d->procfd, a->fd, O_WRONLY);
-    /* Published (0400): the daemon's own file, which no name leads to, is made
-     * writable to its owner again. */
-    if (fd == -EACCES && fchmod(a->fd, 0600) == 0)
-        fd = procfd_reopen(d->procfd, a->fd, O_WRONLY);
+    /* Published (0400) by a daemon that is not root: the daemon's own file is made
+     * writable to its owner again, once no name but its trash leads to it. */
+    if (fd == -EACCES) {
+        r = store_unreached(&d->store, a->fd, a->trash);
+        if (r <= 0) {
+            leftover_drop_told(d, a->meta.name, r, 0);
+            return 0;
+        }
+        if (fchmod(a->fd, 0600) == 0)
+            fd = procfd_reopen(d->procfd, a->fd, O_WRONLY);
+    }
     if (fd == -EMFILE || fd == -ENFILE)
         return 1;
     if (fd < 0) {

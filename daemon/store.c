@@ -717,10 +717,22 @@ int store_stat(const struct store *s, const char *name, const struct store_file_
 
 #define STORE_TRASH_TRIES 4 /* trash names tried before the data is removed at once */
 
-/* The name of trash file number n (1 + N of .trash-N) into out. */
+/* The name of trash file number n (1 + N of .trash-N) into out. Written without
+ * printf: every unlink forms one, and giving back its blocks another. */
 static void store_trash_name(char out[STORE_TRASH_MAX], uint64_t n)
 {
-    snprintf(out, STORE_TRASH_MAX, ".trash-%" PRIu64, n - 1);
+    char digits[20];
+    size_t k = 0;
+
+    n--;
+    do {
+        digits[k++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n > 0);
+    memcpy(out, ".trash-", 7);
+    for (size_t i = 0; i < k; i++)
+        out[7 + i] = digits[k - 1 - i];
+    out[7 + k] = '\0';
 }
 
 int store_unlink(struct store *s, const char *name, char *trash, uint64_t *ret_trash)

@@ -15,11 +15,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -807,6 +809,88 @@ static void test_overwrite_of_a_held_persistent_array_keeps_the_holders_data(voi
     munmap(k, sizeof *k);
 }
 
+/* In the daemon's child: run sharrd as the unprivileged test uid. */
+static void become_unprivileged(void *arg)
+{
+    (void)arg;
+    if (asuser_become(ASUSER_UID, ASUSER_GID) != 0)
+        _exit(120);
+}
+
+/* What the child holding a published file of a daemon that is not root saw. */
+struct kept_published {
+    const char *sock;  /* that daemon's */
+    uint32_t mode;     /* of the file, published */
+    uint64_t disk;     /* disk bytes it had before the unlink */
+    uint64_t kept;     /* and after the daemon's free */
+};
+
+/* Create a persistent array, publish it, hold it by an O_PATH descriptor made from a
+ * reader's descriptor, let go of the rest and unlink it. */
+static int child_holds_a_published_file_by_path(void *arg)
+{
+    struct kept_published *k = arg;
+    sharr_array_t *a, *b = NULL;
+    sharr_t *c = NULL;
+    struct stat sb;
+    int held;
+
+    CHILD_CHECK(sharr_connect(k->sock, &c) == 0);
+    a = create_filled(c, "published", KEPT_EACH, 4, &persist);
+    CHILD_CHECK(sharr_close(a) == 0);
+    CHILD_CHECK(sharr_publish(c, "published", NULL) == 0);
+    CHILD_CHECK(sharr_open(c, "published", "r", NULL, &b) == 0);
+    held = path_of(b);
+    CHILD_CHECK(held >= 0 && fstat(held, &sb) == 0);
+    k->mode = sb.st_mode & 07777;
+    k->disk = (uint64_t)sb.st_blocks * 512;
+    CHILD_CHECK(sharr_close(b) == 0);
+    CHILD_CHECK(sharr_unlink(c, "published") == 0);
+    blocks_left(&held, 1, &k->kept);
+    CHILD_CHECK(close(held) == 0);
+    sharr_disconnect(c);
+    return 0;
+}
+
+/* A published persistent array's file has no write bit (0400), which keeps a daemon
+ * that is not root (sharr.service's) from opening it for writing, its owner though it
+ * is: held only by an O_PATH descriptor once unlinked, it still gives its blocks back. */
+static void test_published_file_of_a_daemon_not_root_held_by_o_path_keeps_no_disk(
+    void **state)
+{
+    struct harness *h = g_h = *state;
+    char dir[256], sock[300], store[300];
+    int status = 0, rc;
+
+    asuser_open_dir(h);
+    snprintf(dir, sizeof dir, "%s/unprivileged", h->dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_int_equal(chown(dir, ASUSER_UID, ASUSER_GID), 0);
+    snprintf(sock, sizeof sock, "%s/s.sock", dir);
+    snprintf(store, sizeof store, "%s/store", dir);
+    const char *const argv[] = { harness_sharrd_path(), "--socket", sock, "--store", store,
+                                 "--config", "", NULL };
+    pid_t pid = harness_daemon_spawn(h, argv, become_unprivileged, NULL);
+    assert_int_equal(harness_daemon_await(sock, pid, &status), 0);
+    struct kept_published *k = mmap(NULL, sizeof *k, PROT_READ | PROT_WRITE,
+                                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(k != MAP_FAILED);
+    memset(k, 0, sizeof *k);
+    k->sock = sock;
+    rc = asuser_run(h, ASUSER_UID, ASUSER_GID, child_holds_a_published_file_by_path, k);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    printf("published file of a daemon as uid %u: mode %o, %llu bytes of disk, %llu after "
+           "its free\n", ASUSER_UID, k->mode, (unsigned long long)k->disk,
+           (unsigned long long)k->kept);
+    assert_int_equal(rc, 0);
+    assert_int_equal(k->mode, 0400);
+    assert_true(k->disk >= KEPT_EACH);
+    assert_int_equal(k->kept, 0);
+    munmap(k, sizeof *k);
+}
+
 /* A .npy at path in the harness directory (the store's filesystem) with KEPT_EACH
  * bytes of fill, adopted as name, the adopter's descriptor closed: path stays its own
  * name of the file. Returns the file's disk bytes. */
@@ -937,6 +1021,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_overwrite_of_a_held_persistent_array_keeps_the_holders_data, harness_setup,
             harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_published_file_of_a_daemon_not_root_held_by_o_path_keeps_no_disk,
+            harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_adopted_file_with_its_own_link_keeps_its_data_after_unlink_or_overwrite,
             harness_setup, harness_teardown),
