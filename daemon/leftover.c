@@ -10,7 +10,8 @@
  * through /proc/self/fd (an open, the lease and a close: several microseconds more to
  * each create and unlink). A persistent array without a name holds an O_RDONLY descriptor
  * of its file (registry_keep_file), asked about as is; freed with no other description
- * left, its file's blocks are given back on the thread pool (leftover_drop_blocks).
+ * left, its file's blocks are given back, on the loop when it has 1 MiB of them or
+ * less, else on the thread pool (leftover_drop_blocks).
  */
 #include "leftover.h"
 
@@ -111,6 +112,8 @@ static int leftover_watch_last_close(struct leftover *l, struct registry_array *
     return a->last_close_wd > 0;
 }
 
+#define LEFTOVER_CUT_HERE_MAX (1024 * 1024) /* bytes of disk of a file cut on the loop */
+
 /* The giving back of the blocks of a persistent array's file, on the thread pool. */
 struct leftover_drop {
     uv_work_t req;      /* req.data points back here */
@@ -127,7 +130,7 @@ static void leftover_drop_work(uv_work_t *req)
 {
     struct leftover_drop *job = req->data;
 
-    job->r = store_drop_blocks(&job->d->store, job->fd, job->trash, &job->bytes);
+    job->r = store_drop_blocks(&job->d->store, job->fd, job->trash, UINT64_MAX, &job->bytes);
 }
 
 /* What became of the file: said in the log. */
@@ -157,8 +160,8 @@ static void leftover_drop_done(uv_work_t *req, int status)
 
 /* a, persistent and without a name, is read and written by nobody (the lease said
  * so), but descriptions opened with O_PATH may keep its file, and with it its disk
- * blocks, once its charge is gone: give them back on the thread pool
- * (store_drop_blocks, which cuts the file only when no name but the store's trash
+ * blocks, once its charge is gone: give them back, here for a small file, else on the
+ * thread pool (store_drop_blocks, which cuts the file only when no name but the store's trash
  * leads to it any more) through a writable description of the file made now. 0 when
  * a is to be freed now, or 1 when the daemon is out of descriptors for it: a stays
  * counted and is asked about again (as leftover_held does). */
@@ -173,7 +176,7 @@ static int leftover_drop_blocks(struct daemon *d, struct registry_array *a)
     /* Published (0400) by a daemon that is not root: the daemon's own file is made
      * writable to its owner again, once no name but its trash leads to it. */
     if (fd == -EACCES) {
-        r = store_unreached(&d->store, a->fd, a->trash);
+        r = store_unreached(&d->store, a->fd, a->trash, NULL);
         if (r <= 0) {
             leftover_drop_told(d, a->meta.name, r, 0);
             return 0;
@@ -185,6 +188,14 @@ static int leftover_drop_blocks(struct daemon *d, struct registry_array *a)
         return 1;
     if (fd < 0) {
         leftover_drop_told(d, a->meta.name, fd, 0);
+        return 0;
+    }
+    /* A small file is cut here, at once: a job's handoff to the pool and back costs
+     * more than that cut. */
+    r = store_drop_blocks(&d->store, fd, a->trash, LEFTOVER_CUT_HERE_MAX, &bytes);
+    if (r != 2) {
+        close(fd);
+        leftover_drop_told(d, a->meta.name, r, bytes);
         return 0;
     }
     job = malloc(sizeof(*job) + len);
@@ -201,7 +212,7 @@ static int leftover_drop_blocks(struct daemon *d, struct registry_array *a)
         free(job);
     }
     /* On the loop, if it must. */
-    r = store_drop_blocks(&d->store, fd, a->trash, &bytes);
+    r = store_drop_blocks(&d->store, fd, a->trash, UINT64_MAX, &bytes);
     close(fd);
     leftover_drop_told(d, a->meta.name, r, bytes);
     return 0;

@@ -774,13 +774,15 @@ void store_remove_trash(const struct store *s, const char *trash)
         fsync(s->dirfd);
 }
 
-int store_unreached(const struct store *s, int fd, uint64_t trash)
+int store_unreached(const struct store *s, int fd, uint64_t trash, uint64_t *ret_bytes)
 {
     char name[STORE_TRASH_MAX];
     struct stat st, named;
 
     if (fstat(fd, &st) < 0)
         return -errno;
+    if (ret_bytes)
+        *ret_bytes = (uint64_t)st.st_blocks * 512;
     if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink > 1)
         return 0;
     if (st.st_nlink == 0)
@@ -802,17 +804,16 @@ int store_unreached(const struct store *s, int fd, uint64_t trash)
     return st.st_nlink == 0;
 }
 
-int store_drop_blocks(const struct store *s, int fd, uint64_t trash, uint64_t *ret_bytes)
+int store_drop_blocks(const struct store *s, int fd, uint64_t trash, uint64_t most,
+                      uint64_t *ret_bytes)
 {
-    struct stat st;
-    int r = store_unreached(s, fd, trash);
+    int r = store_unreached(s, fd, trash, ret_bytes);
 
     if (r <= 0)
         return r;
-    if (fstat(fd, &st) < 0 || ftruncate(fd, 0) < 0)
-        return -errno;
-    *ret_bytes = (uint64_t)st.st_blocks * 512;
-    return 1;
+    if (*ret_bytes > most)
+        return 2;
+    return ftruncate(fd, 0) < 0 ? -errno : 1;
 }
 
 /* Replace name's record with m's, written as tmp (temporary: prefix .tmp-, suffix

@@ -550,13 +550,14 @@ static int all_are(const unsigned char *p, uint64_t n, int fill)
 
 /* What the child holding unlinked persistent files by O_PATH alone saw. */
 struct kept_files {
+    uint64_t each;           /* data bytes of each file (the parent's) */
     uint32_t mode, owner;    /* of the files, as the client sees them */
     int reopen_errno;        /* an O_RDONLY reopen of one through /proc/self/fd */
     uint64_t held[KEPT_FILES]; /* disk bytes each file had when it was unlinked */
     uint64_t kept[KEPT_FILES]; /* disk bytes each still has after the daemon's free */
 };
 
-/* Create KEPT_FILES persistent arrays of 768 KiB in turn under a 1 MiB quota, each
+/* Create KEPT_FILES persistent arrays of k->each bytes in turn under a quota below two, each
  * written whole, held by an O_PATH descriptor made from the creator's descriptor or
  * one opened r+, r or c, then closed and unlinked: every create after the first
  * succeeds only because nothing of the ones before is charged any more. */
@@ -574,7 +575,7 @@ static int child_holds_unlinked_files_by_path(void *arg)
         sharr_array_t *a, *b = NULL;
 
         snprintf(name, sizeof name, "disk%d", i);
-        a = create_filled(c, name, KEPT_EACH, i + 1, &persist);
+        a = create_filled(c, name, k->each, i + 1, &persist);
         if (modes[i % 4])
             CHILD_CHECK(sharr_open(c, name, modes[i % 4], NULL, &b) == 0);
         held[i] = path_of(b ? b : a);
@@ -608,19 +609,20 @@ static int child_holds_unlinked_files_by_path(void *arg)
  * file freed with no reader or writer left has no block left either. The client
  * cannot reopen the file for reading or writing (the daemon's, 0600), so nothing it
  * could reach is lost. */
-static void test_unlinked_files_held_only_by_o_path_descriptors_keep_no_uncounted_disk(
-    void **state)
+static void check_unlinked_files_held_by_path(struct harness *h, const char *quota,
+                                             uint64_t each)
 {
-    struct harness *h = g_h = *state;
-    const char *const flags[] = { "--max-bytes-per-uid", "1M", NULL };
+    const char *const flags[] = { "--max-bytes-per-uid", quota, NULL };
     uint64_t kept = 0;
 
+    g_h = h;
     launch_daemon(h, flags, 0);
     asuser_open_dir(h);
     struct kept_files *k = mmap(NULL, sizeof *k, PROT_READ | PROT_WRITE,
                                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     assert_true(k != MAP_FAILED);
     memset(k, 0, sizeof *k);
+    k->each = each;
     assert_int_equal(asuser_run(h, ASUSER_UID, ASUSER_GID, child_holds_unlinked_files_by_path,
                                 k), 0);
     printf("file mode %o owner %u; O_RDONLY reopen: %s\n", k->mode, k->owner,
@@ -631,12 +633,26 @@ static void test_unlinked_files_held_only_by_o_path_descriptors_keep_no_uncounte
     for (int i = 0; i < KEPT_FILES; i++) {
         printf("held by O_PATH %d: %llu bytes of disk while named, %llu after its free\n", i,
                (unsigned long long)k->held[i], (unsigned long long)k->kept[i]);
-        assert_true(k->held[i] >= KEPT_EACH);
+        assert_true(k->held[i] >= each);
         kept += k->kept[i];
     }
     printf("all unlinked, none charged: the files keep %llu bytes\n", (unsigned long long)kept);
     assert_int_equal(kept, 0);
     munmap(k, sizeof *k);
+}
+
+static void test_unlinked_files_held_only_by_o_path_descriptors_keep_no_uncounted_disk(
+    void **state)
+{
+    check_unlinked_files_held_by_path(*state, "1M", KEPT_EACH);
+}
+
+/* The same with files of more than 1 MiB of disk each, which sharrd cuts on its thread
+ * pool rather than at once. */
+static void test_large_unlinked_files_held_only_by_o_path_descriptors_keep_no_disk(
+    void **state)
+{
+    check_unlinked_files_held_by_path(*state, "4M", 3 * MIB);
 }
 
 /* What the child holding files by O_PATH and by a writer's mapping saw. */
@@ -1014,6 +1030,9 @@ int main(void)
                                         harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_unlinked_files_held_only_by_o_path_descriptors_keep_no_uncounted_disk,
+            harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_large_unlinked_files_held_only_by_o_path_descriptors_keep_no_disk,
             harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_unlinked_file_held_by_o_path_and_a_writer_keeps_its_data_until_let_go,
