@@ -10,8 +10,8 @@
  * through /proc/self/fd (an open, the lease and a close: several microseconds more to
  * each create and unlink). A persistent array without a name holds an O_RDONLY descriptor
  * of its file (registry_keep_file), asked about as is; freed with no other description
- * left, its file's blocks are given back, on the loop when it has 1 MiB of them or
- * less, else on the thread pool (leftover_drop_blocks).
+ * left, its file's blocks are given back and its trash removed, in one job on the
+ * thread pool (leftover_file_gone).
  */
 #include "leftover.h"
 
@@ -112,25 +112,28 @@ static int leftover_watch_last_close(struct leftover *l, struct registry_array *
     return a->last_close_wd > 0;
 }
 
-#define LEFTOVER_CUT_HERE_MAX (1024 * 1024) /* bytes of disk of a file cut on the loop */
-
-/* The giving back of the blocks of a persistent array's file, on the thread pool. */
-struct leftover_drop {
+/* What is left to do for the file of a persistent array without a name, freed: on the
+ * thread pool, in one job. */
+struct leftover_gone {
     uv_work_t req;      /* req.data points back here */
     struct daemon *d;
-    int fd;             /* O_WRONLY, the job's */
-    uint64_t trash;     /* the array's (registry_array.trash) */
+    int fd;             /* O_WRONLY, the job's, to cut the file with; -1 for no cut */
+    uint64_t trash;     /* the number of its trash name (registry_array.trash); 0 none */
+    bool remove;        /* remove that trash after the cut */
     uint64_t bytes;     /* what the file had, once cut */
     int r;              /* store_drop_blocks's answer */
     char name[];        /* the array's, for the log */
 };
 
-/* Thread pool. */
-static void leftover_drop_work(uv_work_t *req)
+/* Thread pool, or the loop when no job can be had: cut, then remove the trash. */
+static void leftover_gone_work(uv_work_t *req)
 {
-    struct leftover_drop *job = req->data;
+    struct leftover_gone *job = req->data;
 
-    job->r = store_drop_blocks(&job->d->store, job->fd, job->trash, UINT64_MAX, &job->bytes);
+    if (job->fd >= 0)
+        job->r = store_drop_blocks(&job->d->store, job->fd, job->trash, &job->bytes);
+    if (job->remove)
+        store_remove_trash_number(&job->d->store, job->trash);
 }
 
 /* What became of the file: said in the log. */
@@ -148,35 +151,73 @@ static void leftover_drop_told(struct daemon *d, const char *name, int r, uint64
                     strerror(-r));
 }
 
-static void leftover_drop_done(uv_work_t *req, int status)
+static void leftover_gone_done(uv_work_t *req, int status)
 {
-    struct leftover_drop *job = req->data;
+    struct leftover_gone *job = req->data;
 
     (void)status; /* never cancelled: uv_cancel is not used */
-    close(job->fd);
-    leftover_drop_told(job->d, job->name, job->r, job->bytes);
+    if (job->fd >= 0) {
+        close(job->fd);
+        leftover_drop_told(job->d, job->name, job->r, job->bytes);
+    }
     free(job);
+}
+
+/* a, persistent and without a name, is freed now (or, with cut -1, kept as held): with
+ * cut a writable description of its file (else -1), cut the file (store_drop_blocks,
+ * which cuts it only when no name but the store's trash leads to it any more), then
+ * remove its trash when that is a's to do (trash_by_free, taken here): one job on the
+ * thread pool, where a large file's blocks are freed without holding the loop. cut is
+ * the job's. */
+static void leftover_file_gone(struct daemon *d, struct registry_array *a, int cut)
+{
+    size_t len = strlen(a->meta.name) + 1;
+    bool remove = a->trash_by_free && a->trash != 0;
+    struct leftover_gone *job;
+
+    a->trash_by_free = false;
+    if (cut < 0 && !remove)
+        return;
+    job = malloc(sizeof(*job) + len);
+    if (!job) {
+        /* Left to the next start's recovery, which removes every trash. */
+        log_warning(&d->log, "out of memory: the file of persistent array %s is left in the "
+                    "store's trash until the next start", a->meta.name);
+        if (cut >= 0)
+            close(cut);
+        return;
+    }
+    job->req.data = job;
+    job->d = d;
+    job->fd = cut;
+    job->trash = a->trash;
+    job->remove = remove;
+    job->bytes = 0;
+    job->r = 0;
+    memcpy(job->name, a->meta.name, len);
+    if (uv_queue_work(&d->loop, &job->req, leftover_gone_work, leftover_gone_done) == 0)
+        return;
+    /* On the loop, if it must. */
+    leftover_gone_work(&job->req);
+    leftover_gone_done(&job->req, 0);
 }
 
 /* a, persistent and without a name, is read and written by nobody (the lease said
  * so), but descriptions opened with O_PATH may keep its file, and with it its disk
- * blocks, once its charge is gone: give them back, here for a small file, else on the
- * thread pool (store_drop_blocks, which cuts the file only when no name but the store's trash
- * leads to it any more) through a writable description of the file made now. 0 when
- * a is to be freed now, or 1 when the daemon is out of descriptors for it: a stays
- * counted and is asked about again (as leftover_held does). */
-static int leftover_drop_blocks(struct daemon *d, struct registry_array *a)
+ * blocks, once its charge is gone: a writable description of the file to cut it with
+ * (leftover_file_gone) into *ret_cut, or -1 when none can be had. 0 when a is to be
+ * freed now, or 1 when the daemon is out of descriptors for it: a stays counted and is
+ * asked about again (as leftover_held does). */
+static int leftover_open_cut(struct daemon *d, struct registry_array *a, int *ret_cut)
 {
-    size_t len = strlen(a->meta.name) + 1;
-    struct leftover_drop *job;
-    uint64_t bytes = 0;
     int fd, r;
 
+    *ret_cut = -1;
     fd = procfd_reopen(d->procfd, a->fd, O_WRONLY);
     /* Published (0400) by a daemon that is not root: the daemon's own file is made
      * writable to its owner again, once no name but its trash leads to it. */
     if (fd == -EACCES) {
-        r = store_unreached(&d->store, a->fd, a->trash, NULL);
+        r = store_unreached(&d->store, a->fd, a->trash);
         if (r <= 0) {
             leftover_drop_told(d, a->meta.name, r, 0);
             return 0;
@@ -190,31 +231,7 @@ static int leftover_drop_blocks(struct daemon *d, struct registry_array *a)
         leftover_drop_told(d, a->meta.name, fd, 0);
         return 0;
     }
-    /* A small file is cut here, at once: a job's handoff to the pool and back costs
-     * more than that cut. */
-    r = store_drop_blocks(&d->store, fd, a->trash, LEFTOVER_CUT_HERE_MAX, &bytes);
-    if (r != 2) {
-        close(fd);
-        leftover_drop_told(d, a->meta.name, r, bytes);
-        return 0;
-    }
-    job = malloc(sizeof(*job) + len);
-    if (job) {
-        job->req.data = job;
-        job->d = d;
-        job->fd = fd;
-        job->trash = a->trash;
-        job->bytes = 0;
-        job->r = 0;
-        memcpy(job->name, a->meta.name, len);
-        if (uv_queue_work(&d->loop, &job->req, leftover_drop_work, leftover_drop_done) == 0)
-            return 0;
-        free(job);
-    }
-    /* On the loop, if it must. */
-    r = store_drop_blocks(&d->store, fd, a->trash, UINT64_MAX, &bytes);
-    close(fd);
-    leftover_drop_told(d, a->meta.name, r, bytes);
+    *ret_cut = fd;
     return 0;
 }
 
@@ -263,10 +280,11 @@ void leftover_close(struct daemon *d)
 bool leftover_keep(struct daemon *d, struct registry_array *a)
 {
     size_t slot;
-    int held;
+    int held, cut = -1;
 
     /* Not held, a is freed now (daemon_on_last): its memfd is closed, and with it a
-     * lease, unless systemd's fd store keeps a copy of it. */
+     * lease, unless systemd's fd store keeps a copy of it. Shutting down, a persistent
+     * one's trash is left to the next start's recovery. */
     if (!d->leftover.held.on)
         return false;
     held = leftover_held(d, a, !notify_enabled(&d->notify));
@@ -277,14 +295,16 @@ bool leftover_keep(struct daemon *d, struct registry_array *a)
         held = leftover_watch_last_close(&d->leftover, a);
     /* Nor disk: a persistent array's file keeps its blocks while it is open. */
     if (held == 0 && a->meta.persist && a->fd >= 0)
-        held = leftover_drop_blocks(d, a);
-    if (held <= 0)
-        return false;
-    if (sweep_add(&d->leftover.held, a, &slot) < 0) {
+        held = leftover_open_cut(d, a, &cut);
+    if (held > 0 && sweep_add(&d->leftover.held, a, &slot) < 0) {
         log_warning(&d->log, "out of memory: %s is freed while a process still holds it",
                     a->meta.name);
-        return false;
+        held = 0;
     }
+    if (a->meta.persist) /* kept, its trash goes now: the unlink is durable at once */
+        leftover_file_gone(d, a, held > 0 ? -1 : cut);
+    if (held <= 0)
+        return false;
     registry_ref(a);
     log_debug(&d->log, "%s array %s is released but still held by a process: its %" PRIu64
               " bytes count against uid %" PRIu32 " until it is closed",

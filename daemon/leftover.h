@@ -13,9 +13,10 @@
  * given): an array freed with nothing else left gives its pages back (memstore.h), or,
  * published (sealed: they cannot be), is watched with inotify for the last close of its
  * memfd, which the kernel reports once no description of any kind is left, and counts
- * until then. A persistent array's file, freed so, is cut to 0 bytes (on the thread pool
- * when it is large) when no name but its trash leads to it (store_drop_blocks), or, with the daemon out
- * of descriptors to open it for that, stays counted. Nothing here survives a
+ * until then. A persistent array's file, freed so, is cut to 0 bytes
+ * when no name but its trash leads to it (store_drop_blocks), or, with the daemon out
+ * of descriptors to open it for that, stays counted; its trash name is removed when it
+ * is freed, after the cut, in the same job on the thread pool. Nothing here survives a
  * restart: a new daemon does not know what the old one handed out.
  */
 #ifndef DAEMON_LEFTOVER_H

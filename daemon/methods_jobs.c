@@ -639,6 +639,12 @@ int methods_unlink(struct conn *c, const struct codec_msg *msg)
         return r;
     }
     watch_emit(&d->watches, EVENT_REMOVED, a);
+    /* Ours the last reference, a is freed or kept as held now: its trash goes then
+     * (leftover.h), with the cut of its file in the same job. */
+    if (trash[0] && a->fd >= 0 && a->refs == 1) {
+        a->trash_by_free = true;
+        trash[0] = '\0';
+    }
     registry_unref(a);
     methods_empty(c, msg->msgid);
     job = trash[0] ? methods_job_new(d, NULL, 0, NULL) : NULL;

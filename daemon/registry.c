@@ -117,6 +117,7 @@ static struct registry_array *registry_array_new(struct registry *reg, const str
         a->refs = 0;
         a->writers = 0;
         a->ready = a->named = a->readers_made = a->growing = a->watch_fresh = false;
+        a->trash_by_free = false;
     }
     if (!a || dtype_own(&a->meta.dtype) < 0) {
         free(a);

@@ -49,6 +49,8 @@ struct registry_array {
                         * but the memfd's own is open for writing (leftover.c) */
     bool growing;      /* a grow of it runs (methods_grow.c): one at a time */
     bool watch_fresh;  /* that list is growth.c's fresh one, not its watched one */
+    bool trash_by_free; /* persistent, unlinked: leftover.c removes its trash, not the
+                         * unlink's own job */
 };
 
 /* One client's hold on an array, named by a daemon-unique handle. */

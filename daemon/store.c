@@ -774,15 +774,21 @@ void store_remove_trash(const struct store *s, const char *trash)
         fsync(s->dirfd);
 }
 
-int store_unreached(const struct store *s, int fd, uint64_t trash, uint64_t *ret_bytes)
+void store_remove_trash_number(const struct store *s, uint64_t trash)
+{
+    char name[STORE_TRASH_MAX];
+
+    store_trash_name(name, trash);
+    store_remove_trash(s, name);
+}
+
+int store_unreached(const struct store *s, int fd, uint64_t trash)
 {
     char name[STORE_TRASH_MAX];
     struct stat st, named;
 
     if (fstat(fd, &st) < 0)
         return -errno;
-    if (ret_bytes)
-        *ret_bytes = (uint64_t)st.st_blocks * 512;
     if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink > 1)
         return 0;
     if (st.st_nlink == 0)
@@ -804,16 +810,17 @@ int store_unreached(const struct store *s, int fd, uint64_t trash, uint64_t *ret
     return st.st_nlink == 0;
 }
 
-int store_drop_blocks(const struct store *s, int fd, uint64_t trash, uint64_t most,
-                      uint64_t *ret_bytes)
+int store_drop_blocks(const struct store *s, int fd, uint64_t trash, uint64_t *ret_bytes)
 {
-    int r = store_unreached(s, fd, trash, ret_bytes);
+    struct stat st;
+    int r = store_unreached(s, fd, trash);
 
     if (r <= 0)
         return r;
-    if (*ret_bytes > most)
-        return 2;
-    return ftruncate(fd, 0) < 0 ? -errno : 1;
+    if (fstat(fd, &st) < 0 || ftruncate(fd, 0) < 0)
+        return -errno;
+    *ret_bytes = (uint64_t)st.st_blocks * 512;
+    return 1;
 }
 
 /* Replace name's record with m's, written as tmp (temporary: prefix .tmp-, suffix

@@ -162,26 +162,26 @@ int store_unlink(struct store *s, const char *name, char *trash, uint64_t *ret_t
 /* Thread pool. Delete a trash file (slow for a large file) and fsync the directory. */
 void store_remove_trash(const struct store *s, const char *trash);
 
+/* Thread pool. The same for trash number trash (store_unlink's *ret_trash), not 0. */
+void store_remove_trash_number(const struct store *s, uint64_t trash);
+
 /* Loop or thread pool. Can nobody reach the file open on fd, an array's data that lost
  * its name, by a name? True when it is a regular file of the daemon's euid with no name
  * left (st_nlink 0) or only the trash name store_unlink gave it (trash, its number; 0
  * for none). Its trash may be removed meanwhile (store_remove_trash, on the pool): both
  * orders are answered alike. An adopted file whose adopter kept its own hard link, or
- * an overwritten one that still has it, is reached. The bytes of disk the file has go
- * to *ret_bytes unless it is NULL. 1 unreached, 0 reached (or of another owner), or a
- * negative errno. */
-int store_unreached(const struct store *s, int fd, uint64_t trash, uint64_t *ret_bytes);
+ * an overwritten one that still has it, is reached. 1 unreached, 0 reached (or of
+ * another owner), or a negative errno. */
+int store_unreached(const struct store *s, int fd, uint64_t trash);
 
-/* Loop for a small file, thread pool for a large one. Give back the disk blocks of the
- * file open on fd (a writable descriptor, the caller's) by cutting it to 0 bytes, if
+/* Thread pool (slow for a large file). Give back the disk blocks of the file open on
+ * fd (a writable descriptor, the caller's) by cutting it to 0 bytes, if
  * store_unreached(s, fd, trash) says nobody can reach it by a name: a descriptor
  * opened with O_PATH, which no file lease sees, keeps the file but can neither read
- * nor write it. The caller makes sure that no other description can (openers.h). The
- * bytes of disk the file had go to *ret_bytes. 1 when cut, 2 when left for the caller
- * to cut on the pool (more than most bytes), 0 when left as it is (reached), or a
- * negative errno. */
-int store_drop_blocks(const struct store *s, int fd, uint64_t trash, uint64_t most,
-                      uint64_t *ret_bytes);
+ * nor write it. The caller makes sure that no other description can (openers.h). 1
+ * and the bytes of disk it had in *ret_bytes when cut, 0 when left as it is (reached),
+ * or a negative errno. */
+int store_drop_blocks(const struct store *s, int fd, uint64_t trash, uint64_t *ret_bytes);
 
 /* Loop (one small file). Replace the record of the committed array m, whose .npy is
  * the file id, with m's owner, group and bits: written as .tmp-<name>.meta and
