@@ -116,6 +116,7 @@ static int leftover_watch_last_close(struct leftover *l, struct registry_array *
  * thread pool, in one job. */
 struct leftover_gone {
     uv_work_t req;      /* req.data points back here */
+    struct leftover_gone *next; /* in leftover.gone, until queued */
     struct daemon *d;
     int fd;             /* O_WRONLY, the job's, to cut the file with; -1 for no cut */
     uint64_t trash;     /* the number of its trash name (registry_array.trash); 0 none */
@@ -163,6 +164,26 @@ static void leftover_gone_done(uv_work_t *req, int status)
     free(job);
 }
 
+/* Queue every job of d->leftover.gone on the thread pool (run here if one cannot be). */
+static void leftover_gone_flush(struct daemon *d)
+{
+    while (d->leftover.gone) {
+        struct leftover_gone *job = d->leftover.gone;
+
+        d->leftover.gone = job->next;
+        if (uv_queue_work(&d->loop, &job->req, leftover_gone_work, leftover_gone_done) != 0) {
+            leftover_gone_work(&job->req);
+            leftover_gone_done(&job->req, 0);
+        }
+    }
+}
+
+static void leftover_gone_queue(uv_check_t *check)
+{
+    leftover_gone_flush(check->data);
+    uv_check_stop(check);
+}
+
 /* a, persistent and without a name, is freed now (or, with cut -1, kept as held): with
  * cut a writable description of its file (else -1), cut the file (store_drop_blocks,
  * which cuts it only when no name but the store's trash leads to it any more), then
@@ -195,11 +216,14 @@ static void leftover_file_gone(struct daemon *d, struct registry_array *a, int c
     job->bytes = 0;
     job->r = 0;
     memcpy(job->name, a->meta.name, len);
-    if (uv_queue_work(&d->loop, &job->req, leftover_gone_work, leftover_gone_done) == 0)
-        return;
-    /* On the loop, if it must. */
-    leftover_gone_work(&job->req);
-    leftover_gone_done(&job->req, 0);
+    /* Queued at the end of this turn of the loop: an unlink's reply goes first, and
+     * the pool's work does not come before it on a busy CPU. */
+    job->next = d->leftover.gone;
+    d->leftover.gone = job;
+    if (d->leftover.gone_on)
+        uv_check_start(&d->leftover.gone_check, leftover_gone_queue);
+    else
+        leftover_gone_flush(d);
 }
 
 /* a, persistent and without a name, is read and written by nobody (the lease said
@@ -242,6 +266,9 @@ void leftover_init(struct daemon *d)
     /* Made now, not when a published array is first held by O_PATH alone: a daemon out
      * of descriptors then would let that array go uncounted. */
     d->leftover.last_closes = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    d->leftover.gone = NULL;
+    d->leftover.gone_on = uv_check_init(&d->loop, &d->leftover.gone_check) == 0;
+    d->leftover.gone_check.data = d;
     sweep_init(&d->leftover.held, &d->loop, d, leftover_sweep, LEFTOVER_SWEEP_MS, NULL);
     fd = memfd_create("sharr:probe", MFD_CLOEXEC);
     if (fd >= 0) {
@@ -275,6 +302,11 @@ void leftover_close(struct daemon *d)
     for (size_t i = 0; i < n; i++)
         registry_unref(items[i]);
     free(items);
+    /* The daemon's last turn of the loop runs them (daemon_close). */
+    leftover_gone_flush(d);
+    if (d->leftover.gone_on)
+        uv_close((uv_handle_t *)&d->leftover.gone_check, NULL);
+    d->leftover.gone_on = false;
 }
 
 bool leftover_keep(struct daemon *d, struct registry_array *a)

@@ -817,7 +817,12 @@ int store_drop_blocks(const struct store *s, int fd, uint64_t trash, uint64_t *r
 
     if (r <= 0)
         return r;
-    if (fstat(fd, &st) < 0 || ftruncate(fd, 0) < 0)
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    /* A hole over the whole file costs the filesystem less than a cut to 0 bytes (no
+     * orphan record); where it has no holes, the cut. */
+    if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, st.st_size) < 0
+        && (errno != EOPNOTSUPP || ftruncate(fd, 0) < 0))
         return -errno;
     *ret_bytes = (uint64_t)st.st_blocks * 512;
     return 1;

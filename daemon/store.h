@@ -175,7 +175,8 @@ void store_remove_trash_number(const struct store *s, uint64_t trash);
 int store_unreached(const struct store *s, int fd, uint64_t trash);
 
 /* Thread pool (slow for a large file). Give back the disk blocks of the file open on
- * fd (a writable descriptor, the caller's) by cutting it to 0 bytes, if
+ * fd (a writable descriptor, the caller's), a hole punched over all of it (a cut to 0
+ * bytes where the filesystem has no holes), if
  * store_unreached(s, fd, trash) says nobody can reach it by a name: a descriptor
  * opened with O_PATH, which no file lease sees, keeps the file but can neither read
  * nor write it. The caller makes sure that no other description can (openers.h). 1
