@@ -27,6 +27,7 @@
 
 #include "asuser.h"
 #include "launch.h"
+#include "rawconn.h"
 #include "testskip.h"
 #include "proto_limits.h"
 
@@ -999,9 +1000,99 @@ static void test_adopted_file_with_its_own_link_keeps_its_data_after_unlink_or_o
     sharr_disconnect(c);
 }
 
+/* The thread pool of a daemon run with one thread is kept busy: a sync of name (a
+ * small persistent array nobody holds) is sent on rc as msgid, whose reopen of the
+ * file by name waits on a write lease the test holds on it. Returns the lease's
+ * descriptor once the daemon's open waits on it (the pool's one thread is stuck
+ * there); closing it (or F_UNLCK) lets the pool go on. */
+static int stall_the_pool(struct harness *h, struct rawconn *rc, uint32_t msgid,
+                          const char *name)
+{
+    char path[400];
+    int fd, i;
+
+    snprintf(path, sizeof path, "%s/%s.npy", h->store, name);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    signal(SIGIO, SIG_IGN); /* the lease's break is told to its holder by SIGIO */
+    assert_int_equal(fcntl(fd, F_SETLEASE, F_WRLCK), 0);
+    rawconn_send_name(rc, msgid, "sync", name);
+    for (i = 0; i < 4000 && fcntl(fd, F_GETLEASE) == F_WRLCK; i++) {
+        struct timespec ts = { 0, 5 * 1000 * 1000L };
+        nanosleep(&ts, NULL);
+    }
+    assert_int_not_equal(fcntl(fd, F_GETLEASE), F_WRLCK);
+    return fd;
+}
+
+/* The daemon looks for readers and writers of a freed file on its loop and gives its
+ * blocks back later, on its thread pool: a process that opens the file for reading in
+ * between (through an O_PATH descriptor it kept, as root or the daemon's own uid may,
+ * or by a hard link it then removes) is a reader when the blocks go, and must keep
+ * reading its data. The pool is held busy (one thread, stuck on a lease) so that the
+ * open comes between the two, every time. */
+static void test_file_opened_between_its_free_and_the_pools_cut_keeps_its_data(void **state)
+{
+    struct harness *h = *state;
+    const uint64_t shape[1] = { KEPT_EACH };
+    unsigned char *data = malloc(KEPT_EACH);
+    sharr_array_t *a = NULL;
+    struct rawconn rc;
+    char path[64];
+    struct stat sb;
+    int held, lease, reader;
+
+    assert_non_null(data);
+    assert_int_equal(setenv("UV_THREADPOOL_SIZE", "1", 1), 0);
+    launch_daemon(h, NULL, 0);
+    assert_int_equal(unsetenv("UV_THREADPOOL_SIZE"), 0);
+    /* Made by a connection of its own, whose descriptors the daemon keeps no more. */
+    sharr_t *c = harness_connect(h);
+    assert_int_equal(create_rc(c, "stall", 8, &persist), 0);
+    sharr_disconnect(c);
+    harness_wait_connections(c = harness_connect(h), 1);
+    assert_rc(sharr_create(c, "kept", "|u1", 1, shape, &persist, &a), 0);
+    memset(sharr_array_data(a), 0x5a, KEPT_EACH);
+    held = path_of(a);
+    assert_true(held >= 0);
+    assert_rc(sharr_close(a), 0);
+    rawconn_open_hello(&rc, h->sock, 4096);
+    lease = stall_the_pool(h, &rc, 2, "stall");
+    /* Freed by its unlink, nobody reading or writing it: its cut is queued. */
+    assert_rc(sharr_unlink(c, "kept"), 0);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", held);
+    reader = open(path, O_RDONLY | O_CLOEXEC);
+    assert_true(reader >= 0);
+    assert_int_equal(pread(reader, data, KEPT_EACH, PROTO_DATA_OFFSET), (ssize_t)KEPT_EACH);
+    assert_true(all_are(data, KEPT_EACH, 0x5a));
+    assert_int_equal(close(lease), 0);
+    rawconn_expect_reply(&rc, 2, NULL, NULL);
+    /* The pool's one thread runs its jobs in turn: this sync's reply comes after the
+     * job of the freed file has run. */
+    rawconn_send_name(&rc, 3, "sync", "stall");
+    rawconn_expect_reply(&rc, 3, NULL, NULL);
+    memset(data, 0, KEPT_EACH);
+    assert_int_equal(pread(reader, data, KEPT_EACH, PROTO_DATA_OFFSET), (ssize_t)KEPT_EACH);
+    assert_int_equal(fstat(reader, &sb), 0);
+    printf("a reader opened before the pool's job: %llu bytes of disk after it, data %s\n",
+           (unsigned long long)sb.st_blocks * 512, all_are(data, KEPT_EACH, 0x5a) ? "intact"
+                                                                                   : "LOST");
+    assert_true(all_are(data, KEPT_EACH, 0x5a));
+    assert_true((uint64_t)sb.st_blocks * 512 >= KEPT_EACH);
+    close(reader);
+    close(held);
+    free(data);
+    signal(SIGIO, SIG_DFL);
+    rawconn_close(&rc);
+    sharr_disconnect(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_file_opened_between_its_free_and_the_pools_cut_keeps_its_data,
+            harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_fallocate_through_rplus_is_charged_and_refuses_the_owners_creates,
             harness_setup, harness_teardown),
