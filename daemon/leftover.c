@@ -11,7 +11,7 @@
  * each create and unlink). A persistent array without a name holds an O_RDONLY descriptor
  * of its file (registry_keep_file), asked about as is; freed with no other description
  * left, its file's blocks are given back and its trash removed, in one job on the
- * thread pool (leftover_file_gone).
+ * thread pool (leftover_file_gone), asked again there under a lease held across the cut.
  */
 #include "leftover.h"
 
@@ -123,6 +123,8 @@ struct leftover_gone {
     bool remove;        /* remove that trash after the cut */
     uint64_t bytes;     /* what the file had, once cut */
     int r;              /* store_drop_blocks's answer */
+    bool cut;           /* a cut was asked for (fd, closed by the job once done) */
+    bool opened;        /* not cut: the file was opened again since the loop asked */
     char name[];        /* the array's, for the log */
 };
 
@@ -131,8 +133,22 @@ static void leftover_gone_work(uv_work_t *req)
 {
     struct leftover_gone *job = req->data;
 
-    if (job->fd >= 0)
-        job->r = store_drop_blocks(&job->d->store, job->fd, job->trash, &job->bytes);
+    if (job->fd >= 0) {
+        /* Asked again, under a write lease held across the cut: the loop asked before
+         * this job ran, and a process may have opened the file for reading or writing
+         * since (through an O_PATH descriptor, as root or the daemon's uid may, or a
+         * name of its own removed since); it keeps its data. One that opens it during
+         * the cut waits for the close below, which lets the lease go. */
+        int r = openers_probe_closing(job->fd, false);
+
+        if (r == 0)
+            job->r = store_drop_blocks(&job->d->store, job->fd, job->trash, &job->bytes);
+        else
+            job->r = r < 0 ? r : 0;
+        job->opened = r == 1;
+        close(job->fd);
+        job->fd = -1;
+    }
     if (job->remove)
         store_remove_trash_number(&job->d->store, job->trash);
 }
@@ -157,10 +173,11 @@ static void leftover_gone_done(uv_work_t *req, int status)
     struct leftover_gone *job = req->data;
 
     (void)status; /* never cancelled: uv_cancel is not used */
-    if (job->fd >= 0) {
-        close(job->fd);
+    if (job->opened)
+        log_debug(&job->d->log, "persistent array %s: its file was opened again since its "
+                  "free: its blocks are left to that process", job->name);
+    else if (job->cut)
         leftover_drop_told(job->d, job->name, job->r, job->bytes);
-    }
     free(job);
 }
 
@@ -215,6 +232,8 @@ static void leftover_file_gone(struct daemon *d, struct registry_array *a, int c
     job->remove = remove;
     job->bytes = 0;
     job->r = 0;
+    job->cut = cut >= 0;
+    job->opened = false;
     memcpy(job->name, a->meta.name, len);
     /* Queued at the end of this turn of the loop: an unlink's reply goes first, and
      * the pool's work does not come before it on a busy CPU. */
