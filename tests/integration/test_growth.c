@@ -1000,6 +1000,86 @@ static void test_adopted_file_with_its_own_link_keeps_its_data_after_unlink_or_o
     sharr_disconnect(c);
 }
 
+/* What the client of a daemon of its own uid saw. */
+struct kept_own {
+    const char *sock; /* that daemon's */
+    uint64_t disk;    /* disk bytes of the file once the daemon let go of it */
+    int reopened;     /* an O_RDONLY reopen through /proc/self/fd worked */
+    int intact;       /* and read the data back */
+};
+
+/* Create a persistent array, hold it by an O_PATH descriptor alone, unlink it, wait
+ * until the daemon has been through its free (a sync's reply, after a few of its
+ * sweeps), then reopen the file through /proc/self/fd, as the file's owner may. */
+static int child_reopens_its_own_unlinked_file(void *arg)
+{
+    struct kept_own *k = arg;
+    unsigned char *data = malloc(KEPT_EACH);
+    sharr_array_t *a;
+    sharr_t *c = NULL;
+    char path[64];
+    struct stat sb;
+    int held, fd;
+
+    CHILD_CHECK(data != NULL);
+    CHILD_CHECK(sharr_connect(k->sock, &c) == 0);
+    a = create_filled(c, "own", KEPT_EACH, 0x3c, &persist);
+    held = path_of(a);
+    CHILD_CHECK(held >= 0 && sharr_close(a) == 0);
+    CHILD_CHECK(sharr_unlink(c, "own") == 0);
+    daemon_wait(c, 2500);
+    CHILD_CHECK(fstat(held, &sb) == 0);
+    k->disk = (uint64_t)sb.st_blocks * 512;
+    snprintf(path, sizeof path, "/proc/self/fd/%d", held);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    k->reopened = fd >= 0;
+    k->intact = fd >= 0 && pread(fd, data, KEPT_EACH, PROTO_DATA_OFFSET) == (ssize_t)KEPT_EACH
+                && all_are(data, KEPT_EACH, 0x3c);
+    if (fd >= 0)
+        close(fd);
+    close(held);
+    free(data);
+    sharr_disconnect(c);
+    return 0;
+}
+
+/* A daemon run as a user's own uid (a per-user sharrd) serves clients of that uid,
+ * which own the store's files: an O_PATH descriptor such a client kept of an unlinked
+ * array's file can be reopened for reading, so the file's data is still within its
+ * reach and must not be taken from it. */
+static void test_unlinked_file_its_owner_can_reopen_by_o_path_keeps_its_data(void **state)
+{
+    struct harness *h = g_h = *state;
+    char dir[256], sock[300], store[300];
+    int status = 0, rc;
+
+    asuser_open_dir(h);
+    snprintf(dir, sizeof dir, "%s/own", h->dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_int_equal(chown(dir, ASUSER_UID, ASUSER_GID), 0);
+    snprintf(sock, sizeof sock, "%s/s.sock", dir);
+    snprintf(store, sizeof store, "%s/store", dir);
+    const char *const argv[] = { harness_sharrd_path(), "--socket", sock, "--store", store,
+                                 "--config", "", NULL };
+    pid_t pid = harness_daemon_spawn(h, argv, become_unprivileged, NULL);
+    assert_int_equal(harness_daemon_await(sock, pid, &status), 0);
+    struct kept_own *k = mmap(NULL, sizeof *k, PROT_READ | PROT_WRITE,
+                              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(k != MAP_FAILED);
+    memset(k, 0, sizeof *k);
+    k->sock = sock;
+    rc = asuser_run(h, ASUSER_UID, ASUSER_GID, child_reopens_its_own_unlinked_file, k);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    printf("a client of a daemon of its own uid: %llu bytes of disk after the free, reopen "
+           "%s, data %s\n", (unsigned long long)k->disk, k->reopened ? "worked" : "refused",
+           k->intact ? "intact" : "LOST");
+    assert_int_equal(rc, 0);
+    assert_true(k->reopened);
+    assert_true(k->intact);
+    munmap(k, sizeof *k);
+}
+
 /* The thread pool of a daemon run with one thread is kept busy: a sync of name (a
  * small persistent array nobody holds) is sent on rc as msgid, whose reopen of the
  * file by name waits on a write lease the test holds on it. Returns the lease's
@@ -1090,6 +1170,9 @@ static void test_file_opened_between_its_free_and_the_pools_cut_keeps_its_data(v
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_unlinked_file_its_owner_can_reopen_by_o_path_keeps_its_data,
+            harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_file_opened_between_its_free_and_the_pools_cut_keeps_its_data,
             harness_setup, harness_teardown),
