@@ -195,10 +195,10 @@ static void leftover_gone_flush(struct daemon *d)
     }
 }
 
-static void leftover_gone_queue(uv_check_t *check)
+static void leftover_gone_queue(uv_idle_t *idle)
 {
-    leftover_gone_flush(check->data);
-    uv_check_stop(check);
+    leftover_gone_flush(idle->data);
+    uv_idle_stop(idle);
 }
 
 /* a, persistent and without a name, is freed now (or, with cut -1, kept as held): with
@@ -235,12 +235,13 @@ static void leftover_file_gone(struct daemon *d, struct registry_array *a, int c
     job->cut = cut >= 0;
     job->opened = false;
     memcpy(job->name, a->meta.name, len);
-    /* Queued at the end of this turn of the loop: an unlink's reply goes first, and
-     * the pool's work does not come before it on a busy CPU. */
+    /* Queued at the loop's next turn (an idle handle, which also keeps the loop from
+     * waiting for input meanwhile): an unlink's reply goes first, and the pool's work
+     * does not come before it on a busy CPU. */
     job->next = d->leftover.gone;
     d->leftover.gone = job;
     if (d->leftover.gone_on)
-        uv_check_start(&d->leftover.gone_check, leftover_gone_queue);
+        uv_idle_start(&d->leftover.gone_idle, leftover_gone_queue);
     else
         leftover_gone_flush(d);
 }
@@ -286,8 +287,8 @@ void leftover_init(struct daemon *d)
      * of descriptors then would let that array go uncounted. */
     d->leftover.last_closes = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     d->leftover.gone = NULL;
-    d->leftover.gone_on = uv_check_init(&d->loop, &d->leftover.gone_check) == 0;
-    d->leftover.gone_check.data = d;
+    d->leftover.gone_on = uv_idle_init(&d->loop, &d->leftover.gone_idle) == 0;
+    d->leftover.gone_idle.data = d;
     sweep_init(&d->leftover.held, &d->loop, d, leftover_sweep, LEFTOVER_SWEEP_MS, NULL);
     fd = memfd_create("sharr:probe", MFD_CLOEXEC);
     if (fd >= 0) {
@@ -324,7 +325,7 @@ void leftover_close(struct daemon *d)
     /* The daemon's last turn of the loop runs them (daemon_close). */
     leftover_gone_flush(d);
     if (d->leftover.gone_on)
-        uv_close((uv_handle_t *)&d->leftover.gone_check, NULL);
+        uv_close((uv_handle_t *)&d->leftover.gone_idle, NULL);
     d->leftover.gone_on = false;
 }
 
@@ -344,8 +345,11 @@ bool leftover_keep(struct daemon *d, struct registry_array *a)
     if (held == 0 && !a->meta.persist && a->fd >= 0
         && memstore_drop_pages(a->fd, &a->meta) == -EPERM)
         held = leftover_watch_last_close(&d->leftover, a);
-    /* Nor disk: a persistent array's file keeps its blocks while it is open. */
-    if (held == 0 && a->meta.persist && a->fd >= 0)
+    /* Nor disk: a persistent array's file keeps its blocks while it is open. Root and
+     * the daemon's uid may reopen the file through an O_PATH descriptor: their own
+     * arrays are left whole, and what such a descriptor keeps is theirs. */
+    if (held == 0 && a->meta.persist && a->fd >= 0 && a->meta.uid != 0
+        && a->meta.uid != (uint32_t)geteuid())
         held = leftover_open_cut(d, a, &cut);
     if (held > 0 && sweep_add(&d->leftover.held, a, &slot) < 0) {
         log_warning(&d->log, "out of memory: %s is freed while a process still holds it",

@@ -834,50 +834,21 @@ static void become_unprivileged(void *arg)
         _exit(120);
 }
 
-/* What the child holding a published file of a daemon that is not root saw. */
-struct kept_published {
-    const char *sock;  /* that daemon's */
-    uint32_t mode;     /* of the file, published */
-    uint64_t disk;     /* disk bytes it had before the unlink */
-    uint64_t kept;     /* and after the daemon's free */
-};
-
-/* Create a persistent array, publish it, hold it by an O_PATH descriptor made from a
- * reader's descriptor, let go of the rest and unlink it. */
-static int child_holds_a_published_file_by_path(void *arg)
-{
-    struct kept_published *k = arg;
-    sharr_array_t *a, *b = NULL;
-    sharr_t *c = NULL;
-    struct stat sb;
-    int held;
-
-    CHILD_CHECK(sharr_connect(k->sock, &c) == 0);
-    a = create_filled(c, "published", KEPT_EACH, 4, &persist);
-    CHILD_CHECK(sharr_close(a) == 0);
-    CHILD_CHECK(sharr_publish(c, "published", NULL) == 0);
-    CHILD_CHECK(sharr_open(c, "published", "r", NULL, &b) == 0);
-    held = path_of(b);
-    CHILD_CHECK(held >= 0 && fstat(held, &sb) == 0);
-    k->mode = sb.st_mode & 07777;
-    k->disk = (uint64_t)sb.st_blocks * 512;
-    CHILD_CHECK(sharr_close(b) == 0);
-    CHILD_CHECK(sharr_unlink(c, "published") == 0);
-    blocks_left(&held, 1, &k->kept);
-    CHILD_CHECK(close(held) == 0);
-    sharr_disconnect(c);
-    return 0;
-}
-
 /* A published persistent array's file has no write bit (0400), which keeps a daemon
  * that is not root (sharr.service's) from opening it for writing, its owner though it
- * is: held only by an O_PATH descriptor once unlinked, it still gives its blocks back. */
+ * is: held only by an O_PATH descriptor once unlinked, an array of another uid than
+ * the daemon's (and not root's) still gives its blocks back. Root, as the client here,
+ * creates it, gives it to that uid, publishes it and holds it. */
 static void test_published_file_of_a_daemon_not_root_held_by_o_path_keeps_no_disk(
     void **state)
 {
     struct harness *h = g_h = *state;
     char dir[256], sock[300], store[300];
-    int status = 0, rc;
+    sharr_array_t *a, *b = NULL;
+    uint64_t disk, kept = 0;
+    int status = 0, held;
+    struct stat sb;
+    sharr_t *c = NULL;
 
     asuser_open_dir(h);
     snprintf(dir, sizeof dir, "%s/unprivileged", h->dir);
@@ -889,23 +860,30 @@ static void test_published_file_of_a_daemon_not_root_held_by_o_path_keeps_no_dis
                                  "--config", "", NULL };
     pid_t pid = harness_daemon_spawn(h, argv, become_unprivileged, NULL);
     assert_int_equal(harness_daemon_await(sock, pid, &status), 0);
-    struct kept_published *k = mmap(NULL, sizeof *k, PROT_READ | PROT_WRITE,
-                                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    assert_true(k != MAP_FAILED);
-    memset(k, 0, sizeof *k);
-    k->sock = sock;
-    rc = asuser_run(h, ASUSER_UID, ASUSER_GID, child_holds_a_published_file_by_path, k);
+    assert_rc(sharr_connect(sock, &c), 0);
+    a = create_filled(c, "published", KEPT_EACH, 4, &persist);
+    assert_rc(sharr_close(a), 0);
+    assert_rc(sharr_chown(c, "published", 1001, SHARR_ID_KEEP), 0);
+    assert_rc(sharr_publish(c, "published", NULL), 0);
+    assert_rc(sharr_open(c, "published", "r", NULL, &b), 0);
+    held = path_of(b);
+    assert_true(held >= 0);
+    assert_int_equal(fstat(held, &sb), 0);
+    disk = (uint64_t)sb.st_blocks * 512;
+    assert_rc(sharr_close(b), 0);
+    assert_rc(sharr_unlink(c, "published"), 0);
+    blocks_left(&held, 1, &kept);
+    printf("published file of a daemon as uid %u: mode %o, %llu bytes of disk, %llu after "
+           "its free\n", ASUSER_UID, (unsigned)(sb.st_mode & 07777), (unsigned long long)disk,
+           (unsigned long long)kept);
+    assert_int_equal(close(held), 0);
+    sharr_disconnect(c);
     assert_int_equal(kill(pid, SIGTERM), 0);
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    printf("published file of a daemon as uid %u: mode %o, %llu bytes of disk, %llu after "
-           "its free\n", ASUSER_UID, k->mode, (unsigned long long)k->disk,
-           (unsigned long long)k->kept);
-    assert_int_equal(rc, 0);
-    assert_int_equal(k->mode, 0400);
-    assert_true(k->disk >= KEPT_EACH);
-    assert_int_equal(k->kept, 0);
-    munmap(k, sizeof *k);
+    assert_int_equal(sb.st_mode & 07777, 0400);
+    assert_true(disk >= KEPT_EACH);
+    assert_int_equal(kept, 0);
 }
 
 /* A .npy at path in the harness directory (the store's filesystem) with KEPT_EACH
@@ -929,6 +907,8 @@ static uint64_t adopt_keeping_a_link(struct harness *h, sharr_t *c, const char *
     assert_int_equal(write(fd, data, KEPT_EACH), (ssize_t)KEPT_EACH);
     free(data);
     assert_rc(sharr_adopt(c, name, fd, NULL, NULL), 0);
+    /* Another uid's array: root's own are never cut (root may reopen them). */
+    assert_rc(sharr_chown(c, name, ASUSER_UID, SHARR_ID_KEEP), 0);
     assert_int_equal(fstat(fd, &sb), 0);
     assert_int_equal(sb.st_nlink, 2); /* path, and the store's name */
     assert_int_equal(close(fd), 0);
@@ -1133,6 +1113,8 @@ static void test_file_opened_between_its_free_and_the_pools_cut_keeps_its_data(v
     harness_wait_connections(c = harness_connect(h), 1);
     assert_rc(sharr_create(c, "kept", "|u1", 1, shape, &persist, &a), 0);
     memset(sharr_array_data(a), 0x5a, KEPT_EACH);
+    /* Another uid's: root's own arrays are never cut (root may reopen them). */
+    assert_rc(sharr_chown(c, "kept", ASUSER_UID, SHARR_ID_KEEP), 0);
     held = path_of(a);
     assert_true(held >= 0);
     assert_rc(sharr_close(a), 0);
