@@ -12,6 +12,7 @@
  * write it, never while somebody can, and never when the file has a name of its own
  * outside the store (an adopter's hard link).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -1149,6 +1150,81 @@ static void test_file_opened_between_its_free_and_the_pools_cut_keeps_its_data(v
     sharr_disconnect(c);
 }
 
+/* Store files whose names begin with prefix. */
+static int store_count(const struct harness *h, const char *prefix)
+{
+    DIR *dir = opendir(h->store);
+    struct dirent *e;
+    int n = 0;
+
+    assert_non_null(dir);
+    while ((e = readdir(dir)) != NULL)
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(dir);
+    return n;
+}
+
+/* sharrd killed after an unlink's reply, its job still queued behind a pool held busy:
+ * the next start leaves no trash, the unlinked array stays gone and uncharged, another
+ * array keeps its data, and the file an O_PATH descriptor of another uid keeps has its
+ * blocks given back all the same (that is what the job was for). */
+static void test_kill_with_a_freed_files_job_queued_recovers_clean(void **state)
+{
+    struct harness *h = *state;
+    const uint64_t shape[1] = { KEPT_EACH };
+    sharr_array_t *a = NULL, *other = NULL;
+    struct sharr_info in;
+    struct rawconn rc;
+    struct stat sb;
+    int held, lease, status;
+
+    assert_int_equal(setenv("UV_THREADPOOL_SIZE", "1", 1), 0);
+    launch_daemon(h, NULL, 0);
+    assert_int_equal(unsetenv("UV_THREADPOOL_SIZE"), 0);
+    sharr_t *c = harness_connect(h);
+    assert_int_equal(create_rc(c, "stall", 8, &persist), 0);
+    sharr_disconnect(c);
+    harness_wait_connections(c = harness_connect(h), 1);
+    other = create_filled(c, "other", KEPT_EACH, 0x33, &persist);
+    assert_rc(sharr_chown(c, "other", ASUSER_UID, SHARR_ID_KEEP), 0);
+    assert_rc(sharr_close(other), 0);
+    assert_rc(sharr_create(c, "kept", "|u1", 1, shape, &persist, &a), 0);
+    memset(sharr_array_data(a), 0x5a, KEPT_EACH);
+    assert_rc(sharr_chown(c, "kept", ASUSER_UID, SHARR_ID_KEEP), 0);
+    held = path_of(a);
+    assert_true(held >= 0);
+    assert_rc(sharr_close(a), 0);
+    rawconn_open_hello(&rc, h->sock, 4096);
+    lease = stall_the_pool(h, &rc, 2, "stall");
+    assert_rc(sharr_unlink(c, "kept"), 0);
+    /* Let the idle handle queue the job behind the stalled one. */
+    assert_rc(sharr_stat(c, "other", &in), 0);
+    assert_int_equal(kill(h->daemon, SIGKILL), 0);
+    assert_int_equal(waitpid(h->daemon, &status, 0), h->daemon);
+    h->daemon = 0;
+    assert_int_equal(close(lease), 0);
+    rawconn_close(&rc);
+    sharr_disconnect(c);
+    signal(SIGIO, SIG_DFL);
+    printf("after the kill: %d trash file(s) in the store\n", store_count(h, ".trash"));
+    launch_daemon(h, NULL, 0);
+    c = harness_connect(h);
+    printf("after the restart: %d trash file(s) in the store\n", store_count(h, ".trash"));
+    assert_int_equal(store_count(h, ".trash"), 0);
+    assert_rc(sharr_stat(c, "kept", &in), -ENOENT);
+    struct sharr_stats st = harness_stats(c);
+    assert_int_equal(st.arrays_persistent, 2); /* stall and other */
+    assert_rc(sharr_open(c, "other", "r", NULL, &other), 0);
+    assert_true(all_are(sharr_array_data(other), KEPT_EACH, 0x33));
+    assert_rc(sharr_close(other), 0);
+    sharr_disconnect(c);
+    assert_int_equal(fstat(held, &sb), 0);
+    printf("the unlinked file an O_PATH descriptor keeps: %llu bytes of disk after the restart\n",
+           (unsigned long long)sb.st_blocks * 512);
+    assert_int_equal(sb.st_blocks, 0);
+    close(held);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1158,6 +1234,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_file_opened_between_its_free_and_the_pools_cut_keeps_its_data,
             harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_kill_with_a_freed_files_job_queued_recovers_clean,
+                                        harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_fallocate_through_rplus_is_charged_and_refuses_the_owners_creates,
             harness_setup, harness_teardown),
