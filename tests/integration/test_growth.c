@@ -1225,6 +1225,62 @@ static void test_kill_with_a_freed_files_job_queued_recovers_clean(void **state)
     close(held);
 }
 
+#define TERM_PENDING 300
+
+/* SIGTERM with hundreds of freed files' jobs queued behind a pool held busy: sharrd
+ * exits 0 once the pool is let go, and leaves neither trash nor the blocks of files
+ * O_PATH descriptors of another uid keep. */
+static void test_sigterm_with_hundreds_of_freed_files_jobs_queued_exits_clean(void **state)
+{
+    struct harness *h = *state;
+    int held[TERM_PENDING];
+    uint64_t kept[TERM_PENDING];
+    struct rawconn rc;
+    int lease, status;
+
+    assert_int_equal(setenv("UV_THREADPOOL_SIZE", "1", 1), 0);
+    launch_daemon(h, NULL, 0);
+    assert_int_equal(unsetenv("UV_THREADPOOL_SIZE"), 0);
+    sharr_t *c = harness_connect(h);
+    assert_int_equal(create_rc(c, "stall", 8, &persist), 0);
+    sharr_disconnect(c);
+    harness_wait_connections(c = harness_connect(h), 1);
+    rawconn_open_hello(&rc, h->sock, 4096);
+    lease = stall_the_pool(h, &rc, 2, "stall");
+    for (int i = 0; i < TERM_PENDING; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "t%d", i);
+        sharr_array_t *a = create_filled(c, name, 8192, 0x44, &persist);
+        held[i] = path_of(a);
+        assert_true(held[i] >= 0);
+        assert_rc(sharr_close(a), 0);
+        assert_rc(sharr_chown(c, name, ASUSER_UID, SHARR_ID_KEEP), 0);
+        assert_rc(sharr_unlink(c, name), 0);
+    }
+    sharr_disconnect(c);
+    assert_int_equal(kill(h->daemon, SIGTERM), 0);
+    struct timespec ts = { 0, 200 * 1000 * 1000L };
+    nanosleep(&ts, NULL);
+    assert_int_equal(close(lease), 0);
+    rawconn_close(&rc);
+    assert_int_equal(waitpid(h->daemon, &status, 0), h->daemon);
+    h->daemon = 0;
+    signal(SIGIO, SIG_DFL);
+    printf("sharrd's status 0x%x; %d trash file(s) left\n", status, store_count(h, ".trash"));
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    uint64_t sum = blocks_left(held, TERM_PENDING, kept);
+    printf("%llu bytes of disk left in the %d files O_PATH descriptors keep\n",
+           (unsigned long long)sum, TERM_PENDING);
+    int trash = store_count(h, ".trash");
+    launch_daemon(h, NULL, 0);
+    printf("after a restart: %d trash file(s), %llu bytes kept\n", store_count(h, ".trash"),
+           (unsigned long long)blocks_left(held, TERM_PENDING, kept));
+    for (int i = 0; i < TERM_PENDING; i++)
+        close(held[i]);
+    assert_int_equal(trash, 0);
+    assert_int_equal(sum, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1236,6 +1292,9 @@ int main(void)
             harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_kill_with_a_freed_files_job_queued_recovers_clean,
                                         harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_sigterm_with_hundreds_of_freed_files_jobs_queued_exits_clean, harness_setup,
+            harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_fallocate_through_rplus_is_charged_and_refuses_the_owners_creates,
             harness_setup, harness_teardown),
