@@ -1281,6 +1281,56 @@ static void test_sigterm_with_hundreds_of_freed_files_jobs_queued_exits_clean(vo
     assert_int_equal(sum, 0);
 }
 
+#define CYCLES 20000
+#define CYCLE_KEEP 100 /* an O_PATH descriptor kept of every this many */
+
+/* uid 65534: CYCLES creates and unlinks of small persistent arrays, an O_PATH
+ * descriptor kept of every CYCLE_KEEP-th; every kept file ends with no block. */
+static int child_cycles_create_unlink(void *arg)
+{
+    int held[CYCLES / CYCLE_KEEP], n = 0;
+    uint64_t kept[CYCLES / CYCLE_KEEP];
+    sharr_t *c = NULL;
+
+    (void)arg;
+    CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
+    for (int i = 0; i < CYCLES; i++) {
+        sharr_array_t *a = create_filled(c, "cycle", 4096, 0x66, &persist);
+        if (i % CYCLE_KEEP == 0)
+            CHILD_CHECK((held[n++] = path_of(a)) >= 0);
+        CHILD_CHECK(sharr_close(a) == 0);
+        CHILD_CHECK(sharr_unlink(c, "cycle") == 0);
+    }
+    sharr_disconnect(c);
+    uint64_t sum = blocks_left(held, (size_t)n, kept);
+    printf("%d files kept by O_PATH: %llu bytes of disk left\n", n, (unsigned long long)sum);
+    CHILD_CHECK(sum == 0);
+    return 0;
+}
+
+static void test_many_create_unlink_cycles_of_another_uid_leave_nothing(void **state)
+{
+    struct harness *h = *state;
+
+    g_h = h;
+    launch_daemon(h, NULL, 0);
+    asuser_open_dir(h);
+    sharr_t *c = harness_connect(h);
+    int fds0 = launch_count_fds(h->daemon);
+    long rss0 = launch_rss_kib(h->daemon);
+    assert_int_equal(asuser_run(h, ASUSER_UID, ASUSER_GID, child_cycles_create_unlink, NULL), 0);
+    harness_wait_connections(c, 1);
+    int fds1 = launch_wait_fds(h->daemon, fds0);
+    long rss1 = launch_rss_kib(h->daemon);
+    int trash = store_count(h, ".trash");
+    printf("daemon fds %d -> %d, rss %ld -> %ld KiB, %d trash file(s)\n", fds0, fds1, rss0,
+           rss1, trash);
+    sharr_disconnect(c);
+    assert_int_equal(fds1, fds0);
+    assert_int_equal(trash, 0);
+    assert_true(rss1 <= rss0 + 2048);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1294,6 +1344,9 @@ int main(void)
                                         harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_sigterm_with_hundreds_of_freed_files_jobs_queued_exits_clean, harness_setup,
+            harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_many_create_unlink_cycles_of_another_uid_leave_nothing, harness_setup,
             harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_fallocate_through_rplus_is_charged_and_refuses_the_owners_creates,
