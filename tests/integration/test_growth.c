@@ -12,6 +12,7 @@
  * write it, never while somebody can, and never when the file has a name of its own
  * outside the store (an adopter's hard link).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -1149,6 +1150,187 @@ static void test_file_opened_between_its_free_and_the_pools_cut_keeps_its_data(v
     sharr_disconnect(c);
 }
 
+/* Store files whose names begin with prefix. */
+static int store_count(const struct harness *h, const char *prefix)
+{
+    DIR *dir = opendir(h->store);
+    struct dirent *e;
+    int n = 0;
+
+    assert_non_null(dir);
+    while ((e = readdir(dir)) != NULL)
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(dir);
+    return n;
+}
+
+/* sharrd killed after an unlink's reply, its job still queued behind a pool held busy:
+ * the next start leaves no trash, the unlinked array stays gone and uncharged, another
+ * array keeps its data, and the file an O_PATH descriptor of another uid keeps has its
+ * blocks given back all the same (that is what the job was for). */
+static void test_kill_with_a_freed_files_job_queued_recovers_clean(void **state)
+{
+    struct harness *h = *state;
+    const uint64_t shape[1] = { KEPT_EACH };
+    sharr_array_t *a = NULL, *other = NULL;
+    struct sharr_info in;
+    struct rawconn rc;
+    struct stat sb;
+    int held, lease, status;
+
+    assert_int_equal(setenv("UV_THREADPOOL_SIZE", "1", 1), 0);
+    launch_daemon(h, NULL, 0);
+    assert_int_equal(unsetenv("UV_THREADPOOL_SIZE"), 0);
+    sharr_t *c = harness_connect(h);
+    assert_int_equal(create_rc(c, "stall", 8, &persist), 0);
+    sharr_disconnect(c);
+    harness_wait_connections(c = harness_connect(h), 1);
+    other = create_filled(c, "other", KEPT_EACH, 0x33, &persist);
+    assert_rc(sharr_chown(c, "other", ASUSER_UID, SHARR_ID_KEEP), 0);
+    assert_rc(sharr_close(other), 0);
+    assert_rc(sharr_create(c, "kept", "|u1", 1, shape, &persist, &a), 0);
+    memset(sharr_array_data(a), 0x5a, KEPT_EACH);
+    assert_rc(sharr_chown(c, "kept", ASUSER_UID, SHARR_ID_KEEP), 0);
+    held = path_of(a);
+    assert_true(held >= 0);
+    assert_rc(sharr_close(a), 0);
+    rawconn_open_hello(&rc, h->sock, 4096);
+    lease = stall_the_pool(h, &rc, 2, "stall");
+    assert_rc(sharr_unlink(c, "kept"), 0);
+    /* Let the idle handle queue the job behind the stalled one. */
+    assert_rc(sharr_stat(c, "other", &in), 0);
+    assert_int_equal(kill(h->daemon, SIGKILL), 0);
+    assert_int_equal(waitpid(h->daemon, &status, 0), h->daemon);
+    h->daemon = 0;
+    assert_int_equal(close(lease), 0);
+    rawconn_close(&rc);
+    sharr_disconnect(c);
+    signal(SIGIO, SIG_DFL);
+    printf("after the kill: %d trash file(s) in the store\n", store_count(h, ".trash"));
+    launch_daemon(h, NULL, 0);
+    c = harness_connect(h);
+    printf("after the restart: %d trash file(s) in the store\n", store_count(h, ".trash"));
+    assert_int_equal(store_count(h, ".trash"), 0);
+    assert_rc(sharr_stat(c, "kept", &in), -ENOENT);
+    struct sharr_stats st = harness_stats(c);
+    assert_int_equal(st.arrays_persistent, 2); /* stall and other */
+    assert_rc(sharr_open(c, "other", "r", NULL, &other), 0);
+    assert_true(all_are(sharr_array_data(other), KEPT_EACH, 0x33));
+    assert_rc(sharr_close(other), 0);
+    sharr_disconnect(c);
+    assert_int_equal(fstat(held, &sb), 0);
+    printf("the unlinked file an O_PATH descriptor keeps: %llu bytes of disk after the restart\n",
+           (unsigned long long)sb.st_blocks * 512);
+    assert_int_equal(sb.st_blocks, 0);
+    close(held);
+}
+
+#define TERM_PENDING 300
+
+/* SIGTERM with hundreds of freed files' jobs queued behind a pool held busy: sharrd
+ * exits 0 once the pool is let go, and leaves neither trash nor the blocks of files
+ * O_PATH descriptors of another uid keep. */
+static void test_sigterm_with_hundreds_of_freed_files_jobs_queued_exits_clean(void **state)
+{
+    struct harness *h = *state;
+    int held[TERM_PENDING];
+    uint64_t kept[TERM_PENDING];
+    struct rawconn rc;
+    int lease, status;
+
+    assert_int_equal(setenv("UV_THREADPOOL_SIZE", "1", 1), 0);
+    launch_daemon(h, NULL, 0);
+    assert_int_equal(unsetenv("UV_THREADPOOL_SIZE"), 0);
+    sharr_t *c = harness_connect(h);
+    assert_int_equal(create_rc(c, "stall", 8, &persist), 0);
+    sharr_disconnect(c);
+    harness_wait_connections(c = harness_connect(h), 1);
+    rawconn_open_hello(&rc, h->sock, 4096);
+    lease = stall_the_pool(h, &rc, 2, "stall");
+    for (int i = 0; i < TERM_PENDING; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "t%d", i);
+        sharr_array_t *a = create_filled(c, name, 8192, 0x44, &persist);
+        held[i] = path_of(a);
+        assert_true(held[i] >= 0);
+        assert_rc(sharr_close(a), 0);
+        assert_rc(sharr_chown(c, name, ASUSER_UID, SHARR_ID_KEEP), 0);
+        assert_rc(sharr_unlink(c, name), 0);
+    }
+    sharr_disconnect(c);
+    assert_int_equal(kill(h->daemon, SIGTERM), 0);
+    struct timespec ts = { 0, 200 * 1000 * 1000L };
+    nanosleep(&ts, NULL);
+    assert_int_equal(close(lease), 0);
+    rawconn_close(&rc);
+    assert_int_equal(waitpid(h->daemon, &status, 0), h->daemon);
+    h->daemon = 0;
+    signal(SIGIO, SIG_DFL);
+    printf("sharrd's status 0x%x; %d trash file(s) left\n", status, store_count(h, ".trash"));
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    uint64_t sum = blocks_left(held, TERM_PENDING, kept);
+    printf("%llu bytes of disk left in the %d files O_PATH descriptors keep\n",
+           (unsigned long long)sum, TERM_PENDING);
+    int trash = store_count(h, ".trash");
+    launch_daemon(h, NULL, 0);
+    printf("after a restart: %d trash file(s), %llu bytes kept\n", store_count(h, ".trash"),
+           (unsigned long long)blocks_left(held, TERM_PENDING, kept));
+    for (int i = 0; i < TERM_PENDING; i++)
+        close(held[i]);
+    assert_int_equal(trash, 0);
+    assert_int_equal(sum, 0);
+}
+
+#define CYCLES 20000
+#define CYCLE_KEEP 100 /* an O_PATH descriptor kept of every this many */
+
+/* uid 65534: CYCLES creates and unlinks of small persistent arrays, an O_PATH
+ * descriptor kept of every CYCLE_KEEP-th; every kept file ends with no block. */
+static int child_cycles_create_unlink(void *arg)
+{
+    int held[CYCLES / CYCLE_KEEP], n = 0;
+    uint64_t kept[CYCLES / CYCLE_KEEP];
+    sharr_t *c = NULL;
+
+    (void)arg;
+    CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
+    for (int i = 0; i < CYCLES; i++) {
+        sharr_array_t *a = create_filled(c, "cycle", 4096, 0x66, &persist);
+        if (i % CYCLE_KEEP == 0)
+            CHILD_CHECK((held[n++] = path_of(a)) >= 0);
+        CHILD_CHECK(sharr_close(a) == 0);
+        CHILD_CHECK(sharr_unlink(c, "cycle") == 0);
+    }
+    sharr_disconnect(c);
+    uint64_t sum = blocks_left(held, (size_t)n, kept);
+    printf("%d files kept by O_PATH: %llu bytes of disk left\n", n, (unsigned long long)sum);
+    CHILD_CHECK(sum == 0);
+    return 0;
+}
+
+static void test_many_create_unlink_cycles_of_another_uid_leave_nothing(void **state)
+{
+    struct harness *h = *state;
+
+    g_h = h;
+    launch_daemon(h, NULL, 0);
+    asuser_open_dir(h);
+    sharr_t *c = harness_connect(h);
+    int fds0 = launch_count_fds(h->daemon);
+    long rss0 = launch_rss_kib(h->daemon);
+    assert_int_equal(asuser_run(h, ASUSER_UID, ASUSER_GID, child_cycles_create_unlink, NULL), 0);
+    harness_wait_connections(c, 1);
+    int fds1 = launch_wait_fds(h->daemon, fds0);
+    long rss1 = launch_rss_kib(h->daemon);
+    int trash = store_count(h, ".trash");
+    printf("daemon fds %d -> %d, rss %ld -> %ld KiB, %d trash file(s)\n", fds0, fds1, rss0,
+           rss1, trash);
+    sharr_disconnect(c);
+    assert_int_equal(fds1, fds0);
+    assert_int_equal(trash, 0);
+    assert_true(rss1 <= rss0 + 2048);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1158,6 +1340,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_file_opened_between_its_free_and_the_pools_cut_keeps_its_data,
             harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_kill_with_a_freed_files_job_queued_recovers_clean,
+                                        harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_sigterm_with_hundreds_of_freed_files_jobs_queued_exits_clean, harness_setup,
+            harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_many_create_unlink_cycles_of_another_uid_leave_nothing, harness_setup,
+            harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_fallocate_through_rplus_is_charged_and_refuses_the_owners_creates,
             harness_setup, harness_teardown),
