@@ -120,6 +120,7 @@ struct leftover_gone {
     struct daemon *d;
     int fd;             /* O_WRONLY, the job's, to cut the file with; -1 for no cut */
     uint64_t trash;     /* the number of its trash name (registry_array.trash); 0 none */
+    uint32_t owner;     /* the array's, in its trash name */
     bool remove;        /* remove that trash after the cut */
     uint64_t bytes;     /* what the file had, once cut */
     int r;              /* store_drop_blocks's answer */
@@ -142,7 +143,8 @@ static void leftover_gone_work(uv_work_t *req)
         int r = openers_probe_closing(job->fd, false);
 
         if (r == 0)
-            job->r = store_drop_blocks(&job->d->store, job->fd, job->trash, &job->bytes);
+            job->r = store_drop_blocks(&job->d->store, job->fd, job->trash, job->owner,
+                                       &job->bytes);
         else
             job->r = r < 0 ? r : 0;
         job->opened = r == 1;
@@ -150,7 +152,7 @@ static void leftover_gone_work(uv_work_t *req)
         job->fd = -1;
     }
     if (job->remove)
-        store_remove_trash_number(&job->d->store, job->trash);
+        store_remove_trash_number(&job->d->store, job->trash, job->owner);
 }
 
 /* What became of the file: said in the log. */
@@ -229,6 +231,7 @@ static void leftover_file_gone(struct daemon *d, struct registry_array *a, int c
     job->d = d;
     job->fd = cut;
     job->trash = a->trash;
+    job->owner = a->meta.uid;
     job->remove = remove;
     job->bytes = 0;
     job->r = 0;
@@ -261,7 +264,7 @@ static int leftover_open_cut(struct daemon *d, struct registry_array *a, int *re
     /* Published (0400) by a daemon that is not root: the daemon's own file is made
      * writable to its owner again, once no name but its trash leads to it. */
     if (fd == -EACCES) {
-        r = store_unreached(&d->store, a->fd, a->trash);
+        r = store_unreached(&d->store, a->fd, a->trash, a->meta.uid);
         if (r <= 0) {
             leftover_drop_told(d, a->meta.name, r, 0);
             return 0;

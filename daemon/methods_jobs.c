@@ -144,7 +144,7 @@ static int methods_remove(struct daemon *d, struct registry_array *a, char *tras
     if (a->meta.persist) {
         /* A process may still hold the file: its space stays taken (leftover.h). */
         registry_keep_file(&d->store, a);
-        r = store_unlink(&d->store, a->meta.name, trash, &a->trash);
+        r = store_unlink(&d->store, a->meta.name, a->meta.uid, trash, &a->trash);
         if (r < 0) {
             if (a->fd >= 0)
                 close(a->fd);
@@ -185,7 +185,8 @@ static void methods_retire(struct daemon *d, struct registry_array *old, bool ne
         fdstore_drop(&d->notify, &old->meta, old->fd);
         return;
     }
-    if (new_persist || store_unlink(&d->store, old->meta.name, trash, &old->trash) < 0
+    if (new_persist || store_unlink(&d->store, old->meta.name, old->meta.uid, trash,
+                                       &old->trash) < 0
         || !trash[0])
         return;
     job = methods_job_new(d, NULL, 0, NULL);

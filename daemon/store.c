@@ -717,25 +717,36 @@ int store_stat(const struct store *s, const char *name, const struct store_file_
 
 #define STORE_TRASH_TRIES 4 /* trash names tried before the data is removed at once */
 
-/* The name of trash file number n (1 + N of .trash-N) into out. Written without
- * printf: every unlink forms one, and giving back its blocks another. */
-static void store_trash_name(char out[STORE_TRASH_MAX], uint64_t n)
+/* The decimal digits of v at out; the position after them. */
+static char *store_digits(char *out, uint64_t v)
 {
     char digits[20];
     size_t k = 0;
 
-    n--;
     do {
-        digits[k++] = (char)('0' + n % 10);
-        n /= 10;
-    } while (n > 0);
-    memcpy(out, ".trash-", 7);
-    for (size_t i = 0; i < k; i++)
-        out[7 + i] = digits[k - 1 - i];
-    out[7 + k] = '\0';
+        digits[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    while (k > 0)
+        *out++ = digits[--k];
+    return out;
 }
 
-int store_unlink(struct store *s, const char *name, char *trash, uint64_t *ret_trash)
+/* The name of trash file number n (1 + N of .trash-N-OWNER) of an array of uid owner
+ * into out. Written without printf: every unlink forms one, and giving back its blocks
+ * another. */
+static void store_trash_name(char out[STORE_TRASH_MAX], uint64_t n, uint32_t owner)
+{
+    char *p;
+
+    memcpy(out, ".trash-", 7);
+    p = store_digits(out + 7, n - 1);
+    *p++ = '-';
+    *store_digits(p, owner) = '\0';
+}
+
+int store_unlink(struct store *s, const char *name, uint32_t owner, char *trash,
+                 uint64_t *ret_trash)
 {
     char file[STORE_FILE_MAX];
 
@@ -751,7 +762,7 @@ int store_unlink(struct store *s, const char *name, char *trash, uint64_t *ret_t
      * racing a new array of the same name. */
     store_file(file, "", name, ".npy");
     for (int i = 0; i < STORE_TRASH_TRIES; i++) {
-        store_trash_name(trash, ++s->trash_seq);
+        store_trash_name(trash, ++s->trash_seq, owner);
         if (renameat(s->dirfd, file, s->dirfd, trash) == 0) {
             *ret_trash = s->trash_seq;
             store_fault(s, "unlink-trashed");
@@ -774,15 +785,15 @@ void store_remove_trash(const struct store *s, const char *trash)
         fsync(s->dirfd);
 }
 
-void store_remove_trash_number(const struct store *s, uint64_t trash)
+void store_remove_trash_number(const struct store *s, uint64_t trash, uint32_t owner)
 {
     char name[STORE_TRASH_MAX];
 
-    store_trash_name(name, trash);
+    store_trash_name(name, trash, owner);
     store_remove_trash(s, name);
 }
 
-int store_unreached(const struct store *s, int fd, uint64_t trash)
+int store_unreached(const struct store *s, int fd, uint64_t trash, uint32_t owner)
 {
     char name[STORE_TRASH_MAX];
     struct stat st, named;
@@ -799,7 +810,7 @@ int store_unreached(const struct store *s, int fd, uint64_t trash)
      * made since through /proc (by the daemon's uid or root, or by anyone holding a
      * descriptor where fs.protected_hardlinks is 0) leads to a 0600 file of the
      * daemon's, which nobody else can open. */
-    store_trash_name(name, trash);
+    store_trash_name(name, trash, owner);
     if (fstatat(s->dirfd, name, &named, AT_SYMLINK_NOFOLLOW) == 0)
         return named.st_dev == st.st_dev && named.st_ino == st.st_ino;
     if (errno != ENOENT)
@@ -810,13 +821,10 @@ int store_unreached(const struct store *s, int fd, uint64_t trash)
     return st.st_nlink == 0;
 }
 
-int store_drop_blocks(const struct store *s, int fd, uint64_t trash, uint64_t *ret_bytes)
+int store_give_back_blocks(int fd, uint64_t *ret_bytes)
 {
     struct stat st;
-    int r = store_unreached(s, fd, trash);
 
-    if (r <= 0)
-        return r;
     if (fstat(fd, &st) < 0)
         return -errno;
     /* A hole over the whole file costs the filesystem less than a cut to 0 bytes (no
@@ -826,6 +834,14 @@ int store_drop_blocks(const struct store *s, int fd, uint64_t trash, uint64_t *r
         return -errno;
     *ret_bytes = (uint64_t)st.st_blocks * 512;
     return 1;
+}
+
+int store_drop_blocks(const struct store *s, int fd, uint64_t trash, uint32_t owner,
+                      uint64_t *ret_bytes)
+{
+    int r = store_unreached(s, fd, trash, owner);
+
+    return r <= 0 ? r : store_give_back_blocks(fd, ret_bytes);
 }
 
 /* Replace name's record with m's, written as tmp (temporary: prefix .tmp-, suffix
