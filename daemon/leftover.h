@@ -13,7 +13,10 @@
  * given): an array freed with nothing else left gives its pages back (memstore.h), or,
  * published (sealed: they cannot be), is watched with inotify for the last close of its
  * memfd, which the kernel reports once no description of any kind is left, and counts
- * until then. Nothing here survives a
+ * until then. A persistent array's file, freed so, gives back its
+ * blocks (a hole over all of it) when it is not root's or the daemon's uid's and no name but its trash leads to it (store_drop_blocks), or, with the daemon out
+ * of descriptors to open it for that, stays counted; its trash name is removed when it
+ * is freed, after that, in the same job on the thread pool. Nothing here survives a
  * restart: a new daemon does not know what the old one handed out.
  */
 #ifndef DAEMON_LEFTOVER_H
@@ -35,6 +38,8 @@ struct daemon;
 struct registry_array;
 
 /* The held arrays, each referenced, without a name or attachment (sweep.h). */
+struct leftover_gone;
+
 struct leftover {
     struct sweep held;
     bool own_lease; /* a memfd's own description takes a read lease when no other is
@@ -42,6 +47,10 @@ struct leftover {
     int last_closes; /* inotify instance watching freed published memfds for their last
                       * close (registry_array.last_close_wd), made at leftover_init;
                       * -1 when that failed, then tried again when one is needed */
+    uv_idle_t gone_idle;   /* queues the jobs of freed persistent files (leftover.c) at
+                            * the loop's next turn, after the replies of this one */
+    struct leftover_gone *gone; /* those jobs, not yet queued */
+    bool gone_on;          /* gone_idle is initialised (until leftover_close) */
 };
 
 /* Initialise d->leftover (no timer runs yet) and find out whether a memfd's own

@@ -144,7 +144,7 @@ static int methods_remove(struct daemon *d, struct registry_array *a, char *tras
     if (a->meta.persist) {
         /* A process may still hold the file: its space stays taken (leftover.h). */
         registry_keep_file(&d->store, a);
-        r = store_unlink(&d->store, a->meta.name, trash);
+        r = store_unlink(&d->store, a->meta.name, a->meta.uid, trash, &a->trash);
         if (r < 0) {
             if (a->fd >= 0)
                 close(a->fd);
@@ -185,7 +185,9 @@ static void methods_retire(struct daemon *d, struct registry_array *old, bool ne
         fdstore_drop(&d->notify, &old->meta, old->fd);
         return;
     }
-    if (new_persist || store_unlink(&d->store, old->meta.name, trash) < 0 || !trash[0])
+    if (new_persist || store_unlink(&d->store, old->meta.name, old->meta.uid, trash,
+                                       &old->trash) < 0
+        || !trash[0])
         return;
     job = methods_job_new(d, NULL, 0, NULL);
     if (!job) {
@@ -638,6 +640,12 @@ int methods_unlink(struct conn *c, const struct codec_msg *msg)
         return r;
     }
     watch_emit(&d->watches, EVENT_REMOVED, a);
+    /* Ours the last reference, a is freed or kept as held now: its trash goes then
+     * (leftover.h), with the cut of its file in the same job. */
+    if (trash[0] && a->fd >= 0 && a->refs == 1) {
+        a->trash_by_free = true;
+        trash[0] = '\0';
+    }
     registry_unref(a);
     methods_empty(c, msg->msgid);
     job = trash[0] ? methods_job_new(d, NULL, 0, NULL) : NULL;

@@ -26,7 +26,9 @@ int openers_probe(int fd, bool writers_only);
 
 /* openers_probe of fd, which the caller closes next, as the last descriptor of its
  * description anywhere (none sent on, not even to systemd's fd store): a lease taken
- * is left to that close to let go, one system call fewer. */
+ * is left to that close to let go, one system call fewer, or held until then while
+ * the caller works on the file (leftover.c's cut). Without writers_only fd may also
+ * be O_WRONLY, the daemon's only description of the file. */
 int openers_probe_closing(int fd, bool writers_only);
 
 /* openers_probe of a new O_RDONLY description of the file open on fd, made through

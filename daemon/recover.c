@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "name.h"
+#include "openers.h"
 #include "record.h"
 
 enum recover_kind {
@@ -182,6 +183,32 @@ static void recover_remove(const struct store *s, const struct log_ctx *lg, cons
     } else if (errno != ENOENT)
         log_warning(lg, "store %s: cannot remove %s (%s): %s", s->path, file, why,
                     strerror(errno));
+}
+
+/* A trash file left by a daemon that stopped before its job ran (leftover.c): an
+ * O_PATH descriptor from before may keep it, uncounted, once its name goes. Its name
+ * says whose array it was (.trash-N-OWNER); one of another uid than root and the
+ * daemon's, which cannot reopen such a descriptor, gives back its blocks first, when
+ * it is the daemon's file with that one name and no process reads or writes it (the
+ * write lease, held across the cut). Older names, without an owner, are left whole. */
+static void recover_give_back(const struct store *s, const char *file)
+{
+    unsigned long long n;
+    unsigned owner;
+    uint64_t bytes;
+    struct stat st;
+    int end = 0, fd;
+
+    if (sscanf(file, ".trash-%llu-%u%n", &n, &owner, &end) != 2 || file[end] != '\0'
+        || owner == 0 || owner == (unsigned)geteuid())
+        return;
+    fd = openat(s->dirfd, file, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid()
+        && st.st_nlink == 1 && openers_probe_closing(fd, false) == 0)
+        store_give_back_blocks(fd, &bytes);
+    close(fd); /* lets the lease go */
 }
 
 /* Keep name as it is on disk, reserved and counted (STORE.md, "Damaged arrays"). The
@@ -449,8 +476,10 @@ int recover_store(struct store *s, const struct log_ctx *lg, recover_found_cb *c
         struct recover_set nm = { .name = t.v[i].name };
         size_t j = i;
         for (; j < t.n && strcmp(t.v[j].name, nm.name) == 0; j++) {
-            if (t.v[j].kind == RECOVER_JUNK)
+            if (t.v[j].kind == RECOVER_JUNK) {
+                recover_give_back(s, t.v[j].name);
                 recover_remove(s, lg, t.v[j].name, "left by an interrupted create or unlink");
+            }
             else
                 nm.has[t.v[j].kind] = true;
         }

@@ -111,11 +111,13 @@ static struct registry_array *registry_array_new(struct registry *reg, const str
         a->watch_slot = 0;
         a->charged = quota_cost_of(m);
         a->file = (struct store_file_id){ 0, 0 };
+        a->trash = 0;
         a->fd = -1;
         a->last_close_wd = 0;
         a->refs = 0;
         a->writers = 0;
         a->ready = a->named = a->readers_made = a->growing = a->watch_fresh = false;
+        a->trash_by_free = false;
     }
     if (!a || dtype_own(&a->meta.dtype) < 0) {
         free(a);

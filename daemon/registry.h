@@ -30,6 +30,8 @@ struct registry_array {
     size_t watch_slot; /* 1 + its place in a sweep list of growth.c, 0 when in none */
     struct quota_cost charged; /* what quota holds for it now (growth.c updates it) */
     struct store_file_id file; /* a persistent array's .npy, once ready */
+    uint64_t trash;    /* persistent, unlinked: the number of the trash name its file was
+                        * given (store_unlink), for leftover.c; 0 for none */
     int fd;            /* a volatile array's memfd, O_RDWR, -1 until ready; for a
                         * persistent array -1, or once it lost its name, an O_RDONLY
                         * descriptor of its file (registry_keep_file) */
@@ -47,6 +49,8 @@ struct registry_array {
                         * but the memfd's own is open for writing (leftover.c) */
     bool growing;      /* a grow of it runs (methods_grow.c): one at a time */
     bool watch_fresh;  /* that list is growth.c's fresh one, not its watched one */
+    bool trash_by_free; /* persistent, unlinked: leftover.c removes its trash, not the
+                         * unlink's own job */
 };
 
 /* One client's hold on an array, named by a daemon-unique handle. */
@@ -117,7 +121,8 @@ void registry_unref(struct registry_array *a);
 
 /* The ready persistent array a is losing its name: keep an O_RDONLY descriptor of its
  * file (opened by name in s, checked to be a's) in a->fd, so what becomes of the file
- * can still be asked about (leftover.h, growth.h) once the name is gone. Call while the
+ * can still be asked about (leftover.h, growth.h), and its blocks given back
+ * (leftover.h), once the name is gone. Call while the
  * name still leads to the file (an unlink renames it first, an overwrite later).
  * Nothing is kept when it cannot be opened or the name holds another file. */
 void registry_keep_file(const struct store *s, struct registry_array *a);

@@ -717,11 +717,41 @@ int store_stat(const struct store *s, const char *name, const struct store_file_
 
 #define STORE_TRASH_TRIES 4 /* trash names tried before the data is removed at once */
 
-int store_unlink(struct store *s, const char *name, char *trash)
+/* The decimal digits of v at out; the position after them. */
+static char *store_digits(char *out, uint64_t v)
+{
+    char digits[20];
+    size_t k = 0;
+
+    do {
+        digits[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    while (k > 0)
+        *out++ = digits[--k];
+    return out;
+}
+
+/* The name of trash file number n (1 + N of .trash-N-OWNER) of an array of uid owner
+ * into out. Written without printf: every unlink forms one, and giving back its blocks
+ * another. */
+static void store_trash_name(char out[STORE_TRASH_MAX], uint64_t n, uint32_t owner)
+{
+    char *p;
+
+    memcpy(out, ".trash-", 7);
+    p = store_digits(out + 7, n - 1);
+    *p++ = '-';
+    *store_digits(p, owner) = '\0';
+}
+
+int store_unlink(struct store *s, const char *name, uint32_t owner, char *trash,
+                 uint64_t *ret_trash)
 {
     char file[STORE_FILE_MAX];
 
     trash[0] = '\0';
+    *ret_trash = 0;
     if (store_file(file, "", name, ".meta") < 0)
         return -ENAMETOOLONG;
     if (unlinkat(s->dirfd, file, 0) < 0 && errno != ENOENT)
@@ -732,8 +762,9 @@ int store_unlink(struct store *s, const char *name, char *trash)
      * racing a new array of the same name. */
     store_file(file, "", name, ".npy");
     for (int i = 0; i < STORE_TRASH_TRIES; i++) {
-        snprintf(trash, STORE_TRASH_MAX, ".trash-%" PRIu64, s->trash_seq++);
+        store_trash_name(trash, ++s->trash_seq, owner);
         if (renameat(s->dirfd, file, s->dirfd, trash) == 0) {
+            *ret_trash = s->trash_seq;
             store_fault(s, "unlink-trashed");
             return 0;
         }
@@ -752,6 +783,65 @@ void store_remove_trash(const struct store *s, const char *trash)
 {
     if (trash[0] && unlinkat(s->dirfd, trash, 0) == 0)
         fsync(s->dirfd);
+}
+
+void store_remove_trash_number(const struct store *s, uint64_t trash, uint32_t owner)
+{
+    char name[STORE_TRASH_MAX];
+
+    store_trash_name(name, trash, owner);
+    store_remove_trash(s, name);
+}
+
+int store_unreached(const struct store *s, int fd, uint64_t trash, uint32_t owner)
+{
+    char name[STORE_TRASH_MAX];
+    struct stat st, named;
+
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink > 1)
+        return 0;
+    if (st.st_nlink == 0)
+        return 1;
+    if (trash == 0)
+        return 0;
+    /* One name: is it the trash? The daemon only ever takes names away from it. A link
+     * made since through /proc (by the daemon's uid or root, or by anyone holding a
+     * descriptor where fs.protected_hardlinks is 0) leads to a 0600 file of the
+     * daemon's, which nobody else can open. */
+    store_trash_name(name, trash, owner);
+    if (fstatat(s->dirfd, name, &named, AT_SYMLINK_NOFOLLOW) == 0)
+        return named.st_dev == st.st_dev && named.st_ino == st.st_ino;
+    if (errno != ENOENT)
+        return -errno;
+    /* Removed since the fstat, or the one name is another: asked again. */
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    return st.st_nlink == 0;
+}
+
+int store_give_back_blocks(int fd, uint64_t *ret_bytes)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    /* A hole over the whole file costs the filesystem less than a cut to 0 bytes (no
+     * orphan record); where it has no holes, the cut. */
+    if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, st.st_size) < 0
+        && (errno != EOPNOTSUPP || ftruncate(fd, 0) < 0))
+        return -errno;
+    *ret_bytes = (uint64_t)st.st_blocks * 512;
+    return 1;
+}
+
+int store_drop_blocks(const struct store *s, int fd, uint64_t trash, uint32_t owner,
+                      uint64_t *ret_bytes)
+{
+    int r = store_unreached(s, fd, trash, owner);
+
+    return r <= 0 ? r : store_give_back_blocks(fd, ret_bytes);
 }
 
 /* Replace name's record with m's, written as tmp (temporary: prefix .tmp-, suffix

@@ -21,7 +21,7 @@
 
 /* Longest name of a persistent array: ".inflight-<name>.npy" must fit in 255 bytes. */
 #define STORE_NAME_MAX 241
-#define STORE_TRASH_MAX 32  /* bytes of a trash file name, with the NUL */
+#define STORE_TRASH_MAX 40  /* bytes of a trash file name (.trash-N-OWNER), with the NUL */
 #define STORE_FILE_MAX 256  /* bytes of a file name in the store, with the NUL */
 #define STORE_REASON_MAX 256 /* bytes of why an array is damaged, with the NUL */
 
@@ -153,13 +153,44 @@ int store_adopt(const struct store *s, int procfd, int fd, const struct meta *m,
 
 /* Loop. Remove name at once: its .meta goes (the commit), then its .npy is
  * renamed to a trash name written into trash (STORE_TRASH_MAX bytes) for
- * store_remove_trash; trash is "" if there was no .npy or it was removed at once (no
- * trash name free). 0, or the negative errno of the commit: once the record is gone
- * the unlink succeeds. */
-int store_unlink(struct store *s, const char *name, char *trash);
+ * store_remove_trash, and its number, 1 + N of .trash-N, into *ret_trash (for
+ * store_unreached); trash is "" and *ret_trash 0 if there was no .npy or it was
+ * removed at once (no trash name free). 0, or the negative errno of the commit: once
+ * the record is gone the unlink succeeds. */
+int store_unlink(struct store *s, const char *name, uint32_t owner, char *trash,
+                 uint64_t *ret_trash);
 
 /* Thread pool. Delete a trash file (slow for a large file) and fsync the directory. */
 void store_remove_trash(const struct store *s, const char *trash);
+
+/* Thread pool. The same for trash number trash (store_unlink's *ret_trash), not 0. */
+void store_remove_trash_number(const struct store *s, uint64_t trash, uint32_t owner);
+
+/* Loop or thread pool. Can nobody reach the file open on fd, an array's data that lost
+ * its name, by a name? True when it is a regular file of the daemon's euid with no name
+ * left (st_nlink 0) or only the trash name store_unlink gave it (trash, its number; 0
+ * for none). Its trash may be removed meanwhile (store_remove_trash, on the pool): both
+ * orders are answered alike. An adopted file whose adopter kept its own hard link, or
+ * an overwritten one that still has it, is reached. 1 unreached, 0 reached (or of
+ * another owner), or a negative errno. */
+int store_unreached(const struct store *s, int fd, uint64_t trash, uint32_t owner);
+
+/* Thread pool (slow for a large file). Give back the disk blocks of the file open on
+ * fd (a writable descriptor, the caller's), a hole punched over all of it (a cut to 0
+ * bytes where the filesystem has no holes), if
+ * store_unreached(s, fd, trash) says nobody can reach it by a name: a descriptor
+ * opened with O_PATH, which no file lease sees, keeps the file but can neither read
+ * nor write it. The caller makes sure that no other description can (openers.h). 1
+ * and the bytes of disk it had in *ret_bytes when cut, 0 when left as it is (reached),
+ * or a negative errno. */
+int store_drop_blocks(const struct store *s, int fd, uint64_t trash, uint32_t owner,
+                      uint64_t *ret_bytes);
+
+/* Loop or thread pool. Give back the disk blocks of the file open for writing on fd:
+ * a hole punched over all of it, or a cut to 0 bytes where the filesystem has no
+ * holes; the bytes of disk it had into *ret_bytes. 1, or a negative errno. The caller
+ * makes sure nobody can reach the data (store_drop_blocks, recover.c). */
+int store_give_back_blocks(int fd, uint64_t *ret_bytes);
 
 /* Loop (one small file). Replace the record of the committed array m, whose .npy is
  * the file id, with m's owner, group and bits: written as .tmp-<name>.meta and

@@ -42,7 +42,7 @@ static void test_unlink_is_whole_when_a_leftover_takes_its_trash_name(void **sta
     assert_int_equal(harness_daemon_stop(h), 0);
     for (int i = 0; i < 8; i++) {
         char path[512];
-        snprintf(path, sizeof path, "%s/.trash-%d", h->store, i);
+        snprintf(path, sizeof path, "%s/.trash-%d-%u", h->store, i, (unsigned)U1);
         assert_int_equal(mkdir(path, 0700), 0);
     }
     harness_daemon_start(h);

@@ -17,10 +17,12 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "codec.h"
 #include "harness.h"
+#include "launch.h"
 #include "rawconn.h"
 #include "testskip.h"
 
@@ -165,8 +167,23 @@ static void test_modes_on_one_connection_get_their_own_descriptions(void **state
     sharr_disconnect(conn);
 }
 
+/* How many of the daemon's descriptors are open on st's file once those of its work
+ * in flight are closed: polls (bounded, 4000 x 5 ms) until none is left. Giving back
+ * the blocks of an unlinked persistent file holds one on the thread pool for a moment. */
+static int daemon_fds_left_on(const struct harness *h, const struct stat *st)
+{
+    int n = 0;
+
+    for (int i = 0; i < 4000 && (n = daemon_fds_on(h, st)) > 0; i++) {
+        struct timespec ts = { 0, 5 * 1000 * 1000L };
+        nanosleep(&ts, NULL);
+    }
+    return n;
+}
+
 /* Another connection attached the array, let go of it and stays open; the owner
- * unlinks it: the daemon must hold nothing of the file any more. */
+ * unlinks it: the daemon must hold nothing of the file any more (once the work the
+ * unlink left to the thread pool is done: cached descriptors would stay). */
 static void unlink_releases_every_descriptor(struct harness *h, int persist)
 {
     sharr_t *owner = harness_connect(h), *other = harness_connect(h);
@@ -181,7 +198,7 @@ static void unlink_releases_every_descriptor(struct harness *h, int persist)
     (void)harness_stats(owner);
     assert_true(daemon_fds_on(h, &st) >= 1); /* the array's own, at least */
     assert_rc(sharr_unlink(owner, "gone"), 0);
-    assert_int_equal(daemon_fds_on(h, &st), 0);
+    assert_int_equal(daemon_fds_left_on(h, &st), 0);
     sharr_disconnect(owner);
     sharr_disconnect(other);
 }
@@ -533,6 +550,69 @@ static void test_full_descriptor_table_keeps_counting_a_published_array_held_by_
     sharr_disconnect(c);
 }
 
+/* Bytes of disk the file open on fd has once the daemon has had the time to give
+ * them back: polls fstat (bounded, 4000 x 5 ms) until it has no block left. */
+static uint64_t disk_left(int fd)
+{
+    struct stat sb;
+
+    for (int i = 0; i < 4000; i++) {
+        assert_int_equal(fstat(fd, &sb), 0);
+        if (sb.st_blocks == 0)
+            break;
+        struct timespec ts = { 0, 5 * 1000 * 1000L };
+        nanosleep(&ts, NULL);
+    }
+    return (uint64_t)sb.st_blocks * 512;
+}
+
+/* A persistent array held only by an O_PATH descriptor loses its name while the
+ * daemon has one descriptor left, which keeping its file takes: it cannot open the
+ * file again to give its blocks back, so it keeps counting the array (a create that
+ * fits the quota only without it is refused for the quota, not for descriptors) and
+ * its blocks stay; with descriptors back, the next look gives them back and lets the
+ * array go. */
+static void test_full_descriptor_table_keeps_counting_a_persistent_file_held_by_path(
+    void **state)
+{
+    struct harness *h = *state;
+    const char *const flags[] = { "--max-bytes", "12K", NULL };
+    const uint64_t shape[1] = { N };
+    const struct sharr_create_opts persist = { .size = sizeof(persist), .persist = 1 };
+    sharr_array_t *b = NULL;
+    char path[64];
+    struct stat sb;
+    uint64_t disk;
+    rlim_t was;
+    int fd;
+
+    launch_daemon(h, flags, 0);
+    sharr_t *maker = harness_connect(h);
+    sharr_array_t *a = create_filled(maker, "pdisk", 1, 0, 5);
+    /* Another uid's: root's own arrays are never cut (root may reopen them). */
+    assert_rc(sharr_chown(maker, "pdisk", 65534, SHARR_ID_KEEP), 0);
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", sharr_array_fd(a));
+    fd = open(path, O_PATH | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_rc(sharr_close(a), 0);
+    sharr_disconnect(maker); /* its cached descriptors go with it */
+    sharr_t *c = harness_connect(h);
+    assert_int_equal(fstat(fd, &sb), 0);
+    disk = (uint64_t)sb.st_blocks * 512;
+    assert_true(disk >= N * 8);
+    was = daemon_limit_descriptors(h, 1);
+    assert_rc(sharr_unlink(c, "pdisk"), 0);
+    assert_rc(sharr_create(c, "next", "<i8", 1, shape, &persist, &b), -ENOSPC);
+    assert_non_null(strstr(sharr_last_error(), "--max-bytes"));
+    assert_int_equal(fstat(fd, &sb), 0);
+    assert_int_equal((uint64_t)sb.st_blocks * 512, disk);
+    daemon_unlimit_descriptors(h, was);
+    assert_rc(sharr_close(create_filled(c, "next", 1, 0, 6)), 0);
+    assert_int_equal(disk_left(fd), 0);
+    assert_int_equal(close(fd), 0);
+    sharr_disconnect(c);
+}
+
 /* The daemon has one descriptor left, which the new array's memfd takes: the reply has
  * none to carry, so the create fails with EMFILE and a message, and leaves no array
  * behind (no name, nothing counted); with descriptors back, the same create succeeds. */
@@ -606,6 +686,9 @@ int main(void)
             harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_full_descriptor_table_keeps_counting_a_published_array_held_by_path,
+            harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_full_descriptor_table_keeps_counting_a_persistent_file_held_by_path,
             harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_create_without_a_descriptor_for_its_reply_leaves_no_array, harness_setup,

@@ -6,19 +6,29 @@
  * list, stats, a create under a byte quota and by a sweep; it charges the blocks
  * beyond the data to the owner, refuses the owner's creates until the file is back
  * within the quota, and reports a file shorter than its data as damaged.
+ *
+ * And a file that lost its name (unlinked, replaced) held only by descriptors opened
+ * with O_PATH, which no lease sees: its blocks are given back once nobody can read or
+ * write it, never while somebody can, and never when the file has a name of its own
+ * outside the store (an adopter's hard link).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "asuser.h"
 #include "launch.h"
+#include "rawconn.h"
 #include "testskip.h"
 #include "proto_limits.h"
 
@@ -484,9 +494,865 @@ static void test_burst_of_released_creates_is_let_go_in_few_sweeps(void **state)
     assert_true(daemon_sleeps_without_timer(h->daemon));
 }
 
+/* An O_PATH descriptor of the file a's descriptor is open on, made through /proc, as
+ * any client can make of a descriptor it was given. */
+static int path_of(sharr_array_t *a)
+{
+    char path[64];
+
+    snprintf(path, sizeof path, "/proc/self/fd/%d", sharr_array_fd(a));
+    return open(path, O_PATH | O_CLOEXEC);
+}
+
+/* Bytes of disk the files of fds[0..n) still have, into kept[], once the daemon has
+ * had the time to give them back: polls fstat (bounded, 4000 x 5 ms) until none has
+ * any block left. The sum. */
+static uint64_t blocks_left(const int *fds, size_t n, uint64_t *kept)
+{
+    uint64_t sum = 0;
+
+    for (int i = 0; i < 4000; i++) {
+        sum = 0;
+        for (size_t j = 0; j < n; j++) {
+            struct stat sb;
+            kept[j] = fstat(fds[j], &sb) == 0 ? (uint64_t)sb.st_blocks * 512 : UINT64_MAX;
+            sum += kept[j];
+        }
+        if (sum == 0)
+            break;
+        struct timespec ts = { 0, 5 * 1000 * 1000L };
+        nanosleep(&ts, NULL);
+    }
+    return sum;
+}
+
+/* Create a persistent array name of n bytes, each byte fill; the creator's array. */
+static sharr_array_t *create_filled(sharr_t *c, const char *name, uint64_t n, int fill,
+                                    const struct sharr_create_opts *o)
+{
+    const uint64_t shape[1] = { n };
+    sharr_array_t *a = NULL;
+
+    CHILD_CHECK(sharr_create(c, name, "|u1", 1, shape, o, &a) == 0);
+    memset(sharr_array_data(a), fill, n);
+    return a;
+}
+
+/* Does every byte of p[0..n) hold fill? */
+static int all_are(const unsigned char *p, uint64_t n, int fill)
+{
+    for (uint64_t i = 0; i < n; i++)
+        if (p[i] != (unsigned char)fill)
+            return 0;
+    return 1;
+}
+
+#define KEPT_FILES 8
+#define KEPT_EACH (768 * 1024ull)
+
+/* What the child holding unlinked persistent files by O_PATH alone saw. */
+struct kept_files {
+    uint64_t each;           /* data bytes of each file (the parent's) */
+    uint32_t mode, owner;    /* of the files, as the client sees them */
+    int reopen_errno;        /* an O_RDONLY reopen of one through /proc/self/fd */
+    uint64_t held[KEPT_FILES]; /* disk bytes each file had when it was unlinked */
+    uint64_t kept[KEPT_FILES]; /* disk bytes each still has after the daemon's free */
+};
+
+/* Create KEPT_FILES persistent arrays of k->each bytes in turn under a quota below two, each
+ * written whole, held by an O_PATH descriptor made from the creator's descriptor or
+ * one opened r+, r or c, then closed and unlinked: every create after the first
+ * succeeds only because nothing of the ones before is charged any more. */
+static int child_holds_unlinked_files_by_path(void *arg)
+{
+    static const char *const modes[] = { NULL, "r+", "r", "c" };
+    struct kept_files *k = arg;
+    int held[KEPT_FILES];
+    sharr_t *c = NULL;
+    struct stat sb;
+
+    CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
+    for (int i = 0; i < KEPT_FILES; i++) {
+        char name[16];
+        sharr_array_t *a, *b = NULL;
+
+        snprintf(name, sizeof name, "disk%d", i);
+        a = create_filled(c, name, k->each, i + 1, &persist);
+        if (modes[i % 4])
+            CHILD_CHECK(sharr_open(c, name, modes[i % 4], NULL, &b) == 0);
+        held[i] = path_of(b ? b : a);
+        CHILD_CHECK(held[i] >= 0);
+        CHILD_CHECK(fstat(held[i], &sb) == 0);
+        k->held[i] = (uint64_t)sb.st_blocks * 512;
+        k->mode = sb.st_mode & 07777;
+        k->owner = sb.st_uid;
+        if (b)
+            CHILD_CHECK(sharr_close(b) == 0);
+        CHILD_CHECK(sharr_close(a) == 0);
+        CHILD_CHECK(sharr_unlink(c, name) == 0);
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", held[0]);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    k->reopen_errno = fd < 0 ? errno : 0;
+    if (fd >= 0)
+        close(fd);
+    blocks_left(held, KEPT_FILES, k->kept);
+    for (int i = 0; i < KEPT_FILES; i++)
+        CHILD_CHECK(close(held[i]) == 0);
+    sharr_disconnect(c);
+    return 0;
+}
+
+/* A descriptor opened with O_PATH (through /proc/self/fd, from any descriptor of an
+ * array a client was given) is neither a reader nor a writer, so no lease sees it, yet
+ * it keeps an unlinked file and its blocks. With a 1 MiB quota a user could so fill
+ * the store's filesystem, 768 KiB at a time, each charged only until its unlink: a
+ * file freed with no reader or writer left has no block left either. The client
+ * cannot reopen the file for reading or writing (the daemon's, 0600), so nothing it
+ * could reach is lost. */
+static void check_unlinked_files_held_by_path(struct harness *h, const char *quota,
+                                             uint64_t each)
+{
+    const char *const flags[] = { "--max-bytes-per-uid", quota, NULL };
+    uint64_t kept = 0;
+
+    g_h = h;
+    launch_daemon(h, flags, 0);
+    asuser_open_dir(h);
+    struct kept_files *k = mmap(NULL, sizeof *k, PROT_READ | PROT_WRITE,
+                                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(k != MAP_FAILED);
+    memset(k, 0, sizeof *k);
+    k->each = each;
+    assert_int_equal(asuser_run(h, ASUSER_UID, ASUSER_GID, child_holds_unlinked_files_by_path,
+                                k), 0);
+    printf("file mode %o owner %u; O_RDONLY reopen: %s\n", k->mode, k->owner,
+           strerror(k->reopen_errno));
+    assert_int_equal(k->mode & 0077, 0);
+    assert_int_equal(k->owner, geteuid());
+    assert_int_equal(k->reopen_errno, EACCES);
+    for (int i = 0; i < KEPT_FILES; i++) {
+        printf("held by O_PATH %d: %llu bytes of disk while named, %llu after its free\n", i,
+               (unsigned long long)k->held[i], (unsigned long long)k->kept[i]);
+        assert_true(k->held[i] >= each);
+        kept += k->kept[i];
+    }
+    printf("all unlinked, none charged: the files keep %llu bytes\n", (unsigned long long)kept);
+    assert_int_equal(kept, 0);
+    munmap(k, sizeof *k);
+}
+
+static void test_unlinked_files_held_only_by_o_path_descriptors_keep_no_uncounted_disk(
+    void **state)
+{
+    check_unlinked_files_held_by_path(*state, "1M", KEPT_EACH);
+}
+
+/* The same with files of more than 1 MiB of disk each, which sharrd cuts on its thread
+ * pool rather than at once. */
+static void test_large_unlinked_files_held_only_by_o_path_descriptors_keep_no_disk(
+    void **state)
+{
+    check_unlinked_files_held_by_path(*state, "4M", 3 * MIB);
+}
+
+/* What the child holding files by O_PATH and by a writer's mapping saw. */
+struct kept_beside {
+    int refused;            /* a 768 KiB create, while the holders hold both files */
+    uint64_t disk_held[2];  /* disk bytes each file has then */
+    int intact;             /* the holders read their data back */
+    int created;            /* the same create once they let go */
+    uint64_t kept[2];       /* disk bytes each file keeps then */
+};
+
+/* Two persistent arrays, each held by an O_PATH descriptor and by an r+ holder that
+ * reads and writes it across its unlink: one by a mapping kept after its release (the
+ * sweep finds it let go), one by an attachment (freed at its close). */
+static int child_holds_by_path_beside_a_writer(void *arg)
+{
+    struct kept_beside *k = arg;
+    const size_t len = PROTO_DATA_OFFSET + KEPT_EACH;
+    sharr_array_t *a, *b = NULL, *att = NULL;
+    unsigned char *map;
+    sharr_t *c = NULL;
+    int held[2];
+    struct stat sb;
+
+    CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
+    a = create_filled(c, "mapped", KEPT_EACH, 5, &persist);
+    CHILD_CHECK(sharr_open(c, "mapped", "r+", NULL, &b) == 0);
+    map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, sharr_array_fd(b), 0);
+    CHILD_CHECK(map != MAP_FAILED);
+    held[0] = path_of(b);
+    CHILD_CHECK(held[0] >= 0 && sharr_close(b) == 0 && sharr_close(a) == 0);
+    CHILD_CHECK(sharr_unlink(c, "mapped") == 0);
+    a = create_filled(c, "attached", KEPT_EACH, 6, &persist);
+    CHILD_CHECK(sharr_open(c, "attached", "r+", NULL, &att) == 0);
+    held[1] = path_of(att);
+    CHILD_CHECK(held[1] >= 0 && sharr_close(a) == 0);
+    CHILD_CHECK(sharr_unlink(c, "attached") == 0);
+    /* A few sweeps, and a create refused for quota, each of which looks again at
+     * what is held: both files are still charged. */
+    daemon_wait(c, 2500);
+    k->refused = create_rc(c, "probe", KEPT_EACH, &persist);
+    for (int i = 0; i < 2; i++) {
+        CHILD_CHECK(fstat(held[i], &sb) == 0);
+        k->disk_held[i] = (uint64_t)sb.st_blocks * 512;
+    }
+    memset(map + PROTO_DATA_OFFSET, 7, 4096);
+    memset(sharr_array_data(att), 8, 4096);
+    k->intact = all_are(map + PROTO_DATA_OFFSET, 4096, 7)
+                && all_are(map + PROTO_DATA_OFFSET + 4096, KEPT_EACH - 4096, 5)
+                && all_are(sharr_array_data(att), 4096, 8)
+                && all_are((unsigned char *)sharr_array_data(att) + 4096, KEPT_EACH - 4096, 6);
+    CHILD_CHECK(munmap(map, len) == 0);
+    CHILD_CHECK(sharr_close(att) == 0);
+    blocks_left(held, 2, k->kept);
+    k->created = create_rc(c, "probe", KEPT_EACH, &persist);
+    CHILD_CHECK(close(held[0]) == 0 && close(held[1]) == 0);
+    sharr_disconnect(c);
+    return 0;
+}
+
+/* Blocks are given back only when nobody can read or write the file: an unlinked
+ * array that a writer still maps, or still has attached, keeps its data (written and
+ * read back after sweeps that looked at it) and its charge beside an O_PATH holder;
+ * once the writer lets go, its blocks go, whether the sweep or the close frees it. */
+static void test_unlinked_file_held_by_o_path_and_a_writer_keeps_its_data_until_let_go(
+    void **state)
+{
+    struct harness *h = g_h = *state;
+    const char *const flags[] = { "--max-bytes-per-uid", "2M", NULL };
+
+    launch_daemon(h, flags, 0);
+    asuser_open_dir(h);
+    struct kept_beside *k = mmap(NULL, sizeof *k, PROT_READ | PROT_WRITE,
+                                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(k != MAP_FAILED);
+    memset(k, 0, sizeof *k);
+    assert_int_equal(asuser_run(h, ASUSER_UID, ASUSER_GID, child_holds_by_path_beside_a_writer,
+                                k), 0);
+    printf("held: a create %s, disk %llu and %llu, data %s; let go: a create %s, disk %llu "
+           "and %llu\n", strerror(-k->refused), (unsigned long long)k->disk_held[0],
+           (unsigned long long)k->disk_held[1], k->intact ? "intact" : "LOST",
+           strerror(-k->created), (unsigned long long)k->kept[0], (unsigned long long)k->kept[1]);
+    assert_int_equal(k->refused, -EDQUOT);
+    assert_true(k->disk_held[0] >= KEPT_EACH && k->disk_held[1] >= KEPT_EACH);
+    assert_true(k->intact);
+    assert_int_equal(k->created, 0);
+    assert_int_equal(k->kept[0], 0);
+    assert_int_equal(k->kept[1], 0);
+    munmap(k, sizeof *k);
+}
+
+/* What the child overwriting held arrays saw. */
+struct kept_over {
+    int intact;           /* the holders of the old files read their data back */
+    int replaced;         /* the new arrays hold their own data */
+    uint64_t disk_held[2]; /* disk bytes the old files have while held */
+    uint64_t kept[2];     /* and once let go */
+};
+
+/* Two persistent arrays, each mapped r+ after its release and held by O_PATH, then
+ * replaced by w+: one by a persistent array (its file is renamed over), one by a
+ * volatile one (its file goes to the store's trash). */
+static int child_overwrites_held_arrays(void *arg)
+{
+    static const char *const names[] = { "over.persistent", "over.volatile" };
+    const struct sharr_create_opts over[] = {
+        { .size = sizeof(over[0]), .persist = 1, .overwrite = 1 },
+        { .size = sizeof(over[1]), .overwrite = 1 },
+    };
+    const size_t len = PROTO_DATA_OFFSET + KEPT_EACH;
+    struct kept_over *k = arg;
+    unsigned char *map[2];
+    sharr_t *c = NULL;
+    int held[2];
+    struct stat sb;
+
+    k->intact = k->replaced = 1;
+    CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
+    for (int i = 0; i < 2; i++) {
+        sharr_array_t *a = create_filled(c, names[i], KEPT_EACH, 5 + i, &persist), *b;
+
+        map[i] = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, sharr_array_fd(a), 0);
+        CHILD_CHECK(map[i] != MAP_FAILED);
+        held[i] = path_of(a);
+        CHILD_CHECK(held[i] >= 0 && sharr_close(a) == 0);
+        b = create_filled(c, names[i], KEPT_EACH, 9, &over[i]);
+        CHILD_CHECK(sharr_close(b) == 0);
+    }
+    daemon_wait(c, 2500);
+    for (int i = 0; i < 2; i++) {
+        sharr_array_t *b = NULL;
+
+        CHILD_CHECK(fstat(held[i], &sb) == 0);
+        k->disk_held[i] = (uint64_t)sb.st_blocks * 512;
+        k->intact &= all_are(map[i] + PROTO_DATA_OFFSET, KEPT_EACH, 5 + i);
+        CHILD_CHECK(sharr_open(c, names[i], "r", NULL, &b) == 0);
+        k->replaced &= all_are(sharr_array_data(b), KEPT_EACH, 9);
+        CHILD_CHECK(sharr_close(b) == 0);
+        CHILD_CHECK(munmap(map[i], len) == 0);
+    }
+    blocks_left(held, 2, k->kept);
+    CHILD_CHECK(close(held[0]) == 0 && close(held[1]) == 0);
+    sharr_disconnect(c);
+    return 0;
+}
+
+/* An overwrite (w+) of a persistent array whose file a writer still maps leaves that
+ * writer its data, whether the new array is persistent (renamed over the old file) or
+ * volatile (the old file goes to the trash); once the writer lets go, the old file's
+ * blocks go although an O_PATH descriptor still holds it. */
+static void test_overwrite_of_a_held_persistent_array_keeps_the_holders_data(void **state)
+{
+    struct harness *h = g_h = *state;
+
+    asuser_open_dir(h);
+    struct kept_over *k = mmap(NULL, sizeof *k, PROT_READ | PROT_WRITE,
+                               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(k != MAP_FAILED);
+    memset(k, 0, sizeof *k);
+    assert_int_equal(asuser_run(h, ASUSER_UID, ASUSER_GID, child_overwrites_held_arrays, k), 0);
+    printf("held: disk %llu and %llu, data %s, new arrays %s; let go: disk %llu and %llu\n",
+           (unsigned long long)k->disk_held[0], (unsigned long long)k->disk_held[1],
+           k->intact ? "intact" : "LOST", k->replaced ? "their own" : "WRONG",
+           (unsigned long long)k->kept[0], (unsigned long long)k->kept[1]);
+    assert_true(k->intact);
+    assert_true(k->replaced);
+    assert_true(k->disk_held[0] >= KEPT_EACH && k->disk_held[1] >= KEPT_EACH);
+    assert_int_equal(k->kept[0], 0);
+    assert_int_equal(k->kept[1], 0);
+    munmap(k, sizeof *k);
+}
+
+/* In the daemon's child: run sharrd as the unprivileged test uid. */
+static void become_unprivileged(void *arg)
+{
+    (void)arg;
+    if (asuser_become(ASUSER_UID, ASUSER_GID) != 0)
+        _exit(120);
+}
+
+/* A published persistent array's file has no write bit (0400), which keeps a daemon
+ * that is not root (sharr.service's) from opening it for writing, its owner though it
+ * is: held only by an O_PATH descriptor once unlinked, an array of another uid than
+ * the daemon's (and not root's) still gives its blocks back. Root, as the client here,
+ * creates it, gives it to that uid, publishes it and holds it. */
+static void test_published_file_of_a_daemon_not_root_held_by_o_path_keeps_no_disk(
+    void **state)
+{
+    struct harness *h = g_h = *state;
+    char dir[256], sock[300], store[300];
+    sharr_array_t *a, *b = NULL;
+    uint64_t disk, kept = 0;
+    int status = 0, held;
+    struct stat sb;
+    sharr_t *c = NULL;
+
+    asuser_open_dir(h);
+    snprintf(dir, sizeof dir, "%s/unprivileged", h->dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_int_equal(chown(dir, ASUSER_UID, ASUSER_GID), 0);
+    snprintf(sock, sizeof sock, "%s/s.sock", dir);
+    snprintf(store, sizeof store, "%s/store", dir);
+    const char *const argv[] = { harness_sharrd_path(), "--socket", sock, "--store", store,
+                                 "--config", "", NULL };
+    pid_t pid = harness_daemon_spawn(h, argv, become_unprivileged, NULL);
+    assert_int_equal(harness_daemon_await(sock, pid, &status), 0);
+    assert_rc(sharr_connect(sock, &c), 0);
+    a = create_filled(c, "published", KEPT_EACH, 4, &persist);
+    assert_rc(sharr_close(a), 0);
+    assert_rc(sharr_chown(c, "published", 1001, SHARR_ID_KEEP), 0);
+    assert_rc(sharr_publish(c, "published", NULL), 0);
+    assert_rc(sharr_open(c, "published", "r", NULL, &b), 0);
+    held = path_of(b);
+    assert_true(held >= 0);
+    assert_int_equal(fstat(held, &sb), 0);
+    disk = (uint64_t)sb.st_blocks * 512;
+    assert_rc(sharr_close(b), 0);
+    assert_rc(sharr_unlink(c, "published"), 0);
+    blocks_left(&held, 1, &kept);
+    printf("published file of a daemon as uid %u: mode %o, %llu bytes of disk, %llu after "
+           "its free\n", ASUSER_UID, (unsigned)(sb.st_mode & 07777), (unsigned long long)disk,
+           (unsigned long long)kept);
+    assert_int_equal(close(held), 0);
+    sharr_disconnect(c);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(sb.st_mode & 07777, 0400);
+    assert_true(disk >= KEPT_EACH);
+    assert_int_equal(kept, 0);
+}
+
+/* A .npy at path in the harness directory (the store's filesystem) with KEPT_EACH
+ * bytes of fill, adopted as name, the adopter's descriptor closed: path stays its own
+ * name of the file. Returns the file's disk bytes. */
+static uint64_t adopt_keeping_a_link(struct harness *h, sharr_t *c, const char *path,
+                                     const char *name, int fill)
+{
+    unsigned char header[HARNESS_NPY_HEADER];
+    unsigned char *data = malloc(KEPT_EACH);
+    struct stat sb;
+    int fd;
+
+    assert_non_null(data);
+    harness_npy_header(header, "{'descr': '|u1', 'fortran_order': False, "
+                               "'shape': (786432,), }");
+    memset(data, fill, KEPT_EACH);
+    fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, header, sizeof header), (ssize_t)sizeof header);
+    assert_int_equal(write(fd, data, KEPT_EACH), (ssize_t)KEPT_EACH);
+    free(data);
+    assert_rc(sharr_adopt(c, name, fd, NULL, NULL), 0);
+    /* Another uid's array: root's own are never cut (root may reopen them). */
+    assert_rc(sharr_chown(c, name, ASUSER_UID, SHARR_ID_KEEP), 0);
+    assert_int_equal(fstat(fd, &sb), 0);
+    assert_int_equal(sb.st_nlink, 2); /* path, and the store's name */
+    assert_int_equal(close(fd), 0);
+    (void)h;
+    return (uint64_t)sb.st_blocks * 512;
+}
+
+/* The file at path still holds a header and KEPT_EACH bytes of fill, and has disk
+ * bytes of blocks. */
+static void assert_file_whole(const char *path, int fill, uint64_t disk)
+{
+    unsigned char *data = malloc(HARNESS_NPY_HEADER + KEPT_EACH);
+    struct stat sb;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    assert_non_null(data);
+    assert_true(fd >= 0);
+    assert_int_equal(fstat(fd, &sb), 0);
+    printf("%s: %llu bytes, %llu of disk (%llu before)\n", path, (unsigned long long)sb.st_size,
+           (unsigned long long)sb.st_blocks * 512, (unsigned long long)disk);
+    assert_int_equal(sb.st_size, HARNESS_NPY_HEADER + KEPT_EACH);
+    assert_int_equal((uint64_t)sb.st_blocks * 512, disk);
+    assert_int_equal(read(fd, data, HARNESS_NPY_HEADER + KEPT_EACH),
+                     (ssize_t)(HARNESS_NPY_HEADER + KEPT_EACH));
+    assert_int_equal(memcmp(data, "\x93NUMPY", 6), 0);
+    assert_true(all_are(data + HARNESS_NPY_HEADER, KEPT_EACH, fill));
+    free(data);
+    close(fd);
+}
+
+/* A file adopted while its adopter kept its own name for it (a hard link outside the
+ * store) is the adopter's file again once the array goes: neither an unlink nor an
+ * overwrite (by a persistent or a volatile array) takes its blocks, although nobody
+ * holds it open. The daemon says so in its log, which the test waits for. */
+static void test_adopted_file_with_its_own_link_keeps_its_data_after_unlink_or_overwrite(
+    void **state)
+{
+    struct harness *h = *state;
+    static const char *const names[] = { "adopted.unlinked", "adopted.persistent",
+                                         "adopted.volatile" };
+    const struct sharr_create_opts over[] = {
+        { .size = sizeof(over[0]), .persist = 1, .overwrite = 1 },
+        { .size = sizeof(over[1]), .overwrite = 1 },
+    };
+    const char *const flags[] = { "--log-level", "debug", NULL };
+    char path[3][256], line[300];
+    uint64_t disk[3];
+
+    launch_daemon(h, flags, 0);
+    sharr_t *c = harness_connect(h);
+    for (int i = 0; i < 3; i++) {
+        snprintf(path[i], sizeof path[i], "%s/%s.npy", h->dir, names[i]);
+        disk[i] = adopt_keeping_a_link(h, c, path[i], names[i], 3 + i);
+        assert_true(disk[i] >= KEPT_EACH);
+    }
+    assert_rc(sharr_unlink(c, names[0]), 0);
+    for (int i = 1; i < 3; i++) {
+        const uint64_t shape[1] = { 8 };
+        sharr_array_t *b = NULL;
+        assert_rc(sharr_create(c, names[i], "|u1", 1, shape, &over[i - 1], &b), 0);
+        sharr_close(b);
+    }
+    for (int i = 0; i < 3; i++) {
+        snprintf(line, sizeof line, "persistent array %s: its file has a name of its own",
+                 names[i]);
+        assert_true(log_wait(h, line));
+        assert_file_whole(path[i], 3 + i, disk[i]);
+    }
+    sharr_disconnect(c);
+}
+
+/* What the client of a daemon of its own uid saw. */
+struct kept_own {
+    const char *sock; /* that daemon's */
+    uint64_t disk;    /* disk bytes of the file once the daemon let go of it */
+    int reopened;     /* an O_RDONLY reopen through /proc/self/fd worked */
+    int intact;       /* and read the data back */
+};
+
+/* Create a persistent array, hold it by an O_PATH descriptor alone, unlink it, wait
+ * until the daemon has been through its free (a sync's reply, after a few of its
+ * sweeps), then reopen the file through /proc/self/fd, as the file's owner may. */
+static int child_reopens_its_own_unlinked_file(void *arg)
+{
+    struct kept_own *k = arg;
+    unsigned char *data = malloc(KEPT_EACH);
+    sharr_array_t *a;
+    sharr_t *c = NULL;
+    char path[64];
+    struct stat sb;
+    int held, fd;
+
+    CHILD_CHECK(data != NULL);
+    CHILD_CHECK(sharr_connect(k->sock, &c) == 0);
+    a = create_filled(c, "own", KEPT_EACH, 0x3c, &persist);
+    held = path_of(a);
+    CHILD_CHECK(held >= 0 && sharr_close(a) == 0);
+    CHILD_CHECK(sharr_unlink(c, "own") == 0);
+    daemon_wait(c, 2500);
+    CHILD_CHECK(fstat(held, &sb) == 0);
+    k->disk = (uint64_t)sb.st_blocks * 512;
+    snprintf(path, sizeof path, "/proc/self/fd/%d", held);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    k->reopened = fd >= 0;
+    k->intact = fd >= 0 && pread(fd, data, KEPT_EACH, PROTO_DATA_OFFSET) == (ssize_t)KEPT_EACH
+                && all_are(data, KEPT_EACH, 0x3c);
+    if (fd >= 0)
+        close(fd);
+    close(held);
+    free(data);
+    sharr_disconnect(c);
+    return 0;
+}
+
+/* A daemon run as a user's own uid (a per-user sharrd) serves clients of that uid,
+ * which own the store's files: an O_PATH descriptor such a client kept of an unlinked
+ * array's file can be reopened for reading, so the file's data is still within its
+ * reach and must not be taken from it. */
+static void test_unlinked_file_its_owner_can_reopen_by_o_path_keeps_its_data(void **state)
+{
+    struct harness *h = g_h = *state;
+    char dir[256], sock[300], store[300];
+    int status = 0, rc;
+
+    asuser_open_dir(h);
+    snprintf(dir, sizeof dir, "%s/own", h->dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_int_equal(chown(dir, ASUSER_UID, ASUSER_GID), 0);
+    snprintf(sock, sizeof sock, "%s/s.sock", dir);
+    snprintf(store, sizeof store, "%s/store", dir);
+    const char *const argv[] = { harness_sharrd_path(), "--socket", sock, "--store", store,
+                                 "--config", "", NULL };
+    pid_t pid = harness_daemon_spawn(h, argv, become_unprivileged, NULL);
+    assert_int_equal(harness_daemon_await(sock, pid, &status), 0);
+    struct kept_own *k = mmap(NULL, sizeof *k, PROT_READ | PROT_WRITE,
+                              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(k != MAP_FAILED);
+    memset(k, 0, sizeof *k);
+    k->sock = sock;
+    rc = asuser_run(h, ASUSER_UID, ASUSER_GID, child_reopens_its_own_unlinked_file, k);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    printf("a client of a daemon of its own uid: %llu bytes of disk after the free, reopen "
+           "%s, data %s\n", (unsigned long long)k->disk, k->reopened ? "worked" : "refused",
+           k->intact ? "intact" : "LOST");
+    assert_int_equal(rc, 0);
+    assert_true(k->reopened);
+    assert_true(k->intact);
+    munmap(k, sizeof *k);
+}
+
+/* The thread pool of a daemon run with one thread is kept busy: a sync of name (a
+ * small persistent array nobody holds) is sent on rc as msgid, whose reopen of the
+ * file by name waits on a write lease the test holds on it. Returns the lease's
+ * descriptor once the daemon's open waits on it (the pool's one thread is stuck
+ * there); closing it (or F_UNLCK) lets the pool go on. */
+static int stall_the_pool(struct harness *h, struct rawconn *rc, uint32_t msgid,
+                          const char *name)
+{
+    char path[400];
+    int fd, i;
+
+    snprintf(path, sizeof path, "%s/%s.npy", h->store, name);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    signal(SIGIO, SIG_IGN); /* the lease's break is told to its holder by SIGIO */
+    assert_int_equal(fcntl(fd, F_SETLEASE, F_WRLCK), 0);
+    rawconn_send_name(rc, msgid, "sync", name);
+    for (i = 0; i < 4000 && fcntl(fd, F_GETLEASE) == F_WRLCK; i++) {
+        struct timespec ts = { 0, 5 * 1000 * 1000L };
+        nanosleep(&ts, NULL);
+    }
+    assert_int_not_equal(fcntl(fd, F_GETLEASE), F_WRLCK);
+    return fd;
+}
+
+/* The daemon looks for readers and writers of a freed file on its loop and gives its
+ * blocks back later, on its thread pool: a process that opens the file for reading in
+ * between (through an O_PATH descriptor it kept, as root or the daemon's own uid may,
+ * or by a hard link it then removes) is a reader when the blocks go, and must keep
+ * reading its data. The pool is held busy (one thread, stuck on a lease) so that the
+ * open comes between the two, every time. */
+static void test_file_opened_between_its_free_and_the_pools_cut_keeps_its_data(void **state)
+{
+    struct harness *h = *state;
+    const uint64_t shape[1] = { KEPT_EACH };
+    unsigned char *data = malloc(KEPT_EACH);
+    sharr_array_t *a = NULL;
+    struct rawconn rc;
+    char path[64];
+    struct stat sb;
+    int held, lease, reader;
+
+    assert_non_null(data);
+    assert_int_equal(setenv("UV_THREADPOOL_SIZE", "1", 1), 0);
+    launch_daemon(h, NULL, 0);
+    assert_int_equal(unsetenv("UV_THREADPOOL_SIZE"), 0);
+    /* Made by a connection of its own, whose descriptors the daemon keeps no more. */
+    sharr_t *c = harness_connect(h);
+    assert_int_equal(create_rc(c, "stall", 8, &persist), 0);
+    sharr_disconnect(c);
+    harness_wait_connections(c = harness_connect(h), 1);
+    assert_rc(sharr_create(c, "kept", "|u1", 1, shape, &persist, &a), 0);
+    memset(sharr_array_data(a), 0x5a, KEPT_EACH);
+    /* Another uid's: root's own arrays are never cut (root may reopen them). */
+    assert_rc(sharr_chown(c, "kept", ASUSER_UID, SHARR_ID_KEEP), 0);
+    held = path_of(a);
+    assert_true(held >= 0);
+    assert_rc(sharr_close(a), 0);
+    rawconn_open_hello(&rc, h->sock, 4096);
+    lease = stall_the_pool(h, &rc, 2, "stall");
+    /* Freed by its unlink, nobody reading or writing it: its cut is queued. */
+    assert_rc(sharr_unlink(c, "kept"), 0);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", held);
+    reader = open(path, O_RDONLY | O_CLOEXEC);
+    assert_true(reader >= 0);
+    assert_int_equal(pread(reader, data, KEPT_EACH, PROTO_DATA_OFFSET), (ssize_t)KEPT_EACH);
+    assert_true(all_are(data, KEPT_EACH, 0x5a));
+    assert_int_equal(close(lease), 0);
+    rawconn_expect_reply(&rc, 2, NULL, NULL);
+    /* The pool's one thread runs its jobs in turn: this sync's reply comes after the
+     * job of the freed file has run. */
+    rawconn_send_name(&rc, 3, "sync", "stall");
+    rawconn_expect_reply(&rc, 3, NULL, NULL);
+    memset(data, 0, KEPT_EACH);
+    assert_int_equal(pread(reader, data, KEPT_EACH, PROTO_DATA_OFFSET), (ssize_t)KEPT_EACH);
+    assert_int_equal(fstat(reader, &sb), 0);
+    printf("a reader opened before the pool's job: %llu bytes of disk after it, data %s\n",
+           (unsigned long long)sb.st_blocks * 512, all_are(data, KEPT_EACH, 0x5a) ? "intact"
+                                                                                   : "LOST");
+    assert_true(all_are(data, KEPT_EACH, 0x5a));
+    assert_true((uint64_t)sb.st_blocks * 512 >= KEPT_EACH);
+    close(reader);
+    close(held);
+    free(data);
+    signal(SIGIO, SIG_DFL);
+    rawconn_close(&rc);
+    sharr_disconnect(c);
+}
+
+/* Store files whose names begin with prefix. */
+static int store_count(const struct harness *h, const char *prefix)
+{
+    DIR *dir = opendir(h->store);
+    struct dirent *e;
+    int n = 0;
+
+    assert_non_null(dir);
+    while ((e = readdir(dir)) != NULL)
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(dir);
+    return n;
+}
+
+/* sharrd killed after an unlink's reply, its job still queued behind a pool held busy:
+ * the next start leaves no trash, the unlinked array stays gone and uncharged, another
+ * array keeps its data, and the file an O_PATH descriptor of another uid keeps has its
+ * blocks given back all the same (that is what the job was for). */
+static void test_kill_with_a_freed_files_job_queued_recovers_clean(void **state)
+{
+    struct harness *h = *state;
+    const uint64_t shape[1] = { KEPT_EACH };
+    sharr_array_t *a = NULL, *other = NULL;
+    struct sharr_info in;
+    struct rawconn rc;
+    struct stat sb;
+    int held, lease, status;
+
+    assert_int_equal(setenv("UV_THREADPOOL_SIZE", "1", 1), 0);
+    launch_daemon(h, NULL, 0);
+    assert_int_equal(unsetenv("UV_THREADPOOL_SIZE"), 0);
+    sharr_t *c = harness_connect(h);
+    assert_int_equal(create_rc(c, "stall", 8, &persist), 0);
+    sharr_disconnect(c);
+    harness_wait_connections(c = harness_connect(h), 1);
+    other = create_filled(c, "other", KEPT_EACH, 0x33, &persist);
+    assert_rc(sharr_chown(c, "other", ASUSER_UID, SHARR_ID_KEEP), 0);
+    assert_rc(sharr_close(other), 0);
+    assert_rc(sharr_create(c, "kept", "|u1", 1, shape, &persist, &a), 0);
+    memset(sharr_array_data(a), 0x5a, KEPT_EACH);
+    assert_rc(sharr_chown(c, "kept", ASUSER_UID, SHARR_ID_KEEP), 0);
+    held = path_of(a);
+    assert_true(held >= 0);
+    assert_rc(sharr_close(a), 0);
+    rawconn_open_hello(&rc, h->sock, 4096);
+    lease = stall_the_pool(h, &rc, 2, "stall");
+    assert_rc(sharr_unlink(c, "kept"), 0);
+    /* Let the idle handle queue the job behind the stalled one. */
+    assert_rc(sharr_stat(c, "other", &in), 0);
+    assert_int_equal(kill(h->daemon, SIGKILL), 0);
+    assert_int_equal(waitpid(h->daemon, &status, 0), h->daemon);
+    h->daemon = 0;
+    assert_int_equal(close(lease), 0);
+    rawconn_close(&rc);
+    sharr_disconnect(c);
+    signal(SIGIO, SIG_DFL);
+    printf("after the kill: %d trash file(s) in the store\n", store_count(h, ".trash"));
+    launch_daemon(h, NULL, 0);
+    c = harness_connect(h);
+    printf("after the restart: %d trash file(s) in the store\n", store_count(h, ".trash"));
+    assert_int_equal(store_count(h, ".trash"), 0);
+    assert_rc(sharr_stat(c, "kept", &in), -ENOENT);
+    struct sharr_stats st = harness_stats(c);
+    assert_int_equal(st.arrays_persistent, 2); /* stall and other */
+    assert_rc(sharr_open(c, "other", "r", NULL, &other), 0);
+    assert_true(all_are(sharr_array_data(other), KEPT_EACH, 0x33));
+    assert_rc(sharr_close(other), 0);
+    sharr_disconnect(c);
+    assert_int_equal(fstat(held, &sb), 0);
+    printf("the unlinked file an O_PATH descriptor keeps: %llu bytes of disk after the restart\n",
+           (unsigned long long)sb.st_blocks * 512);
+    assert_int_equal(sb.st_blocks, 0);
+    close(held);
+}
+
+#define TERM_PENDING 300
+
+/* SIGTERM with hundreds of freed files' jobs queued behind a pool held busy: sharrd
+ * exits 0 once the pool is let go, and leaves neither trash nor the blocks of files
+ * O_PATH descriptors of another uid keep. */
+static void test_sigterm_with_hundreds_of_freed_files_jobs_queued_exits_clean(void **state)
+{
+    struct harness *h = *state;
+    int held[TERM_PENDING];
+    uint64_t kept[TERM_PENDING];
+    struct rawconn rc;
+    int lease, status;
+
+    assert_int_equal(setenv("UV_THREADPOOL_SIZE", "1", 1), 0);
+    launch_daemon(h, NULL, 0);
+    assert_int_equal(unsetenv("UV_THREADPOOL_SIZE"), 0);
+    sharr_t *c = harness_connect(h);
+    assert_int_equal(create_rc(c, "stall", 8, &persist), 0);
+    sharr_disconnect(c);
+    harness_wait_connections(c = harness_connect(h), 1);
+    rawconn_open_hello(&rc, h->sock, 4096);
+    lease = stall_the_pool(h, &rc, 2, "stall");
+    for (int i = 0; i < TERM_PENDING; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "t%d", i);
+        sharr_array_t *a = create_filled(c, name, 8192, 0x44, &persist);
+        held[i] = path_of(a);
+        assert_true(held[i] >= 0);
+        assert_rc(sharr_close(a), 0);
+        assert_rc(sharr_chown(c, name, ASUSER_UID, SHARR_ID_KEEP), 0);
+        assert_rc(sharr_unlink(c, name), 0);
+    }
+    sharr_disconnect(c);
+    assert_int_equal(kill(h->daemon, SIGTERM), 0);
+    struct timespec ts = { 0, 200 * 1000 * 1000L };
+    nanosleep(&ts, NULL);
+    assert_int_equal(close(lease), 0);
+    rawconn_close(&rc);
+    assert_int_equal(waitpid(h->daemon, &status, 0), h->daemon);
+    h->daemon = 0;
+    signal(SIGIO, SIG_DFL);
+    printf("sharrd's status 0x%x; %d trash file(s) left\n", status, store_count(h, ".trash"));
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    uint64_t sum = blocks_left(held, TERM_PENDING, kept);
+    printf("%llu bytes of disk left in the %d files O_PATH descriptors keep\n",
+           (unsigned long long)sum, TERM_PENDING);
+    int trash = store_count(h, ".trash");
+    launch_daemon(h, NULL, 0);
+    printf("after a restart: %d trash file(s), %llu bytes kept\n", store_count(h, ".trash"),
+           (unsigned long long)blocks_left(held, TERM_PENDING, kept));
+    for (int i = 0; i < TERM_PENDING; i++)
+        close(held[i]);
+    assert_int_equal(trash, 0);
+    assert_int_equal(sum, 0);
+}
+
+#define CYCLES 4000
+#define CYCLE_KEEP 40 /* an O_PATH descriptor kept of every this many */
+
+/* uid 65534: CYCLES creates and unlinks of small persistent arrays, an O_PATH
+ * descriptor kept of every CYCLE_KEEP-th; every kept file ends with no block. */
+static int child_cycles_create_unlink(void *arg)
+{
+    int held[CYCLES / CYCLE_KEEP], n = 0;
+    uint64_t kept[CYCLES / CYCLE_KEEP];
+    sharr_t *c = NULL;
+
+    (void)arg;
+    CHILD_CHECK(sharr_connect(g_h->sock, &c) == 0);
+    for (int i = 0; i < CYCLES; i++) {
+        sharr_array_t *a = create_filled(c, "cycle", 4096, 0x66, &persist);
+        if (i % CYCLE_KEEP == 0)
+            CHILD_CHECK((held[n++] = path_of(a)) >= 0);
+        CHILD_CHECK(sharr_close(a) == 0);
+        CHILD_CHECK(sharr_unlink(c, "cycle") == 0);
+    }
+    sharr_disconnect(c);
+    uint64_t sum = blocks_left(held, (size_t)n, kept);
+    printf("%d files kept by O_PATH: %llu bytes of disk left\n", n, (unsigned long long)sum);
+    CHILD_CHECK(sum == 0);
+    return 0;
+}
+
+static void test_many_create_unlink_cycles_of_another_uid_leave_nothing(void **state)
+{
+    struct harness *h = *state;
+
+    g_h = h;
+    launch_daemon(h, NULL, 0);
+    asuser_open_dir(h);
+    sharr_t *c = harness_connect(h);
+    int fds0 = launch_count_fds(h->daemon);
+    long rss0 = launch_rss_kib(h->daemon);
+    assert_int_equal(asuser_run(h, ASUSER_UID, ASUSER_GID, child_cycles_create_unlink, NULL), 0);
+    harness_wait_connections(c, 1);
+    int fds1 = launch_wait_fds(h->daemon, fds0);
+    long rss1 = launch_rss_kib(h->daemon);
+    int trash = store_count(h, ".trash");
+    printf("daemon fds %d -> %d, rss %ld -> %ld KiB, %d trash file(s)\n", fds0, fds1, rss0,
+           rss1, trash);
+    sharr_disconnect(c);
+    assert_int_equal(fds1, fds0);
+    assert_int_equal(trash, 0);
+#ifdef __SANITIZE_ADDRESS__
+    printf("RSS not checked: in a sanitizer build it measures the sanitizer's quarantine "
+           "and shadow memory; the plain build checks it\n");
+#else
+    assert_true(rss1 <= rss0 + 2048);
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_unlinked_file_its_owner_can_reopen_by_o_path_keeps_its_data,
+            harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_file_opened_between_its_free_and_the_pools_cut_keeps_its_data,
+            harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_kill_with_a_freed_files_job_queued_recovers_clean,
+                                        harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_sigterm_with_hundreds_of_freed_files_jobs_queued_exits_clean, harness_setup,
+            harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_many_create_unlink_cycles_of_another_uid_leave_nothing, harness_setup,
+            harness_teardown),
         cmocka_unit_test_setup_teardown(
             test_fallocate_through_rplus_is_charged_and_refuses_the_owners_creates,
             harness_setup, harness_teardown),
@@ -513,6 +1379,24 @@ int main(void)
                                         harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_burst_of_released_creates_is_let_go_in_few_sweeps,
                                         harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_unlinked_files_held_only_by_o_path_descriptors_keep_no_uncounted_disk,
+            harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_large_unlinked_files_held_only_by_o_path_descriptors_keep_no_disk,
+            harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_unlinked_file_held_by_o_path_and_a_writer_keeps_its_data_until_let_go,
+            harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_overwrite_of_a_held_persistent_array_keeps_the_holders_data, harness_setup,
+            harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_published_file_of_a_daemon_not_root_held_by_o_path_keeps_no_disk,
+            harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_adopted_file_with_its_own_link_keeps_its_data_after_unlink_or_overwrite,
+            harness_setup, harness_teardown),
     };
     return testskip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
