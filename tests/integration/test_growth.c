@@ -1061,6 +1061,23 @@ static void test_unlinked_file_its_owner_can_reopen_by_o_path_keeps_its_data(voi
     munmap(k, sizeof *k);
 }
 
+/* A daemon with one thread in its pool, for stall_the_pool, and a small persistent
+ * array "stall" for it, made by a connection of its own whose descriptors the daemon
+ * keeps no more. Returns a new connection, the only one. */
+static sharr_t *launch_with_one_pool_thread(struct harness *h)
+{
+    sharr_t *c;
+
+    assert_int_equal(setenv("UV_THREADPOOL_SIZE", "1", 1), 0);
+    launch_daemon(h, NULL, 0);
+    assert_int_equal(unsetenv("UV_THREADPOOL_SIZE"), 0);
+    c = harness_connect(h);
+    assert_int_equal(create_rc(c, "stall", 8, &persist), 0);
+    sharr_disconnect(c);
+    harness_wait_connections(c = harness_connect(h), 1);
+    return c;
+}
+
 /* The thread pool of a daemon run with one thread is kept busy: a sync of name (a
  * small persistent array nobody holds) is sent on rc as msgid, whose reopen of the
  * file by name waits on a write lease the test holds on it. Returns the lease's
@@ -1104,14 +1121,7 @@ static void test_file_opened_between_its_free_and_the_pools_cut_keeps_its_data(v
     int held, lease, reader;
 
     assert_non_null(data);
-    assert_int_equal(setenv("UV_THREADPOOL_SIZE", "1", 1), 0);
-    launch_daemon(h, NULL, 0);
-    assert_int_equal(unsetenv("UV_THREADPOOL_SIZE"), 0);
-    /* Made by a connection of its own, whose descriptors the daemon keeps no more. */
-    sharr_t *c = harness_connect(h);
-    assert_int_equal(create_rc(c, "stall", 8, &persist), 0);
-    sharr_disconnect(c);
-    harness_wait_connections(c = harness_connect(h), 1);
+    sharr_t *c = launch_with_one_pool_thread(h);
     assert_rc(sharr_create(c, "kept", "|u1", 1, shape, &persist, &a), 0);
     memset(sharr_array_data(a), 0x5a, KEPT_EACH);
     /* Another uid's: root's own arrays are never cut (root may reopen them). */
@@ -1178,13 +1188,7 @@ static void test_kill_with_a_freed_files_job_queued_recovers_clean(void **state)
     struct stat sb;
     int held, lease, status;
 
-    assert_int_equal(setenv("UV_THREADPOOL_SIZE", "1", 1), 0);
-    launch_daemon(h, NULL, 0);
-    assert_int_equal(unsetenv("UV_THREADPOOL_SIZE"), 0);
-    sharr_t *c = harness_connect(h);
-    assert_int_equal(create_rc(c, "stall", 8, &persist), 0);
-    sharr_disconnect(c);
-    harness_wait_connections(c = harness_connect(h), 1);
+    sharr_t *c = launch_with_one_pool_thread(h);
     other = create_filled(c, "other", KEPT_EACH, 0x33, &persist);
     assert_rc(sharr_chown(c, "other", ASUSER_UID, SHARR_ID_KEEP), 0);
     assert_rc(sharr_close(other), 0);
@@ -1238,13 +1242,7 @@ static void test_sigterm_with_hundreds_of_freed_files_jobs_queued_exits_clean(vo
     struct rawconn rc;
     int lease, status;
 
-    assert_int_equal(setenv("UV_THREADPOOL_SIZE", "1", 1), 0);
-    launch_daemon(h, NULL, 0);
-    assert_int_equal(unsetenv("UV_THREADPOOL_SIZE"), 0);
-    sharr_t *c = harness_connect(h);
-    assert_int_equal(create_rc(c, "stall", 8, &persist), 0);
-    sharr_disconnect(c);
-    harness_wait_connections(c = harness_connect(h), 1);
+    sharr_t *c = launch_with_one_pool_thread(h);
     rawconn_open_hello(&rc, h->sock, 4096);
     lease = stall_the_pool(h, &rc, 2, "stall");
     for (int i = 0; i < TERM_PENDING; i++) {
