@@ -196,18 +196,16 @@ static void recover_give_back(const struct store *s, const char *file)
     unsigned long long n;
     unsigned owner;
     uint64_t bytes;
-    struct stat st;
     int end = 0, fd;
 
     if (sscanf(file, ".trash-%llu-%u%n", &n, &owner, &end) != 2 || file[end] != '\0'
-        || owner == 0 || owner == (unsigned)geteuid())
+        || owner == 0 || owner == (unsigned)geteuid() || n == UINT64_MAX)
         return;
     fd = openat(s->dirfd, file, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid()
-        && st.st_nlink == 1 && openers_probe_closing(fd, false) == 0)
-        store_give_back_blocks(fd, &bytes);
+    if (openers_probe_closing(fd, false) == 0)
+        store_drop_blocks(s, fd, (uint64_t)n + 1, owner, &bytes);
     close(fd); /* lets the lease go */
 }
 

@@ -821,7 +821,10 @@ int store_unreached(const struct store *s, int fd, uint64_t trash, uint32_t owne
     return st.st_nlink == 0;
 }
 
-int store_give_back_blocks(int fd, uint64_t *ret_bytes)
+/* Give back the disk blocks of the file open for writing on fd: a hole punched over
+ * all of it, or a cut to 0 bytes where the filesystem has no holes; the bytes of disk
+ * it had into *ret_bytes. 1, or a negative errno. */
+static int store_give_back_blocks(int fd, uint64_t *ret_bytes)
 {
     struct stat st;
 

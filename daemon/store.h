@@ -175,7 +175,7 @@ void store_remove_trash_number(const struct store *s, uint64_t trash, uint32_t o
  * another owner), or a negative errno. */
 int store_unreached(const struct store *s, int fd, uint64_t trash, uint32_t owner);
 
-/* Thread pool (slow for a large file). Give back the disk blocks of the file open on
+/* Thread pool (slow for a large file), or start-up recovery. Give back the disk blocks of the file open on
  * fd (a writable descriptor, the caller's), a hole punched over all of it (a cut to 0
  * bytes where the filesystem has no holes), if
  * store_unreached(s, fd, trash) says nobody can reach it by a name: a descriptor
@@ -186,11 +186,6 @@ int store_unreached(const struct store *s, int fd, uint64_t trash, uint32_t owne
 int store_drop_blocks(const struct store *s, int fd, uint64_t trash, uint32_t owner,
                       uint64_t *ret_bytes);
 
-/* Loop or thread pool. Give back the disk blocks of the file open for writing on fd:
- * a hole punched over all of it, or a cut to 0 bytes where the filesystem has no
- * holes; the bytes of disk it had into *ret_bytes. 1, or a negative errno. The caller
- * makes sure nobody can reach the data (store_drop_blocks, recover.c). */
-int store_give_back_blocks(int fd, uint64_t *ret_bytes);
 
 /* Loop (one small file). Replace the record of the committed array m, whose .npy is
  * the file id, with m's owner, group and bits: written as .tmp-<name>.meta and
