@@ -1078,6 +1078,24 @@ static sharr_t *launch_with_one_pool_thread(struct harness *h)
     return c;
 }
 
+/* A persistent array "kept" of KEPT_EACH bytes of 0x5a, made on c and given to
+ * ASUSER_UID (root's own arrays are never cut: root may reopen them), then let go of:
+ * the O_PATH descriptor of its file that stays, the test's. */
+static int kept_by_path(sharr_t *c)
+{
+    const uint64_t shape[1] = { KEPT_EACH };
+    sharr_array_t *a = NULL;
+    int held;
+
+    assert_rc(sharr_create(c, "kept", "|u1", 1, shape, &persist, &a), 0);
+    memset(sharr_array_data(a), 0x5a, KEPT_EACH);
+    assert_rc(sharr_chown(c, "kept", ASUSER_UID, SHARR_ID_KEEP), 0);
+    held = path_of(a);
+    assert_true(held >= 0);
+    assert_rc(sharr_close(a), 0);
+    return held;
+}
+
 /* The thread pool of a daemon run with one thread is kept busy: a sync of name (a
  * small persistent array nobody holds) is sent on rc as msgid, whose reopen of the
  * file by name waits on a write lease the test holds on it. Returns the lease's
@@ -1112,9 +1130,7 @@ static int stall_the_pool(struct harness *h, struct rawconn *rc, uint32_t msgid,
 static void test_file_opened_between_its_free_and_the_pools_cut_keeps_its_data(void **state)
 {
     struct harness *h = *state;
-    const uint64_t shape[1] = { KEPT_EACH };
     unsigned char *data = malloc(KEPT_EACH);
-    sharr_array_t *a = NULL;
     struct rawconn rc;
     char path[64];
     struct stat sb;
@@ -1122,13 +1138,7 @@ static void test_file_opened_between_its_free_and_the_pools_cut_keeps_its_data(v
 
     assert_non_null(data);
     sharr_t *c = launch_with_one_pool_thread(h);
-    assert_rc(sharr_create(c, "kept", "|u1", 1, shape, &persist, &a), 0);
-    memset(sharr_array_data(a), 0x5a, KEPT_EACH);
-    /* Another uid's: root's own arrays are never cut (root may reopen them). */
-    assert_rc(sharr_chown(c, "kept", ASUSER_UID, SHARR_ID_KEEP), 0);
-    held = path_of(a);
-    assert_true(held >= 0);
-    assert_rc(sharr_close(a), 0);
+    held = kept_by_path(c);
     rawconn_open_hello(&rc, h->sock, 4096);
     lease = stall_the_pool(h, &rc, 2, "stall");
     /* Freed by its unlink, nobody reading or writing it: its cut is queued. */
@@ -1181,8 +1191,7 @@ static int store_count(const struct harness *h, const char *prefix)
 static void test_kill_with_a_freed_files_job_queued_recovers_clean(void **state)
 {
     struct harness *h = *state;
-    const uint64_t shape[1] = { KEPT_EACH };
-    sharr_array_t *a = NULL, *other = NULL;
+    sharr_array_t *other = NULL;
     struct sharr_info in;
     struct rawconn rc;
     struct stat sb;
@@ -1192,12 +1201,7 @@ static void test_kill_with_a_freed_files_job_queued_recovers_clean(void **state)
     other = create_filled(c, "other", KEPT_EACH, 0x33, &persist);
     assert_rc(sharr_chown(c, "other", ASUSER_UID, SHARR_ID_KEEP), 0);
     assert_rc(sharr_close(other), 0);
-    assert_rc(sharr_create(c, "kept", "|u1", 1, shape, &persist, &a), 0);
-    memset(sharr_array_data(a), 0x5a, KEPT_EACH);
-    assert_rc(sharr_chown(c, "kept", ASUSER_UID, SHARR_ID_KEEP), 0);
-    held = path_of(a);
-    assert_true(held >= 0);
-    assert_rc(sharr_close(a), 0);
+    held = kept_by_path(c);
     rawconn_open_hello(&rc, h->sock, 4096);
     lease = stall_the_pool(h, &rc, 2, "stall");
     assert_rc(sharr_unlink(c, "kept"), 0);
